@@ -1,0 +1,40 @@
+// The one logger module: winston, JSON in production (or KETCH_LOG_FORMAT=json), readable on a terminal.
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+const SECRET_KEYS = /token|password|secret|authorization|key$|cert/i;
+
+/** Replaces values of fields whose names look secret, so no credential reaches a log line. */
+const redact = winston.format((info) => {
+  for (const k of Object.keys(info)) {
+    if (k !== 'message' && k !== 'level' && SECRET_KEYS.test(k) && typeof info[k] === 'string') info[k] = '[redacted]';
+  }
+  return info;
+});
+
+function pickFormat(): winston.Logform.Format {
+  const json = process.env.KETCH_LOG_FORMAT === 'json' || (process.env.KETCH_LOG_FORMAT !== 'text' && !process.stderr.isTTY);
+  return json
+    ? winston.format.combine(redact(), winston.format.timestamp(), winston.format.json())
+    : winston.format.combine(
+        redact(),
+        winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
+        winston.format.colorize(),
+        winston.format.printf(({ level, message, timestamp, component, ...rest }) => {
+          const fields = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
+          return `${String(timestamp)} ${level} [${String(component ?? 'ketch')}] ${String(message)}${fields}`;
+        }),
+      );
+}
+
+export const rootLogger: Logger = winston.createLogger({
+  level: process.env.KETCH_LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info'),
+  format: pickFormat(),
+  transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })],
+});
+
+/** A child logger for one component: every line carries {component}. */
+export function logger(component: string, fields: Record<string, unknown> = {}): Logger {
+  return rootLogger.child({ component, ...fields });
+}
