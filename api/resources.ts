@@ -1,0 +1,60 @@
+// The table of served resources: one row per kind, read by the API server (routes, discovery) and the CLI.
+
+export interface ResourceInfo {
+  group: string; // '' for core
+  version: string;
+  kind: string;
+  /** plural, lower-case: the URL segment */
+  resource: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  /** e.g. ['status', 'scale', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'] */
+  subresources: string[];
+  verbs: string[];
+}
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function r(
+  group: string,
+  version: string,
+  kind: string,
+  resource: string,
+  namespaced: boolean,
+  shortNames: string[] = [],
+  subresources: string[] = [],
+  categories: string[] = [],
+): ResourceInfo {
+  return { group, version, kind, resource, singular: kind.toLowerCase(), namespaced, shortNames, categories, subresources, verbs: ALL_VERBS };
+}
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  r('', 'v1', 'Namespace', 'namespaces', false, ['ns'], ['status', 'finalize']),
+  r('', 'v1', 'Pod', 'pods', true, ['po'], ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'], ['all']),
+  r('', 'v1', 'Node', 'nodes', false, ['no'], ['status']),
+  r('', 'v1', 'Service', 'services', true, ['svc'], ['status'], ['all']),
+  r('', 'v1', 'Endpoints', 'endpoints', true, ['ep']),
+  r('', 'v1', 'ConfigMap', 'configmaps', true, ['cm']),
+  r('', 'v1', 'Secret', 'secrets', true),
+  r('', 'v1', 'Event', 'events', true, ['ev']),
+  r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa'], ['token']),
+  r('apps', 'v1', 'Deployment', 'deployments', true, ['deploy'], ['status', 'scale'], ['all']),
+  r('apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], ['status', 'scale'], ['all']),
+  r('apps', 'v1', 'DaemonSet', 'daemonsets', true, ['ds'], ['status'], ['all']),
+  r('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], ['status', 'scale'], ['all']),
+  r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
+  r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+];
+
+export const apiVersionOf = (info: Pick<ResourceInfo, 'group' | 'version'>): string =>
+  info.group ? `${info.group}/${info.version}` : info.version;
+
+export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return RESOURCES.find((x) => apiVersionOf(x) === apiVersion && x.kind === kind);
+}
+
+export function findByResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return RESOURCES.find((x) => x.group === group && x.version === version && x.resource === resource);
+}
