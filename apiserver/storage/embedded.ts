@@ -1,0 +1,364 @@
+// The embedded backend: an append-only revision log in SQLite (in the spirit of k3s's kine), with in-process watch fan-out.
+//
+// One table, `log`, holds every write (rev = the cluster revision; deletes are tombstones); a key's newest row is its
+// current value, found through the (key, rev) index. Writes issued in the same tick commit as one transaction (group
+// commit), each op seeing the effects of those before it; a write is acknowledged only once durable (WAL, synchronous=FULL).
+import Database from 'better-sqlite3';
+import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
+import {
+  StorageError,
+  type DeleteOptions,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Storage,
+  type StorageWatch,
+  type UpdateFn,
+  type UpdateOptions,
+  type WatchEvent,
+  type WatchOptions,
+} from './interface.js';
+
+export interface EmbeddedOptions {
+  /** A file path, or ':memory:' for tests. */
+  path: string;
+}
+
+interface LogRow {
+  rev: number;
+  key: string;
+  deleted: number;
+  create_rev: number;
+  prev_rev: number;
+  value: Buffer;
+}
+
+interface Watcher {
+  key: string;
+  prefix: boolean;
+  queue: EventQueue;
+  touch(): void;
+}
+
+interface PendingWrite {
+  run: () => { kv: KeyValue; event: WatchEvent };
+  resolve: (kv: KeyValue) => void;
+  reject: (err: unknown) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class EmbeddedStorage implements Storage {
+  private readonly db: Database.Database;
+  private readonly watchers = new Set<Watcher>();
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly stmt;
+
+  constructor(opts: EmbeddedOptions) {
+    this.db = new Database(opts.path);
+    if (opts.path !== ':memory:') {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+    }
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS log (
+        rev INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        create_rev INTEGER NOT NULL,
+        prev_rev INTEGER NOT NULL,
+        value BLOB NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS log_key_rev ON log(key, rev);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT OR IGNORE INTO meta(name, value) VALUES ('compact_rev', 0);
+    `);
+    // Revisions are rowids: max(rev) + 1, so the newest row is never removed (compaction keeps it) and revisions never
+    // go back. Revision 1 is a marker row, so the first write is 2 and resourceVersion "0" keeps its meaning ("any").
+    this.db.prepare(`INSERT OR IGNORE INTO log(rev, key, deleted, create_rev, prev_rev, value) VALUES (1, '', 1, 1, 0, x'')`).run();
+
+    const db = this.db;
+    this.stmt = {
+      // The newest row of a key; a tombstone there means the key does not exist.
+      latest: db.prepare(`SELECT * FROM log WHERE key = ? ORDER BY rev DESC LIMIT 1`),
+      getRow: db.prepare(`SELECT * FROM log WHERE rev = ?`),
+      insert: db.prepare(`INSERT INTO log(key, deleted, create_rev, prev_rev, value) VALUES (?, ?, ?, ?, ?)`),
+      // A created key's create_rev is its own rev: the next rowid.
+      insertNew: db.prepare(`INSERT INTO log(key, deleted, create_rev, prev_rev, value) VALUES (?, 0, (SELECT max(rev) + 1 FROM log), 0, ?)`),
+      revision: db.prepare(`SELECT max(rev) FROM log`).pluck(),
+      compactRev: db.prepare(`SELECT value FROM meta WHERE name = 'compact_rev'`).pluck(),
+      listAt: db.prepare(
+        `SELECT l.* FROM (SELECT key, max(rev) AS rev FROM log WHERE key > ? AND key < ? AND rev <= ? GROUP BY key) m
+         JOIN log l ON l.rev = m.rev WHERE l.deleted = 0 ORDER BY l.key LIMIT ?`,
+      ),
+      countAt: db.prepare(
+        `SELECT count(*) FROM (SELECT max(rev) AS rev FROM log WHERE key > ? AND key < ? AND rev <= ? GROUP BY key) m
+         JOIN log l ON l.rev = m.rev WHERE l.deleted = 0`,
+      ).pluck(),
+      since: db.prepare(`SELECT * FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev`),
+      sinceKey: db.prepare(`SELECT * FROM log WHERE rev > ? AND key = ? ORDER BY rev`),
+    };
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------------
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.checkOpen();
+    const row = this.latest(key);
+    return row ? toKv(row) : undefined;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.checkOpen();
+    const current = this.stmt.revision.get() as number;
+    let revision = opts.revision && opts.revision > 0 ? opts.revision : current;
+    let after = '';
+    if (opts.continue) {
+      const token = decodeContinue(prefix, opts.continue);
+      revision = token.rv;
+      after = token.start;
+    }
+    if (revision > current) throw new StorageError('Unavailable', prefix, `revision ${revision} is newer than the store (${current})`, current);
+    this.checkCompacted(prefix, revision);
+    const lower = after || (prefix.length ? prefixBefore(prefix) : '');
+    const upper = prefixEnd(prefix);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
+    // One synchronous statement: a consistent snapshot; later pages read the log at the same revision.
+    const rows = this.stmt.listAt.all(lower, upper, revision, limit === -1 ? -1 : limit + 1) as LogRow[];
+    const result: ListResult = { items: rows.slice(0, limit === -1 ? undefined : limit).map(toKv), revision };
+    if (limit !== -1 && rows.length > limit) {
+      const last = result.items[result.items.length - 1]!.key;
+      result.continue = encodeContinue(revision, last);
+      result.remainingItemCount = this.stmt.countAt.get(last, upper, revision) as number;
+    }
+    return result;
+  }
+
+  async count(prefix: string): Promise<number> {
+    this.checkOpen();
+    return this.stmt.countAt.get(prefixBefore(prefix), prefixEnd(prefix), Number.MAX_SAFE_INTEGER) as number;
+  }
+
+  async currentRevision(): Promise<number> {
+    this.checkOpen();
+    return this.stmt.revision.get() as number;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------------------
+
+  async create(key: string, value: Uint8Array): Promise<KeyValue> {
+    checkSize(key, value);
+    return this.write(() => {
+      const existing = this.latest(key);
+      if (existing) throw new StorageError('KeyExists', key, `key ${key} already exists`, existing.rev);
+      const rev = Number(this.stmt.insertNew.run(key, value).lastInsertRowid);
+      const kv: KeyValue = { key, value, createRevision: rev, modRevision: rev };
+      return { kv, event: { type: 'ADDED', kv, revision: rev } };
+    });
+  }
+
+  async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
+    checkSize(key, value);
+    return this.write(() => {
+      const cur = this.latest(key);
+      if (!cur) throw new StorageError('NotFound', key, `key ${key} not found`);
+      if (cur.rev !== expectedRevision) {
+        throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.rev}, not ${expectedRevision}`, cur.rev);
+      }
+      const rev = Number(this.stmt.insert.run(key, 0, cur.create_rev, cur.rev, value).lastInsertRowid);
+      const kv: KeyValue = { key, value, createRevision: cur.create_rev, modRevision: rev };
+      return { kv, event: { type: 'MODIFIED', kv, prevKv: toKv(cur), revision: rev } };
+    });
+  }
+
+  guaranteedUpdate(key: string, tryUpdate: UpdateFn, opts?: UpdateOptions): Promise<KeyValue> {
+    return guaranteedUpdate(this, key, tryUpdate, opts);
+  }
+
+  delete(key: string, opts: DeleteOptions = {}): Promise<KeyValue> {
+    return this.write(() => {
+      const cur = this.latest(key);
+      if (!cur) throw new StorageError('NotFound', key, `key ${key} not found`);
+      if (opts.expectedRevision !== undefined && cur.rev !== opts.expectedRevision) {
+        throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.rev}, not ${opts.expectedRevision}`, cur.rev);
+      }
+      const prevKv = toKv(cur);
+      opts.precondition?.(prevKv);
+      const rev = Number(this.stmt.insert.run(key, 1, cur.create_rev, cur.rev, EMPTY).lastInsertRowid);
+      const kv: KeyValue = { ...prevKv, modRevision: rev };
+      return { kv, event: { type: 'DELETED', kv, prevKv, revision: rev } };
+    });
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.checkOpen();
+    const current = this.stmt.revision.get() as number;
+    if (revision > current) throw new StorageError('Unavailable', '', `cannot compact to ${revision}: newer than the store (${current})`);
+    const already = this.stmt.compactRev.get() as number;
+    if (revision <= already) throw new StorageError('Compacted', '', `revision ${revision} is already compacted (at ${already})`, already);
+    this.db.transaction(() => {
+      // Drop every row superseded at or before `revision`, then the tombstones at or before it.
+      this.db
+        .prepare(`DELETE FROM log WHERE rev <= ? AND EXISTS (SELECT 1 FROM log n WHERE n.key = log.key AND n.rev > log.rev AND n.rev <= ?)`)
+        .run(revision, revision);
+      this.db.prepare(`DELETE FROM log WHERE rev <= ? AND deleted = 1 AND rev < (SELECT max(rev) FROM log)`).run(revision);
+      this.db.prepare(`UPDATE meta SET value = ? WHERE name = 'compact_rev'`).run(revision);
+    })();
+    return ;
+  }
+
+  // ---- watch -------------------------------------------------------------------------------------------------
+
+  watch(key: string, opts: WatchOptions = {}): StorageWatch {
+    const prefix = opts.prefix ?? true;
+    let timer: NodeJS.Timeout | undefined;
+    const watcher: Watcher = {
+      key,
+      prefix,
+      queue: new EventQueue(() => {
+        this.watchers.delete(watcher);
+        if (timer) clearInterval(timer);
+      }),
+      touch: () => undefined,
+    };
+    try {
+      this.checkOpen();
+      const from = opts.fromRevision ?? 0;
+      if (from > 0) {
+        this.checkCompacted(key, from);
+        // Replay and registration happen in the same synchronous step, so no event falls between them.
+        const rows = (prefix ? this.stmt.since.all(from, key, prefixEnd(key)) : this.stmt.sinceKey.all(from, key)) as LogRow[];
+        for (const row of rows) watcher.queue.push(this.eventOf(row));
+      }
+      this.watchers.add(watcher);
+      if (opts.progressIntervalMs && opts.progressIntervalMs > 0) {
+        let idle = true;
+        watcher.touch = () => (idle = false);
+        timer = setInterval(() => {
+          if (idle) watcher.queue.push({ type: 'PROGRESS', revision: this.stmt.revision.get() as number });
+          idle = true;
+        }, opts.progressIntervalMs);
+        timer.unref();
+      }
+    } catch (err) {
+      watcher.queue.fail(err);
+    }
+    return watcher.queue;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    for (const w of [...this.watchers]) w.queue.fail(new StorageError('Unavailable', w.key, 'storage closed'));
+    this.db.close();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------------
+
+  private write(run: PendingWrite['run']): Promise<KeyValue> {
+    if (this.closed) return Promise.reject(new StorageError('Unavailable', '', 'storage closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ run, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // A microtask runs after every caller resumed in this tick has queued its write: they commit together.
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /**
+   * Commits every queued write. Each op does its reads and then exactly one INSERT, so an op alone needs no explicit
+   * transaction (the single-threaded caller makes read-then-insert atomic), and a failing op has written nothing.
+   * Several ops share one transaction: one fsync for all of them (group commit).
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (!batch.length) return;
+    type Outcome = { ok: true; kv: KeyValue; event: WatchEvent } | { ok: false; err: unknown };
+    const outcomes: Outcome[] = [];
+    const attempt = (op: PendingWrite): Outcome => {
+      try {
+        return { ok: true, ...op.run() };
+      } catch (err) {
+        return { ok: false, err };
+      }
+    };
+    try {
+      if (batch.length === 1) outcomes.push(attempt(batch[0]!));
+      else {
+        this.db.transaction(() => {
+          for (const op of batch) {
+            const o = attempt(op);
+            // An I/O error can abort the whole transaction: then nothing in the batch was written.
+            if (!o.ok && !this.db.inTransaction) throw o.err;
+            outcomes.push(o);
+          }
+        })();
+      }
+    } catch (err) {
+      for (const op of batch) op.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i]!;
+      if (o.ok) {
+        this.fanOut(o.event);
+        batch[i]!.resolve(o.kv);
+      } else batch[i]!.reject(o.err);
+    }
+  }
+
+  private fanOut(ev: WatchEvent): void {
+    const key = ev.kv!.key;
+    for (const w of this.watchers) {
+      if (w.prefix ? key.startsWith(w.key) : key === w.key) {
+        w.touch();
+        w.queue.push(ev);
+      }
+    }
+  }
+
+  private eventOf(row: LogRow): WatchEvent {
+    const prevRow = row.prev_rev ? (this.stmt.getRow.get(row.prev_rev) as LogRow | undefined) : undefined;
+    const prevKv = prevRow ? toKv(prevRow) : undefined;
+    if (row.deleted) {
+      const kv: KeyValue = prevKv ? { ...prevKv, modRevision: row.rev } : { key: row.key, value: EMPTY, createRevision: row.create_rev, modRevision: row.rev };
+      return { type: 'DELETED', kv, ...(prevKv ? { prevKv } : {}), revision: row.rev };
+    }
+    const kv = toKv(row);
+    return row.prev_rev ? { type: 'MODIFIED', kv, ...(prevKv ? { prevKv } : {}), revision: row.rev } : { type: 'ADDED', kv, revision: row.rev };
+  }
+
+  private latest(key: string): LogRow | undefined {
+    const row = this.stmt.latest.get(key) as LogRow | undefined;
+    return row && !row.deleted ? row : undefined;
+  }
+
+  private checkCompacted(key: string, revision: number): void {
+    const compacted = this.stmt.compactRev.get() as number;
+    if (revision < compacted) {
+      throw new StorageError('Compacted', key, `required revision ${revision} has been compacted (oldest available: ${compacted})`, compacted);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('Unavailable', '', 'storage closed');
+  }
+}
+
+function toKv(row: LogRow): KeyValue {
+  return { key: row.key, value: row.value, createRevision: row.create_rev, modRevision: row.rev };
+}
+
+/** The largest string smaller than prefix, so `key > prefixBefore(p)` includes p itself. */
+function prefixBefore(prefix: string): string {
+  if (!prefix) return '';
+  const c = prefix.charCodeAt(prefix.length - 1);
+  return c > 0 ? prefix.slice(0, -1) + String.fromCharCode(c - 1) + '\uffff' : prefix.slice(0, -1);
+}

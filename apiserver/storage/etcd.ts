@@ -1,0 +1,212 @@
+// The etcd backend through the etcd3 package: production and high-availability storage (one etcd or a cluster of three).
+import { noop } from 'cockatiel';
+import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
+import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
+import {
+  StorageError,
+  type DeleteOptions,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Storage,
+  type StorageWatch,
+  type UpdateFn,
+  type UpdateOptions,
+  type WatchOptions,
+} from './interface.js';
+
+export interface EtcdOptions {
+  /** e.g. ['http://127.0.0.1:2379'] */
+  endpoints: string[];
+  /** Per-call deadline (ms) so that a dead etcd gives an error instead of a hang. */
+  callTimeoutMs?: number;
+}
+
+const toKv = (kv: IKeyValue): KeyValue => ({
+  key: kv.key.toString('utf8'),
+  value: kv.value,
+  createRevision: Number(kv.create_revision),
+  modRevision: Number(kv.mod_revision),
+});
+
+/** Maps etcd's errors onto StorageError codes. */
+function mapError(key: string, err: unknown): unknown {
+  if (err instanceof StorageError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/compacted/i.test(msg)) return new StorageError('Compacted', key, `required revision has been compacted: ${msg}`);
+  if (/future revision/i.test(msg)) return new StorageError('Unavailable', key, msg);
+  if (/too large|exceeds/i.test(msg)) return new StorageError('TooLarge', key, msg);
+  if (/unavailable|deadline|connect|ECONNREFUSED|no connection/i.test(msg)) return new StorageError('Unavailable', key, `etcd unavailable: ${msg}`);
+  return new StorageError('Internal', key, msg);
+}
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private readonly watches = new Set<EventQueue>();
+
+  constructor(opts: EtcdOptions) {
+    this.client = new Etcd3({
+      hosts: opts.endpoints,
+      defaultCallOptions: () => ({ deadline: Date.now() + (opts.callTimeoutMs ?? 10_000) }),
+      // Retries are the caller's business (guaranteedUpdate, client relists): never replay a write behind its back.
+      faultHandling: { global: noop, host: () => noop },
+    });
+  }
+
+  private async call<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapError(key, err);
+    }
+  }
+
+  async create(key: string, value: Uint8Array): Promise<KeyValue> {
+    checkSize(key, value);
+    const res = await this.call(key, () =>
+      this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(Buffer.from(value))).else(this.client.get(key)).commit(),
+    );
+    const rev = Number(res.header.revision);
+    if (!res.succeeded) throw new StorageError('KeyExists', key, `key ${key} already exists`, rev);
+    return { key, value, createRevision: rev, modRevision: rev };
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    const res = await this.call(key, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const kv = res.kvs[0];
+    return kv ? toKv(kv) : undefined;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    let revision = opts.revision && opts.revision > 0 ? opts.revision : 0;
+    let start = prefix;
+    if (opts.continue) {
+      const token = decodeContinue(prefix, opts.continue);
+      revision = token.rv;
+      start = token.start + '\0';
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const res = await this.call(prefix, () =>
+      this.client.kv.range({
+        key: Buffer.from(start),
+        range_end: Buffer.from(prefixEnd(prefix)),
+        ...(revision ? { revision: String(revision) } : {}),
+        ...(limit ? { limit: String(limit) } : {}),
+      }),
+    );
+    const items = res.kvs.map(toKv);
+    const result: ListResult = { items, revision: revision || Number(res.header.revision) };
+    if (res.more && items.length) {
+      result.continue = encodeContinue(result.revision, items[items.length - 1]!.key);
+      result.remainingItemCount = Number(res.count) - items.length;
+    }
+    return result;
+  }
+
+  async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
+    checkSize(key, value);
+    const res = await this.call(key, () =>
+      this.client
+        .if(key, 'Mod', '==', expectedRevision)
+        .then(this.client.put(key).value(Buffer.from(value)), this.client.get(key))
+        .else(this.client.get(key))
+        .commit(),
+    );
+    if (res.succeeded) {
+      const after = res.responses[1]?.response_range?.kvs[0];
+      const rev = Number(res.header.revision);
+      return { key, value, createRevision: after ? Number(after.create_revision) : rev, modRevision: rev };
+    }
+    const cur = res.responses[0]?.response_range?.kvs[0];
+    if (!cur) throw new StorageError('NotFound', key, `key ${key} not found`);
+    throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.mod_revision}, not ${expectedRevision}`, Number(cur.mod_revision));
+  }
+
+  guaranteedUpdate(key: string, tryUpdate: UpdateFn, opts?: UpdateOptions): Promise<KeyValue> {
+    return guaranteedUpdate(this, key, tryUpdate, opts);
+  }
+
+  async delete(key: string, opts: DeleteOptions = {}): Promise<KeyValue> {
+    for (;;) {
+      const cur = await this.get(key);
+      if (!cur) throw new StorageError('NotFound', key, `key ${key} not found`);
+      if (opts.expectedRevision !== undefined && cur.modRevision !== opts.expectedRevision) {
+        throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.modRevision}, not ${opts.expectedRevision}`, cur.modRevision);
+      }
+      opts.precondition?.(cur);
+      const res = await this.call(key, () =>
+        this.client.if(key, 'Mod', '==', cur.modRevision).then(this.client.delete().key(key)).commit(),
+      );
+      if (res.succeeded) return { ...cur, modRevision: Number(res.header.revision) };
+      // Someone wrote in between: re-check the preconditions against the fresh value.
+    }
+  }
+
+  watch(key: string, opts: WatchOptions = {}): StorageWatch {
+    let watcher: Watcher | undefined;
+    const queue = new EventQueue(() => {
+      this.watches.delete(queue);
+      void watcher?.cancel().catch(() => undefined);
+    });
+    this.watches.add(queue);
+    const from = opts.fromRevision ?? 0;
+    const start = async (): Promise<void> => {
+      if (from > 0) {
+        // etcd reports compaction on the watch only as a bare cancel; a range read at the revision names it clearly.
+        await this.call(key, () => this.client.kv.range({ key: Buffer.from(key), revision: String(from), count_only: true }));
+      }
+      let b = this.client.watch().withPreviousKV();
+      b = opts.prefix === false ? b.key(key) : b.prefix(key);
+      if (from > 0) b = b.startRevision(String(from + 1));
+      const w = await this.call(key, () => b.create());
+      watcher = w;
+      if (queue.isClosed) {
+        void w.cancel().catch(() => undefined);
+        return;
+      }
+      w.on('data', (res: IWatchResponse) => {
+        if (!res.events.length) {
+          if (!res.created && !res.canceled) queue.push({ type: 'PROGRESS', revision: Number(res.header.revision) });
+          return;
+        }
+        for (const ev of res.events) {
+          const kv = toKv(ev.kv);
+          const prevKv = ev.prev_kv ? toKv(ev.prev_kv) : undefined;
+          if (ev.type === 'Delete') {
+            const last = prevKv ? { ...prevKv, modRevision: kv.modRevision } : kv;
+            queue.push({ type: 'DELETED', kv: last, ...(prevKv ? { prevKv } : {}), revision: kv.modRevision });
+          } else if (kv.createRevision === kv.modRevision) queue.push({ type: 'ADDED', kv, revision: kv.modRevision });
+          else queue.push({ type: 'MODIFIED', kv, ...(prevKv ? { prevKv } : {}), revision: kv.modRevision });
+        }
+      });
+      // etcd3 would silently resume after a disconnect from a revision it guessed; we end the watch instead and let
+      // the caller re-watch from the last revision it saw, which is exact.
+      w.on('disconnected', (err: unknown) => queue.fail(mapError(key, err)));
+      w.on('error', (err: unknown) => queue.fail(from > 0 ? new StorageError('Compacted', key, `watch canceled: ${String(err)}`) : mapError(key, err)));
+    };
+    start().catch((err: unknown) => queue.fail(err));
+    return queue;
+  }
+
+  async count(prefix: string): Promise<number> {
+    const res = await this.call(prefix, () =>
+      this.client.kv.range({ key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)), count_only: true }),
+    );
+    return Number(res.count);
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.call('', () => this.client.kv.range({ key: Buffer.from('\0'), count_only: true }));
+    return Number(res.header.revision);
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.call('', () => this.client.kv.compact({ revision: String(revision), physical: true }));
+  }
+
+  close(): Promise<void> {
+    for (const q of [...this.watches]) q.close();
+    this.client.close();
+    return Promise.resolve();
+  }
+}

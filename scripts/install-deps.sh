@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks for ketch (as root), then the npm dependencies and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry skopeo iproute2 iptables procps kmod ca-certificates)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "ketch: these Debian packages are missing: ${missing[*]}; run this script as root (sudo $0)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian starts services from these packages; ketch runs its own etcd and registry when it needs them.
+for svc in etcd docker-registry; do
+  systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
+
+npm ci --no-audit --no-fund
+npm run build

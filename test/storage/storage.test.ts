@@ -1,0 +1,31 @@
+// Runs the storage contract against both backends: the embedded store (in memory and on disk) and a real etcd.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedStorage } from '../../apiserver/storage/embedded.js';
+import { EtcdStorage } from '../../apiserver/storage/etcd.js';
+import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
+import { storageContract } from './contract.js';
+
+storageContract('embedded (:memory:)', { make: () => Promise.resolve(new EmbeddedStorage({ path: ':memory:' })), progressMs: 100 });
+
+describe('embedded on disk', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'ketch-store-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  storageContract('embedded (file, WAL)', {
+    make: () => Promise.resolve(new EmbeddedStorage({ path: join(dir, `db-${n++}.sqlite`) })),
+    progressMs: 100,
+  });
+});
+
+describe('etcd', () => {
+  let etcd: EtcdServer;
+  before(async function () {
+    this.timeout(30_000);
+    etcd = await startEtcd({ progressIntervalMs: 200 });
+  });
+  after(async () => etcd.stop());
+  storageContract('etcd', { make: () => Promise.resolve(new EtcdStorage({ endpoints: [etcd.endpoint] })), progressMs: 200 });
+});

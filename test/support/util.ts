@@ -1,0 +1,38 @@
+// Small test helpers: free ports and polling with a deadline (tests never sleep to wait for state).
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls check until it returns true (or a truthy value), failing with a message after timeoutMs. */
+export async function waitFor<T>(
+  check: () => Promise<T | false | undefined> | T | false | undefined,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+      if (err instanceof Error && /exited at start/.test(err.message)) throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    }
+    await delay(opts.intervalMs ?? 50);
+  }
+}
