@@ -1,0 +1,87 @@
+// An event recorder that writes core/v1 Events and aggregates repeats (count, lastTimestamp), as client-go's does.
+import { logger } from '../lib/logger.js';
+import { realClock, type Clock } from '../lib/clock.js';
+import type { ObjectLike, ResourceClient, ResourceRef } from './rest.js';
+
+export const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events', namespaced: true };
+
+export interface KubeEvent extends ObjectLike {
+  involvedObject: { kind?: string; namespace?: string; name?: string; uid?: string; apiVersion?: string; resourceVersion?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source: { component: string; host?: string };
+  reportingComponent?: string;
+  reportingInstance?: string;
+}
+
+const rfc3339 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+export class EventRecorder {
+  /** Aggregation key -> the event as last written. */
+  private readonly seen = new Map<string, { name: string; namespace: string; count: number }>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly log;
+
+  constructor(
+    private readonly events: ResourceClient<KubeEvent>,
+    private readonly source: { component: string; host?: string },
+    private readonly clock: Clock = realClock,
+  ) {
+    this.log = logger('events', { component: source.component });
+  }
+
+  /** Records an event about obj; writes happen in order in the background. Returns a promise for tests. */
+  event(obj: ObjectLike & { apiVersion?: string; kind?: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const m = obj.metadata ?? {};
+    const namespace = m.namespace ?? 'default';
+    const key = [m.uid ?? '', obj.kind ?? '', m.name ?? '', type, reason, message].join('\u0000');
+    this.chain = this.chain.then(() => this.write(key, namespace, obj, type, reason, message)).catch((err: unknown) => {
+      this.log.warn('writing event failed', { reason, object: m.name, error: String(err) });
+    });
+    return this.chain;
+  }
+
+  private async write(key: string, namespace: string, obj: ObjectLike & { apiVersion?: string; kind?: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const now = rfc3339(this.clock.now());
+    const prev = this.seen.get(key);
+    if (prev) {
+      prev.count++;
+      try {
+        await this.events.patch(prev.namespace, prev.name, { count: prev.count, lastTimestamp: now }, 'merge');
+        return;
+      } catch {
+        this.seen.delete(key); // the event expired or was deleted: write a fresh one
+      }
+    }
+    const m = obj.metadata ?? {};
+    const name = `${m.name ?? 'unknown'}.${this.clock.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+    await this.events.create(namespace, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      involvedObject: {
+        ...(obj.kind ? { kind: obj.kind } : {}),
+        ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
+        ...(m.namespace ? { namespace: m.namespace } : {}),
+        ...(m.name ? { name: m.name } : {}),
+        ...(m.uid ? { uid: m.uid } : {}),
+        ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+      },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: this.source,
+      reportingComponent: this.source.component,
+      reportingInstance: this.source.host ?? '',
+    });
+    this.seen.set(key, { name, namespace, count: 1 });
+    if (this.seen.size > 4096) this.seen.delete(this.seen.keys().next().value!);
+  }
+}

@@ -1,0 +1,7 @@
+// The client machinery shared by the scheduler, controllers, agent and CLI.
+export * from './kubeconfig.js';
+export * from './rest.js';
+export * from './informer.js';
+export * from './workqueue.js';
+export * from './leader-election.js';
+export * from './events.js';

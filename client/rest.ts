@@ -1,0 +1,306 @@
+// A typed REST client for the Kubernetes API built from a kubeconfig: TLS (CA, client certificates), bearer tokens,
+// JSON bodies, Status errors as ApiError, and watches as async iterators.
+import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { ApiError, errors, type Status } from '../api/errors.js';
+import type { ClientConfig } from './kubeconfig.js';
+
+/** What a client needs to know about a resource to build its URLs. */
+export interface ResourceRef {
+  group: string;
+  version: string;
+  resource: string;
+  namespaced: boolean;
+}
+
+export interface ObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    [k: string]: unknown;
+  };
+}
+
+export interface ListLike<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  items: T[];
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+  /** Per-request timeout; watches and streams have none. */
+  timeoutMs?: number;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+function queryString(q: Query | undefined): string {
+  if (!q) return '';
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export class RestClient {
+  private readonly agent: Agent | undefined;
+  private readonly base: URL;
+  readonly namespace: string;
+
+  constructor(
+    readonly config: ClientConfig,
+    private readonly userAgent = 'ketch/0.1',
+  ) {
+    this.base = new URL(config.server);
+    this.namespace = config.namespace;
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new Agent({
+            keepAlive: true,
+            maxSockets: 64,
+            ...(config.ca ? { ca: config.ca } : {}),
+            ...(config.cert && config.key ? { cert: config.cert, key: config.key } : {}),
+            rejectUnauthorized: !config.insecureSkipTLSVerify,
+          })
+        : undefined;
+  }
+
+  /** Opens a request and returns the response stream once headers arrive; non-2xx answers become ApiError. */
+  async open(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    const url = new URL(path + queryString(opts.query), this.base);
+    const headers: Record<string, string> = { 'User-Agent': this.userAgent, Accept: opts.accept ?? 'application/json' };
+    // Credentials go only over TLS, as with client-go.
+    if (this.config.token && url.protocol === 'https:') headers.Authorization = `Bearer ${this.config.token}`;
+    let payload: Buffer | undefined;
+    if (opts.body !== undefined) {
+      payload = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, { method, headers, ...(this.agent ? { agent: this.agent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, resolve);
+      if (opts.timeoutMs) {
+        req.setTimeout(opts.timeoutMs, () => req.destroy(errors.timeout(`request ${method} ${url.pathname} timed out after ${opts.timeoutMs} ms`)));
+      }
+      req.on('error', reject);
+      req.end(payload);
+    });
+    const code = res.statusCode ?? 0;
+    if (code >= 200 && code < 300) return res;
+    const text = await readAll(res);
+    throw toApiError(code, text, `${method} ${url.pathname}`);
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.open(method, path, { timeoutMs: 60_000, ...opts });
+    const text = await readAll(res);
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return text as T;
+    }
+  }
+
+  /** A client for one resource type. */
+  resource<T extends ObjectLike>(ref: ResourceRef): ResourceClient<T> {
+    return new ResourceClient<T>(this, ref);
+  }
+}
+
+export class ResourceClient<T extends ObjectLike> {
+  constructor(
+    readonly rest: RestClient,
+    readonly ref: ResourceRef,
+  ) {}
+
+  /** /api/v1[/namespaces/NS]/RESOURCE[/NAME[/SUB]] */
+  path(namespace?: string, name?: string, sub?: string): string {
+    const { group, version, resource, namespaced } = this.ref;
+    let p = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    if (namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+    p += `/${resource}`;
+    if (name) p += `/${encodeURIComponent(name)}`;
+    if (sub) p += `/${sub}`;
+    return p;
+  }
+
+  get(namespace: string | undefined, name: string, sub?: string): Promise<T> {
+    return this.rest.request<T>('GET', this.path(namespace, name, sub));
+  }
+
+  list(namespace?: string, opts: ListOptions = {}): Promise<ListLike<T>> {
+    return this.rest.request<ListLike<T>>('GET', this.path(namespace), { query: { ...opts } });
+  }
+
+  /** Every page of a list, read at one resourceVersion. */
+  async listAll(namespace?: string, opts: ListOptions = {}, pageSize = 500): Promise<ListLike<T>> {
+    const first = await this.list(namespace, { ...opts, limit: pageSize });
+    const items = [...first.items];
+    let cont = first.metadata.continue;
+    while (cont) {
+      const page = await this.list(namespace, { ...opts, limit: pageSize, continue: cont });
+      items.push(...page.items);
+      cont = page.metadata.continue;
+    }
+    return { ...first, metadata: { resourceVersion: first.metadata.resourceVersion }, items };
+  }
+
+  create(namespace: string | undefined, obj: T, query: Query = {}): Promise<T> {
+    return this.rest.request<T>('POST', this.path(namespace), { body: obj, query });
+  }
+
+  update(obj: T, query: Query = {}): Promise<T> {
+    return this.rest.request<T>('PUT', this.path(obj.metadata?.namespace, obj.metadata?.name), { body: obj, query });
+  }
+
+  updateStatus(obj: T): Promise<T> {
+    return this.rest.request<T>('PUT', this.path(obj.metadata?.namespace, obj.metadata?.name, 'status'), { body: obj });
+  }
+
+  patch(namespace: string | undefined, name: string, patch: unknown, type: PatchType = 'merge', opts: { sub?: string; query?: Query } = {}): Promise<T> {
+    return this.rest.request<T>('PATCH', this.path(namespace, name, opts.sub), {
+      body: typeof patch === 'string' ? patch : JSON.stringify(patch),
+      contentType: PATCH_CONTENT_TYPES[type],
+      query: opts.query ?? {},
+    });
+  }
+
+  delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<T | Status> {
+    const { dryRun, ...rest } = opts;
+    return this.rest.request<T | Status>('DELETE', this.path(namespace, name), {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', ...rest, ...(dryRun ? { dryRun: ['All'] } : {}) },
+    });
+  }
+
+  /**
+   * Watches as an async iterator. When the server ends the stream (timeout, restart) it reconnects from the last
+   * resourceVersion seen (events and bookmarks). An expired resourceVersion throws ApiError 410 (the caller relists);
+   * aborting the signal ends the iteration.
+   */
+  async *watch(namespace: string | undefined, opts: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+    let rv = opts.resourceVersion;
+    const signal = opts.signal;
+    while (!signal?.aborted) {
+      let res: IncomingMessage;
+      try {
+        res = await this.rest.open('GET', this.path(namespace), {
+          query: {
+            watch: 'true',
+            resourceVersion: rv,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector,
+            allowWatchBookmarks: opts.allowWatchBookmarks ? 'true' : undefined,
+            timeoutSeconds: opts.timeoutSeconds,
+          },
+          ...(signal ? { signal } : {}),
+        });
+      } catch (err) {
+        if (signal?.aborted) return;
+        throw err;
+      }
+      try {
+        for await (const ev of readEvents<T>(res)) {
+          if (ev.type === 'ERROR') {
+            const st = ev.object as unknown as Status;
+            throw toApiError(st.code || 500, JSON.stringify(st), 'watch');
+          }
+          const evRv = ev.object.metadata?.resourceVersion;
+          if (evRv) rv = evRv;
+          yield ev;
+        }
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (err instanceof ApiError) throw err;
+        // A broken connection: reconnect from the last revision below.
+      } finally {
+        res.destroy();
+      }
+      if (opts.timeoutSeconds) return; // the caller asked for a bounded watch
+    }
+  }
+}
+
+async function* readEvents<T>(res: IncomingMessage): AsyncGenerator<WatchEvent<T>> {
+  let buf = '';
+  for await (const chunk of res) {
+    buf += (chunk as Buffer).toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) yield JSON.parse(line) as WatchEvent<T>;
+    }
+  }
+  if (buf.trim()) yield JSON.parse(buf) as WatchEvent<T>;
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function toApiError(code: number, text: string, what: string): ApiError {
+  try {
+    const body = JSON.parse(text) as Partial<Status>;
+    if (body.kind === 'Status') return ApiError.fromStatus({ ...(body as Status), code: body.code ?? code });
+  } catch {
+    // not a Status: fall through
+  }
+  const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : code === 410 ? 'Expired' : 'InternalError';
+  return new ApiError(code, reason, `${what}: ${code} ${text.slice(0, 200)}`);
+}

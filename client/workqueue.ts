@@ -1,0 +1,127 @@
+// A work queue with client-go's guarantees: a key is never processed by two workers at once (dirty + processing sets),
+// duplicates collapse, a key added while it is processed is queued again on done(), per-item exponential backoff for
+// retries, and delayed adds. Time comes from an injected clock.
+import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
+
+export interface RateLimiter {
+  /** How long to wait before retrying this item. */
+  when(item: string): number;
+  forget(item: string): void;
+  retries(item: string): number;
+}
+
+/** Per-item exponential backoff: base * 2^failures, capped (client-go's ItemExponentialFailureRateLimiter). */
+export class ExponentialRateLimiter implements RateLimiter {
+  private readonly failures = new Map<string, number>();
+  constructor(
+    private readonly baseMs = 5,
+    private readonly maxMs = 1000_000,
+  ) {}
+  when(item: string): number {
+    const n = this.failures.get(item) ?? 0;
+    this.failures.set(item, n + 1);
+    return Math.min(this.maxMs, this.baseMs * 2 ** n);
+  }
+  forget(item: string): void {
+    this.failures.delete(item);
+  }
+  retries(item: string): number {
+    return this.failures.get(item) ?? 0;
+  }
+}
+
+export interface WorkQueueOptions {
+  clock?: Clock;
+  rateLimiter?: RateLimiter;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly waiting = new Map<string, { at: number; timer: TimerHandle }>();
+  private readonly getters: Array<(item: string | undefined) => void> = [];
+  private shuttingDown = false;
+  private readonly clock: Clock;
+  readonly rateLimiter: RateLimiter;
+
+  constructor(opts: WorkQueueOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.rateLimiter = opts.rateLimiter ?? new ExponentialRateLimiter();
+  }
+
+  /** Queues item unless it is already waiting; if it is being processed, it is queued again when done. */
+  add(item: string): void {
+    if (this.shuttingDown || this.dirty.has(item)) return;
+    this.dirty.add(item);
+    if (this.processing.has(item)) return;
+    const getter = this.getters.shift();
+    if (getter) {
+      this.dirty.delete(item);
+      this.processing.add(item);
+      getter(item);
+    } else this.queue.push(item);
+  }
+
+  /** Adds item after ms; an earlier pending add of the same item wins. */
+  addAfter(item: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) return this.add(item);
+    const at = this.clock.now() + ms;
+    const existing = this.waiting.get(item);
+    if (existing && existing.at <= at) return;
+    existing?.timer.cancel();
+    const timer = this.clock.setTimer(ms, () => {
+      this.waiting.delete(item);
+      this.add(item);
+    });
+    this.waiting.set(item, { at, timer });
+  }
+
+  /** Adds item after its rate limiter's backoff (for retries after an error). */
+  addRateLimited(item: string): void {
+    this.addAfter(item, this.rateLimiter.when(item));
+  }
+
+  /** Clears item's retry history (after a successful sync). */
+  forget(item: string): void {
+    this.rateLimiter.forget(item);
+  }
+
+  /** Waits for the next item; undefined once the queue is shut down and drained. The caller must call done(item). */
+  get(): Promise<string | undefined> {
+    const item = this.queue.shift();
+    if (item !== undefined) {
+      this.dirty.delete(item);
+      this.processing.add(item);
+      return Promise.resolve(item);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /** Marks item processed; if it was added meanwhile, it goes back on the queue. */
+  done(item: string): void {
+    this.processing.delete(item);
+    if (this.dirty.has(item)) {
+      this.dirty.delete(item);
+      this.add(item);
+    }
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Stops accepting items; waiting get() calls resolve with undefined. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const w of this.waiting.values()) w.timer.cancel();
+    this.waiting.clear();
+    for (const g of this.getters.splice(0)) g(undefined);
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+}

@@ -1,0 +1,99 @@
+// Injected time: a real clock for production and a fake one that tests advance by hand (no real sleeping on backoff).
+
+export type TimerHandle = { cancel(): void };
+
+export interface Clock {
+  now(): number;
+  /** Calls fn after ms; the returned handle cancels it. */
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  /** Resolves after ms, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+  sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(t);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};
+
+interface FakeTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
+/** A clock that only moves when the test calls advance(); timers fire in order of their due time. */
+export class FakeClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private timers: FakeTimer[] = [];
+
+  constructor(start = 1_700_000_000_000) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const timer: FakeTimer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn };
+    this.timers.push(timer);
+    return { cancel: () => (this.timers = this.timers.filter((x) => x !== timer)) };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const h = this.setTimer(ms, resolve);
+      signal?.addEventListener('abort', () => {
+        h.cancel();
+        reject(signal.reason);
+      });
+    });
+  }
+
+  /** Number of timers not yet fired. */
+  get pending(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by ms, firing due timers in order (and letting promise callbacks run between them). */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.t = next.at;
+      next.fn();
+      await flushMicrotasks();
+    }
+    this.t = end;
+    await flushMicrotasks();
+  }
+}
+
+/** Lets pending promise callbacks run. */
+export async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  await new Promise((r) => setImmediate(r));
+}
