@@ -1,6 +1,7 @@
 // The `ketch` command: one subcommand per verb, wired with commander.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAll } from './commands/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
       console.log(`ketch v${pkg.version}`);
     });
 
+  registerAll(program);
   return program;
 }
 

@@ -1,0 +1,67 @@
+// `ketch server`: the control plane in one process (k3s-style): storage, API server, and the components hosted with it.
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { openStorage } from '../../apiserver/storage/index.js';
+import { startApiServer } from '../../apiserver/index.js';
+import { logger } from '../../lib/logger.js';
+
+export interface ServerFlags {
+  dataDir: string;
+  securePort: string;
+  bindAddress: string;
+  etcdServers?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  adminKubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+export async function runServer(flags: ServerFlags): Promise<RunningServer> {
+  const log = logger('server');
+  const dataDir = resolve(flags.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const etcdServers = flags.etcdServers?.split(',').map((s) => s.trim()).filter(Boolean);
+  const storage = await openStorage({ dataDir, ...(etcdServers?.length ? { etcdServers } : {}) });
+  const api = await startApiServer({ dataDir, securePort: Number(flags.securePort), bindAddress: flags.bindAddress, storage });
+  log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers?.length ? 'etcd' : 'embedded' });
+  return {
+    url: api.url,
+    adminKubeconfigPath: api.adminKubeconfigPath,
+    stop: async () => {
+      await api.close();
+      await storage.close();
+    },
+  };
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((res) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      res(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('server')
+    .description('run the control plane: API server over etcd or the embedded store')
+    .option('--data-dir <dir>', 'state directory (embedded store, PKI, admin.kubeconfig)', '/var/lib/ketch/server')
+    .option('--secure-port <port>', 'HTTPS port', '6443')
+    .option('--bind-address <addr>', 'address to listen on', '0.0.0.0')
+    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used')
+    .action(async (flags: ServerFlags) => {
+      const srv = await runServer(flags);
+      console.error(`ketch server is up at ${srv.url}\n  export KUBECONFIG=${srv.adminKubeconfigPath}\n  kubectl get ns`);
+      await untilSignal();
+      await srv.stop();
+    });
+}
