@@ -1,0 +1,356 @@
+// Containers: an overlay rootfs over the image's layers, a runc bundle, and a monitor process per run.
+// All state is in root/containers/<id>: container.json (what was asked), started.json and exit.json
+// (written by the monitor), so a restarted service sees exactly what happened while it was down.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cgroupDir } from './cgroups.js';
+import type { ContainerConfig, ContainerState, LinuxContainerResources } from './cri-types.js';
+import { RuntimeError, invalid, notFound } from './errors.js';
+import { run } from './exec.js';
+import type { ImageRecord, ImageStore } from './image-store.js';
+import { type ExitFile, FILES, type MonitorConfig, type StartedFile, monitorCommand, nowNanos } from './monitor.js';
+import { readJson, writeJson } from './network.js';
+import { buildSpec, ociResources } from './oci-spec.js';
+import type { SandboxRecord } from './sandboxes.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
+
+export interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  config: ContainerConfig;
+  imageId: string;
+  /** A digested reference (repo@sha256:...) when the image has one, else the image id. */
+  imageRef: string;
+  chainIds: string[];
+  createdAt: string;
+  logPath: string;
+  cgroupsPath: string;
+  resources: LinuxContainerResources | null;
+  monitor?: { pid: number; startTime: string };
+}
+
+export interface ContainerView {
+  record: ContainerRecord;
+  state: ContainerState;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  reason: string;
+  message: string;
+  pid?: number;
+}
+
+/** The start time of a process (field 22 of /proc/PID/stat): a pid plus this names one process for good. */
+async function procStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ContainerStore {
+  readonly dir: string;
+  readonly runcRoot: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly images: ImageStore,
+  ) {
+    this.dir = join(root, 'containers');
+    this.runcRoot = join(root, 'runc');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.runcRoot, { recursive: true });
+  }
+
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  async list(): Promise<ContainerRecord[]> {
+    const out: ContainerRecord[] = [];
+    for (const id of await readdir(this.dir)) {
+      const rec = await readJson<ContainerRecord | undefined>(join(this.dir, id, 'container.json'), undefined);
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  async get(id: string): Promise<ContainerRecord> {
+    if (!id) throw invalid('container id is empty');
+    let rec = await readJson<ContainerRecord | undefined>(join(this.dir, id, 'container.json'), undefined);
+    if (!rec) {
+      const matches = (await readdir(this.dir)).filter((d) => d.startsWith(id));
+      if (matches.length === 1 && matches[0]) rec = await readJson<ContainerRecord | undefined>(join(this.dir, matches[0], 'container.json'), undefined);
+    }
+    if (!rec) throw notFound(`container "${id}"`);
+    return rec;
+  }
+
+  private async save(rec: ContainerRecord): Promise<void> {
+    await writeJson(join(this.dir, rec.id, 'container.json'), rec);
+  }
+
+  async snapshotsInUse(): Promise<Set<string>> {
+    return new Set((await this.list()).flatMap((c) => c.chainIds));
+  }
+
+  /** What state the container is in, from the files the monitor left and whether processes live. */
+  async view(rec: ContainerRecord): Promise<ContainerView> {
+    const dir = this.containerDir(rec.id);
+    const [exit, started] = await Promise.all([
+      readJson<ExitFile | undefined>(join(dir, FILES.exit), undefined),
+      readJson<StartedFile | undefined>(join(dir, FILES.started), undefined),
+    ]);
+    const base = { record: rec, startedAt: started?.startedAt ?? '0', finishedAt: '0', exitCode: 0, reason: '', message: '' };
+    if (exit) {
+      const reason = exit.startError ? 'StartError' : exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error';
+      return { ...base, state: 'CONTAINER_EXITED', finishedAt: exit.finishedAt, exitCode: exit.exitCode, reason, message: exit.startError ?? '' };
+    }
+    if (!rec.monitor) return { ...base, state: 'CONTAINER_CREATED' };
+    if ((await procStartTime(rec.monitor.pid)) === rec.monitor.startTime) {
+      return started ? { ...base, state: 'CONTAINER_RUNNING', pid: started.pid } : { ...base, state: 'CONTAINER_CREATED' };
+    }
+    // The monitor is gone without writing exit.json: a second look, since it may have just finished.
+    const late = await readJson<ExitFile | undefined>(join(dir, FILES.exit), undefined);
+    if (late) return this.view(rec);
+    if (started && alive(started.pid)) return { ...base, state: 'CONTAINER_RUNNING', pid: started.pid, message: 'monitor process lost; the exit code will not be recorded' };
+    return { ...base, state: 'CONTAINER_EXITED', exitCode: 255, reason: 'Unknown', message: 'the monitor process ended without recording an exit code' };
+  }
+
+  async create(sandbox: SandboxRecord, config: ContainerConfig): Promise<ContainerRecord> {
+    if (sandbox.state !== 'SANDBOX_READY') throw new RuntimeError('FailedPrecondition', `pod sandbox ${sandbox.id} is not ready`);
+    const md = config.metadata;
+    if (!md?.name) throw invalid('container metadata.name is required');
+    for (const other of await this.list()) {
+      if (other.sandboxId === sandbox.id && other.config.metadata?.name === md.name && other.config.metadata.attempt === md.attempt) {
+        throw new RuntimeError('AlreadyExists', `container ${md.name} attempt ${md.attempt} already exists in sandbox ${sandbox.id} as ${other.id}`);
+      }
+    }
+    const imageName = config.image?.image ?? '';
+    if (!imageName) throw invalid('container image is required');
+    const image = await this.images.find(imageName);
+    if (!image) throw notFound(`image "${imageName}"`);
+
+    const id = randomBytes(32).toString('hex');
+    const dir = this.containerDir(id);
+    const rootfs = join(dir, 'rootfs');
+    for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(dir, d), { recursive: true });
+    const logPath = sandbox.config.logDirectory && config.logPath ? join(sandbox.config.logDirectory, config.logPath) : config.logPath.startsWith('/') ? config.logPath : join(dir, 'output.log');
+    const rec: ContainerRecord = {
+      id,
+      sandboxId: sandbox.id,
+      config,
+      imageId: image.id,
+      imageRef: image.repoDigests[0] ?? image.id,
+      chainIds: image.chainIds,
+      createdAt: nowNanos().toString(),
+      logPath,
+      cgroupsPath: `${sandbox.cgroupParent.replace(/\/+$/, '')}/${id}`,
+      resources: config.linux?.resources ?? null,
+    };
+    try {
+      await this.mountRootfs(rec, image, rootfs);
+      const spec = buildSpec({
+        config,
+        image,
+        rootfs,
+        hostname: sandbox.hostname,
+        hostNetwork: sandbox.hostNetwork,
+        netnsPath: sandbox.network?.netnsPath,
+        ipcPath: sandbox.ipcPath,
+        utsPath: sandbox.utsPath,
+        etcFiles: sandbox.etc,
+        cgroupsPath: rec.cgroupsPath,
+        sysctls: sandbox.config.linux?.sysctls ?? {},
+      });
+      await writeJson(join(dir, 'config.json'), spec);
+      await this.save(rec);
+    } catch (err) {
+      await this.unmountRootfs(rootfs);
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    log.info('container created', { container: id, name: md.name, sandbox: sandbox.id, image: image.id });
+    return rec;
+  }
+
+  private async mountRootfs(rec: ContainerRecord, image: ImageRecord, rootfs: string): Promise<void> {
+    const dir = this.containerDir(rec.id);
+    // Paths relative to root keep the option string short (the kernel caps it at one page).
+    const rel = (p: string): string => p.slice(this.root.length + 1);
+    let lowers = [...image.chainIds].reverse().map((c) => rel(this.images.snapshotFs(c)));
+    if (!lowers.length) {
+      await mkdir(join(dir, 'empty'), { recursive: true });
+      lowers = [rel(join(dir, 'empty'))];
+    }
+    const opts = `lowerdir=${lowers.join(':')},upperdir=${rel(join(dir, 'upper'))},workdir=${rel(join(dir, 'work'))}`;
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, rel(rootfs)], { cwd: this.root });
+  }
+
+  private async unmountRootfs(rootfs: string): Promise<void> {
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    if (!mounts.split('\n').some((l) => l.split(' ')[4] === rootfs)) return;
+    await run('umount', [rootfs]);
+  }
+
+  /** Starts the monitor, which runs the container; resolves once the process runs, rejects if it could not start. */
+  async start(rec: ContainerRecord): Promise<void> {
+    const v = await this.view(rec);
+    if (v.state !== 'CONTAINER_CREATED' || rec.monitor) throw new RuntimeError('FailedPrecondition', `container ${rec.id} is ${v.state}, not CONTAINER_CREATED`);
+    const dir = this.containerDir(rec.id);
+    const mcfg: MonitorConfig = {
+      id: rec.id,
+      runcRoot: this.runcRoot,
+      bundle: dir,
+      logPath: rec.logPath,
+      memoryCgroup: cgroupDir('memory', rec.cgroupsPath),
+      stdin: rec.config.stdin,
+      stdinOnce: rec.config.stdinOnce,
+    };
+    await writeJson(join(dir, FILES.config), mcfg);
+    const { cmd, args } = monitorCommand();
+    const errLog = await open(join(dir, FILES.monitorLog), 'a');
+    const child = spawn(cmd, [...args, dir], { detached: true, stdio: ['ignore', 'pipe', errLog.fd], cwd: dir });
+    await errLog.close();
+    if (!child.pid) throw new RuntimeError('Internal', 'could not spawn the container monitor', false);
+    child.unref();
+    rec.monitor = { pid: child.pid, startTime: (await procStartTime(child.pid)) ?? '' };
+    await this.save(rec);
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const timer = setTimeout(() => {
+        child.stdout?.destroy();
+        resolve(text || 'timeout');
+      }, 60_000);
+      child.stdout?.on('data', (b: Buffer) => (text += b.toString()));
+      child.stdout?.on('close', () => {
+        clearTimeout(timer);
+        resolve(text.trim());
+      });
+    });
+    if (answer.startsWith('started')) {
+      log.info('container started', { container: rec.id, pid: Number(answer.split(' ')[1]) });
+      return;
+    }
+    const after = await this.view(rec);
+    if (after.state === 'CONTAINER_RUNNING' || (after.state === 'CONTAINER_EXITED' && after.reason !== 'StartError' && after.reason !== 'Unknown')) return;
+    throw new RuntimeError('Internal', `container ${rec.id} failed to start: ${after.message || answer}`, false);
+  }
+
+  private async waitExit(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.view(rec);
+      if (v.state !== 'CONTAINER_RUNNING') return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async kill(rec: ContainerRecord, signal: string): Promise<void> {
+    const res = await run('runc', ['--root', this.runcRoot, 'kill', rec.id, signal], { allowFailure: true });
+    if (res.code !== 0 && !/not running|does not exist|container not running/.test(res.stderr)) {
+      log.warn('runc kill failed', { container: rec.id, signal, error: res.stderr.trim() });
+    }
+  }
+
+  /** SIGTERM (or the image's StopSignal), then SIGKILL after `timeoutSec`. Idempotent. */
+  async stop(rec: ContainerRecord, timeoutSec: number): Promise<void> {
+    if ((await this.view(rec)).state !== 'CONTAINER_RUNNING') return;
+    const image = await this.images.find(rec.imageId);
+    if (timeoutSec > 0) {
+      await this.kill(rec, image?.config.StopSignal || 'SIGTERM');
+      if (await this.waitExit(rec, timeoutSec * 1000)) return;
+    }
+    await this.kill(rec, 'SIGKILL');
+    if (!(await this.waitExit(rec, 30_000))) throw new RuntimeError('Internal', `container ${rec.id} did not die after SIGKILL`, false);
+    log.info('container stopped', { container: rec.id });
+  }
+
+  /** Kills if needed, then removes runc state, the rootfs mount and the container's directory. Idempotent. */
+  async remove(rec: ContainerRecord): Promise<void> {
+    await this.stop(rec, 0);
+    const v = await this.view(rec);
+    if (v.state === 'CONTAINER_CREATED' && rec.monitor && (await procStartTime(rec.monitor.pid)) === rec.monitor.startTime) {
+      process.kill(rec.monitor.pid, 'SIGKILL');
+    }
+    await run('runc', ['--root', this.runcRoot, 'delete', '--force', rec.id], { allowFailure: true });
+    const dir = this.containerDir(rec.id);
+    await this.unmountRootfs(join(dir, 'rootfs'));
+    await rm(dir, { recursive: true, force: true });
+    log.info('container removed', { container: rec.id });
+  }
+
+  async updateResources(rec: ContainerRecord, resources: LinuxContainerResources): Promise<void> {
+    if ((await this.view(rec)).state === 'CONTAINER_RUNNING') {
+      await run('runc', ['--root', this.runcRoot, 'update', '--resources', '-', rec.id], { input: JSON.stringify(ociResources(resources)) });
+    }
+    rec.resources = resources;
+    const specFile = join(this.containerDir(rec.id), 'config.json');
+    const spec = await readJson<{ linux?: { resources?: Record<string, unknown> } } | undefined>(specFile, undefined);
+    if (spec?.linux) {
+      spec.linux.resources = { ...(spec.linux.resources ?? {}), ...ociResources(resources) };
+      await writeJson(specFile, spec);
+    }
+    await this.save(rec);
+  }
+
+  async reopenLog(rec: ContainerRecord): Promise<void> {
+    const v = await this.view(rec);
+    if (v.state !== 'CONTAINER_RUNNING' || !rec.monitor) throw new RuntimeError('FailedPrecondition', `container ${rec.id} is not running`);
+    process.kill(rec.monitor.pid, 'SIGUSR1');
+  }
+
+  /** Runs a command in the container; output capped at 16 MiB per stream. */
+  async execSync(rec: ContainerRecord, cmd: string[], timeoutSec: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
+    if (!cmd.length) throw invalid('exec: cmd is empty');
+    if ((await this.view(rec)).state !== 'CONTAINER_RUNNING') throw new RuntimeError('FailedPrecondition', `container ${rec.id} is not running`);
+    const pidFile = join(this.containerDir(rec.id), `exec-${randomBytes(4).toString('hex')}.pid`);
+    const child = spawn('runc', ['--root', this.runcRoot, 'exec', '--pid-file', pidFile, rec.id, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cap = 16 * 1024 * 1024;
+    const collect = (s: NodeJS.ReadableStream | null): Buffer[] => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      s?.on('data', (b: Buffer) => {
+        if (size < cap) parts.push(b.subarray(0, cap - size));
+        size += b.length;
+      });
+      return parts;
+    };
+    const out = collect(child.stdout);
+    const err = collect(child.stderr);
+    let timedOut = false;
+    const timer = timeoutSec > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          void readFile(pidFile, 'utf8').then((p) => process.kill(Number(p), 'SIGKILL')).catch(() => child.kill('SIGKILL'));
+        }, timeoutSec * 1000)
+      : undefined;
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+    });
+    if (timer) clearTimeout(timer);
+    await rm(pidFile, { force: true });
+    if (timedOut) throw new RuntimeError('DeadlineExceeded', `command ${JSON.stringify(cmd)} timed out after ${timeoutSec}s`, false);
+    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode: code };
+  }
+}

@@ -1,0 +1,188 @@
+// Image pulls against a real docker-registry: OCI manifests, mirrors, errors, digest checks, archives, whiteouts.
+import { strict as assert } from 'node:assert';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageStore } from './image-store.js';
+import { parseReference } from './reference.js';
+import { type BuiltImage, archiveLayout, buildBusyboxImage, buildTinyImage, multiArchIndex, pushImage, pushManifest } from './testing/oci-image.js';
+import { type TestRegistry, startRegistry } from './testing/registry.js';
+
+describe('runtime image store', function () {
+  this.timeout(60_000);
+  let registry: TestRegistry;
+  let image: BuiltImage;
+  let root: string;
+
+  before(async () => {
+    [registry, image] = await Promise.all([startRegistry(), buildBusyboxImage()]);
+    await pushImage(registry.url, 'test/busybox', 'v1', image);
+  });
+  after(async () => {
+    await registry?.stop();
+    await image?.dispose();
+  });
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ketch-images-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const store = (mirrors: Record<string, string> = {}): ImageStore => new ImageStore(root, { insecureRegistries: [], mirrors });
+
+  it('parses references the way docker does', () => {
+    assert.deepEqual(parseReference('busybox:1.36'), { domain: 'docker.io', repository: 'library/busybox', tag: '1.36' });
+    assert.deepEqual(parseReference('127.0.0.1:5000/a/b'), { domain: '127.0.0.1:5000', repository: 'a/b', tag: 'latest' });
+    assert.throws(() => parseReference('UPPER/case'), /invalid repository/);
+  });
+
+  it('pulls an OCI image, verifies it and unpacks its layer once', async () => {
+    const s = store();
+    await s.init();
+    const rec = await s.pull(`${registry.host}/test/busybox:v1`);
+    assert.equal(rec.id, image.configDigest);
+    assert.deepEqual(rec.repoTags, [`${registry.host}/test/busybox:v1`]);
+    assert.deepEqual(rec.repoDigests, [`${registry.host}/test/busybox@${image.manifestDigest}`]);
+    const fs = s.snapshotFs(rec.chainIds[0] ?? '');
+    assert.ok((await stat(join(fs, 'bin/busybox'))).isFile());
+    assert.equal((await s.find('sha256:' + rec.id.slice(7)))?.id, rec.id);
+    assert.equal((await s.find(rec.id.slice(7, 19)))?.id, rec.id);
+    // A second pull reuses blobs and the snapshot.
+    const again = await s.pull(`${registry.host}/test/busybox:v1`);
+    assert.equal(again.id, rec.id);
+    assert.equal((await readdir(s.snapshotsDir)).length, 1);
+  });
+
+  it('pulls busybox:1.36 through a docker.io mirror', async () => {
+    await pushImage(registry.url, 'library/busybox', '1.36', image);
+    const s = store({ 'docker.io': registry.url });
+    await s.init();
+    const rec = await s.pull('busybox:1.36');
+    assert.deepEqual(rec.repoTags, ['docker.io/library/busybox:1.36']);
+    assert.equal((await s.find('busybox:1.36'))?.id, rec.id);
+    assert.equal(rec.source, registry.url);
+  });
+
+  for (const docker of [false, true]) {
+    it(`picks linux/amd64 from ${docker ? 'a docker manifest list of schema-2 manifests' : 'an OCI index'}`, async () => {
+      const amd = await buildTinyImage([{ 'etc/arch': 'amd64' }], { docker });
+      const arm = await buildTinyImage([{ 'etc/arch': 'arm64' }], { docker });
+      const repo = docker ? 'test/multi-docker' : 'test/multi-oci';
+      await pushImage(registry.url, repo, 'amd64', amd);
+      await pushImage(registry.url, repo, 'arm64', arm);
+      const index = multiArchIndex(amd, arm, docker);
+      await pushManifest(registry.url, repo, 'multi', index.body, index.mediaType);
+      await Promise.all([amd.dispose(), arm.dispose()]);
+      const s = store();
+      await s.init();
+      const rec = await s.pull(`${registry.host}/${repo}:multi`);
+      assert.equal(rec.id, amd.configDigest);
+      assert.equal(rec.manifestDigest, amd.manifestDigest);
+      assert.equal(await readFile(join(s.snapshotFs(rec.chainIds[0] ?? ''), 'etc/arch'), 'utf8'), 'amd64');
+    });
+  }
+
+  it('answers a bearer-token challenge with the credentials of the pull', async () => {
+    // A front door that demands a token, as Docker Hub does, in front of the real registry.
+    const token = 'tok-' + Math.random().toString(16).slice(2);
+    const basic = 'Basic ' + Buffer.from('alice:s3cret').toString('base64');
+    const front = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token') {
+        const ok = req.headers.authorization === basic && url.searchParams.get('scope') === 'repository:test/busybox:pull' && url.searchParams.get('service') === 'test-registry';
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? JSON.stringify({ token }) : '{}');
+        return;
+      }
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        const { port } = front.address() as { port: number };
+        res
+          .writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="test-registry",scope="repository:test/busybox:pull"` })
+          .end();
+        return;
+      }
+      void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then(async (up) => {
+        const headers: Record<string, string> = {};
+        for (const h of ['content-type', 'docker-content-digest']) {
+          const v = up.headers.get(h);
+          if (v) headers[h] = v;
+        }
+        res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = front.address() as { port: number };
+      const s = store();
+      await s.init();
+      await assert.rejects(s.pull(`127.0.0.1:${port}/test/busybox:v1`), /token endpoint .* answered 401/);
+      await assert.rejects(s.pull(`127.0.0.1:${port}/test/busybox:v1`, { username: 'alice', password: 'wrong' }), /token endpoint .* answered 401/);
+      const rec = await s.pull(`127.0.0.1:${port}/test/busybox:v1`, { username: 'alice', password: 's3cret' });
+      assert.equal(rec.id, image.configDigest);
+    } finally {
+      await new Promise((r) => front.close(r));
+    }
+  });
+
+  it('reports a missing image clearly', async () => {
+    const s = store();
+    await s.init();
+    await assert.rejects(s.pull(`${registry.host}/test/nope:v1`), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'NotFound');
+      assert.match(err.message, /image ".*test\/nope:v1" not found/);
+      return true;
+    });
+  });
+
+  it('rejects a blob whose content does not match its digest', async () => {
+    const bad = await buildBusyboxImage({ files: { '/etc/marker': 'corrupt-me' } });
+    await pushImage(registry.url, 'test/corrupt', 'v1', bad);
+    const layer = bad.layers[0];
+    assert.ok(layer);
+    const hex = layer.digest.slice(7);
+    const data = join(registry.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const bytes = await readFile(data);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 10) ^ 0xff, bytes.length - 10);
+    await writeFile(data, bytes);
+    const s = store();
+    await s.init();
+    await bad.dispose();
+    await assert.rejects(s.pull(`${registry.host}/test/corrupt:v1`), /digest mismatch/);
+    assert.equal(await s.content.has(layer.digest), false);
+    assert.equal((await s.list()).length, 0);
+  });
+
+  it('loads an OCI image-layout archive', async () => {
+    const file = join(root, 'bb.tar');
+    await archiveLayout(image, file);
+    const s = store();
+    await s.init();
+    const [rec] = await s.loadArchive(file, { name: 'example.com/tools/bb' });
+    assert.deepEqual(rec?.repoTags, ['example.com/tools/bb:v1']);
+    assert.ok(await s.remove('example.com/tools/bb:v1'));
+    assert.equal((await s.content.list()).length, 0);
+    assert.equal((await readdir(s.snapshotsDir)).length, 0);
+  });
+
+  it('turns whiteouts and opaque directories into overlay form', async () => {
+    const built = await buildTinyImage([{ 'a/x': '1', 'a/keep': '1', 'b/y': '1', 'b/w': '1' }, { 'a/.wh.x': '', 'b/.wh..wh..opq': '', 'b/z': '2' }], { tag: 'wh' });
+    const file = join(root, 'wh.tar');
+    await archiveLayout(built, file);
+    await built.dispose();
+    const s = store();
+    await s.init();
+    const [rec] = await s.loadArchive(file, { name: 'example.com/wh' });
+    assert.ok(rec);
+    const top = s.snapshotFs(rec.chainIds[1] ?? '');
+    const isWhiteout = async (p: string): Promise<boolean> => {
+      const st = await stat(join(top, p));
+      return st.isCharacterDevice() && st.rdev === 0;
+    };
+    assert.ok(await isWhiteout('a/x'));
+    assert.ok(await isWhiteout('b/y'));
+    assert.ok(await isWhiteout('b/w'));
+    assert.equal(await readFile(join(top, 'b/z'), 'utf8'), '2');
+    await assert.rejects(stat(join(top, 'a/keep')));
+  });
+});

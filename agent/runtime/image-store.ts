@@ -1,0 +1,301 @@
+// Images on disk: records (root/images), shared blobs (root/content), unpacked layers (root/snapshots/<chainid>).
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import * as tar from 'tar';
+import { ContentStore, sha256 } from './content-store.js';
+import { invalid, notFound } from './errors.js';
+import { KeyedLock } from './keyed-lock.js';
+import { layerCompression, unpackLayer } from './layer-unpack.js';
+import { type Descriptor, type ImageConfig, type Manifest, isIndex, parseImageConfig, parseManifestOrIndex, pickPlatform } from './oci.js';
+import { type ImageReference, formatReference, isDigest, parseReference, repoName } from './reference.js';
+import { type Credentials, type RegistryOptions, pullImage } from './registry-client.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
+
+export interface ImageRecord {
+  /** The config digest, as containerd reports image ids. */
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  manifestDigest: string;
+  layers: Descriptor[];
+  diffIds: string[];
+  chainIds: string[];
+  size: number;
+  config: NonNullable<ImageConfig['config']>;
+  source: string;
+}
+
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev === undefined ? d : sha256(`${prev} ${d}`));
+  }
+  return out;
+}
+
+const hex = (digest: string): string => digest.slice('sha256:'.length);
+
+export class ImageStore {
+  readonly content: ContentStore;
+  private readonly imagesDir: string;
+  readonly snapshotsDir: string;
+  private readonly locks = new KeyedLock();
+
+  constructor(
+    readonly root: string,
+    private readonly registry: RegistryOptions,
+    /** Chain ids that containers still mount: never garbage-collected. */
+    private readonly snapshotsInUse: () => Promise<Set<string>> = async () => new Set(),
+  ) {
+    this.content = new ContentStore(root);
+    this.imagesDir = join(root, 'images');
+    this.snapshotsDir = join(root, 'snapshots');
+  }
+
+  async init(): Promise<void> {
+    await this.content.init();
+    await mkdir(this.imagesDir, { recursive: true });
+    await mkdir(this.snapshotsDir, { recursive: true });
+    // Half-unpacked layers from a crash.
+    for (const name of await readdir(this.snapshotsDir)) {
+      if (name.includes('.tmp')) await rm(join(this.snapshotsDir, name), { recursive: true, force: true });
+    }
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const f of await readdir(this.imagesDir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(await readFile(join(this.imagesDir, f), 'utf8')) as ImageRecord);
+      } catch (err) {
+        log.warn('image record unreadable', { file: f, error: String(err) });
+      }
+    }
+    return out;
+  }
+
+  /** Finds an image by id (full or a 12+ hex prefix), repo:tag, repo@digest or a short name like busybox:1.36. */
+  async find(name: string): Promise<ImageRecord | undefined> {
+    const images = await this.list();
+    const s = name.trim();
+    if (isDigest(s)) return images.find((i) => i.id === s || i.manifestDigest === s);
+    if (/^[a-f0-9]{12,64}$/.test(s)) {
+      const byId = images.find((i) => hex(i.id).startsWith(s));
+      if (byId) return byId;
+    }
+    let ref: ImageReference;
+    try {
+      ref = parseReference(s);
+    } catch {
+      return undefined;
+    }
+    if (ref.digest) return images.find((i) => i.repoDigests.includes(`${repoName(ref)}@${ref.digest}`) || (i.manifestDigest === ref.digest && i.repoDigests.some((d) => d.startsWith(`${repoName(ref)}@`))));
+    const tagged = `${repoName(ref)}:${ref.tag}`;
+    return images.find((i) => i.repoTags.includes(tagged));
+  }
+
+  async get(name: string): Promise<ImageRecord> {
+    const found = await this.find(name);
+    if (!found) throw notFound(`image "${name}"`);
+    return found;
+  }
+
+  async pull(name: string, creds: Credentials = {}): Promise<ImageRecord> {
+    const ref = parseReference(name);
+    const started = Date.now();
+    const pulled = await pullImage(ref, this.content, this.registry, creds);
+    const record = await this.register(ref, pulled.manifestDigest, pulled.manifest, pulled.config, pulled.source);
+    log.info('image pulled', { image: formatReference(ref), id: record.id, source: pulled.source, ms: Date.now() - started });
+    return record;
+  }
+
+  /** Records an image whose blobs are all in the content store, and unpacks its layers. */
+  private async register(ref: ImageReference, manifestDigest: string, manifest: Manifest, config: ImageConfig, source: string): Promise<ImageRecord> {
+    const diffIds = config.rootfs.diff_ids;
+    const chains = chainIds(diffIds);
+    for (const [i, layer] of manifest.layers.entries()) {
+      await this.ensureSnapshot(layer, diffIds[i] ?? '', chains.slice(0, i + 1));
+    }
+    return this.locks.with('records', async () => {
+      const id = manifest.config.digest;
+      const existing = (await this.list()).find((r) => r.id === id);
+      const tag = ref.tag ? `${repoName(ref)}:${ref.tag}` : undefined;
+      const digestRef = `${repoName(ref)}@${manifestDigest}`;
+      const record: ImageRecord = existing ?? {
+        id,
+        repoTags: [],
+        repoDigests: [],
+        manifestDigest,
+        layers: manifest.layers,
+        diffIds,
+        chainIds: chains,
+        size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+        config: config.config ?? {},
+        source,
+      };
+      if (tag && !record.repoTags.includes(tag)) record.repoTags.push(tag);
+      if (!record.repoDigests.includes(digestRef)) record.repoDigests.push(digestRef);
+      // A tag names one image: take it away from the image that had it.
+      if (tag) {
+        for (const other of await this.list()) {
+          if (other.id !== id && other.repoTags.includes(tag)) {
+            other.repoTags = other.repoTags.filter((t) => t !== tag);
+            await this.save(other);
+          }
+        }
+      }
+      await this.save(record);
+      return record;
+    });
+  }
+
+  private async save(record: ImageRecord): Promise<void> {
+    const file = join(this.imagesDir, `${hex(record.id)}.json`);
+    await writeFile(`${file}.tmp`, JSON.stringify(record, null, 1));
+    await rename(`${file}.tmp`, file);
+  }
+
+  snapshotFs(chainId: string): string {
+    return join(this.snapshotsDir, hex(chainId), 'fs');
+  }
+
+  private async ensureSnapshot(layer: Descriptor, diffId: string, chain: string[]): Promise<void> {
+    const chainId = chain[chain.length - 1] ?? '';
+    const dir = join(this.snapshotsDir, hex(chainId));
+    await this.locks.with(chainId, async () => {
+      if (await exists(join(dir, 'fs'))) return;
+      const tmp = `${dir}.tmp-${process.pid}`;
+      await rm(tmp, { recursive: true, force: true });
+      const lowers = chain.slice(0, -1).reverse().map((c) => this.snapshotFs(c));
+      const started = Date.now();
+      try {
+        await unpackLayer(this.content.open(layer.digest), layerCompression(layer.mediaType), tmp, lowers, diffId);
+        await rename(tmp, dir);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+      log.debug('layer unpacked', { layer: layer.digest, chainId, ms: Date.now() - started });
+    });
+  }
+
+  /** Removes an image (all its names) and whatever blobs and layers no other image or container uses. */
+  async remove(name: string): Promise<boolean> {
+    const image = await this.find(name);
+    if (!image) return false;
+    await this.locks.with('records', async () => {
+      await rm(join(this.imagesDir, `${hex(image.id)}.json`), { force: true });
+      const rest = await this.list();
+      const keepBlobs = new Set<string>();
+      const keepChains = await this.snapshotsInUse();
+      for (const r of rest) {
+        keepBlobs.add(r.id).add(r.manifestDigest);
+        for (const l of r.layers) keepBlobs.add(l.digest);
+        for (const c of r.chainIds) keepChains.add(c);
+      }
+      for (const d of [image.id, image.manifestDigest, ...image.layers.map((l) => l.digest)]) {
+        if (!keepBlobs.has(d)) await this.content.remove(d);
+      }
+      for (const c of image.chainIds) {
+        if (!keepChains.has(c)) await rm(join(this.snapshotsDir, hex(c)), { recursive: true, force: true });
+      }
+    });
+    log.info('image removed', { image: name, id: image.id });
+    return true;
+  }
+
+  /**
+   * Imports an OCI image-layout tar (oci-layout, index.json, blobs/). Each manifest is named by its
+   * org.opencontainers.image.ref.name (or io.containerd.image.name) annotation; a bare tag there is put
+   * under `opts.name` (default: the file's base name).
+   */
+  async loadArchive(file: string, opts: { name?: string } = {}): Promise<ImageRecord[]> {
+    const dir = await mkdtemp(join(this.root, 'import-'));
+    try {
+      await tar.x({ file, cwd: dir, preserveOwner: false });
+      if (!(await exists(join(dir, 'oci-layout')))) throw invalid(`${file}: not an OCI image layout (no oci-layout file)`);
+      const index = parseManifestOrIndex(await readFile(join(dir, 'index.json')), undefined);
+      if (!isIndex(index)) throw invalid(`${file}: index.json is not an index`);
+      const base = opts.name ?? basename(file).replace(/\.(tar|oci)$/, '').toLowerCase();
+      const out: ImageRecord[] = [];
+      for (const entry of index.manifests) {
+        const annotations = entry.annotations ?? {};
+        const refName = annotations['io.containerd.image.name'] ?? annotations['org.opencontainers.image.ref.name'];
+        const ref = parseReference(!refName ? base : /[/@]/.test(refName) || refName.includes(':') ? refName : `${base}:${refName}`);
+        const blob = async (d: Descriptor): Promise<Buffer> => {
+          const path = join(dir, 'blobs', 'sha256', hex(d.digest));
+          await this.content.putStream(createReadStream(path), d.digest, d.size, `${d.digest} in ${file}`);
+          return this.content.read(d.digest);
+        };
+        let desc = entry;
+        let doc = parseManifestOrIndex(await blob(desc), desc.mediaType);
+        if (isIndex(doc)) {
+          desc = pickPlatform(doc, formatReference(ref));
+          doc = parseManifestOrIndex(await blob(desc), desc.mediaType);
+          if (isIndex(doc)) throw invalid(`${file}: nested index is not supported`);
+        }
+        const manifest = doc;
+        const config = parseImageConfig(await blob(manifest.config));
+        for (const l of manifest.layers) {
+          await this.content.putStream(createReadStream(join(dir, 'blobs', 'sha256', hex(l.digest))), l.digest, l.size, `layer ${l.digest} in ${file}`);
+        }
+        out.push(await this.register(ref, desc.digest, manifest, config, `file://${file}`));
+      }
+      log.info('image archive loaded', { file, images: out.map((i) => i.repoTags).flat() });
+      return out;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Bytes and inodes used by blobs and unpacked layers. */
+  async usage(): Promise<{ bytes: number; inodes: number }> {
+    return diskUsage([this.content.dir, this.snapshotsDir]);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Walks directories summing allocated bytes (hard links counted once) and inodes. */
+export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes: number }> {
+  const seen = new Set<string>();
+  let bytes = 0;
+  let inodes = 0;
+  const walk = async (p: string): Promise<void> => {
+    let st;
+    try {
+      st = await lstat(p);
+    } catch {
+      return;
+    }
+    const key = `${st.dev}:${st.ino}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    inodes += 1;
+    bytes += st.blocks * 512;
+    if (st.isDirectory()) {
+      for (const name of await readdir(p).catch(() => [] as string[])) await walk(join(p, name));
+    }
+  };
+  for (const d of dirs) await walk(d);
+  return { bytes, inodes };
+}
+
+export function imageUser(record: ImageRecord): { uid?: number; username?: string } {
+  const user = (record.config.User ?? '').split(':')[0] ?? '';
+  if (!user) return { uid: 0 };
+  return /^\d+$/.test(user) ? { uid: Number(user) } : { username: user };
+}
+

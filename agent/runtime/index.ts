@@ -1,0 +1,94 @@
+// The runtime service: a CRI (runtime.v1) gRPC server over runc, with its image store, pod network and streaming.
+import { mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { ContainerStore } from './containers.js';
+import { serveCri } from './grpc.js';
+import { ImageStore } from './image-store.js';
+import { imageService } from './image-service.js';
+import { NetworkManager } from './network.js';
+import { runtimeService, runcVersion } from './runtime-service.js';
+import { SandboxStore } from './sandboxes.js';
+import { StreamingServer } from './streaming.js';
+import { logger } from '../../lib/logger.js';
+
+export { connectRuntime, isNotFound, type RuntimeClient } from './grpc.js';
+export type * from './cri-types.js';
+export { POD_CIDR_ANNOTATION } from './sandboxes.js';
+
+const log = logger('runtime');
+
+export interface RuntimeServiceOptions {
+  /** State directory: images, containers, sandboxes; survives restarts. */
+  root: string;
+  /** gRPC endpoint, e.g. unix:///run/ketch/runtime.sock. */
+  listen: string;
+  /** Registries (host[:port]) reached over plain HTTP; loopback ones always are. */
+  insecureRegistries?: string[];
+  /** Registry host -> mirror URL, e.g. {"docker.io": "http://127.0.0.1:5000"}. */
+  registryMirrors?: Record<string, string>;
+  /** Linux bridge for pod networks (default: ketch + 6 hex of the root path, so two roots never share one). */
+  bridge?: string;
+  /** Address of the streaming server for exec/attach/port-forward (default 127.0.0.1, random port). */
+  streamingAddress?: string;
+  streamingPort?: number;
+}
+
+export interface RuntimeServiceHandle {
+  /** Stops serving; containers and their monitors keep running. */
+  close(): Promise<void>;
+}
+
+/** Starts the runtime service. Closing it leaves containers running; a new one on the same root finds them. */
+export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<RuntimeServiceHandle> {
+  const root = resolve(opts.root);
+  await mkdir(root, { recursive: true });
+  const network = new NetworkManager(root, opts.bridge ?? `ketch${createHash('sha1').update(root).digest('hex').slice(0, 6)}`);
+  let containers: ContainerStore | undefined;
+  const images = new ImageStore(
+    root,
+    { insecureRegistries: opts.insecureRegistries ?? [], mirrors: opts.registryMirrors ?? {} },
+    async () => (containers ? containers.snapshotsInUse() : new Set()),
+  );
+  containers = new ContainerStore(root, images);
+  const sandboxes = new SandboxStore(root, network);
+  await Promise.all([images.init(), containers.init(), sandboxes.init(), network.init()]);
+  const streaming = new StreamingServer(
+    {
+      runcRoot: containers.runcRoot,
+      sandboxNet: async (id) => {
+        const s = await sandboxes.get(id);
+        return { ip: s.network?.ip, netnsPath: s.hostNetwork ? undefined : s.network?.netnsPath };
+      },
+    },
+    opts.streamingAddress,
+  );
+  await streaming.start(opts.streamingPort);
+  const runc = await runcVersion();
+  if (!runc) log.warn('runc not found: containers cannot run');
+
+  const socketPath = opts.listen.startsWith('unix://') ? opts.listen.slice('unix://'.length) : undefined;
+  if (socketPath) {
+    await mkdir(resolve(socketPath, '..'), { recursive: true });
+    await rm(socketPath, { force: true });
+  }
+  const server = await serveCri(opts.listen, runtimeService({ sandboxes, containers, network, streaming, runcVersion: runc }), imageService(images));
+  const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
+  log.info('runtime service listening', { listen: opts.listen, root, sandboxes: sb.length, containers: ct.length, runc });
+  return {
+    async close() {
+      await new Promise<void>((res) => server.tryShutdown(() => res()));
+      await streaming.close();
+      if (socketPath) await rm(socketPath, { force: true });
+      log.info('runtime service stopped', { listen: opts.listen });
+    },
+  };
+}
+
+/** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
+export async function loadImageArchive(root: string, file: string, opts: { name?: string } = {}): Promise<string[]> {
+  const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
+  await images.init();
+  const loaded = await images.loadArchive(file, opts);
+  return loaded.flatMap((i) => i.repoTags);
+}

@@ -1,0 +1,236 @@
+// Pulls an image from an OCI distribution (v2) registry into the content store, verifying every digest.
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ContentStore, DigestMismatchError, sha256 } from './content-store.js';
+import { RuntimeError } from './errors.js';
+import {
+  MANIFEST_ACCEPT,
+  type Descriptor,
+  type ImageConfig,
+  type Manifest,
+  isIndex,
+  parseImageConfig,
+  parseManifestOrIndex,
+  pickPlatform,
+} from './oci.js';
+import { type ImageReference, formatReference } from './reference.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
+
+export interface RegistryOptions {
+  /** Hosts (host or host:port) reached over plain HTTP. Loopback hosts always are. */
+  insecureRegistries: string[];
+  /** Registry host -> mirror endpoint, e.g. {"docker.io": "http://127.0.0.1:5000"}; tried before the registry itself. */
+  mirrors: Record<string, string>;
+}
+
+export interface Credentials {
+  username?: string;
+  password?: string;
+  /** base64("user:password"), as in a docker config.json. */
+  auth?: string;
+  /** A bearer token sent as is. */
+  registryToken?: string;
+  /** An OAuth2 refresh token, exchanged at the token endpoint. */
+  identityToken?: string;
+}
+
+export interface PulledImage {
+  manifestDigest: string;
+  manifest: Manifest;
+  configDigest: string;
+  config: ImageConfig;
+  /** The endpoint the image came from (a mirror or the registry). */
+  source: string;
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+/** The base URL of a registry host: https unless loopback or configured insecure. */
+export function endpointFor(host: string, opts: RegistryOptions): string {
+  if (/^https?:\/\//.test(host)) return host.replace(/\/+$/, '');
+  if (host === 'docker.io') return 'https://registry-1.docker.io';
+  const plain = isLoopback(host) || opts.insecureRegistries.includes(host);
+  return `${plain ? 'http' : 'https'}://${host}`;
+}
+
+function basicAuth(creds: Credentials): string | undefined {
+  if (creds.auth) return `Basic ${creds.auth}`;
+  if (creds.username || creds.password) {
+    return `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
+  }
+  return undefined;
+}
+
+/** Parses `Bearer realm="...",service="...",scope="..."`. */
+export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const params: Record<string, string> = {};
+  const re = /(\w+)=(?:"([^"]*)"|([^,\s]*))/g;
+  for (let m = re.exec(header.slice(space + 1)); m; m = re.exec(header.slice(space + 1))) {
+    if (m[1]) params[m[1].toLowerCase()] = m[2] ?? m[3] ?? '';
+  }
+  return { scheme, params };
+}
+
+/** One registry endpoint for one repository, remembering the Authorization it earned. */
+class RegistrySession {
+  private authorization: string | undefined;
+
+  constructor(
+    readonly base: string,
+    private readonly repository: string,
+    private readonly creds: Credentials,
+  ) {
+    if (creds.registryToken) this.authorization = `Bearer ${creds.registryToken}`;
+  }
+
+  async get(path: string, accept?: string[]): Promise<Response> {
+    const url = `${this.base}/v2/${this.repository}/${path}`;
+    let res = await this.send(url, accept);
+    if (res.status === 401) {
+      const challenge = res.headers.get('www-authenticate');
+      await res.body?.cancel();
+      if (!challenge) throw new RuntimeError('PermissionDenied', `${url}: unauthorized, and no authentication challenge`, false);
+      this.authorization = await this.answer(challenge);
+      res = await this.send(url, accept);
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        throw new RuntimeError('PermissionDenied', `${this.base}: access to ${this.repository} denied (check the pull credentials)`, false);
+      }
+    }
+    return res;
+  }
+
+  private send(url: string, accept?: string[]): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (accept) headers.accept = accept.join(', ');
+    if (this.authorization) headers.authorization = this.authorization;
+    return fetch(url, { headers, redirect: 'follow' });
+  }
+
+  private async answer(header: string): Promise<string> {
+    const { scheme, params } = parseChallenge(header);
+    const basic = basicAuth(this.creds);
+    if (scheme === 'basic') {
+      if (!basic) throw new RuntimeError('PermissionDenied', `${this.base} wants credentials and the pull request has none`, false);
+      return basic;
+    }
+    if (scheme !== 'bearer' || !params.realm) throw new RuntimeError('PermissionDenied', `${this.base}: unsupported auth challenge "${header}"`, false);
+    const realm = new URL(params.realm);
+    if (params.service) realm.searchParams.set('service', params.service);
+    realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
+    let res: Response;
+    if (this.creds.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.creds.identityToken, service: params.service ?? '', scope: realm.searchParams.get('scope') ?? '', client_id: 'ketch' });
+      res = await fetch(params.realm, { method: 'POST', body: form });
+    } else {
+      res = await fetch(realm, { headers: basic ? { authorization: basic } : {} });
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new RuntimeError('PermissionDenied', `token endpoint ${realm.origin}${realm.pathname} answered ${res.status}`, false);
+    }
+    const body = (await res.json()) as { token?: unknown; access_token?: unknown };
+    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
+    if (!token) throw new RuntimeError('PermissionDenied', `token endpoint ${realm.origin} returned no token`, false);
+    return `Bearer ${token}`;
+  }
+}
+
+async function errorText(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const first = doc.errors?.[0];
+    if (first) return `${first.code ?? ''}: ${first.message ?? ''}`.trim();
+  } catch {
+    // not a registry error document
+  }
+  return text.slice(0, 200) || res.statusText;
+}
+
+async function fetchManifest(s: RegistrySession, ref: string, expectedDigest: string | undefined, name: string): Promise<{ body: Buffer; digest: string; contentType: string | undefined }> {
+  const res = await s.get(`manifests/${ref}`, MANIFEST_ACCEPT);
+  if (res.status === 404) throw new RuntimeError('NotFound', `image "${name}" not found at ${s.base}: ${await errorText(res)}`);
+  if (!res.ok) throw new RuntimeError('Unavailable', `${s.base}: fetching manifest of "${name}" failed: HTTP ${res.status} ${await errorText(res)}`, false);
+  const body = Buffer.from(await res.arrayBuffer());
+  const digest = sha256(body);
+  const want = expectedDigest ?? res.headers.get('docker-content-digest') ?? undefined;
+  if (want && want !== digest) throw new DigestMismatchError(`manifest of ${name}`, want, digest);
+  return { body, digest, contentType: res.headers.get('content-type') ?? undefined };
+}
+
+async function fetchBlob(s: RegistrySession, store: ContentStore, d: Descriptor, name: string): Promise<void> {
+  if (await store.has(d.digest)) return;
+  const res = await s.get(`blobs/${d.digest}`);
+  if (res.status === 404) throw new RuntimeError('NotFound', `image "${name}": blob ${d.digest} not found at ${s.base}`);
+  if (!res.ok || !res.body) throw new RuntimeError('Unavailable', `${s.base}: fetching blob ${d.digest} failed: HTTP ${res.status}`, false);
+  await store.putStream(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), d.digest, d.size, `blob ${d.digest} of ${name}`);
+}
+
+async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials): Promise<PulledImage> {
+  const name = formatReference(ref);
+  const s = new RegistrySession(base, ref.repository, creds);
+  let got = await fetchManifest(s, ref.digest ?? ref.tag ?? 'latest', ref.digest, name);
+  let doc = parseManifestOrIndex(got.body, got.contentType);
+  await store.putBytes(got.body, got.digest, `manifest of ${name}`);
+  if (isIndex(doc)) {
+    const chosen = pickPlatform(doc, name);
+    got = await fetchManifest(s, chosen.digest, chosen.digest, name);
+    doc = parseManifestOrIndex(got.body, got.contentType);
+    if (isIndex(doc)) throw new RuntimeError('FailedPrecondition', `image "${name}": nested index is not supported`, false);
+    await store.putBytes(got.body, got.digest, `manifest of ${name}`);
+  }
+  const manifest = doc;
+  await fetchBlob(s, store, manifest.config, name);
+  const config = parseImageConfig(await store.read(manifest.config.digest));
+  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+    throw new RuntimeError('FailedPrecondition', `image "${name}": ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`, false);
+  }
+  // Three downloads at a time.
+  const queue = [...manifest.layers];
+  const worker = async (): Promise<void> => {
+    for (let d = queue.shift(); d; d = queue.shift()) await fetchBlob(s, store, d, name);
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return { manifestDigest: got.digest, manifest, configDigest: manifest.config.digest, config, source: base };
+}
+
+function isFallbackWorthy(err: unknown): boolean {
+  // A mirror that lacks the image, or cannot be reached, hands over to the next endpoint; a bad digest does not.
+  if (err instanceof DigestMismatchError) return false;
+  if (err instanceof RuntimeError) return err.code === 'NotFound' || err.code === 'Unavailable';
+  return true;
+}
+
+export async function pullImage(ref: ImageReference, store: ContentStore, opts: RegistryOptions, creds: Credentials = {}): Promise<PulledImage> {
+  const endpoints: string[] = [];
+  const mirror = opts.mirrors[ref.domain];
+  if (mirror) endpoints.push(endpointFor(mirror, opts));
+  endpoints.push(endpointFor(ref.domain, opts));
+  let firstError: unknown;
+  for (const [i, base] of endpoints.entries()) {
+    try {
+      return await pullFrom(base, ref, store, creds);
+    } catch (err) {
+      const last = i === endpoints.length - 1;
+      firstError ??= err;
+      if (last || !isFallbackWorthy(err)) throw normalize(firstError instanceof RuntimeError && firstError.code === 'NotFound' ? firstError : err, base);
+      log.info('image pull from mirror failed, trying next endpoint', { image: formatReference(ref), endpoint: base, error: String(err) });
+    }
+  }
+  throw new Error('unreachable');
+}
+
+function normalize(err: unknown, base: string): unknown {
+  if (err instanceof RuntimeError) return err;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new RuntimeError('Unavailable', `registry ${base} unreachable: ${detail}`, false);
+}

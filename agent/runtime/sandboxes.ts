@@ -1,0 +1,199 @@
+// Pod sandboxes: a netns (plus pod network), persistent IPC and UTS namespaces, /etc files and a cgroup parent.
+// No pause process: the namespaces are held open by bind mounts, and each sandbox is a directory on disk.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PodSandboxConfig, PodSandboxState } from './cri-types.js';
+import { RuntimeError, invalid, notFound } from './errors.js';
+import { CommandError, run } from './exec.js';
+import { nowNanos } from './monitor.js';
+import { type NetworkManager, type PodNetwork, readJson, writeJson } from './network.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
+
+/** Annotation that gives one sandbox its own pod CIDR, overriding the node's (UpdateRuntimeConfig). */
+export const POD_CIDR_ANNOTATION = 'ketch.io/pod-cidr';
+
+export interface SandboxRecord {
+  id: string;
+  config: PodSandboxConfig;
+  runtimeHandler: string;
+  createdAt: string;
+  state: PodSandboxState;
+  hostNetwork: boolean;
+  hostname: string;
+  network?: PodNetwork;
+  ipcPath?: string;
+  utsPath?: string;
+  cgroupParent: string;
+  /** True when the runtime made up the cgroup parent and so removes it. */
+  ownCgroup: boolean;
+  etc: { hosts: string; resolv: string; hostname: string };
+}
+
+export class SandboxStore {
+  readonly dir: string;
+  private readonly nsDir: string;
+
+  constructor(
+    root: string,
+    private readonly net: NetworkManager,
+  ) {
+    this.dir = join(root, 'sandboxes');
+    this.nsDir = join(root, 'ns');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.nsDir, { recursive: true });
+  }
+
+  private file(id: string): string {
+    return join(this.dir, id, 'sandbox.json');
+  }
+
+  async list(): Promise<SandboxRecord[]> {
+    const out: SandboxRecord[] = [];
+    for (const id of await readdir(this.dir)) {
+      const rec = await readJson<SandboxRecord | undefined>(this.file(id), undefined);
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  /** By full id or unique prefix. */
+  async get(id: string): Promise<SandboxRecord> {
+    if (!id) throw invalid('pod sandbox id is empty');
+    const exact = await readJson<SandboxRecord | undefined>(this.file(id), undefined);
+    if (exact) return exact;
+    const matches = (await readdir(this.dir)).filter((d) => d.startsWith(id));
+    const only = matches.length === 1 ? matches[0] : undefined;
+    const rec = only ? await readJson<SandboxRecord | undefined>(this.file(only), undefined) : undefined;
+    if (!rec) throw notFound(`pod sandbox "${id}"`);
+    return rec;
+  }
+
+  async find(id: string): Promise<SandboxRecord | undefined> {
+    try {
+      return await this.get(id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async save(rec: SandboxRecord): Promise<void> {
+    await writeJson(this.file(rec.id), rec);
+  }
+
+  async create(config: PodSandboxConfig, runtimeHandler: string): Promise<SandboxRecord> {
+    const md = config.metadata;
+    if (!md?.name) throw invalid('pod sandbox metadata.name is required');
+    if (runtimeHandler && runtimeHandler !== 'runc') throw invalid(`unknown runtime handler "${runtimeHandler}"`);
+    for (const other of await this.list()) {
+      const o = other.config.metadata;
+      if (o && o.name === md.name && o.namespace === md.namespace && o.uid === md.uid && o.attempt === md.attempt) {
+        throw new RuntimeError('AlreadyExists', `pod sandbox ${md.namespace}/${md.name} attempt ${md.attempt} already exists as ${other.id}`);
+      }
+    }
+    const id = randomBytes(32).toString('hex');
+    const dir = join(this.dir, id);
+    await mkdir(dir, { recursive: true });
+    const ns = config.linux?.securityContext?.namespaceOptions;
+    const hostNetwork = ns?.network === 'NODE';
+    const hostname = (config.hostname || md.name).slice(0, 63);
+    const ownCgroup = !config.linux?.cgroupParent;
+    const rec: SandboxRecord = {
+      id,
+      config,
+      runtimeHandler,
+      createdAt: nowNanos().toString(),
+      state: 'SANDBOX_NOTREADY',
+      hostNetwork,
+      hostname,
+      cgroupParent: config.linux?.cgroupParent || `/ketch/${id.slice(0, 12)}`,
+      ownCgroup,
+      etc: { hosts: join(dir, 'hosts'), resolv: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') },
+    };
+    await this.save(rec);
+    try {
+      if (!hostNetwork) {
+        const cidr = config.annotations[POD_CIDR_ANNOTATION] || (await this.net.podCidr());
+        rec.network = await this.net.setUp(id, cidr);
+        await this.save(rec);
+      }
+      if (ns?.ipc !== 'NODE' && !hostNetwork) {
+        rec.ipcPath = join(this.nsDir, `${id}-ipc`);
+        rec.utsPath = join(this.nsDir, `${id}-uts`);
+        await this.holdNamespaces(rec.ipcPath, rec.utsPath, hostname);
+      } else if (!hostNetwork) {
+        rec.utsPath = join(this.nsDir, `${id}-uts`);
+        await this.holdNamespaces(undefined, rec.utsPath, hostname);
+      }
+      await this.writeEtc(rec);
+      rec.state = 'SANDBOX_READY';
+      await this.save(rec);
+    } catch (err) {
+      await this.stop(rec).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    log.info('pod sandbox ready', { sandbox: id, pod: `${md.namespace}/${md.name}`, ip: rec.network?.ip });
+    return rec;
+  }
+
+  /** Creates IPC/UTS namespaces and keeps them alive by bind-mounting them onto files. */
+  private async holdNamespaces(ipc: string | undefined, uts: string, hostname: string): Promise<void> {
+    const args: string[] = [];
+    for (const [flag, path] of [['--uts', uts], ['--ipc', ipc]] as const) {
+      if (!path) continue;
+      await writeFile(path, '');
+      args.push(`${flag}=${path}`);
+    }
+    try {
+      await run('unshare', [...args, 'hostname', hostname]);
+    } catch (err) {
+      // Bind-mounting a namespace needs a non-shared parent mount (systemd makes / shared): make one.
+      if (!(err instanceof CommandError)) throw err;
+      await run('mount', ['--bind', this.nsDir, this.nsDir]);
+      await run('mount', ['--make-private', this.nsDir]);
+      await run('unshare', [...args, 'hostname', hostname]);
+    }
+  }
+
+  private async writeEtc(rec: SandboxRecord): Promise<void> {
+    const ip = rec.network?.ip;
+    await writeFile(rec.etc.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip ? `${ip}\t${rec.hostname}\n` : ''}`);
+    await writeFile(rec.etc.hostname, `${rec.hostname}\n`);
+    const dns = rec.config.dnsConfig;
+    if (dns && (dns.servers.length || dns.searches.length || dns.options.length)) {
+      const lines = [
+        ...dns.servers.map((s) => `nameserver ${s}`),
+        ...(dns.searches.length ? [`search ${dns.searches.join(' ')}`] : []),
+        ...(dns.options.length ? [`options ${dns.options.join(' ')}`] : []),
+      ];
+      await writeFile(rec.etc.resolv, `${lines.join('\n')}\n`);
+    } else {
+      await copyFile('/etc/resolv.conf', rec.etc.resolv).catch(() => writeFile(rec.etc.resolv, ''));
+    }
+  }
+
+  /** Releases network and namespaces; containers must already be stopped. Idempotent. */
+  async stop(rec: SandboxRecord): Promise<void> {
+    if (rec.network) await this.net.tearDown(rec.id, rec.network);
+    for (const p of [rec.ipcPath, rec.utsPath]) {
+      if (!p) continue;
+      await run('umount', [p], { allowFailure: true });
+      await rm(p, { force: true });
+    }
+    if (rec.state !== 'SANDBOX_NOTREADY') {
+      rec.state = 'SANDBOX_NOTREADY';
+      await this.save(rec);
+    }
+  }
+
+  async remove(rec: SandboxRecord): Promise<void> {
+    await this.stop(rec);
+    await rm(join(this.dir, rec.id), { recursive: true, force: true });
+  }
+}

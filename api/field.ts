@@ -1,0 +1,107 @@
+// Field errors as Kubernetes reports them: StatusCause {reason, message, field} with the wording of
+// k8s.io/apimachinery/pkg/util/validation/field (`Required value`, `Invalid value: -1: must be ...`).
+import type { StatusCause } from './errors.js';
+
+export type Cause = StatusCause;
+
+/** A string map to be rendered as Go prints one: map[string]string{"app":"web"} (label mismatch messages). */
+export class GoStringMap {
+  constructor(readonly entries: Record<string, string>) {}
+}
+
+/** Renders a bad value the way Go's field errors do: strings quoted, numbers bare; objects as JSON. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value instanceof GoStringMap) {
+    const m = value.entries;
+    const entries = Object.keys(m)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${JSON.stringify(m[k])}`);
+    return `map[string]string{${entries.join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const withDetail = (body: string, detail?: string): string => (detail ? `${body}: ${detail}` : body);
+
+export const required = (field: string, detail?: string): Cause => ({
+  reason: 'FieldValueRequired',
+  message: withDetail('Required value', detail),
+  field,
+});
+
+export const invalid = (field: string, value: unknown, detail?: string): Cause => ({
+  reason: 'FieldValueInvalid',
+  message: withDetail(`Invalid value: ${formatValue(value)}`, detail),
+  field,
+});
+
+export const notSupported = (field: string, value: unknown, supported: readonly string[]): Cause => ({
+  reason: 'FieldValueNotSupported',
+  message: withDetail(
+    `Unsupported value: ${formatValue(value)}`,
+    supported.length ? `supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}` : undefined,
+  ),
+  field,
+});
+
+export const duplicate = (field: string, value: unknown, detail?: string): Cause => ({
+  reason: 'FieldValueDuplicate',
+  message: withDetail(`Duplicate value: ${formatValue(value)}`, detail),
+  field,
+});
+
+export const notFound = (field: string, value: unknown): Cause => ({
+  reason: 'FieldValueNotFound',
+  message: `Not found: ${formatValue(value)}`,
+  field,
+});
+
+export const forbidden = (field: string, detail?: string): Cause => ({
+  reason: 'FieldValueForbidden',
+  message: withDetail('Forbidden', detail),
+  field,
+});
+
+export const tooLong = (field: string, maxBytes: number): Cause => ({
+  reason: 'FieldValueTooLong',
+  message: `Too long: must have at most ${maxBytes} bytes`,
+  field,
+});
+
+export const tooMany = (field: string, actual: number, max: number): Cause => ({
+  reason: 'FieldValueTooMany',
+  message: `Too many: ${actual}: must have at most ${max} items`,
+  field,
+});
+
+/** Path builders: `child('spec', 'containers')`, `index('spec.containers', 0)`, `key('data', 'a.b')`. */
+export const child = (path: string, ...names: string[]): string => [path, ...names].filter((s) => s !== '').join('.');
+export const index = (path: string, i: number): string => `${path}[${i}]`;
+export const key = (path: string, k: string): string => `${path}[${k}]`;
+
+export const NON_NEGATIVE = 'must be greater than or equal to 0';
+export const IMMUTABLE = 'field is immutable';
+
+/** `value >= 0`, as ValidateNonnegativeField. */
+export function nonNegative(value: number | undefined, field: string): Cause[] {
+  return value !== undefined && value < 0 ? [invalid(field, value, NON_NEGATIVE)] : [];
+}
+
+/** Deep equality for JSON values (immutability checks). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** `field is immutable` when a set value changed. */
+export function immutable(next: unknown, old: unknown, field: string): Cause[] {
+  return deepEqual(next, old) ? [] : [invalid(field, next, IMMUTABLE)];
+}

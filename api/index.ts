@@ -1,0 +1,25 @@
+// ketch's API types: resource schemas (TS types, validation, OpenAPI from one source), defaulting,
+// validation, names, quantities, selectors, storage keys, and the ApiError/Status type.
+export * from './errors.js';
+export * from './resources.js';
+
+export { IntOrString, Quantity, ResourceList, Time, MicroTime, DefName, definitionName } from './schemas/kit.js';
+export * from './schemas/meta.js';
+export * from './schemas/core.js';
+export * from './schemas/apps.js';
+export * from './schemas/batch.js';
+export * from './schemas/coordination.js';
+export * from './schemas/subresources.js';
+export * from './schemas/index.js';
+
+export * as field from './field.js';
+export type { Cause } from './field.js';
+export * from './names.js';
+export * from './quantity.js';
+export * from './selectors.js';
+export * from './keys.js';
+export * from './prune.js';
+export * from './qos.js';
+export * from './defaults.js';
+export { validateObject, type ValidateOptions } from './validation/index.js';
+export * from './openapi.js';

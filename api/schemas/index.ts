@@ -1,0 +1,92 @@
+// The schema table: "<apiVersion>/<Kind>" -> TypeBox schema, for every served kind, its List, and the bodies
+// of subresources. The one source for TS types, validation (validation/) and OpenAPI (openapi.ts).
+import type { Static, TSchema } from '@sinclair/typebox';
+import { listOf, StatusSchema, TableSchema } from './meta.js';
+import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding } from './core.js';
+import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
+import { Job } from './batch.js';
+import { Lease } from './coordination.js';
+import { Scale, Eviction } from './subresources.js';
+import { definitionName } from './kit.js';
+
+function list<T extends TSchema>(apiVersion: string, kind: string, item: T) {
+  return listOf(definitionName(item) ?? kind, apiVersion, kind, item);
+}
+
+export const PodList = list('v1', 'Pod', Pod);
+export const NodeList = list('v1', 'Node', Node);
+export const NamespaceList = list('v1', 'Namespace', Namespace);
+export const ServiceList = list('v1', 'Service', Service);
+export const EndpointsList = list('v1', 'Endpoints', Endpoints);
+export const ConfigMapList = list('v1', 'ConfigMap', ConfigMap);
+export const SecretList = list('v1', 'Secret', Secret);
+export const EventList = list('v1', 'Event', Event);
+export const ServiceAccountList = list('v1', 'ServiceAccount', ServiceAccount);
+export const DeploymentList = list('apps/v1', 'Deployment', Deployment);
+export const ReplicaSetList = list('apps/v1', 'ReplicaSet', ReplicaSet);
+export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
+export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
+export const JobList = list('batch/v1', 'Job', Job);
+export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
+
+export type PodList = Static<typeof PodList>;
+export type NodeList = Static<typeof NodeList>;
+export type NamespaceList = Static<typeof NamespaceList>;
+export type ServiceList = Static<typeof ServiceList>;
+export type EndpointsList = Static<typeof EndpointsList>;
+export type ConfigMapList = Static<typeof ConfigMapList>;
+export type SecretList = Static<typeof SecretList>;
+export type EventList = Static<typeof EventList>;
+export type ServiceAccountList = Static<typeof ServiceAccountList>;
+export type DeploymentList = Static<typeof DeploymentList>;
+export type ReplicaSetList = Static<typeof ReplicaSetList>;
+export type DaemonSetList = Static<typeof DaemonSetList>;
+export type StatefulSetList = Static<typeof StatefulSetList>;
+export type JobList = Static<typeof JobList>;
+export type LeaseList = Static<typeof LeaseList>;
+
+export const schemas = {
+  'v1/Namespace': Namespace,
+  'v1/Pod': Pod,
+  'v1/Node': Node,
+  'v1/Service': Service,
+  'v1/Endpoints': Endpoints,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Event': Event,
+  'v1/ServiceAccount': ServiceAccount,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/ReplicaSet': ReplicaSet,
+  'apps/v1/DaemonSet': DaemonSet,
+  'apps/v1/StatefulSet': StatefulSet,
+  'batch/v1/Job': Job,
+  'coordination.k8s.io/v1/Lease': Lease,
+
+  'v1/NamespaceList': NamespaceList,
+  'v1/PodList': PodList,
+  'v1/NodeList': NodeList,
+  'v1/ServiceList': ServiceList,
+  'v1/EndpointsList': EndpointsList,
+  'v1/ConfigMapList': ConfigMapList,
+  'v1/SecretList': SecretList,
+  'v1/EventList': EventList,
+  'v1/ServiceAccountList': ServiceAccountList,
+  'apps/v1/DeploymentList': DeploymentList,
+  'apps/v1/ReplicaSetList': ReplicaSetList,
+  'apps/v1/DaemonSetList': DaemonSetList,
+  'apps/v1/StatefulSetList': StatefulSetList,
+  'batch/v1/JobList': JobList,
+  'coordination.k8s.io/v1/LeaseList': LeaseList,
+
+  'v1/Binding': Binding,
+  'autoscaling/v1/Scale': Scale,
+  'policy/v1/Eviction': Eviction,
+  'v1/Status': StatusSchema,
+  'meta.k8s.io/v1/Table': TableSchema,
+} as const satisfies Record<string, TSchema>;
+
+export type SchemaKey = keyof typeof schemas;
+
+export function schemaFor(apiVersion: string, kind: string): TSchema | undefined {
+  return (schemas as Record<string, TSchema>)[`${apiVersion}/${kind}`];
+}

@@ -1,0 +1,31 @@
+// Bodies of subresources from other groups: autoscaling/v1 Scale (*/scale), policy/v1 Eviction (pods/eviction).
+import { Type, type Static } from '@sinclair/typebox';
+import { named, Opt, Str, Int32 } from './kit.js';
+import { DeleteOptions, kindSchema } from './meta.js';
+
+export const Scale = kindSchema(
+  'io.k8s.api.autoscaling.v1.Scale',
+  'autoscaling/v1',
+  'Scale',
+  {
+    spec: Opt(named('io.k8s.api.autoscaling.v1.ScaleSpec', Type.Object({ replicas: Opt(Int32()) }))),
+    status: Opt(
+      named(
+        'io.k8s.api.autoscaling.v1.ScaleStatus',
+        Type.Object({ replicas: Int32(), selector: Opt(Str({ description: 'The label selector in string form.' })) }),
+      ),
+    ),
+  },
+  'The scale subresource of a workload.',
+);
+export type Scale = Static<typeof Scale>;
+
+export const Eviction = kindSchema(
+  'io.k8s.api.policy.v1.Eviction',
+  'policy/v1',
+  'Eviction',
+  { deleteOptions: Opt(DeleteOptions) },
+  'Evicts a pod, honouring disruption budgets (pods/eviction).',
+);
+export type Eviction = Static<typeof Eviction>;
+

@@ -1,0 +1,80 @@
+// validateObject: schema (ajv) then the kind's semantic rules, as the API server runs them on create/update.
+import type { TSchema } from '@sinclair/typebox';
+import type { KubeObject, ObjectMeta } from '../schemas/meta.js';
+import { schemaFor, schemas } from '../schemas/index.js';
+import { findByKind } from '../resources.js';
+import { invalid, notSupported, required, type Cause } from '../field.js';
+import { dropNulls } from '../prune.js';
+import { dedupe, validateSchema } from './schema.js';
+import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
+import type { KindRules } from './rules.js';
+import * as core from './core.js';
+import * as workloads from './workloads.js';
+import { lease } from './coordination.js';
+
+// The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
+const RULES: Record<string, KindRules<never>> = {
+  'v1/Pod': core.pod,
+  'v1/Namespace': core.namespace,
+  'v1/Node': core.node,
+  'v1/Service': core.service,
+  'v1/Endpoints': core.endpoints,
+  'v1/ConfigMap': core.configMap,
+  'v1/Secret': core.secret,
+  'v1/Event': core.event,
+  'v1/ServiceAccount': core.serviceAccount,
+  'apps/v1/Deployment': workloads.deployment,
+  'apps/v1/ReplicaSet': workloads.replicaSet,
+  'apps/v1/DaemonSet': workloads.daemonSet,
+  'apps/v1/StatefulSet': workloads.statefulSet,
+  'batch/v1/Job': workloads.job,
+  'coordination.k8s.io/v1/Lease': lease,
+};
+
+export interface ValidateOptions {
+  operation: 'create' | 'update';
+  /** The stored object, for update. */
+  old?: KubeObject;
+  /** 'status' for writes to the /status subresource: metadata and status rules only. */
+  subresource?: string;
+}
+
+/**
+ * Every problem with `obj` as {reason, message, field}, ready for errors.invalid(). Empty means valid.
+ * Run it after defaulting (applyDefaults), as the API server does. Unknown fields are not errors here
+ * (see prune.ts); nulls are ignored, as Go decodes them as zero values.
+ */
+export function validateObject(obj: unknown, opts: ValidateOptions): Cause[] {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return [invalid('', obj, 'must be a JSON object')];
+  const o = dropNulls(structuredClone(obj)) as Record<string, unknown>;
+  if (typeof o.apiVersion !== 'string' || o.apiVersion === '') return [required('apiVersion')];
+  if (typeof o.kind !== 'string' || o.kind === '') return [required('kind')];
+  const apiVersion = o.apiVersion;
+  const schema: TSchema | undefined = schemaFor(apiVersion, o.kind);
+  if (!schema) {
+    const kinds = Object.keys(schemas).filter((k) => k.startsWith(`${apiVersion}/`)).map((k) => k.slice(apiVersion.length + 1));
+    return [notSupported('kind', o.kind, kinds)];
+  }
+  // A missing metadata is reported by the name rule ("name or generateName is required"), not as a type error.
+  if (o.metadata === undefined && 'metadata' in ((schema as { properties?: object }).properties ?? {})) o.metadata = {};
+
+  const { causes, structural } = validateSchema(schema, o);
+  if (structural) return causes;
+  const rules = RULES[`${apiVersion}/${o.kind}`];
+  const info = findByKind(o.apiVersion, o.kind);
+  if (!rules || !info) return causes;
+  const r = rules as KindRules<KubeObject>;
+  const object = o as KubeObject;
+  const old = opts.old ? (dropNulls(structuredClone(opts.old)) as KubeObject) : undefined;
+  const meta: ObjectMeta = object.metadata ?? {};
+
+  causes.push(...validateObjectMeta(meta, info.namespaced, r.name));
+  if (opts.operation === 'update' && old) causes.push(...validateObjectMetaUpdate(meta, old.metadata ?? {}));
+  if (opts.subresource === 'status') {
+    if (r.validateStatus) causes.push(...r.validateStatus(object, old ?? object));
+    return dedupe(causes);
+  }
+  causes.push(...r.validate(object));
+  if (opts.operation === 'update' && old && r.validateUpdate) causes.push(...r.validateUpdate(object, old));
+  return dedupe(causes);
+}

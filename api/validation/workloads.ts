@@ -1,0 +1,227 @@
+// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet; batch/v1 Job.
+import type { LabelSelector } from '../schemas/meta.js';
+import type { PodTemplateSpec } from '../schemas/core.js';
+import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../schemas/apps.js';
+import type { Job } from '../schemas/batch.js';
+import type { IntOrString } from '../schemas/kit.js';
+import { GoStringMap, child, deepEqual, forbidden, immutable, invalid, nonNegative, notSupported, required, type Cause } from '../field.js';
+import { isValidPercent, nameIsDNSSubdomain } from '../names.js';
+import { isEmptySelector, matchesLabelSelector } from '../selectors.js';
+import { validateLabelSelector } from './meta.js';
+import { validatePodTemplateSpec } from './pod.js';
+import { rules } from './rules.js';
+
+/** Selector present, non-empty, valid, and matching the template's labels. */
+function validateSelectorAndTemplate(selector: LabelSelector | undefined, template: PodTemplateSpec | undefined, kind: string): Cause[] {
+  const causes: Cause[] = [];
+  if (!selector) causes.push(required('spec.selector'));
+  else {
+    causes.push(...validateLabelSelector(selector, 'spec.selector'));
+    if (isEmptySelector(selector)) causes.push(invalid('spec.selector', selector, `empty selector is invalid for ${kind}`));
+  }
+  if (template) {
+    const labels = template.metadata?.labels ?? {};
+    if (selector && !isEmptySelector(selector) && !matchesLabelSelector(selector, labels)) {
+      causes.push(invalid('spec.template.metadata.labels', new GoStringMap(labels), '`selector` does not match template `labels`'));
+    }
+  }
+  return causes;
+}
+
+/** Templates of controllers that keep pods running: restartPolicy Always, no activeDeadlineSeconds. */
+function validateRunningTemplate(template: PodTemplateSpec | undefined, kind: string): Cause[] {
+  if (!template) return [required('spec.template')];
+  const causes = validatePodTemplateSpec(template, 'spec.template');
+  const policy = template.spec?.restartPolicy;
+  if (policy !== undefined && policy !== 'Always') causes.push(notSupported('spec.template.spec.restartPolicy', policy, ['Always']));
+  if (template.spec?.activeDeadlineSeconds !== undefined) {
+    causes.push(forbidden('spec.template.spec.activeDeadlineSeconds', `activeDeadlineSeconds in ${kind} is not Supported`));
+  }
+  return causes;
+}
+
+/** An int >= 0 or a percentage; returns the causes and the value as a number (percent of 100) or undefined. */
+function validateIntOrPercent(v: IntOrString | undefined, path: string): Cause[] {
+  if (v === undefined) return [];
+  if (typeof v === 'number') return nonNegative(v, path);
+  const msgs = isValidPercent(v);
+  if (msgs.length) return msgs.map((m) => invalid(path, v, m));
+  return Number(v.slice(0, -1)) > 100 ? [invalid(path, v, 'must not be greater than 100%')] : [];
+}
+
+const isZero = (v: IntOrString | undefined): boolean => v === undefined || v === 0 || v === '0%';
+
+function validateRollingUpdate(ru: { maxUnavailable?: IntOrString; maxSurge?: IntOrString } | undefined, path: string): Cause[] {
+  if (!ru) return [];
+  const causes = [...validateIntOrPercent(ru.maxUnavailable, child(path, 'maxUnavailable')), ...validateIntOrPercent(ru.maxSurge, child(path, 'maxSurge'))];
+  if (!causes.length && ru.maxUnavailable !== undefined && isZero(ru.maxUnavailable) && isZero(ru.maxSurge)) {
+    causes.push(invalid(child(path, 'maxUnavailable'), ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+  }
+  return causes;
+}
+
+const selectorImmutable = (next: LabelSelector | undefined, old: LabelSelector | undefined): Cause[] =>
+  immutable(next, old, 'spec.selector');
+
+export const deployment = rules<Deployment>({
+  name: nameIsDNSSubdomain,
+  validate: (d) => {
+    const spec = d.spec;
+    if (!spec) return [required('spec')];
+    const causes = [
+      ...nonNegative(spec.replicas, 'spec.replicas'),
+      ...validateSelectorAndTemplate(spec.selector, spec.template, 'deployment'),
+      ...validateRunningTemplate(spec.template, 'Deployment'),
+      ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'),
+      ...nonNegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'),
+      ...nonNegative(spec.progressDeadlineSeconds, 'spec.progressDeadlineSeconds'),
+    ];
+    const strategy = spec.strategy;
+    if (strategy?.type === 'Recreate' && strategy.rollingUpdate) {
+      causes.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
+    }
+    causes.push(...validateRollingUpdate(strategy?.rollingUpdate, 'spec.strategy.rollingUpdate'));
+    if (spec.progressDeadlineSeconds !== undefined && spec.progressDeadlineSeconds <= (spec.minReadySeconds ?? 0)) {
+      causes.push(invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds'));
+    }
+    return causes;
+  },
+  validateUpdate: (d, old) => selectorImmutable(d.spec?.selector, old.spec?.selector),
+});
+
+export const replicaSet = rules<ReplicaSet>({
+  name: nameIsDNSSubdomain,
+  validate: (rs) => {
+    const spec = rs.spec;
+    if (!spec) return [required('spec')];
+    return [
+      ...nonNegative(spec.replicas, 'spec.replicas'),
+      ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'),
+      ...validateSelectorAndTemplate(spec.selector, spec.template, 'deployment'),
+      ...validateRunningTemplate(spec.template, 'ReplicaSet'),
+    ];
+  },
+  validateUpdate: (rs, old) => selectorImmutable(rs.spec?.selector, old.spec?.selector),
+  validateStatus: (rs) => {
+    const st = rs.status;
+    if (!st) return [];
+    return [
+      ...nonNegative(st.replicas, 'status.replicas'),
+      ...nonNegative(st.readyReplicas, 'status.readyReplicas'),
+      ...nonNegative(st.availableReplicas, 'status.availableReplicas'),
+      ...(st.readyReplicas !== undefined && st.readyReplicas > st.replicas
+        ? [invalid('status.readyReplicas', st.readyReplicas, 'cannot be greater than status.replicas')]
+        : []),
+    ];
+  },
+});
+
+export const daemonSet = rules<DaemonSet>({
+  name: nameIsDNSSubdomain,
+  validate: (ds) => {
+    const spec = ds.spec;
+    if (!spec) return [required('spec')];
+    const causes = [
+      ...validateSelectorAndTemplate(spec.selector, spec.template, 'daemonset'),
+      ...validateRunningTemplate(spec.template, 'DaemonSet'),
+      ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'),
+      ...nonNegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'),
+    ];
+    const us = spec.updateStrategy;
+    if (us?.type === 'OnDelete' && us.rollingUpdate) {
+      causes.push(forbidden('spec.updateStrategy.rollingUpdate', "may not be specified when strategy `type` is 'OnDelete'"));
+    }
+    causes.push(...validateRollingUpdate(us?.rollingUpdate, 'spec.updateStrategy.rollingUpdate'));
+    return causes;
+  },
+  validateUpdate: (ds, old) => selectorImmutable(ds.spec?.selector, old.spec?.selector),
+});
+
+const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'] as const;
+
+export const statefulSet = rules<StatefulSet>({
+  name: nameIsDNSSubdomain,
+  validate: (ss) => {
+    const spec = ss.spec;
+    if (!spec) return [required('spec')];
+    const causes = [
+      ...nonNegative(spec.replicas, 'spec.replicas'),
+      ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'),
+      ...nonNegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'),
+      ...validateSelectorAndTemplate(spec.selector, spec.template, 'statefulset'),
+      ...validateRunningTemplate(spec.template, 'StatefulSet'),
+      ...nonNegative(spec.ordinals?.start, 'spec.ordinals.start'),
+    ];
+    const us = spec.updateStrategy;
+    if (us?.type === 'OnDelete' && us.rollingUpdate) {
+      causes.push(forbidden('spec.updateStrategy.rollingUpdate', "only allowed for updateStrategy 'RollingUpdate'"));
+    }
+    causes.push(...nonNegative(us?.rollingUpdate?.partition, 'spec.updateStrategy.rollingUpdate.partition'));
+    const mu = us?.rollingUpdate?.maxUnavailable;
+    if (mu !== undefined) {
+      causes.push(...validateIntOrPercent(mu, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
+      if (isZero(mu)) causes.push(invalid('spec.updateStrategy.rollingUpdate.maxUnavailable', mu, 'must be greater than 0'));
+    }
+    return causes;
+  },
+  validateUpdate: (ss, old) => {
+    const strip = (spec: StatefulSet['spec']) => {
+      const s = { ...spec } as Record<string, unknown>;
+      for (const k of STS_MUTABLE) delete s[k];
+      return s;
+    };
+    if (deepEqual(strip(ss.spec), strip(old.spec))) return [];
+    return [
+      forbidden(
+        'spec',
+        "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', " +
+          "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+      ),
+    ];
+  },
+});
+
+export const job = rules<Job>({
+  name: nameIsDNSSubdomain,
+  validate: (j) => {
+    const spec = j.spec;
+    if (!spec) return [required('spec')];
+    const causes = [
+      ...nonNegative(spec.parallelism, 'spec.parallelism'),
+      ...nonNegative(spec.completions, 'spec.completions'),
+      ...nonNegative(spec.activeDeadlineSeconds, 'spec.activeDeadlineSeconds'),
+      ...nonNegative(spec.backoffLimit, 'spec.backoffLimit'),
+      ...nonNegative(spec.ttlSecondsAfterFinished, 'spec.ttlSecondsAfterFinished'),
+      ...validateSelectorAndTemplate(spec.selector, spec.template, 'job'),
+    ];
+    if (!spec.template) causes.push(required('spec.template'));
+    else {
+      causes.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
+      const policy = spec.template.spec?.restartPolicy;
+      if (policy !== 'OnFailure' && policy !== 'Never') {
+        causes.push(notSupported('spec.template.spec.restartPolicy', policy ?? '', ['OnFailure', 'Never']));
+      }
+    }
+    if (spec.completionMode === 'Indexed' && spec.completions === undefined) {
+      causes.push(required('spec.completions', 'when completion mode is Indexed'));
+    }
+    if (spec.backoffLimitPerIndex !== undefined && spec.completionMode !== 'Indexed') {
+      causes.push(forbidden('spec.backoffLimitPerIndex', 'requires indexed completion mode'));
+    }
+    return causes;
+  },
+  validateUpdate: (j, old) => {
+    const causes = [
+      ...selectorImmutable(j.spec?.selector, old.spec?.selector),
+      ...immutable(j.spec?.completionMode, old.spec?.completionMode, 'spec.completionMode'),
+    ];
+    // Indexed jobs may scale completions together with parallelism; otherwise completions are fixed.
+    if (j.spec?.completionMode !== 'Indexed' || j.spec.completions !== j.spec.parallelism) {
+      causes.push(...immutable(j.spec?.completions, old.spec?.completions, 'spec.completions'));
+    }
+    // A suspended job that never started may change its template (Kubernetes allows scheduling directives).
+    const neverStarted = old.spec?.suspend === true && !old.status?.startTime;
+    if (!neverStarted) causes.push(...immutable(j.spec?.template, old.spec?.template, 'spec.template'));
+    return causes;
+  },
+});

@@ -1,0 +1,28 @@
+// Built-in admission: namespace lifecycle (content only in existing, non-terminating namespaces; system namespaces stay).
+import { ApiError, errors } from '../api/errors.js';
+import type { Obj } from './registry/object.js';
+import type { Admission } from './registry/store.js';
+
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
+const UNDELETABLE = new Set(['default', 'kube-system', 'kube-public']);
+
+export function namespaceLifecycle(getNamespace: (name: string) => Promise<Obj | undefined>): Admission {
+  return async ({ operation, info, namespace, name }) => {
+    if (operation === 'delete' && info.group === '' && info.resource === 'namespaces' && UNDELETABLE.has(name)) {
+      throw errors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
+    }
+    if (operation !== 'create' || !info.namespaced) return;
+    const ns = await getNamespace(namespace);
+    if (!ns) throw errors.notFound({ group: '', resource: 'namespaces', name: namespace });
+    const phase = typeof ns.status === 'object' && ns.status !== null ? (ns.status as { phase?: unknown }).phase : undefined;
+    // Events may still be recorded about objects that are being torn down.
+    if ((ns.metadata.deletionTimestamp || phase === 'Terminating') && info.kind !== 'Event') {
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${info.group ? `${info.resource}.${info.group}` : info.resource} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name, group: info.group, kind: info.resource },
+      );
+    }
+  };
+}

@@ -1,0 +1,285 @@
+// The API server component: HTTPS with authentication, discovery, OpenAPI and the resource API over a Storage.
+// A host process (`ketch server`) starts it with startApiServer() and stops it with close().
+import { randomBytes } from 'node:crypto';
+import { stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { join } from 'node:path';
+import express from 'express';
+import { ApiError, errors, type Status } from '../api/errors.js';
+import { findByResource } from '../api/resources.js';
+import { logger as makeLogger, type Logger } from '../lib/logger.js';
+import { namespaceLifecycle, SYSTEM_NAMESPACES } from './admission.js';
+import { Authenticator, loadTokenFile, type UserInfo } from './authn.js';
+import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.js';
+import { handleResource, WatchLimiter, type HandlerContext } from './handlers.js';
+import { notFoundPath, sendError, sendJson } from './http.js';
+import { openapiHandler } from './openapi.js';
+import { ensurePki, kubeconfigYaml } from './pki.js';
+import { Registry, type Admission, type Clock } from './registry/index.js';
+import type { ServiceRanges } from './registry/kinds/service.js';
+import { resolveRequest } from './request-info.js';
+import type { Storage } from './storage/interface.js';
+
+export interface ApiServerOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  securePort: number;
+  bindAddress: string;
+  storage: Storage;
+  logger?: Logger;
+  /** kube-apiserver token file (token,user,uid,"group1,group2"); default DIR/token-file, created with an admin token. */
+  tokenFile?: string;
+  clock?: Clock;
+  /** Idle time after which a watch that allows bookmarks gets one (default 10s). */
+  watchBookmarkIntervalMs?: number;
+  /** Watches without timeoutSeconds end after a random time in [min, 2*min) seconds (default 1800). */
+  minRequestTimeoutSec?: number;
+  /** Non-watch requests taking longer get 504 (default 60s). */
+  requestTimeoutMs?: number;
+  maxWatches?: number;
+  serviceRanges?: ServiceRanges;
+}
+
+export interface ApiServer {
+  port: number;
+  url: string;
+  caCertPem: string;
+  adminKubeconfigPath: string;
+  close(): Promise<void>;
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by authentication; read by the authorizer that comes later. */
+    user?: UserInfo;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The token file to use; a missing default one is created with a random admin token. */
+async function loadTokens(dataDir: string, tokenFile: string | undefined, log: Logger): Promise<Authenticator> {
+  const path = tokenFile ?? join(dataDir, 'token-file');
+  if (!tokenFile && !(await exists(path))) {
+    const token = randomBytes(24).toString('hex');
+    await writeFile(path, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    log.info('token file created', { path });
+  }
+  return new Authenticator(await loadTokenFile(path));
+}
+
+function clientAddress(bind: string, port: number): string {
+  const host = bind === '0.0.0.0' || bind === '::' || bind === '' ? '127.0.0.1' : bind;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const log = opts.logger ?? makeLogger('apiserver');
+  const clock: Clock = opts.clock ?? { now: () => new Date() };
+  const pki = await ensurePki(opts.dataDir, [opts.bindAddress]);
+  const authn = await loadTokens(opts.dataDir, opts.tokenFile, log);
+
+  const admission: Admission[] = [];
+  const registry = new Registry(opts.storage, { clock, admission, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const nsInfo = findByResource('', 'v1', 'namespaces');
+  if (!nsInfo) throw new Error('namespaces missing from the resource table');
+  const namespaces = registry.store(nsInfo);
+  admission.push(
+    namespaceLifecycle((name) =>
+      namespaces.get('', name).catch((err: unknown) => {
+        if (err instanceof ApiError && err.code === 404) return undefined;
+        throw err;
+      }),
+    ),
+  );
+
+  const watches = new WatchLimiter(opts.maxWatches ?? 1000);
+  const ctx: HandlerContext = {
+    registry,
+    clock,
+    log,
+    watches,
+    bookmarkIntervalMs: opts.watchBookmarkIntervalMs ?? 10_000,
+    minWatchTimeoutSec: opts.minRequestTimeoutSec ?? 1800,
+  };
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
+  let serverAddress = '';
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+
+  // Authentication first: every request, including discovery and health, needs a token or a client certificate.
+  app.use((req, res, next) => {
+    try {
+      req.user = authn.authenticate(req);
+      next();
+    } catch (err) {
+      log.debug('request unauthenticated', { method: req.method, path: req.path });
+      sendError(res, err);
+    }
+  });
+
+  // Non-watch requests get a deadline; a request still unanswered then gets a 504 Status.
+  app.use((req, res, next) => {
+    const watchReq = /[?&]watch=(1|true)(&|$)/.test(req.url) || /^\/apis?\/([^/]+\/)?[^/]+\/watch\//.test(req.path);
+    if (!watchReq) {
+      const timer = setTimeout(() => {
+        if (!res.headersSent) sendError(res, errors.timeout(`the request did not complete within ${requestTimeoutMs / 1000}s`));
+      }, requestTimeoutMs);
+      res.on('close', () => clearTimeout(timer));
+    }
+    const started = Date.now();
+    res.on('finish', () => log.debug('request', { method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started, user: req.user?.name }));
+    next();
+  });
+
+  app.get('/version', (_req, res) => sendJson(res, 200, VERSION_INFO));
+  for (const path of ['/healthz', '/livez', '/readyz']) {
+    app.get([path, `${path}/*`], (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
+      res.end('ok');
+    });
+  }
+  app.get('/api', (req, res) => {
+    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(true), AGGREGATED_CONTENT_TYPE);
+    else sendJson(res, 200, apiVersions(serverAddress));
+  });
+  app.get('/apis', (req, res) => {
+    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(false), AGGREGATED_CONTENT_TYPE);
+    else sendJson(res, 200, apiGroupList());
+  });
+  app.get('/api/:version', (req, res) => {
+    const doc = apiResourceList('', req.params.version ?? '');
+    if (doc) sendJson(res, 200, doc);
+    else sendError(res, notFoundPath());
+  });
+  app.get('/apis/:group', (req, res) => {
+    const doc = apiGroupDoc(req.params.group ?? '');
+    if (doc) sendJson(res, 200, doc);
+    else sendError(res, notFoundPath());
+  });
+  app.get('/apis/:group/:version', (req, res) => {
+    const doc = apiResourceList(req.params.group ?? '', req.params.version ?? '');
+    if (doc) sendJson(res, 200, doc);
+    else sendError(res, notFoundPath());
+  });
+  app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res));
+  app.get('/openapi/v2', (_req, res) => sendError(res, notFoundPath()));
+
+  app.use((req, res) => {
+    void serveResource(req, res, ctx).catch((err: unknown) => {
+      if (!(err instanceof ApiError)) log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
+      sendError(res, err);
+    });
+  });
+
+  const server: Server = createServer(
+    {
+      key: pki.serving.keyPem,
+      cert: pki.serving.certPem,
+      ca: pki.ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    app,
+  );
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches are long; per-request deadlines are enforced above
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => handleUpgrade(req, socket, authn, registry));
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.securePort, opts.bindAddress, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.securePort;
+  serverAddress = clientAddress(opts.bindAddress, port);
+  const url = `https://${serverAddress}`;
+
+  try {
+    await bootstrapNamespaces(registry, log);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+
+  const adminKubeconfigPath = join(opts.dataDir, 'admin.kubeconfig');
+  await writeFile(adminKubeconfigPath, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'admin', client: pki.admin }), { mode: 0o600 });
+  log.info('api server listening', { url, kubeconfig: adminKubeconfigPath });
+
+  return {
+    port,
+    url,
+    caCertPem: pki.ca.certPem,
+    adminKubeconfigPath,
+    async close() {
+      watches.stopAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setImmediate(() => server.closeAllConnections());
+      });
+    },
+  };
+}
+
+async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://localhost');
+  const ri = resolveRequest(req.method ?? 'GET', url.pathname, url.searchParams);
+  if (!ri) throw notFoundPath();
+  await handleResource(req, res, ri, url.searchParams, req.user ?? { name: '', groups: [] }, ctx);
+}
+
+async function bootstrapNamespaces(registry: Registry, log: Logger): Promise<void> {
+  const info = findByResource('', 'v1', 'namespaces');
+  if (!info) return;
+  const store = registry.store(info);
+  for (const name of SYSTEM_NAMESPACES) {
+    try {
+      await store.create('', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'ketch-apiserver' });
+      log.info('namespace created', { namespace: name });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+    }
+  }
+}
+
+/** Answers a raw socket upgrade with a Status (the node agent's streaming endpoints plug in here later). */
+function handleUpgrade(req: IncomingMessage, socket: Duplex, authn: Authenticator, registry: Registry): void {
+  void registry;
+  let status: Status;
+  try {
+    authn.authenticate(req);
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const ri = resolveRequest('GET', url.pathname, url.searchParams);
+    if (ri && ['exec', 'attach', 'portforward'].includes(ri.subresource)) {
+      status = errors.unavailable(`pods/${ri.subresource} is not available yet: no node agent streaming endpoint is connected to this API server`).status;
+    } else status = errors.badRequest('this endpoint does not support protocol upgrades').status;
+  } catch (err) {
+    status = (err instanceof ApiError ? err : errors.internal(String(err))).status;
+  }
+  const body = JSON.stringify(status);
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export type { UserInfo } from './authn.js';

@@ -1,0 +1,295 @@
+// Field ownership (metadata.managedFields, FieldsV1) and server-side apply: who set which field, and apply's merge and conflicts.
+import { errors, ApiError, type StatusCause } from '../../api/errors.js';
+import { deepEqual, isObject, type JsonObject, type ManagedFields, type Obj } from '../registry/object.js';
+import { defaultListTypes, type ListTypeResolver } from './list-types.js';
+import { strategicMergePatch } from './merge.js';
+
+/** A field path in FieldsV1 element syntax: ['f:spec', 'f:containers', 'k:{"name":"app"}', 'f:image']. '.' marks a list item itself. */
+type FieldPath = string[];
+const SEP = '\u0000';
+const join = (p: FieldPath): string => p.join(SEP);
+const split = (s: string): FieldPath => s.split(SEP);
+
+/** Fields no manager owns: identity and bookkeeping set by the server. */
+const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
+
+function sortedKeyJson(item: JsonObject, keys: string[]): string {
+  const o: JsonObject = {};
+  for (const k of [...keys].sort()) if (item[k] !== undefined) o[k] = item[k];
+  return 'k:' + JSON.stringify(o);
+}
+
+/** The leaf fields of obj as a set of paths; `subresource` limits the set to what that endpoint owns. */
+export function fieldSet(obj: Obj, resolve: ListTypeResolver = defaultListTypes, scope: 'main' | 'status' = 'main'): Set<string> {
+  const out = new Set<string>();
+  const walk = (v: unknown, path: string[], fp: FieldPath): void => {
+    if (isObject(v)) {
+      const keys = Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null);
+      if (keys.length === 0) {
+        if (fp.length) out.add(join(fp));
+        return;
+      }
+      for (const k of keys) walk(v[k], [...path, k], [...fp, `f:${k}`]);
+      return;
+    }
+    if (Array.isArray(v)) {
+      const lt = resolve(path);
+      if (lt.type === 'map' && v.every((x) => isObject(x))) {
+        for (const item of v as JsonObject[]) {
+          const el = sortedKeyJson(item, lt.keys);
+          out.add(join([...fp, el, '.']));
+          for (const k of Object.keys(item)) if (item[k] !== undefined && item[k] !== null) walk(item[k], [...path, k], [...fp, el, `f:${k}`]);
+        }
+        return;
+      }
+      if (lt.type === 'set') {
+        for (const x of v) out.add(join([...fp, 'v:' + JSON.stringify(x)]));
+        return;
+      }
+    }
+    out.add(join(fp));
+  };
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'apiVersion' || k === 'kind' || v === undefined || v === null) continue;
+    if (scope === 'main' && k === 'status') continue;
+    if (scope === 'status' && k !== 'status') continue;
+    if (k === 'metadata' && isObject(v)) {
+      for (const [mk, mv] of Object.entries(v)) if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) walk(mv, ['metadata', mk], ['f:metadata', `f:${mk}`]);
+      continue;
+    }
+    walk(v, [k], [`f:${k}`]);
+  }
+  return out;
+}
+
+/** FieldsV1 (nested {"f:spec": {"f:replicas": {}}}) to and from a path set. */
+export function toFieldsV1(set: Set<string>): JsonObject {
+  const root: JsonObject = {};
+  for (const s of [...set].sort()) {
+    let node = root;
+    for (const el of split(s)) {
+      const next = node[el];
+      node = (isObject(next) ? next : (node[el] = {})) as JsonObject;
+    }
+  }
+  return root;
+}
+
+export function fromFieldsV1(f: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: unknown, fp: FieldPath): void => {
+    if (!isObject(node) || Object.keys(node).length === 0) {
+      if (fp.length) out.add(join(fp));
+      return;
+    }
+    for (const [k, v] of Object.entries(node)) walk(v, [...fp, k]);
+  };
+  walk(f, []);
+  return out;
+}
+
+/** Navigates one FieldsV1 path; returns {found, value}. */
+function valueAt(obj: unknown, fp: FieldPath): { found: boolean; value?: unknown } {
+  let cur: unknown = obj;
+  for (const el of fp) {
+    if (el === '.') return { found: cur !== undefined };
+    if (el.startsWith('f:')) {
+      if (!isObject(cur) || !(el.slice(2) in cur)) return { found: false };
+      cur = cur[el.slice(2)];
+    } else if (el.startsWith('k:')) {
+      const key = JSON.parse(el.slice(2)) as JsonObject;
+      if (!Array.isArray(cur)) return { found: false };
+      cur = cur.find((x) => isObject(x) && Object.entries(key).every(([k, v]) => deepEqual(x[k], v)));
+      if (cur === undefined) return { found: false };
+    } else if (el.startsWith('v:')) {
+      const want = JSON.parse(el.slice(2)) as unknown;
+      return { found: Array.isArray(cur) && cur.some((x) => deepEqual(x, want)), value: want };
+    } else return { found: false };
+  }
+  return { found: true, value: cur };
+}
+
+/** Removes the field at fp from obj (in place). */
+function removeAt(obj: unknown, fp: FieldPath): void {
+  let cur: unknown = obj;
+  for (let i = 0; i < fp.length; i++) {
+    const el = fp[i] ?? '';
+    const last = i === fp.length - 1;
+    const nextIsDot = fp[i + 1] === '.';
+    if (el.startsWith('f:')) {
+      if (!isObject(cur)) return;
+      if (last) {
+        delete cur[el.slice(2)];
+        return;
+      }
+      cur = cur[el.slice(2)];
+    } else if (el.startsWith('k:')) {
+      if (!Array.isArray(cur)) return;
+      const key = JSON.parse(el.slice(2)) as JsonObject;
+      const idx = cur.findIndex((x) => isObject(x) && Object.entries(key).every(([k, v]) => deepEqual(x[k], v)));
+      if (idx < 0) return;
+      if (nextIsDot || last) {
+        cur.splice(idx, 1);
+        return;
+      }
+      cur = cur[idx];
+    } else if (el.startsWith('v:')) {
+      if (!Array.isArray(cur)) return;
+      const want = JSON.parse(el.slice(2)) as unknown;
+      const idx = cur.findIndex((x) => deepEqual(x, want));
+      if (idx >= 0) cur.splice(idx, 1);
+      return;
+    } else return;
+  }
+}
+
+/** `.spec.template.spec.containers[name="app"].image`, as kube-apiserver prints conflicting fields. */
+export function formatPath(s: string): string {
+  return split(s)
+    .filter((el) => el !== '.')
+    .map((el) => {
+      if (el.startsWith('f:')) return '.' + el.slice(2);
+      if (el.startsWith('k:')) {
+        const key = JSON.parse(el.slice(2)) as JsonObject;
+        return '[' + Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',') + ']';
+      }
+      if (el.startsWith('v:')) return `[=${el.slice(2)}]`;
+      return el;
+    })
+    .join('');
+}
+
+interface Entry {
+  meta: ManagedFields;
+  set: Set<string>;
+}
+
+const entriesOf = (obj: Obj | undefined): Entry[] =>
+  (obj?.metadata.managedFields ?? []).map((m) => ({ meta: { ...m }, set: fromFieldsV1(m.fieldsV1) }));
+
+function writeEntries(obj: Obj, entries: Entry[]): void {
+  const kept = entries.filter((e) => e.set.size > 0);
+  if (kept.length === 0) delete obj.metadata.managedFields;
+  else obj.metadata.managedFields = kept.map((e) => ({ ...e.meta, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(e.set) }));
+}
+
+export interface ManagerRef {
+  manager: string;
+  apiVersion: string;
+  subresource?: string;
+  time: string;
+}
+
+const sameEntry = (m: ManagedFields, ref: ManagerRef, op: 'Apply' | 'Update'): boolean =>
+  m.manager === ref.manager && m.operation === op && (m.subresource ?? '') === (ref.subresource ?? '');
+
+/**
+ * Records an Update-operation write: fields the manager changed become its own and leave other managers;
+ * removed fields leave everyone. obj (the new object) receives the resulting managedFields.
+ */
+export function trackUpdate(old: Obj | undefined, obj: Obj, ref: ManagerRef, resolve: ListTypeResolver = defaultListTypes): void {
+  const scope = ref.subresource === 'status' ? 'status' : 'main';
+  const before = old ? fieldSet(old, resolve, scope) : new Set<string>();
+  const after = fieldSet(obj, resolve, scope);
+  const changed = new Set<string>();
+  for (const p of after) {
+    if (!before.has(p)) changed.add(p);
+    else if (!deepEqual(valueAt(old, split(p)).value, valueAt(obj, split(p)).value)) changed.add(p);
+  }
+  const removed = [...before].filter((p) => !after.has(p));
+  const entries = entriesOf(old);
+  if (changed.size === 0 && removed.length === 0) {
+    if (old?.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
+    else delete obj.metadata.managedFields;
+    return;
+  }
+  let mine = entries.find((e) => sameEntry(e.meta, ref, 'Update'));
+  if (!mine) {
+    mine = { meta: { manager: ref.manager, operation: 'Update', apiVersion: ref.apiVersion, ...(ref.subresource ? { subresource: ref.subresource } : {}) }, set: new Set() };
+    entries.push(mine);
+  }
+  mine.meta.time = ref.time;
+  mine.meta.apiVersion = ref.apiVersion;
+  for (const e of entries) {
+    for (const p of removed) e.set.delete(p);
+    if (e !== mine) for (const p of changed) e.set.delete(p);
+  }
+  for (const p of changed) mine.set.add(p);
+  writeEntries(obj, entries);
+}
+
+/**
+ * Server-side apply of `config` by a manager onto `live` (undefined: create). Returns the merged object carrying
+ * its managedFields, or throws a 409 listing the conflicting fields unless force is set.
+ */
+export function applyConfig(live: Obj | undefined, config: Obj, ref: ManagerRef, force: boolean, resolve: ListTypeResolver = defaultListTypes): Obj {
+  const scope = ref.subresource === 'status' ? 'status' : 'main';
+  const cfg = structuredClone(config);
+  delete cfg.metadata.managedFields;
+  const applied = fieldSet(cfg, resolve, scope);
+  const entries = entriesOf(live);
+  const conflicts = new Map<string, { manager: string; apiVersion: string; paths: string[] }>();
+  for (const e of entries) {
+    if (sameEntry(e.meta, ref, 'Apply')) continue;
+    for (const p of e.set) {
+      if (!applied.has(p) || p.endsWith(SEP + '.')) continue;
+      const fp = split(p);
+      if (deepEqual(valueAt(live, fp).value, valueAt(cfg, fp).value)) continue;
+      const who = e.meta.manager ?? '';
+      const c = conflicts.get(who) ?? { manager: who, apiVersion: e.meta.apiVersion ?? '', paths: [] };
+      c.paths.push(p);
+      conflicts.set(who, c);
+    }
+  }
+  if (conflicts.size > 0 && !force) throw conflictError([...conflicts.values()]);
+  if (force) for (const e of entries) if (!sameEntry(e.meta, ref, 'Apply')) for (const p of applied) if (!p.endsWith(SEP + '.')) e.set.delete(p);
+
+  let merged: Obj;
+  if (!live) merged = cfg;
+  else {
+    const base = structuredClone(live);
+    const mine = entries.find((e) => sameEntry(e.meta, ref, 'Apply'));
+    if (mine) {
+      // Fields this manager applied before but not now are removed, unless another manager also owns them.
+      const ownedByOthers = new Set(entries.filter((e) => e !== mine).flatMap((e) => [...e.set]));
+      const dropped = [...mine.set].filter((p) => !applied.has(p) && !ownedByOthers.has(p));
+      // Remove whole items before their fields, deeper paths last, so nothing is looked up in a removed item.
+      for (const p of dropped.sort((a, b) => split(a).length - split(b).length)) removeAt(base, split(p));
+    }
+    merged = strategicMergePatch(base, stripNulls(cfg), resolve) as Obj;
+    merged.metadata = isObject(merged.metadata) ? (merged.metadata as Obj['metadata']) : {};
+  }
+  let mine = entries.find((e) => sameEntry(e.meta, ref, 'Apply'));
+  if (!mine) {
+    mine = { meta: { manager: ref.manager, operation: 'Apply', apiVersion: ref.apiVersion, ...(ref.subresource ? { subresource: ref.subresource } : {}) }, set: new Set() };
+    entries.push(mine);
+  }
+  mine.set = applied;
+  mine.meta.time = ref.time;
+  mine.meta.apiVersion = ref.apiVersion;
+  writeEntries(merged, entries);
+  return merged;
+}
+
+/** Apply configurations carry no directives; a null means "no opinion", not "delete". */
+function stripNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripNulls);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k, x]) => x !== null && !k.startsWith('$')).map(([k, x]) => [k, stripNulls(x)]));
+}
+
+function conflictError(cs: { manager: string; apiVersion: string; paths: string[] }[]): ApiError {
+  const causes: StatusCause[] = cs.flatMap((c) =>
+    c.paths.map((p) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: formatPath(p) })),
+  );
+  const n = causes.length;
+  let message: string;
+  const only = cs[0];
+  if (cs.length === 1 && only && only.paths.length === 1) message = `Apply failed with 1 conflict: conflict with "${only.manager}" using ${only.apiVersion}: ${formatPath(only.paths[0] ?? '')}`;
+  else
+    message =
+      `Apply failed with ${n} conflicts: ` +
+      cs.map((c) => `conflicts with "${c.manager}" using ${c.apiVersion}:\n` + c.paths.map((p) => `- ${formatPath(p)}`).join('\n')).join('\n');
+  return new ApiError(409, 'Conflict', message, { causes });
+}
+

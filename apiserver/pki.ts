@@ -1,0 +1,195 @@
+// The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
+import { webcrypto } from 'node:crypto';
+import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import './reflect-polyfill.js';
+import * as x509 from '@peculiar/x509';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+x509.cryptoProvider.set(webcrypto as Parameters<typeof x509.cryptoProvider.set>[1]);
+
+const ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface CertPair {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface ClusterPki {
+  ca: CertPair;
+  serving: CertPair;
+  admin: CertPair;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function exportKey(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function importKey(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(pem)[0];
+  if (!der) throw new Error('no PEM block in private key file');
+  return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+}
+
+const serial = (): string => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+
+/** The host's names and addresses, for the serving certificate's SANs. */
+export function servingNames(extra: string[] = []): { dns: string[]; ips: string[] } {
+  const dns = new Set(['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local']);
+  const ips = new Set(['127.0.0.1', '::1']);
+  const host = hostname();
+  if (host) dns.add(host);
+  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) ips.add(a.address.replace(/%.*$/, ''));
+  for (const e of extra) {
+    if (!e || e === '0.0.0.0' || e === '::') continue;
+    if (/^[\d.]+$/.test(e) || e.includes(':')) ips.add(e);
+    else dns.add(e);
+  }
+  return { dns: [...dns], ips: [...ips] };
+}
+
+async function createCa(): Promise<CertPair> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: 'CN=ketch-ca',
+    notBefore: new Date(Date.now() - 3600_000),
+    notAfter: new Date(Date.now() + 10 * 365 * DAY_MS),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** Issues a leaf certificate signed by the CA: serving (SANs) or client (CN=user, O=groups). */
+export async function issueCert(
+  ca: CertPair,
+  params: { commonName: string; organizations?: string[]; dns?: string[]; ips?: string[]; usage: 'server' | 'client'; days?: number },
+): Promise<CertPair> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await importKey(ca.keyPem);
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const subject: x509.JsonName = [{ CN: [params.commonName] }, ...(params.organizations?.length ? [{ O: params.organizations }] : [])];
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension([params.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+  ];
+  if (params.usage === 'server') {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        ...(params.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+        ...(params.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+      ]),
+    );
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: caCert.subject,
+    notBefore: new Date(Date.now() - 3600_000),
+    notAfter: new Date(Date.now() + (params.days ?? 365) * DAY_MS),
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: ALG,
+    extensions,
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+}
+
+async function loadPair(dir: string, name: string): Promise<CertPair | undefined> {
+  const crt = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  if (!(await exists(crt)) || !(await exists(key))) return undefined;
+  const pair = { certPem: await readFile(crt, 'utf8'), keyPem: await readFile(key, 'utf8') };
+  // Renew leaf certificates a week before they expire; the CA lasts ten years.
+  const cert = new x509.X509Certificate(pair.certPem);
+  if (cert.notAfter.getTime() - Date.now() < 7 * DAY_MS) return undefined;
+  return pair;
+}
+
+async function savePair(dir: string, name: string, pair: CertPair): Promise<void> {
+  await writeFile(join(dir, `${name}.crt`), pair.certPem, { mode: 0o644 });
+  await writeFile(join(dir, `${name}.key`), pair.keyPem, { mode: 0o600 });
+}
+
+/** Loads DIR/pki or creates what is missing. A new CA invalidates every leaf signed by an older one. */
+export async function ensurePki(dataDir: string, extraNames: string[] = []): Promise<ClusterPki> {
+  const dir = join(dataDir, 'pki');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  let ca = await loadPair(dir, 'ca');
+  const freshCa = !ca;
+  if (!ca) {
+    ca = await createCa();
+    await savePair(dir, 'ca', ca);
+  }
+  const names = servingNames(extraNames);
+  let serving = freshCa ? undefined : await loadPair(dir, 'serving');
+  if (serving && !coversNames(serving.certPem, names)) serving = undefined;
+  if (!serving) {
+    serving = await issueCert(ca, { commonName: 'ketch-apiserver', usage: 'server', ...names });
+    await savePair(dir, 'serving', serving);
+  }
+  let admin = freshCa ? undefined : await loadPair(dir, 'admin');
+  if (!admin) {
+    admin = await issueCert(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
+    await savePair(dir, 'admin', admin);
+  }
+  return { ca, serving, admin };
+}
+
+function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {
+  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
+  if (!san) return false;
+  const have = new Set(san.names.items.map((n) => `${n.type}:${n.value}`));
+  return names.dns.every((d) => have.has(`dns:${d}`)) && names.ips.every((ip) => have.has(`ip:${ip}`));
+}
+
+/** A kubeconfig that kubectl and @kubernetes/client-node use as it is. */
+export function kubeconfigYaml(opts: { server: string; caPem: string; user: string; client?: CertPair; token?: string }): string {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const userLines = [
+    ...(opts.client ? [`    client-certificate-data: ${b64(opts.client.certPem)}`, `    client-key-data: ${b64(opts.client.keyPem)}`] : []),
+    ...(opts.token ? [`    token: ${opts.token}`] : []),
+  ];
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: ketch',
+    '  cluster:',
+    `    server: ${opts.server}`,
+    `    certificate-authority-data: ${b64(opts.caPem)}`,
+    'contexts:',
+    '- name: ketch',
+    '  context:',
+    '    cluster: ketch',
+    `    user: ${opts.user}`,
+    '    namespace: default',
+    'current-context: ketch',
+    'users:',
+    `- name: ${opts.user}`,
+    '  user:',
+    ...userLines,
+    'preferences: {}',
+    '',
+  ].join('\n');
+}

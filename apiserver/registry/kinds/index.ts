@@ -1,0 +1,28 @@
+// The strategy of each served kind.
+import type { ResourceInfo } from '../../../api/resources.js';
+import { defaultStrategy, type Strategy } from '../strategy.js';
+import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from './core.js';
+import { namespaceStrategy } from './namespace.js';
+import { podStrategy } from './pod.js';
+import { serviceStrategy, type ServiceRanges } from './service.js';
+import { workloadStrategy } from './workloads.js';
+
+const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
+  Pod: podStrategy,
+  Namespace: namespaceStrategy,
+  Node: nodeStrategy,
+  Service: (info, o) => serviceStrategy(info, o.serviceRanges),
+  Event: eventStrategy,
+  Endpoints: endpointsStrategy,
+  Secret: secretStrategy,
+  Deployment: workloadStrategy,
+  ReplicaSet: workloadStrategy,
+  StatefulSet: workloadStrategy,
+  DaemonSet: workloadStrategy,
+  Job: workloadStrategy,
+};
+
+export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {
+  const make = BY_KIND[info.kind];
+  return make ? make(info, opts) : defaultStrategy(info);
+}

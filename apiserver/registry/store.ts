@@ -1,0 +1,588 @@
+// The generic registry store: create/get/list/update/delete/watch for every kind over the Storage contract.
+// Kind-specific policy comes from the Strategy; this file never switches on the kind.
+import { ApiError, errors, type StatusCause } from '../../api/errors.js';
+import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { isStorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
+import { trackUpdate, type ManagerRef } from '../patch/managed-fields.js';
+import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from '../selectors.js';
+import { deepEqual, rfc3339, type Obj } from './object.js';
+import { fieldsOf, type DeleteParams, type Strategy } from './strategy.js';
+import { newUid, objectKey, prefixKey } from '../../api/keys.js';
+import { schemaHooks } from './schema.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Runs before an object is created or updated; throws ApiError to refuse (namespace lifecycle, quotas...). */
+export type Admission = (attrs: { operation: 'create' | 'update' | 'delete'; info: ResourceInfo; namespace: string; name: string; obj?: Obj }) => Promise<void>;
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Manager recorded in managedFields; undefined skips tracking. */
+  fieldManager?: string;
+  /** managedFields were already computed (server-side apply). */
+  managedFieldsSet?: boolean;
+}
+
+export interface UpdateOptions extends WriteOptions {
+  /**
+   * 'status' writes only .status; 'finalize' only namespace spec.finalizers; 'binding' takes the transform's result as
+   * is (server code, e.g. pods/binding, that bypasses the kind's update rules); undefined the main resource.
+   */
+  subresource?: 'status' | 'finalize' | 'binding';
+  /** Create when missing (apply, or strategies allowing create-on-update). */
+  allowCreate?: boolean;
+}
+
+export interface ListParams {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListOut {
+  items: Obj[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface WatchParams {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+  /** Watch one object (…/watch/…/pods/name). */
+  name?: string;
+  progressIntervalMs?: number;
+}
+
+export interface WatchOut {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Obj | ApiError['status'];
+}
+
+export interface ObjectWatch extends AsyncIterable<WatchOut> {
+  close(): void;
+}
+
+const CONFLICT_MSG = 'the object has been modified; please apply your changes to the latest version and try again';
+const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Thrown inside the write loop when the result equals what is stored: nothing is written. */
+class Unchanged {
+  constructor(readonly obj: Obj) {}
+}
+
+export class Store {
+  private readonly apiVersion: string;
+  private readonly supportedFields: ReadonlySet<string>;
+
+  constructor(
+    readonly info: ResourceInfo,
+    readonly strategy: Strategy,
+    private readonly storage: Storage,
+    private readonly deps: { clock: Clock; admission: Admission[]; keyRoot?: string },
+  ) {
+    this.apiVersion = apiVersionOf(info);
+    this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
+  }
+
+  // ---- keys and encoding ----
+
+  key(namespace: string, name: string): string {
+    return objectKey(this.info, this.info.namespaced ? namespace : undefined, name);
+  }
+
+  /** The prefix of every object in namespace ('' = all namespaces), ending in '/'. */
+  prefix(namespace: string): string {
+    return prefixKey(this.info, this.info.namespaced && namespace ? namespace : undefined);
+  }
+
+  decode(kv: KeyValue, revision = kv.modRevision): Obj {
+    const obj = JSON.parse(Buffer.from(kv.value).toString('utf8')) as Obj;
+    obj.apiVersion = this.apiVersion;
+    obj.kind = this.info.kind;
+    obj.metadata.resourceVersion = String(revision);
+    return obj;
+  }
+
+  private encode(obj: Obj): Uint8Array {
+    const { resourceVersion: _rv, ...metadata } = obj.metadata;
+    return Buffer.from(JSON.stringify({ ...obj, apiVersion: this.apiVersion, kind: this.info.kind, metadata }));
+  }
+
+  private ref(name: string | undefined): { group: string; resource: string; name?: string } {
+    return { group: this.info.group, resource: this.info.resource, ...(name !== undefined ? { name } : {}) };
+  }
+
+  /** Maps storage failures onto the Kubernetes Status kubectl expects. */
+  mapError(err: unknown, name?: string): unknown {
+    if (!isStorageError(err)) return err;
+    switch (err.code) {
+      case 'KeyExists':
+        return errors.alreadyExists(this.ref(name));
+      case 'NotFound':
+        return errors.notFound(this.ref(name));
+      case 'Conflict':
+        return errors.conflict(this.ref(name), CONFLICT_MSG);
+      case 'Compacted':
+        return errors.gone(`The resourceVersion for the provided list is too old.`);
+      case 'TooLarge':
+        return errors.tooLarge(`etcdserver: request is too large`);
+      case 'InvalidContinue':
+        return errors.badRequest(`continue key is not valid: ${err.message}`);
+      case 'Unavailable':
+        return errors.unavailable(`storage is unavailable: ${err.message}`);
+      default:
+        return errors.internal(err.message);
+    }
+  }
+
+  private now(): string {
+    return rfc3339(this.deps.clock.now());
+  }
+
+  private managerRef(manager: string, subresource?: string): ManagerRef {
+    return { manager, apiVersion: this.apiVersion, time: this.now(), ...(subresource ? { subresource } : {}) };
+  }
+
+  private invalid(obj: Obj, causes: StatusCause[]): ApiError {
+    return errors.invalid(this.info.kind, this.info.group, obj.metadata.name ?? '', causes);
+  }
+
+  private async admit(operation: 'create' | 'update' | 'delete', namespace: string, name: string, obj?: Obj): Promise<void> {
+    for (const a of this.deps.admission) await a({ operation, info: this.info, namespace, name, ...(obj ? { obj } : {}) });
+  }
+
+  // ---- reads ----
+
+  async get(namespace: string, name: string): Promise<Obj> {
+    const kv = await this.storage.get(this.key(namespace, name)).catch((e: unknown) => {
+      throw this.mapError(e, name);
+    });
+    if (!kv) throw errors.notFound(this.ref(name));
+    return this.decode(kv);
+  }
+
+  private matcher(labelSelector?: string, fieldSelector?: string): (o: Obj) => boolean {
+    const labels = labelMatcher(labelSelector);
+    const fields = parseFieldSelector(fieldSelector);
+    checkFieldsSupported(fields, this.supportedFields);
+    if (!labels && fields.length === 0) return () => true;
+    return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, fieldsOf(this.strategy, o));
+  }
+
+  /** A page of matching objects: keeps reading storage pages until `limit` matches or the end. */
+  async list(namespace: string, p: ListParams = {}): Promise<ListOut> {
+    const match = this.matcher(p.labelSelector, p.fieldSelector);
+    const limit = p.limit && p.limit > 0 ? p.limit : 0;
+    let revision: number | undefined;
+    if (!p.continue && p.resourceVersion && p.resourceVersion !== '0') {
+      const rv = Number(p.resourceVersion);
+      if (!Number.isInteger(rv) || rv < 0) throw errors.badRequest(`invalid resource version "${p.resourceVersion}"`);
+      if (p.resourceVersionMatch === 'Exact' || (limit > 0 && !p.resourceVersionMatch)) revision = rv;
+      else {
+        const current = await this.storage.currentRevision();
+        if (rv > current) throw errors.timeout(`Too large resource version: ${rv}, current: ${current}`);
+      }
+    }
+    if (p.resourceVersionMatch && !['Exact', 'NotOlderThan'].includes(p.resourceVersionMatch)) {
+      throw errors.badRequest(`resourceVersionMatch: Unsupported value: "${p.resourceVersionMatch}": supported values: "Exact", "NotOlderThan"`);
+    }
+    const items: Obj[] = [];
+    let token = p.continue;
+    let listRev = 0;
+    let remaining: number | undefined;
+    try {
+      for (;;) {
+        const want = limit ? limit - items.length : 0;
+        const page = await this.storage.list(this.prefix(namespace), {
+          ...(want ? { limit: want } : {}),
+          ...(token ? { continue: token } : {}),
+          ...(revision !== undefined && !token ? { revision } : {}),
+        });
+        listRev = page.revision;
+        for (const kv of page.items) {
+          const o = this.decode(kv);
+          if (match(o)) items.push(o);
+        }
+        token = page.continue;
+        remaining = page.remainingItemCount;
+        if (!token || (limit && items.length >= limit)) break;
+      }
+    } catch (err) {
+      if (isStorageError(err, 'Compacted') && p.continue) {
+        throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      }
+      if (isStorageError(err, 'Compacted')) throw errors.gone(`too old resource version: ${p.resourceVersion ?? ''} (${err.revision ?? ''})`);
+      throw this.mapError(err);
+    }
+    const filtered = !!(p.labelSelector || p.fieldSelector);
+    return {
+      items,
+      resourceVersion: String(listRev),
+      ...(token ? { continue: token } : {}),
+      ...(token && remaining !== undefined && !filtered ? { remainingItemCount: remaining } : {}),
+    };
+  }
+
+  async listAll(namespace: string): Promise<Obj[]> {
+    return (await this.list(namespace)).items;
+  }
+
+  // ---- writes ----
+
+  private generateName(prefix: string): string {
+    let s = '';
+    for (let i = 0; i < 5; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
+    return prefix.slice(0, 58) + s;
+  }
+
+  private checkNamespace(obj: Obj, namespace: string): void {
+    if (this.info.namespaced) {
+      if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      obj.metadata.namespace = namespace;
+    } else delete obj.metadata.namespace;
+  }
+
+  private checkKind(obj: Obj): void {
+    if (obj.kind !== undefined && obj.kind !== '' && obj.kind !== this.info.kind) {
+      throw errors.badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${this.info.kind})`);
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== this.apiVersion) {
+      throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${this.apiVersion})`);
+    }
+    obj.apiVersion = this.apiVersion;
+    obj.kind = this.info.kind;
+  }
+
+  /** Defaults, strategy, validation: everything but the write. */
+  private prepareCreate(input: Obj, namespace: string, opts: WriteOptions): Obj {
+    const obj = structuredClone(input);
+    schemaHooks.dropNulls(obj);
+    this.checkKind(obj);
+    this.checkNamespace(obj, namespace);
+    const m = obj.metadata;
+    if (m.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
+    if (!m.name && m.generateName) m.name = this.generateName(m.generateName);
+    m.uid = newUid();
+    m.creationTimestamp = this.now();
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.selfLink;
+    schemaHooks.applyDefaults(obj);
+    this.strategy.prepareForCreate(obj);
+    if (this.strategy.tracksGeneration) m.generation = 1;
+    else delete m.generation;
+    const causes = [...schemaHooks.validate(obj, 'create'), ...this.strategy.validate(obj)];
+    if (causes.length) throw this.invalid(obj, causes);
+    if (opts.fieldManager && !opts.managedFieldsSet) trackUpdate(undefined, obj, this.managerRef(opts.fieldManager));
+    return obj;
+  }
+
+  async create(namespace: string, input: Obj, opts: WriteOptions = {}): Promise<Obj> {
+    const generated = !input.metadata.name && !!input.metadata.generateName;
+    for (let attempt = 0; ; attempt++) {
+      const obj = this.prepareCreate(input, namespace, opts);
+      await this.admit('create', namespace, obj.metadata.name ?? '', obj);
+      if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
+      if (opts.dryRun) return obj;
+      try {
+        const kv = await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.encode(obj));
+        return this.decode(kv);
+      } catch (err) {
+        // A generated name that collided gets another try, as kube-apiserver's RetryGenerateName does.
+        if (generated && isStorageError(err, 'KeyExists') && attempt < 7) continue;
+        throw this.mapError(err, obj.metadata.name);
+      }
+    }
+  }
+
+  /** Applies the update rules to `next` given the stored `old`. */
+  private prepareUpdate(next: Obj, old: Obj, opts: UpdateOptions): Obj {
+    const obj = structuredClone(next);
+    schemaHooks.dropNulls(obj);
+    this.checkKind(obj);
+    const name = old.metadata.name ?? '';
+    if (obj.metadata.name !== undefined && obj.metadata.name !== '' && obj.metadata.name !== name) {
+      throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    this.checkNamespace(obj, old.metadata.namespace ?? '');
+    const rv = obj.metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw errors.conflict(this.ref(name), CONFLICT_MSG);
+    if (obj.metadata.uid !== undefined && obj.metadata.uid !== '' && obj.metadata.uid !== old.metadata.uid) {
+      throw errors.conflict(this.ref(name), `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid ?? ''}`);
+    }
+    let result: Obj;
+    if (opts.subresource === 'status') {
+      // A status write changes only .status; everything else stays as stored.
+      result = { ...structuredClone(old), status: obj.status };
+      if (obj.status === undefined) delete result.status;
+      const causes = schemaHooks.validate(result, 'update', old, 'status');
+      if (causes.length) throw this.invalid(result, causes);
+    } else if (opts.subresource === 'finalize') {
+      const spec = typeof old.spec === 'object' && old.spec !== null ? old.spec : {};
+      const fin = typeof obj.spec === 'object' && obj.spec !== null ? (obj.spec as { finalizers?: unknown }).finalizers : undefined;
+      result = { ...structuredClone(old), spec: { ...spec, finalizers: Array.isArray(fin) ? fin : [] } };
+    } else if (opts.subresource === 'binding') {
+      result = obj;
+    } else {
+      result = obj;
+      const m = result.metadata;
+      const o = old.metadata;
+      m.name = name;
+      m.uid = o.uid;
+      m.creationTimestamp = o.creationTimestamp;
+      for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) {
+        if (o[k] === undefined) delete m[k];
+        else (m as Record<string, unknown>)[k] = o[k];
+      }
+      if (m.managedFields === undefined && o.managedFields !== undefined) m.managedFields = o.managedFields;
+      delete m.selfLink;
+      schemaHooks.applyDefaults(result);
+      this.strategy.prepareForUpdate(result, old);
+      const causes = [...schemaHooks.validate(result, 'update', old), ...this.strategy.validateUpdate(result, old)];
+      if (causes.length) throw this.invalid(result, causes);
+    }
+    result.metadata.resourceVersion = old.metadata.resourceVersion;
+    if (this.strategy.tracksGeneration && !opts.subresource && !deepEqual(specOf(result), specOf(old))) {
+      result.metadata.generation = (old.metadata.generation ?? 0) + 1;
+    }
+    if (deepEqual(withoutManaged(result), withoutManaged(old))) throw new Unchanged(old);
+    if (opts.fieldManager && !opts.managedFieldsSet) trackUpdate(old, result, this.managerRef(opts.fieldManager, opts.subresource));
+    return result;
+  }
+
+  /**
+   * Read-modify-write: transform(current) gives the desired object (current is undefined when absent and creation
+   * is allowed). Retries on write races; a resourceVersion in the desired object is a precondition (409).
+   */
+  async update(
+    namespace: string,
+    name: string,
+    transform: (current: Obj | undefined) => Obj | Promise<Obj>,
+    opts: UpdateOptions = {},
+  ): Promise<{ obj: Obj; created: boolean }> {
+    const key = this.key(namespace, name);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const kv = await this.storage.get(key).catch((e: unknown) => {
+        throw this.mapError(e, name);
+      });
+      if (!kv) {
+        if (!(opts.allowCreate ?? this.strategy.allowCreateOnUpdate) || opts.subresource) throw errors.notFound(this.ref(name));
+        const desired = await transform(undefined);
+        if (desired.metadata.resourceVersion) throw errors.notFound(this.ref(name));
+        if (desired.metadata.name && desired.metadata.name !== name) {
+          throw errors.badRequest(`the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`);
+        }
+        desired.metadata.name = name;
+        try {
+          return { obj: await this.create(namespace, desired, opts), created: true };
+        } catch (err) {
+          if (err instanceof ApiError && err.reason === 'AlreadyExists') continue;
+          throw err;
+        }
+      }
+      const old = this.decode(kv);
+      let obj: Obj;
+      try {
+        obj = this.prepareUpdate(await transform(structuredClone(old)), old, opts);
+      } catch (err) {
+        if (err instanceof Unchanged) return { obj: err.obj, created: false };
+        throw err;
+      }
+      await this.admit('update', namespace, name, obj);
+      if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
+      if (opts.dryRun) return { obj, created: false };
+      try {
+        if (this.shouldDeleteDuringUpdate(obj)) {
+          const gone = await this.storage.delete(key, { expectedRevision: kv.modRevision });
+          return { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(gone.modRevision) } }, created: false };
+        }
+        return { obj: this.decode(await this.storage.update(key, this.encode(obj), kv.modRevision)), created: false };
+      } catch (err) {
+        if (isStorageError(err, 'Conflict')) continue;
+        throw this.mapError(err, name);
+      }
+    }
+    throw errors.conflict(this.ref(name), CONFLICT_MSG);
+  }
+
+  /** An update that leaves a deleting object without finalizers (and no grace left) removes it. */
+  private shouldDeleteDuringUpdate(obj: Obj): boolean {
+    return !!obj.metadata.deletionTimestamp && !this.strategy.hasFinalizers(obj) && (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0;
+  }
+
+  /**
+   * Deletes now, or starts a graceful deletion (finalizers, pod grace period) by setting deletionTimestamp.
+   * Returns the last state and whether the object is gone.
+   */
+  async delete(namespace: string, name: string, p: DeleteParams = {}): Promise<{ obj: Obj; deleted: boolean }> {
+    const key = this.key(namespace, name);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const kv = await this.storage.get(key).catch((e: unknown) => {
+        throw this.mapError(e, name);
+      });
+      if (!kv) throw errors.notFound(this.ref(name));
+      const obj = this.decode(kv);
+      const pre = p.preconditions ?? {};
+      if (pre.uid && pre.uid !== obj.metadata.uid) {
+        throw errors.conflict(this.ref(name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid ?? ''}`);
+      }
+      if (pre.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
+        throw errors.conflict(
+          this.ref(name),
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
+        );
+      }
+      await this.admit('delete', namespace, name, obj);
+      const next = structuredClone(obj);
+      const m = next.metadata;
+      const finalizers = new Set(m.finalizers ?? []);
+      if (p.propagationPolicy === 'Orphan') finalizers.add('orphan');
+      if (p.propagationPolicy === 'Foreground') finalizers.add('foregroundDeletion');
+      if (p.propagationPolicy === 'Background' || p.propagationPolicy === 'Foreground') finalizers.delete('orphan');
+      if (finalizers.size) m.finalizers = [...finalizers];
+      const grace = this.strategy.gracePeriod(obj, p);
+      const nowMs = this.deps.clock.now().getTime();
+      if (m.deletionTimestamp) {
+        // Already deleting: a shorter grace period may bring the deadline forward.
+        const left = m.deletionGracePeriodSeconds ?? 0;
+        if (grace < left) {
+          m.deletionGracePeriodSeconds = grace;
+          m.deletionTimestamp = rfc3339(new Date(nowMs + grace * 1000));
+        }
+      } else if (grace > 0 || this.strategy.hasFinalizers(next)) {
+        m.deletionTimestamp = rfc3339(new Date(nowMs + grace * 1000));
+        m.deletionGracePeriodSeconds = grace;
+        if (this.strategy.tracksGeneration) m.generation = (m.generation ?? 0) + 1;
+        this.strategy.prepareForDelete(next);
+      }
+      if (p.dryRun) return { obj: next, deleted: !next.metadata.deletionTimestamp };
+      try {
+        if (!m.deletionTimestamp || this.shouldDeleteDuringUpdate(next)) {
+          const gone = await this.storage.delete(key, { expectedRevision: kv.modRevision });
+          return { obj: this.decode(gone), deleted: true };
+        }
+        if (deepEqual(next, obj)) return { obj, deleted: false };
+        return { obj: this.decode(await this.storage.update(key, this.encode(next), kv.modRevision)), deleted: false };
+      } catch (err) {
+        if (isStorageError(err, 'Conflict')) continue;
+        if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));
+        throw this.mapError(err, name);
+      }
+    }
+    throw errors.conflict(this.ref(name), CONFLICT_MSG);
+  }
+
+  async deleteCollection(namespace: string, list: ListParams, p: DeleteParams): Promise<Obj[]> {
+    const { items } = await this.list(namespace, { ...(list.labelSelector ? { labelSelector: list.labelSelector } : {}), ...(list.fieldSelector ? { fieldSelector: list.fieldSelector } : {}) });
+    const out: Obj[] = [];
+    for (const o of items) {
+      try {
+        out.push((await this.delete(o.metadata.namespace ?? '', o.metadata.name ?? '', p)).obj);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+      }
+    }
+    return out;
+  }
+
+  // ---- watch ----
+
+  /**
+   * Events for matching objects. resourceVersion unset or "0": synthetic ADDED for the current state first;
+   * N: every change after N; compacted history gives one ERROR 410 Expired event.
+   */
+  watch(namespace: string, p: WatchParams): ObjectWatch {
+    const match = this.matcher(p.labelSelector, p.fieldSelector);
+    const nameMatch = (o: Obj): boolean => match(o) && (p.name === undefined || o.metadata.name === p.name);
+    let fromRv: number | undefined;
+    if (p.resourceVersion && p.resourceVersion !== '0') {
+      fromRv = Number(p.resourceVersion);
+      if (!Number.isInteger(fromRv) || fromRv < 0) throw errors.badRequest(`invalid resource version "${p.resourceVersion}"`);
+    }
+    const initial = fromRv === undefined || p.sendInitialEvents === true;
+    let closed = false;
+    let sw: StorageWatch | undefined;
+    const self = this;
+    const bookmark = (rev: number, annotations?: Record<string, string>): WatchOut => ({
+      type: 'BOOKMARK',
+      object: { kind: self.info.kind, apiVersion: self.apiVersion, metadata: { resourceVersion: String(rev), ...(annotations ? { annotations } : {}) } },
+    });
+    async function* run(): AsyncGenerator<WatchOut> {
+      let from = fromRv ?? 0;
+      try {
+        if (initial) {
+          const listed = await self.list(namespace, {
+            ...(p.labelSelector ? { labelSelector: p.labelSelector } : {}),
+            ...(p.fieldSelector ? { fieldSelector: p.fieldSelector } : {}),
+          });
+          from = Number(listed.resourceVersion);
+          for (const o of listed.items) if (p.name === undefined || o.metadata.name === p.name) yield { type: 'ADDED', object: o };
+          if (p.sendInitialEvents && p.allowWatchBookmarks) yield bookmark(from, { 'k8s.io/initial-events-end': 'true' });
+        }
+        if (closed) return;
+        const key = p.name !== undefined ? self.key(namespace, p.name) : self.prefix(namespace);
+        sw = self.storage.watch(key, {
+          fromRevision: from,
+          prefix: p.name === undefined,
+          ...(p.allowWatchBookmarks && p.progressIntervalMs ? { progressIntervalMs: p.progressIntervalMs } : {}),
+        });
+        if (closed) sw.close();
+        for await (const ev of sw) {
+          const out = self.translate(ev, nameMatch);
+          if (out) yield out;
+          else if (ev.type === 'PROGRESS' && p.allowWatchBookmarks) yield bookmark(ev.revision);
+        }
+      } catch (err) {
+        if (isStorageError(err, 'Compacted')) {
+          yield { type: 'ERROR', object: errors.gone(`too old resource version: ${from} (${err.revision ?? from})`).status };
+          return;
+        }
+        const mapped = self.mapError(err);
+        yield { type: 'ERROR', object: (mapped instanceof ApiError ? mapped : errors.internal(String(err))).status };
+      }
+    }
+    const gen = run();
+    return {
+      [Symbol.asyncIterator]: () => gen,
+      close() {
+        closed = true;
+        sw?.close();
+      },
+    };
+  }
+
+  /** A storage event as the client sees it: filtered, with objects entering or leaving the selection. */
+  private translate(ev: WatchEvent, match: (o: Obj) => boolean): WatchOut | undefined {
+    if (ev.type === 'PROGRESS' || !ev.kv) return undefined;
+    const cur = this.decode(ev.kv, ev.type === 'DELETED' ? ev.revision : ev.kv.modRevision);
+    if (ev.type === 'ADDED') return match(cur) ? { type: 'ADDED', object: cur } : undefined;
+    if (ev.type === 'DELETED') return match(cur) ? { type: 'DELETED', object: cur } : undefined;
+    const now = match(cur);
+    const before = ev.prevKv ? match(this.decode(ev.prevKv)) : now;
+    if (now && before) return { type: 'MODIFIED', object: cur };
+    if (now) return { type: 'ADDED', object: cur };
+    if (before) return { type: 'DELETED', object: cur };
+    return undefined;
+  }
+}
+
+function specOf(o: Obj): unknown {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+  return rest;
+}
+
+function withoutManaged(o: Obj): unknown {
+  const { managedFields: _mf, resourceVersion: _rv, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}

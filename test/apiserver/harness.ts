@@ -1,0 +1,175 @@
+// A real API server over raw HTTPS for wire-level tests: in-memory embedded storage, port 0, admin client certificate.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../apiserver/index.js';
+import { EmbeddedStorage } from '../../apiserver/storage/embedded.js';
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** The parsed JSON body (undefined when the body is not JSON). */
+  json: Record<string, unknown> & { [k: string]: unknown };
+}
+
+export interface CallOptions {
+  body?: unknown;
+  /** Raw body bytes (sent as is). */
+  raw?: Buffer | string;
+  contentType?: string;
+  accept?: string;
+  headers?: Record<string, string>;
+  /** 'admin' (client cert, default), 'none', or a bearer token. */
+  auth?: 'admin' | 'none' | { token: string } | { cert: string; key: string };
+}
+
+export interface WatchStream {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The next event, or undefined when the stream ended; rejects after timeoutMs. */
+  next(timeoutMs?: number): Promise<{ type: string; object: Record<string, unknown> & { metadata?: Record<string, unknown> } } | undefined>;
+  close(): void;
+}
+
+export interface Harness {
+  api: ApiServer;
+  storage: EmbeddedStorage;
+  dataDir: string;
+  adminToken: string;
+  call(method: string, path: string, opts?: CallOptions): Promise<Reply>;
+  watch(path: string, opts?: CallOptions): Promise<WatchStream>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(extra: Partial<ApiServerOptions> = {}): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-apiserver-test-'));
+  const storage = new EmbeddedStorage({ path: ':memory:' });
+  const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, ...extra });
+  const cert = readFileSync(join(dataDir, 'pki', 'admin.crt'), 'utf8');
+  const key = readFileSync(join(dataDir, 'pki', 'admin.key'), 'utf8');
+  const adminToken = readFileSync(join(dataDir, 'token-file'), 'utf8').split(',')[0] ?? '';
+
+  function options(method: string, path: string, o: CallOptions): RequestOptions {
+    const headers: Record<string, string> = { Accept: o.accept ?? 'application/json', ...(o.headers ?? {}) };
+    const auth = o.auth ?? 'admin';
+    const tls: RequestOptions = { ca: api.caCertPem };
+    if (auth === 'admin') Object.assign(tls, { cert, key });
+    else if (auth !== 'none' && 'token' in auth) headers.Authorization = `Bearer ${auth.token}`;
+    else if (auth !== 'none') Object.assign(tls, { cert: auth.cert, key: auth.key });
+    if (o.body !== undefined || o.raw !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
+    return { host: '127.0.0.1', port: api.port, method, path, headers, agent: false, ...tls };
+  }
+
+  const bodyOf = (o: CallOptions): Buffer | undefined =>
+    o.raw !== undefined ? Buffer.from(o.raw) : o.body !== undefined ? Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body)) : undefined;
+
+  function call(method: string, path: string, o: CallOptions = {}): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(options(method, path, o), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: Reply['json'];
+          try {
+            json = JSON.parse(text) as Reply['json'];
+          } catch {
+            json = undefined as unknown as Reply['json'];
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(bodyOf(o));
+    });
+  }
+
+  function watch(path: string, o: CallOptions = {}): Promise<WatchStream> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(options('GET', path, o), (res) => {
+        let buf = '';
+        let ended = false;
+        const lines: string[] = [];
+        let waiter: (() => void) | undefined;
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            lines.push(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+          waiter?.();
+        });
+        const finish = (): void => {
+          ended = true;
+          waiter?.();
+        };
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          async next(timeoutMs = 5000) {
+            const deadline = Date.now() + timeoutMs;
+            while (lines.length === 0 && !ended) {
+              const left = deadline - Date.now();
+              if (left <= 0) throw new Error(`no watch event within ${timeoutMs}ms`);
+              await new Promise<void>((r) => {
+                const t = setTimeout(r, left);
+                waiter = () => {
+                  clearTimeout(t);
+                  waiter = undefined;
+                  r();
+                };
+              });
+            }
+            const line = lines.shift();
+            return line === undefined ? undefined : (JSON.parse(line) as Awaited<ReturnType<WatchStream['next']>>);
+          },
+          close: () => req.destroy(),
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  return {
+    api,
+    storage,
+    dataDir,
+    adminToken,
+    call,
+    watch,
+    async stop() {
+      await api.close();
+      await storage.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const podManifest = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels: { app: name } },
+  spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] },
+  ...extra,
+});
+
+export const deploymentManifest = (name: string, replicas = 2): Record<string, unknown> => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, labels: { app: name } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } },
+  },
+});
