@@ -1,5 +1,9 @@
 // ketch's API types: resource schemas (TS types, validation, OpenAPI from one source), defaulting,
 // validation, names, quantities, selectors, storage keys, and the ApiError/Status type.
+//
+// A write goes through, in order: dropNulls -> pruneUnknownFields (or, with fieldValidation=Strict,
+// reject what unknownFields finds) -> fill name/uid/creationTimestamp -> applyDefaults (a Job's selector
+// needs the uid) -> validateObject -> errors.invalid(kind, group, name, causes) if anything is wrong.
 export * from './errors.js';
 export * from './resources.js';
 

@@ -114,6 +114,9 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
   }
   const obj = asObj(value);
   if (!obj) throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: the body is not a JSON object with object metadata`);
+  // The URL names the kind when the body does not (the store rejects a body naming another one).
+  obj.apiVersion ||= apiVersionOf(info);
+  obj.kind ||= info.kind;
   return obj;
 }
 

@@ -3,6 +3,11 @@
 // scalar defaults filled in, absent sub-messages as null. int64 fields accept numbers when sent.
 
 export type Int64 = string | number;
+
+/** An int64 field as a number (0 when unset); values past 2^53 lose precision, which no limit here reaches. */
+export function int64(v: Int64 | undefined | null): number {
+  return v === undefined || v === null || v === '' ? 0 : Number(v);
+}
 export type StringMap = Record<string, string>;
 
 /** Makes every field optional, recursively: the shape a caller may send. */

@@ -14,6 +14,7 @@ import { logger } from '../../lib/logger.js';
 
 export { connectRuntime, isNotFound, type RuntimeClient } from './grpc.js';
 export type * from './cri-types.js';
+export { int64 } from './cri-types.js';
 export { POD_CIDR_ANNOTATION } from './sandboxes.js';
 
 const log = logger('runtime');

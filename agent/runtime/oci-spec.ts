@@ -1,7 +1,7 @@
 // Builds the runc bundle's config.json (OCI runtime spec 1.0.2) from a CRI container config and its image.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerConfig, LinuxContainerResources, Mount } from './cri-types.js';
+import { type ContainerConfig, type LinuxContainerResources, type Mount, int64 } from './cri-types.js';
 import { invalid } from './errors.js';
 import type { ImageRecord } from './image-store.js';
 
@@ -43,9 +43,7 @@ export interface SpecInput {
 
 export type OciSpec = Record<string, unknown>;
 
-function num(v: string | number | undefined | null): number {
-  return v === undefined || v === null || v === '' ? 0 : Number(v);
-}
+const num = int64;
 
 /** The OCI `linux.resources` part for memory and cpu; also used by `runc update`. */
 export function ociResources(r: LinuxContainerResources | null | undefined): Record<string, unknown> {

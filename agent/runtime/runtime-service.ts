@@ -1,5 +1,6 @@
 // The CRI RuntimeService: maps runtime.v1 requests onto the sandbox and container stores.
 import { readUsage, removeCgroup } from './cgroups.js';
+import { int64 } from './cri-types.js';
 import type { ContainerStats, ContainerStatus, DeepPartial, FilesystemUsage, PodSandboxStatus, RuntimeMethods, ServiceImpl, StringMap } from './cri-types.js';
 import type { ContainerRecord, ContainerStore, ContainerView } from './containers.js';
 import { RuntimeError, invalid } from './errors.js';
@@ -19,7 +20,6 @@ function matchLabels(labels: StringMap, selector: StringMap | undefined): boolea
   return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
 }
 
-const num = (v: string | number | undefined | null): number => (v === undefined || v === null || v === '' ? 0 : Number(v));
 
 export interface RuntimeDeps {
   sandboxes: SandboxStore;
@@ -188,13 +188,15 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
 
     async StartContainer(req) {
       const rec = await containers.get(req.containerId);
+      const s = await sandboxes.get(rec.sandboxId);
+      if (s.state !== 'SANDBOX_READY') throw new RuntimeError('FailedPrecondition', `pod sandbox ${s.id} is not ready`);
       await locks.with(rec.id, () => containers.start(rec));
       return {};
     },
 
     async StopContainer(req) {
       const rec = await containers.get(req.containerId);
-      await locks.with(rec.id, () => containers.stop(rec, num(req.timeout)));
+      await locks.with(rec.id, () => containers.stop(rec, int64(req.timeout)));
       return {};
     },
 
@@ -256,7 +258,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
 
     async ExecSync(req) {
       const rec = await containers.get(req.containerId);
-      return containers.execSync(rec, req.cmd, num(req.timeout));
+      return containers.execSync(rec, req.cmd, int64(req.timeout));
     },
 
     async Exec(req) {

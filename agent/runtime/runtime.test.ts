@@ -36,7 +36,8 @@ describe('runtime service (runc, registry, gRPC)', function () {
   };
 
   before(async function () {
-    if (process.getuid?.() !== 0) this.skip();
+    // runc, network namespaces and cgroups need root: fail loudly rather than skip (CI runs as root).
+    if (process.getuid?.() !== 0) throw new Error('the runtime tests must run as root (runc, netns, cgroups)');
     const [reg, built] = await Promise.all([startRegistry(), buildBusyboxImage()]);
     registry = reg;
     await pushImage(registry.url, 'test/busybox', 'v1', built);
@@ -45,6 +46,7 @@ describe('runtime service (runc, registry, gRPC)', function () {
     root = await mkdtemp(join(tmpdir(), 'ketch-rt-'));
     listen = `unix://${join(root, 'cri.sock')}`;
     await start();
+    await client.image.pullImage({ image: { image } });
   });
 
   after(async () => {
@@ -171,6 +173,19 @@ describe('runtime service (runc, registry, gRPC)', function () {
     assert.equal(lines.length, 2, log);
     assert.match(lines.find((l) => l.includes(' stdout ')) ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F hello from echo$/);
     assert.match(lines.find((l) => l.includes(' stderr ')) ?? '', /^\S+Z stderr F to-stderr$/);
+  });
+
+  it('fails StartContainer clearly when the command does not exist', async () => {
+    const pod = await runPod('badcmd', '');
+    const { containerId } = await client.runtime.createContainer({
+      podSandboxId: pod,
+      config: { metadata: { name: 'bad' }, image: { image }, command: ['/no/such/binary'], logPath: 'bad.log' },
+    });
+    await assert.rejects(client.runtime.startContainer({ containerId }), /failed to start: .*no\/such\/binary/);
+    const s = await status(containerId);
+    assert.equal(s.state, 'CONTAINER_EXITED');
+    assert.equal(s.reason, 'StartError');
+    assert.match(s.message, /no such file or directory/);
   });
 
   it('reports the exit code of sh -c "exit 3"', async () => {

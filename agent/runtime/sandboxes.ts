@@ -1,6 +1,7 @@
 // Pod sandboxes: a netns (plus pod network), persistent IPC and UTS namespaces, /etc files and a cgroup parent.
 // No pause process: the namespaces are held open by bind mounts, and each sandbox is a directory on disk.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodSandboxConfig, PodSandboxState } from './cri-types.js';
@@ -47,6 +48,13 @@ export class SandboxStore {
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await mkdir(this.nsDir, { recursive: true });
+    // After a reboot the namespaces are gone while the records say READY.
+    for (const rec of await this.list()) {
+      if (rec.state === 'SANDBOX_READY' && rec.network && !existsSync(rec.network.netnsPath)) {
+        log.warn('pod sandbox lost its network namespace', { sandbox: rec.id, netns: rec.network.netns });
+        await this.stop(rec);
+      }
+    }
   }
 
   private file(id: string): string {

@@ -140,8 +140,24 @@ export class StreamingServer {
   }
 
   private async portForward(ws: WebSocket, req: Extract<StreamRequest, { kind: 'portforward' }>): Promise<void> {
-    const net = await this.targets.sandboxNet(req.sandboxId);
+    // Frames that arrive while the target is being looked up are kept, not dropped.
+    const early: Buffer[] = [];
     const conns: (Socket | NodeJS.WritableStream | undefined)[] = [];
+    let ready = false;
+    const forward = (msg: Buffer): void => {
+      const ch = msg[0] ?? 255;
+      if (ch % 2 !== 0) return;
+      const payload = msg.subarray(1);
+      if (payload.length) conns[ch / 2]?.write(payload);
+    };
+    ws.on('message', (msg: Buffer) => (ready ? forward(msg) : early.push(msg)));
+    ws.on('close', () => {
+      for (const c of conns) {
+        if (c && 'destroy' in c) c.destroy();
+        else c?.end();
+      }
+    });
+    const net = await this.targets.sandboxNet(req.sandboxId);
     req.ports.forEach((port, i) => {
       const data = 2 * i;
       const err = 2 * i + 1;
@@ -165,19 +181,8 @@ export class StreamingServer {
         conns[i] = child.stdin;
       }
     });
-    ws.on('message', (msg: Buffer) => {
-      const ch = msg[0] ?? 255;
-      if (ch % 2 !== 0) return;
-      const target = conns[ch / 2];
-      const payload = msg.subarray(1);
-      if (target && payload.length) target.write(payload);
-    });
-    ws.on('close', () => {
-      for (const c of conns) {
-        if (c && 'destroy' in c) c.destroy();
-        else c?.end();
-      }
-    });
+    ready = true;
+    for (const m of early.splice(0)) forward(m);
   }
 }
 

@@ -118,7 +118,7 @@ function validateContainer(c: Container, path: string, ctx: ContainerContext): C
       causes.push(forbidden(child(path, probe), 'may not be set for init containers without restartPolicy=Always'));
       continue;
     }
-    causes.push(...validateProbe(pr, child(path, probe)));
+    causes.push(...validateHandler(pr, child(path, probe)));
     if (probe !== 'readinessProbe' && pr.successThreshold !== undefined && pr.successThreshold !== 1) {
       causes.push(invalid(child(path, probe, 'successThreshold'), pr.successThreshold, 'must be 1'));
     }
@@ -266,10 +266,6 @@ function validateLocalPath(p: string, path: string): Cause[] {
   if (p.startsWith('/')) return [invalid(path, p, 'must be a relative path')];
   if (p.split('/').includes('..')) return [invalid(path, p, "must not contain '..'")];
   return [];
-}
-
-function validateProbe(p: Probe, path: string): Cause[] {
-  return validateHandler(p, path);
 }
 
 /** Exactly one of exec, httpGet, tcpSocket, grpc (probes) or sleep (lifecycle). */

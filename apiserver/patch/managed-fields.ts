@@ -242,7 +242,8 @@ export function applyConfig(live: Obj | undefined, config: Obj, ref: ManagerRef,
     }
   }
   if (conflicts.size > 0 && !force) throw conflictError([...conflicts.values()]);
-  if (force) for (const e of entries) if (!sameEntry(e.meta, ref, 'Apply')) for (const p of applied) if (!p.endsWith(SEP + '.')) e.set.delete(p);
+  // Forcing takes only the conflicting fields; fields applied with equal values stay shared.
+  if (force) for (const e of entries) for (const c of conflicts.values()) if (e.meta.manager === c.manager && !sameEntry(e.meta, ref, 'Apply')) for (const p of c.paths) e.set.delete(p);
 
   let merged: Obj;
   if (!live) merged = cfg;

@@ -1,9 +1,35 @@
 // Every subcommand of `ketch`, registered in help order.
 import type { Command } from 'commander';
-import { register as registerComponents } from './components.js';
 import { register as registerServer } from './server.js';
+import { register as registerComponents } from './components.js';
+import { register as registerUp } from './up.js';
+import { register as registerGet } from './get.js';
+import { register as registerVersion } from './version.js';
+import { register as registerApply } from './apply.js';
+import { register as registerCreate } from './create.js';
+import { register as registerDelete } from './delete.js';
+import { register as registerLabel } from './label.js';
+import { register as registerAnnotate } from './annotate.js';
+import { register as registerPatch } from './patch.js';
+import { register as registerScale } from './scale.js';
+import { register as registerApiResources } from './api-resources.js';
+import { register as registerCordon } from './cordon.js';
+import { register as registerWait } from './wait.js';
 
 export function registerAll(program: Command): void {
+  registerUp(program);
   registerServer(program);
   registerComponents(program);
+  registerGet(program);
+  registerCreate(program);
+  registerApply(program);
+  registerDelete(program);
+  registerLabel(program);
+  registerAnnotate(program);
+  registerPatch(program);
+  registerScale(program);
+  registerApiResources(program);
+  registerCordon(program);
+  registerWait(program);
+  registerVersion(program);
 }

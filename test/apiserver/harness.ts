@@ -52,14 +52,18 @@ export async function startHarness(extra: Partial<ApiServerOptions> = {}): Promi
   const key = readFileSync(join(dataDir, 'pki', 'admin.key'), 'utf8');
   const adminToken = readFileSync(join(dataDir, 'token-file'), 'utf8').split(',')[0] ?? '';
 
-  function options(method: string, path: string, o: CallOptions): RequestOptions {
+  function options(method: string, path: string, o: CallOptions, body?: Buffer): RequestOptions {
     const headers: Record<string, string> = { Accept: o.accept ?? 'application/json', ...(o.headers ?? {}) };
     const auth = o.auth ?? 'admin';
     const tls: RequestOptions = { ca: api.caCertPem };
     if (auth === 'admin') Object.assign(tls, { cert, key });
     else if (auth !== 'none' && 'token' in auth) headers.Authorization = `Bearer ${auth.token}`;
     else if (auth !== 'none') Object.assign(tls, { cert: auth.cert, key: auth.key });
-    if (o.body !== undefined || o.raw !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
+    if (body) {
+      headers['Content-Type'] = o.contentType ?? 'application/json';
+      // Node sends DELETE bodies without a length unless told: say it.
+      headers['Content-Length'] = String(body.length);
+    }
     return { host: '127.0.0.1', port: api.port, method, path, headers, agent: false, ...tls };
   }
 
@@ -68,7 +72,8 @@ export async function startHarness(extra: Partial<ApiServerOptions> = {}): Promi
 
   function call(method: string, path: string, o: CallOptions = {}): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(options(method, path, o), (res) => {
+      const body = bodyOf(o);
+      const req = httpsRequest(options(method, path, o, body), (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -84,7 +89,7 @@ export async function startHarness(extra: Partial<ApiServerOptions> = {}): Promi
         res.on('error', reject);
       });
       req.on('error', reject);
-      req.end(bodyOf(o));
+      req.end(body);
     });
   }
 

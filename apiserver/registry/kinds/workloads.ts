@@ -5,9 +5,19 @@ import { defaultStrategy, type Strategy } from '../strategy.js';
 
 const SELECTABLE: Record<string, string[]> = { ReplicaSet: ['status.replicas'], Job: ['status.successful'] };
 
+/** A new object's status: the zero values of the required status fields (what Go's zero struct serializes to). */
+const INITIAL_STATUS: Record<string, Record<string, number>> = {
+  ReplicaSet: { replicas: 0 },
+  StatefulSet: { replicas: 0, availableReplicas: 0 },
+  DaemonSet: { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 },
+};
+
 export function workloadStrategy(info: ResourceInfo): Strategy {
   return defaultStrategy(info, {
     tracksGeneration: true,
     selectableFields: SELECTABLE[info.kind] ?? [],
+    prepareForCreate(obj) {
+      obj.status = { ...(INITIAL_STATUS[info.kind] ?? {}) };
+    },
   });
 }

@@ -1,0 +1,29 @@
+import { strict as assert } from 'node:assert';
+import type { IncomingMessage } from 'node:http';
+import { Authenticator, parseTokenFile } from './authn.js';
+
+const req = (headers: Record<string, string>): IncomingMessage => ({ headers, socket: {} }) as unknown as IncomingMessage;
+
+describe('authn', () => {
+  it('parses kube-apiserver token files', () => {
+    const entries = parseTokenFile('# comment\nt1,alice,uid-1,"dev,ops"\n\nt2,bob,,\nt3,carol,u3\n');
+    assert.deepEqual(
+      entries.map((e) => [e.token, e.user.name, e.user.uid, e.user.groups]),
+      [
+        ['t1', 'alice', 'uid-1', ['dev', 'ops']],
+        ['t2', 'bob', undefined, []],
+        ['t3', 'carol', 'u3', []],
+      ],
+    );
+    assert.throws(() => parseTokenFile('onlytoken\n'), /line 1/);
+  });
+
+  it('authenticates bearer tokens and refuses everything else', () => {
+    const a = new Authenticator(parseTokenFile('t1,alice,uid-1,"dev"\n'));
+    assert.deepEqual(a.authenticate(req({ authorization: 'Bearer t1' })), { name: 'alice', uid: 'uid-1', groups: ['dev', 'system:authenticated'] });
+    const bad: Record<string, string>[] = [{}, { authorization: 'Bearer t2' }, { authorization: 'Basic dDE6' }, { authorization: 'Bearer' }];
+    for (const h of bad) {
+      assert.throws(() => a.authenticate(req(h)), (e: { status?: { code: number } }) => e.status?.code === 401);
+    }
+  });
+});

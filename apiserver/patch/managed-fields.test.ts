@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import type { Obj } from '../registry/object.js';
+import { applyConfig, fieldSet, formatPath, fromFieldsV1, toFieldsV1, trackUpdate } from './managed-fields.js';
+
+const ref = (manager: string) => ({ manager, apiVersion: 'apps/v1', time: '2025-01-01T00:00:00Z' });
+const deploy = (replicas: number, image = 'nginx'): Obj => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'd', labels: { app: 'd' } },
+  spec: { replicas, template: { spec: { containers: [{ name: 'app', image }] } } },
+});
+
+describe('managed fields', () => {
+  it('lists leaf fields in FieldsV1 form, with keyed list items', () => {
+    const set = fieldSet(deploy(2));
+    const v1 = toFieldsV1(set);
+    assert.deepEqual(v1, {
+      'f:metadata': { 'f:labels': { 'f:app': {} } },
+      'f:spec': {
+        'f:replicas': {},
+        'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } },
+      },
+    });
+    assert.deepEqual([...fromFieldsV1(v1)].sort(), [...set].sort());
+  });
+
+  it('gives changed fields to the updating manager and takes them from others', () => {
+    const created = deploy(2);
+    trackUpdate(undefined, created, ref('creator'));
+    assert.equal(created.metadata.managedFields?.length, 1);
+    const next = structuredClone(created);
+    (next.spec as { replicas: number }).replicas = 3;
+    trackUpdate(created, next, ref('scaler'));
+    const byManager = Object.fromEntries((next.metadata.managedFields ?? []).map((m) => [m.manager, JSON.stringify(m.fieldsV1)]));
+    assert.ok(byManager.scaler?.includes('f:replicas'));
+    assert.ok(!byManager.creator?.includes('f:replicas'));
+  });
+
+  it('keeps managedFields untouched when nothing changed', () => {
+    const a = deploy(2);
+    trackUpdate(undefined, a, ref('x'));
+    const b = structuredClone(a);
+    trackUpdate(a, b, ref('y'));
+    assert.deepEqual(b.metadata.managedFields, a.metadata.managedFields);
+  });
+
+  it('applies: shares equal values, conflicts on different ones, forces, and drops fields no longer applied', () => {
+    const live = applyConfig(undefined, deploy(2), ref('alice'), false);
+    const shared = applyConfig(live, deploy(2), ref('bob'), false);
+    assert.equal(shared.metadata.managedFields?.length, 2);
+    assert.throws(
+      () => applyConfig(shared, deploy(3), ref('bob'), false),
+      (err: { status?: { code: number; message: string } }) => err.status?.code === 409 && /conflict with "alice" using apps\/v1: \.spec\.replicas/.test(err.status.message),
+    );
+    const forced = applyConfig(shared, deploy(3), ref('bob'), true);
+    assert.equal((forced.spec as { replicas: number }).replicas, 3);
+    const alice = (forced.metadata.managedFields ?? []).find((m) => m.manager === 'alice');
+    assert.ok(!JSON.stringify(alice?.fieldsV1).includes('f:replicas'));
+    const noLabels = deploy(3);
+    delete noLabels.metadata.labels;
+    const bobOnly = applyConfig(forced, noLabels, ref('bob'), false);
+    assert.deepEqual(bobOnly.metadata.labels, { app: 'd' }, 'alice still owns the label');
+    const aliceDrops = deploy(3);
+    delete aliceDrops.metadata.labels;
+    const gone = applyConfig(bobOnly, { ...aliceDrops, spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx' }] } } } }, ref('alice'), false);
+    assert.equal(gone.metadata.labels?.app, undefined, 'nobody owns the label any more');
+  });
+
+  it('formats paths as kube-apiserver prints them', () => {
+    const [p] = [...fieldSet({ metadata: {}, spec: { containers: [{ name: 'a', image: 'x' }] } })].filter((s) => s.endsWith('f:image'));
+    assert.equal(formatPath(p ?? ''), '.spec.containers[name="a"].image');
+  });
+});

@@ -1,0 +1,162 @@
+// `ketch up`: a one-node cluster in the foreground: control plane, runtime shim and node agent, with start-up progress.
+import type { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { parseMirrors } from './components.js';
+import { runServer, untilSignal, type RunningServer } from './server.js';
+import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+
+export interface UpFlags {
+  dataDir: string;
+  securePort: string;
+  bindAddress: string;
+  etcdServers?: string;
+  insecureRegistry: string[];
+  registryMirror: string[];
+  writeKubeconfig?: boolean;
+  nodeName?: string;
+}
+
+/** A missing prerequisite, reported with the fix. */
+export class PrerequisiteError extends Error {
+  override name = 'PrerequisiteError';
+}
+
+function onPath(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function checkPrerequisites(flags: Pick<UpFlags, 'etcdServers'>): void {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('ketch up runs containers and must run as root: sudo npx ketch up');
+  if (!onPath('runc')) problems.push('runc is not installed: sudo apt-get install -y runc (or: sudo bash scripts/install-deps.sh)');
+  if (!onPath('ip')) problems.push('iproute2 is not installed: sudo apt-get install -y iproute2');
+  if (flags.etcdServers && !flags.etcdServers.split(',').every((u) => /^https?:\/\//.test(u.trim()))) {
+    problems.push(`--etcd-servers wants URLs such as http://127.0.0.1:2379, got "${flags.etcdServers}"`);
+  }
+  if (problems.length) throw new PrerequisiteError(problems.map((p) => `  - ${p}`).join('\n'));
+}
+
+/** Merges the cluster's admin kubeconfig into ~/.kube/config (entries named "ketch"), making it the current context. */
+export function mergeKubeconfig(adminPath: string, target = join(homedir(), '.kube', 'config')): void {
+  type Named = { name: string; [k: string]: unknown };
+  type Cfg = { clusters?: Named[]; users?: Named[]; contexts?: Named[]; 'current-context'?: string; [k: string]: unknown };
+  const admin = YAML.parse(readFileSync(adminPath, 'utf8')) as Cfg;
+  const cur: Cfg = existsSync(target) ? ((YAML.parse(readFileSync(target, 'utf8')) as Cfg | null) ?? {}) : { apiVersion: 'v1', kind: 'Config' };
+  const put = (list: Named[] | undefined, item: Named | undefined): Named[] => {
+    const rest = (list ?? []).filter((x) => x.name !== 'ketch');
+    return item ? [...rest, { ...item, name: 'ketch' }] : rest;
+  };
+  const ctx = admin.contexts?.[0] as { context?: Record<string, unknown> } | undefined;
+  cur.clusters = put(cur.clusters, admin.clusters?.[0]);
+  cur.users = put(cur.users, admin.users?.[0]);
+  cur.contexts = put(cur.contexts, { name: 'ketch', context: { ...(ctx?.context ?? {}), cluster: 'ketch', user: 'ketch' } });
+  cur['current-context'] = 'ketch';
+  mkdirSync(join(target, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(target, YAML.stringify(cur), { mode: 0o600 });
+}
+
+/** Start-up progress on stderr: one line per step, saying what it waits for. */
+class Progress {
+  private readonly t0 = Date.now();
+  step(what: string): void {
+    process.stderr.write(`[${((Date.now() - this.t0) / 1000).toFixed(1)}s] ${what}\n`);
+  }
+}
+
+export interface RunningCluster {
+  server: RunningServer;
+  stop(): Promise<void>;
+}
+
+export async function runUp(flags: UpFlags): Promise<RunningCluster> {
+  checkPrerequisites(flags);
+  const progress = new Progress();
+  const dataDir = resolve(flags.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => process.stderr.write(`stop failed: ${String(err)}\n`));
+  };
+  try {
+    progress.step(`starting the API server (${flags.etcdServers ? `etcd at ${flags.etcdServers}` : `embedded store in ${dataDir}/server`})`);
+    const server = await runServer({
+      dataDir: join(dataDir, 'server'),
+      securePort: flags.securePort,
+      bindAddress: flags.bindAddress,
+      ...(flags.etcdServers ? { etcdServers: flags.etcdServers } : {}),
+    });
+    stops.push(() => server.stop());
+    progress.step(`API server up at ${server.url}`);
+
+    const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
+    progress.step('starting the runtime service (runc)');
+    const runtime: RuntimeServiceHandle = await startRuntimeService({
+      root: join(dataDir, 'runtime'),
+      listen: runtimeEndpoint,
+      insecureRegistries: flags.insecureRegistry,
+      registryMirrors: parseMirrors(flags.registryMirror),
+    });
+    stops.push(() => runtime.close());
+    progress.step(`runtime service up at ${runtimeEndpoint}`);
+
+    if (flags.writeKubeconfig) {
+      mergeKubeconfig(server.adminKubeconfigPath);
+      progress.step('merged the admin credentials into ~/.kube/config (context "ketch")');
+    }
+    return { server, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('run a one-node cluster in the foreground (API server, runtime, agent); Ctrl-C stops it')
+    .option('--data-dir <dir>', 'state directory', '/var/lib/ketch')
+    .option('--secure-port <port>', 'API server HTTPS port', '6443')
+    .option('--bind-address <addr>', 'API server address', '0.0.0.0')
+    .option('--etcd-servers <urls>', 'use etcd instead of the embedded store')
+    .option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable)', collect, [])
+    .option('--registry-mirror <name=url>', 'registry mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable)', collect, [])
+    .option('--write-kubeconfig', 'merge the admin kubeconfig into ~/.kube/config')
+    .option('--node-name <name>', 'name of this node', hostname().toLowerCase())
+    .action(async (flags: UpFlags) => {
+      let cluster: RunningCluster;
+      try {
+        cluster = await runUp(flags);
+      } catch (err) {
+        if (err instanceof PrerequisiteError) {
+          console.error(`ketch up cannot start:\n${err.message}`);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+      console.error(
+        [
+          '',
+          'ketch is up.',
+          `  export KUBECONFIG=${cluster.server.adminKubeconfigPath}`,
+          '  kubectl get nodes          # or: npx ketch get nodes',
+          '  kubectl create deployment web --image=busybox:1.36 -- sleep 3600',
+          'Ctrl-C stops the cluster; `ketch up` with the same --data-dir brings it back.',
+        ].join('\n'),
+      );
+      const sig = await untilSignal();
+      console.error(`\n${sig}: stopping`);
+      await cluster.stop();
+    });
+}
