@@ -269,7 +269,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     case 'finalize':
       return handleStatus(req, res, ri, q, info, store, ctx);
     case 'scale':
-      return handleScale(req, res, ri, q, info, store, ctx);
+      return handleScale(req, res, ri, q, info, store);
     case 'binding':
       return handleBinding(req, res, ri, q, info, store, ctx);
     case 'eviction':
@@ -456,8 +456,7 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
   throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/${subresource}`);
 }
 
-async function handleScale(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
-  void ctx;
+async function handleScale(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store): Promise<void> {
   if (ri.verb === 'get') {
     sendJson(res, 200, scaleOf(await store.get(ri.namespace, ri.name)));
     return;
@@ -544,7 +543,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: Request
   const table = wantsTable(req.headers.accept);
   const include = includeParam(q);
   const timer = setTimeout(stop, timeoutSec * 1000);
-  req.on('close', stop);
+  // The response closes when the client goes away (or when we end it).
   res.on('close', stop);
   // Send the headers now: client-go waits for them before it reads any event (kubectl wait would hang).
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
@@ -573,4 +572,3 @@ function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, ct
   return toTable(info.kind, [obj], { include, now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
 }
 
-export { sendError };

@@ -1,19 +1,23 @@
 // @kubernetes/client-node against the API server, with the admin kubeconfig as written.
 import { strict as assert } from 'node:assert';
-import * as k8s from '@kubernetes/client-node';
+import type * as K8s from '@kubernetes/client-node';
 import { startHarness, type Harness } from './harness.js';
+
+// client-node 2.0 depends on undici 8, which needs Node 22; package.json overrides it with undici 7, which loads on 20.
 
 describe('@kubernetes/client-node', function () {
   this.timeout(30_000);
   let h: Harness;
-  let kc: k8s.KubeConfig;
+  let k8s: typeof K8s;
+  let kc: K8s.KubeConfig;
   before(async () => {
+    k8s = await import('@kubernetes/client-node');
     h = await startHarness();
     kc = new k8s.KubeConfig();
     kc.loadFromFile(h.api.adminKubeconfigPath);
   });
   after(async () => {
-    await h.stop();
+    await h?.stop();
   });
 
   it('lists and creates with CoreV1Api and AppsV1Api', async () => {
@@ -63,7 +67,7 @@ describe('@kubernetes/client-node', function () {
     const ctl = await watch.watch(
       '/api/v1/namespaces/default/configmaps',
       { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
-      (phase, obj: k8s.V1ConfigMap) => {
+      (phase, obj: K8s.V1ConfigMap) => {
         if (phase === 'BOOKMARK') return;
         events.push(`${phase}:${obj.metadata?.name ?? ''}`);
         notify?.();
