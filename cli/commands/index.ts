@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as registerServer } from './server.js';
 import { register as registerComponents } from './components.js';
+import { register as registerControlPlane } from './control-plane.js';
 import { register as registerUp } from './up.js';
 import { register as registerGet } from './get.js';
 import { register as registerVersion } from './version.js';
@@ -15,12 +16,19 @@ import { register as registerScale } from './scale.js';
 import { register as registerApiResources } from './api-resources.js';
 import { register as registerCordon } from './cordon.js';
 import { register as registerWait } from './wait.js';
+import { register as registerDescribe } from './describe.js';
+import { register as registerRollout } from './rollout.js';
+import { register as registerEvents } from './events.js';
+import { register as registerExplain } from './explain.js';
+import { register as registerWhy } from './why.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
   registerServer(program);
   registerComponents(program);
+  registerControlPlane(program);
   registerGet(program);
+  registerDescribe(program);
   registerCreate(program);
   registerApply(program);
   registerDelete(program);
@@ -28,6 +36,10 @@ export function registerAll(program: Command): void {
   registerAnnotate(program);
   registerPatch(program);
   registerScale(program);
+  registerRollout(program);
+  registerWhy(program);
+  registerEvents(program);
+  registerExplain(program);
   registerApiResources(program);
   registerCordon(program);
   registerWait(program);

@@ -5,17 +5,25 @@ import { resolve } from 'node:path';
 import { openStorage } from '../../apiserver/storage/index.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { logger } from '../../lib/logger.js';
+import { loadClientConfig } from '../../client/kubeconfig.js';
+import { RestClient } from '../../client/rest.js';
+import type { SchedulerFlags } from '../../scheduler/index.js';
+import { startControlPlaneComponents, withControllerManagerFlags, withSchedulerFlags, type ControllerManagerFlags } from './control-plane.js';
 
-export interface ServerFlags {
+export interface ServerFlags extends ControllerManagerFlags, SchedulerFlags {
   dataDir: string;
   securePort: string;
   bindAddress: string;
   etcdServers?: string;
+  disableControllerManager?: boolean;
+  disableScheduler?: boolean;
 }
 
 export interface RunningServer {
   url: string;
   adminKubeconfigPath: string;
+  /** A client with the admin credentials. */
+  rest: RestClient;
   stop(): Promise<void>;
 }
 
@@ -27,10 +35,19 @@ export async function runServer(flags: ServerFlags): Promise<RunningServer> {
   const storage = await openStorage({ dataDir, ...(etcdServers?.length ? { etcdServers } : {}) });
   const api = await startApiServer({ dataDir, securePort: Number(flags.securePort), bindAddress: flags.bindAddress, storage });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers?.length ? 'etcd' : 'embedded' });
+  // The hosted components reach the API server as any client would: over TLS with the admin credentials.
+  const rest = new RestClient(loadClientConfig({ kubeconfig: api.adminKubeconfigPath }), 'ketch-server');
+  const components = await startControlPlaneComponents(rest, flags).catch(async (err: unknown) => {
+    await api.close();
+    await storage.close();
+    throw err;
+  });
   return {
     url: api.url,
     adminKubeconfigPath: api.adminKubeconfigPath,
+    rest,
     stop: async () => {
+      await components.stop();
       await api.close();
       await storage.close();
     },
@@ -51,17 +68,26 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('server')
-    .description('run the control plane: API server over etcd or the embedded store')
+    .description('run the control plane: API server over etcd or the embedded store, controller manager and scheduler')
     .option('--data-dir <dir>', 'state directory (embedded store, PKI, admin.kubeconfig)', '/var/lib/ketch/server')
     .option('--secure-port <port>', 'HTTPS port', '6443')
     .option('--bind-address <addr>', 'address to listen on', '0.0.0.0')
-    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used')
-    .action(async (flags: ServerFlags) => {
+    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used');
+  withServerComponentFlags(cmd).action(async (flags: ServerFlags) => {
       const srv = await runServer(flags);
       console.error(`ketch server is up at ${srv.url}\n  export KUBECONFIG=${srv.adminKubeconfigPath}\n  kubectl get ns`);
       await untilSignal();
       await srv.stop();
     });
+}
+
+/** The flags of the hosted components, shared by `ketch server` and `ketch up`. */
+export function withServerComponentFlags(cmd: Command): Command {
+  withControllerManagerFlags(cmd)
+    .option('--disable-controller-manager', 'do not run the controller manager in this process')
+    .option('--disable-scheduler', 'do not run the scheduler in this process')
+    .option('--no-leader-elect', 'run the hosted controller manager and scheduler without leader election');
+  return withSchedulerFlags(cmd, 'server');
 }
