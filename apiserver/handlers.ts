@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import jsonpatch from 'fast-json-patch';
 import { ApiError, errors } from '../api/errors.js';
+import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../api/resources.js';
 import type { Logger } from '../lib/logger.js';
 import type { UserInfo } from './authn.js';
@@ -28,6 +29,8 @@ export interface HandlerContext {
   bookmarkIntervalMs: number;
   /** Bounds of the randomised watch timeout when the client gives none (kube-apiserver: min-request-timeout..2x). */
   minWatchTimeoutSec: number;
+  /** Reaches node agents for pods/log, exec, attach and portforward. */
+  nodeProxy: NodeProxyDeps;
 }
 
 /** Counts open watch streams; past the limit new watches get 429. */
@@ -275,11 +278,12 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     case 'eviction':
       return handleEviction(req, res, ri, q, store);
     case 'log':
+      return proxyPodLog(req, res, ri.namespace, ri.name, q, ctx.nodeProxy);
     case 'exec':
     case 'attach':
     case 'portforward': {
       await store.get(ri.namespace, ri.name);
-      throw errors.unavailable(`pods/${ri.subresource} is not available yet: no node agent streaming endpoint is connected to this API server`);
+      throw errors.badRequest(`pods/${ri.subresource} needs a protocol upgrade (WebSocket or SPDY): Upgrade request required`);
     }
     default:
       throw errors.methodNotAllowed(`${ri.resource}/${ri.subresource} is not supported by this server`);

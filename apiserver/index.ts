@@ -17,6 +17,7 @@ import { handleResource, WatchLimiter, type HandlerContext } from './handlers.js
 import { notFoundPath, sendError, sendJson } from './http.js';
 import { openapiHandler } from './openapi.js';
 import { ensurePki, kubeconfigYaml } from './pki.js';
+import { proxyPodUpgrade, type NodeProxyDeps, type ProxyNode, type ProxyPod } from './node-proxy.js';
 import { Registry, type Admission, type Clock } from './registry/index.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
 import { resolveRequest } from './request-info.js';
@@ -101,7 +102,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   );
 
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
+  const podStore = registry.store(findByResource('', 'v1', 'pods')!);
+  const nodeStore = registry.store(findByResource('', 'v1', 'nodes')!);
+  const nodeProxy: NodeProxyDeps = {
+    getPod: async (ns, name) => (await podStore.get(ns, name)) as unknown as ProxyPod,
+    getNode: async (name) => (await nodeStore.get('', name)) as unknown as ProxyNode,
+    clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
+  };
   const ctx: HandlerContext = {
+    nodeProxy,
     registry,
     clock,
     log,
@@ -195,7 +204,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long; per-request deadlines are enforced above
   server.keepAliveTimeout = 65_000;
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => handleUpgrade(req, socket, authn, registry));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(req, socket, head, authn, nodeProxy));
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -262,24 +271,27 @@ async function bootstrapNamespaces(registry: Registry, log: Logger): Promise<voi
 }
 
 /** Answers a raw socket upgrade with a Status (the node agent's streaming endpoints plug in here later). */
-function handleUpgrade(req: IncomingMessage, socket: Duplex, authn: Authenticator, registry: Registry): void {
-  void registry;
-  let status: Status;
+/** exec, attach and portforward arrive as protocol upgrades: authenticate, then tunnel to the pod's node agent. */
+function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn: Authenticator, nodeProxy: NodeProxyDeps): void {
+  socket.on('error', () => socket.destroy());
+  const refuse = (err: unknown): void => {
+    const status: Status = (err instanceof ApiError ? err : errors.internal(String(err))).status;
+    const body = JSON.stringify(status);
+    socket.end(
+      `HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
   try {
     authn.authenticate(req);
     const url = new URL(req.url ?? '/', 'https://localhost');
     const ri = resolveRequest('GET', url.pathname, url.searchParams);
-    if (ri && ['exec', 'attach', 'portforward'].includes(ri.subresource)) {
-      status = errors.unavailable(`pods/${ri.subresource} is not available yet: no node agent streaming endpoint is connected to this API server`).status;
-    } else status = errors.badRequest('this endpoint does not support protocol upgrades').status;
+    if (!ri || ri.resource !== 'pods' || !['exec', 'attach', 'portforward'].includes(ri.subresource)) {
+      throw errors.badRequest('this endpoint does not support protocol upgrades');
+    }
+    proxyPodUpgrade(req, socket, head, ri.namespace, ri.name, ri.subresource, url.searchParams, nodeProxy).catch(refuse);
   } catch (err) {
-    status = (err instanceof ApiError ? err : errors.internal(String(err))).status;
+    refuse(err);
   }
-  const body = JSON.stringify(status);
-  socket.on('error', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
 
 export type { UserInfo } from './authn.js';

@@ -23,6 +23,8 @@ export interface ClusterPki {
   ca: CertPair;
   serving: CertPair;
   admin: CertPair;
+  /** The API server's client certificate towards node agents (logs, exec, attach, port-forward). */
+  kubeletClient: CertPair;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -153,7 +155,12 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
     admin = await issueCert(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
     await savePair(dir, 'admin', admin);
   }
-  return { ca, serving, admin };
+  let kubeletClient = freshCa ? undefined : await loadPair(dir, 'kubelet-client');
+  if (!kubeletClient) {
+    kubeletClient = await issueCert(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' });
+    await savePair(dir, 'kubelet-client', kubeletClient);
+  }
+  return { ca, serving, admin, kubeletClient };
 }
 
 function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {

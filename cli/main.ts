@@ -6,25 +6,44 @@ import { processIo, type Io } from './io.js';
 import { registerAll } from './commands/index.js';
 import { VERSION } from './version.js';
 
-export function buildProgram(io: Io = processIo()): Command {
+/** The components' commands (`ketch server`, `agent`, ...) bring their own flags; the client flags are not theirs. */
+const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'runtime', 'controller-manager', 'scheduler', 'image']);
+
+/**
+ * kubectl's global flags (before or after the verb), except for the components' commands: commander would take them
+ * from a subcommand that defines a flag of the same name, e.g. `ketch agent --kubeconfig`.
+ */
+function addClientFlags(c: Command): void {
+  const has = (long: string): boolean => c.options.some((o) => o.long === long);
+  if (!has('--kubeconfig')) c.option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)');
+  if (!has('--context')) c.option('--context <name>', 'the kubeconfig context to use');
+  if (!has('--namespace')) c.option('-n, --namespace <ns>', 'the namespace scope for this request');
+  if (!has('--server')) c.option('-s, --server <url>', 'the address and port of the API server');
+  if (!has('--token')) c.option('--token <token>', 'bearer token for authentication to the API server');
+  if (!has('--insecure-skip-tls-verify')) c.option('--insecure-skip-tls-verify', "don't check the server's certificate");
+}
+
+const VALUE_FLAGS = new Set(['--kubeconfig', '--context', '-n', '--namespace', '-s', '--server', '--token']);
+
+/** The verb of a command line: its first word that is neither a flag nor a flag's value. */
+function verbOf(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-')) return a;
+    if (VALUE_FLAGS.has(a)) i++;
+  }
+  return undefined;
+}
+
+export function buildProgram(io: Io = processIo(), argv: string[] = []): Command {
   const program = new Command('ketch')
     .description('ketch: a Kubernetes-style container orchestrator')
     .version(VERSION, '--client-version', 'print the client version')
-    .option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-    .option('--context <name>', 'the kubeconfig context to use')
-    .option('-n, --namespace <ns>', 'the namespace scope for this request')
-    .option('-s, --server <url>', 'the address and port of the API server')
-    .option('--token <token>', 'bearer token for authentication to the API server')
-    .option('--insecure-skip-tls-verify', "don't check the server's certificate")
-    .showHelpAfterError()
-    .enablePositionalOptions(false);
+    .showHelpAfterError();
   setIo(program, io);
-  program.configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-  });
   registerAll(program);
-  // Every subcommand reports errors through run(), not process.exit.
+  if (!COMPONENT_COMMANDS.has(verbOf(argv) ?? '')) addClientFlags(program);
+  // Every command reports errors through run(), not process.exit, and writes to the given streams.
   const override = (c: Command): void => {
     c.exitOverride();
     c.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
@@ -36,7 +55,7 @@ export function buildProgram(io: Io = processIo()): Command {
 
 /** Runs one command line; resolves to the exit code (0, or 1 as kubectl on any error). */
 export async function run(argv: string[], io: Io = processIo()): Promise<number> {
-  const program = buildProgram(io);
+  const program = buildProgram(io, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -57,7 +57,7 @@ export async function watchObject<T extends ObjectLike, R>(
   timeoutMs: number,
 ): Promise<R | undefined> {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const timer = setTimeout(() => ac.abort(), Math.min(timeoutMs, 2 ** 31 - 1)); // longer waits are "forever"
   try {
     while (!ac.signal.aborted) {
       let obj: T | undefined;

@@ -1,7 +1,7 @@
 // Containers: an overlay rootfs over the image's layers, a runc bundle, and a monitor process per run.
 // All state is in root/containers/<id>: container.json (what was asked), started.json and exit.json
 // (written by the monitor), so a restarted service sees exactly what happened while it was down.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,14 +9,16 @@ import { cgroupDir } from './cgroups.js';
 import type { ContainerConfig, ContainerState, LinuxContainerResources } from './cri-types.js';
 import { RuntimeError, invalid, notFound } from './errors.js';
 import { run } from './exec.js';
-import type { ImageRecord, ImageStore } from './image-store.js';
-import { type ExitFile, FILES, type MonitorConfig, type StartedFile, monitorCommand, nowNanos } from './monitor.js';
+import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
+import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, monitorCommand, nowNanos } from './monitor.js';
 import { readJson, writeJson } from './network.js';
 import { buildSpec, ociResources } from './oci-spec.js';
 import type { SandboxRecord } from './sandboxes.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
+
+const START_ERROR_EXIT_CODE = 128;
 
 export interface ContainerRecord {
   id: string;
@@ -63,13 +65,29 @@ function alive(pid: number): boolean {
   }
 }
 
+export interface ContainerLogOptions {
+  /** Rotate a container's log once it reaches this many bytes (0 or absent: never). */
+  maxBytes?: number;
+  /** Log files kept per container, the live one included (default 5). */
+  maxFiles?: number;
+}
+
+interface SpareMonitor {
+  child: ChildProcess;
+  pid: number;
+  startTime: string;
+}
+
 export class ContainerStore {
   readonly dir: string;
   readonly runcRoot: string;
+  private spare: Promise<SpareMonitor> | undefined;
+  private closed = false;
 
   constructor(
     private readonly root: string,
     private readonly images: ImageStore,
+    private readonly logs: ContainerLogOptions = {},
   ) {
     this.dir = join(root, 'containers');
     this.runcRoot = join(root, 'runc');
@@ -78,6 +96,8 @@ export class ContainerStore {
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await mkdir(this.runcRoot, { recursive: true });
+    this.spare = this.spawnMonitor();
+    this.spare.catch((err: unknown) => log.warn('could not start a spare container monitor', { error: String(err) }));
   }
 
   containerDir(id: string): string {
@@ -108,8 +128,9 @@ export class ContainerStore {
     await writeJson(join(this.dir, rec.id, 'container.json'), rec);
   }
 
-  async snapshotsInUse(): Promise<Set<string>> {
-    return new Set((await this.list()).flatMap((c) => c.chainIds));
+  async imagesInUse(): Promise<ImagesInUse> {
+    const all = await this.list();
+    return { imageIds: new Set(all.map((c) => c.imageId)), chainIds: new Set(all.flatMap((c) => c.chainIds)) };
   }
 
   /** What state the container is in, from the files the monitor left and whether processes live. */
@@ -122,7 +143,9 @@ export class ContainerStore {
     const base = { record: rec, startedAt: started?.startedAt ?? '0', finishedAt: '0', exitCode: 0, reason: '', message: '' };
     if (exit) {
       const reason = exit.startError ? 'StartError' : exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error';
-      return { ...base, state: 'CONTAINER_EXITED', finishedAt: exit.finishedAt, exitCode: exit.exitCode, reason, message: exit.startError ?? '' };
+      // A process that never started has no exit code of its own: 128, as containerd reports it.
+      const exitCode = exit.startError ? START_ERROR_EXIT_CODE : exit.exitCode;
+      return { ...base, state: 'CONTAINER_EXITED', finishedAt: exit.finishedAt, exitCode, reason, message: exit.startError ?? '' };
     }
     if (!rec.monitor) return { ...base, state: 'CONTAINER_CREATED' };
     if ((await procStartTime(rec.monitor.pid)) === rec.monitor.startTime) {
@@ -183,6 +206,7 @@ export class ContainerStore {
       });
       await writeJson(join(dir, 'config.json'), spec);
       await this.save(rec);
+      await this.images.touch(image.id);
     } catch (err) {
       await this.unmountRootfs(rootfs);
       await rm(dir, { recursive: true, force: true });
@@ -224,16 +248,17 @@ export class ContainerStore {
       memoryCgroup: cgroupDir('memory', rec.cgroupsPath),
       stdin: rec.config.stdin,
       stdinOnce: rec.config.stdinOnce,
+      logMaxBytes: this.logs.maxBytes,
+      logMaxFiles: this.logs.maxFiles,
     };
     await writeJson(join(dir, FILES.config), mcfg);
-    const { cmd, args } = monitorCommand();
-    const errLog = await open(join(dir, FILES.monitorLog), 'a');
-    const child = spawn(cmd, [...args, dir], { detached: true, stdio: ['ignore', 'pipe', errLog.fd], cwd: dir });
-    await errLog.close();
-    if (!child.pid) throw new RuntimeError('Internal', 'could not spawn the container monitor', false);
-    child.unref();
-    rec.monitor = { pid: child.pid, startTime: (await procStartTime(child.pid)) ?? '' };
+    const monitor = await this.takeMonitor();
+    const child = monitor.child;
+    rec.monitor = { pid: monitor.pid, startTime: monitor.startTime };
     await this.save(rec);
+    // The monitor waits for its container directory on stdin; the record names it before it acts.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(`${dir}\n`);
     const answer = await new Promise<string>((resolve) => {
       let text = '';
       const timer = setTimeout(() => {
@@ -253,6 +278,40 @@ export class ContainerStore {
     const after = await this.view(rec);
     if (after.state === 'CONTAINER_RUNNING' || (after.state === 'CONTAINER_EXITED' && after.reason !== 'StartError' && after.reason !== 'Unknown')) return;
     throw new RuntimeError('Internal', `container ${rec.id} failed to start: ${after.message || answer}`, false);
+  }
+
+  /**
+   * A monitor process for the next start. Node takes 0.1-0.5 s to boot here, so one spare is always being
+   * booted ahead of need, off the StartContainer path; an idle spare exits when its stdin closes.
+   */
+  private async takeMonitor(): Promise<SpareMonitor> {
+    const spare = this.spare;
+    this.spare = undefined;
+    const m = spare && (await spare.catch(() => undefined));
+    const usable = m && m.child.exitCode === null && m.child.signalCode === null ? m : await this.spawnMonitor();
+    if (!this.closed) {
+      this.spare = this.spawnMonitor();
+      this.spare.catch((err: unknown) => log.warn('could not start a spare container monitor', { error: String(err) }));
+    }
+    return usable;
+  }
+
+  private async spawnMonitor(): Promise<SpareMonitor> {
+    const { cmd, args } = await monitorCommand(join(this.root, 'bin'));
+    const errLog = await open(join(this.root, FILES.monitorLog), 'a');
+    const child = spawn(cmd, args, { detached: true, stdio: ['pipe', 'pipe', errLog.fd], cwd: this.root });
+    await errLog.close();
+    if (!child.pid) throw new RuntimeError('Internal', 'could not spawn the container monitor', false);
+    child.unref();
+    return { child, pid: child.pid, startTime: (await procStartTime(child.pid)) ?? '' };
+  }
+
+  /** Lets the spare monitor exit. Running containers and their monitors are left alone. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = await this.spare?.catch(() => undefined);
+    this.spare = undefined;
+    spare?.child.stdin?.end();
   }
 
   private async waitExit(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
@@ -323,8 +382,10 @@ export class ContainerStore {
   async execSync(rec: ContainerRecord, cmd: string[], timeoutSec: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
     if (!cmd.length) throw invalid('exec: cmd is empty');
     if ((await this.view(rec)).state !== 'CONTAINER_RUNNING') throw new RuntimeError('FailedPrecondition', `container ${rec.id} is not running`);
-    const pidFile = join(this.containerDir(rec.id), `exec-${randomBytes(4).toString('hex')}.pid`);
-    const child = spawn('runc', ['--root', this.runcRoot, 'exec', '--pid-file', pidFile, rec.id, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tag = randomBytes(4).toString('hex');
+    const pidFile = join(this.containerDir(rec.id), `exec-${tag}.pid`);
+    const runcLog = join(this.containerDir(rec.id), `exec-${tag}.log`);
+    const child = spawn('runc', ['--root', this.runcRoot, '--log', runcLog, '--log-format', 'json', 'exec', '--pid-file', pidFile, rec.id, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
     const cap = 16 * 1024 * 1024;
     const collect = (s: NodeJS.ReadableStream | null): Buffer[] => {
       const parts: Buffer[] = [];
@@ -349,8 +410,11 @@ export class ContainerStore {
       child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
     });
     if (timer) clearTimeout(timer);
-    await rm(pidFile, { force: true });
+    // runc logs an error only when it could not run the command (e.g. no such binary): that is no exit code.
+    const runcError = lastRuncError(await readFile(runcLog, 'utf8').catch(() => ''));
+    await Promise.all([rm(pidFile, { force: true }), rm(runcLog, { force: true })]);
     if (timedOut) throw new RuntimeError('DeadlineExceeded', `command ${JSON.stringify(cmd)} timed out after ${timeoutSec}s`, false);
+    if (runcError) throw new RuntimeError('Internal', `exec ${JSON.stringify(cmd)} in container ${rec.id} failed: ${runcError}`, false);
     return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode: code };
   }
 }

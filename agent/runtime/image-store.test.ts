@@ -185,4 +185,35 @@ describe('runtime image store', function () {
     assert.equal(await readFile(join(top, 'b/z'), 'utf8'), '2');
     await assert.rejects(stat(join(top, 'a/keep')));
   });
+
+  it('collects unused images least recently used first, from the high threshold down to the low one', async () => {
+    let inUse = '';
+    const s = new ImageStore(root, { insecureRegistries: [], mirrors: {} }, async () => ({ imageIds: new Set([inUse]), chainIds: new Set<string>() }));
+    await s.init();
+    const ids: Record<string, string> = {};
+    for (const name of ['a', 'b', 'c', 'd']) {
+      const built = await buildTinyImage([{ [`${name}.txt`]: name }], { tag: name });
+      const file = join(root, `${name}.tar`);
+      await archiveLayout(built, file);
+      await built.dispose();
+      const [rec] = await s.loadArchive(file, { name: 'example.com/gc' });
+      ids[name] = rec?.id ?? '';
+    }
+    // Least recently used first: c, a, d, b; c is held by a container.
+    for (const name of ['c', 'a', 'd', 'b']) {
+      await new Promise((r) => setTimeout(r, 3));
+      await s.touch(ids[name] ?? '');
+    }
+    inUse = ids.c ?? '';
+    // Each image stands for 10% of a fake filesystem: 4 images = 40%.
+    const usage = async (): Promise<{ usedBytes: number; totalBytes: number }> => ({ usedBytes: (await s.list()).length * 10, totalBytes: 100 });
+    assert.deepEqual(await s.garbageCollect({ highThresholdPercent: 50, lowThresholdPercent: 20, minAgeMs: 0 }, usage), []);
+    assert.deepEqual(await s.garbageCollect({ highThresholdPercent: 35, lowThresholdPercent: 20, minAgeMs: 60_000 }, usage), [], 'images younger than minAge are kept');
+    assert.deepEqual(await s.garbageCollect({ highThresholdPercent: 35, lowThresholdPercent: 20, minAgeMs: 0 }, usage), [ids.a, ids.d]);
+    assert.deepEqual((await s.list()).map((i) => i.id).sort(), [ids.b, ids.c].sort());
+    // On the real filesystem with a 0% threshold, everything unused goes, blobs and layers with it.
+    assert.deepEqual(await s.garbageCollect({ highThresholdPercent: 0, lowThresholdPercent: 0, minAgeMs: 0 }), [ids.b]);
+    assert.deepEqual((await s.list()).map((i) => i.id), [ids.c]);
+    assert.equal((await readdir(s.snapshotsDir)).length, 1);
+  });
 });

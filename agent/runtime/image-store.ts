@@ -1,6 +1,6 @@
 // Images on disk: records (root/images), shared blobs (root/content), unpacked layers (root/snapshots/<chainid>).
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tar from 'tar';
 import { ContentStore, sha256 } from './content-store.js';
@@ -26,7 +26,38 @@ export interface ImageRecord {
   size: number;
   config: NonNullable<ImageConfig['config']>;
   source: string;
+  /** Milliseconds since the epoch of the last pull or container create: garbage collection goes by it. */
+  lastUsedAt?: number;
 }
+
+/** What containers hold: never garbage-collected. */
+export interface ImagesInUse {
+  imageIds: Set<string>;
+  chainIds: Set<string>;
+}
+
+/** When to remove unused images (kubelet's imageGCHighThresholdPercent, imageGCLowThresholdPercent, imageMinimumGCAge). */
+export interface ImageGcPolicy {
+  /** Collect once the image filesystem is at least this full (percent). */
+  highThresholdPercent: number;
+  /** Then remove least recently used images until it is at most this full. */
+  lowThresholdPercent: number;
+  /** Images used more recently than this are kept. */
+  minAgeMs: number;
+}
+
+export interface FsUsage {
+  usedBytes: number;
+  totalBytes: number;
+}
+
+/** Usage of the filesystem that holds `path`. */
+export async function fsUsage(path: string): Promise<FsUsage> {
+  const st = await statfs(path);
+  return { usedBytes: (st.blocks - st.bfree) * st.bsize, totalBytes: st.blocks * st.bsize };
+}
+
+const percentOf = (u: FsUsage): number => (u.totalBytes ? (100 * u.usedBytes) / u.totalBytes : 0);
 
 export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
@@ -48,8 +79,7 @@ export class ImageStore {
   constructor(
     readonly root: string,
     private readonly registry: RegistryOptions,
-    /** Chain ids that containers still mount: never garbage-collected. */
-    private readonly snapshotsInUse: () => Promise<Set<string>> = async () => new Set(),
+    private readonly inUse: () => Promise<ImagesInUse> = async () => ({ imageIds: new Set(), chainIds: new Set() }),
   ) {
     this.content = new ContentStore(root);
     this.imagesDir = join(root, 'images');
@@ -140,6 +170,7 @@ export class ImageStore {
       };
       if (tag && !record.repoTags.includes(tag)) record.repoTags.push(tag);
       if (!record.repoDigests.includes(digestRef)) record.repoDigests.push(digestRef);
+      record.lastUsedAt = Date.now();
       // A tag names one image: take it away from the image that had it.
       if (tag) {
         for (const other of await this.list()) {
@@ -192,7 +223,7 @@ export class ImageStore {
       await rm(join(this.imagesDir, `${hex(image.id)}.json`), { force: true });
       const rest = await this.list();
       const keepBlobs = new Set<string>();
-      const keepChains = await this.snapshotsInUse();
+      const keepChains = (await this.inUse()).chainIds;
       for (const r of rest) {
         keepBlobs.add(r.id).add(r.manifestDigest);
         for (const l of r.layers) keepBlobs.add(l.digest);
@@ -251,6 +282,40 @@ export class ImageStore {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Marks an image as just used (a container was created from it). */
+  async touch(id: string): Promise<void> {
+    await this.locks.with('records', async () => {
+      const record = (await this.list()).find((r) => r.id === id);
+      if (!record) return;
+      record.lastUsedAt = Date.now();
+      await this.save(record);
+    });
+  }
+
+  /**
+   * Above the high threshold, removes images no container uses, least recently used first, until usage is
+   * at most the low threshold or nothing is left to remove. Returns the ids removed.
+   */
+  async garbageCollect(policy: ImageGcPolicy, usage: () => Promise<FsUsage> = () => fsUsage(this.root)): Promise<string[]> {
+    const before = percentOf(await usage());
+    if (before < policy.highThresholdPercent) return [];
+    const inUse = (await this.inUse()).imageIds;
+    const now = Date.now();
+    const candidates = (await this.list())
+      .filter((i) => !inUse.has(i.id) && now - (i.lastUsedAt ?? 0) >= policy.minAgeMs)
+      .sort((a, b) => (a.lastUsedAt ?? 0) - (b.lastUsedAt ?? 0));
+    const removed: string[] = [];
+    let percent = before;
+    for (const image of candidates) {
+      if (percent <= policy.lowThresholdPercent) break;
+      await this.remove(image.id);
+      removed.push(image.id);
+      percent = percentOf(await usage());
+    }
+    log.info('image garbage collection', { beforePercent: before.toFixed(1), afterPercent: percent.toFixed(1), removed: removed.length, policy });
+    return removed;
   }
 
   /** Bytes and inodes used by blobs and unpacked layers. */

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ContainerStore } from './containers.js';
 import { serveCri } from './grpc.js';
-import { ImageStore } from './image-store.js';
+import { type ImageGcPolicy, ImageStore } from './image-store.js';
 import { imageService } from './image-service.js';
 import { NetworkManager } from './network.js';
 import { runtimeService, runcVersion } from './runtime-service.js';
@@ -16,6 +16,7 @@ export { connectRuntime, isNotFound, type RuntimeClient } from './grpc.js';
 export type * from './cri-types.js';
 export { int64 } from './cri-types.js';
 export { POD_CIDR_ANNOTATION } from './sandboxes.js';
+export type { ImageGcPolicy } from './image-store.js';
 
 const log = logger('runtime');
 
@@ -33,6 +34,12 @@ export interface RuntimeServiceOptions {
   /** Address of the streaming server for exec/attach/port-forward (default 127.0.0.1, random port). */
   streamingAddress?: string;
   streamingPort?: number;
+  /** Rotate container logs by size (kubelet's containerLogMaxSize; default 10 MiB, 0 = never). */
+  containerLogMaxBytes?: number;
+  /** Log files kept per container, the live one included (kubelet's containerLogMaxFiles; default 5). */
+  containerLogMaxFiles?: number;
+  /** Image garbage collection by the image filesystem's usage (kubelet's imageGC* settings). */
+  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
 }
 
 export interface RuntimeServiceHandle {
@@ -49,9 +56,9 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
   const images = new ImageStore(
     root,
     { insecureRegistries: opts.insecureRegistries ?? [], mirrors: opts.registryMirrors ?? {} },
-    async () => (containers ? containers.snapshotsInUse() : new Set()),
+    async () => (containers ? containers.imagesInUse() : { imageIds: new Set<string>(), chainIds: new Set<string>() }),
   );
-  containers = new ContainerStore(root, images);
+  containers = new ContainerStore(root, images, { maxBytes: opts.containerLogMaxBytes ?? 10 * 1024 * 1024, maxFiles: opts.containerLogMaxFiles ?? 5 });
   const sandboxes = new SandboxStore(root, network);
   await Promise.all([images.init(), containers.init(), sandboxes.init(), network.init()]);
   const streaming = new StreamingServer(
@@ -65,6 +72,21 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
     opts.streamingAddress,
   );
   await streaming.start(opts.streamingPort);
+  const gcPolicy: ImageGcPolicy = {
+    highThresholdPercent: opts.imageGc?.highThresholdPercent ?? 85,
+    lowThresholdPercent: opts.imageGc?.lowThresholdPercent ?? 80,
+    minAgeMs: opts.imageGc?.minAgeMs ?? 2 * 60_000,
+  };
+  let collecting = false;
+  const gcTimer = setInterval(() => {
+    if (collecting) return;
+    collecting = true;
+    images
+      .garbageCollect(gcPolicy)
+      .catch((err: unknown) => log.warn('image garbage collection failed', { error: String(err) }))
+      .finally(() => (collecting = false));
+  }, opts.imageGc?.intervalMs ?? 5 * 60_000);
+  gcTimer.unref();
   const runc = await runcVersion();
   if (!runc) log.warn('runc not found: containers cannot run');
 
@@ -78,8 +100,10 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
   log.info('runtime service listening', { listen: opts.listen, root, sandboxes: sb.length, containers: ct.length, runc });
   return {
     async close() {
+      clearInterval(gcTimer);
       await new Promise<void>((res) => server.tryShutdown(() => res()));
       await streaming.close();
+      await containers?.close();
       if (socketPath) await rm(socketPath, { force: true });
       log.info('runtime service stopped', { listen: opts.listen });
     },

@@ -1,5 +1,6 @@
 // Pod networking: one netns per sandbox (ip netns), and, given a pod CIDR, a bridge + veth with an IP from it.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, invalid } from './errors.js';
@@ -42,6 +43,7 @@ const short = (s: string, n: number): string => createHash('sha1').update(s).dig
 export class NetworkManager {
   private readonly dir: string;
   private lock: Promise<unknown> = Promise.resolve();
+  private readonly bridgeReady = new Set<string>();
 
   constructor(
     root: string,
@@ -79,20 +81,20 @@ export class NetworkManager {
   async setUp(sandboxId: string, cidr: string | undefined): Promise<PodNetwork> {
     const netns = `ketch-${sandboxId.slice(0, 12)}`;
     const net: PodNetwork = { netns, netnsPath: `/var/run/netns/${netns}` };
-    await run('ip', ['netns', 'add', netns]);
     try {
       if (!cidr) {
+        await run('ip', ['netns', 'add', netns]);
         await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
         return net;
       }
       const c = parseCidr(cidr);
       const gateway = ipToString(c.base + 1);
-      await this.ensureBridge(`${gateway}/${c.prefix}`);
-      const ip = await this.allocate(cidr, sandboxId);
+      const [, ip] = await Promise.all([this.ensureBridge(`${gateway}/${c.prefix}`), this.allocate(cidr, sandboxId)]);
       // Host-side names are derived from the sandbox id: `ip netns del` frees veths asynchronously.
       const hostVeth = `kv${sandboxId.slice(0, 12)}`;
       Object.assign(net, { ip, cidr, hostVeth });
-      await run('ip', ['-batch', '-'], { input: `link add ${hostVeth} type veth peer name eth0 netns ${netns}\nlink set ${hostVeth} master ${this.bridge} up\n` });
+      // Two processes in all (recipe §3): `-n` is not accepted inside a batch, hence the second one.
+      await run('ip', ['-batch', '-'], { input: `netns add ${netns}\nlink add ${hostVeth} type veth peer name eth0 netns ${netns}\nlink set ${hostVeth} master ${this.bridge} up\n` });
       await run('ip', ['-n', netns, '-batch', '-'], {
         input: `link set lo up\naddr add ${ip}/${c.prefix} dev eth0\nlink set eth0 up\nroute add default via ${gateway}\n`,
       });
@@ -111,16 +113,21 @@ export class NetworkManager {
     if (net.cidr) await this.release(net.cidr, sandboxId);
   }
 
-  private async ensureBridge(address: string): Promise<void> {
-    const show = await run('ip', ['-o', 'addr', 'show', 'dev', this.bridge], { allowFailure: true });
-    if (show.code !== 0) {
-      await run('ip', ['link', 'add', this.bridge, 'type', 'bridge'], { allowFailure: true });
-    }
-    if (!show.stdout.includes(` ${address} `)) {
-      const added = await run('ip', ['addr', 'add', address, 'dev', this.bridge], { allowFailure: true });
-      if (added.code !== 0 && !added.stderr.includes('File exists')) throw new RuntimeError('Internal', `bridge ${this.bridge}: ${added.stderr.trim()}`, false);
-    }
-    await run('ip', ['link', 'set', this.bridge, 'up']);
+  /** The bridge with `address` on it, up. Checked with ip once per address, then only for its existence. */
+  private ensureBridge(address: string): Promise<void> {
+    if (this.bridgeReady.has(address) && existsSync(`/sys/class/net/${this.bridge}`)) return Promise.resolve();
+    return this.serial(async () => {
+      const show = await run('ip', ['-o', 'addr', 'show', 'dev', this.bridge], { allowFailure: true });
+      if (show.code !== 0) {
+        await run('ip', ['link', 'add', this.bridge, 'type', 'bridge'], { allowFailure: true });
+      }
+      if (!show.stdout.includes(` ${address} `)) {
+        const added = await run('ip', ['addr', 'add', address, 'dev', this.bridge], { allowFailure: true });
+        if (added.code !== 0 && !added.stderr.includes('File exists')) throw new RuntimeError('Internal', `bridge ${this.bridge}: ${added.stderr.trim()}`, false);
+      }
+      await run('ip', ['link', 'set', this.bridge, 'up']);
+      this.bridgeReady.add(address);
+    });
   }
 
   private ipamFile(cidr: string): string {

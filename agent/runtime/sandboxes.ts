@@ -126,17 +126,17 @@ export class SandboxStore {
     await this.save(rec);
     try {
       if (!hostNetwork) {
+        if (ns?.ipc !== 'NODE') rec.ipcPath = join(this.nsDir, `${id}-ipc`);
+        rec.utsPath = join(this.nsDir, `${id}-uts`);
         const cidr = config.annotations[POD_CIDR_ANNOTATION] || (await this.net.podCidr());
-        rec.network = await this.net.setUp(id, cidr);
-        await this.save(rec);
-      }
-      if (ns?.ipc !== 'NODE' && !hostNetwork) {
-        rec.ipcPath = join(this.nsDir, `${id}-ipc`);
-        rec.utsPath = join(this.nsDir, `${id}-uts`);
-        await this.holdNamespaces(rec.ipcPath, rec.utsPath, hostname);
-      } else if (!hostNetwork) {
-        rec.utsPath = join(this.nsDir, `${id}-uts`);
-        await this.holdNamespaces(undefined, rec.utsPath, hostname);
+        // Independent, so in parallel: each is a couple of process spawns.
+        await Promise.all([
+          this.net.setUp(id, cidr).then((network) => {
+            rec.network = network;
+            return this.save(rec);
+          }),
+          this.holdNamespaces(rec.ipcPath, rec.utsPath, hostname),
+        ]);
       }
       await this.writeEtc(rec);
       rec.state = 'SANDBOX_READY';

@@ -21,6 +21,13 @@ import { register as registerRollout } from './rollout.js';
 import { register as registerEvents } from './events.js';
 import { register as registerExplain } from './explain.js';
 import { register as registerWhy } from './why.js';
+import { register as registerLogs } from './logs.js';
+import { register as registerExec } from './exec.js';
+import { register as registerPortForward } from './port-forward.js';
+import { register as registerTop } from './top.js';
+import { register as registerDrain } from './drain.js';
+import { register as registerEdit } from './edit.js';
+import { register as registerCompletion } from './completion.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
@@ -42,6 +49,13 @@ export function registerAll(program: Command): void {
   registerExplain(program);
   registerApiResources(program);
   registerCordon(program);
+  registerLogs(program);
+  registerExec(program);
+  registerPortForward(program);
+  registerTop(program);
+  registerDrain(program);
   registerWait(program);
+  registerEdit(program);
   registerVersion(program);
+  registerCompletion(program);
 }

@@ -10,7 +10,8 @@ import { RestClient } from '../../client/rest.js';
 import type { SchedulerFlags } from '../../scheduler/index.js';
 import { startControlPlaneComponents, withControllerManagerFlags, withSchedulerFlags, type ControllerManagerFlags } from './control-plane.js';
 
-export interface ServerFlags extends ControllerManagerFlags, SchedulerFlags {
+/** `ketch server`'s own flags; the hosted controller manager's flags come beside them (ControllerManagerFlags). */
+export interface ServerFlags extends SchedulerFlags {
   dataDir: string;
   securePort: string;
   bindAddress: string;
@@ -27,7 +28,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function runServer(flags: ServerFlags): Promise<RunningServer> {
+export async function runServer(flags: ServerFlags & ControllerManagerFlags): Promise<RunningServer> {
   const log = logger('server');
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -54,12 +55,18 @@ export async function runServer(flags: ServerFlags): Promise<RunningServer> {
   };
 }
 
-/** Resolves when SIGINT or SIGTERM arrives. */
+/**
+ * Resolves when SIGINT or SIGTERM arrives. Later signals are ignored while the caller shuts down (a wrapper such as
+ * npx or tsx may relay the same Ctrl-C twice, and dying half-way would leave containers and mounts behind).
+ */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((res) => {
     const on = (sig: NodeJS.Signals): void => {
       process.off('SIGINT', on);
       process.off('SIGTERM', on);
+      const again = (): void => void process.stderr.write('still stopping; send SIGKILL to force\n');
+      process.on('SIGINT', again);
+      process.on('SIGTERM', again);
       res(sig);
     };
     process.on('SIGINT', on);
@@ -75,7 +82,7 @@ export function register(program: Command): void {
     .option('--secure-port <port>', 'HTTPS port', '6443')
     .option('--bind-address <addr>', 'address to listen on', '0.0.0.0')
     .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used');
-  withServerComponentFlags(cmd).action(async (flags: ServerFlags) => {
+  withServerComponentFlags(cmd).action(async (flags: ServerFlags & ControllerManagerFlags) => {
       const srv = await runServer(flags);
       console.error(`ketch server is up at ${srv.url}\n  export KUBECONFIG=${srv.adminKubeconfigPath}\n  kubectl get ns`);
       await untilSignal();
@@ -85,9 +92,8 @@ export function register(program: Command): void {
 
 /** The flags of the hosted components, shared by `ketch server` and `ketch up`. */
 export function withServerComponentFlags(cmd: Command): Command {
-  withControllerManagerFlags(cmd)
+  withControllerManagerFlags(cmd, true)
     .option('--disable-controller-manager', 'do not run the controller manager in this process')
-    .option('--disable-scheduler', 'do not run the scheduler in this process')
-    .option('--no-leader-elect', 'run the hosted controller manager and scheduler without leader election');
-  return withSchedulerFlags(cmd, 'server');
+    .option('--disable-scheduler', 'do not run the scheduler in this process');
+  return withSchedulerFlags(cmd, true);
 }

@@ -7,17 +7,18 @@ import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { parseMirrors } from './components.js';
 import { runServer, untilSignal, type RunningServer } from './server.js';
-import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { connectRuntime, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { startAgent } from '../../agent/index.js';
+import { withServerComponentFlags, type ServerFlags } from './server.js';
+import type { ControllerManagerFlags } from './control-plane.js';
 
-export interface UpFlags {
+export interface UpFlags extends Omit<ServerFlags, 'dataDir'> {
   dataDir: string;
-  securePort: string;
-  bindAddress: string;
-  etcdServers?: string;
+  agentPort: string;
   insecureRegistry: string[];
   registryMirror: string[];
   writeKubeconfig?: boolean;
-  nodeName?: string;
+  nodeName: string;
 }
 
 /** A missing prerequisite, reported with the fix. */
@@ -64,6 +65,39 @@ export function mergeKubeconfig(adminPath: string, target = join(homedir(), '.ku
   writeFileSync(target, YAML.stringify(cur), { mode: 0o600 });
 }
 
+interface NodeLike {
+  spec?: { podCIDR?: string };
+  status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+}
+
+async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
+  const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>({ group: '', version: 'v1', resource: 'nodes', namespaced: false });
+  const deadline = Date.now() + timeoutMs;
+  let last = 'not registered yet';
+  while (Date.now() < deadline) {
+    const node = await nodes.get(undefined, name).catch(() => undefined);
+    const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return;
+    last = node ? `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}` : last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
+}
+
+/** Stops and removes every pod sandbox of the runtime (its containers, netns, veths, cgroups and mounts go with it). */
+async function removeAllSandboxes(endpoint: string): Promise<void> {
+  const client = connectRuntime(endpoint, { timeoutMs: 60_000 });
+  try {
+    const { items } = await client.runtime.listPodSandbox({});
+    for (const sb of items ?? []) {
+      await client.runtime.stopPodSandbox({ podSandboxId: sb.id });
+      await client.runtime.removePodSandbox({ podSandboxId: sb.id });
+    }
+  } finally {
+    client.close();
+  }
+}
+
 /** Start-up progress on stderr: one line per step, saying what it waits for. */
 class Progress {
   private readonly t0 = Date.now();
@@ -77,7 +111,7 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-export async function runUp(flags: UpFlags): Promise<RunningCluster> {
+export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<RunningCluster> {
   checkPrerequisites(flags);
   const progress = new Progress();
   const dataDir = resolve(flags.dataDir);
@@ -88,12 +122,7 @@ export async function runUp(flags: UpFlags): Promise<RunningCluster> {
   };
   try {
     progress.step(`starting the API server (${flags.etcdServers ? `etcd at ${flags.etcdServers}` : `embedded store in ${dataDir}/server`})`);
-    const server = await runServer({
-      dataDir: join(dataDir, 'server'),
-      securePort: flags.securePort,
-      bindAddress: flags.bindAddress,
-      ...(flags.etcdServers ? { etcdServers: flags.etcdServers } : {}),
-    });
+    const server = await runServer({ ...flags, dataDir: join(dataDir, 'server') });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
 
@@ -106,7 +135,22 @@ export async function runUp(flags: UpFlags): Promise<RunningCluster> {
       registryMirrors: parseMirrors(flags.registryMirror),
     });
     stops.push(() => runtime.close());
+    // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
+    stops.push(() => removeAllSandboxes(runtimeEndpoint));
     progress.step(`runtime service up at ${runtimeEndpoint}`);
+
+    progress.step(`starting the node agent for node "${flags.nodeName}"`);
+    const agent = await startAgent({
+      rest: server.rest,
+      nodeName: flags.nodeName,
+      rootDir: join(dataDir, 'agent'),
+      runtimeEndpoint,
+      port: Number(flags.agentPort),
+    });
+    stops.push(() => agent.stop());
+    progress.step(`waiting for node "${flags.nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
+    await waitNodeReady(server, flags.nodeName);
+    progress.step(`node "${flags.nodeName}" is Ready`);
 
     if (flags.writeKubeconfig) {
       mergeKubeconfig(server.adminKubeconfigPath);
@@ -122,9 +166,9 @@ export async function runUp(flags: UpFlags): Promise<RunningCluster> {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('up')
-    .description('run a one-node cluster in the foreground (API server, runtime, agent); Ctrl-C stops it')
+    .description('run a one-node cluster in the foreground (control plane, runtime, agent); Ctrl-C stops it')
     .option('--data-dir <dir>', 'state directory', '/var/lib/ketch')
     .option('--secure-port <port>', 'API server HTTPS port', '6443')
     .option('--bind-address <addr>', 'API server address', '0.0.0.0')
@@ -133,7 +177,8 @@ export function register(program: Command): void {
     .option('--registry-mirror <name=url>', 'registry mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable)', collect, [])
     .option('--write-kubeconfig', 'merge the admin kubeconfig into ~/.kube/config')
     .option('--node-name <name>', 'name of this node', hostname().toLowerCase())
-    .action(async (flags: UpFlags) => {
+    .option('--agent-port <port>', 'HTTPS port of the node agent API', '10250');
+  withServerComponentFlags(cmd).action(async (flags: UpFlags & ControllerManagerFlags) => {
       let cluster: RunningCluster;
       try {
         cluster = await runUp(flags);

@@ -27,7 +27,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-class Sink extends Writable {
+export class Sink extends Writable {
   text = '';
   override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
     this.text += chunk.toString();

@@ -62,6 +62,9 @@ describe('ketch verbs', function () {
       const none = await h.ketch(['get']);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /You must specify the type of resource to get/);
+      const ctx = await h.ketch(['get', 'ns', '--context', 'nope']);
+      assert.equal(ctx.code, 1);
+      assert.equal(ctx.stderr.trim(), 'error: context "nope" does not exist in the kubeconfig');
     });
 
     it('prints yaml, json, name, jsonpath and custom-columns', async () => {
@@ -244,6 +247,45 @@ describe('ketch verbs', function () {
       const del = h.ketch(['wait', '--for=delete', 'cm/w1', '--timeout=10s']);
       await h.ketch(['delete', 'cm', 'w1', '--wait=false']);
       assert.equal((await del).stdout, 'configmap/w1 condition met\n');
+    });
+  });
+
+  describe('edit and completion', () => {
+    it('edits in $EDITOR and sends what changed; no change cancels', async () => {
+      await h.ketch(['create', 'cm', 'ed', '--from-literal', 'k=before']);
+      const r = await h.ketch(['edit', 'cm', 'ed'], { env: { EDITOR: "sed -i 's/k: before/k: after/'" } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'configmap/ed edited\n');
+      assert.equal((await h.ketch(['get', 'cm', 'ed', '-o', 'jsonpath={.data.k}'])).stdout, 'after');
+      const none = await h.ketch(['edit', 'cm/ed'], { env: { EDITOR: 'true' } });
+      assert.equal(none.stdout, 'Edit cancelled, no changes made.\n');
+    });
+
+    it('prints completion scripts', async () => {
+      const b = await h.ketch(['completion', 'bash']);
+      assert.match(b.stdout, /complete -F _ketch ketch/);
+      assert.match(b.stdout, /get describe|describe/);
+      assert.equal((await h.ketch(['completion', 'fish'])).code, 1);
+    });
+  });
+
+  describe('as a process', () => {
+    it('exits 1 with kubectl\'s message on NotFound and 0 on success, reading KUBECONFIG', async () => {
+      const { execFile } = await import('node:child_process');
+      const env = { ...process.env, KUBECONFIG: h.kubeconfig };
+      // Async: the API server runs in this process and must keep answering.
+      const run = (args: string[]) =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+          execFile(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { env, encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
+            resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+          });
+        });
+      const nf = await run(['get', 'pod', 'x']);
+      assert.equal(nf.status, 1);
+      assert.equal(nf.stderr.trim(), 'Error from server (NotFound): pods "x" not found');
+      const ok = await run(['get', 'ns', 'default', '-o', 'name']);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout, 'namespace/default\n');
     });
   });
 

@@ -1,0 +1,193 @@
+// Hollow nodes: a fake agent with no runtime for scale tests and the scheduler benchmark. It registers N Nodes,
+// renews their leases and marks the pods bound to them Running and Ready (and finishes their deletion).
+import { isConflict, isNotFound, nowRFC3339, type Lease, type Node, type Pod } from '../api/index.js';
+import { Informer, type RestClient } from '../client/index.js';
+import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { logger } from '../lib/logger.js';
+import { LEASE_RENEW_MS, renewLease } from './node-status.js';
+import { AGENT_VERSION, LEASES, NODES, PODS } from './resources.js';
+
+export interface HollowNodesOptions {
+  rest: RestClient;
+  count: number;
+  /** Node names are PREFIX0, PREFIX1, ... (default "hollow-node-"). */
+  prefix?: string;
+  clock?: Clock;
+  /** Capacity of each node (default cpu 4, memory 16Gi, pods 110). */
+  capacity?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** How many API writes run at once (default 16). */
+  concurrency?: number;
+}
+
+export interface HollowNodes {
+  nodes: string[];
+  stop(): Promise<void>;
+}
+
+/** A tiny promise pool: at most n tasks at once. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNodes> {
+  const clock = o.clock ?? realClock;
+  const prefix = o.prefix ?? 'hollow-node-';
+  const log = logger('agent', { hollow: prefix });
+  const nodesApi = o.rest.resource<Node>(NODES);
+  const leasesApi = o.rest.resource<Lease>(LEASES);
+  const podsApi = o.rest.resource<Pod>(PODS);
+  const limit = limiter(o.concurrency ?? 16);
+  const capacity = o.capacity ?? { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+  const names = Array.from({ length: o.count }, (_, i) => `${prefix}${i}`);
+  const nameSet = new Set(names);
+  const registered = new Map<string, Node>();
+  const leases = new Map<string, Lease>();
+
+  const status = (i: number): NonNullable<Node['status']> => {
+    const now = nowRFC3339(new Date(clock.now()));
+    const c = (type: string, ok: boolean, reason: string) => ({ type, status: (ok ? 'True' : 'False') as 'True' | 'False', reason, message: 'hollow node', lastHeartbeatTime: now, lastTransitionTime: now });
+    return {
+      capacity,
+      allocatable: capacity,
+      conditions: [
+        c('MemoryPressure', false, 'KubeletHasSufficientMemory'),
+        c('DiskPressure', false, 'KubeletHasNoDiskPressure'),
+        c('PIDPressure', false, 'KubeletHasSufficientPID'),
+        c('Ready', true, 'KubeletReady'),
+      ],
+      addresses: [
+        { type: 'InternalIP', address: `10.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}` },
+        { type: 'Hostname', address: `${prefix}${i}` },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+      nodeInfo: {
+        machineID: `hollow-${i}`,
+        systemUUID: `hollow-${i}`,
+        bootID: `hollow-${i}`,
+        kernelVersion: 'hollow',
+        osImage: 'hollow',
+        containerRuntimeVersion: 'fake://0.0.0',
+        kubeletVersion: AGENT_VERSION,
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    };
+  };
+
+  await Promise.all(
+    names.map((name, i) =>
+      limit(async () => {
+        const labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'ketch.io/hollow': 'true', ...(o.labels ?? {}) };
+        try {
+          await nodesApi.create(undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: {} } as Node);
+        } catch (err) {
+          if (!(err instanceof Error && /AlreadyExists|already exists/.test(err.message))) throw err;
+        }
+        registered.set(name, await nodesApi.patch(undefined, name, { status: status(i) }, 'merge', { sub: 'status' }));
+      }),
+    ),
+  );
+  log.info('hollow nodes registered', { count: names.length });
+
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const renewAll = async (): Promise<void> => {
+    await Promise.all(
+      names.map((name) =>
+        limit(async () => {
+          const node = registered.get(name);
+          if (!node || stopped) return;
+          try {
+            leases.set(name, await renewLease(leasesApi, node, new Date(clock.now()), leases.get(name)));
+          } catch (err) {
+            leases.delete(name);
+            log.debug('hollow lease renewal failed', { node: name, error: String(err) });
+          }
+        }),
+      ),
+    );
+  };
+  const tick = (): void => {
+    if (stopped) return;
+    void renewAll().finally(() => {
+      if (!stopped) timer = clock.setTimer(LEASE_RENEW_MS, tick);
+    });
+  };
+  tick();
+
+  let ipSeq = 0;
+  const podIPs = new Map<string, string>();
+  const informer = new Informer<Pod>(podsApi, { fieldSelector: 'spec.nodeName!=', clock, log });
+  const handle = (pod: Pod): void => {
+    if (stopped || !nameSet.has(pod.spec.nodeName ?? '')) return;
+    const uid = pod.metadata.uid ?? '';
+    if (pod.metadata.deletionTimestamp) {
+      void limit(() => podsApi.delete(pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid } })).catch((err: unknown) => {
+        if (!isNotFound(err) && !isConflict(err)) log.warn('hollow pod delete failed', { error: String(err) });
+      });
+      return;
+    }
+    const phase = pod.status?.phase;
+    if (phase === 'Running' || phase === 'Succeeded' || phase === 'Failed') return;
+    let ip = podIPs.get(uid);
+    if (!ip) {
+      const n = ++ipSeq;
+      ip = `10.${128 + ((n >> 16) & 127)}.${(n >> 8) & 255}.${n & 255}`;
+      podIPs.set(uid, ip);
+    }
+    const now = nowRFC3339(new Date(clock.now()));
+    const hostIP = registered.get(pod.spec.nodeName ?? '')?.status?.addresses?.[0]?.address ?? '';
+    const cond = (type: string) => ({ type, status: 'True' as const, lastTransitionTime: now });
+    const next: Pod = {
+      ...pod,
+      status: {
+        ...(pod.status ?? {}),
+        phase: 'Running',
+        conditions: [cond('PodScheduled'), cond('Initialized'), cond('ContainersReady'), cond('Ready')],
+        hostIP,
+        hostIPs: [{ ip: hostIP }],
+        podIP: ip,
+        podIPs: [{ ip }],
+        startTime: now,
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          state: { running: { startedAt: now } },
+          lastState: {},
+          ready: true,
+          started: true,
+          restartCount: 0,
+          image: c.image,
+          imageID: `fake://${c.image}`,
+          containerID: `fake://${uid}-${c.name}`,
+        })),
+      },
+    };
+    void limit(() => podsApi.updateStatus(next)).catch((err: unknown) => {
+      if (!isNotFound(err) && !isConflict(err)) log.warn('hollow pod status update failed', { error: String(err) });
+    });
+  };
+  informer.addEventHandler({ onAdd: handle, onUpdate: (_o, p) => handle(p), onDelete: (p) => podIPs.delete(p.metadata.uid ?? '') });
+  informer.start();
+  await informer.waitForSync();
+
+  return {
+    nodes: names,
+    async stop() {
+      stopped = true;
+      timer?.cancel();
+      await informer.stop();
+    },
+  };
+}

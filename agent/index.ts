@@ -1,0 +1,195 @@
+// The node agent (`ketch agent`): registers the Node, keeps its lease and conditions, runs the pods bound to it
+// through a CRI runtime (our own shim, started here, unless an endpoint is given), and serves logs and streams.
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ConfigMap, Pod, Secret } from '../api/index.js';
+import { EVENTS, EventRecorder, type KubeEvent, type RestClient } from '../client/index.js';
+import { realClock, type Clock } from '../lib/clock.js';
+import { logger } from '../lib/logger.js';
+import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
+import { hostCapacity, primaryIPv4 } from './host.js';
+import { NodeStatusManager } from './node-status.js';
+import { PodManager } from './pod-manager.js';
+import { podLogDir } from './pod-worker.js';
+import { CONFIGMAPS, PODS, SECRETS } from './resources.js';
+import { connectRuntime, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from './runtime/index.js';
+import { AgentServer } from './server.js';
+import { VolumeManager } from './volumes.js';
+
+export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
+export { APISERVER_CLIENT_CN } from './server.js';
+
+export interface AgentOptions {
+  rest: RestClient;
+  nodeName: string;
+  /** A CRI endpoint (unix:///run/containerd/containerd.sock); without one the agent starts ketch's runtime. */
+  runtimeEndpoint?: string;
+  /** State: pod volumes, logs, and (for the built-in runtime) images and containers. */
+  rootDir: string;
+  clock?: Clock;
+  /** HTTPS port of the agent's API (10250; 0 picks a free port). */
+  port?: number;
+  /** Address the agent's API listens on (default 0.0.0.0). */
+  bindAddress?: string;
+  /** The node's InternalIP (default: the first non-loopback IPv4 address). */
+  nodeIP?: string;
+  labels?: Record<string, string>;
+  maxPods?: number;
+  /** For the built-in runtime: plain-HTTP registries and mirrors; its bridge name. */
+  insecureRegistries?: string[];
+  registryMirrors?: Record<string, string>;
+  runtimeBridge?: string;
+  /** Bearer tokens accepted by the agent's API, besides client certificates signed by the cluster CA. */
+  authTokens?: string[];
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** How often each pod is compared with the runtime (default 1000 ms). */
+  syncIntervalMs?: number;
+  /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
+  backoff?: { initialMs?: number; maxMs?: number };
+}
+
+export interface Agent {
+  /** The HTTPS port actually bound. */
+  port: number;
+  runtimeEndpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Flags of `ketch agent`, for the CLI to wire (name, value placeholder, description, default). */
+export const AGENT_FLAGS = [
+  { flag: '--kubeconfig <file>', description: 'kubeconfig of the agent (its identity towards the API server)' },
+  { flag: '--node-name <name>', description: 'name of the Node object', default: 'the host name' },
+  { flag: '--container-runtime-endpoint <endpoint>', description: 'CRI endpoint, e.g. unix:///run/containerd/containerd.sock; without it the built-in runtime is started' },
+  { flag: '--root-dir <dir>', description: 'state directory (volumes, logs, built-in runtime)', default: '/var/lib/ketch/agent' },
+  { flag: '--port <port>', description: 'HTTPS port of the agent API (logs, exec, attach, port-forward)', default: '10250' },
+  { flag: '--address <ip>', description: 'bind address of the agent API', default: '0.0.0.0' },
+  { flag: '--node-ip <ip>', description: 'InternalIP reported for the node', default: 'first non-loopback IPv4' },
+  { flag: '--node-labels <k=v,...>', description: 'extra labels for the Node' },
+  { flag: '--max-pods <n>', description: 'pods capacity', default: '110' },
+  { flag: '--insecure-registry <host:port>', description: 'built-in runtime: registry reached over plain HTTP (repeatable)' },
+  { flag: '--registry-mirror <host=url>', description: 'built-in runtime: mirror for a registry (repeatable)' },
+  { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
+  { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
+  { flag: '--token-auth-file <file>', description: 'bearer tokens (one a line) accepted by the agent API, besides client certificates of the cluster CA' },
+  { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
+  { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
+  { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
+] as const;
+
+export async function startAgent(o: AgentOptions): Promise<Agent> {
+  const clock = o.clock ?? realClock;
+  const rootDir = resolve(o.rootDir);
+  const log = logger('agent', { node: o.nodeName });
+  await mkdir(rootDir, { recursive: true });
+  const abort = new AbortController();
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    abort.abort(new Error('agent stopped'));
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn('agent shutdown step failed', { error: String(err) }));
+  };
+
+  try {
+    let endpoint = o.runtimeEndpoint;
+    if (!endpoint) {
+      endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
+      const service: RuntimeServiceHandle = await startRuntimeService({
+        root: join(rootDir, 'runtime'),
+        listen: endpoint,
+        ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
+        ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+        ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
+      });
+      cleanups.push(() => service.close());
+    }
+    const runtime: RuntimeClient = connectRuntime(endpoint);
+    cleanups.push(async () => runtime.close());
+    const version = await runtime.runtime.version({ version: 'v1' });
+    const runtimeName = version.runtimeName || 'cri';
+    log.info('connected to the container runtime', { endpoint, runtime: `${runtimeName} ${version.runtimeVersion}` });
+
+    const hostIP = o.nodeIP ?? primaryIPv4();
+    const capacity = { ...(await hostCapacity(rootDir, o.maxPods)) } as Record<string, string>;
+    let podCIDR: string | undefined;
+    const pods = new PodManager(
+      {
+        rest: o.rest,
+        pods: o.rest.resource<Pod>(PODS),
+        configMaps: o.rest.resource<ConfigMap>(CONFIGMAPS),
+        secrets: o.rest.resource<Secret>(SECRETS),
+        runtime,
+        runtimeName,
+        clock,
+        log,
+        volumes: new VolumeManager(rootDir),
+        backoff: new Backoff(clock, o.backoff?.initialMs ?? INITIAL_BACKOFF_MS, o.backoff?.maxMs ?? MAX_BACKOFF_MS),
+        events: new EventRecorder(o.rest.resource<KubeEvent>(EVENTS), { component: 'kubelet', host: o.nodeName }, clock),
+        nodeName: o.nodeName,
+        hostIP,
+        hostCapacity: capacity,
+        podCIDR: () => podCIDR,
+        logDir: (pod) => podLogDir(rootDir, pod),
+        syncIntervalMs: o.syncIntervalMs ?? 1000,
+      },
+      log,
+    );
+
+    const server = new AgentServer({
+      port: o.port ?? 10250,
+      address: o.bindAddress ?? '0.0.0.0',
+      rootDir,
+      ...(o.rest.config.ca ? { clientCA: o.rest.config.ca } : {}),
+      ...(o.authTokens ? { authTokens: o.authTokens } : {}),
+      ...(o.tlsCertFile ? { tlsCertFile: o.tlsCertFile } : {}),
+      ...(o.tlsKeyFile ? { tlsKeyFile: o.tlsKeyFile } : {}),
+      servingNames: [o.nodeName, hostname(), hostIP, '127.0.0.1', 'localhost'],
+      pods,
+      runtime,
+      log,
+    });
+    await server.start();
+    cleanups.push(() => server.close());
+
+    const node = new NodeStatusManager({
+      rest: o.rest,
+      nodeName: o.nodeName,
+      rootDir,
+      clock,
+      runtimeVersion: `${runtimeName}://${version.runtimeVersion}`,
+      port: server.port,
+      address: hostIP,
+      ...(o.labels ? { labels: o.labels } : {}),
+      ...(o.maxPods ? { maxPods: o.maxPods } : {}),
+      runtimeHealth: async () => {
+        const st = await runtime.runtime.status({});
+        const bad = (st.status?.conditions ?? []).filter((c) => (c.type === 'RuntimeReady' || c.type === 'NetworkReady') && !c.status);
+        return bad.length ? { ready: false, message: bad.map((c) => `${c.type}=false: ${c.reason} ${c.message}`).join('; ') } : { ready: true, message: '' };
+      },
+    });
+    await node.register();
+    node.start();
+    cleanups.push(() => node.stop());
+
+    await pods.start(abort.signal);
+    cleanups.push(() => pods.stop());
+    // The pod CIDR comes from the controller manager; pods (except hostNetwork ones) wait for it.
+    void node
+      .waitForPodCIDR(abort.signal)
+      .then(async (cidr) => {
+        podCIDR = cidr;
+        await runtime.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: cidr } } });
+        log.info('pod CIDR assigned', { podCIDR: cidr });
+        pods.kickAll();
+      })
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) log.error('waiting for the pod CIDR failed', { error: String(err) });
+      });
+
+    log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
+    return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,53 @@
+// Runs the CRI conformance suite against the ketch shim and against Debian's containerd 1.6 (CRI plugin).
+// Needs root, runc, iproute2, docker-registry, containerd and containernetworking-plugins (CI runs as root).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { run } from './exec.js';
+import { connectRuntime } from './grpc.js';
+import { startRuntimeService } from './index.js';
+import { startContainerd } from './testing/containerd.js';
+import { runtimeConformance } from './testing/conformance.js';
+
+runtimeConformance('ketch shim', async (env) => {
+  const root = await mkdtemp(join(tmpdir(), 'ketch-conf-'));
+  const listen = `unix://${join(root, 'cri.sock')}`;
+  const bridge = 'ketchconf0';
+  const service = await startRuntimeService({ root, listen, bridge, registryMirrors: { [env.mirrorHost]: env.registry.url } });
+  const client = connectRuntime(listen, { timeoutMs: 60_000 });
+  const podCidr = '10.251.9.0/24';
+  await client.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr } } });
+  return {
+    client,
+    podCidr,
+    differences: { startFailureCode: grpc.status.INTERNAL },
+    async stop() {
+      client.close();
+      await service.close();
+      await run('ip', ['link', 'del', bridge], { allowFailure: true });
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+});
+
+runtimeConformance('containerd 1.6 (CRI plugin)', async (env) => {
+  const podCidr = '10.252.9.0/24';
+  const containerd = await startContainerd({
+    sandboxImage: env.pauseImage,
+    insecureRegistries: [env.registry.host],
+    registryMirrors: { [env.mirrorHost]: env.registry.url },
+    podCidr,
+    bridge: 'ketchctrd0',
+  });
+  const client = connectRuntime(containerd.endpoint, { timeoutMs: 60_000 });
+  return {
+    client,
+    podCidr,
+    differences: { startFailureCode: grpc.status.UNKNOWN },
+    async stop() {
+      client.close();
+      await containerd.stop();
+    },
+  };
+});

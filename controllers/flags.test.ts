@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { addControllerManagerFlags, controllerManagerOptionsFromFlags, parseControllerManagerFlags, parseDuration } from './flags.js';
+import { enabledControllers } from './manager.js';
+
+describe('controller manager flags', () => {
+  it('parses Go durations', () => {
+    assert.equal(parseDuration('40s'), 40_000);
+    assert.equal(parseDuration('1m30s'), 90_000);
+    assert.equal(parseDuration('300ms'), 300);
+    assert.equal(parseDuration('1.5h'), 5_400_000);
+    assert.throws(() => parseDuration('40'), /invalid duration/);
+    assert.throws(() => parseDuration('5x'), /invalid duration/);
+  });
+
+  it('has kube-controller-manager defaults', () => {
+    const { kubeconfig, options } = parseControllerManagerFlags([]);
+    assert.equal(kubeconfig, undefined);
+    assert.equal(options.leaderElect, true);
+    assert.equal(options.nodeMonitorGracePeriodMs, 40_000);
+    assert.equal(options.clusterCidr, '10.42.0.0/16');
+    assert.equal(options.nodeCidrMaskSize, 24);
+    assert.deepEqual(options.controllers, ['*']);
+    assert.equal(options.leaderElectName, 'kube-controller-manager');
+  });
+
+  it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
+    const { kubeconfig, options } = parseControllerManagerFlags([
+      '--kubeconfig', '/tmp/k', '--leader-elect=false', '--controllers=*,-nodeipam', '--cluster-cidr', '10.0.0.0/8', '--node-monitor-grace-period=1m', '--concurrent-gc-syncs', '3',
+    ]);
+    assert.equal(kubeconfig, '/tmp/k');
+    assert.equal(options.leaderElect, false);
+    assert.deepEqual(options.controllers, ['*', '-nodeipam']);
+    assert.equal(options.clusterCidr, '10.0.0.0/8');
+    assert.equal(options.nodeMonitorGracePeriodMs, 60_000);
+    assert.equal(options.concurrentGcSyncs, 3);
+    assert.throws(() => parseControllerManagerFlags(['--bogus']), /unknown flag: --bogus/);
+    assert.throws(() => parseControllerManagerFlags(['--leader-elect=maybe']), /invalid boolean/);
+    assert.throws(() => parseControllerManagerFlags(['--cluster-cidr']), /needs an argument/);
+  });
+
+  it('works through commander', () => {
+    const cmd = addControllerManagerFlags(new Command('controller-manager')).exitOverride();
+    cmd.parse(['--leader-elect=false', '--node-monitor-period', '2s', '--controllers', 'replicaset,deployment'], { from: 'user' });
+    const { options } = controllerManagerOptionsFromFlags(cmd.opts());
+    assert.equal(options.leaderElect, false);
+    assert.equal(options.nodeMonitorPeriodMs, 2000);
+    assert.deepEqual(options.controllers, ['replicaset', 'deployment']);
+  });
+
+  it('selects controllers as --controllers does', () => {
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'replicaset']);
+    assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
+    assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
+  });
+});

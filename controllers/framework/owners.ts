@@ -1,0 +1,79 @@
+// Owner references (pkg/controller/controller_ref_manager.go): finding an object's controller, and claiming objects
+// for an owner: adopt matching orphans, release owned objects whose labels stopped matching, ignore others' objects.
+import { isNotFound } from '../../api/errors.js';
+import { matchesLabelSelector } from '../../api/selectors.js';
+import type { ObjectLike, ResourceClient } from '../../client/rest.js';
+import type { Logger } from '../../lib/logger.js';
+import type { LabelSelector, ObjectMeta, OwnerReference } from './types.js';
+
+export const metaOf = (obj: ObjectLike): ObjectMeta => (obj.metadata ?? {}) as ObjectMeta;
+
+/** The owner reference with controller: true, if any. */
+export function controllerRefOf(obj: ObjectLike): OwnerReference | undefined {
+  return metaOf(obj).ownerReferences?.find((r) => r.controller === true);
+}
+
+/** A controller reference to owner, blocking the owner's foreground deletion, as controllers set on their children. */
+export function newControllerRef(owner: ObjectLike, gvk: { apiVersion: string; kind: string }): OwnerReference {
+  const m = metaOf(owner);
+  return { apiVersion: gvk.apiVersion, kind: gvk.kind, name: m.name ?? '', uid: m.uid ?? '', controller: true, blockOwnerDeletion: true };
+}
+
+export interface ClaimOptions<T extends ObjectLike> {
+  owner: ObjectLike;
+  gvk: { apiVersion: string; kind: string };
+  selector: LabelSelector;
+  candidates: T[];
+  client: ResourceClient<T>;
+  /** Throws when the owner may not adopt (it is gone or being deleted), read fresh from the server. */
+  canAdopt: () => Promise<void>;
+  log: Logger;
+}
+
+/**
+ * The candidates that belong to owner after adopting orphans that match its selector and releasing its objects that
+ * no longer match. Writes carry the object's resourceVersion, so a stale cache makes them fail (and the sync retry).
+ */
+export async function claimObjects<T extends ObjectLike>(o: ClaimOptions<T>): Promise<T[]> {
+  const ownerMeta = metaOf(o.owner);
+  const ownerDeleting = !!ownerMeta.deletionTimestamp;
+  const claimed: T[] = [];
+  const errors: unknown[] = [];
+  let adoptable: Promise<void> | undefined;
+  for (const obj of o.candidates) {
+    const m = metaOf(obj);
+    const ref = controllerRefOf(obj);
+    const matches = matchesLabelSelector(o.selector, m.labels);
+    if (ref) {
+      if (ref.uid !== ownerMeta.uid) continue;
+      if (matches || ownerDeleting) {
+        if (matches) claimed.push(obj);
+        continue;
+      }
+      try {
+        await patchOwnerRefs(o.client, obj, (m.ownerReferences ?? []).filter((r) => r.uid !== ownerMeta.uid));
+        o.log.info('released object', { object: m.name });
+      } catch (err) {
+        if (!isNotFound(err)) errors.push(err);
+      }
+      continue;
+    }
+    if (!matches || ownerDeleting || m.deletionTimestamp) continue;
+    try {
+      await (adoptable ??= o.canAdopt());
+      const adopted = await patchOwnerRefs(o.client, obj, [...(m.ownerReferences ?? []), newControllerRef(o.owner, o.gvk)]);
+      o.log.info('adopted object', { object: m.name });
+      claimed.push(adopted);
+    } catch (err) {
+      if (!isNotFound(err)) errors.push(err);
+    }
+  }
+  if (errors.length) throw errors[0];
+  return claimed;
+}
+
+/** Replaces obj's owner references, on the condition that obj has not changed since it was read. */
+export function patchOwnerRefs<T extends ObjectLike>(client: ResourceClient<T>, obj: T, refs: OwnerReference[]): Promise<T> {
+  const m = metaOf(obj);
+  return client.patch(m.namespace, m.name ?? '', { metadata: { uid: m.uid, resourceVersion: m.resourceVersion, ownerReferences: refs } }, 'merge');
+}

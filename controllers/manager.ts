@@ -1,0 +1,155 @@
+// The controller manager: runs the enabled controllers over shared informers while it holds the
+// kube-system/kube-controller-manager Lease (so two managers can run and one acts), as kube-controller-manager does.
+import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { EVENTS, EventRecorder, type KubeEvent } from '../client/events.js';
+import { InformerFactory } from '../client/informer.js';
+import { LeaderElector, LEASES, type Lease } from '../client/leader-election.js';
+import type { RestClient } from '../client/rest.js';
+import { realClock, type Clock } from '../lib/clock.js';
+import { logger } from '../lib/logger.js';
+import type { Controller, ControllerContext } from './framework/controller.js';
+import { DeploymentController } from './deployment/deployment-controller.js';
+import { GarbageCollector } from './garbagecollector/garbagecollector.js';
+import { NamespaceController } from './namespace/namespace-controller.js';
+import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
+import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
+import { ReplicaSetController } from './replicaset/replicaset-controller.js';
+
+export interface ControllerManagerOptions {
+  rest: RestClient;
+  /** Leader-election identity; default `<hostname>_<uuid>`. */
+  identity?: string;
+  /** Default true; false runs the controllers at once. */
+  leaderElect?: boolean;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  leaderElectNamespace?: string;
+  leaderElectName?: string;
+  clock?: Clock;
+  /** kube-controller-manager's --controllers: '*' (all on-by-default), 'name', '-name'. Default ['*']. */
+  controllers?: string[];
+  /** Node IPAM: the pod network (default 10.42.0.0/16) cut into per-node subnets of nodeCidrMaskSize (default 24). */
+  clusterCidr?: string;
+  nodeCidrMaskSize?: number;
+  /** Default true, as k3s runs it. */
+  allocateNodeCidrs?: boolean;
+  /** A node whose Lease is not renewed within this is marked Unknown (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** How often node health is checked (default 5 s). */
+  nodeMonitorPeriodMs?: number;
+  /** Workers per controller. */
+  concurrentReplicaSetSyncs?: number;
+  concurrentDeploymentSyncs?: number;
+  concurrentGcSyncs?: number;
+  concurrentNamespaceSyncs?: number;
+}
+
+export interface ControllerManager {
+  /** True while this manager holds the lease and runs controllers. */
+  readonly leading: boolean;
+  /** Stops the controllers and gives up the lease. */
+  stop(): Promise<void>;
+}
+
+type Factory = (ctx: ControllerContext, o: ControllerManagerOptions) => Controller;
+
+/** Every controller by its kube-controller-manager name; all are on by default. */
+export const CONTROLLERS: Record<string, Factory> = {
+  replicaset: (ctx, o) => new ReplicaSetController(ctx, { ...(o.concurrentReplicaSetSyncs ? { workers: o.concurrentReplicaSetSyncs } : {}) }),
+  nodelifecycle: (ctx, o) =>
+    new NodeLifecycleController(ctx, {
+      ...(o.nodeMonitorGracePeriodMs !== undefined ? { gracePeriodMs: o.nodeMonitorGracePeriodMs } : {}),
+      ...(o.nodeMonitorPeriodMs !== undefined ? { monitorPeriodMs: o.nodeMonitorPeriodMs } : {}),
+    }),
+  nodeipam: (ctx, o) =>
+    new NodeIpamController(ctx, {
+      ...(o.clusterCidr !== undefined ? { clusterCidr: o.clusterCidr } : {}),
+      ...(o.nodeCidrMaskSize !== undefined ? { nodeCidrMaskSize: o.nodeCidrMaskSize } : {}),
+    }),
+  namespace: (ctx, o) => new NamespaceController(ctx, { ...(o.concurrentNamespaceSyncs ? { workers: o.concurrentNamespaceSyncs } : {}) }),
+  garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
+  deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+};
+
+/** The controllers that --controllers selects, in a stable order. */
+export function enabledControllers(spec: string[] = ['*'], known: string[] = Object.keys(CONTROLLERS)): string[] {
+  const items = spec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const s of items) {
+    const name = s.replace(/^-/, '');
+    if (name !== '*' && !known.includes(name)) throw new Error(`"${name}" is not in the list of known controllers (${known.join(', ')})`);
+  }
+  const star = items.includes('*');
+  return known.filter((n) => !items.includes(`-${n}`) && (star || items.includes(n)));
+}
+
+export async function startControllerManager(opts: ControllerManagerOptions): Promise<ControllerManager> {
+  const clock = opts.clock ?? realClock;
+  const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+  // As kube-controller-manager, node IPAM runs only with --allocate-node-cidrs (on by default here, as in k3s).
+  const names = enabledControllers(opts.controllers).filter((n) => n !== 'nodeipam' || opts.allocateNodeCidrs !== false);
+  const log = logger('controller-manager', { identity });
+  const abort = new AbortController();
+  let leading = false;
+
+  const runControllers = async (signal: AbortSignal): Promise<void> => {
+    leading = true;
+    setMaxListeners(0, signal); // every controller and informer wait listens to it
+    const informers = new InformerFactory(opts.rest, { clock });
+    const events = opts.rest.resource<KubeEvent>(EVENTS);
+    const recorders = new Map<string, EventRecorder>();
+    const ctx: ControllerContext = {
+      rest: opts.rest,
+      informers,
+      clock,
+      recorder: (component) => {
+        let r = recorders.get(component);
+        if (!r) recorders.set(component, (r = new EventRecorder(events, { component }, clock)));
+        return r;
+      },
+    };
+    const controllers = names.map((n) => CONTROLLERS[n]!(ctx, opts));
+    informers.start();
+    log.info('starting controllers', { controllers: names });
+    try {
+      await Promise.all(controllers.map((c) => c.run(signal)));
+    } finally {
+      await informers.stop();
+      leading = false;
+    }
+  };
+
+  let done: Promise<void>;
+  if (opts.leaderElect === false) {
+    done = runControllers(abort.signal);
+  } else {
+    const elector = new LeaderElector({
+      leases: opts.rest.resource<Lease>(LEASES),
+      namespace: opts.leaderElectNamespace ?? 'kube-system',
+      name: opts.leaderElectName ?? 'kube-controller-manager',
+      identity,
+      clock,
+      ...(opts.leaseDurationMs !== undefined ? { leaseDurationMs: opts.leaseDurationMs } : {}),
+      ...(opts.renewDeadlineMs !== undefined ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
+      ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
+    });
+    done = elector.run(
+      {
+        onStartedLeading: (signal) => runControllers(signal),
+        onNewLeader: (holder) => log.info('new leader', { holder }),
+      },
+      abort.signal,
+    );
+  }
+  return {
+    get leading() {
+      return leading;
+    },
+    async stop() {
+      abort.abort(new Error('controller manager stopped'));
+      await done;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
+import { SchedulingQueue } from './queue.js';
+import { pod } from './testing.js';
+
+describe('SchedulingQueue', () => {
+  it('pops by priority, then by arrival', async () => {
+    const clock = new FakeClock();
+    const q = new SchedulingQueue({ clock });
+    q.add(pod('low-1', { priority: 1 }));
+    await clock.advance(1);
+    q.add(pod('high', { priority: 100 }));
+    await clock.advance(1);
+    q.add(pod('low-2', { priority: 1 }));
+    const order = [];
+    for (let i = 0; i < 3; i++) order.push((await q.pop())!.pi.pod.metadata?.name);
+    assert.deepEqual(order, ['high', 'low-1', 'low-2']);
+  });
+
+  it('wakes a waiting pop when a pod arrives, and returns undefined once closed', async () => {
+    const q = new SchedulingQueue({ clock: new FakeClock() });
+    const p = q.pop();
+    q.add(pod('a'));
+    assert.equal((await p)?.pi.pod.metadata?.name, 'a');
+    const waiting = q.pop();
+    q.close();
+    assert.equal(await waiting, undefined);
+  });
+
+  it('keeps an unschedulable pod until an event its plugins registered for, never on a timer', async () => {
+    const clock = new FakeClock();
+    const q = new SchedulingQueue({ clock, eventHelps: (qp, ev) => qp.unschedulablePlugins.has('NodeResourcesFit') && ev === 'NodeAdd' });
+    q.add(pod('p'));
+    const qp = (await q.pop())!;
+    q.addUnschedulable(qp, ['NodeResourcesFit']);
+    assert.equal(q.pending.unschedulable, 1);
+    await clock.advance(3_600_000);
+    assert.equal(q.pending.unschedulable, 1, 'still waiting after an hour');
+    assert.equal(q.onEvent('NodeTaintChange'), 0, 'an event that cannot help');
+    assert.equal(q.onEvent('NodeAdd'), 1);
+    assert.equal(q.pending.active + q.pending.backoff, 1);
+  });
+
+  it('backs off 1 s, doubling up to 10 s, counting from the failure', async () => {
+    const clock = new FakeClock();
+    const q = new SchedulingQueue({ clock });
+    q.add(pod('p'));
+    let qp = (await q.pop())!;
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const failed = clock.now();
+      q.addBackoff(qp);
+      let next: typeof qp | undefined;
+      void q.pop().then((x) => (next = x));
+      while (!next) await clock.advance(100);
+      waits.push(clock.now() - failed);
+      qp = next;
+    }
+    assert.deepEqual(waits, [1000, 2000, 4000, 8000, 10000]);
+  });
+
+  it('sends a failed pod to backoff instead of the unschedulable set when an event came during its attempt', async () => {
+    const clock = new FakeClock();
+    const q = new SchedulingQueue({ clock });
+    q.add(pod('p'));
+    const qp = (await q.pop())!;
+    q.onEvent('AssignedPodDelete'); // e.g. room freed while the pod was being scheduled
+    q.addUnschedulable(qp, ['NodeResourcesFit']);
+    assert.equal(q.pending.unschedulable, 0);
+    assert.equal(q.pending.backoff, 1);
+    await clock.advance(1000);
+    assert.equal(q.pending.active, 1, 'active once its 1 s backoff is over');
+  });
+
+  it('retries an unschedulable pod whose spec changes, but not for a status-only update', async () => {
+    const clock = new FakeClock();
+    const q = new SchedulingQueue({ clock });
+    const p = pod('p');
+    q.add(p);
+    const qp = (await q.pop())!;
+    q.addUnschedulable(qp, ['TaintToleration']);
+    q.update(p, { ...p, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] } });
+    assert.equal(q.pending.unschedulable, 1);
+    q.update(p, { ...p, spec: { ...p.spec, tolerations: [{ operator: 'Exists' }] } });
+    assert.equal(q.pending.unschedulable, 0);
+  });
+
+  it('holds gated pods until their scheduling gates are removed', async () => {
+    const q = new SchedulingQueue({ clock: new FakeClock() });
+    const p = pod('gated', { spec: { schedulingGates: [{ name: 'wait' }] } });
+    q.add(p);
+    assert.deepEqual([q.pending.active, q.pending.gated], [0, 1]);
+    q.update(p, { ...p, spec: { ...p.spec, schedulingGates: [] } });
+    assert.deepEqual([q.pending.active, q.pending.gated], [1, 0]);
+  });
+
+  it('forgets deleted pods wherever they wait, and drops a failure of a pod deleted during its attempt', async () => {
+    const q = new SchedulingQueue({ clock: new FakeClock() });
+    const a = pod('a');
+    const b = pod('b');
+    q.add(a);
+    q.add(b);
+    const qa = (await q.pop())!;
+    q.delete(b);
+    q.delete(a);
+    q.addUnschedulable(qa, ['X']);
+    await flushMicrotasks();
+    assert.deepEqual(q.pending, { active: 0, backoff: 0, unschedulable: 0, gated: 0, inFlight: 0 });
+  });
+});

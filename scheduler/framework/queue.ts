@@ -1,0 +1,277 @@
+// The scheduling queue: an active heap (priority, then arrival), a backoff heap (1 s doubling to 10 s by default) and
+// an unschedulable set. Pods leave the unschedulable set only when a cluster event arrives that one of the plugins
+// that rejected them registered for (a node added, a pod deleted, ...), never on a timer.
+import type { Pod } from '../../api/index.js';
+import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { KeyedHeap } from './heap.js';
+import { PodInfo, podKey } from './node-info.js';
+import type { ClusterEvent } from './types.js';
+
+export interface QueuedPod {
+  pi: PodInfo;
+  /** When the pod entered the active or backoff queue: ties in priority go first-come first-served. */
+  timestamp: number;
+  /** When the pod was first queued (for latency metrics). */
+  initialTimestamp: number;
+  attempts: number;
+  /** When the last attempt failed; backoff counts from here. */
+  failedAt: number;
+  /** The plugins that rejected the pod in its last attempt; empty means any event may help. */
+  unschedulablePlugins: Set<string>;
+}
+
+export interface QueueOptions {
+  clock?: Clock;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Whether a cluster event can help a pod that qp.unschedulablePlugins (never empty here) rejected. */
+  eventHelps?(qp: QueuedPod, event: ClusterEvent): boolean;
+}
+
+interface InFlight {
+  qp: QueuedPod;
+  /** Set when the pod's spec or labels changed during the attempt. */
+  updated: boolean;
+  cycle: number;
+}
+
+/** Whether an update can change the scheduling outcome: spec or labels (not status, annotations, resourceVersion). */
+export function podUpdateMatters(oldPod: Pod, newPod: Pod): boolean {
+  return (
+    JSON.stringify(oldPod.spec) !== JSON.stringify(newPod.spec) ||
+    JSON.stringify(oldPod.metadata?.labels ?? {}) !== JSON.stringify(newPod.metadata?.labels ?? {})
+  );
+}
+
+const gated = (pod: Pod): boolean => (pod.spec.schedulingGates?.length ?? 0) > 0;
+
+export class SchedulingQueue {
+  private readonly clock: Clock;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly eventHelps: (qp: QueuedPod, event: ClusterEvent) => boolean;
+  private readonly active = new KeyedHeap<QueuedPod>(
+    (a, b) => a.pi.priority > b.pi.priority || (a.pi.priority === b.pi.priority && a.timestamp < b.timestamp),
+    (q) => q.pi.key,
+  );
+  private readonly backoff = new KeyedHeap<QueuedPod>((a, b) => this.backoffExpiry(a) < this.backoffExpiry(b), (q) => q.pi.key);
+  private readonly unschedulable = new Map<string, QueuedPod>();
+  /** Pods held back by spec.schedulingGates until the gates are removed. */
+  private readonly gatedPods = new Map<string, QueuedPod>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly waiters: Array<(qp: QueuedPod | undefined) => void> = [];
+  private backoffTimer: { at: number; handle: TimerHandle } | undefined;
+  private closed = false;
+  /** Counts pops; an event during an attempt (moveRequestCycle >= the attempt's cycle) sends a failure to backoff. */
+  private cycle = 0;
+  private moveRequestCycle = -1;
+
+  constructor(opts: QueueOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.eventHelps = opts.eventHelps ?? (() => true);
+  }
+
+  get schedulingCycle(): number {
+    return this.cycle;
+  }
+
+  /** Counts per queue, for tests, metrics and debugging. */
+  get pending(): { active: number; backoff: number; unschedulable: number; gated: number; inFlight: number } {
+    return {
+      active: this.active.size,
+      backoff: this.backoff.size,
+      unschedulable: this.unschedulable.size,
+      gated: this.gatedPods.size,
+      inFlight: this.inFlight.size,
+    };
+  }
+
+  has(pod: Pod): boolean {
+    const k = podKey(pod);
+    return this.active.has(k) || this.backoff.has(k) || this.unschedulable.has(k) || this.gatedPods.has(k) || this.inFlight.has(k);
+  }
+
+  /** Queues a new pending pod. */
+  add(pod: Pod): void {
+    if (this.closed) return;
+    if (this.has(pod)) return this.update(pod, pod);
+    const now = this.clock.now();
+    const qp: QueuedPod = { pi: new PodInfo(pod), timestamp: now, initialTimestamp: now, attempts: 0, failedAt: 0, unschedulablePlugins: new Set() };
+    if (gated(pod)) this.gatedPods.set(qp.pi.key, qp);
+    else this.pushActive(qp);
+  }
+
+  /** A pending pod changed: keep the newest object; an unschedulable pod whose spec or labels changed gets another try. */
+  update(oldPod: Pod, newPod: Pod): void {
+    if (this.closed) return;
+    const key = podKey(newPod);
+    const pi = new PodInfo(newPod);
+    const fl = this.inFlight.get(key);
+    if (fl) {
+      fl.qp.pi = pi;
+      if (podUpdateMatters(oldPod, newPod)) fl.updated = true;
+      return;
+    }
+    const g = this.gatedPods.get(key);
+    if (g) {
+      g.pi = pi;
+      if (!gated(newPod)) {
+        this.gatedPods.delete(key);
+        g.timestamp = this.clock.now();
+        this.pushActive(g);
+      }
+      return;
+    }
+    for (const heap of [this.active, this.backoff]) {
+      const qp = heap.get(key);
+      if (qp) {
+        qp.pi = pi;
+        heap.push(qp);
+        return;
+      }
+    }
+    const u = this.unschedulable.get(key);
+    if (u) {
+      u.pi = pi;
+      if (podUpdateMatters(oldPod, newPod)) {
+        this.unschedulable.delete(key);
+        this.requeue(u);
+      }
+      return;
+    }
+    this.add(newPod);
+  }
+
+  /** The pod was deleted or bound: it leaves every queue. */
+  delete(pod: Pod): void {
+    const key = podKey(pod);
+    this.active.delete(key);
+    this.backoff.delete(key);
+    this.unschedulable.delete(key);
+    this.gatedPods.delete(key);
+    this.inFlight.delete(key);
+  }
+
+  /** The next pod to schedule, highest priority first; waits while the active queue is empty. */
+  pop(signal?: AbortSignal): Promise<QueuedPod | undefined> {
+    const qp = this.active.pop();
+    if (qp) return Promise.resolve(this.startAttempt(qp));
+    if (this.closed || signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter = (q: QueuedPod | undefined): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(q);
+      };
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(undefined);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private startAttempt(qp: QueuedPod): QueuedPod {
+    qp.attempts++;
+    this.cycle++;
+    this.inFlight.set(qp.pi.key, { qp, updated: false, cycle: this.cycle });
+    return qp;
+  }
+
+  /** The attempt succeeded (the pod is assumed and binding). */
+  done(qp: QueuedPod): void {
+    this.inFlight.delete(qp.pi.key);
+  }
+
+  /**
+   * The attempt found no node. The pod waits for a cluster event, unless one already arrived (or the pod itself
+   * changed) during the attempt, in which case it only backs off.
+   */
+  addUnschedulable(qp: QueuedPod, plugins: Iterable<string>): void {
+    const fl = this.inFlight.get(qp.pi.key);
+    if (!fl || this.closed) return; // deleted or bound meanwhile
+    this.inFlight.delete(qp.pi.key);
+    qp.failedAt = this.clock.now();
+    qp.unschedulablePlugins = new Set(plugins);
+    if (fl.updated || this.moveRequestCycle >= fl.cycle) this.requeue(qp);
+    else this.unschedulable.set(qp.pi.key, qp);
+  }
+
+  /** The attempt failed with an error (or its binding failed): retry after the backoff. */
+  addBackoff(qp: QueuedPod): void {
+    if (this.closed) return;
+    this.inFlight.delete(qp.pi.key);
+    if (this.has(qp.pi.pod)) return;
+    qp.failedAt = this.clock.now();
+    qp.unschedulablePlugins = new Set();
+    this.requeue(qp);
+  }
+
+  /** A cluster event: unschedulable pods it may help go to backoff (or straight to active if their backoff is over). */
+  onEvent(event: ClusterEvent): number {
+    this.moveRequestCycle = this.cycle;
+    let moved = 0;
+    for (const [key, qp] of this.unschedulable) {
+      if (qp.unschedulablePlugins.size && !this.eventHelps(qp, event)) continue;
+      this.unschedulable.delete(key);
+      this.requeue(qp);
+      moved++;
+    }
+    return moved;
+  }
+
+  backoffDuration(qp: QueuedPod): number {
+    const n = Math.max(0, qp.attempts - 1);
+    return Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(n, 30));
+  }
+
+  private backoffExpiry(qp: QueuedPod): number {
+    return qp.failedAt + this.backoffDuration(qp);
+  }
+
+  private requeue(qp: QueuedPod): void {
+    qp.timestamp = this.clock.now();
+    if (qp.attempts > 0 && this.backoffExpiry(qp) > this.clock.now()) {
+      this.backoff.push(qp);
+      this.armBackoffTimer();
+    } else this.pushActive(qp);
+  }
+
+  private pushActive(qp: QueuedPod): void {
+    const w = this.waiters.shift();
+    if (w) w(this.startAttempt(qp));
+    else this.active.push(qp);
+  }
+
+  /** One timer, due at the earliest backoff expiry. */
+  private armBackoffTimer(): void {
+    const head = this.backoff.peek();
+    if (!head || this.closed) return;
+    const at = this.backoffExpiry(head);
+    if (this.backoffTimer && this.backoffTimer.at <= at) return;
+    this.backoffTimer?.handle.cancel();
+    const handle = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+      this.backoffTimer = undefined;
+      this.flushBackoff();
+    });
+    this.backoffTimer = { at, handle };
+  }
+
+  private flushBackoff(): void {
+    const now = this.clock.now();
+    for (let head = this.backoff.peek(); head && this.backoffExpiry(head) <= now; head = this.backoff.peek()) {
+      this.backoff.pop();
+      this.pushActive(head);
+    }
+    this.armBackoffTimer();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.backoffTimer?.handle.cancel();
+    for (const w of this.waiters.splice(0)) w(undefined);
+  }
+}

@@ -1,0 +1,314 @@
+// The framework runtime for one profile: builds its plugins, runs them per extension point, and finds a node for a
+// pod (filter a share of the nodes, score the feasible ones, pick the best).
+import type { Clock } from '../../lib/clock.js';
+import { resolveProfile, ConfigError, type ExtensionPoint, type Profile, type ResolvedProfile, type SchedulerConfiguration } from '../config.js';
+import { FitError } from './fit-error.js';
+import type { NodeInfo, PodInfo } from './node-info.js';
+import type { Nominator } from './nominator.js';
+import {
+  CycleState,
+  MAX_NODE_SCORE,
+  Status,
+  isBind,
+  isFilter,
+  isPostFilter,
+  isPreFilter,
+  isPreScore,
+  isReserve,
+  isScore,
+  type BindPlugin,
+  type ClusterEvent,
+  type FilterPlugin,
+  type Handle,
+  type NodeScore,
+  type Plugin,
+  type PluginFactory,
+  type PostFilterPlugin,
+  type PostFilterResult,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ReservePlugin,
+  type ScorePlugin,
+  type SchedulerApi,
+  type Snapshot,
+} from './types.js';
+
+export interface FrameworkDeps {
+  snapshot: Snapshot;
+  clock: Clock;
+  random: () => number;
+  api: SchedulerApi;
+  nominator: Nominator;
+}
+
+const IMPLEMENTS: Record<ExtensionPoint, (p: Plugin) => boolean> = {
+  preFilter: isPreFilter,
+  filter: isFilter,
+  postFilter: isPostFilter,
+  preScore: isPreScore,
+  score: isScore,
+  reserve: isReserve,
+  bind: isBind,
+};
+
+export const MIN_FEASIBLE_NODES_TO_FIND = 100;
+export const MIN_FEASIBLE_PERCENTAGE = 5;
+
+/** How many feasible nodes to look for before scoring (numFeasibleNodesToFind). */
+export function numFeasibleNodesToFind(percentage: number, numAllNodes: number): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND || percentage >= 100) return numAllNodes;
+  let pct = percentage;
+  if (pct <= 0) pct = Math.max(MIN_FEASIBLE_PERCENTAGE, 50 - numAllNodes / 125);
+  return Math.max(MIN_FEASIBLE_NODES_TO_FIND, Math.floor((numAllNodes * pct) / 100));
+}
+
+export type ScheduleResult = { node: string; evaluated: number; feasible: number } | { fitError: FitError };
+
+export class Framework {
+  readonly profile: ResolvedProfile;
+  readonly handle: Handle;
+  private readonly built = new Map<string, Plugin>();
+  private readonly preFilters: PreFilterPlugin[];
+  private readonly filters: FilterPlugin[];
+  private readonly postFilters: PostFilterPlugin[];
+  private readonly preScores: PreScorePlugin[];
+  private readonly scores: Array<{ plugin: ScorePlugin; weight: number }>;
+  private readonly reserves: ReservePlugin[];
+  private readonly binders: BindPlugin[];
+  /** Where the next search starts, so consecutive pods look at different nodes first. */
+  private nextStartNodeIndex = 0;
+
+  constructor(
+    profile: Profile,
+    global: SchedulerConfiguration,
+    private readonly registry: Readonly<Record<string, PluginFactory>>,
+    private readonly deps: FrameworkDeps,
+  ) {
+    const args = new Map((profile.pluginConfig ?? []).map((c) => [c.name, c.args ?? {}]));
+    this.handle = {
+      snapshot: deps.snapshot,
+      clock: deps.clock,
+      random: deps.random,
+      api: deps.api,
+      nominatedPods: (node) => deps.nominator.podsOn(node),
+      runFilters: (state, pod, node) => this.runFilter(state, pod, node),
+      runPreFilterAddPod: (state, pod, added, node) => {
+        for (const p of this.preFilters) p.addPod?.(state, pod, added, node);
+      },
+      runPreFilterRemovePod: (state, pod, removed, node) => {
+        for (const p of this.preFilters) p.removePod?.(state, pod, removed, node);
+      },
+    };
+    const plugin = (name: string): Plugin => {
+      let p = this.built.get(name);
+      if (!p) {
+        const f = this.registry[name];
+        if (!f) throw new ConfigError(`unknown plugin ${JSON.stringify(name)}`);
+        p = f(args.get(name) ?? {}, this.handle);
+        this.built.set(name, p);
+      }
+      return p;
+    };
+    this.profile = resolveProfile(profile, global, (name, point) => IMPLEMENTS[point](plugin(name)));
+    const at = <T extends Plugin>(point: ExtensionPoint, guard: (p: Plugin) => p is T): T[] =>
+      (point === 'score' ? this.profile.points.score.map((s) => s.name) : this.profile.points[point]).map((n) => {
+        const p = plugin(n);
+        if (!guard(p)) throw new ConfigError(`plugin ${n} does not implement ${point}`);
+        return p;
+      });
+    this.preFilters = at('preFilter', isPreFilter);
+    this.filters = at('filter', isFilter);
+    this.postFilters = at('postFilter', isPostFilter);
+    this.preScores = at('preScore', isPreScore);
+    const scorers = at('score', isScore);
+    this.scores = scorers.map((p, i) => ({ plugin: p, weight: this.profile.points.score[i]?.weight ?? 1 }));
+    this.reserves = at('reserve', isReserve);
+    this.binders = at('bind', isBind);
+    if (!this.binders.length) throw new ConfigError(`profile ${this.profile.schedulerName} has no bind plugin`);
+  }
+
+  get schedulerName(): string {
+    return this.profile.schedulerName;
+  }
+
+  plugin(name: string): Plugin | undefined {
+    return this.built.get(name);
+  }
+
+  /** Whether the event may help a pod these plugins rejected (a plugin that registers no events is helped by all). */
+  eventHelps(plugins: ReadonlySet<string>, event: ClusterEvent): boolean {
+    for (const n of plugins) {
+      const p = this.built.get(n);
+      if (!p?.events || p.events.includes(event)) return true;
+    }
+    return false;
+  }
+
+  // ---- extension points ----
+
+  runPreFilter(state: CycleState, pod: PodInfo): Status {
+    for (const p of this.preFilters) {
+      const st = p.preFilter(state, pod);
+      if (st.isSkip()) {
+        state.skipFilter.add(p.name);
+        continue;
+      }
+      if (!st.isSuccess()) return st.withPlugin(p.name);
+    }
+    return Status.success();
+  }
+
+  /** The filters in order; the first rejection decides (its reasons are the node's line in the diagnosis). */
+  runFilter(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    for (const p of this.filters) {
+      if (state.skipFilter.has(p.name)) continue;
+      const st = p.filter(state, pod, node);
+      if (!st.isSuccess()) return st.withPlugin(p.name);
+    }
+    return Status.success();
+  }
+
+  /**
+   * The filters with pods nominated to the node (of at least this pod's priority) counted as if they ran there,
+   * and once more without them, as addNominatedPods does: both must pass.
+   */
+  runFilterWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    const nominated = this.deps.nominator.podsOn(node.name).filter((n) => n.key !== pod.key && n.priority >= pod.priority);
+    if (nominated.length) {
+      const s = state.clone();
+      const n = node.clone();
+      for (const np of nominated) {
+        n.addPod(np);
+        this.handle.runPreFilterAddPod(s, pod, np, n);
+      }
+      const st = this.runFilter(s, pod, n);
+      if (!st.isSuccess()) return st;
+    }
+    return this.runFilter(state, pod, node);
+  }
+
+  async runPostFilter(state: CycleState, pod: PodInfo, statuses: ReadonlyMap<string, Status>): Promise<PostFilterResult> {
+    let last: PostFilterResult = { status: Status.unschedulable() };
+    for (const p of this.postFilters) {
+      const r = await p.postFilter(state, pod, statuses);
+      if (r.status.isSuccess() || r.nominatedNodeName) return { ...r, status: r.status.withPlugin(p.name) };
+      last = { ...r, status: r.status.withPlugin(p.name) };
+      if (r.status.code === 'Error') return last;
+    }
+    return last;
+  }
+
+  runPreScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Status {
+    for (const p of this.preScores) {
+      const st = p.preScore(state, pod, nodes);
+      if (st.isSkip()) {
+        state.skipScore.add(p.name);
+        continue;
+      }
+      if (!st.isSuccess()) return st.withPlugin(p.name);
+    }
+    return Status.success();
+  }
+
+  /** Total weighted score per node, in the order of nodes. */
+  runScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): NodeScore[] {
+    const total: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
+    for (const { plugin, weight } of this.scores) {
+      if (state.skipScore.has(plugin.name) || weight === 0) continue;
+      const scores: NodeScore[] = nodes.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }));
+      plugin.normalizeScores?.(state, pod, scores);
+      for (let i = 0; i < scores.length; i++) {
+        const s = scores[i]!.score;
+        if (!(s >= 0 && s <= MAX_NODE_SCORE)) throw new Error(`plugin ${plugin.name} scored node ${scores[i]!.name} ${s}, outside [0, ${MAX_NODE_SCORE}]`);
+        total[i]!.score += s * weight;
+      }
+    }
+    return total;
+  }
+
+  runReserve(state: CycleState, pod: PodInfo, nodeName: string): Status {
+    for (let i = 0; i < this.reserves.length; i++) {
+      const p = this.reserves[i]!;
+      const st = p.reserve(state, pod, nodeName);
+      if (!st.isSuccess()) {
+        for (let j = i; j >= 0; j--) this.reserves[j]!.unreserve(state, pod, nodeName);
+        return st.withPlugin(p.name);
+      }
+    }
+    return Status.success();
+  }
+
+  runUnreserve(state: CycleState, pod: PodInfo, nodeName: string): void {
+    for (let j = this.reserves.length - 1; j >= 0; j--) this.reserves[j]!.unreserve(state, pod, nodeName);
+  }
+
+  async runBind(state: CycleState, pod: PodInfo, nodeName: string): Promise<Status> {
+    for (const p of this.binders) {
+      const st = await p.bind(state, pod, nodeName);
+      if (!st.isSkip()) return st.withPlugin(p.name);
+    }
+    return Status.error(new Error(`no bind plugin bound pod ${pod.name}`));
+  }
+
+  // ---- the algorithm ----
+
+  /**
+   * Finds a node for the pod: its nominated node first (if it still fits), else filter nodes from a rotating start
+   * until enough feasible ones are found, then score them and take the best (ties broken at random).
+   */
+  schedule(state: CycleState, pod: PodInfo): ScheduleResult {
+    const nodes = this.deps.snapshot.list();
+    const statuses = new Map<string, Status>();
+    const pre = this.runPreFilter(state, pod);
+    if (!pre.isSuccess()) {
+      if (pre.code === 'Error') throw pre.error ?? new Error(pre.message);
+      const fe = new FitError(nodes.length, statuses);
+      fe.preFilterMsg = pre.message;
+      for (const n of nodes) statuses.set(n.name, pre);
+      return { fitError: fe };
+    }
+
+    const nominated = this.deps.nominator.nominatedNode(pod.pod) ?? pod.pod.status?.nominatedNodeName;
+    if (nominated) {
+      const ni = this.deps.snapshot.get(nominated);
+      if (ni && this.runFilterWithNominatedPods(state, pod, ni).isSuccess()) return { node: nominated, evaluated: 1, feasible: 1 };
+    }
+
+    const want = numFeasibleNodesToFind(this.profile.percentageOfNodesToScore, nodes.length);
+    const feasible: NodeInfo[] = [];
+    const n = nodes.length;
+    let processed = 0;
+    for (; processed < n && feasible.length < want; processed++) {
+      const ni = nodes[(this.nextStartNodeIndex + processed) % n]!;
+      const st = this.runFilterWithNominatedPods(state, pod, ni);
+      if (st.isSuccess()) feasible.push(ni);
+      else if (st.code === 'Error') throw st.error ?? new Error(st.message);
+      else statuses.set(ni.name, st);
+    }
+    if (n) this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % n;
+    if (!feasible.length) return { fitError: new FitError(n, statuses) };
+    if (feasible.length === 1) return { node: feasible[0]!.name, evaluated: processed, feasible: 1 };
+
+    const ps = this.runPreScore(state, pod, feasible);
+    if (ps.code === 'Error') throw ps.error ?? new Error(ps.message);
+    const scores = this.runScore(state, pod, feasible);
+    return { node: this.selectHost(scores), evaluated: processed, feasible: feasible.length };
+  }
+
+  /** The highest score; ties broken uniformly at random (reservoir sampling). */
+  private selectHost(scores: NodeScore[]): string {
+    let best = scores[0]!;
+    let ties = 1;
+    for (let i = 1; i < scores.length; i++) {
+      const s = scores[i]!;
+      if (s.score > best.score) {
+        best = s;
+        ties = 1;
+      } else if (s.score === best.score) {
+        ties++;
+        if (this.deps.random() * ties < 1) best = s;
+      }
+    }
+    return best.name;
+  }
+}
