@@ -6,6 +6,7 @@
 // needs the uid) -> validateObject -> errors.invalid(kind, group, name, causes) if anything is wrong.
 export * from './errors.js';
 export * from './resources.js';
+export * from './annotations.js';
 
 export { IntOrString, Quantity, ResourceList, Time, MicroTime, DefName, definitionName } from './schemas/kit.js';
 export * from './schemas/meta.js';

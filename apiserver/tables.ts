@@ -1,4 +1,5 @@
 // meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
+import { age as ageAt, humanDuration } from '../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from './registry/object.js';
 import { selectorCell } from './selectors.js';
 
@@ -19,29 +20,7 @@ interface Printer {
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-/** kubectl's HumanDuration: 0s..119s, 2m..9m59s, 10m..2h59m, 3h..7h59m, 8h..47h, 2d..7d23h, 8d..2y, then years. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(Math.max(0, ms) / 1000);
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
-  if (h < 48) return `${h}h`;
-  const d = Math.floor(h / 24);
-  if (h < 192) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
-  if (d < 365 * 2) return `${d}d`;
-  const y = Math.floor(d / 365);
-  if (d < 365 * 8) return d % 365 === 0 ? `${y}y` : `${y}y${d % 365}d`;
-  return `${y}y`;
-}
-
-const age = (ts: unknown, now: Date): string => {
-  if (typeof ts !== 'string') return '<unknown>';
-  const t = Date.parse(ts);
-  return Number.isNaN(t) ? '<unknown>' : humanDuration(now.getTime() - t);
-};
+const age = (ts: unknown, now: Date): string => ageAt(ts, now.getTime());
 
 const obj = (v: unknown): JsonObject => (isObject(v) ? v : {});
 const arr = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObject) : []);

@@ -7,7 +7,8 @@ const o = (v: unknown): Any => (v && typeof v === 'object' && !Array.isArray(v) 
 const a = (v: unknown): Any[] => (Array.isArray(v) ? v.map(o) : []);
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
-export const DIAGNOSIS_ANNOTATION = 'ketch.io/scheduling-diagnosis';
+export { DIAGNOSIS_ANNOTATION } from '../api/annotations.js';
+import { DIAGNOSIS_ANNOTATION } from '../api/annotations.js';
 
 export interface Finding {
   /** One line: what is wrong. */

@@ -5,7 +5,9 @@
 import type { Pod } from '../api/index.js';
 import type { FitError } from './framework/fit-error.js';
 
-export const DIAGNOSIS_ANNOTATION = 'ketch.io/scheduling-diagnosis';
+import { DIAGNOSIS_ANNOTATION } from '../api/annotations.js';
+
+export { DIAGNOSIS_ANNOTATION };
 export const MAX_DIAGNOSIS_NODES = 100;
 
 export type Diagnosis = Record<string, string[]>;

@@ -1,0 +1,7 @@
+// Well-known annotations that components write and others read (kept here so that no component imports another).
+
+/**
+ * On a pending pod: JSON {"<node>": ["<reason>", ...]}, the reasons each node was rejected for in the scheduler's last
+ * failed attempt (`ketch why pod/NAME` reads it). Removed once the pod is bound.
+ */
+export const DIAGNOSIS_ANNOTATION = 'ketch.io/scheduling-diagnosis';
