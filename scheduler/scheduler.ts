@@ -96,6 +96,8 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly log = logger('scheduler');
   private readonly api: SchedulerApi;
+  /** The last event queued: the recorder writes them in order, so this settles when all have been written. */
+  private lastEvent: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -240,6 +242,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.queue.close();
     await this.binds.idle();
+    await this.flushEvents();
     await this.informers.stop();
   }
 
@@ -295,7 +298,7 @@ export class Scheduler {
     if (st.isSuccess()) {
       const pod = pi.pod;
       this.log.debug('pod bound', { pod: pi.name, node, decisionMs });
-      void this.recorder.event(eventRef(pod), 'Normal', 'Scheduled', `Successfully assigned ${podName(pod)} to ${node}`);
+      this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${podName(pod)} to ${node}`);
       if (pod.metadata?.annotations?.[DIAGNOSIS_ANNOTATION] !== undefined) {
         this.write('clearing the diagnosis', pi, () =>
           this.pods.patch(pod.metadata?.namespace, pod.metadata?.name ?? '', { metadata: { annotations: { [DIAGNOSIS_ANNOTATION]: null } } }, 'merge'),
@@ -350,13 +353,13 @@ export class Scheduler {
       return;
     }
     this.log.info('preempted', { victim: podName(victim), preemptor: podName(preemptor), node });
-    void this.recorder.event(eventRef(victim), 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata?.uid ?? podName(preemptor)} on node ${node}`);
+    this.event(victim, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata?.uid ?? podName(preemptor)} on node ${node}`);
   }
 
   /** PodScheduled=False with the message, a FailedScheduling event, and the diagnosis annotation; written in the background. */
   private recordFailure(pi: PodInfo, reason: 'Unschedulable' | 'SchedulerError', message: string, fe?: FitError, nominated?: string): void {
     const pod = pi.pod;
-    void this.recorder.event(eventRef(pod), 'Warning', 'FailedScheduling', message);
+    this.event(pod, 'Warning', 'FailedScheduling', message);
     const cur = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     const statusPatch: Record<string, unknown> = {};
     if (cur?.status !== 'False' || cur.reason !== reason || cur.message !== message) {
@@ -373,6 +376,17 @@ export class Scheduler {
         this.write('writing the diagnosis', pi, () => this.pods.patch(ns, name, { metadata: { annotations: { [DIAGNOSIS_ANNOTATION]: diag } } }, 'merge'));
       }
     }
+  }
+
+  private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.lastEvent = this.recorder.event(eventRef(pod), type, reason, message);
+  }
+
+  /** Resolves when the events recorded so far are written (or failed), or after maxMs. */
+  async flushEvents(maxMs = 5000): Promise<void> {
+    const timer = new AbortController();
+    await Promise.race([this.lastEvent, this.clock.sleep(maxMs, timer.signal).catch(() => undefined)]);
+    timer.abort();
   }
 
   private write(what: string, pi: PodInfo, fn: () => Promise<unknown>): void {

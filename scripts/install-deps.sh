@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry skopeo iproute2 iptables procps kmod ca-certificates)
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo iproute2 iptables procps kmod util-linux ca-certificates)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # Debian starts services from these packages; ketch runs its own etcd and registry when it needs them.
-for svc in etcd docker-registry; do
+for svc in etcd docker-registry containerd; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 

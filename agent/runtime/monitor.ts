@@ -61,12 +61,20 @@ export function attachSocket(containerId: string): string {
 export async function monitorCommand(cacheDir: string): Promise<{ cmd: string; args: string[] }> {
   const file = fileURLToPath(import.meta.url);
   if (!file.endsWith('.ts')) return { cmd: process.execPath, args: [file] };
-  transpiling ??= transpile(file, cacheDir);
-  transpiling.catch(() => (transpiling = undefined));
-  return { cmd: process.execPath, args: [await transpiling] };
+  let js = transpiled.get(cacheDir);
+  if (!js) {
+    js = transpile(file, cacheDir);
+    transpiled.set(cacheDir, js);
+    js.catch(() => transpiled.delete(cacheDir));
+  }
+  const path = await js;
+  // The cache directory may have been removed since (one process running several runtimes, as tests do).
+  if (existsSync(path)) return { cmd: process.execPath, args: [path] };
+  transpiled.delete(cacheDir);
+  return monitorCommand(cacheDir);
 }
 
-let transpiling: Promise<string> | undefined;
+const transpiled = new Map<string, Promise<string>>();
 
 async function transpile(file: string, cacheDir: string): Promise<string> {
   const source = readFileSync(file, 'utf8');

@@ -130,16 +130,24 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
       return { podSandboxId: rec.id };
     },
 
+    // Both re-read the record inside the lock: a concurrent call may have removed the sandbox meanwhile.
     async StopPodSandbox(req) {
-      const s = await sandboxes.find(req.podSandboxId);
-      if (s) await locks.with(s.id, () => stopSandbox(s));
+      const found = await sandboxes.find(req.podSandboxId);
+      if (found) {
+        await locks.with(found.id, async () => {
+          const s = await sandboxes.find(found.id);
+          if (s) await stopSandbox(s);
+        });
+      }
       return {};
     },
 
     async RemovePodSandbox(req) {
-      const s = await sandboxes.find(req.podSandboxId);
-      if (!s) return {};
-      await locks.with(s.id, async () => {
+      const found = await sandboxes.find(req.podSandboxId);
+      if (!found) return {};
+      await locks.with(found.id, async () => {
+        const s = await sandboxes.find(found.id);
+        if (!s) return;
         for (const c of (await containers.list()).filter((c) => c.sandboxId === s.id)) {
           await locks.with(c.id, () => containers.remove(c));
         }

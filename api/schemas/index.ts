@@ -6,7 +6,8 @@ import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, Ser
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
 import { Job } from './batch.js';
 import { Lease } from './coordination.js';
-import { Scale, Eviction } from './subresources.js';
+import { PriorityClass } from './scheduling.js';
+import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { definitionName } from './kit.js';
 
 function list<T extends TSchema>(apiVersion: string, kind: string, item: T) {
@@ -28,6 +29,7 @@ export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
 export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
 export const JobList = list('batch/v1', 'Job', Job);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
+export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -44,6 +46,7 @@ export type DaemonSetList = Static<typeof DaemonSetList>;
 export type StatefulSetList = Static<typeof StatefulSetList>;
 export type JobList = Static<typeof JobList>;
 export type LeaseList = Static<typeof LeaseList>;
+export type PriorityClassList = Static<typeof PriorityClassList>;
 
 export const schemas = {
   'v1/Namespace': Namespace,
@@ -61,6 +64,7 @@ export const schemas = {
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
   'coordination.k8s.io/v1/Lease': Lease,
+  'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -77,10 +81,12 @@ export const schemas = {
   'apps/v1/StatefulSetList': StatefulSetList,
   'batch/v1/JobList': JobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
+  'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,
   'policy/v1/Eviction': Eviction,
+  'authentication.k8s.io/v1/TokenRequest': TokenRequest,
   'v1/Status': StatusSchema,
   'meta.k8s.io/v1/Table': TableSchema,
 } as const satisfies Record<string, TSchema>;

@@ -1,6 +1,7 @@
-// Bodies of subresources from other groups: autoscaling/v1 Scale (*/scale), policy/v1 Eviction (pods/eviction).
+// Bodies of subresources from other groups: autoscaling/v1 Scale (*/scale), policy/v1 Eviction (pods/eviction),
+// authentication.k8s.io/v1 TokenRequest (serviceaccounts/token).
 import { Type, type Static } from '@sinclair/typebox';
-import { named, Opt, Str, Int32 } from './kit.js';
+import { named, Opt, Str, Int32, Int64, StrArr, Time } from './kit.js';
 import { DeleteOptions, kindSchema } from './meta.js';
 
 export const Scale = kindSchema(
@@ -29,3 +30,28 @@ export const Eviction = kindSchema(
 );
 export type Eviction = Static<typeof Eviction>;
 
+
+export const BoundObjectReference = named(
+  'io.k8s.api.authentication.v1.BoundObjectReference',
+  Type.Object({ apiVersion: Opt(Str()), kind: Opt(Str()), name: Opt(Str()), uid: Opt(Str()) }),
+);
+export type BoundObjectReference = Static<typeof BoundObjectReference>;
+
+export const TokenRequest = kindSchema(
+  'io.k8s.api.authentication.v1.TokenRequest',
+  'authentication.k8s.io/v1',
+  'TokenRequest',
+  {
+    spec: named(
+      'io.k8s.api.authentication.v1.TokenRequestSpec',
+      Type.Object({
+        audiences: Opt(StrArr()),
+        expirationSeconds: Opt(Int64()),
+        boundObjectRef: Opt(BoundObjectReference),
+      }),
+    ),
+    status: Opt(named('io.k8s.api.authentication.v1.TokenRequestStatus', Type.Object({ token: Str(), expirationTimestamp: Time }))),
+  },
+  'Requests a token for a service account (serviceaccounts/token).',
+);
+export type TokenRequest = Static<typeof TokenRequest>;

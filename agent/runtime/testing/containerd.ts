@@ -149,6 +149,8 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       for (const m of mounts.reverse()) await run('umount', ['-l', m], { allowFailure: true });
       await rm(dir, { recursive: true, force: true });
       if (opts.podCidr) await run('ip', ['link', 'del', bridge], { allowFailure: true });
+      // containerd 1.6 hard-codes these under /run (recipe §7); rmdir only removes them when empty.
+      for (const d of ['/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) await rmdir(d).catch(() => undefined);
       // The CRI plugin's default cgroup parent.
       for (const c of CGROUP_CONTROLLERS) {
         const p = `/sys/fs/cgroup/${c}/k8s.io`;
