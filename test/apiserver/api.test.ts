@@ -311,11 +311,15 @@ describe('apiserver', function () {
       assert.equal(again.status, 409);
     });
 
-    it('answers pods/log and exec with a clear Status until the node agent connects', async () => {
+    it('answers pods/log of an unscheduled pod and a plain-HTTP exec with a clear 400 Status', async () => {
       await h.call('POST', `${NS}/pods`, { body: podManifest('logs') });
       const r = await h.call('GET', `${NS}/pods/logs/log`);
-      assert.equal(r.status, 503);
+      assert.equal(r.status, 400);
       assert.equal(r.json.kind, 'Status');
+      assert.match(String(r.json.message), /does not have a host assigned/);
+      const e = await h.call('POST', `${NS}/pods/logs/exec?command=true`);
+      assert.equal(e.status, 400);
+      assert.match(String(e.json.message), /Upgrade request required/);
     });
   });
 
