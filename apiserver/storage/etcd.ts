@@ -64,7 +64,7 @@ export class EtcdStorage implements Storage {
   async create(key: string, value: Uint8Array): Promise<KeyValue> {
     checkSize(key, value);
     const res = await this.call(key, () =>
-      this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(Buffer.from(value))).else(this.client.get(key)).commit(),
+      this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(Buffer.from(value))).commit(),
     );
     const rev = Number(res.header.revision);
     if (!res.succeeded) throw new StorageError('KeyExists', key, `key ${key} already exists`, rev);
