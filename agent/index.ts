@@ -15,6 +15,7 @@ import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, PODS, SECRETS } from './resources.js';
 import { connectRuntime, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from './runtime/index.js';
 import { AgentServer } from './server.js';
+import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
@@ -146,6 +147,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       servingNames: [o.nodeName, hostname(), hostIP, '127.0.0.1', 'localhost'],
       pods,
       runtime,
+      stats: new StatsProvider({ nodeName: o.nodeName, runtime, pods: () => pods.informer.indexer.list() }),
       log,
     });
     await server.start();

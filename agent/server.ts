@@ -1,4 +1,4 @@
-// The agent's HTTPS server (the kubelet's port 10250): container logs, and exec / attach / port-forward streams
+// The agent's HTTPS server (the kubelet's port 10250): container logs, the stats summary, and exec / attach / port-forward streams
 // proxied to the runtime's streaming server. Callers authenticate with a client certificate signed by the
 // cluster CA (group system:masters, or CN kube-apiserver-kubelet-client) or a bearer token from a fixed list.
 import { execFile } from 'node:child_process';
@@ -14,6 +14,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from '../lib/logger.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
+import type { StatsProvider } from './stats.js';
 import type { ContainerStatus as CriStatus, RuntimeClient } from './runtime/index.js';
 
 const execFileP = promisify(execFile);
@@ -35,6 +36,8 @@ export interface AgentServerOptions {
   servingNames: string[];
   pods: PodManager;
   runtime: RuntimeClient;
+  /** Serves /stats/summary when given. */
+  stats?: StatsProvider;
   log: Logger;
 }
 
@@ -198,6 +201,12 @@ export class AgentServer {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'containerLogs' && parts.length === 4 && req.method === 'GET') {
       return this.logs(res, parts[1]!, parts[2]!, parts[3]!, url.searchParams);
+    }
+    if (parts[0] === 'stats' && parts[1] === 'summary' && parts.length === 2 && req.method === 'GET' && this.o.stats) {
+      const summary = await this.o.stats.summary();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(summary));
+      return;
     }
     if (parts[0] === 'pods' && parts.length === 1) {
       res.writeHead(200, { 'Content-Type': 'application/json' });

@@ -7,6 +7,7 @@ import type {
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
 import type { Job } from './schemas/batch.js';
+import type { PriorityClass } from './schemas/scheduling.js';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -261,6 +262,10 @@ function defaultJob(job: Job): void {
   if (!spec.selector) generateJobSelector(job);
 }
 
+function defaultPriorityClass(pc: PriorityClass): void {
+  pc.preemptionPolicy ??= 'PreemptLowerPriority';
+}
+
 const DEFAULTERS: Record<string, (obj: never) => void> = {
   'v1/Pod': defaultPod,
   'v1/Service': defaultService,
@@ -273,6 +278,7 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'apps/v1/DaemonSet': defaultDaemonSet,
   'apps/v1/StatefulSet': defaultStatefulSet,
   'batch/v1/Job': defaultJob,
+  'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
 };
 
 /** Fills in the defaults of the object's kind, in place; kinds without defaults are returned as is. */

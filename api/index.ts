@@ -28,4 +28,5 @@ export * from './prune.js';
 export * from './qos.js';
 export * from './defaults.js';
 export { validateObject, type ValidateOptions } from './validation/index.js';
+export { SYSTEM_PRIORITY_CLASSES, HIGHEST_USER_DEFINABLE_PRIORITY } from './validation/scheduling.js';
 export * from './openapi.js';

@@ -1,7 +1,22 @@
 // Built-in admission: namespace lifecycle (content only in existing, non-terminating namespaces; system namespaces stay).
 import { ApiError, errors } from '../api/errors.js';
+import type { ResourceInfo } from '../api/resources.js';
 import type { Obj } from './registry/object.js';
 import type { Admission } from './registry/store.js';
+
+/** An admission refusal as kube-apiserver's admission.NewForbidden words it: `pods "x" is forbidden: why`. */
+export function forbiddenBy(info: Pick<ResourceInfo, 'group' | 'resource'>, name: string, why: string): ApiError {
+  const resource = info.group ? `${info.resource}.${info.group}` : info.resource;
+  return new ApiError(403, 'Forbidden', `${resource} "${name}" is forbidden: ${why}`, { name, group: info.group, kind: info.resource });
+}
+
+/** A lookup that answers undefined for NotFound. */
+export function orMissing<T>(p: Promise<T>): Promise<T | undefined> {
+  return p.catch((err: unknown) => {
+    if (err instanceof ApiError && err.code === 404) return undefined;
+    throw err;
+  });
+}
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 const UNDELETABLE = new Set(['default', 'kube-system', 'kube-public']);
@@ -17,12 +32,7 @@ export function namespaceLifecycle(getNamespace: (name: string) => Promise<Obj |
     const phase = typeof ns.status === 'object' && ns.status !== null ? (ns.status as { phase?: unknown }).phase : undefined;
     // Events may still be recorded about objects that are being torn down.
     if ((ns.metadata.deletionTimestamp || phase === 'Terminating') && info.kind !== 'Event') {
-      throw new ApiError(
-        403,
-        'Forbidden',
-        `${info.group ? `${info.resource}.${info.group}` : info.resource} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
-        { name, group: info.group, kind: info.resource },
-      );
+      throw forbiddenBy(info, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
     }
   };
 }

@@ -18,12 +18,21 @@ describe('authn', () => {
     assert.throws(() => parseTokenFile('onlytoken\n'), /line 1/);
   });
 
-  it('authenticates bearer tokens and refuses everything else', () => {
+  it('authenticates bearer tokens and refuses everything else', async () => {
     const a = new Authenticator(parseTokenFile('t1,alice,uid-1,"dev"\n'));
-    assert.deepEqual(a.authenticate(req({ authorization: 'Bearer t1' })), { name: 'alice', uid: 'uid-1', groups: ['dev', 'system:authenticated'] });
+    assert.deepEqual(await a.authenticate(req({ authorization: 'Bearer t1' })), { name: 'alice', uid: 'uid-1', groups: ['dev', 'system:authenticated'] });
     const bad: Record<string, string>[] = [{}, { authorization: 'Bearer t2' }, { authorization: 'Basic dDE6' }, { authorization: 'Bearer' }];
     for (const h of bad) {
-      assert.throws(() => a.authenticate(req(h)), (e: { status?: { code: number } }) => e.status?.code === 401);
+      await assert.rejects(a.authenticate(req(h)), (e: { status?: { code: number } }) => e.status?.code === 401);
     }
+  });
+
+  it('asks the further token authenticators about tokens not in the file', async () => {
+    const a = new Authenticator(parseTokenFile('t1,alice,uid-1\n'), [async (t) => (t === 'jwt' ? { name: 'system:serviceaccount:ns:sa', groups: ['system:serviceaccounts'] } : undefined)]);
+    assert.deepEqual(await a.authenticate(req({ authorization: 'Bearer jwt' })), {
+      name: 'system:serviceaccount:ns:sa',
+      groups: ['system:serviceaccounts', 'system:authenticated'],
+    });
+    await assert.rejects(a.authenticate(req({ authorization: 'Bearer other' })), (e: { status?: { code: number } }) => e.status?.code === 401);
   });
 });

@@ -1,4 +1,5 @@
-// Authentication: bearer tokens from a static token file and x509 client certificates signed by the cluster CA.
+// Authentication: bearer tokens from a static token file or further token authenticators (service-account JWTs),
+// and x509 client certificates signed by the cluster CA.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -59,15 +60,21 @@ export async function loadTokenFile(path: string): Promise<TokenEntry[]> {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** A further bearer-token authenticator: the user, or undefined when the token is not its kind (or not valid). */
+export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined>;
+
 export class Authenticator {
   private readonly tokens: { hash: Buffer; user: UserInfo }[];
 
-  constructor(tokens: TokenEntry[]) {
+  constructor(
+    tokens: TokenEntry[],
+    private readonly tokenAuthenticators: TokenAuthenticator[] = [],
+  ) {
     this.tokens = tokens.map((t) => ({ hash: digest(t.token), user: t.user }));
   }
 
   /** The user behind the request, or an ApiError 401. Bearer tokens win over client certificates, as in kube-apiserver. */
-  authenticate(req: IncomingMessage): UserInfo {
+  async authenticate(req: IncomingMessage): Promise<UserInfo> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -75,8 +82,12 @@ export class Authenticator {
       const h = digest(m[1]);
       // Compare digests in constant time so a token cannot be guessed byte by byte.
       const hit = this.tokens.find((t) => timingSafeEqual(t.hash, h));
-      if (!hit) throw errors.unauthorized();
-      return withAuthenticated(hit.user);
+      if (hit) return withAuthenticated(hit.user);
+      for (const a of this.tokenAuthenticators) {
+        const user = await a(m[1]);
+        if (user) return withAuthenticated(user);
+      }
+      throw errors.unauthorized();
     }
     const sock = req.socket as TLSSocket;
     if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {

@@ -31,6 +31,8 @@ export interface HandlerContext {
   minWatchTimeoutSec: number;
   /** Reaches node agents for pods/log, exec, attach and portforward. */
   nodeProxy: NodeProxyDeps;
+  /** serviceaccounts/token (TokenRequest). */
+  serviceAccountToken: (req: IncomingMessage, res: ServerResponse, ri: RequestInfo) => Promise<void>;
 }
 
 /** Counts open watch streams; past the limit new watches get 429. */
@@ -277,6 +279,8 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return handleBinding(req, res, ri, q, info, store, ctx);
     case 'eviction':
       return handleEviction(req, res, ri, q, store);
+    case 'token':
+      return ctx.serviceAccountToken(req, res, ri);
     case 'log':
       return proxyPodLog(req, res, ri.namespace, ri.name, q, ctx.nodeProxy);
     case 'exec':

@@ -10,15 +10,22 @@ import express from 'express';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { findByResource } from '../api/resources.js';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
-import { namespaceLifecycle, SYSTEM_NAMESPACES } from './admission.js';
-import { Authenticator, loadTokenFile, type UserInfo } from './authn.js';
+import { SYSTEM_PRIORITY_CLASSES, type PriorityClass, type ServiceAccount } from '../api/index.js';
+import { namespaceLifecycle, orMissing, SYSTEM_NAMESPACES } from './admission.js';
+import { Authenticator, loadTokenFile, type TokenAuthenticator, type UserInfo } from './authn.js';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.js';
 import { handleResource, WatchLimiter, type HandlerContext } from './handlers.js';
 import { notFoundPath, sendError, sendJson } from './http.js';
 import { openapiHandler } from './openapi.js';
 import { ensurePki, kubeconfigYaml } from './pki.js';
+import { proxyNodeGet } from './node-stats.js';
 import { proxyPodUpgrade, type NodeProxyDeps, type ProxyNode, type ProxyPod } from './node-proxy.js';
-import { Registry, type Admission, type Clock } from './registry/index.js';
+import { priorityAdmission } from './priority-admission.js';
+import { Registry, type Admission, type Clock, type Store } from './registry/index.js';
+import { serviceAccountAdmission } from './serviceaccount/admission.js';
+import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
+import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
+import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
 import { resolveRequest } from './request-info.js';
 import type { Storage } from './storage/interface.js';
@@ -66,14 +73,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** The token file to use; a missing default one is created with a random admin token. */
-async function loadTokens(dataDir: string, tokenFile: string | undefined, log: Logger): Promise<Authenticator> {
+async function loadTokens(dataDir: string, tokenFile: string | undefined, log: Logger, more: TokenAuthenticator[]): Promise<Authenticator> {
   const path = tokenFile ?? join(dataDir, 'token-file');
   if (!tokenFile && !(await exists(path))) {
     const token = randomBytes(24).toString('hex');
     await writeFile(path, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
     log.info('token file created', { path });
   }
-  return new Authenticator(await loadTokenFile(path));
+  return new Authenticator(await loadTokenFile(path), more);
 }
 
 function clientAddress(bind: string, port: number): string {
@@ -85,25 +92,44 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const log = opts.logger ?? makeLogger('apiserver');
   const clock: Clock = opts.clock ?? { now: () => new Date() };
   const pki = await ensurePki(opts.dataDir, [opts.bindAddress]);
-  const authn = await loadTokens(opts.dataDir, opts.tokenFile, log);
 
   const admission: Admission[] = [];
-  const registry = new Registry(opts.storage, { clock, admission, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
-  const nsInfo = findByResource('', 'v1', 'namespaces');
-  if (!nsInfo) throw new Error('namespaces missing from the resource table');
-  const namespaces = registry.store(nsInfo);
+  const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
+  const registry = new Registry(opts.storage, {
+    clock,
+    admission,
+    ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}),
+    watchCache: { bookmarkIntervalMs, onError: (msg, fields) => log.warn(msg, fields) },
+  });
+  const storeOf = (group: string, resource: string): Store => {
+    const s = registry.byResource(group, 'v1', resource);
+    if (!s) throw new Error(`${resource} missing from the resource table`);
+    return s;
+  };
+  const namespaces = storeOf('', 'namespaces');
+  const podStore = storeOf('', 'pods');
+  const nodeStore = storeOf('', 'nodes');
+  const serviceAccounts = storeOf('', 'serviceaccounts');
+  const priorityClasses = storeOf('scheduling.k8s.io', 'priorityclasses');
   admission.push(
-    namespaceLifecycle((name) =>
-      namespaces.get('', name).catch((err: unknown) => {
-        if (err instanceof ApiError && err.code === 404) return undefined;
-        throw err;
-      }),
-    ),
+    namespaceLifecycle((name) => orMissing(namespaces.get('', name))),
+    priorityAdmission({
+      get: async (name) => (await priorityClasses.get('', name)) as unknown as PriorityClass,
+      list: async () => (await priorityClasses.listAll('')) as unknown as PriorityClass[],
+    }),
+    serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.get(ns, name)) as unknown as ServiceAccount }),
   );
 
+  const tokens: ServiceAccountTokenDeps = {
+    issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
+    getServiceAccount: (ns, name) => serviceAccounts.get(ns, name),
+    getPod: (ns, name) => podStore.get(ns, name),
+    clock,
+  };
+  const authn = await loadTokens(opts.dataDir, opts.tokenFile, log, [serviceAccountAuthenticator(tokens, log)]);
+  const publisher = new NamespaceContentPublisher({ namespaces, serviceAccounts, configMaps: storeOf('', 'configmaps') }, pki.ca.certPem, log);
+
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
-  const podStore = registry.store(findByResource('', 'v1', 'pods')!);
-  const nodeStore = registry.store(findByResource('', 'v1', 'nodes')!);
   const nodeProxy: NodeProxyDeps = {
     getPod: async (ns, name) => (await podStore.get(ns, name)) as unknown as ProxyPod,
     getNode: async (name) => (await nodeStore.get('', name)) as unknown as ProxyNode,
@@ -111,11 +137,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
   const ctx: HandlerContext = {
     nodeProxy,
+    serviceAccountToken: (req, res, ri) => handleTokenRequest(req, res, ri, tokens),
     registry,
     clock,
     log,
     watches,
-    bookmarkIntervalMs: opts.watchBookmarkIntervalMs ?? 10_000,
+    bookmarkIntervalMs,
     minWatchTimeoutSec: opts.minRequestTimeoutSec ?? 1800,
   };
   const requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
@@ -128,13 +155,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   // Authentication first: every request, including discovery and health, needs a token or a client certificate.
   app.use((req, res, next) => {
-    try {
-      req.user = authn.authenticate(req);
-      next();
-    } catch (err) {
-      log.debug('request unauthenticated', { method: req.method, path: req.path });
-      sendError(res, err);
-    }
+    authn.authenticate(req).then(
+      (user) => {
+        req.user = user;
+        next();
+      },
+      (err: unknown) => {
+        log.debug('request unauthenticated', { method: req.method, path: req.path });
+        sendError(res, err);
+      },
+    );
   });
 
   // Non-watch requests get a deadline; a request still unanswered then gets a 504 Status.
@@ -183,6 +213,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res));
   app.get('/openapi/v2', (_req, res) => sendError(res, notFoundPath()));
+  app.get(['/api/v1/nodes/:name/proxy', '/api/v1/nodes/:name/proxy/*'], (req, res) => {
+    const prefix = `/api/v1/nodes/${req.params.name ?? ''}/proxy`;
+    const url = new URL(req.url, 'https://localhost');
+    proxyNodeGet(res, req.params.name ?? '', url.pathname.slice(prefix.length), url.search, nodeProxy).catch((err: unknown) => sendError(res, err));
+  });
 
   app.use((req, res) => {
     void serveResource(req, res, ctx).catch((err: unknown) => {
@@ -222,9 +257,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   serverAddress = clientAddress(opts.bindAddress, port);
   const url = `https://${serverAddress}`;
 
+  publisher.start();
   try {
     await bootstrapNamespaces(registry, log);
+    await publisher.syncNow(SYSTEM_NAMESPACES);
+    await bootstrapPriorityClasses(priorityClasses, log);
   } catch (err) {
+    publisher.stop();
     server.close();
     throw err;
   }
@@ -239,7 +278,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     caCertPem: pki.ca.certPem,
     adminKubeconfigPath,
     async close() {
+      publisher.stop();
       watches.stopAll();
+      registry.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -270,7 +311,22 @@ async function bootstrapNamespaces(registry: Registry, log: Logger): Promise<voi
   }
 }
 
-/** Answers a raw socket upgrade with a Status (the node agent's streaming endpoints plug in here later). */
+/** The built-in PriorityClasses (system-node-critical, system-cluster-critical), as kube-apiserver's post-start hook. */
+async function bootstrapPriorityClasses(store: Store, log: Logger): Promise<void> {
+  for (const pc of SYSTEM_PRIORITY_CLASSES) {
+    try {
+      await store.create(
+        '',
+        { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: pc.name }, value: pc.value, description: pc.description },
+        { fieldManager: 'ketch-apiserver' },
+      );
+      log.info('priority class created', { name: pc.name });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+    }
+  }
+}
+
 /** exec, attach and portforward arrive as protocol upgrades: authenticate, then tunnel to the pod's node agent. */
 function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn: Authenticator, nodeProxy: NodeProxyDeps): void {
   socket.on('error', () => socket.destroy());
@@ -281,17 +337,14 @@ function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn
       `HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   };
-  try {
-    authn.authenticate(req);
+  authn.authenticate(req).then(() => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const ri = resolveRequest('GET', url.pathname, url.searchParams);
     if (!ri || ri.resource !== 'pods' || !['exec', 'attach', 'portforward'].includes(ri.subresource)) {
       throw errors.badRequest('this endpoint does not support protocol upgrades');
     }
-    proxyPodUpgrade(req, socket, head, ri.namespace, ri.name, ri.subresource, url.searchParams, nodeProxy).catch(refuse);
-  } catch (err) {
-    refuse(err);
-  }
+    return proxyPodUpgrade(req, socket, head, ri.namespace, ri.name, ri.subresource, url.searchParams, nodeProxy);
+  }).catch(refuse);
 }
 
 export type { UserInfo } from './authn.js';

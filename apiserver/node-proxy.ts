@@ -1,11 +1,14 @@
 // Proxies pods/log, pods/exec, pods/attach and pods/portforward to the node agent that runs the pod
 // (agent/README-streaming.md has the contract): HTTPS to Node.status.addresses : daemonEndpoints.kubeletEndpoint.Port,
-// authenticated with the API server's kubelet-client certificate. Upgrades are tunnelled byte for byte.
+// authenticated with the API server's kubelet-client certificate. Upgrades are tunnelled byte for byte, except
+// kubectl's SPDY port-forward, which the API server terminates and translates (portforward-tunnel.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { WebSocket } from 'ws';
 import { ApiError, errors } from '../api/errors.js';
+import { acceptPortForwardTunnel, PORT_FORWARD_PROTOCOL, spdyPortForwardMode } from './portforward-tunnel.js';
 
 /** What the proxy needs of a pod and of a node (plain stored objects). */
 export interface ProxyPod {
@@ -71,9 +74,7 @@ export async function proxyPodLog(req: IncomingMessage, res: ServerResponse, nam
         port: t.port,
         path: t.path,
         method: 'GET',
-        cert: deps.clientCert.cert,
-        key: deps.clientCert.key,
-        ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }),
+        ...agentTls(deps),
       },
       resolve,
     );
@@ -98,18 +99,29 @@ export async function proxyPodLog(req: IncomingMessage, res: ServerResponse, nam
   upstream.pipe(res);
 }
 
+/** TLS options for connections to an agent: our client certificate, and its CA when we have one. */
+function agentTls(deps: NodeProxyDeps): { cert: string; key: string; ca?: string; rejectUnauthorized?: boolean } {
+  return { cert: deps.clientCert.cert, key: deps.clientCert.key, ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }) };
+}
+
 /**
  * exec / attach / portforward upgrades: opens TLS to the agent, replays the client's upgrade request on the agent
  * path (same headers, so the agent's 101 answer carries the right Sec-WebSocket-Accept), then pipes both ways.
+ * kubectl's port-forward speaks SPDY (in a WebSocket or not), which the agent does not: that one is answered here and
+ * each forwarded connection gets its own agent WebSocket on /portForward?port=P.
  */
 export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, sub: string, query: URLSearchParams, deps: NodeProxyDeps): Promise<void> {
   const t = await target(deps, namespace, name, sub, query);
+  const spdy = sub === 'portforward' ? spdyPortForwardMode(req) : undefined;
+  if (spdy) {
+    const base = `wss://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}${t.path.split('?')[0] ?? ''}`;
+    acceptPortForwardTunnel(req, socket, head, spdy, (port) => new WebSocket(`${base}?port=${port}`, [PORT_FORWARD_PROTOCOL], agentTls(deps)));
+    return;
+  }
   const upstream = tlsConnect({
     host: t.host,
     port: t.port,
-    cert: deps.clientCert.cert,
-    key: deps.clientCert.key,
-    ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }),
+    ...agentTls(deps),
     ...(/^[\d.]+$/.test(t.host) ? {} : { servername: t.host }),
   });
   await new Promise<void>((resolve, reject) => {

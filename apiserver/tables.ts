@@ -247,6 +247,10 @@ const PRINTERS: Record<string, Printer> = {
     columns: [nameCol, col('Holder'), ageCol],
     row: (o, now) => [o.metadata.name ?? '', String(getPath(o, 'spec.holderIdentity') ?? ''), age(o.metadata.creationTimestamp, now)],
   },
+  PriorityClass: {
+    columns: [nameCol, col('Value', 'integer'), col('Global-Default', 'boolean'), ageCol, col('PreemptionPolicy')],
+    row: (o, now) => [o.metadata.name ?? '', num(o.value), o.globalDefault === true, age(o.metadata.creationTimestamp, now), String(o.preemptionPolicy ?? '')],
+  },
 };
 
 const DEFAULT_PRINTER: Printer = {

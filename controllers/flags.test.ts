@@ -22,11 +22,13 @@ describe('controller manager flags', () => {
     assert.equal(options.nodeCidrMaskSize, 24);
     assert.deepEqual(options.controllers, ['*']);
     assert.equal(options.leaderElectName, 'kube-controller-manager');
+    assert.equal(options.identity, undefined, 'the manager picks <hostname>_<uuid>');
   });
 
   it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
     const { kubeconfig, options } = parseControllerManagerFlags([
       '--kubeconfig', '/tmp/k', '--leader-elect=false', '--controllers=*,-nodeipam', '--cluster-cidr', '10.0.0.0/8', '--node-monitor-grace-period=1m', '--concurrent-gc-syncs', '3',
+      '--leader-elect-identity=cm-a',
     ]);
     assert.equal(kubeconfig, '/tmp/k');
     assert.equal(options.leaderElect, false);
@@ -34,6 +36,7 @@ describe('controller manager flags', () => {
     assert.equal(options.clusterCidr, '10.0.0.0/8');
     assert.equal(options.nodeMonitorGracePeriodMs, 60_000);
     assert.equal(options.concurrentGcSyncs, 3);
+    assert.equal(options.identity, 'cm-a');
     assert.throws(() => parseControllerManagerFlags(['--bogus']), /unknown flag: --bogus/);
     assert.throws(() => parseControllerManagerFlags(['--leader-elect=maybe']), /invalid boolean/);
     assert.throws(() => parseControllerManagerFlags(['--cluster-cidr']), /needs an argument/);

@@ -19,6 +19,8 @@ export const CONTROLLER_MANAGER_FLAGS: readonly FlagSpec[] = [
   { flag: '--leader-elect-retry-period', kind: 'duration', default: '2s', description: 'how long to wait between attempts to acquire or renew' },
   { flag: '--leader-elect-resource-namespace', kind: 'string', default: 'kube-system', description: 'namespace of the leader-election Lease' },
   { flag: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
+  // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
+  { flag: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
   { flag: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, garbagecollector, namespace, nodelifecycle, nodeipam)" },
   { flag: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { flag: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
@@ -75,9 +77,11 @@ export function controllerManagerOptionsFromFlags(values: Record<string, unknown
   };
   const str = (flag: string): string => String(v(flag) ?? '');
   const kubeconfig = v('--kubeconfig');
+  const identity = v('--leader-elect-identity');
   return {
     ...(typeof kubeconfig === 'string' && kubeconfig ? { kubeconfig } : {}),
     options: {
+      ...(typeof identity === 'string' && identity ? { identity } : {}),
       leaderElect: parseBool(v('--leader-elect') ?? true, '--leader-elect'),
       leaseDurationMs: parseDuration(str('--leader-elect-lease-duration')),
       renewDeadlineMs: parseDuration(str('--leader-elect-renew-deadline')),

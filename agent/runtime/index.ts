@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ContainerStore } from './containers.js';
-import { serveCri } from './grpc.js';
+import { connectRuntime, serveCri } from './grpc.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
 import { imageService } from './image-service.js';
 import { NetworkManager } from './network.js';
@@ -45,6 +45,8 @@ export interface RuntimeServiceOptions {
 export interface RuntimeServiceHandle {
   /** Stops serving; containers and their monitors keep running. */
   close(): Promise<void>;
+  /** Stops and removes every pod sandbox, then the pod bridge: nothing of this runtime stays on the host. */
+  removeAllPods(): Promise<void>;
 }
 
 /** Starts the runtime service. Closing it leaves containers running; a new one on the same root finds them. */
@@ -99,6 +101,19 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
   const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
   log.info('runtime service listening', { listen: opts.listen, root, sandboxes: sb.length, containers: ct.length, runc });
   return {
+    async removeAllPods() {
+      const client = connectRuntime(opts.listen, { timeoutMs: 60_000 });
+      try {
+        const { items } = await client.runtime.listPodSandbox({});
+        for (const sb of items ?? []) {
+          await client.runtime.stopPodSandbox({ podSandboxId: sb.id });
+          await client.runtime.removePodSandbox({ podSandboxId: sb.id });
+        }
+      } finally {
+        client.close();
+      }
+      await network.removeBridge();
+    },
     async close() {
       clearInterval(gcTimer);
       await new Promise<void>((res) => server.tryShutdown(() => res()));

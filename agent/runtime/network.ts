@@ -77,6 +77,17 @@ export class NetworkManager {
     await writeJson(join(this.dir, 'config.json'), { podCidr: cidr || undefined });
   }
 
+  /**
+   * Deletes the bridge once no pod uses it. A bridge left behind keeps its pod-CIDR route, which would shadow the
+   * same route of the next runtime on this host and make its pods unreachable.
+   */
+  async removeBridge(): Promise<void> {
+    await this.serial(async () => {
+      await run('ip', ['link', 'del', this.bridge], { allowFailure: true });
+      this.bridgeReady.clear();
+    });
+  }
+
   /** Creates the netns (loopback up) and, when `cidr` is given, the veth into the bridge. */
   async setUp(sandboxId: string, cidr: string | undefined): Promise<PodNetwork> {
     const netns = `ketch-${sandboxId.slice(0, 12)}`;

@@ -2,7 +2,8 @@
 // Kind-specific policy comes from the Strategy; this file never switches on the kind.
 import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
-import { isStorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
+import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
+import { WatchCache, type CacheWatch, type CachedEvent, type WatchCacheOptions, type WatchCacheStats } from '../watch-cache.js';
 import { trackUpdate, type ManagerRef } from '../patch/managed-fields.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from '../selectors.js';
 import { deepEqual, rfc3339, type Obj } from './object.js';
@@ -59,6 +60,7 @@ export interface WatchParams {
   sendInitialEvents?: boolean;
   /** Watch one object (…/watch/…/pods/name). */
   name?: string;
+  /** Unused: bookmarks come from the resource type's watch cache, at its interval (WatchCacheConfig.bookmarkIntervalMs). */
   progressIntervalMs?: number;
 }
 
@@ -79,15 +81,19 @@ class Unchanged {
   constructor(readonly obj: Obj) {}
 }
 
+/** Settings of every resource type's watch cache (buffer size, bookmark interval, timers). */
+export type WatchCacheConfig = Pick<WatchCacheOptions<Obj>, 'capacity' | 'bookmarkIntervalMs' | 'maxPending' | 'clock' | 'onError'>;
+
 export class Store {
   private readonly apiVersion: string;
   private readonly supportedFields: ReadonlySet<string>;
+  private cache: WatchCache<Obj> | undefined;
 
   constructor(
     readonly info: ResourceInfo,
     readonly strategy: Strategy,
     private readonly storage: Storage,
-    private readonly deps: { clock: Clock; admission: Admission[]; keyRoot?: string },
+    private readonly deps: { clock: Clock; admission: Admission[]; keyRoot?: string; watchCache?: WatchCacheConfig },
   ) {
     this.apiVersion = apiVersionOf(info);
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
@@ -105,7 +111,8 @@ export class Store {
   }
 
   decode(kv: KeyValue, revision = kv.modRevision): Obj {
-    const obj = JSON.parse(Buffer.from(kv.value).toString('utf8')) as Obj;
+    // A view, not a copy: decode runs on every read and every watch event.
+    const obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
     obj.apiVersion = this.apiVersion;
     obj.kind = this.info.kind;
     obj.metadata.resourceVersion = String(revision);
@@ -498,9 +505,30 @@ export class Store {
 
   // ---- watch ----
 
+  /** The resource type's one storage watch, shared by every watcher (started by the first). */
+  private watchCache(): WatchCache<Obj> {
+    return (this.cache ??= new WatchCache<Obj>({
+      storage: this.storage,
+      prefix: this.prefix(''),
+      decode: (kv, revision) => this.decode(kv, revision),
+      ...this.deps.watchCache,
+    }));
+  }
+
+  /** How the shared watch is doing (tests and benchmarks count storage watches with it). */
+  watchCacheStats(): WatchCacheStats | undefined {
+    return this.cache?.stats();
+  }
+
+  /** Stops the shared storage watch and ends every watcher. */
+  close(): void {
+    this.cache?.close();
+    this.cache = undefined;
+  }
+
   /**
    * Events for matching objects. resourceVersion unset or "0": synthetic ADDED for the current state first;
-   * N: every change after N; compacted history gives one ERROR 410 Expired event.
+   * N: every change after N, from the watch cache; older than the cache or compacted gives one ERROR 410 Expired event.
    */
   watch(namespace: string, p: WatchParams): ObjectWatch {
     const match = this.matcher(p.labelSelector, p.fieldSelector);
@@ -512,7 +540,7 @@ export class Store {
     }
     const initial = fromRv === undefined || p.sendInitialEvents === true;
     let closed = false;
-    let sw: StorageWatch | undefined;
+    let cw: CacheWatch<WatchOut> | undefined;
     const self = this;
     const bookmark = (rev: number, annotations?: Record<string, string>): WatchOut => ({
       type: 'BOOKMARK',
@@ -531,18 +559,15 @@ export class Store {
           if (p.sendInitialEvents && p.allowWatchBookmarks) yield bookmark(from, { 'k8s.io/initial-events-end': 'true' });
         }
         if (closed) return;
-        const key = p.name !== undefined ? self.key(namespace, p.name) : self.prefix(namespace);
-        sw = self.storage.watch(key, {
+        cw = self.watchCache().watch<WatchOut>({
           fromRevision: from,
-          prefix: p.name === undefined,
-          ...(p.allowWatchBookmarks && p.progressIntervalMs ? { progressIntervalMs: p.progressIntervalMs } : {}),
+          key: p.name !== undefined ? self.key(namespace, p.name) : self.prefix(namespace),
+          exact: p.name !== undefined,
+          translate: (ev) => self.translate(ev, nameMatch),
+          ...(p.allowWatchBookmarks ? { bookmark: (rev: number) => bookmark(rev) } : {}),
         });
-        if (closed) sw.close();
-        for await (const ev of sw) {
-          const out = self.translate(ev, nameMatch);
-          if (out) yield out;
-          else if (ev.type === 'PROGRESS' && p.allowWatchBookmarks) yield bookmark(ev.revision);
-        }
+        if (closed) cw.close();
+        yield* cw;
       } catch (err) {
         if (isStorageError(err, 'Compacted')) {
           yield { type: 'ERROR', object: errors.gone(`too old resource version: ${from} (${err.revision ?? from})`).status };
@@ -557,19 +582,18 @@ export class Store {
       [Symbol.asyncIterator]: () => gen,
       close() {
         closed = true;
-        sw?.close();
+        cw?.close();
       },
     };
   }
 
-  /** A storage event as the client sees it: filtered, with objects entering or leaving the selection. */
-  private translate(ev: WatchEvent, match: (o: Obj) => boolean): WatchOut | undefined {
-    if (ev.type === 'PROGRESS' || !ev.kv) return undefined;
-    const cur = this.decode(ev.kv, ev.type === 'DELETED' ? ev.revision : ev.kv.modRevision);
-    if (ev.type === 'ADDED') return match(cur) ? { type: 'ADDED', object: cur } : undefined;
-    if (ev.type === 'DELETED') return match(cur) ? { type: 'DELETED', object: cur } : undefined;
+  /** A change as this watcher sees it: filtered, with objects entering or leaving the selection. */
+  private translate(ev: CachedEvent<Obj>, match: (o: Obj) => boolean): WatchOut | undefined {
+    const cur = ev.obj;
+    if (ev.type !== 'MODIFIED') return match(cur) ? { type: ev.type, object: cur } : undefined;
     const now = match(cur);
-    const before = ev.prevKv ? match(this.decode(ev.prevKv)) : now;
+    const prev = ev.prev();
+    const before = prev ? match(prev) : now;
     if (now && before) return { type: 'MODIFIED', object: cur };
     if (now) return { type: 'ADDED', object: cur };
     if (before) return { type: 'DELETED', object: cur };

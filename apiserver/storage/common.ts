@@ -1,4 +1,5 @@
-// Pieces shared by the storage backends: size checks, continue tokens, guaranteed update, and a push-pull event queue.
+// Pieces shared by the storage backends: size checks, continue tokens, guaranteed update, and the watch event queue.
+import { AsyncQueue } from '../../lib/async-queue.js';
 import { MAX_VALUE_BYTES, StorageError, isStorageError, type KeyValue, type StorageWatch, type UpdateFn, type UpdateOptions, type WatchEvent } from './interface.js';
 
 export function checkSize(key: string, value: Uint8Array): void {
@@ -65,74 +66,5 @@ export async function guaranteedUpdate(
   }
 }
 
-/**
- * An unbounded single-consumer queue of watch events that is also the StorageWatch handed to callers.
- * The producer pushes events or an error; the consumer iterates. close() ends iteration and calls onClose once.
- */
-export class EventQueue implements StorageWatch {
-  private readonly items: WatchEvent[] = [];
-  private waiter: ((r: IteratorResult<WatchEvent>) => void) | undefined;
-  private failer: ((e: unknown) => void) | undefined;
-  private error: unknown;
-  private closed = false;
-
-  constructor(private readonly onClose: () => void) {}
-
-  push(ev: WatchEvent): void {
-    if (this.closed) return;
-    const w = this.waiter;
-    if (w) {
-      this.waiter = this.failer = undefined;
-      w({ value: ev, done: false });
-    } else this.items.push(ev);
-  }
-
-  fail(err: unknown): void {
-    if (this.closed) return;
-    this.error = err;
-    const f = this.failer;
-    this.waiter = this.failer = undefined;
-    this.finish();
-    f?.(err);
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    const w = this.waiter;
-    this.waiter = this.failer = undefined;
-    this.finish();
-    w?.({ value: undefined, done: true });
-  }
-
-  private finish(): void {
-    this.closed = true;
-    this.onClose();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
-    return {
-      next: () => {
-        const ev = this.items.shift();
-        if (ev) return Promise.resolve({ value: ev, done: false });
-        if (this.error !== undefined) {
-          const e = this.error;
-          this.error = undefined;
-          return Promise.reject(e);
-        }
-        if (this.closed) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => {
-          this.waiter = resolve;
-          this.failer = reject;
-        });
-      },
-      return: () => {
-        this.close();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
-  }
-}
+/** The StorageWatch handed to callers: a queue of watch events the backend pushes into. */
+export class EventQueue extends AsyncQueue<WatchEvent> implements StorageWatch {}

@@ -1,8 +1,8 @@
 // The embedded backend: an append-only revision log in SQLite (in the spirit of k3s's kine), with in-process watch fan-out.
 //
 // One table, `log`, holds every write (rev = the cluster revision; deletes are tombstones); a key's newest row is its
-// current value, found through the (key, rev) index. Writes issued in the same tick commit as one transaction (group
-// commit), each op seeing the effects of those before it; a write is acknowledged only once durable (WAL, synchronous=FULL).
+// current value, found through the (key, rev) index. Writes issued in the same event-loop turn commit as one transaction
+// (group commit), each op seeing the effects of those before it; a write is acknowledged only once durable (WAL, synchronous=FULL).
 import Database from 'better-sqlite3';
 import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
@@ -264,8 +264,9 @@ export class EmbeddedStorage implements Storage {
       this.pending.push({ run, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        // A microtask runs after every caller resumed in this tick has queued its write: they commit together.
-        queueMicrotask(() => this.flush());
+        // After the loop's I/O phase: every request that arrived in this turn (each in its own I/O callback, so a
+        // microtask would flush them one by one, an fsync each) has queued its write, and they commit together.
+        setImmediate(() => this.flush());
       }
     });
   }

@@ -4,6 +4,7 @@ import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3'
 import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
+  isStorageError,
   type DeleteOptions,
   type KeyValue,
   type ListOptions,
@@ -47,7 +48,8 @@ export class EtcdStorage implements Storage {
   constructor(opts: EtcdOptions) {
     this.client = new Etcd3({
       hosts: opts.endpoints,
-      defaultCallOptions: () => ({ deadline: Date.now() + (opts.callTimeoutMs ?? 10_000) }),
+      // Calls get a deadline; watch streams live until closed (a deadline would cut every watch after 10s).
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.callTimeoutMs ?? 10_000) }),
       // Retries are the caller's business (guaranteedUpdate, client relists): never replay a write behind its back.
       faultHandling: { global: noop, host: () => noop },
     });
@@ -182,7 +184,12 @@ export class EtcdStorage implements Storage {
       // etcd3 would silently resume after a disconnect from a revision it guessed; we end the watch instead and let
       // the caller re-watch from the last revision it saw, which is exact.
       w.on('disconnected', (err: unknown) => queue.fail(mapError(key, err)));
-      w.on('error', (err: unknown) => queue.fail(from > 0 ? new StorageError('Compacted', key, `watch canceled: ${String(err)}`) : mapError(key, err)));
+      // A bare cancel of a watch from a revision means compaction; a transport error stays what it is, so that a
+      // caller can resume rather than relist.
+      w.on('error', (err: unknown) => {
+        const mapped = mapError(key, err);
+        queue.fail(from > 0 && isStorageError(mapped, 'Internal') ? new StorageError('Compacted', key, `watch canceled: ${String(err)}`) : mapped);
+      });
     };
     start().catch((err: unknown) => queue.fail(err));
     return queue;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { parseMirrors } from './components.js';
 import { runServer, untilSignal, type RunningServer } from './server.js';
-import { connectRuntime, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { withServerComponentFlags, type ServerFlags } from './server.js';
 import type { ControllerManagerFlags } from './control-plane.js';
@@ -84,20 +84,6 @@ async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 12
   throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
 }
 
-/** Stops and removes every pod sandbox of the runtime (its containers, netns, veths, cgroups and mounts go with it). */
-async function removeAllSandboxes(endpoint: string): Promise<void> {
-  const client = connectRuntime(endpoint, { timeoutMs: 60_000 });
-  try {
-    const { items } = await client.runtime.listPodSandbox({});
-    for (const sb of items ?? []) {
-      await client.runtime.stopPodSandbox({ podSandboxId: sb.id });
-      await client.runtime.removePodSandbox({ podSandboxId: sb.id });
-    }
-  } finally {
-    client.close();
-  }
-}
-
 /** Start-up progress on stderr: one line per step, saying what it waits for. */
 class Progress {
   private readonly t0 = Date.now();
@@ -136,7 +122,7 @@ export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<Ru
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
-    stops.push(() => removeAllSandboxes(runtimeEndpoint));
+    stops.push(() => runtime.removeAllPods());
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${flags.nodeName}"`);

@@ -77,7 +77,8 @@ describe('ketch verbs', function () {
       assert.ok(j.items.some((i) => i.kind === 'ConfigMap' && i.metadata.name === 'fmt'));
       assert.equal((await h.ketch(['get', 'cm', 'fmt', '-o', 'name'])).stdout, 'configmap/fmt\n');
       const jp = await h.ketch(['get', 'cm', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.data.k}{"\\n"}{end}']);
-      assert.equal(jp.stdout, 'fmt=v\n');
+      // Every namespace also holds the cluster CA (kube-root-ca.crt), as in Kubernetes.
+      assert.equal(jp.stdout, 'fmt=v\nkube-root-ca.crt=\n');
       const jp2 = await h.ketch(['get', 'ns', '-o', 'jsonpath={.items[?(@.metadata.name=="default")].status.phase}']);
       assert.equal(jp2.stdout, 'Active');
       const cc = await h.ketch(['get', 'cm', 'fmt', '-o', 'custom-columns=NAME:.metadata.name,VALUE:.data.k,MISSING:.data.zz']);

@@ -1,73 +1,13 @@
 // The Deployment controller (with the ReplicaSet controller) against a real API server: rollouts watched pod by pod.
 import assert from 'node:assert/strict';
-import { Informer, type ResourceClient } from '../../client/index.js';
+import type { ResourceClient } from '../../client/index.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { isPodReady } from '../../controllers/framework/pods.js';
 import { DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY } from '../../controllers/deployment/util.js';
 import { waitFor } from '../support/util.js';
-import { createNamespace, HollowKubelet, startTestCluster, withKubelet, type TestCluster } from './harness.js';
-
-function deployment(name: string, replicas: number, spec: Partial<Deployment['spec']> = {}, image = 'nginx:1'): Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
-      ...spec,
-    },
-  };
-}
-
-/** What `kubectl rollout status` prints for a Deployment (kubectl's DeploymentStatusViewer), and whether it is done. */
-export function rolloutStatus(d: Deployment): { done: boolean; message: string } {
-  const s = d.status ?? {};
-  const name = d.metadata.name ?? '';
-  if ((d.metadata.generation ?? 0) > (s.observedGeneration ?? 0)) return { done: false, message: 'Waiting for deployment spec update to be observed...' };
-  const progressing = s.conditions?.find((c) => c.type === 'Progressing');
-  if (progressing?.reason === 'ProgressDeadlineExceeded') throw new Error(`deployment "${name}" exceeded its progress deadline`);
-  const want = d.spec.replicas ?? 1;
-  if ((s.updatedReplicas ?? 0) < want) return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${s.updatedReplicas ?? 0} out of ${want} new replicas have been updated...` };
-  if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0)) return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${(s.replicas ?? 0) - (s.updatedReplicas ?? 0)} old replicas are pending termination...` };
-  if ((s.availableReplicas ?? 0) < (s.updatedReplicas ?? 0)) return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${s.availableReplicas ?? 0} of ${s.updatedReplicas ?? 0} updated replicas are available...` };
-  return { done: true, message: `deployment "${name}" successfully rolled out` };
-}
-
-/** Watches a namespace's pods and checks an invariant on every event. */
-class PodWatcher {
-  readonly informer: Informer<Pod>;
-  readonly violations: string[] = [];
-  maxPods = 0;
-  minReady = Infinity;
-  checking = false;
-  constructor(pods: ResourceClient<Pod>, namespace: string, private readonly check?: (pods: Pod[]) => string | undefined) {
-    this.informer = new Informer<Pod>(pods, { namespace });
-    const on = (): void => this.observe();
-    this.informer.addEventHandler({ onAdd: on, onUpdate: on, onDelete: on });
-  }
-  live(): Pod[] {
-    return this.informer.indexer.list().filter((p) => !p.metadata.deletionTimestamp);
-  }
-  private observe(): void {
-    const live = this.live();
-    this.maxPods = Math.max(this.maxPods, live.length);
-    if (!this.checking) return;
-    this.minReady = Math.min(this.minReady, live.filter(isPodReady).length);
-    const v = this.check?.(live);
-    if (v) this.violations.push(v);
-  }
-  async start(): Promise<void> {
-    this.informer.start();
-    await this.informer.waitForSync();
-  }
-  stop(): Promise<void> {
-    return this.informer.stop();
-  }
-}
+import { createNamespace, deployment, HollowKubelet, PodWatcher, rolloutStatus, startTestCluster, withKubelet, type TestCluster } from './harness.js';
 
 describe('deployment controller', function () {
   this.timeout(60_000);

@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { isNotFound } from '../../api/errors.js';
 import type { ResourceClient } from '../../client/index.js';
+import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { refFor, DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type OwnerReference, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { waitFor } from '../support/util.js';
-import { createNamespace, startTestCluster, type TestCluster } from './harness.js';
+import { createNamespace, deployment, startTestCluster, type TestCluster } from './harness.js';
 
 interface ConfigMap {
   apiVersion: 'v1';
@@ -111,21 +112,37 @@ describe('garbage collector', function () {
     assert.equal(mixed.metadata.ownerReferences?.[0]?.name, 'live');
   });
 
-  it('cascades a Deployment to its ReplicaSets and pods, in the foreground', async () => {
-    const ns = await createNamespace(cluster.rest);
-    const deps = cluster.rest.resource<Deployment>(DEPLOYMENTS);
-    const rss = cluster.rest.resource<ReplicaSet>(REPLICASETS);
-    const pods = cluster.rest.resource<Pod>(PODS);
-    await deps.create(ns, {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  for (const policy of ['Background', 'Foreground', 'Orphan'] as const) {
+    it(`deletes a Deployment with propagationPolicy ${policy}: its ReplicaSets and pods ${policy === 'Orphan' ? 'stay, released' : 'go'}`, async () => {
+      const ns = await createNamespace(cluster.rest);
+      const deps = cluster.rest.resource<Deployment>(DEPLOYMENTS);
+      const rss = cluster.rest.resource<ReplicaSet>(REPLICASETS);
+      const pods = cluster.rest.resource<Pod>(PODS);
+      const d = await deps.create(ns, deployment('web', 2));
+      const [rs] = await waitFor(async () => {
+        const sets = (await rss.list(ns)).items;
+        return sets.length === 1 && (await pods.list(ns)).items.length === 2 && sets;
+      }, { what: 'ReplicaSet and pods' });
+      assert.equal(controllerRefOf(rs!)?.uid, d.metadata.uid);
+      // The response is the object as the delete left it: gone (a Status), or waiting on the collector's finalizer.
+      const res = await deps.delete(ns, 'web', { propagationPolicy: policy });
+      if (policy === 'Background') assert.ok(await gone(deps, ns, 'web'), 'the owner goes at once');
+      else assert.deepEqual(res.kind === 'Status' ? res : res.metadata.finalizers, [policy === 'Orphan' ? 'orphan' : 'foregroundDeletion']);
+      await waitFor(() => gone(deps, ns, 'web'), { what: 'Deployment deleted' });
+      if (policy !== 'Orphan') {
+        await waitFor(async () => (await rss.list(ns)).items.length === 0 && (await pods.list(ns)).items.length === 0, { what: 'cascade' });
+        return;
+      }
+      // The orphan finalizer goes only after the references are removed: what is left now stays.
+      const [kept, ...more] = (await rss.list(ns)).items;
+      assert.equal(more.length, 0);
+      assert.equal(kept?.metadata.uid, rs!.metadata.uid);
+      assert.deepEqual(kept?.metadata.ownerReferences ?? [], []);
+      const left = (await pods.list(ns)).items;
+      assert.equal(left.length, 2);
+      for (const p of left) assert.equal(controllerRefOf(p)?.uid, rs!.metadata.uid, 'pods keep their ReplicaSet');
     });
-    await waitFor(async () => (await pods.list(ns)).items.length === 2, { what: 'pods' });
-    await deps.delete(ns, 'web', { propagationPolicy: 'Foreground' });
-    await waitFor(async () => (await gone(deps, ns, 'web')) && (await rss.list(ns)).items.length === 0 && (await pods.list(ns)).items.length === 0, { what: 'cascade' });
-  });
+  }
 
   it('cascades in the background by default', async () => {
     const ns = await createNamespace(cluster.rest);

@@ -1,5 +1,5 @@
-// Test support for controller suites: a real API server over in-memory storage, and a hollow kubelet that reports
-// pods Running and Ready through the status subresource (no containers run).
+// Test support for controller suites: a real API server over in-memory storage, a hollow kubelet that reports pods
+// Running and Ready through the status subresource (no containers run), and a pod watcher that checks rollout bounds.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { startApiServer, type ApiServer } from '../../apiserver/index.js';
 import { EmbeddedStorage } from '../../apiserver/storage/index.js';
 import { Informer, loadClientConfig, RestClient, type ResourceClient } from '../../client/index.js';
 import { isPodReady, rfc3339 } from '../../controllers/framework/pods.js';
-import { NAMESPACES, PODS, type Namespace, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
+import { NAMESPACES, PODS, type Deployment, type Namespace, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 
 export interface TestCluster {
   rest: RestClient;
@@ -119,5 +119,66 @@ export async function withKubelet<T>(rest: RestClient, opts: ConstructorParamete
     return await fn(ns, kubelet);
   } finally {
     await kubelet.stop();
+  }
+}
+
+/** A Deployment of nginx pods labelled app=NAME. */
+export function deployment(name: string, replicas: number, spec: Partial<Deployment['spec']> = {}, image = 'nginx:1'): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
+      ...spec,
+    },
+  };
+}
+
+/** What `kubectl rollout status` prints for a Deployment (kubectl's DeploymentStatusViewer), and whether it is done. */
+export function rolloutStatus(d: Deployment): { done: boolean; message: string } {
+  const s = d.status ?? {};
+  const name = d.metadata.name ?? '';
+  if ((d.metadata.generation ?? 0) > (s.observedGeneration ?? 0)) return { done: false, message: 'Waiting for deployment spec update to be observed...' };
+  const progressing = s.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') throw new Error(`deployment "${name}" exceeded its progress deadline`);
+  const want = d.spec.replicas ?? 1;
+  if ((s.updatedReplicas ?? 0) < want) return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${s.updatedReplicas ?? 0} out of ${want} new replicas have been updated...` };
+  if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0)) return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${(s.replicas ?? 0) - (s.updatedReplicas ?? 0)} old replicas are pending termination...` };
+  if ((s.availableReplicas ?? 0) < (s.updatedReplicas ?? 0)) return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${s.availableReplicas ?? 0} of ${s.updatedReplicas ?? 0} updated replicas are available...` };
+  return { done: true, message: `deployment "${name}" successfully rolled out` };
+}
+
+/** Watches a namespace's pods and checks an invariant on every event. */
+export class PodWatcher {
+  readonly informer: Informer<Pod>;
+  readonly violations: string[] = [];
+  maxPods = 0;
+  minReady = Infinity;
+  checking = false;
+  constructor(pods: ResourceClient<Pod>, namespace: string, private readonly check?: (pods: Pod[]) => string | undefined) {
+    this.informer = new Informer<Pod>(pods, { namespace });
+    const on = (): void => this.observe();
+    this.informer.addEventHandler({ onAdd: on, onUpdate: on, onDelete: on });
+  }
+  live(): Pod[] {
+    return this.informer.indexer.list().filter((p) => !p.metadata.deletionTimestamp);
+  }
+  private observe(): void {
+    const live = this.live();
+    this.maxPods = Math.max(this.maxPods, live.length);
+    if (!this.checking) return;
+    this.minReady = Math.min(this.minReady, live.filter(isPodReady).length);
+    const v = this.check?.(live);
+    if (v) this.violations.push(v);
+  }
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.informer.waitForSync();
+  }
+  stop(): Promise<void> {
+    return this.informer.stop();
   }
 }

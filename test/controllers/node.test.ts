@@ -1,10 +1,12 @@
-// Node lifecycle (with a fake clock: 40 s grace, 300 s default toleration) and node IPAM against a real API server.
+// Node lifecycle (with a fake clock: 40 s grace, 300 s default toleration; and with short times set by flags on the real
+// clock) and node IPAM against a real API server.
 import assert from 'node:assert/strict';
 import { EVENTS, EventRecorder, InformerFactory, microTime, type KubeEvent, type ResourceClient } from '../../client/index.js';
 import { FakeClock } from '../../lib/clock.js';
 import type { ControllerContext } from '../../controllers/framework/controller.js';
 import { rfc3339 } from '../../controllers/framework/pods.js';
 import { LEASES, NODES, PODS, type Lease, type Node, type Pod } from '../../controllers/framework/types.js';
+import { parseControllerManagerFlags } from '../../controllers/flags.js';
 import { startControllerManager } from '../../controllers/manager.js';
 import { NodeLifecycleController } from '../../controllers/nodelifecycle/nodelifecycle-controller.js';
 import { waitFor } from '../support/util.js';
@@ -126,6 +128,75 @@ describe('node controllers', function () {
       }, { what: 'Ready Unknown' });
       assert.equal(ready.reason, 'NodeStatusNeverUpdated');
       assert.equal(ready.message, 'Kubelet never posted node status.');
+    });
+  });
+
+  describe('node lifecycle with configured times (flags, real clock)', () => {
+    it('a node that stops renewing its Lease is marked and its pods evicted within the configured times', async () => {
+      const GRACE = 2000;
+      const PERIOD = 250;
+      const TOLERATION_S = 2;
+      const { options } = parseControllerManagerFlags([`--node-monitor-grace-period=${GRACE}ms`, `--node-monitor-period=${PERIOD}ms`, '--leader-elect=false', '--controllers=nodelifecycle']);
+      const nodes = cluster.rest.resource<Node>(NODES);
+      const leases = cluster.rest.resource<Lease>(LEASES);
+      const pods = cluster.rest.resource<Pod>(PODS);
+      const ns = await createNamespace(cluster.rest);
+      // When this process first sees each change, from its own watches.
+      const seen: { unknown?: number; tainted?: number; evicted?: number; notReady?: number } = {};
+      const informers = new InformerFactory(cluster.rest);
+      informers.for<Node>(NODES).addEventHandler({
+        onUpdate: (_o, n) => {
+          if (n.metadata.name !== 'quiet') return;
+          if (n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown') seen.unknown ??= Date.now();
+          if (n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute')) seen.tainted ??= Date.now();
+        },
+      });
+      informers.for<Pod>(PODS).addEventHandler({
+        onUpdate: (_o, p) => {
+          if (p.metadata.namespace !== ns) return;
+          if (p.metadata.name === 'short' && p.metadata.deletionTimestamp) seen.evicted ??= Date.now();
+          if (p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'False') seen.notReady ??= Date.now();
+        },
+        onDelete: (p) => {
+          if (p.metadata.namespace === ns && p.metadata.name === 'short') seen.evicted ??= Date.now();
+        },
+      });
+      informers.start();
+      await informers.waitForSync();
+      const cm = await startControllerManager({ rest: cluster.rest, ...options });
+      try {
+        await nodes.create(undefined, node('quiet', Date.now()));
+        let lease = await leases.create('kube-node-lease', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'quiet' }, spec: { holderIdentity: 'quiet', leaseDurationSeconds: 2, renewTime: microTime(Date.now()) } });
+        const mk = async (name: string, tolerations: NonNullable<Pod['spec']['tolerations']>): Promise<void> => {
+          const p = await pods.create(ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: 'quiet', tolerations, containers: [{ name: 'c', image: 'nginx' }] } });
+          await setPodReady(pods, p);
+        };
+        await mk('short', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: TOLERATION_S }]);
+        await mk('plain', []);
+        // The node's agent renews every half grace period for a while, then stops.
+        let lastRenew = 0;
+        for (let i = 0; i < 3; i++) {
+          await new Promise((r) => setTimeout(r, GRACE / 2));
+          lastRenew = Date.now();
+          lease = await leases.update({ ...lease, spec: { ...lease.spec, renewTime: microTime(lastRenew) } });
+          assert.equal(seen.unknown, undefined, 'a node that renews is never marked');
+        }
+        await waitFor(() => seen.evicted, { timeoutMs: GRACE + PERIOD + TOLERATION_S * 1000 + 5000, what: 'eviction' });
+        const marked = seen.unknown! - lastRenew;
+        assert.ok(marked >= GRACE, `marked ${marked} ms after the last renewal, within the grace period`);
+        // The monitor runs every period; 300 ms for requests and watches on a loaded machine.
+        assert.ok(marked <= GRACE + PERIOD + 300, `marked ${marked} ms after the last renewal`);
+        assert.ok(seen.tainted! - seen.unknown! <= PERIOD + 300, 'tainted with the mark');
+        assert.ok(seen.notReady! - seen.unknown! <= PERIOD + 300, 'pods marked not ready with the node');
+        // Taint times have one-second precision (as metav1.Time): the eviction may come up to a second early.
+        const evicted = seen.evicted! - seen.tainted!;
+        assert.ok(evicted >= TOLERATION_S * 1000 - 1000 && evicted <= TOLERATION_S * 1000 + PERIOD + 300, `evicted ${evicted} ms after the taint`);
+        assert.ok(!(await pods.get(ns, 'plain')).metadata.deletionTimestamp, 'the default toleration (300 s) is not over');
+      } finally {
+        await cm.stop();
+        await informers.stop();
+        await nodes.delete(undefined, 'quiet');
+      }
     });
   });
 

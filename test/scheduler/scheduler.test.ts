@@ -1,7 +1,7 @@
 // The scheduler against a real API server with several Node objects: placement by resources, selectors, affinity,
 // taints, spread and preemption; explanations in Kubernetes' words.
 import assert from 'node:assert/strict';
-import type { Pod } from '../../api/index.js';
+import type { Pod, PriorityClass } from '../../api/index.js';
 import { EVENTS, type KubeEvent } from '../../client/index.js';
 import { DIAGNOSIS_ANNOTATION, readDiagnosis, startScheduler, type RunningScheduler } from '../../scheduler/index.js';
 import { waitFor } from '../support/util.js';
@@ -156,16 +156,30 @@ describe('scheduler (integration)', function () {
     assert.match(c.message ?? '', /^0\/3 nodes are available: 3 node\(s\) didn't match pod anti-affinity rules\./);
   });
 
+  /** Pods get their priority from a PriorityClass (priority admission refuses a bare spec.priority). */
+  const priorityClass = async (name: string, value: number, preemptionPolicy?: 'Never'): Promise<void> => {
+    await cluster.rest
+      .resource<PriorityClass>({ group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses', namespaced: false })
+      .create(undefined, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value, ...(preemptionPolicy ? { preemptionPolicy } : {}) })
+      .catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
+  };
+
   it('preempts the lowest-priority pod on one node for a pod that fits nowhere', async () => {
+    await priorityClass('prio-10', 10);
+    await priorityClass('prio-50', 50);
+    await priorityClass('prio-1000', 1000);
     await cluster.nodes.create(undefined, makeNode('p1', { cpu: '2' }));
     await cluster.nodes.create(undefined, makeNode('p2', { cpu: '2' }));
     const quick = { terminationGracePeriodSeconds: 0 };
-    await createPod(makePod('low', { cpu: '1500m', spec: { ...quick, priority: 10 } }));
-    await createPod(makePod('mid', { cpu: '1500m', spec: { ...quick, priority: 50 } }));
+    await createPod(makePod('low', { cpu: '1500m', spec: { ...quick, priorityClassName: 'prio-10' } }));
+    await createPod(makePod('mid', { cpu: '1500m', spec: { ...quick, priorityClassName: 'prio-50' } }));
     const lowNode = await boundNode('low');
     const midNode = await boundNode('mid');
     assert.notEqual(lowNode, midNode);
-    await createPod(makePod('vip', { cpu: '1500m', spec: { priority: 1000 } }));
+    await createPod(makePod('vip', { cpu: '1500m', spec: { priorityClassName: 'prio-1000' } }));
+    assert.equal((await cluster.pods.get(namespace, 'vip')).spec.priority, 1000);
     assert.equal(await boundNode('vip'), lowNode, 'the node of the lowest-priority victim');
     await waitFor(async () => !(await cluster.pods.list(namespace)).items.some((p) => p.metadata?.name === 'low'), { what: 'the victim to be gone' });
     const vip = await cluster.pods.get(namespace, 'vip');
@@ -176,10 +190,11 @@ describe('scheduler (integration)', function () {
   });
 
   it('does not preempt for a pod with preemptionPolicy Never', async () => {
+    await priorityClass('polite-100', 100, 'Never');
     await cluster.nodes.create(undefined, makeNode('q1', { cpu: '1' }));
-    await createPod(makePod('occupant', { cpu: '800m', spec: { priority: 0 } }));
+    await createPod(makePod('occupant', { cpu: '800m' }));
     await boundNode('occupant');
-    await createPod(makePod('polite', { cpu: '800m', spec: { priority: 100, preemptionPolicy: 'Never' } }));
+    await createPod(makePod('polite', { cpu: '800m', spec: { priorityClassName: 'polite-100' } }));
     const c = await condition('polite');
     assert.equal(c.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.');
     assert.equal((await cluster.pods.get(namespace, 'occupant')).spec.nodeName, 'q1');

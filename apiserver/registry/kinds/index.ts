@@ -4,6 +4,7 @@ import { defaultStrategy, type Strategy } from '../strategy.js';
 import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from './core.js';
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
+import { priorityClassStrategy } from './scheduling.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { workloadStrategy } from './workloads.js';
 
@@ -20,6 +21,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   StatefulSet: workloadStrategy,
   DaemonSet: workloadStrategy,
   Job: workloadStrategy,
+  PriorityClass: priorityClassStrategy,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {

@@ -4,6 +4,7 @@ import { isObject } from '../object.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
 
 export function podStrategy(info: ResourceInfo): Strategy {
+  const base = defaultStrategy(info);
   return defaultStrategy(info, {
     returnDeletedObject: true,
     tracksGeneration: false,
@@ -34,6 +35,13 @@ export function podStrategy(info: ResourceInfo): Strategy {
     },
     prepareForCreate(obj) {
       obj.status = { phase: 'Pending', qosClass: podQOSClass(obj as unknown as Pod) };
+    },
+    prepareForUpdate(obj, old) {
+      base.prepareForUpdate(obj, old);
+      // Priority admission set these on create; an update that leaves them out keeps them (as its Update branch does).
+      if (isObject(obj.spec) && isObject(old.spec)) {
+        for (const k of ['priority', 'preemptionPolicy'] as const) if (obj.spec[k] === undefined && old.spec[k] !== undefined) obj.spec[k] = old.spec[k];
+      }
     },
     gracePeriod(obj, opts) {
       const spec = isObject(obj.spec) ? obj.spec : {};

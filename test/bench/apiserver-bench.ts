@@ -1,0 +1,336 @@
+// `npm run bench:apiserver`: the API server over HTTPS beside its own storage backend used directly, in one run.
+//
+// The API server runs in a child process (so that it does not share a core with the load generator) over an
+// instrumented Storage; the raw figures are measured in that child on the same Storage, with the bytes the API server
+// stored for a pod and the same concurrency. Measured: pod creates/s (c=1, c=64), gets/s, listing 10,000 pods (ms and
+// bytes), and watch fan-out to 1,000 watchers (delivery latency of one change, and the storage watches open meanwhile).
+//
+// BENCH_OPS (creates per round, default 2000), BENCH_WATCHERS (1000), BENCH_LIST (10000), BENCH_BACKENDS (embedded,etcd).
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request, type RequestOptions } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findByResource } from '../../api/resources.js';
+import { prefixKey } from '../../api/keys.js';
+import { startApiServer } from '../../apiserver/index.js';
+import { openStorage } from '../../apiserver/storage/index.js';
+import { startEtcd } from '../support/etcd-server.js';
+import { InstrumentedStorage } from '../support/instrumented-storage.js';
+
+const OPS = Number(process.env.BENCH_OPS ?? 2000);
+const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 1000);
+const LIST_N = Number(process.env.BENCH_LIST ?? 10_000);
+const ROUNDS = 3;
+const CHANGES = 20;
+const PODS_PREFIX = prefixKey(findByResource('', 'v1', 'pods')!);
+const RUN = Date.now().toString(36);
+
+/** Runs `total` calls of op with `concurrency` in flight; returns ops per second. */
+async function rate(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+  return total / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+const median = (xs: number[]): number => percentile(xs, 50);
+
+// ---- the child: API server + raw storage operations on request -------------------------------------------------
+
+type ChildOp =
+  | { op: 'raw-creates'; key: string; total: number; concurrency: number; round: string }
+  | { op: 'raw-gets'; prefix: string; total: number; concurrency: number }
+  | { op: 'raw-list'; prefix: string }
+  | { op: 'watches' }
+  | { op: 'cpu' }
+  | { op: 'stop' };
+type ChildRequest = ChildOp & { id: number };
+
+interface Ready {
+  port: number;
+  dataDir: string;
+}
+
+async function child(): Promise<void> {
+  const dataDir = process.env.BENCH_DATA_DIR!;
+  const etcd = process.env.BENCH_ETCD;
+  const inner = await openStorage({ dataDir, ...(etcd ? { etcdServers: [etcd] } : {}) });
+  const st = new InstrumentedStorage(inner);
+  const storage = st.storage;
+  const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, maxWatches: WATCHERS + 100 });
+  const send = (m: unknown): void => void process.send!(m);
+  process.on('message', (m: ChildRequest) => {
+    const reply = (v: unknown): void => send({ id: m.id, value: v });
+    void (async () => {
+      switch (m.op) {
+        case 'raw-creates': {
+          // The bytes the API server stored for a sample pod: raw writes carry exactly the same payload.
+          const sample = await storage.get(m.key);
+          if (!sample) throw new Error(`no sample at ${m.key}`);
+          return reply(await rate(m.total, m.concurrency, (i) => storage.create(`/raw/${m.round}/${i}`, sample.value)));
+        }
+        case 'raw-gets': {
+          const { items } = await storage.list(m.prefix, { limit: 1000 });
+          return reply(await rate(m.total, m.concurrency, (i) => storage.get(items[i % items.length]!.key)));
+        }
+        case 'raw-list': {
+          const t0 = performance.now();
+          const r = await storage.list(m.prefix);
+          return reply({ ms: performance.now() - t0, items: r.items.length, bytes: r.items.reduce((n, kv) => n + kv.value.byteLength, 0) });
+        }
+        case 'watches':
+          return reply({ pods: st.openWatches(PODS_PREFIX), total: st.openWatches(), keys: st.openWatchKeys() });
+        case 'cpu': {
+          const u = process.cpuUsage();
+          return reply(u.user + u.system);
+        }
+        case 'stop':
+          await api.close();
+          await inner.close();
+          reply(true);
+          process.exit(0);
+      }
+    })().catch((err: unknown) => send({ id: m.id, error: String((err as Error).stack ?? err) }));
+  });
+  send({ ready: { port: api.port, dataDir } satisfies Ready });
+}
+
+// ---- the parent: load generator ----------------------------------------------------------------------------------
+
+interface Server {
+  proc: ChildProcess;
+  port: number;
+  tls: Pick<RequestOptions, 'ca' | 'cert' | 'key'>;
+  ask<T>(req: ChildOp): Promise<T>;
+}
+
+async function startChild(dataDir: string, etcd?: string): Promise<Server> {
+  const proc = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_CHILD: '1', BENCH_DATA_DIR: dataDir, KETCH_LOG_LEVEL: 'warn', ...(etcd ? { BENCH_ETCD: etcd } : {}) },
+  });
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let seq = 0;
+  const ready = new Promise<Ready>((resolve, reject) => {
+    proc.on('message', (m: { ready?: Ready; id?: number; value?: unknown; error?: string }) => {
+      if (m.ready) return resolve(m.ready);
+      const w = waiting.get(m.id!);
+      waiting.delete(m.id!);
+      if (m.error) w?.reject(new Error(m.error));
+      else w?.resolve(m.value);
+    });
+    proc.once('exit', (code) => reject(new Error(`API server child exited (${code})`)));
+  });
+  const { port } = await ready;
+  const pki = (f: string): string => readFileSync(join(dataDir, 'pki', f), 'utf8');
+  return {
+    proc,
+    port,
+    tls: { ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') },
+    ask: <T>(req: ChildOp) =>
+      new Promise<T>((resolve, reject) => {
+        const id = ++seq;
+        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        proc.send({ ...req, id });
+      }),
+  };
+}
+
+interface Reply {
+  status: number;
+  body: Buffer;
+}
+
+function client(srv: Server, sockets: number): (method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply> {
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets, ...srv.tls });
+  return (method, path, body, contentType = 'application/json') =>
+    new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: srv.port,
+          method,
+          path,
+          agent,
+          headers: { Accept: 'application/json', ...(data ? { 'Content-Type': contentType, 'Content-Length': String(data.length) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+}
+
+const pod = (name: string, extra: Record<string, string> = {}): unknown => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels: { app: 'bench' }, annotations: extra },
+  spec: { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
+});
+
+async function must(p: Promise<Reply>, want: number): Promise<Reply> {
+  const r = await p;
+  if (r.status !== want) throw new Error(`HTTP ${r.status} (wanted ${want}): ${r.body.toString('utf8').slice(0, 300)}`);
+  return r;
+}
+
+interface Row {
+  backend: string;
+  metric: string;
+  api: string;
+  raw: string;
+  ratio: string;
+}
+const rows: Row[] = [];
+function record(backend: string, metric: string, api: number, unit: string, raw?: number): void {
+  const fmt = (v: number): string => `${v.toFixed(unit === 'ms' ? 1 : 0)} ${unit}`;
+  const row = { backend, metric, api: fmt(api), raw: raw === undefined ? '' : fmt(raw), ratio: raw === undefined ? '' : (api / raw).toFixed(2) };
+  rows.push(row);
+  process.stderr.write(`  ${backend} ${metric}: ${row.api}${raw === undefined ? '' : ` (raw ${row.raw}, ratio ${row.ratio})`}\n`);
+}
+
+async function benchBackend(backend: string, etcd?: string): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-apiserver-bench-'));
+  const srv = await startChild(dataDir, etcd);
+  try {
+    const call = client(srv, 64);
+    for (const ns of ['bench', 'bench-list', 'bench-watch']) await must(call('POST', '/api/v1/namespaces', { metadata: { name: ns } }), 201);
+    const pods = (ns: string): string => `/api/v1/namespaces/${ns}/pods`;
+    await must(call('POST', pods('bench'), pod('sample')), 201);
+    const sampleKey = `${PODS_PREFIX}bench/sample`;
+
+    // Creates: alternating rounds (raw, API, raw, ...) so that noise on the shared machine hits both alike.
+    for (const c of [1, 64]) {
+      const raw: number[] = [];
+      const api: number[] = [];
+      const cpu: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        raw.push(await srv.ask<number>({ op: 'raw-creates', key: sampleKey, total: OPS, concurrency: c, round: `${RUN}-c${c}-${round}` }));
+        const cpu0 = await srv.ask<number>({ op: 'cpu' });
+        api.push(await rate(OPS, c, (i) => must(call('POST', pods('bench'), pod(`c${c}-${round}-${i}`)), 201)));
+        cpu.push(((await srv.ask<number>({ op: 'cpu' })) - cpu0) / OPS);
+      }
+      record(backend, `pod creates/s c=${c}`, median(api), 'ops/s', median(raw));
+      record(backend, `API server CPU per create c=${c}`, median(cpu), 'µs');
+    }
+    for (const c of [1, 64]) {
+      const raw = await srv.ask<number>({ op: 'raw-gets', prefix: `${PODS_PREFIX}bench/`, total: OPS, concurrency: c });
+      const cpu0 = await srv.ask<number>({ op: 'cpu' });
+      const api = await rate(OPS, c, (i) => must(call('GET', `${pods('bench')}/c64-0-${i % OPS}`), 200));
+      const cpu = ((await srv.ask<number>({ op: 'cpu' })) - cpu0) / OPS;
+      record(backend, `pod gets/s c=${c}`, api, 'ops/s', raw);
+      record(backend, `API server CPU per get c=${c}`, cpu, 'µs');
+    }
+
+    // Listing 10,000 pods.
+    await rate(LIST_N, 64, (i) => must(call('POST', pods('bench-list'), pod(`p${String(i).padStart(6, '0')}`)), 201));
+    const lists: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const r = await must(call('GET', pods('bench-list')), 200);
+      lists.push(performance.now() - t0);
+      bytes = r.body.length;
+    }
+    const rawList = await srv.ask<{ ms: number; items: number; bytes: number }>({ op: 'raw-list', prefix: `${PODS_PREFIX}bench-list/` });
+    if (rawList.items !== LIST_N) throw new Error(`raw list has ${rawList.items} pods, not ${LIST_N}`);
+    record(backend, `list ${LIST_N} pods (median of 5)`, median(lists), 'ms', rawList.ms);
+    record(backend, `list ${LIST_N} pods, bytes`, bytes, 'B', rawList.bytes);
+
+    await benchWatch(backend, srv, call, pods('bench-watch'));
+  } finally {
+    await srv.ask({ op: 'stop' }).catch(() => srv.proc.kill());
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** 1,000 watchers of one namespace's pods; each of CHANGES changes is timed from its request to every watcher. */
+async function benchWatch(backend: string, srv: Server, call: ReturnType<typeof client>, path: string): Promise<void> {
+  await must(call('POST', path, pod('watched')), 201);
+  const rv = (JSON.parse((await must(call('GET', path), 200)).body.toString('utf8')) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity, ...srv.tls });
+  const lat: number[] = [];
+  let marker = '';
+  let sentAt = 0;
+  let pending = 0;
+  let allIn: (() => void) | undefined;
+  const streams: { destroy(): void }[] = [];
+  const open = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: srv.port, path: `${path}?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`, agent }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
+        let seen = '';
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          // The change is found by its marker (no JSON parsing here: the parent must not be the bottleneck).
+          const text = tail + chunk;
+          tail = chunk.slice(-64);
+          if (!marker || seen === marker || !text.includes(marker)) return;
+          seen = marker;
+          lat.push(performance.now() - sentAt);
+          if (--pending === 0) allIn?.();
+        });
+        resolve();
+      });
+      req.on('error', reject);
+      req.end();
+      streams.push(req);
+    });
+  try {
+    for (let i = 0; i < WATCHERS; i += 50) await Promise.all(Array.from({ length: Math.min(50, WATCHERS - i) }, open));
+    const watches = await srv.ask<{ pods: number; total: number; keys: string[] }>({ op: 'watches' });
+    for (let i = 0; i < CHANGES; i++) {
+      const seq = `${RUN}-${i}`;
+      marker = `"seq":"${seq}"`;
+      pending = WATCHERS;
+      const done = new Promise<void>((r) => (allIn = r));
+      sentAt = performance.now();
+      await must(call('PATCH', `${path}/watched`, { metadata: { annotations: { seq } } }, 'application/merge-patch+json'), 200);
+      await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${WATCHERS - pending} of ${WATCHERS} watchers got change ${i}`)), 30_000))]);
+    }
+    record(backend, `watch delivery to ${WATCHERS} watchers p50`, percentile(lat, 50), 'ms');
+    record(backend, `watch delivery to ${WATCHERS} watchers p99`, percentile(lat, 99), 'ms');
+    rows.push({ backend, metric: `storage watches open with ${WATCHERS} pod watchers`, api: `${watches.pods} on pods (${watches.total} in all)`, raw: '', ratio: '' });
+    process.stderr.write(`  ${backend} storage watches open: ${watches.pods} on pods; all: ${watches.keys.join(' ')}\n`);
+    if (watches.pods !== 1) throw new Error(`expected exactly one storage watch on pods, found ${watches.pods}`);
+  } finally {
+    for (const s of streams) s.destroy();
+    agent.destroy();
+  }
+}
+
+
+async function main(): Promise<void> {
+  const backends = (process.env.BENCH_BACKENDS ?? 'embedded,etcd').split(',');
+  process.stderr.write(`API server benchmark: ${OPS} creates per round, ${LIST_N} pods listed, ${WATCHERS} watchers (BENCH_OPS, BENCH_LIST, BENCH_WATCHERS, BENCH_BACKENDS)\n`);
+  if (backends.includes('embedded')) await benchBackend('embedded');
+  if (backends.includes('etcd')) {
+    const etcd = await startEtcd();
+    try {
+      await benchBackend('etcd', etcd.endpoint);
+    } finally {
+      await etcd.stop();
+    }
+  }
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  console.log(line(['backend', 'measurement', 'API server (HTTPS)', 'storage directly (same run)', 'ratio']));
+  console.log(line(['---', '---', '---:', '---:', '---:']));
+  for (const r of rows) console.log(line([r.backend, r.metric, r.api, r.raw, r.ratio]));
+}
+
+if (process.env.BENCH_CHILD === '1') await child();
+else await main();

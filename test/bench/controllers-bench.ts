@@ -1,0 +1,254 @@
+// `npm run bench:controllers`: a 1,000-replica Deployment brought up and rolled out by the controller manager that
+// `ketch server` hosts (API server, embedded store on disk and controllers in one child process, as k3s runs them; no
+// scheduler). This process plays the nodes: hollow nodes (agent/hollow.ts) mark pods bound to them Running and Ready,
+// and a simulated binder puts each new pod on a hollow node round-robin, so that the times measure the controllers and
+// not scheduling decisions. Beside the controllers' pod creates/s it measures, in the same run against the same server,
+// raw POSTs of the same pod bodies at the same concurrency: alone, and with the simulated agent binding and readying
+// them as it does the controllers' pods (half of each before and half after, so that drift hits all alike).
+//   BENCH_REPLICAS (1000), BENCH_NODES (50), BENCH_CONCURRENCY (64 raw creates in flight),
+//   BENCH_PROFILE=DIR (CPU profile of the server process into DIR).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { startHollowNodes } from '../../agent/hollow.js';
+import { Informer, loadClientConfig, RestClient, type ResourceClient } from '../../client/index.js';
+import { podFromTemplate, isPodReady } from '../../controllers/framework/pods.js';
+import { DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, refFor, type Deployment, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
+import { freePort } from '../support/util.js';
+
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1000);
+const NODES = Number(process.env.BENCH_NODES ?? 50);
+const PROFILE = process.env.BENCH_PROFILE;
+/** In-flight raw creates: the controller manager's client opens at most 64 connections, which bounds its creates too. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const NS = 'bench';
+/** Raw creates alone, and raw creates that the simulated agent binds and readies as it does the controllers' pods. */
+const BASE_NS = 'baseline';
+const AGENT_NS = 'baseline-agent';
+const CONFIGMAPS = refFor('v1', 'ConfigMap');
+
+const say = (s: string): boolean => process.stderr.write(s + '\n');
+const secs = (ms: number): string => (ms / 1000).toFixed(1);
+
+/** `ketch server` in a child process; resolves with its admin kubeconfig once it serves. */
+async function startServer(dataDir: string): Promise<{ kubeconfig: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const entry = fileURLToPath(new URL('../../cli/entry.ts', import.meta.url));
+  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', entry, 'server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--disable-scheduler'],
+    { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn' } },
+  );
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    stopping = true; // what it logs while it shuts down is not the benchmark's business
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`ketch server exited with ${code}`)));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (/ketch server is up/.test(line)) resolve({ kubeconfig: join(dataDir, 'admin.kubeconfig'), stop });
+      else if (!stopping && !/^\s+(export|kubectl)/.test(line)) process.stderr.write(`[server] ${line}\n`);
+    });
+  });
+}
+
+async function pool(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+}
+
+/** A tiny promise pool for fire-and-forget writes. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+/** Watches a namespace: binds new pods to hollow nodes round-robin and records when each was seen and ready. */
+class PodTracker {
+  readonly informer: Informer<Pod>;
+  readonly added = new Map<string, number>();
+  readonly ready = new Map<string, number>();
+  private next = 0;
+  private readonly bind = limiter(32);
+
+  constructor(rest: RestClient, pods: ResourceClient<Pod>, nodes: string[], namespace: string) {
+    this.informer = new Informer<Pod>(pods, { namespace });
+    const seen = (p: Pod): void => {
+      const uid = p.metadata.uid ?? '';
+      if (!this.added.has(uid)) this.added.set(uid, performance.now());
+      if (isPodReady(p) && !this.ready.has(uid)) this.ready.set(uid, performance.now());
+      if (p.spec.nodeName || p.metadata.deletionTimestamp) return;
+      const node = nodes[this.next++ % nodes.length]!;
+      const name = p.metadata.name ?? '';
+      void this.bind(() =>
+        rest.request('POST', pods.path(namespace, name, 'binding'), { body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, uid }, target: { kind: 'Node', name: node } } }),
+      ).catch((err: unknown) => say(`  bind ${name} failed: ${String(err)}`));
+    };
+    this.informer.addEventHandler({ onAdd: seen, onUpdate: (_o, p) => seen(p) });
+  }
+
+  /** Live pods with the given image, and how many of them are ready. */
+  count(image?: string): { live: number; ready: number } {
+    const live = this.informer.indexer.list().filter((p) => !p.metadata.deletionTimestamp && (!image || p.spec.containers[0]?.image === image));
+    return { live: live.length, ready: live.filter(isPodReady).length };
+  }
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 600_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return performance.now();
+}
+
+const web = (image: string): Deployment => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: {
+    replicas: REPLICAS,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image, resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } },
+  },
+});
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-ctrl-bench-'));
+  say(`controllers benchmark: Deployment of ${REPLICAS} replicas on ${NODES} hollow nodes; ketch server (embedded store, hosted controller manager)`);
+  const server = await startServer(dataDir);
+  const rest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'controllers-bench');
+  // Baseline writes go through a client of their own, as the controller manager's do.
+  const baseRest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'controllers-bench-baseline');
+  const pods = rest.resource<Pod>(PODS);
+  const deps = rest.resource<Deployment>(DEPLOYMENTS);
+  let hollow: Awaited<ReturnType<typeof startHollowNodes>> | undefined;
+  const trackers: PodTracker[] = [];
+  try {
+    for (const name of [NS, BASE_NS, AGENT_NS]) await rest.resource(NAMESPACES).create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    const capacity = { cpu: '64', memory: '256Gi', pods: String(Math.ceil((3.5 * REPLICAS) / NODES) + 10), 'ephemeral-storage': '100Gi' };
+    hollow = await startHollowNodes({ rest, count: NODES, capacity, concurrency: 32 });
+    const tracker = new PodTracker(rest, pods, hollow.nodes, NS);
+    trackers.push(tracker, new PodTracker(rest, pods, hollow.nodes, AGENT_NS));
+    for (const t of trackers) t.informer.start();
+    await Promise.all(trackers.map((t) => t.informer.waitForSync()));
+
+    // Baseline bodies: what the ReplicaSet controller posts (generateName, labels, a controller reference), owned by
+    // a ConfigMap so that neither the ReplicaSet controller nor the collector touches them.
+    const bodyIn = async (namespace: string): Promise<Pod> => {
+      const owner = await rest.resource(CONFIGMAPS).create(namespace, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' } });
+      const body = podFromTemplate(web('nginx:1').spec.template!, { metadata: { name: 'owner', namespace, uid: owner.metadata?.uid ?? '' } }, { apiVersion: 'v1', kind: 'ConfigMap' });
+      body.metadata.labels = { ...body.metadata.labels, 'pod-template-hash': '5d4f8c7b9' };
+      body.metadata.generateName = 'web-5d4f8c7b9-';
+      return body;
+    };
+    const bodies = { [BASE_NS]: await bodyIn(BASE_NS), [AGENT_NS]: await bodyIn(AGENT_NS) };
+    const spent = { [BASE_NS]: { ms: 0, n: 0 }, [AGENT_NS]: { ms: 0, n: 0 } };
+    const baseline = async (namespace: typeof BASE_NS | typeof AGENT_NS, n: number): Promise<void> => {
+      const t = performance.now();
+      await pool(n, CONCURRENCY, () => baseRest.resource<Pod>(PODS).create(namespace, bodies[namespace]));
+      spent[namespace].ms += performance.now() - t;
+      spent[namespace].n += n;
+    };
+    // Warm up (connections, JIT), then the baselines in alternating chunks, half before the controllers' run and half
+    // after it, so that drift in the machine's load hits both alike.
+    await pool(100, CONCURRENCY, () => baseRest.resource<Pod>(PODS).create(BASE_NS, bodies[BASE_NS]));
+    const CHUNK = 100;
+    const baselines = async (n: number): Promise<void> => {
+      for (let done = 0; done < n; done += CHUNK) {
+        await baseline(BASE_NS, Math.min(CHUNK, n - done));
+        await baseline(AGENT_NS, Math.min(CHUNK, n - done));
+      }
+      await until(() => trackers[1]!.count().ready >= spent[AGENT_NS].n, 'the agent to catch up');
+    };
+    const half = Math.floor(REPLICAS / 2);
+    await baselines(half);
+
+    // 1. Scale from nothing: the Deployment, then its ReplicaSet's pods.
+    const t0 = performance.now();
+    await deps.create(NS, web('nginx:1'));
+    const allExist = await until(() => tracker.count().live >= REPLICAS, 'all pods to exist');
+    const allReady = await until(() => tracker.count().ready >= REPLICAS, 'all pods to be ready');
+    const createMs = allExist - t0;
+    say(`  all ${REPLICAS} pods exist after ${secs(createMs)} s (first after ${secs(Math.min(...tracker.added.values()) - t0)} s), all Ready after ${secs(allReady - t0)} s`);
+
+    // 2. Rolling update (default 25% surge, 25% unavailable): done as `kubectl rollout status` sees it.
+    const t1 = performance.now();
+    await deps.patch(NS, 'web', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } }, 'strategic');
+    const rolled = await until(async () => {
+      const d = await deps.get(NS, 'web');
+      const st = d.status ?? {};
+      return (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && st.updatedReplicas === REPLICAS && st.replicas === REPLICAS && st.availableReplicas === REPLICAS;
+    }, 'the rollout');
+    const rolloutMs = rolled - t1;
+    const rsCount = (await rest.resource<ReplicaSet>(REPLICASETS).list(NS)).items.length;
+    say(`  rolling update (image change) complete after ${secs(rolloutMs)} s (${rsCount} ReplicaSets)`);
+
+    await baselines(REPLICAS - half);
+    const rate = (x: { ms: number; n: number }): number => x.n / (x.ms / 1000);
+    const ctrlRate = REPLICAS / (createMs / 1000);
+    const rawRate = rate(spent[BASE_NS]);
+    const agentRate = rate(spent[AGENT_NS]);
+    const rows: Array<[string, string]> = [
+      ['all pods exist (s)', secs(createMs)],
+      ['all pods Ready (s)', secs(allReady - t0)],
+      ['rolling update complete (s)', secs(rolloutMs)],
+      ['controllers: pod creates/s', ctrlRate.toFixed(0)],
+      [`raw POST pods/s (concurrency ${CONCURRENCY})`, rawRate.toFixed(0)],
+      [`raw POST pods/s, agent binding + readying them (concurrency ${CONCURRENCY})`, agentRate.toFixed(0)],
+      ['ratio controllers / raw', (ctrlRate / rawRate).toFixed(2)],
+      ['ratio controllers / raw with the agent', (ctrlRate / agentRate).toFixed(2)],
+    ];
+    say('');
+    say('| measure | value |');
+    say('|---|---|');
+    for (const [k, v] of rows) say(`| ${k} | ${v} |`);
+    process.stdout.write(
+      JSON.stringify({
+        replicas: REPLICAS,
+        nodes: NODES,
+        concurrency: CONCURRENCY,
+        allExistSec: +(createMs / 1000).toFixed(2),
+        allReadySec: +((allReady - t0) / 1000).toFixed(2),
+        rolloutSec: +(rolloutMs / 1000).toFixed(2),
+        controllerCreatesPerSec: Math.round(ctrlRate),
+        rawCreatesPerSec: Math.round(rawRate),
+        rawWithAgentCreatesPerSec: Math.round(agentRate),
+        ratio: +(ctrlRate / rawRate).toFixed(2),
+        ratioWithAgent: +(ctrlRate / agentRate).toFixed(2),
+      }) + '\n',
+    );
+  } finally {
+    for (const t of trackers) await t.informer.stop();
+    await hollow?.stop();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(1);
+});
