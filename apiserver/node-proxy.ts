@@ -36,16 +36,21 @@ interface Target {
 
 const ADDRESS_PREFERENCE = ['InternalIP', 'ExternalIP', 'InternalDNS', 'Hostname', 'ExternalDNS'];
 
+/** Where the node's agent listens: status.addresses (by preference) and daemonEndpoints.kubeletEndpoint.Port. */
+export function agentEndpoint(nodeName: string, node: ProxyNode): { host: string; port: number } {
+  const addrs = node.status?.addresses ?? [];
+  const host = ADDRESS_PREFERENCE.map((t) => addrs.find((a) => a.type === t)?.address).find(Boolean);
+  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (!host || !port) throw errors.unavailable(`node ${nodeName} has no agent endpoint (status.addresses / daemonEndpoints.kubeletEndpoint.Port)`);
+  return { host, port };
+}
+
 /** Where the agent of the pod's node listens, and the agent path for the subresource. */
 async function target(deps: NodeProxyDeps, namespace: string, name: string, sub: string, query: URLSearchParams): Promise<Target> {
   const pod = await deps.getPod(namespace, name);
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) throw errors.badRequest(`pod ${name} does not have a host assigned`);
-  const node = await deps.getNode(nodeName);
-  const addrs = node.status?.addresses ?? [];
-  const host = ADDRESS_PREFERENCE.map((t) => addrs.find((a) => a.type === t)?.address).find(Boolean);
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!host || !port) throw errors.unavailable(`node ${nodeName} has no agent endpoint (status.addresses / daemonEndpoints.kubeletEndpoint.Port)`);
+  const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName));
   const q = new URLSearchParams(query);
   const container = q.get('container') || pod.spec?.containers?.[0]?.name || '';
   q.delete('container');

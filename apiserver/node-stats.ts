@@ -3,19 +3,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { errors } from '../api/errors.js';
-import type { NodeProxyDeps, ProxyNode } from './node-proxy.js';
+import { agentEndpoint, type NodeProxyDeps } from './node-proxy.js';
 
-const ADDRESS_PREFERENCE = ['InternalIP', 'ExternalIP', 'InternalDNS', 'Hostname', 'ExternalDNS'];
+
 const TIMEOUT_MS = 30_000;
-
-/** Where the node's agent listens: status.addresses (by preference) and daemonEndpoints.kubeletEndpoint.Port. */
-export function agentEndpoint(nodeName: string, node: ProxyNode): { host: string; port: number } {
-  const addrs = node.status?.addresses ?? [];
-  const host = ADDRESS_PREFERENCE.map((t) => addrs.find((a) => a.type === t)?.address).find(Boolean);
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!host || !port) throw errors.unavailable(`node ${nodeName} has no agent endpoint (status.addresses / daemonEndpoints.kubeletEndpoint.Port)`);
-  return { host, port };
-}
 
 /** Relays the agent's status, content type and body; an unreachable agent is a 503 Status. */
 export async function proxyNodeGet(res: ServerResponse, nodeName: string, path: string, search: string, deps: NodeProxyDeps): Promise<void> {
