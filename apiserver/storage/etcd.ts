@@ -48,6 +48,8 @@ export class EtcdStorage implements Storage {
   constructor(opts: EtcdOptions) {
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      // A list of every object of a kind can exceed gRPC's 4 MiB default (kube-apiserver lifts it too).
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
       // Calls get a deadline; watch streams live until closed (a deadline would cut every watch after 10s).
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.callTimeoutMs ?? 10_000) }),
       // Retries are the caller's business (guaranteedUpdate, client relists): never replay a write behind its back.
