@@ -91,13 +91,21 @@ export class Authenticator {
     }
     const sock = req.socket as TLSSocket;
     if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
-      const cert = sock.getPeerCertificate();
-      const cn = first(cert?.subject?.CN);
-      if (cn) return withAuthenticated({ name: cn, groups: all(cert.subject.O) });
+      // The certificate is fixed for the connection's life: decode it once per keep-alive socket, not per request.
+      let user = certUsers.get(sock);
+      if (user === undefined) {
+        const cert = sock.getPeerCertificate();
+        const cn = first(cert?.subject?.CN);
+        user = cn ? withAuthenticated({ name: cn, groups: all(cert.subject.O) }) : null;
+        certUsers.set(sock, user);
+      }
+      if (user) return user;
     }
     throw errors.unauthorized();
   }
 }
+
+const certUsers = new WeakMap<TLSSocket, UserInfo | null>();
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 const all = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

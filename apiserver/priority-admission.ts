@@ -17,9 +17,31 @@ async function defaultClass(classes: PriorityClassSource): Promise<PriorityClass
   return best;
 }
 
-export function priorityAdmission(classes: PriorityClassSource): Admission {
+/**
+ * Remembers the list of classes for a moment, as Kubernetes' admission reads them from an informer rather than from
+ * storage: a pod create would otherwise list every PriorityClass. Writes of classes through this server forget it.
+ */
+export function cachedClasses(classes: PriorityClassSource, ttlMs = 1000, now: () => number = Date.now): PriorityClassSource & { forget(): void } {
+  let cached: { at: number; list: Promise<PriorityClass[]> } | undefined;
+  return {
+    get: (name) => classes.get(name),
+    list: () => {
+      if (!cached || now() - cached.at > ttlMs) cached = { at: now(), list: classes.list() };
+      const c = cached;
+      return c.list.catch((err: unknown) => {
+        if (cached === c) cached = undefined;
+        throw err;
+      });
+    },
+    forget: () => (cached = undefined),
+  };
+}
+
+export function priorityAdmission(source: PriorityClassSource): Admission {
+  const classes = cachedClasses(source);
   return async ({ operation, info, name, obj }) => {
     const isClass = info.group === 'scheduling.k8s.io' && info.resource === 'priorityclasses';
+    if (isClass) classes.forget();
     if (isClass && operation === 'delete' && SYSTEM_PRIORITY_CLASSES.some((c) => c.name === name)) {
       throw forbiddenBy(info, name, 'this is a system priority class and cannot be deleted');
     }
