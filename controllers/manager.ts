@@ -105,7 +105,6 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
       informers,
       clock,
       recorder: (component) => {
-        if (process.env.TMP_NO_EVENTS) return { event: () => Promise.resolve() } as unknown as EventRecorder;
         let r = recorders.get(component);
         if (!r) recorders.set(component, (r = new EventRecorder(events, { component }, clock)));
         return r;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
-import { slowStartBatch, slowStartBatchSizes } from './batch.js';
+import { slowStartBatch } from './batch.js';
 import { Controller, TerminalError, type SyncResult } from './controller.js';
 import { ControllerExpectations, UIDTrackingExpectations } from './expectations.js';
 
@@ -42,27 +42,99 @@ describe('controller framework', () => {
   });
 
   describe('slowStartBatch', () => {
-    it('doubles the batch size', () => {
-      assert.deepEqual(slowStartBatchSizes(10, 1), [1, 2, 4, 3]);
-      assert.deepEqual(slowStartBatchSizes(1, 1), [1]);
-      assert.deepEqual(slowStartBatchSizes(0, 1), []);
+    /** Calls that finish only when the test says so, recording the most in flight at once. */
+    const manual = () => {
+      const pending: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+      let inFlight = 0;
+      const o = {
+        pending,
+        maxInFlight: 0,
+        calls: 0,
+        fn: () =>
+          new Promise<void>((resolve, reject) => {
+            o.calls++;
+            o.maxInFlight = Math.max(o.maxInFlight, ++inFlight);
+            const done = (): number => inFlight--;
+            pending.push({ resolve: () => (done(), resolve()), reject: (e) => (done(), reject(e)) });
+          }),
+      };
+      return o;
+    };
+
+    it('doubles what is in flight with each round of successes: 1, 2, 4, 8', async () => {
+      const m = manual();
+      const run = slowStartBatch(100, 1, m.fn);
+      const rounds: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await flushMicrotasks();
+        rounds.push(m.pending.length);
+        for (const p of m.pending.splice(0)) p.resolve();
+      }
+      assert.deepEqual(rounds, [1, 2, 4, 8]);
+      for (;;) {
+        await flushMicrotasks();
+        if (!m.pending.length) break;
+        for (const p of m.pending.splice(0)) p.resolve();
+      }
+      assert.deepEqual(await run, { successes: 100 });
+      assert.equal(m.calls, 100);
     });
 
-    it('stops after the first batch with a failure', async () => {
-      let calls = 0;
-      const r = await slowStartBatch(100, 1, async () => {
-        calls++;
-        if (calls > 4) throw new Error('quota exceeded');
-      });
-      // batches 1, 2 succeed (3 calls); batch of 4 has 1 success and 3 failures; nothing after.
-      assert.equal(calls, 7);
-      assert.equal(r.successes, 4);
+    it('starts the next call as soon as one succeeds, without waiting for the rest of its round', async () => {
+      const m = manual();
+      const run = slowStartBatch(10, 1, m.fn);
+      await flushMicrotasks();
+      m.pending.shift()!.resolve(); // 1 done: 2 in flight
+      await flushMicrotasks();
+      assert.equal(m.pending.length, 2);
+      m.pending.shift()!.resolve(); // one of the two done, the other still slow: 3 in flight, not 1
+      await flushMicrotasks();
+      assert.equal(m.pending.length, 3);
+      while (m.pending.length) {
+        m.pending.shift()!.resolve();
+        await flushMicrotasks();
+      }
+      assert.deepEqual(await run, { successes: 10 });
+    });
+
+    it('never has more than maxInFlight calls in flight', async () => {
+      let inFlight = 0;
+      let most = 0;
+      const r = await slowStartBatch(200, 1, async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((res) => setImmediate(res));
+        inFlight--;
+      }, 16);
+      assert.deepEqual(r, { successes: 200 });
+      assert.equal(most, 16);
+    });
+
+    it('starts nothing after the first failure, and reports it with the successes', async () => {
+      const m = manual();
+      const run = slowStartBatch(100, 1, m.fn);
+      await flushMicrotasks();
+      m.pending.shift()!.resolve();
+      await flushMicrotasks();
+      m.pending.shift()!.resolve(); // 2 successes, 3 in flight
+      await flushMicrotasks();
+      const started = m.calls;
+      m.pending.shift()!.reject(new Error('quota exceeded'));
+      await flushMicrotasks();
+      assert.equal(m.calls, started, 'no call starts after a failure');
+      for (const p of m.pending.splice(0)) p.resolve(); // those already in flight finish
+      const r = await run;
+      assert.equal(r.successes, started - 1);
       assert.match(String(r.error), /quota exceeded/);
     });
 
-    it('reports all successes', async () => {
-      const r = await slowStartBatch(9, 1, async () => undefined);
-      assert.deepEqual(r, { successes: 9 });
+    it('reports all successes, and none for no calls', async () => {
+      assert.deepEqual(await slowStartBatch(9, 1, async () => undefined), { successes: 9 });
+      assert.deepEqual(await slowStartBatch(0, 1, async () => undefined), { successes: 0 });
+      const r = await slowStartBatch(3, 1, () => {
+        throw new Error('sync throw');
+      });
+      assert.equal(r.successes, 0);
+      assert.match(String(r.error), /sync throw/);
     });
   });
 

@@ -15,10 +15,17 @@ import { podsToDelete } from './pod-ranking.js';
 
 /** At most this many creations or deletions per sync (kube-controller-manager's burstReplicas). */
 export const BURST_REPLICAS = 500;
+/**
+ * At most this many pod creations in flight per sync. The manager's client has 64 connections, of which its watches
+ * hold 16 with every controller on; the cap leaves the rest to leader-election renewals, status writes and the other
+ * controllers, and 32 in flight already keep the API server's write path busy.
+ */
+export const CREATE_CONCURRENCY = 32;
 
 export interface ReplicaSetControllerOptions {
   workers?: number;
   burstReplicas?: number;
+  createConcurrency?: number;
 }
 
 type Condition = NonNullable<ReplicaSetStatus['conditions']>[number];
@@ -31,11 +38,13 @@ export class ReplicaSetController extends Controller {
   private readonly pods: ResourceClient<Pod>;
   private readonly recorder: EventRecorder;
   private readonly burst: number;
+  private readonly createConcurrency: number;
   protected readonly informers;
 
   constructor(ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
     super({ name: 'replicaset-controller', clock: ctx.clock, workers: opts.workers ?? 5 });
     this.burst = opts.burstReplicas ?? BURST_REPLICAS;
+    this.createConcurrency = opts.createConcurrency ?? CREATE_CONCURRENCY;
     this.expectations = new UIDTrackingExpectations(ctx.clock);
     this.rsInformer = ctx.informers.for<ReplicaSet>(REPLICASETS);
     this.podInformer = ctx.informers.for<Pod>(PODS);
@@ -182,7 +191,7 @@ export class ReplicaSetController extends Controller {
           void this.recorder.event(withKind(rs), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
           throw err;
         }
-      });
+      }, this.createConcurrency);
       // Creations that failed or never ran will not be observed: stop expecting them.
       for (let i = successes; i < want; i++) this.expectations.creationObserved(key);
       if (error) throw error;
