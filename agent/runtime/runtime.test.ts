@@ -252,7 +252,7 @@ describe('runtime service (runc, registry, gRPC)', function () {
     const created: string[] = [];
     const ours = (name: string): boolean => created.some((id) => name.includes(id.slice(0, 12)));
     const netnsList = async (): Promise<string[]> => (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('ketch-') && ours(l));
-    const veths = async (): Promise<string[]> => (await run('ip', ['-o', 'link', 'show', 'master', 'ketchtest0'])).stdout.split('\n').filter(Boolean);
+    const veths = async (): Promise<string[]> => (await run('ip', ['-o', 'link', 'show', 'master', 'ketchtest0'])).stdout.split('\n').filter((l) => l && ours(l));
     const cgroups = async (): Promise<string[]> => (await readdir('/sys/fs/cgroup/memory/ketch').catch(() => [])).filter(ours);
     const mounts = async (): Promise<string[]> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(root));
     const files = async (): Promise<number> => (await Promise.all(['containers', 'sandboxes', 'ns'].map((d) => readdir(join(root, d))))).flat().length;
