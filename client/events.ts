@@ -20,10 +20,20 @@ export interface KubeEvent extends ObjectLike {
 
 const rfc3339 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
+/** client-go's spam filter: a burst of 25 events per object, then one per 5 minutes. */
+const BURST = 25;
+const REFILL_MS = 5 * 60_000;
+/** Events waiting to be written; past this they are dropped (the API server is slow or gone). */
+const MAX_PENDING = 1000;
+
 export class EventRecorder {
   /** Aggregation key -> the event as last written. */
   private readonly seen = new Map<string, { name: string; namespace: string; count: number }>();
+  /** Per involved object: tokens left and when they were last refilled. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private dropped = 0;
   private readonly log;
 
   constructor(
@@ -39,10 +49,38 @@ export class EventRecorder {
     const m = obj.metadata ?? {};
     const namespace = m.namespace ?? 'default';
     const key = [m.uid ?? '', obj.kind ?? '', m.name ?? '', type, reason, message].join('\u0000');
-    this.chain = this.chain.then(() => this.write(key, namespace, obj, type, reason, message)).catch((err: unknown) => {
-      this.log.warn('writing event failed', { reason, object: m.name, error: String(err) });
-    });
+    if (!this.allow(`${m.uid ?? ''}/${obj.kind ?? ''}/${namespace}/${m.name ?? ''}`)) return this.chain;
+    if (this.pending >= MAX_PENDING) {
+      if (this.dropped++ === 0) this.log.warn('event backlog full, dropping events', { pending: this.pending });
+      return this.chain;
+    }
+    this.pending++;
+    this.chain = this.chain
+      .then(() => this.write(key, namespace, obj, type, reason, message))
+      .catch((err: unknown) => {
+        this.log.warn('writing event failed', { reason, object: m.name, error: String(err) });
+      })
+      .finally(() => {
+        this.pending--;
+        if (this.pending === 0) this.dropped = 0;
+      });
     return this.chain;
+  }
+
+  /** Token bucket per involved object. */
+  private allow(objectKey: string): boolean {
+    const now = this.clock.now();
+    const b = this.buckets.get(objectKey) ?? { tokens: BURST, at: now };
+    const refill = Math.floor((now - b.at) / REFILL_MS);
+    if (refill > 0) {
+      b.tokens = Math.min(BURST, b.tokens + refill);
+      b.at += refill * REFILL_MS;
+    }
+    if (b.tokens <= 0) return false;
+    b.tokens--;
+    this.buckets.set(objectKey, b);
+    if (this.buckets.size > 4096) this.buckets.delete(this.buckets.keys().next().value!);
+    return true;
   }
 
   private async write(key: string, namespace: string, obj: ObjectLike & { apiVersion?: string; kind?: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { ApiError, isConflict, isGone, isNotFound } from '../../api/errors.js';
 import { EVENTS, EventRecorder, type KubeEvent } from '../../client/events.js';
+import { FakeClock } from '../../lib/clock.js';
 import { Informer, keyOf } from '../../client/informer.js';
 import { LEASES, LeaderElector, type Lease } from '../../client/leader-election.js';
 import type { ObjectLike, ResourceRef } from '../../client/rest.js';
@@ -169,6 +170,20 @@ describe('client against a real API server', function () {
       assert.equal(broken?.count, 2);
       assert.equal(broken?.type, 'Warning');
       assert.equal(broken?.source.component, 'test-controller');
+    });
+
+    it('lets a burst of 25 events per object through, then one per 5 minutes', async () => {
+      const clock = new FakeClock();
+      const rec = new EventRecorder(srv.rest.resource<KubeEvent>(EVENTS), { component: 'spammy' }, clock);
+      const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'spam-target', namespace: 'default', uid: 'u-spam' } };
+      for (let i = 0; i < 30; i++) await rec.event(obj, 'Normal', 'Tick', `tick ${i}`);
+      const count = async (): Promise<number> =>
+        (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name === 'spam-target').length;
+      assert.equal(await count(), 25);
+      await clock.advance(5 * 60_000);
+      await rec.event(obj, 'Normal', 'Tick', 'after the pause');
+      await rec.event(obj, 'Normal', 'Tick', 'too soon');
+      assert.equal(await count(), 26);
     });
   });
 });
