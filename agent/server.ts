@@ -322,11 +322,18 @@ export class AgentServer {
       ({ url: target } = await rt.portForward({ podSandboxId: w.sandbox, port: ports }));
     } else throw new HttpError(404, `no such stream endpoint: ${url.pathname}`);
     const upstream = new WebSocket(target, ['v4.channel.k8s.io']);
+    // What the runtime sends before the client is piped (a port-forward opens with the port numbers) is kept for it.
+    const early: RawData[] = [];
+    const keep = (d: RawData): void => void early.push(d);
+    upstream.on('message', keep);
     await new Promise<void>((resolve, reject) => {
       upstream.once('open', () => resolve());
       upstream.once('error', (err) => reject(new HttpError(502, `runtime streaming server: ${err.message}`)));
     });
-    this.wss.handleUpgrade(req, socket, head, (client) => pipeStreams(client, upstream));
+    this.wss.handleUpgrade(req, socket, head, (client) => {
+      upstream.off('message', keep);
+      pipeStreams(client, upstream, early);
+    });
   }
 }
 
@@ -336,8 +343,11 @@ function pickProtocol(offered: Set<string>): string | false {
   return CLIENT_PROTOCOLS.find((p) => offered.has(p)) ?? false;
 }
 
-/** Relays frames both ways; v5's "close stream" frame (255, channel) becomes the runtime's empty stdin frame. */
-export function pipeStreams(client: WebSocket, upstream: WebSocket): void {
+/**
+ * Relays frames both ways, after the runtime's frames that came before the client (`early`); v5's "close stream" frame
+ * (255, channel) becomes the runtime's empty stdin frame.
+ */
+export function pipeStreams(client: WebSocket, upstream: WebSocket, early: RawData[] = []): void {
   const v5 = client.protocol === 'v5.channel.k8s.io';
   client.on('message', (data: RawData) => {
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -347,9 +357,11 @@ export function pipeStreams(client: WebSocket, upstream: WebSocket): void {
     }
     if (upstream.readyState === WebSocket.OPEN) upstream.send(buf);
   });
-  upstream.on('message', (data: RawData) => {
+  const relay = (data: RawData): void => {
     if (client.readyState === WebSocket.OPEN) client.send(data, { binary: true });
-  });
+  };
+  early.forEach(relay);
+  upstream.on('message', relay);
   upstream.on('close', (code) => client.close(code === 1005 || code === 1006 ? 1000 : code));
   upstream.on('error', () => client.close(1011));
   client.on('close', () => upstream.close());

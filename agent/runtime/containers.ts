@@ -3,7 +3,7 @@
 // (written by the monitor), so a restarted service sees exactly what happened while it was down.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cgroupDir } from './cgroups.js';
 import type { ContainerConfig, ContainerState, LinuxContainerResources } from './cri-types.js';
@@ -12,6 +12,7 @@ import { run } from './exec.js';
 import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
 import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, monitorCommand, nowNanos } from './monitor.js';
 import { readJson, writeJson } from './network.js';
+import { RecordFiles } from './records.js';
 import { buildSpec, ociResources } from './oci-spec.js';
 import type { SandboxRecord } from './sandboxes.js';
 import { logger } from '../../lib/logger.js';
@@ -83,6 +84,7 @@ export class ContainerStore {
   readonly runcRoot: string;
   private spare: Promise<SpareMonitor> | undefined;
   private closed = false;
+  private readonly records: RecordFiles<ContainerRecord>;
 
   constructor(
     private readonly root: string,
@@ -91,11 +93,13 @@ export class ContainerStore {
   ) {
     this.dir = join(root, 'containers');
     this.runcRoot = join(root, 'runc');
+    this.records = new RecordFiles(this.dir, 'container.json');
   }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await mkdir(this.runcRoot, { recursive: true });
+    await this.records.load();
     this.spare = this.spawnMonitor();
     this.spare.catch((err: unknown) => log.warn('could not start a spare container monitor', { error: String(err) }));
   }
@@ -104,28 +108,20 @@ export class ContainerStore {
     return join(this.dir, id);
   }
 
-  async list(): Promise<ContainerRecord[]> {
-    const out: ContainerRecord[] = [];
-    for (const id of await readdir(this.dir)) {
-      const rec = await readJson<ContainerRecord | undefined>(join(this.dir, id, 'container.json'), undefined);
-      if (rec) out.push(rec);
-    }
-    return out;
+  /** Copies of the records (of those that match); served from memory. */
+  async list(match?: (rec: ContainerRecord) => boolean): Promise<ContainerRecord[]> {
+    return this.records.list(match);
   }
 
   async get(id: string): Promise<ContainerRecord> {
     if (!id) throw invalid('container id is empty');
-    let rec = await readJson<ContainerRecord | undefined>(join(this.dir, id, 'container.json'), undefined);
-    if (!rec) {
-      const matches = (await readdir(this.dir)).filter((d) => d.startsWith(id));
-      if (matches.length === 1 && matches[0]) rec = await readJson<ContainerRecord | undefined>(join(this.dir, matches[0], 'container.json'), undefined);
-    }
+    const rec = this.records.get(id);
     if (!rec) throw notFound(`container "${id}"`);
     return rec;
   }
 
   private async save(rec: ContainerRecord): Promise<void> {
-    await writeJson(join(this.dir, rec.id, 'container.json'), rec);
+    await this.records.save(rec);
   }
 
   async imagesInUse(): Promise<ImagesInUse> {
@@ -210,6 +206,7 @@ export class ContainerStore {
     } catch (err) {
       await this.unmountRootfs(rootfs);
       await rm(dir, { recursive: true, force: true });
+      this.records.forget(id);
       throw err;
     }
     log.info('container created', { container: id, name: md.name, sandbox: sandbox.id, image: image.id });
@@ -355,6 +352,7 @@ export class ContainerStore {
     const dir = this.containerDir(rec.id);
     await this.unmountRootfs(join(dir, 'rootfs'));
     await rm(dir, { recursive: true, force: true });
+    this.records.forget(rec.id);
     log.info('container removed', { container: rec.id });
   }
 

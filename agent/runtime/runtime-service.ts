@@ -94,7 +94,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
   };
 
   const stopSandbox = async (s: SandboxRecord): Promise<void> => {
-    for (const c of (await containers.list()).filter((c) => c.sandboxId === s.id)) {
+    for (const c of await containers.list((c) => c.sandboxId === s.id)) {
       await locks.with(c.id, () => containers.stop(c, 0));
     }
     await sandboxes.stop(s);
@@ -148,7 +148,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
       await locks.with(found.id, async () => {
         const s = await sandboxes.find(found.id);
         if (!s) return;
-        for (const c of (await containers.list()).filter((c) => c.sandboxId === s.id)) {
+        for (const c of await containers.list((c) => c.sandboxId === s.id)) {
           await locks.with(c.id, () => containers.remove(c));
         }
         await sandboxes.remove(s);
@@ -159,7 +159,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
 
     async PodSandboxStatus(req) {
       const s = await sandboxes.get(req.podSandboxId);
-      const views = await Promise.all((await containers.list()).filter((c) => c.sandboxId === s.id).map((c) => containers.view(c)));
+      const views = await Promise.all((await containers.list((c) => c.sandboxId === s.id)).map((c) => containers.view(c)));
       return {
         status: sandboxStatus(s),
         info: req.verbose ? { netns: JSON.stringify(s.network?.netnsPath ?? ''), cgroupParent: JSON.stringify(s.cgroupParent) } : {},
@@ -170,7 +170,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
 
     async ListPodSandbox(req) {
       const f = req.filter;
-      const items = (await sandboxes.list()).filter(
+      const items = await sandboxes.list(
         (s) => (!f?.id || s.id.startsWith(f.id)) && (!f?.state || s.state === f.state.state) && matchLabels(s.config.labels, f?.labelSelector),
       );
       return {
@@ -222,7 +222,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
 
     async ListContainers(req) {
       const f = req.filter;
-      const recs = (await containers.list()).filter(
+      const recs = await containers.list(
         (c) => (!f?.id || c.id.startsWith(f.id)) && (!f?.podSandboxId || c.sandboxId.startsWith(f.podSandboxId)) && matchLabels(c.config.labels, f?.labelSelector),
       );
       const views = (await Promise.all(recs.map((c) => containers.view(c)))).filter((v) => !f?.state || v.state === f.state.state);
@@ -295,7 +295,7 @@ export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
 
     async ListContainerStats(req) {
       const f = req.filter;
-      const recs = (await containers.list()).filter(
+      const recs = await containers.list(
         (c) => (!f?.id || c.id.startsWith(f.id)) && (!f?.podSandboxId || c.sandboxId.startsWith(f.podSandboxId)) && matchLabels(c.config.labels, f?.labelSelector),
       );
       const running: ContainerRecord[] = [];

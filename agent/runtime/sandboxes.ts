@@ -2,13 +2,14 @@
 // No pause process: the namespaces are held open by bind mounts, and each sandbox is a directory on disk.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodSandboxConfig, PodSandboxState } from './cri-types.js';
 import { RuntimeError, invalid, notFound } from './errors.js';
 import { CommandError, run } from './exec.js';
 import { nowNanos } from './monitor.js';
-import { type NetworkManager, type PodNetwork, readJson, writeJson } from './network.js';
+import type { NetworkManager, PodNetwork } from './network.js';
+import { RecordFiles } from './records.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -36,6 +37,7 @@ export interface SandboxRecord {
 export class SandboxStore {
   readonly dir: string;
   private readonly nsDir: string;
+  private readonly records: RecordFiles<SandboxRecord>;
 
   constructor(
     root: string,
@@ -43,11 +45,13 @@ export class SandboxStore {
   ) {
     this.dir = join(root, 'sandboxes');
     this.nsDir = join(root, 'ns');
+    this.records = new RecordFiles(this.dir, 'sandbox.json');
   }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await mkdir(this.nsDir, { recursive: true });
+    await this.records.load();
     // After a reboot the namespaces are gone while the records say READY.
     for (const rec of await this.list()) {
       if (rec.state === 'SANDBOX_READY' && rec.network && !existsSync(rec.network.netnsPath)) {
@@ -57,27 +61,15 @@ export class SandboxStore {
     }
   }
 
-  private file(id: string): string {
-    return join(this.dir, id, 'sandbox.json');
-  }
-
-  async list(): Promise<SandboxRecord[]> {
-    const out: SandboxRecord[] = [];
-    for (const id of await readdir(this.dir)) {
-      const rec = await readJson<SandboxRecord | undefined>(this.file(id), undefined);
-      if (rec) out.push(rec);
-    }
-    return out;
+  /** Copies of the records (of those that match); served from memory. */
+  async list(match?: (rec: SandboxRecord) => boolean): Promise<SandboxRecord[]> {
+    return this.records.list(match);
   }
 
   /** By full id or unique prefix. */
   async get(id: string): Promise<SandboxRecord> {
     if (!id) throw invalid('pod sandbox id is empty');
-    const exact = await readJson<SandboxRecord | undefined>(this.file(id), undefined);
-    if (exact) return exact;
-    const matches = (await readdir(this.dir)).filter((d) => d.startsWith(id));
-    const only = matches.length === 1 ? matches[0] : undefined;
-    const rec = only ? await readJson<SandboxRecord | undefined>(this.file(only), undefined) : undefined;
+    const rec = this.records.get(id);
     if (!rec) throw notFound(`pod sandbox "${id}"`);
     return rec;
   }
@@ -91,7 +83,7 @@ export class SandboxStore {
   }
 
   async save(rec: SandboxRecord): Promise<void> {
-    await writeJson(this.file(rec.id), rec);
+    await this.records.save(rec);
   }
 
   async create(config: PodSandboxConfig, runtimeHandler: string): Promise<SandboxRecord> {
@@ -144,6 +136,7 @@ export class SandboxStore {
     } catch (err) {
       await this.stop(rec).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+      this.records.forget(id);
       throw err;
     }
     log.info('pod sandbox ready', { sandbox: id, pod: `${md.namespace}/${md.name}`, ip: rec.network?.ip });
@@ -203,5 +196,6 @@ export class SandboxStore {
   async remove(rec: SandboxRecord): Promise<void> {
     await this.stop(rec);
     await rm(join(this.dir, rec.id), { recursive: true, force: true });
+    this.records.forget(rec.id);
   }
 }
