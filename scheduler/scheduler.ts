@@ -63,7 +63,19 @@ class Limiter {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    /** Called after each task settles (and the next has started). */
+    private readonly onSettled: () => void = () => undefined,
+  ) {}
+  /** Whether a task is running. */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+  /** Whether tasks wait for a free slot. */
+  get backlogged(): boolean {
+    return this.waiting.length > 0;
+  }
   run(task: () => Promise<void>): void {
     const start = (): void => {
       this.running++;
@@ -72,6 +84,7 @@ class Limiter {
         const next = this.waiting.shift();
         if (next) next();
         else if (this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+        this.onSettled();
       });
     };
     if (this.running < this.limit) start();
@@ -81,6 +94,14 @@ class Limiter {
     return this.running === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
   }
 }
+
+/**
+ * Normal events (Scheduled, Preempted) held back while bindings wait for a writer, so that they never take a write
+ * from a binding; past this many they are dropped, as kube-scheduler's event broadcaster drops under backlog.
+ */
+const MAX_DEFERRED_EVENTS = 1000;
+/** While bindings are in flight (none waiting), one held-back event is written per this many bindings settled. */
+const EVENT_EVERY_BINDS = 8;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -96,8 +117,14 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly log = logger('scheduler');
   private readonly api: SchedulerApi;
-  /** The last event queued: the recorder writes them in order, so this settles when all have been written. */
+  /** The last event handed to the recorder: it writes them in order, so this settles when all have been written. */
   private lastEvent: Promise<void> = Promise.resolve();
+  /** Normal events waiting for the bindings to catch up (see MAX_DEFERRED_EVENTS); one at a time goes to the recorder. */
+  private readonly deferredEvents: Array<() => Promise<void>> = [];
+  private deferredInFlight = false;
+  private droppedEvents = 0;
+  private bindsSinceEvent = 0;
+  private readonly eventsDrained: Array<() => void> = [];
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -110,7 +137,10 @@ export class Scheduler {
     });
     this.pods = opts.rest.resource<Pod>(PODS);
     this.recorder = new EventRecorder(opts.rest.resource<KubeEvent>(EVENTS), { component: DEFAULT_SCHEDULER_NAME }, this.clock);
-    this.binds = new Limiter(opts.bindConcurrency ?? 32);
+    this.binds = new Limiter(opts.bindConcurrency ?? 32, () => {
+      this.bindsSinceEvent++;
+      this.pumpEvents();
+    });
     this.api = {
       bind: (pod, node) => this.writeBinding(pod, node),
       evict: (victim, preemptor, node) => this.evict(victim, preemptor, node),
@@ -378,14 +408,52 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Warnings go to the recorder at once (it limits them per pod). Normal events are low priority: they wait while
+   * bindings are backlogged and are written one at a time, so every write slot goes to bindings under load; past
+   * MAX_DEFERRED_EVENTS they are dropped.
+   */
   private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.lastEvent = this.recorder.event(eventRef(pod), type, reason, message);
+    const ref = eventRef(pod);
+    if (type === 'Warning') {
+      this.lastEvent = this.recorder.event(ref, type, reason, message);
+      return;
+    }
+    if (this.deferredEvents.length >= MAX_DEFERRED_EVENTS) {
+      if (this.droppedEvents++ === 0) this.log.warn('bindings backlogged: dropping Normal events', { pending: this.deferredEvents.length });
+      return;
+    }
+    this.deferredEvents.push(() => this.recorder.event(ref, type, reason, message));
+    this.pumpEvents();
+  }
+
+  private pumpEvents(): void {
+    if (this.deferredInFlight) return;
+    if (this.deferredEvents.length === 0) {
+      if (this.droppedEvents > 0) this.log.info('Normal events dropped while bindings were backlogged', { dropped: this.droppedEvents });
+      this.droppedEvents = 0;
+      for (const w of this.eventsDrained.splice(0)) w();
+      return;
+    }
+    // While bindings are being written, one event per EVENT_EVERY_BINDS settled; none while they wait for a writer.
+    if (this.binds.backlogged) return; // resumed when a binding settles
+    if (this.binds.busy && this.bindsSinceEvent < EVENT_EVERY_BINDS) return;
+    this.bindsSinceEvent = 0;
+    const write = this.deferredEvents.shift()!;
+    this.deferredInFlight = true;
+    const written = write();
+    this.lastEvent = written;
+    void written.finally(() => {
+      this.deferredInFlight = false;
+      this.pumpEvents();
+    });
   }
 
   /** Resolves when the events recorded so far are written (or failed), or after maxMs. */
   async flushEvents(maxMs = 5000): Promise<void> {
     const timer = new AbortController();
-    await Promise.race([this.lastEvent, this.clock.sleep(maxMs, timer.signal).catch(() => undefined)]);
+    const drained = this.deferredEvents.length === 0 && !this.deferredInFlight ? Promise.resolve() : new Promise<void>((r) => this.eventsDrained.push(r));
+    await Promise.race([drained.then(() => this.lastEvent), this.clock.sleep(maxMs, timer.signal).catch(() => undefined)]);
     timer.abort();
   }
 

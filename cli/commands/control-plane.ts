@@ -29,20 +29,23 @@ export interface ComponentSet {
   stop(): Promise<void>;
 }
 
-/** Starts the controller manager and the scheduler against an API server (in-process hosting for server/up). */
+/**
+ * Starts the controller manager and the scheduler against an API server (in-process hosting for server/up). Each gets
+ * its own client, so that the controllers' many watches never hold the sockets the scheduler binds with.
+ */
 export async function startControlPlaneComponents(
-  rest: RestClient,
+  newClient: (userAgent: string) => RestClient,
   flags: ControllerManagerFlags & SchedulerFlags & { disableControllerManager?: boolean; disableScheduler?: boolean },
 ): Promise<ComponentSet> {
   const stops: Array<() => Promise<void>> = [];
   const { options } = controllerManagerOptionsFromFlags(flags);
   try {
     if (!flags.disableControllerManager) {
-      const cm = await startControllerManager({ rest, ...options });
+      const cm = await startControllerManager({ rest: newClient('ketch-controller-manager'), ...options });
       stops.push(() => cm.stop());
     }
     if (!flags.disableScheduler) {
-      const sched = await startScheduler({ ...schedulerOptionsFromFlags(flags, rest), leaderElect: options.leaderElect ?? true });
+      const sched = await startScheduler({ ...schedulerOptionsFromFlags(flags, newClient('ketch-scheduler')), leaderElect: options.leaderElect ?? true });
       stops.push(() => sched.stop());
     }
   } catch (err) {

@@ -37,8 +37,9 @@ export async function runServer(flags: ServerFlags & ControllerManagerFlags): Pr
   const api = await startApiServer({ dataDir, securePort: Number(flags.securePort), bindAddress: flags.bindAddress, storage });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers?.length ? 'etcd' : 'embedded' });
   // The hosted components reach the API server as any client would: over TLS with the admin credentials.
-  const rest = new RestClient(loadClientConfig({ kubeconfig: api.adminKubeconfigPath }), 'ketch-server');
-  const components = await startControlPlaneComponents(rest, flags).catch(async (err: unknown) => {
+  const config = loadClientConfig({ kubeconfig: api.adminKubeconfigPath });
+  const rest = new RestClient(config, 'ketch-server');
+  const components = await startControlPlaneComponents((agent) => new RestClient(config, agent), flags).catch(async (err: unknown) => {
     await api.close();
     await storage.close();
     throw err;

@@ -1,15 +1,19 @@
-// `npm run bench:scheduler`: the scheduler placing pods onto 5,000 hollow nodes (Node objects that exist only in the
-// API: no agent runs them), beside a baseline measured in the same run against the same API server: raw pods/binding
-// writes with no scheduling decisions, at the same write concurrency, while an informer watches pods and nodes as the
-// scheduler's do. The API server runs in a child process so that it does not share a core with the scheduler.
-// Beside each binding the scheduler also writes a Scheduled event, which the baseline does not.
-//   BENCH_NODES (5000), BENCH_PODS (5000), BENCH_CONCURRENCY (32 binding writers, for both),
-//   BENCH_STREAM_RATE (50 pods/s) and BENCH_STREAM_PODS (500) for the latency run.
+// `npm run bench:scheduler` (issue 5): a real `ketch server` process on the embedded store (its own controller manager
+// and scheduler disabled), 5,000 simulated Node objects (capacity and Ready status, no agent), then 10,000 pods created
+// while the scheduler runs in this process. Prints pods/s from the first create until every pod is bound (the binding
+// written to the store), creation->bound p50/p99 (from sending the create to the binding's answer), the scheduler's
+// peak memory (RSS of this process, sampled), and, measured in the same run against the same server at the same
+// concurrency, the raw API rates: POST pods, and raw pods/binding writes with no scheduling decisions (each pod the
+// scheduler places costs one create and one binding write). The raw runs are split half before and half after the
+// scheduler run, so that a drift in machine load affects both sides alike.
+//   BENCH_NODES (5000), BENCH_PODS (10000), BENCH_CONCURRENCY (32 writers: creates and raw runs),
+//   BENCH_BIND_CONCURRENCY (the scheduler's binding writers; its default, 32),
+//   BENCH_RAW_PODS (BENCH_PODS / 2: pods for each raw run).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Node, Pod } from '../../api/index.js';
 import { InformerFactory, RestClient, loadClientConfig, type ResourceClient } from '../../client/index.js';
@@ -17,37 +21,50 @@ import { startScheduler, type ScheduledInfo } from '../../scheduler/index.js';
 import { NODES, PODS } from '../../scheduler/scheduler.js';
 
 const NODE_COUNT = Number(process.env.BENCH_NODES ?? 5000);
-const POD_COUNT = Number(process.env.BENCH_PODS ?? 5000);
+const POD_COUNT = Number(process.env.BENCH_PODS ?? 10000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const STREAM_RATE = Number(process.env.BENCH_STREAM_RATE ?? 50);
-const STREAM_PODS = Number(process.env.BENCH_STREAM_PODS ?? 500);
+/** The scheduler's binding writers; its default (32) unless set. */
+const BIND_CONCURRENCY = process.env.BENCH_BIND_CONCURRENCY ? Number(process.env.BENCH_BIND_CONCURRENCY) : undefined;
+const RAW_PODS = Number(process.env.BENCH_RAW_PODS ?? Math.max(2, Math.floor(POD_COUNT / 2)));
 const NS = 'default';
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-// ---- child: the API server ----
+// ---- the server ----
 
-async function serveApi(): Promise<void> {
-  const { startApiServer } = await import('../../apiserver/index.js');
-  const { EmbeddedStorage } = await import('../../apiserver/storage/index.js');
-  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-sched-bench-'));
-  const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage: new EmbeddedStorage({ path: ':memory:' }), maxWatches: 1000 });
-  process.stdout.write(JSON.stringify({ kubeconfig: api.adminKubeconfigPath }) + '\n');
-  process.stdin.resume();
-  process.stdin.on('end', () => {
-    void api.close().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
     });
   });
 }
 
-function startChild(): Promise<{ child: ChildProcess; kubeconfig: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--api-server'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, KETCH_LOG_LEVEL: 'warn' },
-  });
+async function startServer(dataDir: string): Promise<ChildProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'cli/entry.ts'), 'server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--disable-controller-manager', '--disable-scheduler'],
+    { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } },
+  );
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`api server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, kubeconfig: (JSON.parse(line) as { kubeconfig: string }).kubeconfig }));
+    let out = '';
+    const onExit = (code: number | null): void => reject(new Error(`ketch server exited with ${code}: ${out}`));
+    child.once('exit', onExit);
+    child.stderr!.on('data', (d: Buffer) => {
+      if (out.includes('ketch server is up')) {
+        process.stderr.write(d); // warnings after start-up
+        return;
+      }
+      out += d.toString();
+      if (out.includes('ketch server is up')) {
+        child.off('exit', onExit);
+        resolve(child);
+      }
+    });
   });
 }
 
@@ -56,7 +73,7 @@ function startChild(): Promise<{ child: ChildProcess; kubeconfig: string }> {
 async function pool(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
       while (next < total) await op(next++);
     }),
   );
@@ -67,7 +84,22 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
+/** CPU time (user+system, ms) the process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
+}
+const ownCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 const fmt = (ms: number): string => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const say = (s: string): boolean => process.stderr.write(s + '\n');
 
 const hollowNode = (i: number): Node => {
@@ -91,122 +123,152 @@ const benchPod = (name: string, schedulerName: string): Pod => ({
 // ---- main ----
 
 async function main(): Promise<void> {
-  say(`scheduler benchmark: ${NODE_COUNT} hollow nodes, ${POD_COUNT} pods, ${CONCURRENCY} binding writers`);
-  const { child, kubeconfig } = await startChild();
-  const rest = new RestClient(loadClientConfig({ kubeconfig }));
+  say(`scheduler benchmark: ketch server (embedded store), ${NODE_COUNT} hollow nodes, ${POD_COUNT} pods, ${CONCURRENCY} writers, ${BIND_CONCURRENCY ?? 'default'} binding writers`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-sched-bench-'));
+  const child = await startServer(dataDir);
+  const rest = new RestClient(loadClientConfig({ kubeconfig: join(dataDir, 'admin.kubeconfig') }));
   const nodes: ResourceClient<Node> = rest.resource<Node>(NODES);
   const pods: ResourceClient<Pod> = rest.resource<Pod>(PODS);
+  let peakRss = process.memoryUsage().rss;
+  let peakHeap = process.memoryUsage().heapUsed;
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss()); // cheap; the full memoryUsage() walks the heap spaces
+    if (++ticks % 5 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, 50);
   try {
     let t = performance.now();
     await pool(NODE_COUNT, CONCURRENCY, (i) => nodes.create(undefined, hollowNode(i)));
     say(`  created ${NODE_COUNT} hollow nodes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    // Baseline: the same number of pods bound by raw pods/binding writes, no decisions, with watches open.
-    const watching = new InformerFactory(rest);
-    watching.for(PODS);
-    watching.for(NODES);
-    watching.start();
-    await watching.waitForSync();
-    await pool(POD_COUNT, CONCURRENCY, (i) => pods.create(NS, benchPod(`baseline-${i}`, 'none')));
-    const baseLat: number[] = [];
-    let baseSecs = 0;
-    // Half before the scheduler runs and half after, so that a drift in machine load affects both sides alike.
-    const baseline = async (from: number, to: number): Promise<void> => {
-      const t0 = performance.now();
-      await pool(to - from, CONCURRENCY, async (j) => {
-        const i = from + j;
+    // Raw API rates, with watches on pods and nodes open as the scheduler's are: POST pods (a scheduler name nobody
+    // serves), then a pods/binding write for each of them. Half before the scheduler run, half after.
+    const raw = { createSecs: 0, bindSecs: 0, createLat: [] as number[], bindLat: [] as number[], n: 0, serverCpuMs: 0 };
+    const serverCpu = (): number => cpuMs(child.pid!);
+    const rawRun = async (tag: string, n: number): Promise<void> => {
+      const watching = new InformerFactory(rest);
+      watching.for(PODS);
+      watching.for(NODES);
+      watching.start();
+      await watching.waitForSync();
+      let t0 = performance.now();
+      const c0 = serverCpu();
+      await pool(n, CONCURRENCY, async (i) => {
         const w0 = performance.now();
-        await rest.request('POST', pods.path(NS, `baseline-${i}`, 'binding'), {
-          body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: `baseline-${i}` }, target: { kind: 'Node', name: hollowNode(i % NODE_COUNT).metadata!.name } },
-        });
-        baseLat.push(performance.now() - w0);
+        await pods.create(NS, benchPod(`raw-${tag}-${i}`, 'none'));
+        raw.createLat.push(performance.now() - w0);
       });
-      baseSecs += (performance.now() - t0) / 1000;
+      raw.createSecs += (performance.now() - t0) / 1000;
+      t0 = performance.now();
+      await pool(n, CONCURRENCY, async (i) => {
+        const w0 = performance.now();
+        await rest.request('POST', pods.path(NS, `raw-${tag}-${i}`, 'binding'), {
+          body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: `raw-${tag}-${i}` }, target: { kind: 'Node', name: hollowNode(i % NODE_COUNT).metadata!.name } },
+        });
+        raw.bindLat.push(performance.now() - w0);
+      });
+      raw.bindSecs += (performance.now() - t0) / 1000;
+      raw.serverCpuMs += serverCpu() - c0;
+      raw.n += n;
+      await watching.stop();
     };
-    const half = Math.floor(POD_COUNT / 2);
-    await baseline(0, half);
+    await rawRun('a', Math.floor(RAW_PODS / 2));
 
-    // Scheduler, backlog: pods created before it starts; throughput from its first decision to the last binding.
-    await pool(POD_COUNT, CONCURRENCY, (i) => pods.create(NS, benchPod(`sched-${i}`, 'default-scheduler')));
-    const done: ScheduledInfo[] = [];
-    let handler: (info: ScheduledInfo) => void = () => undefined;
-    let first = 0;
-    const finished = new Promise<void>((resolve) => {
-      handler = (info) => {
-        if (!first) first = performance.now() - info.decisionMs - info.bindMs;
-        done.push(info);
-        if (done.length === POD_COUNT) resolve();
-      };
-    });
-    const sched = await startScheduler({ rest, bindConcurrency: CONCURRENCY, onScheduled: (info) => handler(info) });
-    t = performance.now();
-    await finished;
-    const end = performance.now();
-    const schedRate = POD_COUNT / ((end - first) / 1000);
-    const decisions = done.map((d) => d.decisionMs);
-    const binds = done.map((d) => d.bindMs);
-    say(`  scheduler (backlog of ${POD_COUNT}): ${schedRate.toFixed(0)} pods/s (list+sync ${((first - t) / 1000).toFixed(1)} s not counted)`);
-    say(`    decision p50 ${fmt(pct(decisions, 50))} p99 ${fmt(pct(decisions, 99))}; binding write p50 ${fmt(pct(binds, 50))} p99 ${fmt(pct(binds, 99))}`);
-
-    // Scheduler, steady stream: pods created at a fixed rate; latency from the create request to the binding written.
+    // The scheduler, started and synced on the nodes; then the pods, created at the same concurrency.
+    const rssBefore = process.memoryUsage().rss;
+    peakRss = rssBefore;
+    peakHeap = process.memoryUsage().heapUsed;
     const created = new Map<string, number>();
     const e2e: number[] = [];
-    const streamDone = new Promise<void>((resolve) => {
-      handler = (info) => {
-        const c = created.get(info.pod.metadata?.name ?? '');
-        if (c === undefined) return;
-        e2e.push(performance.now() - c);
-        if (e2e.length === STREAM_PODS) resolve();
-      };
-    });
-    const interval = 1000 / STREAM_RATE;
+    const decisions: number[] = [];
+    const binds: number[] = [];
+    let lastBound = 0;
+    let onAll: () => void = () => undefined;
+    const allBound = new Promise<void>((r) => (onAll = r));
+    const onScheduled = (info: ScheduledInfo): void => {
+      const c = created.get(info.pod.metadata?.name ?? '');
+      if (c === undefined) return;
+      const now = performance.now();
+      e2e.push(now - c);
+      decisions.push(info.decisionMs);
+      binds.push(info.bindMs);
+      lastBound = now;
+      if (e2e.length === POD_COUNT) onAll();
+    };
+    t = performance.now();
+    // Its own client (its own sockets), as in a process of its own.
+    const schedRest = new RestClient(loadClientConfig({ kubeconfig: join(dataDir, 'admin.kubeconfig') }), 'ketch-scheduler/0.1');
+    const sched = await startScheduler({ rest: schedRest, ...(BIND_CONCURRENCY ? { bindConcurrency: BIND_CONCURRENCY } : {}), onScheduled });
+    await sched.scheduler.waitForSync();
+    say(`  scheduler started and synced in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const start = performance.now();
-    await pool(STREAM_PODS, CONCURRENCY, async (i) => {
-      const wait = start + i * interval - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const name = `stream-${i}`;
+    const cpu0 = { server: serverCpu(), own: ownCpuMs() };
+    await pool(POD_COUNT, CONCURRENCY, async (i) => {
+      const name = `sched-${i}`;
       created.set(name, performance.now());
       await pods.create(NS, benchPod(name, 'default-scheduler'));
     });
-    await streamDone;
-    say(`  scheduler (steady ${STREAM_RATE} pods/s, ${STREAM_PODS} pods): create-to-bound p50 ${fmt(pct(e2e, 50))} p99 ${fmt(pct(e2e, 99))}`);
-    await sched.scheduler.flushEvents(300_000); // its queued events must not load the second baseline half
+    const createdAll = performance.now();
+    await allBound;
+    const schedCpu = { server: (serverCpu() - cpu0.server) / POD_COUNT, own: (ownCpuMs() - cpu0.own) / POD_COUNT };
+    const schedSecs = (lastBound - start) / 1000;
+    const schedRate = POD_COUNT / schedSecs;
+    const schedPeakRss = peakRss;
+    const schedPeakHeap = peakHeap;
     await sched.stop();
-    await baseline(half, POD_COUNT);
-    await watching.stop();
-    const baseRate = POD_COUNT / baseSecs;
-    say(`  baseline (raw binding writes, half before and half after): ${baseRate.toFixed(0)} pods/s, per write p50 ${fmt(pct(baseLat, 50))} p99 ${fmt(pct(baseLat, 99))}`);
 
-    const ratio = schedRate / baseRate;
+    await rawRun('b', RAW_PODS - Math.floor(RAW_PODS / 2));
+    const createRate = raw.n / raw.createSecs;
+    const bindRate = raw.n / raw.bindSecs;
+
+    const row = (k: string, v: string): boolean => say(`  ${k.padEnd(44)} ${v}`);
+    say('');
+    row('scheduler: pods/s, first create -> all bound', `${schedRate.toFixed(0)} pods/s (${POD_COUNT} pods in ${schedSecs.toFixed(1)} s; creates done at ${((createdAll - start) / 1000).toFixed(1)} s)`);
+    row('creation -> bound p50 / p99', `${fmt(pct(e2e, 50))} / ${fmt(pct(e2e, 99))}`);
+    row('decision p50 / p99', `${fmt(pct(decisions, 50))} / ${fmt(pct(decisions, 99))}`);
+    row('binding write p50 / p99', `${fmt(pct(binds, 50))} / ${fmt(pct(binds, 99))}`);
+    row('CPU per pod: API server / this process', `${schedCpu.server.toFixed(2)} ms / ${schedCpu.own.toFixed(2)} ms (creates, scheduler, bindings)`);
+    row('peak scheduler memory (RSS; heap used)', `${mib(schedPeakRss)} (${mib(rssBefore)} before it started); heap ${mib(schedPeakHeap)}`);
+    row(`raw API: POST pods (${raw.n} pods)`, `${createRate.toFixed(0)} pods/s, p50 ${fmt(pct(raw.createLat, 50))} p99 ${fmt(pct(raw.createLat, 99))}`);
+    row(`raw API: pods/binding (${raw.n} pods)`, `${bindRate.toFixed(0)} writes/s, p50 ${fmt(pct(raw.bindLat, 50))} p99 ${fmt(pct(raw.bindLat, 99))}`);
+    const rawPair = 1 / (1 / createRate + 1 / bindRate);
+    row('raw create+bind, one after the other', `${rawPair.toFixed(0)} pods/s; API server CPU ${(raw.serverCpuMs / raw.n).toFixed(2)} ms per pod`);
+    row('ratio scheduler / raw create', (schedRate / createRate).toFixed(2));
+    row('ratio scheduler / raw create+bind', (schedRate / rawPair).toFixed(2));
     process.stdout.write(
       JSON.stringify({
         nodes: NODE_COUNT,
         pods: POD_COUNT,
         concurrency: CONCURRENCY,
+        bindConcurrency: BIND_CONCURRENCY ?? 'default',
         schedulerPodsPerSec: Math.round(schedRate),
+        e2eP50Ms: +pct(e2e, 50).toFixed(2),
+        e2eP99Ms: +pct(e2e, 99).toFixed(2),
         decisionP50Ms: +pct(decisions, 50).toFixed(3),
         decisionP99Ms: +pct(decisions, 99).toFixed(3),
         bindP50Ms: +pct(binds, 50).toFixed(2),
         bindP99Ms: +pct(binds, 99).toFixed(2),
-        streamRate: STREAM_RATE,
-        streamE2eP50Ms: +pct(e2e, 50).toFixed(2),
-        streamE2eP99Ms: +pct(e2e, 99).toFixed(2),
-        baselinePodsPerSec: Math.round(baseRate),
-        baselineP50Ms: +pct(baseLat, 50).toFixed(2),
-        baselineP99Ms: +pct(baseLat, 99).toFixed(2),
-        ratio: +ratio.toFixed(2),
+        serverCpuMsPerPod: +schedCpu.server.toFixed(2),
+        benchCpuMsPerPod: +schedCpu.own.toFixed(2),
+        rawServerCpuMsPerPod: +(raw.serverCpuMs / raw.n).toFixed(2),
+        peakRssMiB: Math.round(schedPeakRss / 2 ** 20),
+        peakHeapMiB: Math.round(schedPeakHeap / 2 ** 20),
+        rawCreatePerSec: Math.round(createRate),
+        rawBindPerSec: Math.round(bindRate),
+        rawCreateBindPerSec: Math.round(rawPair),
+        ratioToCreate: +(schedRate / createRate).toFixed(2),
+        ratioToCreateBind: +(schedRate / rawPair).toFixed(2),
       }) + '\n',
     );
-    say(`  ratio scheduler/baseline: ${ratio.toFixed(2)}`);
   } finally {
-    child.stdin?.end();
-    await new Promise((r) => child.once('exit', r));
+    clearInterval(sampler);
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-if (process.argv.includes('--api-server')) void serveApi();
-else
-  main().catch((err: unknown) => {
-    process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
-    process.exit(1);
-  });
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(1);
+});
