@@ -69,7 +69,7 @@ spec:
 `;
 
   before(async function () {
-    if (!existsSync(KUBECTL)) this.skip();
+    if (!existsSync(KUBECTL)) throw new Error(`kubectl v1.32 is required at ${KUBECTL}`);
     target = await start();
     home = mkdtempSync(join(tmpdir(), 'ketch-kubectl-home-'));
     env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, KUBECACHEDIR: join(home, 'cache'), KUBECONFIG: target.kubeconfig };
