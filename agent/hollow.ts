@@ -1,5 +1,6 @@
 // Hollow nodes: a fake agent with no runtime for scale tests and the scheduler benchmark. It registers N Nodes,
 // renews their leases and marks the pods bound to them Running and Ready (and finishes their deletion).
+import { limiter } from '../lib/limit.js';
 import { isConflict, isNotFound, nowRFC3339, type Lease, type Node, type Pod } from '../api/index.js';
 import { Informer, type RestClient } from '../client/index.js';
 import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
@@ -25,21 +26,6 @@ export interface HollowNodes {
   stop(): Promise<void>;
 }
 
-/** A tiny promise pool: at most n tasks at once. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
-}
 
 export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNodes> {
   const clock = o.clock ?? realClock;

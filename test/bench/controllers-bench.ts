@@ -10,6 +10,7 @@
 //   BENCH_REPLICAS (1000), BENCH_NODES (50), BENCH_CONCURRENCY (raw creates in flight; default the ReplicaSet
 //   controller's CREATE_CONCURRENCY),
 //   BENCH_PROFILE=DIR (CPU profile of the server process into DIR).
+import { limiter } from '../../lib/limit.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,21 +73,6 @@ async function pool(total: number, concurrency: number, op: (i: number) => Promi
   );
 }
 
-/** A tiny promise pool for fire-and-forget writes. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
-}
 
 /** Watches a namespace: binds new pods to hollow nodes round-robin and records when each was seen and ready. */
 class PodTracker {
