@@ -154,7 +154,8 @@ function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, m
     const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
     throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);
   }
-  if (unknown.length) res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+  if (unknown.length === 0) return; // nothing to prune
+  res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
   schemaHooks.prune(obj);
 }
 

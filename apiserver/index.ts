@@ -176,8 +176,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }, requestTimeoutMs);
       res.on('close', () => clearTimeout(timer));
     }
-    const started = Date.now();
-    res.on('finish', () => log.debug('request', { method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started, user: req.user?.name }));
+    // The per-request log line costs a listener and a closure: only when it would be written.
+    if (typeof log.isDebugEnabled !== 'function' || log.isDebugEnabled()) {
+      const started = Date.now();
+      res.on('finish', () => log.debug('request', { method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started, user: req.user?.name }));
+    }
     next();
   });
 

@@ -41,6 +41,18 @@ export interface ValidateOptions {
   subresource?: string;
 }
 
+/** Whether a null occurs anywhere in v. */
+function hasNull(v: unknown): boolean {
+  if (v === null) return true;
+  if (typeof v !== 'object') return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasNull(x)) return true;
+    return false;
+  }
+  for (const k in v) if (hasNull((v as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
 /**
  * Every problem with `obj` as {reason, message, field}, ready for errors.invalid(). Empty means valid.
  * Run it after defaulting (applyDefaults), as the API server does. Unknown fields are not errors here
@@ -48,7 +60,8 @@ export interface ValidateOptions {
  */
 export function validateObject(obj: unknown, opts: ValidateOptions): Cause[] {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return [invalid('', obj, 'must be a JSON object')];
-  const o = dropNulls(structuredClone(obj)) as Record<string, unknown>;
+  // Validation reads, never writes: a copy is needed only to drop nulls or to supply a missing metadata.
+  const o = (hasNull(obj) || (obj as { metadata?: unknown }).metadata === undefined ? dropNulls(structuredClone(obj)) : obj) as Record<string, unknown>;
   if (typeof o.apiVersion !== 'string' || o.apiVersion === '') return [required('apiVersion')];
   if (typeof o.kind !== 'string' || o.kind === '') return [required('kind')];
   const apiVersion = o.apiVersion;
@@ -67,7 +80,7 @@ export function validateObject(obj: unknown, opts: ValidateOptions): Cause[] {
   if (!rules || !info) return causes;
   const r = rules as KindRules<KubeObject>;
   const object = o as KubeObject;
-  const old = opts.old ? (dropNulls(structuredClone(opts.old)) as KubeObject) : undefined;
+  const old = opts.old ? (hasNull(opts.old) ? (dropNulls(structuredClone(opts.old)) as KubeObject) : opts.old) : undefined;
   const meta: ObjectMeta = object.metadata ?? {};
 
   causes.push(...validateObjectMeta(meta, info.namespaced, r.name));

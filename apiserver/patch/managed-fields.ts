@@ -22,42 +22,54 @@ function sortedKeyJson(item: JsonObject, keys: string[]): string {
 /** The leaf fields of obj as a set of paths; `subresource` limits the set to what that endpoint owns. */
 export function fieldSet(obj: Obj, resolve: ListTypeResolver = defaultListTypes, scope: 'main' | 'status' = 'main'): Set<string> {
   const out = new Set<string>();
-  const walk = (v: unknown, path: string[], fp: FieldPath): void => {
+  // fp is the FieldPath already joined with SEP ('' at the root): no array copies or joins per node.
+  const walk = (v: unknown, path: string[], fp: string): void => {
     if (isObject(v)) {
-      const keys = Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null);
-      if (keys.length === 0) {
-        if (fp.length) out.add(join(fp));
-        return;
+      let any = false;
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        const x = v[k];
+        if (x === undefined || x === null) continue;
+        any = true;
+        path.push(k);
+        walk(x, path, fp + SEP + 'f:' + k);
+        path.pop();
       }
-      for (const k of keys) walk(v[k], [...path, k], [...fp, `f:${k}`]);
+      if (!any && fp !== '') out.add(fp);
       return;
     }
     if (Array.isArray(v)) {
       const lt = resolve(path);
       if (lt.type === 'map' && v.every((x) => isObject(x))) {
         for (const item of v as JsonObject[]) {
-          const el = sortedKeyJson(item, lt.keys);
-          out.add(join([...fp, el, '.']));
-          for (const k of Object.keys(item)) if (item[k] !== undefined && item[k] !== null) walk(item[k], [...path, k], [...fp, el, `f:${k}`]);
+          const el = fp + SEP + sortedKeyJson(item, lt.keys);
+          out.add(el + SEP + '.');
+          for (const k of Object.keys(item)) {
+            const x = item[k];
+            if (x === undefined || x === null) continue;
+            path.push(k);
+            walk(x, path, el + SEP + 'f:' + k);
+            path.pop();
+          }
         }
         return;
       }
       if (lt.type === 'set') {
-        for (const x of v) out.add(join([...fp, 'v:' + JSON.stringify(x)]));
+        for (const x of v) out.add(fp + SEP + 'v:' + JSON.stringify(x));
         return;
       }
     }
-    out.add(join(fp));
+    out.add(fp);
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind' || v === undefined || v === null) continue;
     if (scope === 'main' && k === 'status') continue;
     if (scope === 'status' && k !== 'status') continue;
     if (k === 'metadata' && isObject(v)) {
-      for (const [mk, mv] of Object.entries(v)) if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) walk(mv, ['metadata', mk], ['f:metadata', `f:${mk}`]);
+      for (const [mk, mv] of Object.entries(v)) if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) walk(mv, ['metadata', mk], 'f:metadata' + SEP + 'f:' + mk);
       continue;
     }
-    walk(v, [k], [`f:${k}`]);
+    walk(v, [k], 'f:' + k);
   }
   return out;
 }

@@ -14,7 +14,8 @@ import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../../agent/resources.
 import { connectRuntime, type RuntimeClient } from '../../agent/runtime/index.js';
 import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
 import { startRegistry, type TestRegistry } from '../../agent/runtime/testing/registry.js';
-import { startTestApiServer, type TestApiServer } from '../support/cluster.js';
+import type { TestApiServer } from '../support/cluster.js';
+import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
 import { waitFor } from '../support/util.js';
 
 const NODE = 'agent-node-a';
@@ -33,15 +34,11 @@ describe('node agent (API server + runtime shim + registry)', function () {
   let runtime: RuntimeClient;
   let serial = 0;
 
-  before(async function () {
-    if (process.getuid?.() !== 0) throw new Error('these tests run containers and must run as root (CI does)');
-    const [reg, built, api] = await Promise.all([startRegistry(), buildBusyboxImage(), startTestApiServer()]);
-    registry = reg;
-    cluster = api;
-    await pushImage(registry.url, 'test/busybox', 'v1', built);
-    await built.dispose();
-    image = `${registry.host}/test/busybox:v1`;
-    root = await mkdtemp(join(tmpdir(), 'ketch-agent-'));
+  let env: AgentEnv | undefined;
+
+  before(async () => {
+    env = await startAgentEnv('agent', BRIDGE);
+    ({ registry, cluster, image, root } = env);
     pods = cluster.rest.resource<Pod>(PODS);
     nodes = cluster.rest.resource<Node>(NODES);
     agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: join(root, 'a'), port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250 });
@@ -65,15 +62,7 @@ describe('node agent (API server + runtime shim + registry)', function () {
       runtime.close();
       await agent.stop();
     }
-    await cluster?.stop();
-    await registry?.stop();
-    const { execFileSync } = await import('node:child_process');
-    try {
-      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-    if (root) await rm(root, { recursive: true, force: true });
+    await env?.stop();
   });
 
   const name = (base: string): string => `${base}-${++serial}`;

@@ -15,7 +15,8 @@ import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-im
 import { startRegistry, type TestRegistry } from '../../agent/runtime/testing/registry.js';
 import { run } from '../../cli/main.js';
 import { Sink } from '../cli/harness.js';
-import { startTestApiServer, type TestApiServer } from '../support/cluster.js';
+import type { TestApiServer } from '../support/cluster.js';
+import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
 import { waitFor } from '../support/util.js';
 
 const NODE = 'stats-node';
@@ -39,15 +40,11 @@ describe('usage metrics (agent stats summary, node proxy, ketch top)', function 
     return { code, stdout: out.text, stderr: err.text };
   };
 
-  before(async function () {
-    if (process.getuid?.() !== 0) throw new Error('these tests run containers and must run as root (CI does)');
-    const [reg, built, api] = await Promise.all([startRegistry(), buildBusyboxImage(), startTestApiServer()]);
-    registry = reg;
-    cluster = api;
-    await pushImage(registry.url, 'test/busybox', 'v1', built);
-    await built.dispose();
-    image = `${registry.host}/test/busybox:v1`;
-    root = await mkdtemp(join(tmpdir(), 'ketch-stats-'));
+  let env: AgentEnv | undefined;
+
+  before(async () => {
+    env = await startAgentEnv('stats', BRIDGE);
+    ({ registry, cluster, image, root } = env);
     agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: root, port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250 });
     await cluster.rest.resource<Node>(NODES).patch(undefined, NODE, { spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } });
     await cluster.rest.resource<Pod>(PODS).create('default', {
@@ -73,15 +70,7 @@ describe('usage metrics (agent stats summary, node proxy, ketch top)', function 
       await waitFor(async () => (await cluster.rest.resource<Pod>(PODS).list('default')).items.length === 0, { timeoutMs: 30_000, what: 'pod gone' }).catch(() => undefined);
       await agent.stop();
     }
-    await cluster?.stop();
-    await registry?.stop();
-    const { execFileSync } = await import('node:child_process');
-    try {
-      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-    if (root) await rm(root, { recursive: true, force: true });
+    await env?.stop();
   });
 
   it('serves the Summary API through nodes/NAME/proxy/stats/summary', async () => {
