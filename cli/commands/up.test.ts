@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { parseMirrors } from './components.js';
-import { checkPrerequisites, mergeKubeconfig, PrerequisiteError } from './up.js';
+import { checkEtcd, checkPrerequisites, mergeKubeconfig, PrerequisiteError } from './up.js';
+import { freePort } from '../../test/support/util.js';
 
 describe('ketch up helpers', () => {
   let dir: string;
@@ -48,6 +49,14 @@ describe('ketch up helpers', () => {
     assert.throws(
       () => checkPrerequisites({ etcdServers: '127.0.0.1:2379' }),
       (e: unknown) => e instanceof PrerequisiteError && /--etcd-servers wants URLs/.test(e.message),
+    );
+  });
+
+  it('names the fix when no etcd answers at --etcd-servers', async () => {
+    const port = await freePort();
+    await assert.rejects(
+      checkEtcd(`http://127.0.0.1:${port}`),
+      (e: unknown) => e instanceof PrerequisiteError && /no etcd answers at http:\/\/127\.0\.0\.1:\d+: start etcd there/.test(e.message),
     );
   });
 

@@ -97,8 +97,21 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
+/** With --etcd-servers, at least one endpoint must answer /health before anything starts. */
+export async function checkEtcd(urls: string): Promise<void> {
+  const endpoints = urls.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
+  for (const url of endpoints) {
+    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+    if (ok) return;
+  }
+  throw new PrerequisiteError(
+    `  - no etcd answers at ${endpoints.join(', ')}: start etcd there (apt-get install -y etcd-server), or leave out --etcd-servers to use the embedded store`,
+  );
+}
+
 export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<RunningCluster> {
   checkPrerequisites(flags);
+  if (flags.etcdServers) await checkEtcd(flags.etcdServers);
   const progress = new Progress();
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
