@@ -33,7 +33,12 @@ export interface UpClusterOptions {
   clusterCidr?: string;
   /** More `ketch up` flags. */
   args?: string[];
+  /** Run the built CLI as `npm start` does (`node bin/ketch.js`, i.e. dist/; `npm test` builds first). */
+  fromDist?: boolean;
 }
+
+/** The installed entry point, what `npm start` and `npx ketch` run. */
+export const BIN = fileURLToPath(new URL('../../bin/ketch.js', import.meta.url));
 
 /** Mount points at or under path. */
 export function mountsUnder(path: string): string[] {
@@ -87,8 +92,9 @@ export interface KetchProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startKetch(args: string[], ready: string, timeoutMs = 120_000): Promise<KetchProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
+export async function startKetch(args: string[], ready: string, timeoutMs = 120_000, fromDist = false): Promise<KetchProcess> {
+  const argv = fromDist ? [BIN, ...args] : ['--import', 'tsx', ENTRY, ...args];
+  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
   let log = '';
   proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -191,7 +197,7 @@ export class UpCluster extends Clients {
     const args = ['up', '--data-dir', this.dir, '--secure-port', String(this.port), '--bind-address', '127.0.0.1', '--agent-port', '0'];
     args.push('--registry-mirror', `docker.io=${this.mirror.url}`);
     if (this.opts.clusterCidr) args.push('--cluster-cidr', this.opts.clusterCidr);
-    this.up = await startKetch([...args, ...(this.opts.args ?? [])], 'ketch is up');
+    this.up = await startKetch([...args, ...(this.opts.args ?? [])], 'ketch is up', 120_000, this.opts.fromDist);
     // Sandboxes come and go with pods; their ids name the netns and veths that must be gone after stop().
     this.census = setInterval(() => this.noteSandboxes(), 250);
     this.census.unref();

@@ -15,10 +15,10 @@ describe('quick start (e2e: ketch up, examples/web.yaml, ketch and kubectl)', fu
   let cluster: UpCluster;
 
   before(async () => {
-    // The cluster runs as `npm start` runs it (`ketch up` with its defaults), from source so that the test never runs a
-    // stale dist/; the flags only keep it off the host's state: a temp data dir, a free loopback port, a local
-    // docker.io mirror, and a pod network of its own (another cluster on this host may use the default 10.42/16).
-    cluster = await UpCluster.create({ clusterCidr: '10.61.0.0/16' });
+    // The cluster runs as `npm start` runs it: `node bin/ketch.js up` from the build (`npm test` builds first). The
+    // flags only keep it off the host's state: a temp data dir, a free loopback port, a local docker.io mirror, and a
+    // pod network of its own (another cluster on this host may use the default 10.42/16).
+    cluster = await UpCluster.create({ clusterCidr: '10.61.0.0/16', fromDist: true });
   });
   after(async () => {
     await cluster?.dispose();
