@@ -34,6 +34,7 @@ export class EventRecorder {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private dropped = 0;
+  private seq = Math.floor(Math.random() * 0x10000);
   private readonly log;
 
   constructor(
@@ -96,7 +97,8 @@ export class EventRecorder {
       }
     }
     const m = obj.metadata ?? {};
-    const name = `${m.name ?? 'unknown'}.${this.clock.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+    // Unique per recorder even within one clock tick (a fake clock never moves): time, then a sequence number.
+    const name = `${m.name ?? 'unknown'}.${this.clock.now().toString(16)}${(this.seq++).toString(16).padStart(4, '0')}`;
     await this.events.create(namespace, {
       apiVersion: 'v1',
       kind: 'Event',
