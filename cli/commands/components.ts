@@ -22,7 +22,8 @@ export function parseMirrors(values: string[]): Record<string, string> {
   return out;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** Commander accumulator for repeatable flags. */
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 interface AgentFlags {
   kubeconfig?: string;

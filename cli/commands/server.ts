@@ -76,19 +76,27 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command('server')
-    .description('run the control plane: API server over etcd or the embedded store, controller manager and scheduler')
-    .option('--data-dir <dir>', 'state directory (embedded store, PKI, admin.kubeconfig)', '/var/lib/ketch/server')
-    .option('--secure-port <port>', 'HTTPS port', '6443')
-    .option('--bind-address <addr>', 'address to listen on', '0.0.0.0')
-    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used');
+  const cmd = withApiServerFlags(
+    program
+      .command('server')
+      .description('run the control plane: API server over etcd or the embedded store, controller manager and scheduler'),
+    '/var/lib/ketch/server',
+  );
   withServerComponentFlags(cmd).action(async (flags: ServerFlags & ControllerManagerFlags) => {
       const srv = await runServer(flags);
       console.error(`ketch server is up at ${srv.url}\n  export KUBECONFIG=${srv.adminKubeconfigPath}\n  kubectl get ns`);
       await untilSignal();
       await srv.stop();
     });
+}
+
+/** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
+export function withApiServerFlags(cmd: Command, dataDir: string): Command {
+  return cmd
+    .option('--data-dir <dir>', 'state directory (embedded store, PKI, admin.kubeconfig)', dataDir)
+    .option('--secure-port <port>', 'API server HTTPS port', '6443')
+    .option('--bind-address <addr>', 'API server address to listen on', '0.0.0.0')
+    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used');
 }
 
 /** The flags of the hosted components, shared by `ketch server` and `ketch up`. */

@@ -5,11 +5,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { parseMirrors } from './components.js';
-import { runServer, untilSignal, type RunningServer } from './server.js';
+import { collect, parseMirrors } from './components.js';
+import { runServer, untilSignal, withApiServerFlags, withServerComponentFlags, type RunningServer, type ServerFlags } from './server.js';
 import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
-import { withServerComponentFlags, type ServerFlags } from './server.js';
 import type { ControllerManagerFlags } from './control-plane.js';
 
 export interface UpFlags extends Omit<ServerFlags, 'dataDir'> {
@@ -162,16 +161,11 @@ export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<Ru
   }
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function register(program: Command): void {
-  const cmd = program
-    .command('up')
-    .description('run a one-node cluster in the foreground (control plane, runtime, agent); Ctrl-C stops it')
-    .option('--data-dir <dir>', 'state directory', '/var/lib/ketch')
-    .option('--secure-port <port>', 'API server HTTPS port', '6443')
-    .option('--bind-address <addr>', 'API server address', '0.0.0.0')
-    .option('--etcd-servers <urls>', 'use etcd instead of the embedded store')
+  const cmd = withApiServerFlags(
+    program.command('up').description('run a one-node cluster in the foreground (control plane, runtime, agent); Ctrl-C stops it'),
+    '/var/lib/ketch',
+  )
     .option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable)', collect, [])
     .option('--registry-mirror <name=url>', 'registry mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable)', collect, [])
     .option('--write-kubeconfig', 'merge the admin kubeconfig into ~/.kube/config')
