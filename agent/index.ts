@@ -3,8 +3,8 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ConfigMap, Pod, Secret } from '../api/index.js';
-import { EVENTS, EventRecorder, type KubeEvent, type RestClient } from '../client/index.js';
+import type { ConfigMap, Node, Pod, Secret } from '../api/index.js';
+import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
@@ -12,7 +12,8 @@ import { hostCapacity, primaryIPv4 } from './host.js';
 import { NodeStatusManager } from './node-status.js';
 import { PodManager } from './pod-manager.js';
 import { podLogDir } from './pod-worker.js';
-import { CONFIGMAPS, PODS, SECRETS } from './resources.js';
+import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
+import { NodeRoutes } from './routes.js';
 import { connectRuntime, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from './runtime/index.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
@@ -49,6 +50,8 @@ export interface AgentOptions {
   syncIntervalMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
+  podRoutes?: boolean;
 }
 
 export interface Agent {
@@ -74,6 +77,7 @@ export const AGENT_FLAGS = [
   { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
   { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
   { flag: '--token-auth-file <file>', description: 'bearer tokens (one a line) accepted by the agent API, besides client certificates of the cluster CA' },
+  { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
   { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
   { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
   { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
@@ -187,6 +191,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       .catch((err: unknown) => {
         if (!abort.signal.aborted) log.error('waiting for the pod CIDR failed', { error: String(err) });
       });
+
+    if (o.podRoutes !== false) {
+      const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
+      const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, log });
+      routes.start();
+      nodes.start();
+      cleanups.push(async () => {
+        await nodes.stop();
+        await routes.stop();
+      });
+    }
 
     log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
     return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };

@@ -40,6 +40,7 @@ interface AgentFlags {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   tokenAuthFile?: string;
+  podRoutes: boolean;
   hollow?: boolean;
   count: string;
   prefix: string;
@@ -93,6 +94,7 @@ export function register(program: Command): void {
     .option('--tls-cert-file <file>', 'serving certificate of the agent API (default: self-signed)')
     .option('--tls-private-key-file <file>', 'key of --tls-cert-file')
     .option('--token-auth-file <file>', 'bearer tokens (one a line) accepted by the agent API')
+    .option('--no-pod-routes', "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin")
     .option('--hollow', 'simulation (a fake, for scale tests): register --count nodes without a runtime')
     .option('--count <n>', 'with --hollow: number of nodes', '1')
     .option('--prefix <p>', 'with --hollow: node name prefix', 'hollow-node-')
@@ -112,6 +114,7 @@ export function register(program: Command): void {
         port: Number(f.port),
         bindAddress: f.address,
         maxPods: Number(f.maxPods),
+        podRoutes: f.podRoutes,
         insecureRegistries: f.insecureRegistry,
         registryMirrors: parseMirrors(f.registryMirror),
         ...(f.containerRuntimeEndpoint ? { runtimeEndpoint: f.containerRuntimeEndpoint } : {}),

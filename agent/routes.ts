@@ -1,0 +1,136 @@
+// Pod routes between nodes (what flannel's host-gw backend does): every other node's pod CIDR is routed through that
+// node's InternalIP, so pods on different machines on one L2 network reach each other by pod IP, unencapsulated.
+// The agent watches Node objects; a route is added when a node gets its pod CIDR, changed when its address changes,
+// and removed when the node goes away or the agent stops.
+import { execFile } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
+import { promisify } from 'node:util';
+import type { Node } from '../api/index.js';
+import type { Informer } from '../client/informer.js';
+import type { Logger } from '../lib/logger.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface Route {
+  cidr: string;
+  via: string;
+}
+
+/** Runs `ip ARGS...`; the seam tests and other hosts' tools replace. */
+export type IpCommand = (args: string[]) => Promise<void>;
+
+export const ipCommand: IpCommand = async (args) => {
+  await execFileAsync('ip', args, { timeout: 10_000 });
+};
+
+/** The route a node needs on the other nodes, or undefined (no pod CIDR yet, no IPv4 InternalIP, or this node). */
+export function routeFor(node: Node, self: { name: string; ip: string }): Route | undefined {
+  if (node.metadata?.name === self.name) return undefined;
+  const cidr = node.spec?.podCIDR || node.spec?.podCIDRs?.[0];
+  const via = node.status?.addresses?.find((a) => a.type === 'InternalIP' && /^\d+\.\d+\.\d+\.\d+$/.test(a.address))?.address;
+  if (!cidr || !via || !cidr.includes('.') || via === self.ip || via.startsWith('127.')) return undefined;
+  return { cidr, via };
+}
+
+export interface NodeRoutesOptions {
+  nodes: Informer<Node>;
+  nodeName: string;
+  hostIP: string;
+  log: Logger;
+  ip?: IpCommand;
+}
+
+const toInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+/** Whether addr is on a directly connected IPv4 network of this host (a next hop the kernel accepts). */
+export function onLink(addr: string, interfaces = networkInterfaces()): boolean {
+  const a = toInt(addr);
+  for (const list of Object.values(interfaces)) {
+    for (const i of list ?? []) {
+      if (i.family !== 'IPv4' || i.internal) continue;
+      const mask = toInt(i.netmask);
+      if (mask !== 0 && ((a & mask) >>> 0) === ((toInt(i.address) & mask) >>> 0)) return true;
+    }
+  }
+  return false;
+}
+
+/** Keeps `ip route` in step with the other nodes' pod CIDRs. */
+export class NodeRoutes {
+  /** Node name -> the route this agent installed for it. */
+  private readonly installed = new Map<string, Route>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly ip: IpCommand;
+  private stopped = false;
+
+  constructor(private readonly o: NodeRoutesOptions) {
+    this.ip = o.ip ?? ipCommand;
+  }
+
+  start(): void {
+    this.o.nodes.addEventHandler({
+      onAdd: (n) => this.enqueue(n.metadata?.name ?? '', n),
+      onUpdate: (_old, n) => this.enqueue(n.metadata?.name ?? '', n),
+      onDelete: (n) => this.enqueue(n.metadata?.name ?? '', undefined),
+    });
+  }
+
+  /** The routes in place now (node name -> route). */
+  routes(): ReadonlyMap<string, Route> {
+    return this.installed;
+  }
+
+  /** Waits for the changes queued so far. */
+  async settled(): Promise<void> {
+    await this.chain;
+  }
+
+  /** Removes every route this agent added. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.chain;
+    for (const [name, r] of [...this.installed]) await this.remove(name, r);
+  }
+
+  private enqueue(name: string, node: Node | undefined): void {
+    if (!name || this.stopped) return;
+    this.chain = this.chain.then(() => this.sync(name, node));
+  }
+
+  private async sync(name: string, node: Node | undefined): Promise<void> {
+    if (this.stopped) return;
+    const want = node ? routeFor(node, { name: this.o.nodeName, ip: this.o.hostIP }) : undefined;
+    const have = this.installed.get(name);
+    if (have && want && have.cidr === want.cidr && have.via === want.via) return;
+    if (have && (!want || have.cidr !== want.cidr)) await this.remove(name, have);
+    if (!want) return;
+    if (!onLink(want.via)) {
+      // Not a neighbour (a node on another network, or a simulated one): nothing host-gw can do.
+      this.o.log.debug('pod route skipped: node not on a connected network', { node: name, podCIDR: want.cidr, via: want.via });
+      return;
+    }
+    try {
+      await this.ip(['route', 'replace', want.cidr, 'via', want.via]);
+      this.installed.set(name, want);
+      this.o.log.info('pod route added', { node: name, podCIDR: want.cidr, via: want.via });
+    } catch (err) {
+      // Typically "Nexthop has invalid gateway": the node is not on a directly connected network.
+      this.o.log.warn('pod route not added', { node: name, podCIDR: want.cidr, via: want.via, error: errorText(err) });
+    }
+  }
+
+  private async remove(name: string, r: Route): Promise<void> {
+    this.installed.delete(name);
+    try {
+      await this.ip(['route', 'del', r.cidr, 'via', r.via]);
+      this.o.log.info('pod route removed', { node: name, podCIDR: r.cidr, via: r.via });
+    } catch (err) {
+      this.o.log.warn('pod route not removed', { node: name, podCIDR: r.cidr, error: errorText(err) });
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  return (e.stderr || e.message || String(err)).trim();
+}
