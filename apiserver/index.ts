@@ -28,6 +28,7 @@ import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTok
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
 import { resolveRequest } from './request-info.js';
+import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -220,6 +221,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const prefix = `/api/v1/nodes/${req.params.name ?? ''}/proxy`;
     const url = new URL(req.url, 'https://localhost');
     proxyNodeGet(res, req.params.name ?? '', url.pathname.slice(prefix.length), url.search, nodeProxy).catch((err: unknown) => sendError(res, err));
+  });
+
+  // metrics.k8s.io (kubectl top): read from the agents on request; discovery lists it beside the stored resources.
+  const metrics: MetricsDeps = {
+    listNodes: async (labelSelector) => (await nodeStore.list('', labelSelector ? { labelSelector } : {})).items as never,
+    listPods: async (ns, labelSelector, fieldSelector) =>
+      (await podStore.list(ns, { ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) })).items as never,
+    summary: fetchSummary(nodeProxy),
+    now: () => clock.now(),
+    log,
+  };
+  app.all('/apis/metrics.k8s.io/v1beta1/*', (req, res, next) => {
+    if (isMetricsRequest(req.path)) void serveMetrics(req, res, metrics);
+    else next();
   });
 
   app.use((req, res) => {

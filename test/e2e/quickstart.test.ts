@@ -80,6 +80,16 @@ describe('quick start (e2e: ketch up, examples/web.yaml, ketch and kubectl)', fu
     assert.equal(await kubectl('exec', pod, '--', 'wget', '-qO-', 'http://localhost:8080/'), `hello from ${pod}\n`);
     step('http, logs, exec');
 
+    // Usage from the agents' stats: `ketch top` and the real `kubectl top` through metrics.k8s.io.
+    const node = await kubectl('get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}');
+    const topNode = await kubectl('top', 'node');
+    assert.match(topNode, /^NAME\s+CPU\(cores\)\s+CPU(\(%\)|%)\s+MEMORY\(bytes\)\s+MEMORY(\(%\)|%)/m, topNode);
+    assert.match(topNode, new RegExp(`^${node}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi\\s+\\d+%`, 'm'), topNode);
+    const topPods = await kubectl('top', 'pod', '-l', 'app=web', '--containers');
+    for (const [name] of pods) assert.match(topPods, new RegExp(`^${name}\\s+web\\s+\\d+m\\s+\\d+Mi`, 'm'), topPods);
+    assert.match(await ketch('top', 'node'), new RegExp(`^${node}\\s`, 'm'));
+    step('top');
+
     // Scale up with ketch, down with kubectl.
     assert.match(await ketch('scale', 'deploy/web', '--replicas=5'), /deployment\.apps\/web scaled/);
     await waitReady(5, 'five ready replicas');
