@@ -15,6 +15,7 @@ import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
+import { PodGcController } from './podgc/podgc-controller.js';
 import { ReplicaSetController } from './replicaset/replicaset-controller.js';
 
 export interface ControllerManagerOptions {
@@ -45,6 +46,8 @@ export interface ControllerManagerOptions {
   concurrentDeploymentSyncs?: number;
   concurrentGcSyncs?: number;
   concurrentNamespaceSyncs?: number;
+  /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
+  terminatedPodGcThreshold?: number;
 }
 
 export interface ControllerManager {
@@ -71,6 +74,7 @@ export const CONTROLLERS: Record<string, Factory> = {
     }),
   namespace: (ctx, o) => new NamespaceController(ctx, { ...(o.concurrentNamespaceSyncs ? { workers: o.concurrentNamespaceSyncs } : {}) }),
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
+  podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
 };
 
