@@ -22,8 +22,16 @@ export function newUid(): string {
 
 /** RFC 3339 in whole seconds, as metav1.Time serializes: 2024-01-02T15:04:05Z. */
 export function nowRFC3339(date: Date = new Date()): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Every write stamps a time: format each second once.
+  const sec = Math.floor(date.getTime() / 1000);
+  if (sec !== lastSecond) {
+    lastText = date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSecond = sec;
+  }
+  return lastText;
 }
+let lastSecond = NaN;
+let lastText = '';
 
 /** RFC 3339 with microseconds, as metav1.MicroTime serializes (Lease renewTime, Event eventTime). */
 export function nowRFC3339Micro(date: Date = new Date()): string {

@@ -11,7 +11,7 @@ import { ApiError, errors, type Status } from '../api/errors.js';
 import { findByResource } from '../api/resources.js';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
 import { SYSTEM_PRIORITY_CLASSES, type PriorityClass, type ServiceAccount } from '../api/index.js';
-import { namespaceLifecycle, orMissing, SYSTEM_NAMESPACES } from './admission.js';
+import { namespaceLifecycle, SYSTEM_NAMESPACES } from './admission.js';
 import { Authenticator, loadTokenFile, type TokenAuthenticator, type UserInfo } from './authn.js';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.js';
 import { handleResource, WatchLimiter, type HandlerContext } from './handlers.js';
@@ -113,12 +113,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const serviceAccounts = storeOf('', 'serviceaccounts');
   const priorityClasses = storeOf('scheduling.k8s.io', 'priorityclasses');
   admission.push(
-    namespaceLifecycle((name) => orMissing(namespaces.get('', name))),
+    // Admission reads from the stores' in-memory caches (informers, in kube-apiserver): no storage round trip per pod.
+    namespaceLifecycle((name) => namespaces.lookup('', name)),
     priorityAdmission({
-      get: async (name) => (await priorityClasses.get('', name)) as unknown as PriorityClass,
-      list: async () => (await priorityClasses.listAll('')) as unknown as PriorityClass[],
+      get: async (name) => (await priorityClasses.lookup('', name)) as unknown as PriorityClass | undefined,
+      list: async () => (await priorityClasses.lookupAll()) as unknown as PriorityClass[],
     }),
-    serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.get(ns, name)) as unknown as ServiceAccount }),
+    serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
   );
 
   const tokens: ServiceAccountTokenDeps = {
@@ -155,22 +156,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.set('query parser', false);
 
   // Authentication first: every request, including discovery and health, needs a token or a client certificate.
-  app.use((req, res, next) => {
+  const authenticate = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     authn.authenticate(req).then(
       (user) => {
         req.user = user;
         next();
       },
       (err: unknown) => {
-        log.debug('request unauthenticated', { method: req.method, path: req.path });
+        log.debug('request unauthenticated', { method: req.method, url: req.url });
         sendError(res, err);
       },
     );
-  });
+  };
+  app.use(authenticate);
 
   // Non-watch requests get a deadline; a request still unanswered then gets a 504 Status.
-  app.use((req, res, next) => {
-    const watchReq = /[?&]watch=(1|true)(&|$)/.test(req.url) || /^\/apis?\/([^/]+\/)?[^/]+\/watch\//.test(req.path);
+  const deadline = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = req.url ?? '/';
+    const watchReq = /[?&]watch=(1|true)(&|$)/.test(url) || /^\/apis?\/([^/?]+\/)?[^/?]+\/watch\//.test(url);
     if (!watchReq) {
       const timer = setTimeout(() => {
         if (!res.headersSent) sendError(res, errors.timeout(`the request did not complete within ${requestTimeoutMs / 1000}s`));
@@ -183,7 +186,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.on('finish', () => log.debug('request', { method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started, user: req.user?.name }));
     }
     next();
-  });
+  };
+  app.use(deadline);
 
   app.get('/version', (_req, res) => sendJson(res, 200, VERSION_INFO));
   for (const path of ['/healthz', '/livez', '/readyz']) {
@@ -237,12 +241,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     else next();
   });
 
-  app.use((req, res) => {
+  const resource = (req: IncomingMessage, res: ServerResponse): void => {
     void serveResource(req, res, ctx).catch((err: unknown) => {
       if (!(err instanceof ApiError)) log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
       sendError(res, err);
     });
-  });
+  };
+  app.use(resource);
+  // Resource requests, which express would route to `resource` after the two steps above, skip its router and
+  // request decoration: a third of the CPU of a small request.
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    if (isResourcePath(req.url ?? '/')) authenticate(req, res, () => deadline(req, res, () => resource(req, res)));
+    else app(req, res);
+  };
 
   const server: Server = createServer(
     {
@@ -252,7 +263,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       requestCert: true,
       rejectUnauthorized: false,
     },
-    app,
+    route,
   );
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long; per-request deadlines are enforced above
@@ -306,6 +317,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       });
     },
   };
+}
+
+/** /api/v1/<more> and /apis/<group>/<version>/<more>, but not the paths with routes of their own (node proxy, metrics.k8s.io). */
+const RESOURCE_PATH = /^\/(api\/[^/?]+|apis\/(?!metrics\.k8s\.io\/)[^/?]+\/[^/?]+)\/[^/?]/;
+const NODE_PROXY_PATH = /^\/api\/v1\/nodes\/[^/?]+\/proxy([/?]|$)/;
+function isResourcePath(url: string): boolean {
+  return RESOURCE_PATH.test(url) && !NODE_PROXY_PATH.test(url);
 }
 
 async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {

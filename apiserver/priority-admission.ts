@@ -3,10 +3,12 @@
 import { SYSTEM_PRIORITY_CLASSES, type Pod, type PriorityClass, type ResourceInfo } from '../api/index.js';
 import type { Obj } from './registry/object.js';
 import type { Admission } from './registry/store.js';
-import { forbiddenBy, orMissing } from './admission.js';
+import { forbiddenBy } from './admission.js';
 
+/** The classes as admission reads them (kube-apiserver: from an informer; here from the store's in-memory cache). */
 export interface PriorityClassSource {
-  get(name: string): Promise<PriorityClass>;
+  /** undefined when there is no such class. */
+  get(name: string): Promise<PriorityClass | undefined>;
   list(): Promise<PriorityClass[]>;
 }
 
@@ -17,31 +19,9 @@ async function defaultClass(classes: PriorityClassSource): Promise<PriorityClass
   return best;
 }
 
-/**
- * Remembers the list of classes for a moment, as Kubernetes' admission reads them from an informer rather than from
- * storage: a pod create would otherwise list every PriorityClass. Writes of classes through this server forget it.
- */
-export function cachedClasses(classes: PriorityClassSource, ttlMs = 1000, now: () => number = Date.now): PriorityClassSource & { forget(): void } {
-  let cached: { at: number; list: Promise<PriorityClass[]> } | undefined;
-  return {
-    get: (name) => classes.get(name),
-    list: () => {
-      if (!cached || now() - cached.at > ttlMs) cached = { at: now(), list: classes.list() };
-      const c = cached;
-      return c.list.catch((err: unknown) => {
-        if (cached === c) cached = undefined;
-        throw err;
-      });
-    },
-    forget: () => (cached = undefined),
-  };
-}
-
-export function priorityAdmission(source: PriorityClassSource): Admission {
-  const classes = cachedClasses(source);
+export function priorityAdmission(classes: PriorityClassSource): Admission {
   return async ({ operation, info, name, obj }) => {
     const isClass = info.group === 'scheduling.k8s.io' && info.resource === 'priorityclasses';
-    if (isClass) classes.forget();
     if (isClass && operation === 'delete' && SYSTEM_PRIORITY_CLASSES.some((c) => c.name === name)) {
       throw forbiddenBy(info, name, 'this is a system priority class and cannot be deleted');
     }
@@ -71,7 +51,7 @@ async function admitPod(obj: Obj, name: string, classes: PriorityClassSource, in
       policy = pc.preemptionPolicy;
     }
   } else {
-    const pc = await orMissing(classes.get(spec.priorityClassName));
+    const pc = await classes.get(spec.priorityClassName);
     if (!pc) throw forbiddenBy(info, name, `no PriorityClass with name ${spec.priorityClassName} was found`);
     priority = pc.value;
     policy = pc.preemptionPolicy;

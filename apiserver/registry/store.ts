@@ -10,6 +10,7 @@ import { deepEqual, rfc3339, type Obj } from './object.js';
 import { fieldsOf, type DeleteParams, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';
 import { schemaHooks } from './schema.js';
+import { cacheKey, ObjectCache } from './object-cache.js';
 
 export interface Clock {
   now(): Date;
@@ -88,6 +89,14 @@ export class Store {
   private readonly apiVersion: string;
   private readonly supportedFields: ReadonlySet<string>;
   private cache: WatchCache<Obj> | undefined;
+  private objects: ObjectCache | undefined;
+  /** The revision of this store's newest write: cached reads must be at least as new (read-your-writes). */
+  private lastWrite = 0;
+  /**
+   * Objects this store wrote, by the very bytes it stored. The embedded backend hands those bytes back in its watch
+   * events, so the watch cache's decode of our own writes costs no JSON parse.
+   */
+  private readonly written = new WeakMap<Uint8Array, Obj>();
 
   constructor(
     readonly info: ResourceInfo,
@@ -111,6 +120,13 @@ export class Store {
   }
 
   decode(kv: KeyValue, revision = kv.modRevision): Obj {
+    const mine = revision === kv.modRevision ? this.written.get(kv.value) : undefined;
+    // Shared with the write's caller, which only serializes it; the revision check keeps a delete's event (old bytes
+    // at a new revision) from relabelling it.
+    if (mine && (mine.metadata.resourceVersion === undefined || mine.metadata.resourceVersion === String(revision))) {
+      mine.metadata.resourceVersion = String(revision);
+      return mine;
+    }
     // A view, not a copy: decode runs on every read and every watch event.
     const obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
     obj.apiVersion = this.apiVersion;
@@ -122,6 +138,14 @@ export class Store {
   private encode(obj: Obj): Uint8Array {
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     return Buffer.from(JSON.stringify({ ...obj, apiVersion: this.apiVersion, kind: this.info.kind, metadata }));
+  }
+
+  /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */
+  private encodeWritten(obj: Obj): Uint8Array {
+    const bytes = this.encode(obj);
+    delete obj.metadata.resourceVersion;
+    this.written.set(bytes, obj);
+    return bytes;
   }
 
   private ref(name: string | undefined): { group: string; resource: string; name?: string } {
@@ -175,6 +199,38 @@ export class Store {
     });
     if (!kv) throw errors.notFound(this.ref(name));
     return this.decode(kv);
+  }
+
+  /**
+   * The object, or undefined when absent, for admission lookups: from the in-memory cache of the type when that has
+   * every write this server made; a miss reads storage (it may be news the cache has not had yet). Never mutate it.
+   */
+  async lookup(namespace: string, name: string): Promise<Obj | undefined> {
+    const hit = this.cached()?.get(cacheKey(this.info.namespaced ? namespace : '', name));
+    if (hit) return hit;
+    try {
+      return await this.get(namespace, name);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Every object of the type, from the cache as lookup() does (or a storage list). Never mutate them. */
+  async lookupAll(): Promise<Obj[]> {
+    const items = this.cached();
+    return items ? [...items.values()] : this.listAll('');
+  }
+
+  private cached(): ReadonlyMap<string, Obj> | undefined {
+    this.objects ??= new ObjectCache(() => this.watch('', { sendInitialEvents: true, allowWatchBookmarks: true }));
+    return this.objects.snapshot(this.lastWrite);
+  }
+
+  /** Records a write's revision (see lookup). */
+  private wrote(kv: KeyValue): KeyValue {
+    if (kv.modRevision > this.lastWrite) this.lastWrite = kv.modRevision;
+    return kv;
   }
 
   private matcher(labelSelector?: string, fieldSelector?: string): (o: Obj) => boolean {
@@ -303,8 +359,10 @@ export class Store {
       if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
       if (opts.dryRun) return obj;
       try {
-        const kv = await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.encode(obj));
-        return this.decode(kv);
+        const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.encodeWritten(obj)));
+        // The object as encoded is what was stored: no need to parse the bytes back.
+        obj.metadata.resourceVersion = String(kv.modRevision);
+        return obj;
       } catch (err) {
         // A generated name that collided gets another try, as kube-apiserver's RetryGenerateName does.
         if (generated && isStorageError(err, 'KeyExists') && attempt < 7) continue;
@@ -411,10 +469,12 @@ export class Store {
       if (opts.dryRun) return { obj, created: false };
       try {
         if (this.shouldDeleteDuringUpdate(obj)) {
-          const gone = await this.storage.delete(key, { expectedRevision: kv.modRevision });
+          const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
           return { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(gone.modRevision) } }, created: false };
         }
-        return { obj: this.decode(await this.storage.update(key, this.encode(obj), kv.modRevision)), created: false };
+        const written = this.wrote(await this.storage.update(key, this.encodeWritten(obj), kv.modRevision));
+        obj.metadata.resourceVersion = String(written.modRevision);
+        return { obj, created: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         throw this.mapError(err, name);
@@ -476,11 +536,11 @@ export class Store {
       if (p.dryRun) return { obj: next, deleted: !next.metadata.deletionTimestamp };
       try {
         if (!m.deletionTimestamp || this.shouldDeleteDuringUpdate(next)) {
-          const gone = await this.storage.delete(key, { expectedRevision: kv.modRevision });
+          const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
           return { obj: this.decode(gone), deleted: true };
         }
         if (deepEqual(next, obj)) return { obj, deleted: false };
-        return { obj: this.decode(await this.storage.update(key, this.encode(next), kv.modRevision)), deleted: false };
+        return { obj: this.decode(this.wrote(await this.storage.update(key, this.encode(next), kv.modRevision))), deleted: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));
@@ -522,6 +582,7 @@ export class Store {
 
   /** Stops the shared storage watch and ends every watcher. */
   close(): void {
+    this.objects?.close();
     this.cache?.close();
     this.cache = undefined;
   }

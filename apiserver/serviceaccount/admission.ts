@@ -1,7 +1,7 @@
 // ServiceAccount admission (plugin/pkg/admission/serviceaccount): a new pod runs as spec.serviceAccountName ("default"
 // when unset), which must exist, and mounts the kube-api-access-XXXXX token volume unless automount is off.
 import type { Container, Pod, ServiceAccount, Volume } from '../../api/index.js';
-import { forbiddenBy, orMissing } from '../admission.js';
+import { forbiddenBy } from '../admission.js';
 import type { Admission } from '../registry/store.js';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
@@ -14,7 +14,8 @@ const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export interface ServiceAccountAdmissionDeps {
-  getServiceAccount(namespace: string, name: string): Promise<ServiceAccount>;
+  /** undefined when there is no such account. */
+  getServiceAccount(namespace: string, name: string): Promise<ServiceAccount | undefined>;
   /** Waits between lookups of a missing "default" account, which the publisher is about to create. */
   delay?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -45,7 +46,7 @@ export function serviceAccountAdmission(deps: ServiceAccountAdmissionDeps): Admi
     const interval = 100 + Math.floor(random() * 100);
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await delay(interval);
-      const sa = await orMissing(deps.getServiceAccount(namespace, name));
+      const sa = await deps.getServiceAccount(namespace, name);
       if (sa) return sa;
     }
     return undefined;

@@ -83,4 +83,47 @@ describe('@kubernetes/client-node', function () {
       ctl.abort();
     }
   });
+
+  it('keeps an informer (makeInformer) in step: add, update and delete handlers fire and its cache follows', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const namespace = 'informed';
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'before' }, data: { v: '0' } } });
+    const events: string[] = [];
+    const waiters: { want: string; resolve: () => void }[] = [];
+    const record = (what: string): void => {
+      events.push(what);
+      for (const w of waiters.filter((x) => x.want === what)) w.resolve();
+    };
+    const seen = (want: string): Promise<void> =>
+      events.includes(want)
+        ? Promise.resolve()
+        : new Promise((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`informer never saw ${want}; saw ${events.join(', ')}`)), 10_000);
+            waiters.push({ want, resolve: () => (clearTimeout(t), resolve()) });
+          });
+    const informer = k8s.makeInformer<K8s.V1ConfigMap>(kc, `/api/v1/namespaces/${namespace}/configmaps`, () => core.listNamespacedConfigMap({ namespace }));
+    const errors: unknown[] = [];
+    informer.on('add', (cm) => record(`add:${cm.metadata?.name ?? ''}:${cm.data?.v ?? ''}`));
+    informer.on('update', (cm) => record(`update:${cm.metadata?.name ?? ''}:${cm.data?.v ?? ''}`));
+    informer.on('delete', (cm) => record(`delete:${cm.metadata?.name ?? ''}`));
+    informer.on('error', (err) => errors.push(err));
+    await informer.start();
+    try {
+      // The initial list arrives as adds; then every change made through the API.
+      await seen('add:before:0');
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'cm' }, data: { v: '1' } } });
+      await seen('add:cm:1');
+      await core.replaceNamespacedConfigMap({ namespace, name: 'cm', body: { ...(await core.readNamespacedConfigMap({ namespace, name: 'cm' })), data: { v: '2' } } });
+      await seen('update:cm:2');
+      assert.equal(informer.get('cm', namespace)?.data?.v, '2');
+      await core.deleteNamespacedConfigMap({ namespace, name: 'before' });
+      await seen('delete:before');
+      assert.deepEqual(informer.list(namespace).map((cm) => cm.metadata?.name).filter((n) => n !== 'kube-root-ca.crt'), ['cm']);
+      assert.deepEqual(events.filter((e) => !e.includes(':kube-root-ca.crt')), ['add:before:0', 'add:cm:1', 'update:cm:2', 'delete:before']);
+      assert.deepEqual(errors, []);
+    } finally {
+      await informer.stop();
+    }
+  });
 });
