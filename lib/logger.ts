@@ -34,6 +34,17 @@ export const rootLogger: Logger = winston.createLogger({
   transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })],
 });
 
+// winston runs the formats (redaction, timestamp, JSON) before its transports drop a line below their level, so a
+// debug line costs tens of microseconds even when debug is off. The level methods check the level first; child
+// loggers inherit them.
+for (const level of Object.keys(rootLogger.levels)) {
+  const method = (rootLogger as unknown as Record<string, (...args: unknown[]) => Logger>)[level];
+  if (typeof method !== 'function') continue;
+  (rootLogger as unknown as Record<string, unknown>)[level] = function (this: Logger, ...args: unknown[]): Logger {
+    return this.isLevelEnabled(level) ? method.apply(this, args) : this;
+  };
+}
+
 /** A child logger for one component: every line carries {component}. */
 export function logger(component: string, fields: Record<string, unknown> = {}): Logger {
   return rootLogger.child({ component, ...fields });
