@@ -302,7 +302,7 @@ export class Scheduler {
         this.nominator.set(pi, nominated);
       }
       this.queue.addUnschedulable(qp, fe.unschedulablePlugins);
-      this.log.debug('pod unschedulable', { pod: pi.name, message: fe.message });
+      if (this.log.isDebugEnabled()) this.log.debug('pod unschedulable', { pod: pi.name, message: fe.message });
       this.recordFailure(pi, 'Unschedulable', fe.message, fe, nominated);
       return;
     }
@@ -327,7 +327,8 @@ export class Scheduler {
     const st = await fwk.runBind(state, pi, node);
     if (st.isSuccess()) {
       const pod = pi.pod;
-      this.log.debug('pod bound', { pod: pi.name, node, decisionMs });
+      // winston formats a line before its transport drops it by level: ask first on this path.
+      if (this.log.isDebugEnabled()) this.log.debug('pod bound', { pod: pi.name, node, decisionMs });
       this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${podName(pod)} to ${node}`);
       if (pod.metadata?.annotations?.[DIAGNOSIS_ANNOTATION] !== undefined) {
         this.write('clearing the diagnosis', pi, () =>

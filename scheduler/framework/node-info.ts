@@ -5,10 +5,12 @@ import { addResources, CPU, EPHEMERAL_STORAGE, MEMORY, nodeAllocatable, podNonZe
 const RESOURCE_ORDER = [CPU, MEMORY, EPHEMERAL_STORAGE];
 /** Requested resources (non-zero, except the pod count) in Kubernetes' order: cpu, memory, ephemeral-storage, then by name. */
 function requestList(r: Resources): Array<[string, number]> {
-  const order = (k: string): number => RESOURCE_ORDER.indexOf(k) + 1 || RESOURCE_ORDER.length + 1;
-  return Object.entries(r)
-    .filter(([k, v]) => k !== PODS && v > 0)
-    .sort((a, b) => order(a[0]) - order(b[0]) || (a[0] < b[0] ? -1 : 1));
+  const out: Array<[string, number]> = [];
+  for (const k of RESOURCE_ORDER) if ((r[k] ?? 0) > 0) out.push([k, r[k]!]);
+  const rest = Object.keys(r).filter((k) => k !== PODS && !RESOURCE_ORDER.includes(k) && r[k]! > 0);
+  if (rest.length > 1) rest.sort();
+  for (const k of rest) out.push([k, r[k]!]);
+  return out;
 }
 
 /** A pod affinity term with its namespaces and selector resolved. */
@@ -66,6 +68,11 @@ export class PodInfo {
   /** The non-zero requests, in the order a fit check reports them. */
   readonly requestList: ReadonlyArray<readonly [string, number]>;
   readonly nonZero: { cpu: number; memory: number };
+  /** requests.cpu (millicores) and requests.memory, as fields: read for every node in a cycle. */
+  readonly cpu: number;
+  readonly memory: number;
+  /** The non-zero non-cpu/memory requests, in requestList's order. */
+  readonly otherRequests: ReadonlyArray<readonly [string, number]>;
   readonly hostPorts: HostPort[];
   readonly requiredAffinity: AffinityTerm[];
   readonly requiredAntiAffinity: AffinityTerm[];
@@ -77,7 +84,10 @@ export class PodInfo {
     this.priority = podPriority(pod);
     this.requests = podRequests(pod);
     this.requestList = requestList(this.requests);
-    this.nonZero = podNonZeroRequests(pod);
+    this.nonZero = podNonZeroRequests(pod, this.requests);
+    this.cpu = this.requests[CPU] ?? 0;
+    this.memory = this.requests[MEMORY] ?? 0;
+    this.otherRequests = this.requestList.filter(([k]) => k !== CPU && k !== MEMORY);
     this.hostPorts = [];
     for (const c of pod.spec.containers ?? []) {
       for (const p of c.ports ?? []) {
@@ -93,8 +103,15 @@ export class PodInfo {
     );
   }
 
+  private imageList: readonly string[] | undefined;
+
   get name(): string {
     return podName(this.pod);
+  }
+  /** The images of the init and regular containers, normalized (computed on first use). */
+  get images(): readonly string[] {
+    this.imageList ??= [...(this.pod.spec.initContainers ?? []), ...(this.pod.spec.containers ?? [])].map((c) => normalizeImage(c.image));
+    return this.imageList;
   }
   get labels(): Record<string, string> {
     return this.pod.metadata?.labels ?? {};
@@ -118,7 +135,13 @@ export function normalizeImage(image: string): string {
   return name;
 }
 
-/** A node and the pods on it (scheduled, assumed, or in a simulation), with running sums. */
+const NO_TAINTS: readonly Taint[] = [];
+
+/**
+ * A node and the pods on it (scheduled, assumed, or in a simulation), with running sums. What the filter and score
+ * loops read for every node (pod count, cpu, memory, cordon, taints) is also kept in fields of this object, so that a
+ * cycle over thousands of nodes touches one object per node rather than four or five.
+ */
 export class NodeInfo {
   node: Node | undefined;
   allocatable: Resources = {};
@@ -126,6 +149,17 @@ export class NodeInfo {
   /** Sum of the pods' requests; requested[PODS] is the pod count. */
   readonly requested: Resources = {};
   readonly nonZeroRequested = { cpu: 0, memory: 0 };
+  allocatableCpu = 0;
+  allocatableMemory = 0;
+  allocatablePods = 0;
+  podCount = 0;
+  requestedCpu = 0;
+  requestedMemory = 0;
+  nonZeroRequestedCpu = 0;
+  nonZeroRequestedMemory = 0;
+  /** spec.unschedulable (cordoned). */
+  unschedulable = false;
+  taints: readonly Taint[] = NO_TAINTS;
   readonly usedPorts: HostPort[] = [];
   /** Pods with any inter-pod affinity term, and those with required anti-affinity (checked against every new pod). */
   readonly podsWithAffinity = new Set<PodInfo>();
@@ -145,6 +179,11 @@ export class NodeInfo {
   setNode(node: Node): void {
     this.node = node;
     this.allocatable = nodeAllocatable(node);
+    this.allocatableCpu = this.allocatable[CPU] ?? 0;
+    this.allocatableMemory = this.allocatable[MEMORY] ?? 0;
+    this.allocatablePods = this.allocatable[PODS] ?? 0;
+    this.unschedulable = !!node.spec?.unschedulable;
+    this.taints = node.spec?.taints ?? NO_TAINTS;
     const images = new Map<string, number>();
     for (const img of node.status?.images ?? []) for (const n of img.names ?? []) images.set(normalizeImage(n), img.sizeBytes ?? 0);
     this.images = images;
@@ -154,17 +193,12 @@ export class NodeInfo {
   get labels(): Record<string, string> {
     return this.node?.metadata?.labels ?? {};
   }
-  get taints(): readonly Taint[] {
-    return this.node?.spec?.taints ?? [];
-  }
 
   addPod(pi: PodInfo): void {
     if (this.pods.has(pi.key)) this.removePod(pi.key);
     this.pods.set(pi.key, pi);
     addResources(this.requested, pi.requests);
-    this.requested[PODS] = this.pods.size;
-    this.nonZeroRequested.cpu += pi.nonZero.cpu;
-    this.nonZeroRequested.memory += pi.nonZero.memory;
+    this.sums(pi, 1);
     this.usedPorts.push(...pi.hostPorts);
     if (pi.hasAffinity) this.podsWithAffinity.add(pi);
     if (pi.requiredAntiAffinity.length) this.podsWithRequiredAntiAffinity.add(pi);
@@ -176,9 +210,7 @@ export class NodeInfo {
     if (!pi) return undefined;
     this.pods.delete(key);
     addResources(this.requested, pi.requests, -1);
-    this.requested[PODS] = this.pods.size;
-    this.nonZeroRequested.cpu -= pi.nonZero.cpu;
-    this.nonZeroRequested.memory -= pi.nonZero.memory;
+    this.sums(pi, -1);
     for (const hp of pi.hostPorts) {
       const i = this.usedPorts.findIndex((u) => u.ip === hp.ip && u.port === hp.port && u.protocol === hp.protocol);
       if (i >= 0) this.usedPorts.splice(i, 1);
@@ -189,11 +221,27 @@ export class NodeInfo {
     return pi;
   }
 
+  private sums(pi: PodInfo, sign: 1 | -1): void {
+    this.podCount = this.pods.size;
+    this.requested[PODS] = this.podCount;
+    this.nonZeroRequested.cpu += sign * pi.nonZero.cpu;
+    this.nonZeroRequested.memory += sign * pi.nonZero.memory;
+    this.nonZeroRequestedCpu = this.nonZeroRequested.cpu;
+    this.nonZeroRequestedMemory = this.nonZeroRequested.memory;
+    this.requestedCpu = this.requested[CPU] ?? 0;
+    this.requestedMemory = this.requested[MEMORY] ?? 0;
+  }
+
   /** A copy whose pods can be added and removed without touching this one (preemption's simulation). */
   clone(): NodeInfo {
     const c = new NodeInfo(this.name);
     c.node = this.node;
     c.allocatable = this.allocatable;
+    c.allocatableCpu = this.allocatableCpu;
+    c.allocatableMemory = this.allocatableMemory;
+    c.allocatablePods = this.allocatablePods;
+    c.unschedulable = this.unschedulable;
+    c.taints = this.taints;
     c.images = this.images;
     for (const pi of this.pods.values()) c.addPod(pi);
     c.generation = this.generation;

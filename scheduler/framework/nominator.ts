@@ -9,9 +9,12 @@ export class Nominator {
 
   /** Records pod as nominated to nodeName ('' or undefined: to none). */
   set(pod: Pod | PodInfo, nodeName: string | undefined): void {
+    if (!nodeName) {
+      this.delete(pod instanceof PodInfo ? pod.pod : pod);
+      return;
+    }
     const pi = pod instanceof PodInfo ? pod : new PodInfo(pod);
     this.delete(pi.pod);
-    if (!nodeName) return;
     let m = this.byNode.get(nodeName);
     if (!m) this.byNode.set(nodeName, (m = new Map()));
     m.set(pi.key, pi);
@@ -35,6 +38,11 @@ export class Nominator {
 
   nominatedNode(pod: Pod): string | undefined {
     return this.nodeOf.get(podKey(pod));
+  }
+
+  /** Whether any pod is nominated to the node (cheap: asked once per node per scheduling cycle). */
+  hasPodsOn(nodeName: string): boolean {
+    return this.byNode.size > 0 && this.byNode.has(nodeName);
   }
 
   podsOn(nodeName: string): readonly PodInfo[] {

@@ -13,7 +13,21 @@ export const PODS = 'pods';
 export const DEFAULT_MILLI_CPU_REQUEST = 100;
 export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
 
-const amount = (name: string, q: string | number): number => (name === CPU ? cpuMillis(q) : bytes(q));
+/** Parsed quantities ("100m", "128Mi"), by unit: pods repeat a handful of them, and parsing one costs microseconds. */
+const parsed = { cpu: new Map<string, number>(), other: new Map<string, number>() };
+const MAX_PARSED = 4096;
+
+function amount(name: string, q: string | number): number {
+  if (typeof q === 'number') return name === CPU ? cpuMillis(q) : bytes(q);
+  const memo = name === CPU ? parsed.cpu : parsed.other;
+  let v = memo.get(q);
+  if (v === undefined) {
+    v = name === CPU ? cpuMillis(q) : bytes(q); // throws on a malformed quantity: nothing is remembered
+    if (memo.size >= MAX_PARSED) memo.clear();
+    memo.set(q, v);
+  }
+  return v;
+}
 
 /** A ResourceList (quantities) as integers. */
 export function toResources(list: Record<string, string | number> | undefined): Resources {
@@ -57,8 +71,12 @@ export function podRequests(pod: Pod, containerRequests: (c: Container) => Resou
   return reqs;
 }
 
-/** Requests with the scoring defaults for a container that asks for no cpu or memory (so such pods still spread). */
-export function podNonZeroRequests(pod: Pod): { cpu: number; memory: number } {
+/**
+ * Requests with the scoring defaults for a container that asks for no cpu or memory (so such pods still spread).
+ * `requests` (podRequests of the pod), when given, is the answer if every container asks for both.
+ */
+export function podNonZeroRequests(pod: Pod, requests?: Resources): { cpu: number; memory: number } {
+  if (requests && asksCpuAndMemory(pod.spec.containers) && asksCpuAndMemory(pod.spec.initContainers)) return { cpu: requests[CPU] ?? 0, memory: requests[MEMORY] ?? 0 };
   const r = podRequests(pod, (c) => {
     const x = toResources(c.resources?.requests);
     if (!x[CPU]) x[CPU] = DEFAULT_MILLI_CPU_REQUEST;
@@ -66,6 +84,14 @@ export function podNonZeroRequests(pod: Pod): { cpu: number; memory: number } {
     return x;
   });
   return { cpu: r[CPU] ?? 0, memory: r[MEMORY] ?? 0 };
+}
+
+function asksCpuAndMemory(containers: readonly Container[] | undefined): boolean {
+  for (const c of containers ?? []) {
+    const r = c.resources?.requests;
+    if (r?.[CPU] === undefined || r[MEMORY] === undefined || !amount(CPU, r[CPU]) || !amount(MEMORY, r[MEMORY])) return false;
+  }
+  return true;
 }
 
 /** status.allocatable, falling back to capacity. */

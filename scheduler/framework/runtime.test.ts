@@ -23,6 +23,7 @@ describe('Framework', () => {
     assert.equal(numFeasibleNodesToFind(0, 50), 50);
     assert.equal(numFeasibleNodesToFind(0, 1000), 420); // 50 - 1000/125 = 42%
     assert.equal(numFeasibleNodesToFind(0, 5000), 500); // 10%
+    assert.equal(numFeasibleNodesToFind(0, 1100), 462); // 50 - 1100/125 in integers = 42%, as Go computes it
     assert.equal(numFeasibleNodesToFind(0, 100_000), 5000); // floor of 5%
     assert.equal(numFeasibleNodesToFind(1, 5000), 100); // at least 100
     assert.equal(numFeasibleNodesToFind(100, 5000), 5000);

@@ -54,11 +54,21 @@ const IMPLEMENTS: Record<ExtensionPoint, (p: Plugin) => boolean> = {
 export const MIN_FEASIBLE_NODES_TO_FIND = 100;
 export const MIN_FEASIBLE_PERCENTAGE = 5;
 
+/** Runs the filters in order; the first rejection decides. */
+function filterWith(filters: readonly FilterPlugin[], state: CycleState, pod: PodInfo, node: NodeInfo): Status {
+  for (let i = 0; i < filters.length; i++) {
+    const p = filters[i]!;
+    const st = p.filter(state, pod, node);
+    if (st !== Status.SUCCESS && !st.isSuccess()) return st.withPlugin(p.name);
+  }
+  return Status.SUCCESS;
+}
+
 /** How many feasible nodes to look for before scoring (numFeasibleNodesToFind). */
 export function numFeasibleNodesToFind(percentage: number, numAllNodes: number): number {
   if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND || percentage >= 100) return numAllNodes;
   let pct = percentage;
-  if (pct <= 0) pct = Math.max(MIN_FEASIBLE_PERCENTAGE, 50 - numAllNodes / 125);
+  if (pct <= 0) pct = Math.max(MIN_FEASIBLE_PERCENTAGE, 50 - Math.floor(numAllNodes / 125)); // integer division, as in Go
   return Math.max(MIN_FEASIBLE_NODES_TO_FIND, Math.floor((numAllNodes * pct) / 100));
 }
 
@@ -77,6 +87,9 @@ export class Framework {
   private readonly binders: BindPlugin[];
   /** Where the next search starts, so consecutive pods look at different nodes first. */
   private nextStartNodeIndex = 0;
+  /** One plugin's scores for the feasible nodes, reused across plugins and cycles (no allocation per node per plugin). */
+  private readonly scratch: NodeScore[] = [];
+  private totals = new Float64Array(0);
 
   constructor(
     profile: Profile,
@@ -160,19 +173,20 @@ export class Framework {
 
   /** The filters in order; the first rejection decides (its reasons are the node's line in the diagnosis). */
   runFilter(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
-    for (const p of this.filters) {
-      if (state.skipFilter.has(p.name)) continue;
-      const st = p.filter(state, pod, node);
-      if (!st.isSuccess()) return st.withPlugin(p.name);
-    }
-    return Status.success();
+    return filterWith(this.activeFilters(state), state, pod, node);
+  }
+
+  /** The filters whose PreFilter did not skip them in this cycle. */
+  private activeFilters(state: CycleState): readonly FilterPlugin[] {
+    return state.skipFilter.size ? this.filters.filter((p) => !state.skipFilter.has(p.name)) : this.filters;
   }
 
   /**
    * The filters with pods nominated to the node (of at least this pod's priority) counted as if they ran there,
    * and once more without them, as addNominatedPods does: both must pass.
    */
-  runFilterWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
+  runFilterWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo, filters: readonly FilterPlugin[] = this.activeFilters(state)): Status {
+    if (!this.deps.nominator.hasPodsOn(node.name)) return filterWith(filters, state, pod, node);
     const nominated = this.deps.nominator.podsOn(node.name).filter((n) => n.key !== pod.key && n.priority >= pod.priority);
     if (nominated.length) {
       const s = state.clone();
@@ -181,10 +195,10 @@ export class Framework {
         n.addPod(np);
         this.handle.runPreFilterAddPod(s, pod, np, n);
       }
-      const st = this.runFilter(s, pod, n);
+      const st = filterWith(filters, s, pod, n);
       if (!st.isSuccess()) return st;
     }
-    return this.runFilter(state, pod, node);
+    return filterWith(filters, state, pod, node);
   }
 
   async runPostFilter(state: CycleState, pod: PodInfo, statuses: ReadonlyMap<string, Status>): Promise<PostFilterResult> {
@@ -212,15 +226,34 @@ export class Framework {
 
   /** Total weighted score per node, in the order of nodes. */
   runScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): NodeScore[] {
-    const total: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
+    const total = this.scoreNodes(state, pod, nodes);
+    return nodes.map((n, i) => ({ name: n.name, score: total[i]! }));
+  }
+
+  /** runScore's totals in a buffer reused across cycles (valid until the next call). */
+  private scoreNodes(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Float64Array {
+    const n = nodes.length;
+    if (this.totals.length < n) this.totals = new Float64Array(Math.max(n, 2 * this.totals.length));
+    const total = this.totals.subarray(0, n);
+    total.fill(0);
+    const scores = this.scratch;
     for (const { plugin, weight } of this.scores) {
-      if (state.skipScore.has(plugin.name) || weight === 0) continue;
-      const scores: NodeScore[] = nodes.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }));
+      if (weight === 0 || state.skipScore.has(plugin.name)) continue;
+      if (scores.length !== n) scores.length = n;
+      for (let i = 0; i < n; i++) {
+        const node = nodes[i]!;
+        const score = plugin.score(state, pod, node);
+        const s = scores[i];
+        if (s) {
+          s.name = node.name;
+          s.score = score;
+        } else scores[i] = { name: node.name, score };
+      }
       plugin.normalizeScores?.(state, pod, scores);
-      for (let i = 0; i < scores.length; i++) {
+      for (let i = 0; i < n; i++) {
         const s = scores[i]!.score;
         if (!(s >= 0 && s <= MAX_NODE_SCORE)) throw new Error(`plugin ${plugin.name} scored node ${scores[i]!.name} ${s}, outside [0, ${MAX_NODE_SCORE}]`);
-        total[i]!.score += s * weight;
+        total[i]! += s * weight;
       }
     }
     return total;
@@ -275,12 +308,13 @@ export class Framework {
     }
 
     const want = numFeasibleNodesToFind(this.profile.percentageOfNodesToScore, nodes.length);
+    const filters = this.activeFilters(state);
     const feasible: NodeInfo[] = [];
     const n = nodes.length;
     let processed = 0;
     for (; processed < n && feasible.length < want; processed++) {
       const ni = nodes[(this.nextStartNodeIndex + processed) % n]!;
-      const st = this.runFilterWithNominatedPods(state, pod, ni);
+      const st = this.runFilterWithNominatedPods(state, pod, ni, filters);
       if (st.isSuccess()) feasible.push(ni);
       else if (st.code === 'Error') throw st.error ?? new Error(st.message);
       else statuses.set(ni.name, st);
@@ -291,24 +325,24 @@ export class Framework {
 
     const ps = this.runPreScore(state, pod, feasible);
     if (ps.code === 'Error') throw ps.error ?? new Error(ps.message);
-    const scores = this.runScore(state, pod, feasible);
-    return { node: this.selectHost(scores), evaluated: processed, feasible: feasible.length };
+    const scores = this.scoreNodes(state, pod, feasible);
+    return { node: feasible[this.selectHost(scores)]!.name, evaluated: processed, feasible: feasible.length };
   }
 
-  /** The highest score; ties broken uniformly at random (reservoir sampling). */
-  private selectHost(scores: NodeScore[]): string {
-    let best = scores[0]!;
+  /** The index of the highest score; ties broken uniformly at random (reservoir sampling). */
+  private selectHost(scores: Float64Array): number {
+    let best = 0;
     let ties = 1;
     for (let i = 1; i < scores.length; i++) {
       const s = scores[i]!;
-      if (s.score > best.score) {
-        best = s;
+      if (s > scores[best]!) {
+        best = i;
         ties = 1;
-      } else if (s.score === best.score) {
+      } else if (s === scores[best]) {
         ties++;
-        if (this.deps.random() * ties < 1) best = s;
+        if (this.deps.random() * ties < 1) best = i;
       }
     }
-    return best.name;
+    return best;
   }
 }

@@ -1,6 +1,7 @@
 // `npm run bench:scheduler` (issue 5): a real `ketch server` process on the embedded store (its own controller manager
 // and scheduler disabled), 5,000 simulated Node objects (capacity and Ready status, no agent), then 10,000 pods created
-// while the scheduler runs in this process. Prints pods/s from the first create until every pod is bound (the binding
+// by a load generator in a process of its own (as other clients create pods in a cluster) while the scheduler, with its
+// default configuration, runs in this process. Prints pods/s from the first create until every pod is bound (the binding
 // written to the store), creation->bound p50/p99 (from sending the create to the binding's answer), the scheduler's
 // peak memory (RSS of this process, sampled), and, measured in the same run against the same server at the same
 // concurrency, the raw API rates: POST pods, and raw pods/binding writes with no scheduling decisions (each pod the
@@ -8,9 +9,11 @@
 // scheduler run, so that a drift in machine load affects both sides alike.
 //   BENCH_NODES (5000), BENCH_PODS (10000), BENCH_CONCURRENCY (32 writers: creates and raw runs),
 //   BENCH_BIND_CONCURRENCY (the scheduler's binding writers; its default, 32),
-//   BENCH_RAW_PODS (BENCH_PODS / 2: pods for each raw run).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   BENCH_RAW_PODS (BENCH_PODS / 2: pods for each raw run),
+//   BENCH_CPU_PROF (a file: a V8 CPU profile of this process, the scheduler, while the pods are scheduled).
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +29,11 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** The scheduler's binding writers; its default (32) unless set. */
 const BIND_CONCURRENCY = process.env.BENCH_BIND_CONCURRENCY ? Number(process.env.BENCH_BIND_CONCURRENCY) : undefined;
 const RAW_PODS = Number(process.env.BENCH_RAW_PODS ?? Math.max(2, Math.floor(POD_COUNT / 2)));
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const NS = 'default';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** Set in the forked load generator. */
+const CREATOR_ROLE = 'creator';
 
 // ---- the server ----
 
@@ -120,6 +126,52 @@ const benchPod = (name: string, schedulerName: string): Pod => ({
   spec: { schedulerName, containers: [{ name: 'c', image: 'busybox:1.36', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
 });
 
+// ---- the load generator (a process of its own) ----
+
+/** Parent -> creator: create these pods; creator -> parent: when each create was sent (ms since the epoch, µs precision). */
+interface CreateOrder {
+  kubeconfig: string;
+  count: number;
+  concurrency: number;
+}
+interface CreateReport {
+  sentAt: number[];
+  doneAt: number;
+  cpuMs: number;
+}
+
+const epochMs = (): number => performance.timeOrigin + performance.now();
+
+function runCreator(): void {
+  process.once('message', (msg: CreateOrder) => {
+    void (async () => {
+      const pods = new RestClient(loadClientConfig({ kubeconfig: msg.kubeconfig }), 'ketch-bench-creator/0.1').resource<Pod>(PODS);
+      const cpu0 = ownCpuMs();
+      const sentAt: number[] = new Array<number>(msg.count);
+      await pool(msg.count, msg.concurrency, async (i) => {
+        sentAt[i] = epochMs();
+        await pods.create(NS, benchPod(`sched-${i}`, 'default-scheduler'));
+      });
+      const report: CreateReport = { sentAt, doneAt: epochMs(), cpuMs: ownCpuMs() - cpu0 };
+      process.send!(report, () => process.disconnect());
+    })().catch((err: unknown) => {
+      process.stderr.write(`load generator failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+      process.exit(1);
+    });
+  });
+  process.send!('ready');
+}
+
+/** Forks the load generator and resolves once it is loaded and waits for its order. */
+function startCreator(): Promise<ChildProcess> {
+  const child = fork(fileURLToPath(import.meta.url), [], { cwd: REPO, execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_ROLE: CREATOR_ROLE }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
+    child.once('message', () => resolve(child));
+  });
+}
+
 // ---- main ----
 
 async function main(): Promise<void> {
@@ -178,39 +230,57 @@ async function main(): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     peakRss = rssBefore;
     peakHeap = process.memoryUsage().heapUsed;
-    const created = new Map<string, number>();
-    const e2e: number[] = [];
+    const boundAt = new Map<string, number>();
     const decisions: number[] = [];
     const binds: number[] = [];
     let lastBound = 0;
     let onAll: () => void = () => undefined;
     const allBound = new Promise<void>((r) => (onAll = r));
     const onScheduled = (info: ScheduledInfo): void => {
-      const c = created.get(info.pod.metadata?.name ?? '');
-      if (c === undefined) return;
-      const now = performance.now();
-      e2e.push(now - c);
+      const name = info.pod.metadata?.name ?? '';
+      if (!name.startsWith('sched-')) return;
+      const now = epochMs();
+      boundAt.set(name, now);
       decisions.push(info.decisionMs);
       binds.push(info.bindMs);
       lastBound = now;
-      if (e2e.length === POD_COUNT) onAll();
+      if (boundAt.size === POD_COUNT) onAll();
     };
+    const creator = await startCreator();
+    const report = new Promise<CreateReport>((resolve, reject) => {
+      creator.once('message', (m: CreateReport) => resolve(m));
+      creator.once('exit', (code) => reject(new Error(`load generator exited with ${code} before reporting`)));
+    });
     t = performance.now();
-    // Its own client (its own sockets), as in a process of its own.
+    // Its own client (its own sockets), as in a process of its own; the default configuration.
     const schedRest = new RestClient(loadClientConfig({ kubeconfig: join(dataDir, 'admin.kubeconfig') }), 'ketch-scheduler/0.1');
     const sched = await startScheduler({ rest: schedRest, ...(BIND_CONCURRENCY ? { bindConcurrency: BIND_CONCURRENCY } : {}), onScheduled });
     await sched.scheduler.waitForSync();
     say(`  scheduler started and synced in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const start = performance.now();
+    let profiler: Session | undefined;
+    if (CPU_PROF) {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const cpu0 = { server: serverCpu(), own: ownCpuMs() };
-    await pool(POD_COUNT, CONCURRENCY, async (i) => {
-      const name = `sched-${i}`;
-      created.set(name, performance.now());
-      await pods.create(NS, benchPod(name, 'default-scheduler'));
-    });
-    const createdAll = performance.now();
+    creator.send({ kubeconfig: join(dataDir, 'admin.kubeconfig'), count: POD_COUNT, concurrency: CONCURRENCY } satisfies CreateOrder);
+    const created = await report;
+    const start = created.sentAt[0]!;
+    const createdAll = created.doneAt;
     await allBound;
-    const schedCpu = { server: (serverCpu() - cpu0.server) / POD_COUNT, own: (ownCpuMs() - cpu0.own) / POD_COUNT };
+    const schedCpu = {
+      server: (serverCpu() - cpu0.server) / POD_COUNT,
+      own: (ownCpuMs() - cpu0.own) / POD_COUNT,
+      creator: created.cpuMs / POD_COUNT, // from its order to its last create's answer
+    };
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(CPU_PROF!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
+    const e2e = created.sentAt.map((s, i) => boundAt.get(`sched-${i}`)! - s);
     const schedSecs = (lastBound - start) / 1000;
     const schedRate = POD_COUNT / schedSecs;
     const schedPeakRss = peakRss;
@@ -227,7 +297,7 @@ async function main(): Promise<void> {
     row('creation -> bound p50 / p99', `${fmt(pct(e2e, 50))} / ${fmt(pct(e2e, 99))}`);
     row('decision p50 / p99', `${fmt(pct(decisions, 50))} / ${fmt(pct(decisions, 99))}`);
     row('binding write p50 / p99', `${fmt(pct(binds, 50))} / ${fmt(pct(binds, 99))}`);
-    row('CPU per pod: API server / this process', `${schedCpu.server.toFixed(2)} ms / ${schedCpu.own.toFixed(2)} ms (creates, scheduler, bindings)`);
+    row('CPU per pod: API server / scheduler / creator', `${schedCpu.server.toFixed(2)} ms / ${schedCpu.own.toFixed(2)} ms / ${schedCpu.creator.toFixed(2)} ms`);
     row('peak scheduler memory (RSS; heap used)', `${mib(schedPeakRss)} (${mib(rssBefore)} before it started); heap ${mib(schedPeakHeap)}`);
     row(`raw API: POST pods (${raw.n} pods)`, `${createRate.toFixed(0)} pods/s, p50 ${fmt(pct(raw.createLat, 50))} p99 ${fmt(pct(raw.createLat, 99))}`);
     row(`raw API: pods/binding (${raw.n} pods)`, `${bindRate.toFixed(0)} writes/s, p50 ${fmt(pct(raw.bindLat, 50))} p99 ${fmt(pct(raw.bindLat, 99))}`);
@@ -249,7 +319,8 @@ async function main(): Promise<void> {
         bindP50Ms: +pct(binds, 50).toFixed(2),
         bindP99Ms: +pct(binds, 99).toFixed(2),
         serverCpuMsPerPod: +schedCpu.server.toFixed(2),
-        benchCpuMsPerPod: +schedCpu.own.toFixed(2),
+        schedulerCpuMsPerPod: +schedCpu.own.toFixed(2),
+        creatorCpuMsPerPod: +schedCpu.creator.toFixed(2),
         rawServerCpuMsPerPod: +(raw.serverCpuMs / raw.n).toFixed(2),
         peakRssMiB: Math.round(schedPeakRss / 2 ** 20),
         peakHeapMiB: Math.round(schedPeakHeap / 2 ** 20),
@@ -268,7 +339,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
-  process.exit(1);
-});
+if (process.env.BENCH_ROLE === CREATOR_ROLE) runCreator();
+else
+  main().catch((err: unknown) => {
+    process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+    process.exit(1);
+  });

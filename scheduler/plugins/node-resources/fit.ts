@@ -22,11 +22,33 @@ export const DEFAULT_RESOURCES: readonly ResourceSpec[] = [
 
 /** The requested amount the scorers use: cpu and memory count containers without requests at the defaults. */
 export function requestedWith(node: NodeInfo, pod: PodInfo, resource: string, nonZero: boolean): number {
-  if (nonZero && (resource === CPU || resource === MEMORY)) return node.nonZeroRequested[resource] + pod.nonZero[resource];
+  if (resource === CPU) return nonZero ? node.nonZeroRequestedCpu + pod.nonZero.cpu : node.requestedCpu + pod.cpu;
+  if (resource === MEMORY) return nonZero ? node.nonZeroRequestedMemory + pod.nonZero.memory : node.requestedMemory + pod.memory;
   return (node.requested[resource] ?? 0) + (pod.requests[resource] ?? 0);
 }
 
-/** Why the pod does not fit in the node's free resources (empty when it fits). Runs for every node: kept lean. */
+/** The node's allocatable amount of a resource (cpu and memory from the NodeInfo's own fields). */
+export function allocatableOf(node: NodeInfo, resource: string): number {
+  if (resource === CPU) return node.allocatableCpu;
+  if (resource === MEMORY) return node.allocatableMemory;
+  return node.allocatable[resource] ?? 0;
+}
+
+/** Whether the pod fits in the node's free resources (insufficientResources would be empty). Runs for every node. */
+export function fitsResources(pod: PodInfo, node: NodeInfo, ignored?: ReadonlySet<string>): boolean {
+  if (ignored) return insufficientResources(pod, node, ignored).length === 0;
+  if (node.podCount + 1 > node.allocatablePods) return false;
+  if (pod.cpu > 0 && pod.cpu > node.allocatableCpu - node.requestedCpu) return false;
+  if (pod.memory > 0 && pod.memory > node.allocatableMemory - node.requestedMemory) return false;
+  const list = pod.otherRequests;
+  for (let i = 0; i < list.length; i++) {
+    const [k, v] = list[i]!;
+    if (v > (node.allocatable[k] ?? 0) - (node.requested[k] ?? 0)) return false;
+  }
+  return true;
+}
+
+/** Why the pod does not fit in the node's free resources (empty when it fits). */
 export function insufficientResources(pod: PodInfo, node: NodeInfo, ignored?: ReadonlySet<string>): string[] {
   const out: string[] = [];
   if (node.pods.size + 1 > (node.allocatable[PODS] ?? 0)) out.push(TOO_MANY_PODS);
@@ -82,6 +104,7 @@ export function nodeResourcesFit(rawArgs: Record<string, unknown> = {}): FilterP
     name: NAME,
     events: ['NodeAdd', 'NodeAllocatableChange', 'AssignedPodDelete', 'AssignedPodUpdate'],
     filter(_state, pod, node) {
+      if (fitsResources(pod, node, ignored)) return Status.success();
       const reasons = insufficientResources(pod, node, ignored);
       return reasons.length ? Status.unschedulable(...reasons) : Status.success();
     },
@@ -89,7 +112,7 @@ export function nodeResourcesFit(rawArgs: Record<string, unknown> = {}): FilterP
       let sum = 0;
       let weights = 0;
       for (const r of resources) {
-        const alloc = node.allocatable[r.name] ?? 0;
+        const alloc = allocatableOf(node, r.name);
         if (alloc === 0) continue;
         sum += scorer(requestedWith(node, pod, r.name, true), alloc) * r.weight;
         weights += r.weight;

@@ -4,6 +4,7 @@ import { PodInfo } from '../../framework/node-info.js';
 import { podRequests } from '../../framework/resources.js';
 import { newState, node, nodeInfo, pod } from '../../framework/testing.js';
 import { balancedAllocation, nodeResourcesFit, TOO_MANY_PODS } from './index.js';
+import { fitsResources, insufficientResources } from './fit.js';
 
 const container = (name: string, cpu: string, memory: string, restartPolicy?: 'Always') => ({
   name,
@@ -18,6 +19,30 @@ describe('NodeResourcesFit', () => {
   it('admits a pod whose requests fit in what is left', () => {
     const ni = nodeInfo(node('n', { cpu: '2', memory: '4Gi' }), [pod('a', { cpu: '1', memory: '1Gi', nodeName: 'n' })]);
     assert.ok(fit.filter(newState(), new PodInfo(pod('p', { cpu: '1', memory: '3Gi' })), ni).isSuccess());
+  });
+
+  it('decides fit from the node fields as the full check does, and follows pods added and removed', () => {
+    const n = node('n', { cpu: '2', memory: '4Gi', pods: 3 });
+    n.status!.allocatable!['example.com/gpu'] = '1';
+    const ni = nodeInfo(n, [pod('a', { cpu: '1', memory: '1Gi', nodeName: 'n' })]);
+    const gpuPod = pod('g', { cpu: '100m' });
+    gpuPod.spec.containers[0]!.resources!.requests!['example.com/gpu'] = '1';
+    const cases = [pod('fits', { cpu: '1', memory: '3Gi' }), pod('cpu', { cpu: '1001m' }), pod('mem', { memory: '3073Mi' }), pod('none'), gpuPod];
+    const check = (): void => {
+      for (const p of cases) {
+        const pi = new PodInfo(p);
+        assert.equal(fitsResources(pi, ni), insufficientResources(pi, ni).length === 0, p.metadata!.name);
+      }
+    };
+    check();
+    assert.deepEqual(cases.map((p) => fitsResources(new PodInfo(p), ni)), [true, false, false, true, true]);
+    const b = new PodInfo(pod('b', { cpu: '1', memory: '1Gi', nodeName: 'n' }));
+    ni.addPod(b);
+    check();
+    assert.equal(fitsResources(new PodInfo(cases[4]!), ni), false); // no cpu left
+    ni.removePod(b.key);
+    check();
+    assert.equal(fitsResources(new PodInfo(cases[4]!), ni), true);
   });
 
   it('names every insufficient resource, and Too many pods', () => {

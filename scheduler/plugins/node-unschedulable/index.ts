@@ -11,7 +11,7 @@ export function nodeUnschedulable(): FilterPlugin {
     name: NAME,
     events: ['NodeAdd', 'NodeSpecUnschedulableChange', 'NodeTaintChange'],
     filter(_state, pod, node) {
-      if (!node.node?.spec?.unschedulable) return Status.success();
+      if (!node.unschedulable) return Status.success();
       const ok = (pod.pod.spec.tolerations ?? []).some((t) => tolerates(t, UNSCHEDULABLE_TAINT));
       return ok ? Status.success() : Status.unresolvable(ERR_REASON_UNSCHEDULABLE);
     },

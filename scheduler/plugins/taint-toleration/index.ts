@@ -14,6 +14,7 @@ export function taintToleration(): FilterPlugin & PreScorePlugin & ScorePlugin {
     name: NAME,
     events: ['NodeAdd', 'NodeTaintChange'],
     filter(_state, pod, node) {
+      if (!node.taints.length) return Status.success();
       const taint = findUntoleratedTaint(node.taints, pod.pod.spec.tolerations ?? [], ['NoSchedule', 'NoExecute']);
       return taint ? Status.unresolvable(untoleratedTaintReason(taint.key, taint.value)) : Status.success();
     },
@@ -25,6 +26,7 @@ export function taintToleration(): FilterPlugin & PreScorePlugin & ScorePlugin {
       return Status.success();
     },
     score(state, _pod, node) {
+      if (!node.taints.length) return 0;
       const tols = state.read(PREFER_TOLERATIONS) ?? [];
       let n = 0;
       for (const taint of node.taints) if (taint.effect === 'PreferNoSchedule' && !tols.some((t) => tolerates(t, taint))) n++;
