@@ -7,7 +7,7 @@ import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../api/resources.js';
 import type { Logger } from '../lib/logger.js';
 import type { UserInfo } from './authn.js';
-import { mediaType, notFoundPath, readBody, sendError, sendJson, successStatus, wantsTable } from './http.js';
+import { mediaType, notFoundPath, readBody, sendEncoded, sendError, sendJson, successStatus, wantsTable } from './http.js';
 import { applyConfig } from './patch/managed-fields.js';
 import { mergePatch, strategicMergePatch } from './patch/merge.js';
 import { decodeProtobuf } from './protobuf.js';
@@ -298,7 +298,9 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
 async function handleMain(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
   switch (ri.verb) {
     case 'get': {
-      sendObject(res, req, q, ctx, info, 200, await store.get(ri.namespace, ri.name));
+      // A plain get answers with the stored bytes: no parse, no serialization.
+      if (wantsTable(req.headers.accept)) sendObject(res, req, q, ctx, info, 200, await store.get(ri.namespace, ri.name));
+      else sendEncoded(res, 200, await store.getJson(ri.namespace, ri.name));
       return;
     }
     case 'list': {
@@ -345,8 +347,8 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       const manager = fieldManagerParam(q, req);
       const obj = decodeBody(req, await readBody(req), info);
       checkUnknownFields(res, obj, info, mode);
-      const created = await store.create(ri.namespace, obj, { dryRun, fieldManager: manager });
-      sendJson(res, 201, created);
+      const created = await store.create(ri.namespace, obj, { dryRun, fieldManager: manager, owned: true });
+      sendEncoded(res, 201, store.json(created));
       return;
     }
     case 'update': {
@@ -355,8 +357,8 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       const manager = fieldManagerParam(q, req);
       const obj = decodeBody(req, await readBody(req), info);
       checkUnknownFields(res, obj, info, mode);
-      const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager });
-      sendJson(res, out.created ? 201 : 200, out.obj);
+      const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, currentReadOnly: true });
+      sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }
     case 'patch':
@@ -429,7 +431,7 @@ async function handlePatch(
       managedFieldsSet: true,
       allowCreate: !extra.subresource,
     });
-    sendJson(res, out.created ? 201 : 200, out.obj);
+    sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
     return;
   }
   const manager = fieldManagerParam(q, req);
@@ -444,7 +446,7 @@ async function handlePatch(
     },
     { ...extra, dryRun, fieldManager: manager },
   );
-  sendJson(res, 200, out.obj);
+  sendEncoded(res, 200, store.json(out.obj));
 }
 
 async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
@@ -457,8 +459,8 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     const dryRun = dryRunParam(q);
     const manager = fieldManagerParam(q, req);
     const obj = decodeBody(req, await readBody(req), info);
-    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource });
-    sendJson(res, 200, out.obj);
+    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true });
+    sendEncoded(res, 200, store.json(out.obj));
     return;
   }
   if (ri.verb === 'patch' && subresource === 'status') return handlePatch(req, res, ri, q, info, store, ctx, { subresource });
@@ -515,7 +517,7 @@ async function handleBinding(req: IncomingMessage, res: ServerResponse, ri: Requ
       conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(ctx.clock.now()) });
       return { ...cur, spec: { ...spec, nodeName: node }, status: { ...status, conditions } };
     },
-    { dryRun, subresource: 'binding' },
+    { dryRun, subresource: 'binding', currentReadOnly: true },
   );
   sendJson(res, 201, { ...successStatus({}), code: 201 });
 }
@@ -560,8 +562,9 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: Request
   try {
     for await (const ev of watch) {
       if (stopped) break;
-      const object = table && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') ? tableEvent(info, ev, include, ctx) : ev.object;
-      const ok = res.write(JSON.stringify({ type: ev.type, object }) + '\n');
+      const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
+      const line = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
+      const ok = res.write(line + '\n');
       // A client that stops reading gets its watch closed rather than an ever-growing buffer.
       if (!ok && res.writableLength > 16 * 1024 * 1024) break;
       if (ev.type === 'ERROR') break;
@@ -574,6 +577,14 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: Request
     watch.close();
     res.end();
   }
+}
+
+/** The JSON of each object a watch sent, shared by every watcher it goes to (objects of the watch cache never change). */
+const watchedJson = new WeakMap<object, string>();
+function objectJson(obj: object): string {
+  let json = watchedJson.get(obj);
+  if (json === undefined) watchedJson.set(obj, (json = JSON.stringify(obj)));
+  return json;
 }
 
 function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, ctx: HandlerContext): unknown {

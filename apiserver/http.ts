@@ -70,12 +70,16 @@ export function wantsTable(accept: string | undefined): boolean {
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  sendEncoded(res, code, res.headersSent ? '' : JSON.stringify(body), contentType);
+}
+
+/** Sends JSON already serialized (a stored object's bytes, see Store.json). */
+export function sendEncoded(res: ServerResponse, code: number, data: string | Buffer, contentType = 'application/json'): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const data = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(data), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': typeof data === 'string' ? Buffer.byteLength(data) : data.length, 'Cache-Control': 'no-cache, private' });
   res.end(data);
 }
 

@@ -74,3 +74,18 @@ export function resolveRequest(method: string, pathname: string, query: URLSearc
   }
   return { group, version, resource, namespace, name, subresource, verb };
 }
+
+/** A path WHATWG URL parsing leaves as it is: plain characters, no dot segments. */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~:@!$&'()*+,;=/]*$/;
+const DOT_SEGMENT = /\/\.\.?(\/|$)/;
+
+/** The request target's path and query as `new URL` gives them; a plain path (the usual case) skips the URL parser. */
+export function splitTarget(target: string): { pathname: string; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path) && !target.includes('#')) {
+    return { pathname: path, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+  }
+  const url = new URL(target, 'https://localhost');
+  return { pathname: url.pathname, query: url.searchParams };
+}

@@ -76,15 +76,26 @@ export function fieldSet(obj: Obj, resolve: ListTypeResolver = defaultListTypes,
 
 /** FieldsV1 (nested {"f:spec": {"f:replicas": {}}}) to and from a path set. */
 export function toFieldsV1(set: Set<string>): JsonObject {
-  const root: JsonObject = {};
-  for (const s of [...set].sort()) {
+  // A tree of Maps first, then objects with each level's keys sorted: the order a sort of the whole paths gives
+  // (SEP sorts first), at the cost of sorting siblings only.
+  const root: FieldTree = new Map();
+  for (const s of set) {
     let node = root;
     for (const el of split(s)) {
-      const next = node[el];
-      node = (isObject(next) ? next : (node[el] = {})) as JsonObject;
+      let next = node.get(el);
+      if (!next) node.set(el, (next = new Map()));
+      node = next;
     }
   }
-  return root;
+  return buildSorted(root);
+}
+
+type FieldTree = Map<string, FieldTree>;
+
+function buildSorted(t: FieldTree): JsonObject {
+  const o: JsonObject = {};
+  for (const k of [...t.keys()].sort()) o[k] = buildSorted(t.get(k) ?? new Map());
+  return o;
 }
 
 export function fromFieldsV1(f: unknown): Set<string> {
@@ -174,15 +185,23 @@ export function formatPath(s: string): string {
 interface Entry {
   meta: ManagedFields;
   set: Set<string>;
+  /** The stored entry this one was read from. */
+  from?: ManagedFields;
+  /** Neither meta nor set changed since it was read: the stored entry serves as it is. */
+  unchanged?: boolean;
 }
 
 const entriesOf = (obj: Obj | undefined): Entry[] =>
-  (obj?.metadata.managedFields ?? []).map((m) => ({ meta: { ...m }, set: fromFieldsV1(m.fieldsV1) }));
+  (obj?.metadata.managedFields ?? []).map((m) => ({ meta: { ...m }, set: fromFieldsV1(m.fieldsV1), from: m }));
 
 function writeEntries(obj: Obj, entries: Entry[]): void {
   const kept = entries.filter((e) => e.set.size > 0);
   if (kept.length === 0) delete obj.metadata.managedFields;
-  else obj.metadata.managedFields = kept.map((e) => ({ ...e.meta, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(e.set) }));
+  else {
+    obj.metadata.managedFields = kept.map((e) =>
+      e.unchanged && e.from?.fieldsType === 'FieldsV1' ? e.from : { ...e.meta, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(e.set) },
+    );
+  }
 }
 
 export interface ManagerRef {
@@ -223,8 +242,11 @@ export function trackUpdate(old: Obj | undefined, obj: Obj, ref: ManagerRef, res
   mine.meta.time = ref.time;
   mine.meta.apiVersion = ref.apiVersion;
   for (const e of entries) {
-    for (const p of removed) e.set.delete(p);
-    if (e !== mine) for (const p of changed) e.set.delete(p);
+    let touched = false;
+    for (const p of removed) touched = e.set.delete(p) || touched;
+    if (e !== mine) for (const p of changed) touched = e.set.delete(p) || touched;
+    // Other managers' entries are left alone by most writes (an agent's status update): no re-encoding.
+    e.unchanged = e !== mine && !touched;
   }
   for (const p of changed) mine.set.add(p);
   writeEntries(obj, entries);

@@ -25,6 +25,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** managedFields were already computed (server-side apply). */
   managedFieldsSet?: boolean;
+  /** The caller hands the object over (a decoded request body): the store changes it in place rather than a copy. */
+  owned?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -35,6 +37,8 @@ export interface UpdateOptions extends WriteOptions {
   subresource?: 'status' | 'finalize' | 'binding';
   /** Create when missing (apply, or strategies allowing create-on-update). */
   allowCreate?: boolean;
+  /** The transform does not change the object it is given, so it gets the stored object itself rather than a copy. */
+  currentReadOnly?: boolean;
 }
 
 export interface ListParams {
@@ -77,6 +81,20 @@ export interface ObjectWatch extends AsyncIterable<WatchOut> {
 const CONFLICT_MSG = 'the object has been modified; please apply your changes to the latest version and try again';
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
+/** A stored object's bytes and the offset just inside its metadata's '{'. */
+interface Encoded {
+  bytes: Buffer;
+  meta: number;
+}
+
+const RV_KEY = Buffer.from('"resourceVersion"');
+
+/** The object's JSON with metadata.resourceVersion added (first in metadata). */
+function withResourceVersion(enc: Encoded, rv: string): Buffer {
+  const field = `"resourceVersion":${JSON.stringify(rv)}${enc.bytes[enc.meta] === 0x7d ? '' : ','}`;
+  return Buffer.concat([enc.bytes.subarray(0, enc.meta), Buffer.from(field), enc.bytes.subarray(enc.meta)]);
+}
+
 /** Thrown inside the write loop when the result equals what is stored: nothing is written. */
 class Unchanged {
   constructor(readonly obj: Obj) {}
@@ -97,6 +115,11 @@ export class Store {
    * events, so the watch cache's decode of our own writes costs no JSON parse.
    */
   private readonly written = new WeakMap<Uint8Array, Obj>();
+  /** The encoding of each object a write returned (see json()). */
+  private readonly encodings = new WeakMap<Obj, Encoded>();
+  /** The start of every stored object, up to metadata's '{' (see encode). */
+  private readonly head: string;
+  private readonly headBytes: Buffer;
 
   constructor(
     readonly info: ResourceInfo,
@@ -105,6 +128,8 @@ export class Store {
     private readonly deps: { clock: Clock; admission: Admission[]; keyRoot?: string; watchCache?: WatchCacheConfig },
   ) {
     this.apiVersion = apiVersionOf(info);
+    this.head = `{"apiVersion":${JSON.stringify(this.apiVersion)},"kind":${JSON.stringify(info.kind)},"metadata":`;
+    this.headBytes = Buffer.from(this.head);
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
   }
 
@@ -135,17 +160,51 @@ export class Store {
     return obj;
   }
 
-  private encode(obj: Obj): Uint8Array {
+  /**
+   * Stored form: apiVersion, kind and metadata (without resourceVersion) first, then the rest. The fixed head puts
+   * metadata's '{' at a known offset, so that the JSON of the object at a revision is the stored bytes with a
+   * resourceVersion spliced in: no second serialization of a write's answer, no parse of a plain get.
+   */
+  private encode(obj: Obj): Encoded {
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
-    return Buffer.from(JSON.stringify({ ...obj, apiVersion: this.apiVersion, kind: this.info.kind, metadata }));
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
+    const body = JSON.stringify(rest);
+    const text = this.head + JSON.stringify(metadata) + (body.length > 2 ? ',' + body.slice(1) : '}');
+    return { bytes: Buffer.from(text), meta: this.head.length + 1 };
   }
 
   /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */
   private encodeWritten(obj: Obj): Uint8Array {
-    const bytes = this.encode(obj);
+    const enc = this.encode(obj);
     delete obj.metadata.resourceVersion;
-    this.written.set(bytes, obj);
-    return bytes;
+    this.written.set(enc.bytes, obj);
+    this.encodings.set(obj, enc);
+    return enc.bytes;
+  }
+
+  /**
+   * The JSON of an object this store returned (a write's result): its stored bytes with its resourceVersion spliced
+   * in when the store encoded it, else a fresh serialization. The object must not have changed since it was returned.
+   */
+  json(obj: Obj): Buffer | string {
+    const enc = this.encodings.get(obj);
+    const rv = obj.metadata.resourceVersion;
+    return enc && rv ? withResourceVersion(enc, rv) : JSON.stringify(obj);
+  }
+
+  /** The JSON of the stored object: the stored bytes with the resourceVersion spliced in, when they are in our form. */
+  async getJson(namespace: string, name: string): Promise<Buffer | string> {
+    const kv = await this.storage.get(this.key(namespace, name)).catch((e: unknown) => {
+      throw this.mapError(e, name);
+    });
+    if (!kv) throw errors.notFound(this.ref(name));
+    const bytes = Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength);
+    const meta = this.head.length + 1;
+    // Bytes in another form (an older layout, or a resourceVersion inside) take the decode path.
+    if (bytes.length > meta && bytes[meta - 1] === 0x7b && bytes.subarray(0, this.head.length).equals(this.headBytes) && bytes.indexOf(RV_KEY) < 0) {
+      return withResourceVersion({ bytes, meta }, String(kv.modRevision));
+    }
+    return JSON.stringify(this.decode(kv));
   }
 
   private ref(name: string | undefined): { group: string; resource: string; name?: string } {
@@ -328,8 +387,8 @@ export class Store {
   }
 
   /** Defaults, strategy, validation: everything but the write. */
-  private prepareCreate(input: Obj, namespace: string, opts: WriteOptions): Obj {
-    const obj = structuredClone(input);
+  private prepareCreate(input: Obj, namespace: string, opts: WriteOptions, copy: boolean): Obj {
+    const obj = copy ? structuredClone(input) : input;
     schemaHooks.dropNulls(obj);
     this.checkKind(obj);
     this.checkNamespace(obj, namespace);
@@ -353,8 +412,10 @@ export class Store {
 
   async create(namespace: string, input: Obj, opts: WriteOptions = {}): Promise<Obj> {
     const generated = !input.metadata.name && !!input.metadata.generateName;
+    // A generated name may need another try, from the object as it came.
+    const copy = !opts.owned || generated;
     for (let attempt = 0; ; attempt++) {
-      const obj = this.prepareCreate(input, namespace, opts);
+      const obj = this.prepareCreate(input, namespace, opts, copy);
       await this.admit('create', namespace, obj.metadata.name ?? '', obj);
       if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
       if (opts.dryRun) return obj;
@@ -373,8 +434,12 @@ export class Store {
 
   /** Applies the update rules to `next` given the stored `old`. */
   private prepareUpdate(next: Obj, old: Obj, opts: UpdateOptions): Obj {
-    const obj = structuredClone(next);
-    schemaHooks.dropNulls(obj);
+    // Status and binding writes keep little of `next` and change only its metadata (copied here); every other
+    // update changes it throughout, and a retry gives the same `next` again: a copy.
+    const shallow = opts.subresource === 'status' || opts.subresource === 'binding';
+    const obj = shallow ? { ...next, metadata: { ...next.metadata } } : structuredClone(next);
+    // A binding is server code's change to the stored object, which holds no nulls.
+    if (opts.subresource !== 'binding') schemaHooks.dropNulls(obj);
     this.checkKind(obj);
     const name = old.metadata.name ?? '';
     if (obj.metadata.name !== undefined && obj.metadata.name !== '' && obj.metadata.name !== name) {
@@ -388,8 +453,8 @@ export class Store {
     }
     let result: Obj;
     if (opts.subresource === 'status') {
-      // A status write changes only .status; everything else stays as stored.
-      result = { ...structuredClone(old), status: obj.status };
+      // A status write changes only .status; everything else stays as stored (shared with `old`, never changed).
+      result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
       const causes = schemaHooks.validate(result, 'update', old, 'status');
       if (causes.length) throw this.invalid(result, causes);
@@ -459,7 +524,7 @@ export class Store {
       const old = this.decode(kv);
       let obj: Obj;
       try {
-        obj = this.prepareUpdate(await transform(structuredClone(old)), old, opts);
+        obj = this.prepareUpdate(await transform(opts.currentReadOnly ? old : structuredClone(old)), old, opts);
       } catch (err) {
         if (err instanceof Unchanged) return { obj: err.obj, created: false };
         throw err;
@@ -540,7 +605,7 @@ export class Store {
           return { obj: this.decode(gone), deleted: true };
         }
         if (deepEqual(next, obj)) return { obj, deleted: false };
-        return { obj: this.decode(this.wrote(await this.storage.update(key, this.encode(next), kv.modRevision))), deleted: false };
+        return { obj: this.decode(this.wrote(await this.storage.update(key, this.encode(next).bytes, kv.modRevision))), deleted: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));

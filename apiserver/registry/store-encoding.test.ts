@@ -1,0 +1,98 @@
+import { strict as assert } from 'node:assert';
+import { findByResource } from '../../api/resources.js';
+import { EmbeddedStorage } from '../storage/embedded.js';
+import { Registry } from './index.js';
+import type { Obj } from './object.js';
+import type { Store } from './store.js';
+
+const pod = (name: string): Obj => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels: { app: 'web' }, annotations: { note: 'ünïcode ✓' } },
+  spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+});
+
+const parse = (json: Buffer | string): unknown => JSON.parse(json.toString());
+
+describe('Store encodes each object once (answers reuse the stored bytes)', () => {
+  let db: EmbeddedStorage;
+  let registry: Registry;
+  let pods: Store;
+  beforeEach(() => {
+    db = new EmbeddedStorage({ path: ':memory:' });
+    registry = new Registry(db, { clock: { now: () => new Date() }, admission: [] });
+    pods = registry.store(findByResource('', 'v1', 'pods')!);
+  });
+  afterEach(async () => {
+    registry.close();
+    await db.close();
+  });
+
+  it('json() of a create or update result is the object with its resourceVersion', async () => {
+    const created = await pods.create('default', pod('a'), { fieldManager: 'test', owned: true });
+    assert.ok(created.metadata.resourceVersion);
+    assert.deepEqual(parse(pods.json(created)), JSON.parse(JSON.stringify(created)));
+    assert.deepEqual(parse(pods.json(created)), await pods.get('default', 'a'));
+    const { obj } = await pods.update('default', 'a', (cur) => ({ ...cur!, status: { phase: 'Running' } }), { subresource: 'status', fieldManager: 'agent' });
+    assert.equal((obj.status as { phase: string }).phase, 'Running');
+    assert.deepEqual(parse(pods.json(obj)), await pods.get('default', 'a'));
+  });
+
+  it('getJson splices the resourceVersion into the stored bytes and equals get()', async () => {
+    await pods.create('default', pod('b'));
+    const viaGet = await pods.get('default', 'b');
+    const raw = await pods.getJson('default', 'b');
+    assert.ok(Buffer.isBuffer(raw), 'bytes in the store form are spliced, not re-serialized');
+    assert.deepEqual(parse(raw), viaGet);
+    await assert.rejects(pods.getJson('default', 'missing'), /not found/);
+  });
+
+  it('getJson decodes bytes stored in another layout (older writes)', async () => {
+    const key = pods.key('default', 'old');
+    // Key order of an older encoding, and a stale resourceVersion that must not win over the revision.
+    await db.create(key, Buffer.from(JSON.stringify({ metadata: { name: 'old', namespace: 'default', resourceVersion: '1' }, spec: { containers: [] }, kind: 'Pod', apiVersion: 'v1' })));
+    const viaGet = await pods.get('default', 'old');
+    const raw = await pods.getJson('default', 'old');
+    assert.equal(typeof raw, 'string');
+    assert.deepEqual(parse(raw), viaGet);
+    assert.notEqual(viaGet.metadata.resourceVersion, '1');
+  });
+
+  it('an owned create input is used in place; a borrowed one is left as it was', async () => {
+    const borrowed = pod('c');
+    const before = structuredClone(borrowed);
+    await pods.create('default', borrowed);
+    assert.deepEqual(borrowed, before);
+    const generated: Obj = { ...pod(''), metadata: { generateName: 'g-' } };
+    const out = await pods.create('default', generated, { owned: true });
+    assert.match(out.metadata.name ?? '', /^g-/);
+    assert.equal(generated.metadata.name, undefined, 'a generated name is retried from the input as it came');
+  });
+
+  it('status and binding writes leave the previous object (shared with watchers) untouched', async () => {
+    const created = await pods.create('default', pod('d'), { fieldManager: 'test' });
+    const snapshot = structuredClone(created);
+    const bound = await pods.update(
+      'default',
+      'd',
+      (cur) => ({ ...cur!, spec: { ...(cur!.spec as object), nodeName: 'n1' } }),
+      { subresource: 'binding', currentReadOnly: true },
+    );
+    assert.equal((bound.obj.spec as { nodeName: string }).nodeName, 'n1');
+    const status = await pods.update('default', 'd', () => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd' }, status: { phase: 'Running' } }), {
+      subresource: 'status',
+      fieldManager: 'agent',
+      currentReadOnly: true,
+    });
+    assert.equal((status.obj.spec as { nodeName: string }).nodeName, 'n1');
+    assert.deepEqual(created, snapshot);
+    assert.deepEqual(parse(pods.json(status.obj)), await pods.get('default', 'd'));
+    // The same status again changes nothing and writes nothing.
+    const again = await pods.update('default', 'd', () => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd' }, status: { phase: 'Running' } }), {
+      subresource: 'status',
+      fieldManager: 'agent',
+      currentReadOnly: true,
+    });
+    assert.equal(again.obj.metadata.resourceVersion, status.obj.metadata.resourceVersion);
+  });
+});
