@@ -1,4 +1,6 @@
 // Watches the pods bound to this node and keeps one PodWorker per pod; removes sandboxes of pods it no longer knows.
+// Like kubelet's PLEG, it relists the runtime's containers and sandboxes once per period for all pods, and wakes the
+// worker of each pod whose containers or sandbox changed: settled pods need no sync of their own every period.
 import type { Pod } from '../api/index.js';
 import { Informer } from '../client/index.js';
 import type { Logger } from '../lib/logger.js';
@@ -9,6 +11,10 @@ export class PodManager {
   readonly informer: Informer<Pod>;
   private readonly workers = new Map<string, PodWorker>();
   private stopped = false;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private relisting = false;
+  /** Per pod uid, what the last relist saw: container and sandbox ids with their states. */
+  private seen = new Map<string, string>();
 
   constructor(
     private readonly ctx: PodWorkerContext,
@@ -25,13 +31,12 @@ export class PodManager {
   private upsert(pod: Pod): void {
     if (this.stopped) return;
     const uid = pod.metadata.uid ?? '';
-    let w = this.workers.get(uid);
-    if (!w) {
-      w = new PodWorker(pod, this.ctx, (id) => this.workers.delete(id));
-      this.workers.set(uid, w);
-      this.log.info('pod added', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
-    }
-    w.update(pod);
+    const w = this.workers.get(uid);
+    if (w) return w.update(pod);
+    const added = new PodWorker(pod, this.ctx, (id) => this.workers.delete(id));
+    this.workers.set(uid, added);
+    this.log.info('pod added', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
+    added.kick();
   }
 
   /** The worker of a pod by namespace/name (for the streaming server). */
@@ -52,6 +57,37 @@ export class PodManager {
     this.informer.start();
     await this.informer.waitForSync(signal);
     await this.removeOrphans();
+    if (!this.stopped) {
+      this.relistTimer = setInterval(() => void this.relist(), this.ctx.syncIntervalMs);
+      this.relistTimer.unref();
+    }
+  }
+
+  /** One list of the node's sandboxes and containers; kicks the workers of pods whose part of it changed. */
+  private async relist(): Promise<void> {
+    if (this.relisting || this.stopped) return;
+    this.relisting = true;
+    try {
+      const rt = this.ctx.runtime.runtime;
+      const [{ items }, { containers }] = await Promise.all([rt.listPodSandbox({ filter: { labelSelector: { [LABELS.node]: this.ctx.nodeName } } }), rt.listContainers({})]);
+      const parts = new Map<string, string[]>();
+      const add = (uid: string | undefined, part: string): void => {
+        if (uid && this.workers.has(uid)) parts.set(uid, [...(parts.get(uid) ?? []), part]);
+      };
+      for (const s of items) add(s.labels[LABELS.podUid], `s:${s.id}:${s.state}`);
+      for (const c of containers) add(c.labels[LABELS.podUid], `c:${c.id}:${c.state}`);
+      const now = new Map<string, string>();
+      for (const uid of this.workers.keys()) now.set(uid, (parts.get(uid) ?? []).sort().join(','));
+      for (const [uid, text] of now) {
+        // A pod new since the last relist counts as having had nothing: its worker's first pass may predate this list.
+        if ((this.seen.get(uid) ?? '') !== text) this.workers.get(uid)?.kick();
+      }
+      this.seen = now;
+    } catch (err) {
+      this.log.debug('runtime relist failed', { error: String(err) });
+    } finally {
+      this.relisting = false;
+    }
   }
 
   /** Sandboxes left by pods that are gone (deleted while the agent was down). */
@@ -69,6 +105,7 @@ export class PodManager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.relistTimer);
     await this.informer.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
   }

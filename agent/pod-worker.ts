@@ -31,9 +31,15 @@ export interface PodWorkerContext {
   /** The node's pod CIDR, once the controller manager has allocated it. */
   podCIDR(): string | undefined;
   logDir(pod: Pod): string;
-  /** How often a running pod is re-checked against the runtime (the PLEG relist period). */
+  /**
+   * How often a pod that is still changing (starting, backing off, waiting for something) is synced, and the period
+   * of the pod manager's relist, which syncs at once any pod whose containers or sandbox changed in the runtime.
+   */
   syncIntervalMs: number;
 }
+
+/** A settled pod (all containers running or done, nothing waiting) is synced every this many relist periods. */
+const SETTLED_RESYNC_PERIODS = 10;
 
 type Kind = 'init' | 'app';
 
@@ -66,6 +72,8 @@ export class PodWorker {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The last pass left nothing to do: the relist (pod-manager.ts) and probes wake the worker on changes. */
+  private settled = false;
   private readonly log: Logger;
   readonly uid: string;
 
@@ -92,8 +100,10 @@ export class PodWorker {
   }
 
   update(pod: Pod): void {
+    // The echo of our own status write: the worker has this version already and acted on it.
+    const same = pod.metadata.resourceVersion !== undefined && pod.metadata.resourceVersion === this.pod.metadata.resourceVersion;
     this.pod = pod;
-    this.kick();
+    if (!same) this.kick();
   }
 
   /** The pod object is gone from the API (force delete): stop everything, nothing to report. */
@@ -126,7 +136,7 @@ export class PodWorker {
       this.running = undefined;
       if (!this.stopped && !this.finished) {
         if (this.timer) clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.kick(), this.ctx.syncIntervalMs);
+        this.timer = setTimeout(() => this.kick(), this.ctx.syncIntervalMs * (this.settled ? SETTLED_RESYNC_PERIODS : 1));
         this.timer.unref();
       }
     })();
@@ -144,6 +154,7 @@ export class PodWorker {
   // ---- the reconcile pass ----
 
   private async sync(): Promise<void> {
+    this.settled = false;
     if (this.terminating) return this.terminate();
     const pod = this.pod;
     this.startTime ??= pod.status?.startTime ?? nowRFC3339(new Date(this.ctx.clock.now()));
@@ -183,6 +194,7 @@ export class PodWorker {
     const acted = await this.reconcileContainers(obs, objects, volumes);
     if (acted) obs = await this.observe();
     const status = await this.writeStatus(obs);
+    this.settled = this.waiting.size === 0 && isSettled(status);
     if (status.phase === 'Succeeded' || status.phase === 'Failed') {
       this.log.info('pod finished', { phase: status.phase });
       for (const p of this.probes.values()) p.stop();
@@ -612,6 +624,12 @@ export class PodWorker {
       }
     }
   }
+}
+
+/** Running or finished, with every container running or terminated for good (a restart would be waiting). */
+function isSettled(status: NonNullable<Pod['status']>): boolean {
+  if (status.phase === 'Pending' || !status.phase) return false;
+  return [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])].every((c) => !c.state?.waiting);
 }
 
 /** Where a pod's container logs live: ROOT/logs/<namespace>_<name>_<uid>. */

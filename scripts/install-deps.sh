@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo iproute2 iptables procps kmod util-linux ca-certificates)
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo iproute2 iptables procps kmod util-linux ca-certificates python3-minimal)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

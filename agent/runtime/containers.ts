@@ -1,16 +1,19 @@
-// Containers: an overlay rootfs over the image's layers, a runc bundle, and a monitor process per run.
+// Containers: an overlay rootfs over the image's layers, a runc bundle, and a run in a monitor process (monitor-pool.ts).
 // All state is in root/containers/<id>: container.json (what was asked), started.json and exit.json
 // (written by the monitor), so a restarted service sees exactly what happened while it was down.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cgroupDir } from './cgroups.js';
+import { consoleHelper } from './console.js';
 import type { ContainerConfig, ContainerState, LinuxContainerResources } from './cri-types.js';
 import { RuntimeError, invalid, notFound } from './errors.js';
-import { run } from './exec.js';
+import { run } from './command-runner.js';
 import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
-import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, monitorCommand, nowNanos } from './monitor.js';
+import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, nowNanos } from './monitor.js';
+import { MonitorPool, procStartTime } from './monitor-pool.js';
 import { readJson, writeJson } from './network.js';
 import { RecordFiles } from './records.js';
 import { buildSpec, ociResources } from './oci-spec.js';
@@ -47,11 +50,11 @@ export interface ContainerView {
   pid?: number;
 }
 
-/** The start time of a process (field 22 of /proc/PID/stat): a pid plus this names one process for good. */
-async function procStartTime(pid: number): Promise<string | undefined> {
+function readStateFile<T>(file: string): T | undefined {
+  // Mostly not there yet (a running container has no exit.json): a stat is cheaper than a failed open that throws.
+  if (!existsSync(file)) return undefined;
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
     return undefined;
   }
@@ -73,17 +76,11 @@ export interface ContainerLogOptions {
   maxFiles?: number;
 }
 
-interface SpareMonitor {
-  child: ChildProcess;
-  pid: number;
-  startTime: string;
-}
-
 export class ContainerStore {
   readonly dir: string;
   readonly runcRoot: string;
-  private spare: Promise<SpareMonitor> | undefined;
-  private closed = false;
+  private readonly monitors: MonitorPool;
+  private readonly written = new Map<string, { started?: StartedFile; exit?: ExitFile }>();
   private readonly records: RecordFiles<ContainerRecord>;
 
   constructor(
@@ -94,14 +91,14 @@ export class ContainerStore {
     this.dir = join(root, 'containers');
     this.runcRoot = join(root, 'runc');
     this.records = new RecordFiles(this.dir, 'container.json');
+    this.monitors = new MonitorPool(root);
   }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await mkdir(this.runcRoot, { recursive: true });
     await this.records.load();
-    this.spare = this.spawnMonitor();
-    this.spare.catch((err: unknown) => log.warn('could not start a spare container monitor', { error: String(err) }));
+    this.monitors.warm();
   }
 
   containerDir(id: string): string {
@@ -131,11 +128,7 @@ export class ContainerStore {
 
   /** What state the container is in, from the files the monitor left and whether processes live. */
   async view(rec: ContainerRecord): Promise<ContainerView> {
-    const dir = this.containerDir(rec.id);
-    const [exit, started] = await Promise.all([
-      readJson<ExitFile | undefined>(join(dir, FILES.exit), undefined),
-      readJson<StartedFile | undefined>(join(dir, FILES.started), undefined),
-    ]);
+    const { exit, started } = this.monitorFiles(rec.id);
     const base = { record: rec, startedAt: started?.startedAt ?? '0', finishedAt: '0', exitCode: 0, reason: '', message: '' };
     if (exit) {
       const reason = exit.startError ? 'StartError' : exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error';
@@ -144,14 +137,27 @@ export class ContainerStore {
       return { ...base, state: 'CONTAINER_EXITED', finishedAt: exit.finishedAt, exitCode, reason, message: exit.startError ?? '' };
     }
     if (!rec.monitor) return { ...base, state: 'CONTAINER_CREATED' };
-    if ((await procStartTime(rec.monitor.pid)) === rec.monitor.startTime) {
+    if (procStartTime(rec.monitor.pid) === rec.monitor.startTime) {
       return started ? { ...base, state: 'CONTAINER_RUNNING', pid: started.pid } : { ...base, state: 'CONTAINER_CREATED' };
     }
     // The monitor is gone without writing exit.json: a second look, since it may have just finished.
-    const late = await readJson<ExitFile | undefined>(join(dir, FILES.exit), undefined);
-    if (late) return this.view(rec);
+    if (this.monitorFiles(rec.id).exit) return this.view(rec);
     if (started && alive(started.pid)) return { ...base, state: 'CONTAINER_RUNNING', pid: started.pid, message: 'monitor process lost; the exit code will not be recorded' };
     return { ...base, state: 'CONTAINER_EXITED', exitCode: 255, reason: 'Unknown', message: 'the monitor process ended without recording an exit code' };
+  }
+
+  /**
+   * started.json and exit.json, which never change once written: each is read until it is there, then kept. Views
+   * are frequent (every pod sync lists its containers), and a synchronous read of a small local file costs less
+   * than the four thread-pool round trips of an asynchronous one.
+   */
+  private monitorFiles(id: string): { started?: StartedFile; exit?: ExitFile } {
+    let f = this.written.get(id);
+    if (!f) this.written.set(id, (f = {}));
+    const dir = this.containerDir(id);
+    f.exit ??= readStateFile<ExitFile>(join(dir, FILES.exit));
+    f.started ??= readStateFile<StartedFile>(join(dir, FILES.started));
+    return f;
   }
 
   async create(sandbox: SandboxRecord, config: ContainerConfig): Promise<ContainerRecord> {
@@ -245,29 +251,16 @@ export class ContainerStore {
       memoryCgroup: cgroupDir('memory', rec.cgroupsPath),
       stdin: rec.config.stdin,
       stdinOnce: rec.config.stdinOnce,
+      ...(rec.config.tty ? { console: await consoleHelper(join(this.root, 'bin')) } : {}),
       logMaxBytes: this.logs.maxBytes,
       logMaxFiles: this.logs.maxFiles,
     };
     await writeJson(join(dir, FILES.config), mcfg);
-    const monitor = await this.takeMonitor();
-    const child = monitor.child;
+    const monitor = await this.monitors.take();
     rec.monitor = { pid: monitor.pid, startTime: monitor.startTime };
     await this.save(rec);
-    // The monitor waits for its container directory on stdin; the record names it before it acts.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(`${dir}\n`);
-    const answer = await new Promise<string>((resolve) => {
-      let text = '';
-      const timer = setTimeout(() => {
-        child.stdout?.destroy();
-        resolve(text || 'timeout');
-      }, 60_000);
-      child.stdout?.on('data', (b: Buffer) => (text += b.toString()));
-      child.stdout?.on('close', () => {
-        clearTimeout(timer);
-        resolve(text.trim());
-      });
-    });
+    // The record names the monitor before it acts.
+    const answer = await monitor.run(dir, 60_000);
     if (answer.startsWith('started')) {
       log.info('container started', { container: rec.id, pid: Number(answer.split(' ')[1]) });
       return;
@@ -277,38 +270,9 @@ export class ContainerStore {
     throw new RuntimeError('Internal', `container ${rec.id} failed to start: ${after.message || answer}`, false);
   }
 
-  /**
-   * A monitor process for the next start. Node takes 0.1-0.5 s to boot here, so one spare is always being
-   * booted ahead of need, off the StartContainer path; an idle spare exits when its stdin closes.
-   */
-  private async takeMonitor(): Promise<SpareMonitor> {
-    const spare = this.spare;
-    this.spare = undefined;
-    const m = spare && (await spare.catch(() => undefined));
-    const usable = m && m.child.exitCode === null && m.child.signalCode === null ? m : await this.spawnMonitor();
-    if (!this.closed) {
-      this.spare = this.spawnMonitor();
-      this.spare.catch((err: unknown) => log.warn('could not start a spare container monitor', { error: String(err) }));
-    }
-    return usable;
-  }
-
-  private async spawnMonitor(): Promise<SpareMonitor> {
-    const { cmd, args } = await monitorCommand(join(this.root, 'bin'));
-    const errLog = await open(join(this.root, FILES.monitorLog), 'a');
-    const child = spawn(cmd, args, { detached: true, stdio: ['pipe', 'pipe', errLog.fd], cwd: this.root });
-    await errLog.close();
-    if (!child.pid) throw new RuntimeError('Internal', 'could not spawn the container monitor', false);
-    child.unref();
-    return { child, pid: child.pid, startTime: (await procStartTime(child.pid)) ?? '' };
-  }
-
-  /** Lets the spare monitor exit. Running containers and their monitors are left alone. */
+  /** Lets idle monitors exit. Running containers and their monitors are left alone. */
   async close(): Promise<void> {
-    this.closed = true;
-    const spare = await this.spare?.catch(() => undefined);
-    this.spare = undefined;
-    spare?.child.stdin?.end();
+    await this.monitors.close();
   }
 
   private async waitExit(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
@@ -344,15 +308,14 @@ export class ContainerStore {
   /** Kills if needed, then removes runc state, the rootfs mount and the container's directory. Idempotent. */
   async remove(rec: ContainerRecord): Promise<void> {
     await this.stop(rec, 0);
-    const v = await this.view(rec);
-    if (v.state === 'CONTAINER_CREATED' && rec.monitor && (await procStartTime(rec.monitor.pid)) === rec.monitor.startTime) {
-      process.kill(rec.monitor.pid, 'SIGKILL');
-    }
+    // A monitor that still holds a never-started container (a start that timed out) serves others too: runc delete
+    // below removes the container, and the monitor then finds its directory gone.
     await run('runc', ['--root', this.runcRoot, 'delete', '--force', rec.id], { allowFailure: true });
     const dir = this.containerDir(rec.id);
     await this.unmountRootfs(join(dir, 'rootfs'));
     await rm(dir, { recursive: true, force: true });
     this.records.forget(rec.id);
+    this.written.delete(rec.id);
     log.info('container removed', { container: rec.id });
   }
 

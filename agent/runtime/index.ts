@@ -1,7 +1,7 @@
 // The runtime service: a CRI (runtime.v1) gRPC server over runc, with its image store, pod network and streaming.
 import { mkdir, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ContainerStore } from './containers.js';
 import { connectRuntime, serveCri } from './grpc.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
@@ -66,6 +66,8 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
   const streaming = new StreamingServer(
     {
       runcRoot: containers.runcRoot,
+      helperDir: join(root, 'bin'),
+      containerDir: containers.containerDir.bind(containers),
       sandboxNet: async (id) => {
         const s = await sandboxes.get(id);
         return { ip: s.network?.ip, netnsPath: s.hostNetwork ? undefined : s.network?.netnsPath };

@@ -1,6 +1,8 @@
-// The per-container monitor (what conmon is to CRI-O): runs `runc run` in the foreground, writes the
-// container's output to its CRI log, and records the exit code in exit.json. It is a process of its own
-// (setsid), so containers keep running, and their exit codes are kept, while the runtime service is down.
+// The container monitor (what conmon is to CRI-O): runs `runc run` in the foreground, writes the container's
+// output to its CRI log, and records the exit code in exit.json. It is a process of its own (setsid), so
+// containers keep running, and their exit codes are kept, while the runtime service is down. One monitor
+// process serves up to MONITOR_CAPACITY containers: a Node process costs ~70 ms of CPU to boot and ~40 MB of
+// memory, which one process per container paid on every start.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -18,6 +20,8 @@ export interface MonitorConfig {
   /** Keep a stdin pipe open and serve attach.sock. */
   stdin: boolean;
   stdinOnce: boolean;
+  /** A container with a terminal: runc runs under this console helper command (console.ts), which takes resizes on fd 3. */
+  console?: string[];
   /** Rotate the log once it reaches this many bytes (0 or absent: never). */
   logMaxBytes?: number;
   /** Files kept in all, the live one included (default 5). */
@@ -50,6 +54,11 @@ export const FILES = {
 /** The abstract unix socket on which a container's monitor serves attach (a path could exceed 108 bytes). */
 export function attachSocket(containerId: string): string {
   return `\0ketch-attach-${containerId}`;
+}
+
+/** Where the monitor of a container with a terminal takes resize lines ("COLS ROWS\n") for it. */
+export function resizeSocket(containerId: string): string {
+  return `\0ketch-resize-${containerId}`;
 }
 
 /**
@@ -179,22 +188,82 @@ function oomKilled(memoryCgroup: string | undefined): boolean {
   }
 }
 
+/** Containers one monitor process takes at most: boot cost shared against how many lose their monitor with it. */
+export const MONITOR_CAPACITY = 16;
+
+/** A reply of a monitor to the runtime service, one JSON line per container on the monitor's stdout. */
+export interface MonitorReply {
+  dir: string;
+  /** "started PID", "failed MESSAGE" or "exited CODE". */
+  msg: string;
+}
+
+/** What every container of this monitor process shares: log reopening (SIGUSR1) and the count of live ones. */
+const host = { reopeners: new Set<() => void>(), live: 0, takingMore: true };
+
+function noteHost(msg: string): void {
+  try {
+    process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+  } catch {
+    // stderr is the runtime's monitor.log; nowhere else to say it
+  }
+}
+
+function hostSetup(): void {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => noteHost(`ignored ${sig}`));
+  // ReopenContainerLog: a log was rotated away by someone else; reopening the others changes nothing.
+  process.on('SIGUSR1', () => host.reopeners.forEach((r) => r()));
+  // One container's trouble must not end the monitoring of the others.
+  process.on('uncaughtException', (err) => noteHost(`uncaught: ${err.stack ?? String(err)}`));
+}
+
+function containerDone(): void {
+  host.live--;
+  if (host.live <= 0 && !host.takingMore) process.exit(0);
+}
+
+/** Replies on fd 1 (a pipe to the runtime service, which may be gone: state files tell the next one). */
+function reply(dir: string, msg: string): void {
+  try {
+    writeSync(1, `${JSON.stringify({ dir, msg } satisfies MonitorReply)}\n`);
+  } catch {
+    // the service went away
+  }
+}
+
 function runMonitor(dir: string): void {
-  const cfg = JSON.parse(readFileSync(join(dir, FILES.config), 'utf8')) as MonitorConfig;
-  const note = (msg: string): void => appendFileSync(join(dir, FILES.monitorLog), `${new Date().toISOString()} ${msg}\n`);
-  // fd 1 is a pipe to the runtime service that is waiting for "started"/"failed"; it may be gone.
-  let syncOpen = true;
-  const tell = (msg: string): void => {
-    if (!syncOpen) return;
+  host.live++;
+  try {
+    monitorContainer(dir);
+  } catch (err) {
+    // Before runc ran (no config, no log file): the container never started.
+    const startError = `monitor: ${String(err)}`;
+    noteHost(`container ${dir}: ${startError}`);
     try {
-      writeSync(1, `${msg}\n`);
-      closeSync(1);
+      atomicWrite(join(dir, FILES.exit), { exitCode: 128, finishedAt: nowNanos().toString(), oomKilled: false, startError } satisfies ExitFile);
     } catch {
-      // the service went away; state files tell the next one
+      // the directory is gone (the container was removed)
     }
-    syncOpen = false;
+    reply(dir, `failed ${startError}`);
+    containerDone();
+  }
+}
+
+function monitorContainer(dir: string): void {
+  const cfg = JSON.parse(readFileSync(join(dir, FILES.config), 'utf8')) as MonitorConfig;
+  const note = (msg: string): void => {
+    try {
+      appendFileSync(join(dir, FILES.monitorLog), `${new Date().toISOString()} ${msg}\n`);
+    } catch {
+      noteHost(`${dir}: ${msg}`);
+    }
   };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => note(`ignored ${sig}`));
+  let told = false;
+  const tell = (msg: string): void => {
+    if (told) return;
+    told = true;
+    reply(dir, msg);
+  };
 
   mkdirSync(dirname(cfg.logPath), { recursive: true });
   let logFd = openSync(cfg.logPath, 'a');
@@ -205,8 +274,7 @@ function runMonitor(dir: string): void {
     logSize = fstatSync(logFd).size;
     closeSync(old);
   };
-  // ReopenContainerLog: the old file was rotated away by someone else.
-  process.on('SIGUSR1', reopen);
+  host.reopeners.add(reopen);
   const writeLog = (b: Buffer): void => {
     try {
       writeSync(logFd, b);
@@ -233,9 +301,12 @@ function runMonitor(dir: string): void {
   };
 
   const pidFile = join(dir, FILES.pid);
-  const child = spawn('runc', ['--root', cfg.runcRoot, '--log', join(dir, FILES.runcLog), '--log-format', 'json', 'run', '--keep', '--pid-file', pidFile, '--bundle', cfg.bundle, cfg.id], {
-    stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
+  const runcArgs = ['--root', cfg.runcRoot, '--log', join(dir, FILES.runcLog), '--log-format', 'json', 'run', '--keep', '--pid-file', pidFile, '--bundle', cfg.bundle, cfg.id];
+  // With a terminal, runc's stdio is the helper's pty, and everything the container writes comes out as stdout.
+  const [cmd, ...pre] = cfg.console ?? [];
+  const child = cmd
+    ? spawn(cmd, [...pre, ...(cfg.stdin ? ['--stdin'] : []), '--control', '3', '--', 'runc', ...runcArgs], { stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] })
+    : spawn('runc', runcArgs, { stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const out = new CriLineWriter('stdout', writeLog);
   const err = new CriLineWriter('stderr', writeLog);
   child.stdout?.on('data', (b: Buffer) => {
@@ -260,6 +331,14 @@ function runMonitor(dir: string): void {
   });
   attachServer.on('error', (e) => note(`attach socket: ${String(e)}`));
   attachServer.listen(attachSocket(cfg.id));
+  const control = cmd ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
+  control?.on('error', () => undefined);
+  const resizeServer = control ? createServer((sock) => {
+    sock.on('data', (b: Buffer) => control.write(b));
+    sock.on('error', () => undefined);
+  }) : undefined;
+  resizeServer?.on('error', (e) => note(`resize socket: ${String(e)}`));
+  resizeServer?.listen(resizeSocket(cfg.id));
 
   let started: StartedFile | undefined;
   let exited = false;
@@ -289,14 +368,29 @@ function runMonitor(dir: string): void {
     const exit: ExitFile = { exitCode, finishedAt: nowNanos().toString(), oomKilled: oom };
     if (!checkStarted()) exit.startError = lastRuncError(readText(join(dir, FILES.runcLog))) || `runc run exited with ${exitCode}`;
     const del = spawn('runc', ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], { stdio: 'ignore' });
-    del.on('close', () => {
-      atomicWrite(join(dir, FILES.exit), exit);
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      try {
+        atomicWrite(join(dir, FILES.exit), exit);
+      } catch (e) {
+        note(`exit file: ${String(e)}`);
+      }
       tell(exit.startError ? `failed ${exit.startError}` : `exited ${exitCode}`);
-      closeSync(logFd);
+      host.reopeners.delete(reopen);
+      try {
+        closeSync(logFd);
+      } catch {
+        // already closed
+      }
       for (const c of attachClients) c.end();
       attachServer.close();
-      process.exit(0);
-    });
+      resizeServer?.close();
+      containerDone();
+    };
+    del.on('error', finish);
+    del.on('close', finish);
   });
 }
 
@@ -305,24 +399,32 @@ function signalNumber(sig: NodeJS.Signals): number {
   return table[sig] ?? 0;
 }
 
-/** A monitor started ahead of need reads its container directory from stdin; EOF first means "not needed". */
-function awaitAssignment(): void {
+/**
+ * A monitor is started ahead of need and reads container directories from stdin, one a line. At EOF (the service
+ * has given it its share, or is gone) it takes no more and exits once its last container has.
+ */
+function awaitAssignments(): void {
   let text = '';
-  const onData = (b: Buffer): void => {
+  process.stdin.on('data', (b: Buffer) => {
     text += b.toString();
-    const nl = text.indexOf('\n');
-    if (nl < 0) return;
-    process.stdin.off('data', onData);
-    process.stdin.off('end', onEnd);
-    process.stdin.destroy();
-    runMonitor(text.slice(0, nl));
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+      const dir = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (dir) runMonitor(dir);
+    }
+  });
+  const stop = (): void => {
+    host.takingMore = false;
+    if (host.live <= 0) process.exit(0);
   };
-  const onEnd = (): void => process.exit(0);
-  process.stdin.on('data', onData);
-  process.stdin.on('end', onEnd);
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.argv[2]) runMonitor(process.argv[2]);
-  else awaitAssignment();
+  hostSetup();
+  if (process.argv[2]) {
+    host.takingMore = false;
+    runMonitor(process.argv[2]);
+  } else awaitAssignments();
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, invalid } from './errors.js';
-import { run } from './exec.js';
+import { run } from './command-runner.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');

@@ -204,7 +204,8 @@ export function buildSpec(input: SpecInput): OciSpec {
   return {
     ociVersion: '1.0.2-dev',
     process: {
-      terminal: false,
+      // With a terminal, the monitor runs runc under the console helper (console.ts).
+      terminal: config.tty,
       user,
       args: processArgs(config, image),
       env: mergeEnv(image.config.Env ?? [], config.envs, input.hostname),

@@ -2,10 +2,13 @@
 // WebSocket with the Kubernetes channel protocol (v4.channel.k8s.io: a leading byte names the stream).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Server, createServer } from 'node:http';
 import { type Socket, connect } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { attachSocket } from './monitor.js';
+import { CONTROL_FD, type TerminalSize, consoleHelper, helperArgs, resizeLine } from './console.js';
+import { attachSocket, resizeSocket } from './monitor.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -17,6 +20,10 @@ export type StreamRequest =
 
 export interface StreamTargets {
   runcRoot: string;
+  /** Where the console helper (console.ts) is written. */
+  helperDir: string;
+  /** A container's bundle directory (its config.json). */
+  containerDir(id: string): string;
   /** Where a sandbox's ports are reached: its IP, or its netns path for a loopback-only pod. */
   sandboxNet(id: string): Promise<{ ip?: string; netnsPath?: string }>;
 }
@@ -24,6 +31,8 @@ export interface StreamTargets {
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4 } as const;
 const PROTOCOLS = ['v4.channel.k8s.io', 'channel.k8s.io'];
 const TOKEN_TTL_MS = 60_000;
+/** How long a TTY exec waits for the client's first resize (kubectl sends it first) to size the terminal it starts on. */
+const FIRST_RESIZE_WAIT_MS = 500;
 
 export class StreamingServer {
   private readonly pending = new Map<string, { req: StreamRequest; expires: number }>();
@@ -80,13 +89,12 @@ export class StreamingServer {
   }
 
   private async serve(ws: WebSocket, req: StreamRequest): Promise<void> {
-    if (req.kind === 'exec') return this.exec(ws, req);
+    if (req.kind === 'exec') return req.tty ? this.execTty(ws, req) : this.exec(ws, req);
     if (req.kind === 'attach') return this.attach(ws, req);
     return this.portForward(ws, req);
   }
 
   private exec(ws: WebSocket, req: Extract<StreamRequest, { kind: 'exec' }>): void {
-    // No TTY: runc hands a console only through a unix socket with SCM_RIGHTS, which Node cannot receive.
     const child = spawn('runc', ['--root', this.targets.runcRoot, 'exec', req.containerId, ...req.cmd], { stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (b: Buffer) => req.stdout && send(ws, CHANNEL.stdout, b));
     child.stderr?.on('data', (b: Buffer) => (req.stderr ? send(ws, CHANNEL.stderr, b) : req.tty && req.stdout && send(ws, CHANNEL.stdout, b)));
@@ -105,6 +113,103 @@ export class StreamingServer {
       sendStatus(ws, code ?? 137);
       ws.close(1000);
     });
+  }
+
+  /**
+   * Exec on a terminal: runc under the console helper. Everything the terminal shows goes out on stdout (a TTY has no
+   * separate stderr, as in Kubernetes); resize frames become the helper's control lines; the exit code goes out on
+   * the error channel as without a TTY. The process starts once the first resize is in (kubectl sends it first; other
+   * clients wait a moment), with that size in its process spec, so that it has the client's size from the start.
+   */
+  private execTty(ws: WebSocket, req: Extract<StreamRequest, { kind: 'exec' }>): void {
+    // Frames are held from the first moment: none may be lost while the helper is looked up.
+    const helper = consoleHelper(this.targets.helperDir);
+    helper.catch(() => undefined);
+    const early: Buffer[] = [];
+    let size: TerminalSize | undefined;
+    let starting = false;
+    let closed = false;
+    const start = (): void => {
+      if (starting || closed) return;
+      starting = true;
+      clearTimeout(timer);
+      helper
+        .then((h) => this.startExecTty(ws, req, h, size))
+        .then((input) => {
+          ws.off('message', hold);
+          ws.on('message', input);
+          for (const f of early.splice(0)) input(f);
+        })
+        .catch((err: unknown) => {
+          log.warn('exec failed', { container: req.containerId, error: String(err) });
+          sendError(ws, `exec: ${String(err)}`);
+          ws.close(1000);
+        });
+    };
+    const hold = (data: Buffer): void => {
+      if (data[0] === CHANNEL.resize && !starting) {
+        try {
+          size = resizeLine(data.subarray(1)).size;
+        } catch (err) {
+          log.warn('bad resize message', { container: req.containerId, error: String(err) });
+        }
+        start();
+        return;
+      }
+      early.push(data);
+    };
+    const timer = setTimeout(start, FIRST_RESIZE_WAIT_MS);
+    ws.on('message', hold);
+    ws.once('close', () => {
+      closed = true;
+      clearTimeout(timer);
+    });
+  }
+
+  /** Starts runc exec under the helper; returns what to do with the client's frames from then on. */
+  private async startExecTty(ws: WebSocket, req: Extract<StreamRequest, { kind: 'exec' }>, helper: string[], size: TerminalSize | undefined): Promise<(frame: Buffer) => void> {
+    // The container's own process spec with this command and the terminal's size: runc sizes the pty before the
+    // command runs (a resize after the start would race with it).
+    const dir = this.targets.containerDir(req.containerId);
+    const spec = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { process?: Record<string, unknown> };
+    if (!spec.process) throw new Error(`container ${req.containerId} has no process in its spec`);
+    const processFile = join(dir, `exec-${randomBytes(4).toString('hex')}.json`);
+    await writeFile(processFile, JSON.stringify({ ...spec.process, args: req.cmd, terminal: true, ...(size ? { consoleSize: size } : {}) }));
+    const [cmd = '', ...pre] = helper;
+    const args = [...pre, ...helperArgs({ stdin: req.stdin, control: true, size }), 'runc', '--root', this.targets.runcRoot, 'exec', '--process', processFile, req.containerId];
+    const child = spawn(cmd, args, { stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const control = child.stdio[CONTROL_FD] as NodeJS.WritableStream | null;
+    // The helper's own complaints are terminal output too: there is no stderr with a TTY.
+    const out = (b: Buffer): void => void (req.stdout && send(ws, CHANNEL.stdout, b));
+    child.stdout?.on('data', out);
+    child.stderr?.on('data', out);
+    child.stdin?.on('error', () => undefined);
+    control?.on('error', () => undefined);
+    child.on('error', (err) => {
+      sendError(ws, `exec: cannot start the console helper: ${err.message}`);
+      ws.close(1000);
+    });
+    ws.on('close', () => {
+      // A hangup, as when a terminal goes away: runc passes it on to the process.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+    });
+    child.on('close', (code) => {
+      void rm(processFile, { force: true });
+      sendStatus(ws, code ?? 137);
+      ws.close(1000);
+    });
+    return (data: Buffer): void => {
+      if (data[0] === CHANNEL.stdin) {
+        if (data.length === 1) child.stdin?.end();
+        else child.stdin?.write(data.subarray(1));
+      } else if (data[0] === CHANNEL.resize) {
+        try {
+          control?.write(resizeLine(data.subarray(1)).line);
+        } catch (err) {
+          log.warn('bad resize message', { container: req.containerId, error: String(err) });
+        }
+      }
+    };
   }
 
   private attach(ws: WebSocket, req: Extract<StreamRequest, { kind: 'attach' }>): void {
@@ -130,13 +235,31 @@ export class StreamingServer {
       sendStatus(ws, 0);
       ws.close(1000);
     });
+    // Resizes go to the monitor's resize socket, which only a container with a terminal has.
+    let resize: Socket | undefined;
     ws.on('message', (data: Buffer) => {
       if (req.stdin && data[0] === CHANNEL.stdin) {
         if (data.length === 1) sock.end();
         else sock.write(data.subarray(1));
+      } else if (data[0] === CHANNEL.resize && req.tty) {
+        let line: string;
+        try {
+          line = resizeLine(data.subarray(1)).line;
+        } catch (err) {
+          log.warn('bad resize message', { container: req.containerId, error: String(err) });
+          return;
+        }
+        if (!resize) {
+          resize = connect(resizeSocket(req.containerId));
+          resize.on('error', (err) => log.debug('attach: resize not applied', { container: req.containerId, error: err.message }));
+        }
+        resize.write(line);
       }
     });
-    ws.on('close', () => sock.destroy());
+    ws.on('close', () => {
+      sock.destroy();
+      resize?.destroy();
+    });
   }
 
   private async portForward(ws: WebSocket, req: Extract<StreamRequest, { kind: 'portforward' }>): Promise<void> {

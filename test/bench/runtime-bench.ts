@@ -2,6 +2,8 @@
 // container's process runs) of the ketch shim and of containerd 1.6's CRI plugin, measured in the same run,
 // pod by pod in turn, beside a raw `runc run --detach` of the same bundle. Needs root, runc, docker-registry,
 // containerd and containernetworking-plugins. BENCH_PODS (default 50) sets the number of pods per runtime.
+// Also the CPU that each start costs the whole process tree (this process with the ketch shim in it, its monitors,
+// runc and ip; containerd and its shims), read from a cpuacct cgroup over the start and a settling pause after it.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +15,11 @@ import { startContainerd } from '../../agent/runtime/testing/containerd.js';
 import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
 import { rootLogger } from '../../lib/logger.js';
 import { startRegistry } from '../../agent/runtime/testing/registry.js';
+import { type CpuMeter, cpuMeter } from './cpu.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 50);
+/** After each timed start, before the next: work that a start leaves running (a monitor booting) is charged to it. */
+const SETTLE_MS = 200;
 
 interface Sample {
   sandbox: number;
@@ -72,12 +77,23 @@ async function rawRunc(runcRoot: string, bundleSource: string, work: string, i: 
   return took;
 }
 
+/** Runs fn, then waits SETTLE_MS; the CPU ms the process tree used meanwhile (NaN without a meter). */
+async function charged<T>(meter: CpuMeter | undefined, fn: () => Promise<T>): Promise<{ value: T; cpu: number }> {
+  const before = meter ? await meter.ms() : NaN;
+  const value = await fn();
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  return { value, cpu: meter ? (await meter.ms()) - before : NaN };
+}
+
 async function main(): Promise<void> {
   // Only warnings, so that the table is readable.
   rootLogger.level = process.env.KETCH_LOG_LEVEL ?? 'warn';
   if (process.getuid?.() !== 0) throw new Error('the runtime benchmark must run as root');
+  // First, so that every process started from here on is counted.
+  const meter = await cpuMeter();
   const registry = await startRegistry();
   const cleanups: (() => Promise<unknown>)[] = [() => registry.stop()];
+  if (meter) cleanups.push(() => meter.close());
   try {
     const busybox = await buildBusyboxImage();
     const pause = await buildBusyboxImage({ cmd: ['sleep', '2147483647'] });
@@ -123,11 +139,20 @@ async function main(): Promise<void> {
     });
 
     const samples: { ours: Sample[]; containerd: Sample[]; runc: number[] } = { ours: [], containerd: [], runc: [] };
+    const cpu: { ours: number[]; containerd: number[]; runc: number[] } = { ours: [], containerd: [], runc: [] };
     // Interleaved, so that load from elsewhere on the machine hits all three alike.
     for (let i = 0; i < PODS; i++) {
-      samples.ours.push(await startPod(ours, image, join(work, 'logs'), `p${i}`));
-      samples.containerd.push(await startPod(theirs, image, join(work, 'logs'), `p${i}`));
-      samples.runc.push(await rawRunc(runcRoot, bundle, work, i));
+      for (const [key, fn] of [
+        ['ours', () => startPod(ours, image, join(work, 'logs'), `p${i}`)],
+        ['containerd', () => startPod(theirs, image, join(work, 'logs'), `p${i}`)],
+      ] as const) {
+        const { value, cpu: used } = await charged(meter, fn);
+        samples[key].push(value);
+        cpu[key].push(used);
+      }
+      const { value, cpu: used } = await charged(meter, () => rawRunc(runcRoot, bundle, work, i));
+      samples.runc.push(value);
+      cpu.runc.push(used);
     }
 
     const row = (name: string, xs: number[]): string[] => [name, percentile(xs, 50).toFixed(1), percentile(xs, 99).toFixed(1)];
@@ -150,7 +175,17 @@ async function main(): Promise<void> {
       ['ratio ours / raw runc', (p50(oursTotal) / p50(samples.runc)).toFixed(2), (p99(oursTotal) / p99(samples.runc)).toFixed(2)],
       ['ratio ours / containerd', (p50(oursTotal) / p50(theirTotal)).toFixed(2), (p99(oursTotal) / p99(theirTotal)).toFixed(2)],
     );
-    process.stdout.write(`${PODS} pods per runtime\n\n${table.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`);
+    const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
+    const cpuTable = [
+      ['CPU per pod start (whole process tree, cpuacct)', 'mean ms', 'p50 ms'],
+      ['---', '---:', '---:'],
+      ...(['ours', 'containerd', 'runc'] as const).map((k) => [{ ours: 'ketch shim', containerd: 'containerd 1.6 CRI', runc: 'raw runc run --detach' }[k], mean(cpu[k]), percentile(cpu[k], 50).toFixed(1)]),
+    ];
+    const md = (rows: string[][]): string => rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+    process.stdout.write(
+      `${PODS} pods per runtime, started one at a time (no concurrency), interleaved ketch / containerd / raw runc, ${SETTLE_MS} ms apart\n\n${md(table)}\n\n` +
+        (meter ? `${md(cpuTable)}\n(the CPU of a start includes whatever else the process tree did in it and the ${SETTLE_MS} ms after it, e.g. the other runtime idling)\n` : 'no cpuacct cgroup: CPU not measured\n'),
+    );
   } finally {
     for (const c of cleanups) await c().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
   }
