@@ -16,8 +16,13 @@ export interface ContainerdOptions {
   insecureRegistries: string[];
   /** Registry host -> mirror URL, as the shim's registryMirrors. */
   registryMirrors?: Record<string, string>;
-  /** The CNI bridge network for pods; without it pods get a CNI loopback only. */
+  /** The CNI bridge network for pods; without it (and without podCidrFromRuntimeConfig) pods get a CNI loopback only. */
   podCidr?: string;
+  /**
+   * The CNI bridge network as containerd's conf_template instead: containerd writes it with the pod CIDR that
+   * UpdateRuntimeConfig brings (what an agent sends once its node has one); NetworkReady is false until then.
+   */
+  podCidrFromRuntimeConfig?: boolean;
   /** Linux bridge name for the CNI bridge plugin (default ketchctrd0). */
   bridge?: string;
 }
@@ -52,25 +57,27 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     await mkdir(join(certs, host), { recursive: true });
     await writeFile(join(certs, host, 'hosts.toml'), hostsToml(mirror));
   }
-  if (opts.podCidr) {
-    await writeFile(
-      join(cniConf, '10-ketch-test.conflist'),
-      JSON.stringify({
-        cniVersion: '0.4.0',
-        name: 'ketch-test',
-        plugins: [
-          {
-            type: 'bridge',
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            hairpinMode: true,
-            ipam: { type: 'host-local', ranges: [[{ subnet: opts.podCidr }]], dataDir: join(dir, 'ipam') },
-          },
-          { type: 'loopback' },
-        ],
-      }),
-    );
+  const bridgeConf = (subnet: string): string =>
+    JSON.stringify({
+      cniVersion: '0.4.0',
+      name: `ketch-test-${bridge}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: join(dir, 'ipam') },
+        },
+        { type: 'loopback' },
+      ],
+    });
+  const template = join(dir, 'cni-template.conflist');
+  if (opts.podCidrFromRuntimeConfig) {
+    await writeFile(template, bridgeConf('{{.PodCIDR}}'));
+  } else if (opts.podCidr) {
+    await writeFile(join(cniConf, '10-ketch-test.conflist'), bridgeConf(opts.podCidr));
   } else {
     await writeFile(join(cniConf, '99-loopback.conf'), JSON.stringify({ cniVersion: '0.4.0', name: 'lo', type: 'loopback' }));
   }
@@ -93,6 +100,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     '  [plugins."io.containerd.grpc.v1.cri".cni]',
     '    bin_dir = "/usr/lib/cni"',
     `    conf_dir = "${cniConf}"`,
+    ...(opts.podCidrFromRuntimeConfig ? [`    conf_template = "${template}"`] : []),
     '    max_conf_num = 1',
     '  [plugins."io.containerd.grpc.v1.cri".registry]',
     `    config_path = "${certs}"`,
@@ -148,7 +156,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       const mounts = (await run('findmnt', ['-rn', '-o', 'TARGET'], { allowFailure: true })).stdout.split('\n').filter((m) => m.startsWith(dir));
       for (const m of mounts.reverse()) await run('umount', ['-l', m], { allowFailure: true });
       await rm(dir, { recursive: true, force: true });
-      if (opts.podCidr) await run('ip', ['link', 'del', bridge], { allowFailure: true });
+      if (opts.podCidr || opts.podCidrFromRuntimeConfig) await run('ip', ['link', 'del', bridge], { allowFailure: true });
       // containerd 1.6 hard-codes these under /run (recipe §7); rmdir only removes them when empty.
       for (const d of ['/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) await rmdir(d).catch(() => undefined);
       // The CRI plugin's default cgroup parent.
