@@ -53,6 +53,27 @@ describe('metrics.k8s.io', () => {
     assert.deepEqual(d.scraped.sort(), ['n1', 'n2', 'n3']);
   });
 
+  it('stops scraping at its deadline: nodes not reached in 10 s are left out', async () => {
+    let t = Date.parse(T);
+    const many = Array.from({ length: 20 }, (_, i) => node(`m${i}`));
+    const scraped: string[] = [];
+    const d: MetricsDeps = {
+      listNodes: async () => many,
+      listPods: async () => [],
+      summary: async (n) => {
+        scraped.push(n.metadata.name);
+        await new Promise((r) => setImmediate(r));
+        t += 11_000; // each agent answers slowly
+        return { node: usage(1, 1024) };
+      },
+      now: () => new Date(t),
+      log: logger('test'),
+    };
+    const items = await nodeMetrics(d);
+    assert.equal(scraped.length, 16, 'the first 16 (the concurrency) started before the deadline passed; the rest were skipped');
+    assert.equal(items.length, 16);
+  });
+
   it('selects nodes by label and by name', async () => {
     const d = deps({ n1: { node: usage(1, 1024) }, n2: { node: usage(2, 2048) }, n3: { node: usage(3, 3072) } }, []);
     assert.deepEqual(((await nodeMetrics(d, 'zone=b')) as { metadata: { name: string } }[]).map((i) => i.metadata.name), ['n2', 'n3']);

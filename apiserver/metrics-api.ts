@@ -17,6 +17,7 @@ const API_VERSION = `${METRICS_GROUP}/${METRICS_VERSION}`;
 const WINDOW = '10s';
 const SCRAPE_TIMEOUT_MS = 5_000;
 const SCRAPE_CONCURRENCY = 16;
+const SCRAPE_DEADLINE_MS = 10_000;
 
 /** Discovery entries: served here, not stored, so not in api/ RESOURCES. */
 export const METRICS_RESOURCES: ResourceInfo[] = [
@@ -90,9 +91,12 @@ const memory = (u: Usage | undefined): string => `${Math.max(0, Math.round((u?.w
 async function scrape(nodes: (ProxyNode & MetaObject)[], deps: MetricsDeps): Promise<Map<string, SummaryDoc>> {
   const limit = limiter(SCRAPE_CONCURRENCY);
   const out = new Map<string, SummaryDoc>();
+  // Many unreachable agents must not hold the request: nodes not reached by the deadline are left out.
+  const deadline = deps.now().getTime() + SCRAPE_DEADLINE_MS;
   await Promise.all(
     nodes.map((n) =>
       limit(async () => {
+        if (deps.now().getTime() > deadline) return;
         try {
           out.set(n.metadata.name, await deps.summary(n));
         } catch (err) {
