@@ -14,7 +14,7 @@ import { PodManager } from './pod-manager.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
 import { NodeRoutes } from './routes.js';
-import { connectRuntime, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from './runtime/index.js';
+import { connectRuntime, spawnRuntimeService, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from './runtime/index.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
@@ -42,6 +42,8 @@ export interface AgentOptions {
   insecureRegistries?: string[];
   registryMirrors?: Record<string, string>;
   runtimeBridge?: string;
+  /** Run the built-in runtime on this process's event loop instead of in a child process (tests, debugging). */
+  runtimeInProcess?: boolean;
   /** Bearer tokens accepted by the agent's API, besides client certificates signed by the cluster CA. */
   authTokens?: string[];
   tlsCertFile?: string;
@@ -99,7 +101,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     let endpoint = o.runtimeEndpoint;
     if (!endpoint) {
       endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
-      const service: RuntimeServiceHandle = await startRuntimeService({
+      const start = o.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+      const service: RuntimeServiceHandle = await start({
         root: join(rootDir, 'runtime'),
         listen: endpoint,
         ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),

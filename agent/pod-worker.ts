@@ -420,6 +420,8 @@ export class PodWorker {
       this.waiting.delete(c.name);
     } catch (err) {
       this.waiting.set(c.name, { reason: 'RunContainerError', message: err instanceof Error ? err.message : String(err) });
+      // A container that will not start is removed, so that the next pass creates a new one instead of retrying it forever.
+      await this.ctx.runtime.runtime.removeContainer({ containerId: cur.id }).catch((e: unknown) => this.log.warn('container not removed', { container: c.name, error: String(e) }));
     }
     return true;
   }

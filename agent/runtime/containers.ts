@@ -258,7 +258,12 @@ export class ContainerStore {
     await writeJson(join(dir, FILES.config), mcfg);
     const monitor = await this.monitors.take();
     rec.monitor = { pid: monitor.pid, startTime: monitor.startTime };
-    await this.save(rec);
+    try {
+      await this.save(rec);
+    } catch (err) {
+      monitor.release();
+      throw err;
+    }
     // The record names the monitor before it acts.
     const answer = await monitor.run(dir, 60_000);
     if (answer.startsWith('started')) {

@@ -13,6 +13,7 @@ import { StreamingServer } from './streaming.js';
 import { logger } from '../../lib/logger.js';
 
 export { connectRuntime, isNotFound, type RuntimeClient } from './grpc.js';
+export { spawnRuntimeService, type RuntimeChildOptions } from './child.js';
 export type * from './cri-types.js';
 export { int64 } from './cri-types.js';
 export { POD_CIDR_ANNOTATION } from './sandboxes.js';

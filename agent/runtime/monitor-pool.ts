@@ -26,6 +26,8 @@ export interface MonitorSlot {
   startTime: string;
   /** Hands the container's directory over; resolves to the monitor's first reply ("started PID", "failed ..."). */
   run(dir: string, timeoutMs: number): Promise<string>;
+  /** Gives the slot back unused (the start failed before run). */
+  release(): void;
 }
 
 interface MonitorProcess {
@@ -34,6 +36,10 @@ interface MonitorProcess {
   startTime: string;
   /** Containers given to it so far. */
   taken: number;
+  /** Slots taken but not yet run: a full monitor gets its EOF only once they are handed over. */
+  pending: number;
+  /** Full: it takes no new slots and gets EOF when nothing is pending. */
+  retired: boolean;
   /** Runs waiting for their first reply, by container directory. */
   waiting: Map<string, (msg: string) => void>;
   /** Its stdout closed: it has exited or is about to. */
@@ -69,15 +75,15 @@ export class MonitorPool {
     this.closed = true;
     const spare = await this.spare?.catch(() => undefined);
     this.spare = undefined;
-    for (const m of [this.current, spare]) m?.child.stdin?.end();
+    for (const m of [this.current, spare]) if (m) retire(m);
     this.current = undefined;
   }
 
   private async takeNow(): Promise<MonitorSlot> {
     let m = this.current;
     if (!m || !usable(m) || m.taken >= this.capacity) {
-      // A full monitor gets EOF: it takes no more and exits after its last container.
-      m?.child.stdin?.end();
+      // A full monitor gets EOF (once its slots taken are run): it takes no more and exits after its last container.
+      if (m) retire(m);
       const spare = this.spare;
       this.spare = undefined;
       const booted = spare && (await spare.catch(() => undefined));
@@ -86,8 +92,26 @@ export class MonitorPool {
       if (!this.closed) this.spare = this.spawnSpare();
     }
     m.taken++;
+    m.pending++;
     const proc = m;
-    return { pid: proc.pid, startTime: proc.startTime, run: (dir, timeoutMs) => runIn(proc, dir, timeoutMs) };
+    let used = false;
+    const use = (): void => {
+      if (used) return;
+      used = true;
+      proc.pending--;
+    };
+    return {
+      pid: proc.pid,
+      startTime: proc.startTime,
+      run: (dir, timeoutMs) => {
+        use();
+        return runIn(proc, dir, timeoutMs);
+      },
+      release: () => {
+        use();
+        if (proc.retired && proc.pending === 0) proc.child.stdin?.end();
+      },
+    };
   }
 
   private spawnSpare(): Promise<MonitorProcess> {
@@ -106,7 +130,7 @@ export class MonitorPool {
     child.unref();
     for (const s of [child.stdin, child.stdout] as const) (s as unknown as { unref?: () => void } | null)?.unref?.();
     child.stdin?.on('error', () => undefined);
-    const m: MonitorProcess = { child, pid: child.pid, startTime: procStartTime(child.pid) ?? '', taken: 0, waiting: new Map(), ended: false };
+    const m: MonitorProcess = { child, pid: child.pid, startTime: procStartTime(child.pid) ?? '', taken: 0, pending: 0, retired: false, waiting: new Map(), ended: false };
     let text = '';
     child.stdout?.on('data', (b: Buffer) => {
       text += b.toString();
@@ -129,7 +153,13 @@ export class MonitorPool {
   }
 }
 
-const usable = (m: MonitorProcess): boolean => !m.ended && m.child.exitCode === null && m.child.signalCode === null && !m.child.stdin?.writableEnded;
+const usable = (m: MonitorProcess): boolean =>
+  !m.retired && !m.ended && m.child.exitCode === null && m.child.signalCode === null && !m.child.stdin?.writableEnded;
+
+function retire(m: MonitorProcess): void {
+  m.retired = true;
+  if (m.pending === 0) m.child.stdin?.end();
+}
 
 function runIn(m: MonitorProcess, dir: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
@@ -142,5 +172,6 @@ function runIn(m: MonitorProcess, dir: string, timeoutMs: number): Promise<strin
     if (m.ended || !m.child.stdin?.writable) return done('the monitor process does not take containers');
     m.waiting.set(dir, done);
     m.child.stdin.write(`${dir}\n`);
+    if (m.retired && m.pending === 0) m.child.stdin.end();
   });
 }

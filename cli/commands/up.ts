@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { collect, parseMirrors } from './components.js';
 import { runServer, untilSignal, withApiServerFlags, withServerComponentFlags, type RunningServer, type ServerFlags } from './server.js';
-import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import type { ControllerManagerFlags } from './control-plane.js';
 
@@ -18,6 +18,7 @@ export interface UpFlags extends Omit<ServerFlags, 'dataDir'> {
   registryMirror: string[];
   writeKubeconfig?: boolean;
   nodeName: string;
+  runtimeInProcess?: boolean;
 }
 
 /** A missing prerequisite, reported with the fix. */
@@ -125,8 +126,10 @@ export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<Ru
     progress.step(`API server up at ${server.url}`);
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
-    progress.step('starting the runtime service (runc)');
-    const runtime: RuntimeServiceHandle = await startRuntimeService({
+    progress.step(`starting the runtime service (runc)${flags.runtimeInProcess ? ' in this process' : ' in a child process'}`);
+    // Its own process by default: the API server, controllers, scheduler and agent already share this event loop.
+    const start = flags.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+    const runtime: RuntimeServiceHandle = await start({
       root: join(dataDir, 'runtime'),
       listen: runtimeEndpoint,
       insecureRegistries: flags.insecureRegistry,
@@ -170,7 +173,8 @@ export function register(program: Command): void {
     .option('--registry-mirror <name=url>', 'registry mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable)', collect, [])
     .option('--write-kubeconfig', 'merge the admin kubeconfig into ~/.kube/config')
     .option('--node-name <name>', 'name of this node', hostname().toLowerCase())
-    .option('--agent-port <port>', 'HTTPS port of the node agent API', '10250');
+    .option('--agent-port <port>', 'HTTPS port of the node agent API', '10250')
+    .option('--runtime-in-process', 'run the runtime service in this process (default: a child process)');
   withServerComponentFlags(cmd).action(async (flags: UpFlags & ControllerManagerFlags) => {
       let cluster: RunningCluster;
       try {
