@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../../test/support/util.js';
 import { connectRuntime, spawnRuntimeService } from './index.js';
 
 /** Pids of this process's children running the runtime child entry. */
@@ -44,6 +45,33 @@ describe('spawnRuntimeService (the runtime in a child process)', function () {
     const file = join(root, 'a-file');
     await writeFile(file, '');
     await assert.rejects(spawnRuntimeService({ root: join(file, 'runtime'), listen: `unix://${join(root, 'bad.sock')}` }), /runtime child exited \(code 1\)/);
+    assert.deepEqual(runtimeChildren(), []);
+  });
+
+  it('starts a child that was killed again, on the same socket', async () => {
+    const listen = `unix://${join(root, 'again.sock')}`;
+    const handle = await spawnRuntimeService({ root: join(root, 'again'), listen, bridge: 'ketchrtagain0' }, { restartDelayMs: 50 });
+    try {
+      const [first] = runtimeChildren();
+      assert.ok(first);
+      const pid = Number(first.trim().split(/\s+/)[0]);
+      process.kill(pid, 'SIGKILL');
+      const version = async (): Promise<string | false> => {
+        const client = connectRuntime(listen, { timeoutMs: 2_000 });
+        try {
+          return (await client.runtime.version({ version: 'v1' })).runtimeName || false;
+        } finally {
+          client.close();
+        }
+      };
+      await waitFor(async () => runtimeChildren().length === 1 && !runtimeChildren()[0]!.trim().startsWith(`${pid} `) && (await version()), {
+        timeoutMs: 30_000,
+        what: 'a new runtime child answering Version',
+      });
+      await handle.removeAllPods();
+    } finally {
+      await handle.close();
+    }
     assert.deepEqual(runtimeChildren(), []);
   });
 

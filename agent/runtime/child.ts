@@ -14,6 +14,8 @@ export interface RuntimeChildOptions {
   stopTimeoutMs?: number;
   /** How long the child may take to say it is ready before it is stopped and the start fails (default 120 s). */
   startTimeoutMs?: number;
+  /** First wait before a child that died is started again (default 1 s, doubling to 30 s). */
+  restartDelayMs?: number;
 }
 
 /** node arguments that run child-main beside this file: from source (.ts) through tsx's loader, from dist/ as is. */
@@ -30,36 +32,66 @@ const exited = (child: ChildProcess): Promise<void> =>
 
 /**
  * Starts the runtime service in a child process and resolves once it answers Version on its endpoint. The child logs
- * to this process's stderr, exits when this process goes away, and close() stops it (SIGTERM, then SIGKILL).
+ * to this process's stderr, exits when this process goes away, and close() stops it (SIGTERM, then SIGKILL). A child
+ * that exits unexpectedly after it was ready is started again (back-off 1 s doubling to 30 s), as systemd restarts a
+ * CRI runtime; running containers are not affected, since their monitors are processes of their own.
  */
 export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: RuntimeChildOptions = {}): Promise<RuntimeServiceHandle> {
-  // stdout and stderr both go to our stderr; stdin is unused; the IPC channel carries control and ties the lifetimes.
-  const child = spawn(process.execPath, childArgv(opts), { stdio: ['ignore', 2, 2, 'ipc'], env: process.env });
   const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let exitError: Error | undefined;
   let closing = false;
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on('message', (m: unknown) => {
-      if (!isChildReply(m)) return;
-      const r: ChildReply = m;
-      if (r.type === 'ready') return resolve();
-      const w = waiting.get(r.id);
-      waiting.delete(r.id);
-      if (r.error) w?.reject(new Error(r.error));
-      else w?.resolve();
+  let child!: ChildProcess;
+  let restartDelayMs = co.restartDelayMs ?? 1000;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  /** Spawns a child and wires it; resolves when it says it is ready, rejects if it exits first. */
+  const launch = (): Promise<void> => {
+    // stdout and stderr both go to our stderr; stdin is unused; the IPC channel carries control and ties the lifetimes.
+    const c = spawn(process.execPath, childArgv(opts), { stdio: ['ignore', 2, 2, 'ipc'], env: process.env });
+    child = c;
+    exitError = undefined;
+    let wasReady = false;
+    return new Promise<void>((resolve, reject) => {
+      c.on('message', (m: unknown) => {
+        if (!isChildReply(m)) return;
+        const r: ChildReply = m;
+        if (r.type === 'ready') {
+          wasReady = true;
+          return resolve();
+        }
+        const w = waiting.get(r.id);
+        waiting.delete(r.id);
+        if (r.error) w?.reject(new Error(r.error));
+        else w?.resolve();
+      });
+      c.once('error', reject);
+      c.once('exit', (code, signal) => {
+        exitError = new Error(`runtime child exited (${signal ?? `code ${code}`}); its log is above`);
+        reject(exitError);
+        for (const w of waiting.values()) w.reject(exitError);
+        waiting.clear();
+        if (closing || !wasReady) return;
+        log.error('runtime child exited, starting it again', { pid: c.pid, code, signal, inMs: restartDelayMs });
+        restartTimer = setTimeout(() => {
+          restartTimer = undefined;
+          if (closing) return;
+          launch().then(
+            () => {
+              restartDelayMs = co.restartDelayMs ?? 1000;
+              log.info('runtime child started again', { pid: child.pid });
+            },
+            (err: unknown) => log.error('runtime child did not start again', { error: String(err) }),
+          );
+        }, restartDelayMs);
+        restartDelayMs = Math.min(restartDelayMs * 2, 30_000);
+      });
     });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      exitError = new Error(`runtime child exited (${signal ?? `code ${code}`}); its log is above`);
-      reject(exitError);
-      for (const w of waiting.values()) w.reject(exitError);
-      waiting.clear();
-      if (!closing) log.error('runtime child exited', { pid: child.pid, code, signal });
-    });
-  });
+  };
+
   const close = async (): Promise<void> => {
     closing = true;
+    clearTimeout(restartTimer);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = exited(child);
     child.kill('SIGTERM');
@@ -80,7 +112,7 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
     let startTimer: NodeJS.Timeout | undefined;
     const startTimeoutMs = co.startTimeoutMs ?? 120_000;
     await Promise.race([
-      ready,
+      launch(),
       new Promise<never>((_r, reject) => {
         startTimer = setTimeout(() => reject(new Error(`the runtime child was not ready within ${startTimeoutMs / 1000}s; its log is above`)), startTimeoutMs);
       }),
