@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
 import type { Node } from '../api/index.js';
 import type { Informer } from '../client/informer.js';
+import { parseIPv4 } from '../lib/ipv4.js';
 import type { Logger } from '../lib/logger.js';
 
 const execFileAsync = promisify(execFile);
@@ -40,16 +41,14 @@ export interface NodeRoutesOptions {
   ip?: IpCommand;
 }
 
-const toInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-
 /** Whether addr is on a directly connected IPv4 network of this host (a next hop the kernel accepts). */
 export function onLink(addr: string, interfaces = networkInterfaces()): boolean {
-  const a = toInt(addr);
+  const a = parseIPv4(addr);
   for (const list of Object.values(interfaces)) {
     for (const i of list ?? []) {
       if (i.family !== 'IPv4' || i.internal) continue;
-      const mask = toInt(i.netmask);
-      if (mask !== 0 && ((a & mask) >>> 0) === ((toInt(i.address) & mask) >>> 0)) return true;
+      const mask = parseIPv4(i.netmask);
+      if (mask !== 0 && ((a & mask) >>> 0) === ((parseIPv4(i.address) & mask) >>> 0)) return true;
     }
   }
   return false;

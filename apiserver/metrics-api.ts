@@ -8,7 +8,7 @@ import type { ResourceInfo } from '../api/resources.js';
 import type { Logger } from '../lib/logger.js';
 import { limiter } from '../lib/limit.js';
 import { sendError, sendJson } from './http.js';
-import { agentEndpoint, type NodeProxyDeps, type ProxyNode } from './node-proxy.js';
+import { agentEndpoint, agentTls, type NodeProxyDeps, type ProxyNode } from './node-proxy.js';
 
 export const METRICS_GROUP = 'metrics.k8s.io';
 export const METRICS_VERSION = 'v1beta1';
@@ -57,7 +57,7 @@ export interface MetricsDeps {
 export function fetchSummary(proxy: NodeProxyDeps): (node: ProxyNode & MetaObject) => Promise<SummaryDoc> {
   return (node) => {
     const { host, port } = agentEndpoint(node.metadata.name, node);
-    const tls = { cert: proxy.clientCert.cert, key: proxy.clientCert.key, ...(proxy.agentCA ? { ca: proxy.agentCA } : { rejectUnauthorized: false }) };
+    const tls = agentTls(proxy);
     return new Promise<SummaryDoc>((resolve, reject) => {
       const r = httpsRequest({ host, port, path: '/stats/summary', method: 'GET', ...tls, timeout: SCRAPE_TIMEOUT_MS }, (res) => {
         const chunks: Buffer[] = [];

@@ -105,7 +105,7 @@ export async function proxyPodLog(req: IncomingMessage, res: ServerResponse, nam
 }
 
 /** TLS options for connections to an agent: our client certificate, and its CA when we have one. */
-function agentTls(deps: NodeProxyDeps): { cert: string; key: string; ca?: string; rejectUnauthorized?: boolean } {
+export function agentTls(deps: NodeProxyDeps): { cert: string; key: string; ca?: string; rejectUnauthorized?: boolean } {
   return { cert: deps.clientCert.cert, key: deps.clientCert.key, ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }) };
 }
 

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { errors } from '../api/errors.js';
-import { agentEndpoint, type NodeProxyDeps } from './node-proxy.js';
+import { agentEndpoint, agentTls, type NodeProxyDeps } from './node-proxy.js';
 
 
 const TIMEOUT_MS = 30_000;
@@ -11,7 +11,7 @@ const TIMEOUT_MS = 30_000;
 /** Relays the agent's status, content type and body; an unreachable agent is a 503 Status. */
 export async function proxyNodeGet(res: ServerResponse, nodeName: string, path: string, search: string, deps: NodeProxyDeps): Promise<void> {
   const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName));
-  const tls = { cert: deps.clientCert.cert, key: deps.clientCert.key, ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }) };
+  const tls = agentTls(deps);
   const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
     const r = httpsRequest({ host, port, path: `/${path.replace(/^\/+/, '')}${search}`, method: 'GET', ...tls, timeout: TIMEOUT_MS }, resolve);
     r.on('timeout', () => r.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)));

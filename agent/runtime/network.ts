@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, invalid } from './errors.js';
 import { run } from './command-runner.js';
+import { formatIPv4 } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -34,9 +35,6 @@ export function parseCidr(s: string): Cidr {
   return { base: ip - (ip % size), prefix };
 }
 
-export function ipToString(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
 
 const short = (s: string, n: number): string => createHash('sha1').update(s).digest('hex').slice(0, n);
 
@@ -99,7 +97,7 @@ export class NetworkManager {
         return net;
       }
       const c = parseCidr(cidr);
-      const gateway = ipToString(c.base + 1);
+      const gateway = formatIPv4(c.base + 1);
       const [, ip] = await Promise.all([this.ensureBridge(`${gateway}/${c.prefix}`), this.allocate(cidr, sandboxId)]);
       // Host-side names are derived from the sandbox id: `ip netns del` frees veths asynchronously.
       const hostVeth = `kv${sandboxId.slice(0, 12)}`;
@@ -153,7 +151,7 @@ export class NetworkManager {
       const size = 2 ** (32 - c.prefix);
       // .0 is the network, .1 the gateway, the last the broadcast address.
       for (let i = 2; i < size - 1; i++) {
-        const ip = ipToString(c.base + i);
+        const ip = formatIPv4(c.base + i);
         if (!table[ip]) {
           table[ip] = sandboxId;
           await writeJson(file, table);

@@ -1,19 +1,6 @@
 // Per-node pod CIDRs cut from the cluster CIDR (pkg/controller/nodeipam/ipam/cidrset), IPv4: 10.42.0.0/16 in /24s
 // gives 10.42.0.0/24, 10.42.1.0/24, ... as k3s hands them out.
-
-function parseIPv4(s: string): number {
-  const parts = s.split('.');
-  if (parts.length !== 4) throw new Error(`invalid IPv4 address "${s}"`);
-  let n = 0;
-  for (const p of parts) {
-    const b = Number(p);
-    if (!/^\d{1,3}$/.test(p) || b > 255) throw new Error(`invalid IPv4 address "${s}"`);
-    n = n * 256 + b;
-  }
-  return n;
-}
-
-const formatIPv4 = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+import { formatIPv4, parseIPv4 } from '../../lib/ipv4.js';
 
 export function parseCidr(cidr: string): { base: number; prefix: number } {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr.trim());
