@@ -1,6 +1,7 @@
 // The etcd backend through the etcd3 package: production and high-availability storage (one etcd or a cluster of three).
 import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
+import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp } from './etcd-kv.js';
 import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
@@ -43,9 +44,12 @@ function mapError(key: string, err: unknown): unknown {
 
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
+  /** create, update, get and delete: the hot paths, without etcd3's per-call layers (see etcd-kv.ts). */
+  private readonly kv: EtcdKv;
   private readonly watches = new Set<EventQueue>();
 
   constructor(opts: EtcdOptions) {
+    this.kv = new EtcdKv({ endpoints: opts.endpoints, callTimeoutMs: opts.callTimeoutMs ?? 10_000 });
     this.client = new Etcd3({
       hosts: opts.endpoints,
       // A list of every object of a kind can exceed gRPC's 4 MiB default (kube-apiserver lifts it too).
@@ -67,23 +71,15 @@ export class EtcdStorage implements Storage {
 
   async create(key: string, value: Uint8Array): Promise<KeyValue> {
     checkSize(key, value);
-    // A raw KV.Txn request: the etcd3 builder costs noticeable client CPU on this hottest path.
     const k = Buffer.from(key);
-    const res = await this.call(key, () =>
-      this.client.kv.txn({
-        compare: [{ key: k, target: 'Create', create_revision: '0', result: 'Equal' }],
-        success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }],
-      }),
-    );
-    const rev = Number(res.header.revision);
-    if (!res.succeeded) throw new StorageError('KeyExists', key, `key ${key} already exists`, rev);
-    return { key, value, createRevision: rev, modRevision: rev };
+    const res = await this.call(key, () => this.kv.txn([createRevisionIs(k, 0)], [putOp(k, value)]));
+    if (!res.succeeded) throw new StorageError('KeyExists', key, `key ${key} already exists`, res.revision);
+    return { key, value, createRevision: res.revision, modRevision: res.revision };
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
-    const res = await this.call(key, () => this.client.kv.range({ key: Buffer.from(key) }));
-    const kv = res.kvs[0];
-    return kv ? toKv(kv) : undefined;
+    const res = await this.call(key, () => this.kv.get(Buffer.from(key)));
+    return res.kvs[0];
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -115,21 +111,14 @@ export class EtcdStorage implements Storage {
   async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
     checkSize(key, value);
     const k = Buffer.from(key);
-    const res = await this.call(key, () =>
-      this.client.kv.txn({
-        compare: [{ key: k, target: 'Mod', mod_revision: String(expectedRevision), result: 'Equal' }],
-        success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }, { request_range: { key: k } }],
-        failure: [{ request_range: { key: k } }],
-      }),
-    );
+    const res = await this.call(key, () => this.kv.txn([modRevisionIs(k, expectedRevision)], [putOp(k, value), rangeOp(k)], [rangeOp(k)]));
     if (res.succeeded) {
-      const after = res.responses[1]?.response_range?.kvs[0];
-      const rev = Number(res.header.revision);
-      return { key, value, createRevision: after ? Number(after.create_revision) : rev, modRevision: rev };
+      const after = res.responses[1]?.kvs[0];
+      return { key, value, createRevision: after ? after.createRevision : res.revision, modRevision: res.revision };
     }
-    const cur = res.responses[0]?.response_range?.kvs[0];
+    const cur = res.responses[0]?.kvs[0];
     if (!cur) throw new StorageError('NotFound', key, `key ${key} not found`);
-    throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.mod_revision}, not ${expectedRevision}`, Number(cur.mod_revision));
+    throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.modRevision}, not ${expectedRevision}`, cur.modRevision);
   }
 
   guaranteedUpdate(key: string, tryUpdate: UpdateFn, opts?: UpdateOptions): Promise<KeyValue> {
@@ -144,10 +133,9 @@ export class EtcdStorage implements Storage {
         throw new StorageError('Conflict', key, `key ${key} is at revision ${cur.modRevision}, not ${opts.expectedRevision}`, cur.modRevision);
       }
       opts.precondition?.(cur);
-      const res = await this.call(key, () =>
-        this.client.if(key, 'Mod', '==', cur.modRevision).then(this.client.delete().key(key)).commit(),
-      );
-      if (res.succeeded) return { ...cur, modRevision: Number(res.header.revision) };
+      const k = Buffer.from(key);
+      const res = await this.call(key, () => this.kv.txn([modRevisionIs(k, cur.modRevision)], [deleteOp(k)]));
+      if (res.succeeded) return { ...cur, modRevision: res.revision };
       // Someone wrote in between: re-check the preconditions against the fresh value.
     }
   }
@@ -222,6 +210,7 @@ export class EtcdStorage implements Storage {
   close(): Promise<void> {
     for (const q of [...this.watches]) q.close();
     this.client.close();
+    this.kv.close();
     return Promise.resolve();
   }
 }

@@ -1,0 +1,199 @@
+// etcd's unary KV calls (Txn, Range) as plain gRPC over node:http2, for the storage's hot paths (create, update,
+// get, delete). Messages are encoded with protobufjs from the .proto files the etcd3 package ships. Measured on this
+// machine at 64 calls in flight: ~90-140 us of client CPU per Txn, against ~200-300 us through etcd3 + @grpc/grpc-js,
+// whose per-call layers (policies, interceptors, retrying/load-balancing calls, one stack capture and several
+// AsyncResource bindings per call) cost more than the call itself. Watches, lists, leases and compaction stay on etcd3.
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import protobuf from 'protobufjs';
+import type { KeyValue } from './interface.js';
+
+const require = createRequire(import.meta.url);
+const root = protobuf.loadSync(join(dirname(require.resolve('etcd3')), '..', 'proto', 'rpc.proto'));
+const TxnRequest = root.lookupType('etcdserverpb.TxnRequest');
+const TxnResponse = root.lookupType('etcdserverpb.TxnResponse');
+const RangeRequest = root.lookupType('etcdserverpb.RangeRequest');
+const RangeResponse = root.lookupType('etcdserverpb.RangeResponse');
+
+/** int64 fields decode as Long objects (protobufjs with the long package) or as numbers. */
+type Int64 = number | { toNumber(): number } | null | undefined;
+const num = (v: Int64): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+interface PbKeyValue {
+  key: Uint8Array;
+  value: Uint8Array;
+  createRevision: Int64;
+  modRevision: Int64;
+}
+interface PbRange {
+  header?: { revision: Int64 };
+  kvs: PbKeyValue[];
+  more: boolean;
+  count: Int64;
+}
+interface PbTxn {
+  header?: { revision: Int64 };
+  succeeded: boolean;
+  responses: { responseRange?: PbRange | null; responsePut?: unknown; responseDeleteRange?: unknown }[];
+}
+
+export interface RangeResult {
+  revision: number;
+  kvs: KeyValue[];
+}
+export interface TxnResult {
+  revision: number;
+  succeeded: boolean;
+  /** One entry per op of the branch taken: the range result of a range op, undefined for the others. */
+  responses: (RangeResult | undefined)[];
+}
+
+const toKv = (kv: PbKeyValue): KeyValue => ({
+  key: Buffer.from(kv.key.buffer, kv.key.byteOffset, kv.key.byteLength).toString('utf8'),
+  value: kv.value,
+  createRevision: num(kv.createRevision),
+  modRevision: num(kv.modRevision),
+});
+const toRange = (r: PbRange): RangeResult => ({ revision: num(r.header?.revision), kvs: r.kvs.map(toKv) });
+
+// Request ops and compares, in etcd's rpc.proto field names (camelCase, as protobufjs spells them).
+export type Op = { requestRange: { key: Uint8Array } } | { requestPut: { key: Uint8Array; value: Uint8Array } } | { requestDeleteRange: { key: Uint8Array } };
+export const rangeOp = (key: Uint8Array): Op => ({ requestRange: { key } });
+export const putOp = (key: Uint8Array, value: Uint8Array): Op => ({ requestPut: { key, value } });
+export const deleteOp = (key: Uint8Array): Op => ({ requestDeleteRange: { key } });
+/** Compare.CompareTarget CREATE = 1, MOD = 2; CompareResult EQUAL = 0. */
+export const createRevisionIs = (key: Uint8Array, rev: number): object => ({ key, target: 1, result: 0, createRevision: rev });
+export const modRevisionIs = (key: Uint8Array, rev: number): object => ({ key, target: 2, result: 0, modRevision: rev });
+
+/** gRPC status code names, for error messages that mapError() in etcd.ts recognises (UNAVAILABLE, DEADLINE_EXCEEDED, ...). */
+const STATUS = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+
+export class GrpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(`${STATUS[code] ?? `status ${code}`}: ${message}`);
+    this.name = 'GrpcError';
+  }
+}
+
+export interface EtcdKvOptions {
+  /** e.g. ['http://127.0.0.1:2379']; https endpoints are verified against the system CAs. */
+  endpoints: string[];
+  callTimeoutMs: number;
+}
+
+/**
+ * Unary KV calls on one HTTP/2 connection per endpoint. A call goes to the endpoint in use; a connection that fails
+ * moves later calls to the next endpoint (no call is retried: the caller decides, as with etcd3's noop policy).
+ */
+export class EtcdKv {
+  private readonly sessions: (ClientHttp2Session | undefined)[];
+  private current = 0;
+  private closed = false;
+
+  constructor(private readonly opts: EtcdKvOptions) {
+    this.sessions = opts.endpoints.map(() => undefined);
+  }
+
+  async txn(compare: object[], success: Op[], failure: Op[] = []): Promise<TxnResult> {
+    const req = TxnRequest.encode({ compare, success, failure }).finish();
+    const res = TxnResponse.decode(await this.unary('/etcdserverpb.KV/Txn', req)) as unknown as PbTxn;
+    return {
+      revision: num(res.header?.revision),
+      succeeded: res.succeeded,
+      responses: res.responses.map((r) => (r.responseRange ? toRange(r.responseRange) : undefined)),
+    };
+  }
+
+  /** A single-key range at the current revision. */
+  async get(key: Uint8Array): Promise<RangeResult> {
+    const res = RangeResponse.decode(await this.unary('/etcdserverpb.KV/Range', RangeRequest.encode({ key }).finish())) as unknown as PbRange;
+    return toRange(res);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.sessions) s?.close();
+    this.sessions.fill(undefined);
+  }
+
+  private session(): { session: ClientHttp2Session; index: number } {
+    if (this.closed) throw new GrpcError(14, 'etcd client closed');
+    const index = this.current;
+    let s = this.sessions[index];
+    if (!s || s.closed || s.destroyed) {
+      const ep = this.opts.endpoints[index]!;
+      s = connect(ep);
+      const drop = (): void => {
+        if (this.sessions[index] !== s) return;
+        this.sessions[index] = undefined;
+        // The next call goes to the next endpoint (the same one again when there is only one).
+        if (this.current === index) this.current = (index + 1) % this.sessions.length;
+      };
+      s.on('error', drop);
+      s.on('goaway', drop);
+      s.on('close', drop);
+      this.sessions[index] = s;
+    }
+    return { session: s, index };
+  }
+
+  private unary(path: string, message: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = this.session().session.request({
+          [constants.HTTP2_HEADER_METHOD]: 'POST',
+          [constants.HTTP2_HEADER_PATH]: path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': `${this.opts.callTimeoutMs}m`,
+        });
+      } catch (err) {
+        return reject(err instanceof GrpcError ? err : new GrpcError(14, (err as Error).message));
+      }
+      const frame = Buffer.allocUnsafe(5 + message.byteLength);
+      frame[0] = 0;
+      frame.writeUInt32BE(message.byteLength, 1);
+      frame.set(message, 5);
+      const chunks: Buffer[] = [];
+      let status: IncomingHttpHeaders | undefined;
+      let done = false;
+      const finish = (err: Error | undefined, body?: Buffer): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(body!);
+      };
+      const timer = setTimeout(() => {
+        stream.close(constants.NGHTTP2_CANCEL);
+        finish(new GrpcError(4, `deadline exceeded after ${this.opts.callTimeoutMs} ms`));
+      }, this.opts.callTimeoutMs);
+      // Trailers-only responses (errors) carry grpc-status in the response headers.
+      stream.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) status = headers;
+        else if (Number(headers[constants.HTTP2_HEADER_STATUS]) !== 200) status = { 'grpc-status': '14', 'grpc-message': `HTTP ${headers[constants.HTTP2_HEADER_STATUS]}` };
+      });
+      stream.on('trailers', (trailers) => (status ??= trailers));
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (err: Error) => finish(new GrpcError(14, `etcd connection: ${err.message}`)));
+      stream.on('close', () => {
+        const code = Number(status?.['grpc-status'] ?? 14);
+        if (code !== 0) {
+          const msg = status ? decodeURIComponent(String(status['grpc-message'] ?? '')) : `stream closed without a status (code ${stream.rstCode})`;
+          return finish(new GrpcError(code, msg));
+        }
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+          return finish(new GrpcError(13, `malformed gRPC response of ${body.length} bytes`));
+        }
+        finish(undefined, body.subarray(5));
+      });
+      stream.end(frame);
+    });
+  }
+}
