@@ -41,6 +41,19 @@ interface PbTxn {
 export interface RangeResult {
   revision: number;
   kvs: KeyValue[];
+  /** More keys in the range than the limit returned. */
+  more: boolean;
+  /** Keys in the range (at the revision), whatever the limit. */
+  count: number;
+}
+
+export interface RangeOptions {
+  /** Exclusive end of the range; a single key without it. */
+  rangeEnd?: Uint8Array;
+  /** Read at this revision; 0 or absent for the current one. */
+  revision?: number;
+  limit?: number;
+  countOnly?: boolean;
 }
 export interface TxnResult {
   revision: number;
@@ -55,7 +68,7 @@ const toKv = (kv: PbKeyValue): KeyValue => ({
   createRevision: num(kv.createRevision),
   modRevision: num(kv.modRevision),
 });
-const toRange = (r: PbRange): RangeResult => ({ revision: num(r.header?.revision), kvs: r.kvs.map(toKv) });
+const toRange = (r: PbRange): RangeResult => ({ revision: num(r.header?.revision), kvs: r.kvs.map(toKv), more: r.more, count: num(r.count) });
 
 // Request ops and compares, in etcd's rpc.proto field names (camelCase, as protobufjs spells them).
 export type Op = { requestRange: { key: Uint8Array } } | { requestPut: { key: Uint8Array; value: Uint8Array } } | { requestDeleteRange: { key: Uint8Array } };
@@ -108,10 +121,16 @@ export class EtcdKv {
     };
   }
 
-  /** A single-key range at the current revision. */
-  async get(key: Uint8Array): Promise<RangeResult> {
-    const res = RangeResponse.decode(await this.unary('/etcdserverpb.KV/Range', RangeRequest.encode({ key }).finish())) as unknown as PbRange;
-    return toRange(res);
+  /** A single key, or [key, rangeEnd) in key order. */
+  async range(key: Uint8Array, opts: RangeOptions = {}): Promise<RangeResult> {
+    const req = RangeRequest.encode({
+      key,
+      ...(opts.rangeEnd ? { rangeEnd: opts.rangeEnd } : {}),
+      ...(opts.revision ? { revision: opts.revision } : {}),
+      ...(opts.limit ? { limit: opts.limit } : {}),
+      ...(opts.countOnly ? { countOnly: true } : {}),
+    }).finish();
+    return toRange(RangeResponse.decode(await this.unary('/etcdserverpb.KV/Range', req)) as unknown as PbRange);
   }
 
   close(): void {

@@ -1,4 +1,5 @@
-// The etcd backend through the etcd3 package: production and high-availability storage (one etcd or a cluster of three).
+// The etcd backend: production and high-availability storage (one etcd or a cluster of three). KV calls go through our
+// own gRPC transport (etcd-kv.ts); watches and compaction through the etcd3 package.
 import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
 import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp } from './etcd-kv.js';
@@ -44,7 +45,7 @@ function mapError(key: string, err: unknown): unknown {
 
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
-  /** create, update, get and delete: the hot paths, without etcd3's per-call layers (see etcd-kv.ts). */
+  /** Every KV call but compaction, without etcd3's per-call layers (see etcd-kv.ts). */
   private readonly kv: EtcdKv;
   private readonly watches = new Set<EventQueue>();
 
@@ -78,7 +79,7 @@ export class EtcdStorage implements Storage {
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
-    const res = await this.call(key, () => this.kv.get(Buffer.from(key)));
+    const res = await this.call(key, () => this.kv.range(Buffer.from(key)));
     return res.kvs[0];
   }
 
@@ -91,19 +92,12 @@ export class EtcdStorage implements Storage {
       start = token.start + '\0';
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
-    const res = await this.call(prefix, () =>
-      this.client.kv.range({
-        key: Buffer.from(start),
-        range_end: Buffer.from(prefixEnd(prefix)),
-        ...(revision ? { revision: String(revision) } : {}),
-        ...(limit ? { limit: String(limit) } : {}),
-      }),
-    );
-    const items = res.kvs.map(toKv);
-    const result: ListResult = { items, revision: revision || Number(res.header.revision) };
+    const res = await this.call(prefix, () => this.kv.range(Buffer.from(start), { rangeEnd: Buffer.from(prefixEnd(prefix)), revision, limit }));
+    const items = res.kvs;
+    const result: ListResult = { items, revision: revision || res.revision };
     if (res.more && items.length) {
       result.continue = encodeContinue(result.revision, items[items.length - 1]!.key);
-      result.remainingItemCount = Number(res.count) - items.length;
+      result.remainingItemCount = res.count - items.length;
     }
     return result;
   }
@@ -151,7 +145,7 @@ export class EtcdStorage implements Storage {
     const start = async (): Promise<void> => {
       if (from > 0) {
         // etcd reports compaction on the watch only as a bare cancel; a range read at the revision names it clearly.
-        await this.call(key, () => this.client.kv.range({ key: Buffer.from(key), revision: String(from), count_only: true }));
+        await this.call(key, () => this.kv.range(Buffer.from(key), { revision: from, countOnly: true }));
       }
       let b = this.client.watch().withPreviousKV();
       b = opts.prefix === false ? b.key(key) : b.prefix(key);
@@ -192,15 +186,13 @@ export class EtcdStorage implements Storage {
   }
 
   async count(prefix: string): Promise<number> {
-    const res = await this.call(prefix, () =>
-      this.client.kv.range({ key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)), count_only: true }),
-    );
-    return Number(res.count);
+    const res = await this.call(prefix, () => this.kv.range(Buffer.from(prefix), { rangeEnd: Buffer.from(prefixEnd(prefix)), countOnly: true }));
+    return res.count;
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.call('', () => this.client.kv.range({ key: Buffer.from('\0'), count_only: true }));
-    return Number(res.header.revision);
+    const res = await this.call('', () => this.kv.range(Buffer.from('\0'), { countOnly: true }));
+    return res.revision;
   }
 
   async compact(revision: number): Promise<void> {
