@@ -78,7 +78,12 @@ export const tooMany = (field: string, actual: number, max: number): Cause => ({
 });
 
 /** Path builders: `child('spec', 'containers')`, `index('spec.containers', 0)`, `key('data', 'a.b')`. */
-export const child = (path: string, ...names: string[]): string => [path, ...names].filter((s) => s !== '').join('.');
+export function child(path: string, ...names: string[]): string {
+  // Empty parts are skipped. Called for every field validated, error or not: no intermediate arrays.
+  let out = path;
+  for (const n of names) if (n !== '') out = out === '' ? n : `${out}.${n}`;
+  return out;
+}
 export const index = (path: string, i: number): string => `${path}[${i}]`;
 export const key = (path: string, k: string): string => `${path}[${k}]`;
 

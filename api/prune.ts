@@ -26,21 +26,30 @@ type Node = {
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+const memberPath = (path: string, k: string): string => (IDENT.test(k) ? (path ? `${path}.${k}` : k) : `${path}[${k}]`);
+const isContainer = (v: unknown): boolean => typeof v === 'object' && v !== null;
+
+// Paths are built only for values that can hold unknown fields (objects, arrays) or that are unknown: most are scalars.
 function walk(schema: TSchema, value: unknown, path: string, found: (path: string, parent: Record<string, unknown>, key: string) => void): void {
   const s = schema as Node;
   if (s['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
-    if (s.items) value.forEach((x, i) => walk(s.items as TSchema, x, `${path}[${i}]`, found));
+    if (s.items) {
+      const items = s.items;
+      value.forEach((x, i) => {
+        if (isContainer(x)) walk(items, x, `${path}[${i}]`, found);
+      });
+    }
     return;
   }
-  if (typeof value !== 'object' || value === null) return;
+  if (!isContainer(value)) return;
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    const p = IDENT.test(k) ? (path ? `${path}.${k}` : k) : `${path}[${k}]`;
     const known = s.properties?.[k];
-    if (known) walk(known, o[k], p, found);
-    else if (typeof s.additionalProperties === 'object') walk(s.additionalProperties, o[k], p, found);
-    else if (s.properties) found(p, o, k);
+    const sub = known || (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+    if (sub) {
+      if (isContainer(o[k])) walk(sub, o[k], memberPath(path, k), found);
+    } else if (s.properties) found(memberPath(path, k), o, k);
   }
 }
 

@@ -12,17 +12,19 @@ const nanos = (q: string | number): bigint => {
   return (r.num * 1_000_000_000n) / r.den;
 };
 
+/** Adds a positive quantity to m's total for name; false when q is absent or not positive. */
+function add(m: Map<string, bigint>, name: string, q: string | number | undefined): boolean {
+  if (q === undefined) return false;
+  const n = nanos(q);
+  if (n <= 0n) return false;
+  m.set(name, (m.get(name) ?? 0n) + n);
+  return true;
+}
+
 /** Run after defaulting (requests default to limits). Quantities must be valid. */
 export function podQOSClass(pod: Pick<Pod, 'spec'>): QOSClass {
   const requests = new Map<string, bigint>();
   const limits = new Map<string, bigint>();
-  const add = (m: Map<string, bigint>, name: string, q: string | number | undefined): boolean => {
-    if (q === undefined) return false;
-    const n = nanos(q);
-    if (n <= 0n) return false;
-    m.set(name, (m.get(name) ?? 0n) + n);
-    return true;
-  };
   let guaranteed = true;
   for (const c of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])]) {
     for (const name of COMPUTE) {

@@ -42,5 +42,13 @@ describe('quantity', () => {
     assert.throws(() => parseQuantity(Number.NaN), QuantityError);
     assert.deepEqual(validateQuantity(true), [QUANTITY_FORMAT_MESSAGE]);
     assert.deepEqual(validateQuantity('250m'), []);
+    assert.throws(() => parseQuantity('abc'), QuantityError, 'garbage is not remembered as parsed');
+  });
+
+  it('parses a text again the same way, also after more distinct texts than it keeps', () => {
+    assert.equal(cpuMillis('250m'), 250);
+    for (let i = 0; i < 3000; i++) assert.equal(cpuMillis(`${i}m`), i);
+    assert.equal(cpuMillis('250m'), 250);
+    assert.equal(bytes('64Mi'), 67108864);
   });
 });

@@ -17,11 +17,16 @@ const QUANTITY_RE = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M
 const BINARY: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
 const DECIMAL: Record<string, number> = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 
-/** An exact quantity: num / den. */
+/** An exact quantity: num / den. Shared by every caller that parsed the same text: never changed. */
 export interface Rational {
-  num: bigint;
-  den: bigint;
+  readonly num: bigint;
+  readonly den: bigint;
 }
+
+/** Quantities parsed before, by text: every pod carries the same few ("100m", "64Mi"), parsed several times each. */
+const parsed = new Map<string, Rational>();
+/** Bounds the cache, as the texts come from clients. */
+const PARSED_MAX = 1024;
 
 /** Parses a quantity exactly; throws QuantityError on garbage. */
 export function parseQuantityExact(q: string | number): Rational {
@@ -29,6 +34,16 @@ export function parseQuantityExact(q: string | number): Rational {
     if (!Number.isFinite(q)) throw new QuantityError(q);
     return parseQuantityExact(String(q)); // e.g. 1e+21 and 1e-7, both in the grammar
   }
+  let r = parsed.get(q);
+  if (!r) {
+    r = parseText(q);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(q, r);
+  }
+  return r;
+}
+
+function parseText(q: string): Rational {
   const m = QUANTITY_RE.exec(q.trim() === q ? q : '');
   if (!m) throw new QuantityError(q);
   const numberPart = m[1] ?? '';

@@ -127,10 +127,11 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
 
 function parseJson(body: Buffer): unknown {
   const text = body.toString('utf8');
-  if (text.trim() === '') throw errors.badRequest('the request body is empty');
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
+    // Only a failed parse needs to know whether there was anything to parse.
+    if (text.trim() === '') throw errors.badRequest('the request body is empty');
     throw errors.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
   }
 }

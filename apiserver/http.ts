@@ -30,7 +30,8 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
+      // A small body comes in one chunk: no copy.
+      if (!failed) resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks));
     });
     req.on('error', (e) => {
       if (!failed) reject(e);
@@ -65,6 +66,8 @@ export function parseAccept(accept: string | undefined): AcceptedType[] {
 
 /** Whether the client asked for meta.k8s.io Table output (and prefers it to the plain object). */
 export function wantsTable(accept: string | undefined): boolean {
+  // Most clients never ask for a Table: no need to parse their Accept header.
+  if (!accept?.includes('Table')) return false;
   const first = parseAccept(accept).find((a) => a.params.as === 'Table' || a.type === 'application/json' || a.type === '*/*');
   return !!first && first.params.as === 'Table' && (first.params.g ?? 'meta.k8s.io') === 'meta.k8s.io';
 }

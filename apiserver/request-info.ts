@@ -20,7 +20,8 @@ const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 /** undefined when the path is not a resource path (discovery, /version, ...). */
 export function resolveRequest(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const segments = pathname.split('/').filter((p) => p !== '');
+  const parts = pathname.includes('%') ? segments.map(decodeURIComponent) : segments;
   let group: string;
   let version: string;
   let rest: string[];

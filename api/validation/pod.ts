@@ -39,14 +39,10 @@ export function validatePodSpec(spec: PodSpec, path: string): Cause[] {
     causes.push(required(child(path, 'dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
   }
   causes.push(...validateLabels(spec.nodeSelector, child(path, 'nodeSelector')));
-  const subdomain = (field: 'serviceAccountName' | 'nodeName' | 'priorityClassName' | 'schedulerName') => {
+  for (const field of ['serviceAccountName', 'nodeName', 'priorityClassName', 'schedulerName'] as const) {
     const v = spec[field];
     if (v) causes.push(...isDNS1123Subdomain(v).map((m) => invalid(child(path, field), v, m)));
-  };
-  subdomain('serviceAccountName');
-  subdomain('nodeName');
-  subdomain('priorityClassName');
-  subdomain('schedulerName');
+  }
   for (const field of ['hostname', 'subdomain'] as const) {
     const v = spec[field];
     if (v) causes.push(...isDNS1123Label(v).map((m) => invalid(child(path, field), v, m)));

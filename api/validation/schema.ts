@@ -59,6 +59,7 @@ export function validateSchema(schema: TSchema, value: unknown): SchemaResult {
 }
 
 export function dedupe(causes: Cause[]): Cause[] {
+  if (causes.length < 2) return causes; // the valid object's case: nothing to compare
   const seen = new Set<string>();
   return causes.filter((c) => {
     const k = `${c.field}\u0000${c.message}`;

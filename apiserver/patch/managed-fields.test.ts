@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { Obj } from '../registry/object.js';
-import { applyConfig, fieldSet, formatPath, fromFieldsV1, toFieldsV1, trackUpdate } from './managed-fields.js';
+import { applyConfig, fieldSet, fieldsV1Of, formatPath, fromFieldsV1, toFieldsV1, trackUpdate } from './managed-fields.js';
 
 const ref = (manager: string) => ({ manager, apiVersion: 'apps/v1', time: '2025-01-01T00:00:00Z' });
 const deploy = (replicas: number, image = 'nginx'): Obj => ({
@@ -37,6 +37,40 @@ describe('managed fields', () => {
     const byManager = Object.fromEntries((next.metadata.managedFields ?? []).map((m) => [m.manager, JSON.stringify(m.fieldsV1)]));
     assert.ok(byManager.scaler?.includes('f:replicas'));
     assert.ok(!byManager.creator?.includes('f:replicas'));
+  });
+
+  it('builds a whole object\'s FieldsV1 in one walk, as the path set gives it', () => {
+    const odd: Obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', uid: 'u', finalizers: ['b', 'a', 'b'], labels: {}, annotations: { z: 'z', a: 'a' } },
+      spec: {
+        // Items with equal keys merge; an empty keyed list adds nothing, an empty object is a leaf.
+        containers: [{ name: 'c', env: {} }, { name: 'c', env: { b: 1 }, ports: [] }, { name: 'a', ports: [{ containerPort: 80 }, { containerPort: 81, protocol: 'UDP' }] }],
+        volumes: [1, { name: 'v' }],
+        initContainers: [],
+        nested: { a: { b: {} }, c: null },
+      },
+      status: { conditions: [{ type: 'Ready', status: 'True' }], phase: 'Running' },
+    };
+    for (const obj of [deploy(2), odd, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [] } } as Obj]) {
+      for (const scope of ['main', 'status'] as const) {
+        const set = fieldSet(obj, undefined, scope);
+        const got = fieldsV1Of(obj, undefined, scope);
+        assert.equal(got === undefined ? undefined : JSON.stringify(got), set.size ? JSON.stringify(toFieldsV1(set)) : undefined, `${scope} of ${JSON.stringify(obj)}`);
+      }
+    }
+  });
+
+  it('gives a created object one Update entry owning every field', () => {
+    const created = deploy(2);
+    trackUpdate(undefined, created, { ...ref('creator'), subresource: 'status' });
+    assert.equal(created.metadata.managedFields, undefined, 'a create through status owns no status fields here');
+    trackUpdate(undefined, created, ref('creator'));
+    assert.equal(
+      JSON.stringify(created.metadata.managedFields),
+      JSON.stringify([{ manager: 'creator', operation: 'Update', apiVersion: 'apps/v1', time: '2025-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fieldSet(deploy(2))) }]),
+    );
   });
 
   it('keeps managedFields untouched when nothing changed', () => {

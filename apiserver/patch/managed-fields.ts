@@ -15,8 +15,23 @@ const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'ge
 
 function sortedKeyJson(item: JsonObject, keys: string[]): string {
   const o: JsonObject = {};
-  for (const k of [...keys].sort()) if (item[k] !== undefined) o[k] = item[k];
+  for (const k of keys.length > 1 ? [...keys].sort() : keys) if (item[k] !== undefined) o[k] = item[k];
   return 'k:' + JSON.stringify(o);
+}
+
+/**
+ * Sorts a list of keys in place. Objects have a handful of keys, and at that size an insertion sort costs far less
+ * than Array.prototype.sort, which allocates its work space on every call.
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] ?? '';
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] ?? '') > k; j--) keys[j + 1] = keys[j] ?? '';
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 /** The leaf fields of obj as a set of paths; `subresource` limits the set to what that endpoint owns. */
@@ -74,6 +89,95 @@ export function fieldSet(obj: Obj, resolve: ListTypeResolver = defaultListTypes,
   return out;
 }
 
+/**
+ * The FieldsV1 of every field of obj, built in one walk: what toFieldsV1(fieldSet(obj)) gives (undefined for an empty
+ * set), without the path strings. A create gives its manager the whole object, so this is its entry's fieldsV1.
+ */
+export function fieldsV1Of(obj: Obj, resolve: ListTypeResolver = defaultListTypes, scope: 'main' | 'status' = 'main'): JsonObject | undefined {
+  const top: JsonObject = {};
+  for (const k of sortKeys(Object.keys(obj))) {
+    const v = obj[k];
+    if (k === 'apiVersion' || k === 'kind' || v === undefined || v === null) continue;
+    if (scope === 'main' && k === 'status') continue;
+    if (scope === 'status' && k !== 'status') continue;
+    let node: JsonObject | undefined;
+    if (k === 'metadata' && isObject(v)) {
+      const meta: JsonObject = {};
+      for (const mk of sortKeys(Object.keys(v))) {
+        const mv = v[mk];
+        if (IGNORED_META.has(mk) || mv === undefined || mv === null) continue;
+        const sub = fieldsTree(mv, ['metadata', mk], resolve);
+        if (sub) meta['f:' + mk] = sub;
+      }
+      node = Object.keys(meta).length ? meta : undefined;
+    } else node = fieldsTree(v, [k], resolve);
+    if (node) top['f:' + k] = node;
+  }
+  return Object.keys(top).length ? top : undefined;
+}
+
+/** fieldsV1Of below one value (path: its field names, as for resolve); undefined when it adds no path. Keys come sorted. */
+function fieldsTree(v: unknown, path: string[], resolve: ListTypeResolver): JsonObject | undefined {
+  if (isObject(v)) {
+    const o: JsonObject = {};
+    const any = addFields(o, v, path, resolve);
+    // An object with no fields is a leaf; one whose fields add nothing (empty keyed lists) adds nothing itself.
+    return !any || Object.keys(o).length ? o : undefined;
+  }
+  if (Array.isArray(v)) {
+    const lt = resolve(path);
+    if (lt.type === 'map' && v.every((x) => isObject(x))) {
+      const items = new Map<string, JsonObject>();
+      for (const item of v as JsonObject[]) {
+        const node: JsonObject = { '.': {} };
+        addFields(node, item, path, resolve);
+        const el = sortedKeyJson(item, lt.keys);
+        const seen = items.get(el);
+        items.set(el, seen ? unionSorted(seen, node) : node);
+      }
+      return items.size ? sortedObject(items) : undefined;
+    }
+    if (lt.type === 'set') {
+      const items = new Map<string, JsonObject>();
+      for (const x of v) items.set('v:' + JSON.stringify(x), {});
+      return items.size ? sortedObject(items) : undefined;
+    }
+  }
+  return {};
+}
+
+/** Adds the trees of v's fields to node, in key order ('f:name'); false when v has no field that is set. */
+function addFields(node: JsonObject, v: JsonObject, path: string[], resolve: ListTypeResolver): boolean {
+  let any = false;
+  for (const k of sortKeys(Object.keys(v))) {
+    const x = v[k];
+    if (x === undefined || x === null) continue;
+    any = true;
+    path.push(k);
+    const sub = fieldsTree(x, path, resolve);
+    path.pop();
+    if (sub) node['f:' + k] = sub;
+  }
+  return any;
+}
+
+function sortedObject(m: Map<string, JsonObject>): JsonObject {
+  const o: JsonObject = {};
+  for (const k of sortKeys([...m.keys()])) o[k] = m.get(k);
+  return o;
+}
+
+/** Two FieldsV1 trees as one (list items with equal keys). */
+function unionSorted(a: JsonObject, b: JsonObject): JsonObject {
+  const o: JsonObject = {};
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const x = a[k] as JsonObject | undefined;
+    const y = b[k] as JsonObject | undefined;
+    o[k] = x && y ? unionSorted(x, y) : (x ?? y);
+  }
+  return o;
+}
+
 /** FieldsV1 (nested {"f:spec": {"f:replicas": {}}}) to and from a path set. */
 export function toFieldsV1(set: Set<string>): JsonObject {
   // A tree of Maps first, then objects with each level's keys sorted: the order a sort of the whole paths gives
@@ -94,7 +198,7 @@ type FieldTree = Map<string, FieldTree>;
 
 function buildSorted(t: FieldTree): JsonObject {
   const o: JsonObject = {};
-  for (const k of [...t.keys()].sort()) o[k] = buildSorted(t.get(k) ?? new Map());
+  for (const k of sortKeys([...t.keys()])) o[k] = buildSorted(t.get(k) ?? new Map());
   return o;
 }
 
@@ -220,7 +324,17 @@ const sameEntry = (m: ManagedFields, ref: ManagerRef, op: 'Apply' | 'Update'): b
  */
 export function trackUpdate(old: Obj | undefined, obj: Obj, ref: ManagerRef, resolve: ListTypeResolver = defaultListTypes): void {
   const scope = ref.subresource === 'status' ? 'status' : 'main';
-  const before = old ? fieldSet(old, resolve, scope) : new Set<string>();
+  if (!old) {
+    // Every field is new and the manager's alone: its entry comes straight from the object.
+    const fieldsV1 = fieldsV1Of(obj, resolve, scope);
+    if (!fieldsV1) delete obj.metadata.managedFields;
+    else {
+      const sub = ref.subresource ? { subresource: ref.subresource } : {};
+      obj.metadata.managedFields = [{ manager: ref.manager, operation: 'Update', apiVersion: ref.apiVersion, ...sub, time: ref.time, fieldsType: 'FieldsV1', fieldsV1 }];
+    }
+    return;
+  }
+  const before = fieldSet(old, resolve, scope);
   const after = fieldSet(obj, resolve, scope);
   const changed = new Set<string>();
   for (const p of after) {
