@@ -15,6 +15,8 @@ const TxnRequest = root.lookupType('etcdserverpb.TxnRequest');
 const TxnResponse = root.lookupType('etcdserverpb.TxnResponse');
 const RangeRequest = root.lookupType('etcdserverpb.RangeRequest');
 const RangeResponse = root.lookupType('etcdserverpb.RangeResponse');
+const WatchRequest = root.lookupType('etcdserverpb.WatchRequest');
+const WatchResponse = root.lookupType('etcdserverpb.WatchResponse');
 
 /** int64 fields decode as Long objects (protobufjs with the long package) or as numbers. */
 type Int64 = number | { toNumber(): number } | null | undefined;
@@ -45,6 +47,34 @@ export interface RangeResult {
   more: boolean;
   /** Keys in the range (at the revision), whatever the limit. */
   count: number;
+}
+
+interface PbWatch {
+  header?: { revision: Int64 };
+  created: boolean;
+  canceled: boolean;
+  compactRevision: Int64;
+  cancelReason: string;
+  /** mvccpb.Event: type PUT = 0, DELETE = 1. */
+  events: { type: number; kv?: PbKeyValue | null; prevKv?: PbKeyValue | null }[];
+}
+
+/** One WatchResponse: the watch's creation, its cancellation, a progress notification (no events), or events. */
+export interface WatchResult {
+  revision: number;
+  created: boolean;
+  canceled: boolean;
+  /** Set when the watch was canceled because its start revision is compacted. */
+  compactRevision: number;
+  cancelReason: string;
+  events: { type: 'PUT' | 'DELETE'; kv: KeyValue; prevKv?: KeyValue }[];
+}
+
+export interface WatchRequestOptions {
+  /** Exclusive end of the watched range; the key alone without it. */
+  rangeEnd?: Uint8Array;
+  /** First revision to deliver; 0 or absent for changes after now. */
+  startRevision?: number;
 }
 
 export interface RangeOptions {
@@ -133,6 +163,71 @@ export class EtcdKv {
     return toRange(RangeResponse.decode(await this.unary('/etcdserverpb.KV/Range', req)) as unknown as PbRange);
   }
 
+  /**
+   * One etcd watch on a stream of its own, with previous values and progress notifications. `onEnd` is called once,
+   * when the stream ends for any reason but close(): the caller re-watches from the last revision it saw.
+   */
+  watch(key: Uint8Array, opts: WatchRequestOptions, onResponse: (res: WatchResult) => void, onEnd: (err: GrpcError) => void): { close(): void } {
+    let ended = false;
+    const end = (err: GrpcError): void => {
+      if (ended) return;
+      ended = true;
+      onEnd(err);
+    };
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.session().session.request({
+        [constants.HTTP2_HEADER_METHOD]: 'POST',
+        [constants.HTTP2_HEADER_PATH]: '/etcdserverpb.Watch/Watch',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+    } catch (err) {
+      queueMicrotask(() => end(err instanceof GrpcError ? err : new GrpcError(14, (err as Error).message)));
+      return { close: () => (ended = true) };
+    }
+    const create = { key, prevKv: true, progressNotify: true, ...(opts.rangeEnd ? { rangeEnd: opts.rangeEnd } : {}), ...(opts.startRevision ? { startRevision: opts.startRevision } : {}) };
+    stream.write(frame(WatchRequest.encode({ createRequest: create }).finish()));
+    let status: IncomingHttpHeaders | undefined;
+    stream.on('response', (headers) => {
+      if (headers['grpc-status'] !== undefined) status = headers;
+    });
+    stream.on('trailers', (trailers) => (status ??= trailers));
+    stream.on(
+      'data',
+      messageReader((msg) => {
+        if (ended) return;
+        const res = WatchResponse.decode(msg) as unknown as PbWatch;
+        onResponse({
+          revision: num(res.header?.revision),
+          created: res.created,
+          canceled: res.canceled,
+          compactRevision: num(res.compactRevision),
+          cancelReason: res.cancelReason,
+          events: res.events.map((ev) => ({
+            type: ev.type === 1 ? 'DELETE' : 'PUT',
+            kv: toKv(ev.kv!),
+            ...(ev.prevKv ? { prevKv: toKv(ev.prevKv) } : {}),
+          })),
+        });
+      }, (err) => {
+        stream.close(constants.NGHTTP2_CANCEL);
+        end(err);
+      }),
+    );
+    stream.on('error', (err: Error) => end(new GrpcError(14, `etcd connection: ${err.message}`)));
+    stream.on('close', () => {
+      const code = Number(status?.['grpc-status'] ?? 14);
+      end(new GrpcError(code === 0 ? 14 : code, status ? decodeURIComponent(String(status['grpc-message'] ?? 'watch stream ended')) : 'watch stream closed'));
+    });
+    return {
+      close: () => {
+        ended = true;
+        stream.close(constants.NGHTTP2_CANCEL);
+      },
+    };
+  }
+
   close(): void {
     this.closed = true;
     for (const s of this.sessions) s?.close();
@@ -174,10 +269,6 @@ export class EtcdKv {
       } catch (err) {
         return reject(err instanceof GrpcError ? err : new GrpcError(14, (err as Error).message));
       }
-      const frame = Buffer.allocUnsafe(5 + message.byteLength);
-      frame[0] = 0;
-      frame.writeUInt32BE(message.byteLength, 1);
-      frame.set(message, 5);
       const chunks: Buffer[] = [];
       let status: IncomingHttpHeaders | undefined;
       let done = false;
@@ -212,7 +303,36 @@ export class EtcdKv {
         }
         finish(undefined, body.subarray(5));
       });
-      stream.end(frame);
+      stream.end(frame(message));
     });
   }
+}
+
+/** A gRPC message on the wire: not compressed, 4-byte big-endian length, the message. */
+function frame(message: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(5 + message.byteLength);
+  buf[0] = 0;
+  buf.writeUInt32BE(message.byteLength, 1);
+  buf.set(message, 5);
+  return buf;
+}
+
+/** Splits a stream's data chunks into gRPC messages (a message may span chunks; a chunk may hold several). */
+function messageReader(onMessage: (msg: Buffer) => void, onError: (err: GrpcError) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 5) {
+      if (pending[0] !== 0) return onError(new GrpcError(13, 'compressed gRPC messages are not supported'));
+      const len = pending.readUInt32BE(1);
+      if (pending.length < 5 + len) break;
+      const msg = pending.subarray(5, 5 + len);
+      pending = pending.subarray(5 + len);
+      try {
+        onMessage(msg);
+      } catch (err) {
+        return onError(new GrpcError(13, `malformed watch response: ${(err as Error).message}`));
+      }
+    }
+  };
 }

@@ -1,12 +1,11 @@
 // The etcd backend: production and high-availability storage (one etcd or a cluster of three). KV calls go through our
-// own gRPC transport (etcd-kv.ts); watches and compaction through the etcd3 package.
+// own gRPC transport (etcd-kv.ts), watches too; compaction goes through the etcd3 package.
 import { noop } from 'cockatiel';
-import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
+import { Etcd3 } from 'etcd3';
 import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp } from './etcd-kv.js';
 import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
-  isStorageError,
   type DeleteOptions,
   type KeyValue,
   type ListOptions,
@@ -24,13 +23,6 @@ export interface EtcdOptions {
   /** Per-call deadline (ms) so that a dead etcd gives an error instead of a hang. */
   callTimeoutMs?: number;
 }
-
-const toKv = (kv: IKeyValue): KeyValue => ({
-  key: kv.key.toString('utf8'),
-  value: kv.value,
-  createRevision: Number(kv.create_revision),
-  modRevision: Number(kv.mod_revision),
-});
 
 /** Maps etcd's errors onto StorageError codes. */
 function mapError(key: string, err: unknown): unknown {
@@ -135,51 +127,49 @@ export class EtcdStorage implements Storage {
   }
 
   watch(key: string, opts: WatchOptions = {}): StorageWatch {
-    let watcher: Watcher | undefined;
+    let watch: { close(): void } | undefined;
     const queue = new EventQueue(() => {
       this.watches.delete(queue);
-      void watcher?.cancel().catch(() => undefined);
+      watch?.close();
     });
     this.watches.add(queue);
     const from = opts.fromRevision ?? 0;
     const start = async (): Promise<void> => {
       if (from > 0) {
-        // etcd reports compaction on the watch only as a bare cancel; a range read at the revision names it clearly.
+        // etcd reports compaction on the watch only as a cancel; a range read at the revision names it clearly.
         await this.call(key, () => this.kv.range(Buffer.from(key), { revision: from, countOnly: true }));
       }
-      let b = this.client.watch().withPreviousKV();
-      b = opts.prefix === false ? b.key(key) : b.prefix(key);
-      if (from > 0) b = b.startRevision(String(from + 1));
-      const w = await this.call(key, () => b.create());
-      watcher = w;
-      if (queue.isClosed) {
-        void w.cancel().catch(() => undefined);
-        return;
-      }
-      w.on('data', (res: IWatchResponse) => {
-        if (!res.events.length) {
-          if (!res.created && !res.canceled) queue.push({ type: 'PROGRESS', revision: Number(res.header.revision) });
-          return;
-        }
-        for (const ev of res.events) {
-          const kv = toKv(ev.kv);
-          const prevKv = ev.prev_kv ? toKv(ev.prev_kv) : undefined;
-          if (ev.type === 'Delete') {
-            const last = prevKv ? { ...prevKv, modRevision: kv.modRevision } : kv;
-            queue.push({ type: 'DELETED', kv: last, ...(prevKv ? { prevKv } : {}), revision: kv.modRevision });
-          } else if (kv.createRevision === kv.modRevision) queue.push({ type: 'ADDED', kv, revision: kv.modRevision });
-          else queue.push({ type: 'MODIFIED', kv, ...(prevKv ? { prevKv } : {}), revision: kv.modRevision });
-        }
-      });
-      // etcd3 would silently resume after a disconnect from a revision it guessed; we end the watch instead and let
-      // the caller re-watch from the last revision it saw, which is exact.
-      w.on('disconnected', (err: unknown) => queue.fail(mapError(key, err)));
-      // A bare cancel of a watch from a revision means compaction; a transport error stays what it is, so that a
-      // caller can resume rather than relist.
-      w.on('error', (err: unknown) => {
-        const mapped = mapError(key, err);
-        queue.fail(from > 0 && isStorageError(mapped, 'Internal') ? new StorageError('Compacted', key, `watch canceled: ${String(err)}`) : mapped);
-      });
+      if (queue.isClosed) return;
+      const k = Buffer.from(key);
+      const range = { ...(opts.prefix === false ? {} : { rangeEnd: Buffer.from(prefixEnd(key)) }), ...(from > 0 ? { startRevision: from + 1 } : {}) };
+      watch = this.kv.watch(
+        k,
+        range,
+        (res) => {
+          if (res.canceled) {
+            // A cancel with a compact revision: the start revision is gone; any other cancel is etcd's error.
+            const err = res.compactRevision > 0
+              ? new StorageError('Compacted', key, `required revision ${from + 1} has been compacted (oldest available: ${res.compactRevision})`, res.compactRevision)
+              : new StorageError('Internal', key, `etcd canceled the watch: ${res.cancelReason || 'no reason given'}`);
+            watch?.close();
+            return queue.fail(err);
+          }
+          if (!res.events.length) {
+            if (!res.created) queue.push({ type: 'PROGRESS', revision: res.revision });
+            return;
+          }
+          for (const ev of res.events) {
+            const { kv, prevKv } = ev;
+            if (ev.type === 'DELETE') {
+              const last = prevKv ? { ...prevKv, modRevision: kv.modRevision } : kv;
+              queue.push({ type: 'DELETED', kv: last, ...(prevKv ? { prevKv } : {}), revision: kv.modRevision });
+            } else if (kv.createRevision === kv.modRevision) queue.push({ type: 'ADDED', kv, revision: kv.modRevision });
+            else queue.push({ type: 'MODIFIED', kv, ...(prevKv ? { prevKv } : {}), revision: kv.modRevision });
+          }
+        },
+        // A stream that ends is not resumed from a guessed revision: the caller re-watches from the last one it saw.
+        (err) => queue.fail(mapError(key, err)),
+      );
     };
     start().catch((err: unknown) => queue.fail(err));
     return queue;

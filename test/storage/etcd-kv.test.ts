@@ -1,4 +1,4 @@
-// The etcd storage's own gRPC transport for Txn/Range (apiserver/storage/etcd-kv.ts) when the connection misbehaves:
+// The etcd storage's own gRPC transport for Txn, Range and Watch (apiserver/storage/etcd-kv.ts) when the connection misbehaves:
 // etcd unreachable, a connection cut under it, a dead first endpoint, an endpoint that never answers.
 import assert from 'node:assert/strict';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
@@ -60,7 +60,7 @@ async function rejectsWith(p: Promise<unknown>, code: StorageErrorCode): Promise
   assert.fail(`expected StorageError ${code}, got success`);
 }
 
-describe('etcd storage transport (Txn/Range over HTTP/2)', () => {
+describe('etcd storage transport (Txn, Range and Watch over HTTP/2)', () => {
   let etcd: EtcdServer;
   before(async () => {
     etcd = await startEtcd();
@@ -101,6 +101,46 @@ describe('etcd storage transport (Txn/Range over HTTP/2)', () => {
       assert.ok(b && b.modRevision > a.modRevision, 'a create succeeded after the cut');
       const got = await st.get('/kv-test/cut/a');
       assert.equal(Buffer.from(got!.value).toString(), 'a');
+    } finally {
+      await st.close();
+      await p.close();
+    }
+  });
+
+  it('ends a watch with Unavailable when its connection is cut, and a new watch from the last revision misses nothing', async () => {
+    const p = await proxy(new URL(etcd.endpoint));
+    const st = new EtcdStorage({ endpoints: [p.endpoint], callTimeoutMs: 5000 });
+    try {
+      const first = await st.create('/kv-test/watch/0', Buffer.from('0'));
+      const w = st.watch('/kv-test/watch/', { fromRevision: first.modRevision });
+      const seen: number[] = [];
+      let ended: unknown;
+      const reading = (async () => {
+        try {
+          for await (const ev of w) if (ev.type !== 'PROGRESS') seen.push(ev.revision);
+        } catch (err) {
+          ended = err;
+        }
+      })();
+      const second = await st.create('/kv-test/watch/1', Buffer.from('1'));
+      const deadline = Date.now() + 5000;
+      while (!seen.includes(second.modRevision) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(seen, [second.modRevision]);
+      p.cut();
+      await reading;
+      assert.ok(isStorageError(ended, 'Unavailable'), `the watch ended with ${String(ended)}`);
+      // Written while nobody watched: a watch from the last revision seen must deliver it.
+      const direct = new EtcdStorage({ endpoints: [etcd.endpoint] });
+      const third = await direct.create('/kv-test/watch/2', Buffer.from('2'));
+      await direct.close();
+      const again = st.watch('/kv-test/watch/', { fromRevision: second.modRevision });
+      for await (const ev of again) {
+        if (ev.type === 'PROGRESS') continue;
+        assert.equal(ev.type, 'ADDED');
+        assert.equal(ev.revision, third.modRevision);
+        break;
+      }
+      again.close();
     } finally {
       await st.close();
       await p.close();
