@@ -1,8 +1,8 @@
-// etcd's unary KV calls (Txn, Range) as plain gRPC over node:http2, for the storage's hot paths (create, update,
-// get, delete). Messages are encoded with protobufjs from the .proto files the etcd3 package ships. Measured on this
-// machine at 64 calls in flight: ~90-140 us of client CPU per Txn, against ~200-300 us through etcd3 + @grpc/grpc-js,
-// whose per-call layers (policies, interceptors, retrying/load-balancing calls, one stack capture and several
-// AsyncResource bindings per call) cost more than the call itself. Watches, lists, leases and compaction stay on etcd3.
+// etcd's KV calls (Txn, Range) and watches as plain gRPC over node:http2: every storage path but compaction. Messages
+// are encoded with protobufjs from the .proto files the etcd3 package ships. Measured on this machine at 64 calls in
+// flight: ~90-140 us of client CPU per Txn, against ~200-300 us through etcd3 + @grpc/grpc-js, whose per-call layers
+// (policies, interceptors, retrying/load-balancing calls, one stack capture and several AsyncResource bindings per
+// call) cost more than the call itself.
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -129,8 +129,8 @@ export interface EtcdKvOptions {
 }
 
 /**
- * Unary KV calls on one HTTP/2 connection per endpoint. A call goes to the endpoint in use; a connection that fails
- * moves later calls to the next endpoint (no call is retried: the caller decides, as with etcd3's noop policy).
+ * KV calls and watch streams on one HTTP/2 connection per endpoint. A call goes to the endpoint in use; a connection
+ * that fails moves later calls to the next endpoint (no call is retried: the caller decides).
  */
 export class EtcdKv {
   private readonly sessions: (ClientHttp2Session | undefined)[];
