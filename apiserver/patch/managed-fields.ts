@@ -36,9 +36,30 @@ function sortKeys(keys: string[]): string[] {
 
 /** The leaf fields of obj as a set of paths; `subresource` limits the set to what that endpoint owns. */
 export function fieldSet(obj: Obj, resolve: ListTypeResolver = defaultListTypes, scope: 'main' | 'status' = 'main'): Set<string> {
-  const out = new Set<string>();
+  return new Set(fieldValues(obj, resolve, scope).keys());
+}
+
+/** Stands for a value only valueAt can give: the path may not lead back to the item or field it came from. */
+const LAZY: unique symbol = Symbol('lazy');
+/** The value of every set item path ('v:'): valueAt gives the item itself on both sides, so it never differs. */
+const SET_ITEM: unique symbol = Symbol('set item');
+
+/** A list whose items' keys are all plain scalars: its items with equal elements are the items valueAt finds by key. */
+const plainKeys = (items: JsonObject[], keys: string[]): boolean =>
+  items.every((item) => keys.every((k) => typeof item[k] === 'string' || typeof item[k] === 'boolean' || (typeof item[k] === 'number' && Number.isFinite(item[k]))));
+
+/**
+ * The leaf fields of obj, in fieldSet's order, each with its value as valueAt(obj, path) gives it (LAZY where the walk
+ * cannot tell: under later items with a key equal to an earlier one's, or lists keyed by other than scalars, or field
+ * names holding SEP), so that comparing two objects field by field needs no path lookups.
+ */
+function fieldValues(obj: Obj, resolve: ListTypeResolver, scope: 'main' | 'status'): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const add = (fp: string, value: unknown): void => {
+    if (!out.has(fp)) out.set(fp, value);
+  };
   // fp is the FieldPath already joined with SEP ('' at the root): no array copies or joins per node.
-  const walk = (v: unknown, path: string[], fp: string): void => {
+  const walk = (v: unknown, path: string[], fp: string, lazy: boolean): void => {
     if (isObject(v)) {
       let any = false;
       for (const k in v) {
@@ -47,44 +68,52 @@ export function fieldSet(obj: Obj, resolve: ListTypeResolver = defaultListTypes,
         if (x === undefined || x === null) continue;
         any = true;
         path.push(k);
-        walk(x, path, fp + SEP + 'f:' + k);
+        walk(x, path, fp + SEP + 'f:' + k, lazy || k.includes(SEP));
         path.pop();
       }
-      if (!any && fp !== '') out.add(fp);
+      if (!any && fp !== '') add(fp, lazy ? LAZY : v);
       return;
     }
     if (Array.isArray(v)) {
       const lt = resolve(path);
       if (lt.type === 'map' && v.every((x) => isObject(x))) {
-        for (const item of v as JsonObject[]) {
+        const items = v as JsonObject[];
+        const plain = !lazy && plainKeys(items, lt.keys);
+        const seen = new Set<string>();
+        for (const item of items) {
           const el = fp + SEP + sortedKeyJson(item, lt.keys);
-          out.add(el + SEP + '.');
+          // With plain keys, valueAt finds the first item with this element; a later one's fields are looked up there.
+          const itemLazy = !plain || seen.has(el);
+          seen.add(el);
+          add(el + SEP + '.', undefined);
           for (const k of Object.keys(item)) {
             const x = item[k];
             if (x === undefined || x === null) continue;
             path.push(k);
-            walk(x, path, el + SEP + 'f:' + k);
+            walk(x, path, el + SEP + 'f:' + k, itemLazy || k.includes(SEP));
             path.pop();
           }
         }
         return;
       }
       if (lt.type === 'set') {
-        for (const x of v) out.add(fp + SEP + 'v:' + JSON.stringify(x));
+        for (const x of v) add(fp + SEP + 'v:' + JSON.stringify(x), SET_ITEM);
         return;
       }
     }
-    out.add(fp);
+    add(fp, lazy ? LAZY : v);
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind' || v === undefined || v === null) continue;
     if (scope === 'main' && k === 'status') continue;
     if (scope === 'status' && k !== 'status') continue;
     if (k === 'metadata' && isObject(v)) {
-      for (const [mk, mv] of Object.entries(v)) if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) walk(mv, ['metadata', mk], 'f:metadata' + SEP + 'f:' + mk);
+      for (const [mk, mv] of Object.entries(v)) {
+        if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) walk(mv, ['metadata', mk], 'f:metadata' + SEP + 'f:' + mk, mk.includes(SEP));
+      }
       continue;
     }
-    walk(v, [k], 'f:' + k);
+    walk(v, [k], 'f:' + k, k.includes(SEP));
   }
   return out;
 }
@@ -334,36 +363,96 @@ export function trackUpdate(old: Obj | undefined, obj: Obj, ref: ManagerRef, res
     }
     return;
   }
-  const before = fieldSet(old, resolve, scope);
-  const after = fieldSet(obj, resolve, scope);
-  const changed = new Set<string>();
-  for (const p of after) {
-    if (!before.has(p)) changed.add(p);
-    else if (!deepEqual(valueAt(old, split(p)).value, valueAt(obj, split(p)).value)) changed.add(p);
+  const before = fieldValues(old, resolve, scope);
+  const after = fieldValues(obj, resolve, scope);
+  const changed: string[] = [];
+  for (const [p, v] of after) {
+    if (!before.has(p)) changed.push(p);
+    else {
+      const was = before.get(p);
+      if (v === LAZY || was === LAZY ? !deepEqual(valueAt(old, split(p)).value, valueAt(obj, split(p)).value) : !deepEqual(was, v)) changed.push(p);
+    }
   }
-  const removed = [...before].filter((p) => !after.has(p));
-  const entries = entriesOf(old);
-  if (changed.size === 0 && removed.length === 0) {
-    if (old?.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
+  const removed: string[] = [];
+  for (const p of before.keys()) if (!after.has(p)) removed.push(p);
+  if (changed.length === 0 && removed.length === 0) {
+    if (old.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
     else delete obj.metadata.managedFields;
     return;
   }
-  let mine = entries.find((e) => sameEntry(e.meta, ref, 'Update'));
-  if (!mine) {
-    mine = { meta: { manager: ref.manager, operation: 'Update', apiVersion: ref.apiVersion, ...(ref.subresource ? { subresource: ref.subresource } : {}) }, set: new Set() };
-    entries.push(mine);
+  const stored = old.metadata.managedFields ?? [];
+  const mineAt = stored.findIndex((m) => sameEntry(m, ref, 'Update'));
+  const out: ManagedFields[] = [];
+  for (let i = 0; i < stored.length; i++) {
+    const m = stored[i] as ManagedFields;
+    if (i === mineAt) {
+      // The fields it already owns, written again (an agent's status updates): its stored tree is what a rebuild gives.
+      const same = isCanonical(m.fieldsV1) && !removed.some((p) => hasPath(m.fieldsV1, p, 0)) && changed.every((p) => hasPath(m.fieldsV1, p, 0));
+      const entry = same ? withTime({ ...m }, ref, m.fieldsV1 as JsonObject) : updatedEntry({ ...m }, fromFieldsV1(m.fieldsV1), removed, changed, ref);
+      if (entry) out.push(entry);
+      continue;
+    }
+    // Other managers' entries are left alone by most writes (an agent's status update): no path sets, no re-encoding.
+    if (!removed.some((p) => hasPath(m.fieldsV1, p, 0)) && !changed.some((p) => hasPath(m.fieldsV1, p, 0))) {
+      if (!isObject(m.fieldsV1) || Object.keys(m.fieldsV1).length === 0) continue;
+      out.push(m.fieldsType === 'FieldsV1' ? m : { ...m, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fromFieldsV1(m.fieldsV1)) });
+      continue;
+    }
+    const set = fromFieldsV1(m.fieldsV1);
+    for (const p of removed) set.delete(p);
+    for (const p of changed) set.delete(p);
+    if (set.size > 0) out.push({ ...m, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(set) });
   }
-  mine.meta.time = ref.time;
-  mine.meta.apiVersion = ref.apiVersion;
-  for (const e of entries) {
-    let touched = false;
-    for (const p of removed) touched = e.set.delete(p) || touched;
-    if (e !== mine) for (const p of changed) touched = e.set.delete(p) || touched;
-    // Other managers' entries are left alone by most writes (an agent's status update): no re-encoding.
-    e.unchanged = e !== mine && !touched;
+  if (mineAt < 0) {
+    const meta: ManagedFields = { manager: ref.manager, operation: 'Update', apiVersion: ref.apiVersion, ...(ref.subresource ? { subresource: ref.subresource } : {}) };
+    const entry = updatedEntry(meta, new Set(), removed, changed, ref);
+    if (entry) out.push(entry);
   }
-  for (const p of changed) mine.set.add(p);
-  writeEntries(obj, entries);
+  if (out.length === 0) delete obj.metadata.managedFields;
+  else obj.metadata.managedFields = out;
+}
+
+/** The updating manager's entry: its fields without the removed ones, plus the changed ones; undefined when none is left. */
+function updatedEntry(meta: ManagedFields, set: Set<string>, removed: string[], changed: string[], ref: ManagerRef): ManagedFields | undefined {
+  for (const p of removed) set.delete(p);
+  for (const p of changed) set.add(p);
+  return set.size === 0 ? undefined : withTime(meta, ref, toFieldsV1(set));
+}
+
+function withTime(meta: ManagedFields, ref: ManagerRef, fieldsV1: JsonObject): ManagedFields {
+  meta.time = ref.time;
+  meta.apiVersion = ref.apiVersion;
+  return { ...meta, fieldsType: 'FieldsV1', fieldsV1 };
+}
+
+/** A non-empty FieldsV1 tree as toFieldsV1(fromFieldsV1(tree)) gives it back: keys sorted, without SEP, every leaf {}. */
+function isCanonical(tree: unknown): boolean {
+  const canonical = (node: JsonObject): boolean => {
+    const keys = Object.keys(node);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] ?? '';
+      const v = node[k];
+      if ((i > 0 && (keys[i - 1] ?? '') >= k) || k.includes(SEP) || !isObject(v) || !canonical(v)) return false;
+    }
+    return true;
+  };
+  return isObject(tree) && Object.keys(tree).length > 0 && canonical(tree);
+}
+
+/**
+ * Whether path p (from offset off) is in fromFieldsV1(node), without building that set: some chain of keys joined
+ * with SEP spells it and ends at a leaf. Every key of each node on the way is tried, as a key may itself hold SEP.
+ */
+function hasPath(node: unknown, p: string, off: number): boolean {
+  if (!isObject(node)) return false;
+  for (const k of Object.keys(node)) {
+    if (!p.startsWith(k, off)) continue;
+    const end = off + k.length;
+    const v = node[k];
+    const leaf = !isObject(v) || Object.keys(v).length === 0;
+    if (end === p.length ? leaf : !leaf && p.charCodeAt(end) === 0 && hasPath(v, p, end + 1)) return true;
+  }
+  return false;
 }
 
 /**
