@@ -306,38 +306,31 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'list': {
       const limit = intParam(q, 'limit');
-      const out = await store.list(ri.namespace, {
+      const params = {
         ...optional('labelSelector', q.get('labelSelector')),
         ...optional('fieldSelector', q.get('fieldSelector')),
         ...optional('continue', q.get('continue')),
         ...optional('resourceVersion', q.get('resourceVersion')),
         ...optional('resourceVersionMatch', q.get('resourceVersionMatch')),
         ...(limit !== undefined ? { limit } : {}),
-      });
-      if (wantsTable(req.headers.accept)) {
-        sendJson(
-          res,
-          200,
-          toTable(info.kind, out.items, {
-            include: includeParam(q),
-            now: ctx.clock.now(),
-            resourceVersion: out.resourceVersion,
-            ...optional('continue', out.continue),
-            ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}),
-          }),
-        );
+      };
+      if (!wantsTable(req.headers.accept)) {
+        // The list body is made of the items' stored bytes (see Store.listJson).
+        sendEncoded(res, 200, await store.listJson(ri.namespace, params, listKind(info)));
         return;
       }
-      sendJson(res, 200, {
-        kind: listKind(info),
-        apiVersion: apiVersionOf(info),
-        metadata: {
+      const out = await store.list(ri.namespace, params);
+      sendJson(
+        res,
+        200,
+        toTable(info.kind, out.items, {
+          include: includeParam(q),
+          now: ctx.clock.now(),
           resourceVersion: out.resourceVersion,
           ...optional('continue', out.continue),
           ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}),
-        },
-        items: out.items,
-      });
+        }),
+      );
       return;
     }
     case 'watch':

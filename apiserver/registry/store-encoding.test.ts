@@ -95,4 +95,23 @@ describe('Store encodes each object once (answers reuse the stored bytes)', () =
     });
     assert.equal(again.obj.metadata.resourceVersion, status.obj.metadata.resourceVersion);
   });
+
+  it('listJson() is the list that list() gives, item for item, with and without selectors, paged, and for other layouts', async () => {
+    for (const name of ['a', 'b', 'c', 'd']) await pods.create('default', { ...pod(name), metadata: { ...pod(name).metadata, labels: { app: name < 'c' ? 'web' : 'db' } } }, { fieldManager: 'test', owned: true });
+    // Bytes in another layout (a resourceVersion stored inside) take the decode path.
+    await db.create('/registry/core/pods/default/e', Buffer.from(JSON.stringify({ ...pod('e'), metadata: { ...pod('e').metadata, namespace: 'default', resourceVersion: '1' } })));
+    const asList = async (p: Parameters<Store['list']>[1]) => {
+      const out = await pods.list('default', p);
+      return { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: out.resourceVersion, ...(out.continue ? { continue: out.continue } : {}), ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}) }, items: out.items };
+    };
+    for (const p of [{}, { labelSelector: 'app=web' }, { fieldSelector: 'metadata.name=d' }, { limit: 2 }]) {
+      const json = await pods.listJson('default', p, 'PodList');
+      assert.deepEqual(parse(json), JSON.parse(JSON.stringify(await asList(p))), JSON.stringify(p));
+    }
+    const first = parse(await pods.listJson('default', { limit: 2 }, 'PodList')) as { metadata: { continue: string; remainingItemCount: number }; items: Obj[] };
+    assert.deepEqual(first.items.map((o) => o.metadata.name), ['a', 'b']);
+    assert.equal(first.metadata.remainingItemCount, 3);
+    const rest = parse(await pods.listJson('default', { continue: first.metadata.continue }, 'PodList')) as { items: Obj[] };
+    assert.deepEqual(rest.items.map((o) => [o.metadata.name, o.metadata.resourceVersion !== undefined]), [['c', true], ['d', true], ['e', true]]);
+  });
 });
