@@ -176,7 +176,7 @@ export class EtcdKv {
     };
     let stream: ClientHttp2Stream;
     try {
-      stream = this.session().session.request({
+      stream = this.session().request({
         [constants.HTTP2_HEADER_METHOD]: 'POST',
         [constants.HTTP2_HEADER_PATH]: '/etcdserverpb.Watch/Watch',
         'content-type': 'application/grpc',
@@ -234,7 +234,7 @@ export class EtcdKv {
     this.sessions.fill(undefined);
   }
 
-  private session(): { session: ClientHttp2Session; index: number } {
+  private session(): ClientHttp2Session {
     if (this.closed) throw new GrpcError(14, 'etcd client closed');
     const index = this.current;
     let s = this.sessions[index];
@@ -252,14 +252,14 @@ export class EtcdKv {
       s.on('close', drop);
       this.sessions[index] = s;
     }
-    return { session: s, index };
+    return s;
   }
 
   private unary(path: string, message: Uint8Array): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
-        stream = this.session().session.request({
+        stream = this.session().request({
           [constants.HTTP2_HEADER_METHOD]: 'POST',
           [constants.HTTP2_HEADER_PATH]: path,
           'content-type': 'application/grpc',
