@@ -299,6 +299,11 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
 async function handleMain(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
   switch (ri.verb) {
     case 'get': {
+      // resourceVersion=0: any recent state will do, from the type's in-memory cache.
+      if (q.get('resourceVersion') === '0') {
+        sendObject(res, req, q, ctx, info, 200, await store.getRecent(ri.namespace, ri.name));
+        return;
+      }
       // A plain get answers with the stored bytes: no parse, no serialization.
       if (wantsTable(req.headers.accept)) sendObject(res, req, q, ctx, info, 200, await store.get(ri.namespace, ri.name));
       else sendEncoded(res, 200, await store.getJson(ri.namespace, ri.name));

@@ -15,6 +15,8 @@ export class ObjectCache {
   private running = false;
   private closed = false;
   private current: ObjectWatch | undefined;
+  /** Readers waiting for the first sync (see read). */
+  private waiting: (() => void)[] = [];
 
   /** source: the type's informer-style watch (current objects as ADDED, the initial-events-end BOOKMARK, then changes). */
   constructor(private readonly source: () => ObjectWatch) {}
@@ -29,9 +31,33 @@ export class ObjectCache {
     return this.synced && this.revision >= atLeast ? this.items : undefined;
   }
 
+  /**
+   * The current objects and the revision they are at, once the cache has synced (resourceVersion=0 reads: any recent
+   * state will do); undefined when it has not within timeoutMs. Shared objects: never mutate them.
+   */
+  async read(timeoutMs: number): Promise<{ items: ReadonlyMap<string, Obj>; revision: number } | undefined> {
+    if (!this.running && !this.closed) this.start();
+    if (!this.synced) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    return this.synced ? { items: this.items, revision: this.revision } : undefined;
+  }
+
   close(): void {
     this.closed = true;
     this.current?.close();
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
   }
 
   /** Lists and follows the type; a watch that ends (error, 410) leaves the cache unsynced until the next lookup restarts it. */
@@ -51,6 +77,7 @@ export class ObjectCache {
               items = this.items = initial;
               this.revision = rv;
               this.synced = true;
+              this.wake();
             } else if (items) this.revision = Math.max(this.revision, rv);
             continue;
           }
@@ -66,6 +93,7 @@ export class ObjectCache {
         w.close();
         this.synced = false;
         this.running = false;
+        this.wake();
       }
     })();
   }

@@ -4,6 +4,7 @@ import { EmbeddedStorage } from '../storage/embedded.js';
 import { Registry } from './index.js';
 import type { Obj } from './object.js';
 import type { Store } from './store.js';
+import { InstrumentedStorage } from '../../test/support/instrumented-storage.js';
 
 const pod = (name: string): Obj => ({
   apiVersion: 'v1',
@@ -113,5 +114,42 @@ describe('Store encodes each object once (answers reuse the stored bytes)', () =
     assert.equal(first.metadata.remainingItemCount, 3);
     const rest = parse(await pods.listJson('default', { continue: first.metadata.continue }, 'PodList')) as { items: Obj[] };
     assert.deepEqual(rest.items.map((o) => [o.metadata.name, o.metadata.resourceVersion !== undefined]), [['c', true], ['d', true], ['e', true]]);
+  });
+
+  it('resourceVersion=0 lists and gets are answered from the in-memory cache, without reading storage', async () => {
+    const counted = new InstrumentedStorage(db);
+    const reg = new Registry(counted.storage, { clock: { now: () => new Date() }, admission: [] });
+    const store = reg.store(findByResource('', 'v1', 'pods')!);
+    try {
+      const labelled = (name: string, app: string, ns = 'default'): Obj => ({ ...pod(name), metadata: { ...pod(name).metadata, namespace: ns, labels: { app } } });
+      await store.create('default', labelled('a', 'web'), { fieldManager: 'test', owned: true });
+      await store.create('default', labelled('b', 'db'), { fieldManager: 'test', owned: true });
+      await store.create('other', labelled('c', 'web', 'other'), { fieldManager: 'test', owned: true });
+      await store.list('default', { resourceVersion: '0' });
+      // The cache follows later writes.
+      const d = await store.create('default', labelled('d', 'web'), { fieldManager: 'test', owned: true });
+      const deadline = Date.now() + 5000;
+      let names: string[] = [];
+      while (!names.includes('d') && Date.now() < deadline) {
+        names = (await store.list('default', { resourceVersion: '0' })).items.map((o) => o.metadata.name ?? '');
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.deepEqual(names, ['a', 'b', 'd']);
+      counted.reads = { get: 0, list: 0 };
+      const web = await store.list('default', { resourceVersion: '0', labelSelector: 'app=web', limit: 1 });
+      assert.deepEqual(web.items.map((o) => o.metadata.name), ['a', 'd'], 'selector applied; limit not applied to a cached list');
+      assert.ok(Number(web.resourceVersion) >= Number(d.metadata.resourceVersion));
+      assert.deepEqual((await store.list('', { resourceVersion: '0' })).items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ['default/a', 'default/b', 'default/d', 'other/c']);
+      assert.deepEqual(parse(await store.listJson('other', { resourceVersion: '0' }, 'PodList')), JSON.parse(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: (await store.list('other', { resourceVersion: '0' })).resourceVersion }, items: [await store.getRecent('other', 'c')] })));
+      assert.deepEqual(await store.getRecent('default', 'a'), (await store.list('default', { resourceVersion: '0', fieldSelector: 'metadata.name=a' })).items[0]);
+      await assert.rejects(store.getRecent('default', 'zz'), (err: unknown) => (err as { code?: number }).code === 404);
+      assert.deepEqual(counted.reads, { get: 0, list: 0 }, 'no storage read');
+      // Without resourceVersion=0 the same reads go to storage.
+      await store.list('default', {});
+      await store.get('default', 'a');
+      assert.deepEqual(counted.reads, { get: 1, list: 1 });
+    } finally {
+      reg.close();
+    }
   });
 });

@@ -88,6 +88,8 @@ interface Encoded {
 }
 
 const RV_KEY = Buffer.from('"resourceVersion"');
+/** How long a resourceVersion=0 read waits for the type's cache to sync before it reads storage instead. */
+const RECENT_SYNC_TIMEOUT_MS = 3000;
 
 /** The object's JSON with metadata.resourceVersion added (first in metadata). */
 function withResourceVersion(enc: Encoded, rv: string): Buffer {
@@ -293,8 +295,25 @@ export class Store {
   }
 
   private cached(): ReadonlyMap<string, Obj> | undefined {
-    this.objects ??= new ObjectCache(() => this.watch('', { sendInitialEvents: true, allowWatchBookmarks: true }));
-    return this.objects.snapshot(this.lastWrite);
+    return this.objectCache().snapshot(this.lastWrite);
+  }
+
+  private objectCache(): ObjectCache {
+    return (this.objects ??= new ObjectCache(() => this.watch('', { sendInitialEvents: true, allowWatchBookmarks: true })));
+  }
+
+  /** resourceVersion=0 reads (any recent state): from the in-memory cache once it has synced, else undefined. */
+  private recent(): Promise<{ items: ReadonlyMap<string, Obj>; revision: number } | undefined> {
+    return this.objectCache().read(RECENT_SYNC_TIMEOUT_MS);
+  }
+
+  /** A get with resourceVersion=0: the object as the cache has it (storage when the cache is not ready). */
+  async getRecent(namespace: string, name: string): Promise<Obj> {
+    const snap = await this.recent();
+    if (!snap) return this.get(namespace, name);
+    const obj = snap.items.get(cacheKey(this.info.namespaced ? namespace : '', name));
+    if (!obj) throw errors.notFound(this.ref(name));
+    return obj;
   }
 
   /** Records a write's revision (see lookup). */
@@ -314,7 +333,7 @@ export class Store {
   /** A page of matching objects: keeps reading storage pages until `limit` matches or the end. */
   async list(namespace: string, p: ListParams = {}): Promise<ListOut> {
     const page = await this.listStored(namespace, p);
-    return { ...page.out, items: page.items.map((it) => it.obj ?? this.decode(it.kv)) };
+    return { ...page.out, items: page.items.map((it) => it.obj ?? this.decode(it.kv!)) };
   }
 
   /**
@@ -330,7 +349,7 @@ export class Store {
     const comma = Buffer.from(',');
     page.items.forEach((it, i) => {
       if (i > 0) parts.push(comma);
-      const json = it.obj ? JSON.stringify(it.obj) : this.jsonParts(it.kv);
+      const json = it.kv ? this.jsonParts(it.kv) : JSON.stringify(it.obj);
       if (typeof json === 'string') parts.push(Buffer.from(json));
       else parts.push(...json);
     });
@@ -339,9 +358,19 @@ export class Store {
   }
 
   /** The stored items of a list page; those a selector had to decode come with their object. */
-  private async listStored(namespace: string, p: ListParams): Promise<{ out: Omit<ListOut, 'items'>; items: { kv: KeyValue; obj?: Obj }[] }> {
+  private async listStored(namespace: string, p: ListParams): Promise<{ out: Omit<ListOut, 'items'>; items: ({ kv: KeyValue; obj?: Obj } | { kv?: undefined; obj: Obj })[] }> {
     const match = this.matcher(p.labelSelector, p.fieldSelector);
     const selective = !!(p.labelSelector || p.fieldSelector);
+    if (p.resourceVersion === '0' && !p.continue) {
+      // Any recent state will do: the cache answers, whole (limit is not applied there, as in kube-apiserver).
+      const snap = await this.recent();
+      if (snap) {
+        const ns = this.info.namespaced ? namespace : '';
+        const keys = [...snap.items.keys()].filter((k) => !ns || k.startsWith(`${ns}/`)).sort();
+        const items = keys.map((k) => snap.items.get(k)!).filter(match).map((obj) => ({ obj }));
+        return { out: { resourceVersion: String(snap.revision) }, items };
+      }
+    }
     const limit = p.limit && p.limit > 0 ? p.limit : 0;
     let revision: number | undefined;
     if (!p.continue && p.resourceVersion && p.resourceVersion !== '0') {

@@ -8,14 +8,16 @@ export class InstrumentedStorage {
   private readonly live = new Map<EventQueue, string>();
   /** Watches opened since the start. */
   opened = 0;
+  /** Reads since the start (or since the caller reset them). */
+  reads = { get: 0, list: 0 };
   readonly storage: Storage;
 
   constructor(readonly inner: Storage) {
     const i = inner;
     this.storage = {
       create: (k, v) => i.create(k, v),
-      get: (k) => i.get(k),
-      list: (p, o) => i.list(p, o),
+      get: (k) => (this.reads.get++, i.get(k)),
+      list: (p, o) => (this.reads.list++, i.list(p, o)),
       update: (k, v, r) => i.update(k, v, r),
       guaranteedUpdate: (k, f, o) => i.guaranteedUpdate(k, f, o),
       delete: (k, o) => i.delete(k, o),
