@@ -330,7 +330,10 @@ export class Store {
     return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, fieldsOf(this.strategy, o));
   }
 
-  /** A page of matching objects: keeps reading storage pages until `limit` matches or the end. */
+  /**
+   * A page of matching objects: reads storage pages until `limit` matches or the end; with resourceVersion=0, every
+   * match from the type's cache (shared objects: never mutate them).
+   */
   async list(namespace: string, p: ListParams = {}): Promise<ListOut> {
     const page = await this.listStored(namespace, p);
     return { ...page.out, items: page.items.map((it) => it.obj ?? this.decode(it.kv!)) };
