@@ -3,19 +3,12 @@
 import { strict as assert } from 'node:assert';
 import { deepEqual, isObject, type JsonObject, type ManagedFields, type Obj } from '../registry/object.js';
 import { defaultListTypes, type ListTypeResolver } from './list-types.js';
-import { fieldSet, fromFieldsV1, toFieldsV1, trackUpdate, type ManagerRef } from './managed-fields.js';
+// The path helpers the old algorithm used are unchanged and imported; what it did with them is kept below.
+import { fieldSet, fromFieldsV1, IGNORED_META, SEP, sortedKeyJson, toFieldsV1, trackUpdate, valueAt, type ManagerRef } from './managed-fields.js';
 
 // ---- the previous implementation, as it was ----
 
-const SEP = '\u0000';
 const split = (s: string): string[] => s.split(SEP);
-const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
-
-function sortedKeyJson(item: JsonObject, keys: string[]): string {
-  const o: JsonObject = {};
-  for (const k of keys.length > 1 ? [...keys].sort() : keys) if (item[k] !== undefined) o[k] = item[k];
-  return 'k:' + JSON.stringify(o);
-}
 
 function refFieldSet(obj: Obj, resolve: ListTypeResolver, scope: 'main' | 'status'): Set<string> {
   const out = new Set<string>();
@@ -70,25 +63,6 @@ function refFieldSet(obj: Obj, resolve: ListTypeResolver, scope: 'main' | 'statu
   return out;
 }
 
-function valueAt(obj: unknown, fp: string[]): { found: boolean; value?: unknown } {
-  let cur: unknown = obj;
-  for (const el of fp) {
-    if (el === '.') return { found: cur !== undefined };
-    if (el.startsWith('f:')) {
-      if (!isObject(cur) || !(el.slice(2) in cur)) return { found: false };
-      cur = cur[el.slice(2)];
-    } else if (el.startsWith('k:')) {
-      const key = JSON.parse(el.slice(2)) as JsonObject;
-      if (!Array.isArray(cur)) return { found: false };
-      cur = cur.find((x) => isObject(x) && Object.entries(key).every(([k, v]) => deepEqual(x[k], v)));
-      if (cur === undefined) return { found: false };
-    } else if (el.startsWith('v:')) {
-      const want = JSON.parse(el.slice(2)) as unknown;
-      return { found: Array.isArray(cur) && cur.some((x) => deepEqual(x, want)), value: want };
-    } else return { found: false };
-  }
-  return { found: true, value: cur };
-}
 
 interface Entry {
   meta: ManagedFields;

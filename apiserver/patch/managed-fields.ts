@@ -6,14 +6,15 @@ import { strategicMergePatch } from './merge.js';
 
 /** A field path in FieldsV1 element syntax: ['f:spec', 'f:containers', 'k:{"name":"app"}', 'f:image']. '.' marks a list item itself. */
 type FieldPath = string[];
-const SEP = '\u0000';
+/** Separates the elements of a field path in its string form; exported, with the helpers below, for the equivalence test. */
+export const SEP = '\u0000';
 const join = (p: FieldPath): string => p.join(SEP);
 const split = (s: string): FieldPath => s.split(SEP);
 
 /** Fields no manager owns: identity and bookkeeping set by the server. */
-const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
+export const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
 
-function sortedKeyJson(item: JsonObject, keys: string[]): string {
+export function sortedKeyJson(item: JsonObject, keys: string[]): string {
   const o: JsonObject = {};
   for (const k of keys.length > 1 ? [...keys].sort() : keys) if (item[k] !== undefined) o[k] = item[k];
   return 'k:' + JSON.stringify(o);
@@ -245,7 +246,7 @@ export function fromFieldsV1(f: unknown): Set<string> {
 }
 
 /** Navigates one FieldsV1 path; returns {found, value}. */
-function valueAt(obj: unknown, fp: FieldPath): { found: boolean; value?: unknown } {
+export function valueAt(obj: unknown, fp: FieldPath): { found: boolean; value?: unknown } {
   let cur: unknown = obj;
   for (const el of fp) {
     if (el === '.') return { found: cur !== undefined };

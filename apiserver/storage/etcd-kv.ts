@@ -174,25 +174,16 @@ export class EtcdKv {
       ended = true;
       onEnd(err);
     };
-    let stream: ClientHttp2Stream;
+    let call: { stream: ClientHttp2Stream; status: () => IncomingHttpHeaders | undefined };
     try {
-      stream = this.session().request({
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: '/etcdserverpb.Watch/Watch',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
+      call = this.open('/etcdserverpb.Watch/Watch');
     } catch (err) {
-      queueMicrotask(() => end(err instanceof GrpcError ? err : new GrpcError(14, (err as Error).message)));
+      queueMicrotask(() => end(err as GrpcError));
       return { close: () => (ended = true) };
     }
+    const { stream, status } = call;
     const create = { key, prevKv: true, progressNotify: true, ...(opts.rangeEnd ? { rangeEnd: opts.rangeEnd } : {}), ...(opts.startRevision ? { startRevision: opts.startRevision } : {}) };
     stream.write(frame(WatchRequest.encode({ createRequest: create }).finish()));
-    let status: IncomingHttpHeaders | undefined;
-    stream.on('response', (headers) => {
-      if (headers['grpc-status'] !== undefined) status = headers;
-    });
-    stream.on('trailers', (trailers) => (status ??= trailers));
     stream.on(
       'data',
       messageReader((msg) => {
@@ -217,8 +208,8 @@ export class EtcdKv {
     );
     stream.on('error', (err: Error) => end(new GrpcError(14, `etcd connection: ${err.message}`)));
     stream.on('close', () => {
-      const code = Number(status?.['grpc-status'] ?? 14);
-      end(new GrpcError(code === 0 ? 14 : code, status ? decodeURIComponent(String(status['grpc-message'] ?? 'watch stream ended')) : 'watch stream closed'));
+      const err = statusError(status(), stream) ?? new GrpcError(14, 'watch stream ended');
+      end(err);
     });
     return {
       close: () => {
@@ -255,22 +246,39 @@ export class EtcdKv {
     return s;
   }
 
+  /** Starts a gRPC call; status() is its grpc-status headers once they came (trailers, or headers for a trailers-only answer). */
+  private open(path: string, headers: Record<string, string> = {}): { stream: ClientHttp2Stream; status: () => IncomingHttpHeaders | undefined } {
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.session().request({
+        [constants.HTTP2_HEADER_METHOD]: 'POST',
+        [constants.HTTP2_HEADER_PATH]: path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...headers,
+      });
+    } catch (err) {
+      throw err instanceof GrpcError ? err : new GrpcError(14, (err as Error).message);
+    }
+    let status: IncomingHttpHeaders | undefined;
+    stream.on('response', (h) => {
+      if (h['grpc-status'] !== undefined) status = h;
+      else if (Number(h[constants.HTTP2_HEADER_STATUS]) !== 200) status = { 'grpc-status': '14', 'grpc-message': `HTTP ${h[constants.HTTP2_HEADER_STATUS]}` };
+    });
+    stream.on('trailers', (trailers) => (status ??= trailers));
+    return { stream, status: () => status };
+  }
+
   private unary(path: string, message: Uint8Array): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      let stream: ClientHttp2Stream;
+      let call: { stream: ClientHttp2Stream; status: () => IncomingHttpHeaders | undefined };
       try {
-        stream = this.session().request({
-          [constants.HTTP2_HEADER_METHOD]: 'POST',
-          [constants.HTTP2_HEADER_PATH]: path,
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'grpc-timeout': `${this.opts.callTimeoutMs}m`,
-        });
+        call = this.open(path, { 'grpc-timeout': `${this.opts.callTimeoutMs}m` });
       } catch (err) {
-        return reject(err instanceof GrpcError ? err : new GrpcError(14, (err as Error).message));
+        return reject(err);
       }
+      const { stream, status } = call;
       const chunks: Buffer[] = [];
-      let status: IncomingHttpHeaders | undefined;
       let done = false;
       const finish = (err: Error | undefined, body?: Buffer): void => {
         if (done) return;
@@ -283,20 +291,11 @@ export class EtcdKv {
         stream.close(constants.NGHTTP2_CANCEL);
         finish(new GrpcError(4, `deadline exceeded after ${this.opts.callTimeoutMs} ms`));
       }, this.opts.callTimeoutMs);
-      // Trailers-only responses (errors) carry grpc-status in the response headers.
-      stream.on('response', (headers) => {
-        if (headers['grpc-status'] !== undefined) status = headers;
-        else if (Number(headers[constants.HTTP2_HEADER_STATUS]) !== 200) status = { 'grpc-status': '14', 'grpc-message': `HTTP ${headers[constants.HTTP2_HEADER_STATUS]}` };
-      });
-      stream.on('trailers', (trailers) => (status ??= trailers));
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (err: Error) => finish(new GrpcError(14, `etcd connection: ${err.message}`)));
       stream.on('close', () => {
-        const code = Number(status?.['grpc-status'] ?? 14);
-        if (code !== 0) {
-          const msg = status ? decodeURIComponent(String(status['grpc-message'] ?? '')) : `stream closed without a status (code ${stream.rstCode})`;
-          return finish(new GrpcError(code, msg));
-        }
+        const err = statusError(status(), stream);
+        if (err) return finish(err);
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
           return finish(new GrpcError(13, `malformed gRPC response of ${body.length} bytes`));
@@ -306,6 +305,13 @@ export class EtcdKv {
       stream.end(frame(message));
     });
   }
+}
+
+/** The error a finished call's status names; undefined for OK. */
+function statusError(status: IncomingHttpHeaders | undefined, stream: ClientHttp2Stream): GrpcError | undefined {
+  if (!status) return new GrpcError(14, `stream closed without a status (code ${stream.rstCode})`);
+  const code = Number(status['grpc-status']);
+  return code === 0 ? undefined : new GrpcError(code, decodeURIComponent(String(status['grpc-message'] ?? '')));
 }
 
 /** A gRPC message on the wire: not compressed, 4-byte big-endian length, the message. */
