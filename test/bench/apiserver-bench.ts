@@ -297,6 +297,15 @@ async function must(p: Promise<Reply>, want: number): Promise<Reply> {
   return r;
 }
 
+/** Whether a create cell meets the target, and when not, whether any Node HTTPS server could have (the ceiling). */
+function verdict(backend: string, c: number, api: number, ceiling: number): string {
+  const cell = `${backend} c=${c}: API/raw ${api.toFixed(2)}, ceiling/raw ${ceiling.toFixed(2)}`;
+  if (api >= 0.5) return `${cell}: target met`;
+  if (ceiling < 0.5) return `${cell}: target missed; the ceiling itself is under 0.5, so no Node HTTPS server meets it on this machine`;
+  return `${cell}: target missed`;
+}
+const verdicts: string[] = [];
+
 interface Row {
   backend: string;
   metric: string;
@@ -356,6 +365,7 @@ async function benchBackend(backend: string, etcd?: string): Promise<void> {
       record(backend, `pod creates/s c=${c}, undici, vs ketch Storage directly`, median(api), 'ops/s', median(raw));
       record(backend, `ceiling c=${c}, undici: minimal Node HTTPS server + ketch Storage.create per request, vs raw engine`, median(floor), 'ops/s', median(engine));
       record(backend, `API server CPU per create c=${c} (undici rounds)`, median(cpu), 'µs');
+      verdicts.push(verdict(backend, c, median(apiNative) / median(engine), median(floorNative) / median(engine)));
     }
     for (const c of [1, 64]) {
       const raw = await srv.ask<number>({ op: 'raw-gets', prefix: `${PODS_PREFIX}bench/`, total: OPS, concurrency: c });
@@ -462,6 +472,8 @@ async function main(): Promise<void> {
   console.log(line(['backend', 'measurement', 'API server (HTTPS)', 'baseline named in the measurement (same run)', 'ratio']));
   console.log(line(['---', '---', '---:', '---:', '---:']));
   for (const r of rows) console.log(line([r.backend, r.metric, r.api, r.raw, r.ratio]));
+  console.log(`\ncreates/s target (API >= 0.5 x raw engine, h2load):`);
+  for (const v of verdicts) console.log(`- ${v}`);
   console.log(`\nload average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
