@@ -78,7 +78,15 @@ describe('openapiV3', () => {
 
   it('indexes the documents for /openapi/v3', () => {
     const paths = openapiV3Paths();
-    assert.deepEqual(Object.keys(paths).sort(), ['api/v1', 'apis/apps/v1', 'apis/batch/v1', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1']);
+    assert.deepEqual(Object.keys(paths).sort(), [
+      'api/v1',
+      'apis/apps/v1',
+      'apis/authentication.k8s.io/v1',
+      'apis/authorization.k8s.io/v1',
+      'apis/batch/v1',
+      'apis/coordination.k8s.io/v1',
+      'apis/scheduling.k8s.io/v1',
+    ]);
     assert.match(paths['apis/apps/v1']?.serverRelativeURL ?? '', /^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
   });
 });

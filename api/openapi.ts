@@ -8,13 +8,14 @@ import { Binding } from './schemas/core.js';
 import { Scale, Eviction } from './schemas/subresources.js';
 import { schemaFor } from './schemas/index.js';
 import { definitionName } from './schemas/kit.js';
-import { RESOURCES, apiVersionOf, type ResourceInfo } from './resources.js';
+import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from './resources.js';
 import { errors } from './errors.js';
 
 const REF = (name: string) => `#/components/schemas/${name}`;
 const ref = (schema: TSchema) => ({ $ref: REF(definitionName(schema) ?? '') });
 
-const groupVersions = (): string[] => [...new Set(RESOURCES.map(apiVersionOf))];
+/** Every group-version with a document: the stored kinds' and the reviews'. */
+export const openapiGroupVersions = (): string[] => [...new Set([...RESOURCES, ...REVIEWS].map(apiVersionOf))];
 
 /** `api/v1` for core, `apis/<group>/<version>` otherwise: the key of /openapi/v3 and the URL prefix. */
 export function gvPath(apiVersion: string): string {
@@ -110,6 +111,29 @@ function resourcePaths(info: ResourceInfo): Record<string, object> {
   return paths;
 }
 
+/** A review kind (created and answered, never stored): one collection path with POST only. */
+function reviewPaths(info: ResourceInfo): Record<string, object> {
+  const apiVersion = apiVersionOf(info);
+  const schema = schemaFor(apiVersion, info.kind);
+  if (!schema) return {};
+  const base = `/${gvPath(apiVersion)}`;
+  const path = info.namespaced ? `${base}/namespaces/{namespace}/${info.resource}` : `${base}/${info.resource}`;
+  const nsParam = info.namespaced ? [param('namespace', 'path', 'object name and auth scope, such as for teams and projects')] : [];
+  return {
+    [path]: {
+      parameters: nsParam,
+      post: {
+        operationId: `create${opPrefix(info)}${info.namespaced ? 'Namespaced' : ''}${info.kind}`,
+        tags: [`${info.group.split('.')[0] ?? ''}_${info.version}`],
+        'x-kubernetes-action': 'post',
+        'x-kubernetes-group-version-kind': { group: info.group, version: info.version, kind: info.kind },
+        requestBody: body(ref(schema)),
+        responses: created(ref(schema)),
+      },
+    },
+  };
+}
+
 /** Collects every `$ref`'d definition of the paths, plus the kinds, their lists and the meta types. */
 function buildDocument(apiVersion: string): object {
   const infos = RESOURCES.filter((r) => apiVersionOf(r) === apiVersion);
@@ -124,9 +148,15 @@ function buildDocument(apiVersion: string): object {
     if (info.subresources.includes('binding')) roots.push(Binding);
     if (info.subresources.includes('eviction')) roots.push(Eviction);
   }
+  const reviews = REVIEWS.filter((r) => apiVersionOf(r) === apiVersion);
+  for (const info of reviews) {
+    const s = schemaFor(apiVersion, info.kind);
+    if (s) roots.push(s);
+  }
   for (const root of roots) collectDefinitions(root, defs, REF);
   const paths: Record<string, object> = {};
   for (const info of infos) Object.assign(paths, resourcePaths(info));
+  for (const info of reviews) Object.assign(paths, reviewPaths(info));
   const schemas = Object.fromEntries([...defs.entries()].sort(([a], [b]) => a.localeCompare(b)));
   return {
     openapi: '3.0.0',
@@ -152,7 +182,7 @@ const documents = new Map<string, { doc: object; hash: string }>();
 function entry(apiVersion: string): { doc: object; hash: string } {
   let e = documents.get(apiVersion);
   if (!e) {
-    if (!groupVersions().includes(apiVersion)) throw errors.notFound({ group: '', resource: 'openapi', name: apiVersion });
+    if (!openapiGroupVersions().includes(apiVersion)) throw errors.notFound({ group: '', resource: 'openapi', name: apiVersion });
     const doc = deepFreeze(buildDocument(apiVersion));
     const hash = createHash('sha512').update(JSON.stringify(doc)).digest('hex').toUpperCase();
     e = { doc, hash };
@@ -174,6 +204,6 @@ export function openapiV3Hash(groupVersion: string): string {
 /** The /openapi/v3 index: `{"api/v1": {serverRelativeURL: "/openapi/v3/api/v1?hash=..."}, ...}`. */
 export function openapiV3Paths(): Record<string, { serverRelativeURL: string }> {
   const out: Record<string, { serverRelativeURL: string }> = {};
-  for (const gv of groupVersions()) out[gvPath(gv)] = { serverRelativeURL: `/openapi/v3/${gvPath(gv)}?hash=${openapiV3Hash(gv)}` };
+  for (const gv of openapiGroupVersions()) out[gvPath(gv)] = { serverRelativeURL: `/openapi/v3/${gvPath(gv)}?hash=${openapiV3Hash(gv)}` };
   return out;
 }

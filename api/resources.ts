@@ -49,6 +49,20 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
 ];
 
+/** Kinds that are created and answered, never stored (authentication.k8s.io and authorization.k8s.io reviews). */
+function review(group: string, kind: string, resource: string, namespaced: boolean): ResourceInfo {
+  return { group, version: 'v1', kind, resource, singular: kind.toLowerCase(), namespaced, shortNames: [], categories: [], subresources: [], verbs: ['create'] };
+}
+
+export const REVIEWS: readonly ResourceInfo[] = [
+  review('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews', false),
+  review('authentication.k8s.io', 'TokenReview', 'tokenreviews', false),
+  review('authorization.k8s.io', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true),
+  review('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', false),
+  review('authorization.k8s.io', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', false),
+  review('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews', false),
+];
+
 export const apiVersionOf = (info: Pick<ResourceInfo, 'group' | 'version'>): string =>
   info.group ? `${info.group}/${info.version}` : info.version;
 

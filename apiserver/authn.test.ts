@@ -28,11 +28,34 @@ describe('authn', () => {
   });
 
   it('asks the further token authenticators about tokens not in the file', async () => {
-    const a = new Authenticator(parseTokenFile('t1,alice,uid-1\n'), [async (t) => (t === 'jwt' ? { name: 'system:serviceaccount:ns:sa', groups: ['system:serviceaccounts'] } : undefined)]);
+    const a = new Authenticator(parseTokenFile('t1,alice,uid-1\n'), [
+      async (t) => (t === 'jwt' ? { user: { name: 'system:serviceaccount:ns:sa', groups: ['system:serviceaccounts'] }, audiences: ['api'] } : undefined),
+    ]);
     assert.deepEqual(await a.authenticate(req({ authorization: 'Bearer jwt' })), {
       name: 'system:serviceaccount:ns:sa',
       groups: ['system:serviceaccounts', 'system:authenticated'],
     });
     await assert.rejects(a.authenticate(req({ authorization: 'Bearer other' })), (e: { status?: { code: number } }) => e.status?.code === 401);
+  });
+
+  it('reviews tokens for audiences: static tokens are good for the API audiences only, others ask their authenticator', async () => {
+    const seen: (readonly string[] | undefined)[] = [];
+    const a = new Authenticator(
+      parseTokenFile('t1,alice,uid-1\n'),
+      [
+        async (t, audiences) => {
+          seen.push(audiences);
+          return t === 'jwt' && audiences?.includes('vault') ? { user: { name: 'sa', groups: [] }, audiences: ['vault'] } : undefined;
+        },
+      ],
+      ['https://api', 'api2'],
+    );
+    assert.deepEqual(await a.reviewToken('t1'), { user: { name: 'alice', uid: 'uid-1', groups: ['system:authenticated'] }, audiences: ['https://api', 'api2'] });
+    assert.deepEqual(await a.reviewToken('t1', ['api2', 'vault']), { user: { name: 'alice', uid: 'uid-1', groups: ['system:authenticated'] }, audiences: ['api2'] });
+    assert.equal(await a.reviewToken('t1', ['vault']), undefined);
+    assert.deepEqual(await a.reviewToken('jwt', ['vault']), { user: { name: 'sa', groups: ['system:authenticated'] }, audiences: ['vault'] });
+    assert.equal(await a.reviewToken('jwt'), undefined);
+    assert.deepEqual(seen, [['vault'], ['https://api', 'api2']]);
+    assert.equal(await a.reviewToken('nope'), undefined);
   });
 });

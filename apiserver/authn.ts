@@ -60,17 +60,53 @@ export async function loadTokenFile(path: string): Promise<TokenEntry[]> {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-/** A further bearer-token authenticator: the user, or undefined when the token is not its kind (or not valid). */
-export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined>;
+/** A user and the audiences the token that names them was valid for. */
+export interface TokenUser {
+  user: UserInfo;
+  audiences: string[];
+}
+
+/**
+ * A further bearer-token authenticator: the user, or undefined when the token is not its kind (or not valid for one
+ * of `audiences`; absent: the API server's own).
+ */
+export type TokenAuthenticator = (token: string, audiences?: readonly string[]) => Promise<TokenUser | undefined>;
 
 export class Authenticator {
   private readonly tokens: { hash: Buffer; user: UserInfo }[];
 
+  /** `apiAudiences`: what static tokens, which name no audience, are valid for (kube-apiserver's --api-audiences). */
   constructor(
     tokens: TokenEntry[],
     private readonly tokenAuthenticators: TokenAuthenticator[] = [],
+    private readonly apiAudiences: readonly string[] = [],
   ) {
     this.tokens = tokens.map((t) => ({ hash: digest(t.token), user: t.user }));
+  }
+
+  /** The static token file's user for a token. Digests are compared in constant time so a token cannot be guessed byte by byte. */
+  private staticUser(token: string): UserInfo | undefined {
+    const h = digest(token);
+    return this.tokens.find((t) => timingSafeEqual(t.hash, h))?.user;
+  }
+
+  /**
+   * TokenReview: who a bearer token stands for, when it is valid for one of `audiences` (none given: the API
+   * server's), with the audiences it was valid for; undefined for a token no authenticator accepts.
+   */
+  async reviewToken(token: string, audiences: readonly string[] = []): Promise<TokenUser | undefined> {
+    const wanted = audiences.length ? audiences : this.apiAudiences;
+    const user = this.staticUser(token);
+    if (user) {
+      // Static tokens name no audience: they are good for the API server's only (kube's audience-agnostic wrapper).
+      const valid = wanted.filter((a) => this.apiAudiences.includes(a));
+      return valid.length ? { user: withAuthenticated(user), audiences: valid } : undefined;
+    }
+    for (const a of this.tokenAuthenticators) {
+      const r = await a(token, wanted);
+      if (r) return { user: withAuthenticated(r.user), audiences: r.audiences };
+    }
+    return undefined;
   }
 
   /** The user behind the request, or an ApiError 401. Bearer tokens win over client certificates, as in kube-apiserver. */
@@ -79,13 +115,11 @@ export class Authenticator {
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!m?.[1]) throw errors.unauthorized();
-      const h = digest(m[1]);
-      // Compare digests in constant time so a token cannot be guessed byte by byte.
-      const hit = this.tokens.find((t) => timingSafeEqual(t.hash, h));
-      if (hit) return withAuthenticated(hit.user);
+      const hit = this.staticUser(m[1]);
+      if (hit) return withAuthenticated(hit);
       for (const a of this.tokenAuthenticators) {
-        const user = await a(m[1]);
-        if (user) return withAuthenticated(user);
+        const r = await a(m[1]);
+        if (r) return withAuthenticated(r.user);
       }
       throw errors.unauthorized();
     }

@@ -1,10 +1,10 @@
 // Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
-import { RESOURCES, apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../api/resources.js';
 import { parseAccept } from './http.js';
 import { METRICS_RESOURCES } from './metrics-api.js';
 
-/** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io). */
-const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES];
+/** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io, reviews). */
+const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES, ...REVIEWS];
 
 export const VERSION_INFO = {
   major: '1',
@@ -128,8 +128,8 @@ export function apiResourceList(group: string, version: string): unknown | undef
         name: `${r.resource}/${sub}`,
         singularName: '',
         namespaced: r.namespaced,
-        ...(s.group !== r.group ? { group: s.group } : {}),
-        ...(s.version !== r.version ? { version: s.version } : {}),
+        // Both, when the subresource's kind is from another group version (kubectl drain finds pods/eviction by them).
+        ...(s.group !== r.group || s.version !== r.version ? { group: s.group, version: s.version } : {}),
         kind: s.kind,
         verbs: s.verbs,
       };

@@ -1,6 +1,5 @@
 // Resource handlers: decode the request, call the registry store, encode the answer (object, list, Table, watch stream).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseYaml } from 'yaml';
 import jsonpatch from 'fast-json-patch';
 import { ApiError, errors } from '../api/errors.js';
 import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
@@ -10,7 +9,7 @@ import type { UserInfo } from './authn.js';
 import { mediaType, notFoundPath, readBody, sendEncoded, sendError, sendJson, successStatus, wantsTable } from './http.js';
 import { applyConfig } from './patch/managed-fields.js';
 import { mergePatch, strategicMergePatch } from './patch/merge.js';
-import { decodeProtobuf } from './protobuf.js';
+import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
 import type { Registry } from './registry/index.js';
 import { asObj, isObject, rfc3339, type JsonObject, type Obj } from './registry/object.js';
 import type { DeleteParams } from './registry/strategy.js';
@@ -84,16 +83,6 @@ function dryRunParam(q: Query): boolean {
   return true;
 }
 
-type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
-function fieldValidationParam(q: Query): FieldValidation {
-  const v = q.get('fieldValidation');
-  if (v === null || v === '') return 'Warn';
-  if (v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
-    throw errors.badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
-  }
-  return v;
-}
-
 /** fieldManager, or kube-apiserver's default derived from the User-Agent. */
 function fieldManagerParam(q: Query, req: IncomingMessage): string {
   const v = q.get('fieldManager');
@@ -107,57 +96,12 @@ function fieldManagerParam(q: Query, req: IncomingMessage): string {
 
 /** Parses a JSON/YAML/protobuf request body into an object with metadata. */
 function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj {
-  const type = mediaType(req.headers['content-type']);
-  let value: unknown;
-  if (type === 'application/vnd.kubernetes.protobuf') value = decodeProtobuf(body);
-  else if (type === 'application/json' || type === '') value = parseJson(body);
-  else if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') value = parseYamlBody(body);
-  else {
-    throw errors.unsupportedMediaType(
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
-    );
-  }
-  const obj = asObj(value);
+  const obj = asObj(parseBody(req, body));
   if (!obj) throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: the body is not a JSON object with object metadata`);
   // The URL names the kind when the body does not (the store rejects a body naming another one).
   obj.apiVersion ||= apiVersionOf(info);
   obj.kind ||= info.kind;
   return obj;
-}
-
-function parseJson(body: Buffer): unknown {
-  const text = body.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    // Only a failed parse needs to know whether there was anything to parse.
-    if (text.trim() === '') throw errors.badRequest('the request body is empty');
-    throw errors.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
-  }
-}
-
-function parseYamlBody(body: Buffer): unknown {
-  try {
-    return parseYaml(body.toString('utf8')) as unknown;
-  } catch (err) {
-    throw errors.badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
-  }
-}
-
-/** fieldValidation: Strict rejects unknown fields, Warn reports them in Warning headers; they are dropped either way. */
-function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation): void {
-  if (mode === 'Ignore') {
-    schemaHooks.prune(obj);
-    return;
-  }
-  const unknown = schemaHooks.unknownFields(obj);
-  if (unknown.length && mode === 'Strict') {
-    const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
-    throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);
-  }
-  if (unknown.length === 0) return; // nothing to prune
-  res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
-  schemaHooks.prune(obj);
 }
 
 function listKind(info: ResourceInfo): string {
@@ -363,7 +307,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     case 'patch':
       return handlePatch(req, res, ri, q, info, store, ctx, {});
     case 'delete': {
-      const body = await readOptionalJson(req);
+      const body = await readOptionalBody(req);
       const out = await store.delete(ri.namespace, ri.name, deleteParams(q, body));
       if (out.deleted && !store.strategy.returnDeletedObject) {
         sendJson(res, 200, successStatus({ name: ri.name, group: info.group, kind: info.resource, ...(out.obj.metadata.uid ? { uid: out.obj.metadata.uid } : {}) }));
@@ -371,7 +315,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return;
     }
     case 'deletecollection': {
-      const body = await readOptionalJson(req);
+      const body = await readOptionalBody(req);
       const items = await store.deleteCollection(
         ri.namespace,
         { ...optional('labelSelector', q.get('labelSelector')), ...optional('fieldSelector', q.get('fieldSelector')) },
@@ -383,12 +327,10 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
   }
 }
 
-async function readOptionalJson(req: IncomingMessage): Promise<unknown> {
+async function readOptionalBody(req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req);
   if (body.length === 0 || body.toString('utf8').trim() === '') return undefined;
-  const type = mediaType(req.headers['content-type']);
-  if (type === 'application/vnd.kubernetes.protobuf') return undefined;
-  return type.includes('yaml') ? parseYamlBody(body) : parseJson(body);
+  return parseBody(req, body);
 }
 
 function optional<K extends string>(key: K, v: string | null | undefined): { [P in K]?: string } {
@@ -523,7 +465,7 @@ async function handleBinding(req: IncomingMessage, res: ServerResponse, ri: Requ
 
 async function handleEviction(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, store: Store): Promise<void> {
   if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on pods/eviction`);
-  const eviction = parseJson(await readBody(req));
+  const eviction = parseBody(req, await readBody(req));
   const opts = isObject(eviction) && isObject(eviction.deleteOptions) ? eviction.deleteOptions : {};
   await store.delete(ri.namespace, ri.name, deleteParams(q, opts));
   sendJson(res, 201, { ...successStatus({}), code: 201 });

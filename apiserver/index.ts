@@ -30,6 +30,7 @@ import type { ServiceRanges } from './registry/kinds/service.js';
 import { resolveRequest, splitTarget } from './request-info.js';
 import { Deadlines } from './deadlines.js';
 import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
+import { serveReview } from './reviews.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -75,14 +76,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** The token file to use; a missing default one is created with a random admin token. */
-async function loadTokens(dataDir: string, tokenFile: string | undefined, log: Logger, more: TokenAuthenticator[]): Promise<Authenticator> {
+async function loadTokens(dataDir: string, tokenFile: string | undefined, log: Logger, more: TokenAuthenticator[], apiAudiences: readonly string[]): Promise<Authenticator> {
   const path = tokenFile ?? join(dataDir, 'token-file');
   if (!tokenFile && !(await exists(path))) {
     const token = randomBytes(24).toString('hex');
     await writeFile(path, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
     log.info('token file created', { path });
   }
-  return new Authenticator(await loadTokenFile(path), more);
+  return new Authenticator(await loadTokenFile(path), more, apiAudiences);
 }
 
 function clientAddress(bind: string, port: number): string {
@@ -129,7 +130,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     getPod: (ns, name) => podStore.get(ns, name),
     clock,
   };
-  const authn = await loadTokens(opts.dataDir, opts.tokenFile, log, [serviceAccountAuthenticator(tokens, log)]);
+  const authn = await loadTokens(opts.dataDir, opts.tokenFile, log, [serviceAccountAuthenticator(tokens, log)], tokens.issuer.apiAudiences);
   const publisher = new NamespaceContentPublisher({ namespaces, serviceAccounts, configMaps: storeOf('', 'configmaps') }, pki.ca.certPem, log);
 
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
@@ -244,6 +245,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     else next();
   });
 
+  // authentication.k8s.io and authorization.k8s.io reviews (kubectl auth whoami / can-i, TokenReview): answered, not stored.
+  app.all(['/apis/authentication.k8s.io/*', '/apis/authorization.k8s.io/*'], (req, res) => {
+    serveReview(req, res, req.user ?? { name: '', groups: [] }, { reviewToken: (token, audiences) => authn.reviewToken(token, audiences) }).catch((err: unknown) =>
+      sendError(res, err),
+    );
+  });
+
   const resource = (req: IncomingMessage, res: ServerResponse): Promise<void> =>
     serveResource(req, res, ctx).catch((err: unknown) => {
       if (!(err instanceof ApiError)) log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
@@ -331,8 +339,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
-/** /api/v1/<more> and /apis/<group>/<version>/<more>, but not the paths with routes of their own (node proxy, metrics.k8s.io). */
-const RESOURCE_PATH = /^\/(api\/[^/?]+|apis\/(?!metrics\.k8s\.io\/)[^/?]+\/[^/?]+)\/[^/?]/;
+/** /api/v1/<more> and /apis/<group>/<version>/<more>, but not the paths with routes of their own (node proxy, metrics.k8s.io, reviews). */
+const RESOURCE_PATH = /^\/(api\/[^/?]+|apis\/(?!metrics\.k8s\.io\/|authentication\.k8s\.io\/|authorization\.k8s\.io\/)[^/?]+\/[^/?]+)\/[^/?]/;
 const NODE_PROXY_PATH = /^\/api\/v1\/nodes\/[^/?]+\/proxy([/?]|$)/;
 function isResourcePath(url: string): boolean {
   return RESOURCE_PATH.test(url) && !NODE_PROXY_PATH.test(url);

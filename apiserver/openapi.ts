@@ -1,6 +1,6 @@
 // /openapi/v3 (the index of group-versions) and /openapi/v3/<api/v1|apis/g/v> documents from api/openapi, hash-addressed.
 import type { Request, Response } from 'express';
-import { RESOURCES, apiVersionOf, gvPath, openapiV3, openapiV3Hash, openapiV3Paths } from '../api/index.js';
+import { gvPath, openapiGroupVersions, openapiV3, openapiV3Hash, openapiV3Paths } from '../api/index.js';
 import { notFoundPath, sendError } from './http.js';
 
 const bodies = new Map<string, string>();
@@ -47,7 +47,7 @@ export function openapiHandler(req: Request, res: Response): void {
     send(res, JSON.stringify({ paths: openapiV3Paths() }), 'no-cache, private');
     return;
   }
-  const gv = [...new Set(RESOURCES.map(apiVersionOf))].find((v) => gvPath(v) === rest);
+  const gv = openapiGroupVersions().find((v) => gvPath(v) === rest);
   if (!gv) {
     sendError(res, notFoundPath());
     return;

@@ -1,5 +1,7 @@
-// Decodes the Kubernetes protobuf envelope ("k8s\0" + runtime.Unknown) that kubectl's generators send, for the
-// kinds they create (Namespace, ConfigMap, Secret, Deployment, ServiceAccount), into JSON objects.
+// Decodes the Kubernetes protobuf envelope ("k8s\0" + runtime.Unknown) that kubectl's typed clients send, for the
+// kinds they send (Namespace, ConfigMap, Secret, Deployment, ServiceAccount from `kubectl create`; DeleteOptions and
+// Eviction from `kubectl drain`; TokenRequest from `kubectl create token`; the review kinds from `kubectl auth`),
+// into JSON objects.
 import { errors } from '../api/errors.js';
 import type { JsonObject } from './registry/object.js';
 
@@ -103,12 +105,59 @@ const podSpec = message({ 2: ['containers', container, true], 3: ['restartPolicy
 const podTemplate = message({ 1: ['metadata', objectMeta], 2: ['spec', podSpec] });
 const deploymentSpec = message({ 1: ['replicas', 'int0'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', message({ 1: ['type', 'string'] })] });
 
+// metav1.DeleteOptions (DELETE bodies, and inside policy/v1 Eviction): gracePeriodSeconds 0 means "now", so it is kept.
+const deleteOptions = message({
+  1: ['gracePeriodSeconds', 'int0'],
+  2: ['preconditions', message({ 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] })],
+  3: ['orphanDependents', 'bool'],
+  4: ['propagationPolicy', 'string'],
+  5: ['dryRun', 'string', true],
+});
+// authorization.k8s.io/v1: what `kubectl auth can-i` sends (field numbers as in kubectl v1.32's bodies).
+const resourceAttributes = message({
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+});
+const nonResourceAttributes = message({ 1: ['path', 'string'], 2: ['verb', 'string'] });
+const subjectAccessReview = message({
+  1: ['metadata', objectMeta],
+  2: ['spec', message({ 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', nonResourceAttributes], 3: ['user', 'string'], 4: ['groups', 'string', true], 6: ['uid', 'string'] })],
+});
+
 const BODIES: Record<string, Decoder> = {
   'v1/Namespace': message({ 1: ['metadata', objectMeta], 2: ['spec', message({ 1: ['finalizers', 'string', true] })] }),
   'v1/ConfigMap': message({ 1: ['metadata', objectMeta], 2: ['data', 'map'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] }),
   'v1/Secret': message({ 1: ['metadata', objectMeta], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool'] }),
   'v1/ServiceAccount': message({ 1: ['metadata', objectMeta] }),
   'apps/v1/Deployment': message({ 1: ['metadata', objectMeta], 2: ['spec', deploymentSpec] }),
+  'v1/DeleteOptions': deleteOptions,
+  'meta.k8s.io/v1/DeleteOptions': deleteOptions,
+  'policy/v1/Eviction': message({ 1: ['metadata', objectMeta], 2: ['deleteOptions', deleteOptions] }),
+  'authentication.k8s.io/v1/TokenRequest': message({
+    1: ['metadata', objectMeta],
+    2: [
+      'spec',
+      message({
+        1: ['audiences', 'string', true],
+        3: ['boundObjectRef', message({ 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] })],
+        4: ['expirationSeconds', 'int'],
+      }),
+    ],
+  }),
+  'authentication.k8s.io/v1/TokenReview': message({ 1: ['metadata', objectMeta], 2: ['spec', message({ 1: ['token', 'string'], 2: ['audiences', 'string', true] })] }),
+  'authentication.k8s.io/v1/SelfSubjectReview': message({ 1: ['metadata', objectMeta] }),
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': message({
+    1: ['metadata', objectMeta],
+    2: ['spec', message({ 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', nonResourceAttributes] })],
+  }),
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': message({ 1: ['metadata', objectMeta], 2: ['spec', message({ 1: ['namespace', 'string'] })] }),
+  'authorization.k8s.io/v1/SubjectAccessReview': subjectAccessReview,
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': subjectAccessReview,
 };
 
 export const isProtobuf = (body: Buffer): boolean => body.subarray(0, 4).equals(MAGIC);

@@ -8,6 +8,7 @@ import { Job } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
+import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
 
 function list<T extends TSchema>(apiVersion: string, kind: string, item: T) {
@@ -87,6 +88,12 @@ export const schemas = {
   'autoscaling/v1/Scale': Scale,
   'policy/v1/Eviction': Eviction,
   'authentication.k8s.io/v1/TokenRequest': TokenRequest,
+  'authentication.k8s.io/v1/SelfSubjectReview': SelfSubjectReview,
+  'authentication.k8s.io/v1/TokenReview': TokenReview,
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': SelfSubjectAccessReview,
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': SelfSubjectRulesReview,
+  'authorization.k8s.io/v1/SubjectAccessReview': SubjectAccessReview,
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': LocalSubjectAccessReview,
   'v1/Status': StatusSchema,
   'meta.k8s.io/v1/Table': TableSchema,
 } as const satisfies Record<string, TSchema>;

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { orMissing } from '../admission.js';
-import type { TokenAuthenticator, UserInfo } from '../authn.js';
+import type { TokenAuthenticator, TokenUser } from '../authn.js';
+import { parseBody } from '../body.js';
 import { readBody, sendJson } from '../http.js';
 import { isObject, rfc3339, type Obj } from '../registry/object.js';
 import type { RequestInfo } from '../request-info.js';
@@ -26,12 +27,9 @@ const invalid = (name: string, field: string, value: unknown, detail: string): A
 /** POST .../serviceaccounts/NAME/token: a signed JWT for the account, bound to a pod when boundObjectRef names one. */
 export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, deps: ServiceAccountTokenDeps): Promise<void> {
   if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on serviceaccounts/token`);
-  let body: unknown;
-  try {
-    body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
-  } catch (err) {
-    throw errors.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
-  }
+  // JSON, or protobuf from typed clients (kubectl create token).
+  const raw = await readBody(req);
+  const body = raw.length ? parseBody(req, raw) : {};
   if (!isObject(body)) throw errors.badRequest('the body is not a TokenRequest object');
   if ((body.kind ?? 'TokenRequest') !== 'TokenRequest' || (body.apiVersion ?? 'authentication.k8s.io/v1') !== 'authentication.k8s.io/v1') {
     throw errors.badRequest(`the body is a ${String(body.apiVersion)} ${String(body.kind)}, not an authentication.k8s.io/v1 TokenRequest`);
@@ -82,11 +80,11 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
  * with the uid the token names; anything else is not this authenticator's token (401 follows).
  */
 export function serviceAccountAuthenticator(deps: ServiceAccountTokenDeps, log: Logger): TokenAuthenticator {
-  return async (token): Promise<UserInfo | undefined> => {
+  return async (token, audiences): Promise<TokenUser | undefined> => {
     if (token.split('.').length !== 3) return undefined;
     let claims;
     try {
-      claims = await deps.issuer.verify(token);
+      claims = await deps.issuer.verify(token, audiences?.length ? audiences : undefined);
     } catch (err) {
       log.debug('service account token refused', { error: (err as Error).message });
       return undefined;
@@ -106,9 +104,8 @@ export function serviceAccountAuthenticator(deps: ServiceAccountTokenDeps, log: 
       }
     }
     return {
-      name: serviceAccountUsername(namespace, serviceAccount.name),
-      uid: serviceAccount.uid,
-      groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`],
+      user: { name: serviceAccountUsername(namespace, serviceAccount.name), uid: serviceAccount.uid, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`] },
+      audiences: claims.audiences,
     };
   };
 }

@@ -86,16 +86,20 @@ export class TokenIssuer {
     return { token, expires: new Date((now + expirationSeconds) * 1000) };
   }
 
-  /** The claims of a token this server signed for one of its audiences, still valid now; throws otherwise. */
-  async verify(token: string): Promise<ServiceAccountClaims> {
+  /**
+   * The claims of a token this server signed for one of `audiences` (by default its own), still valid now, with the
+   * audiences among those it names; throws otherwise.
+   */
+  async verify(token: string, audiences: readonly string[] = this.apiAudiences): Promise<ServiceAccountClaims & { audiences: string[] }> {
     const { payload } = await jwtVerify(token, this.key.publicKey, {
       issuer: this.issuer,
-      audience: [...this.apiAudiences],
+      audience: [...audiences],
       algorithms: [ALG],
       currentDate: this.clock.now(),
       requiredClaims: ['exp', 'sub'],
     });
-    return claimsOf(payload);
+    const aud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+    return { ...claimsOf(payload), audiences: audiences.filter((a) => aud.includes(a)) };
   }
 }
 

@@ -126,4 +126,25 @@ describe('@kubernetes/client-node', function () {
       await informer.stop();
     }
   });
+  it('asks who it is, what it may do, and has a service-account token reviewed (authentication and authorization APIs)', async () => {
+    const authn = kc.makeApiClient(k8s.AuthenticationV1Api);
+    const me = await authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    assert.equal(me.status?.userInfo?.username, 'admin');
+    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+    const may = await authz.createSelfSubjectAccessReview({
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'delete', resource: 'pods', namespace: 'default' } } },
+    });
+    assert.equal(may.status?.allowed, true);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const tr = await core.createNamespacedServiceAccountToken({
+      name: 'default',
+      namespace: 'default',
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['my-service'] } },
+    });
+    const token = tr.status?.token ?? '';
+    const review = await authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['my-service'] } } });
+    assert.equal(review.status?.authenticated, true);
+    assert.equal(review.status?.user?.username, 'system:serviceaccount:default:default');
+    assert.deepEqual(review.status?.audiences, ['my-service']);
+  });
 });

@@ -265,4 +265,36 @@ spec:
     const left = await ok(['get', 'deploy', '-n', 'e2e', '-o', 'name']);
     assert.equal(left.trim(), 'deployment.apps/made');
   });
+
+  it('kubectl auth whoami and can-i, create token, and that token as the credential', async () => {
+    assert.match(await ok(['auth', 'whoami']), /^Username\s+admin$[\s\S]*^Groups\s+\[system:masters system:authenticated\]$/m);
+    assert.equal((await ok(['auth', 'can-i', 'create', 'deployments', '-n', 'e2e'])).trim(), 'yes');
+    assert.equal((await ok(['auth', 'can-i', 'get', '/healthz'])).trim(), 'yes');
+    assert.match(await ok(['auth', 'can-i', '--list', '-n', 'e2e']), /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
+    const token = (await ok(['create', 'token', 'default', '-n', 'e2e', '--duration', '15m'])).trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.match(await ok(['--token', token, 'auth', 'whoami']), /^Username\s+system:serviceaccount:e2e:default$/m);
+  });
+
+  it('kubectl drain cordons a node and evicts its pods', async () => {
+    const manifests = `apiVersion: v1
+kind: Node
+metadata: {name: drain-me}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: on-drain-me, namespace: e2e}
+spec:
+  nodeName: drain-me
+  containers: [{name: c, image: busybox:1.36}]
+`;
+    await ok(['apply', '-f', file('drain.yaml', manifests)]);
+    const out = await ok(['drain', 'drain-me', '--force', '--grace-period=0', '--timeout=30s']);
+    assert.match(out, /evicting pod e2e\/on-drain-me/);
+    assert.match(out, /pod\/on-drain-me evicted/);
+    assert.match(out, /node\/drain-me drained/);
+    await fails(['get', 'pod', 'on-drain-me', '-n', 'e2e'], ['Error from server (NotFound): pods "on-drain-me" not found']);
+    assert.equal(await ok(['get', 'node', 'drain-me', '-o', 'jsonpath={.spec.unschedulable}']), 'true');
+    await ok(['delete', 'node', 'drain-me']);
+  });
 }
