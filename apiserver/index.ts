@@ -31,6 +31,7 @@ import { resolveRequest, splitTarget } from './request-info.js';
 import { Deadlines } from './deadlines.js';
 import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
 import { serveReview } from './reviews.js';
+import { InFlightLimiter } from './inflight.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -50,6 +51,10 @@ export interface ApiServerOptions {
   /** Non-watch requests taking longer get 504 (default 60s). */
   requestTimeoutMs?: number;
   maxWatches?: number;
+  /** Non-mutating requests in flight before 429 (kube-apiserver's --max-requests-inflight, default 400; 0: no limit). */
+  maxRequestsInflight?: number;
+  /** Mutating requests in flight before 429 (--max-mutating-requests-inflight, default 200; 0: no limit). */
+  maxMutatingRequestsInflight?: number;
   serviceRanges?: ServiceRanges;
 }
 
@@ -172,6 +177,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
   app.use(authenticate);
 
+  // Bounded in-flight requests: past a pool's limit, 429 with Retry-After (see inflight.ts).
+  const inflight = new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200);
+  const overloaded = errors.tooManyRequests('Too many requests, please try again later.');
+  /** The release function of an admitted request (undefined when not counted), or null after answering 429. */
+  const admit = (req: IncomingMessage, res: ServerResponse): (() => void) | null | undefined => {
+    const release = inflight.admit(req, req.user);
+    if (release === null) sendError(res, overloaded);
+    return release;
+  };
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const release = admit(req, res);
+    if (release === null) return;
+    if (release) res.once('close', release);
+    next();
+  });
+
   // Non-watch requests get a deadline; a request still unanswered then gets a 504 Status.
   const deadlines = new Deadlines(requestTimeoutMs, (res) => {
     if (!res.headersSent) sendError(res, errors.timeout(`the request did not complete within ${requestTimeoutMs / 1000}s`));
@@ -267,8 +288,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     authenticate(req, res, () => {
       logRequest(req, res);
       if (isWatch(url)) return void resource(req, res);
+      const release = admit(req, res);
+      if (release === null) return;
       deadlines.add(res);
       void resource(req, res).then(() => {
+        release?.();
         if (res.headersSent) deadlines.delete(res);
       });
     });

@@ -16,6 +16,8 @@ export interface ServerFlags extends SchedulerFlags {
   securePort: string;
   bindAddress: string;
   etcdServers?: string;
+  maxRequestsInflight?: string;
+  maxMutatingRequestsInflight?: string;
   disableControllerManager?: boolean;
   disableScheduler?: boolean;
 }
@@ -34,7 +36,22 @@ export async function runServer(flags: ServerFlags & ControllerManagerFlags): Pr
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const etcdServers = flags.etcdServers?.split(',').map((s) => s.trim()).filter(Boolean);
   const storage = await openStorage({ dataDir, ...(etcdServers?.length ? { etcdServers } : {}) });
-  const api = await startApiServer({ dataDir, securePort: Number(flags.securePort), bindAddress: flags.bindAddress, storage });
+  const limit = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, 0 or more (got ${JSON.stringify(v)})`);
+    return n;
+  };
+  const maxRequestsInflight = limit(flags.maxRequestsInflight, 'max-requests-inflight');
+  const maxMutatingRequestsInflight = limit(flags.maxMutatingRequestsInflight, 'max-mutating-requests-inflight');
+  const api = await startApiServer({
+    dataDir,
+    securePort: Number(flags.securePort),
+    bindAddress: flags.bindAddress,
+    storage,
+    ...(maxRequestsInflight !== undefined ? { maxRequestsInflight } : {}),
+    ...(maxMutatingRequestsInflight !== undefined ? { maxMutatingRequestsInflight } : {}),
+  });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers?.length ? 'etcd' : 'embedded' });
   // The hosted components reach the API server as any client would: over TLS with the admin credentials.
   const config = loadClientConfig({ kubeconfig: api.adminKubeconfigPath });
@@ -96,7 +113,9 @@ export function withApiServerFlags(cmd: Command, dataDir: string): Command {
     .option('--data-dir <dir>', 'state directory (embedded store, PKI, admin.kubeconfig)', dataDir)
     .option('--secure-port <port>', 'API server HTTPS port', '6443')
     .option('--bind-address <addr>', 'API server address to listen on', '0.0.0.0')
-    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used');
+    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints; without it the embedded store is used')
+    .option('--max-requests-inflight <n>', 'non-mutating requests in flight before the API server answers 429 (0: no limit)', '400')
+    .option('--max-mutating-requests-inflight <n>', 'mutating requests in flight before the API server answers 429 (0: no limit)', '200');
 }
 
 /** The flags of the hosted components, shared by `ketch server` and `ketch up`. */
