@@ -30,6 +30,7 @@ import type { ServiceRanges } from './registry/kinds/service.js';
 import { resolveRequest, splitTarget } from './request-info.js';
 import { Deadlines } from './deadlines.js';
 import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
+import { ApiServerMetrics } from './metrics.js';
 import { serveReview } from './reviews.js';
 import { InFlightLimiter } from './inflight.js';
 import type { Storage } from './storage/interface.js';
@@ -103,7 +104,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const admission: Admission[] = [];
   const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
-  const registry = new Registry(opts.storage, {
+  // /metrics (see metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
+  const apiMetrics = new ApiServerMetrics(() => watches.size);
+  const registry = new Registry(apiMetrics.instrumentStorage(opts.storage), {
     clock,
     admission,
     ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}),
@@ -175,6 +178,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       },
     );
   };
+  app.use(apiMetrics.middleware);
   app.use(authenticate);
 
   // Bounded in-flight requests: past a pool's limit, 429 with Retry-After (see inflight.ts).
@@ -215,6 +219,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   app.get('/version', (_req, res) => sendJson(res, 200, VERSION_INFO));
+  app.get('/metrics', (_req, res) => void apiMetrics.serve(res).catch((err: unknown) => sendError(res, err)));
   for (const path of ['/healthz', '/livez', '/readyz']) {
     app.get([path, `${path}/*`], (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
@@ -285,15 +290,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     if (!isResourcePath(url)) return void app(req, res);
+    const started = performance.now();
     authenticate(req, res, () => {
       logRequest(req, res);
-      if (isWatch(url)) return void resource(req, res);
+      if (isWatch(url)) {
+        apiMetrics.recordOnClose(req, res, started);
+        return void resource(req, res);
+      }
       const release = admit(req, res);
-      if (release === null) return;
+      if (release === null) return apiMetrics.record(req, res, started);
       deadlines.add(res);
       void resource(req, res).then(() => {
         release?.();
         if (res.headersSent) deadlines.delete(res);
+        apiMetrics.record(req, res, started);
       });
     });
   };
@@ -312,6 +322,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.requestTimeout = 0; // watches are long; per-request deadlines are enforced above
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(req, socket, head, authn, nodeProxy));
+  // CONNECT (a proxy tunnel) is no method of this API: a 405 Status instead of Node's silent hang-up.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify(errors.methodNotAllowed('the server does not allow this method on the requested resource').status);
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -374,6 +390,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
   const { pathname, query } = splitTarget(req.url ?? '/');
   const ri = resolveRequest(req.method ?? 'GET', pathname, query);
   if (!ri) throw notFoundPath();
+  req.requestInfo = ri;
   await handleResource(req, res, ri, query, req.user ?? { name: '', groups: [] }, ctx);
 }
 
