@@ -76,13 +76,16 @@ export const errors = {
     new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${r.name ?? ''}": ${why}`, det(r)),
   gone: (message: string): ApiError => new ApiError(410, 'Expired', message),
   tooLarge: (message: string): ApiError => new ApiError(413, 'RequestEntityTooLarge', message),
-  invalid: (kind: string, group: string, name: string, causes: StatusCause[]): ApiError =>
-    new ApiError(
+  invalid: (kind: string, group: string, name: string, causes: StatusCause[]): ApiError => {
+    // An invalid name can be megabytes long: shown cut, as field.ts cuts bad values.
+    const shown = name.length > 1024 ? `${name.slice(0, 1024)}... (${name.length} characters, truncated)` : name;
+    return new ApiError(
       422,
       'Invalid',
-      `${kind}${group ? '.' + group : ''} "${name}" is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')}`,
-      { name, group, kind, causes },
-    ),
+      `${kind}${group ? '.' + group : ''} "${shown}" is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')}`,
+      { name: shown, group, kind, causes },
+    );
+  },
   methodNotAllowed: (message: string): ApiError => new ApiError(405, 'MethodNotAllowed', message),
   notAcceptable: (message: string): ApiError => new ApiError(406, 'NotAcceptable', message),
   unsupportedMediaType: (message: string): ApiError => new ApiError(415, 'UnsupportedMediaType', message),

@@ -9,8 +9,16 @@ export class GoStringMap {
   constructor(readonly entries: Record<string, string>) {}
 }
 
-/** Renders a bad value the way Go's field errors do: strings quoted, numbers bare; objects as JSON. */
+/** Values longer than this are cut in messages: a 2 MiB name must not make a 4 MiB error (as much again per cause). */
+const MAX_SHOWN = 1024;
+
+/** Renders a bad value the way Go's field errors do: strings quoted, numbers bare; objects as JSON. Long ones cut. */
 export function formatValue(value: unknown): string {
+  const text = formatWhole(value);
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}... (${text.length} characters, truncated)` : text;
+}
+
+function formatWhole(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);

@@ -1,7 +1,7 @@
 // Request bodies: JSON, YAML or Kubernetes protobuf by Content-Type, each failure a 400 (415 for other media types),
 // and the unknown fields in them by the fieldValidation parameter.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseYaml } from 'yaml';
+import { CST, Lexer, parse as parseYaml } from 'yaml';
 import { errors } from '../api/errors.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { mediaType } from './http.js';
@@ -9,7 +9,76 @@ import { decodeProtobuf } from './protobuf.js';
 import type { Obj } from './registry/object.js';
 import { schemaHooks } from './registry/schema.js';
 
+/**
+ * How deep a request body may nest objects and arrays. Every built-in kind stays under 20 levels. kube-apiserver's
+ * decoder allows 10,000, but here the steps after decoding walk objects recursively (defaults, pruning, merge patches,
+ * managed fields), and the YAML parser overflows its stack from about 1,000 levels -- a few such overflows in a row
+ * abort the whole process -- so neither may ever see an unbounded depth.
+ */
+export const MAX_BODY_DEPTH = 100;
+/** A bound on YAML text (indentation or flow depth) checked before parsing: far below where the parser overflows. */
+const MAX_YAML_TEXT_DEPTH = 400;
+
+const tooDeep = (): Error => errors.badRequest(`the request body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`);
+
+/** Whether JSON text nests [ and { deeper than `max`, outside strings: a byte scan, no parse and no recursion. */
+function jsonDeeperThan(body: Buffer, max: number): boolean {
+  if (body.length <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Whether YAML text might nest deeper than `max`, read from the yaml package's own lexer (iterative; quotes, comments
+ * and block scalars are single tokens there): flow depth by [ and {, block depth by a line's indentation plus the
+ * block indicators on it ("- - a: x"). An upper bound, checked before the (recursive) composer runs.
+ */
+function yamlDeeperThan(text: string, max: number): boolean {
+  let flow = 0;
+  let line = 0;
+  let lineStart = true;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    if (type === 'newline') {
+      lineStart = true;
+      line = 0;
+      continue;
+    }
+    if (lineStart && type === 'space') line += token.length;
+    lineStart = false;
+    if (type === 'flow-map-start' || type === 'flow-seq-start') flow++;
+    else if (type === 'flow-map-end' || type === 'flow-seq-end') flow--;
+    else if (flow <= 0 && (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind')) line++;
+    if (flow > max || line > max) return true;
+  }
+  return false;
+}
+
+/** Whether a parsed value nests objects and arrays deeper than `max` (iterative: no recursion on client data). */
+function valueDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function parseJson(body: Buffer): unknown {
+  if (jsonDeeperThan(body, MAX_BODY_DEPTH)) throw tooDeep();
   const text = body.toString('utf8');
   try {
     return JSON.parse(text) as unknown;
@@ -21,11 +90,16 @@ export function parseJson(body: Buffer): unknown {
 }
 
 export function parseYamlBody(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (yamlDeeperThan(text, MAX_YAML_TEXT_DEPTH)) throw tooDeep();
+  let value: unknown;
   try {
-    return parseYaml(body.toString('utf8')) as unknown;
+    value = parseYaml(text) as unknown;
   } catch (err) {
     throw errors.badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
   }
+  if (valueDeeperThan(value, MAX_BODY_DEPTH)) throw tooDeep();
+  return value;
 }
 
 /** The body as its Content-Type says (none: JSON). */

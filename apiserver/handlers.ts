@@ -6,7 +6,7 @@ import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../api/resources.js';
 import type { Logger } from '../lib/logger.js';
 import type { UserInfo } from './authn.js';
-import { mediaType, notFoundPath, readBody, sendEncoded, sendError, sendJson, successStatus, wantsTable } from './http.js';
+import { mediaType, notFoundPath, parseAccept, readBody, sendEncoded, sendError, sendJson, successStatus, wantsTable } from './http.js';
 import { applyConfig } from './patch/managed-fields.js';
 import { mergePatch, strategicMergePatch } from './patch/merge.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
@@ -120,8 +120,27 @@ function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: Ha
   } else sendJson(res, code, obj);
 }
 
+/** DeleteOptions fields of the wrong type: 400, as kube-apiserver's decoder answers (not silently ignored). */
+function checkDeleteOptions(b: JsonObject): void {
+  const bad = (field: string, want: string): never => {
+    throw errors.badRequest(`DeleteOptions: ${field}: expected ${want}, got ${JSON.stringify(b[field])?.slice(0, 100)}`);
+  };
+  if (b.gracePeriodSeconds !== undefined && b.gracePeriodSeconds !== null && !Number.isInteger(b.gracePeriodSeconds)) bad('gracePeriodSeconds', 'an integer');
+  if (b.preconditions !== undefined && b.preconditions !== null) {
+    const p = b.preconditions;
+    if (!isObject(p) || (p.uid !== undefined && p.uid !== null && typeof p.uid !== 'string') || (p.resourceVersion !== undefined && p.resourceVersion !== null && typeof p.resourceVersion !== 'string')) {
+      bad('preconditions', 'an object with string uid and resourceVersion');
+    }
+  }
+  if (b.propagationPolicy !== undefined && b.propagationPolicy !== null && typeof b.propagationPolicy !== 'string') bad('propagationPolicy', 'a string');
+  if (b.orphanDependents !== undefined && b.orphanDependents !== null && typeof b.orphanDependents !== 'boolean') bad('orphanDependents', 'a boolean');
+  if (b.dryRun !== undefined && b.dryRun !== null && !(Array.isArray(b.dryRun) && b.dryRun.every((v) => v === 'All'))) bad('dryRun', '["All"]');
+}
+
 function deleteParams(q: Query, body: unknown): DeleteParams {
+  if (body !== undefined && body !== null && !isObject(body)) throw errors.badRequest('the DeleteOptions body is not a JSON object');
   const b = isObject(body) ? body : {};
+  checkDeleteOptions(b);
   const out: DeleteParams = {};
   const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof b.gracePeriodSeconds === 'number' ? b.gracePeriodSeconds : undefined);
   if (grace !== undefined) out.gracePeriodSeconds = grace;
@@ -204,6 +223,15 @@ function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
   return { ...cur, spec: { ...spec, replicas: replicas ?? 0 } };
 }
 
+/**
+ * Whether the answer, always JSON (which is also YAML), is one the client accepts: any JSON or YAML type (Table and
+ * watch-stream variants included), or a wildcard. A client that lists only others (protobuf alone, XML) gets 406.
+ */
+function acceptable(accept: string | undefined): boolean {
+  if (!accept || accept.includes('json') || accept.includes('*')) return true;
+  return parseAccept(accept).some((a) => a.type === 'application/yaml' || a.type === '' || a.type.endsWith('/*'));
+}
+
 export async function handleResource(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, user: UserInfo, ctx: HandlerContext): Promise<void> {
   const info = findByResource(ri.group, ri.version, ri.resource);
   const store = info && ctx.registry.store(info);
@@ -212,6 +240,9 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if (!info.namespaced && ri.namespace) throw notFoundPath();
   if (info.namespaced && !ri.namespace && !['list', 'watch', 'deletecollection'].includes(ri.verb)) throw notFoundPath();
   if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed(`${ri.verb} is not supported on ${ri.resource}`);
+  if (!acceptable(req.headers.accept)) {
+    throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
+  }
   void user;
   switch (ri.subresource) {
     case '':

@@ -18,10 +18,27 @@ export interface RequestInfo {
 /** Subresources of namespaces that sit right after the name (`/api/v1/namespaces/x/status`). */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest(`malformed percent-encoding in the request path: ${JSON.stringify(segment.slice(0, 100))}`);
+  }
+}
+
 /** undefined when the path is not a resource path (discovery, /version, ...). */
 export function resolveRequest(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {
-  const segments = pathname.split('/').filter((p) => p !== '');
-  const parts = pathname.includes('%') ? segments.map(decodeURIComponent) : segments;
+  // "/a//b" or "//a" has an empty segment: no route (as in kube-apiserver), where skipping it would make
+  // ".../pods//p" delete p and "//api/v1/pods" every pod. One trailing slash is tolerated.
+  const segments = pathname.split('/').slice(1);
+  if (segments.at(-1) === '') segments.pop();
+  if (segments.includes('')) throw notFoundPath();
+  const parts = pathname.includes('%') ? segments.map(decodeSegment) : segments;
+  for (const p of parts) {
+    // kube-apiserver's IsValidPathSegmentName: no "." or "..", and no "/" (from %2F) inside a segment.
+    if (p === '.' || p === '..') throw errors.badRequest(`invalid path segment: may not be '${p}'`);
+    if (p.includes('/')) throw errors.badRequest(`invalid path segment ${JSON.stringify(p.slice(0, 100))}: may not contain '/'`);
+  }
   let group: string;
   let version: string;
   let rest: string[];
@@ -73,20 +90,20 @@ export function resolveRequest(method: string, pathname: string, query: URLSearc
     default:
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
   }
+  // As kube-apiserver routes them: objects are created on their collection, and changed one at a time.
+  if ((verb === 'create' && name && !subresource) || ((verb === 'update' || verb === 'patch') && !name)) {
+    throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
   return { group, version, resource, namespace, name, subresource, verb };
 }
 
-/** A path WHATWG URL parsing leaves as it is: plain characters, no dot segments. */
-const PLAIN_PATH = /^\/[A-Za-z0-9\-._~:@!$&'()*+,;=/]*$/;
-const DOT_SEGMENT = /\/\.\.?(\/|$)/;
-
-/** The request target's path and query as `new URL` gives them; a plain path (the usual case) skips the URL parser. */
+/**
+ * The request target's path (as sent: not normalised) and query. Dot segments are not resolved, as kube-apiserver
+ * does not resolve them: ".../services/.." must not become the namespace (resolveRequest refuses such segments).
+ */
 export function splitTarget(target: string): { pathname: string; query: URLSearchParams } {
-  const q = target.indexOf('?');
-  const path = q < 0 ? target : target.slice(0, q);
-  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path) && !target.includes('#')) {
-    return { pathname: path, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
-  }
-  const url = new URL(target, 'https://localhost');
-  return { pathname: url.pathname, query: url.searchParams };
+  const hash = target.indexOf('#');
+  const t = hash < 0 ? target : target.slice(0, hash);
+  const q = t.indexOf('?');
+  return { pathname: q < 0 ? t : t.slice(0, q), query: new URLSearchParams(q < 0 ? '' : t.slice(q + 1)) };
 }

@@ -110,6 +110,26 @@ class Unchanged {
 /** Settings of every resource type's watch cache (buffer size, bookmark interval, timers). */
 export type WatchCacheConfig = Pick<WatchCacheOptions<Obj>, 'capacity' | 'bookmarkIntervalMs' | 'maxPending' | 'clock' | 'onError'>;
 
+/** kube-apiserver's ValidateListOptions for resourceVersionMatch: 422 Invalid ListOptions. */
+function checkListOptions(p: { resourceVersion?: string; resourceVersionMatch?: string; continue?: string }): void {
+  const match = p.resourceVersionMatch;
+  if (!match) return;
+  const cause = (reason: string, message: string): StatusCause => ({ reason, field: 'resourceVersionMatch', message });
+  let c: StatusCause | undefined;
+  if (match !== 'Exact' && match !== 'NotOlderThan') c = cause('FieldValueNotSupported', `Unsupported value: "${match.slice(0, 100)}": supported values: "Exact", "NotOlderThan"`);
+  else if (!p.resourceVersion) c = cause('FieldValueForbidden', 'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+  else if (p.continue) c = cause('FieldValueForbidden', 'Forbidden: resourceVersionMatch is forbidden when continue is provided');
+  else if (match === 'Exact' && p.resourceVersion === '0') c = cause('FieldValueForbidden', 'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+  if (c) throw errors.invalid('ListOptions', 'meta.k8s.io', '', [c]);
+}
+
+/** 504 with the ResourceVersionTooLarge cause that client-go's reflector looks for. */
+function tooLargeResourceVersion(rv: number, current: number): ApiError {
+  const err = errors.timeout(`Too large resource version: ${rv}, current: ${current}`);
+  err.status.details = { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }], retryAfterSeconds: 1 };
+  return err;
+}
+
 export class Store {
   private readonly apiVersion: string;
   private readonly supportedFields: ReadonlySet<string>;
@@ -259,6 +279,22 @@ export class Store {
     return errors.invalid(this.info.kind, this.info.group, obj.metadata.name ?? '', causes);
   }
 
+  /**
+   * A malformed object from a client can trip a strategy, admission or allocation step (code written for well-typed
+   * objects) before validation has said what is wrong with it: then validation's answer, a 422 naming the fields,
+   * stands instead of the crash. Errors that validation cannot explain are passed on as they are.
+   */
+  private explain(err: unknown, obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string): unknown {
+    if (err instanceof ApiError || !(err instanceof Error)) return err;
+    let causes: StatusCause[];
+    try {
+      causes = schemaHooks.validate({ ...obj, apiVersion: obj.apiVersion || apiVersionOf(this.info), kind: obj.kind || this.info.kind }, operation, old, subresource);
+    } catch {
+      return err;
+    }
+    return causes.length ? this.invalid(obj, causes) : err;
+  }
+
   private async admit(operation: 'create' | 'update' | 'delete', namespace: string, name: string, obj?: Obj): Promise<void> {
     for (const a of this.deps.admission) await a({ operation, info: this.info, namespace, name, ...(obj ? { obj } : {}) });
   }
@@ -362,6 +398,7 @@ export class Store {
 
   /** The stored items of a list page; those a selector had to decode come with their object. */
   private async listStored(namespace: string, p: ListParams): Promise<{ out: Omit<ListOut, 'items'>; items: ({ kv: KeyValue; obj?: Obj } | { kv?: undefined; obj: Obj })[] }> {
+    checkListOptions(p);
     const match = this.matcher(p.labelSelector, p.fieldSelector);
     const selective = !!(p.labelSelector || p.fieldSelector);
     if (p.resourceVersion === '0' && !p.continue) {
@@ -379,14 +416,11 @@ export class Store {
     if (!p.continue && p.resourceVersion && p.resourceVersion !== '0') {
       const rv = Number(p.resourceVersion);
       if (!Number.isInteger(rv) || rv < 0) throw errors.badRequest(`invalid resource version "${p.resourceVersion}"`);
-      if (p.resourceVersionMatch === 'Exact' || (limit > 0 && !p.resourceVersionMatch)) revision = rv;
-      else {
-        const current = await this.storage.currentRevision();
-        if (rv > current) throw errors.timeout(`Too large resource version: ${rv}, current: ${current}`);
-      }
-    }
-    if (p.resourceVersionMatch && !['Exact', 'NotOlderThan'].includes(p.resourceVersionMatch)) {
-      throw errors.badRequest(`resourceVersionMatch: Unsupported value: "${p.resourceVersionMatch}": supported values: "Exact", "NotOlderThan"`);
+      const exact = p.resourceVersionMatch === 'Exact' || (limit > 0 && !p.resourceVersionMatch);
+      // A revision the store has not reached: kube-apiserver's "Too large resource version" (clients wait and retry).
+      const current = await this.storage.currentRevision();
+      if (rv > current) throw tooLargeResourceVersion(rv, current);
+      if (exact) revision = rv;
     }
     const items: { kv: KeyValue; obj?: Obj }[] = [];
     let token = p.continue;
@@ -490,9 +524,14 @@ export class Store {
     // A generated name may need another try, from the object as it came.
     const copy = !opts.owned || generated;
     for (let attempt = 0; ; attempt++) {
-      const obj = this.prepareCreate(input, namespace, opts, copy);
-      await this.admit('create', namespace, obj.metadata.name ?? '', obj);
-      if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
+      let obj: Obj;
+      try {
+        obj = this.prepareCreate(input, namespace, opts, copy);
+        await this.admit('create', namespace, obj.metadata.name ?? '', obj);
+        if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
+      } catch (err) {
+        throw this.explain(err, input, 'create');
+      }
       if (opts.dryRun) return obj;
       try {
         const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.encodeWritten(obj)));
@@ -598,14 +637,16 @@ export class Store {
       }
       const old = this.decode(kv);
       let obj: Obj;
+      let next: Obj | undefined;
       try {
-        obj = this.prepareUpdate(await transform(opts.currentReadOnly ? old : structuredClone(old)), old, opts);
+        next = await transform(opts.currentReadOnly ? old : structuredClone(old));
+        obj = this.prepareUpdate(next, old, opts);
+        await this.admit('update', namespace, name, obj);
+        if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
         if (err instanceof Unchanged) return { obj: err.obj, created: false };
-        throw err;
+        throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
       }
-      await this.admit('update', namespace, name, obj);
-      if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       if (opts.dryRun) return { obj, created: false };
       try {
         if (this.shouldDeleteDuringUpdate(obj)) {
