@@ -212,14 +212,15 @@ const PRINTERS: Record<string, Printer> = {
     row: (o, now) => [o.metadata.name ?? '', String(obj(o.status).phase ?? ''), age(o.metadata.creationTimestamp, now)],
   },
   Event: {
-    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message'), wide('Subobject'), wide('Source'), wide('First Seen'), wide('Count'), { ...nameCol, priority: 1 }],
+    // kube's eventColumnDefinitions order; the wide columns sit between the others (kubectl get events -o wide).
+    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), wide('Subobject'), wide('Source'), col('Message'), wide('First Seen'), wide('Count'), { ...nameCol, priority: 1 }],
     row(o, now) {
       const io = obj(o.involvedObject);
       const last = o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp;
       const first = o.firstTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp;
       const src = obj(o.source);
       const source = src.component ? `${String(src.component)}${src.host ? `, ${String(src.host)}` : ''}` : String(o.reportingComponent ?? '');
-      return [age(last, now), String(o.type ?? ''), String(o.reason ?? ''), `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`, String(o.message ?? ''), String(io.fieldPath ?? ''), source, age(first, now), String(num(o.count) || 1), o.metadata.name ?? ''];
+      return [age(last, now), String(o.type ?? ''), String(o.reason ?? ''), `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`, String(io.fieldPath ?? ''), source, String(o.message ?? '').trim(), age(first, now), num(o.count) || 1, o.metadata.name ?? ''];
     },
   },
   ConfigMap: {

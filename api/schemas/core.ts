@@ -569,17 +569,19 @@ export type NodeAddress = Static<typeof NodeAddress>;
 
 export const NodeSystemInfo = named(
   def('NodeSystemInfo'),
+  // Kubernetes' OpenAPI lists these as required, but the API server does not enforce it ("all status fields are
+  // optional"): a partial nodeInfo is accepted.
   Type.Object({
-    machineID: Str(),
-    systemUUID: Str(),
-    bootID: Str(),
-    kernelVersion: Str(),
-    osImage: Str(),
-    containerRuntimeVersion: Str(),
-    kubeletVersion: Str(),
+    machineID: Opt(Str()),
+    systemUUID: Opt(Str()),
+    bootID: Opt(Str()),
+    kernelVersion: Opt(Str()),
+    osImage: Opt(Str()),
+    containerRuntimeVersion: Opt(Str()),
+    kubeletVersion: Opt(Str()),
     kubeProxyVersion: Opt(Str()),
-    operatingSystem: Str(),
-    architecture: Str(),
+    operatingSystem: Opt(Str()),
+    architecture: Opt(Str()),
   }),
 );
 export type NodeSystemInfo = Static<typeof NodeSystemInfo>;
