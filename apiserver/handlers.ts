@@ -1,5 +1,6 @@
 // Resource handlers: decode the request, call the registry store, encode the answer (object, list, Table, watch stream).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
 import jsonpatch from 'fast-json-patch';
 import { ApiError, errors } from '../api/errors.js';
 import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
@@ -32,6 +33,8 @@ export interface HandlerContext {
   nodeProxy: NodeProxyDeps;
   /** serviceaccounts/token (TokenRequest). */
   serviceAccountToken: (req: IncomingMessage, res: ServerResponse, ri: RequestInfo) => Promise<void>;
+  /** Bytes a watcher may have queued and unread before it is cut off (kube-apiserver also drops watchers that lag). */
+  watchMaxBufferedBytes: number;
 }
 
 /** Counts open watch streams; past the limit new watches get 429. */
@@ -504,7 +507,27 @@ async function handleEviction(req: IncomingMessage, res: ServerResponse, ri: Req
 
 // ---- watch ----
 
-async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
+/** Where a watch's events go: a chunked HTTP response or a WebSocket. */
+export interface WatchSink {
+  /** Sends one event's JSON; false when it had to be queued (the client is behind). */
+  send(json: string): boolean;
+  /** Bytes queued for the client and not sent yet. */
+  buffered(): number;
+  onClose(listener: () => void): void;
+  /** The watch is over (timeout, error, server stop): a clean end. */
+  end(): void;
+  /** The client fell too far behind: the connection is cut, and what was queued for it is dropped. */
+  abort(): void;
+}
+
+/** A watch opened (checked, counted, its storage side started), before anything is sent: errors here are still answers. */
+interface OpenWatch {
+  run(sink: WatchSink): Promise<void>;
+  /** Gives the watch up without running it. */
+  close(): void;
+}
+
+function openWatch(req: IncomingMessage, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): OpenWatch {
   const timeoutParam = intParam(q, 'timeoutSeconds');
   const min = ctx.minWatchTimeoutSec;
   const timeoutSec = timeoutParam !== undefined && timeoutParam > 0 ? timeoutParam : min + Math.floor(Math.random() * min);
@@ -522,33 +545,94 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: Request
     stopped = true;
     watch.close();
   };
-  const release = ctx.watches.add(stop);
+  let release: () => void;
+  try {
+    release = ctx.watches.add(stop);
+  } catch (err) {
+    watch.close();
+    throw err;
+  }
   const table = wantsTable(req.headers.accept);
   const include = includeParam(q);
-  const timer = setTimeout(stop, timeoutSec * 1000);
-  // The response closes when the client goes away (or when we end it).
-  res.on('close', stop);
+  return {
+    close() {
+      stop();
+      release();
+    },
+    async run(sink) {
+      const timer = setTimeout(stop, timeoutSec * 1000);
+      sink.onClose(stop);
+      let cut = false;
+      try {
+        for await (const ev of watch) {
+          if (stopped) break;
+          const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
+          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
+          // A client that stops reading is cut off rather than given an ever-growing buffer.
+          if (!sink.send(json) && sink.buffered() > ctx.watchMaxBufferedBytes) {
+            cut = true;
+            ctx.log.warn('slow watcher cut off', { resource: info.resource, bufferedBytes: sink.buffered() });
+            break;
+          }
+          if (ev.type === 'ERROR') break;
+        }
+      } catch (err) {
+        ctx.log.warn('watch failed', { resource: info.resource, error: (err as Error).message });
+      } finally {
+        clearTimeout(timer);
+        release();
+        watch.close();
+        if (cut) sink.abort();
+        else sink.end();
+      }
+    },
+  };
+}
+
+async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
+  const opened = openWatch(req, ri, q, info, store, ctx);
   // Send the headers now: client-go waits for them before it reads any event (kubectl wait would hang).
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
+  await opened.run({
+    send: (json) => res.write(json + '\n'),
+    buffered: () => res.writableLength,
+    onClose: (listener) => res.on('close', listener),
+    end: () => res.end(),
+    abort: () => res.destroy(),
+  });
+}
+
+/**
+ * A watch over WebSocket (`?watch=true` with an Upgrade, as browsers and some clients ask): the same checks and events
+ * as the chunked stream, one JSON WatchEvent per text message. `upgrade` completes the handshake once the watch is
+ * open, so that a refused one (404, 400, 429) is still an HTTP answer.
+ */
+export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, q: URLSearchParams, ctx: HandlerContext, upgrade: () => Promise<WebSocket>): Promise<void> {
+  const info = findByResource(ri.group, ri.version, ri.resource);
+  const store = info && ctx.registry.store(info);
+  if (!info || !store || ri.subresource || (!info.namespaced && ri.namespace)) throw notFoundPath();
+  if (!info.verbs.includes('watch')) throw errors.methodNotAllowed(`watch is not supported on ${ri.resource}`);
+  const opened = openWatch(req, { ...ri, verb: 'watch' }, q, info, store, ctx);
+  let ws: WebSocket;
   try {
-    for await (const ev of watch) {
-      if (stopped) break;
-      const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
-      const line = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
-      const ok = res.write(line + '\n');
-      // A client that stops reading gets its watch closed rather than an ever-growing buffer.
-      if (!ok && res.writableLength > 16 * 1024 * 1024) break;
-      if (ev.type === 'ERROR') break;
-    }
+    ws = await upgrade();
   } catch (err) {
-    ctx.log.warn('watch failed', { resource: info.resource, error: (err as Error).message });
-  } finally {
-    clearTimeout(timer);
-    release();
-    watch.close();
-    res.end();
+    opened.close();
+    throw err;
   }
+  ws.on('error', () => ws.terminate());
+  // Messages from the client mean nothing to a watch; its close ends the watch.
+  await opened.run({
+    send: (json) => {
+      ws.send(json);
+      return ws.bufferedAmount === 0;
+    },
+    buffered: () => ws.bufferedAmount,
+    onClose: (listener) => ws.on('close', listener),
+    end: () => ws.close(1000),
+    abort: () => ws.terminate(),
+  });
 }
 
 /** The JSON of each object a watch sent, shared by every watcher it goes to (objects of the watch cache never change). */

@@ -14,7 +14,8 @@ import { SYSTEM_PRIORITY_CLASSES, type PriorityClass, type ServiceAccount } from
 import { namespaceLifecycle, SYSTEM_NAMESPACES } from './admission.js';
 import { Authenticator, loadTokenFile, type TokenAuthenticator, type UserInfo } from './authn.js';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.js';
-import { handleResource, WatchLimiter, type HandlerContext } from './handlers.js';
+import { handleResource, serveWatchUpgrade, WatchLimiter, type HandlerContext } from './handlers.js';
+import { WebSocketServer } from 'ws';
 import { notFoundPath, sendError, sendJson } from './http.js';
 import { openapiHandler } from './openapi.js';
 import { ensurePki, kubeconfigYaml } from './pki.js';
@@ -27,7 +28,7 @@ import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
-import { resolveRequest, splitTarget } from './request-info.js';
+import { resolveRequest, splitTarget, type RequestInfo } from './request-info.js';
 import { Deadlines } from './deadlines.js';
 import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
 import { ApiServerMetrics } from './metrics.js';
@@ -52,6 +53,8 @@ export interface ApiServerOptions {
   /** Non-watch requests taking longer get 504 (default 60s). */
   requestTimeoutMs?: number;
   maxWatches?: number;
+  /** Bytes a watcher may leave unread before it is cut off (default 16 MiB). */
+  watchMaxBufferedBytes?: number;
   /** Non-mutating requests in flight before 429 (kube-apiserver's --max-requests-inflight, default 400; 0: no limit). */
   maxRequestsInflight?: number;
   /** Mutating requests in flight before 429 (--max-mutating-requests-inflight, default 200; 0: no limit). */
@@ -156,6 +159,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     watches,
     bookmarkIntervalMs,
     minWatchTimeoutSec: opts.minRequestTimeoutSec ?? 1800,
+    watchMaxBufferedBytes: opts.watchMaxBufferedBytes ?? 16 * 1024 * 1024,
   };
   const requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
   let serverAddress = '';
@@ -321,7 +325,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long; per-request deadlines are enforced above
   server.keepAliveTimeout = 65_000;
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(req, socket, head, authn, nodeProxy));
+  // Watches over WebSocket: one JSON WatchEvent per message; what a client sends is not read (64 KiB at most).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const watchUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, ri: RequestInfo, q: URLSearchParams): Promise<void> =>
+    serveWatchUpgrade(req, ri, q, ctx, () => new Promise((resolve) => wss.handleUpgrade(req, socket, head, resolve)));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(req, socket, head, authn, nodeProxy, watchUpgrade));
   // CONNECT (a proxy tunnel) is no method of this API: a 405 Status instead of Node's silent hang-up.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     const body = JSON.stringify(errors.methodNotAllowed('the server does not allow this method on the requested resource').status);
@@ -425,7 +433,9 @@ async function bootstrapPriorityClasses(store: Store, log: Logger): Promise<void
 }
 
 /** exec, attach and portforward arrive as protocol upgrades: authenticate, then tunnel to the pod's node agent. */
-function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn: Authenticator, nodeProxy: NodeProxyDeps): void {
+type WatchUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, ri: RequestInfo, q: URLSearchParams) => Promise<void>;
+
+function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn: Authenticator, nodeProxy: NodeProxyDeps, watchUpgrade: WatchUpgrade): void {
   socket.on('error', () => socket.destroy());
   const refuse = (err: unknown): void => {
     const status: Status = (err instanceof ApiError ? err : errors.internal(String(err))).status;
@@ -434,14 +444,19 @@ function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn
       `HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   };
-  authn.authenticate(req).then(() => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const ri = resolveRequest('GET', url.pathname, url.searchParams);
+  authn.authenticate(req).then((user) => {
+    req.user = user;
+    const { pathname, query } = splitTarget(req.url ?? '/');
+    const ri = resolveRequest('GET', pathname, query);
+    if (ri?.verb === 'watch') return watchUpgrade(req, socket, head, ri, query);
     if (!ri || ri.resource !== 'pods' || !['exec', 'attach', 'portforward'].includes(ri.subresource)) {
       throw errors.badRequest('this endpoint does not support protocol upgrades');
     }
-    return proxyPodUpgrade(req, socket, head, ri.namespace, ri.name, ri.subresource, url.searchParams, nodeProxy);
-  }).catch(refuse);
+    return proxyPodUpgrade(req, socket, head, ri.namespace, ri.name, ri.subresource, query, nodeProxy);
+  }).catch((err: unknown) => {
+    // After the handshake the socket belongs to the WebSocket: nothing more to answer on it.
+    if (!socket.destroyed && socket.writable) refuse(err);
+  });
 }
 
 export type { UserInfo } from './authn.js';

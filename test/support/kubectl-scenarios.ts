@@ -181,11 +181,13 @@ spec:
     assert.equal(await ok(['get', 'deploy', 'demo', '-n', 'e2e', '-o', 'jsonpath={.spec.replicas}']), '3');
   });
 
-  it('kubectl create configmap --from-literal and create deployment (protobuf bodies)', async () => {
+  it('kubectl create configmap, secret and deployment (protobuf bodies)', async () => {
     assert.match(await ok(['create', 'configmap', 'cfg', '-n', 'e2e', '--from-literal=a=b', '--from-literal=c=d']), /configmap\/cfg created/);
     assert.equal(await ok(['get', 'cm', 'cfg', '-n', 'e2e', '-o', 'jsonpath={.data.a}{.data.c}']), 'bd');
     assert.match(await ok(['create', 'deployment', 'made', '-n', 'e2e', '--image=busybox', '--replicas=2', '--port=8080']), /deployment.apps\/made created/);
     assert.equal(await ok(['get', 'deploy', 'made', '-n', 'e2e', '-o', 'jsonpath={.spec.replicas}/{.spec.template.spec.containers[0].ports[0].containerPort}']), '2/8080');
+    assert.match(await ok(['create', 'secret', 'generic', 'sec', '-n', 'e2e', '--from-literal=user=admin', '--type=example.com/login']), /secret\/sec created/);
+    assert.equal(await ok(['get', 'secret', 'sec', '-n', 'e2e', '-o', 'jsonpath={.type} {.data.user}']), `example.com/login ${Buffer.from('admin').toString('base64')}`);
   });
 
   it('kubectl apply --server-side, with conflicts and --force-conflicts', async () => {
