@@ -7,7 +7,7 @@ import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../api/resources.js';
 import type { Logger } from '../lib/logger.js';
 import type { UserInfo } from './authn.js';
-import { mediaType, notFoundPath, parseAccept, readBody, sendEncoded, sendError, sendJson, successStatus, wantsTable } from './http.js';
+import { mediaType, notFoundPath, parseAccept, readBody, sendEncoded, sendJson, successStatus, wantsTable } from './http.js';
 import { applyConfig } from './patch/managed-fields.js';
 import { mergePatch, strategicMergePatch } from './patch/merge.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
@@ -15,7 +15,6 @@ import type { Registry } from './registry/index.js';
 import { asObj, isObject, rfc3339, type JsonObject, type Obj } from './registry/object.js';
 import type { DeleteParams } from './registry/strategy.js';
 import type { Store, UpdateOptions, WatchOut } from './registry/store.js';
-import { schemaHooks } from './registry/schema.js';
 import type { RequestInfo } from './request-info.js';
 import { formatLabelSelector, type LabelSelector } from '../api/index.js';
 import { toTable, type IncludeObject } from './tables.js';
@@ -125,19 +124,18 @@ function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: Ha
 
 /** DeleteOptions fields of the wrong type: 400, as kube-apiserver's decoder answers (not silently ignored). */
 function checkDeleteOptions(b: JsonObject): void {
+  const given = (v: unknown): boolean => v !== undefined && v !== null;
   const bad = (field: string, want: string): never => {
     throw errors.badRequest(`DeleteOptions: ${field}: expected ${want}, got ${JSON.stringify(b[field])?.slice(0, 100)}`);
   };
-  if (b.gracePeriodSeconds !== undefined && b.gracePeriodSeconds !== null && !Number.isInteger(b.gracePeriodSeconds)) bad('gracePeriodSeconds', 'an integer');
-  if (b.preconditions !== undefined && b.preconditions !== null) {
-    const p = b.preconditions;
-    if (!isObject(p) || (p.uid !== undefined && p.uid !== null && typeof p.uid !== 'string') || (p.resourceVersion !== undefined && p.resourceVersion !== null && typeof p.resourceVersion !== 'string')) {
-      bad('preconditions', 'an object with string uid and resourceVersion');
-    }
+  if (given(b.gracePeriodSeconds) && !Number.isInteger(b.gracePeriodSeconds)) bad('gracePeriodSeconds', 'an integer');
+  const p = b.preconditions;
+  if (given(p) && (!isObject(p) || (given(p.uid) && typeof p.uid !== 'string') || (given(p.resourceVersion) && typeof p.resourceVersion !== 'string'))) {
+    bad('preconditions', 'an object with string uid and resourceVersion');
   }
-  if (b.propagationPolicy !== undefined && b.propagationPolicy !== null && typeof b.propagationPolicy !== 'string') bad('propagationPolicy', 'a string');
-  if (b.orphanDependents !== undefined && b.orphanDependents !== null && typeof b.orphanDependents !== 'boolean') bad('orphanDependents', 'a boolean');
-  if (b.dryRun !== undefined && b.dryRun !== null && !(Array.isArray(b.dryRun) && b.dryRun.every((v) => v === 'All'))) bad('dryRun', '["All"]');
+  if (given(b.propagationPolicy) && typeof b.propagationPolicy !== 'string') bad('propagationPolicy', 'a string');
+  if (given(b.orphanDependents) && typeof b.orphanDependents !== 'boolean') bad('orphanDependents', 'a boolean');
+  if (given(b.dryRun) && !(Array.isArray(b.dryRun) && b.dryRun.every((v) => v === 'All'))) bad('dryRun', '["All"]');
 }
 
 function deleteParams(q: Query, body: unknown): DeleteParams {
