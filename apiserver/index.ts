@@ -28,7 +28,7 @@ import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
-import { resolveRequest, splitTarget, type RequestInfo } from './request-info.js';
+import { isWatchTarget, resolveRequest, splitTarget, type RequestInfo } from './request-info.js';
 import { Deadlines } from './deadlines.js';
 import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
 import { ApiServerMetrics } from './metrics.js';
@@ -205,7 +205,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const deadlines = new Deadlines(requestTimeoutMs, (res) => {
     if (!res.headersSent) sendError(res, errors.timeout(`the request did not complete within ${requestTimeoutMs / 1000}s`));
   });
-  const isWatch = (url: string): boolean => /[?&]watch=(1|true)(&|$)/.test(url) || /^\/apis?\/([^/?]+\/)?[^/?]+\/watch\//.test(url);
   const logRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // The per-request log line costs a listener and a closure: only when it would be written.
     if (typeof log.isDebugEnabled !== 'function' || log.isDebugEnabled()) {
@@ -214,7 +213,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   };
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    if (!isWatch(req.url ?? '/')) {
+    if (!isWatchTarget(req.url ?? '/')) {
       deadlines.add(res);
       res.on('close', () => deadlines.delete(res));
     }
@@ -297,7 +296,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const started = performance.now();
     authenticate(req, res, () => {
       logRequest(req, res);
-      if (isWatch(url)) {
+      if (isWatchTarget(url)) {
         apiMetrics.recordOnClose(req, res, started);
         return void resource(req, res);
       }
@@ -332,9 +331,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(req, socket, head, authn, nodeProxy, watchUpgrade));
   // CONNECT (a proxy tunnel) is no method of this API: a 405 Status instead of Node's silent hang-up.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    const body = JSON.stringify(errors.methodNotAllowed('the server does not allow this method on the requested resource').status);
     socket.on('error', () => socket.destroy());
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    endWithStatus(socket, errors.methodNotAllowed('the server does not allow this method on the requested resource'));
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -433,17 +431,17 @@ async function bootstrapPriorityClasses(store: Store, log: Logger): Promise<void
 }
 
 /** exec, attach and portforward arrive as protocol upgrades: authenticate, then tunnel to the pod's node agent. */
+/** Answers on a raw socket (an upgrade or CONNECT that Node's HTTP server handed over) with a Status, then closes it. */
+function endWithStatus(socket: Duplex, err: unknown): void {
+  const status: Status = (err instanceof ApiError ? err : errors.internal(String(err))).status;
+  const body = JSON.stringify(status);
+  socket.end(`HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 type WatchUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, ri: RequestInfo, q: URLSearchParams) => Promise<void>;
 
 function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn: Authenticator, nodeProxy: NodeProxyDeps, watchUpgrade: WatchUpgrade): void {
   socket.on('error', () => socket.destroy());
-  const refuse = (err: unknown): void => {
-    const status: Status = (err instanceof ApiError ? err : errors.internal(String(err))).status;
-    const body = JSON.stringify(status);
-    socket.end(
-      `HTTP/1.1 ${status.code} ${status.reason || 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  };
   authn.authenticate(req).then((user) => {
     req.user = user;
     const { pathname, query } = splitTarget(req.url ?? '/');
@@ -455,7 +453,7 @@ function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn
     return proxyPodUpgrade(req, socket, head, ri.namespace, ri.name, ri.subresource, query, nodeProxy);
   }).catch((err: unknown) => {
     // After the handshake the socket belongs to the WebSocket: nothing more to answer on it.
-    if (!socket.destroyed && socket.writable) refuse(err);
+    if (!socket.destroyed && socket.writable) endWithStatus(socket, err);
   });
 }
 

@@ -4,9 +4,10 @@
 // system:masters is never refused (kube-apiserver: "a super-admin ... should always get an answer").
 import type { IncomingMessage } from 'node:http';
 import type { UserInfo } from './authn.js';
+import { isWatchTarget } from './request-info.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const LONG_RUNNING = /[?&]watch=(1|true)(&|$)|^\/apis?\/([^/?]+\/)?[^/?]+\/watch\/|^\/api\/v1\/namespaces\/[^/?]+\/pods\/[^/?]+\/(log|exec|attach|portforward|proxy)([/?]|$)|^\/api\/v1\/nodes\/[^/?]+\/proxy([/?]|$)|^\/(healthz|livez|readyz)([/?]|$)/;
+const LONG_RUNNING = /^\/api\/v1\/namespaces\/[^/?]+\/pods\/[^/?]+\/(log|exec|attach|portforward|proxy)([/?]|$)|^\/api\/v1\/nodes\/[^/?]+\/proxy([/?]|$)|^\/(healthz|livez|readyz)([/?]|$)/;
 
 export class InFlightLimiter {
   private reads = 0;
@@ -23,7 +24,8 @@ export class InFlightLimiter {
    * when it is not counted (long-running, a health check, system:masters).
    */
   admit(req: IncomingMessage, user: UserInfo | undefined): (() => void) | null | undefined {
-    if (LONG_RUNNING.test(req.url ?? '/')) return undefined;
+    const url = req.url ?? '/';
+    if (isWatchTarget(url) || LONG_RUNNING.test(url)) return undefined;
     const mutating = MUTATING.has(req.method ?? 'GET');
     const max = mutating ? this.maxMutating : this.maxReads;
     if (max <= 0) return undefined;

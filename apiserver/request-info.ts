@@ -18,13 +18,19 @@ export interface RequestInfo {
 /** Subresources of namespaces that sit right after the name (`/api/v1/namespaces/x/status`). */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
-function decodeSegment(segment: string): string {
+/** A percent-decoded path segment; broken encoding is the client's error (400). */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
     throw errors.badRequest(`malformed percent-encoding in the request path: ${JSON.stringify(segment.slice(0, 100))}`);
   }
 }
+
+/** Whether a request target is a watch: ?watch=true|1, or a /watch/ path. A cheap test on the raw target. */
+export const isWatchTarget = (target: string): boolean => WATCH_PARAM.test(target) || WATCH_PATH.test(target);
+const WATCH_PARAM = /[?&]watch=(1|true)(&|$)/;
+const WATCH_PATH = /^\/apis?\/([^/?]+\/)?[^/?]+\/watch\//;
 
 /** undefined when the path is not a resource path (discovery, /version, ...). */
 export function resolveRequest(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {

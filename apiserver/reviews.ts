@@ -12,6 +12,7 @@ import type { TokenUser, UserInfo } from './authn.js';
 import { checkUnknownFields, fieldValidationParam, parseBody } from './body.js';
 import { notFoundPath, readBody, sendJson } from './http.js';
 import { isObject, type JsonObject, type Obj } from './registry/object.js';
+import { decodeSegment } from './request-info.js';
 
 const VERSION = 'v1';
 const ROUTE = /^\/apis\/(authentication\.k8s\.io|authorization\.k8s\.io)\/v1\/(?:namespaces\/([^/]+)\/)?([^/]+)$/;
@@ -93,14 +94,6 @@ export async function serveReview(req: IncomingMessage, res: ServerResponse, use
     }
   }
   throw notFoundPath();
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw errors.badRequest(`malformed percent-encoding in the path: ${JSON.stringify(segment)}`);
-  }
 }
 
 function userInfo(u: UserInfo): JsonObject {
