@@ -15,6 +15,7 @@ export * from './schemas/apps.js';
 export * from './schemas/batch.js';
 export * from './schemas/coordination.js';
 export * from './schemas/scheduling.js';
+export * from './schemas/storage.js';
 export * from './schemas/subresources.js';
 export * from './schemas/index.js';
 
@@ -23,6 +24,7 @@ export type { Cause } from './field.js';
 export * from './names.js';
 export * from './quantity.js';
 export * from './selectors.js';
+export * from './storage.js';
 export * from './keys.js';
 export * from './prune.js';
 export * from './qos.js';

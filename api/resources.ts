@@ -47,6 +47,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
+  r('', 'v1', 'PersistentVolume', 'persistentvolumes', false, ['pv'], ['status']),
+  r('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], ['status']),
+  r('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, ['sc']),
+  r('storage.k8s.io', 'v1', 'CSIDriver', 'csidrivers', false),
+  r('storage.k8s.io', 'v1', 'CSINode', 'csinodes', false),
 ];
 
 /** Kinds that are created and answered, never stored (authentication.k8s.io and authorization.k8s.io reviews). */

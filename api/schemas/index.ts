@@ -2,11 +2,12 @@
 // of subresources. The one source for TS types, validation (validation/) and OpenAPI (openapi.ts).
 import type { Static, TSchema } from '@sinclair/typebox';
 import { listOf, StatusSchema, TableSchema } from './meta.js';
-import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding } from './core.js';
+import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding, PersistentVolume, PersistentVolumeClaim } from './core.js';
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
 import { Job } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
+import { StorageClass, CSIDriver, CSINode } from './storage.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
@@ -31,6 +32,11 @@ export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
 export const JobList = list('batch/v1', 'Job', Job);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
+export const PersistentVolumeList = list('v1', 'PersistentVolume', PersistentVolume);
+export const PersistentVolumeClaimList = list('v1', 'PersistentVolumeClaim', PersistentVolumeClaim);
+export const StorageClassList = list('storage.k8s.io/v1', 'StorageClass', StorageClass);
+export const CSIDriverList = list('storage.k8s.io/v1', 'CSIDriver', CSIDriver);
+export const CSINodeList = list('storage.k8s.io/v1', 'CSINode', CSINode);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -48,6 +54,9 @@ export type StatefulSetList = Static<typeof StatefulSetList>;
 export type JobList = Static<typeof JobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
+export type PersistentVolumeList = Static<typeof PersistentVolumeList>;
+export type PersistentVolumeClaimList = Static<typeof PersistentVolumeClaimList>;
+export type StorageClassList = Static<typeof StorageClassList>;
 
 export const schemas = {
   'v1/Namespace': Namespace,
@@ -66,6 +75,11 @@ export const schemas = {
   'batch/v1/Job': Job,
   'coordination.k8s.io/v1/Lease': Lease,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
+  'v1/PersistentVolume': PersistentVolume,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'storage.k8s.io/v1/StorageClass': StorageClass,
+  'storage.k8s.io/v1/CSIDriver': CSIDriver,
+  'storage.k8s.io/v1/CSINode': CSINode,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -83,6 +97,11 @@ export const schemas = {
   'batch/v1/JobList': JobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
+  'v1/PersistentVolumeList': PersistentVolumeList,
+  'v1/PersistentVolumeClaimList': PersistentVolumeClaimList,
+  'storage.k8s.io/v1/StorageClassList': StorageClassList,
+  'storage.k8s.io/v1/CSIDriverList': CSIDriverList,
+  'storage.k8s.io/v1/CSINodeList': CSINodeList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,

@@ -12,6 +12,7 @@ import * as core from './core.js';
 import * as workloads from './workloads.js';
 import { lease } from './coordination.js';
 import { priorityClass } from './scheduling.js';
+import * as storage from './storage.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -31,6 +32,11 @@ const RULES: Record<string, KindRules<never>> = {
   'batch/v1/Job': workloads.job,
   'coordination.k8s.io/v1/Lease': lease,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
+  'v1/PersistentVolume': storage.persistentVolume,
+  'v1/PersistentVolumeClaim': storage.persistentVolumeClaim,
+  'storage.k8s.io/v1/StorageClass': storage.storageClass,
+  'storage.k8s.io/v1/CSIDriver': storage.csiDriver,
+  'storage.k8s.io/v1/CSINode': storage.csiNode,
 };
 
 export interface ValidateOptions {
