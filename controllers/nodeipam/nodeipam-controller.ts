@@ -1,5 +1,6 @@
 // Node IPAM (pkg/controller/nodeipam, range allocator): gives every node a spec.podCIDR from the cluster CIDR.
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import type { Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import { Controller, type ControllerContext, type SyncContext } from '../framework/controller.js';
@@ -52,7 +53,7 @@ export class NodeIpamController extends Controller {
     }
     const cidr = this.cidrs.allocateNext();
     if (!cidr) {
-      void this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Normal', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      void this.recorder.event(objectReference(node, NODES), 'Normal', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
       throw new Error(`no pod CIDR left in the cluster CIDR for node ${name}`);
     }
     try {
@@ -61,7 +62,7 @@ export class NodeIpamController extends Controller {
       log.info('allocated pod CIDR', { node: name, podCIDR: cidr });
     } catch (err) {
       this.cidrs.release(cidr);
-      void this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Warning', 'CIDRAssignmentFailed', `Node ${name} status is now: CIDRAssignmentFailed`);
+      void this.recorder.event(objectReference(node, NODES), 'Warning', 'CIDRAssignmentFailed', `Node ${name} status is now: CIDRAssignmentFailed`);
       throw err;
     }
   }
