@@ -305,13 +305,20 @@ function readAll(res: IncomingMessage): Promise<string> {
   });
 }
 
-function toApiError(code: number, text: string, what: string): ApiError {
+/** The Status in an error response's body, or undefined when the body is something else (a proxy's page, text). */
+export function statusOf(text: string): Partial<Status> | undefined {
+  let body: unknown;
   try {
-    const body = JSON.parse(text) as Partial<Status>;
-    if (body.kind === 'Status') return ApiError.fromStatus({ ...(body as Status), code: body.code ?? code });
+    body = JSON.parse(text);
   } catch {
-    // not a Status: fall through
+    return undefined; // not JSON, so not a Status: the caller reports the raw body instead
   }
+  return typeof body === 'object' && body !== null && (body as Partial<Status>).kind === 'Status' ? (body as Partial<Status>) : undefined;
+}
+
+function toApiError(code: number, text: string, what: string): ApiError {
+  const st = statusOf(text);
+  if (st) return ApiError.fromStatus({ ...(st as Status), code: st.code ?? code });
   const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : code === 410 ? 'Expired' : 'InternalError';
   return new ApiError(code, reason, `${what}: ${code} ${text.slice(0, 200)}`);
 }

@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { noop } from 'cockatiel';
+import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
+import { isNotFound } from '../../api/errors.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
@@ -80,10 +83,11 @@ async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 12
   const deadline = Date.now() + timeoutMs;
   let last = 'not registered yet';
   while (Date.now() < deadline) {
-    const node = await nodes.get(undefined, name).catch(() => undefined);
+    // Not registered yet, or the API server busy starting: both are worth another look until the deadline.
+    const node = await nodes.get(undefined, name).catch((err: unknown) => void (last = isNotFound(err) ? 'not registered yet' : `cannot read it: ${String(err)}`));
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return;
-    last = node ? `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}` : last;
+    if (node) last = `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}`;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
@@ -102,15 +106,33 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-/** With --etcd-servers, at least one endpoint must answer /health before anything starts. */
+/**
+ * With --etcd-servers, at least one endpoint must answer before anything starts: etcd's maintenance Status through
+ * etcd3 (the etcd client for everything off the storage hot path), with a member that knows its leader.
+ */
 export async function checkEtcd(urls: string): Promise<void> {
   const endpoints = urls.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
+  const problems: string[] = [];
   for (const url of endpoints) {
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
-    if (ok) return;
+    const client = new Etcd3({
+      hosts: [url],
+      dialTimeout: 3000,
+      defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
+      // One attempt per endpoint: the next endpoint is the retry.
+      faultHandling: { global: noop, host: () => noop },
+    });
+    try {
+      const status = await client.maintenance.status();
+      if (status.leader !== '0') return;
+      problems.push(`${url}: no leader`);
+    } catch (err) {
+      problems.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      client.close();
+    }
   }
   throw new PrerequisiteError(
-    `  - no etcd answers at ${endpoints.join(', ')}: start etcd there (apt-get install -y etcd-server), or leave out --etcd-servers to use the embedded store`,
+    `  - no etcd answers at ${endpoints.join(', ')}: start etcd there (apt-get install -y etcd-server), or leave out --etcd-servers to use the embedded store (${problems.join('; ')})`,
   );
 }
 
