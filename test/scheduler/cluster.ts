@@ -6,7 +6,7 @@ import type { Node, Pod } from '../../api/index.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { EmbeddedStorage } from '../../apiserver/storage/index.js';
 import { RestClient, loadClientConfig, type ResourceClient } from '../../client/index.js';
-import { node, pod } from '../../scheduler/framework/testing.js';
+import { node, pod } from '../support/scheduler-fixtures.js';
 import { NODES, PODS } from '../../scheduler/scheduler.js';
 
 export interface TestCluster {
