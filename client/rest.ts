@@ -259,7 +259,7 @@ export class ResourceClient<T extends ObjectLike> {
         throw err;
       }
       try {
-        for await (const ev of readEvents<T>(res)) {
+        for await (const ev of readWatchEvents<T>(res)) {
           if (ev.type === 'ERROR') {
             const st = ev.object as unknown as Status;
             throw toApiError(st.code || 500, JSON.stringify(st), 'watch');
@@ -280,7 +280,8 @@ export class ResourceClient<T extends ObjectLike> {
   }
 }
 
-async function* readEvents<T>(res: IncomingMessage): AsyncGenerator<WatchEvent<T>> {
+/** The events of a watch response: one JSON object a line (the ketch and Kubernetes watch stream). */
+export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGenerator<WatchEvent<T>> {
   let buf = '';
   for await (const chunk of res) {
     buf += (chunk as Buffer).toString('utf8');
@@ -291,7 +292,15 @@ async function* readEvents<T>(res: IncomingMessage): AsyncGenerator<WatchEvent<T
       if (line) yield JSON.parse(line) as WatchEvent<T>;
     }
   }
-  if (buf.trim()) yield JSON.parse(buf) as WatchEvent<T>;
+  const last = buf.trim();
+  if (!last) return;
+  let ev: WatchEvent<T>;
+  try {
+    ev = JSON.parse(last) as WatchEvent<T>;
+  } catch {
+    return; // an event cut off with the connection: a watch from the last revision seen sends it again
+  }
+  yield ev;
 }
 
 function readAll(res: IncomingMessage): Promise<string> {

@@ -42,11 +42,7 @@ export class DeploymentController extends Controller {
     this.replicaSets = ctx.rest.resource<ReplicaSet>(REPLICASETS);
     this.recorder = ctx.recorder(this.name);
 
-    this.dInformer.addEventHandler({
-      onAdd: (d) => this.enqueue(d),
-      onUpdate: (_o, d) => this.enqueue(d),
-      onDelete: (d) => this.enqueue(d),
-    });
+    this.dInformer.addEventHandler(this.enqueueOnChange());
     this.rsInformer.addEventHandler({
       onAdd: (rs) => this.replicaSetChanged(undefined, rs),
       onUpdate: (old, rs) => this.replicaSetChanged(old, rs),

@@ -29,13 +29,11 @@ export class NodeIpamController extends Controller {
     this.informers = [this.nodeInformer];
     this.nodes = ctx.rest.resource<Node>(NODES);
     this.recorder = ctx.recorder(this.name);
-    this.nodeInformer.addEventHandler({
-      onAdd: (n) => this.enqueue(n),
-      onUpdate: (_o, n) => this.enqueue(n),
-      onDelete: (n) => {
+    this.nodeInformer.addEventHandler(
+      this.enqueueOnChange((n) => {
         for (const c of podCidrsOf(n)) this.cidrs.release(c);
-      },
-    });
+      }),
+    );
   }
 
   /** Before allocating anything, every subnet already assigned is marked taken. */

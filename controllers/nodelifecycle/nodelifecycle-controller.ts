@@ -55,11 +55,7 @@ export class NodeLifecycleController extends Controller {
     this.pods = ctx.rest.resource<Pod>(PODS);
     this.recorder = ctx.recorder(this.name);
 
-    this.nodeInformer.addEventHandler({
-      onAdd: (n) => this.enqueue(n),
-      onUpdate: (_o, n) => this.enqueue(n),
-      onDelete: (n) => this.health.delete(n.metadata.name ?? ''),
-    });
+    this.nodeInformer.addEventHandler(this.enqueueOnChange((n) => this.health.delete(n.metadata.name ?? '')));
     const leaseChanged = (l: Lease): void => {
       const name = l.metadata.name ?? '';
       this.observe(name, { leaseRenew: l.spec?.renewTime ?? '' });

@@ -54,14 +54,12 @@ export class ReplicaSetController extends Controller {
     this.pods = ctx.rest.resource<Pod>(PODS);
     this.recorder = ctx.recorder(this.name);
 
-    this.rsInformer.addEventHandler({
-      onAdd: (rs) => this.enqueue(rs),
-      onUpdate: (_old, rs) => this.enqueue(rs),
-      onDelete: (rs) => {
+    this.rsInformer.addEventHandler(
+      this.enqueueOnChange((rs) => {
         this.expectations.delete(keyOf(rs));
         this.enqueue(rs);
-      },
-    });
+      }),
+    );
     this.podInformer.addEventHandler({
       onAdd: (pod) => this.addPod(pod),
       onUpdate: (old, pod) => this.updatePod(old, pod),
