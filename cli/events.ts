@@ -1,5 +1,6 @@
 // Reading events about an object (describe, why, events --for) and printing them as kubectl does.
-import { EVENTS, type KubeEvent } from '../client/events.js';
+import type { KubeEvent } from '../client/events.js';
+import { EVENTS } from '../client/resources.js';
 import type { ObjectLike } from '../client/rest.js';
 import type { Cli } from './context.js';
 import { age } from './printers/age.js';

@@ -3,9 +3,8 @@
 import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
-import type { ObjectLike, ResourceClient, ResourceRef } from './rest.js';
+import type { ObjectLike, ResourceClient } from './rest.js';
 
-export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true };
 
 export interface Lease extends ObjectLike {
   spec?: {

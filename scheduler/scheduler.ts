@@ -2,7 +2,7 @@
 // synchronously against the cache, assumes the pod onto the chosen node and hands the binding to a background writer;
 // failures become a PodScheduled=False condition, a FailedScheduling event and the per-node diagnosis annotation.
 import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type Pod, type PodCondition } from '../api/index.js';
-import { EventBroadcaster, InformerFactory, objectReference, type EventRecorder, type ResourceClient, type ResourceRef, type RestClient } from '../client/index.js';
+import { EventBroadcaster, InformerFactory, NODES, objectReference, PODS, type EventRecorder, type ResourceClient, type RestClient } from '../client/index.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { Limiter } from '../lib/limit.js';
 import { logger } from '../lib/logger.js';
@@ -17,9 +17,6 @@ import { Framework } from './framework/runtime.js';
 import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi } from './framework/types.js';
 import { IN_TREE_PLUGINS } from './plugins/registry.js';
 
-export const PODS: ResourceRef = { group: '', version: 'v1', resource: 'pods', namespaced: true };
-export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', namespaced: false };
-const POD_KIND = { apiVersion: 'v1', kind: 'Pod' };
 
 export interface ScheduledInfo {
   pod: Pod;
@@ -380,7 +377,7 @@ export class Scheduler {
    * MAX_DEFERRED_EVENTS they are dropped.
    */
   private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const ref = objectReference(pod, POD_KIND);
+    const ref = objectReference(pod, PODS);
     if (type === 'Warning') {
       this.lastEvent = this.recorder.event(ref, type, reason, message);
       return;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { cliOf } from '../context.js';
 import { CliError } from '../errors.js';
-import { EVENTS } from '../../client/events.js';
+import { EVENTS } from '../../client/resources.js';
 import { eventAge, sortEvents, type EventLike } from '../events.js';
 import { parseOutput, printObjects } from '../printers/index.js';
 import { formatColumns } from '../printers/table.js';

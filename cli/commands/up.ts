@@ -8,6 +8,7 @@ import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
 import { isNotFound } from '../../api/errors.js';
+import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
@@ -79,7 +80,7 @@ interface NodeLike {
 }
 
 async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
-  const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>({ group: '', version: 'v1', resource: 'nodes', namespaced: false });
+  const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>(NODES);
   const deadline = Date.now() + timeoutMs;
   let last = 'not registered yet';
   while (Date.now() < deadline) {
