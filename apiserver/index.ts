@@ -22,6 +22,7 @@ import { ensurePki, kubeconfigYaml } from './pki/pki.js';
 import { proxyNodeGet } from './nodeproxy/node-stats.js';
 import { proxyPodUpgrade, type NodeProxyDeps, type ProxyNode, type ProxyPod } from './nodeproxy/node-proxy.js';
 import { priorityAdmission } from './admission/priority.js';
+import { storageAdmissionFromStores } from './admission/storage.js';
 import { Registry, type Admission, type Clock, type Store } from './registry/index.js';
 import { serviceAccountAdmission } from './serviceaccount/admission.js';
 import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
@@ -133,6 +134,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       list: async () => (await priorityClasses.lookupAll()) as unknown as PriorityClass[],
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
+    storageAdmissionFromStores(storeOf),
   );
 
   const tokens: ServiceAccountTokenDeps = {

@@ -6,6 +6,7 @@ import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
+import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
@@ -22,6 +23,8 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   DaemonSet: workloadStrategy,
   Job: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  PersistentVolume: persistentVolumeStrategy,
+  PersistentVolumeClaim: persistentVolumeClaimStrategy,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {
