@@ -30,6 +30,15 @@ export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
 /** The built-in provisioner (rancher's local-path-provisioner semantics) and its default class. */
 export const LOCAL_PATH_PROVISIONER = 'rancher.io/local-path';
 export const LOCAL_PATH_CLASS = 'local-path';
+/** Where local-path volumes live on each node unless the class's `nodePath` parameter says otherwise. */
+export const DEFAULT_LOCAL_PATH_ROOT = '/var/lib/ketch/storage';
+/**
+ * On a local-path PersistentVolume: held until the node that has the directory has removed it (Delete reclaim); the
+ * node's agent removes the finalizer after removing the directory.
+ */
+export const LOCAL_PATH_CLEANUP_FINALIZER = 'local-path.ketch.io/cleanup';
+/** A local-path volume's directory name: `pvc-<claim uid>_<namespace>_<claim>` (as rancher's provisioner names it). */
+export const LOCAL_PATH_DIR_PATTERN = /^pvc-[0-9a-f-]+_[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** PersistentVolumeClaim conditions and resize states (as Kubernetes names them). */
 export const CLAIM_RESIZING = 'Resizing';

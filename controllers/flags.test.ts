@@ -35,8 +35,9 @@ describe('controller manager flags', () => {
   });
 
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    const all = ['deployment', 'ephemeral-volume', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc', 'pv-protection', 'pvc-protection', 'replicaset'];
+    assert.deepEqual([...enabledControllers(['*'])].sort(), all);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), all.filter((n) => n !== 'garbagecollector' && n !== 'nodeipam'));
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

@@ -18,6 +18,11 @@ import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
 import { ReplicaSetController } from './replicaset/replicaset-controller.js';
+import { EphemeralVolumeController } from './volume/ephemeral/ephemeral-controller.js';
+import { ExpandController } from './volume/expand/expand-controller.js';
+import { PersistentVolumeController } from './volume/persistentvolume/pv-controller.js';
+import { PvProtectionController } from './volume/protection/pv-protection-controller.js';
+import { PvcProtectionController } from './volume/protection/pvc-protection-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -77,6 +82,11 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  'persistentvolume-binder': (ctx) => new PersistentVolumeController(ctx),
+  'persistentvolume-expander': (ctx) => new ExpandController(ctx),
+  'pvc-protection': (ctx) => new PvcProtectionController(ctx),
+  'pv-protection': (ctx) => new PvProtectionController(ctx),
+  'ephemeral-volume': (ctx) => new EphemeralVolumeController(ctx),
 };
 
 /** The controllers that --controllers selects, in a stable order. */
