@@ -93,6 +93,8 @@ describe('storage validation', () => {
     ]);
     assert.deepEqual(update(pvc({ resources: { requests: { storage: '3Gi' } } }, bound), pvc({ resources: { requests: { storage: '4Gi' } } }, bound)), [], 'back down to above the capacity');
     assert.equal(lines(update(pvc({ storageClassName: 'other' }), pvc({ storageClassName: 'fast' })))[0]?.includes('storageClassName: "fast" -> "other"'), true);
+    assert.deepEqual(update(pvc({ storageClassName: 'fast' }), pvc()), [], 'a claim without a class may get one while unbound');
+    assert.equal(update(pvc({ storageClassName: 'fast', volumeName: 'pv1' }), pvc({ volumeName: 'pv1' })).length, 1, 'not once it names a volume');
   });
 
   it('checks claim status: allocatedResources and resize statuses', () => {

@@ -106,6 +106,10 @@ function validateClaimUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeCl
   const next = structuredClone(pvc.spec ?? {}) as Record<string, unknown> & NonNullable<PersistentVolumeClaim['spec']>;
   const prev = structuredClone(old.spec ?? {}) as Record<string, unknown> & NonNullable<PersistentVolumeClaim['spec']>;
   if (!prev.volumeName) prev.volumeName = next.volumeName;
+  // Retroactive default class: an unbound claim that named no class may get one, once.
+  if (prev.storageClassName === undefined && !old.spec?.volumeName && old.metadata?.annotations?.[ANN_BETA_STORAGE_CLASS] === undefined) {
+    prev.storageClassName = next.storageClassName;
+  }
   const bound = pvc.status?.phase === 'Bound';
   if (bound && next.resources?.requests) {
     const was = prev.resources?.requests?.storage;

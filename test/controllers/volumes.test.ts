@@ -188,6 +188,23 @@ describe('volume controllers (integration)', function () {
     assert.equal((await eventFor('missing-class', 'ProvisioningFailed')).message, 'storageclass.storage.k8s.io "no-such-class" not found');
   });
 
+  it('gives a pending claim without a class the default class once one exists (retroactive default)', async () => {
+    const orphan = pvc('classless');
+    delete orphan.spec?.storageClassName;
+    await pvcs.create(ns, orphan);
+    assert.equal((await claim('classless')).spec?.storageClassName, undefined);
+    const cls = uniq('default');
+    const dflt = sc(cls, 'example.com/nfs');
+    dflt.metadata.annotations = { 'storageclass.kubernetes.io/is-default-class': 'true' };
+    const classes = cluster.rest.resource<StorageClass>(STORAGECLASSES);
+    await classes.create(undefined, dflt);
+    try {
+      await waitFor(async () => (await claim('classless')).spec?.storageClassName === cls, { what: 'the default class assigned' });
+    } finally {
+      await classes.delete(undefined, cls); // a default class would change the other tests' claims
+    }
+  });
+
   it('provisions a WaitForFirstConsumer claim only once a node is selected, on that node', async () => {
     const cls = uniq('local');
     await cluster.rest.resource<StorageClass>(STORAGECLASSES).create(undefined, sc(cls, 'rancher.io/local-path', { volumeBindingMode: 'WaitForFirstConsumer' }));
