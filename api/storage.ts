@@ -1,7 +1,7 @@
 // Storage rules shared by the PV controller, the scheduler's volume plugins, admission, the node side and the CLI: the
 // well-known annotations and finalizers, and how a claim matches a volume (k8s.io/component-helpers/storage/volume
 // and pkg/controller/volume/persistentvolume/util in Kubernetes).
-import type { Node, PersistentVolume, PersistentVolumeClaim } from './schemas/core.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimStatus } from './schemas/core.js';
 import type { StorageClass } from './schemas/storage.js';
 import { compareQuantities } from './quantity.js';
 import { matchesLabelSelector } from './selectors.js';
@@ -205,4 +205,15 @@ export function podClaimNames(pod: { metadata?: { name?: string }; spec: { volum
     else if (v.ephemeral) out.push(`${pod.metadata?.name ?? ''}-${v.name}`);
   }
   return out;
+}
+
+/** A claim's status once a resize is done: it shows `size`, and the given conditions and the storage resize step go. */
+export function finishResize(st: PersistentVolumeClaimStatus, size: string | number, conditions: readonly string[]): void {
+  st.capacity = { ...(st.capacity ?? {}), storage: size };
+  st.conditions = (st.conditions ?? []).filter((c) => !conditions.includes(c.type));
+  if (!st.conditions.length) delete st.conditions;
+  if (st.allocatedResourceStatuses) {
+    delete st.allocatedResourceStatuses.storage;
+    if (!Object.keys(st.allocatedResourceStatuses).length) delete st.allocatedResourceStatuses;
+  }
 }

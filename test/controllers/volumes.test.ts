@@ -19,6 +19,7 @@ import { LocalPathControllerService } from '../../controllers/volume/local-path/
 import { PersistentVolumeController } from '../../controllers/volume/persistentvolume/pv-controller.js';
 import { PvProtectionController } from '../../controllers/volume/protection/pv-protection-controller.js';
 import { PvcProtectionController } from '../../controllers/volume/protection/pvc-protection-controller.js';
+import { markFileSystemResized, needsNodeExpansion } from '../../agent/volumes/csi-local/expansion.js';
 import { waitFor } from '../support/util.js';
 import { createNamespace, startTestCluster, type TestCluster } from './harness.js';
 
@@ -347,5 +348,12 @@ describe('volume controllers (integration)', function () {
     assert.equal(c.status?.allocatedResourceStatuses?.storage, 'NodeResizePending');
     assert.equal(c.status?.conditions?.find((k) => k.type === 'FileSystemResizePending')?.message, 'Waiting for user to (re-)start a pod to finish file system resize of volume on node.');
     assert.equal((await pvs.get(undefined, before.spec?.volumeName ?? '')).spec?.capacity?.storage, '2Gi');
+    // The node's part (what the agent does after NodeExpandVolume).
+    assert.ok(needsNodeExpansion(c));
+    const done = await markFileSystemResized(pvcs, c, '2Gi');
+    assert.equal(done.status?.capacity?.storage, '2Gi');
+    assert.equal(done.status?.conditions, undefined);
+    assert.equal(done.status?.allocatedResourceStatuses, undefined);
+    assert.ok(!needsNodeExpansion(done));
   });
 });

@@ -5,7 +5,7 @@
 // status.allocatedResources records the size being worked towards, allocatedResourceStatuses the step.
 import {
   ANN_DYNAMICALLY_PROVISIONED, bytes, CLAIM_CONTROLLER_RESIZE_ERROR, CLAIM_FILESYSTEM_RESIZE_PENDING, CLAIM_RESIZING, claimClass, claimRequest,
-  compareQuantities, formatBytes, nowRFC3339, volumeCapacity, type PersistentVolume, type PersistentVolumeClaim, type PersistentVolumeClaimCondition,
+  compareQuantities, finishResize, formatBytes, nowRFC3339, volumeCapacity, type PersistentVolume, type PersistentVolumeClaim, type PersistentVolumeClaimCondition,
   type PersistentVolumeClaimStatus, type StorageClass,
 } from '../../../api/index.js';
 import { objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type EventRecorder, type EventType, type Informer, type ResourceClient } from '../../../client/index.js';
@@ -130,13 +130,7 @@ export class ExpandController extends Controller {
 
   /** The claim shows the new size; the resize conditions and step are cleared. */
   private async finish(pvc: PersistentVolumeClaim, size: string | number): Promise<void> {
-    await this.status(pvc, (st) => {
-      st.capacity = { ...(st.capacity ?? {}), storage: size };
-      st.conditions = (st.conditions ?? []).filter((c) => c.type !== CLAIM_RESIZING && c.type !== CLAIM_CONTROLLER_RESIZE_ERROR);
-      if (!st.conditions.length) delete st.conditions;
-      if (st.allocatedResourceStatuses) delete st.allocatedResourceStatuses.storage;
-      if (st.allocatedResourceStatuses && !Object.keys(st.allocatedResourceStatuses).length) delete st.allocatedResourceStatuses;
-    });
+    await this.status(pvc, (st) => finishResize(st, size, [CLAIM_RESIZING, CLAIM_CONTROLLER_RESIZE_ERROR]));
     this.event(pvc, 'Normal', 'VolumeResizeSuccessful', 'Resize volume succeeded');
   }
 }
