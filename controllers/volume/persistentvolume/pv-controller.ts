@@ -13,7 +13,7 @@
 // - A claim whose volume is gone becomes Lost.
 import {
   ANN_BETA_STORAGE_CLASS, ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, claimClass, defaultClass, findBestMatchForClaim, isDelayBinding,
-  isNotFound, isVolumeBoundToClaim, selectedNode, volumeModeMismatch, volumeUnfitReason, ANN_DYNAMICALLY_PROVISIONED,
+  isNotFound, isVolumeBoundToClaim, selectedNode, volumeClass, volumeModeMismatch, volumeUnfitReason, ANN_DYNAMICALLY_PROVISIONED,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type StorageClass,
 } from '../../../api/index.js';
 import { NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type Informer, type ResourceClient } from '../../../client/index.js';
@@ -110,8 +110,9 @@ export class PersistentVolumeController extends Controller {
     this.classes.addEventHandler({ onAdd: () => this.enqueuePendingClaims(), onUpdate: () => this.enqueuePendingClaims() });
   }
 
-  private enqueuePendingClaims(): void {
-    for (const c of this.claims.list()) if (!has(c, ANN_BIND_COMPLETED)) this.queue.add(CLAIM + claimKey(c));
+  /** Claims not bound yet (of one class, when given). */
+  private enqueuePendingClaims(cls?: string): void {
+    for (const c of this.claims.list()) if (!has(c, ANN_BIND_COMPLETED) && (cls === undefined || claimClass(c) === cls)) this.queue.add(CLAIM + claimKey(c));
   }
 
   protected override started(): void {
@@ -281,8 +282,11 @@ export class PersistentVolumeController extends Controller {
     const ref = volume.spec?.claimRef;
     if (!ref || !ref.uid) {
       // Free, or reserved for a claim (by name) that the claim's sync will bind.
+      const was = volume.status?.phase;
       await w.volumePhase(volume, 'Available');
       if (ref?.name) this.queue.add(`${CLAIM}${ref.namespace ?? ''}/${ref.name}`);
+      // Kubernetes leaves waiting claims to the periodic resync; a volume that has just become Available tells them.
+      else if (was !== 'Available') this.enqueuePendingClaims(volumeClass(volume));
       return;
     }
     const claim = await this.claimOf(volume);
