@@ -217,3 +217,10 @@ export function finishResize(st: PersistentVolumeClaimStatus, size: string | num
     if (!Object.keys(st.allocatedResourceStatuses).length) delete st.allocatedResourceStatuses;
   }
 }
+
+/** Access modes as kubectl shows them (GetAccessModesAsString): RWO, ROX, RWX, RWOP in that order, comma-separated. */
+export function accessModesString(modes: readonly unknown[] | undefined): string {
+  const have = new Set((modes ?? []).map(String));
+  const short: [string, string][] = [['ReadWriteOnce', 'RWO'], ['ReadOnlyMany', 'ROX'], ['ReadWriteMany', 'RWX'], ['ReadWriteOncePod', 'RWOP']];
+  return short.filter(([m]) => have.has(m)).map(([, x]) => x).join(',');
+}

@@ -2,7 +2,7 @@
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
-import { ANN_BETA_DEFAULT_STORAGE_CLASS, ANN_BETA_STORAGE_CLASS, ANN_DEFAULT_STORAGE_CLASS } from '../../api/storage.js';
+import { accessModesString as accessModes, ANN_BETA_DEFAULT_STORAGE_CLASS, ANN_BETA_STORAGE_CLASS, ANN_DEFAULT_STORAGE_CLASS } from '../../api/storage.js';
 
 export interface Column {
   name: string;
@@ -36,13 +36,6 @@ const col = (name: string, type: Column['type'] = 'string'): Column => ({ name, 
 function containersAndImages(podSpec: unknown): [string, string] {
   const cs = arr(obj(podSpec).containers);
   return [cs.map((c) => String(c.name ?? '')).join(','), cs.map((c) => String(c.image ?? '')).join(',')];
-}
-
-/** GetAccessModesAsString: RWO, ROX, RWX, RWOP in that order, comma-separated. */
-function accessModes(v: unknown): string {
-  const modes = Array.isArray(v) ? v.map(String) : [];
-  const short: [string, string][] = [['ReadWriteOnce', 'RWO'], ['ReadOnlyMany', 'ROX'], ['ReadWriteMany', 'RWX'], ['ReadWriteOncePod', 'RWOP']];
-  return short.filter(([m]) => modes.includes(m)).map(([, s]) => s).join(',');
 }
 
 /** A volume's or claim's class: the beta annotation wins over spec.storageClassName. */
@@ -233,7 +226,7 @@ const PRINTERS: Record<string, Printer> = {
       return [
         o.metadata.name ?? '',
         String(obj(spec.capacity).storage ?? '0'),
-        accessModes(spec.accessModes),
+        accessModes(Array.isArray(spec.accessModes) ? spec.accessModes : []),
         String(spec.persistentVolumeReclaimPolicy ?? ''),
         phase,
         ref,
@@ -256,7 +249,7 @@ const PRINTERS: Record<string, Printer> = {
         o.metadata.deletionTimestamp ? 'Terminating' : String(st.phase ?? ''),
         String(spec.volumeName ?? ''),
         bound ? String(obj(st.capacity).storage ?? '0') : '',
-        bound ? accessModes(st.accessModes) : '',
+        bound ? accessModes(Array.isArray(st.accessModes) ? st.accessModes : []) : '',
         storageClassOf(o),
         String(spec.volumeAttributesClassName ?? '<unset>'),
         age(o.metadata.creationTimestamp, now),
