@@ -8,10 +8,10 @@
 // secret S" is two map lookups. Built incrementally from pod (and PersistentVolume) events.
 import type { KubeObject } from '../../../api/schemas/meta.js';
 import { isObject, type JsonObject } from '../../registry/object.js';
+import type { EventSink, EventType } from '../feed.js';
 import { MIRROR_POD_ANNOTATION, podRefs } from './pod-refs.js';
 
 export type VertexType = 'pod' | 'secret' | 'configmap' | 'pvc' | 'pv' | 'serviceaccount';
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 interface PodEntry {
   uid: string;
@@ -66,6 +66,23 @@ export class NodeGraph {
     if (existing && existing.node === node && existing.uid === uid) return;
     this.removePod(podKey);
     this.addPod(podKey, node, uid, pod);
+  }
+
+  /** Pod events as a feed's sink (../feed.ts). */
+  podSink(): EventSink {
+    return { replace: (pods) => this.replacePods(pods), onEvent: (type, pod) => this.onPod(type, pod) };
+  }
+
+  /** PersistentVolume events as a feed's sink, for when ketch serves them. */
+  persistentVolumeSink(): EventSink {
+    return {
+      replace: (pvs) => {
+        const keep = new Set(pvs.map((pv) => pv.metadata.name ?? ''));
+        for (const name of [...this.pvs.keys()]) if (!keep.has(name)) this.onPersistentVolume('DELETED', { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name } });
+        for (const pv of pvs) this.onPersistentVolume('MODIFIED', pv);
+      },
+      onEvent: (type, pv) => this.onPersistentVolume(type, pv),
+    };
   }
 
   /** A full snapshot of the pods (initial list or relist). */

@@ -13,10 +13,10 @@ import type { KubeObject } from '../../../api/schemas/meta.js';
 import { RBAC_GROUP, type ClusterRoleBinding, type PolicyRule, type RoleBinding, type RoleRef } from '../../../api/schemas/rbac.js';
 import { compiledRulesAllow } from './rules.js';
 import { BindingEntry, RoleSlot, type BindingKind, type RoleKind } from './entries.js';
+import type { EventSink, EventType } from '../feed.js';
 import { NO_OPINION, type Attributes, type AuthorizationResult, type Authorizer, type RuleResolver, type RulesResult, type UserInfo } from '../types.js';
 
 export type RbacKind = RoleKind | BindingKind;
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export const RBAC_KINDS: readonly RbacKind[] = ['ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding'];
 
 interface SubjectIndex {
@@ -66,6 +66,11 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
   onClusterRoleEvent = (type: EventType, obj: KubeObject): void => this.onEvent('ClusterRole', type, obj);
   onRoleBindingEvent = (type: EventType, obj: KubeObject): void => this.onEvent('RoleBinding', type, obj);
   onClusterRoleBindingEvent = (type: EventType, obj: KubeObject): void => this.onEvent('ClusterRoleBinding', type, obj);
+
+  /** The events of one kind as a feed's sink (../feed.ts). */
+  sink(kind: RbacKind): EventSink {
+    return { replace: (objs) => this.replace(kind, objs), onEvent: (type, obj) => this.onEvent(kind, type, obj) };
+  }
 
   /** A full snapshot of one kind (the initial list, or a relist after a lost watch): what is absent is deleted. */
   replace(kind: RbacKind, objs: readonly KubeObject[]): void {
