@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../../api/schemas/meta.js';
 import type { PolicyRule, Subject } from '../../../api/schemas/rbac.js';
 import { isNotFound } from '../../../api/errors.js';
-import type { Attributes, UserInfo } from '../types.js';
+import { privilegedGroups, type Attributes, type UserInfo } from '../types.js';
 import { RbacAuthorizer } from './authorizer.js';
 
 const G = 'rbac.authorization.k8s.io';
@@ -161,6 +161,12 @@ describe('rbac authorizer', () => {
     assert.deepEqual(a.roleReferenceRules({ kind: 'Role', name: 'r' }, 'ns'), [rule('list', '', 'pods')]);
     assert.deepEqual(a.roleReferenceRules({ kind: 'ClusterRole', name: 'c' }, 'ns'), [rule('get', '', 'pods')]);
     assert.throws(() => a.roleReferenceRules({ kind: 'Role', name: 'r' }, 'other'), (e: unknown) => isNotFound(e));
+  });
+
+  it('lets system:masters do anything through the privileged-groups authorizer, and nobody else', () => {
+    const masters = privilegedGroups('system:masters');
+    assert.equal(masters.authorize(req(u('root', 'system:masters'), 'delete', 'nodes')).decision, 'allow');
+    assert.equal(masters.authorize(req(u('system:masters'), 'delete', 'nodes')).decision, 'noOpinion');
   });
 
   it('decides with 1,000 unrelated bindings by looking only at the caller\'s', () => {
