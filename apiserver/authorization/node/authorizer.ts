@@ -4,7 +4,7 @@
 // pods only with spec.nodeName=<itself>, and uses its own Lease. Anything else it gets from the fixed node rules (kube's
 // NodeRules(), the system:node role); what a node may *write* of its own objects is NodeRestriction admission's call.
 import { ApiError } from '../../../api/errors.js';
-import { parseFieldSelector } from '../../selectors.js';
+import { parseFieldSelector } from '../../registry/selectors.js';
 import { compileRules, compiledRulesAllow, type CompiledRule } from '../rbac/rules.js';
 import { NODE_RULES } from '../rbac/bootstrap-policy.js';
 import { ALLOW, NO_OPINION, noOpinion, type Attributes, type AuthorizationResult, type Authorizer, type RuleResolver, type RulesResult, type UserInfo } from '../types.js';

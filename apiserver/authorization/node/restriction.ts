@@ -5,7 +5,7 @@
 import { errors, type ApiError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/schemas/meta.js';
 import { deepEqual } from '../../../api/field.js';
-import { forbiddenBy } from '../../admission.js';
+import { forbiddenBy } from '../../admission/namespace-lifecycle.js';
 import { isObject, type JsonObject } from '../../registry/object.js';
 import type { AdmissionCheck, AdmissionRequest } from '../types.js';
 import { nodeIdentity, NODE_LEASE_NAMESPACE } from './authorizer.js';

@@ -5,7 +5,7 @@ import { ApiError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/schemas/meta.js';
 import { RBAC_GROUP, type AggregationRule, type PolicyRule, type RoleRef } from '../../../api/schemas/rbac.js';
 import { deepEqual } from '../../../api/field.js';
-import { forbiddenBy } from '../../admission.js';
+import { forbiddenBy } from '../../admission/namespace-lifecycle.js';
 import { compactRules, compactString, covers, goQuoteList } from './rules.js';
 import { aggregate, type RbacAuthorizer } from './authorizer.js';
 import { SYSTEM_MASTERS, type Attributes, type AuthorizationResult, type UserInfo } from '../types.js';
