@@ -5,10 +5,10 @@ import { findByKind } from '../../api/resources.js';
 import type { KubeObject } from '../../api/schemas/meta.js';
 import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
+import { memoryRegistry, type MemoryRegistry } from '../../test/support/memory-registry.js';
 import { waitFor } from '../../test/support/util.js';
-import { Registry, type Store } from '../registry/index.js';
+import type { Registry, Store } from '../registry/index.js';
 import type { Obj } from '../registry/object.js';
-import { EmbeddedStorage } from '../storage/embedded.js';
 import { feed, type EventSource, type SourceEvent } from './feed.js';
 import { NodeAuthorizer } from './node/authorizer.js';
 import { NodeGraph } from './node/graph.js';
@@ -20,16 +20,13 @@ const log = logger('authorization-feed-test');
 const G = 'rbac.authorization.k8s.io';
 
 describe('authorization feeds', () => {
-  let storage: EmbeddedStorage;
+  let mem: MemoryRegistry;
   let registry: Registry;
   beforeEach(() => {
-    storage = new EmbeddedStorage({ path: ':memory:' });
-    registry = new Registry(storage, { clock: { now: () => new Date() }, admission: [] });
+    mem = memoryRegistry();
+    registry = mem.registry;
   });
-  afterEach(async () => {
-    registry.close();
-    await storage.close();
-  });
+  afterEach(() => mem.close());
   const store = (apiVersion: string, kind: string): Store => registry.store(findByKind(apiVersion, kind)!);
   const watchAll = (s: Store) => () => s.watch('', { sendInitialEvents: true, allowWatchBookmarks: true });
 

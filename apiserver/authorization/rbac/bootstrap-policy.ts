@@ -185,6 +185,13 @@ const KETCH_ROLES: ClusterRole[] = [clusterRole(NODE_ROUTES_ROLE, [rule('list,wa
 
 // ---- controllers (controller_policy.go): one ClusterRole and binding to its service account in kube-system each ----
 
+/** A workload controller's own kind: read (and write, per verbs) it, update its status and finalizers. */
+const ownKind = (verbs: string, groups: string, resource: string): PolicyRule[] => [
+  rule(verbs, groups, resource),
+  rule('update', groups, `${resource}/status`),
+  rule('update', groups, `${resource}/finalizers`),
+];
+
 const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
   'certificate-controller': [
     rule('delete,get,list,watch', 'certificates.k8s.io', 'certificatesigningrequests'),
@@ -196,17 +203,13 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
   ],
   'clusterrole-aggregation-controller': [rule('escalate,get,list,patch,update,watch', RBAC_GROUP, 'clusterroles')],
   'cronjob-controller': [
-    rule('get,list,update,watch', 'batch', 'cronjobs'),
+    ...ownKind('get,list,update,watch', 'batch', 'cronjobs'),
     rule('create,delete,get,list,patch,update,watch', 'batch', 'jobs'),
-    rule('update', 'batch', 'cronjobs/status'),
-    rule('update', 'batch', 'cronjobs/finalizers'),
     rule('delete,list,watch', '', 'pods'),
     EVENTS,
   ],
   'daemon-set-controller': [
-    rule(READ, 'apps,extensions', 'daemonsets'),
-    rule('update', 'apps,extensions', 'daemonsets/status'),
-    rule('update', 'apps,extensions', 'daemonsets/finalizers'),
+    ...ownKind(READ, 'apps,extensions', 'daemonsets'),
     rule('list,watch', '', 'nodes'),
     rule('create,delete,list,patch,watch', '', 'pods'),
     rule('create', '', 'pods/binding'),
@@ -214,9 +217,7 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
     EVENTS,
   ],
   'deployment-controller': [
-    rule('get,list,update,watch', 'apps,extensions', 'deployments'),
-    rule('update', 'apps,extensions', 'deployments/status'),
-    rule('update', 'apps,extensions', 'deployments/finalizers'),
+    ...ownKind('get,list,update,watch', 'apps,extensions', 'deployments'),
     rule('create,delete,get,list,patch,update,watch', 'apps,extensions', 'replicasets'),
     rule('get,list,update,watch', '', 'pods'),
     EVENTS,
@@ -255,9 +256,7 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
     EVENTS,
   ],
   'job-controller': [
-    rule('get,list,patch,update,watch', 'batch', 'jobs'),
-    rule('update', 'batch', 'jobs/status'),
-    rule('update', 'batch', 'jobs/finalizers'),
+    ...ownKind('get,list,patch,update,watch', 'batch', 'jobs'),
     rule('create,delete,list,patch,watch', '', 'pods'),
     EVENTS,
   ],
@@ -279,16 +278,12 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
   'pv-protection-controller': [rule('get,list,update,watch', '', 'persistentvolumes'), EVENTS],
   'pvc-protection-controller': [rule('get,list,update,watch', '', 'persistentvolumeclaims'), rule('update', '', 'persistentvolumeclaims/status'), rule(READ, '', 'pods'), EVENTS],
   'replicaset-controller': [
-    rule('get,list,update,watch', 'apps,extensions', 'replicasets'),
-    rule('update', 'apps,extensions', 'replicasets/status'),
-    rule('update', 'apps,extensions', 'replicasets/finalizers'),
+    ...ownKind('get,list,update,watch', 'apps,extensions', 'replicasets'),
     rule('create,delete,list,patch,watch', '', 'pods'),
     EVENTS,
   ],
   'replication-controller': [
-    rule('get,list,update,watch', '', 'replicationcontrollers'),
-    rule('update', '', 'replicationcontrollers/status'),
-    rule('update', '', 'replicationcontrollers/finalizers'),
+    ...ownKind('get,list,update,watch', '', 'replicationcontrollers'),
     rule('create,delete,list,patch,watch', '', 'pods'),
     EVENTS,
   ],
@@ -299,9 +294,7 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
   'service-controller': [rule(READ, '', 'services'), rule('patch,update', '', 'services/status'), rule('list,watch', '', 'nodes'), EVENTS],
   'statefulset-controller': [
     rule('list,watch', '', 'pods'),
-    rule(READ, 'apps', 'statefulsets'),
-    rule('update', 'apps', 'statefulsets/status'),
-    rule('update', 'apps', 'statefulsets/finalizers'),
+    ...ownKind(READ, 'apps', 'statefulsets'),
     rule('create,delete,get,patch,update', '', 'pods'),
     rule('create,delete,get,list,patch,update,watch', 'apps', 'controllerrevisions'),
     rule('create,get,list,watch', '', 'persistentvolumeclaims'),

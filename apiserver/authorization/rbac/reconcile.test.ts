@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { findByKind } from '../../../api/resources.js';
 import type { KubeObject } from '../../../api/schemas/meta.js';
 import { logger } from '../../../lib/logger.js';
-import { Registry, type Store } from '../../registry/index.js';
+import { memoryRegistry, type MemoryRegistry } from '../../../test/support/memory-registry.js';
+import type { Registry, Store } from '../../registry/index.js';
 import type { Obj } from '../../registry/object.js';
-import { EmbeddedStorage } from '../../storage/embedded.js';
 import type { Attributes, UserInfo } from '../types.js';
 import { RBAC_KINDS, RbacAuthorizer, type RbacKind } from './authorizer.js';
 import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_ROLE_BINDINGS, BOOTSTRAP_ROLES } from './bootstrap-policy.js';
@@ -17,20 +17,17 @@ const log = logger('rbac-reconcile-test');
 const G = 'rbac.authorization.k8s.io/v1';
 
 describe('rbac bootstrap reconciliation', () => {
-  let storage: EmbeddedStorage;
+  let mem: MemoryRegistry;
   let registry: Registry;
   const storeOf = (kind: RbacKind): Store => registry.store(findByKind(G, kind)!);
   const client = () => storeRbacClient(storeOf);
   const total = BOOTSTRAP_CLUSTER_ROLES.length + BOOTSTRAP_CLUSTER_ROLE_BINDINGS.length + BOOTSTRAP_ROLES.length + BOOTSTRAP_ROLE_BINDINGS.length;
 
   beforeEach(() => {
-    storage = new EmbeddedStorage({ path: ':memory:' });
-    registry = new Registry(storage, { clock: { now: () => new Date() }, admission: [] });
+    mem = memoryRegistry();
+    registry = mem.registry;
   });
-  afterEach(async () => {
-    registry.close();
-    await storage.close();
-  });
+  afterEach(() => mem.close());
 
   async function authorizer(): Promise<RbacAuthorizer> {
     const a = new RbacAuthorizer();

@@ -53,9 +53,14 @@ function mergeMeta(result: KubeObject, expected: KubeObject, existing: KubeObjec
   return !deepEqual(annotations, existing.metadata.annotations) || !deepEqual(labels, existing.metadata.labels);
 }
 
+/** The new list, or undefined when nothing changes: the union case adds what is missing; removing extras stomps. */
+function reconcileList<T>(have: T[], want: T[], missing: T[], extra: T[], removeExtra: boolean): T[] | undefined {
+  if (!removeExtra) return missing.length ? [...have, ...missing] : undefined;
+  return missing.length || extra.length ? want : undefined;
+}
+
 const selectorsOf = (o: KubeObject): LabelSelector[] | undefined => (o.aggregationRule as AggregationRule | undefined)?.clusterRoleSelectors;
-const uncovered = (owner: LabelSelector[] | undefined, servant: LabelSelector[] | undefined): LabelSelector[] =>
-  (servant ?? []).filter((s) => !(owner ?? []).some((o) => deepEqual(o, s)));
+const uncovered = (owner: LabelSelector[], servant: LabelSelector[]): LabelSelector[] => servant.filter((s) => !owner.some((o) => deepEqual(o, s)));
 
 /** computeReconciledRole. */
 export function reconciledRole(existing: KubeObject, expected: KubeObject, removeExtra = false): ReconcileResult {
@@ -66,24 +71,25 @@ export function reconciledRole(existing: KubeObject, expected: KubeObject, remov
   // Aggregated on both sides: the stored rules are the controller's, not extras.
   const extra = expected.aggregationRule === undefined || existing.aggregationRule === undefined ? covers(want, have).missing : [];
   const missing = covers(have, want).missing;
-  if (!removeExtra && missing.length) {
-    result.rules = [...have, ...missing];
-    changed = true;
-  } else if (removeExtra && (missing.length || extra.length)) {
-    result.rules = want;
+  const rules = reconcileList(have, want, missing, extra, removeExtra);
+  if (rules) {
+    result.rules = rules;
     changed = true;
   }
-  const missingSel = uncovered(selectorsOf(existing), selectorsOf(expected));
-  const extraSel = expected.aggregationRule === undefined ? [] : uncovered(selectorsOf(expected), selectorsOf(existing));
-  if (expected.aggregationRule === undefined && existing.aggregationRule !== undefined) {
-    delete result.aggregationRule;
-    changed = true;
-  } else if (!removeExtra && missingSel.length) {
-    result.aggregationRule = { clusterRoleSelectors: [...(selectorsOf(existing) ?? []), ...missingSel] };
-    changed = true;
-  } else if (removeExtra && (missingSel.length || extraSel.length)) {
-    result.aggregationRule = expected.aggregationRule;
-    changed = true;
+  if (expected.aggregationRule === undefined) {
+    // Not expected to aggregate at all: any aggregation goes.
+    if (existing.aggregationRule !== undefined) {
+      delete result.aggregationRule;
+      changed = true;
+    }
+  } else {
+    const have = selectorsOf(existing) ?? [];
+    const want = selectorsOf(expected) ?? [];
+    const selectors = reconcileList(have, want, uncovered(have, want), uncovered(want, have), removeExtra);
+    if (selectors) {
+      result.aggregationRule = { clusterRoleSelectors: selectors };
+      changed = true;
+    }
   }
   return { obj: result, operation: changed ? 'update' : 'none', protected: existing.metadata.annotations?.[AUTOUPDATE_ANNOTATION] === 'false', missingRules: missing };
 }
@@ -103,11 +109,9 @@ export function reconciledBinding(existing: KubeObject, expected: KubeObject, re
   const want = (expected.subjects as Subject[] | undefined) ?? [];
   const missing = only(want, have);
   const extra = only(have, want);
-  if (!removeExtra && missing.length) {
-    result.subjects = [...have, ...missing];
-    changed = true;
-  } else if (removeExtra && (missing.length || extra.length)) {
-    result.subjects = want;
+  const subjects = reconcileList(have, want, missing, extra, removeExtra);
+  if (subjects) {
+    result.subjects = subjects;
     changed = true;
   }
   return { obj: result, operation: changed ? 'update' : 'none', protected: isProtected, missingSubjects: missing };
