@@ -79,7 +79,7 @@ export class ClusterDnsServer {
   /** Binds UDP and TCP (the same port) and reads the upstreams; resolves to the address bound. */
   async start(): Promise<{ address: string; port: number }> {
     const upstreams = this.opts.upstreams ?? upstreamsFrom(await readHostResolvConf(this.opts.resolvConf), [{ host: this.opts.address, port: this.opts.port }]);
-    if (!upstreams.length) this.log.warn('no upstream resolvers: names outside the cluster get SERVFAIL', { resolvConf: this.opts.resolvConf ?? '/etc/resolv.conf' });
+    if (!upstreams.length && !this.opts.upstreams) this.log.warn('no upstream resolvers: names outside the cluster get SERVFAIL', { resolvConf: this.opts.resolvConf ?? '/etc/resolv.conf' });
     this.forwarder = new Forwarder({ upstreams, timeoutMs: this.opts.upstreamTimeoutMs, maxInFlight: this.opts.maxForwardsInFlight, clock: this.clock, log: this.log });
     const port = await this.bindBoth();
     this.log.info('cluster DNS listening', { address: this.opts.address, port, zone: this.zone.zone, upstreams: upstreams.map((u) => `${u.host}:${u.port}`) });
