@@ -143,7 +143,7 @@ export function podDnsConfig(pod: Pod, opts: PodDnsOptions): PodDns {
   if (type === 'none') conf = { nameservers: [], searches: [], options: [] };
   else if (type === 'cluster') {
     const domain = opts.clusterDomain;
-    const searches = domain ? omitDuplicates([`${pod.metadata.namespace ?? 'default'}.svc.${domain}`, `svc.${domain}`, domain, ...host.searches]) : host.searches;
+    const searches = domain ? omitDuplicates([`${pod.metadata.namespace ?? ''}.svc.${domain}`, `svc.${domain}`, domain, ...host.searches]) : host.searches;
     conf = { nameservers: [...opts.clusterDNS], searches, options: ['ndots:5'] };
   } else if (!opts.host) {
     // No --resolv-conf: the local machine's resolver, and no search (kubelet's podDNSHost with ResolverConfig "").
