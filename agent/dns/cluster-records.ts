@@ -114,6 +114,8 @@ export class ClusterRecords {
   private readonly synced: Array<{ readonly hasSynced: boolean }> = [];
   /** Unix seconds of the last change: the SOA serial, as CoreDNS's. */
   modified: number;
+  /** Counts every change of anything an answer depends on (answers computed before a change are stale after it). */
+  generation = 0;
 
   constructor(private readonly clock: Clock) {
     this.modified = Math.floor(clock.now() / 1000);
@@ -133,8 +135,14 @@ export class ClusterRecords {
       this.namespaces = new Set();
       const ns = this.namespaces;
       sources.namespaces.addEventHandler({
-        onAdd: (n: Namespace) => ns.add(n.metadata.name ?? ''),
-        onDelete: (n: Namespace) => ns.delete(n.metadata.name ?? ''),
+        onAdd: (n: Namespace) => {
+          ns.add(n.metadata.name ?? '');
+          this.generation++;
+        },
+        onDelete: (n: Namespace) => {
+          ns.delete(n.metadata.name ?? '');
+          this.generation++;
+        },
       });
     }
   }
@@ -184,6 +192,7 @@ export class ClusterRecords {
 
   private touch(): void {
     this.modified = Math.floor(this.clock.now() / 1000);
+    this.generation++;
   }
 
   private setService(svc: Service): void {
@@ -236,6 +245,7 @@ export class ClusterRecords {
     if (!m) this.podIPs.set(ip, (m = new Map()));
     m.set(k, pod.metadata.namespace ?? '');
     this.podIPByKey.set(k, ip);
+    this.generation++;
   }
 
   private deletePod(pod: Pod): void {
@@ -246,5 +256,6 @@ export class ClusterRecords {
     m?.delete(k);
     if (m && !m.size) this.podIPs.delete(ip);
     this.podIPByKey.delete(k);
+    this.generation++;
   }
 }

@@ -193,6 +193,30 @@ describe('cluster DNS answers', () => {
   });
 });
 
+describe('cluster DNS answer cache', () => {
+  it('answers a repeated query from memory with its own ID, and forgets on any change', async () => {
+    const { server, sources } = newServer();
+    const a = async (id: number): Promise<DecodedPacket> => (await ask(server, query('svc1.testns.svc.cluster.local', 'A', { id })))!;
+    assert.equal((await a(1)).answers?.length, 1);
+    const again = await a(2);
+    assert.equal(again.id, 2);
+    assert.equal((again.answers?.[0] as { data?: unknown } | undefined)?.data, '10.0.0.1');
+    sources.services.set(service('testns', 'svc1', { clusterIP: '10.0.0.77', clusterIPs: ['10.0.0.77'], ports: [{ name: 'http', port: 80 }] }));
+    assert.equal(((await a(3)).answers?.[0] as { data?: unknown } | undefined)?.data, '10.0.0.77');
+    sources.namespaces.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'testns' } });
+    assert.equal(rcodeOf((await a(4))), 'NXDOMAIN', 'a namespace change counts too');
+  });
+
+  it('keeps at most answerCacheSize replies, and none with a size of 0', async () => {
+    const { server } = newServer({ answerCacheSize: 0 });
+    for (let i = 0; i < 3; i++) assert.equal(rcodeOf((await ask(server, query('svc1.testns.svc.cluster.local', 'A', { id: i })))!), 'NOERROR');
+    const small = newServer({ answerCacheSize: 2 }).server;
+    for (let i = 0; i < 20; i++) assert.equal(rcodeOf((await ask(small, query(`n${i}.testns.svc.cluster.local`, 'A')))!), 'NXDOMAIN');
+    assert.ok(small.cachedAnswers <= 2);
+    assert.equal(server.cachedAnswers, 0);
+  });
+});
+
 describe('cluster DNS options', () => {
   it('answers SERVFAIL instead of NXDOMAIN before the informers have synced', async () => {
     const { server } = newServer({}, false);

@@ -33,6 +33,11 @@ export interface ClusterDnsOptions {
   maxTcpConnections?: number;
   tcpIdleTimeoutMs?: number;
   maxTcpPipelined?: number;
+  /**
+   * Replies for the cluster domain remembered by the exact bytes of the query (its ID aside) until anything in the
+   * cluster changes; at most this many (default 10,000; 0 turns it off). Pods ask the same names over and over.
+   */
+  answerCacheSize?: number;
   /** Kernel socket buffer of the UDP socket (default 4 MiB: bursts of queries are queued, not dropped). */
   udpBufferBytes?: number;
   clock?: Clock;
@@ -59,6 +64,8 @@ export class ClusterDnsServer {
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
   private readonly conns = new Set<Socket>();
+  private readonly cache = new Map<string, Buffer>();
+  private cacheGeneration = -1;
   private readonly log: Logger;
   private readonly clock: Clock;
 
@@ -74,6 +81,11 @@ export class ClusterDnsServer {
       dnsIPs: opts.clusterDNS ?? [DEFAULT_CLUSTER_DNS],
       lookup: (name, type) => this.forwarder?.lookup(name, type) ?? Promise.resolve(undefined),
     });
+  }
+
+  /** Replies held in the answer cache now. */
+  get cachedAnswers(): number {
+    return this.cache.size;
   }
 
   /** Binds UDP and TCP (the same port) and reads the upstreams; resolves to the address bound. */
@@ -124,19 +136,42 @@ export class ClusterDnsServer {
   }
 
   private answer(msg: Buffer, transport: Transport): Buffer | undefined | Promise<Buffer | undefined> {
+    const key = this.cached(msg, transport);
+    if (typeof key !== 'string') return key;
     const parsed = parseQuery(msg);
     if (!('query' in parsed)) return parsed.reply;
     const q = parsed.query;
     const limit = replyLimit(q, transport);
     if (this.zone.contains(q.lname)) {
       const r = this.zone.answer(q.question.name, q.lname, q.question.type);
-      return r instanceof Promise ? r.then((x: Reply) => encodeReply(q, x, limit)) : encodeReply(q, r, limit);
+      if (r instanceof Promise) return r.then((x: Reply) => encodeReply(q, x, limit));
+      const out = encodeReply(q, r, limit);
+      // Only answers that follow from the records alone are kept (not a SERVFAIL before the informers synced).
+      if (key && this.records.hasSynced) this.cache.set(key, out);
+      return out;
     }
     if (q.question.type === 'PTR') {
       const r = this.zone.reverse(q.question.name, q.lname);
       if (r) return encodeReply(q, r, limit);
     }
     return this.forward(msg, q, transport, limit);
+  }
+
+  /** A remembered reply (a copy with this query's ID), or the key to remember the reply under ('' for none). */
+  private cached(msg: Buffer, transport: Transport): Buffer | string {
+    const max = this.opts.answerCacheSize ?? 10_000;
+    if (max <= 0 || msg.length < HEADER_BYTES) return '';
+    if (this.cacheGeneration !== this.records.generation || this.cache.size >= max) {
+      this.cache.clear();
+      this.cacheGeneration = this.records.generation;
+    }
+    const key = transport[0] + msg.toString('latin1', 2);
+    const hit = this.cache.get(key);
+    if (!hit) return key;
+    const out = Buffer.from(hit);
+    out[0] = msg[0]!;
+    out[1] = msg[1]!;
+    return out;
   }
 
   private async forward(msg: Buffer, q: Query, transport: Transport, limit: number): Promise<Buffer> {

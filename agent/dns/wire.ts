@@ -35,7 +35,6 @@ interface Codec<T> {
 const codecs = dnsPacket as unknown as { question: Codec<Question> & { encode: { bytes: number } }; answer: Codec<Answer> };
 
 const KNOWN_CLASSES = new Set(['IN', 'CS', 'CH', 'HS', 'ANY']);
-const scratch = Buffer.alloc(HEADER_BYTES + 512);
 
 /** A reply made of the query's header alone (no sections), for queries that could not be read. */
 function headerReply(buf: Buffer, rcode: number): Buffer {
@@ -67,7 +66,7 @@ export function parseQuery(buf: Buffer): Parsed {
   const question = p.questions?.[0];
   if (!question) return { reply: headerReply(buf, RCODE.FORMERR) };
   if (!KNOWN_CLASSES.has(question.class ?? 'IN')) return { reply: headerReply(buf, RCODE.NOTIMP) };
-  if (!roundTrips(question, buf)) return { reply: headerReply(buf, RCODE.FORMERR) };
+  if (!plainName(buf)) return { reply: headerReply(buf, RCODE.FORMERR) };
   const opts = (p.additionals ?? []).filter((a): a is OptAnswer => a.type === 'OPT');
   if (opts.length > 1) return { reply: headerReply(buf, RCODE.FORMERR) };
   const query: Query = { id: p.id ?? 0, rd: (flags & dnsPacket.RECURSION_DESIRED) !== 0, cd: (flags & dnsPacket.CHECKING_DISABLED) !== 0, question, lname: question.name.toLowerCase() };
@@ -80,14 +79,21 @@ export function parseQuery(buf: Buffer): Parsed {
 }
 
 /**
- * Whether the question encodes back to the bytes it came from: a label holding a dot or bytes that are not UTF-8, or
- * a compression pointer in the question, would not, and its name could not be echoed or matched faithfully.
+ * Whether the question's name is written plainly: labels only (no compression pointer) of ASCII bytes other than the
+ * dot. Such a name decodes to a string that encodes back to the same bytes; any other (a label holding a dot, bytes
+ * that are not ASCII, a pointer) could not be echoed or matched faithfully. A byte scan, cheaper than encoding.
  */
-function roundTrips(q: Question, buf: Buffer): boolean {
-  const len = codecs.question.encodingLength(q);
-  if (len > scratch.length - HEADER_BYTES || HEADER_BYTES + len > buf.length) return false;
-  codecs.question.encode(q, scratch, 0);
-  return scratch.compare(buf, HEADER_BYTES, HEADER_BYTES + len, 0, len) === 0;
+function plainName(buf: Buffer): boolean {
+  let i = HEADER_BYTES;
+  for (;;) {
+    const len = buf[i];
+    if (len === undefined || len > 63) return false;
+    if (len === 0) return true;
+    const end = i + 1 + len;
+    if (end > buf.length) return false;
+    for (let j = i + 1; j < end; j++) if (buf[j]! >= 0x80 || buf[j] === 0x2e) return false;
+    i = end;
+  }
 }
 
 /** The most a reply to this query may be: TCP's 64 KiB, or over UDP 512 or the client's EDNS0 size (at most 4096). */
@@ -107,7 +113,8 @@ export function encodeReply(q: Query, r: Reply, limit: number): Buffer {
     ? [{ name: '.', type: 'OPT', udpPayloadSize: UDP_MAX, extendedRcode: r.rcode >> 4, ednsVersion: 0, flags: q.edns.dnssecOk ? dnsPacket.DNSSEC_OK : 0, flag_do: q.edns.dnssecOk, options: [] }]
     : [];
   const packet: Packet = { type: 'response', id: q.id, flags, questions: [q.question], answers: r.answers, authorities: r.authorities, additionals: [...r.additionals, ...opt] };
-  return dnsPacket.encodingLength(packet) <= limit ? dnsPacket.encode(packet) : dnsPacket.encode(truncate(packet, opt, limit));
+  const out = dnsPacket.encode(packet);
+  return out.length <= limit ? out : dnsPacket.encode(truncate(packet, opt, limit));
 }
 
 /**
