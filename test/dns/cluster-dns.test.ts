@@ -16,23 +16,13 @@ import { query, rcodeOf, slice } from '../../agent/dns/testing/fixtures.js';
 import { StaticSource } from '../../agent/dns/testing/static-source.js';
 import { startTestUpstream, type TestUpstream } from '../../agent/dns/testing/upstream.js';
 import { createNamespace, startTestCluster, type TestCluster } from '../controllers/harness.js';
+import { waitFor } from '../support/util.js';
 
 const run = promisify(execFile);
 
 async function dig(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=2', '+tries=1', ...args]);
   return stdout;
-}
-
-/** Polls fn until it returns a value that is not undefined, or fails after the deadline. */
-async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The slice store of this test: what the publisher writes, the DNS server reads. */
@@ -100,7 +90,7 @@ describe('cluster DNS against a real API server', function () {
     slices.set(slice(ns, 'sub', 'sub-abc', [{ ip: '10.42.0.20', hostname: 'pod-0' }, { ip: '10.42.1.21', hostname: 'pod-1' }], [{ name: 'pg', port: 5432 }]));
     const p = await rest.resource<Pod>(PODS_REF).create(ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'lone' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
     await rest.resource<Pod>(PODS_REF).patch(ns, p.metadata.name ?? '', { status: { phase: 'Running', podIP: '10.42.2.30', podIPs: [{ ip: '10.42.2.30' }] } }, 'merge', { sub: 'status' });
-    await eventually(() => (server.records.hasSynced && server.records.service('away', ns) && server.records.podNamespaces('10.42.2.30').length ? true : undefined), 'the informers');
+    await waitFor(() => (server.records.hasSynced && server.records.service('away', ns) && server.records.podNamespaces('10.42.2.30').length ? true : undefined), { what: 'the informers' });
   });
 
   after(async () => {
@@ -150,9 +140,9 @@ describe('cluster DNS against a real API server', function () {
       const p = dnsPacket.decode(await udpExchange('127.0.0.1', port, query(`late.${ns}.svc.cluster.local`, 'A')));
       return { rcode: rcodeOf(p), data: (p.answers?.[0] as { data?: unknown } | undefined)?.data };
     };
-    await eventually(async () => ((await answer()).data === late.spec.clusterIP ? true : undefined), 'the new service in DNS');
+    await waitFor(async () => ((await answer()).data === late.spec.clusterIP ? true : undefined), { what: 'the new service in DNS' });
     await svcs.delete(ns, 'late');
-    await eventually(async () => ((await answer()).rcode === 'NXDOMAIN' ? true : undefined), 'the deleted service gone from DNS');
+    await waitFor(async () => ((await answer()).rcode === 'NXDOMAIN' ? true : undefined), { what: 'the deleted service gone from DNS' });
   });
 
   it('publishes kube-dns (Service at --cluster-dns, this node as endpoint) and answers for it', async () => {
@@ -163,7 +153,7 @@ describe('cluster DNS against a real API server', function () {
     assert.equal(svc.spec.clusterIP, '10.96.0.10');
     assert.equal(svc.spec.internalTrafficPolicy, 'Local');
     assert.deepEqual(svc.spec.ports?.map((p) => [p.name, p.port, p.protocol]), [['dns', 53, 'UDP'], ['dns-tcp', 53, 'TCP']]);
-    await eventually(() => server.records.service('kube-dns', 'kube-system'), 'kube-dns in the DNS records');
+    await waitFor(() => server.records.service('kube-dns', 'kube-system'), { what: 'kube-dns in the DNS records' });
     assert.equal((await dig(port, '+short', 'kube-dns.kube-system.svc.cluster.local')).trim(), '10.96.0.10');
     assert.equal((await dig(port, '+short', 'SRV', '_dns._udp.kube-dns.kube-system.svc.cluster.local')).trim(), '0 100 53 kube-dns.kube-system.svc.cluster.local.');
     assert.equal((await dig(port, '+short', '-x', '10.96.0.10')).trim(), 'kube-dns.kube-system.svc.cluster.local.');
@@ -184,18 +174,12 @@ describe("the agent's node DNS (startNodeDns) against a real API server", functi
     const factory = new InformerFactory(cluster.rest);
     const dns = await startNodeDns({ rest: cluster.rest, factory, nodeName: 'node-b', nodeIP: '127.0.0.1', port: 0, clusterDNS: '10.96.0.10' });
     try {
-      const svc = await eventually(async () => {
-        try {
-          return await cluster.rest.resource<Service>(SERVICES_REF).get(KUBE_DNS_NAMESPACE, 'kube-dns');
-        } catch (err) {
-          if (isNotFound(err)) return undefined;
-          throw err;
-        }
-      }, 'the kube-dns Service');
+      // A get that fails (not created yet) is tried again by waitFor.
+      const svc = await waitFor(() => cluster.rest.resource<Service>(SERVICES_REF).get(KUBE_DNS_NAMESPACE, 'kube-dns'), { what: 'the kube-dns Service' });
       assert.equal(svc.spec.clusterIP, '10.96.0.10');
       // Until the API server serves EndpointSlices (not on this branch) the publisher retries and the slice informer
       // does not sync: services are answered, name errors are SERVFAIL meanwhile (as CoreDNS before its sync).
-      await eventually(() => dns.server.records.service('kube-dns', KUBE_DNS_NAMESPACE), 'kube-dns in DNS');
+      await waitFor(() => dns.server.records.service('kube-dns', KUBE_DNS_NAMESPACE), { what: 'kube-dns in DNS' });
       assert.equal((await dig(dns.port, '+short', 'kube-dns.kube-system.svc.cluster.local')).trim(), '10.96.0.10');
     } finally {
       await dns.stop();
