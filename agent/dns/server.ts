@@ -47,6 +47,7 @@ export interface ClusterDnsOptions {
 export type Transport = 'udp' | 'tcp';
 
 const HEADER_BYTES = 12;
+const MAX_CACHED_QUERY_BYTES = 512;
 
 /** A header-only SERVFAIL for a message whose handling failed unexpectedly. */
 function servfail(msg: Buffer): Buffer | undefined {
@@ -160,7 +161,9 @@ export class ClusterDnsServer {
   /** A remembered reply (a copy with this query's ID), or the key to remember the reply under ('' for none). */
   private cached(msg: Buffer, transport: Transport): Buffer | string {
     const max = this.opts.answerCacheSize ?? 10_000;
-    if (max <= 0 || msg.length < HEADER_BYTES) return '';
+    // Queries are tens of bytes; a long one (large EDNS options, records in a query) is answered but not remembered,
+    // so that the cache stays within max * 512 bytes of keys.
+    if (max <= 0 || msg.length < HEADER_BYTES || msg.length > MAX_CACHED_QUERY_BYTES) return '';
     if (this.cacheGeneration !== this.records.generation || this.cache.size >= max) {
       this.cache.clear();
       this.cacheGeneration = this.records.generation;
