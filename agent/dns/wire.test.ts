@@ -2,6 +2,8 @@
 // truncation to the client's size, TCP framing, connection limits, and a seeded fuzz of mutated queries.
 import assert from 'node:assert/strict';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
+import { connect, type Socket } from 'node:net';
+import { waitFor } from '../../test/support/util.js';
 import { ClusterDnsServer } from './server.js';
 import { framed, tcpExchange, udpExchange } from './testing/client.js';
 import { fixtureSources, query, rcodeOf, service, slice } from './testing/fixtures.js';
@@ -204,6 +206,33 @@ describe('cluster DNS: sockets', () => {
     const one = framed(query('svc1.testns.svc.cluster.local', 'A', { id: 23 }));
     const split = await tcpExchange('127.0.0.1', port, [...one].map((b) => Buffer.from([b])), 1);
     assert.equal(dnsPacket.decode(split.messages[0]!).id, 23);
+  });
+
+  it('accepts at most maxTcpConnections connections at once', async () => {
+    const limited = new ClusterDnsServer({ sources: fixtureSources(), address: '127.0.0.1', port: 0, upstreams: [], maxTcpConnections: 4 });
+    const lport = (await limited.start()).port;
+    const socks: Socket[] = [];
+    try {
+      const closed: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const s = connect({ host: '127.0.0.1', port: lport });
+        s.on('error', () => undefined); // the server hangs up on the ones past the limit
+        s.on('close', () => closed.push(i));
+        await new Promise((resolve) => s.once('connect', resolve));
+        socks.push(s);
+      }
+      await waitFor(() => closed.length >= 2, { what: 'the connections past the limit closed' });
+      assert.deepEqual(closed.sort(), [4, 5]);
+      // The four within the limit are served.
+      for (const [i, s] of socks.slice(0, 4).entries()) {
+        const got = new Promise<Buffer>((resolve) => s.once('data', resolve));
+        s.write(framed(query('svc1.testns.svc.cluster.local', 'A', { id: 100 + i })));
+        assert.equal(dnsPacket.decode((await got).subarray(2)).id, 100 + i);
+      }
+    } finally {
+      for (const s of socks) s.destroy();
+      await limited.stop();
+    }
   });
 
   it('closes a TCP connection that sends a frame too short for a header, and one left idle', async () => {
