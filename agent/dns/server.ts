@@ -2,6 +2,7 @@
 // informer-fed records and forwarding everything else upstream. Every query is hostile input: bounded decode, bounded
 // TCP framing and pipelining, bounded forwards in flight, and a failure answered (FORMERR, SERVFAIL), never thrown.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { realClock, type Clock } from '../../lib/clock.js';
 import { logger, type Logger } from '../../lib/logger.js';
@@ -185,7 +186,7 @@ export class ClusterDnsServer {
     return transport === 'udp' ? truncateMessage(reply, limit) : reply;
   }
 
-  private listenUdp(port: number): Promise<UdpSocket> {
+  private async listenUdp(port: number): Promise<UdpSocket> {
     const size = this.opts.udpBufferBytes ?? 4 << 20;
     const sock = createSocket({ type: isIP(this.opts.address) === 6 ? 'udp6' : 'udp4', recvBufferSize: size, sendBufferSize: size });
     sock.on('message', (msg, rinfo) => {
@@ -196,29 +197,22 @@ export class ClusterDnsServer {
       if (out instanceof Promise) void out.then(send);
       else send(out);
     });
-    return new Promise((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(port, this.opts.address, () => {
-        sock.off('error', reject);
-        // A send to a client that went away reports ECONNREFUSED and the like here; nothing is to be done about it.
-        sock.on('error', (err) => this.log.debug('udp socket error', { error: String(err) }));
-        resolve(sock);
-      });
-    });
+    sock.bind(port, this.opts.address);
+    // once() rejects if the bind fails ('error' first).
+    await once(sock, 'listening');
+    // A send to a client that went away reports ECONNREFUSED and the like here; nothing is to be done about it.
+    sock.on('error', (err) => this.log.debug('udp socket error', { error: String(err) }));
+    return sock;
   }
 
-  private listenTcp(port: number): Promise<Server> {
+  private async listenTcp(port: number): Promise<Server> {
     const server = createServer((sock) => this.serveTcp(sock));
     server.maxConnections = this.opts.maxTcpConnections ?? 256;
     this.tcp = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.opts.address, () => {
-        server.off('error', reject);
-        server.on('error', (err) => this.log.warn('tcp server error', { error: String(err) }));
-        resolve(server);
-      });
-    });
+    server.listen(port, this.opts.address);
+    await once(server, 'listening');
+    server.on('error', (err) => this.log.warn('tcp server error', { error: String(err) }));
+    return server;
   }
 
   /** One TCP connection: 2-byte length framing, pipelined queries (answered as they complete), idle timeout. */

@@ -208,6 +208,13 @@ describe('cluster DNS: sockets', () => {
     assert.equal(dnsPacket.decode(split.messages[0]!).id, 23);
   });
 
+  it('fails to start on a port that is taken, and leaves nothing bound', async () => {
+    const other = new ClusterDnsServer({ sources: fixtureSources(), address: '127.0.0.1', port, upstreams: [] });
+    await assert.rejects(other.start(), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
+    await other.stop();
+    assert.equal(dnsPacket.decode(await udpExchange('127.0.0.1', port, query('svc1.testns.svc.cluster.local', 'A', { id: 13 }))).id, 13);
+  });
+
   it('accepts at most maxTcpConnections connections at once', async () => {
     const limited = new ClusterDnsServer({ sources: fixtureSources(), address: '127.0.0.1', port: 0, upstreams: [], maxTcpConnections: 4 });
     const lport = (await limited.start()).port;
