@@ -42,6 +42,17 @@ export interface EndpointByIP {
   hostname: string;
 }
 
+/**
+ * The one text of an address, so that a name and a reverse lookup meet the stored form: IPv6 compressed and lower-case
+ * (the WHATWG URL parser's form), IPv4 as is; '' for what is not an address (a zone index such as %eth0 included).
+ */
+export function canonicalIP(ip: string): string {
+  const fam = isIP(ip);
+  if (fam === 4) return ip;
+  if (fam !== 6 || ip.includes('%')) return '';
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}
+
 export const serviceKey = (name: string, namespace: string): string => `${name}.${namespace}`;
 
 /** The DNS label of an endpoint address, as CoreDNS builds it (endpoint_pod_names off). */
@@ -62,7 +73,7 @@ function toServiceRecord(svc: Service): ServiceRecord {
     name: svc.metadata.name ?? '',
     namespace: svc.metadata.namespace ?? '',
     headless: spec.clusterIP === 'None',
-    clusterIPs: ips.filter((ip) => isIP(ip) !== 0),
+    clusterIPs: ips.map(canonicalIP).filter(Boolean),
     ports: (spec.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
   };
@@ -78,8 +89,9 @@ function toSliceRecord(slice: EndpointSlice, service: string): SliceRecord {
   for (const ep of slice.endpoints ?? []) {
     // A missing ready condition means unknown, which consumers treat as ready (EndpointConditions docs).
     const ready = ep.conditions?.ready !== false;
-    for (const ip of ep.addresses ?? []) {
-      if (isIP(ip) === 0) continue;
+    for (const addr of ep.addresses ?? []) {
+      const ip = canonicalIP(addr);
+      if (!ip) continue;
       endpoints.push({ ip, hostname: endpointHostname(ip, ep.hostname), ready });
     }
   }
@@ -237,9 +249,9 @@ export class ClusterRecords {
 
   private setPod(pod: Pod): void {
     this.deletePod(pod);
-    const ip = pod.status?.podIP;
+    const ip = canonicalIP(pod.status?.podIP ?? '');
     // A host-network pod's IP is the node's: it names the node, not the pod.
-    if (!ip || pod.spec.hostNetwork || isIP(ip) === 0) return;
+    if (!ip || pod.spec.hostNetwork) return;
     const k = objKey(pod);
     let m = this.podIPs.get(ip);
     if (!m) this.podIPs.set(ip, (m = new Map()));

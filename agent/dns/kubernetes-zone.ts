@@ -3,7 +3,7 @@
 // ExternalName as CNAME, PTR for service, endpoint and pod IPs, NXDOMAIN or NODATA with the zone's SOA.
 import { isIP } from 'node:net';
 import type { Answer, SrvAnswer, StringAnswer } from 'dns-packet';
-import { endpointHostname, type ClusterRecords, type ServiceRecord } from './cluster-records.js';
+import { canonicalIP, endpointHostname, type ClusterRecords, type ServiceRecord } from './cluster-records.js';
 import { DNS_SCHEMA_VERSION } from './types.js';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -78,11 +78,6 @@ export function parseRequest(base: string): RecordRequest | undefined {
     r.protocol = stripUnderscore(segs[1]!);
   } else return undefined;
   return r;
-}
-
-/** The canonical text of an IPv6 address (RFC 5952, via the WHATWG URL parser); IPv4 unchanged. */
-export function canonicalIP(ip: string): string {
-  return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
 /** The address a reverse name stands for (4.3.2.1.in-addr.arpa -> 1.2.3.4), or '' when it names none. */

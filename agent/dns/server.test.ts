@@ -155,6 +155,19 @@ describe('cluster DNS answers', () => {
     await check(server, 'blah.podns.pod.cluster.local', 'A', { rcode: 'NXDOMAIN', ns: [SOA] });
     await check(server, '10-240-0-1.pod-nons.pod.cluster.local', 'A', { rcode: 'NXDOMAIN', ns: [SOA] });
     await check(server, 'podns.pod.cluster.local', 'A', { ns: [SOA] });
+    await check(server, '1234-abcd--1.podns.pod.cluster.local', 'AAAA', { answer: ['1234-abcd--1.podns.pod.cluster.local 5 IN AAAA 1234:abcd::1'] });
+    // Not an address (a zone index, too many groups): a name error, not a failure.
+    await check(server, 'fe80--1%eth0.podns.pod.cluster.local', 'AAAA', { rcode: 'NXDOMAIN', ns: [SOA] });
+    await check(server, '1-2-3-4-5.podns.pod.cluster.local', 'A', { rcode: 'NXDOMAIN', ns: [SOA] });
+  });
+
+  it('meets reverse names and stored addresses in one form, whatever form the objects use', async () => {
+    sources.services.set(service('testns', 'v6long', { clusterIP: '2001:DB8:0:0:0:0:0:A', clusterIPs: ['2001:DB8:0:0:0:0:0:A'], ports: [{ port: 80 }] }));
+    await check(server, 'a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa', 'PTR', {
+      answer: ['a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa 5 IN PTR v6long.testns.svc.cluster.local'],
+    });
+    await check(server, 'v6long.testns.svc.cluster.local', 'AAAA', { answer: ['v6long.testns.svc.cluster.local 5 IN AAAA 2001:db8::a'] });
+    sources.services.delete(service('testns', 'v6long', {}));
   });
 
   it('answers the apex SOA and NS, ns.dns and dns-version', async () => {
