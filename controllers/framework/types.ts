@@ -4,6 +4,7 @@ import type { ResourceRef } from '../../client/rest.js';
 
 export type { Pod, PodCondition, PodTemplateSpec, Node, NodeCondition, Taint, Toleration, Namespace } from '../../api/index.js';
 export type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetStatus } from '../../api/index.js';
+export type { ControllerRevision, DaemonSet, DaemonSetStatus, StatefulSet, StatefulSetStatus, ReplicationController, PersistentVolumeClaim } from '../../api/index.js';
 export type { Lease } from '../../api/index.js';
 export type { LabelSelector, ObjectMeta, OwnerReference } from '../../api/index.js';
 
@@ -19,4 +20,8 @@ export const NODES = refFor('v1', 'Node');
 export const NAMESPACES = refFor('v1', 'Namespace');
 export const REPLICASETS = refFor('apps/v1', 'ReplicaSet');
 export const DEPLOYMENTS = refFor('apps/v1', 'Deployment');
+export const DAEMONSETS = refFor('apps/v1', 'DaemonSet');
+export const STATEFULSETS = refFor('apps/v1', 'StatefulSet');
+export const CONTROLLERREVISIONS = refFor('apps/v1', 'ControllerRevision');
+export const REPLICATIONCONTROLLERS = refFor('v1', 'ReplicationController');
 export const LEASES = refFor('coordination.k8s.io/v1', 'Lease');
