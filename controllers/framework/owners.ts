@@ -30,6 +30,8 @@ export interface ClaimOptions<T extends ObjectLike> {
   /** Throws when the owner may not adopt (it is gone or being deleted), read fresh from the server. */
   canAdopt: () => Promise<void>;
   log: Logger;
+  /** A further condition beside the selector (a StatefulSet's pods carry its name): objects failing it are not its. */
+  filter?: (obj: T) => boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function claimObjects<T extends ObjectLike>(o: ClaimOptions<T>): Pr
   for (const obj of o.candidates) {
     const m = metaOf(obj);
     const ref = controllerRefOf(obj);
-    const matches = matchesLabelSelector(o.selector, m.labels);
+    const matches = matchesLabelSelector(o.selector, m.labels) && (o.filter?.(obj) ?? true);
     if (ref) {
       if (ref.uid !== ownerMeta.uid) continue;
       if (matches || ownerDeleting) {
