@@ -69,6 +69,16 @@ describe('statefulset controller', function () {
       return s && (s.observedGeneration ?? 0) >= (set.metadata.generation ?? 0) && s.readyReplicas === n && s.updatedReplicas === n && s.currentRevision === s.updateRevision && s.availableReplicas === n && set;
     }, { timeoutMs: 20_000, what });
 
+  /** The names of the namespace's pods as their deletions are seen, in order. */
+  async function watchDeletions(ns: string): Promise<{ deleted: string[]; stop(): Promise<void> }> {
+    const deleted: string[] = [];
+    const informer = new Informer<Pod>(pods, { namespace: ns });
+    informer.addEventHandler({ onDelete: (p) => deleted.push(p.metadata.name ?? '') });
+    informer.start();
+    await informer.waitForSync();
+    return { deleted, stop: () => informer.stop() };
+  }
+
   /** Records, for each pod as it appears, whether every lower ordinal was Running and Ready at that moment. */
   function orderWatcher(ns: string): { informer: Informer<Pod>; created: string[]; outOfOrder: string[] } {
     const informer = new Informer<Pod>(pods, { namespace: ns });
@@ -136,16 +146,12 @@ describe('statefulset controller', function () {
     });
   });
 
-  it('scales down from the highest ordinal, one pod at a time, and scales up from ordinals.start', async () => {
+  it('scales down in reverse ordinal order, and up from ordinals.start', async () => {
     await withKubelet(() => true, async (ns) => {
       await sets.create(ns, statefulSet('db', 4, { ordinals: { start: 5 } }));
       await rolledOut(ns, 'db', 'db-5..db-8');
       assert.deepEqual(await names(ns), ['db-5', 'db-6', 'db-7', 'db-8']);
-      const deleted: string[] = [];
-      const informer = new Informer<Pod>(pods, { namespace: ns });
-      informer.addEventHandler({ onDelete: (p) => deleted.push(p.metadata.name ?? '') });
-      informer.start();
-      await informer.waitForSync();
+      const { deleted, stop } = await watchDeletions(ns);
       try {
         await sets.patch(ns, 'db', { spec: { replicas: 1 } });
         await waitFor(async () => (await names(ns)).length === 1, { what: 'scaled to one' });
@@ -153,7 +159,7 @@ describe('statefulset controller', function () {
         await waitFor(() => deleted.length === 3, { what: 'three deletions seen' });
         assert.deepEqual(deleted, ['db-8', 'db-7', 'db-6']);
       } finally {
-        await informer.stop();
+        await stop();
       }
       await sets.patch(ns, 'db', { spec: { ordinals: { start: 0 }, replicas: 2 } });
       await waitFor(async () => JSON.stringify(await names(ns)) === JSON.stringify(['db-0', 'db-1']), { what: 'db-0 and db-1 once the range moved' });
@@ -164,11 +170,7 @@ describe('statefulset controller', function () {
     await withKubelet(() => true, async (ns) => {
       await sets.create(ns, statefulSet('part', 3, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }));
       const first = await rolledOut(ns, 'part', 'first rollout');
-      const deleted: string[] = [];
-      const informer = new Informer<Pod>(pods, { namespace: ns });
-      informer.addEventHandler({ onDelete: (p) => deleted.push(p.metadata.name ?? '') });
-      informer.start();
-      await informer.waitForSync();
+      const { deleted, stop } = await watchDeletions(ns);
       try {
         await sets.patch(ns, 'part', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } }, 'strategic');
         const partial = await waitFor(async () => {
@@ -189,7 +191,7 @@ describe('statefulset controller', function () {
         assert.deepEqual([await image('part-0'), await image('part-1'), await image('part-2')], ['nginx:2', 'nginx:2', 'nginx:2']);
         assert.equal((await revisions.list(ns)).items.length, 2);
       } finally {
-        await informer.stop();
+        await stop();
       }
     });
   });
