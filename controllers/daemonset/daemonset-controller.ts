@@ -5,8 +5,10 @@ import { isAlreadyExists, isNotFound } from '../../api/errors.js';
 import { DAEMONSET_TEMPLATE_GENERATION_ANNOTATION } from '../../api/annotations.js';
 import { isEmptySelector, matchesLabelSelector } from '../../api/selectors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
+import { Backoff } from '../../lib/backoff.js';
 import { hashOf, stableJson } from '../../lib/hash.js';
 import type { Logger } from '../../lib/logger.js';
 import { slowStartBatch } from '../framework/batch.js';
@@ -14,7 +16,7 @@ import { Controller, type ControllerContext, type SyncContext, type SyncResult }
 import { UIDTrackingExpectations } from '../framework/expectations.js';
 import { ownedEventHandlers } from '../framework/owned-events.js';
 import { claimObjects, indexByController, newControllerRef, ownedAndOrphans } from '../framework/owners.js';
-import { isNamespaceTerminating, PodControl, withKind } from '../framework/pod-control.js';
+import { isNamespaceTerminating, PodControl } from '../framework/pod-control.js';
 import { isPodReady, podFromTemplate } from '../framework/pods.js';
 import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS, type ControllerRevision, type DaemonSet, type DaemonSetStatus, type Node, type OwnerReference, type Pod } from '../framework/types.js';
 import { CONTROLLER_REVISION_HASH, RevisionHistory, maxRevision, templatePatch } from '../history/revisions.js';
@@ -24,6 +26,9 @@ import * as u from './util.js';
 export const BURST_REPLICAS = 250;
 /** Pod creations in flight per sync (as the ReplicaSet controller's cap, for the same reason). */
 export const CREATE_CONCURRENCY = 32;
+/** kube-controller-manager's failedPodsBackoff: 1 s doubling to 15 min. */
+const FAILED_POD_BACKOFF_MS = 1000;
+const MAX_FAILED_POD_BACKOFF_MS = 15 * 60_000;
 
 export interface DaemonSetControllerOptions {
   workers?: number;
@@ -48,7 +53,8 @@ export class DaemonSetController extends Controller {
   private readonly podControl: PodControl;
   private readonly recorder: EventRecorder;
   private readonly burst: number;
-  private readonly backoff = new u.FailedPodBackoff();
+  /** Per DaemonSet generation and node: a kubelet that keeps failing a pod must not make this delete it in a hot loop. */
+  private readonly backoff: Backoff;
   /** Each DaemonSet's placement, kept while its resourceVersion stays (node events test every DaemonSet). */
   private readonly placements = new Map<string, { rv: string; placement: u.DaemonPlacement }>();
   protected readonly informers;
@@ -57,6 +63,7 @@ export class DaemonSetController extends Controller {
     super({ name: 'daemonset-controller', clock: ctx.clock, workers: opts.workers ?? 2 });
     this.burst = opts.burstReplicas ?? BURST_REPLICAS;
     this.expectations = new UIDTrackingExpectations(ctx.clock);
+    this.backoff = new Backoff(ctx.clock, FAILED_POD_BACKOFF_MS, MAX_FAILED_POD_BACKOFF_MS);
     this.dsInformer = ctx.informers.for<DaemonSet>(DAEMONSETS);
     this.podInformer = ctx.informers.for<Pod>(PODS);
     this.nodeInformer = ctx.informers.for<Node>(NODES);
@@ -79,6 +86,7 @@ export class DaemonSetController extends Controller {
       onDelete: (ds) => {
         this.expectations.delete(keyOf(ds));
         this.placements.delete(ds.metadata.uid ?? '');
+        this.backoff.forget(`${ds.metadata.uid ?? ''}/`);
         this.enqueue(ds);
       },
     });
@@ -142,7 +150,7 @@ export class DaemonSetController extends Controller {
       return;
     }
     if (isEmptySelector(ds.spec.selector)) {
-      void this.recorder.event(withKind(ds, DAEMONSETS), 'Warning', 'SelectingAll', 'This daemon set is selecting all pods. A non-empty selector is required.');
+      void this.recorder.event(objectReference(ds, DAEMONSETS), 'Warning', 'SelectingAll', 'This daemon set is selecting all pods. A non-empty selector is required.');
       return;
     }
     // Being deleted: its history may be going too, so its status cannot be worked out (as kube, leave it).
@@ -280,8 +288,8 @@ export class DaemonSetController extends Controller {
     const remove: Pod[] = [];
     for (const { name, fit } of fits) {
       const plan = u.podsShouldBeOnNode(fit, pods.byNode.get(name), opts, {
-        deleteFailed: (pod) => this.mayDeleteFailed(ds, pod, name, now),
-        succeeded: (pod) => void this.recorder.event(withKind(ds, DAEMONSETS), 'Normal', 'SucceededDaemonPod', `Found succeeded daemon pod ${keyOf(pod)} on node ${name}, will try to delete it`),
+        deleteFailed: (pod) => this.mayDeleteFailed(ds, pod, name),
+        succeeded: (pod) => void this.recorder.event(objectReference(ds, DAEMONSETS), 'Normal', 'SucceededDaemonPod', `Found succeeded daemon pod ${keyOf(pod)} on node ${name}, will try to delete it`),
       });
       if (plan.create) createOn.push(name);
       remove.push(...plan.remove);
@@ -293,15 +301,15 @@ export class DaemonSetController extends Controller {
   }
 
   /** A failed daemon pod is deleted (and replaced) at most once per back-off period per node. */
-  private mayDeleteFailed(ds: DaemonSet, pod: Pod, node: string, now: number): boolean {
+  private mayDeleteFailed(ds: DaemonSet, pod: Pod, node: string): boolean {
     const backoffKey = `${ds.metadata.uid ?? ''}/${ds.status?.observedGeneration ?? 0}/${node}`;
-    const wait = this.backoff.inBackoff(backoffKey, now);
-    if (wait !== undefined) {
-      this.enqueueAfter(ds, wait);
+    const wait = this.backoff.check(backoffKey);
+    if (wait) {
+      this.enqueueAfter(ds, wait.remainingMs);
       return false;
     }
-    this.backoff.next(backoffKey, now);
-    void this.recorder.event(withKind(ds, DAEMONSETS), 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${keyOf(pod)} on node ${node}, will try to kill it`);
+    this.backoff.next(backoffKey);
+    void this.recorder.event(objectReference(ds, DAEMONSETS), 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${keyOf(pod)} on node ${node}, will try to kill it`);
     return true;
   }
 

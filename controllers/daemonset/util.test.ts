@@ -229,18 +229,4 @@ describe('daemonset util', () => {
       numberUnavailable: 2,
     });
   });
-
-  it('backs off deleting failed pods on a node: 1 s, then doubling, from scratch after a long quiet spell', () => {
-    const b = new u.FailedPodBackoff(1000, 8000);
-    assert.equal(b.inBackoff('k', T0), undefined);
-    b.next('k', T0);
-    assert.equal(b.inBackoff('k', T0 + 999), 1000);
-    assert.equal(b.inBackoff('k', T0 + 1000), undefined);
-    b.next('k', T0 + 1000);
-    assert.equal(b.inBackoff('k', T0 + 2999), 2000);
-    for (let i = 0; i < 5; i++) b.next('k', T0 + 3000);
-    assert.equal(b.inBackoff('k', T0 + 3000), 8000, 'capped');
-    b.next('k', T0 + 3000 + 16_001);
-    assert.equal(b.inBackoff('k', T0 + 3000 + 16_001), 1000);
-  });
 });

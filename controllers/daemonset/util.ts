@@ -280,29 +280,3 @@ export function daemonCounts(nodes: Array<{ name: string; fit: NodeFit }>, nodeT
   c.numberUnavailable = c.desiredNumberScheduled - c.numberAvailable;
   return c;
 }
-
-/**
- * The per-node back-off for deleting failed daemon pods (flowcontrol.Backoff, 1 s doubling to 15 min): a kubelet that
- * keeps rejecting a pod must not make the controller delete and recreate it in a hot loop.
- */
-export class FailedPodBackoff {
-  private readonly entries = new Map<string, { delayMs: number; at: number }>();
-
-  constructor(
-    private readonly initialMs = 1000,
-    private readonly maxMs = 15 * 60_000,
-  ) {}
-
-  /** Still waiting since the last deletion on this key: the delay to wait, else undefined. */
-  inBackoff(key: string, now: number): number | undefined {
-    const e = this.entries.get(key);
-    return e && now - e.at < e.delayMs ? e.delayMs : undefined;
-  }
-
-  /** Records a deletion: the next one waits twice as long (from the start again after a long quiet spell). */
-  next(key: string, now: number): void {
-    for (const [k, e] of this.entries) if (now - e.at > 2 * this.maxMs) this.entries.delete(k);
-    const e = this.entries.get(key);
-    this.entries.set(key, { delayMs: e ? Math.min(e.delayMs * 2, this.maxMs) : this.initialMs, at: now });
-  }
-}

@@ -2,9 +2,9 @@
 // "create Pod web-0 in StatefulSet web successful", "create Claim data-web-0 Pod web-0 in StatefulSet web success".
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import type { Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
-import { withKind } from '../framework/pod-control.js';
 import { STATEFULSETS, type PersistentVolumeClaim, type Pod, type StatefulSet } from '../framework/types.js';
 import type { ClaimStore } from './claims.js';
 import * as u from './utils.js';
@@ -22,16 +22,16 @@ export class StatefulPodControl {
 
   private podEvent(verb: string, set: StatefulSet, pod: Pod, err?: unknown): void {
     const name = `Pod ${pod.metadata.name ?? ''} in StatefulSet ${set.metadata.name ?? ''}`;
-    if (err === undefined) void this.recorder.event(withKind(set, STATEFULSETS), 'Normal', `Successful${title(verb)}`, `${verb} ${name} successful`);
-    else void this.recorder.event(withKind(set, STATEFULSETS), 'Warning', `Failed${title(verb)}`, `${verb} ${name} failed error: ${message(err)}`);
+    if (err === undefined) void this.recorder.event(objectReference(set, STATEFULSETS), 'Normal', `Successful${title(verb)}`, `${verb} ${name} successful`);
+    else void this.recorder.event(objectReference(set, STATEFULSETS), 'Warning', `Failed${title(verb)}`, `${verb} ${name} failed error: ${message(err)}`);
   }
 
   private claimEvent(verb: string, set: StatefulSet, pod: Pod, claim: PersistentVolumeClaim, err?: unknown): void {
     const c = claim.metadata?.name ?? '';
     const p = pod.metadata.name ?? '';
     const s = set.metadata.name ?? '';
-    if (err === undefined) void this.recorder.event(withKind(set, STATEFULSETS), 'Normal', `Successful${title(verb)}`, `${verb} Claim ${c} Pod ${p} in StatefulSet ${s} success`);
-    else void this.recorder.event(withKind(set, STATEFULSETS), 'Warning', `Failed${title(verb)}`, `${verb} Claim ${c} for Pod ${p} in StatefulSet ${s} failed error: ${message(err)}`);
+    if (err === undefined) void this.recorder.event(objectReference(set, STATEFULSETS), 'Normal', `Successful${title(verb)}`, `${verb} Claim ${c} Pod ${p} in StatefulSet ${s} success`);
+    else void this.recorder.event(objectReference(set, STATEFULSETS), 'Warning', `Failed${title(verb)}`, `${verb} Claim ${c} for Pod ${p} in StatefulSet ${s} failed error: ${message(err)}`);
   }
 
   /** createPersistentVolumeClaims: the pod's claims that do not exist yet; a claim being deleted is an error. */
