@@ -21,11 +21,16 @@ interface Revisions {
   collisionCount: number;
 }
 
-/** What one pass works on: the replicas by ordinal (built when missing), and the pods beyond the range. */
+/**
+ * What one pass works on: the replicas by index (ordinal - start), the pods beyond the range. A missing replica's pod
+ * is built only when the pass reaches it, so that a huge spec.replicas costs what exists, not what is asked for.
+ */
 interface Plan {
   set: StatefulSet;
   updateSet: StatefulSet;
-  replicas: Pod[];
+  count: number;
+  existing: Map<number, Pod>;
+  slot(i: number): Pod;
   condemned: Pod[];
   firstUnavailable: Pod | undefined;
   monotonic: boolean;
@@ -98,36 +103,48 @@ export class StatefulSetControl {
     const now = this.clock.now();
     const minReady = set.spec.minReadySeconds ?? 0;
     const start = u.startOrdinal(set);
-    const replicas: Array<Pod | undefined> = new Array<Pod | undefined>(u.replicasOf(set)).fill(undefined);
+    const count = u.replicasOf(set);
+    const existing = new Map<number, Pod>();
     const condemned: Pod[] = [];
     for (const pod of pods) {
-      if (u.inOrdinalRange(pod, set)) replicas[u.ordinalOf(pod) - start] = pod;
+      if (u.inOrdinalRange(pod, set)) existing.set(u.ordinalOf(pod) - start, pod);
       else if (u.ordinalOf(pod) >= 0) condemned.push(pod);
     }
-    for (let i = 0; i < replicas.length; i++) replicas[i] ??= this.newPod(set, currentSet, updateSet, r, start + i);
-    const built = replicas as Pod[];
+    const built = new Map<number, Pod>();
+    const slot = (i: number): Pod => {
+      let pod = existing.get(i) ?? built.get(i);
+      if (!pod) built.set(i, (pod = this.newPod(set, currentSet, updateSet, r, start + i)));
+      return pod;
+    };
     condemned.sort((a, b) => u.ordinalOf(b) - u.ordinalOf(a));
     const unavailable = (p: Pod): boolean => u.isUnavailable(p, minReady, now);
-    const firstUnavailable = built.find(unavailable) ?? [...condemned].reverse().find(unavailable);
+    // The lowest replica missing or unavailable (a missing one is unavailable), else the lowest unavailable condemned.
+    let firstUnavailable: Pod | undefined;
+    for (let i = 0; i < count && !firstUnavailable; i++) {
+      const pod = existing.get(i);
+      if (!pod || unavailable(pod)) firstUnavailable = slot(i);
+    }
+    firstUnavailable ??= [...condemned].reverse().find(unavailable);
     const status = (): StatefulSetStatus => ({
       ...(set.status?.conditions ? { conditions: set.status.conditions } : {}),
       observedGeneration: set.metadata.generation ?? 0,
       currentRevision: r.current.metadata.name ?? '',
       updateRevision: r.update.metadata.name ?? '',
       collisionCount: r.collisionCount,
-      ...u.replicaCounts([...built, ...condemned], minReady, r.current.metadata.name ?? '', r.update.metadata.name ?? '', now),
+      ...u.replicaCounts([...existing.values(), ...condemned], minReady, r.current.metadata.name ?? '', r.update.metadata.name ?? '', now),
     });
     // Being deleted: only the status.
     if (set.metadata.deletionTimestamp) return { status: status() };
-    const plan: Plan = { set, updateSet, replicas: built, condemned, firstUnavailable, monotonic: !u.allowsBurst(set), minReady, now, log };
-    const fixClaim = async (i: number): Promise<boolean> => {
-      if (!this.pods.claimsMatchRetention(updateSet, condemned[i]!)) await this.pods.updateClaimsForRetention(updateSet, condemned[i]!);
+    const plan: Plan = { set, updateSet, count, existing, slot, condemned, firstUnavailable, monotonic: !u.allowsBurst(set), minReady, now, log };
+    const fixClaim = async (pod: Pod): Promise<boolean> => {
+      if (!this.pods.claimsMatchRetention(updateSet, pod)) await this.pods.updateClaimsForRetention(updateSet, pod);
       return false;
     };
     try {
-      if (await this.runForAll(built, (i) => this.processReplica(plan, i), plan.monotonic)) return { status: status() };
-      if (await this.runForAll(condemned, fixClaim, plan.monotonic)) return { status: status() };
-      if (await this.runForAll(condemned, (i) => this.processCondemned(plan, i), plan.monotonic)) return { status: status() };
+      if (await this.runForAll(this.replicaOrder(plan), (i) => this.processReplica(plan, plan.slot(i)), plan.monotonic)) return { status: status() };
+      const condemnedOrder = condemned.map((_, i) => i);
+      if (await this.runForAll(condemnedOrder, (i) => fixClaim(condemned[i]!), plan.monotonic)) return { status: status() };
+      if (await this.runForAll(condemnedOrder, (i) => this.processCondemned(plan, i), plan.monotonic)) return { status: status() };
     } catch (error) {
       return { status: status(), error };
     }
@@ -139,21 +156,36 @@ export class StatefulSetControl {
     return { status: st, ...(error !== undefined ? { error } : {}) };
   }
 
+  /**
+   * The replica indexes a pass visits, in order. OrderedReady visits from 0 and stops at the first that blocks (a
+   * missing one is created and blocks), so a lazy sequence suffices; Parallel visits the existing replicas and at most
+   * MAX_BATCH_SIZE missing ones (their creations bring the set back for the next ones).
+   */
+  private *replicaOrder(p: Plan): Iterable<number> {
+    if (p.monotonic) {
+      for (let i = 0; i < p.count; i++) yield i;
+      return;
+    }
+    const missing: number[] = [];
+    for (let i = 0; i < p.count && missing.length < MAX_BATCH_SIZE; i++) if (!p.existing.has(i)) missing.push(i);
+    yield* [...[...p.existing.keys()].sort((a, b) => a - b), ...missing];
+  }
+
   /** runForAll: in order, stopping at the first that blocks (OrderedReady), or all at once through slow start (Parallel). */
-  private async runForAll(items: Pod[], fn: (i: number) => Promise<boolean>, monotonic: boolean): Promise<boolean> {
+  private async runForAll(order: Iterable<number>, fn: (i: number) => Promise<boolean>, monotonic: boolean): Promise<boolean> {
     if (monotonic) {
-      for (let i = 0; i < items.length; i++) if (await fn(i)) return true;
+      for (const i of order) if (await fn(i)) return true;
       return false;
     }
+    const items = [...order];
     let next = 0;
-    const { error } = await slowStartBatch(items.length, 1, async () => void (await fn(next++)), MAX_BATCH_SIZE);
+    const { error } = await slowStartBatch(items.length, 1, async () => void (await fn(items[next++]!)), MAX_BATCH_SIZE);
     if (error) throw error;
     return false;
   }
 
-  /** processReplica: true when this pass must stop here (monotonic), having made progress on pod i. */
-  private async processReplica(p: Plan, i: number): Promise<boolean> {
-    const pod = p.replicas[i]!;
+  /** processReplica: true when this pass must stop here (monotonic), having made progress on pod. */
+  private async processReplica(p: Plan, pod: Pod): Promise<boolean> {
     const phase = pod.status?.phase;
     // A finished or failed pod is replaced: delete it, and make the new one once it is gone.
     if (phase === 'Failed' || phase === 'Succeeded') {
@@ -196,12 +228,17 @@ export class StatefulSetControl {
   private async rollingUpdate(p: Plan, update: ControllerRevision): Promise<{ deleted: number; error?: unknown }> {
     const partition = p.set.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
     const maxUnavailable = u.maxUnavailableOf(p.set);
-    const unavailable = p.replicas.filter((pod) => u.isUnavailable(pod, p.minReady, p.now)).length;
+    // Missing replicas are unavailable; and at or above the partition they would be made at the update revision.
+    let available = 0;
+    for (const pod of p.existing.values()) if (!u.isUnavailable(pod, p.minReady, p.now)) available++;
+    const unavailable = p.count - available;
     if (unavailable > maxUnavailable) return { deleted: 0 };
     let budget = maxUnavailable - unavailable;
     let deleted = 0;
-    for (let target = p.replicas.length - 1; target >= partition && budget > 0; target--) {
-      const pod = p.replicas[target]!;
+    const targets = [...p.existing.keys()].filter((i) => i >= partition).sort((a, b) => b - a);
+    for (const target of targets) {
+      if (budget <= 0) break;
+      const pod = p.existing.get(target)!;
       if (u.podRevision(pod) === update.metadata.name || u.isTerminating(pod)) continue;
       p.log.info('terminating pod for update', { pod: pod.metadata.name });
       try {

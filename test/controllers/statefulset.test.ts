@@ -237,6 +237,17 @@ describe('statefulset controller', function () {
     });
   });
 
+  it('a spec.replicas of 2^31-1 costs what exists: OrderedReady makes web-0 and waits, the controller stays up', async () => {
+    await withKubelet(() => false, async (ns, kubelet) => {
+      await sets.create(ns, statefulSet('huge', 2147483647));
+      await waitFor(async () => (await sets.get(ns, 'huge')).status?.replicas === 1, { what: 'huge-0 counted' });
+      assert.deepEqual(await names(ns), ['huge-0']);
+      await sets.patch(ns, 'huge', { spec: { replicas: 1 } });
+      await kubelet.markReady('huge-0');
+      await rolledOut(ns, 'huge', 'scaled back to one, ready');
+    });
+  });
+
   it('volumeClaimTemplates: without PersistentVolumeClaims served, no pod starts and an event says why', async () => {
     await withKubelet(() => true, async (ns) => {
       await sets.create(ns, statefulSet('vol', 1, { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] }));
