@@ -85,6 +85,11 @@ spec:
     const table = await ok('get', 'ds', 'agent');
     assert.match(table, /^NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+NODE SELECTOR\s+AGE\n/);
     assert.match(table, /\nagent\s+2\s+2\s+2\s+2\s+2\s+pool=rollout\s+/);
+    const described = await ok('describe', 'ds', 'agent');
+    assert.match(described, /Desired Number of Nodes Scheduled: 2\n/);
+    assert.match(described, /Number of Nodes Scheduled with Up-to-date Pods: 2\n/);
+    assert.match(described, /Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+    assert.match(described, /SuccessfulCreate\s+.*Created pod: agent-/);
 
     await ok('patch', 'ds', 'agent', '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { 'kubernetes.io/change-cause': 'second' } }, spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox:2' }] } } } }));
     assert.match(await ok('rollout', 'status', 'ds/agent', '--timeout=30s'), /successfully rolled out/);
