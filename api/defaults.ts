@@ -3,7 +3,7 @@
 import type { KubeObject } from './schemas/meta.js';
 import type {
   Container, Endpoints, Namespace, Node, Pod, PodSpec, PodTemplateSpec, Probe, Secret, Service, Volume,
-  LifecycleHandler, PersistentVolumeClaim,
+  LifecycleHandler, PersistentVolumeClaim, ReplicationController,
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
 import type { Job } from './schemas/batch.js';
@@ -195,6 +195,18 @@ function defaultReplicaSet(rs: ReplicaSet): void {
   defaultTemplate(rs.spec.template);
 }
 
+/** SetDefaults_ReplicationController: selector and labels from the template's labels when empty, one replica. */
+function defaultReplicationController(rc: ReplicationController): void {
+  const spec = (rc.spec ??= {});
+  const labels = spec.template?.metadata?.labels;
+  if (labels) {
+    if (!Object.keys(spec.selector ?? {}).length) spec.selector = { ...labels };
+    if (!Object.keys(rc.metadata.labels ?? {}).length) rc.metadata.labels = { ...labels };
+  }
+  spec.replicas ??= 1;
+  defaultTemplate(spec.template);
+}
+
 function defaultDaemonSet(ds: DaemonSet): void {
   const spec = ds.spec;
   if (!spec) return;
@@ -282,6 +294,7 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'v1/Node': defaultNode,
   'v1/Secret': defaultSecret,
   'v1/Endpoints': defaultEndpoints,
+  'v1/ReplicationController': defaultReplicationController,
   'apps/v1/Deployment': defaultDeployment,
   'apps/v1/ReplicaSet': defaultReplicaSet,
   'apps/v1/DaemonSet': defaultDaemonSet,

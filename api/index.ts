@@ -24,6 +24,8 @@ export type { Cause } from './field.js';
 export * from './names.js';
 export * from './quantity.js';
 export * from './selectors.js';
+export * from './node-selection.js';
+export * from './intstr.js';
 export * from './keys.js';
 export * from './prune.js';
 export * from './qos.js';

@@ -13,6 +13,9 @@ describe('controller manager flags', () => {
     assert.deepEqual(options.controllers, ['*']);
     assert.equal(options.leaderElectName, 'kube-controller-manager');
     assert.equal(options.identity, undefined, 'the manager picks <hostname>_<uuid>');
+    assert.equal(options.concurrentDaemonSetSyncs, 2);
+    assert.equal(options.concurrentStatefulSetSyncs, 5);
+    assert.equal(options.concurrentRcSyncs, 5);
   });
 
   it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
@@ -35,8 +38,8 @@ describe('controller manager flags', () => {
   });
 
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['clusterrole-aggregation', 'deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['clusterrole-aggregation', 'deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['clusterrole-aggregation', 'daemonset', 'deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'statefulset']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

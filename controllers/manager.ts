@@ -18,7 +18,9 @@ import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
-import { ReplicaSetController } from './replicaset/replicaset-controller.js';
+import { ReplicaSetController, REPLICATIONCONTROLLER_KIND } from './replicaset/replicaset-controller.js';
+import { DaemonSetController } from './daemonset/daemonset-controller.js';
+import { StatefulSetController } from './statefulset/statefulset-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -48,6 +50,9 @@ export interface ControllerManagerOptions {
   concurrentDeploymentSyncs?: number;
   concurrentGcSyncs?: number;
   concurrentNamespaceSyncs?: number;
+  concurrentDaemonSetSyncs?: number;
+  concurrentStatefulSetSyncs?: number;
+  concurrentRcSyncs?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
 }
@@ -79,6 +84,9 @@ export const CONTROLLERS: Record<string, Factory> = {
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
   'clusterrole-aggregation': (ctx) => new ClusterRoleAggregationController(ctx),
+  daemonset: (ctx, o) => new DaemonSetController(ctx, { ...(o.concurrentDaemonSetSyncs ? { workers: o.concurrentDaemonSetSyncs } : {}) }),
+  statefulset: (ctx, o) => new StatefulSetController(ctx, { ...(o.concurrentStatefulSetSyncs ? { workers: o.concurrentStatefulSetSyncs } : {}) }),
+  replicationcontroller: (ctx, o) => new ReplicaSetController(ctx, { kind: REPLICATIONCONTROLLER_KIND, ...(o.concurrentRcSyncs ? { workers: o.concurrentRcSyncs } : {}) }),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

@@ -2,8 +2,8 @@
 // of subresources. The one source for TS types, validation (validation/) and OpenAPI (openapi.ts).
 import type { Static, TSchema } from '@sinclair/typebox';
 import { listOf, StatusSchema, TableSchema } from './meta.js';
-import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding } from './core.js';
-import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
+import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding, ReplicationController } from './core.js';
+import { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from './apps.js';
 import { Job } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
@@ -25,10 +25,12 @@ export const ConfigMapList = list('v1', 'ConfigMap', ConfigMap);
 export const SecretList = list('v1', 'Secret', Secret);
 export const EventList = list('v1', 'Event', Event);
 export const ServiceAccountList = list('v1', 'ServiceAccount', ServiceAccount);
+export const ReplicationControllerList = list('v1', 'ReplicationController', ReplicationController);
 export const DeploymentList = list('apps/v1', 'Deployment', Deployment);
 export const ReplicaSetList = list('apps/v1', 'ReplicaSet', ReplicaSet);
 export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
 export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
+export const ControllerRevisionList = list('apps/v1', 'ControllerRevision', ControllerRevision);
 export const JobList = list('batch/v1', 'Job', Job);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
@@ -46,10 +48,12 @@ export type ConfigMapList = Static<typeof ConfigMapList>;
 export type SecretList = Static<typeof SecretList>;
 export type EventList = Static<typeof EventList>;
 export type ServiceAccountList = Static<typeof ServiceAccountList>;
+export type ReplicationControllerList = Static<typeof ReplicationControllerList>;
 export type DeploymentList = Static<typeof DeploymentList>;
 export type ReplicaSetList = Static<typeof ReplicaSetList>;
 export type DaemonSetList = Static<typeof DaemonSetList>;
 export type StatefulSetList = Static<typeof StatefulSetList>;
+export type ControllerRevisionList = Static<typeof ControllerRevisionList>;
 export type JobList = Static<typeof JobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
@@ -58,7 +62,7 @@ export type ClusterRoleList = Static<typeof ClusterRoleList>;
 export type RoleBindingList = Static<typeof RoleBindingList>;
 export type ClusterRoleBindingList = Static<typeof ClusterRoleBindingList>;
 
-export const schemas = {
+export const schemas: Readonly<Record<string, TSchema>> = {
   'v1/Namespace': Namespace,
   'v1/Pod': Pod,
   'v1/Node': Node,
@@ -68,10 +72,12 @@ export const schemas = {
   'v1/Secret': Secret,
   'v1/Event': Event,
   'v1/ServiceAccount': ServiceAccount,
+  'v1/ReplicationController': ReplicationController,
   'apps/v1/Deployment': Deployment,
   'apps/v1/ReplicaSet': ReplicaSet,
   'apps/v1/DaemonSet': DaemonSet,
   'apps/v1/StatefulSet': StatefulSet,
+  'apps/v1/ControllerRevision': ControllerRevision,
   'batch/v1/Job': Job,
   'coordination.k8s.io/v1/Lease': Lease,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
@@ -89,10 +95,12 @@ export const schemas = {
   'v1/SecretList': SecretList,
   'v1/EventList': EventList,
   'v1/ServiceAccountList': ServiceAccountList,
+  'v1/ReplicationControllerList': ReplicationControllerList,
   'apps/v1/DeploymentList': DeploymentList,
   'apps/v1/ReplicaSetList': ReplicaSetList,
   'apps/v1/DaemonSetList': DaemonSetList,
   'apps/v1/StatefulSetList': StatefulSetList,
+  'apps/v1/ControllerRevisionList': ControllerRevisionList,
   'batch/v1/JobList': JobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
@@ -113,7 +121,7 @@ export const schemas = {
   'authorization.k8s.io/v1/LocalSubjectAccessReview': LocalSubjectAccessReview,
   'v1/Status': StatusSchema,
   'meta.k8s.io/v1/Table': TableSchema,
-} as const satisfies Record<string, TSchema>;
+};
 
 export type SchemaKey = keyof typeof schemas;
 

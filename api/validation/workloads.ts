@@ -1,11 +1,12 @@
-// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet; batch/v1 Job.
+// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision; batch/v1
+// Job; core/v1 ReplicationController.
 import type { LabelSelector } from '../schemas/meta.js';
-import type { PodTemplateSpec } from '../schemas/core.js';
-import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../schemas/apps.js';
+import type { PodTemplateSpec, ReplicationController } from '../schemas/core.js';
+import type { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from '../schemas/apps.js';
 import type { Job } from '../schemas/batch.js';
 import type { IntOrString } from '../schemas/kit.js';
 import { GoStringMap, child, deepEqual, forbidden, immutable, invalid, nonNegative, notSupported, required, type Cause } from '../field.js';
-import { isValidPercent, nameIsDNSSubdomain } from '../names.js';
+import { isValidPercent, nameIsDNSSubdomain, validateLabels } from '../names.js';
 import { isEmptySelector, matchesLabelSelector } from '../selectors.js';
 import { validateLabelSelector } from './meta.js';
 import { validatePodTemplateSpec } from './pod.js';
@@ -89,6 +90,26 @@ export const deployment = rules<Deployment>({
   validateUpdate: (d, old) => selectorImmutable(d.spec?.selector, old.spec?.selector),
 });
 
+/** status.*Replicas of a ReplicaSet or ReplicationController: non-negative, none above replicas, available <= ready. */
+function validateReplicaCounts(st: ReplicaSet['status'] | ReplicationController['status']): Cause[] {
+  if (!st) return [];
+  const causes = [
+    ...nonNegative(st.replicas, 'status.replicas'),
+    ...nonNegative(st.fullyLabeledReplicas, 'status.fullyLabeledReplicas'),
+    ...nonNegative(st.readyReplicas, 'status.readyReplicas'),
+    ...nonNegative(st.availableReplicas, 'status.availableReplicas'),
+    ...nonNegative(st.observedGeneration, 'status.observedGeneration'),
+  ];
+  const notAbove = (v: number | undefined, field: string, than: number, thanField: string): void => {
+    if (v !== undefined && v > than) causes.push(invalid(field, v, `cannot be greater than ${thanField}`));
+  };
+  notAbove(st.fullyLabeledReplicas, 'status.fullyLabeledReplicas', st.replicas, 'status.replicas');
+  notAbove(st.readyReplicas, 'status.readyReplicas', st.replicas, 'status.replicas');
+  notAbove(st.availableReplicas, 'status.availableReplicas', st.replicas, 'status.replicas');
+  notAbove(st.availableReplicas, 'status.availableReplicas', st.readyReplicas ?? 0, 'readyReplicas');
+  return causes;
+}
+
 export const replicaSet = rules<ReplicaSet>({
   name: nameIsDNSSubdomain,
   validate: (rs) => {
@@ -102,18 +123,33 @@ export const replicaSet = rules<ReplicaSet>({
     ];
   },
   validateUpdate: (rs, old) => selectorImmutable(rs.spec?.selector, old.spec?.selector),
-  validateStatus: (rs) => {
-    const st = rs.status;
-    if (!st) return [];
-    return [
-      ...nonNegative(st.replicas, 'status.replicas'),
-      ...nonNegative(st.readyReplicas, 'status.readyReplicas'),
-      ...nonNegative(st.availableReplicas, 'status.availableReplicas'),
-      ...(st.readyReplicas !== undefined && st.readyReplicas > st.replicas
-        ? [invalid('status.readyReplicas', st.readyReplicas, 'cannot be greater than status.replicas')]
-        : []),
-    ];
+  validateStatus: (rs) => validateReplicaCounts(rs.status),
+});
+
+/** ValidateReplicationController: an equality selector that is required and matches the template (mutable, unlike a ReplicaSet's). */
+export const replicationController = rules<ReplicationController>({
+  name: nameIsDNSSubdomain,
+  validate: (rc) => {
+    const spec = rc.spec ?? {};
+    const selector = spec.selector ?? {};
+    const causes = [...nonNegative(spec.replicas, 'spec.replicas'), ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds')];
+    if (!Object.keys(selector).length) causes.push(required('spec.selector'));
+    else causes.push(...validateLabels(selector, 'spec.selector'));
+    const labels = spec.template?.metadata?.labels ?? {};
+    if (spec.template && Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
+      causes.push(invalid('spec.template.metadata.labels', new GoStringMap(labels), '`selector` does not match template `labels`'));
+    }
+    causes.push(...validateRunningTemplate(spec.template, 'ReplicationController'));
+    return causes;
   },
+  validateStatus: (rc) => validateReplicaCounts(rc.status),
+});
+
+/** ValidateControllerRevision: a non-negative revision; the data is immutable (ValidateControllerRevisionUpdate). */
+export const controllerRevision = rules<ControllerRevision>({
+  name: nameIsDNSSubdomain,
+  validate: (cr) => nonNegative(cr.revision, 'revision'),
+  validateUpdate: (cr, old) => immutable(cr.data, old.data, 'data'),
 });
 
 export const daemonSet = rules<DaemonSet>({

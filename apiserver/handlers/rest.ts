@@ -13,7 +13,7 @@ import { mergePatch, strategicMergePatch } from '../patch/merge.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
 import type { Registry } from '../registry/index.js';
 import { asObj, isObject, rfc3339, type JsonObject, type Obj } from '../registry/object.js';
-import type { DeleteParams } from '../registry/strategy.js';
+import type { DeleteParams, Strategy } from '../registry/strategy.js';
 import type { Store, UpdateOptions, WatchOut } from '../registry/store.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { formatLabelSelector, type LabelSelector } from '../../api/index.js';
@@ -184,10 +184,10 @@ function applyPatch(type: string, current: Obj, patch: unknown): Obj {
   return obj;
 }
 
-function scaleOf(obj: Obj): JsonObject {
+function scaleOf(obj: Obj, strategy: Strategy): JsonObject {
   const spec = isObject(obj.spec) ? obj.spec : {};
   const status = isObject(obj.status) ? obj.status : {};
-  const sel = isObject(spec.selector) ? formatLabelSelector(spec.selector as LabelSelector) : '';
+  const sel = strategy.scaleSelector ? strategy.scaleSelector(obj) : isObject(spec.selector) ? formatLabelSelector(spec.selector as LabelSelector) : '';
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -442,7 +442,7 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
 
 async function handleScale(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store): Promise<void> {
   if (ri.verb === 'get') {
-    sendJson(res, 200, scaleOf(await store.get(ri.namespace, ri.name)));
+    sendJson(res, 200, scaleOf(await store.get(ri.namespace, ri.name), store.strategy));
     return;
   }
   const dryRun = dryRunParam(q);
@@ -456,7 +456,7 @@ async function handleScale(req: IncomingMessage, res: ServerResponse, ri: Reques
     const type = mediaType(req.headers['content-type']);
     if (!PATCH_TYPES.has(type) || type.startsWith('application/apply-patch')) throw errors.unsupportedMediaType(`the server does not support the patch type ${JSON.stringify(type)} on ${info.resource}/scale`);
     const patch = parseJson(body);
-    transform = (cur) => withReplicas(cur, applyPatch(type, scaleOf(cur) as Obj, patch), info);
+    transform = (cur) => withReplicas(cur, applyPatch(type, scaleOf(cur, store.strategy) as Obj, patch), info);
   } else throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/scale`);
   const out = await store.update(
     ri.namespace,
@@ -467,7 +467,7 @@ async function handleScale(req: IncomingMessage, res: ServerResponse, ri: Reques
     },
     { dryRun, fieldManager: manager },
   );
-  sendJson(res, 200, scaleOf(out.obj));
+  sendJson(res, 200, scaleOf(out.obj, store.strategy));
 }
 
 async function handleBinding(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {

@@ -1,4 +1,5 @@
 // meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
+import { formatLabels } from '../../api/selectors.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
@@ -98,6 +99,19 @@ const bindingPrinter: Printer = {
   },
 };
 
+/** DESIRED CURRENT READY of a ReplicaSet or ReplicationController; they differ only in how the selector prints. */
+function replicasPrinter(selector: (sel: unknown) => string): Printer {
+  return {
+    columns: [nameCol, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const [c, i] = containersAndImages(obj(spec.template).spec);
+      return [o.metadata.name ?? '', num(spec.replicas), num(st.replicas), num(st.readyReplicas), age(o.metadata.creationTimestamp, now), c, i, selector(spec.selector)];
+    },
+  };
+}
+
 const PRINTERS: Record<string, Printer> = {
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
@@ -125,13 +139,17 @@ const PRINTERS: Record<string, Printer> = {
       return [o.metadata.name ?? '', `${num(st.readyReplicas)}/${num(spec.replicas)}`, num(st.updatedReplicas), num(st.availableReplicas), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
     },
   },
-  ReplicaSet: {
-    columns: [nameCol, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+  ReplicaSet: replicasPrinter(selectorCell),
+  // A ReplicationController's selector is a plain label map (labels.FormatLabels: sorted key=value pairs).
+  ReplicationController: replicasPrinter((sel) => orNone(formatLabels(obj(sel) as Record<string, string>))),
+  ControllerRevision: {
+    columns: [nameCol, { name: 'Controller', type: 'string', description: 'Controller of the object' }, col('Revision'), ageCol],
     row(o, now) {
-      const spec = obj(o.spec);
-      const st = obj(o.status);
-      const [c, i] = containersAndImages(obj(spec.template).spec);
-      return [o.metadata.name ?? '', num(spec.replicas), num(st.replicas), num(st.readyReplicas), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
+      const ref = arr(o.metadata.ownerReferences).find((r) => r.controller === true);
+      // kubectl's formatResourceName: "<kind>.<group>/<name>" in lower case, the group left out for the core group.
+      const group = String(ref?.apiVersion ?? '').split('/').slice(0, -1).join('/');
+      const controller = ref ? `${String(ref.kind ?? '').toLowerCase()}${group ? `.${group}` : ''}/${String(ref.name ?? '')}` : '<none>';
+      return [o.metadata.name ?? '', controller, num(o.revision), age(o.metadata.creationTimestamp, now)];
     },
   },
   StatefulSet: {

@@ -36,6 +36,8 @@ export interface Strategy {
   hasFinalizers(obj: Obj): boolean;
   /** Selectable field values beyond metadata.name/namespace; defaults to reading selectableFields as paths. */
   fields?(obj: Obj): Record<string, string>;
+  /** The selector that /scale reports (status.selector), when spec.selector is not a LabelSelector. */
+  scaleSelector?(obj: Obj): string;
   /** Async work before a create or update is written (e.g. allocating a service's cluster IP). */
   allocate?(obj: Obj, old: Obj | undefined, ctx: AllocateContext): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // The strategy of each served kind.
 import type { ResourceInfo } from '../../../api/resources.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
+import { controllerRevisionStrategy, daemonSetStrategy, replicationControllerStrategy } from './apps.js';
 import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from './core.js';
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
@@ -20,7 +21,9 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Deployment: workloadStrategy,
   ReplicaSet: workloadStrategy,
   StatefulSet: workloadStrategy,
-  DaemonSet: workloadStrategy,
+  DaemonSet: daemonSetStrategy,
+  ControllerRevision: controllerRevisionStrategy,
+  ReplicationController: replicationControllerStrategy,
   Job: workloadStrategy,
   PriorityClass: priorityClassStrategy,
   ...RBAC_STRATEGIES,
