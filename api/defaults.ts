@@ -6,7 +6,7 @@ import type {
   LifecycleHandler, PersistentVolumeClaim,
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
-import type { Job } from './schemas/batch.js';
+import type { CronJob, Job, JobSpec } from './schemas/batch.js';
 import type { PriorityClass } from './schemas/scheduling.js';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
@@ -245,21 +245,46 @@ export function generateJobSelector(job: Job): void {
   matchLabels[CONTROLLER_UID_LABEL] ??= uid;
 }
 
-function defaultJob(job: Job): void {
-  const spec = job.spec;
-  if (!spec) return;
+/** SetDefaults_Job's spec part. */
+function defaultJobSpec(spec: JobSpec): void {
   if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
   spec.parallelism ??= 1;
   spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
-  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  defaultPodFailurePolicy(spec);
+  defaultTemplate(spec.template);
+}
+
+function defaultPodFailurePolicy(spec: JobSpec): void {
+  for (const rule of spec.podFailurePolicy?.rules ?? []) for (const c of rule.onPodConditions ?? []) c.status ??= 'True';
+}
+
+function defaultJob(job: Job): void {
+  const spec = job.spec;
+  if (!spec) return;
+  defaultJobSpec(spec);
   // A job without labels takes its template's.
   const templateLabels = spec.template?.metadata?.labels;
   if (templateLabels && Object.keys(job.metadata.labels ?? {}).length === 0) job.metadata.labels = { ...templateLabels };
-  defaultTemplate(spec.template);
   // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation).
   if (!spec.selector) generateJobSelector(job);
+}
+
+function defaultCronJob(cj: CronJob): void {
+  const spec = cj.spec;
+  if (!spec) return;
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  // As SetObjectDefaults_CronJob: the template's pod spec and failure-policy patterns, not SetDefaults_Job (the Job
+  // made from it is defaulted when it is created).
+  const js = spec.jobTemplate?.spec;
+  if (!js) return;
+  defaultPodFailurePolicy(js);
+  defaultTemplate(js.template);
 }
 
 function defaultPriorityClass(pc: PriorityClass): void {
@@ -278,6 +303,7 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'apps/v1/DaemonSet': defaultDaemonSet,
   'apps/v1/StatefulSet': defaultStatefulSet,
   'batch/v1/Job': defaultJob,
+  'batch/v1/CronJob': defaultCronJob,
   'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
 };
 

@@ -4,7 +4,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { listOf, StatusSchema, TableSchema } from './meta.js';
 import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding } from './core.js';
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
-import { Job } from './batch.js';
+import { Job, CronJob } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
@@ -29,6 +29,7 @@ export const ReplicaSetList = list('apps/v1', 'ReplicaSet', ReplicaSet);
 export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
 export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
 export const JobList = list('batch/v1', 'Job', Job);
+export const CronJobList = list('batch/v1', 'CronJob', CronJob);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
 
@@ -46,6 +47,7 @@ export type ReplicaSetList = Static<typeof ReplicaSetList>;
 export type DaemonSetList = Static<typeof DaemonSetList>;
 export type StatefulSetList = Static<typeof StatefulSetList>;
 export type JobList = Static<typeof JobList>;
+export type CronJobList = Static<typeof CronJobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
 
@@ -64,6 +66,7 @@ export const schemas = {
   'apps/v1/DaemonSet': DaemonSet,
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
+  'batch/v1/CronJob': CronJob,
   'coordination.k8s.io/v1/Lease': Lease,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
 
@@ -81,6 +84,7 @@ export const schemas = {
   'apps/v1/DaemonSetList': DaemonSetList,
   'apps/v1/StatefulSetList': StatefulSetList,
   'batch/v1/JobList': JobList,
+  'batch/v1/CronJobList': CronJobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
 

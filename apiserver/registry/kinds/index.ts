@@ -21,6 +21,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   StatefulSet: workloadStrategy,
   DaemonSet: workloadStrategy,
   Job: workloadStrategy,
+  CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
 };
 
