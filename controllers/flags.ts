@@ -21,7 +21,7 @@ export const CONTROLLER_MANAGER_FLAGS: readonly FlagSpec[] = [
   { flag: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { flag: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { flag: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, garbagecollector, namespace, nodelifecycle, nodeipam, podgc)" },
+  { flag: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, garbagecollector, namespace, nodelifecycle, nodeipam, podgc)" },
   { flag: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { flag: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { flag: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -31,6 +31,9 @@ export const CONTROLLER_MANAGER_FLAGS: readonly FlagSpec[] = [
   { flag: '--concurrent-deployment-syncs', kind: 'int', default: '5', description: 'Deployments synced at once' },
   { flag: '--concurrent-gc-syncs', kind: 'int', default: '20', description: 'garbage collector workers' },
   { flag: '--concurrent-namespace-syncs', kind: 'int', default: '10', description: 'namespaces synced at once' },
+  { flag: '--concurrent-job-syncs', kind: 'int', default: '5', description: 'Jobs synced at once' },
+  { flag: '--concurrent-cron-job-syncs', kind: 'int', default: '5', description: 'CronJobs synced at once' },
+  { flag: '--concurrent-ttl-after-finished-syncs', kind: 'int', default: '5', description: 'finished Jobs checked for deletion at once (ttl-after-finished)' },
   { flag: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -99,6 +102,9 @@ export function controllerManagerOptionsFromFlags(values: Record<string, unknown
       concurrentDeploymentSyncs: parseIntFlag(str('--concurrent-deployment-syncs'), '--concurrent-deployment-syncs'),
       concurrentGcSyncs: parseIntFlag(str('--concurrent-gc-syncs'), '--concurrent-gc-syncs'),
       concurrentNamespaceSyncs: parseIntFlag(str('--concurrent-namespace-syncs'), '--concurrent-namespace-syncs'),
+      concurrentJobSyncs: parseIntFlag(str('--concurrent-job-syncs'), '--concurrent-job-syncs'),
+      concurrentCronJobSyncs: parseIntFlag(str('--concurrent-cron-job-syncs'), '--concurrent-cron-job-syncs'),
+      concurrentTtlAfterFinishedSyncs: parseIntFlag(str('--concurrent-ttl-after-finished-syncs'), '--concurrent-ttl-after-finished-syncs'),
       terminatedPodGcThreshold: parseIntFlag(str('--terminated-pod-gc-threshold'), '--terminated-pod-gc-threshold'),
     },
   };

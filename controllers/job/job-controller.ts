@@ -613,13 +613,15 @@ export function moveUncounted(status: NonNullable<Job['status']>, withFinalizer:
   const keepS = (u.succeeded ?? []).filter((uid) => withFinalizer.has(uid));
   if (keepS.length !== (u.succeeded?.length ?? 0)) {
     status.succeeded = (status.succeeded ?? 0) + (u.succeeded!.length - keepS.length);
-    u.succeeded = keepS;
+    if (keepS.length) u.succeeded = keepS;
+    else delete u.succeeded;
     changed = true;
   }
   const keepF = (u.failed ?? []).filter((uid) => withFinalizer.has(uid));
   if (keepF.length !== (u.failed?.length ?? 0)) {
     status.failed = (status.failed ?? 0) + (u.failed!.length - keepF.length);
-    u.failed = keepF;
+    if (keepF.length) u.failed = keepF;
+    else delete u.failed;
     changed = true;
   }
   return changed;
