@@ -160,4 +160,104 @@ describe('job controller', function () {
     assert.equal(j.status?.failed, 2);
     assert.equal((await podsOf(ns, 'ign')).length, 4);
   });
+
+  it('suspends (deleting its pods) and resumes, with the Suspended condition and events', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await jobs.create(ns, job('sus', { completions: 2, parallelism: 2, suspend: true }));
+    let j = await waitFor(async () => {
+      const x = await jobs.get(ns, 'sus');
+      return conditionOf(x, 'Suspended')?.status === 'True' && x;
+    }, { what: 'Suspended' });
+    assert.equal(conditionOf(j, 'Suspended')?.reason, 'JobSuspended');
+    assert.equal(j.status?.startTime, undefined, 'a Job created suspended has not started');
+    assert.equal((await podsOf(ns, 'sus')).length, 0);
+    await jobs.patch(ns, 'sus', { spec: { suspend: false } });
+    await waitFor(async () => live(await podsOf(ns, 'sus')).length === 2, { what: 'pods after resume' });
+    j = await waitFor(async () => {
+      const x = await jobs.get(ns, 'sus');
+      return conditionOf(x, 'Suspended')?.status === 'False' && x.status?.active === 2 && x;
+    });
+    assert.equal(conditionOf(j, 'Suspended')?.reason, 'JobResumed');
+    assert.ok(j.status?.startTime);
+    // Suspending again deletes the running pods (their finalizers removed first) and counts none as failed.
+    await jobs.patch(ns, 'sus', { spec: { suspend: true } });
+    await waitFor(async () => (await podsOf(ns, 'sus')).length === 0, { what: 'pods deleted on suspend' });
+    j = await waitFor(async () => {
+      const x = await jobs.get(ns, 'sus');
+      return conditionOf(x, 'Suspended')?.status === 'True' && x.status?.active === 0 && x;
+    });
+    assert.equal(conditionOf(j, 'Failed'), undefined);
+    const r = await reasons(ns, 'sus');
+    assert.ok(r.includes('Suspended') && r.includes('Resumed') && r.includes('SuccessfulDelete'), r.join(','));
+  });
+
+  it('fails a Job active longer than activeDeadlineSeconds and deletes its pods', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await jobs.create(ns, job('ads', { completions: 1, activeDeadlineSeconds: 1 }));
+    await waitFor(async () => live(await podsOf(ns, 'ads')).length === 1, { what: 'the pod' });
+    const j = await waitFor(async () => {
+      const x = await jobs.get(ns, 'ads');
+      return conditionOf(x, 'Failed')?.status === 'True' && x;
+    }, { what: 'DeadlineExceeded', timeoutMs: 8000 });
+    assert.equal(conditionOf(j, 'Failed')?.reason, 'DeadlineExceeded');
+    assert.equal(conditionOf(j, 'Failed')?.message, 'Job was active longer than specified deadline');
+    assert.equal(j.status?.active, 0);
+    assert.equal(j.status?.failed, 1, 'the pod deleted at the deadline counts as failed');
+    await waitFor(async () => (await podsOf(ns, 'ads')).length === 0, { what: 'the pod gone' });
+  });
+
+  it('counts pods deleted (as pod GC would) while the controller was down: the finalizer kept them', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await jobs.create(ns, job('gc', { completions: 2, parallelism: 2 }));
+    const running = await waitFor(async () => {
+      const l = live(await podsOf(ns, 'gc'));
+      return l.length === 2 && l;
+    });
+    await ctrl.stop();
+    try {
+      for (const p of running) {
+        await finishPod(pods, p, 0);
+        await pods.delete(ns, p.metadata.name ?? '');
+      }
+      const left = await podsOf(ns, 'gc');
+      assert.equal(left.length, 2, 'deleted pods stay while they hold the tracking finalizer');
+      assert.ok(left.every((p) => p.metadata.deletionTimestamp && p.status?.phase === 'Succeeded'));
+    } finally {
+      ctrl = await startJobController(cluster.rest);
+    }
+    const j = await finished(ns, 'gc', 'Complete');
+    assert.equal(j.status?.succeeded, 2);
+    assert.equal(j.status?.failed ?? 0, 0);
+    await waitFor(async () => (await podsOf(ns, 'gc')).length === 0, { what: 'the counted pods gone' });
+  });
+
+  it('completes an Indexed Job when its successPolicy is met, deleting the rest', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await jobs.create(ns, job('sp', { completions: 4, parallelism: 4, completionMode: 'Indexed', successPolicy: { rules: [{ succeededIndexes: '0-1' }] } }));
+    const l = await waitFor(async () => {
+      const x = live(await podsOf(ns, 'sp'));
+      return x.length === 4 && x;
+    });
+    for (const p of l) if (['0', '1'].includes(p.metadata.annotations?.[COMPLETION_INDEX_ANNOTATION] ?? '')) await finishPod(pods, p, 0);
+    const j = await finished(ns, 'sp', 'Complete');
+    assert.equal(conditionOf(j, 'SuccessCriteriaMet')?.reason, 'SuccessPolicy');
+    assert.equal(conditionOf(j, 'SuccessCriteriaMet')?.message, 'Matched rules at index 0');
+    assert.equal(j.status?.completedIndexes, '0,1');
+    assert.equal(j.status?.succeeded, 2);
+    await waitFor(async () => (await podsOf(ns, 'sp')).every((p) => p.status?.phase === 'Succeeded'), { what: 'the other indexes deleted' });
+  });
+
+  it('adopts a matching orphan pod, adding the tracking finalizer, and keeps parallelism', async () => {
+    const ns = await createNamespace(cluster.rest);
+    const j = await jobs.create(ns, job('adopt', { completions: 1, parallelism: 1, manualSelector: true, selector: { matchLabels: { app: 'adopt' } }, template: { metadata: { labels: { app: 'adopt' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } }));
+    await waitFor(async () => (await pods.list(ns)).items.length === 1, { what: 'the pod' });
+    const orphan = await pods.create(ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'orphan', labels: { app: 'adopt' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } });
+    const adopted = await waitFor(async () => {
+      const p = await pods.get(ns, orphan.metadata.name ?? '');
+      return controllerRefOf(p)?.uid === j.metadata.uid && p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER) && p;
+    }, { what: 'adoption with the finalizer' });
+    // Too many pods now: one of the two is deleted (parallelism 1).
+    await waitFor(async () => live((await pods.list(ns)).items).length === 1, { what: 'the extra pod deleted' });
+    assert.ok(adopted);
+  });
 });
