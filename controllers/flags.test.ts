@@ -51,9 +51,16 @@ describe('controller manager flags', () => {
     assert.deepEqual(options.controllers, ['replicaset', 'deployment']);
   });
 
+  it('takes kube-controller-manager\'s batch flags, 5 workers each by default', () => {
+    const { options } = parseControllerManagerFlags(['--concurrent-job-syncs=7', '--concurrent-ttl-after-finished-syncs', '2']);
+    assert.equal(options.concurrentJobSyncs, 7);
+    assert.equal(options.concurrentCronJobSyncs, 5);
+    assert.equal(options.concurrentTtlAfterFinishedSyncs, 2);
+  });
+
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['cronjob', 'deployment', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'ttl-after-finished']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-ttl-after-finished'])].sort(), ['cronjob', 'deployment', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });
