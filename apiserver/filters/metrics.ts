@@ -1,5 +1,5 @@
 // The API server's own Prometheus metrics, served at /metrics as kube-apiserver does (not metrics.k8s.io: see
-// metrics-api.ts). Each API server has its own prom-client Registry, so several servers in one process do not collide.
+// nodeproxy/metrics-api.ts). Each API server has its own prom-client Registry, so several servers in one process do not collide.
 //
 //   apiserver_request_total{verb,group,version,resource,subresource,scope,component,code}      counter
 //   apiserver_request_duration_seconds{verb,group,version,resource,subresource,scope,component} histogram
@@ -15,9 +15,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { REVIEWS, RESOURCES } from '../api/resources.js';
-import { resolveRequest, splitTarget, type RequestInfo, type Verb } from './request-info.js';
-import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from './storage/interface.js';
+import { REVIEWS, RESOURCES } from '../../api/resources.js';
+import { resolveRequest, splitTarget, type RequestInfo, type Verb } from '../http/request-info.js';
+import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from '../storage/interface.js';
 
 declare module 'node:http' {
   interface IncomingMessage {

@@ -2,8 +2,8 @@
 // kinds they send (Namespace, ConfigMap, Secret, Deployment, ServiceAccount from `kubectl create`; Job and CronJob from
 // `kubectl create job|cronjob`; DeleteOptions and Eviction from `kubectl drain`; TokenRequest from `kubectl create
 // token`; the review kinds from `kubectl auth`), into JSON objects.
-import { errors } from '../api/errors.js';
-import type { JsonObject } from './registry/object.js';
+import { errors } from '../../api/errors.js';
+import type { JsonObject } from '../registry/object.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 

@@ -2,10 +2,10 @@
 // place in discovery. The summaries come from an injected source here; the e2e quick start runs `kubectl top` against
 // real agents.
 import { strict as assert } from 'node:assert';
-import type { ApiError } from '../api/errors.js';
-import { logger } from '../lib/logger.js';
-import { startTestApiServer, type TestApiServer } from '../test/support/cluster.js';
-import { aggregatedDiscovery, apiGroupList, apiResourceList } from './discovery.js';
+import type { ApiError } from '../../api/errors.js';
+import { logger } from '../../lib/logger.js';
+import { startTestApiServer, type TestApiServer } from '../../test/support/cluster.js';
+import { aggregatedDiscovery, apiGroupList, apiResourceList } from '../handlers/discovery.js';
 import { nodeMetrics, podMetrics, type MetricsDeps, type MetricsPod, type SummaryDoc } from './metrics-api.js';
 
 const NODE_REF = { group: '', version: 'v1', resource: 'nodes', namespaced: false };

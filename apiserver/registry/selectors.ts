@@ -1,5 +1,5 @@
 // Query selectors: labelSelector (parsing and matching from api/selectors) and fieldSelector, matched against objects.
-import { errors, formatLabelSelector, matchesLabelSelector, parseLabelSelector, SelectorParseError, type Labels, type LabelSelector } from '../api/index.js';
+import { errors, formatLabelSelector, matchesLabelSelector, parseLabelSelector, SelectorParseError, type Labels, type LabelSelector } from '../../api/index.js';
 
 /** A matcher for `?labelSelector=` (parsed by api/selectors); a malformed selector is a 400. */
 export function labelMatcher(sel: string | undefined | null): ((labels: Labels) => boolean) | undefined {

@@ -6,13 +6,13 @@
 // There is no authorizer yet: every authenticated request is allowed (kube-apiserver's AlwaysAllow mode), and the
 // access reviews answer so. The authorizer that comes later answers them instead (one function here).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errors, type StatusCause } from '../api/errors.js';
-import { REVIEWS } from '../api/resources.js';
-import type { TokenUser, UserInfo } from './authn.js';
-import { checkUnknownFields, fieldValidationParam, parseBody } from './body.js';
-import { notFoundPath, readBody, sendJson } from './http.js';
-import { isObject, type JsonObject, type Obj } from './registry/object.js';
-import { decodeSegment } from './request-info.js';
+import { errors, type StatusCause } from '../../api/errors.js';
+import { REVIEWS } from '../../api/resources.js';
+import type { TokenUser, UserInfo } from '../filters/authentication.js';
+import { checkUnknownFields, fieldValidationParam, parseBody } from '../handlers/body.js';
+import { notFoundPath, readBody, sendJson } from '../http/http.js';
+import { isObject, type JsonObject, type Obj } from '../registry/object.js';
+import { decodeSegment } from '../http/request-info.js';
 
 const VERSION = 'v1';
 const ROUTE = /^\/apis\/(authentication\.k8s\.io|authorization\.k8s\.io)\/v1\/(?:namespaces\/([^/]+)\/)?([^/]+)$/;

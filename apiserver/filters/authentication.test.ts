@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { IncomingMessage } from 'node:http';
-import { Authenticator, parseTokenFile } from './authn.js';
+import { Authenticator, parseTokenFile } from './authentication.js';
 
 const req = (headers: Record<string, string>): IncomingMessage => ({ headers, socket: {} }) as unknown as IncomingMessage;
 

@@ -1,6 +1,6 @@
 // HTTP plumbing shared by the handlers: bounded body reading, content negotiation, Status and JSON responses.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, errors, type Status } from '../api/errors.js';
+import { ApiError, errors, type Status } from '../../api/errors.js';
 
 /** kube-apiserver's limit on request bodies. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;

@@ -3,8 +3,8 @@
 // Long-running requests (watches, logs, exec/attach/port-forward, node proxy) hold no slot, health checks neither, and
 // system:masters is never refused (kube-apiserver: "a super-admin ... should always get an answer").
 import type { IncomingMessage } from 'node:http';
-import type { UserInfo } from './authn.js';
-import { isWatchTarget } from './request-info.js';
+import type { UserInfo } from './authentication.js';
+import { isWatchTarget } from '../http/request-info.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const LONG_RUNNING = /^\/api\/v1\/namespaces\/[^/?]+\/pods\/[^/?]+\/(log|exec|attach|portforward|proxy)([/?]|$)|^\/api\/v1\/nodes\/[^/?]+\/proxy([/?]|$)|^\/(healthz|livez|readyz)([/?]|$)/;

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { ApiError } from '../api/errors.js';
+import type { ApiError } from '../../api/errors.js';
 import { resolveRequest, splitTarget } from './request-info.js';
 
 describe('splitTarget', () => {

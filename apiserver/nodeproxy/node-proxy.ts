@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
-import { ApiError, errors } from '../api/errors.js';
+import { ApiError, errors } from '../../api/errors.js';
 import { acceptPortForwardTunnel, PORT_FORWARD_PROTOCOL, spdyPortForwardMode } from './portforward-tunnel.js';
 
 /** What the proxy needs of a pod and of a node (plain stored objects). */

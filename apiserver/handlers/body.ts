@@ -2,12 +2,12 @@
 // and the unknown fields in them by the fieldValidation parameter.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CST, Lexer, parse as parseYaml } from 'yaml';
-import { errors } from '../api/errors.js';
-import type { ResourceInfo } from '../api/resources.js';
-import { mediaType } from './http.js';
+import { errors } from '../../api/errors.js';
+import type { ResourceInfo } from '../../api/resources.js';
+import { mediaType } from '../http/http.js';
 import { decodeProtobuf } from './protobuf.js';
-import type { Obj } from './registry/object.js';
-import { schemaHooks } from './registry/schema.js';
+import type { Obj } from '../registry/object.js';
+import { schemaHooks } from '../registry/schema.js';
 
 /**
  * How deep a request body may nest objects and arrays. Every built-in kind stays under 20 levels. kube-apiserver's

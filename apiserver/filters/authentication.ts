@@ -4,7 +4,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { errors } from '../api/errors.js';
+import { errors } from '../../api/errors.js';
 
 /** Who is making the request; handed to the authorizer that comes later. */
 export interface UserInfo {

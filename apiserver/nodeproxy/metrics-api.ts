@@ -3,11 +3,11 @@
 // Nodes whose agent does not answer are left out, as metrics-server leaves out nodes it could not scrape.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { errors } from '../api/errors.js';
-import type { ResourceInfo } from '../api/resources.js';
-import type { Logger } from '../lib/logger.js';
-import { limiter } from '../lib/limit.js';
-import { sendError, sendJson } from './http.js';
+import { errors } from '../../api/errors.js';
+import type { ResourceInfo } from '../../api/resources.js';
+import type { Logger } from '../../lib/logger.js';
+import { limiter } from '../../lib/limit.js';
+import { sendError, sendJson } from '../http/http.js';
 import { agentEndpoint, agentTls, type NodeProxyDeps, type ProxyNode } from './node-proxy.js';
 
 export const METRICS_GROUP = 'metrics.k8s.io';

@@ -1,13 +1,13 @@
 // The watch cache: one storage watch whatever the number of watchers, replay from memory, 410 past the buffer or
 // compaction, bookmarks for idle watchers, and exact resumption (or relist) after the storage watch fails.
 import assert from 'node:assert/strict';
-import { FakeClock, flushMicrotasks } from '../lib/clock.js';
-import { findByResource } from '../api/resources.js';
-import { EmbeddedStorage } from './storage/embedded.js';
-import { isStorageError } from './storage/interface.js';
-import { InstrumentedStorage } from '../test/support/instrumented-storage.js';
-import { Registry } from './registry/index.js';
-import type { WatchOut } from './registry/store.js';
+import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
+import { findByResource } from '../../api/resources.js';
+import { EmbeddedStorage } from '../storage/embedded.js';
+import { isStorageError } from '../storage/interface.js';
+import { InstrumentedStorage } from '../../test/support/instrumented-storage.js';
+import { Registry } from './index.js';
+import type { WatchOut } from './store.js';
 import { WatchCache, type CacheWatch } from './watch-cache.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(JSON.stringify({ v: s }));

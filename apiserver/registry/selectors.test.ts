@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { ApiError } from '../api/errors.js';
+import { ApiError } from '../../api/errors.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 
 describe('selectors', () => {

@@ -1,7 +1,7 @@
 // meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
-import { age as ageAt, humanDuration } from '../lib/duration.js';
-import { getPath, isObject, type JsonObject, type Obj } from './registry/object.js';
-import { selectorCell } from './selectors.js';
+import { age as ageAt, humanDuration } from '../../lib/duration.js';
+import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
+import { selectorCell } from '../registry/selectors.js';
 
 export interface Column {
   name: string;

@@ -2,21 +2,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import jsonpatch from 'fast-json-patch';
-import { ApiError, errors } from '../api/errors.js';
-import { proxyPodLog, type NodeProxyDeps } from './node-proxy.js';
-import { apiVersionOf, findByResource, type ResourceInfo } from '../api/resources.js';
-import type { Logger } from '../lib/logger.js';
-import type { UserInfo } from './authn.js';
-import { mediaType, notFoundPath, parseAccept, readBody, sendEncoded, sendJson, successStatus, wantsTable } from './http.js';
-import { applyConfig } from './patch/managed-fields.js';
-import { mergePatch, strategicMergePatch } from './patch/merge.js';
+import { ApiError, errors } from '../../api/errors.js';
+import { proxyPodLog, type NodeProxyDeps } from '../nodeproxy/node-proxy.js';
+import { apiVersionOf, findByResource, type ResourceInfo } from '../../api/resources.js';
+import type { Logger } from '../../lib/logger.js';
+import type { UserInfo } from '../filters/authentication.js';
+import { mediaType, notFoundPath, parseAccept, readBody, sendEncoded, sendJson, successStatus, wantsTable } from '../http/http.js';
+import { applyConfig } from '../patch/managed-fields.js';
+import { mergePatch, strategicMergePatch } from '../patch/merge.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
-import type { Registry } from './registry/index.js';
-import { asObj, isObject, rfc3339, type JsonObject, type Obj } from './registry/object.js';
-import type { DeleteParams } from './registry/strategy.js';
-import type { Store, UpdateOptions, WatchOut } from './registry/store.js';
-import type { RequestInfo } from './request-info.js';
-import { formatLabelSelector, type LabelSelector } from '../api/index.js';
+import type { Registry } from '../registry/index.js';
+import { asObj, isObject, rfc3339, type JsonObject, type Obj } from '../registry/object.js';
+import type { DeleteParams } from '../registry/strategy.js';
+import type { Store, UpdateOptions, WatchOut } from '../registry/store.js';
+import type { RequestInfo } from '../http/request-info.js';
+import { formatLabelSelector, type LabelSelector } from '../../api/index.js';
 import { toTable, type IncludeObject } from './tables.js';
 
 export interface HandlerContext {

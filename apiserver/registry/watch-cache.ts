@@ -2,9 +2,9 @@
 // ring buffer of recent events so that watches from a recent resourceVersion are served from memory, and fan-out to
 // every watcher with its own filter. Older than the buffer → 410 Expired; a failed storage watch is resumed exactly
 // where it stopped, or, when that history is compacted, restarted at the current revision (watchers then get 410).
-import { AsyncQueue } from '../lib/async-queue.js';
-import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
-import { isStorageError, StorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from './storage/interface.js';
+import { AsyncQueue } from '../../lib/async-queue.js';
+import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { isStorageError, StorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
 
 /** One change as every watcher of the type sees it: decoded once, shared by all. Never mutate obj or prev(). */
 export interface CachedEvent<T> {

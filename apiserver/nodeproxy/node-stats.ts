@@ -2,7 +2,7 @@
 // stats summary `ketch top` reads, over HTTPS with the API server's kubelet-client certificate.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { errors } from '../api/errors.js';
+import { errors } from '../../api/errors.js';
 import { agentEndpoint, agentTls, type NodeProxyDeps } from './node-proxy.js';
 
 
