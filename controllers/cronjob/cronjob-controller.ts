@@ -5,6 +5,7 @@ import { isAlreadyExists, isNotFound } from '../../api/errors.js';
 import { formatInZone, isKnownTimeZone, parseSchedule, scheduleHasTimeZone, type Schedule } from '../../api/schedule.js';
 import type { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
+import { objectReference } from '../../client/object-ref.js';
 import type { ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
 import { Controller, ensureIndex, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
@@ -22,8 +23,6 @@ const BY_CONTROLLER_UID = 'controllerUid';
 export interface CronJobControllerOptions {
   workers?: number;
 }
-
-type ActiveRef = NonNullable<NonNullable<CronJob['status']>['active']>[number];
 
 export class CronJobController extends Controller {
   private readonly jobInformer: Informer<Job>;
@@ -171,7 +170,7 @@ export class CronJobController extends Controller {
     }
     const created = await this.createJob(cj, scheduled, name).catch(fail);
     if (!created) return state;
-    cj.status!.active = [...(cj.status!.active ?? []), jobRef(created)];
+    cj.status!.active = [...(cj.status!.active ?? []), objectReference(created, JOBS)];
     cj.status!.lastScheduleTime = rfc3339(scheduled);
     state.changed = true;
     return next();
@@ -307,15 +306,4 @@ function byStartTime(a: Job, b: Job): number {
   if (!sa || !sb) return sa ? -1 : sb ? 1 : (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
   const d = Date.parse(sa) - Date.parse(sb);
   return d !== 0 ? d : (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
-}
-
-function jobRef(job: Job): ActiveRef {
-  return {
-    kind: 'Job',
-    namespace: job.metadata.namespace ?? '',
-    name: job.metadata.name ?? '',
-    uid: job.metadata.uid ?? '',
-    apiVersion: 'batch/v1',
-    resourceVersion: job.metadata.resourceVersion ?? '',
-  };
 }

@@ -610,18 +610,13 @@ export class JobController extends Controller {
 export function moveUncounted(status: NonNullable<Job['status']>, withFinalizer: ReadonlySet<string>): boolean {
   const u = (status.uncountedTerminatedPods ??= {});
   let changed = false;
-  const keepS = (u.succeeded ?? []).filter((uid) => withFinalizer.has(uid));
-  if (keepS.length !== (u.succeeded?.length ?? 0)) {
-    status.succeeded = (status.succeeded ?? 0) + (u.succeeded!.length - keepS.length);
-    if (keepS.length) u.succeeded = keepS;
-    else delete u.succeeded;
-    changed = true;
-  }
-  const keepF = (u.failed ?? []).filter((uid) => withFinalizer.has(uid));
-  if (keepF.length !== (u.failed?.length ?? 0)) {
-    status.failed = (status.failed ?? 0) + (u.failed!.length - keepF.length);
-    if (keepF.length) u.failed = keepF;
-    else delete u.failed;
+  for (const kind of ['succeeded', 'failed'] as const) {
+    const uids = u[kind] ?? [];
+    const keep = uids.filter((uid) => withFinalizer.has(uid));
+    if (keep.length === uids.length) continue;
+    status[kind] = (status[kind] ?? 0) + (uids.length - keep.length);
+    if (keep.length) u[kind] = keep;
+    else delete u[kind];
     changed = true;
   }
   return changed;
