@@ -260,4 +260,41 @@ describe('job controller', function () {
     await waitFor(async () => live((await pods.list(ns)).items).length === 1, { what: 'the extra pod deleted' });
     assert.ok(adopted);
   });
+
+  it('with podReplacementPolicy Failed waits for a deleted pod to fail before replacing it; by default replaces at once', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await jobs.create(ns, job('wait', { completions: 1, podReplacementPolicy: 'Failed' }));
+    await jobs.create(ns, job('eager', { completions: 1 }));
+    const first = async (name: string): Promise<Pod> => waitFor(async () => live(await podsOf(ns, name))[0], { what: `${name}'s pod` });
+    const w = await first('wait');
+    const e = await first('eager');
+    await pods.delete(ns, w.metadata.name ?? '');
+    await pods.delete(ns, e.metadata.name ?? '');
+    // The eager Job counts its deleted pod as failed and replaces it at once.
+    await waitFor(async () => live(await podsOf(ns, 'eager')).some((p) => p.metadata.uid !== e.metadata.uid), { what: 'the eager replacement' });
+    // The waiting Job reports it terminating and replaces nothing yet.
+    const j = await waitFor(async () => {
+      const x = await jobs.get(ns, 'wait');
+      return x.status?.terminating === 1 && x;
+    }, { what: 'terminating 1' });
+    assert.equal(j.status?.active, 0);
+    assert.equal(live(await podsOf(ns, 'wait')).length, 0, 'no replacement while the pod terminates');
+    assert.equal((await podsOf(ns, 'wait')).length, 1);
+    // Once it has failed, the replacement comes.
+    await finishPod(pods, await pods.get(ns, w.metadata.name ?? ''), 137);
+    await waitFor(async () => live(await podsOf(ns, 'wait')).length === 1, { what: 'the replacement after failure' });
+    const after = await waitFor(async () => {
+      const x = await jobs.get(ns, 'wait');
+      return x.status?.failed === 1 && x.status.terminating === 0 && x;
+    });
+    assert.equal(after.status?.active, 1);
+  });
+
+  it('releases the pods of a deleted Job from the tracking finalizer', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await jobs.create(ns, job('gone', { completions: 2, parallelism: 2 }));
+    await waitFor(async () => live(await podsOf(ns, 'gone')).length === 2, { what: 'the pods' });
+    await jobs.delete(ns, 'gone', { propagationPolicy: 'Orphan' });
+    await waitFor(async () => (await podsOf(ns, 'gone')).every((p) => !p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER)), { what: 'finalizers removed' });
+  });
 });
