@@ -26,6 +26,9 @@ describe('cron schedules', () => {
     assert.throws(() => parseSchedule(''), /empty spec string/);
     assert.throws(() => parseSchedule('TZ=Mars/Olympus * * * * *'), /provided bad location Mars\/Olympus/);
     assert.throws(() => parseSchedule('@every 5 minutes'), /invalid duration/);
+    assert.throws(() => parseSchedule('0 0 L * *'), /failed to parse int from L/);
+    assert.throws(() => parseSchedule('0 0 * * 5#3'), /failed to parse int from 5#3/);
+    assert.doesNotThrow(() => parseSchedule('0 0 1-15/2 JAN,jul mon-FRI'));
   });
   it('knows IANA zones and formats times in them as RFC 3339 with the offset', () => {
     assert.equal(isKnownTimeZone('Europe/Paris'), true);

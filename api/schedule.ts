@@ -17,6 +17,9 @@ const DESCRIPTORS: Record<string, string> = {
   '@hourly': '0 * * * *',
 };
 
+const MONTHS = /^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)$/i;
+const WEEKDAYS = /^(sun|mon|tue|wed|thu|fri|sat)$/i;
+
 const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration ("90s", "1h30m") in milliseconds, for `@every`. */
@@ -70,6 +73,13 @@ export function parseSchedule(schedule: string, timeZone?: string): Schedule {
   }
   const fields = spec.split(/\s+/);
   if (fields.length !== 5) throw new Error(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
+  // croner knows more than robfig/cron (L, W, #): keep to what kube accepts.
+  fields.forEach((f, i) => {
+    for (const token of f.split(/[,/-]/)) {
+      const named = (i === 3 && MONTHS.test(token)) || (i === 4 && WEEKDAYS.test(token));
+      if (token !== '*' && token !== '?' && !/^\d+$/.test(token) && !named) throw new Error(`failed to parse int from ${token}: strconv.Atoi: parsing "${token}": invalid syntax`);
+    }
+  });
   let cron: Cron;
   try {
     cron = new Cron(spec, { paused: true, mode: '5-part', ...(zone ? { timezone: zone } : {}) });
