@@ -16,8 +16,8 @@ export const DEFAULT_VOLUME_MODE = 0o644;
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
-const LEGACY_JOB_NAME_LABEL = 'job-name';
-const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
+export const LEGACY_JOB_NAME_LABEL = 'job-name';
+export const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
 
 /**
  * Splits an image reference into tag and digest, as ParseImageName: `busybox` has tag "latest",
@@ -268,8 +268,9 @@ function defaultJob(job: Job): void {
   // A job without labels takes its template's.
   const templateLabels = spec.template?.metadata?.labels;
   if (templateLabels && Object.keys(job.metadata.labels ?? {}).length === 0) job.metadata.labels = { ...templateLabels };
-  // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation).
-  if (!spec.selector) generateJobSelector(job);
+  // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation). A selector the
+  // user wrote without manualSelector gets the uid added, and fails validation if it then cannot match (as in kube).
+  generateJobSelector(job);
 }
 
 function defaultCronJob(cj: CronJob): void {

@@ -32,6 +32,22 @@ describe('batch validation', () => {
     assert.equal(applyDefaults(perIndex).spec.backoffLimit, 2147483647);
   });
 
+  it('checks a generated selector: a selector without manualSelector gets the uid and must select only it', () => {
+    const j = examples.job();
+    j.spec.selector = { matchLabels: { app: 'pi' } };
+    j.spec.template.metadata = { labels: { app: 'pi', 'job-name': 'other' } };
+    const d = applyDefaults(structuredClone(j));
+    assert.equal(d.spec.selector?.matchLabels?.['batch.kubernetes.io/controller-uid'], j.metadata.uid);
+    assert.deepEqual(lines(create(j)), [
+      `spec.selector: Invalid value: {"matchLabels":{"app":"pi","batch.kubernetes.io/controller-uid":"${j.metadata.uid}"}}: \`selector\` not auto-generated`,
+      `spec.template.metadata.labels[job-name]: Invalid value: map[string]string{"app":"pi", "batch.kubernetes.io/controller-uid":"${j.metadata.uid}", "batch.kubernetes.io/job-name":"pi", "controller-uid":"${j.metadata.uid}", "job-name":"other"}: must be 'pi'`,
+    ]);
+    const manual = examples.job();
+    Object.assign(manual.spec, { manualSelector: true, selector: { matchLabels: { app: 'pi' } }, template: { ...manual.spec.template, metadata: { labels: { app: 'pi' } } } });
+    assert.deepEqual(lines(create(manual)), []);
+    assert.equal(applyDefaults(structuredClone(manual)).spec.selector?.matchLabels?.['batch.kubernetes.io/controller-uid'], undefined);
+  });
+
   it('checks the pod failure policy', () => {
     const j = examples.job();
     j.spec.podFailurePolicy = {

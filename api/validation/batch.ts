@@ -1,8 +1,10 @@
 // Rules for batch/v1: Job and CronJob (pkg/apis/batch/validation), with kube's field paths and wording.
 import type { CronJob, Job, JobSpec, PodFailurePolicyRule, SuccessPolicy } from '../schemas/batch.js';
-import { child, duplicate, forbidden, immutable, index, invalid, nonNegative, notSupported, required, tooLong, tooMany, type Cause } from '../field.js';
+import { CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL } from '../defaults.js';
+import { child, GoStringMap, duplicate, forbidden, immutable, index, invalid, nonNegative, notSupported, required, tooLong, tooMany, type Cause } from '../field.js';
 import { validateIndexesFormat } from '../indexes.js';
 import { isDNS1123Subdomain, nameIsDNSSubdomain, validateAnnotations, validateLabels, validateQualifiedName, maskTrailingDash, type NameValidator } from '../names.js';
+import { matchesLabelSelector } from '../selectors.js';
 import { isKnownTimeZone, parseSchedule, scheduleHasTimeZone } from '../schedule.js';
 import { validatePodTemplateSpec } from './pod.js';
 import { rules } from './rules.js';
@@ -177,11 +179,27 @@ function validateJobSpecUpdate(j: JobSpec, old: JobSpec, oldStarted: boolean): C
   return causes;
 }
 
+/** Without manualSelector, the pods carry the Job's uid and name and the selector picks the uid (validateGeneratedSelector). */
+function validateGeneratedSelector(j: Job): Cause[] {
+  const uid = j.metadata.uid;
+  const labels = j.spec.template?.metadata?.labels;
+  if (j.spec.manualSelector === true || !uid || !labels) return [];
+  const causes: Cause[] = [];
+  const want: Array<[string, string]> = [[LEGACY_CONTROLLER_UID_LABEL, uid], [LEGACY_JOB_NAME_LABEL, j.metadata.name ?? ''], [CONTROLLER_UID_LABEL, uid], [JOB_NAME_LABEL, j.metadata.name ?? '']];
+  for (const [k, v] of want) {
+    const path = `spec.template.metadata.labels[${k}]`;
+    if (labels[k] === undefined) causes.push(required(path, `must be '${v}'`));
+    else if (labels[k] !== v) causes.push(invalid(path, new GoStringMap(labels), `must be '${v}'`));
+  }
+  if (j.spec.selector && !matchesLabelSelector(j.spec.selector, { [CONTROLLER_UID_LABEL]: uid })) causes.push(invalid('spec.selector', j.spec.selector, '`selector` not auto-generated'));
+  return causes;
+}
+
 export const job = rules<Job>({
   name: nameIsDNSSubdomain,
   validate: (j) => {
     if (!j.spec) return [required('spec')];
-    return [...validateJobSpec(j.spec, 'spec'), ...validateSelectorAndTemplate(j.spec.selector, j.spec.template, 'job')];
+    return [...validateJobSpec(j.spec, 'spec'), ...validateSelectorAndTemplate(j.spec.selector, j.spec.template, 'job'), ...validateGeneratedSelector(j)];
   },
   validateUpdate: (j, old) => validateJobSpecUpdate(j.spec, old.spec, !!old.status?.startTime),
   validateStatus: (j) => {
