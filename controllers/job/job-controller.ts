@@ -255,9 +255,9 @@ export class JobController extends Controller {
   private async podsForJob(job: Job, log: Logger): Promise<Pod[]> {
     const owned = this.podInformer.indexer.byIndex(BY_CONTROLLER_UID, job.metadata.uid ?? '');
     const orphans = this.podInformer.indexer.byIndex(ORPHANS_BY_NAMESPACE, job.metadata.namespace ?? '');
-    if (!orphans.some((p) => matchesLabelSelector(job.spec.selector, p.metadata.labels))) {
-      return owned.filter((p) => matchesLabelSelector(job.spec.selector, p.metadata.labels) || !!job.metadata.deletionTimestamp);
-    }
+    const matches = (p: Pod): boolean => matchesLabelSelector(job.spec.selector, p.metadata.labels);
+    // The common case costs one pass: nothing to adopt, nothing to release.
+    if (!orphans.some(matches) && owned.every(matches)) return owned;
     const ownedUids = new Set(owned.map((p) => p.metadata.uid));
     const claimed = await claimObjects({
       owner: job,

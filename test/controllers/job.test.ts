@@ -247,7 +247,7 @@ describe('job controller', function () {
     await waitFor(async () => (await podsOf(ns, 'sp')).every((p) => p.status?.phase === 'Succeeded'), { what: 'the other indexes deleted' });
   });
 
-  it('adopts a matching orphan pod, adding the tracking finalizer, and keeps parallelism', async () => {
+  it('adopts a matching orphan pod (adding the tracking finalizer) and releases one that stops matching', async () => {
     const ns = await createNamespace(cluster.rest);
     const j = await jobs.create(ns, job('adopt', { completions: 1, parallelism: 1, manualSelector: true, selector: { matchLabels: { app: 'adopt' } }, template: { metadata: { labels: { app: 'adopt' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } }));
     await waitFor(async () => (await pods.list(ns)).items.length === 1, { what: 'the pod' });
@@ -257,8 +257,18 @@ describe('job controller', function () {
       return controllerRefOf(p)?.uid === j.metadata.uid && p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER) && p;
     }, { what: 'adoption with the finalizer' });
     // Too many pods now: one of the two is deleted (parallelism 1).
-    await waitFor(async () => live((await pods.list(ns)).items).length === 1, { what: 'the extra pod deleted' });
+    const [kept] = await waitFor(async () => {
+      const l = live((await pods.list(ns)).items);
+      return l.length === 1 && l;
+    }, { what: 'the extra pod deleted' });
     assert.ok(adopted);
+    // A pod whose labels stop matching is released, its finalizer removed, and replaced.
+    await pods.patch(ns, kept!.metadata.name ?? '', { metadata: { labels: { app: 'elsewhere' } } });
+    await waitFor(async () => {
+      const p = await pods.get(ns, kept!.metadata.name ?? '');
+      return !controllerRefOf(p) && !p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER);
+    }, { what: 'release and finalizer removal' });
+    await waitFor(async () => live((await pods.list(ns, { labelSelector: 'app=adopt' })).items).length === 1, { what: 'a replacement' });
   });
 
   it('with podReplacementPolicy Failed waits for a deleted pod to fail before replacing it; by default replaces at once', async () => {
