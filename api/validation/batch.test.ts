@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { applyDefaults } from '../defaults.js';
 import type { StatusCause } from '../errors.js';
-import { examples } from '../examples.js';
+import { examples } from '../../test/support/api-examples.js';
 import type { KubeObject } from '../schemas/meta.js';
 import { validateObject } from './index.js';
 

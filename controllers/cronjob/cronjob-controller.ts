@@ -12,7 +12,7 @@ import { Controller, ensureIndex, type ControllerContext, type SyncContext, type
 import { controllerRefOf, newControllerRef } from '../framework/owners.js';
 import { rfc3339 } from '../framework/pods.js';
 import type { OwnerReference } from '../framework/types.js';
-import { isNamespaceTerminating, withKind } from '../replicaset/replicaset-controller.js';
+import { isNamespaceTerminating } from '../replicaset/replicaset-controller.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../job/types.js';
 import { finishedCondition } from '../job/util.js';
 import { dueScheduleTime, jobNameFor, nextScheduleDelay, rfc1123z } from './schedule-times.js';
@@ -76,7 +76,7 @@ export class CronJobController extends Controller {
     try {
       sched = parseSchedule(cur.spec.schedule, cur.spec.timeZone);
     } catch {
-      void this.recorder.event(withKind(cur, CRONJOBS), 'Warning', 'UnParseableCronJobSchedule', `unparseable schedule for cronjob: ${cur.spec.schedule}`);
+      void this.recorder.event(objectReference(cur, CRONJOBS), 'Warning', 'UnParseableCronJobSchedule', `unparseable schedule for cronjob: ${cur.spec.schedule}`);
       return;
     }
     const delay = nextScheduleDelay(cur, this.clock.now(), sched);
@@ -98,7 +98,7 @@ export class CronJobController extends Controller {
       syncErr = err;
       result = { changed: (err as { changed?: boolean }).changed === true };
     }
-    if (cleaned || result.changed) await this.cronJobs.updateStatus(withKind(cj, CRONJOBS));
+    if (cleaned || result.changed) await this.cronJobs.updateStatus({ ...cj, apiVersion: CRONJOBS.apiVersion, kind: CRONJOBS.kind });
     if (syncErr) throw syncErr instanceof StatusChangedError ? syncErr.cause : syncErr;
     return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
   }
@@ -111,7 +111,7 @@ export class CronJobController extends Controller {
     };
     const now = this.clock.now();
     if (cj.metadata.deletionTimestamp) return state;
-    const c = withKind(cj, CRONJOBS);
+    const c = objectReference(cj, CRONJOBS);
     const tz = cj.spec.timeZone;
     if (tz !== undefined && !isKnownTimeZone(tz)) {
       void this.recorder.event(c, 'Warning', 'UnknownTimeZone', `invalid timeZone: ${JSON.stringify(tz)}: unknown time zone ${tz}`);
@@ -179,7 +179,7 @@ export class CronJobController extends Controller {
   /** Drops finished and vanished Jobs from status.active and records the last success. Returns whether status changed. */
   private async reconcileActive(cj: CronJob, children: Job[]): Promise<boolean> {
     const status = cj.status!;
-    const c = withKind(cj, CRONJOBS);
+    const c = objectReference(cj, CRONJOBS);
     let changed = false;
     for (const j of children) {
       const inActive = (status.active ?? []).some((a) => a.uid === j.metadata.uid);
@@ -223,7 +223,7 @@ export class CronJobController extends Controller {
 
   /** The Job for schedule time `scheduled`; undefined when another actor's Job holds the name. */
   private async createJob(cj: CronJob, scheduled: number, name: string): Promise<Job | undefined> {
-    const c = withKind(cj, CRONJOBS);
+    const c = objectReference(cj, CRONJOBS);
     const tmpl = cj.spec.jobTemplate;
     const job: Job = {
       apiVersion: 'batch/v1',
@@ -257,7 +257,7 @@ export class CronJobController extends Controller {
 
   /** Deletes a Job and its pods (background) and drops it from status.active; false when the delete failed. */
   private async deleteJob(cj: CronJob, job: Job): Promise<boolean> {
-    const c = withKind(cj, CRONJOBS);
+    const c = objectReference(cj, CRONJOBS);
     try {
       await this.jobs.delete(job.metadata.namespace, job.metadata.name ?? '', { propagationPolicy: 'Background' });
     } catch (err) {

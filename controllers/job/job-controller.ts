@@ -5,6 +5,7 @@ import { isNotFound } from '../../api/errors.js';
 import { formatIndexes, hasIndex, totalIndexes, withIndexes, type Interval } from '../../api/indexes.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
@@ -13,7 +14,6 @@ import { UIDTrackingExpectations } from '../framework/expectations.js';
 import { claimObjects, controllerRefOf } from '../framework/owners.js';
 import { isPodActive, isPodReady, rfc3339 } from '../framework/pods.js';
 import { PODS, type OwnerReference, type Pod } from '../framework/types.js';
-import { withKind } from '../replicaset/replicaset-controller.js';
 import { nextBackoffRecord, type BackoffRecord, type BackoffTimes } from './backoff.js';
 import { JobPods } from './job-pods.js';
 import { duplicatedIndexPods, failedIndexes, podsWithDelayedDeletion, succeededIndexes, validIndex } from './indexed.js';
@@ -227,7 +227,7 @@ export class JobController extends Controller {
     }
     const mode = shared.spec.completionMode;
     if (mode !== undefined && mode !== 'NonIndexed' && mode !== 'Indexed') {
-      void this.recorder.event(withKind(shared, JOBS), 'Warning', 'UnknownCompletionMode', 'Skipped Job sync because completion mode is unknown');
+      void this.recorder.event(objectReference(shared, JOBS), 'Warning', 'UnknownCompletionMode', 'Skipped Job sync because completion mode is unknown');
       return;
     }
     await this.syncJob(key, structuredClone(shared), ctx.log);
@@ -426,11 +426,11 @@ export class JobController extends Controller {
     if (!managed) return false;
     if (isSuspended(job)) {
       if (!ensureCondition(job, 'Suspended', 'True', 'JobSuspended', 'Job suspended', now)) return false;
-      void this.recorder.event(withKind(job, JOBS), 'Normal', 'Suspended', 'Job suspended');
+      void this.recorder.event(objectReference(job, JOBS), 'Normal', 'Suspended', 'Job suspended');
       return true;
     }
     if (!ensureCondition(job, 'Suspended', 'False', 'JobResumed', 'Job resumed', now)) return false;
-    void this.recorder.event(withKind(job, JOBS), 'Normal', 'Resumed', 'Job resumed');
+    void this.recorder.event(objectReference(job, JOBS), 'Normal', 'Resumed', 'Job resumed');
     // activeDeadlineSeconds counts continuous activity: a resumed Job starts its clock again.
     job.status!.startTime = rfc3339(now);
     return true;
@@ -590,7 +590,7 @@ export class JobController extends Controller {
   }
 
   private recordFinished(job: Job, f: JobCondition): void {
-    const j = withKind(job, JOBS);
+    const j = objectReference(job, JOBS);
     if (f.type === 'Complete') {
       if (job.spec.completions !== undefined && (job.status?.succeeded ?? 0) > job.spec.completions) {
         void this.recorder.event(j, 'Warning', 'TooManySucceededPods', 'Too many succeeded pods running after completion count reached');
@@ -600,7 +600,7 @@ export class JobController extends Controller {
   }
 
   private async updateStatus(job: Job): Promise<Job> {
-    const updated = await this.jobs.updateStatus(withKind(job, JOBS));
+    const updated = await this.jobs.updateStatus({ ...job, apiVersion: JOBS.apiVersion, kind: JOBS.kind });
     (updated.status ??= {}).uncountedTerminatedPods ??= {};
     return updated;
   }

@@ -2,6 +2,7 @@
 // which pods go, with expectations recorded before every write so that no sync acts twice on the same pods.
 import { isNotFound } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import { keyOf } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import type { Clock } from '../../lib/clock.js';
@@ -11,7 +12,7 @@ import type { UIDTrackingExpectations } from '../framework/expectations.js';
 import { isPodReady, podFromTemplate } from '../framework/pods.js';
 import type { Pod, PodTemplateSpec } from '../framework/types.js';
 import { compareForDeletion } from '../replicaset/pod-ranking.js';
-import { isNamespaceTerminating, withKind } from '../replicaset/replicaset-controller.js';
+import { isNamespaceTerminating } from '../replicaset/replicaset-controller.js';
 import { remainingBackoffMs, remainingIndexBackoffMs, type BackoffTimes } from './backoff.js';
 import { duplicatedIndexPods, firstPendingIndexes, indexedGenerateName, replacementFailureCounts } from './indexed.js';
 import type { JobSync } from './job-controller.js';
@@ -110,11 +111,11 @@ export class JobPods {
         if (ix !== undefined) this.indexPod(pod, job, ix, s.delayedDeletion.get(ix));
         try {
           const created = await this.o.pods.create(job.metadata.namespace, pod);
-          void this.o.recorder.event(withKind(job, JOBS), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name ?? ''}`);
+          void this.o.recorder.event(objectReference(job, JOBS), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name ?? ''}`);
         } catch (err) {
           // The namespace is going away, and this Job with it: nothing to retry.
           if (isNamespaceTerminating(err)) return this.o.expectations.creationObserved(s.key);
-          void this.o.recorder.event(withKind(job, JOBS), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
+          void this.o.recorder.event(objectReference(job, JOBS), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
           throw err;
         }
       },
@@ -188,10 +189,10 @@ export class JobPods {
     try {
       await this.o.pods.delete(pod.metadata.namespace, pod.metadata.name ?? '', { preconditions: { uid: pod.metadata.uid ?? '' } });
     } catch (err) {
-      if (!isNotFound(err)) void this.o.recorder.event(withKind(job, JOBS), 'Warning', 'FailedDelete', `Error deleting: ${err instanceof Error ? err.message : String(err)}`);
+      if (!isNotFound(err)) void this.o.recorder.event(objectReference(job, JOBS), 'Warning', 'FailedDelete', `Error deleting: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
-    void this.o.recorder.event(withKind(job, JOBS), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name ?? ''}`);
+    void this.o.recorder.event(objectReference(job, JOBS), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name ?? ''}`);
   }
 
   /** Removes the tracking finalizer and nothing else. */
