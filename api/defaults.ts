@@ -6,7 +6,7 @@ import type {
   LifecycleHandler, PersistentVolumeClaim, ReplicationController,
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
-import type { Job } from './schemas/batch.js';
+import type { CronJob, Job, JobSpec } from './schemas/batch.js';
 import type { PriorityClass } from './schemas/scheduling.js';
 import { RBAC_GROUP, type RoleBinding, type Subject } from './schemas/rbac.js';
 
@@ -17,8 +17,8 @@ export const DEFAULT_VOLUME_MODE = 0o644;
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
-const LEGACY_JOB_NAME_LABEL = 'job-name';
-const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
+export const LEGACY_JOB_NAME_LABEL = 'job-name';
+export const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
 
 /**
  * Splits an image reference into tag and digest, as ParseImageName: `busybox` has tag "latest",
@@ -258,21 +258,47 @@ export function generateJobSelector(job: Job): void {
   matchLabels[CONTROLLER_UID_LABEL] ??= uid;
 }
 
-function defaultJob(job: Job): void {
-  const spec = job.spec;
-  if (!spec) return;
+/** SetDefaults_Job's spec part. */
+function defaultJobSpec(spec: JobSpec): void {
   if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
   spec.parallelism ??= 1;
   spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
-  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  defaultPodFailurePolicy(spec);
+  defaultTemplate(spec.template);
+}
+
+function defaultPodFailurePolicy(spec: JobSpec): void {
+  for (const rule of spec.podFailurePolicy?.rules ?? []) for (const c of rule.onPodConditions ?? []) c.status ??= 'True';
+}
+
+function defaultJob(job: Job): void {
+  const spec = job.spec;
+  if (!spec) return;
+  defaultJobSpec(spec);
   // A job without labels takes its template's.
   const templateLabels = spec.template?.metadata?.labels;
   if (templateLabels && Object.keys(job.metadata.labels ?? {}).length === 0) job.metadata.labels = { ...templateLabels };
-  defaultTemplate(spec.template);
-  // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation).
-  if (!spec.selector) generateJobSelector(job);
+  // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation). A selector the
+  // user wrote without manualSelector gets the uid added, and fails validation if it then cannot match (as in kube).
+  generateJobSelector(job);
+}
+
+function defaultCronJob(cj: CronJob): void {
+  const spec = cj.spec;
+  if (!spec) return;
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  // As SetObjectDefaults_CronJob: the template's pod spec and failure-policy patterns, not SetDefaults_Job (the Job
+  // made from it is defaulted when it is created).
+  const js = spec.jobTemplate?.spec;
+  if (!js) return;
+  defaultPodFailurePolicy(js);
+  defaultTemplate(js.template);
 }
 
 function defaultPriorityClass(pc: PriorityClass): void {
@@ -300,6 +326,7 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'apps/v1/DaemonSet': defaultDaemonSet,
   'apps/v1/StatefulSet': defaultStatefulSet,
   'batch/v1/Job': defaultJob,
+  'batch/v1/CronJob': defaultCronJob,
   'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
   'rbac.authorization.k8s.io/v1/RoleBinding': defaultBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': defaultBinding,

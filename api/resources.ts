@@ -47,6 +47,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], ['status', 'scale'], ['all']),
   r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
+  r('batch', 'v1', 'CronJob', 'cronjobs', true, ['cj'], ['status'], ['all']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
   r('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),

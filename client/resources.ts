@@ -23,4 +23,6 @@ export const DAEMONSETS = refFor('apps/v1', 'DaemonSet');
 export const STATEFULSETS = refFor('apps/v1', 'StatefulSet');
 export const CONTROLLERREVISIONS = refFor('apps/v1', 'ControllerRevision');
 export const REPLICATIONCONTROLLERS = refFor('v1', 'ReplicationController');
+export const JOBS = refFor('batch/v1', 'Job');
+export const CRONJOBS = refFor('batch/v1', 'CronJob');
 export const LEASES = refFor('coordination.k8s.io/v1', 'Lease');

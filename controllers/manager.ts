@@ -21,6 +21,9 @@ import { PodGcController } from './podgc/podgc-controller.js';
 import { ReplicaSetController, REPLICATIONCONTROLLER_KIND } from './replicaset/replicaset-controller.js';
 import { DaemonSetController } from './daemonset/daemonset-controller.js';
 import { StatefulSetController } from './statefulset/statefulset-controller.js';
+import { JobController } from './job/job-controller.js';
+import { CronJobController } from './cronjob/cronjob-controller.js';
+import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -53,6 +56,9 @@ export interface ControllerManagerOptions {
   concurrentDaemonSetSyncs?: number;
   concurrentStatefulSetSyncs?: number;
   concurrentRcSyncs?: number;
+  concurrentJobSyncs?: number;
+  concurrentCronJobSyncs?: number;
+  concurrentTtlAfterFinishedSyncs?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
 }
@@ -87,6 +93,9 @@ export const CONTROLLERS: Record<string, Factory> = {
   daemonset: (ctx, o) => new DaemonSetController(ctx, { ...(o.concurrentDaemonSetSyncs ? { workers: o.concurrentDaemonSetSyncs } : {}) }),
   statefulset: (ctx, o) => new StatefulSetController(ctx, { ...(o.concurrentStatefulSetSyncs ? { workers: o.concurrentStatefulSetSyncs } : {}) }),
   replicationcontroller: (ctx, o) => new ReplicaSetController(ctx, { kind: REPLICATIONCONTROLLER_KIND, ...(o.concurrentRcSyncs ? { workers: o.concurrentRcSyncs } : {}) }),
+  job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
+  cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
+  'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

@@ -4,7 +4,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { listOf, StatusSchema, TableSchema } from './meta.js';
 import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding, ReplicationController } from './core.js';
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from './apps.js';
-import { Job } from './batch.js';
+import { Job, CronJob } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
 import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
@@ -32,6 +32,7 @@ export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
 export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
 export const ControllerRevisionList = list('apps/v1', 'ControllerRevision', ControllerRevision);
 export const JobList = list('batch/v1', 'Job', Job);
+export const CronJobList = list('batch/v1', 'CronJob', CronJob);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
 export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
@@ -55,6 +56,7 @@ export type DaemonSetList = Static<typeof DaemonSetList>;
 export type StatefulSetList = Static<typeof StatefulSetList>;
 export type ControllerRevisionList = Static<typeof ControllerRevisionList>;
 export type JobList = Static<typeof JobList>;
+export type CronJobList = Static<typeof CronJobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
 export type RoleList = Static<typeof RoleList>;
@@ -79,6 +81,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'apps/v1/StatefulSet': StatefulSet,
   'apps/v1/ControllerRevision': ControllerRevision,
   'batch/v1/Job': Job,
+  'batch/v1/CronJob': CronJob,
   'coordination.k8s.io/v1/Lease': Lease,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
   'rbac.authorization.k8s.io/v1/Role': Role,
@@ -102,6 +105,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'apps/v1/StatefulSetList': StatefulSetList,
   'apps/v1/ControllerRevisionList': ControllerRevisionList,
   'batch/v1/JobList': JobList,
+  'batch/v1/CronJobList': CronJobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
   'rbac.authorization.k8s.io/v1/RoleList': RoleList,

@@ -10,6 +10,7 @@ import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
 import type { KindRules } from './rules.js';
 import * as core from './core.js';
 import * as workloads from './workloads.js';
+import * as batch from './batch.js';
 import { lease } from './coordination.js';
 import { priorityClass } from './scheduling.js';
 import * as rbac from './rbac.js';
@@ -31,7 +32,8 @@ const RULES: Record<string, KindRules<never>> = {
   'apps/v1/DaemonSet': workloads.daemonSet,
   'apps/v1/StatefulSet': workloads.statefulSet,
   'apps/v1/ControllerRevision': workloads.controllerRevision,
-  'batch/v1/Job': workloads.job,
+  'batch/v1/Job': batch.job,
+  'batch/v1/CronJob': batch.cronJob,
   'coordination.k8s.io/v1/Lease': lease,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
   'rbac.authorization.k8s.io/v1/Role': rbac.role,

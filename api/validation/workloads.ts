@@ -1,9 +1,8 @@
-// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision; batch/v1
-// Job; core/v1 ReplicationController.
+// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision; core/v1
+// ReplicationController (batch/v1 in batch.ts).
 import type { LabelSelector } from '../schemas/meta.js';
 import type { PodTemplateSpec, ReplicationController } from '../schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from '../schemas/apps.js';
-import type { Job } from '../schemas/batch.js';
 import type { IntOrString } from '../schemas/kit.js';
 import { GoStringMap, child, deepEqual, forbidden, immutable, invalid, nonNegative, notSupported, required, type Cause } from '../field.js';
 import { isValidPercent, nameIsDNSSubdomain, validateLabels } from '../names.js';
@@ -13,7 +12,7 @@ import { validatePodTemplateSpec } from './pod.js';
 import { rules } from './rules.js';
 
 /** Selector present, non-empty, valid, and matching the template's labels. */
-function validateSelectorAndTemplate(selector: LabelSelector | undefined, template: PodTemplateSpec | undefined, kind: string): Cause[] {
+export function validateSelectorAndTemplate(selector: LabelSelector | undefined, template: PodTemplateSpec | undefined, kind: string): Cause[] {
   const causes: Cause[] = [];
   if (!selector) causes.push(required('spec.selector'));
   else {
@@ -61,7 +60,7 @@ function validateRollingUpdate(ru: { maxUnavailable?: IntOrString; maxSurge?: In
   return causes;
 }
 
-const selectorImmutable = (next: LabelSelector | undefined, old: LabelSelector | undefined): Cause[] =>
+export const selectorImmutable = (next: LabelSelector | undefined, old: LabelSelector | undefined): Cause[] =>
   immutable(next, old, 'spec.selector');
 
 export const deployment = rules<Deployment>({
@@ -214,50 +213,5 @@ export const statefulSet = rules<StatefulSet>({
           "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
       ),
     ];
-  },
-});
-
-export const job = rules<Job>({
-  name: nameIsDNSSubdomain,
-  validate: (j) => {
-    const spec = j.spec;
-    if (!spec) return [required('spec')];
-    const causes = [
-      ...nonNegative(spec.parallelism, 'spec.parallelism'),
-      ...nonNegative(spec.completions, 'spec.completions'),
-      ...nonNegative(spec.activeDeadlineSeconds, 'spec.activeDeadlineSeconds'),
-      ...nonNegative(spec.backoffLimit, 'spec.backoffLimit'),
-      ...nonNegative(spec.ttlSecondsAfterFinished, 'spec.ttlSecondsAfterFinished'),
-      ...validateSelectorAndTemplate(spec.selector, spec.template, 'job'),
-    ];
-    if (!spec.template) causes.push(required('spec.template'));
-    else {
-      causes.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
-      const policy = spec.template.spec?.restartPolicy;
-      if (policy !== 'OnFailure' && policy !== 'Never') {
-        causes.push(notSupported('spec.template.spec.restartPolicy', policy ?? '', ['OnFailure', 'Never']));
-      }
-    }
-    if (spec.completionMode === 'Indexed' && spec.completions === undefined) {
-      causes.push(required('spec.completions', 'when completion mode is Indexed'));
-    }
-    if (spec.backoffLimitPerIndex !== undefined && spec.completionMode !== 'Indexed') {
-      causes.push(forbidden('spec.backoffLimitPerIndex', 'requires indexed completion mode'));
-    }
-    return causes;
-  },
-  validateUpdate: (j, old) => {
-    const causes = [
-      ...selectorImmutable(j.spec?.selector, old.spec?.selector),
-      ...immutable(j.spec?.completionMode, old.spec?.completionMode, 'spec.completionMode'),
-    ];
-    // Indexed jobs may scale completions together with parallelism; otherwise completions are fixed.
-    if (j.spec?.completionMode !== 'Indexed' || j.spec.completions !== j.spec.parallelism) {
-      causes.push(...immutable(j.spec?.completions, old.spec?.completions, 'spec.completions'));
-    }
-    // A suspended job that never started may change its template (Kubernetes allows scheduling directives).
-    const neverStarted = old.spec?.suspend === true && !old.status?.startTime;
-    if (!neverStarted) causes.push(...immutable(j.spec?.template, old.spec?.template, 'spec.template'));
-    return causes;
   },
 });

@@ -211,6 +211,19 @@ const PRINTERS: Record<string, Printer> = {
       return [o.metadata.name ?? '', status, completions, Number.isNaN(start) ? '' : humanDuration(end - start), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
     },
   },
+  CronJob: {
+    // kube's cronJobColumnDefinitions; Suspend is printBoolPtr's text ("<unset>" when nil).
+    columns: [nameCol, col('Schedule'), col('Timezone'), col('Suspend', 'boolean'), col('Active', 'integer'), col('Last Schedule'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const jobSpec = obj(obj(spec.jobTemplate).spec);
+      const [c, i] = containersAndImages(obj(jobSpec.template).spec);
+      const suspend = typeof spec.suspend === 'boolean' ? (spec.suspend ? 'True' : 'False') : '<unset>';
+      const last = st.lastScheduleTime === undefined ? '<none>' : age(st.lastScheduleTime, now);
+      return [o.metadata.name ?? '', String(spec.schedule ?? ''), orNone(spec.timeZone), suspend, arr(st.active).length, last, age(o.metadata.creationTimestamp, now), c, i, selectorCell(jobSpec.selector)];
+    },
+  },
   Service: {
     columns: [nameCol, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), ageCol, wide('Selector')],
     row(o, now) {

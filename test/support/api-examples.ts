@@ -2,7 +2,7 @@
 // a fresh copy, so tests across the project can mutate them.
 import type { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount } from '../../api/schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../../api/schemas/apps.js';
-import type { Job } from '../../api/schemas/batch.js';
+import type { CronJob, Job } from '../../api/schemas/batch.js';
 import type { Lease } from '../../api/schemas/coordination.js';
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../../api/schemas/rbac.js';
 import type { PodTemplateSpec } from '../../api/schemas/core.js';
@@ -261,6 +261,18 @@ export const examples = {
     spec: {
       backoffLimit: 4,
       template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-Mbignum=bpi', '-wle', 'print bpi(2000)'] }] } },
+    },
+  }),
+
+  cronJob: (): CronJob => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'hello', namespace: 'default' },
+    spec: {
+      schedule: '*/5 * * * *',
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'hello', image: 'busybox:1.36', command: ['date'] }] } } } },
     },
   }),
 

@@ -25,6 +25,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   ControllerRevision: controllerRevisionStrategy,
   ReplicationController: replicationControllerStrategy,
   Job: workloadStrategy,
+  CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
   ...RBAC_STRATEGIES,
 };

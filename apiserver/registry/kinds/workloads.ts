@@ -1,4 +1,4 @@
-// Controllers' kinds (Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job): status subresource, generation on spec change.
+// Controllers' kinds (Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job, CronJob): status subresource, generation on spec change.
 // (A Job's generated selector comes from api's defaulting, which runs once the uid is assigned.)
 import type { ResourceInfo } from '../../../api/resources.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
