@@ -16,7 +16,7 @@ import { Authenticator, loadTokenFile, type TokenAuthenticator, type UserInfo } 
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './handlers/discovery.js';
 import { handleResource, serveWatchUpgrade, WatchLimiter, type HandlerContext } from './handlers/rest.js';
 import { WebSocketServer } from 'ws';
-import { notFoundPath, sendError, sendJson } from './http/http.js';
+import { notFoundPath, sendError, sendJson } from './http/responses.js';
 import { openapiHandler } from './handlers/openapi.js';
 import { ensurePki, kubeconfigYaml } from './pki/pki.js';
 import { proxyNodeGet } from './nodeproxy/node-stats.js';

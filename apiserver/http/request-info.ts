@@ -1,6 +1,6 @@
 // Resolves a resource URL (/api/v1/namespaces/ns/pods/name/status, /apis/apps/v1/watch/deployments) into a RequestInfo.
 import { errors } from '../../api/errors.js';
-import { notFoundPath } from './http.js';
+import { notFoundPath } from './responses.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 

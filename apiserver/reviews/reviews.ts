@@ -10,7 +10,8 @@ import { errors, type StatusCause } from '../../api/errors.js';
 import { REVIEWS } from '../../api/resources.js';
 import type { TokenUser, UserInfo } from '../filters/authentication.js';
 import { checkUnknownFields, fieldValidationParam, parseBody } from '../handlers/body.js';
-import { notFoundPath, readBody, sendJson } from '../http/http.js';
+import { readBody } from '../http/requests.js';
+import { notFoundPath, sendJson } from '../http/responses.js';
 import { isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { decodeSegment } from '../http/request-info.js';
 
