@@ -1,14 +1,12 @@
 // Resource handlers: decode the request, call the registry store, encode the answer (object, list, Table, watch stream).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebSocket } from 'ws';
 import jsonpatch from 'fast-json-patch';
 import { ApiError, errors } from '../../api/errors.js';
-import { proxyPodLog, type NodeProxyDeps } from '../nodeproxy/node-proxy.js';
+import { proxyPodLog } from '../nodeproxy/node-proxy.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../../api/resources.js';
-import type { Logger } from '../../lib/logger.js';
-import type { UserInfo } from '../filters/authentication.js';
+import type { Handler } from '../filters/chain.js';
 import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
-import { notFoundPath, sendEncoded, sendJson, successStatus } from '../http/responses.js';
+import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
 import { applyConfig } from '../patch/managed-fields.js';
 import { mergePatch, strategicMergePatch } from '../patch/merge.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
@@ -18,41 +16,10 @@ import type { DeleteParams } from '../registry/strategy.js';
 import type { Store, UpdateOptions, WatchOut } from '../registry/store.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { formatLabelSelector, type LabelSelector } from '../../api/index.js';
-import { toTable, type IncludeObject } from './tables.js';
-
-export interface HandlerContext {
-  registry: Registry;
-  clock: { now(): Date };
-  log: Logger;
-  watches: WatchLimiter;
-  /** Interval between BOOKMARK events on idle watches that asked for them. */
-  bookmarkIntervalMs: number;
-  /** Bounds of the randomised watch timeout when the client gives none (kube-apiserver: min-request-timeout..2x). */
-  minWatchTimeoutSec: number;
-  /** Reaches node agents for pods/log, exec, attach and portforward. */
-  nodeProxy: NodeProxyDeps;
-  /** serviceaccounts/token (TokenRequest). */
-  serviceAccountToken: (req: IncomingMessage, res: ServerResponse, ri: RequestInfo) => Promise<void>;
-  /** Bytes a watcher may have queued and unread before it is cut off (kube-apiserver also drops watchers that lag). */
-  watchMaxBufferedBytes: number;
-}
-
-/** Counts open watch streams; past the limit new watches get 429. */
-export class WatchLimiter {
-  private readonly open = new Set<() => void>();
-  constructor(readonly max: number) {}
-  add(stop: () => void): () => void {
-    if (this.open.size >= this.max) throw errors.tooManyRequests(`too many open watches (limit ${this.max}); try again later`);
-    this.open.add(stop);
-    return () => this.open.delete(stop);
-  }
-  get size(): number {
-    return this.open.size;
-  }
-  stopAll(): void {
-    for (const s of [...this.open]) s();
-  }
-}
+import type { HandlerContext } from './context.js';
+import { boolParam, dryRunParam, fieldManagerParam, includeParam, intParam, optional, type Query } from './params.js';
+import { toTable } from './tables.js';
+import { serveWatch } from './watch.js';
 
 const PATCH_TYPES = new Set([
   'application/json-patch+json',
@@ -61,41 +28,6 @@ const PATCH_TYPES = new Set([
   'application/apply-patch+yaml',
   'application/apply-patch+cbor',
 ]);
-
-interface Query {
-  get(name: string): string | null;
-}
-
-function intParam(q: Query, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw errors.badRequest(`invalid ${name}: ${JSON.stringify(v)} is not an integer`);
-  return n;
-}
-
-function boolParam(q: Query, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
-}
-
-function dryRunParam(q: Query): boolean {
-  const v = q.get('dryRun');
-  if (v === null || v === '') return false;
-  if (v !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
-  return true;
-}
-
-/** fieldManager, or kube-apiserver's default derived from the User-Agent. */
-function fieldManagerParam(q: Query, req: IncomingMessage): string {
-  const v = q.get('fieldManager');
-  if (v) {
-    if (v.length > 128) throw errors.badRequest('fieldManager: Too long: may not be longer than 128');
-    return v;
-  }
-  const ua = req.headers['user-agent'] ?? '';
-  return ua.split('/')[0]?.trim().slice(0, 128) || 'unknown';
-}
 
 /** Parses a JSON/YAML/protobuf request body into an object with metadata. */
 function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj {
@@ -109,12 +41,6 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
 
 function listKind(info: ResourceInfo): string {
   return `${info.kind}List`;
-}
-
-function includeParam(q: Query): IncludeObject {
-  const v = q.get('includeObject');
-  if (v === 'None' || v === 'Object' || v === 'Metadata') return v;
-  return 'Metadata';
 }
 
 function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: HandlerContext, info: ResourceInfo, code: number, obj: Obj): void {
@@ -234,7 +160,23 @@ function acceptable(accept: string | undefined): boolean {
   return parseAccept(accept).some((a) => a.type === 'application/yaml' || a.type === '' || a.type.endsWith('/*'));
 }
 
-export async function handleResource(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, user: UserInfo, ctx: HandlerContext): Promise<void> {
+/**
+ * The handler of resource requests (and of paths no other route takes): the RequestInfo resolved at the start of the
+ * chain says which store and what to do; every failure is answered with a Status, and one that is no ApiError logged.
+ */
+export function resourceHandler(ctx: HandlerContext): Handler {
+  return (req, res) =>
+    serveResource(req, res, ctx).catch((err: unknown) => {
+      if (!(err instanceof ApiError)) ctx.log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
+      sendError(res, err);
+    });
+}
+
+async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+  if (req.requestInfoError !== undefined) throw req.requestInfoError;
+  const ri = req.requestInfo;
+  if (!ri) throw notFoundPath();
+  const q = ri.query;
   const info = findByResource(ri.group, ri.version, ri.resource);
   const store = info && ctx.registry.store(info);
   if (!info || !store) throw notFoundPath();
@@ -245,7 +187,6 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if (!acceptable(req.headers.accept)) {
     throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
   }
-  void user;
   switch (ri.subresource) {
     case '':
       return handleMain(req, res, ri, q, info, store, ctx);
@@ -316,7 +257,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return;
     }
     case 'watch':
-      return serveWatch(req, res, ri, q, info, store, ctx);
+      return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
       const dryRun = dryRunParam(q);
       const mode = fieldValidationParam(q);
@@ -364,10 +305,6 @@ async function readOptionalBody(req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req);
   if (body.length === 0 || body.toString('utf8').trim() === '') return undefined;
   return parseBody(req, body);
-}
-
-function optional<K extends string>(key: K, v: string | null | undefined): { [P in K]?: string } {
-  return (v !== null && v !== undefined && v !== '' ? { [key]: v } : {}) as { [P in K]?: string };
 }
 
 async function handlePatch(
@@ -502,148 +439,5 @@ async function handleEviction(req: IncomingMessage, res: ServerResponse, ri: Req
   const opts = isObject(eviction) && isObject(eviction.deleteOptions) ? eviction.deleteOptions : {};
   await store.delete(ri.namespace, ri.name, deleteParams(q, opts));
   sendJson(res, 201, { ...successStatus({}), code: 201 });
-}
-
-// ---- watch ----
-
-/** Where a watch's events go: a chunked HTTP response or a WebSocket. */
-export interface WatchSink {
-  /** Sends one event's JSON; false when it had to be queued (the client is behind). */
-  send(json: string): boolean;
-  /** Bytes queued for the client and not sent yet. */
-  buffered(): number;
-  onClose(listener: () => void): void;
-  /** The watch is over (timeout, error, server stop): a clean end. */
-  end(): void;
-  /** The client fell too far behind: the connection is cut, and what was queued for it is dropped. */
-  abort(): void;
-}
-
-/** A watch opened (checked, counted, its storage side started), before anything is sent: errors here are still answers. */
-interface OpenWatch {
-  run(sink: WatchSink): Promise<void>;
-  /** Gives the watch up without running it. */
-  close(): void;
-}
-
-function openWatch(req: IncomingMessage, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): OpenWatch {
-  const timeoutParam = intParam(q, 'timeoutSeconds');
-  const min = ctx.minWatchTimeoutSec;
-  const timeoutSec = timeoutParam !== undefined && timeoutParam > 0 ? timeoutParam : min + Math.floor(Math.random() * min);
-  const watch = store.watch(ri.namespace, {
-    ...optional('labelSelector', q.get('labelSelector')),
-    ...optional('fieldSelector', q.get('fieldSelector')),
-    ...optional('resourceVersion', q.get('resourceVersion')),
-    ...(ri.name ? { name: ri.name } : {}),
-    allowWatchBookmarks: boolParam(q, 'allowWatchBookmarks'),
-    sendInitialEvents: boolParam(q, 'sendInitialEvents'),
-    progressIntervalMs: ctx.bookmarkIntervalMs,
-  });
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-    watch.close();
-  };
-  let release: () => void;
-  try {
-    release = ctx.watches.add(stop);
-  } catch (err) {
-    watch.close();
-    throw err;
-  }
-  const table = wantsTable(req.headers.accept);
-  const include = includeParam(q);
-  return {
-    close() {
-      stop();
-      release();
-    },
-    async run(sink) {
-      const timer = setTimeout(stop, timeoutSec * 1000);
-      sink.onClose(stop);
-      let cut = false;
-      try {
-        for await (const ev of watch) {
-          if (stopped) break;
-          const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
-          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
-          // A client that stops reading is cut off rather than given an ever-growing buffer.
-          if (!sink.send(json) && sink.buffered() > ctx.watchMaxBufferedBytes) {
-            cut = true;
-            ctx.log.warn('slow watcher cut off', { resource: info.resource, bufferedBytes: sink.buffered() });
-            break;
-          }
-          if (ev.type === 'ERROR') break;
-        }
-      } catch (err) {
-        ctx.log.warn('watch failed', { resource: info.resource, error: (err as Error).message });
-      } finally {
-        clearTimeout(timer);
-        release();
-        watch.close();
-        if (cut) sink.abort();
-        else sink.end();
-      }
-    },
-  };
-}
-
-async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
-  const opened = openWatch(req, ri, q, info, store, ctx);
-  // Send the headers now: client-go waits for them before it reads any event (kubectl wait would hang).
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-  res.flushHeaders();
-  await opened.run({
-    send: (json) => res.write(json + '\n'),
-    buffered: () => res.writableLength,
-    onClose: (listener) => res.on('close', listener),
-    end: () => res.end(),
-    abort: () => res.destroy(),
-  });
-}
-
-/**
- * A watch over WebSocket (`?watch=true` with an Upgrade, as browsers and some clients ask): the same checks and events
- * as the chunked stream, one JSON WatchEvent per text message. `upgrade` completes the handshake once the watch is
- * open, so that a refused one (404, 400, 429) is still an HTTP answer.
- */
-export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, q: URLSearchParams, ctx: HandlerContext, upgrade: () => Promise<WebSocket>): Promise<void> {
-  const info = findByResource(ri.group, ri.version, ri.resource);
-  const store = info && ctx.registry.store(info);
-  if (!info || !store || ri.subresource || (!info.namespaced && ri.namespace)) throw notFoundPath();
-  if (!info.verbs.includes('watch')) throw errors.methodNotAllowed(`watch is not supported on ${ri.resource}`);
-  const opened = openWatch(req, { ...ri, verb: 'watch' }, q, info, store, ctx);
-  let ws: WebSocket;
-  try {
-    ws = await upgrade();
-  } catch (err) {
-    opened.close();
-    throw err;
-  }
-  ws.on('error', () => ws.terminate());
-  // Messages from the client mean nothing to a watch; its close ends the watch.
-  await opened.run({
-    send: (json) => {
-      ws.send(json);
-      return ws.bufferedAmount === 0;
-    },
-    buffered: () => ws.bufferedAmount,
-    onClose: (listener) => ws.on('close', listener),
-    end: () => ws.close(1000),
-    abort: () => ws.terminate(),
-  });
-}
-
-/** The JSON of each object a watch sent, shared by every watcher it goes to (objects of the watch cache never change). */
-const watchedJson = new WeakMap<object, string>();
-function objectJson(obj: object): string {
-  let json = watchedJson.get(obj);
-  if (json === undefined) watchedJson.set(obj, (json = JSON.stringify(obj)));
-  return json;
-}
-
-function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, ctx: HandlerContext): unknown {
-  const obj = ev.object as Obj;
-  return toTable(info.kind, [obj], { include, now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
 }
 
