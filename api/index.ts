@@ -24,6 +24,7 @@ export * from './names.js';
 export * from './quantity.js';
 export * from './selectors.js';
 export * from './keys.js';
+export * from './list-options.js';
 export * from './prune.js';
 export * from './qos.js';
 export * from './defaults.js';

@@ -104,7 +104,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     clock,
     log,
     watches,
-    bookmarkIntervalMs,
     minWatchTimeoutSec: opts.minRequestTimeoutSec ?? 1800,
     watchMaxBufferedBytes: opts.watchMaxBufferedBytes ?? 16 * 1024 * 1024,
   };

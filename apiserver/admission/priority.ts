@@ -2,7 +2,7 @@
 // one PriorityClass may be the global default.
 import { SYSTEM_PRIORITY_CLASSES, type Pod, type PriorityClass, type ResourceInfo } from '../../api/index.js';
 import type { Obj } from '../registry/object.js';
-import type { Admission } from '../registry/store.js';
+import type { Admission } from '../registry/rest.js';
 import { forbiddenBy } from './namespace-lifecycle.js';
 
 /** The classes as admission reads them (kube-apiserver: from an informer; here from the store's in-memory cache). */

@@ -11,8 +11,6 @@ export interface HandlerContext {
   clock: { now(): Date };
   log: Logger;
   watches: WatchLimiter;
-  /** Interval between BOOKMARK events on idle watches that asked for them. */
-  bookmarkIntervalMs: number;
   /** Bounds of the randomised watch timeout when the client gives none (kube-apiserver: min-request-timeout..2x). */
   minWatchTimeoutSec: number;
   /** Reaches node agents for pods/log, exec, attach and portforward. */

@@ -1,33 +1,25 @@
 // Resource handlers: decode the request, call the registry store, encode the answer (object, list, Table, watch stream).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import jsonpatch from 'fast-json-patch';
 import { ApiError, errors } from '../../api/errors.js';
-import { proxyPodLog } from '../nodeproxy/node-proxy.js';
+import { parseListOptions } from '../../api/list-options.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../../api/resources.js';
 import type { Handler } from '../filters/chain.js';
+import type { RequestInfo } from '../http/request-info.js';
 import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
 import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
+import { proxyPodLog } from '../nodeproxy/node-proxy.js';
 import { applyConfig } from '../patch/managed-fields.js';
-import { mergePatch, strategicMergePatch } from '../patch/merge.js';
+import { asObj, rfc3339, type Obj } from '../registry/object.js';
+import type { UpdateOptions } from '../registry/rest.js';
+import type { Store } from '../registry/store.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
-import type { Registry } from '../registry/index.js';
-import { asObj, isObject, rfc3339, type JsonObject, type Obj } from '../registry/object.js';
-import type { DeleteParams } from '../registry/strategy.js';
-import type { Store, UpdateOptions, WatchOut } from '../registry/store.js';
-import type { RequestInfo } from '../http/request-info.js';
-import { formatLabelSelector, type LabelSelector } from '../../api/index.js';
 import type { HandlerContext } from './context.js';
-import { boolParam, dryRunParam, fieldManagerParam, includeParam, intParam, optional, type Query } from './params.js';
+import { deleteParams } from './delete-options.js';
+import { boolParam, dryRunParam, fieldManagerParam, includeParam, optional, type Query } from './params.js';
+import { applyPatch, PATCH_TYPES } from './patch.js';
+import { handleSubresource } from './subresource.js';
 import { toTable } from './tables.js';
 import { serveWatch } from './watch.js';
-
-const PATCH_TYPES = new Set([
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-  'application/apply-patch+cbor',
-]);
 
 /** Parses a JSON/YAML/protobuf request body into an object with metadata. */
 function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj {
@@ -47,108 +39,6 @@ function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: Ha
   if (wantsTable(req.headers.accept) && obj.kind === info.kind) {
     sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
   } else sendJson(res, code, obj);
-}
-
-/** DeleteOptions fields of the wrong type: 400, as kube-apiserver's decoder answers (not silently ignored). */
-function checkDeleteOptions(b: JsonObject): void {
-  const given = (v: unknown): boolean => v !== undefined && v !== null;
-  const bad = (field: string, want: string): never => {
-    throw errors.badRequest(`DeleteOptions: ${field}: expected ${want}, got ${JSON.stringify(b[field])?.slice(0, 100)}`);
-  };
-  if (given(b.gracePeriodSeconds) && !Number.isInteger(b.gracePeriodSeconds)) bad('gracePeriodSeconds', 'an integer');
-  const p = b.preconditions;
-  if (given(p) && (!isObject(p) || (given(p.uid) && typeof p.uid !== 'string') || (given(p.resourceVersion) && typeof p.resourceVersion !== 'string'))) {
-    bad('preconditions', 'an object with string uid and resourceVersion');
-  }
-  if (given(b.propagationPolicy) && typeof b.propagationPolicy !== 'string') bad('propagationPolicy', 'a string');
-  if (given(b.orphanDependents) && typeof b.orphanDependents !== 'boolean') bad('orphanDependents', 'a boolean');
-  if (given(b.dryRun) && !(Array.isArray(b.dryRun) && b.dryRun.every((v) => v === 'All'))) bad('dryRun', '["All"]');
-}
-
-function deleteParams(q: Query, body: unknown): DeleteParams {
-  if (body !== undefined && body !== null && !isObject(body)) throw errors.badRequest('the DeleteOptions body is not a JSON object');
-  const b = isObject(body) ? body : {};
-  checkDeleteOptions(b);
-  const out: DeleteParams = {};
-  const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof b.gracePeriodSeconds === 'number' ? b.gracePeriodSeconds : undefined);
-  if (grace !== undefined) out.gracePeriodSeconds = grace;
-  const pre = isObject(b.preconditions) ? b.preconditions : {};
-  if (typeof pre.uid === 'string' || typeof pre.resourceVersion === 'string') {
-    out.preconditions = { ...(typeof pre.uid === 'string' ? { uid: pre.uid } : {}), ...(typeof pre.resourceVersion === 'string' ? { resourceVersion: pre.resourceVersion } : {}) };
-  }
-  let policy = q.get('propagationPolicy') ?? (typeof b.propagationPolicy === 'string' ? b.propagationPolicy : undefined);
-  const orphan = q.get('orphanDependents') ?? (typeof b.orphanDependents === 'boolean' ? String(b.orphanDependents) : undefined);
-  if (!policy && orphan !== undefined) policy = orphan === 'true' ? 'Orphan' : 'Background';
-  if (policy !== undefined && policy !== null) {
-    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      throw errors.badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
-    }
-    out.propagationPolicy = policy;
-  }
-  const dry = Array.isArray(b.dryRun) && b.dryRun.includes('All');
-  if (dry || dryRunParam(q)) out.dryRun = true;
-  return out;
-}
-
-/** Applies a JSON, merge or strategic merge patch to the current object. */
-function applyPatch(type: string, current: Obj, patch: unknown): Obj {
-  let out: unknown;
-  if (type === 'application/json-patch+json') {
-    if (!Array.isArray(patch)) throw errors.badRequest('json patch must be a JSON array of operations');
-    const ops = jsonpatch.validate(patch as jsonpatch.Operation[]);
-    if (ops) throw errors.badRequest(`invalid json patch: ${ops.message}`);
-    try {
-      out = jsonpatch.applyPatch(structuredClone(current), patch as jsonpatch.Operation[], true, false).newDocument;
-    } catch (err) {
-      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${(err as Error).message.split('\n')[0] ?? ''}`);
-    }
-  } else if (type === 'application/merge-patch+json') {
-    if (!isObject(patch)) throw errors.badRequest('merge patch must be a JSON object');
-    out = mergePatch(current, patch);
-  } else out = strategicMergePatch(current, patch);
-  const obj = asObj(out);
-  if (!obj) throw new ApiError(422, 'Invalid', 'the patched object is not a JSON object with object metadata');
-  return obj;
-}
-
-function scaleOf(obj: Obj): JsonObject {
-  const spec = isObject(obj.spec) ? obj.spec : {};
-  const status = isObject(obj.status) ? obj.status : {};
-  const sel = isObject(spec.selector) ? formatLabelSelector(spec.selector as LabelSelector) : '';
-  return {
-    kind: 'Scale',
-    apiVersion: 'autoscaling/v1',
-    metadata: {
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace,
-      uid: obj.metadata.uid,
-      resourceVersion: obj.metadata.resourceVersion,
-      creationTimestamp: obj.metadata.creationTimestamp,
-    },
-    spec: { replicas: typeof spec.replicas === 'number' ? spec.replicas : 0 },
-    status: { replicas: typeof status.replicas === 'number' ? status.replicas : 0, ...(sel ? { selector: sel } : {}) },
-  };
-}
-
-/** Writes a Scale's spec.replicas into the workload, honouring the Scale's resourceVersion precondition. */
-function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
-  if (!isObject(scale)) throw errors.badRequest('the body is not a Scale object');
-  const meta = isObject(scale.metadata) ? scale.metadata : {};
-  const rv = meta.resourceVersion;
-  if (typeof rv === 'string' && rv !== '' && rv !== cur.metadata.resourceVersion) {
-    throw errors.conflict(
-      { group: info.group, resource: info.resource, name: cur.metadata.name ?? '' },
-      'the object has been modified; please apply your changes to the latest version and try again',
-    );
-  }
-  const replicas = isObject(scale.spec) ? scale.spec.replicas : undefined;
-  if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
-    throw errors.invalid('Scale', 'autoscaling', cur.metadata.name ?? '', [
-      { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
-    ]);
-  }
-  const spec = isObject(cur.spec) ? cur.spec : {};
-  return { ...cur, spec: { ...spec, replicas: replicas ?? 0 } };
 }
 
 /**
@@ -187,18 +77,14 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
   if (!acceptable(req.headers.accept)) {
     throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
   }
+  const sub = ri.subresource && ctx.registry.subresource(info, ri.subresource);
+  if (sub) return handleSubresource(req, res, ri, info, sub);
   switch (ri.subresource) {
     case '':
       return handleMain(req, res, ri, q, info, store, ctx);
     case 'status':
     case 'finalize':
       return handleStatus(req, res, ri, q, info, store, ctx);
-    case 'scale':
-      return handleScale(req, res, ri, q, info, store);
-    case 'binding':
-      return handleBinding(req, res, ri, q, info, store, ctx);
-    case 'eviction':
-      return handleEviction(req, res, ri, q, store);
     case 'token':
       return ctx.serviceAccountToken(req, res, ri);
     case 'log':
@@ -228,15 +114,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return;
     }
     case 'list': {
-      const limit = intParam(q, 'limit');
-      const params = {
-        ...optional('labelSelector', q.get('labelSelector')),
-        ...optional('fieldSelector', q.get('fieldSelector')),
-        ...optional('continue', q.get('continue')),
-        ...optional('resourceVersion', q.get('resourceVersion')),
-        ...optional('resourceVersionMatch', q.get('resourceVersionMatch')),
-        ...(limit !== undefined ? { limit } : {}),
-      };
+      const params = parseListOptions(q);
       if (!wantsTable(req.headers.accept)) {
         // The list body is made of the items' stored bytes (see Store.listJson).
         sendEncoded(res, 200, await store.listJson(ri.namespace, params, listKind(info)));
@@ -290,11 +168,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'deletecollection': {
       const body = await readOptionalBody(req);
-      const items = await store.deleteCollection(
-        ri.namespace,
-        { ...optional('labelSelector', q.get('labelSelector')), ...optional('fieldSelector', q.get('fieldSelector')) },
-        deleteParams(q, body),
-      );
+      const items = await store.deleteCollection(ri.namespace, parseListOptions(q), deleteParams(q, body));
       sendJson(res, 200, { kind: listKind(info), apiVersion: apiVersionOf(info), metadata: {}, items });
       return;
     }
@@ -377,67 +251,3 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
   if (ri.verb === 'patch' && subresource === 'status') return handlePatch(req, res, ri, q, info, store, ctx, { subresource });
   throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/${subresource}`);
 }
-
-async function handleScale(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store): Promise<void> {
-  if (ri.verb === 'get') {
-    sendJson(res, 200, scaleOf(await store.get(ri.namespace, ri.name)));
-    return;
-  }
-  const dryRun = dryRunParam(q);
-  const manager = fieldManagerParam(q, req);
-  const body = await readBody(req);
-  let transform: (cur: Obj) => Obj;
-  if (ri.verb === 'update') {
-    const scale = parseJson(body);
-    transform = (cur) => withReplicas(cur, scale, info);
-  } else if (ri.verb === 'patch') {
-    const type = mediaType(req.headers['content-type']);
-    if (!PATCH_TYPES.has(type) || type.startsWith('application/apply-patch')) throw errors.unsupportedMediaType(`the server does not support the patch type ${JSON.stringify(type)} on ${info.resource}/scale`);
-    const patch = parseJson(body);
-    transform = (cur) => withReplicas(cur, applyPatch(type, scaleOf(cur) as Obj, patch), info);
-  } else throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/scale`);
-  const out = await store.update(
-    ri.namespace,
-    ri.name,
-    (cur) => {
-      if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name: ri.name });
-      return transform(cur);
-    },
-    { dryRun, fieldManager: manager },
-  );
-  sendJson(res, 200, scaleOf(out.obj));
-}
-
-async function handleBinding(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
-  if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on pods/binding`);
-  const dryRun = dryRunParam(q);
-  const binding = parseJson(await readBody(req));
-  const target = isObject(binding) && isObject(binding.target) ? binding.target : undefined;
-  const node = target && typeof target.name === 'string' ? target.name : '';
-  if (!node) throw errors.invalid('Binding', '', ri.name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
-  await store.update(
-    ri.namespace,
-    ri.name,
-    (cur) => {
-      if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name: ri.name });
-      const spec = isObject(cur.spec) ? cur.spec : {};
-      if (cur.metadata.deletionTimestamp) throw errors.conflict({ group: '', resource: 'pods', name: ri.name }, `pod ${ri.name} is being deleted, cannot be assigned to a host`);
-      if (spec.nodeName) throw errors.conflict({ group: '', resource: 'pods', name: ri.name }, `pod ${ri.name} is already assigned to node "${String(spec.nodeName)}"`);
-      const status = isObject(cur.status) ? cur.status : {};
-      const conditions = (Array.isArray(status.conditions) ? status.conditions.filter(isObject) : []).filter((c) => c.type !== 'PodScheduled');
-      conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(ctx.clock.now()) });
-      return { ...cur, spec: { ...spec, nodeName: node }, status: { ...status, conditions } };
-    },
-    { dryRun, subresource: 'binding', currentReadOnly: true },
-  );
-  sendJson(res, 201, { ...successStatus({}), code: 201 });
-}
-
-async function handleEviction(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, store: Store): Promise<void> {
-  if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on pods/eviction`);
-  const eviction = parseBody(req, await readBody(req));
-  const opts = isObject(eviction) && isObject(eviction.deleteOptions) ? eviction.deleteOptions : {};
-  await store.delete(ri.namespace, ri.name, deleteParams(q, opts));
-  sendJson(res, 201, { ...successStatus({}), code: 201 });
-}
-

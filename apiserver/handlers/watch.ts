@@ -2,14 +2,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { errors } from '../../api/errors.js';
+import { parseListOptions } from '../../api/list-options.js';
 import { findByResource, type ResourceInfo } from '../../api/resources.js';
 import { wantsTable } from '../http/requests.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { notFoundPath } from '../http/responses.js';
 import type { Obj } from '../registry/object.js';
-import type { Store, WatchOut } from '../registry/store.js';
+import type { WatchOut } from '../registry/rest.js';
+import type { Store } from '../registry/store.js';
 import type { HandlerContext } from './context.js';
-import { boolParam, includeParam, intParam, optional } from './params.js';
+import { includeParam } from './params.js';
 import { toTable, type IncludeObject } from './tables.js';
 
 /** Where a watch's events go: a chunked HTTP response or a WebSocket. */
@@ -33,19 +35,10 @@ interface OpenWatch {
 }
 
 function openWatch(req: IncomingMessage, ri: RequestInfo, info: ResourceInfo, store: Store, ctx: HandlerContext): OpenWatch {
-  const q = ri.query;
-  const timeoutParam = intParam(q, 'timeoutSeconds');
+  const options = parseListOptions(ri.query);
   const min = ctx.minWatchTimeoutSec;
-  const timeoutSec = timeoutParam !== undefined && timeoutParam > 0 ? timeoutParam : min + Math.floor(Math.random() * min);
-  const watch = store.watch(ri.namespace, {
-    ...optional('labelSelector', q.get('labelSelector')),
-    ...optional('fieldSelector', q.get('fieldSelector')),
-    ...optional('resourceVersion', q.get('resourceVersion')),
-    ...(ri.name ? { name: ri.name } : {}),
-    allowWatchBookmarks: boolParam(q, 'allowWatchBookmarks'),
-    sendInitialEvents: boolParam(q, 'sendInitialEvents'),
-    progressIntervalMs: ctx.bookmarkIntervalMs,
-  });
+  const timeoutSec = options.timeoutSeconds !== undefined && options.timeoutSeconds > 0 ? options.timeoutSeconds : min + Math.floor(Math.random() * min);
+  const watch = store.watch(ri.namespace, { ...options, ...(ri.name ? { name: ri.name } : {}) });
   let stopped = false;
   const stop = (): void => {
     stopped = true;
@@ -59,7 +52,7 @@ function openWatch(req: IncomingMessage, ri: RequestInfo, info: ResourceInfo, st
     throw err;
   }
   const table = wantsTable(req.headers.accept);
-  const include = includeParam(q);
+  const include = includeParam(ri.query);
   return {
     close() {
       stop();

@@ -7,6 +7,7 @@ import { priorityAdmission } from '../admission/priority.js';
 import type { ServiceRanges } from '../registry/kinds/service.js';
 import { Registry, type Admission, type Clock, type Store } from '../registry/index.js';
 import { serviceAccountAdmission } from '../serviceaccount/admission.js';
+import { trackUpdate } from '../patch/managed-fields.js';
 import type { Storage } from '../storage/interface.js';
 
 /** The stores the server's own parts use (admission, tokens, node proxy, publisher, post-start hooks). */
@@ -28,7 +29,8 @@ export function newRegistry(
     clock: o.clock,
     admission,
     ...(o.serviceRanges ? { serviceRanges: o.serviceRanges } : {}),
-    watchCache: { bookmarkIntervalMs: o.bookmarkIntervalMs, onError: (msg, fields) => o.log.warn(msg, fields) },
+    trackFields: trackUpdate,
+    cacher: { bookmarkIntervalMs: o.bookmarkIntervalMs, onError: (msg, fields) => o.log.warn(msg, fields) },
   });
   const storeOf = (group: string, resource: string): Store => {
     const s = registry.byResource(group, 'v1', resource);
