@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
 import { withAudit, type AuditSink } from './filters/audit.js';
 import { Authenticator, loadTokenFile, withAuthentication } from './filters/authentication.js';
-import { alwaysAllow, withAuthorization, type Authorizer, type RuleResolver } from './filters/authorization.js';
+import { alwaysAllow, rulesOf, withAuthorization, type Authorizer, type RuleResolver } from './filters/authorization.js';
 import { buildHandlerChain, type Handler } from './filters/chain.js';
 import { requestDeadlines, withDeadline } from './filters/deadlines.js';
 import { InFlightLimiter, withMaxInFlight } from './filters/inflight.js';
@@ -116,7 +116,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metrics,
     nodeProxy,
     metricsApi: metricsApiDeps(stores, nodeProxy, clock, log),
-    reviews: { reviewToken: (token, audiences) => authn.reviewToken(token, audiences), authorizer, rules: { rulesFor: (u, ns) => (authorizer.rulesFor ?? alwaysAllow.rulesFor)(u, ns) } },
+    reviews: { reviewToken: (token, audiences) => authn.reviewToken(token, audiences), authorizer, rules: rulesOf(authorizer) },
     serverAddress: () => serverAddress,
   });
   const deadlines = requestDeadlines(opts.requestTimeoutMs ?? 60_000);

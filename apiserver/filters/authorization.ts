@@ -74,6 +74,13 @@ export const alwaysAllow: Authorizer & RuleResolver = {
   rulesFor: () => EVERYTHING,
 };
 
+const UNKNOWN: Rules = { resourceRules: [], nonResourceRules: [], incomplete: true };
+
+/** The rules an authorizer resolves; one that resolves none gives no rules, marked incomplete (as kube's). */
+export function rulesOf(authorizer: Authorizer & Partial<RuleResolver>): RuleResolver {
+  return authorizer.rulesFor ? (authorizer as RuleResolver) : { rulesFor: () => UNKNOWN };
+}
+
 const NOBODY: UserInfo = { name: '', groups: [] };
 
 /** The Attributes of a request, from the user authentication found and the RequestInfo resolved at the chain's start. */

@@ -31,6 +31,16 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
   return obj;
 }
 
+/** What a create or update sends: the object, its unknown fields handled as fieldValidation says, and the write's options. */
+async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query, info: ResourceInfo): Promise<{ obj: Obj; dryRun: boolean; fieldManager: string }> {
+  const dryRun = dryRunParam(q);
+  const mode = fieldValidationParam(q);
+  const fieldManager = fieldManagerParam(q, req);
+  const obj = decodeBody(req, await readBody(req), info);
+  checkUnknownFields(res, obj, info, mode);
+  return { obj, dryRun, fieldManager };
+}
+
 function listKind(info: ResourceInfo): string {
   return `${info.kind}List`;
 }
@@ -137,22 +147,14 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     case 'watch':
       return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
-      const dryRun = dryRunParam(q);
-      const mode = fieldValidationParam(q);
-      const manager = fieldManagerParam(q, req);
-      const obj = decodeBody(req, await readBody(req), info);
-      checkUnknownFields(res, obj, info, mode);
-      const created = await store.create(ri.namespace, obj, { dryRun, fieldManager: manager, owned: true });
+      const w = await writeRequest(req, res, q, info);
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true });
       sendEncoded(res, 201, store.json(created));
       return;
     }
     case 'update': {
-      const dryRun = dryRunParam(q);
-      const mode = fieldValidationParam(q);
-      const manager = fieldManagerParam(q, req);
-      const obj = decodeBody(req, await readBody(req), info);
-      checkUnknownFields(res, obj, info, mode);
-      const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, currentReadOnly: true });
+      const w = await writeRequest(req, res, q, info);
+      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true });
       sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }

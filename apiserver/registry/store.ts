@@ -154,6 +154,7 @@ export class Store {
     try {
       causes = schemaHooks.validate({ ...obj, apiVersion: obj.apiVersion || apiVersionOf(this.info), kind: obj.kind || this.info.kind }, operation, old, subresource);
     } catch {
+      // Validation trips over the object too: it cannot say more than the failure already does, which stands.
       return err;
     }
     return causes.length ? this.invalid(obj, causes) : err;

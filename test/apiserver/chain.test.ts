@@ -182,6 +182,12 @@ describe('handler chain: authorization', function () {
     assert.equal(asked?.user.name, 'system:serviceaccount:default:allowed');
     assert.equal(asked?.verb, 'get');
     assert.equal(asked?.resource, 'configmaps');
+    // An authorizer that resolves no rules gives none, and says the list is incomplete.
+    const rules = await h.call('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'default' } },
+      auth: { token: allowed },
+    });
+    assert.deepEqual(rules.json.status, { resourceRules: [], nonResourceRules: [], incomplete: true });
   });
 });
 
