@@ -109,7 +109,7 @@ export class Store {
   }
 
   /** Maps storage failures onto the Kubernetes Status kubectl expects. */
-  mapError(err: unknown, name?: string): unknown {
+  private mapError(err: unknown, name?: string): unknown {
     if (!isStorageError(err)) return err;
     switch (err.code) {
       case 'KeyExists':
