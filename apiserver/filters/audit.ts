@@ -29,6 +29,7 @@ export interface AuditEvent {
 export interface AuditSink {
   /** Whether requests with these attributes are recorded at all (an audit policy's level None says no). */
   wants(attrs: Attributes): boolean;
+  /** Takes an event over (to buffer or write it): it must not throw, and is not waited for. */
   process(event: AuditEvent): void;
 }
 
