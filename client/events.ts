@@ -5,9 +5,9 @@ import { logger } from '../lib/logger.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import type { ObjectReference } from '../api/index.js';
 import { objectReference } from './object-ref.js';
-import { RestClient, type ObjectLike, type ResourceClient, type ResourceRef } from './rest.js';
+import { EVENTS } from './resources.js';
+import { RestClient, type ObjectLike, type ResourceClient } from './rest.js';
 
-export const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events', namespaced: true };
 
 export interface KubeEvent extends ObjectLike {
   involvedObject: ObjectReference;

@@ -6,3 +6,4 @@ export * from './workqueue.js';
 export * from './leader-election.js';
 export * from './events.js';
 export * from './object-ref.js';
+export * from './resources.js';

@@ -14,9 +14,11 @@ const TABLE: FlagTable = [
 describe('component flags', () => {
   it('fills in defaults and reads each kind', () => {
     const f = readFlags(TABLE, {});
-    assert.equal(f.string('--kubeconfig'), undefined);
+    assert.equal(f.optional('--kubeconfig'), undefined);
+    assert.throws(() => f.string('--kubeconfig'), /flag --kubeconfig has no value/);
     assert.equal(f.bool('--leader-elect'), true);
-    assert.equal(f.bool('--hollow'), undefined);
+    assert.equal(f.bool('--hollow'), false);
+    assert.equal(f.given('--hollow'), false);
     assert.equal(f.durationMs('--period'), 5000);
     assert.equal(f.int('--workers'), 5);
     assert.deepEqual(f.list('--controllers'), ['*']);
@@ -42,7 +44,7 @@ describe('component flags', () => {
     assert.throws(() => readFlags(TABLE, { '--leader-elect': 'maybe' }).bool('--leader-elect'), /invalid argument "maybe" for "--leader-elect" flag: strconv.ParseBool/);
     assert.throws(() => readFlags(TABLE, { '--period': '40' }).durationMs('--period'), /invalid argument "40" for "--period" flag: time: missing unit/);
     for (const bad of ['-1', '1.5', '', 'x']) assert.throws(() => readFlags(TABLE, { '--workers': bad }).int('--workers'), FlagError, bad);
-    assert.throws(() => readFlags(TABLE, {}).string('--nope'), /no flag --nope/);
+    assert.throws(() => readFlags(TABLE, {}).optional('--nope'), /no flag --nope/);
   });
 
   it('takes Go\'s spellings of booleans', () => {

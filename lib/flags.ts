@@ -71,7 +71,10 @@ export function parseFlagArgs(table: FlagTable, argv: readonly string[]): FlagIn
   return out;
 }
 
-/** Typed values of a table's flags: the value given, else the table's default, else undefined. */
+/**
+ * Typed values of a table's flags: the value given, else the table's default. A flag with neither reads as absent
+ * (optional(), list(), repeated(); bool() is false) or is an error (string(), int(), durationMs()).
+ */
 export class Flags {
   constructor(
     private readonly table: FlagTable,
@@ -83,27 +86,32 @@ export class Flags {
     return this.input[name] !== undefined;
   }
 
-  string(name: string): string | undefined {
+  /** The value, or undefined when the flag has neither a value nor a default. */
+  optional(name: string): string | undefined {
     const v = this.raw(name);
     return Array.isArray(v) ? v.join(',') : (v as string | undefined);
   }
 
-  bool(name: string): boolean | undefined {
-    const v = this.string(name);
-    return v === undefined ? undefined : parseBool(v, name);
+  string(name: string): string {
+    const v = this.optional(name);
+    if (v === undefined) throw new FlagError(`flag ${name} has no value`);
+    return v;
   }
 
-  int(name: string): number | undefined {
+  bool(name: string): boolean {
+    const v = this.optional(name);
+    return v === undefined ? false : parseBool(v, name);
+  }
+
+  int(name: string): number {
     const v = this.string(name);
-    if (v === undefined) return undefined;
     const n = Number(v);
     if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new FlagError(`invalid argument "${v}" for "${name}" flag: want a whole number, 0 or more`);
     return n;
   }
 
-  durationMs(name: string): number | undefined {
+  durationMs(name: string): number {
     const v = this.string(name);
-    if (v === undefined) return undefined;
     try {
       return parseDuration(v);
     } catch (err) {
@@ -113,7 +121,7 @@ export class Flags {
 
   /** A comma-separated list, blanks dropped. */
   list(name: string): string[] {
-    return (this.string(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return (this.optional(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   }
 
   /** Every value of a repeatable flag. */

@@ -1,11 +1,12 @@
 // The client machinery against a real API server: REST verbs, watch iterator, informers, leader election, events.
 import assert from 'node:assert/strict';
 import { ApiError, isConflict, isGone, isNotFound } from '../../api/errors.js';
-import { EVENTS, EventBroadcaster, type KubeEvent } from '../../client/events.js';
+import { EventBroadcaster, type KubeEvent } from '../../client/events.js';
 import { objectReference } from '../../client/object-ref.js';
 import { FakeClock } from '../../lib/clock.js';
 import { Informer, keyOf } from '../../client/informer.js';
-import { LEASES, LeaderElector, type Lease } from '../../client/leader-election.js';
+import { LeaderElector, type Lease } from '../../client/leader-election.js';
+import { EVENTS, LEASES } from '../../client/resources.js';
 import type { ObjectLike, ResourceRef } from '../../client/rest.js';
 import { startTestApiServer, type TestApiServer } from '../support/cluster.js';
 import { waitFor } from '../support/util.js';

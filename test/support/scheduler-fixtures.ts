@@ -1,10 +1,10 @@
 // Builders for plugin unit tests: nodes, pods, a cache-backed snapshot and a handle with recording API fakes.
 import type { Node, Pod } from '../../api/index.js';
 import { FakeClock } from '../../lib/clock.js';
-import { SchedulerCache } from './cache.js';
-import { NodeInfo, PodInfo } from './node-info.js';
-import { Nominator } from './nominator.js';
-import { CycleState, Status, type FilterPlugin, type Handle, type PreFilterPlugin } from './types.js';
+import { SchedulerCache } from '../../scheduler/framework/cache.js';
+import { NodeInfo, PodInfo } from '../../scheduler/framework/node-info.js';
+import { Nominator } from '../../scheduler/framework/nominator.js';
+import { CycleState, Status, type FilterPlugin, type Handle, type PreFilterPlugin } from '../../scheduler/framework/types.js';
 
 export function node(name: string, o: { cpu?: string; memory?: string; pods?: number; labels?: Record<string, string>; spec?: Node['spec']; images?: Array<{ names: string[]; sizeBytes: number }> } = {}): Node {
   const allocatable = { cpu: o.cpu ?? '4', memory: o.memory ?? '8Gi', pods: String(o.pods ?? 110), 'ephemeral-storage': '100Gi' };

@@ -1,10 +1,10 @@
 // Valid objects of every served kind, as a user would write them (before defaulting). Each call returns
 // a fresh copy, so tests across the project can mutate them.
-import type { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount } from './schemas/core.js';
-import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
-import type { Job } from './schemas/batch.js';
-import type { Lease } from './schemas/coordination.js';
-import type { PodTemplateSpec } from './schemas/core.js';
+import type { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount } from '../../api/schemas/core.js';
+import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../../api/schemas/apps.js';
+import type { Job } from '../../api/schemas/batch.js';
+import type { Lease } from '../../api/schemas/coordination.js';
+import type { PodTemplateSpec } from '../../api/schemas/core.js';
 
 const template = (app: string): PodTemplateSpec => ({
   metadata: { labels: { app } },
