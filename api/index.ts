@@ -27,6 +27,7 @@ export * from './selectors.js';
 export * from './node-selection.js';
 export * from './intstr.js';
 export * from './keys.js';
+export * from './list-options.js';
 export * from './prune.js';
 export * from './qos.js';
 export * from './defaults.js';

@@ -5,6 +5,7 @@ import type { ResourceInfo } from '../../../api/resources.js';
 import { formatLabels } from '../../../api/selectors.js';
 import { deepEqual, isObject, type Obj } from '../object.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
+import { scaleStorageWith } from '../subresources/scale.js';
 import { workloadStrategy } from './workloads.js';
 
 const templateOf = (obj: Obj): unknown => (isObject(obj.spec) ? obj.spec.template : undefined);
@@ -42,8 +43,7 @@ export function controllerRevisionStrategy(info: ResourceInfo): Strategy {
 
 /** ReplicationControllers: the workload strategy; /scale reports the equality selector as "k=v,..." (sorted). */
 export function replicationControllerStrategy(info: ResourceInfo): Strategy {
-  return {
-    ...workloadStrategy(info),
-    scaleSelector: (obj) => formatLabels(isObject(obj.spec) && isObject(obj.spec.selector) ? (obj.spec.selector as Record<string, string>) : {}),
-  };
+  const rcSelector = (obj: Obj): string => formatLabels(isObject(obj.spec) && isObject(obj.spec.selector) ? (obj.spec.selector as Record<string, string>) : {});
+  const base = workloadStrategy(info);
+  return { ...base, subresources: { ...base.subresources, scale: scaleStorageWith(rcSelector) } };
 }
