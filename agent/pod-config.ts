@@ -2,7 +2,7 @@
 // envFrom, $(VAR) expansion), mounts from the pod's volumes, and resources as cgroup limits.
 import { bytes, cpuMillis, isNotFound, type ConfigMap, type Container, type Pod, type Secret } from '../api/index.js';
 import type { ResourceClient } from '../client/index.js';
-import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './runtime/index.js';
+import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './cri/index.js';
 
 /** A failure the user must fix in the pod or its referenced objects: the container waits with this reason. */
 export class ContainerConfigError extends Error {

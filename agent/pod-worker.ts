@@ -10,7 +10,7 @@ import type { Backoff } from './backoff.js';
 import { ContainerConfigError, LABELS, ObjectCache, containerConfig, containerEnv, containerMounts } from './pod-config.js';
 import { computePodStatus, isExited, isRunning, stableJson, type ContainerObservation } from './pod-status.js';
 import { ContainerProbes, runProbe } from './probes.js';
-import { POD_CIDR_ANNOTATION, type ContainerStatus as CriStatus, type DeepPartial, type PodSandboxConfig, type RuntimeClient } from './runtime/index.js';
+import { POD_CIDR_ANNOTATION, type ContainerStatus as CriStatus, type DeepPartial, type PodSandboxConfig, type RuntimeClient } from './cri/index.js';
 import { MountError, type VolumeManager } from './volumes.js';
 
 export interface PodWorkerContext {

@@ -15,7 +15,7 @@ import type { Logger } from '../lib/logger.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
 import type { StatsProvider } from './stats.js';
-import type { ContainerStatus as CriStatus, RuntimeClient } from './runtime/index.js';
+import type { ContainerStatus as CriStatus, RuntimeClient } from './cri/index.js';
 
 const execFileP = promisify(execFile);
 

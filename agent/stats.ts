@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../api/index.js';
 import { LABELS } from './pod-config.js';
-import { int64, type ContainerStats, type RuntimeClient } from './runtime/index.js';
+import { int64, type ContainerStats, type RuntimeClient } from './cri/index.js';
 
 /** kubelet's stats/v1alpha1 CPUStats and MemoryStats (the fields `top` and the metrics server read). */
 export interface CpuStats {

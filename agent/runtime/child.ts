@@ -2,9 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectRuntime } from './grpc.js';
+import { connectRuntime } from '../cri/client.js';
 import { isChildReply, type ChildReply, type ChildRequest } from './child-protocol.js';
-import type { RuntimeServiceHandle, RuntimeServiceOptions } from './index.js';
+import type { RuntimeServiceHandle, RuntimeServiceOptions } from './service.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 
 /** Debian's interpreter, not whatever python3 comes first in PATH. */
 export const PYTHON = '/usr/bin/python3';

@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RuntimeError, invalid } from './errors.js';
+import { RuntimeError, invalid } from '../cri/errors.js';
 
 export class DigestMismatchError extends RuntimeError {
   constructor(what: string, expected: string, actual: string) {

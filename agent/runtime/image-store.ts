@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, statfs, wri
 import { basename, join } from 'node:path';
 import * as tar from 'tar';
 import { ContentStore, sha256 } from './content-store.js';
-import { invalid, notFound } from './errors.js';
+import { invalid, notFound } from '../cri/errors.js';
 import { KeyedLock } from './keyed-lock.js';
 import { layerCompression, unpackLayer } from './layer-unpack.js';
 import { type Descriptor, type ImageConfig, type Manifest, isIndex, parseImageConfig, parseManifestOrIndex, pickPlatform } from './oci.js';

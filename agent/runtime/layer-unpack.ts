@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { DigestMismatchError } from './content-store.js';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 import { run } from './exec.js';
 
 const WH = '.wh.';

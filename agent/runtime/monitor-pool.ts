@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 import { FILES, MONITOR_CAPACITY, type MonitorReply, monitorCommand } from './monitor.js';
 import { logger } from '../../lib/logger.js';
 

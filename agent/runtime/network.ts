@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError, invalid } from './errors.js';
+import { RuntimeError, invalid } from '../cri/errors.js';
 import { run } from './command-runner.js';
 import { formatIPv4 } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';

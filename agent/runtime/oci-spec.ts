@@ -1,8 +1,8 @@
 // Builds the runc bundle's config.json (OCI runtime spec 1.0.2) from a CRI container config and its image.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ContainerConfig, type LinuxContainerResources, type Mount, int64 } from './cri-types.js';
-import { invalid } from './errors.js';
+import { type ContainerConfig, type LinuxContainerResources, type Mount, int64 } from '../cri/types.js';
+import { invalid } from '../cri/errors.js';
 import type { ImageRecord } from './image-store.js';
 
 /** The capabilities a container gets by default (Docker's and containerd's default set). */

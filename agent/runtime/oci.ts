@@ -1,5 +1,5 @@
 // OCI image-spec and Docker schema-2 shapes, narrowed from JSON, and the platform choice for indexes.
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 
 export const MEDIA = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',

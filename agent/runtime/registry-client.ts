@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ContentStore, DigestMismatchError, sha256 } from './content-store.js';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 import {
   MANIFEST_ACCEPT,
   type Descriptor,

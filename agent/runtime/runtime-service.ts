@@ -1,9 +1,9 @@
 // The CRI RuntimeService: maps runtime.v1 requests onto the sandbox and container stores.
 import { readUsage, removeCgroup } from './cgroups.js';
-import { int64 } from './cri-types.js';
-import type { ContainerStats, ContainerStatus, DeepPartial, FilesystemUsage, PodSandboxStatus, RuntimeMethods, ServiceImpl, StringMap } from './cri-types.js';
+import { int64 } from '../cri/types.js';
+import type { ContainerStats, ContainerStatus, DeepPartial, FilesystemUsage, PodSandboxStatus, RuntimeServiceMethods, ServiceImpl, StringMap } from '../cri/types.js';
 import type { ContainerRecord, ContainerStore, ContainerView } from './containers.js';
-import { RuntimeError, invalid } from './errors.js';
+import { RuntimeError, invalid } from '../cri/errors.js';
 import { run } from './exec.js';
 import { diskUsage } from './image-store.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -29,7 +29,7 @@ export interface RuntimeDeps {
   runcVersion: string;
 }
 
-export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeMethods> {
+export function runtimeService(d: RuntimeDeps): ServiceImpl<RuntimeServiceMethods> {
   const { sandboxes, containers, network, streaming } = d;
   const locks = new KeyedLock();
 

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PodSandboxConfig, PodSandboxState } from './cri-types.js';
-import { RuntimeError, invalid, notFound } from './errors.js';
+import { POD_CIDR_ANNOTATION, type PodSandboxConfig, type PodSandboxState } from '../cri/types.js';
+import { RuntimeError, invalid, notFound } from '../cri/errors.js';
 import { run } from './command-runner.js';
 import { CommandError } from './exec.js';
 import { nowNanos } from './monitor.js';
@@ -14,9 +14,6 @@ import { RecordFiles } from './records.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
-
-/** Annotation that gives one sandbox its own pod CIDR, overriding the node's (UpdateRuntimeConfig). */
-export const POD_CIDR_ANNOTATION = 'ketch.io/pod-cidr';
 
 export interface SandboxRecord {
   id: string;
