@@ -66,12 +66,17 @@ export async function runProbe(p: Probe, t: ProbeTarget): Promise<ProbeResult> {
 
 export type ProbeKind = 'startup' | 'liveness' | 'readiness';
 
+/** A liveness or startup probe that reached its failure threshold: the container must be restarted. */
+export interface ProbeFailure {
+  kind: Extract<ProbeKind, 'liveness' | 'startup'>;
+  message: string;
+}
+
 /** The probe state of one running container; onChange fires when started, ready or failed changes. */
 export class ContainerProbes {
   started: boolean;
   ready = false;
-  /** Set when the liveness or startup probe reached its failure threshold: the container must be restarted. */
-  failed: { kind: ProbeKind; message: string } | undefined;
+  failed: ProbeFailure | undefined;
   private readonly timers = new Map<ProbeKind, TimerHandle>();
   private stopped = false;
 
@@ -122,13 +127,13 @@ export class ContainerProbes {
           this.onChange();
           this.startAfterStartup();
         } else if (failures >= failureThreshold) {
-          this.failed = { kind, message: `Startup probe failed: ${r.message}` };
+          this.failed = { kind: 'startup', message: `Startup probe failed: ${r.message}` };
           again = false;
           this.onChange();
         }
       } else if (kind === 'liveness') {
         if (failures >= failureThreshold) {
-          this.failed = { kind, message: `Liveness probe failed: ${r.message}` };
+          this.failed = { kind: 'liveness', message: `Liveness probe failed: ${r.message}` };
           again = false;
           this.onChange();
         }

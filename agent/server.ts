@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
@@ -38,6 +39,8 @@ export interface AgentServerOptions {
   runtime: RuntimeClient;
   /** Serves /stats/summary when given. */
   stats?: StatsProvider;
+  /** Paces log follows and dates sinceSeconds: CRI log lines carry real times, so this is the real clock. */
+  clock: Clock;
   log: Logger;
 }
 
@@ -98,8 +101,11 @@ export interface LogOptions {
   limitBytes?: number;
 }
 
-/** Turns CRI log records into the text kubectl prints (joining partial records, optional timestamps). */
-export function formatLogs(text: string, o: Pick<LogOptions, 'timestamps' | 'tailLines' | 'sinceSeconds'>, now = Date.now()): string[] {
+/**
+ * Turns CRI log records into the text kubectl prints (joining partial records, optional timestamps). `now` (epoch
+ * ms) is what sinceSeconds counts back from; it is read only when sinceSeconds is given.
+ */
+export function formatLogs(text: string, o: Pick<LogOptions, 'timestamps' | 'tailLines' | 'sinceSeconds'>, now = 0): string[] {
   const out: string[] = [];
   let pending = '';
   let pendingTime = '';
@@ -277,7 +283,7 @@ export class AgentServer {
         rest = text.slice(nl + 1);
         return text.slice(0, nl + 1);
       };
-      let more = write(formatLogs(await readMore(), o));
+      let more = write(formatLogs(await readMore(), o, this.o.clock.now()));
       while (more && o.follow && !closed) {
         const text = await readMore();
         if (text) {
@@ -289,7 +295,7 @@ export class AgentServer {
           write(formatLogs(await readMore(), { timestamps: o.timestamps }));
           break;
         }
-        await new Promise((r) => setTimeout(r, 200));
+        await this.o.clock.sleep(200);
       }
     } finally {
       await fh.close();

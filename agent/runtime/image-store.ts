@@ -10,6 +10,7 @@ import { layerCompression, unpackLayer } from './layer-unpack.js';
 import { type Descriptor, type ImageConfig, type Manifest, isIndex, parseImageConfig, parseManifestOrIndex, pickPlatform } from './oci.js';
 import { type ImageReference, formatReference, isDigest, parseReference, repoName } from './reference.js';
 import { type Credentials, type RegistryOptions, pullImage } from './registry-client.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -80,6 +81,7 @@ export class ImageStore {
     readonly root: string,
     private readonly registry: RegistryOptions,
     private readonly inUse: () => Promise<ImagesInUse> = async () => ({ imageIds: new Set(), chainIds: new Set() }),
+    private readonly clock: Clock = realClock,
   ) {
     this.content = new ContentStore(root);
     this.imagesDir = join(root, 'images');
@@ -137,10 +139,10 @@ export class ImageStore {
 
   async pull(name: string, creds: Credentials = {}): Promise<ImageRecord> {
     const ref = parseReference(name);
-    const started = Date.now();
+    const started = this.clock.now();
     const pulled = await pullImage(ref, this.content, this.registry, creds);
     const record = await this.register(ref, pulled.manifestDigest, pulled.manifest, pulled.config, pulled.source);
-    log.info('image pulled', { image: formatReference(ref), id: record.id, source: pulled.source, ms: Date.now() - started });
+    log.info('image pulled', { image: formatReference(ref), id: record.id, source: pulled.source, ms: this.clock.now() - started });
     return record;
   }
 
@@ -170,7 +172,7 @@ export class ImageStore {
       };
       if (tag && !record.repoTags.includes(tag)) record.repoTags.push(tag);
       if (!record.repoDigests.includes(digestRef)) record.repoDigests.push(digestRef);
-      record.lastUsedAt = Date.now();
+      record.lastUsedAt = this.clock.now();
       // A tag names one image: take it away from the image that had it.
       if (tag) {
         for (const other of await this.list()) {
@@ -203,7 +205,7 @@ export class ImageStore {
       const tmp = `${dir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
       const lowers = chain.slice(0, -1).reverse().map((c) => this.snapshotFs(c));
-      const started = Date.now();
+      const started = this.clock.now();
       try {
         await unpackLayer(this.content.open(layer.digest), layerCompression(layer.mediaType), tmp, lowers, diffId);
         await rename(tmp, dir);
@@ -211,7 +213,7 @@ export class ImageStore {
         await rm(tmp, { recursive: true, force: true });
         throw err;
       }
-      log.debug('layer unpacked', { layer: layer.digest, chainId, ms: Date.now() - started });
+      log.debug('layer unpacked', { layer: layer.digest, chainId, ms: this.clock.now() - started });
     });
   }
 
@@ -289,7 +291,7 @@ export class ImageStore {
     await this.locks.with('records', async () => {
       const record = (await this.list()).find((r) => r.id === id);
       if (!record) return;
-      record.lastUsedAt = Date.now();
+      record.lastUsedAt = this.clock.now();
       await this.save(record);
     });
   }
@@ -302,7 +304,7 @@ export class ImageStore {
     const before = percentOf(await usage());
     if (before < policy.highThresholdPercent) return [];
     const inUse = (await this.inUse()).imageIds;
-    const now = Date.now();
+    const now = this.clock.now();
     const candidates = (await this.list())
       .filter((i) => !inUse.has(i.id) && now - (i.lastUsedAt ?? 0) >= policy.minAgeMs)
       .sort((a, b) => (a.lastUsedAt ?? 0) - (b.lastUsedAt ?? 0));

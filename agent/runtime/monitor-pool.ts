@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../cri/errors.js';
 import { FILES, MONITOR_CAPACITY, type MonitorReply, monitorCommand } from './monitor.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -57,6 +58,7 @@ export class MonitorPool {
     /** The runtime's root: the transpiled monitor's cache (bin/) and the monitors' own log. */
     private readonly root: string,
     private readonly capacity = MONITOR_CAPACITY,
+    private readonly clock: Clock = realClock,
   ) {}
 
   /** Boots the first monitor ahead of need. */
@@ -105,7 +107,7 @@ export class MonitorPool {
       startTime: proc.startTime,
       run: (dir, timeoutMs) => {
         use();
-        return runIn(proc, dir, timeoutMs);
+        return runIn(proc, dir, timeoutMs, this.clock);
       },
       release: () => {
         use();
@@ -161,14 +163,14 @@ function retire(m: MonitorProcess): void {
   if (m.pending === 0) m.child.stdin?.end();
 }
 
-function runIn(m: MonitorProcess, dir: string, timeoutMs: number): Promise<string> {
+function runIn(m: MonitorProcess, dir: string, timeoutMs: number, clock: Clock): Promise<string> {
   return new Promise((resolve) => {
     const done = (msg: string): void => {
-      clearTimeout(timer);
+      timer.cancel();
       m.waiting.delete(dir);
       resolve(msg);
     };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    const timer = clock.setTimer(timeoutMs, () => done('timeout'));
     if (m.ended || !m.child.stdin?.writable) return done('the monitor process does not take containers');
     m.waiting.set(dir, done);
     m.child.stdin.write(`${dir}\n`);

@@ -12,6 +12,7 @@ import { NetworkManager } from './network.js';
 import { runtimeService, runcVersion } from './runtime-service.js';
 import { SandboxStore } from './sandboxes.js';
 import { StreamingServer } from './streaming.js';
+import { every, realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -45,8 +46,11 @@ export interface RuntimeServiceHandle {
   removeAllPods(): Promise<void>;
 }
 
-/** Starts the runtime service. Closing it leaves containers running; a new one on the same root finds them. */
-export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<RuntimeServiceHandle> {
+/**
+ * Starts the runtime service. Closing it leaves containers running; a new one on the same root finds them. The clock
+ * is a parameter of its own, not an option: the options go to a runtime child as JSON (child.ts).
+ */
+export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Clock = realClock): Promise<RuntimeServiceHandle> {
   const root = resolve(opts.root);
   await mkdir(root, { recursive: true });
   const network = new NetworkManager(root, opts.bridge ?? `ketch${createHash('sha1').update(root).digest('hex').slice(0, 6)}`);
@@ -55,8 +59,9 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
     root,
     { insecureRegistries: opts.insecureRegistries ?? [], mirrors: opts.registryMirrors ?? {} },
     async () => (containers ? containers.imagesInUse() : { imageIds: new Set<string>(), chainIds: new Set<string>() }),
+    clock,
   );
-  containers = new ContainerStore(root, images, { maxBytes: opts.containerLogMaxBytes ?? 10 * 1024 * 1024, maxFiles: opts.containerLogMaxFiles ?? 5 });
+  containers = new ContainerStore(root, images, { maxBytes: opts.containerLogMaxBytes ?? 10 * 1024 * 1024, maxFiles: opts.containerLogMaxFiles ?? 5 }, clock);
   const sandboxes = new SandboxStore(root, network);
   await Promise.all([images.init(), containers.init(), sandboxes.init(), network.init()]);
   const streaming = new StreamingServer(
@@ -70,6 +75,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
       },
     },
     opts.streamingAddress,
+    clock,
   );
   await streaming.start(opts.streamingPort);
   const gcPolicy: ImageGcPolicy = {
@@ -77,16 +83,10 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
     lowThresholdPercent: opts.imageGc?.lowThresholdPercent ?? 80,
     minAgeMs: opts.imageGc?.minAgeMs ?? 2 * 60_000,
   };
-  let collecting = false;
-  const gcTimer = setInterval(() => {
-    if (collecting) return;
-    collecting = true;
-    images
-      .garbageCollect(gcPolicy)
-      .catch((err: unknown) => log.warn('image garbage collection failed', { error: String(err) }))
-      .finally(() => (collecting = false));
-  }, opts.imageGc?.intervalMs ?? 5 * 60_000);
-  gcTimer.unref();
+  // Each collection starts intervalMs after the previous one ended, so two never overlap.
+  const gc = every(clock, opts.imageGc?.intervalMs ?? 5 * 60_000, () => images.garbageCollect(gcPolicy), (err) => log.warn('image garbage collection failed', { error: String(err) }), {
+    delayFirst: true,
+  });
   const runc = await runcVersion();
   if (!runc) log.warn('runc not found: containers cannot run');
 
@@ -95,7 +95,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
     await mkdir(resolve(socketPath, '..'), { recursive: true });
     await rm(socketPath, { force: true });
   }
-  const server = await serveCri(opts.listen, runtimeService({ sandboxes, containers, network, streaming, runcVersion: runc }), imageService(images));
+  const server = await serveCri(opts.listen, runtimeService({ sandboxes, containers, network, streaming, runcVersion: runc }), imageService(images), clock);
   const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
   log.info('runtime service listening', { listen: opts.listen, root, sandboxes: sb.length, containers: ct.length, runc });
   return {
@@ -113,7 +113,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions): Promise<
       await network.removeBridge();
     },
     async close() {
-      clearInterval(gcTimer);
+      gc.cancel();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
       await streaming.close();
       await containers?.close();

@@ -9,6 +9,7 @@ import { type Socket, connect } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CONTROL_FD, type TerminalSize, consoleHelper, helperArgs, resizeLine } from './console.js';
 import { attachSocket, resizeSocket } from './monitor.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -43,6 +44,7 @@ export class StreamingServer {
   constructor(
     private readonly targets: StreamTargets,
     private readonly address = '127.0.0.1',
+    private readonly clock: Clock = realClock,
   ) {}
 
   async start(port = 0): Promise<void> {
@@ -56,7 +58,7 @@ export class StreamingServer {
       const token = url.pathname.split('/')[2] ?? '';
       const entry = this.pending.get(token);
       this.pending.delete(token);
-      if (!entry || entry.expires < Date.now()) {
+      if (!entry || entry.expires < this.clock.now()) {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
@@ -81,7 +83,7 @@ export class StreamingServer {
 
   /** Registers a request; the URL is good for one connection within a minute. */
   register(req: StreamRequest): string {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [k, v] of this.pending) if (v.expires < now) this.pending.delete(k);
     const token = randomBytes(16).toString('hex');
     this.pending.set(token, { req, expires: now + TOKEN_TTL_MS });
@@ -132,7 +134,7 @@ export class StreamingServer {
     const start = (): void => {
       if (starting || closed) return;
       starting = true;
-      clearTimeout(timer);
+      timer.cancel();
       helper
         .then((h) => this.startExecTty(ws, req, h, size))
         .then((input) => {
@@ -158,11 +160,11 @@ export class StreamingServer {
       }
       early.push(data);
     };
-    const timer = setTimeout(start, FIRST_RESIZE_WAIT_MS);
+    const timer = this.clock.setTimer(FIRST_RESIZE_WAIT_MS, start);
     ws.on('message', hold);
     ws.once('close', () => {
       closed = true;
-      clearTimeout(timer);
+      timer.cancel();
     });
   }
 
