@@ -7,7 +7,6 @@ import type { Pod } from '../api/index.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { isTerminationRequested } from './pod-actions.js';
 import { PodState, type PodWorkerContext } from './pod-state.js';
-import type { PodSyncer } from './pod-sync.js';
 
 /** A settled pod (all containers running or done, nothing waiting) is synced every this many sync periods. */
 const SETTLED_RESYNC_PERIODS = 10;
@@ -18,6 +17,14 @@ const SETTLED_RESYNC_PERIODS = 10;
  * removed and, unless the API object is gone already, the pod object is deleted; then the worker ends.
  */
 export type PodLifecycle = 'SyncPod' | 'TerminatingPod' | 'TerminatedPod';
+
+/** The passes of each lifecycle state (pod-sync.ts's PodSyncer). */
+export interface PodPasses {
+  /** True when the pod has settled. */
+  syncPod(state: PodState): Promise<boolean>;
+  syncTerminatingPod(state: PodState): Promise<void>;
+  syncTerminatedPod(state: PodState): Promise<void>;
+}
 
 export class PodWorker {
   private readonly state: PodState;
@@ -32,8 +39,8 @@ export class PodWorker {
 
   constructor(
     pod: Pod,
-    private readonly ctx: PodWorkerContext,
-    private readonly syncer: PodSyncer,
+    private readonly ctx: Pick<PodWorkerContext, 'clock' | 'log' | 'syncIntervalMs'>,
+    private readonly syncer: PodPasses,
     private readonly onFinished: (uid: string) => void,
   ) {
     this.state = new PodState(pod, ctx.log, () => this.kick());
