@@ -37,6 +37,7 @@ export async function runProbe(p: Probe, t: ProbeTarget): Promise<ProbeResult> {
       const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32' };
       for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
       const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutSec * 1000), redirect: 'manual' });
+      // The body is read only to free the connection: the status code is the probe's answer, whatever the body does.
       await res.arrayBuffer().catch(() => undefined);
       const ok = res.status >= 200 && res.status < 400;
       return { ok, message: ok ? '' : `HTTP probe failed with statuscode: ${res.status}` };

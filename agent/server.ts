@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Clock } from '../lib/clock.js';
+import { isNotExist } from '../lib/errno.js';
 import type { Logger } from '../lib/logger.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
@@ -247,7 +248,11 @@ export class AgentServer {
       ...(int('limitBytes') !== undefined ? { limitBytes: int('limitBytes') } : {}),
     };
     const c = await this.container(ns, pod, name, q.get('previous') === 'true');
-    const fh = await open(c.logPath, 'r').catch(() => undefined);
+    const fh = await open(c.logPath, 'r').catch((err: unknown) => {
+      // No log file yet (the container wrote nothing) is an empty log; anything else is said, and the log is empty.
+      if (!isNotExist(err)) this.o.log.warn('container log unreadable', { path: c.logPath, error: String(err) });
+      return undefined;
+    });
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
     res.flushHeaders();
     if (!fh) {
@@ -290,7 +295,11 @@ export class AgentServer {
           more = write(formatLogs(text, { timestamps: o.timestamps }));
           continue;
         }
-        const st = await this.o.runtime.runtime.containerStatus({ containerId: c.id }).catch(() => undefined);
+        const st = await this.o.runtime.runtime.containerStatus({ containerId: c.id }).catch((err: unknown) => {
+          // A container the runtime no longer knows has stopped writing: the follow ends after the rest of the file.
+          this.o.log.debug('log follow: container status unknown, ending', { container: c.id, error: String(err) });
+          return undefined;
+        });
         if (st?.status?.state !== 'CONTAINER_RUNNING') {
           write(formatLogs(await readMore(), { timestamps: o.timestamps }));
           break;
@@ -369,6 +378,7 @@ export function pipeStreams(client: WebSocket, upstream: WebSocket, early: RawDa
   early.forEach(relay);
   upstream.on('message', relay);
   upstream.on('close', (code) => client.close(code === 1005 || code === 1006 ? 1000 : code));
+  // An error on one side ends the other: the client sees 1011 (server error), the runtime's stream goes away.
   upstream.on('error', () => client.close(1011));
   client.on('close', () => upstream.close());
   client.on('error', () => upstream.terminate());

@@ -14,7 +14,8 @@ import { run } from './command-runner.js';
 import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
 import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, nowNanos } from './monitor.js';
 import { MonitorPool, procStartTime } from './monitor-pool.js';
-import { readJson, writeJson } from './network.js';
+import { readJson, writeJson } from './files.js';
+import { errnoOf, isNotExist } from '../../lib/errno.js';
 import { RecordFiles } from './records.js';
 import { buildSpec, ociResources } from './oci-spec.js';
 import type { SandboxRecord } from './sandboxes.js';
@@ -56,7 +57,9 @@ function readStateFile<T>(file: string): T | undefined {
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
+  } catch (err) {
+    // The monitor writes these files atomically, so this is a file removed meanwhile or damaged: read again next time.
+    if (!isNotExist(err)) log.warn('container state file unreadable', { file, error: String(err) });
     return undefined;
   }
 }
@@ -65,8 +68,9 @@ function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // ESRCH: no such process. EPERM would mean it exists under another user, which a container's init may be.
+    return errnoOf(err) === 'EPERM';
   }
 }
 
@@ -382,7 +386,7 @@ export class ContainerStore {
     // runc logs an error only when it could not run the command (e.g. no such binary): that is no exit code.
     const runcError = lastRuncError(await readFile(runcLog, 'utf8').catch((e: unknown) => {
       // No log: runc wrote no error (it writes the file only when it has something to say).
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      if (isNotExist(e)) return '';
       throw e;
     }));
     await Promise.all([rm(pidFile, { force: true }), rm(runcLog, { force: true })]);

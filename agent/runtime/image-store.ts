@@ -4,6 +4,8 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, statfs, wri
 import { basename, join } from 'node:path';
 import * as tar from 'tar';
 import { ContentStore, sha256 } from './content-store.js';
+import { exists } from './files.js';
+import { isNotExist } from '../../lib/errno.js';
 import { invalid, notFound } from '../cri/errors.js';
 import { KeyedLock } from './keyed-lock.js';
 import { layerCompression, unpackLayer } from './layer-unpack.js';
@@ -123,7 +125,9 @@ export class ImageStore {
     let ref: ImageReference;
     try {
       ref = parseReference(s);
-    } catch {
+    } catch (err) {
+      // A name that is no image reference names no image here: "not found" is the answer to a lookup.
+      log.debug('not an image reference', { name: s, error: String(err) });
       return undefined;
     }
     if (ref.digest) return images.find((i) => i.repoDigests.includes(`${repoName(ref)}@${ref.digest}`) || (i.manifestDigest === ref.digest && i.repoDigests.some((d) => d.startsWith(`${repoName(ref)}@`))));
@@ -326,15 +330,6 @@ export class ImageStore {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Walks directories summing allocated bytes (hard links counted once) and inodes. */
 export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes: number }> {
   const seen = new Set<string>();
@@ -344,7 +339,9 @@ export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes
     let st;
     try {
       st = await lstat(p);
-    } catch {
+    } catch (err) {
+      // Removed while the walk went on (a container or layer going away) counts as nothing; anything else is said.
+      if (!isNotExist(err)) log.warn('not counted in disk usage', { path: p, error: String(err) });
       return;
     }
     const key = `${st.dev}:${st.ino}`;
@@ -353,7 +350,11 @@ export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes
     inodes += 1;
     bytes += st.blocks * 512;
     if (st.isDirectory()) {
-      for (const name of await readdir(p).catch(() => [] as string[])) await walk(join(p, name));
+      const names = await readdir(p).catch((err: unknown) => {
+        if (!isNotExist(err)) log.warn('not counted in disk usage', { path: p, error: String(err) });
+        return [] as string[];
+      });
+      for (const name of names) await walk(join(p, name));
     }
   };
   for (const d of dirs) await walk(d);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../cri/errors.js';
+import { errnoOf, isNotExist } from '../../lib/errno.js';
 import { FILES, MONITOR_CAPACITY, type MonitorReply, monitorCommand } from './monitor.js';
 import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
@@ -16,7 +17,9 @@ export function procStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
+  } catch (err) {
+    // ENOENT/ESRCH: no such process (any more), which is what the caller asks about.
+    if (!isNotExist(err) && errnoOf(err) !== 'ESRCH') log.warn('process start time unreadable', { pid, error: String(err) });
     return undefined;
   }
 }
@@ -68,6 +71,7 @@ export class MonitorPool {
 
   take(): Promise<MonitorSlot> {
     const next = this.queue.then(() => this.takeNow());
+    // The queue only orders the takes: each caller gets its own outcome from `next`.
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -75,6 +79,7 @@ export class MonitorPool {
   /** Lets idle monitors exit; busy ones exit after their last container. Running containers are left alone. */
   async close(): Promise<void> {
     this.closed = true;
+    // A spare that failed to boot was reported by spawnSpare; there is nothing of it to retire.
     const spare = await this.spare?.catch(() => undefined);
     this.spare = undefined;
     for (const m of [this.current, spare]) if (m) retire(m);
@@ -88,6 +93,7 @@ export class MonitorPool {
       if (m) retire(m);
       const spare = this.spare;
       this.spare = undefined;
+      // A spare that failed to boot was reported by spawnSpare: a new monitor is spawned instead.
       const booted = spare && (await spare.catch(() => undefined));
       m = booted && usable(booted) ? booted : await this.spawn();
       this.current = m;
@@ -131,6 +137,7 @@ export class MonitorPool {
     // Neither the monitor nor its pipes keep this process alive: the monitor outlives it by design.
     child.unref();
     for (const s of [child.stdin, child.stdout] as const) (s as unknown as { unref?: () => void } | null)?.unref?.();
+    // A monitor that exited closes its stdin (EPIPE): its stdout's 'close' below settles what waited on it.
     child.stdin?.on('error', () => undefined);
     const m: MonitorProcess = { child, pid: child.pid, startTime: procStartTime(child.pid) ?? '', taken: 0, pending: 0, retired: false, waiting: new Map(), ended: false };
     let text = '';
@@ -142,8 +149,8 @@ export class MonitorPool {
         try {
           const r = JSON.parse(line) as MonitorReply;
           m.waiting.get(r.dir)?.(r.msg);
-        } catch {
-          log.warn('unreadable reply from a container monitor', { pid: m.pid, line });
+        } catch (err) {
+          log.warn('unreadable reply from a container monitor', { pid: m.pid, line, error: String(err) });
         }
       }
     });

@@ -100,6 +100,7 @@ export class StreamingServer {
     const child = spawn('runc', ['--root', this.targets.runcRoot, 'exec', req.containerId, ...req.cmd], { stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (b: Buffer) => req.stdout && send(ws, CHANNEL.stdout, b));
     child.stderr?.on('data', (b: Buffer) => (req.stderr ? send(ws, CHANNEL.stderr, b) : req.tty && req.stdout && send(ws, CHANNEL.stdout, b)));
+    // stdin closed by a command that ended (EPIPE): its exit status goes out on 'close' below.
     child.stdin?.on('error', () => undefined);
     ws.on('message', (data: Buffer) => {
       if (data[0] === CHANNEL.stdin) {
@@ -126,6 +127,7 @@ export class StreamingServer {
   private execTty(ws: WebSocket, req: Extract<StreamRequest, { kind: 'exec' }>): void {
     // Frames are held from the first moment: none may be lost while the helper is looked up.
     const helper = consoleHelper(this.targets.helperDir);
+    // Its failure is reported to the client where start() awaits it; this only keeps it from counting as unhandled.
     helper.catch(() => undefined);
     const early: Buffer[] = [];
     let size: TerminalSize | undefined;
@@ -185,8 +187,9 @@ export class StreamingServer {
     const out = (b: Buffer): void => void (req.stdout && send(ws, CHANNEL.stdout, b));
     child.stdout?.on('data', out);
     child.stderr?.on('data', out);
+    // The helper or the command ended (EPIPE): the exit status goes out on 'close' below.
     child.stdin?.on('error', () => undefined);
-    control?.on('error', () => undefined);
+    control?.on('error', (err) => log.debug('exec: resize not applied', { container: req.containerId, error: err.message }));
     child.on('error', (err) => {
       sendError(ws, `exec: cannot start the console helper: ${err.message}`);
       ws.close(1000);
@@ -302,6 +305,7 @@ export class StreamingServer {
         child.stdout.on('data', (b: Buffer) => send(ws, data, b));
         child.stderr.on('data', (b: Buffer) => send(ws, err, b));
         child.on('close', () => ws.close(1000));
+        // nc ended (EPIPE): 'close' above ends the stream.
         child.stdin.on('error', () => undefined);
         conns[i] = child.stdin;
       }
