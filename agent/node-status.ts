@@ -1,7 +1,7 @@
 // The agent's Node: registration, the pod CIDR wait, the lease heartbeat and the node conditions.
 import { isAlreadyExists, isConflict, isNotFound, nowRFC3339, nowRFC3339Micro, type Lease, type Node, type NodeCondition } from '../api/index.js';
 import type { ResourceClient, RestClient } from '../client/index.js';
-import { every, type Clock, type TimerHandle } from '../lib/clock.js';
+import { every, sleepUnlessAborted, type Clock, type TimerHandle } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { goArch, hostAddresses, hostCapacity, hostPressure, systemInfo } from './host.js';
 import { AGENT_VERSION, LEASES, NODE_LEASE_NAMESPACE, NODES } from './resources.js';
@@ -204,8 +204,7 @@ export class NodeStatusManager {
       } catch (err) {
         if (signal.aborted) break;
         this.log.debug('node watch failed', { error: String(err) });
-        // sleep() rejects only when aborted, and the loop's test then ends the wait.
-        await this.o.clock.sleep(500, signal).catch(() => undefined);
+        await sleepUnlessAborted(this.o.clock, 500, signal);
       }
     }
     throw new Error('stopped while waiting for a pod CIDR');

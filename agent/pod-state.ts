@@ -1,7 +1,7 @@
 // What the pod workers share (the agent's clients and settings) and what the agent remembers about one pod between
 // passes: its sandbox and IP, probes, waiting reasons, exits seen, volumes, and the last status written.
-import type { ConfigMap, Pod, Secret } from '../api/index.js';
-import type { EventRecorder, ResourceClient, RestClient } from '../client/index.js';
+import type { ConfigMap, ObjectReference, Pod, Secret } from '../api/index.js';
+import { objectReference, PODS, type EventRecorder, type ResourceClient, type RestClient } from '../client/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Backoff } from './backoff.js';
@@ -84,8 +84,8 @@ export class PodState {
   }
 
   /** The pod as an event's involved object. */
-  ref(): Pod {
-    return { ...this.pod, apiVersion: 'v1', kind: 'Pod' };
+  ref(): ObjectReference {
+    return objectReference(this.pod, PODS);
   }
 
   setWaitingAll(reason: string, message: string): void {
