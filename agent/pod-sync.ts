@@ -2,6 +2,7 @@
 // computePodActions (pod-actions.ts) what to do, does it through the CRI, and writes the pod's status when it changed.
 import { rm } from 'node:fs/promises';
 import { isConflict, isNotFound, nowRFC3339, type Pod } from '../api/index.js';
+import type { TimerHandle } from '../lib/clock.js';
 import type { ContainerStatus as CriStatus } from './cri/index.js';
 import { computePodActions, currentSandbox, DEFAULT_GRACE_SECONDS, type BackingOff, type ContainerFacts, type ContainerToKill, type PodActions } from './pod-actions.js';
 import { killContainer, runHook, startContainer } from './pod-containers.js';
@@ -182,7 +183,7 @@ export class PodSyncer {
 
   /** The hook's result, or `late` once `ms` have passed on the clock. */
   private async withDeadline(hook: Promise<ProbeResult>, ms: number, late: ProbeResult): Promise<ProbeResult> {
-    let timer: { cancel(): void } | undefined;
+    let timer: TimerHandle | undefined;
     try {
       return await Promise.race([hook, new Promise<ProbeResult>((res) => (timer = this.ctx.clock.setTimer(ms, () => res(late))))]);
     } finally {
