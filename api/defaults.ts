@@ -8,6 +8,7 @@ import type {
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
 import type { Job } from './schemas/batch.js';
 import type { PriorityClass } from './schemas/scheduling.js';
+import { RBAC_GROUP, type RoleBinding, type Subject } from './schemas/rbac.js';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -266,6 +267,14 @@ function defaultPriorityClass(pc: PriorityClass): void {
   pc.preemptionPolicy ??= 'PreemptLowerPriority';
 }
 
+/** rbac/v1 SetDefaults_RoleBinding/ClusterRoleBinding and SetDefaults_Subject. */
+function defaultBinding(b: Pick<RoleBinding, 'roleRef' | 'subjects'>): void {
+  if (b.roleRef && typeof b.roleRef === 'object' && !b.roleRef.apiGroup) b.roleRef.apiGroup = RBAC_GROUP;
+  for (const s of (Array.isArray(b.subjects) ? b.subjects : []) as Partial<Subject>[]) {
+    if (s && typeof s === 'object' && !s.apiGroup && (s.kind === 'User' || s.kind === 'Group')) s.apiGroup = RBAC_GROUP;
+  }
+}
+
 const DEFAULTERS: Record<string, (obj: never) => void> = {
   'v1/Pod': defaultPod,
   'v1/Service': defaultService,
@@ -279,6 +288,8 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'apps/v1/StatefulSet': defaultStatefulSet,
   'batch/v1/Job': defaultJob,
   'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
+  'rbac.authorization.k8s.io/v1/RoleBinding': defaultBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': defaultBinding,
 };
 
 /** Fills in the defaults of the object's kind, in place; kinds without defaults are returned as is. */

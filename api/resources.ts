@@ -47,6 +47,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
+  r('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
+  r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
 ];
 
 /** Kinds that are created and answered, never stored (authentication.k8s.io and authorization.k8s.io reviews). */

@@ -35,8 +35,8 @@ describe('controller manager flags', () => {
   });
 
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['clusterrole-aggregation', 'deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['clusterrole-aggregation', 'deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

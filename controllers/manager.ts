@@ -11,6 +11,7 @@ import type { RestClient } from '../client/rest.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
+import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
@@ -77,6 +78,7 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  'clusterrole-aggregation': (ctx) => new ClusterRoleAggregationController(ctx),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

@@ -7,6 +7,7 @@ import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
 import { Job } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
+import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
@@ -31,6 +32,10 @@ export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
 export const JobList = list('batch/v1', 'Job', Job);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
+export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
+export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
+export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
+export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', ClusterRoleBinding);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -48,6 +53,10 @@ export type StatefulSetList = Static<typeof StatefulSetList>;
 export type JobList = Static<typeof JobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
+export type RoleList = Static<typeof RoleList>;
+export type ClusterRoleList = Static<typeof ClusterRoleList>;
+export type RoleBindingList = Static<typeof RoleBindingList>;
+export type ClusterRoleBindingList = Static<typeof ClusterRoleBindingList>;
 
 export const schemas = {
   'v1/Namespace': Namespace,
@@ -66,6 +75,10 @@ export const schemas = {
   'batch/v1/Job': Job,
   'coordination.k8s.io/v1/Lease': Lease,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -83,6 +96,10 @@ export const schemas = {
   'batch/v1/JobList': JobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
+  'rbac.authorization.k8s.io/v1/RoleList': RoleList,
+  'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,
+  'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBindingList': ClusterRoleBindingList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,

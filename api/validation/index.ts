@@ -12,6 +12,7 @@ import * as core from './core.js';
 import * as workloads from './workloads.js';
 import { lease } from './coordination.js';
 import { priorityClass } from './scheduling.js';
+import * as rbac from './rbac.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -31,6 +32,10 @@ const RULES: Record<string, KindRules<never>> = {
   'batch/v1/Job': workloads.job,
   'coordination.k8s.io/v1/Lease': lease,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
+  'rbac.authorization.k8s.io/v1/Role': rbac.role,
+  'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
+  'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
 };
 
 export interface ValidateOptions {

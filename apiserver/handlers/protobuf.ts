@@ -1,5 +1,6 @@
 // Decodes the Kubernetes protobuf envelope ("k8s\0" + runtime.Unknown) that kubectl's typed clients send, for the
-// kinds they send (Namespace, ConfigMap, Secret, Deployment, ServiceAccount from `kubectl create`; DeleteOptions and
+// kinds they send (Namespace, ConfigMap, Secret, Deployment, ServiceAccount, the RBAC kinds from `kubectl create` and
+// `kubectl auth reconcile`; DeleteOptions and
 // Eviction from `kubectl drain`; TokenRequest from `kubectl create token`; the review kinds from `kubectl auth`),
 // into JSON objects.
 import { errors } from '../../api/errors.js';
@@ -82,11 +83,16 @@ const objectMeta = message({
   1: ['name', 'string'],
   2: ['generateName', 'string'],
   3: ['namespace', 'string'],
+  5: ['uid', 'string'],
+  6: ['resourceVersion', 'string'],
   11: ['labels', 'map'],
   12: ['annotations', 'map'],
   14: ['finalizers', 'string', true],
 });
-const labelSelector = message({ 1: ['matchLabels', 'map'] });
+const labelSelector = message({
+  1: ['matchLabels', 'map'],
+  2: ['matchExpressions', message({ 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'string', true] }), true],
+});
 const containerPort = message({ 1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'], 5: ['hostIP', 'string'] });
 const envVar = message({ 1: ['name', 'string'], 2: ['value', 'string'] });
 const container = message({
@@ -129,7 +135,19 @@ const subjectAccessReview = message({
   2: ['spec', message({ 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', nonResourceAttributes], 3: ['user', 'string'], 4: ['groups', 'string', true], 6: ['uid', 'string'] })],
 });
 
+// rbac.authorization.k8s.io/v1 (k8s.io/api/rbac/v1/generated.proto).
+const policyRule = message({ 1: ['verbs', 'string', true], 2: ['apiGroups', 'string', true], 3: ['resources', 'string', true], 4: ['resourceNames', 'string', true], 5: ['nonResourceURLs', 'string', true] });
+const rbacBinding = message({
+  1: ['metadata', objectMeta],
+  2: ['subjects', message({ 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] }), true],
+  3: ['roleRef', message({ 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] })],
+});
+
 const BODIES: Record<string, Decoder> = {
+  'rbac.authorization.k8s.io/v1/Role': message({ 1: ['metadata', objectMeta], 2: ['rules', policyRule, true] }),
+  'rbac.authorization.k8s.io/v1/ClusterRole': message({ 1: ['metadata', objectMeta], 2: ['rules', policyRule, true], 3: ['aggregationRule', message({ 1: ['clusterRoleSelectors', labelSelector, true] })] }),
+  'rbac.authorization.k8s.io/v1/RoleBinding': rbacBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbacBinding,
   'v1/Namespace': message({ 1: ['metadata', objectMeta], 2: ['spec', message({ 1: ['finalizers', 'string', true] })] }),
   'v1/ConfigMap': message({ 1: ['metadata', objectMeta], 2: ['data', 'map'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] }),
   'v1/Secret': message({ 1: ['metadata', objectMeta], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool'] }),

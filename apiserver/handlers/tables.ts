@@ -81,6 +81,23 @@ export function podStatusReason(pod: Obj): string {
   return reason;
 }
 
+/** kube's printRole: the creation time as stored (RFC 3339, UTC), in a string column. */
+const rolePrinter: Printer = {
+  columns: [nameCol, { name: 'Created At', type: 'string', description: ageCol.description ?? '' }],
+  row: (o) => [o.metadata.name ?? '', String(o.metadata.creationTimestamp ?? '')],
+};
+
+/** kube's printRoleBinding: ROLE is kind/name; the wide columns list subjects by kind (service accounts as ns/name). */
+const bindingPrinter: Printer = {
+  columns: [nameCol, col('Role'), ageCol, wide('Users'), wide('Groups'), wide('ServiceAccounts')],
+  row(o, now) {
+    const ref = obj(o.roleRef);
+    const subjects = arr(o.subjects);
+    const names = (kind: string): string => subjects.filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${String(s.namespace ?? '')}/${String(s.name ?? '')}` : String(s.name ?? ''))).join(', ');
+    return [o.metadata.name ?? '', `${String(ref.kind ?? '')}/${String(ref.name ?? '')}`, age(o.metadata.creationTimestamp, now), names('User'), names('Group'), names('ServiceAccount')];
+  },
+};
+
 const PRINTERS: Record<string, Printer> = {
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
@@ -252,6 +269,10 @@ const PRINTERS: Record<string, Printer> = {
     columns: [nameCol, col('Value', 'integer'), col('Global-Default', 'boolean'), ageCol, col('PreemptionPolicy')],
     row: (o, now) => [o.metadata.name ?? '', num(o.value), o.globalDefault === true, age(o.metadata.creationTimestamp, now), String(o.preemptionPolicy ?? '')],
   },
+  Role: rolePrinter,
+  ClusterRole: rolePrinter,
+  RoleBinding: bindingPrinter,
+  ClusterRoleBinding: bindingPrinter,
 };
 
 const DEFAULT_PRINTER: Printer = {

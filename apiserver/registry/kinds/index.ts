@@ -5,6 +5,7 @@ import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from '
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
+import { RBAC_STRATEGIES } from './rbac.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { workloadStrategy } from './workloads.js';
 
@@ -22,6 +23,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   DaemonSet: workloadStrategy,
   Job: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  ...RBAC_STRATEGIES,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {
