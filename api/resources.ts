@@ -46,6 +46,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], ['status', 'scale'], ['all']),
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
 ];
 

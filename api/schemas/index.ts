@@ -6,6 +6,7 @@ import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, Ser
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
 import { Job } from './batch.js';
 import { Lease } from './coordination.js';
+import { EndpointSlice } from './discovery.js';
 import { PriorityClass } from './scheduling.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
@@ -30,6 +31,7 @@ export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
 export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
 export const JobList = list('batch/v1', 'Job', Job);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
+export const EndpointSliceList = list('discovery.k8s.io/v1', 'EndpointSlice', EndpointSlice);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
 
 export type PodList = Static<typeof PodList>;
@@ -47,6 +49,7 @@ export type DaemonSetList = Static<typeof DaemonSetList>;
 export type StatefulSetList = Static<typeof StatefulSetList>;
 export type JobList = Static<typeof JobList>;
 export type LeaseList = Static<typeof LeaseList>;
+export type EndpointSliceList = Static<typeof EndpointSliceList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
 
 export const schemas = {
@@ -65,6 +68,7 @@ export const schemas = {
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
   'coordination.k8s.io/v1/Lease': Lease,
+  'discovery.k8s.io/v1/EndpointSlice': EndpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
 
   'v1/NamespaceList': NamespaceList,
@@ -82,6 +86,7 @@ export const schemas = {
   'apps/v1/StatefulSetList': StatefulSetList,
   'batch/v1/JobList': JobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
+  'discovery.k8s.io/v1/EndpointSliceList': EndpointSliceList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
 
   'v1/Binding': Binding,

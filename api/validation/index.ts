@@ -11,6 +11,7 @@ import type { KindRules } from './rules.js';
 import * as core from './core.js';
 import * as workloads from './workloads.js';
 import { lease } from './coordination.js';
+import { endpointSlice } from './discovery.js';
 import { priorityClass } from './scheduling.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
@@ -30,6 +31,7 @@ const RULES: Record<string, KindRules<never>> = {
   'apps/v1/StatefulSet': workloads.statefulSet,
   'batch/v1/Job': workloads.job,
   'coordination.k8s.io/v1/Lease': lease,
+  'discovery.k8s.io/v1/EndpointSlice': endpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
 };
 
