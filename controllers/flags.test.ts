@@ -23,6 +23,17 @@ describe('controller manager flags', () => {
     assert.deepEqual(options.controllers, ['*']);
     assert.equal(options.leaderElectName, 'kube-controller-manager');
     assert.equal(options.identity, undefined, 'the manager picks <hostname>_<uuid>');
+    assert.equal(options.concurrentServiceEndpointSyncs, 5);
+    assert.equal(options.concurrentEndpointSyncs, 5);
+    assert.equal(options.maxEndpointsPerSlice, 100);
+  });
+
+  it('takes the endpoint controllers\' flags and bounds --max-endpoints-per-slice', () => {
+    const { options } = parseControllerManagerFlags(['--concurrent-service-endpoint-syncs=2', '--concurrent-endpoint-syncs', '3', '--max-endpoints-per-slice=1000']);
+    assert.equal(options.concurrentServiceEndpointSyncs, 2);
+    assert.equal(options.concurrentEndpointSyncs, 3);
+    assert.equal(options.maxEndpointsPerSlice, 1000);
+    assert.throws(() => parseControllerManagerFlags(['--max-endpoints-per-slice=1001']), /between 1 and 1000/);
   });
 
   it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
@@ -52,8 +63,12 @@ describe('controller manager flags', () => {
   });
 
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), [
+      'deployment', 'endpoint', 'endpointslice', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'servicelb',
+    ]);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-servicelb'])].sort(), [
+      'deployment', 'endpoint', 'endpointslice', 'namespace', 'nodelifecycle', 'podgc', 'replicaset',
+    ]);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

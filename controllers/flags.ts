@@ -21,7 +21,7 @@ export const CONTROLLER_MANAGER_FLAGS: readonly FlagSpec[] = [
   { flag: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { flag: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { flag: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, garbagecollector, namespace, nodelifecycle, nodeipam, podgc)" },
+  { flag: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, endpointslice, endpoint, servicelb)" },
   { flag: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { flag: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { flag: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -31,6 +31,9 @@ export const CONTROLLER_MANAGER_FLAGS: readonly FlagSpec[] = [
   { flag: '--concurrent-deployment-syncs', kind: 'int', default: '5', description: 'Deployments synced at once' },
   { flag: '--concurrent-gc-syncs', kind: 'int', default: '20', description: 'garbage collector workers' },
   { flag: '--concurrent-namespace-syncs', kind: 'int', default: '10', description: 'namespaces synced at once' },
+  { flag: '--concurrent-service-endpoint-syncs', kind: 'int', default: '5', description: 'services whose EndpointSlices are synced at once' },
+  { flag: '--concurrent-endpoint-syncs', kind: 'int', default: '5', description: 'services whose Endpoints are synced at once' },
+  { flag: '--max-endpoints-per-slice', kind: 'int', default: '100', description: 'endpoints in one EndpointSlice (at most 1000)' },
   { flag: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -63,6 +66,13 @@ function parseBool(v: string | boolean, flag: string): boolean {
 function parseIntFlag(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`invalid value "${v}" for ${flag}`);
+  return n;
+}
+
+/** --max-endpoints-per-slice: 1..1000, as kube-controller-manager checks it. */
+function parseMaxEndpointsPerSlice(v: string): number {
+  const n = parseIntFlag(v, '--max-endpoints-per-slice');
+  if (n < 1 || n > 1000) throw new Error(`invalid value "${v}" for --max-endpoints-per-slice: must be between 1 and 1000`);
   return n;
 }
 
@@ -99,6 +109,9 @@ export function controllerManagerOptionsFromFlags(values: Record<string, unknown
       concurrentDeploymentSyncs: parseIntFlag(str('--concurrent-deployment-syncs'), '--concurrent-deployment-syncs'),
       concurrentGcSyncs: parseIntFlag(str('--concurrent-gc-syncs'), '--concurrent-gc-syncs'),
       concurrentNamespaceSyncs: parseIntFlag(str('--concurrent-namespace-syncs'), '--concurrent-namespace-syncs'),
+      concurrentServiceEndpointSyncs: parseIntFlag(str('--concurrent-service-endpoint-syncs'), '--concurrent-service-endpoint-syncs'),
+      concurrentEndpointSyncs: parseIntFlag(str('--concurrent-endpoint-syncs'), '--concurrent-endpoint-syncs'),
+      maxEndpointsPerSlice: parseMaxEndpointsPerSlice(str('--max-endpoints-per-slice')),
       terminatedPodGcThreshold: parseIntFlag(str('--terminated-pod-gc-threshold'), '--terminated-pod-gc-threshold'),
     },
   };

@@ -11,12 +11,15 @@ import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
+import { EndpointsController } from './endpoints/endpoints-controller.js';
+import { EndpointSliceController } from './endpointslice/endpointslice-controller.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
 import { ReplicaSetController } from './replicaset/replicaset-controller.js';
+import { ServiceLbController } from './servicelb/servicelb-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -46,6 +49,10 @@ export interface ControllerManagerOptions {
   concurrentDeploymentSyncs?: number;
   concurrentGcSyncs?: number;
   concurrentNamespaceSyncs?: number;
+  concurrentServiceEndpointSyncs?: number;
+  concurrentEndpointSyncs?: number;
+  /** Endpoints in one EndpointSlice (default 100, at most 1000). */
+  maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
 }
@@ -76,6 +83,14 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  endpointslice: (ctx, o) =>
+    new EndpointSliceController(ctx, {
+      ...(o.concurrentServiceEndpointSyncs ? { workers: o.concurrentServiceEndpointSyncs } : {}),
+      ...(o.maxEndpointsPerSlice ? { maxEndpointsPerSlice: o.maxEndpointsPerSlice } : {}),
+    }),
+  endpoint: (ctx, o) => new EndpointsController(ctx, { ...(o.concurrentEndpointSyncs ? { workers: o.concurrentEndpointSyncs } : {}) }),
+  // k3s's name for its LoadBalancer-without-a-cloud controller.
+  servicelb: (ctx) => new ServiceLbController(ctx),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

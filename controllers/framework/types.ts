@@ -5,6 +5,8 @@ import type { ResourceRef } from '../../client/rest.js';
 export type { Pod, PodCondition, PodTemplateSpec, Node, NodeCondition, Taint, Toleration, Namespace } from '../../api/index.js';
 export type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetStatus } from '../../api/index.js';
 export type { Lease } from '../../api/index.js';
+export type { Service, ServicePort, Endpoints, EndpointSubset, EndpointAddress, EndpointPort } from '../../api/index.js';
+export type { EndpointSlice, Endpoint, EndpointSlicePort } from '../../api/index.js';
 export type { LabelSelector, ObjectMeta, OwnerReference } from '../../api/index.js';
 
 /** The REST coordinates of a served kind, from the resource table. */
@@ -20,3 +22,6 @@ export const NAMESPACES = refFor('v1', 'Namespace');
 export const REPLICASETS = refFor('apps/v1', 'ReplicaSet');
 export const DEPLOYMENTS = refFor('apps/v1', 'Deployment');
 export const LEASES = refFor('coordination.k8s.io/v1', 'Lease');
+export const SERVICES = refFor('v1', 'Service');
+export const ENDPOINTS = refFor('v1', 'Endpoints');
+export const ENDPOINTSLICES = refFor('discovery.k8s.io/v1', 'EndpointSlice');
