@@ -567,6 +567,14 @@ describe('validateObject', () => {
       const ext = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'default' }, spec: { type: 'ExternalName' } };
       expectCauses(create(ext), 'spec.externalName: Required value');
     });
+    it('allows externalTrafficPolicy on externally accessible services only (external IPs count)', () => {
+      const svc = examples.service();
+      svc.spec.externalIPs = ['192.0.2.10'];
+      expectCauses(create(svc));
+      const plain = examples.service();
+      plain.spec.externalTrafficPolicy = 'Local';
+      expectCauses(create(plain), 'spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services');
+    });
     it('checks cluster IPs and keeps them on update', () => {
       const svc = examples.service();
       svc.spec.clusterIP = '10.96.0.300';
