@@ -315,19 +315,18 @@ export function diffPortRules(tx: Transaction, old: PortRules, next: PortRules):
     tx.flushChain(name);
     stale.push(name);
   }
-  for (const [name, decl] of next.sets) {
-    const prev = old.sets.get(name);
-    if (prev === decl) continue;
-    if (prev !== undefined) tx.deleteSet(name);
-    tx.addSet(name, decl);
-  }
-  for (const name of old.sets.keys()) if (!next.sets.has(name)) tx.deleteSet(name);
-  for (const [key, verdict] of next.elements) {
-    const prev = old.elements.get(key);
-    if (prev === verdict) continue;
-    if (prev !== undefined) tx.deleteElement(key);
-    tx.addElement(key, verdict);
-  }
-  for (const key of old.elements.keys()) if (!next.elements.has(key)) tx.deleteElement(key);
+  // A set or element whose declaration or verdict changes is deleted and added again (nft cannot replace either).
+  diffEntries(old.sets, next.sets, (n) => tx.deleteSet(n), (n, decl) => tx.addSet(n, decl));
+  diffEntries(old.elements, next.elements, (k) => tx.deleteElement(k), (k, verdict) => tx.addElement(k, verdict));
   return stale;
+}
+
+function diffEntries(old: Map<string, string>, next: Map<string, string>, remove: (key: string) => void, add: (key: string, value: string) => void): void {
+  for (const [key, value] of next) {
+    const prev = old.get(key);
+    if (prev === value) continue;
+    if (prev !== undefined) remove(key);
+    add(key, value);
+  }
+  for (const key of old.keys()) if (!next.has(key)) remove(key);
 }
