@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { applyDefaults, defaultPullPolicy, parseImageRef } from './defaults.js';
-import { examples } from './examples.js';
+import { examples } from '../test/support/api-examples.js';
 import type { Pod, Service, Namespace, Secret, Node } from './schemas/core.js';
 import type { Deployment, DaemonSet, StatefulSet, ReplicaSet } from './schemas/apps.js';
 import type { Job } from './schemas/batch.js';

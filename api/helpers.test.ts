@@ -4,7 +4,7 @@ import { findByKind } from './resources.js';
 import { matchesLabelSelector, parseLabelSelector, formatLabelSelector, SelectorParseError } from './selectors.js';
 import { dropNulls, unknownFields, pruneUnknownFields } from './prune.js';
 import { podQOSClass } from './qos.js';
-import { examples } from './examples.js';
+import { examples } from '../test/support/api-examples.js';
 import { applyDefaults } from './defaults.js';
 
 describe('keys', () => {

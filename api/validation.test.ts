@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { validateObject } from './validation/index.js';
 import { applyDefaults } from './defaults.js';
-import { examples } from './examples.js';
+import { examples } from '../test/support/api-examples.js';
 import { errors, type StatusCause } from './errors.js';
 import type { KubeObject } from './schemas/meta.js';
 

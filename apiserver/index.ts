@@ -11,29 +11,29 @@ import { ApiError, errors, type Status } from '../api/errors.js';
 import { findByResource } from '../api/resources.js';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
 import { SYSTEM_PRIORITY_CLASSES, type PriorityClass, type ServiceAccount } from '../api/index.js';
-import { namespaceLifecycle, SYSTEM_NAMESPACES } from './admission.js';
-import { Authenticator, loadTokenFile, type TokenAuthenticator, type UserInfo } from './authn.js';
-import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.js';
-import { handleResource, serveWatchUpgrade, WatchLimiter, type HandlerContext } from './handlers.js';
+import { namespaceLifecycle, SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
+import { Authenticator, loadTokenFile, type TokenAuthenticator, type UserInfo } from './filters/authentication.js';
+import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './handlers/discovery.js';
+import { handleResource, serveWatchUpgrade, WatchLimiter, type HandlerContext } from './handlers/rest.js';
 import { WebSocketServer } from 'ws';
-import { notFoundPath, sendError, sendJson } from './http.js';
-import { openapiHandler } from './openapi.js';
-import { ensurePki, kubeconfigYaml } from './pki.js';
-import { proxyNodeGet } from './node-stats.js';
-import { proxyPodUpgrade, type NodeProxyDeps, type ProxyNode, type ProxyPod } from './node-proxy.js';
-import { priorityAdmission } from './priority-admission.js';
+import { notFoundPath, sendError, sendJson } from './http/http.js';
+import { openapiHandler } from './handlers/openapi.js';
+import { ensurePki, kubeconfigYaml } from './pki/pki.js';
+import { proxyNodeGet } from './nodeproxy/node-stats.js';
+import { proxyPodUpgrade, type NodeProxyDeps, type ProxyNode, type ProxyPod } from './nodeproxy/node-proxy.js';
+import { priorityAdmission } from './admission/priority.js';
 import { Registry, type Admission, type Clock, type Store } from './registry/index.js';
 import { serviceAccountAdmission } from './serviceaccount/admission.js';
 import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
-import { isWatchTarget, resolveRequest, splitTarget, type RequestInfo } from './request-info.js';
-import { Deadlines } from './deadlines.js';
-import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './metrics-api.js';
-import { ApiServerMetrics } from './metrics.js';
-import { serveReview } from './reviews.js';
-import { InFlightLimiter } from './inflight.js';
+import { isWatchTarget, resolveRequest, splitTarget, type RequestInfo } from './http/request-info.js';
+import { Deadlines } from './filters/deadlines.js';
+import { fetchSummary, isMetricsRequest, serveMetrics, type MetricsDeps } from './nodeproxy/metrics-api.js';
+import { ApiServerMetrics } from './filters/metrics.js';
+import { serveReview } from './reviews/reviews.js';
+import { InFlightLimiter } from './filters/inflight.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -107,7 +107,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const admission: Admission[] = [];
   const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
-  // /metrics (see metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
+  // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const apiMetrics = new ApiServerMetrics(() => watches.size);
   const registry = new Registry(apiMetrics.instrumentStorage(opts.storage), {
     clock,
@@ -185,7 +185,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.use(apiMetrics.middleware);
   app.use(authenticate);
 
-  // Bounded in-flight requests: past a pool's limit, 429 with Retry-After (see inflight.ts).
+  // Bounded in-flight requests: past a pool's limit, 429 with Retry-After (see filters/inflight.ts).
   const inflight = new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200);
   const overloaded = errors.tooManyRequests('Too many requests, please try again later.');
   /** The release function of an admitted request (undefined when not counted), or null after answering 429. */
@@ -457,4 +457,4 @@ function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, authn
   });
 }
 
-export type { UserInfo } from './authn.js';
+export type { UserInfo } from './filters/authentication.js';

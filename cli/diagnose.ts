@@ -117,16 +117,30 @@ const eventLine = (e: EventLike): string => `${e.reason ?? ''}${(e.count ?? 1) >
 
 /** Pending, crashing, not ready, failed: the findings about one pod, most important first. */
 export function diagnosePod(f: PodFacts): Verdict {
+  const st = o(f.pod.status);
+  const statuses: Any[] = [...a(st.initContainerStatuses).map((c) => ({ ...c, init: true })), ...a(st.containerStatuses)];
+  const findings = [
+    ...placementFindings(f),
+    // Missing config maps and secrets stop the pod from starting wherever it lands (after placement, so second).
+    ...configFindings(f),
+    ...statuses.flatMap((cs) => containerFinding(f, cs) ?? []),
+  ];
+  const phase = str(st.phase) || 'Pending';
+  if (phase === 'Failed') {
+    const spec = o(f.pod.spec);
+    findings.push({ problem: `the pod failed${st.reason ? ` (${str(st.reason)})` : ''}`, details: [str(st.message)].filter(Boolean), fix: [str(spec.restartPolicy) === 'Never' ? 'restartPolicy is Never: fix the cause and create it again' : 'fix the cause and create it again'] });
+  }
+  return verdictOf(f, findings);
+}
+
+/** Being deleted; not placed (the scheduler's reasons and fixes); placed on a node that is gone or not ready. */
+function placementFindings(f: PodFacts): Finding[] {
   const pod = f.pod;
   const meta = o(pod.metadata);
   const spec = o(pod.spec);
-  const st = o(pod.status);
-  const name = `pod/${str(meta.name)}`;
-  const phase = str(st.phase) || 'Pending';
+  const phase = str(o(pod.status).phase) || 'Pending';
+  const cond = (t: string): Any | undefined => a(o(pod.status).conditions).find((c) => c.type === t);
   const findings: Finding[] = [];
-  const conds = a(st.conditions);
-  const cond = (t: string): Any | undefined => conds.find((c) => c.type === t);
-
   if (meta.deletionTimestamp) {
     findings.push({
       problem: `the pod is being deleted (since ${str(meta.deletionTimestamp)})`,
@@ -166,7 +180,14 @@ export function diagnosePod(f: PodFacts): Verdict {
     });
   }
 
-  // Missing config maps and secrets stop the pod from starting wherever it lands (after placement, so second).
+  return findings;
+}
+
+/** Config maps, secrets and keys the pod refers to that do not exist, and volumes that cannot be mounted. */
+function configFindings(f: PodFacts): Finding[] {
+  const meta = o(f.pod.metadata);
+  const phase = str(o(f.pod.status).phase) || 'Pending';
+  const findings: Finding[] = [];
   for (const m of f.missing.filter((x) => !x.optional)) {
     findings.push({
       problem: `${m.kind} "${m.name}" does not exist`,
@@ -181,52 +202,66 @@ export function diagnosePod(f: PodFacts): Verdict {
   const mounts = warningEvents(f.events, ['FailedMount', 'FailedAttachVolume']);
   if (mounts.length && phase === 'Pending') findings.push({ problem: 'its volumes cannot be mounted', details: [eventLine(mounts.at(-1)!)], fix: ['fix the volume source named in the message (missing config map, secret or host path)'] });
 
-  const statuses: Any[] = [...a(st.initContainerStatuses).map((c) => ({ ...c, init: true })), ...a(st.containerStatuses)];
-  for (const cs of statuses) {
-    const cname = str(cs.name);
-    const state = o(cs.state);
-    const waiting = o(state.waiting);
-    const term = o(state.terminated);
-    const last = o(o(cs.lastState).terminated);
-    const c = [...a(spec.initContainers), ...a(spec.containers)].find((x) => x.name === cname) ?? {};
-    const w = str(waiting.reason);
-    const label = `container ${cname}${cs.init ? ' (init)' : ''}`;
-    if (['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'].includes(w)) {
-      const pullEv = warningEvents(f.events, ['Failed']).filter((e) => /pull|image/i.test(e.message ?? '')).at(-1);
-      findings.push({
-        problem: `${label} cannot pull its image "${str(c.image)}" (${w})`,
-        details: [str(waiting.message), pullEv ? eventLine(pullEv) : ''].filter(Boolean),
-        fix: ['check the image name and tag', 'check that the registry is reachable from the node, and imagePullSecrets if it is private', w === 'ErrImageNeverPull' ? 'imagePullPolicy is Never: load the image on the node or change the policy' : ''].filter(Boolean),
-      });
-    } else if (w === 'CrashLoopBackOff' || (term.exitCode !== undefined && term.exitCode !== 0)) {
-      const t = Object.keys(term).length ? term : last;
-      const details = [`restarted ${str(cs.restartCount) || '0'} times`];
-      if (Object.keys(t).length) details.push(`last exit: code ${str(t.exitCode)}${t.reason ? ` (${str(t.reason)})` : ''}${t.signal ? `, signal ${str(t.signal)}` : ''}${t.message ? `: ${str(t.message).trim()}` : ''}`);
-      const fix = [`read its output: ketch logs ${str(meta.name)} -c ${cname} --previous`];
-      if (t.reason === 'OOMKilled') fix.unshift(`it ran out of memory: raise resources.limits.memory (now ${str(o(o(c.resources).limits).memory) || 'unset'})`);
-      else if (t.exitCode === 127 || t.exitCode === 126) fix.unshift('the command was not found or not executable: check command/args and the image');
-      const live = warningEvents(f.events, ['Unhealthy']).filter((e) => /Liveness/i.test(e.message ?? ''));
-      if (live.length) {
-        details.push(eventLine(live.at(-1)!));
-        fix.unshift('the liveness probe kills it: fix the probe (path, port, initialDelaySeconds) or the app');
-      }
-      findings.push({ problem: `${label} keeps crashing${w === 'CrashLoopBackOff' ? ' (CrashLoopBackOff)' : ''}`, details, fix });
-    } else if (w === 'CreateContainerConfigError' || w === 'CreateContainerError' || w === 'RunContainerError') {
-      findings.push({ problem: `${label} cannot be created (${w})`, details: [str(waiting.message)].filter(Boolean), fix: [w === 'CreateContainerConfigError' ? 'a config map, secret or key it refers to is missing (see above)' : 'check the container\'s command, mounts and security settings against the message'] });
-    } else if (!cs.init && state.running && cs.ready !== true && phase === 'Running') {
-      const un = warningEvents(f.events, ['Unhealthy']).filter((e) => /Readiness|Startup/i.test(e.message ?? ''));
-      findings.push({
-        problem: `${label} runs but is not ready`,
-        details: un.length ? [eventLine(un.at(-1)!)] : c.readinessProbe ? ['its readiness probe has not passed yet'] : [],
-        fix: c.readinessProbe ? ['fix the readiness probe (path, port, timing) or what the app answers on it'] : ['wait: it has just started'],
-      });
+  return findings;
+}
+
+/** What is wrong with one container: its image, crashes, creation, readiness; undefined when nothing is. */
+function containerFinding(f: PodFacts, cs: Any): Finding | undefined {
+  const meta = o(f.pod.metadata);
+  const spec = o(f.pod.spec);
+  const phase = str(o(f.pod.status).phase) || 'Pending';
+  const cname = str(cs.name);
+  const state = o(cs.state);
+  const waiting = o(state.waiting);
+  const term = o(state.terminated);
+  const last = o(o(cs.lastState).terminated);
+  const c = [...a(spec.initContainers), ...a(spec.containers)].find((x) => x.name === cname) ?? {};
+  const w = str(waiting.reason);
+  const label = `container ${cname}${cs.init ? ' (init)' : ''}`;
+  if (['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'].includes(w)) {
+    const pullEv = warningEvents(f.events, ['Failed']).filter((e) => /pull|image/i.test(e.message ?? '')).at(-1);
+    return {
+      problem: `${label} cannot pull its image "${str(c.image)}" (${w})`,
+      details: [str(waiting.message), pullEv ? eventLine(pullEv) : ''].filter(Boolean),
+      fix: ['check the image name and tag', 'check that the registry is reachable from the node, and imagePullSecrets if it is private', w === 'ErrImageNeverPull' ? 'imagePullPolicy is Never: load the image on the node or change the policy' : ''].filter(Boolean),
+    };
+  }
+  if (w === 'CrashLoopBackOff' || (term.exitCode !== undefined && term.exitCode !== 0)) {
+    const t = Object.keys(term).length ? term : last;
+    const details = [`restarted ${str(cs.restartCount) || '0'} times`];
+    if (Object.keys(t).length) details.push(`last exit: code ${str(t.exitCode)}${t.reason ? ` (${str(t.reason)})` : ''}${t.signal ? `, signal ${str(t.signal)}` : ''}${t.message ? `: ${str(t.message).trim()}` : ''}`);
+    const fix = [`read its output: ketch logs ${str(meta.name)} -c ${cname} --previous`];
+    if (t.reason === 'OOMKilled') fix.unshift(`it ran out of memory: raise resources.limits.memory (now ${str(o(o(c.resources).limits).memory) || 'unset'})`);
+    else if (t.exitCode === 127 || t.exitCode === 126) fix.unshift('the command was not found or not executable: check command/args and the image');
+    const live = warningEvents(f.events, ['Unhealthy']).filter((e) => /Liveness/i.test(e.message ?? ''));
+    if (live.length) {
+      details.push(eventLine(live.at(-1)!));
+      fix.unshift('the liveness probe kills it: fix the probe (path, port, initialDelaySeconds) or the app');
     }
+    return { problem: `${label} keeps crashing${w === 'CrashLoopBackOff' ? ' (CrashLoopBackOff)' : ''}`, details, fix };
   }
-
-  if (phase === 'Failed') {
-    findings.push({ problem: `the pod failed${st.reason ? ` (${str(st.reason)})` : ''}`, details: [str(st.message)].filter(Boolean), fix: [str(spec.restartPolicy) === 'Never' ? 'restartPolicy is Never: fix the cause and create it again' : 'fix the cause and create it again'] });
+  if (w === 'CreateContainerConfigError' || w === 'CreateContainerError' || w === 'RunContainerError') {
+    return { problem: `${label} cannot be created (${w})`, details: [str(waiting.message)].filter(Boolean), fix: [w === 'CreateContainerConfigError' ? 'a config map, secret or key it refers to is missing (see above)' : 'check the container\'s command, mounts and security settings against the message'] };
   }
+  if (!cs.init && state.running && cs.ready !== true && phase === 'Running') {
+    const un = warningEvents(f.events, ['Unhealthy']).filter((e) => /Readiness|Startup/i.test(e.message ?? ''));
+    return {
+      problem: `${label} runs but is not ready`,
+      details: un.length ? [eventLine(un.at(-1)!)] : c.readinessProbe ? ['its readiness probe has not passed yet'] : [],
+      fix: c.readinessProbe ? ['fix the readiness probe (path, port, timing) or what the app answers on it'] : ['wait: it has just started'],
+    };
+  }
+  return undefined;
+}
 
+/** The summary line, and for a pod with no finding that is not healthy, the last warning or that it is starting. */
+function verdictOf(f: PodFacts, findings: Finding[]): Verdict {
+  const meta = o(f.pod.metadata);
+  const spec = o(f.pod.spec);
+  const st = o(f.pod.status);
+  const name = `pod/${str(meta.name)}`;
+  const phase = str(st.phase) || 'Pending';
+  const cond = (t: string): Any | undefined => a(st.conditions).find((c) => c.type === t);
   const ready = cond('Ready')?.status === 'True';
   const healthy = !findings.length && ((phase === 'Running' && ready) || phase === 'Succeeded');
   let summary: string;

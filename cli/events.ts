@@ -1,10 +1,9 @@
 // Reading events about an object (describe, why, events --for) and printing them as kubectl does.
 import type { KubeEvent } from '../client/events.js';
+import { EVENTS } from '../client/resources.js';
 import type { ObjectLike } from '../client/rest.js';
 import type { Cli } from './context.js';
 import { age } from './printers/age.js';
-
-export const EVENTS_RES = { group: '', version: 'v1', resource: 'events', namespaced: true };
 
 export type EventLike = Partial<KubeEvent> & ObjectLike & { eventTime?: string; series?: { count?: number; lastObservedTime?: string }; reportingController?: string };
 
@@ -19,9 +18,17 @@ export function sortEvents(evs: EventLike[]): EventLike[] {
 export async function eventsFor(cli: Cli, obj: ObjectLike, kind?: string): Promise<EventLike[]> {
   const m = obj.metadata ?? {};
   const sel = [`involvedObject.name=${m.name ?? ''}`, ...(m.namespace ? [`involvedObject.namespace=${m.namespace}`] : []), ...(kind ? [`involvedObject.kind=${kind}`] : [])];
-  const list = await cli.rest.resource<EventLike>(EVENTS_RES).list(m.namespace ?? (kind === 'Node' ? undefined : cli.namespace), { fieldSelector: sel.join(',') });
+  const list = await cli.rest.resource<EventLike>(EVENTS).list(m.namespace ?? (kind === 'Node' ? undefined : cli.namespace), { fieldSelector: sel.join(',') });
   // Events written without the uid still count; events about an older object of the same name do not.
   return sortEvents(list.items.filter((e) => !e.involvedObject?.uid || !m.uid || e.involvedObject.uid === m.uid));
+}
+
+/**
+ * eventsFor, or none when they cannot be listed: events only add to what describe and why print, so, as kubectl
+ * describe does, the object is shown without them rather than not at all.
+ */
+export function eventsOrNone(cli: Cli, obj: ObjectLike, kind?: string): Promise<EventLike[]> {
+  return eventsFor(cli, obj, kind).catch(() => []);
 }
 
 /** `3m (x5 over 10m)` for repeated events. */

@@ -1,4 +1,6 @@
 // Flag parsing shared by several verbs: --dry-run, durations (--timeout=30s), booleans given as strings.
+import { parseDuration as goDuration } from '../lib/duration.js';
+import { parseBool as goBool } from '../lib/flags.js';
 import { CliError } from './errors.js';
 
 export type DryRun = 'none' | 'client' | 'server';
@@ -13,26 +15,23 @@ export function parseDryRun(v: string | boolean | undefined): DryRun {
 /** The suffix kubectl adds to its messages in dry-run mode. */
 export const dryRunSuffix = (d: DryRun): string => (d === 'client' ? ' (dry run)' : d === 'server' ? ' (server dry run)' : '');
 
-/** Go-style durations: 30s, 5m, 1h30m, 500ms; a bare number is seconds. */
+/** A Go duration flag (--timeout=30s) in milliseconds; as kubectl's --request-timeout, a bare number is seconds. */
 export function parseDuration(v: string, flag = '--timeout'): number {
   if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s|us|µs|ns)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let end = 0;
-  while ((m = re.exec(v))) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : m[2] === 'ms' ? n : n / 1000;
-    end = re.lastIndex;
+  try {
+    return goDuration(v);
+  } catch (err) {
+    throw new CliError(`invalid argument "${v}" for "${flag}" flag: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!v || end !== v.length) throw new CliError(`invalid argument "${v}" for "${flag}" flag: time: invalid duration "${v}"`);
-  return total;
 }
 
+/** A boolean flag's value (given as a string by --flag=VALUE), dflt when absent. */
 export function parseBool(v: string | boolean | undefined, dflt: boolean, flag: string): boolean {
   if (v === undefined) return dflt;
   if (typeof v === 'boolean') return v;
-  if (['true', '1', 't', 'T', 'TRUE', 'True'].includes(v)) return true;
-  if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(v)) return false;
-  throw new CliError(`invalid argument "${v}" for "${flag}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`);
+  try {
+    return goBool(v, flag);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
 }

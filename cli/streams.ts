@@ -1,7 +1,7 @@
 // Streaming to pods through the API server: the WebSocket channel protocol (v5/v4.channel.k8s.io) of exec and attach,
 // and picking the pod behind `deploy/web`, `svc/web` or `-l app=web` for logs, exec and port-forward.
 import WebSocket from 'ws';
-import type { ObjectLike } from '../client/rest.js';
+import { statusOf, type ObjectLike } from '../client/rest.js';
 import type { Status } from '../api/errors.js';
 import type { Cli } from './context.js';
 import { CliError } from './errors.js';
@@ -29,14 +29,10 @@ export function openWebSocket(cli: Cli, path: string, query: URLSearchParams, pr
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => {
-        try {
-          const st = JSON.parse(body) as Partial<Status>;
-          if (st.kind === 'Status') {
-            reject(Object.assign(new CliError(st.message ?? `upgrade failed with ${res.statusCode ?? 0}`), { apiStatus: st }));
-            return;
-          }
-        } catch {
-          // not a Status
+        const st = statusOf(body);
+        if (st) {
+          reject(Object.assign(new CliError(st.message ?? `upgrade failed with ${res.statusCode ?? 0}`), { apiStatus: st }));
+          return;
         }
         reject(new CliError(`unable to upgrade connection: ${body.trim() || String(res.statusCode)}`));
       });

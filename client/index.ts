@@ -5,3 +5,5 @@ export * from './informer.js';
 export * from './workqueue.js';
 export * from './leader-election.js';
 export * from './events.js';
+export * from './object-ref.js';
+export * from './resources.js';

@@ -2,7 +2,7 @@
 // shared informer). One shared informer per resource type per process comes from an InformerFactory.
 import { isGone } from '../api/errors.js';
 import { logger, type Logger } from '../lib/logger.js';
-import { realClock, type Clock } from '../lib/clock.js';
+import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import type { ObjectLike, ResourceClient, ResourceRef, RestClient } from './rest.js';
 
 export interface EventHandlers<T> {
@@ -194,7 +194,7 @@ export class Informer<T extends ObjectLike> {
           continue;
         }
         this.log.warn('list/watch failed, retrying', { error: String(err), retryMs: this.opts.retryMs ?? 1000 });
-        await this.clock.sleep(this.opts.retryMs ?? 1000, signal).catch(() => undefined);
+        await sleepUnlessAborted(this.clock, this.opts.retryMs ?? 1000, signal);
       }
     }
   }

@@ -1,11 +1,10 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does: acquire when the lease is
 // free or expired, renew every retry period, and step down when a renewal has not succeeded within the renew deadline.
 import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
-import { realClock, type Clock } from '../lib/clock.js';
+import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
-import type { ObjectLike, ResourceClient, ResourceRef } from './rest.js';
+import type { ObjectLike, ResourceClient } from './rest.js';
 
-export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true };
 
 export interface Lease extends ObjectLike {
   spec?: {
@@ -72,21 +71,24 @@ export class LeaderElector {
       await work;
       this.log.info('stopped leading');
       cb.onStoppedLeading?.();
-      if (signal.aborted) await this.release().catch(() => undefined);
+      if (signal.aborted) {
+        // Releasing only lets the next leader take over sooner; without it the lease runs out on its own.
+        await this.release().catch((err: unknown) => this.log.warn('releasing the lease failed; it will expire', { error: String(err) }));
+      }
     }
   }
 
   private async acquire(cb: LeaderCallbacks, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (await this.tryAcquireOrRenew(cb)) return;
-      await this.clock.sleep(this.retryMs, signal).catch(() => undefined);
+      await sleepUnlessAborted(this.clock, this.retryMs, signal);
     }
   }
 
   private async renewLoop(signal: AbortSignal): Promise<void> {
     let lastRenew = this.clock.now();
     while (!signal.aborted) {
-      await this.clock.sleep(this.retryMs, signal).catch(() => undefined);
+      await sleepUnlessAborted(this.clock, this.retryMs, signal);
       if (signal.aborted) return;
       const ok = await this.tryAcquireOrRenew();
       if (ok) lastRenew = this.clock.now();

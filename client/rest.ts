@@ -259,7 +259,7 @@ export class ResourceClient<T extends ObjectLike> {
         throw err;
       }
       try {
-        for await (const ev of readEvents<T>(res)) {
+        for await (const ev of readWatchEvents<T>(res)) {
           if (ev.type === 'ERROR') {
             const st = ev.object as unknown as Status;
             throw toApiError(st.code || 500, JSON.stringify(st), 'watch');
@@ -280,7 +280,8 @@ export class ResourceClient<T extends ObjectLike> {
   }
 }
 
-async function* readEvents<T>(res: IncomingMessage): AsyncGenerator<WatchEvent<T>> {
+/** The events of a watch response: one JSON object a line (the ketch and Kubernetes watch stream). */
+export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGenerator<WatchEvent<T>> {
   let buf = '';
   for await (const chunk of res) {
     buf += (chunk as Buffer).toString('utf8');
@@ -291,7 +292,15 @@ async function* readEvents<T>(res: IncomingMessage): AsyncGenerator<WatchEvent<T
       if (line) yield JSON.parse(line) as WatchEvent<T>;
     }
   }
-  if (buf.trim()) yield JSON.parse(buf) as WatchEvent<T>;
+  const last = buf.trim();
+  if (!last) return;
+  let ev: WatchEvent<T>;
+  try {
+    ev = JSON.parse(last) as WatchEvent<T>;
+  } catch {
+    return; // an event cut off with the connection: a watch from the last revision seen sends it again
+  }
+  yield ev;
 }
 
 function readAll(res: IncomingMessage): Promise<string> {
@@ -305,13 +314,20 @@ function readAll(res: IncomingMessage): Promise<string> {
   });
 }
 
-function toApiError(code: number, text: string, what: string): ApiError {
+/** The Status in an error response's body, or undefined when the body is something else (a proxy's page, text). */
+export function statusOf(text: string): Partial<Status> | undefined {
+  let body: unknown;
   try {
-    const body = JSON.parse(text) as Partial<Status>;
-    if (body.kind === 'Status') return ApiError.fromStatus({ ...(body as Status), code: body.code ?? code });
+    body = JSON.parse(text);
   } catch {
-    // not a Status: fall through
+    return undefined; // not JSON, so not a Status: the caller reports the raw body instead
   }
+  return typeof body === 'object' && body !== null && (body as Partial<Status>).kind === 'Status' ? (body as Partial<Status>) : undefined;
+}
+
+function toApiError(code: number, text: string, what: string): ApiError {
+  const st = statusOf(text);
+  if (st) return ApiError.fromStatus({ ...(st as Status), code: st.code ?? code });
   const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : code === 410 ? 'Expired' : 'InternalError';
   return new ApiError(code, reason, `${what}: ${code} ${text.slice(0, 200)}`);
 }

@@ -1,6 +1,7 @@
 // A work queue with client-go's guarantees: a key is never processed by two workers at once (dirty + processing sets),
 // duplicates collapse, a key added while it is processed is queued again on done(), per-item exponential backoff for
 // retries, and delayed adds. Time comes from an injected clock.
+import { Backoff } from '../lib/backoff.js';
 import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
 
 export interface RateLimiter {
@@ -12,21 +13,19 @@ export interface RateLimiter {
 
 /** Per-item exponential backoff: base * 2^failures, capped (client-go's ItemExponentialFailureRateLimiter). */
 export class ExponentialRateLimiter implements RateLimiter {
-  private readonly failures = new Map<string, number>();
-  constructor(
-    private readonly baseMs = 5,
-    private readonly maxMs = 1000_000,
-  ) {}
+  private readonly backoff: Backoff;
+  constructor(baseMs = 5, maxMs = 1000_000, clock: Clock = realClock) {
+    // client-go never forgets failures by itself: only forget() after a successful sync does.
+    this.backoff = new Backoff(clock, baseMs, maxMs, { resetAfterMs: Infinity });
+  }
   when(item: string): number {
-    const n = this.failures.get(item) ?? 0;
-    this.failures.set(item, n + 1);
-    return Math.min(this.maxMs, this.baseMs * 2 ** n);
+    return this.backoff.next(item);
   }
   forget(item: string): void {
-    this.failures.delete(item);
+    this.backoff.reset(item);
   }
   retries(item: string): number {
-    return this.failures.get(item) ?? 0;
+    return this.backoff.attempts(item);
   }
 }
 
@@ -47,7 +46,7 @@ export class WorkQueue {
 
   constructor(opts: WorkQueueOptions = {}) {
     this.clock = opts.clock ?? realClock;
-    this.rateLimiter = opts.rateLimiter ?? new ExponentialRateLimiter();
+    this.rateLimiter = opts.rateLimiter ?? new ExponentialRateLimiter(undefined, undefined, this.clock);
   }
 
   /** Queues item unless it is already waiting; if it is being processed, it is queued again when done. */

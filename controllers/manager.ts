@@ -3,9 +3,10 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { EVENTS, EventRecorder, type KubeEvent } from '../client/events.js';
+import { EventBroadcaster } from '../client/events.js';
 import { InformerFactory } from '../client/informer.js';
-import { LeaderElector, LEASES, type Lease } from '../client/leader-election.js';
+import { LeaderElector, type Lease } from '../client/leader-election.js';
+import { LEASES } from '../client/resources.js';
 import type { RestClient } from '../client/rest.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
@@ -117,17 +118,12 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     leading = true;
     setMaxListeners(0, signal); // every controller and informer wait listens to it
     const informers = new InformerFactory(opts.rest, { clock });
-    const events = opts.rest.resource<KubeEvent>(EVENTS);
-    const recorders = new Map<string, EventRecorder>();
+    const events = new EventBroadcaster(opts.rest, clock);
     const ctx: ControllerContext = {
       rest: opts.rest,
       informers,
       clock,
-      recorder: (component) => {
-        let r = recorders.get(component);
-        if (!r) recorders.set(component, (r = new EventRecorder(events, { component }, clock)));
-        return r;
-      },
+      recorder: (component) => events.recorder({ component }),
     };
     const controllers = names.map((n) => CONTROLLERS[n]!(ctx, opts));
     informers.start();

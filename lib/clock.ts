@@ -97,3 +97,15 @@ export async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
   await new Promise((r) => setImmediate(r));
 }
+
+/**
+ * Sleeps ms on clock; an abort ends the sleep early without an error, because the caller's loop checks the signal
+ * next (retry and renew loops). Any other failure is thrown.
+ */
+export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await clock.sleep(ms, signal);
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+}

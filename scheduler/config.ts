@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { DEFAULT_SCHEDULER_NAME } from '../api/index.js';
+import { parseDuration } from '../lib/duration.js';
 
 export interface PluginRef {
   name: string;
@@ -135,16 +136,12 @@ export function parseConfig(text: string): SchedulerConfiguration {
   return cfg;
 }
 
-/** "15s", "1m30s", "500ms" -> milliseconds (a metav1.Duration). */
-export function parseDuration(s: string | undefined, fallbackMs: number): number {
+/** A metav1.Duration field ("15s", "1m30s") in milliseconds; fallbackMs when unset. */
+export function configDurationMs(s: string | undefined, fallbackMs: number): number {
   if (!s) return fallbackMs;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let matched = '';
-  for (let m = re.exec(s); m; m = re.exec(s)) {
-    matched += m[0];
-    total += Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[m[2] as 'ms' | 's' | 'm' | 'h'];
+  try {
+    return parseDuration(s);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
-  if (matched !== s) throw new ConfigError(`invalid duration ${JSON.stringify(s)}`);
-  return total;
 }

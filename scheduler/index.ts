@@ -2,14 +2,15 @@
 // for out-of-tree plugins.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { LEASES, LeaderElector, RestClient, loadClientConfig, type Lease } from '../client/index.js';
+import { LEASES, LeaderElector, type Lease, type RestClient } from '../client/index.js';
 import type { Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
-import { loadConfigFile, parseDuration, type Profile, type SchedulerConfiguration } from './config.js';
+import { configDurationMs, type Profile, type SchedulerConfiguration } from './config.js';
 import { Scheduler, type ScheduledInfo } from './scheduler.js';
 import type { PluginFactory } from './framework/types.js';
 
 export * from './config.js';
+export * from './flags.js';
 export * from './diagnosis.js';
 export * from './framework/types.js';
 export { FitError } from './framework/fit-error.js';
@@ -72,9 +73,9 @@ export async function startScheduler(opts: StartSchedulerOptions): Promise<Runni
       namespace: le.resourceNamespace ?? 'kube-system',
       name: le.resourceName ?? 'kube-scheduler',
       identity: opts.identity ?? `${hostname()}_${randomUUID()}`,
-      leaseDurationMs: parseDuration(le.leaseDuration, 15_000),
-      renewDeadlineMs: parseDuration(le.renewDeadline, 10_000),
-      retryPeriodMs: parseDuration(le.retryPeriod, 2_000),
+      leaseDurationMs: configDurationMs(le.leaseDuration, 15_000),
+      renewDeadlineMs: configDurationMs(le.renewDeadline, 10_000),
+      retryPeriodMs: configDurationMs(le.retryPeriod, 2_000),
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     running = elector.run({ onStartedLeading: (signal) => scheduler.run(signal) }, abort.signal);
@@ -90,34 +91,4 @@ export async function startScheduler(opts: StartSchedulerOptions): Promise<Runni
       await scheduler.stop();
     },
   };
-}
-
-/** The flags of `ketch scheduler` (and the scheduler part of `ketch server`), for commander's .option(). */
-export const SCHEDULER_FLAGS = [
-  { flags: '--kubeconfig <file>', description: 'kubeconfig of the API server to schedule for' },
-  { flags: '--config <file>', description: 'KubeSchedulerConfiguration YAML: profiles, plugin weights, percentageOfNodesToScore' },
-  { flags: '--leader-elect', description: 'run only while holding the kube-system/kube-scheduler Lease' },
-  { flags: '--scheduler-name <name>', description: 'schedulerName of pods to schedule (default "default-scheduler")' },
-] as const;
-
-export interface SchedulerFlags {
-  config?: string;
-  leaderElect?: boolean;
-  schedulerName?: string;
-}
-
-/** Maps parsed flags (commander camel-cases them) onto startScheduler's options. */
-export function schedulerOptionsFromFlags(flags: SchedulerFlags, rest: RestClient): StartSchedulerOptions {
-  return {
-    rest,
-    ...(flags.config ? { config: loadConfigFile(flags.config) } : {}),
-    ...(flags.leaderElect !== undefined ? { leaderElect: flags.leaderElect } : {}),
-    ...(flags.schedulerName ? { schedulerName: flags.schedulerName } : {}),
-  };
-}
-
-/** `ketch scheduler --kubeconfig F ...`: builds the client from the kubeconfig and starts. */
-export function startSchedulerFromFlags(flags: SchedulerFlags & { kubeconfig?: string }): Promise<RunningScheduler> {
-  const rest = new RestClient(loadClientConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), 'ketch-scheduler/0.1');
-  return startScheduler(schedulerOptionsFromFlags(flags, rest));
 }

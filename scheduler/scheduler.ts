@@ -2,8 +2,9 @@
 // synchronously against the cache, assumes the pod onto the chosen node and hands the binding to a background writer;
 // failures become a PodScheduled=False condition, a FailedScheduling event and the per-node diagnosis annotation.
 import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type Pod, type PodCondition } from '../api/index.js';
-import { EVENTS, EventRecorder, InformerFactory, type KubeEvent, type ResourceClient, type ResourceRef, type RestClient } from '../client/index.js';
-import { realClock, type Clock } from '../lib/clock.js';
+import { EventBroadcaster, InformerFactory, NODES, objectReference, PODS, type EventRecorder, type ResourceClient, type RestClient } from '../client/index.js';
+import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
+import { Limiter } from '../lib/limit.js';
 import { logger } from '../lib/logger.js';
 import type { SchedulerConfiguration } from './config.js';
 import { DIAGNOSIS_ANNOTATION, diagnosisOf } from './diagnosis.js';
@@ -16,8 +17,6 @@ import { Framework } from './framework/runtime.js';
 import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi } from './framework/types.js';
 import { IN_TREE_PLUGINS } from './plugins/registry.js';
 
-export const PODS: ResourceRef = { group: '', version: 'v1', resource: 'pods', namespaced: true };
-export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', namespaced: false };
 
 export interface ScheduledInfo {
   pod: Pod;
@@ -56,43 +55,6 @@ export function nodeEvents(oldNode: Node, node: Node): ClusterEvent[] {
   if (!!oldNode.spec?.unschedulable !== !!node.spec?.unschedulable) ev.push('NodeSpecUnschedulableChange');
   if (json(oldNode.status?.images) !== json(node.status?.images)) ev.push('NodeImageChange');
   return ev;
-}
-
-/** Runs at most `limit` tasks at once; the rest wait in order. */
-class Limiter {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  private readonly idleWaiters: Array<() => void> = [];
-  constructor(
-    private readonly limit: number,
-    /** Called after each task settles (and the next has started). */
-    private readonly onSettled: () => void = () => undefined,
-  ) {}
-  /** Whether a task is running. */
-  get busy(): boolean {
-    return this.running > 0;
-  }
-  /** Whether tasks wait for a free slot. */
-  get backlogged(): boolean {
-    return this.waiting.length > 0;
-  }
-  run(task: () => Promise<void>): void {
-    const start = (): void => {
-      this.running++;
-      void task().finally(() => {
-        this.running--;
-        const next = this.waiting.shift();
-        if (next) next();
-        else if (this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
-        this.onSettled();
-      });
-    };
-    if (this.running < this.limit) start();
-    else this.waiting.push(start);
-  }
-  idle(): Promise<void> {
-    return this.running === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
-  }
 }
 
 /**
@@ -136,7 +98,7 @@ export class Scheduler {
       eventHelps: (qp, event) => this.profileOf(qp.pi.pod)?.eventHelps(qp.unschedulablePlugins, event) ?? true,
     });
     this.pods = opts.rest.resource<Pod>(PODS);
-    this.recorder = new EventRecorder(opts.rest.resource<KubeEvent>(EVENTS), { component: DEFAULT_SCHEDULER_NAME }, this.clock);
+    this.recorder = new EventBroadcaster(opts.rest, this.clock).recorder({ component: DEFAULT_SCHEDULER_NAME });
     this.binds = new Limiter(opts.bindConcurrency ?? 32, () => {
       this.bindsSinceEvent++;
       this.pumpEvents();
@@ -318,7 +280,7 @@ export class Scheduler {
     this.queue.done(qp);
     this.nominator.delete(pi.pod);
     const decisionMs = performance.now() - t0;
-    this.binds.run(() => this.bind(fwk, state, qp, node, decisionMs));
+    void this.binds.run(() => this.bind(fwk, state, qp, node, decisionMs)).catch((err: unknown) => this.log.error('binding task failed', { pod: pi.name, node, error: String(err) }));
   }
 
   private async bind(fwk: Framework, state: CycleState, qp: QueuedPod, node: string, decisionMs: number): Promise<void> {
@@ -415,7 +377,7 @@ export class Scheduler {
    * MAX_DEFERRED_EVENTS they are dropped.
    */
   private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const ref = eventRef(pod);
+    const ref = objectReference(pod, PODS);
     if (type === 'Warning') {
       this.lastEvent = this.recorder.event(ref, type, reason, message);
       return;
@@ -454,7 +416,7 @@ export class Scheduler {
   async flushEvents(maxMs = 5000): Promise<void> {
     const timer = new AbortController();
     const drained = this.deferredEvents.length === 0 && !this.deferredInFlight ? Promise.resolve() : new Promise<void>((r) => this.eventsDrained.push(r));
-    await Promise.race([drained.then(() => this.lastEvent), this.clock.sleep(maxMs, timer.signal).catch(() => undefined)]);
+    await Promise.race([drained.then(() => this.lastEvent), sleepUnlessAborted(this.clock, maxMs, timer.signal)]);
     timer.abort();
   }
 
@@ -463,8 +425,4 @@ export class Scheduler {
       if (!isNotFound(err)) this.log.warn(`${what} failed`, { pod: pi.name, error: String(err) });
     });
   }
-}
-
-function eventRef(pod: Pod): Pod {
-  return { ...pod, apiVersion: 'v1', kind: 'Pod' };
 }

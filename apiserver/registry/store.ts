@@ -3,9 +3,9 @@
 import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
-import { WatchCache, type CacheWatch, type CachedEvent, type WatchCacheOptions, type WatchCacheStats } from '../watch-cache.js';
+import { WatchCache, type CacheWatch, type CachedEvent, type WatchCacheOptions, type WatchCacheStats } from './watch-cache.js';
 import { trackUpdate, type ManagerRef } from '../patch/managed-fields.js';
-import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from '../selectors.js';
+import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type Obj } from './object.js';
 import { fieldsOf, type DeleteParams, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';

@@ -1,7 +1,7 @@
 // ServiceAccount admission (plugin/pkg/admission/serviceaccount): a new pod runs as spec.serviceAccountName ("default"
 // when unset), which must exist, and mounts the kube-api-access-XXXXX token volume unless automount is off.
 import type { Container, Pod, ServiceAccount, Volume } from '../../api/index.js';
-import { forbiddenBy } from '../admission.js';
+import { forbiddenBy } from '../admission/namespace-lifecycle.js';
 import type { Admission } from '../registry/store.js';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';

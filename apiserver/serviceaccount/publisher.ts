@@ -3,7 +3,7 @@
 // run inside the API server so that a pod can be admitted the moment its namespace exists.
 import { ApiError } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { orMissing } from '../admission.js';
+import { orMissing } from '../admission/namespace-lifecycle.js';
 import { isObject, type Obj } from '../registry/object.js';
 import type { Store, WatchParams, WatchOut } from '../registry/store.js';
 import { DEFAULT_SERVICE_ACCOUNT, ROOT_CA_CONFIGMAP } from './admission.js';

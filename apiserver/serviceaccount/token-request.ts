@@ -2,12 +2,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { orMissing } from '../admission.js';
-import type { TokenAuthenticator, TokenUser } from '../authn.js';
-import { parseBody } from '../body.js';
-import { readBody, sendJson } from '../http.js';
+import { orMissing } from '../admission/namespace-lifecycle.js';
+import type { TokenAuthenticator, TokenUser } from '../filters/authentication.js';
+import { parseBody } from '../handlers/body.js';
+import { readBody, sendJson } from '../http/http.js';
 import { isObject, rfc3339, type Obj } from '../registry/object.js';
-import type { RequestInfo } from '../request-info.js';
+import type { RequestInfo } from '../http/request-info.js';
 import { serviceAccountUsername, type TokenIssuer } from './tokens.js';
 
 const MIN_EXPIRATION_SECONDS = 600;

@@ -6,7 +6,9 @@ import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
-import { untilSignal } from './server.js';
+import { readFlags, type FlagTable } from '../../lib/flags.js';
+import { addFlags, givenFlags } from '../component-flags.js';
+import { untilSignal } from '../signals.js';
 
 export const DEFAULT_RUNTIME_ROOT = '/var/lib/ketch/runtime';
 export const DEFAULT_RUNTIME_ENDPOINT = 'unix:///run/ketch/runtime.sock';
@@ -22,29 +24,38 @@ export function parseMirrors(values: string[]): Record<string, string> {
   return out;
 }
 
-/** Commander accumulator for repeatable flags. */
-export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+export const RUNTIME_FLAGS: FlagTable = [
+  { name: '--root', kind: 'string', arg: 'dir', default: DEFAULT_RUNTIME_ROOT, description: 'state directory (images, containers, sandboxes)' },
+  { name: '--listen', kind: 'string', arg: 'endpoint', default: DEFAULT_RUNTIME_ENDPOINT, description: 'gRPC endpoint' },
+  { name: '--insecure-registry', kind: 'repeated', arg: 'host:port', description: 'registry reached over plain HTTP (repeatable)' },
+  { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'mirror for a registry, e.g. docker.io=http://127.0.0.1:5000 (repeatable)' },
+];
 
-interface AgentFlags {
-  kubeconfig?: string;
-  nodeName: string;
-  containerRuntimeEndpoint?: string;
-  rootDir: string;
-  port: string;
-  address: string;
-  nodeIp?: string;
-  nodeLabels?: string;
-  maxPods: string;
-  insecureRegistry: string[];
-  registryMirror: string[];
-  tlsCertFile?: string;
-  tlsPrivateKeyFile?: string;
-  tokenAuthFile?: string;
-  podRoutes: boolean;
-  hollow?: boolean;
-  count: string;
-  prefix: string;
-}
+export const AGENT_FLAGS: FlagTable = [
+  { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server' },
+  { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of the Node object' },
+  { name: '--container-runtime-endpoint', kind: 'string', arg: 'endpoint', description: 'CRI endpoint (e.g. unix:///run/containerd/containerd.sock); default: start the built-in runtime' },
+  { name: '--root-dir', kind: 'string', arg: 'dir', default: '/var/lib/ketch/agent', description: 'state directory (volumes, logs, built-in runtime)' },
+  { name: '--port', kind: 'int', arg: 'port', default: '10250', description: 'HTTPS port of the agent API (logs, exec, attach, port-forward)' },
+  { name: '--address', kind: 'string', arg: 'ip', default: '0.0.0.0', description: 'bind address of the agent API' },
+  { name: '--node-ip', kind: 'string', arg: 'ip', description: 'InternalIP reported for the node (default: first non-loopback IPv4)' },
+  { name: '--node-labels', kind: 'string', arg: 'k=v,...', description: 'extra labels for the Node' },
+  { name: '--max-pods', kind: 'int', arg: 'n', default: '110', description: 'pods capacity' },
+  { name: '--insecure-registry', kind: 'repeated', arg: 'host:port', description: 'built-in runtime: registry reached over plain HTTP (repeatable)' },
+  { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'built-in runtime: mirror for a registry (repeatable)' },
+  { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
+  { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
+  { name: '--token-auth-file', kind: 'string', arg: 'file', description: 'bearer tokens (one a line) accepted by the agent API' },
+  { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
+  { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
+  { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
+  { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
+];
+
+export const IMAGE_LOAD_FLAGS: FlagTable = [
+  { name: '--root', kind: 'string', arg: 'dir', default: DEFAULT_RUNTIME_ROOT, description: 'runtime state directory' },
+  { name: '--name', kind: 'string', arg: 'ref', description: 'tag the image with this name' },
+];
 
 /** Parses `k=v,k2=v2`. */
 export function parseLabels(s: string): Record<string, string> {
@@ -58,86 +69,73 @@ export function parseLabels(s: string): Record<string, string> {
 }
 
 export function register(program: Command): void {
-  program
-    .command('runtime')
-    .description('run the CRI runtime service over runc (what the node agent talks to)')
-    .option('--root <dir>', 'state directory (images, containers, sandboxes)', DEFAULT_RUNTIME_ROOT)
-    .option('--listen <endpoint>', 'gRPC endpoint', DEFAULT_RUNTIME_ENDPOINT)
-    .option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable)', collect, [])
-    .option('--registry-mirror <name=url>', 'mirror for a registry, e.g. docker.io=http://127.0.0.1:5000 (repeatable)', collect, [])
-    .action(async (flags: { root: string; listen: string; insecureRegistry: string[]; registryMirror: string[] }) => {
-      const rt = await startRuntimeService({
-        root: flags.root,
-        listen: flags.listen,
-        insecureRegistries: flags.insecureRegistry,
-        registryMirrors: parseMirrors(flags.registryMirror),
-      });
-      console.error(`ketch runtime listening on ${flags.listen}`);
-      await untilSignal();
-      await rt.close();
+  const runtime = program.command('runtime').description('run the CRI runtime service over runc (what the node agent talks to)');
+  addFlags(runtime, RUNTIME_FLAGS).action(async (_opts: unknown, cmd: Command) => {
+    const f = readFlags(RUNTIME_FLAGS, givenFlags(cmd));
+    const listen = f.string('--listen');
+    const rt = await startRuntimeService({
+      root: f.string('--root'),
+      listen,
+      insecureRegistries: f.repeated('--insecure-registry'),
+      registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     });
+    console.error(`ketch runtime listening on ${listen}`);
+    await untilSignal();
+    await rt.close();
+  });
 
-  program
-    .command('agent')
-    .description('run the node agent: register this node and run the pods bound to it')
-    .option('--kubeconfig <file>', 'kubeconfig of the API server')
-    .option('--node-name <name>', 'name of the Node object', hostname().toLowerCase())
-    .option('--container-runtime-endpoint <endpoint>', 'CRI endpoint (e.g. unix:///run/containerd/containerd.sock); default: start the built-in runtime')
-    .option('--root-dir <dir>', 'state directory (volumes, logs, built-in runtime)', '/var/lib/ketch/agent')
-    .option('--port <port>', 'HTTPS port of the agent API (logs, exec, attach, port-forward)', '10250')
-    .option('--address <ip>', 'bind address of the agent API', '0.0.0.0')
-    .option('--node-ip <ip>', 'InternalIP reported for the node (default: first non-loopback IPv4)')
-    .option('--node-labels <k=v,...>', 'extra labels for the Node')
-    .option('--max-pods <n>', 'pods capacity', '110')
-    .option('--insecure-registry <host:port>', 'built-in runtime: registry reached over plain HTTP (repeatable)', collect, [])
-    .option('--registry-mirror <name=url>', 'built-in runtime: mirror for a registry (repeatable)', collect, [])
-    .option('--tls-cert-file <file>', 'serving certificate of the agent API (default: self-signed)')
-    .option('--tls-private-key-file <file>', 'key of --tls-cert-file')
-    .option('--token-auth-file <file>', 'bearer tokens (one a line) accepted by the agent API')
-    .option('--no-pod-routes', "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin")
-    .option('--hollow', 'simulation (a fake, for scale tests): register --count nodes without a runtime')
-    .option('--count <n>', 'with --hollow: number of nodes', '1')
-    .option('--prefix <p>', 'with --hollow: node name prefix', 'hollow-node-')
-    .action(async (f: AgentFlags) => {
-      const rest = new RestClient(loadClientConfig(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}), 'ketch-agent');
-      if (f.hollow) {
-        const hollow = await startHollowNodes({ rest, count: Number(f.count), prefix: f.prefix });
-        console.error(`ketch agent: ${f.count} hollow nodes registered (simulation)`);
-        await untilSignal();
-        await hollow.stop();
-        return;
-      }
-      const agent = await startAgent({
-        rest,
-        nodeName: f.nodeName,
-        rootDir: f.rootDir,
-        port: Number(f.port),
-        bindAddress: f.address,
-        maxPods: Number(f.maxPods),
-        podRoutes: f.podRoutes,
-        insecureRegistries: f.insecureRegistry,
-        registryMirrors: parseMirrors(f.registryMirror),
-        ...(f.containerRuntimeEndpoint ? { runtimeEndpoint: f.containerRuntimeEndpoint } : {}),
-        ...(f.nodeIp ? { nodeIP: f.nodeIp } : {}),
-        ...(f.nodeLabels ? { labels: parseLabels(f.nodeLabels) } : {}),
-        ...(f.tlsCertFile ? { tlsCertFile: f.tlsCertFile } : {}),
-        ...(f.tlsPrivateKeyFile ? { tlsKeyFile: f.tlsPrivateKeyFile } : {}),
-        ...(f.tokenAuthFile ? { authTokens: readFileSync(f.tokenAuthFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
-      });
-      console.error(`ketch agent: node ${f.nodeName} registered, agent API on port ${agent.port}`);
-      await untilSignal();
-      await agent.stop();
-    });
+  const agent = program.command('agent').description('run the node agent: register this node and run the pods bound to it');
+  addFlags(agent, AGENT_FLAGS).action((_opts: unknown, cmd: Command) => runAgent(cmd));
 
   const image = program.command('image').description('manage the node image store');
-  image
-    .command('load')
-    .argument('<file>', 'an OCI image-layout tar')
-    .description('import an OCI image-layout tar into the runtime image store')
-    .option('--root <dir>', 'runtime state directory', DEFAULT_RUNTIME_ROOT)
-    .option('--name <ref>', 'tag the image with this name')
-    .action(async (file: string, flags: { root: string; name?: string }) => {
-      const tags = await loadImageArchive(flags.root, file, flags.name ? { name: flags.name } : {});
-      for (const t of tags) console.log(`loaded ${t}`);
-    });
+  const load = image.command('load').argument('<file>', 'an OCI image-layout tar').description('import an OCI image-layout tar into the runtime image store');
+  addFlags(load, IMAGE_LOAD_FLAGS).action(async (file: string, _opts: unknown, cmd: Command) => {
+    const f = readFlags(IMAGE_LOAD_FLAGS, givenFlags(cmd));
+    const name = f.optional('--name');
+    const tags = await loadImageArchive(f.string('--root'), file, name ? { name } : {});
+    for (const t of tags) console.log(`loaded ${t}`);
+  });
+}
+
+/** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */
+async function runAgent(cmd: Command): Promise<void> {
+  const f = readFlags(AGENT_FLAGS, givenFlags(cmd));
+  const opt = (name: string): string | undefined => f.optional(name) || undefined;
+  const kubeconfig = opt('--kubeconfig');
+  const rest = new RestClient(loadClientConfig(kubeconfig ? { kubeconfig } : {}), 'ketch-agent');
+  if (f.bool('--hollow')) {
+    const count = f.int('--count');
+    const hollow = await startHollowNodes({ rest, count, prefix: f.string('--prefix') });
+    console.error(`ketch agent: ${count} hollow nodes registered (simulation)`);
+    await untilSignal();
+    await hollow.stop();
+    return;
+  }
+  const nodeName = f.string('--node-name');
+  const runtimeEndpoint = opt('--container-runtime-endpoint');
+  const nodeIP = opt('--node-ip');
+  const labels = opt('--node-labels');
+  const tlsCertFile = opt('--tls-cert-file');
+  const tlsKeyFile = opt('--tls-private-key-file');
+  const tokenFile = opt('--token-auth-file');
+  const agent = await startAgent({
+    rest,
+    nodeName,
+    rootDir: f.string('--root-dir'),
+    port: f.int('--port'),
+    bindAddress: f.string('--address'),
+    maxPods: f.int('--max-pods'),
+    podRoutes: !f.bool('--no-pod-routes'),
+    insecureRegistries: f.repeated('--insecure-registry'),
+    registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
+    ...(runtimeEndpoint ? { runtimeEndpoint } : {}),
+    ...(nodeIP ? { nodeIP } : {}),
+    ...(labels ? { labels: parseLabels(labels) } : {}),
+    ...(tlsCertFile ? { tlsCertFile } : {}),
+    ...(tlsKeyFile ? { tlsKeyFile } : {}),
+    ...(tokenFile ? { authTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
+  });
+  console.error(`ketch agent: node ${nodeName} registered, agent API on port ${agent.port}`);
+  await untilSignal();
+  await agent.stop();
 }

@@ -3,49 +3,52 @@
 import type { Command } from 'commander';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
-import { addControllerManagerFlags, controllerManagerOptionsFromFlags } from '../../controllers/flags.js';
+import { CONTROLLER_MANAGER_FLAGS, controllerManagerOptionsFromFlags } from '../../controllers/flags.js';
 import { startControllerManager } from '../../controllers/manager.js';
-import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler, type SchedulerFlags } from '../../scheduler/index.js';
-import { untilSignal } from './server.js';
-
-/** Commander's parsed values of the controller manager's flags (Kubernetes' names, camel-cased). */
-export type ControllerManagerFlags = Record<string, unknown>;
+import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler } from '../../scheduler/index.js';
+import { addFlags, givenFlags } from '../component-flags.js';
+import { untilSignal } from '../signals.js';
 
 const restFrom = (kubeconfig: string | undefined, agent: string): RestClient =>
   new RestClient(loadClientConfig(kubeconfig ? { kubeconfig } : {}), agent);
 
-/** Adds the scheduler's flags; hosted in `ketch server` it shares the server's kubeconfig and --leader-elect. */
-export function withSchedulerFlags(cmd: Command, hosted = false): Command {
-  for (const f of SCHEDULER_FLAGS) if (!(hosted && /^--(kubeconfig|leader-elect)/.test(f.flags))) cmd.option(f.flags, f.description);
-  return cmd;
-}
+/** Whether `ketch server` and `ketch up` run each hosted component. */
+export const HOSTING_FLAGS: FlagTable = [
+  { name: '--disable-controller-manager', kind: 'bool', description: 'do not run the controller manager in this process' },
+  { name: '--disable-scheduler', kind: 'bool', description: 'do not run the scheduler in this process' },
+];
 
-/** Adds the controller manager's flags; hosted, without --kubeconfig. */
-export function withControllerManagerFlags(cmd: Command, hosted = false): Command {
-  return addControllerManagerFlags(cmd, hosted ? { skip: ['--kubeconfig'] } : {});
-}
+/**
+ * The hosted components' flags in `ketch server` and `ketch up`: they share the server's credentials (no --kubeconfig),
+ * and the scheduler follows the controller manager's --leader-elect.
+ */
+export const HOSTED_COMPONENT_FLAGS: FlagTable = [
+  ...adjustFlags(CONTROLLER_MANAGER_FLAGS, {}, ['--kubeconfig']),
+  ...HOSTING_FLAGS,
+  ...adjustFlags(SCHEDULER_FLAGS, {}, ['--kubeconfig', '--leader-elect']),
+];
 
 export interface ComponentSet {
   stop(): Promise<void>;
 }
 
 /**
- * Starts the controller manager and the scheduler against an API server (in-process hosting for server/up). Each gets
- * its own client, so that the controllers' many watches never hold the sockets the scheduler binds with.
+ * Starts the controller manager and the scheduler against an API server (in-process hosting for server/up), from the
+ * flags given (HOSTED_COMPONENT_FLAGS). Each gets its own client, so that the controllers' many watches never hold
+ * the sockets the scheduler binds with.
  */
-export async function startControlPlaneComponents(
-  newClient: (userAgent: string) => RestClient,
-  flags: ControllerManagerFlags & SchedulerFlags & { disableControllerManager?: boolean; disableScheduler?: boolean },
-): Promise<ComponentSet> {
+export async function startControlPlaneComponents(newClient: (userAgent: string) => RestClient, input: FlagInput): Promise<ComponentSet> {
   const stops: Array<() => Promise<void>> = [];
-  const { options } = controllerManagerOptionsFromFlags(flags);
+  const { options } = controllerManagerOptionsFromFlags(input);
+  const hosting = readFlags(HOSTING_FLAGS, input);
   try {
-    if (!flags.disableControllerManager) {
+    if (!hosting.bool('--disable-controller-manager')) {
       const cm = await startControllerManager({ rest: newClient('ketch-controller-manager'), ...options });
       stops.push(() => cm.stop());
     }
-    if (!flags.disableScheduler) {
-      const sched = await startScheduler({ ...schedulerOptionsFromFlags(flags, newClient('ketch-scheduler')), leaderElect: options.leaderElect ?? true });
+    if (!hosting.bool('--disable-scheduler')) {
+      const sched = await startScheduler({ rest: newClient('ketch-scheduler'), ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
       stops.push(() => sched.stop());
     }
   } catch (err) {
@@ -56,24 +59,24 @@ export async function startControlPlaneComponents(
 }
 
 export function register(program: Command): void {
-  withControllerManagerFlags(
-    program
-      .command('controller-manager')
-      .description('run the controllers (ReplicaSet, Deployment, GC, Namespace, node lifecycle, node IPAM) against an API server'),
-  ).action(async (flags: ControllerManagerFlags) => {
-    const { kubeconfig, options } = controllerManagerOptionsFromFlags(flags);
-    const cm = await startControllerManager({ rest: restFrom(kubeconfig, 'ketch-controller-manager'), ...options });
+  const cm = program
+    .command('controller-manager')
+    .description('run the controllers (ReplicaSet, Deployment, GC, Namespace, node lifecycle, node IPAM) against an API server');
+  addFlags(cm, CONTROLLER_MANAGER_FLAGS).action(async (_opts: unknown, cmd: Command) => {
+    const { kubeconfig, options } = controllerManagerOptionsFromFlags(givenFlags(cmd));
+    const running = await startControllerManager({ rest: restFrom(kubeconfig, 'ketch-controller-manager'), ...options });
     console.error('ketch controller-manager running');
     await untilSignal();
-    await cm.stop();
+    await running.stop();
   });
 
-  withSchedulerFlags(program.command('scheduler').description('run the scheduler against an API server')).action(
-    async (flags: SchedulerFlags & { kubeconfig?: string }) => {
-      const sched = await startScheduler(schedulerOptionsFromFlags(flags, restFrom(flags.kubeconfig, 'ketch-scheduler')));
-      console.error('ketch scheduler running');
-      await untilSignal();
-      await sched.stop();
-    },
-  );
+  const sched = program.command('scheduler').description('run the scheduler against an API server');
+  addFlags(sched, SCHEDULER_FLAGS).action(async (_opts: unknown, cmd: Command) => {
+    const input = givenFlags(cmd);
+    const kubeconfig = readFlags(SCHEDULER_FLAGS, input).optional('--kubeconfig');
+    const running = await startScheduler({ rest: restFrom(kubeconfig, 'ketch-scheduler'), ...schedulerOptionsFromFlags(input) });
+    console.error('ketch scheduler running');
+    await untilSignal();
+    await running.stop();
+  });
 }

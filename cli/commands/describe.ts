@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { ObjectLike } from '../../client/rest.js';
 import { cliOf, type Cli } from '../context.js';
 import { CliError } from '../errors.js';
-import { describeEvents, eventsFor } from '../events.js';
+import { describeEvents, eventsOrNone } from '../events.js';
 import { age } from '../printers/age.js';
 import { tabwrite } from '../printers/tabwriter.js';
 import { toYaml } from '../printers/data.js';
@@ -102,7 +102,7 @@ export async function describe(cli: Cli, res: ApiResource, obj: Obj, withEvents 
     default:
       text = header(obj) + rest(obj, ['metadata', 'apiVersion', 'kind']);
   }
-  if (withEvents && res.kind !== 'Event') text += describeEvents(await eventsFor(cli, obj, res.kind).catch(() => []));
+  if (withEvents && res.kind !== 'Event') text += describeEvents(await eventsOrNone(cli, obj, res.kind));
   return tabwrite(text);
 }
 

@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { cliOf } from '../context.js';
 import { CliError } from '../errors.js';
-import { EVENTS_RES, eventAge, sortEvents, type EventLike } from '../events.js';
+import { EVENTS } from '../../client/resources.js';
+import { eventAge, sortEvents, type EventLike } from '../events.js';
 import { parseOutput, printObjects } from '../printers/index.js';
 import { formatColumns } from '../printers/table.js';
 
@@ -39,7 +40,7 @@ export function register(program: Command): void {
       const types = (flags.types ?? []).flatMap((t) => t.split(',')).map((t) => t.toLowerCase());
       for (const t of types) if (t !== 'normal' && t !== 'warning') throw new CliError(`valid --types are Normal or Warning`);
       const keep = (e: EventLike): boolean => !types.length || types.includes((e.type ?? '').toLowerCase());
-      const c = cli.rest.resource<EventLike>(EVENTS_RES);
+      const c = cli.rest.resource<EventLike>(EVENTS);
       const list = await c.listAll(ns, sel.length ? { fieldSelector: sel.join(',') } : {});
       const evs = sortEvents(list.items.filter(keep));
       const fmt = flags.output ? parseOutput(flags.output, ['json', 'yaml']) : undefined;

@@ -1,7 +1,7 @@
 // `ketch get`: tables as the server renders them (the columns kubectl shows), or -o yaml|json|name|jsonpath|custom-columns;
 // -l, --field-selector, -A, --show-labels, -L, --sort-by, and -w (watch).
 import type { Command } from 'commander';
-import type { ObjectLike } from '../../client/rest.js';
+import { readWatchEvents, type ObjectLike } from '../../client/rest.js';
 import { cliOf, type Cli } from '../context.js';
 import { CliError } from '../errors.js';
 import { readManifests } from '../manifests.js';
@@ -253,30 +253,21 @@ async function watch(cli: Cli, res: ApiResource, names: string[] | undefined, fm
       accept: fmt.kind === 'table' ? TABLE_ACCEPT : 'application/json',
       query: { ...query, watch: 'true', resourceVersion: rv, allowWatchBookmarks: 'true' },
     });
-    let buf = '';
-    for await (const chunk of stream) {
-      buf += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const ev = JSON.parse(line) as { type: string; object: ServerTable & ObjectLike & { code?: number; message?: string } };
-        if (ev.type === 'ERROR') throw new CliError(ev.object.message ?? 'watch failed');
-        if (ev.type === 'BOOKMARK') {
-          rv = ev.object.metadata?.resourceVersion ?? rv;
-          continue;
-        }
-        if (fmt.kind === 'table') {
-          const t = ev.object;
-          rv = t.metadata?.resourceVersion ?? t.rows?.[0]?.object?.metadata?.resourceVersion ?? rv;
-          const rows = tableRows(t, opts, !headerDone);
-          headerDone = true;
-          printRows(rows, ev.type);
-        } else {
-          rv = ev.object.metadata?.resourceVersion ?? rv;
-          printWatched(cli, fmt, withKind(ev.object, res), ev.type, flags);
-        }
+    for await (const ev of readWatchEvents<ServerTable & ObjectLike & { code?: number; message?: string }>(stream)) {
+      if (ev.type === 'ERROR') throw new CliError(ev.object.message ?? 'watch failed');
+      if (ev.type === 'BOOKMARK') {
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        continue;
+      }
+      if (fmt.kind === 'table') {
+        const t = ev.object;
+        rv = t.metadata?.resourceVersion ?? t.rows?.[0]?.object?.metadata?.resourceVersion ?? rv;
+        const rows = tableRows(t, opts, !headerDone);
+        headerDone = true;
+        printRows(rows, ev.type);
+      } else {
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        printWatched(cli, fmt, withKind(ev.object, res), ev.type, flags);
       }
     }
   }

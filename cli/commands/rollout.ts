@@ -85,109 +85,22 @@ export function register(program: Command): void {
     .option('-w, --watch [bool]', 'watch until the rollout finishes', 'true')
     .option('--timeout <duration>', 'how long to wait (0: forever)', '0s')
     .option('--revision <n>', 'pin to a specific revision', '0')
-    .action(async (args: string[], flags: SelectFlags & { watch: string | boolean; timeout: string }, cmd: Command) => {
-      const cli = cliOf(cmd);
-      const infos = await workloads(cli, args, flags, 'status');
-      const watch = flags.watch !== 'false' && flags.watch !== false;
-      const timeout = parseDuration(flags.timeout) || 365 * 24 * 3_600_000;
-      for (const info of infos) {
-        let last = '';
-        const p = progress(cli.io);
-        try {
-          const done = await watchObject<Workload, true>(
-            cli.client<Workload>(info.res),
-            info.namespace,
-            info.name,
-            (o) => {
-              if (!o) throw new CliError(`object has been deleted`);
-              const s = rolloutStatus(info.res.kind, o);
-              if (s.message !== last) {
-                p.done();
-                cli.out(s.message);
-                last = s.message;
-              }
-              p.update(s.message);
-              return s.done || !watch ? true : undefined;
-            },
-            timeout,
-          );
-          if (!done) throw new CliError('timed out waiting for the condition');
-        } finally {
-          p.done();
-        }
-      }
-    });
+    .action((args: string[], flags: StatusFlags, cmd: Command) => status(cliOf(cmd), args, flags));
 
   sub('history', 'show the revisions of a deployment')
     .option('--revision <n>', 'show the pod template of this revision', '0')
-    .action(async (args: string[], flags: SelectFlags & { revision: string }, cmd: Command) => {
-      const cli = cliOf(cmd);
-      for (const info of await workloads(cli, args, flags, 'history', ['Deployment'])) {
-        const rss = await replicaSets(cli, info);
-        const rev = Number(flags.revision);
-        if (rev > 0) {
-          const rs = rss.find((r) => revisionOf(r) === rev);
-          if (!rs) throw new CliError(`unable to find the specified revision`);
-          const tpl = (rs as { spec?: { template?: Any } }).spec?.template ?? {};
-          cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} with revision #${rev}`);
-          cli.out(tabwrite(podTemplate(tpl)));
-          continue;
-        }
-        cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} `);
-        const rows = [['REVISION', 'CHANGE-CAUSE'], ...rss.map((r) => [String(revisionOf(r)), r.metadata?.annotations?.[CHANGE_CAUSE] ?? '<none>'])];
-        cli.io.stdout.write(formatColumns(rows) + '\n');
-      }
-    });
+    .action((args: string[], flags: SelectFlags & { revision: string }, cmd: Command) => history(cliOf(cmd), args, flags));
 
   sub('undo', 'roll back to a previous revision')
     .option('--to-revision <n>', 'the revision to roll back to (0: the previous one)', '0')
     .action(async (args: string[], flags: SelectFlags & { toRevision: string }, cmd: Command) => {
       const cli = cliOf(cmd);
-      for (const info of await workloads(cli, args, flags, 'undo', ['Deployment'], true)) {
-        try {
-          const d = info.obj as Workload;
-          if (d.spec?.paused) throw new CliError(`you cannot rollback a paused deployment; resume it first with 'ketch rollout resume deployment/${info.name}' and try again`);
-          const rss = await replicaSets(cli, info);
-          const to = Number(flags.toRevision);
-          let target: ObjectLike | undefined;
-          if (to > 0) {
-            target = rss.find((r) => revisionOf(r) === to);
-            if (!target) throw new CliError(`unable to find specified revision ${to} in history`);
-          } else {
-            target = rss.length >= 2 ? rss[rss.length - 2] : undefined;
-            if (!target) throw new CliError(`no rollout history found for deployment "${info.name}"`);
-          }
-          const tpl = structuredClone((target as { spec?: { template?: Any } }).spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
-          if (tpl.metadata?.labels) delete tpl.metadata.labels['pod-template-hash'];
-          const cur = structuredClone(d.spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
-          if (cur.metadata?.labels) delete cur.metadata.labels['pod-template-hash'];
-          if (deepEqual(tpl, cur)) {
-            cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} skipped rollback (current template already matches revision ${revisionOf(target)})`);
-            continue;
-          }
-          await cli.client(info.res).patch(info.namespace, info.name, [
-            { op: 'test', path: '/metadata/resourceVersion', value: d.metadata?.resourceVersion },
-            { op: 'replace', path: '/spec/template', value: tpl },
-          ], 'json');
-          cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} rolled back`);
-        } catch (e) {
-          cli.fail(e);
-        }
-      }
+      for (const info of await workloads(cli, args, flags, 'undo', ['Deployment'], true)) await undo(cli, info, Number(flags.toRevision)).catch((e: unknown) => cli.fail(e));
     });
 
   sub('restart', 'restart the pods of a workload (a new rollout)').action(async (args: string[], flags: SelectFlags, cmd: Command) => {
     const cli = cliOf(cmd);
-    for (const info of await workloads(cli, args, flags, 'restart', ['Deployment', 'DaemonSet', 'StatefulSet'], true)) {
-      try {
-        if ((info.obj as Workload).spec?.paused) throw new CliError(`can't restart paused deployment (run rollout resume first)`);
-        const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-        await cli.client(info.res).patch(info.namespace, info.name, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now } } } } }, 'strategic');
-        cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} restarted`);
-      } catch (e) {
-        cli.fail(e);
-      }
-    }
+    for (const info of await workloads(cli, args, flags, 'restart', ['Deployment', 'DaemonSet', 'StatefulSet'], true)) await restart(cli, info).catch((e: unknown) => cli.fail(e));
   });
 
   for (const [verb, paused] of [
@@ -196,21 +109,110 @@ export function register(program: Command): void {
   ] as const) {
     sub(verb, paused ? 'pause a deployment: changes to it start no rollout' : 'resume a paused deployment').action(async (args: string[], flags: SelectFlags, cmd: Command) => {
       const cli = cliOf(cmd);
-      for (const info of await workloads(cli, args, flags, verb, ['Deployment'], true)) {
-        try {
-          const name = objectName({ metadata: { name: info.name } }, info.res);
-          if (!!(info.obj as Workload).spec?.paused === paused) {
-            cli.fail(new CliError(paused ? `${name} is already paused` : `${name} is not paused`));
-            continue;
-          }
-          await cli.client(info.res).patch(info.namespace, info.name, { spec: { paused: paused ? true : null } }, 'merge');
-          cli.out(`${name} ${paused ? 'paused' : 'resumed'}`);
-        } catch (e) {
-          cli.fail(e);
-        }
-      }
+      for (const info of await workloads(cli, args, flags, verb, ['Deployment'], true)) await setPaused(cli, info, paused).catch((e: unknown) => cli.fail(e));
     });
   }
+}
+
+type StatusFlags = SelectFlags & { watch: string | boolean; timeout: string };
+
+/** `rollout status`: prints each new status line until the rollout is done (or once, without --watch). */
+async function status(cli: Cli, args: string[], flags: StatusFlags): Promise<void> {
+  const infos = await workloads(cli, args, flags, 'status');
+  const watch = flags.watch !== 'false' && flags.watch !== false;
+  const timeout = parseDuration(flags.timeout) || 365 * 24 * 3_600_000;
+  for (const info of infos) {
+    let last = '';
+    const p = progress(cli.io);
+    try {
+      const done = await watchObject<Workload, true>(
+        cli.client<Workload>(info.res),
+        info.namespace,
+        info.name,
+        (o) => {
+          if (!o) throw new CliError(`object has been deleted`);
+          const s = rolloutStatus(info.res.kind, o);
+          if (s.message !== last) {
+            p.done();
+            cli.out(s.message);
+            last = s.message;
+          }
+          p.update(s.message);
+          return s.done || !watch ? true : undefined;
+        },
+        timeout,
+      );
+      if (!done) throw new CliError('timed out waiting for the condition');
+    } finally {
+      p.done();
+    }
+  }
+}
+
+/** `rollout history`: the revisions and their change causes, or one revision's pod template. */
+async function history(cli: Cli, args: string[], flags: SelectFlags & { revision: string }): Promise<void> {
+  for (const info of await workloads(cli, args, flags, 'history', ['Deployment'])) {
+    const rss = await replicaSets(cli, info);
+    const rev = Number(flags.revision);
+    if (rev > 0) {
+      const rs = rss.find((r) => revisionOf(r) === rev);
+      if (!rs) throw new CliError(`unable to find the specified revision`);
+      const tpl = (rs as { spec?: { template?: Any } }).spec?.template ?? {};
+      cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} with revision #${rev}`);
+      cli.out(tabwrite(podTemplate(tpl)));
+      continue;
+    }
+    cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} `);
+    const rows = [['REVISION', 'CHANGE-CAUSE'], ...rss.map((r) => [String(revisionOf(r)), r.metadata?.annotations?.[CHANGE_CAUSE] ?? '<none>'])];
+    cli.io.stdout.write(formatColumns(rows) + '\n');
+  }
+}
+
+/** `rollout undo`: the deployment's template back to revision `to` (0: the one before the current). */
+async function undo(cli: Cli, info: Info, to: number): Promise<void> {
+  const d = info.obj as Workload;
+  if (d.spec?.paused) throw new CliError(`you cannot rollback a paused deployment; resume it first with 'ketch rollout resume deployment/${info.name}' and try again`);
+  const rss = await replicaSets(cli, info);
+  let target: ObjectLike | undefined;
+  if (to > 0) {
+    target = rss.find((r) => revisionOf(r) === to);
+    if (!target) throw new CliError(`unable to find specified revision ${to} in history`);
+  } else {
+    target = rss.length >= 2 ? rss[rss.length - 2] : undefined;
+    if (!target) throw new CliError(`no rollout history found for deployment "${info.name}"`);
+  }
+  const tpl = structuredClone((target as { spec?: { template?: Any } }).spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
+  if (tpl.metadata?.labels) delete tpl.metadata.labels['pod-template-hash'];
+  const cur = structuredClone(d.spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
+  if (cur.metadata?.labels) delete cur.metadata.labels['pod-template-hash'];
+  if (deepEqual(tpl, cur)) {
+    cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} skipped rollback (current template already matches revision ${revisionOf(target)})`);
+    return;
+  }
+  await cli.client(info.res).patch(info.namespace, info.name, [
+    { op: 'test', path: '/metadata/resourceVersion', value: d.metadata?.resourceVersion },
+    { op: 'replace', path: '/spec/template', value: tpl },
+  ], 'json');
+  cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} rolled back`);
+}
+
+/** `rollout restart`: a new restartedAt annotation on the pod template starts a rollout. */
+async function restart(cli: Cli, info: Info): Promise<void> {
+  if ((info.obj as Workload).spec?.paused) throw new CliError(`can't restart paused deployment (run rollout resume first)`);
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  await cli.client(info.res).patch(info.namespace, info.name, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now } } } } }, 'strategic');
+  cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} restarted`);
+}
+
+/** `rollout pause` and `rollout resume`. */
+async function setPaused(cli: Cli, info: Info, paused: boolean): Promise<void> {
+  const name = objectName({ metadata: { name: info.name } }, info.res);
+  if (!!(info.obj as Workload).spec?.paused === paused) {
+    cli.fail(new CliError(paused ? `${name} is already paused` : `${name} is not paused`));
+    return;
+  }
+  await cli.client(info.res).patch(info.namespace, info.name, { spec: { paused: paused ? true : null } }, 'merge');
+  cli.out(`${name} ${paused ? 'paused' : 'resumed'}`);
 }
 
 async function workloads(cli: Cli, args: string[], flags: SelectFlags, verb: string, kinds = ['Deployment', 'DaemonSet', 'StatefulSet'], fetch = false): Promise<Info[]> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { parseMirrors } from './components.js';
 import { checkEtcd, checkPrerequisites, mergeKubeconfig, PrerequisiteError } from './up.js';
+import { startEtcd } from '../../test/support/etcd-server.js';
 import { freePort } from '../../test/support/util.js';
 
 describe('ketch up helpers', () => {
@@ -58,6 +59,17 @@ describe('ketch up helpers', () => {
       checkEtcd(`http://127.0.0.1:${port}`),
       (e: unknown) => e instanceof PrerequisiteError && /no etcd answers at http:\/\/127\.0\.0\.1:\d+: start etcd there/.test(e.message),
     );
+  });
+
+  it('passes when one of the --etcd-servers answers etcd\'s Status with a leader', async function () {
+    this.timeout(30_000);
+    const etcd = await startEtcd();
+    try {
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      await checkEtcd(`${dead},${etcd.endpoint}`);
+    } finally {
+      await etcd.stop();
+    }
   });
 
   it('parses registry mirrors and rejects a flag without NAME=', () => {

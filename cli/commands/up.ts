@@ -4,22 +4,31 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { noop } from 'cockatiel';
+import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
-import { collect, parseMirrors } from './components.js';
-import { runServer, untilSignal, withApiServerFlags, withServerComponentFlags, type RunningServer, type ServerFlags } from './server.js';
+import { isNotFound } from '../../api/errors.js';
+import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
-import type { ControllerManagerFlags } from './control-plane.js';
+import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { addFlags, givenFlags } from '../component-flags.js';
+import { untilSignal } from '../signals.js';
+import { parseMirrors } from './components.js';
+import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
+import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
 
-export interface UpFlags extends Omit<ServerFlags, 'dataDir'> {
-  dataDir: string;
-  agentPort: string;
-  insecureRegistry: string[];
-  registryMirror: string[];
-  writeKubeconfig?: boolean;
-  nodeName: string;
-  runtimeInProcess?: boolean;
-}
+/** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
+export const UP_FLAGS: FlagTable = [
+  ...adjustFlags(API_SERVER_FLAGS, { '--data-dir': '/var/lib/ketch' }),
+  { name: '--insecure-registry', kind: 'repeated', arg: 'host:port', description: 'registry reached over plain HTTP (repeatable)' },
+  { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'registry mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable)' },
+  { name: '--write-kubeconfig', kind: 'bool', description: 'merge the admin kubeconfig into ~/.kube/config' },
+  { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of this node' },
+  { name: '--agent-port', kind: 'int', arg: 'port', default: '10250', description: 'HTTPS port of the node agent API' },
+  { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
+  ...HOSTED_COMPONENT_FLAGS,
+];
 
 /** A missing prerequisite, reported with the fix. */
 export class PrerequisiteError extends Error {
@@ -35,7 +44,7 @@ function onPath(cmd: string): boolean {
   }
 }
 
-export function checkPrerequisites(flags: Pick<UpFlags, 'etcdServers'>): void {
+export function checkPrerequisites(flags: { etcdServers?: string | undefined }): void {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('ketch up runs containers and must run as root: sudo npx ketch up');
   if (!onPath('runc')) problems.push('runc is not installed: sudo apt-get install -y runc (or: sudo bash scripts/install-deps.sh)');
@@ -71,14 +80,15 @@ interface NodeLike {
 }
 
 async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
-  const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>({ group: '', version: 'v1', resource: 'nodes', namespaced: false });
+  const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>(NODES);
   const deadline = Date.now() + timeoutMs;
   let last = 'not registered yet';
   while (Date.now() < deadline) {
-    const node = await nodes.get(undefined, name).catch(() => undefined);
+    // Not registered yet, or the API server busy starting: both are worth another look until the deadline.
+    const node = await nodes.get(undefined, name).catch((err: unknown) => void (last = isNotFound(err) ? 'not registered yet' : `cannot read it: ${String(err)}`));
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return;
-    last = node ? `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}` : last;
+    if (node) last = `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}`;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
@@ -97,63 +107,86 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-/** With --etcd-servers, at least one endpoint must answer /health before anything starts. */
+/**
+ * With --etcd-servers, at least one endpoint must answer before anything starts: etcd's maintenance Status through
+ * etcd3 (the etcd client for everything off the storage hot path), with a member that knows its leader.
+ */
 export async function checkEtcd(urls: string): Promise<void> {
   const endpoints = urls.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
+  const problems: string[] = [];
   for (const url of endpoints) {
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
-    if (ok) return;
+    const client = new Etcd3({
+      hosts: [url],
+      dialTimeout: 3000,
+      defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
+      // One attempt per endpoint: the next endpoint is the retry.
+      faultHandling: { global: noop, host: () => noop },
+    });
+    try {
+      const status = await client.maintenance.status();
+      if (status.leader !== '0') return;
+      problems.push(`${url}: no leader`);
+    } catch (err) {
+      problems.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      client.close();
+    }
   }
   throw new PrerequisiteError(
-    `  - no etcd answers at ${endpoints.join(', ')}: start etcd there (apt-get install -y etcd-server), or leave out --etcd-servers to use the embedded store`,
+    `  - no etcd answers at ${endpoints.join(', ')}: start etcd there (apt-get install -y etcd-server), or leave out --etcd-servers to use the embedded store (${problems.join('; ')})`,
   );
 }
 
-export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<RunningCluster> {
-  checkPrerequisites(flags);
-  if (flags.etcdServers) await checkEtcd(flags.etcdServers);
+/** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
+export async function runUp(input: FlagInput): Promise<RunningCluster> {
+  const f = readFlags(UP_FLAGS, input);
+  const etcdServers = f.optional('--etcd-servers');
+  checkPrerequisites({ etcdServers });
+  if (etcdServers) await checkEtcd(etcdServers);
   const progress = new Progress();
-  const dataDir = resolve(flags.dataDir);
+  const dataDir = resolve(f.string('--data-dir'));
+  const nodeName = f.string('--node-name');
+  const runtimeInProcess = f.bool('--runtime-in-process');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const stops: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => process.stderr.write(`stop failed: ${String(err)}\n`));
   };
   try {
-    progress.step(`starting the API server (${flags.etcdServers ? `etcd at ${flags.etcdServers}` : `embedded store in ${dataDir}/server`})`);
-    const server = await runServer({ ...flags, dataDir: join(dataDir, 'server') });
+    progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
-    progress.step(`starting the runtime service (runc)${flags.runtimeInProcess ? ' in this process' : ' in a child process'}`);
+    progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
     // Its own process by default: the API server, controllers, scheduler and agent already share this event loop.
-    const start = flags.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+    const start = runtimeInProcess ? startRuntimeService : spawnRuntimeService;
     const runtime: RuntimeServiceHandle = await start({
       root: join(dataDir, 'runtime'),
       listen: runtimeEndpoint,
-      insecureRegistries: flags.insecureRegistry,
-      registryMirrors: parseMirrors(flags.registryMirror),
+      insecureRegistries: f.repeated('--insecure-registry'),
+      registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
     stops.push(() => runtime.removeAllPods());
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
-    progress.step(`starting the node agent for node "${flags.nodeName}"`);
+    progress.step(`starting the node agent for node "${nodeName}"`);
     const agent = await startAgent({
       rest: server.rest,
-      nodeName: flags.nodeName,
+      nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
       runtimeEndpoint,
-      port: Number(flags.agentPort),
+      port: f.int('--agent-port'),
     });
     stops.push(() => agent.stop());
-    progress.step(`waiting for node "${flags.nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
-    await waitNodeReady(server, flags.nodeName);
-    progress.step(`node "${flags.nodeName}" is Ready`);
+    progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
+    await waitNodeReady(server, nodeName);
+    progress.step(`node "${nodeName}" is Ready`);
 
-    if (flags.writeKubeconfig) {
+    if (f.bool('--write-kubeconfig')) {
       mergeKubeconfig(server.adminKubeconfigPath);
       progress.step('merged the admin credentials into ~/.kube/config (context "ketch")');
     }
@@ -165,40 +198,31 @@ export async function runUp(flags: UpFlags & ControllerManagerFlags): Promise<Ru
 }
 
 export function register(program: Command): void {
-  const cmd = withApiServerFlags(
-    program.command('up').description('run a one-node cluster in the foreground (control plane, runtime, agent); Ctrl-C stops it'),
-    '/var/lib/ketch',
-  )
-    .option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable)', collect, [])
-    .option('--registry-mirror <name=url>', 'registry mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable)', collect, [])
-    .option('--write-kubeconfig', 'merge the admin kubeconfig into ~/.kube/config')
-    .option('--node-name <name>', 'name of this node', hostname().toLowerCase())
-    .option('--agent-port <port>', 'HTTPS port of the node agent API', '10250')
-    .option('--runtime-in-process', 'run the runtime service in this process (default: a child process)');
-  withServerComponentFlags(cmd).action(async (flags: UpFlags & ControllerManagerFlags) => {
-      let cluster: RunningCluster;
-      try {
-        cluster = await runUp(flags);
-      } catch (err) {
-        if (err instanceof PrerequisiteError) {
-          console.error(`ketch up cannot start:\n${err.message}`);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+  const cmd = program.command('up').description('run a one-node cluster in the foreground (control plane, runtime, agent); Ctrl-C stops it');
+  addFlags(cmd, UP_FLAGS).action(async (_opts: unknown, c: Command) => {
+    let cluster: RunningCluster;
+    try {
+      cluster = await runUp(givenFlags(c));
+    } catch (err) {
+      if (err instanceof PrerequisiteError) {
+        console.error(`ketch up cannot start:\n${err.message}`);
+        process.exitCode = 1;
+        return;
       }
-      console.error(
-        [
-          '',
-          'ketch is up.',
-          `  export KUBECONFIG=${cluster.server.adminKubeconfigPath}`,
-          '  kubectl get nodes          # or: npx ketch get nodes',
-          '  kubectl create deployment web --image=busybox:1.36 -- sleep 3600',
-          'Ctrl-C stops the cluster; `ketch up` with the same --data-dir brings it back.',
-        ].join('\n'),
-      );
-      const sig = await untilSignal();
-      console.error(`\n${sig}: stopping`);
-      await cluster.stop();
-    });
+      throw err;
+    }
+    console.error(
+      [
+        '',
+        'ketch is up.',
+        `  export KUBECONFIG=${cluster.server.adminKubeconfigPath}`,
+        '  kubectl get nodes          # or: npx ketch get nodes',
+        '  kubectl create deployment web --image=busybox:1.36 -- sleep 3600',
+        'Ctrl-C stops the cluster; `ketch up` with the same --data-dir brings it back.',
+      ].join('\n'),
+    );
+    const sig = await untilSignal();
+    console.error(`\n${sig}: stopping`);
+    await cluster.stop();
+  });
 }

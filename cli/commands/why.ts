@@ -7,7 +7,7 @@ import type { ObjectLike } from '../../client/rest.js';
 import { cliOf, type Cli } from '../context.js';
 import { CliError } from '../errors.js';
 import { diagnosePod, formatVerdict, podReferences, type PodFacts, type Verdict } from '../diagnose.js';
-import { eventsFor } from '../events.js';
+import { eventsOrNone } from '../events.js';
 import { colours } from '../io.js';
 import { parseTargets, type ApiResource } from '../resources.js';
 import { rolloutStatus } from './rollout.js';
@@ -38,7 +38,7 @@ export function register(program: Command): void {
 
 export async function podFacts(cli: Cli, pod: Obj): Promise<PodFacts> {
   const ns = pod.metadata?.namespace;
-  const events = await eventsFor(cli, pod, 'Pod').catch(() => []);
+  const events = await eventsOrNone(cli, pod, 'Pod');
   const nodeName = o(pod.spec).nodeName as string | undefined;
   let node: Any | null | undefined;
   if (nodeName) {
@@ -126,14 +126,14 @@ async function explainWorkload(cli: Cli, res: ApiResource, obj: Obj, maxPods: nu
     if (olds.length) lines.push(`  old replica sets still running: ${olds.map((r) => `${r.metadata?.name ?? ''} (${String(o(r.status).replicas ?? 0)})`).join(', ')}`);
     owners = rss;
     for (const rs of rss.slice(0, 2)) {
-      const evs = (await eventsFor(cli, rs, 'ReplicaSet').catch(() => [])).filter((e) => e.type === 'Warning');
+      const evs = (await eventsOrNone(cli, rs, 'ReplicaSet')).filter((e) => e.type === 'Warning');
       for (const e of evs.slice(-2)) problems.push(`replica set ${rs.metadata?.name ?? ''}: ${e.reason ?? ''}: ${(e.message ?? '').trim()}`);
     }
     if (!rss.length && desired > 0) problems.push('it has no replica set yet: the deployment controller has not created one');
   } else if (res.kind === 'DaemonSet') {
     desired = Number(st.desiredNumberScheduled ?? 0);
   }
-  const ownEvents = (await eventsFor(cli, obj, res.kind).catch(() => [])).filter((e) => e.type === 'Warning');
+  const ownEvents = (await eventsOrNone(cli, obj, res.kind)).filter((e) => e.type === 'Warning');
   for (const e of ownEvents.slice(-3)) problems.push(`${e.reason ?? ''}: ${(e.message ?? '').trim()}`);
 
   const pods = (await cli.client<Obj>(podRes).listAll(ns)).items.filter((p) => owners.some((w) => ownedBy(p, w.metadata?.uid)));

@@ -45,7 +45,7 @@ function parseTemplate(s: string): Node[] {
       break;
     }
     if (open > i) stack.at(-1)!.push({ t: 'text', s: s.slice(i, open) });
-    const close = findClose(s, open + 1);
+    const close = findEnd(s, open + 1, '}', '[(', '])', `error parsing jsonpath ${s}, unclosed action`);
     const inner = s.slice(open + 1, close).trim();
     i = close + 1;
     if (inner.startsWith('range ') || inner === 'range') {
@@ -67,7 +67,11 @@ function parseTemplate(s: string): Node[] {
   return root;
 }
 
-function findClose(s: string, from: number): number {
+/**
+ * The index of `end` that closes a group whose content starts at `from`: quoted strings are skipped, and `end` inside
+ * a nested group (opened by one of `opens`, closed by the same place in `closes`) does not count.
+ */
+function findEnd(s: string, from: number, end: string, opens: string, closes: string, error: string): number {
   let quote = '';
   let depth = 0;
   for (let j = from; j < s.length; j++) {
@@ -76,11 +80,11 @@ function findClose(s: string, from: number): number {
       if (c === '\\') j++;
       else if (c === quote) quote = '';
     } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '(') depth++;
-    else if (c === ']' || c === ')') depth--;
-    else if (c === '}' && depth <= 0) return j;
+    else if (c === end && depth <= 0) return j;
+    else if (opens.includes(c)) depth++;
+    else if (closes.includes(c)) depth--;
   }
-  throw new CliError(`error parsing jsonpath ${s}, unclosed action`);
+  throw new CliError(error);
 }
 
 const unescape = (s: string): string => s.replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', t: '\t', r: '\r' })[c] ?? c);
@@ -124,7 +128,7 @@ function parsePath(src: string): Segment[] {
         if (n) segs.push({ t: 'field', names: [n] });
       }
     } else if (c === '[') {
-      const close = findBracket(s, i);
+      const close = findEnd(s, i + 1, ']', '[', ']', `error parsing jsonpath ${s}: unterminated array`);
       segs.push(parseBracket(s.slice(i + 1, close).trim(), src));
       i = close + 1;
     } else if (c === ' ') i++;
@@ -135,21 +139,6 @@ function parsePath(src: string): Segment[] {
     }
   }
   return segs;
-}
-
-function findBracket(s: string, open: number): number {
-  let quote = '';
-  let depth = 0;
-  for (let j = open; j < s.length; j++) {
-    const c = s[j]!;
-    if (quote) {
-      if (c === '\\') j++;
-      else if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[') depth++;
-    else if (c === ']' && --depth === 0) return j;
-  }
-  throw new CliError(`error parsing jsonpath ${s}: unterminated array`);
 }
 
 function parseBracket(b: string, src: string): Segment {

@@ -4,6 +4,7 @@
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/errors.js';
 import { isEmptySelector, matchesLabelSelector } from '../../api/selectors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
@@ -41,11 +42,7 @@ export class DeploymentController extends Controller {
     this.replicaSets = ctx.rest.resource<ReplicaSet>(REPLICASETS);
     this.recorder = ctx.recorder(this.name);
 
-    this.dInformer.addEventHandler({
-      onAdd: (d) => this.enqueue(d),
-      onUpdate: (_o, d) => this.enqueue(d),
-      onDelete: (d) => this.enqueue(d),
-    });
+    this.dInformer.addEventHandler(this.enqueueOnChange());
     this.rsInformer.addEventHandler({
       onAdd: (rs) => this.replicaSetChanged(undefined, rs),
       onUpdate: (old, rs) => this.replicaSetChanged(old, rs),
@@ -90,7 +87,7 @@ export class DeploymentController extends Controller {
     const p: Pass = { d: structuredClone({ ...cached, apiVersion: DEPLOYMENTS.apiVersion, kind: DEPLOYMENTS.kind }), log };
     const d = p.d;
     if (isEmptySelector(d.spec.selector)) {
-      void this.recorder.event(d, 'Warning', 'SelectingAll', 'This deployment is selecting all pods. A non-empty selector is required.');
+      void this.recorder.event(objectReference(d, DEPLOYMENTS), 'Warning', 'SelectingAll', 'This deployment is selecting all pods. A non-empty selector is required.');
       if ((d.status?.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) await this.writeStatus(p, { ...(d.status ?? {}), observedGeneration: d.metadata.generation ?? 0 });
       return;
     }
@@ -224,14 +221,15 @@ export class DeploymentController extends Controller {
           const status = structuredClone(p.d.status ?? {});
           const msg = `Failed to create new replica set "${name}": ${err instanceof Error ? err.message : String(err)}`;
           u.setCondition(status, u.newCondition('Progressing', 'False', u.Reason.FailedCreate, msg, this.clock.now()));
-          await this.writeStatus(p, status).catch(() => undefined);
+          // The create error is what the retry is about; a failed status write only delays the condition to that retry.
+          await this.writeStatus(p, status).catch((werr: unknown) => p.log.warn('writing the FailedCreate condition failed', { error: String(werr) }));
         }
         throw err;
       }
     }
     if (!alreadyExisted) {
       p.log.info('created new replica set', { replicaSet: name, replicas: newRS.spec.replicas });
-      if ((newRS.spec.replicas ?? 0) > 0) void this.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${newRS.spec.replicas ?? 0}`);
+      if ((newRS.spec.replicas ?? 0) > 0) void this.recorder.event(objectReference(d, DEPLOYMENTS), 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${newRS.spec.replicas ?? 0}`);
     }
     await this.setDeploymentRevision(p, String(newRevision));
     if (!alreadyExisted && u.hasProgressDeadline(p.d)) {
@@ -259,7 +257,7 @@ export class DeploymentController extends Controller {
     if (sizeChanged) {
       const op = operation ?? (size > from ? 'up' : 'down');
       p.log.info('scaled replica set', { replicaSet: rs.metadata.name, from, to: size });
-      void this.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${op} replica set ${rs.metadata.name ?? ''} from ${from} to ${size}`);
+      void this.recorder.event(objectReference(d, DEPLOYMENTS), 'Normal', 'ScalingReplicaSet', `Scaled ${op} replica set ${rs.metadata.name ?? ''} from ${from} to ${size}`);
     }
     return { rs: updated, scaled: sizeChanged };
   }
@@ -444,7 +442,7 @@ export class DeploymentController extends Controller {
       } else if (u.deploymentTimedOut(d, status, now)) {
         const msg = newRS ? `ReplicaSet "${rsName}" has timed out progressing.` : `Deployment "${d.metadata.name ?? ''}" has timed out progressing.`;
         u.setCondition(status, u.newCondition('Progressing', 'False', u.Reason.ProgressDeadlineExceeded, msg, now));
-        void this.recorder.event(d, 'Warning', u.Reason.ProgressDeadlineExceeded, `Deployment "${d.metadata.name ?? ''}" has timed out progressing.`);
+        void this.recorder.event(objectReference(d, DEPLOYMENTS), 'Warning', u.Reason.ProgressDeadlineExceeded, `Deployment "${d.metadata.name ?? ''}" has timed out progressing.`);
       }
     }
     // A failure of a ReplicaSet to create pods shows on the Deployment.

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
-import { keyOf, type Informer, type InformerFactory } from '../../client/informer.js';
+import { keyOf, type EventHandlers, type Informer, type InformerFactory } from '../../client/informer.js';
 import type { ObjectLike, RestClient } from '../../client/rest.js';
 import { ExponentialRateLimiter, WorkQueue, type RateLimiter } from '../../client/workqueue.js';
 import type { Clock } from '../../lib/clock.js';
@@ -65,6 +65,11 @@ export abstract class Controller {
 
   enqueue(obj: ObjectLike): void {
     this.queue.add(keyOf(obj));
+  }
+
+  /** Informer handlers that queue the object on add and update, and on delete unless onDelete does something else. */
+  protected enqueueOnChange<T extends ObjectLike>(onDelete: (obj: T) => void = (obj) => this.enqueue(obj)): EventHandlers<T> {
+    return { onAdd: (obj) => this.enqueue(obj), onUpdate: (_old, obj) => this.enqueue(obj), onDelete };
   }
 
   enqueueAfter(obj: ObjectLike, ms: number): void {

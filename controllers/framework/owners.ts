@@ -2,6 +2,7 @@
 // for an owner: adopt matching orphans, release owned objects whose labels stopped matching, ignore others' objects.
 import { isNotFound } from '../../api/errors.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
+import { ownerReference, type GroupVersionKind } from '../../client/object-ref.js';
 import type { ObjectLike, ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
 import type { LabelSelector, ObjectMeta, OwnerReference } from './types.js';
@@ -14,10 +15,7 @@ export function controllerRefOf(obj: ObjectLike): OwnerReference | undefined {
 }
 
 /** A controller reference to owner, blocking the owner's foreground deletion, as controllers set on their children. */
-export function newControllerRef(owner: ObjectLike, gvk: { apiVersion: string; kind: string }): OwnerReference {
-  const m = metaOf(owner);
-  return { apiVersion: gvk.apiVersion, kind: gvk.kind, name: m.name ?? '', uid: m.uid ?? '', controller: true, blockOwnerDeletion: true };
-}
+export const newControllerRef = (owner: ObjectLike, gvk: GroupVersionKind): OwnerReference => ownerReference(owner, gvk, { controller: true });
 
 export interface ClaimOptions<T extends ObjectLike> {
   owner: ObjectLike;

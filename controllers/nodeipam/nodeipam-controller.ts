@@ -1,5 +1,6 @@
 // Node IPAM (pkg/controller/nodeipam, range allocator): gives every node a spec.podCIDR from the cluster CIDR.
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import type { Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import { Controller, type ControllerContext, type SyncContext } from '../framework/controller.js';
@@ -28,13 +29,11 @@ export class NodeIpamController extends Controller {
     this.informers = [this.nodeInformer];
     this.nodes = ctx.rest.resource<Node>(NODES);
     this.recorder = ctx.recorder(this.name);
-    this.nodeInformer.addEventHandler({
-      onAdd: (n) => this.enqueue(n),
-      onUpdate: (_o, n) => this.enqueue(n),
-      onDelete: (n) => {
+    this.nodeInformer.addEventHandler(
+      this.enqueueOnChange((n) => {
         for (const c of podCidrsOf(n)) this.cidrs.release(c);
-      },
-    });
+      }),
+    );
   }
 
   /** Before allocating anything, every subnet already assigned is marked taken. */
@@ -52,7 +51,7 @@ export class NodeIpamController extends Controller {
     }
     const cidr = this.cidrs.allocateNext();
     if (!cidr) {
-      void this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Normal', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      void this.recorder.event(objectReference(node, NODES), 'Normal', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
       throw new Error(`no pod CIDR left in the cluster CIDR for node ${name}`);
     }
     try {
@@ -61,7 +60,7 @@ export class NodeIpamController extends Controller {
       log.info('allocated pod CIDR', { node: name, podCIDR: cidr });
     } catch (err) {
       this.cidrs.release(cidr);
-      void this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Warning', 'CIDRAssignmentFailed', `Node ${name} status is now: CIDRAssignmentFailed`);
+      void this.recorder.event(objectReference(node, NODES), 'Warning', 'CIDRAssignmentFailed', `Node ${name} status is now: CIDRAssignmentFailed`);
       throw err;
     }
   }

@@ -3,6 +3,7 @@
 // Ready=False); its pods are marked not ready and evicted once their toleration of the taint runs out.
 import { isConflict, isNotFound } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import type { Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import { Controller, ensureIndex, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
@@ -54,11 +55,7 @@ export class NodeLifecycleController extends Controller {
     this.pods = ctx.rest.resource<Pod>(PODS);
     this.recorder = ctx.recorder(this.name);
 
-    this.nodeInformer.addEventHandler({
-      onAdd: (n) => this.enqueue(n),
-      onUpdate: (_o, n) => this.enqueue(n),
-      onDelete: (n) => this.health.delete(n.metadata.name ?? ''),
-    });
+    this.nodeInformer.addEventHandler(this.enqueueOnChange((n) => this.health.delete(n.metadata.name ?? '')));
     const leaseChanged = (l: Lease): void => {
       const name = l.metadata.name ?? '';
       this.observe(name, { leaseRenew: l.spec?.renewTime ?? '' });
@@ -124,7 +121,7 @@ export class NodeLifecycleController extends Controller {
     if (expired && ready?.status !== 'Unknown') {
       node = await this.markUnknown(node, now);
       log.info('node stopped posting status', { node: name, lastSeenMsAgo: now - h.probe });
-      void this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+      void this.recorder.event(objectReference(node, NODES), 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
     }
     const status = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
@@ -194,7 +191,7 @@ export class NodeLifecycleController extends Controller {
   }
 
   private async evict(pod: Pod): Promise<void> {
-    void this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`);
+    void this.recorder.event(objectReference(pod, PODS), 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`);
     try {
       await this.pods.delete(pod.metadata.namespace, pod.metadata.name ?? '', { preconditions: { uid: pod.metadata.uid ?? '' } });
     } catch (err) {

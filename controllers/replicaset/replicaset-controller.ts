@@ -3,6 +3,7 @@
 import { ApiError, isConflict, isNotFound } from '../../api/errors.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import type { EventRecorder } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import { slowStartBatch } from '../framework/batch.js';
@@ -53,14 +54,12 @@ export class ReplicaSetController extends Controller {
     this.pods = ctx.rest.resource<Pod>(PODS);
     this.recorder = ctx.recorder(this.name);
 
-    this.rsInformer.addEventHandler({
-      onAdd: (rs) => this.enqueue(rs),
-      onUpdate: (_old, rs) => this.enqueue(rs),
-      onDelete: (rs) => {
+    this.rsInformer.addEventHandler(
+      this.enqueueOnChange((rs) => {
         this.expectations.delete(keyOf(rs));
         this.enqueue(rs);
-      },
-    });
+      }),
+    );
     this.podInformer.addEventHandler({
       onAdd: (pod) => this.addPod(pod),
       onUpdate: (old, pod) => this.updatePod(old, pod),
@@ -184,11 +183,11 @@ export class ReplicaSetController extends Controller {
       const { successes, error } = await slowStartBatch(want, 1, async () => {
         try {
           const pod = await this.pods.create(rs.metadata.namespace, podFromTemplate(template, rs, REPLICASETS));
-          void this.recorder.event(withKind(rs), 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name ?? ''}`);
+          void this.recorder.event(objectReference(rs, REPLICASETS), 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name ?? ''}`);
         } catch (err) {
           // The namespace is going away, and this ReplicaSet with it: nothing to retry.
           if (isNamespaceTerminating(err)) return this.expectations.creationObserved(key);
-          void this.recorder.event(withKind(rs), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
+          void this.recorder.event(objectReference(rs, REPLICASETS), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
           throw err;
         }
       }, this.createConcurrency);
@@ -206,11 +205,11 @@ export class ReplicaSetController extends Controller {
         victims.map(async (pod) => {
           try {
             await this.pods.delete(pod.metadata.namespace, pod.metadata.name ?? '', { preconditions: { uid: pod.metadata.uid ?? '' } });
-            void this.recorder.event(withKind(rs), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name ?? ''}`);
+            void this.recorder.event(objectReference(rs, REPLICASETS), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name ?? ''}`);
           } catch (err) {
             if (isNotFound(err)) return; // already gone: its delete event lowers the expectation
             this.expectations.deletionObserved(key, keyOf(pod));
-            void this.recorder.event(withKind(rs), 'Warning', 'FailedDelete', `Error deleting: ${err instanceof Error ? err.message : String(err)}`);
+            void this.recorder.event(objectReference(rs, REPLICASETS), 'Warning', 'FailedDelete', `Error deleting: ${err instanceof Error ? err.message : String(err)}`);
             throw err;
           }
         }),
@@ -290,11 +289,6 @@ function sameStatus(a: ReplicaSetStatus | undefined, b: ReplicaSetStatus): boole
     (a.observedGeneration ?? 0) === (b.observedGeneration ?? 0) &&
     JSON.stringify(a.conditions ?? []) === JSON.stringify(b.conditions ?? [])
   );
-}
-
-/** Objects from a list may lack apiVersion/kind; events need them. */
-export function withKind<T extends { metadata: unknown }>(obj: T, gvk: { apiVersion: string; kind: string } = REPLICASETS): T & { apiVersion: string; kind: string } {
-  return { ...obj, apiVersion: gvk.apiVersion, kind: gvk.kind };
 }
 
 /** The API server refuses new objects in a terminating namespace (NamespaceTerminatingCause). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { SchedulerCache } from './cache.js';
 import { PodInfo } from './node-info.js';
-import { node, pod } from './testing.js';
+import { node, pod } from '../../test/support/scheduler-fixtures.js';
 
 describe('SchedulerCache', () => {
   it('sums requests per node as pods are added, updated and removed', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
 import { SchedulingQueue } from './queue.js';
-import { pod } from './testing.js';
+import { pod } from '../../test/support/scheduler-fixtures.js';
 
 describe('SchedulingQueue', () => {
   it('pops by priority, then by arrival', async () => {

@@ -2,6 +2,7 @@
 // an unschedulable set. Pods leave the unschedulable set only when a cluster event arrives that one of the plugins
 // that rejected them registered for (a node added, a pod deleted, ...), never on a timer.
 import type { Pod } from '../../api/index.js';
+import { exponentialDelay } from '../../lib/backoff.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { KeyedHeap } from './heap.js';
 import { PodInfo, podKey } from './node-info.js';
@@ -224,8 +225,7 @@ export class SchedulingQueue {
   }
 
   backoffDuration(qp: QueuedPod): number {
-    const n = Math.max(0, qp.attempts - 1);
-    return Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(n, 30));
+    return exponentialDelay(qp.attempts - 1, this.initialBackoffMs, this.maxBackoffMs);
   }
 
   private backoffExpiry(qp: QueuedPod): number {

@@ -5,7 +5,7 @@ import { SchedulerCache } from './cache.js';
 import { PodInfo } from './node-info.js';
 import { Nominator } from './nominator.js';
 import { Framework, numFeasibleNodesToFind } from './runtime.js';
-import { node, pod } from './testing.js';
+import { node, pod } from '../../test/support/scheduler-fixtures.js';
 import { CycleState, Status, type FilterPlugin, type PluginFactory, type ReservePlugin, type ScorePlugin } from './types.js';
 import type { Profile } from '../config.js';
 

@@ -165,6 +165,19 @@ export interface PreFilterPlugin extends Plugin {
   removePod?(state: CycleState, pod: PodInfo, removed: PodInfo, node: NodeInfo): void;
 }
 
+/** PreFilter state that counts the pods on nodes; preemption's simulated adds and removes go through count(). */
+export interface PodCounting {
+  count(pod: PodInfo, other: PodInfo, node: NodeInfo, delta: 1 | -1): void;
+}
+
+/** addPod and removePod for a plugin whose PreFilter state (under key) counts pods. */
+export function podCountingExtensions(key: StateKey<PodCounting>): Required<Pick<PreFilterPlugin, 'addPod' | 'removePod'>> {
+  return {
+    addPod: (state, pod, added, node) => state.read(key)?.count(pod, added, node, 1),
+    removePod: (state, pod, removed, node) => state.read(key)?.count(pod, removed, node, -1),
+  };
+}
+
 export interface FilterPlugin extends Plugin {
   filter(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
 }

@@ -496,11 +496,11 @@ describe('node agent (API server + runtime shim + registry)', function () {
     assert.match(body, /^HTTP\/1\.[01] 200/);
   });
 
-  it('the API server side (apiserver/node-proxy.ts) reaches the agent for pods/log and pods/exec', async () => {
+  it('the API server side (apiserver/nodeproxy/node-proxy.ts) reaches the agent for pods/log and pods/exec', async () => {
     const pname = name('proxied');
     await createPod(pname, { containers: [bb('main', 'echo via-proxy; exec sleep 3600')] });
     await waitPod(pname, (x) => x.status?.phase === 'Running', 'Running');
-    const { proxyPodLog, proxyPodUpgrade } = await import('../../apiserver/node-proxy.js');
+    const { proxyPodLog, proxyPodUpgrade } = await import('../../apiserver/nodeproxy/node-proxy.js');
     const { createServer } = await import('node:http');
     const cfg = cluster.rest.config;
     const deps = {

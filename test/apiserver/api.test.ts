@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { issueCert } from '../../apiserver/pki.js';
+import { issueCert } from '../../apiserver/pki/pki.js';
 import { deploymentManifest, podManifest, startHarness, type Harness } from './harness.js';
 
 const NS = '/api/v1/namespaces/default';
@@ -37,7 +37,7 @@ describe('apiserver', function () {
     });
 
     it('rejects a client certificate from another CA', async () => {
-      const { ensurePki } = await import('../../apiserver/pki.js');
+      const { ensurePki } = await import('../../apiserver/pki/pki.js');
       const { mkdtempSync, rmSync } = await import('node:fs');
       const { tmpdir } = await import('node:os');
       const other = mkdtempSync(join(tmpdir(), 'ketch-other-ca-'));

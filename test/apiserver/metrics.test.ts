@@ -1,8 +1,8 @@
-// The API server's /metrics (Prometheus text format, see apiserver/metrics.ts) over the wire: authentication, request
+// The API server's /metrics (Prometheus text format, see apiserver/filters/metrics.ts) over the wire: authentication, request
 // counts and latencies by verb/resource/code, the open-watch gauge, storage latency, bounded label values; and the
 // storage wrapper on its own (guaranteedUpdate counted once, one registry per server).
 import { strict as assert } from 'node:assert';
-import { ApiServerMetrics } from '../../apiserver/metrics.js';
+import { ApiServerMetrics } from '../../apiserver/filters/metrics.js';
 import { EmbeddedStorage } from '../../apiserver/storage/embedded.js';
 import { startHarness, type Harness } from './harness.js';
 

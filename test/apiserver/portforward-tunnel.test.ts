@@ -5,9 +5,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { acceptPortForwardTunnel, PortForwardSession, spdyPortForwardMode, type AgentDialer } from '../../apiserver/portforward-tunnel.js';
-import type { SpdyFrame } from '../../apiserver/spdy.js';
-import { GoSpdyClient } from '../../apiserver/testing/spdy-client.js';
+import { acceptPortForwardTunnel, PortForwardSession, spdyPortForwardMode, type AgentDialer } from '../../apiserver/nodeproxy/portforward-tunnel.js';
+import type { SpdyFrame } from '../../apiserver/nodeproxy/spdy.js';
+import { GoSpdyClient } from '../../apiserver/nodeproxy/testing/spdy-client.js';
 import { waitFor } from '../support/util.js';
 
 const CLOSED_PORT = 1;

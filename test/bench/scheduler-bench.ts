@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Node, Pod } from '../../api/index.js';
 import { InformerFactory, RestClient, loadClientConfig, type ResourceClient } from '../../client/index.js';
 import { startScheduler, type ScheduledInfo } from '../../scheduler/index.js';
-import { NODES, PODS } from '../../scheduler/scheduler.js';
+import { NODES, PODS } from '../../client/resources.js';
 
 const NODE_COUNT = Number(process.env.BENCH_NODES ?? 5000);
 const POD_COUNT = Number(process.env.BENCH_PODS ?? 10000);

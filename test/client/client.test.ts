@@ -1,10 +1,12 @@
 // The client machinery against a real API server: REST verbs, watch iterator, informers, leader election, events.
 import assert from 'node:assert/strict';
 import { ApiError, isConflict, isGone, isNotFound } from '../../api/errors.js';
-import { EVENTS, EventRecorder, type KubeEvent } from '../../client/events.js';
+import { EventBroadcaster, type KubeEvent } from '../../client/events.js';
+import { objectReference } from '../../client/object-ref.js';
 import { FakeClock } from '../../lib/clock.js';
 import { Informer, keyOf } from '../../client/informer.js';
-import { LEASES, LeaderElector, type Lease } from '../../client/leader-election.js';
+import { LeaderElector, type Lease } from '../../client/leader-election.js';
+import { EVENTS, LEASES } from '../../client/resources.js';
 import type { ObjectLike, ResourceRef } from '../../client/rest.js';
 import { startTestApiServer, type TestApiServer } from '../support/cluster.js';
 import { waitFor } from '../support/util.js';
@@ -159,7 +161,7 @@ describe('client against a real API server', function () {
 
   describe('event recorder', () => {
     it('writes an Event and aggregates repeats into count and lastTimestamp', async () => {
-      const rec = new EventRecorder(srv.rest.resource<KubeEvent>(EVENTS), { component: 'test-controller' });
+      const rec = new EventBroadcaster(srv.rest).recorder({ component: 'test-controller' });
       const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ev-target', namespace: 'default', uid: 'u-1' } };
       await rec.event(obj, 'Warning', 'Broken', 'it broke');
       await rec.event(obj, 'Warning', 'Broken', 'it broke');
@@ -174,7 +176,7 @@ describe('client against a real API server', function () {
 
     it('lets a burst of 25 events per object through, then one per 5 minutes', async () => {
       const clock = new FakeClock();
-      const rec = new EventRecorder(srv.rest.resource<KubeEvent>(EVENTS), { component: 'spammy' }, clock);
+      const rec = new EventBroadcaster(srv.rest, clock).recorder({ component: 'spammy' });
       const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'spam-target', namespace: 'default', uid: 'u-spam' } };
       for (let i = 0; i < 30; i++) await rec.event(obj, 'Normal', 'Tick', `tick ${i}`);
       const count = async (): Promise<number> =>
@@ -184,6 +186,26 @@ describe('client against a real API server', function () {
       await rec.event(obj, 'Normal', 'Tick', 'after the pause');
       await rec.event(obj, 'Normal', 'Tick', 'too soon');
       assert.equal(await count(), 26);
+    });
+
+    it('gives one recorder per source from one broadcaster, each with its own aggregation and spam filter', async () => {
+      const clock = new FakeClock();
+      const broadcaster = new EventBroadcaster(srv.rest, clock);
+      const a = broadcaster.recorder({ component: 'comp-a' });
+      assert.equal(broadcaster.recorder({ component: 'comp-a' }), a, 'the same recorder for the same source');
+      const b = broadcaster.recorder({ component: 'comp-b', host: 'node-1' });
+      const obj = { metadata: { name: 'shared-target', namespace: 'default', uid: 'u-shared', resourceVersion: '7' } };
+      const ref = objectReference(obj, { apiVersion: 'v1', kind: 'ConfigMap' });
+      for (let i = 0; i < 30; i++) void a.event(ref, 'Normal', 'Tick', `a ${i}`);
+      await b.event(ref, 'Warning', 'Same', 'same words');
+      await b.event(ref, 'Warning', 'Same', 'same words');
+      await a.event(ref, 'Warning', 'Same', 'same words');
+      const evs = (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name === 'shared-target');
+      assert.equal(evs.filter((e) => e.source.component === 'comp-a').length, 25, "b's events did not use a's tokens");
+      const same = evs.filter((e) => e.reason === 'Same');
+      assert.deepEqual(same.map((e) => [e.source.component, e.source.host, e.count]), [['comp-b', 'node-1', 2]], "a's burst was spent: its repeat was filtered");
+      assert.deepEqual(same[0]?.involvedObject, { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'shared-target', uid: 'u-shared', resourceVersion: '7' });
+      assert.equal(same[0]?.reportingInstance, 'node-1');
     });
   });
 });

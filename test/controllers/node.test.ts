@@ -1,7 +1,7 @@
 // Node lifecycle (with a fake clock: 40 s grace, 300 s default toleration; and with short times set by flags on the real
 // clock) and node IPAM against a real API server.
 import assert from 'node:assert/strict';
-import { EVENTS, EventRecorder, InformerFactory, microTime, type KubeEvent, type ResourceClient } from '../../client/index.js';
+import { EventBroadcaster, InformerFactory, microTime, type ResourceClient } from '../../client/index.js';
 import { FakeClock } from '../../lib/clock.js';
 import type { ControllerContext } from '../../controllers/framework/controller.js';
 import { rfc3339 } from '../../controllers/framework/pods.js';
@@ -46,11 +46,12 @@ describe('node controllers', function () {
     before(async () => {
       clock = new FakeClock(Date.now());
       informers = new InformerFactory(cluster.rest, { clock });
-      const ctx: ControllerContext = {
+      const events = new EventBroadcaster(cluster.rest, clock);
+    const ctx: ControllerContext = {
         rest: cluster.rest,
         informers,
         clock,
-        recorder: (c) => new EventRecorder(cluster.rest.resource<KubeEvent>(EVENTS), { component: c }, clock),
+        recorder: (c) => events.recorder({ component: c }),
       };
       lifecycle = new NodeLifecycleController(ctx);
       informers.start();

@@ -1,7 +1,7 @@
 // Pod garbage collection against a real API server, with a fake clock for the quarantine of missing nodes; the sweep
 // is driven with processKey so that each step is deterministic.
 import assert from 'node:assert/strict';
-import { EVENTS, EventRecorder, InformerFactory, type KubeEvent, type ResourceClient } from '../../client/index.js';
+import { EventBroadcaster, InformerFactory, type ResourceClient } from '../../client/index.js';
 import { FakeClock } from '../../lib/clock.js';
 import type { ControllerContext } from '../../controllers/framework/controller.js';
 import { NODES, PODS, type Node, type Pod } from '../../controllers/framework/types.js';
@@ -33,11 +33,12 @@ describe('pod garbage collector', function () {
 
   function controller(clock: FakeClock, threshold: number): { gc: PodGcController; informers: InformerFactory; seen: (ns: string, n: number) => Promise<void> } {
     const informers = new InformerFactory(cluster.rest, { clock });
+    const events = new EventBroadcaster(cluster.rest, clock);
     const ctx: ControllerContext = {
       rest: cluster.rest,
       informers,
       clock,
-      recorder: (c) => new EventRecorder(cluster.rest.resource<KubeEvent>(EVENTS), { component: c }, clock),
+      recorder: (c) => events.recorder({ component: c }),
     };
     const gc = new PodGcController(ctx, { terminatedPodGcThreshold: threshold });
     informers.start();

@@ -6,8 +6,8 @@ import type { Node, Pod } from '../../api/index.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { EmbeddedStorage } from '../../apiserver/storage/index.js';
 import { RestClient, loadClientConfig, type ResourceClient } from '../../client/index.js';
-import { node, pod } from '../../scheduler/framework/testing.js';
-import { NODES, PODS } from '../../scheduler/scheduler.js';
+import { node, pod } from '../support/scheduler-fixtures.js';
+import { NODES, PODS } from '../../client/resources.js';
 
 export interface TestCluster {
   rest: RestClient;

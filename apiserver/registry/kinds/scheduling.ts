@@ -1,5 +1,5 @@
 // PriorityClasses: cluster-scoped, no status; value and preemptionPolicy are immutable (api/validation/scheduling.ts),
-// the single global default and the undeletable system classes are admission's (apiserver/priority-admission.ts).
+// the single global default and the undeletable system classes are admission's (apiserver/admission/priority.ts).
 import type { ResourceInfo } from '../../../api/index.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
 

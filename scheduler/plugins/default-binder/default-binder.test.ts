@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PodInfo } from '../../framework/node-info.js';
-import { fakeCluster, newState, pod } from '../../framework/testing.js';
+import { fakeCluster, newState, pod } from '../../../test/support/scheduler-fixtures.js';
 import { defaultBinder } from './index.js';
 
 describe('DefaultBinder', () => {

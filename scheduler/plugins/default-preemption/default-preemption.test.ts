@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PodInfo } from '../../framework/node-info.js';
-import { fakeCluster, newState, node, pod } from '../../framework/testing.js';
+import { fakeCluster, newState, node, pod } from '../../../test/support/scheduler-fixtures.js';
 import { Status } from '../../framework/types.js';
 import { nodeResourcesFit } from '../node-resources/index.js';
 import { taintToleration } from '../taint-toleration/index.js';

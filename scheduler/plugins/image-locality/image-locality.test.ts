@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { normalizeImage, PodInfo } from '../../framework/node-info.js';
-import { fakeCluster, newState, node, pod } from '../../framework/testing.js';
+import { fakeCluster, newState, node, pod } from '../../../test/support/scheduler-fixtures.js';
 import { imageLocality } from './index.js';
 
 describe('ImageLocality', () => {

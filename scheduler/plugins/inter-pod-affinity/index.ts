@@ -3,7 +3,7 @@
 // terms on both sides (and existing pods' required affinity, with hardPodAffinityWeight) score nodes.
 import type { NodeInfo, PodInfo } from '../../framework/node-info.js';
 import { termMatches, type AffinityTerm } from '../../framework/node-info.js';
-import { MAX_NODE_SCORE, Status, stateKey, type Cloneable, type FilterPlugin, type Handle, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../../framework/types.js';
+import { MAX_NODE_SCORE, podCountingExtensions, Status, stateKey, type Cloneable, type FilterPlugin, type Handle, type PodCounting, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../../framework/types.js';
 import { numberArg } from '../helpers.js';
 
 export const NAME = 'InterPodAffinity';
@@ -19,7 +19,7 @@ function bump(m: Map<string, number>, key: string, d: number): void {
   else m.delete(key);
 }
 
-class FilterState implements Cloneable<FilterState> {
+class FilterState implements Cloneable<FilterState>, PodCounting {
   constructor(
     /** Domains where an existing pod's required anti-affinity selects the incoming pod. */
     readonly existingAnti = new Map<string, number>(),
@@ -32,7 +32,7 @@ class FilterState implements Cloneable<FilterState> {
     return new FilterState(new Map(this.existingAnti), new Map(this.affinity), new Map(this.anti));
   }
   /** Counts `other` on `node` (d=1) or uncounts it (d=-1). */
-  account(pod: PodInfo, other: PodInfo, node: NodeInfo, d: number): void {
+  count(pod: PodInfo, other: PodInfo, node: NodeInfo, d: number): void {
     const labels = node.labels;
     for (const t of other.requiredAntiAffinity) {
       const v = labels[t.topologyKey];
@@ -68,18 +68,13 @@ export function interPodAffinity(args: Record<string, unknown>, handle: Handle):
       const s = new FilterState();
       for (const node of handle.snapshot.list()) {
         const others = own ? node.pods.values() : node.podsWithRequiredAntiAffinity.values();
-        for (const other of others) s.account(pod, other, node, 1);
+        for (const other of others) s.count(pod, other, node, 1);
       }
       if (!own && s.existingAnti.size === 0) return Status.skip();
       state.write(FILTER, s);
       return Status.success();
     },
-    addPod(state, pod, added, node) {
-      state.read(FILTER)?.account(pod, added, node, 1);
-    },
-    removePod(state, pod, removed, node) {
-      state.read(FILTER)?.account(pod, removed, node, -1);
-    },
+    ...podCountingExtensions(FILTER),
 
     filter(state, pod, node) {
       const s = state.read(FILTER);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Pod, PodAffinityTerm } from '../../../api/index.js';
 import { PodInfo } from '../../framework/node-info.js';
-import { fakeCluster, newState, node, pod } from '../../framework/testing.js';
+import { fakeCluster, newState, node, pod } from '../../../test/support/scheduler-fixtures.js';
 import { ERR_REASON_AFFINITY, ERR_REASON_ANTI_AFFINITY, ERR_REASON_EXISTING_ANTI_AFFINITY, interPodAffinity } from './index.js';
 
 const ZONE = 'zone';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Pod } from '../../../api/index.js';
 import { PodInfo } from '../../framework/node-info.js';
 import { podRequests } from '../../framework/resources.js';
-import { newState, node, nodeInfo, pod } from '../../framework/testing.js';
+import { newState, node, nodeInfo, pod } from '../../../test/support/scheduler-fixtures.js';
 import { balancedAllocation, nodeResourcesFit, TOO_MANY_PODS } from './index.js';
 import { fitsResources, insufficientResources } from './fit.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PodInfo } from '../../framework/node-info.js';
-import { newState, node, nodeInfo, pod } from '../../framework/testing.js';
+import { newState, node, nodeInfo, pod } from '../../../test/support/scheduler-fixtures.js';
 import { ERR_REASON_UNSCHEDULABLE, nodeUnschedulable } from './index.js';
 
 describe('NodeUnschedulable', () => {

@@ -3,7 +3,7 @@
 // constraints prefer nodes in domains with fewer matching pods.
 import { matchesLabelSelector, type LabelSelector, type TopologySpreadConstraint } from '../../../api/index.js';
 import type { NodeInfo, PodInfo } from '../../framework/node-info.js';
-import { MAX_NODE_SCORE, Status, stateKey, type Cloneable, type FilterPlugin, type Handle, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../../framework/types.js';
+import { MAX_NODE_SCORE, podCountingExtensions, Status, stateKey, type Cloneable, type FilterPlugin, type Handle, type PodCounting, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../../framework/types.js';
 import { findUntoleratedTaint, podMatchesNodeSelectorAndAffinity } from '../helpers.js';
 
 export const NAME = 'PodTopologySpread';
@@ -85,7 +85,7 @@ class CriticalPaths {
   }
 }
 
-class FilterState implements Cloneable<FilterState> {
+class FilterState implements Cloneable<FilterState>, PodCounting {
   constructor(
     readonly constraints: Constraint[],
     readonly counts: Array<Map<string, number>>,
@@ -95,7 +95,7 @@ class FilterState implements Cloneable<FilterState> {
     return new FilterState(this.constraints, this.counts.map((m) => new Map(m)), this.critical.map((c) => c.clone()));
   }
   /** A pod was added (d=1) or removed (d=-1) on a node in a simulation. */
-  adjust(pod: PodInfo, other: PodInfo, node: NodeInfo, d: number): void {
+  count(pod: PodInfo, other: PodInfo, node: NodeInfo, d: number): void {
     if (!nodeEligible(pod, node, this.constraints)) return;
     this.constraints.forEach((c, i) => {
       if (!podCounts(c, pod.namespace, other)) return;
@@ -142,12 +142,7 @@ export function podTopologySpread(_args: Record<string, unknown>, handle: Handle
       state.write(FILTER, new FilterState(constraints, counts, critical));
       return Status.success();
     },
-    addPod(state, pod, added, node) {
-      state.read(FILTER)?.adjust(pod, added, node, 1);
-    },
-    removePod(state, pod, removed, node) {
-      state.read(FILTER)?.adjust(pod, removed, node, -1);
-    },
+    ...podCountingExtensions(FILTER),
 
     filter(state, pod, node) {
       const s = state.read(FILTER);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Node, Pod, TopologySpreadConstraint } from '../../../api/index.js';
 import { PodInfo } from '../../framework/node-info.js';
-import { fakeCluster, newState, node, pod } from '../../framework/testing.js';
+import { fakeCluster, newState, node, pod } from '../../../test/support/scheduler-fixtures.js';
 import { ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, podTopologySpread } from './index.js';
 
 const ZONE = 'topology.kubernetes.io/zone';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Taint, Toleration } from '../../../api/index.js';
 import { PodInfo } from '../../framework/node-info.js';
-import { newState, node, nodeInfo, pod } from '../../framework/testing.js';
+import { newState, node, nodeInfo, pod } from '../../../test/support/scheduler-fixtures.js';
 import { tolerates } from '../helpers.js';
 import { taintToleration } from './index.js';
 

@@ -1,0 +1,149 @@
+// Authentication: bearer tokens from a static token file or further token authenticators (service-account JWTs),
+// and x509 client certificates signed by the cluster CA.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { errors } from '../../api/errors.js';
+
+/** Who is making the request; handed to the authorizer that comes later. */
+export interface UserInfo {
+  name: string;
+  uid?: string;
+  groups: string[];
+}
+
+export interface TokenEntry {
+  token: string;
+  user: UserInfo;
+}
+
+/** Splits one CSV line, honouring double quotes ("" inside quotes is a literal quote). */
+function splitCsv(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim());
+}
+
+/** Parses kube-apiserver's --token-auth-file format: token,user,uid[,"group1,group2"]. */
+export function parseTokenFile(text: string): TokenEntry[] {
+  const entries: TokenEntry[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const [token, name, uid, groups] = splitCsv(line);
+    if (!token || !name) throw new Error(`token file line ${i + 1}: expected token,user,uid[,groups]`);
+    entries.push({ token, user: { name, ...(uid ? { uid } : {}), groups: groups ? groups.split(',').map((g) => g.trim()).filter(Boolean) : [] } });
+  });
+  return entries;
+}
+
+export async function loadTokenFile(path: string): Promise<TokenEntry[]> {
+  return parseTokenFile(await readFile(path, 'utf8'));
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** A user and the audiences the token that names them was valid for. */
+export interface TokenUser {
+  user: UserInfo;
+  audiences: string[];
+}
+
+/**
+ * A further bearer-token authenticator: the user, or undefined when the token is not its kind (or not valid for one
+ * of `audiences`; absent: the API server's own).
+ */
+export type TokenAuthenticator = (token: string, audiences?: readonly string[]) => Promise<TokenUser | undefined>;
+
+export class Authenticator {
+  private readonly tokens: { hash: Buffer; user: UserInfo }[];
+
+  /** `apiAudiences`: what static tokens, which name no audience, are valid for (kube-apiserver's --api-audiences). */
+  constructor(
+    tokens: TokenEntry[],
+    private readonly tokenAuthenticators: TokenAuthenticator[] = [],
+    private readonly apiAudiences: readonly string[] = [],
+  ) {
+    this.tokens = tokens.map((t) => ({ hash: digest(t.token), user: t.user }));
+  }
+
+  /** The static token file's user for a token. Digests are compared in constant time so a token cannot be guessed byte by byte. */
+  private staticUser(token: string): UserInfo | undefined {
+    const h = digest(token);
+    return this.tokens.find((t) => timingSafeEqual(t.hash, h))?.user;
+  }
+
+  /**
+   * TokenReview: who a bearer token stands for, when it is valid for one of `audiences` (none given: the API
+   * server's), with the audiences it was valid for; undefined for a token no authenticator accepts.
+   */
+  async reviewToken(token: string, audiences: readonly string[] = []): Promise<TokenUser | undefined> {
+    const wanted = audiences.length ? audiences : this.apiAudiences;
+    const user = this.staticUser(token);
+    if (user) {
+      // Static tokens name no audience: they are good for the API server's only (kube's audience-agnostic wrapper).
+      const valid = wanted.filter((a) => this.apiAudiences.includes(a));
+      return valid.length ? { user: withAuthenticated(user), audiences: valid } : undefined;
+    }
+    for (const a of this.tokenAuthenticators) {
+      const r = await a(token, wanted);
+      if (r) return { user: withAuthenticated(r.user), audiences: r.audiences };
+    }
+    return undefined;
+  }
+
+  /** The user behind the request, or an ApiError 401. Bearer tokens win over client certificates, as in kube-apiserver. */
+  async authenticate(req: IncomingMessage): Promise<UserInfo> {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!m?.[1]) throw errors.unauthorized();
+      const hit = this.staticUser(m[1]);
+      if (hit) return withAuthenticated(hit);
+      for (const a of this.tokenAuthenticators) {
+        const r = await a(m[1]);
+        if (r) return withAuthenticated(r.user);
+      }
+      throw errors.unauthorized();
+    }
+    const sock = req.socket as TLSSocket;
+    if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
+      // The certificate is fixed for the connection's life: decode it once per keep-alive socket, not per request.
+      let user = certUsers.get(sock);
+      if (user === undefined) {
+        const cert = sock.getPeerCertificate();
+        const cn = first(cert?.subject?.CN);
+        user = cn ? withAuthenticated({ name: cn, groups: all(cert.subject.O) }) : null;
+        certUsers.set(sock, user);
+      }
+      if (user) return user;
+    }
+    throw errors.unauthorized();
+  }
+}
+
+const certUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+const all = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function withAuthenticated(u: UserInfo): UserInfo {
+  return { ...u, groups: u.groups.includes('system:authenticated') ? u.groups : [...u.groups, 'system:authenticated'] };
+}

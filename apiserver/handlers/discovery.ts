@@ -1,0 +1,139 @@
+// Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
+import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { parseAccept } from '../http/http.js';
+import { METRICS_RESOURCES } from '../nodeproxy/metrics-api.js';
+
+/** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io, reviews). */
+const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES, ...REVIEWS];
+
+export const VERSION_INFO = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.4-ketch',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2025-01-01T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'gc',
+  platform: `${process.platform === 'win32' ? 'windows' : process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** The subresource's kind and verbs, as kube-apiserver advertises them. */
+const SUBRESOURCES: Record<string, { group?: string; version?: string; kind?: string; verbs: string[] }> = {
+  status: { verbs: ['get', 'patch', 'update'] },
+  scale: { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+  binding: { kind: 'Binding', verbs: ['create'] },
+  eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
+  log: { verbs: ['get'] },
+  exec: { kind: 'PodExecOptions', verbs: ['create', 'get'] },
+  attach: { kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+  portforward: { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
+  finalize: { verbs: ['update'] },
+  token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
+};
+
+function subInfo(r: ResourceInfo, sub: string): { group: string; version: string; kind: string; verbs: string[] } {
+  const s = SUBRESOURCES[sub] ?? { verbs: ['get'] };
+  return { group: s.group ?? r.group, version: s.version ?? r.version, kind: s.kind ?? r.kind, verbs: s.verbs };
+}
+
+/** Groups in serving order: core first, then named groups as RESOURCES lists them. */
+function groups(): { name: string; versions: string[] }[] {
+  const out: { name: string; versions: string[] }[] = [];
+  for (const r of SERVED) {
+    let g = out.find((x) => x.name === r.group);
+    if (!g) out.push((g = { name: r.group, versions: [] }));
+    if (!g.versions.includes(r.version)) g.versions.push(r.version);
+  }
+  return out;
+}
+
+const resourcesOf = (group: string, version: string): ResourceInfo[] => SERVED.filter((r) => r.group === group && r.version === version);
+
+export function wantsAggregated(accept: string | undefined): boolean {
+  for (const a of parseAccept(accept)) {
+    if (a.params.as === 'APIGroupDiscoveryList' && a.params.g === 'apidiscovery.k8s.io' && a.params.v === 'v2') return true;
+    if (a.type === 'application/json' && !a.params.as) return false;
+  }
+  return false;
+}
+
+/** aggregated discovery: one item for the core group (`/api`) or one per named group (`/apis`). */
+export function aggregatedDiscovery(core: boolean): unknown {
+  const items = groups()
+    .filter((g) => (g.name === '') === core)
+    .map((g) => ({
+      metadata: { name: g.name, creationTimestamp: null },
+      versions: g.versions.map((version) => ({
+        version,
+        freshness: 'Current',
+        resources: resourcesOf(g.name, version).map((r) => ({
+          resource: r.resource,
+          responseKind: { group: r.group, version: r.version, kind: r.kind },
+          scope: r.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: r.singular,
+          verbs: r.verbs,
+          ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+          ...(r.categories.length ? { categories: r.categories } : {}),
+          ...(r.subresources.length
+            ? {
+                subresources: r.subresources.map((sub) => {
+                  const s = subInfo(r, sub);
+                  return { subresource: sub, responseKind: { group: s.group, version: s.version, kind: s.kind }, verbs: s.verbs };
+                }),
+              }
+            : {}),
+        })),
+      })),
+    }));
+  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
+}
+
+export function apiVersions(serverAddress: string): unknown {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+}
+
+function apiGroup(g: { name: string; versions: string[] }): unknown {
+  const versions = g.versions.map((v) => ({ groupVersion: `${g.name}/${v}`, version: v }));
+  return { name: g.name, versions, preferredVersion: versions[0] };
+}
+
+export function apiGroupList(): unknown {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().filter((g) => g.name !== '').map(apiGroup) };
+}
+
+export function apiGroupDoc(group: string): unknown | undefined {
+  const g = groups().find((x) => x.name === group && group !== '');
+  return g ? { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(g) as object) } : undefined;
+}
+
+export function apiResourceList(group: string, version: string): unknown | undefined {
+  const rs = resourcesOf(group, version);
+  if (rs.length === 0) return undefined;
+  const resources = rs.flatMap((r) => [
+    {
+      name: r.resource,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: r.verbs,
+      ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories.length ? { categories: r.categories } : {}),
+    },
+    ...r.subresources.map((sub) => {
+      const s = subInfo(r, sub);
+      return {
+        name: `${r.resource}/${sub}`,
+        singularName: '',
+        namespaced: r.namespaced,
+        // Both, when the subresource's kind is from another group version (kubectl drain finds pods/eviction by them).
+        ...(s.group !== r.group || s.version !== r.version ? { group: s.group, version: s.version } : {}),
+        kind: s.kind,
+        verbs: s.verbs,
+      };
+    }),
+  ]);
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
+}

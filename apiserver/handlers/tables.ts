@@ -1,0 +1,304 @@
+// meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
+import { age as ageAt, humanDuration } from '../../lib/duration.js';
+import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
+import { selectorCell } from '../registry/selectors.js';
+
+export interface Column {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
+  description?: string;
+  priority?: number;
+}
+
+type Cell = string | number | boolean;
+
+interface Printer {
+  columns: Column[];
+  row(o: Obj, now: Date): Cell[];
+}
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+const age = (ts: unknown, now: Date): string => ageAt(ts, now.getTime());
+
+const obj = (v: unknown): JsonObject => (isObject(v) ? v : {});
+const arr = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObject) : []);
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+const orNone = (v: unknown): string => (v === undefined || v === null || v === '' ? '<none>' : String(v));
+
+const nameCol: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.' };
+const ageCol: Column = { name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
+const wide = (name: string): Column => ({ name, type: 'string', priority: 1 });
+const col = (name: string, type: Column['type'] = 'string'): Column => ({ name, type });
+
+function containersAndImages(podSpec: unknown): [string, string] {
+  const cs = arr(obj(podSpec).containers);
+  return [cs.map((c) => String(c.name ?? '')).join(','), cs.map((c) => String(c.image ?? '')).join(',')];
+}
+
+/** The STATUS column of `kubectl get pods`, following kubectl's printPod. */
+export function podStatusReason(pod: Obj): string {
+  const status = obj(pod.status);
+  let reason = String(status.reason ?? status.phase ?? 'Pending');
+  const initStatuses = arr(status.initContainerStatuses);
+  const initCount = arr(obj(pod.spec).initContainers).length;
+  let initializing = false;
+  initStatuses.forEach((c, i) => {
+    const state = obj(c.state);
+    const term = obj(state.terminated);
+    const wait = obj(state.waiting);
+    if (isObject(state.terminated) && term.exitCode === 0) return;
+    if (initializing) return;
+    if (isObject(state.terminated)) {
+      reason = term.reason ? `Init:${String(term.reason)}` : term.signal ? `Init:Signal:${String(term.signal)}` : `Init:ExitCode:${String(term.exitCode)}`;
+      initializing = true;
+    } else if (isObject(state.waiting) && wait.reason && wait.reason !== 'PodInitializing') {
+      reason = `Init:${String(wait.reason)}`;
+      initializing = true;
+    } else if (!(c.started === true && isObject(state.running))) {
+      reason = `Init:${i}/${initCount}`;
+      initializing = true;
+    }
+  });
+  if (!initializing) {
+    let hasRunning = false;
+    for (const c of [...arr(status.containerStatuses)].reverse()) {
+      const state = obj(c.state);
+      const wait = obj(state.waiting);
+      const term = obj(state.terminated);
+      if (isObject(state.waiting) && wait.reason) reason = String(wait.reason);
+      else if (isObject(state.terminated) && term.reason) reason = String(term.reason);
+      else if (isObject(state.terminated)) reason = term.signal ? `Signal:${String(term.signal)}` : `ExitCode:${String(term.exitCode)}`;
+      else if (isObject(state.running) && c.ready === true) hasRunning = true;
+    }
+    if (reason === 'Completed' && hasRunning) {
+      const ready = arr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+      reason = ready ? 'Running' : 'NotReady';
+    }
+  }
+  if (pod.metadata.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+  return reason;
+}
+
+/** kubectl's listWithMoreString: the first three, then "+ N more..."; "<unset>" when empty. */
+function listWithMore(items: string[], max = 3): string {
+  if (items.length > max) return `${items.slice(0, max).join(',')} + ${items.length - max} more...`;
+  return items.length ? items.join(',') : '<unset>';
+}
+
+const PRINTERS: Record<string, Printer> = {
+  Pod: {
+    columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const status = obj(o.status);
+      const statuses = arr(status.containerStatuses);
+      const total = arr(spec.containers).length;
+      const ready = statuses.filter((c) => c.ready === true).length;
+      const restarts = statuses.reduce((n, c) => n + num(c.restartCount), 0);
+      const gates = arr(spec.readinessGates);
+      const conds = arr(status.conditions);
+      const gatesCell = gates.length
+        ? `${gates.filter((g) => conds.some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`
+        : '<none>';
+      return [o.metadata.name ?? '', `${ready}/${total}`, podStatusReason(o), String(restarts), age(o.metadata.creationTimestamp, now), orNone(status.podIP), orNone(spec.nodeName), orNone(status.nominatedNodeName), gatesCell];
+    },
+  },
+  Deployment: {
+    columns: [nameCol, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const [c, i] = containersAndImages(obj(spec.template).spec);
+      return [o.metadata.name ?? '', `${num(st.readyReplicas)}/${num(spec.replicas)}`, num(st.updatedReplicas), num(st.availableReplicas), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
+    },
+  },
+  ReplicaSet: {
+    columns: [nameCol, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const [c, i] = containersAndImages(obj(spec.template).spec);
+      return [o.metadata.name ?? '', num(spec.replicas), num(st.replicas), num(st.readyReplicas), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
+    },
+  },
+  StatefulSet: {
+    columns: [nameCol, col('Ready'), ageCol, wide('Containers'), wide('Images')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const [c, i] = containersAndImages(obj(spec.template).spec);
+      return [o.metadata.name ?? '', `${num(st.readyReplicas)}/${num(spec.replicas)}`, age(o.metadata.creationTimestamp, now), c, i];
+    },
+  },
+  DaemonSet: {
+    columns: [
+      nameCol,
+      col('Desired', 'integer'),
+      col('Current', 'integer'),
+      col('Ready', 'integer'),
+      col('Up-to-date', 'integer'),
+      col('Available', 'integer'),
+      col('Node Selector'),
+      ageCol,
+      wide('Containers'),
+      wide('Images'),
+      wide('Selector'),
+    ],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const podSpec = obj(obj(spec.template).spec);
+      const [c, i] = containersAndImages(podSpec);
+      const ns = Object.entries(obj(podSpec.nodeSelector)).map(([k, v]) => `${k}=${String(v)}`).join(',');
+      return [
+        o.metadata.name ?? '',
+        num(st.desiredNumberScheduled),
+        num(st.currentNumberScheduled),
+        num(st.numberReady),
+        num(st.updatedNumberScheduled),
+        num(st.numberAvailable),
+        orNone(ns),
+        age(o.metadata.creationTimestamp, now),
+        c,
+        i,
+        selectorCell(spec.selector),
+      ];
+    },
+  },
+  Job: {
+    columns: [nameCol, col('Status'), col('Completions'), col('Duration'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const conds = arr(st.conditions);
+      const has = (t: string): boolean => conds.some((c) => c.type === t && c.status === 'True');
+      const status = has('Complete') ? 'Complete' : has('Failed') ? 'Failed' : spec.suspend === true ? 'Suspended' : has('FailureTarget') ? 'FailureTarget' : has('SuccessCriteriaMet') ? 'SuccessCriteriaMet' : 'Running';
+      const completions = spec.completions === undefined ? `${num(st.succeeded)}/1 of ${num(spec.parallelism) || 1}` : `${num(st.succeeded)}/${num(spec.completions)}`;
+      const start = typeof st.startTime === 'string' ? Date.parse(st.startTime) : NaN;
+      const end = typeof st.completionTime === 'string' ? Date.parse(st.completionTime) : now.getTime();
+      const [c, i] = containersAndImages(obj(spec.template).spec);
+      return [o.metadata.name ?? '', status, completions, Number.isNaN(start) ? '' : humanDuration(end - start), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
+    },
+  },
+  Service: {
+    columns: [nameCol, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), ageCol, wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const type = String(spec.type ?? 'ClusterIP');
+      const lb = arr(obj(obj(o.status).loadBalancer).ingress).map((x) => String(x.ip ?? x.hostname ?? ''));
+      const ext = [...(Array.isArray(spec.externalIPs) ? spec.externalIPs.map(String) : []), ...lb];
+      const external = type === 'ExternalName' ? String(spec.externalName ?? '') : ext.length ? ext.join(',') : type === 'LoadBalancer' ? '<pending>' : '<none>';
+      const ports = arr(spec.ports)
+        .map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`)
+        .join(',');
+      const sel = Object.entries(obj(spec.selector)).map(([k, v]) => `${k}=${String(v)}`).join(',');
+      return [o.metadata.name ?? '', type, orNone(spec.clusterIP), external, orNone(ports), age(o.metadata.creationTimestamp, now), orNone(sel)];
+    },
+  },
+  Node: {
+    columns: [nameCol, col('Status'), col('Roles'), ageCol, col('Version'), wide('Internal-IP'), wide('External-IP'), wide('OS-Image'), wide('Kernel-Version'), wide('Container-Runtime')],
+    row(o, now) {
+      const st = obj(o.status);
+      const ready = arr(st.conditions).find((c) => c.type === 'Ready');
+      const states = [ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown'];
+      if (obj(o.spec).unschedulable === true) states.push('SchedulingDisabled');
+      const roles = Object.keys(o.metadata.labels ?? {})
+        .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+        .map((k) => k.slice('node-role.kubernetes.io/'.length))
+        .filter(Boolean);
+      const addr = (t: string): string => orNone(arr(st.addresses).find((a) => a.type === t)?.address);
+      const info = obj(st.nodeInfo);
+      return [o.metadata.name ?? '', states.join(','), roles.length ? roles.sort().join(',') : '<none>', age(o.metadata.creationTimestamp, now), String(info.kubeletVersion ?? ''), addr('InternalIP'), addr('ExternalIP'), orNone(info.osImage), orNone(info.kernelVersion), orNone(info.containerRuntimeVersion)];
+    },
+  },
+  Namespace: {
+    columns: [nameCol, col('Status'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', String(obj(o.status).phase ?? ''), age(o.metadata.creationTimestamp, now)],
+  },
+  Event: {
+    // kube's eventColumnDefinitions order; the wide columns sit between the others (kubectl get events -o wide).
+    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), wide('Subobject'), wide('Source'), col('Message'), wide('First Seen'), wide('Count'), { ...nameCol, priority: 1 }],
+    row(o, now) {
+      const io = obj(o.involvedObject);
+      const last = o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp;
+      const first = o.firstTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp;
+      const src = obj(o.source);
+      const source = src.component ? `${String(src.component)}${src.host ? `, ${String(src.host)}` : ''}` : String(o.reportingComponent ?? '');
+      return [age(last, now), String(o.type ?? ''), String(o.reason ?? ''), `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`, String(io.fieldPath ?? ''), source, String(o.message ?? '').trim(), age(first, now), num(o.count) || 1, o.metadata.name ?? ''];
+    },
+  },
+  ConfigMap: {
+    columns: [nameCol, col('Data', 'integer'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', Object.keys(obj(o.data)).length + Object.keys(obj(o.binaryData)).length, age(o.metadata.creationTimestamp, now)],
+  },
+  Secret: {
+    columns: [nameCol, col('Type'), col('Data', 'integer'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', String(o.type ?? 'Opaque'), Object.keys(obj(o.data)).length, age(o.metadata.creationTimestamp, now)],
+  },
+  ServiceAccount: {
+    columns: [nameCol, col('Secrets', 'integer'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', arr(o.secrets).length, age(o.metadata.creationTimestamp, now)],
+  },
+  Endpoints: {
+    columns: [nameCol, col('Endpoints'), ageCol],
+    row(o, now) {
+      const eps: string[] = [];
+      for (const s of arr(o.subsets)) for (const a of arr(s.addresses)) for (const p of arr(s.ports).length ? arr(s.ports) : [{}]) eps.push(p.port ? `${String(a.ip)}:${String(p.port)}` : String(a.ip));
+      const shown = eps.length > 3 ? `${eps.slice(0, 3).join(',')} + ${eps.length - 3} more...` : eps.join(',');
+      return [o.metadata.name ?? '', orNone(shown), age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  EndpointSlice: {
+    // kubectl's endpointSliceColumnDefinitions: at most three ports and three addresses, then "+ N more...".
+    columns: [nameCol, col('AddressType'), col('Ports'), col('Endpoints'), ageCol],
+    row(o, now) {
+      const ports = arr(o.ports).map((p) => (p.port !== undefined ? String(p.port) : p.name !== undefined ? String(p.name) : '*'));
+      const addrs = arr(o.endpoints).flatMap((e) => (Array.isArray(e.addresses) ? e.addresses.map(String) : []));
+      return [o.metadata.name ?? '', String(o.addressType ?? ''), listWithMore(ports), listWithMore(addrs), age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  Lease: {
+    columns: [nameCol, col('Holder'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', String(getPath(o, 'spec.holderIdentity') ?? ''), age(o.metadata.creationTimestamp, now)],
+  },
+  PriorityClass: {
+    columns: [nameCol, col('Value', 'integer'), col('Global-Default', 'boolean'), ageCol, col('PreemptionPolicy')],
+    row: (o, now) => [o.metadata.name ?? '', num(o.value), o.globalDefault === true, age(o.metadata.creationTimestamp, now), String(o.preemptionPolicy ?? '')],
+  },
+};
+
+const DEFAULT_PRINTER: Printer = {
+  columns: [nameCol, { name: 'Created At', type: 'date', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' }],
+  row: (o) => [o.metadata.name ?? '', String(o.metadata.creationTimestamp ?? '')],
+};
+
+function rowObject(o: Obj, include: IncludeObject): unknown {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return o;
+  const { managedFields: _m, ...metadata } = o.metadata;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
+}
+
+export function toTable(
+  kind: string,
+  items: Obj[],
+  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean },
+): JsonObject {
+  const p = PRINTERS[kind] ?? DEFAULT_PRINTER;
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: {
+      ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}),
+      ...(opts.continue ? { continue: opts.continue } : {}),
+      ...(opts.remainingItemCount !== undefined ? { remainingItemCount: opts.remainingItemCount } : {}),
+    },
+    columnDefinitions: opts.withColumns === false ? null : p.columns,
+    rows: items.map((o) => {
+      const object = rowObject(o, opts.include);
+      return { cells: p.row(o, opts.now), ...(object !== undefined ? { object } : {}) };
+    }),
+  };
+}

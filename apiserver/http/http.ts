@@ -1,0 +1,102 @@
+// HTTP plumbing shared by the handlers: bounded body reading, content negotiation, Status and JSON responses.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, errors, type Status } from '../../api/errors.js';
+
+/** kube-apiserver's limit on request bodies. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export const notFoundPath = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+
+/** Reads the whole body, failing with 413 past the limit (the rest is drained, not buffered). */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > limit) {
+      req.resume();
+      reject(errors.tooLarge(`the request body is ${declared} bytes; the limit is ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(errors.tooLarge(`the request body is larger than the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      // A small body comes in one chunk: no copy.
+      if (!failed) resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+      failed = true;
+    });
+  });
+}
+
+/** The media type without parameters, lower-cased. */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+export interface AcceptedType {
+  type: string;
+  params: Record<string, string>;
+}
+
+/** Parses an Accept header into media ranges with their parameters, in the client's order. */
+export function parseAccept(accept: string | undefined): AcceptedType[] {
+  if (!accept) return [];
+  return accept.split(',').map((part) => {
+    const [type = '', ...ps] = part.split(';').map((s) => s.trim());
+    const params: Record<string, string> = {};
+    for (const p of ps) {
+      const i = p.indexOf('=');
+      if (i > 0) params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim();
+    }
+    return { type: type.toLowerCase(), params };
+  });
+}
+
+/** Whether the client asked for meta.k8s.io Table output (and prefers it to the plain object). */
+export function wantsTable(accept: string | undefined): boolean {
+  // Most clients never ask for a Table: no need to parse their Accept header.
+  if (!accept?.includes('Table')) return false;
+  const first = parseAccept(accept).find((a) => a.params.as === 'Table' || a.type === 'application/json' || a.type === '*/*');
+  return !!first && first.params.as === 'Table' && (first.params.g ?? 'meta.k8s.io') === 'meta.k8s.io';
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  sendEncoded(res, code, res.headersSent ? '' : JSON.stringify(body), contentType);
+}
+
+/** Sends JSON already serialized (a stored object's bytes, see Store.json). */
+export function sendEncoded(res: ServerResponse, code: number, data: string | Buffer, contentType = 'application/json'): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': typeof data === 'string' ? Buffer.byteLength(data) : data.length, 'Cache-Control': 'no-cache, private' });
+  res.end(data);
+}
+
+export function sendStatus(res: ServerResponse, status: Status): void {
+  sendJson(res, status.code, status);
+}
+
+export function sendError(res: ServerResponse, err: unknown): Status {
+  const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
+  if (apiErr.status.details?.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('Retry-After', String(apiErr.status.details.retryAfterSeconds));
+  sendStatus(res, apiErr.status);
+  return apiErr.status;
+}
+
+export function successStatus(details: { name?: string; group?: string; kind?: string; uid?: string }): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: '', reason: '', details, code: 200 };
+}

@@ -1,0 +1,115 @@
+// Resolves a resource URL (/api/v1/namespaces/ns/pods/name/status, /apis/apps/v1/watch/deployments) into a RequestInfo.
+import { errors } from '../../api/errors.js';
+import { notFoundPath } from './http.js';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+export interface RequestInfo {
+  group: string;
+  version: string;
+  resource: string;
+  /** '' for cluster-wide requests and cluster-scoped resources */
+  namespace: string;
+  name: string;
+  subresource: string;
+  verb: Verb;
+}
+
+/** Subresources of namespaces that sit right after the name (`/api/v1/namespaces/x/status`). */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
+/** A percent-decoded path segment; broken encoding is the client's error (400). */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest(`malformed percent-encoding in the request path: ${JSON.stringify(segment.slice(0, 100))}`);
+  }
+}
+
+/** Whether a request target is a watch: ?watch=true|1, or a /watch/ path. A cheap test on the raw target. */
+export const isWatchTarget = (target: string): boolean => WATCH_PARAM.test(target) || WATCH_PATH.test(target);
+const WATCH_PARAM = /[?&]watch=(1|true)(&|$)/;
+const WATCH_PATH = /^\/apis?\/([^/?]+\/)?[^/?]+\/watch\//;
+
+/** undefined when the path is not a resource path (discovery, /version, ...). */
+export function resolveRequest(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {
+  // "/a//b" or "//a" has an empty segment: no route (as in kube-apiserver), where skipping it would make
+  // ".../pods//p" delete p and "//api/v1/pods" every pod. One trailing slash is tolerated.
+  const segments = pathname.split('/').slice(1);
+  if (segments.at(-1) === '') segments.pop();
+  if (segments.includes('')) throw notFoundPath();
+  const parts = pathname.includes('%') ? segments.map(decodeSegment) : segments;
+  for (const p of parts) {
+    // kube-apiserver's IsValidPathSegmentName: no "." or "..", and no "/" (from %2F) inside a segment.
+    if (p === '.' || p === '..') throw errors.badRequest(`invalid path segment: may not be '${p}'`);
+    if (p.includes('/')) throw errors.badRequest(`invalid path segment ${JSON.stringify(p.slice(0, 100))}: may not contain '/'`);
+  }
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts.length >= 2) {
+    group = '';
+    version = parts[1] ?? '';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    group = parts[1] ?? '';
+    version = parts[2] ?? '';
+    rest = parts.slice(3);
+  } else return undefined;
+  if (rest.length === 0) return undefined;
+  let watchPath = false;
+  if (rest[0] === 'watch') {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
+  let namespace = '';
+  if (rest[0] === 'namespaces' && rest.length >= 2) {
+    namespace = rest[1] ?? '';
+    if (rest.length >= 3 && !NAMESPACE_SUBRESOURCES.has(rest[2] ?? '')) rest = rest.slice(2);
+    else namespace = '';
+  }
+  if (rest.length === 0 || rest.length > 3) throw notFoundPath();
+  const [resource = '', name = '', subresource = ''] = rest;
+  // The namespace object itself: its name is its namespace for authorization, but not for storage.
+  if (resource === 'namespaces') namespace = '';
+  const watchParam = query.get('watch');
+  const isWatch = watchPath || watchParam === 'true' || watchParam === '1';
+  let verb: Verb;
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      verb = isWatch ? 'watch' : name ? 'get' : 'list';
+      break;
+    case 'POST':
+      verb = 'create';
+      break;
+    case 'PUT':
+      verb = 'update';
+      break;
+    case 'PATCH':
+      verb = 'patch';
+      break;
+    case 'DELETE':
+      verb = name ? 'delete' : 'deletecollection';
+      break;
+    default:
+      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+  // As kube-apiserver routes them: objects are created on their collection, and changed one at a time.
+  if ((verb === 'create' && name && !subresource) || ((verb === 'update' || verb === 'patch') && !name)) {
+    throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+  return { group, version, resource, namespace, name, subresource, verb };
+}
+
+/**
+ * The request target's path (as sent: not normalised) and query. Dot segments are not resolved, as kube-apiserver
+ * does not resolve them: ".../services/.." must not become the namespace (resolveRequest refuses such segments).
+ */
+export function splitTarget(target: string): { pathname: string; query: URLSearchParams } {
+  const hash = target.indexOf('#');
+  const t = hash < 0 ? target : target.slice(0, hash);
+  const q = t.indexOf('?');
+  return { pathname: q < 0 ? t : t.slice(0, q), query: new URLSearchParams(q < 0 ? '' : t.slice(q + 1)) };
+}
