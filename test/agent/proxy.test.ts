@@ -8,11 +8,12 @@ import { promisify } from 'node:util';
 import type { EndpointSlice, Node, Pod, Service } from '../../api/index.js';
 import { EVENTS, EventRecorder, InformerFactory, type KubeEvent, type ResourceClient } from '../../client/index.js';
 import type { ControllerContext } from '../../controllers/framework/controller.js';
-import { ENDPOINTSLICES, NODES, PODS, SERVICES } from '../../controllers/framework/types.js';
+import { NODES, PODS, SERVICES } from '../../controllers/framework/types.js';
 import { EndpointSliceController } from '../../controllers/endpointslice/endpointslice-controller.js';
 import { ServiceLbController } from '../../controllers/servicelb/servicelb-controller.js';
 import { realClock } from '../../lib/clock.js';
 import { hostCommands } from '../../agent/proxy/commands.js';
+import { startServiceProxy, type RunningServiceProxy } from '../../agent/proxy/index.js';
 import { ServiceProxy } from '../../agent/proxy/proxy.js';
 import { chainNames } from '../../agent/proxy/rules.js';
 import { MemoryInformer } from '../support/memory-informer.js';
@@ -28,6 +29,7 @@ describe('service proxy (nftables, network namespaces)', function () {
   const lab = new NetLab();
   let cluster: TestCluster;
   let informers: InformerFactory;
+  let running: RunningServiceProxy;
   let proxy: ServiceProxy;
   let services: ResourceClient<Service>;
   let pods: ResourceClient<Pod>;
@@ -100,22 +102,18 @@ describe('service proxy (nftables, network namespaces)', function () {
       clock: realClock,
       recorder: (comp) => new EventRecorder(cluster.rest.resource<KubeEvent>(EVENTS), { component: comp }),
     };
-    const running = [new EndpointSliceController(ctx), new ServiceLbController(ctx)];
-    proxy = new ServiceProxy({
-      services: informers.for<Service>(SERVICES),
-      endpointSlices: informers.for<EndpointSlice>(ENDPOINTSLICES),
-      nodeName: 'kpx-node',
-      commands: hostCommands({ netns: lab.node }),
-    });
+    const ctrls = [new EndpointSliceController(ctx), new ServiceLbController(ctx)];
     informers.start();
-    controllers = Promise.all(running.map((r) => r.run(stop.signal)));
-    await proxy.start(stop.signal);
+    controllers = Promise.all(ctrls.map((r) => r.run(stop.signal)));
+    // As the agent will: informers of its own and the proxy over them, programming the node namespace.
+    running = await startServiceProxy({ rest: cluster.rest, nodeName: 'kpx-node', commands: hostCommands({ netns: lab.node }), signal: stop.signal });
+    proxy = running.proxy;
   });
 
   after(async () => {
     stop.abort();
     await controllers;
-    await proxy?.stop();
+    await running?.stop();
     await informers?.stop();
     await cluster?.close();
     await lab.destroy();
@@ -218,7 +216,7 @@ describe('service proxy (nftables, network namespaces)', function () {
     await until(lab.pod('c').ns, url, 3, (a) => a.every((x) => x.name === 'b'), 'term answered');
     await pods.delete(ns, 'b-leaving', { gracePeriodSeconds: 300 });
     // Once the proxy's informer has the terminating endpoint, settled() waits for the sync it caused.
-    const sliceCache = informers.for<EndpointSlice>(ENDPOINTSLICES).indexer;
+    const sliceCache = running.endpointSlices.indexer;
     await waitFor(
       () => sliceCache.list().some((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'term' && s.endpoints.some((e) => e.conditions?.terminating && e.conditions.serving && !e.conditions.ready)),
       { what: 'the terminating endpoint in the proxy\'s cache' },
