@@ -72,6 +72,23 @@ describe('service proxy sync loop', () => {
     assert.equal(cmd.scripts.at(-1), 'add table ip ketch-proxy\ndelete table ip ketch-proxy\n');
   });
 
+  it('deletes flushed chains a second later without holding back the changes that come meanwhile', async () => {
+    const { proxy, services, slices, cmd } = setup();
+    services.set(service('a'));
+    slices.set(slice('a', ['10.42.0.2', '10.42.0.3']));
+    await proxy.start();
+    slices.set(slice('a', ['10.42.0.2', '10.42.0.4']));
+    await proxy.settled();
+    assert.match(cmd.scripts.at(-1)!, /^flush chain ip ketch-proxy endpoint-\S+__10\.42\.0\.3\/8080$/m);
+    const t = Date.now();
+    slices.set(slice('a', ['10.42.0.2', '10.42.0.5']));
+    await proxy.settled();
+    assert.ok(Date.now() - t < 500, `the change waited ${Date.now() - t} ms`);
+    assert.doesNotMatch(cmd.scripts.at(-1)!, /^delete chain/m, 'too early to delete');
+    await waitFor(() => cmd.scripts.some((x) => /^delete chain ip ketch-proxy endpoint-\S+__10\.42\.0\.3\/8080$/m.test(x)), { timeoutMs: 5000, what: 'the stale chain deleted' });
+    await proxy.stop();
+  });
+
   it('retries a failed transaction as a full sync', async () => {
     const { proxy, services, slices, cmd } = setup();
     services.set(service('a'));

@@ -51,7 +51,7 @@ const STALE_CHAIN_DELAY_MS = 1000;
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 export class ServiceProxy {
-  /** The text of the last transaction applied (for tests and debugging). */
+  /** The text of the last (non-empty) transaction applied (for tests and debugging). */
   lastTransaction = '';
   /** Syncs applied, and how many of them were full. */
   readonly stats = { syncs: 0, fullSyncs: 0, failures: 0, lastSyncMs: 0 };
@@ -75,6 +75,7 @@ export class ServiceProxy {
   private started = false;
   private stopped = false;
   private timer: TimerHandle | undefined;
+  private timerDue = 0;
   private running: Promise<void> | undefined;
   private lastSyncStart = 0;
   private failures = 0;
@@ -173,13 +174,19 @@ export class ServiceProxy {
 
   /** Schedules a sync: at once when idle, else after the running one, at most one per minSyncIntervalMs. */
   private kick(delayMs?: number): void {
-    if (!this.started || this.stopped || this.running || this.timer) return;
+    if (!this.started || this.stopped || this.running) return;
     const pending = this.dirty.size > 0 || this.needFullSync;
     const staleDue = this.nextStaleDeletion();
     if (!pending && staleDue === undefined && delayMs === undefined) return;
     const now = this.clock.now();
     let wait = delayMs ?? Math.max(0, this.lastSyncStart + this.o.minSyncIntervalMs - now);
     if (!pending && delayMs === undefined && staleDue !== undefined) wait = Math.max(wait, staleDue - now);
+    // A timer already set for sooner stands; one set later (a stale-chain deletion) gives way to a change.
+    if (this.timer) {
+      if (this.timerDue <= now + wait) return;
+      this.timer.cancel();
+    }
+    this.timerDue = now + wait;
     this.timer = this.clock.setTimer(wait, () => {
       this.timer = undefined;
       this.running = this.sync().finally(() => {
@@ -292,7 +299,7 @@ export class ServiceProxy {
     for (const c of stale) this.staleChains.set(c, now);
     this.needFullSync = false;
     this.failures = 0;
-    this.lastTransaction = text;
+    if (text) this.lastTransaction = text;
     this.stats.syncs++;
     if (full) this.stats.fullSyncs++;
     this.stats.lastSyncMs = now - this.lastSyncStart;
