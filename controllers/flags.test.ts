@@ -13,6 +13,20 @@ describe('controller manager flags', () => {
     assert.deepEqual(options.controllers, ['*']);
     assert.equal(options.leaderElectName, 'kube-controller-manager');
     assert.equal(options.identity, undefined, 'the manager picks <hostname>_<uuid>');
+    assert.equal(options.concurrentDaemonSetSyncs, 2);
+    assert.equal(options.concurrentStatefulSetSyncs, 5);
+    assert.equal(options.concurrentRcSyncs, 5);
+    assert.equal(options.concurrentServiceEndpointSyncs, 5);
+    assert.equal(options.concurrentEndpointSyncs, 5);
+    assert.equal(options.maxEndpointsPerSlice, 100);
+  });
+
+  it('takes the endpoint controllers\' flags and bounds --max-endpoints-per-slice', () => {
+    const { options } = parseControllerManagerFlags(['--concurrent-service-endpoint-syncs=2', '--concurrent-endpoint-syncs', '3', '--max-endpoints-per-slice=1000']);
+    assert.equal(options.concurrentServiceEndpointSyncs, 2);
+    assert.equal(options.concurrentEndpointSyncs, 3);
+    assert.equal(options.maxEndpointsPerSlice, 1000);
+    assert.throws(() => parseControllerManagerFlags(['--max-endpoints-per-slice=1001']), /between 1 and 1000/);
   });
 
   it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
@@ -34,10 +48,17 @@ describe('controller manager flags', () => {
     assert.throws(() => parseControllerManagerFlags(['--concurrent-gc-syncs=-1']), /invalid argument "-1" for "--concurrent-gc-syncs"/);
   });
 
+  it('takes kube-controller-manager\'s batch flags, 5 workers each by default', () => {
+    const { options } = parseControllerManagerFlags(['--concurrent-job-syncs=7', '--concurrent-ttl-after-finished-syncs', '2']);
+    assert.equal(options.concurrentJobSyncs, 7);
+    assert.equal(options.concurrentCronJobSyncs, 5);
+    assert.equal(options.concurrentTtlAfterFinishedSyncs, 2);
+  });
+
   it('selects controllers as --controllers does', () => {
-    const all = ['deployment', 'ephemeral-volume', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc', 'pv-protection', 'pvc-protection', 'replicaset'];
-    assert.deepEqual([...enabledControllers(['*'])].sort(), all);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), all.filter((n) => n !== 'garbagecollector' && n !== 'nodeipam'));
+    const volume = ['ephemeral-volume', 'persistentvolume-binder', 'persistentvolume-expander', 'pv-protection', 'pvc-protection'];
+    assert.deepEqual([...enabledControllers(['*'])].sort(), [...volume, 'clusterrole-aggregation', 'cronjob', 'daemonset', 'deployment', 'endpoint', 'endpointslice', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'ttl-after-finished'].sort());
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-servicelb', '-endpoint', ...volume.map((v) => `-${v}`)])].sort(), ['cronjob', 'deployment', 'endpointslice', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

@@ -6,7 +6,8 @@ import {
   type PersistentVolumeClaim, type StorageClass,
 } from '../../api/index.js';
 import type { Obj } from '../registry/object.js';
-import type { Admission, Store } from '../registry/store.js';
+import type { Admission } from '../registry/rest.js';
+import type { Store } from '../registry/store.js';
 import { forbiddenBy } from './namespace-lifecycle.js';
 
 /** What the storage plugins read (from the stores' in-memory caches, as kube-apiserver reads informers). */

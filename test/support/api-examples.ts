@@ -2,8 +2,10 @@
 // a fresh copy, so tests across the project can mutate them.
 import type { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount } from '../../api/schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../../api/schemas/apps.js';
-import type { Job } from '../../api/schemas/batch.js';
+import type { CronJob, Job } from '../../api/schemas/batch.js';
 import type { Lease } from '../../api/schemas/coordination.js';
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../../api/schemas/rbac.js';
+import type { EndpointSlice } from '../../api/schemas/discovery.js';
 import type { PodTemplateSpec } from '../../api/schemas/core.js';
 
 const template = (app: string): PodTemplateSpec => ({
@@ -179,6 +181,24 @@ export const examples = {
     ],
   }),
 
+  endpointSlice: (): EndpointSlice => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-abc12', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [
+      {
+        addresses: ['10.244.1.5'],
+        conditions: { ready: true, serving: true, terminating: false },
+        nodeName: 'worker-1',
+        zone: 'zone-a',
+        targetRef: { kind: 'Pod', name: 'web-0', namespace: 'default' },
+      },
+      { addresses: ['10.244.2.7'], conditions: { ready: false, serving: false, terminating: false }, nodeName: 'worker-2' },
+    ],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'https', port: 8443 }],
+  }),
+
   configMap: (): ConfigMap => ({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -263,10 +283,52 @@ export const examples = {
     },
   }),
 
+  cronJob: (): CronJob => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'hello', namespace: 'default' },
+    spec: {
+      schedule: '*/5 * * * *',
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'hello', image: 'busybox:1.36', command: ['date'] }] } } } },
+    },
+  }),
+
   lease: (): Lease => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: 'worker-1', namespace: 'kube-node-lease' },
     spec: { holderIdentity: 'worker-1', leaseDurationSeconds: 40, renewTime: '2024-01-02T15:04:05.123456Z' },
+  }),
+
+  role: (): Role => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'pod-reader', namespace: 'default' },
+    rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] }, { apiGroups: [''], resources: ['configmaps'], resourceNames: ['settings'], verbs: ['get'] }],
+  }),
+
+  clusterRole: (): ClusterRole => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'system:monitoring-reader', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+    rules: [{ apiGroups: ['apps', 'batch'], resources: ['*'], verbs: ['get'] }, { nonResourceURLs: ['/metrics', '/healthz/*'], verbs: ['get'] }],
+  }),
+
+  roleBinding: (): RoleBinding => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'read-pods', namespace: 'default' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'jane' }, { kind: 'ServiceAccount', name: 'builder' }],
+  }),
+
+  clusterRoleBinding: (): ClusterRoleBinding => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'monitoring' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:monitoring-reader' },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'system:monitoring' }, { kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
   }),
 };

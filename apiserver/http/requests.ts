@@ -1,0 +1,71 @@
+// The request side of HTTP shared by every layer: bounded body reading and content negotiation.
+import type { IncomingMessage } from 'node:http';
+import { errors } from '../../api/errors.js';
+
+/** kube-apiserver's limit on request bodies. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Reads the whole body, failing with 413 past the limit (the rest is drained, not buffered). */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > limit) {
+      req.resume();
+      reject(errors.tooLarge(`the request body is ${declared} bytes; the limit is ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(errors.tooLarge(`the request body is larger than the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      // A small body comes in one chunk: no copy.
+      if (!failed) resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+      failed = true;
+    });
+  });
+}
+
+/** The media type without parameters, lower-cased. */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+export interface AcceptedType {
+  type: string;
+  params: Record<string, string>;
+}
+
+/** Parses an Accept header into media ranges with their parameters, in the client's order. */
+export function parseAccept(accept: string | undefined): AcceptedType[] {
+  if (!accept) return [];
+  return accept.split(',').map((part) => {
+    const [type = '', ...ps] = part.split(';').map((s) => s.trim());
+    const params: Record<string, string> = {};
+    for (const p of ps) {
+      const i = p.indexOf('=');
+      if (i > 0) params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim();
+    }
+    return { type: type.toLowerCase(), params };
+  });
+}
+
+/** Whether the client asked for meta.k8s.io Table output (and prefers it to the plain object). */
+export function wantsTable(accept: string | undefined): boolean {
+  // Most clients never ask for a Table: no need to parse their Accept header.
+  if (!accept?.includes('Table')) return false;
+  const first = parseAccept(accept).find((a) => a.params.as === 'Table' || a.type === 'application/json' || a.type === '*/*');
+  return !!first && first.params.as === 'Table' && (first.params.g ?? 'meta.k8s.io') === 'meta.k8s.io';
+}

@@ -1,0 +1,257 @@
+// The cacher: one storage watch whatever the number of watchers, replay from memory, 410 past the buffer or
+// compaction, bookmarks for idle watchers, exact resumption (or relist) after the storage watch fails, and the current
+// objects it keeps for admission lookups and resourceVersion=0 reads.
+import assert from 'node:assert/strict';
+import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
+import { findByResource } from '../../api/resources.js';
+import { EmbeddedStorage } from '../storage/embedded.js';
+import { isStorageError } from '../storage/interface.js';
+import { InstrumentedStorage } from '../../test/support/instrumented-storage.js';
+import { Registry } from './index.js';
+import type { Obj } from './object.js';
+import type { WatchOut } from './rest.js';
+import type { Store } from './store.js';
+import { Cacher, type CacheWatch } from './cacher.js';
+
+const enc = (s: string): Uint8Array => Buffer.from(JSON.stringify({ v: s }));
+type Ev = { type: string; key: string; rev: number; v?: string };
+
+/** Reads n items from a cache watch, failing after a deadline. */
+async function take<O>(w: CacheWatch<O>, n: number): Promise<O[]> {
+  const out: O[] = [];
+  const it = w[Symbol.asyncIterator]();
+  const deadline = setTimeout(() => w.close(), 3000);
+  try {
+    while (out.length < n) {
+      const r = await it.next();
+      if (r.done) break;
+      out.push(r.value);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  return out;
+}
+
+describe('cacher', () => {
+  let db: EmbeddedStorage;
+  let st: InstrumentedStorage;
+  let clock: FakeClock;
+  let cache: Cacher<{ v: string }>;
+  const P = '/registry/core/things/';
+  const mk = (capacity = 16): Cacher<{ v: string }> =>
+    new Cacher({
+      storage: st.storage,
+      prefix: P,
+      capacity,
+      bookmarkIntervalMs: 1000,
+      clock,
+      decode: (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string },
+    });
+  const watch = (from: number, key = P, bookmarks = false, filter: (v: string) => boolean = () => true): CacheWatch<Ev> =>
+    cache.watch<Ev>({
+      fromRevision: from,
+      key,
+      translate: (e) => (filter(e.obj.v) ? { type: e.type, key: e.key, rev: e.revision, v: e.obj.v } : undefined),
+      ...(bookmarks ? { bookmark: (rev: number) => ({ type: 'BOOKMARK', key: '', rev }) } : {}),
+    });
+
+  beforeEach(() => {
+    db = new EmbeddedStorage({ path: ':memory:' });
+    st = new InstrumentedStorage(db);
+    clock = new FakeClock();
+    cache = mk();
+  });
+  afterEach(async () => {
+    cache.close();
+    await db.close();
+  });
+
+  it('serves any number of watchers from one storage watch, each with its own filter', async () => {
+    const from = await db.currentRevision();
+    const all = Array.from({ length: 50 }, () => watch(from));
+    const evens = watch(from, P, false, (v) => Number(v) % 2 === 0);
+    const ns = watch(from, `${P}b/`);
+    for (let i = 0; i < 6; i++) await db.create(`${P}${i % 2 ? 'a' : 'b'}/${i}`, enc(String(i)));
+    for (const w of all) assert.deepEqual((await take(w, 6)).map((e) => e.v), ['0', '1', '2', '3', '4', '5']);
+    assert.deepEqual((await take(evens, 3)).map((e) => e.v), ['0', '2', '4']);
+    assert.deepEqual((await take(ns, 3)).map((e) => e.key), [`${P}b/0`, `${P}b/2`, `${P}b/4`]);
+    assert.equal(st.opened, 1);
+    assert.equal(st.openWatches(), 1);
+    assert.equal(cache.stats().watchers, 52);
+    for (const w of all) w.close();
+    assert.equal(cache.stats().watchers, 2);
+  });
+
+  it('replays from memory after a recent revision, and answers too old past the buffer', async () => {
+    const first = watch(await db.currentRevision());
+    const revs: number[] = [];
+    for (let i = 0; i < 20; i++) revs.push((await db.create(`${P}k${i}`, enc(String(i)))).modRevision);
+    await take(first, 20);
+    // The last 16 are buffered: a watch from the 5th revision replays 15 without a new storage watch.
+    const resumed = await take(watch(revs[4]!), 15);
+    assert.deepEqual(resumed.map((e) => e.v), Array.from({ length: 15 }, (_, i) => String(i + 5)));
+    assert.equal(st.opened, 1);
+    await assert.rejects(take(watch(revs[1]!), 1), (e: unknown) => isStorageError(e, 'Compacted') && /too old resource version: \d+ \(\d+\)/.test(e.message));
+  });
+
+  it('answers too old for a buffered revision that storage has compacted', async () => {
+    const first = watch(await db.currentRevision());
+    const a = await db.create(`${P}a`, enc('a'));
+    await db.create(`${P}b`, enc('b'));
+    await take(first, 2);
+    assert.equal((await take(watch(a.modRevision), 1))[0]?.v, 'b');
+    await db.compact(await db.currentRevision());
+    await assert.rejects(take(watch(a.modRevision), 1), (e: unknown) => isStorageError(e, 'Compacted'));
+  });
+
+  it('starts at the first watcher\'s revision so that history before the first watch is replayed', async () => {
+    const a = await db.create(`${P}a`, enc('a'));
+    await db.create(`${P}b`, enc('b'));
+    await db.create(`${P}c`, enc('c'));
+    assert.deepEqual((await take(watch(a.modRevision), 2)).map((e) => e.v), ['b', 'c']);
+  });
+
+  it('sends bookmarks to idle watchers that asked for them', async () => {
+    const rev = await db.currentRevision();
+    const idle = watch(rev, `${P}quiet/`, true);
+    const busy = watch(rev, `${P}busy/`, true);
+    const none = watch(rev, `${P}quiet/`);
+    await flushMicrotasks();
+    const w = await db.create(`${P}busy/x`, enc('x'));
+    await clock.advance(1000);
+    assert.deepEqual(await take(idle, 1), [{ type: 'BOOKMARK', key: '', rev: w.modRevision }]);
+    assert.deepEqual((await take(busy, 1)).map((e) => e.type), ['ADDED'], 'a watcher that just got an event needs no bookmark');
+    await clock.advance(1000);
+    assert.deepEqual((await take(busy, 1)).map((e) => e.type), ['BOOKMARK']);
+    none.close();
+    assert.equal((await take(none, 1)).length, 0);
+  });
+
+  it('resumes a failed storage watch where it stopped: watchers see no gap', async () => {
+    const w = watch(await db.currentRevision());
+    await db.create(`${P}1`, enc('1'));
+    assert.equal((await take(w, 1))[0]?.v, '1');
+    st.breakAll();
+    await flushMicrotasks();
+    await db.create(`${P}2`, enc('2')); // written while the cache is not watching
+    await clock.advance(100);
+    await db.create(`${P}3`, enc('3'));
+    assert.deepEqual((await take(w, 2)).map((e) => e.v), ['2', '3']);
+    assert.equal(st.opened, 2);
+    assert.equal(cache.stats().storageWatches, 1);
+  });
+
+  it('relists when the missed history is compacted: watchers get too old, later watchers start afresh', async () => {
+    const w = watch(await db.currentRevision());
+    await db.create(`${P}1`, enc('1'));
+    await take(w, 1);
+    st.breakAll();
+    await flushMicrotasks();
+    await db.create(`${P}2`, enc('2'));
+    await db.compact(await db.currentRevision());
+    await clock.advance(100);
+    await flushMicrotasks();
+    await assert.rejects(take(w, 1), (e: unknown) => isStorageError(e, 'Compacted'));
+    const after = watch(await db.currentRevision());
+    await db.create(`${P}3`, enc('3'));
+    assert.deepEqual((await take(after, 1)).map((e) => e.v), ['3']);
+  });
+
+  it('ends every watcher on close', async () => {
+    const w = watch(await db.currentRevision());
+    await flushMicrotasks();
+    cache.close();
+    assert.deepEqual(await take(w, 1), []);
+    assert.equal(st.openWatches(), 0);
+  });
+});
+
+describe('registry watches share one storage watch per resource type', () => {
+  it('opens exactly one storage watch for 200 pod watchers with different selectors', async () => {
+    const db = new EmbeddedStorage({ path: ':memory:' });
+    const st = new InstrumentedStorage(db);
+    const registry = new Registry(st.storage, { clock: { now: () => new Date() }, admission: [] });
+    const pods = registry.store(findByResource('', 'v1', 'pods')!);
+    try {
+      const rv = String(await db.currentRevision());
+      const watches = Array.from({ length: 200 }, (_, i) =>
+        pods.watch(i % 2 ? 'default' : '', { resourceVersion: rv, ...(i % 3 === 0 ? { labelSelector: 'app=a' } : {}) }),
+      );
+      const firsts = watches.map(async (w) => {
+        for await (const ev of w) return ev;
+        return undefined;
+      });
+      await pods.create('default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+      const got = (await Promise.all(firsts)) as WatchOut[];
+      assert.ok(got.every((e) => e.type === 'ADDED' && (e.object as { metadata: { name: string } }).metadata.name === 'p'));
+      assert.equal(st.opened, 1);
+      assert.equal(pods.cacheStats()?.storageWatches, 1);
+      for (const w of watches) w.close();
+    } finally {
+      registry.close();
+      await db.close();
+    }
+  });
+});
+
+const ns = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+
+describe('the current objects: Cacher.snapshot and Store.lookup (admission reads from memory)', () => {
+  let db: EmbeddedStorage;
+  let registry: Registry;
+  let namespaces: Store;
+  beforeEach(() => {
+    db = new EmbeddedStorage({ path: ':memory:' });
+    registry = new Registry(db, { clock: { now: () => new Date() }, admission: [] });
+    namespaces = registry.store(findByResource('', 'v1', 'namespaces')!);
+  });
+  afterEach(async () => {
+    registry.close();
+    await db.close();
+  });
+
+  it('lookup sees every write of this server at once: create, graceful delete, removal', async () => {
+    for (let i = 0; i < 20; i++) {
+      const name = `n${i}`;
+      assert.equal(await namespaces.lookup('', name), undefined);
+      await namespaces.create('', ns(name));
+      assert.equal((await namespaces.lookup('', name))?.metadata.name, name);
+      // A namespace delete first marks it Terminating (its finalizer stays until the content is gone).
+      await namespaces.delete('', name);
+      assert.ok((await namespaces.lookup('', name))?.metadata.deletionTimestamp, `n${i} looked up as terminating`);
+      await namespaces.update('', name, (cur) => ({ ...cur!, spec: { finalizers: [] } }), { subresource: 'finalize' });
+      assert.equal(await namespaces.lookup('', name), undefined);
+    }
+  });
+
+  it('answers from memory once listed, and not before it has caught up with a given revision', async () => {
+    await namespaces.create('', ns('a'));
+    const prefix = namespaces.prefix('');
+    const cache = new Cacher<Obj>({ storage: db, prefix, decode: (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as Obj });
+    const snapshot = async (atLeast: number): Promise<ReadonlyMap<string, Obj> | undefined> => {
+      let snap = cache.snapshot(atLeast);
+      for (let i = 0; !snap && i < 100; i++) {
+        await new Promise<void>((r) => setImmediate(r));
+        snap = cache.snapshot(atLeast);
+      }
+      return snap;
+    };
+    try {
+      assert.equal(cache.snapshot(0), undefined, 'nothing before the first list');
+      assert.deepEqual([...((await snapshot(0))?.keys() ?? [])].filter((k) => k === `${prefix}a`), [`${prefix}a`]);
+      const b = await namespaces.create('', ns('b'));
+      const rev = Number(b.metadata.resourceVersion);
+      // Behind the write: no answer (the caller reads storage) until the event is in.
+      const early = cache.snapshot(rev);
+      assert.ok(early === undefined || early.has(`${prefix}b`));
+      assert.ok((await snapshot(rev))?.has(`${prefix}b`), 'the cache caught up with the write');
+      await namespaces.update('', 'b', (cur) => ({ ...cur!, spec: { finalizers: [] } }), { subresource: 'finalize' });
+      await namespaces.delete('', 'b');
+      const gone = Number((await db.currentRevision()));
+      assert.equal((await snapshot(gone))?.has(`${prefix}b`), false, 'a delete leaves the objects');
+    } finally {
+      cache.close();
+    }
+  });
+});
