@@ -102,7 +102,10 @@ export class LocalPathNodeService {
   /** NodePublishVolume: the directory bind-mounted on the target (idempotent: an existing mount is kept). */
   async nodePublishVolume(req: NodePublishVolumeRequest): Promise<void> {
     const dir = await this.volumeDir(req.volumeContext);
-    const exists = await stat(dir).catch(() => undefined);
+    const exists = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
     if (!exists?.isDirectory()) throw new NodeVolumeError(`volume ${req.volumeId} is not staged: ${dir} does not exist`);
     await mkdir(req.targetPath, { recursive: true });
     if (await isMountPoint(req.targetPath)) return;

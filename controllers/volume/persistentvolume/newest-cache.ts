@@ -2,16 +2,12 @@
 // brought that back yet. Binding writes four objects in a row (volume, volume status, claim, claim status); reading the
 // informer alone, the next sync would see the old halves and "fix" them into conflicts (the PV controller's own caches
 // in Kubernetes exist for this).
+import { isNewerResourceVersion } from '../../../api/keys.js';
 import { keyOf, type Informer } from '../../../client/informer.js';
 import type { ObjectLike } from '../../../client/rest.js';
 
-/** a is newer than b by resourceVersion (revisions are numbers on both storage backends). */
-function newer(a: ObjectLike, b: ObjectLike): boolean {
-  const x = a.metadata?.resourceVersion ?? '';
-  const y = b.metadata?.resourceVersion ?? '';
-  if (/^\d+$/.test(x) && /^\d+$/.test(y)) return x.length !== y.length ? x.length > y.length : x > y;
-  return x !== y;
-}
+/** a is newer than b by resourceVersion. */
+const newer = (a: ObjectLike, b: ObjectLike): boolean => isNewerResourceVersion(a.metadata?.resourceVersion, b.metadata?.resourceVersion);
 
 export class NewestCache<T extends ObjectLike> {
   private readonly written = new Map<string, T>();
