@@ -198,6 +198,7 @@ export class PersistentVolumeController extends Controller {
   }
 
   private async provisionClaim(claim: PersistentVolumeClaim): Promise<void> {
+    if (claim.metadata?.deletionTimestamp) return; // a claim on its way out gets no new volume
     const name = claimClass(claim);
     const cls = this.classOf(name);
     if (!cls) {
