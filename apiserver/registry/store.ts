@@ -10,6 +10,7 @@ import { deepEqual, rfc3339, type Obj } from './object.js';
 import { fieldsOf, type DeleteParams, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';
 import { schemaHooks } from './schema.js';
+import { convertStored } from './conversion.js';
 import { cacheKey, ObjectCache } from './object-cache.js';
 
 export interface Clock {
@@ -180,7 +181,9 @@ export class Store {
       return mine;
     }
     // A view, not a copy: decode runs on every read and every watch event.
-    const obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
+    let obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
+    // Read back through the version it was stored as (see conversion.ts), never relabelled.
+    if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion) obj = convertStored(this.info, kv.key, obj);
     obj.apiVersion = this.apiVersion;
     obj.kind = this.info.kind;
     obj.metadata.resourceVersion = String(revision);
