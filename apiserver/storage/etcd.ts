@@ -256,15 +256,19 @@ export class EtcdStorage implements Storage, Maintenance {
 
   /** Streams the snapshot to part; returns the SHA-256 of all but the last 32 bytes, and those bytes. */
   private async streamSnapshot(part: string): Promise<{ revision: number; size: number; digest: Buffer; trailer: Buffer }> {
+    // etcd 3.5+ puts the snapshot's revision in the first message's header; 3.4 sends none, and then the revision read
+    // just before the stream started is the one reported (the snapshot holds at least that one).
+    let revision = await this.currentRevision();
     const stream = await this.client.maintenance.snapshot();
     const out = createWriteStream(part, { mode: 0o600 });
     const hash = createHash('sha256');
     let tail = Buffer.alloc(0);
     let size = 0;
-    let revision = 0;
+    let first = true;
     await new Promise<void>((resolve, reject) => {
-      stream.on('data', (msg) => {
-        if (!revision) revision = Number(msg.header.revision);
+      stream.on('data', (msg: { header?: { revision?: string } | null; blob: Buffer }) => {
+        if (first && msg.header?.revision) revision = Number(msg.header.revision);
+        first = false;
         size += msg.blob.length;
         out.write(msg.blob);
         // Everything but the newest 32 bytes is database; those may be the trailer.
@@ -275,6 +279,7 @@ export class EtcdStorage implements Storage, Maintenance {
         }
       });
       stream.on('error', reject);
+      out.on('error', reject);
       stream.on('end', resolve);
     });
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
