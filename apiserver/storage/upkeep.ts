@@ -28,7 +28,16 @@ export async function startStorageUpkeep(backend: Backend, o: UpkeepOptions): Pr
   const dir = snapshotDirOf(o.dataDir, o.snapshotDir);
   const compactor = startCompactor(backend, o.compactionIntervalMs, o.log, o.clock);
   const schedule = startSnapshotSchedule({ backend, dir, intervalMs: o.snapshotIntervalMs, retention: o.snapshotRetention, ketchVersion: o.ketchVersion, log: o.log, ...(o.clock ? { clock: o.clock } : {}) });
-  const socket = backend.kind === 'embedded' ? await serveSnapshotSocket({ backend, socketPath: snapshotSocketPath(o.dataDir), dir, ketchVersion: o.ketchVersion, log: o.log }) : undefined;
+  const socketPath = snapshotSocketPath(o.dataDir);
+  const socket =
+    backend.kind === 'embedded'
+      ? await serveSnapshotSocket({ backend, socketPath, dir, ketchVersion: o.ketchVersion, log: o.log }).catch((err: unknown) => {
+          // The server runs without it (e.g. a data dir path too long for a unix socket): `ketch snapshot save` then
+          // reports the store in use, and scheduled snapshots still run.
+          o.log.warn('snapshot socket not served', { socketPath, error: String(err) });
+          return undefined;
+        })
+      : undefined;
   return {
     stop: async () => {
       await socket?.close();
