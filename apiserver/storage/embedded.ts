@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { logger, type Logger } from '../../lib/logger.js';
-import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
+import { checkSize, compactForRound, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
   type DeleteOptions,
@@ -312,12 +312,7 @@ export class EmbeddedStorage implements Storage, Maintenance {
     const now = this.stmt.revision.get() as number;
     const next = { version: version + 1, revision: now };
     if (revision <= (this.stmt.compactRev.get() as number)) return next;
-    try {
-      await this.compact(revision);
-      return { ...next, compactedTo: revision };
-    } catch (error) {
-      return { ...next, error };
-    }
+    return compactForRound(this, next, revision);
   }
 
   async readFormat(): Promise<FormatRecord | undefined> {

@@ -7,7 +7,7 @@ import { rename, rm } from 'node:fs/promises';
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp } from './etcd-kv.js';
-import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
+import { checkSize, compactForRound, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
   type DeleteOptions,
@@ -217,12 +217,7 @@ export class EtcdStorage implements Storage, Maintenance {
     }
     const next = { version: version + 1, revision: now };
     if (revision === 0) return next; // the first round only records the revision to compact to next time
-    try {
-      await this.compact(revision);
-      return { ...next, compactedTo: revision };
-    } catch (error) {
-      return { ...next, error };
-    }
+    return compactForRound(this, next, revision);
   }
 
   async readFormat(): Promise<FormatRecord | undefined> {
