@@ -7,7 +7,6 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { isNotFound } from '../../api/errors.js';
 import { EmbeddedStorage } from '../../apiserver/storage/index.js';
 import { listSnapshots, startSnapshotSchedule } from '../../apiserver/storage/snapshots.js';
 import type { ResourceRef, RestClient } from '../../client/rest.js';
@@ -17,7 +16,7 @@ import { FakeClock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 import { Sink } from '../cli/harness.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
-import { freePort, waitFor } from '../support/util.js';
+import { freePort, isGoneAfter, waitFor } from '../support/util.js';
 
 const NS = 'snap';
 const KINDS: ResourceRef[] = [
@@ -81,18 +80,7 @@ async function inventory(rest: RestClient): Promise<Map<string, string>> {
 async function deleteNamespace(rest: RestClient): Promise<void> {
   const namespaces = rest.resource(NAMESPACES);
   await namespaces.delete(undefined, NS);
-  await waitFor(
-    async () => {
-      try {
-        await namespaces.get(undefined, NS);
-        return false;
-      } catch (err) {
-        if (isNotFound(err)) return true;
-        throw err;
-      }
-    },
-    { timeoutMs: 30_000, what: 'the namespace to be deleted' },
-  );
+  await waitFor(() => isGoneAfter(() => namespaces.get(undefined, NS)), { timeoutMs: 30_000, what: 'the namespace to be deleted' });
 }
 
 describe('snapshots', function () {
