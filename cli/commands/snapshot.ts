@@ -2,6 +2,7 @@
 // for etcd. save on the embedded store asks the running server (which holds the store locked) over its socket, or
 // opens the store itself when no server runs; on etcd it reads etcd's snapshot stream.
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EmbeddedStorage, EtcdStorage, type Backend } from '../../apiserver/storage/index.js';
 import { embeddedPath } from '../../apiserver/storage/index.js';
@@ -51,7 +52,10 @@ const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 /** Opens the store named by the flags for a snapshot of it (the embedded one only when no server holds it). */
 function openForSnapshot(etcdServers: string[], dataDir: string): Backend {
-  return etcdServers.length ? new EtcdStorage({ endpoints: etcdServers }) : new EmbeddedStorage({ path: embeddedPath(dataDir) });
+  if (etcdServers.length) return new EtcdStorage({ endpoints: etcdServers });
+  // Opening a missing file would make an empty store, and snapshot that.
+  if (!existsSync(embeddedPath(dataDir))) throw new CliError(`no store at ${embeddedPath(dataDir)}: pass the server's --data-dir, or --etcd-servers`);
+  return new EmbeddedStorage({ path: embeddedPath(dataDir) });
 }
 
 async function save(cmd: Command): Promise<void> {

@@ -188,6 +188,10 @@ describe('snapshots', function () {
       assert.deepEqual(kept.map((s) => s.name.split('-')[0]), ['scheduled', 'scheduled']);
       assert.ok(kept[0]!.revision > kept[1]!.revision);
 
+      const none = await ketch(['snapshot', 'save', '--data-dir', join(dir, 'empty')]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /no store at/);
+      assert.ok(!existsSync(join(dir, 'empty', 'db', 'state.db')), 'no empty store was made');
       const ls = await ketch(['snapshot', 'ls', '--snapshot-dir', snapshots]);
       assert.equal(ls.code, 0, ls.stderr);
       for (const s of kept) assert.ok(ls.stdout.includes(s.name), ls.stdout);
