@@ -117,6 +117,11 @@ export class RegistryApp {
     this.dispatch(req, res).catch((err: unknown) => {
       const head = req.method === 'HEAD';
       if (err instanceof RegistryError) return sendError(res, err, head);
+      if (req.destroyed && !req.complete) {
+        // The client went away mid-request (an interrupted push): nothing to answer.
+        log.debug('registry client went away', { method: req.method, url: (req.url ?? '').slice(0, 300) });
+        return void res.destroy();
+      }
       log.error('registry request failed', { method: req.method, url: (req.url ?? '').slice(0, 300), error: err instanceof Error ? err.message : String(err) });
       sendError(res, new RegistryError(500, 'UNKNOWN', 'internal error'), head);
     });

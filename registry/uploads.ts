@@ -102,6 +102,8 @@ export class Uploads {
       // What reached the file is not known exactly: hash it again at the end.
       upload.hash = undefined;
       upload.size = (await stat(join(upload.dir, 'data')).catch(() => ({ size: before }))).size;
+      // An upload over the size limit is over for good.
+      if (err instanceof RegistryError && err.status === 413) await this.cancel(upload);
       throw err;
     } finally {
       upload.busy = false;
