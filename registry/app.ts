@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { type Access, type ClusterAuth, type TokenService } from './auth.js';
+import type { TLSSocket } from 'node:tls';
+import { type Access, type ClusterAuth, type Principal, type TokenService } from './auth.js';
 import { RegistryError, blobUnknown, digestInvalid, manifestUnknown, nameUnknown, sendError, unsupported } from './errors.js';
 import { collectGarbage, type GcOptions, type GcReport } from './gc.js';
 import type { RwLock } from './lock.js';
@@ -184,7 +185,7 @@ export class RegistryApp {
       const form = new URLSearchParams((await readCapped(req, 64 * 1024)).toString('utf8'));
       params = new URLSearchParams([...q, ...form]);
     }
-    sendJson(res, 200, await this.o.tokens.issue(params, req.headers.authorization));
+    sendJson(res, 200, await this.o.tokens.issue(params, req.headers.authorization, certificateUser(req)));
   }
 
   private async catalog(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
@@ -404,7 +405,7 @@ export class RegistryApp {
   private async gcEndpoint(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     if (this.o.tokens || this.o.cluster) {
       const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      const user = token && this.o.cluster ? await this.o.cluster.authenticate(token) : undefined;
+      const user = certificateUser(req) ?? (token && this.o.cluster ? await this.o.cluster.authenticate(token) : undefined);
       if (!user) throw new RegistryError(401, 'UNAUTHORIZED', 'a cluster token is required');
       if (!(await this.o.cluster?.authorize(user, { verb: 'deletecollection' }))) throw new RegistryError(403, 'DENIED', `${user.name} may not collect the registry's garbage`);
     }
@@ -416,6 +417,17 @@ export class RegistryApp {
     });
     sendJson(res, 200, report);
   }
+}
+
+/** The user of a client certificate the cluster CA signed (CN, groups from O), as the API server reads one. */
+function certificateUser(req: IncomingMessage): Principal | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate()?.subject as { CN?: string | string[]; O?: string | string[] } | undefined;
+  const cn = Array.isArray(subject?.CN) ? subject.CN[0] : subject?.CN;
+  if (!cn) return undefined;
+  const o = subject?.O;
+  return { name: cn, groups: [...(Array.isArray(o) ? o : o ? [o] : []), 'system:authenticated'] };
 }
 
 function checkNameSafe(name: string): boolean {

@@ -158,11 +158,20 @@ export class TokenService {
     this.ttl = opts.ttlSeconds ?? 300;
   }
 
-  /** The token endpoint: credentials from Basic auth (or an OAuth2 password/refresh form), scopes from the query. */
-  async issue(params: URLSearchParams, authorization: string | undefined): Promise<{ token: string; access_token: string; expires_in: number; issued_at: string }> {
+  /**
+   * The token endpoint: credentials from Basic auth (or an OAuth2 password/refresh form) or a client certificate of
+   * the cluster CA, scopes from the query.
+   */
+  async issue(
+    params: URLSearchParams,
+    authorization: string | undefined,
+    certificateUser?: Principal,
+  ): Promise<{ token: string; access_token: string; expires_in: number; issued_at: string }> {
     const password = basicPassword(authorization) ?? params.get('password') ?? params.get('refresh_token') ?? undefined;
     let user = ANONYMOUS;
-    if (password) {
+    if (certificateUser && !password) {
+      user = certificateUser;
+    } else if (password) {
       const found = await this.opts.cluster.authenticate(password);
       if (!found) throw this.unauthorized('invalid credentials: the password must be a token of the cluster', []);
       user = found;

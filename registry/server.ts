@@ -26,7 +26,10 @@ export interface RegistryServerOptions {
   port: number;
   host?: string;
   /** Serve HTTPS with this certificate; without it plain HTTP (loopback tests and benchmarks). */
-  tls?: CertPair;
+  tls?: CertPair & {
+    /** Accept client certificates signed by this CA as cluster credentials (user CN, groups O), as the API server does. */
+    clientCaPem?: string;
+  };
   /** Bearer token auth through the cluster; without it every request is allowed. */
   auth?: { cluster: ClusterAuth; anonymousPull?: boolean; realm?: string; service?: string };
   gc?: Partial<Omit<GcOptions, 'dryRun'>>;
@@ -68,7 +71,10 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Runnin
     ...(opts.auth?.realm ? { realm: opts.auth.realm } : {}),
     gc: gcDefaults,
   });
-  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, app.handle) : createHttpServer(app.handle);
+  const clientCa = opts.tls?.clientCaPem;
+  const server: Server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, app.handle)
+    : createHttpServer(app.handle);
   server.keepAliveTimeout = 65_000;
   // Uploads of large layers may take long; the socket timeout is what guards against stalled clients.
   server.requestTimeout = 0;
@@ -103,14 +109,14 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Runnin
  * A serving certificate for the registry signed by the cluster CA (`pkiDir`/ca.crt, ca.key as `ketch server` writes
  * them), for this host's names and addresses plus `extraNames`; written to root/tls/ for other tools.
  */
-export async function registryServingCert(pkiDir: string, root: string, extraNames: string[] = []): Promise<CertPair> {
+export async function registryServingCert(pkiDir: string, root: string, extraNames: string[] = []): Promise<CertPair & { clientCaPem: string }> {
   const ca = { certPem: await readFile(join(pkiDir, 'ca.crt'), 'utf8'), keyPem: await readFile(join(pkiDir, 'ca.key'), 'utf8') };
   const pair = await issueCert(ca, { commonName: 'ketch-registry', usage: 'server', ...servingNames(extraNames) });
   await mkdir(join(root, 'tls'), { recursive: true, mode: 0o700 });
   await writeFile(join(root, 'tls', 'registry.crt'), pair.certPem, { mode: 0o644 });
   await writeFile(join(root, 'tls', 'registry.key'), pair.keyPem, { mode: 0o600 });
   await writeFile(join(root, 'tls', 'ca.crt'), ca.certPem, { mode: 0o644 });
-  return pair;
+  return { ...pair, clientCaPem: ca.certPem };
 }
 
 export interface ClusterRegistryOptions {

@@ -28,6 +28,7 @@ import { register as registerTop } from './top.js';
 import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
+import { register as registerRegistry } from './registry.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
@@ -56,6 +57,7 @@ export function registerAll(program: Command): void {
   registerDrain(program);
   registerWait(program);
   registerEdit(program);
+  registerRegistry(program);
   registerVersion(program);
   registerCompletion(program);
 }
