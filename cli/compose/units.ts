@@ -81,13 +81,18 @@ export function dnsName(name: string, what: string): string {
   return name;
 }
 
+/** An object name from a Compose name: lowercase, '_' and '.' as '-' (volumes, configs, secrets; never DNS names). */
+export function objectName(name: string, what: string): string {
+  return dnsName(name.toLowerCase().replace(/[_.]/g, '-'), what);
+}
+
 /** Octal file modes as Compose writes them (0440, "0440", 288). */
 export function fileMode(v: unknown, where: string): number {
   const s = String(v);
   if (/^0[0-7]{1,4}$/.test(s)) return parseInt(s, 8);
   const n = Number(s);
   if (!Number.isInteger(n) || n < 0) throw new ComposeError(`${where}: "${s}" is not a file mode`);
-  // YAML 1.2 reads 0440 as the decimal 440: read digits 0-7 of three or four places as octal again.
-  if (/^[0-7]{3,4}$/.test(s) && n > 0o777) return parseInt(s, 8);
+  // YAML 1.2 reads 0440 as the decimal 440 (Compose's parser reads it as octal): three or four digits 0-7 are octal.
+  if (/^[0-7]{3,4}$/.test(s)) return parseInt(s, 8);
   return n;
 }

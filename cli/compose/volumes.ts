@@ -6,7 +6,7 @@ import { basename, isAbsolute, join, posix, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { ComposeError, listOrDict } from './load.js';
 import type { Lookup } from './interpolate.js';
-import { dnsName, fileMode, quantity } from './units.js';
+import { fileMode, objectName as toObjectName, quantity } from './units.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -99,7 +99,7 @@ function volumeFor(spec: VolumeSpec, i: number, ctx: VolumeContext, where: strin
   }
   const claim = ctx.claimNames[spec.source];
   if (!claim) throw new ComposeError(`${where}: volume "${spec.source}" is not declared in the top-level volumes`);
-  const name = `vol-${dnsName(claim, 'volume').slice(0, 59)}`;
+  const name = `vol-${claim}`.slice(0, 63).replace(/-+$/, '');
   if (!out.volumes.some((v) => v.name === name)) out.volumes.push({ name, persistentVolumeClaim: { claimName: claim } });
   if (!out.claims.includes(spec.source)) out.claims.push(spec.source);
   mount(name);
@@ -161,7 +161,7 @@ export function fileObjects(kind: 'config' | 'secret', defs: Record<string, unkn
   const objects: Obj[] = [];
   for (const [name, raw] of Object.entries(defs)) {
     const def = isMap(raw) ? raw : {};
-    const objectName = dnsName(typeof def.name === 'string' ? def.name : name, `${kind} name`);
+    const objectName = toObjectName(typeof def.name === 'string' ? def.name : name, `${kind} name`);
     const where = `${kind}s.${name}`;
     if (def.external === true || isMap(def.external)) {
       out[name] = { ...def, objectName, key: name };
@@ -198,7 +198,7 @@ export function claimObjects(defs: Record<string, unknown>, meta: (name: string,
   for (const [name, raw] of Object.entries(defs)) {
     const def = isMap(raw) ? raw : {};
     const external = isMap(def.external) && typeof def.external.name === 'string' ? def.external.name : undefined;
-    const claim = dnsName(external ?? (typeof def.name === 'string' ? def.name : name), 'volume name');
+    const claim = external ?? toObjectName(typeof def.name === 'string' ? def.name : name, 'volume name');
     names[name] = claim;
     if (def.external === true || external) continue;
     objects.push({
