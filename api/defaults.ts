@@ -3,11 +3,12 @@
 import type { KubeObject } from './schemas/meta.js';
 import type {
   Container, Endpoints, Namespace, Node, Pod, PodSpec, PodTemplateSpec, Probe, Secret, Service, Volume,
-  LifecycleHandler, PersistentVolumeClaim,
+  LifecycleHandler, PersistentVolumeClaim, ReplicationController,
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
-import type { Job } from './schemas/batch.js';
+import type { CronJob, Job, JobSpec } from './schemas/batch.js';
 import type { PriorityClass } from './schemas/scheduling.js';
+import { RBAC_GROUP, type RoleBinding, type Subject } from './schemas/rbac.js';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -16,8 +17,8 @@ export const DEFAULT_VOLUME_MODE = 0o644;
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
-const LEGACY_JOB_NAME_LABEL = 'job-name';
-const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
+export const LEGACY_JOB_NAME_LABEL = 'job-name';
+export const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
 
 /**
  * Splits an image reference into tag and digest, as ParseImageName: `busybox` has tag "latest",
@@ -194,6 +195,18 @@ function defaultReplicaSet(rs: ReplicaSet): void {
   defaultTemplate(rs.spec.template);
 }
 
+/** SetDefaults_ReplicationController: selector and labels from the template's labels when empty, one replica. */
+function defaultReplicationController(rc: ReplicationController): void {
+  const spec = (rc.spec ??= {});
+  const labels = spec.template?.metadata?.labels;
+  if (labels) {
+    if (!Object.keys(spec.selector ?? {}).length) spec.selector = { ...labels };
+    if (!Object.keys(rc.metadata.labels ?? {}).length) rc.metadata.labels = { ...labels };
+  }
+  spec.replicas ??= 1;
+  defaultTemplate(spec.template);
+}
+
 function defaultDaemonSet(ds: DaemonSet): void {
   const spec = ds.spec;
   if (!spec) return;
@@ -245,25 +258,59 @@ export function generateJobSelector(job: Job): void {
   matchLabels[CONTROLLER_UID_LABEL] ??= uid;
 }
 
-function defaultJob(job: Job): void {
-  const spec = job.spec;
-  if (!spec) return;
+/** SetDefaults_Job's spec part. */
+function defaultJobSpec(spec: JobSpec): void {
   if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
   spec.parallelism ??= 1;
   spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
-  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  defaultPodFailurePolicy(spec);
+  defaultTemplate(spec.template);
+}
+
+function defaultPodFailurePolicy(spec: JobSpec): void {
+  for (const rule of spec.podFailurePolicy?.rules ?? []) for (const c of rule.onPodConditions ?? []) c.status ??= 'True';
+}
+
+function defaultJob(job: Job): void {
+  const spec = job.spec;
+  if (!spec) return;
+  defaultJobSpec(spec);
   // A job without labels takes its template's.
   const templateLabels = spec.template?.metadata?.labels;
   if (templateLabels && Object.keys(job.metadata.labels ?? {}).length === 0) job.metadata.labels = { ...templateLabels };
-  defaultTemplate(spec.template);
-  // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation).
-  if (!spec.selector) generateJobSelector(job);
+  // Needs metadata.uid, so it takes effect once the API server has assigned one (before validation). A selector the
+  // user wrote without manualSelector gets the uid added, and fails validation if it then cannot match (as in kube).
+  generateJobSelector(job);
+}
+
+function defaultCronJob(cj: CronJob): void {
+  const spec = cj.spec;
+  if (!spec) return;
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  // As SetObjectDefaults_CronJob: the template's pod spec and failure-policy patterns, not SetDefaults_Job (the Job
+  // made from it is defaulted when it is created).
+  const js = spec.jobTemplate?.spec;
+  if (!js) return;
+  defaultPodFailurePolicy(js);
+  defaultTemplate(js.template);
 }
 
 function defaultPriorityClass(pc: PriorityClass): void {
   pc.preemptionPolicy ??= 'PreemptLowerPriority';
+}
+
+/** rbac/v1 SetDefaults_RoleBinding/ClusterRoleBinding and SetDefaults_Subject. */
+function defaultBinding(b: Pick<RoleBinding, 'roleRef' | 'subjects'>): void {
+  if (b.roleRef && typeof b.roleRef === 'object' && !b.roleRef.apiGroup) b.roleRef.apiGroup = RBAC_GROUP;
+  for (const s of (Array.isArray(b.subjects) ? b.subjects : []) as Partial<Subject>[]) {
+    if (s && typeof s === 'object' && !s.apiGroup && (s.kind === 'User' || s.kind === 'Group')) s.apiGroup = RBAC_GROUP;
+  }
 }
 
 const DEFAULTERS: Record<string, (obj: never) => void> = {
@@ -273,12 +320,16 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'v1/Node': defaultNode,
   'v1/Secret': defaultSecret,
   'v1/Endpoints': defaultEndpoints,
+  'v1/ReplicationController': defaultReplicationController,
   'apps/v1/Deployment': defaultDeployment,
   'apps/v1/ReplicaSet': defaultReplicaSet,
   'apps/v1/DaemonSet': defaultDaemonSet,
   'apps/v1/StatefulSet': defaultStatefulSet,
   'batch/v1/Job': defaultJob,
+  'batch/v1/CronJob': defaultCronJob,
   'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
+  'rbac.authorization.k8s.io/v1/RoleBinding': defaultBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': defaultBinding,
 };
 
 /** Fills in the defaults of the object's kind, in place; kinds without defaults are returned as is. */

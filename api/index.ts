@@ -15,6 +15,7 @@ export * from './schemas/apps.js';
 export * from './schemas/batch.js';
 export * from './schemas/coordination.js';
 export * from './schemas/scheduling.js';
+export * from './schemas/rbac.js';
 export * from './schemas/subresources.js';
 export * from './schemas/index.js';
 
@@ -23,7 +24,10 @@ export type { Cause } from './field.js';
 export * from './names.js';
 export * from './quantity.js';
 export * from './selectors.js';
+export * from './node-selection.js';
+export * from './intstr.js';
 export * from './keys.js';
+export * from './list-options.js';
 export * from './prune.js';
 export * from './qos.js';
 export * from './defaults.js';

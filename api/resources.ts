@@ -40,13 +40,20 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('', 'v1', 'Secret', 'secrets', true),
   r('', 'v1', 'Event', 'events', true, ['ev']),
   r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa'], ['token']),
+  r('', 'v1', 'ReplicationController', 'replicationcontrollers', true, ['rc'], ['status', 'scale'], ['all']),
   r('apps', 'v1', 'Deployment', 'deployments', true, ['deploy'], ['status', 'scale'], ['all']),
   r('apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], ['status', 'scale'], ['all']),
   r('apps', 'v1', 'DaemonSet', 'daemonsets', true, ['ds'], ['status'], ['all']),
   r('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], ['status', 'scale'], ['all']),
+  r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
+  r('batch', 'v1', 'CronJob', 'cronjobs', true, ['cj'], ['status'], ['all']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
+  r('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
+  r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
 ];
 
 /** Kinds that are created and answered, never stored (authentication.k8s.io and authorization.k8s.io reviews). */

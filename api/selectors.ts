@@ -45,6 +45,14 @@ export function isEmptySelector(selector: LabelSelector | undefined): boolean {
   return !!selector && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
 }
 
+/** A label map as an equality selector, keys sorted (labels.SelectorFromSet(...).String()): `a=b,c=d`. */
+export function formatLabels(labels: Record<string, string> | undefined): string {
+  return Object.keys(labels ?? {})
+    .sort()
+    .map((k) => `${k}=${labels![k]}`)
+    .join(',');
+}
+
 /** The string form: `a=b,c in (x,y),!d`. */
 export function formatLabelSelector(selector: LabelSelector): string {
   const parts: string[] = [];

@@ -3,6 +3,7 @@
 import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { ApiError, errors, type Status } from '../api/errors.js';
+import { listOptionsQuery, type ListOptions } from '../api/list-options.js';
 import type { ClientConfig } from './kubeconfig.js';
 
 /** What a client needs to know about a resource to build its URLs. */
@@ -53,21 +54,10 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export interface ListOptions {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  resourceVersion?: string;
-  resourceVersionMatch?: string;
-}
+export type { ListOptions };
 
-export interface WatchOptions {
-  labelSelector?: string;
-  fieldSelector?: string;
-  resourceVersion?: string;
-  allowWatchBookmarks?: boolean;
-  timeoutSeconds?: number;
+/** A watch: the list options that apply to one, and a signal that ends it. */
+export interface WatchOptions extends Pick<ListOptions, 'labelSelector' | 'fieldSelector' | 'resourceVersion' | 'allowWatchBookmarks' | 'timeoutSeconds' | 'sendInitialEvents'> {
   signal?: AbortSignal;
 }
 
@@ -189,7 +179,7 @@ export class ResourceClient<T extends ObjectLike> {
   }
 
   list(namespace?: string, opts: ListOptions = {}): Promise<ListLike<T>> {
-    return this.rest.request<ListLike<T>>('GET', this.path(namespace), { query: { ...opts } });
+    return this.rest.request<ListLike<T>>('GET', this.path(namespace), { query: listOptionsQuery({ ...opts, watch: false }) });
   }
 
   /** Every page of a list, read at one resourceVersion. */
@@ -238,20 +228,13 @@ export class ResourceClient<T extends ObjectLike> {
    * aborting the signal ends the iteration.
    */
   async *watch(namespace: string | undefined, opts: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+    const { signal, ...options } = opts;
     let rv = opts.resourceVersion;
-    const signal = opts.signal;
     while (!signal?.aborted) {
       let res: IncomingMessage;
       try {
         res = await this.rest.open('GET', this.path(namespace), {
-          query: {
-            watch: 'true',
-            resourceVersion: rv,
-            labelSelector: opts.labelSelector,
-            fieldSelector: opts.fieldSelector,
-            allowWatchBookmarks: opts.allowWatchBookmarks ? 'true' : undefined,
-            timeoutSeconds: opts.timeoutSeconds,
-          },
+          query: listOptionsQuery({ ...options, watch: true, ...(rv !== undefined ? { resourceVersion: rv } : {}) }),
           ...(signal ? { signal } : {}),
         });
       } catch (err) {

@@ -13,6 +13,9 @@ describe('controller manager flags', () => {
     assert.deepEqual(options.controllers, ['*']);
     assert.equal(options.leaderElectName, 'kube-controller-manager');
     assert.equal(options.identity, undefined, 'the manager picks <hostname>_<uuid>');
+    assert.equal(options.concurrentDaemonSetSyncs, 2);
+    assert.equal(options.concurrentStatefulSetSyncs, 5);
+    assert.equal(options.concurrentRcSyncs, 5);
   });
 
   it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
@@ -34,9 +37,16 @@ describe('controller manager flags', () => {
     assert.throws(() => parseControllerManagerFlags(['--concurrent-gc-syncs=-1']), /invalid argument "-1" for "--concurrent-gc-syncs"/);
   });
 
+  it('takes kube-controller-manager\'s batch flags, 5 workers each by default', () => {
+    const { options } = parseControllerManagerFlags(['--concurrent-job-syncs=7', '--concurrent-ttl-after-finished-syncs', '2']);
+    assert.equal(options.concurrentJobSyncs, 7);
+    assert.equal(options.concurrentCronJobSyncs, 5);
+    assert.equal(options.concurrentTtlAfterFinishedSyncs, 2);
+  });
+
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['deployment', 'garbagecollector', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam'])].sort(), ['deployment', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['clusterrole-aggregation', 'cronjob', 'daemonset', 'deployment', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'statefulset', 'ttl-after-finished']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished'])].sort(), ['cronjob', 'deployment', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

@@ -13,7 +13,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, garbagecollector, namespace, nodelifecycle, nodeipam, podgc)" },
+  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation)" },
   { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -21,8 +21,14 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--node-monitor-period', kind: 'duration', default: '5s', description: 'how often node health is checked' },
   { name: '--concurrent-replicaset-syncs', kind: 'int', default: '5', description: 'ReplicaSets synced at once' },
   { name: '--concurrent-deployment-syncs', kind: 'int', default: '5', description: 'Deployments synced at once' },
+  { name: '--concurrent-daemonset-syncs', kind: 'int', default: '2', description: 'DaemonSets synced at once' },
+  { name: '--concurrent-statefulset-syncs', kind: 'int', default: '5', description: 'StatefulSets synced at once' },
+  { name: '--concurrent-rc-syncs', kind: 'int', default: '5', description: 'ReplicationControllers synced at once' },
   { name: '--concurrent-gc-syncs', kind: 'int', default: '20', description: 'garbage collector workers' },
   { name: '--concurrent-namespace-syncs', kind: 'int', default: '10', description: 'namespaces synced at once' },
+  { name: '--concurrent-job-syncs', kind: 'int', default: '5', description: 'Jobs synced at once' },
+  { name: '--concurrent-cron-job-syncs', kind: 'int', default: '5', description: 'CronJobs synced at once' },
+  { name: '--concurrent-ttl-after-finished-syncs', kind: 'int', default: '5', description: 'finished Jobs checked for deletion at once (ttl-after-finished)' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -49,8 +55,14 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       nodeMonitorPeriodMs: f.durationMs('--node-monitor-period'),
       concurrentReplicaSetSyncs: f.int('--concurrent-replicaset-syncs'),
       concurrentDeploymentSyncs: f.int('--concurrent-deployment-syncs'),
+      concurrentDaemonSetSyncs: f.int('--concurrent-daemonset-syncs'),
+      concurrentStatefulSetSyncs: f.int('--concurrent-statefulset-syncs'),
+      concurrentRcSyncs: f.int('--concurrent-rc-syncs'),
       concurrentGcSyncs: f.int('--concurrent-gc-syncs'),
       concurrentNamespaceSyncs: f.int('--concurrent-namespace-syncs'),
+      concurrentJobSyncs: f.int('--concurrent-job-syncs'),
+      concurrentCronJobSyncs: f.int('--concurrent-cron-job-syncs'),
+      concurrentTtlAfterFinishedSyncs: f.int('--concurrent-ttl-after-finished-syncs'),
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
     },
   };

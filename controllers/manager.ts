@@ -11,13 +11,19 @@ import type { RestClient } from '../client/rest.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
+import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
-import { ReplicaSetController } from './replicaset/replicaset-controller.js';
+import { ReplicaSetController, REPLICATIONCONTROLLER_KIND } from './replicaset/replicaset-controller.js';
+import { DaemonSetController } from './daemonset/daemonset-controller.js';
+import { StatefulSetController } from './statefulset/statefulset-controller.js';
+import { JobController } from './job/job-controller.js';
+import { CronJobController } from './cronjob/cronjob-controller.js';
+import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -47,6 +53,12 @@ export interface ControllerManagerOptions {
   concurrentDeploymentSyncs?: number;
   concurrentGcSyncs?: number;
   concurrentNamespaceSyncs?: number;
+  concurrentDaemonSetSyncs?: number;
+  concurrentStatefulSetSyncs?: number;
+  concurrentRcSyncs?: number;
+  concurrentJobSyncs?: number;
+  concurrentCronJobSyncs?: number;
+  concurrentTtlAfterFinishedSyncs?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
 }
@@ -77,6 +89,13 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  'clusterrole-aggregation': (ctx) => new ClusterRoleAggregationController(ctx),
+  daemonset: (ctx, o) => new DaemonSetController(ctx, { ...(o.concurrentDaemonSetSyncs ? { workers: o.concurrentDaemonSetSyncs } : {}) }),
+  statefulset: (ctx, o) => new StatefulSetController(ctx, { ...(o.concurrentStatefulSetSyncs ? { workers: o.concurrentStatefulSetSyncs } : {}) }),
+  replicationcontroller: (ctx, o) => new ReplicaSetController(ctx, { kind: REPLICATIONCONTROLLER_KIND, ...(o.concurrentRcSyncs ? { workers: o.concurrentRcSyncs } : {}) }),
+  job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
+  cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
+  'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

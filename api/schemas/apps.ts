@@ -1,7 +1,7 @@
-// apps/v1 schemas: Deployment, ReplicaSet, DaemonSet, StatefulSet.
+// apps/v1 schemas: Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision.
 import { Type, type Static } from '@sinclair/typebox';
 import { named, Opt, Str, Int32, Arr, Enum, MergeList, IntOrString, Time } from './kit.js';
-import { LabelSelector, ConditionStatus, kindSchema } from './meta.js';
+import { LabelSelector, ConditionStatus, RawExtension, kindSchema } from './meta.js';
 import { PodTemplateSpec, PersistentVolumeClaim } from './core.js';
 
 const def = (name: string) => `io.k8s.api.apps.v1.${name}`;
@@ -220,3 +220,17 @@ export const StatefulSet = kindSchema(
   'Pods with stable identities and storage.',
 );
 export type StatefulSet = Static<typeof StatefulSet>;
+
+// ---- ControllerRevision ----
+
+export const ControllerRevision = kindSchema(
+  def('ControllerRevision'),
+  'apps/v1',
+  'ControllerRevision',
+  {
+    data: Opt(RawExtension),
+    revision: Type.Integer({ format: 'int64', description: 'The revision this object represents.' }),
+  },
+  'An immutable snapshot of state data (a DaemonSet or StatefulSet pod template) and its revision number.',
+);
+export type ControllerRevision = Static<typeof ControllerRevision>;

@@ -1,5 +1,5 @@
 // core/v1 schemas: Pod (and everything a pod spec holds), Node, Namespace, Service, Endpoints, ConfigMap,
-// Secret, Event, ServiceAccount, Binding.
+// Secret, Event, ServiceAccount, Binding, ReplicationController.
 import { Type, type Static } from '@sinclair/typebox';
 import {
   CORE, named, Opt, Str, Bool, Int32, Int64, Arr, StrArr, StrMap, MapOf, Enum, MergeList, SetList,
@@ -796,6 +796,46 @@ export const ServiceAccount = kindSchema(
   'An identity for processes that run in a pod.',
 );
 export type ServiceAccount = Static<typeof ServiceAccount>;
+
+// ---- ReplicationController (the ReplicaSet's predecessor: an equality-only selector) ----
+
+export const ReplicationControllerCondition = named(
+  def('ReplicationControllerCondition'),
+  Type.Object({ type: Str(), status: ConditionStatus, lastTransitionTime: Opt(Time), reason: Opt(Str()), message: Opt(Str()) }),
+);
+export const ReplicationController = kindSchema(
+  def('ReplicationController'),
+  'v1',
+  'ReplicationController',
+  {
+    spec: Opt(
+      named(
+        def('ReplicationControllerSpec'),
+        Type.Object({
+          replicas: Opt(Int32()),
+          minReadySeconds: Opt(Int32()),
+          selector: Opt(StrMap({ 'x-kubernetes-map-type': 'atomic' })),
+          template: Opt(PodTemplateSpec),
+        }),
+      ),
+    ),
+    status: Opt(
+      named(
+        def('ReplicationControllerStatus'),
+        Type.Object({
+          replicas: Int32(),
+          fullyLabeledReplicas: Opt(Int32()),
+          readyReplicas: Opt(Int32()),
+          availableReplicas: Opt(Int32()),
+          observedGeneration: Opt(Int64()),
+          conditions: Opt(MergeList(ReplicationControllerCondition, 'type')),
+        }),
+      ),
+    ),
+  },
+  'Keeps a number of pod replicas running (the older form of a ReplicaSet).',
+);
+export type ReplicationController = Static<typeof ReplicationController>;
 
 // ---- PersistentVolumeClaim (only as StatefulSet volumeClaimTemplates) ----
 

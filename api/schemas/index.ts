@@ -2,11 +2,12 @@
 // of subresources. The one source for TS types, validation (validation/) and OpenAPI (openapi.ts).
 import type { Static, TSchema } from '@sinclair/typebox';
 import { listOf, StatusSchema, TableSchema } from './meta.js';
-import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding } from './core.js';
-import { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './apps.js';
-import { Job } from './batch.js';
+import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding, ReplicationController } from './core.js';
+import { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from './apps.js';
+import { Job, CronJob } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
+import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
@@ -24,13 +25,20 @@ export const ConfigMapList = list('v1', 'ConfigMap', ConfigMap);
 export const SecretList = list('v1', 'Secret', Secret);
 export const EventList = list('v1', 'Event', Event);
 export const ServiceAccountList = list('v1', 'ServiceAccount', ServiceAccount);
+export const ReplicationControllerList = list('v1', 'ReplicationController', ReplicationController);
 export const DeploymentList = list('apps/v1', 'Deployment', Deployment);
 export const ReplicaSetList = list('apps/v1', 'ReplicaSet', ReplicaSet);
 export const DaemonSetList = list('apps/v1', 'DaemonSet', DaemonSet);
 export const StatefulSetList = list('apps/v1', 'StatefulSet', StatefulSet);
+export const ControllerRevisionList = list('apps/v1', 'ControllerRevision', ControllerRevision);
 export const JobList = list('batch/v1', 'Job', Job);
+export const CronJobList = list('batch/v1', 'CronJob', CronJob);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
+export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
+export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
+export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
+export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', ClusterRoleBinding);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -41,15 +49,22 @@ export type ConfigMapList = Static<typeof ConfigMapList>;
 export type SecretList = Static<typeof SecretList>;
 export type EventList = Static<typeof EventList>;
 export type ServiceAccountList = Static<typeof ServiceAccountList>;
+export type ReplicationControllerList = Static<typeof ReplicationControllerList>;
 export type DeploymentList = Static<typeof DeploymentList>;
 export type ReplicaSetList = Static<typeof ReplicaSetList>;
 export type DaemonSetList = Static<typeof DaemonSetList>;
 export type StatefulSetList = Static<typeof StatefulSetList>;
+export type ControllerRevisionList = Static<typeof ControllerRevisionList>;
 export type JobList = Static<typeof JobList>;
+export type CronJobList = Static<typeof CronJobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
+export type RoleList = Static<typeof RoleList>;
+export type ClusterRoleList = Static<typeof ClusterRoleList>;
+export type RoleBindingList = Static<typeof RoleBindingList>;
+export type ClusterRoleBindingList = Static<typeof ClusterRoleBindingList>;
 
-export const schemas = {
+export const schemas: Readonly<Record<string, TSchema>> = {
   'v1/Namespace': Namespace,
   'v1/Pod': Pod,
   'v1/Node': Node,
@@ -59,13 +74,20 @@ export const schemas = {
   'v1/Secret': Secret,
   'v1/Event': Event,
   'v1/ServiceAccount': ServiceAccount,
+  'v1/ReplicationController': ReplicationController,
   'apps/v1/Deployment': Deployment,
   'apps/v1/ReplicaSet': ReplicaSet,
   'apps/v1/DaemonSet': DaemonSet,
   'apps/v1/StatefulSet': StatefulSet,
+  'apps/v1/ControllerRevision': ControllerRevision,
   'batch/v1/Job': Job,
+  'batch/v1/CronJob': CronJob,
   'coordination.k8s.io/v1/Lease': Lease,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -76,13 +98,20 @@ export const schemas = {
   'v1/SecretList': SecretList,
   'v1/EventList': EventList,
   'v1/ServiceAccountList': ServiceAccountList,
+  'v1/ReplicationControllerList': ReplicationControllerList,
   'apps/v1/DeploymentList': DeploymentList,
   'apps/v1/ReplicaSetList': ReplicaSetList,
   'apps/v1/DaemonSetList': DaemonSetList,
   'apps/v1/StatefulSetList': StatefulSetList,
+  'apps/v1/ControllerRevisionList': ControllerRevisionList,
   'batch/v1/JobList': JobList,
+  'batch/v1/CronJobList': CronJobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
+  'rbac.authorization.k8s.io/v1/RoleList': RoleList,
+  'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,
+  'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBindingList': ClusterRoleBindingList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,
@@ -96,7 +125,7 @@ export const schemas = {
   'authorization.k8s.io/v1/LocalSubjectAccessReview': LocalSubjectAccessReview,
   'v1/Status': StatusSchema,
   'meta.k8s.io/v1/Table': TableSchema,
-} as const satisfies Record<string, TSchema>;
+};
 
 export type SchemaKey = keyof typeof schemas;
 

@@ -10,8 +10,10 @@ import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
 import type { KindRules } from './rules.js';
 import * as core from './core.js';
 import * as workloads from './workloads.js';
+import * as batch from './batch.js';
 import { lease } from './coordination.js';
 import { priorityClass } from './scheduling.js';
+import * as rbac from './rbac.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -24,13 +26,20 @@ const RULES: Record<string, KindRules<never>> = {
   'v1/Secret': core.secret,
   'v1/Event': core.event,
   'v1/ServiceAccount': core.serviceAccount,
+  'v1/ReplicationController': workloads.replicationController,
   'apps/v1/Deployment': workloads.deployment,
   'apps/v1/ReplicaSet': workloads.replicaSet,
   'apps/v1/DaemonSet': workloads.daemonSet,
   'apps/v1/StatefulSet': workloads.statefulSet,
-  'batch/v1/Job': workloads.job,
+  'apps/v1/ControllerRevision': workloads.controllerRevision,
+  'batch/v1/Job': batch.job,
+  'batch/v1/CronJob': batch.cronJob,
   'coordination.k8s.io/v1/Lease': lease,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
+  'rbac.authorization.k8s.io/v1/Role': rbac.role,
+  'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
+  'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
 };
 
 export interface ValidateOptions {

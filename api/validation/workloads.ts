@@ -1,18 +1,18 @@
-// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet; batch/v1 Job.
+// Rules for the workload kinds: apps/v1 Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision; core/v1
+// ReplicationController (batch/v1 in batch.ts).
 import type { LabelSelector } from '../schemas/meta.js';
-import type { PodTemplateSpec } from '../schemas/core.js';
-import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../schemas/apps.js';
-import type { Job } from '../schemas/batch.js';
+import type { PodTemplateSpec, ReplicationController } from '../schemas/core.js';
+import type { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from '../schemas/apps.js';
 import type { IntOrString } from '../schemas/kit.js';
 import { GoStringMap, child, deepEqual, forbidden, immutable, invalid, nonNegative, notSupported, required, type Cause } from '../field.js';
-import { isValidPercent, nameIsDNSSubdomain } from '../names.js';
+import { isValidPercent, nameIsDNSSubdomain, validateLabels } from '../names.js';
 import { isEmptySelector, matchesLabelSelector } from '../selectors.js';
 import { validateLabelSelector } from './meta.js';
 import { validatePodTemplateSpec } from './pod.js';
 import { rules } from './rules.js';
 
 /** Selector present, non-empty, valid, and matching the template's labels. */
-function validateSelectorAndTemplate(selector: LabelSelector | undefined, template: PodTemplateSpec | undefined, kind: string): Cause[] {
+export function validateSelectorAndTemplate(selector: LabelSelector | undefined, template: PodTemplateSpec | undefined, kind: string): Cause[] {
   const causes: Cause[] = [];
   if (!selector) causes.push(required('spec.selector'));
   else {
@@ -60,7 +60,7 @@ function validateRollingUpdate(ru: { maxUnavailable?: IntOrString; maxSurge?: In
   return causes;
 }
 
-const selectorImmutable = (next: LabelSelector | undefined, old: LabelSelector | undefined): Cause[] =>
+export const selectorImmutable = (next: LabelSelector | undefined, old: LabelSelector | undefined): Cause[] =>
   immutable(next, old, 'spec.selector');
 
 export const deployment = rules<Deployment>({
@@ -89,6 +89,26 @@ export const deployment = rules<Deployment>({
   validateUpdate: (d, old) => selectorImmutable(d.spec?.selector, old.spec?.selector),
 });
 
+/** status.*Replicas of a ReplicaSet or ReplicationController: non-negative, none above replicas, available <= ready. */
+function validateReplicaCounts(st: ReplicaSet['status'] | ReplicationController['status']): Cause[] {
+  if (!st) return [];
+  const causes = [
+    ...nonNegative(st.replicas, 'status.replicas'),
+    ...nonNegative(st.fullyLabeledReplicas, 'status.fullyLabeledReplicas'),
+    ...nonNegative(st.readyReplicas, 'status.readyReplicas'),
+    ...nonNegative(st.availableReplicas, 'status.availableReplicas'),
+    ...nonNegative(st.observedGeneration, 'status.observedGeneration'),
+  ];
+  const notAbove = (v: number | undefined, field: string, than: number, thanField: string): void => {
+    if (v !== undefined && v > than) causes.push(invalid(field, v, `cannot be greater than ${thanField}`));
+  };
+  notAbove(st.fullyLabeledReplicas, 'status.fullyLabeledReplicas', st.replicas, 'status.replicas');
+  notAbove(st.readyReplicas, 'status.readyReplicas', st.replicas, 'status.replicas');
+  notAbove(st.availableReplicas, 'status.availableReplicas', st.replicas, 'status.replicas');
+  notAbove(st.availableReplicas, 'status.availableReplicas', st.readyReplicas ?? 0, 'readyReplicas');
+  return causes;
+}
+
 export const replicaSet = rules<ReplicaSet>({
   name: nameIsDNSSubdomain,
   validate: (rs) => {
@@ -102,18 +122,33 @@ export const replicaSet = rules<ReplicaSet>({
     ];
   },
   validateUpdate: (rs, old) => selectorImmutable(rs.spec?.selector, old.spec?.selector),
-  validateStatus: (rs) => {
-    const st = rs.status;
-    if (!st) return [];
-    return [
-      ...nonNegative(st.replicas, 'status.replicas'),
-      ...nonNegative(st.readyReplicas, 'status.readyReplicas'),
-      ...nonNegative(st.availableReplicas, 'status.availableReplicas'),
-      ...(st.readyReplicas !== undefined && st.readyReplicas > st.replicas
-        ? [invalid('status.readyReplicas', st.readyReplicas, 'cannot be greater than status.replicas')]
-        : []),
-    ];
+  validateStatus: (rs) => validateReplicaCounts(rs.status),
+});
+
+/** ValidateReplicationController: an equality selector that is required and matches the template (mutable, unlike a ReplicaSet's). */
+export const replicationController = rules<ReplicationController>({
+  name: nameIsDNSSubdomain,
+  validate: (rc) => {
+    const spec = rc.spec ?? {};
+    const selector = spec.selector ?? {};
+    const causes = [...nonNegative(spec.replicas, 'spec.replicas'), ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds')];
+    if (!Object.keys(selector).length) causes.push(required('spec.selector'));
+    else causes.push(...validateLabels(selector, 'spec.selector'));
+    const labels = spec.template?.metadata?.labels ?? {};
+    if (spec.template && Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
+      causes.push(invalid('spec.template.metadata.labels', new GoStringMap(labels), '`selector` does not match template `labels`'));
+    }
+    causes.push(...validateRunningTemplate(spec.template, 'ReplicationController'));
+    return causes;
   },
+  validateStatus: (rc) => validateReplicaCounts(rc.status),
+});
+
+/** ValidateControllerRevision: a non-negative revision; the data is immutable (ValidateControllerRevisionUpdate). */
+export const controllerRevision = rules<ControllerRevision>({
+  name: nameIsDNSSubdomain,
+  validate: (cr) => nonNegative(cr.revision, 'revision'),
+  validateUpdate: (cr, old) => immutable(cr.data, old.data, 'data'),
 });
 
 export const daemonSet = rules<DaemonSet>({
@@ -178,50 +213,5 @@ export const statefulSet = rules<StatefulSet>({
           "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
       ),
     ];
-  },
-});
-
-export const job = rules<Job>({
-  name: nameIsDNSSubdomain,
-  validate: (j) => {
-    const spec = j.spec;
-    if (!spec) return [required('spec')];
-    const causes = [
-      ...nonNegative(spec.parallelism, 'spec.parallelism'),
-      ...nonNegative(spec.completions, 'spec.completions'),
-      ...nonNegative(spec.activeDeadlineSeconds, 'spec.activeDeadlineSeconds'),
-      ...nonNegative(spec.backoffLimit, 'spec.backoffLimit'),
-      ...nonNegative(spec.ttlSecondsAfterFinished, 'spec.ttlSecondsAfterFinished'),
-      ...validateSelectorAndTemplate(spec.selector, spec.template, 'job'),
-    ];
-    if (!spec.template) causes.push(required('spec.template'));
-    else {
-      causes.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
-      const policy = spec.template.spec?.restartPolicy;
-      if (policy !== 'OnFailure' && policy !== 'Never') {
-        causes.push(notSupported('spec.template.spec.restartPolicy', policy ?? '', ['OnFailure', 'Never']));
-      }
-    }
-    if (spec.completionMode === 'Indexed' && spec.completions === undefined) {
-      causes.push(required('spec.completions', 'when completion mode is Indexed'));
-    }
-    if (spec.backoffLimitPerIndex !== undefined && spec.completionMode !== 'Indexed') {
-      causes.push(forbidden('spec.backoffLimitPerIndex', 'requires indexed completion mode'));
-    }
-    return causes;
-  },
-  validateUpdate: (j, old) => {
-    const causes = [
-      ...selectorImmutable(j.spec?.selector, old.spec?.selector),
-      ...immutable(j.spec?.completionMode, old.spec?.completionMode, 'spec.completionMode'),
-    ];
-    // Indexed jobs may scale completions together with parallelism; otherwise completions are fixed.
-    if (j.spec?.completionMode !== 'Indexed' || j.spec.completions !== j.spec.parallelism) {
-      causes.push(...immutable(j.spec?.completions, old.spec?.completions, 'spec.completions'));
-    }
-    // A suspended job that never started may change its template (Kubernetes allows scheduling directives).
-    const neverStarted = old.spec?.suspend === true && !old.status?.startTime;
-    if (!neverStarted) causes.push(...immutable(j.spec?.template, old.spec?.template, 'spec.template'));
-    return causes;
   },
 });

@@ -2,7 +2,7 @@
 import { ApiError, errors } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { Obj } from '../registry/object.js';
-import type { Admission } from '../registry/store.js';
+import type { Admission } from '../registry/rest.js';
 
 /** An admission refusal as kube-apiserver's admission.NewForbidden words it: `pods "x" is forbidden: why`. */
 export function forbiddenBy(info: Pick<ResourceInfo, 'group' | 'resource'>, name: string, why: string): ApiError {

@@ -2,7 +2,7 @@
 // one PriorityClass may be the global default.
 import { SYSTEM_PRIORITY_CLASSES, type Pod, type PriorityClass, type ResourceInfo } from '../../api/index.js';
 import type { Obj } from '../registry/object.js';
-import type { Admission } from '../registry/store.js';
+import type { Admission } from '../registry/rest.js';
 import { forbiddenBy } from './namespace-lifecycle.js';
 
 /** The classes as admission reads them (kube-apiserver: from an informer; here from the store's in-memory cache). */
@@ -56,22 +56,16 @@ async function admitPod(obj: Obj, name: string, classes: PriorityClassSource, in
     priority = pc.value;
     policy = pc.preemptionPolicy;
   }
-  if (spec.priority !== undefined && spec.priority !== priority) {
-    throw forbiddenBy(
-      info,
-      name,
-      `the integer value of priority (${spec.priority}) must not be provided in pod spec; priority admission controller computed ${priority} from the given PriorityClass name`,
-    );
-  }
+  // What the pod says of its own, when it says anything, must be what its class gives.
+  const computed = (field: string, given: unknown, value: unknown): void => {
+    if (given !== undefined && given !== value) {
+      throw forbiddenBy(info, name, `the ${field} (${String(given)}) must not be provided in pod spec; priority admission controller computed ${String(value)} from the given PriorityClass name`);
+    }
+  };
+  computed('integer value of priority', spec.priority, priority);
   spec.priority = priority;
   if (policy !== undefined) {
-    if (spec.preemptionPolicy !== undefined && spec.preemptionPolicy !== policy) {
-      throw forbiddenBy(
-        info,
-        name,
-        `the string value of PreemptionPolicy (${spec.preemptionPolicy}) must not be provided in pod spec; priority admission controller computed ${policy} from the given PriorityClass name`,
-      );
-    }
+    computed('string value of PreemptionPolicy', spec.preemptionPolicy, policy);
     spec.preemptionPolicy = policy;
   }
 }

@@ -5,12 +5,37 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { errors } from '../../api/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { sendError } from '../http/responses.js';
+import type { Filter } from './chain.js';
 
-/** Who is making the request; handed to the authorizer that comes later. */
+/** Who is making the request; handed to audit and authorization. */
 export interface UserInfo {
   name: string;
   uid?: string;
   groups: string[];
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by authentication; read by audit, in-flight limits, authorization and the handlers. */
+    user?: UserInfo;
+  }
+}
+
+/** The authentication filter: every request, discovery and health included, needs a token or a client certificate. */
+export function withAuthentication(authn: Authenticator, log: Logger): Filter {
+  return (req, res, next) =>
+    authn.authenticate(req).then(
+      (user) => {
+        req.user = user;
+        return next(req, res);
+      },
+      (err: unknown) => {
+        log.debug('request unauthenticated', { method: req.method, url: req.url });
+        sendError(res, err);
+      },
+    );
 }
 
 export interface TokenEntry {

@@ -3,8 +3,11 @@
 // Long-running requests (watches, logs, exec/attach/port-forward, node proxy) hold no slot, health checks neither, and
 // system:masters is never refused (kube-apiserver: "a super-admin ... should always get an answer").
 import type { IncomingMessage } from 'node:http';
-import type { UserInfo } from './authentication.js';
+import { errors } from '../../api/errors.js';
 import { isWatchTarget } from '../http/request-info.js';
+import { sendError } from '../http/responses.js';
+import type { UserInfo } from './authentication.js';
+import { ANSWERED, type Filter } from './chain.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const LONG_RUNNING = /^\/api\/v1\/namespaces\/[^/?]+\/pods\/[^/?]+\/(log|exec|attach|portforward|proxy)([/?]|$)|^\/api\/v1\/nodes\/[^/?]+\/proxy([/?]|$)|^\/(healthz|livez|readyz)([/?]|$)/;
@@ -45,4 +48,18 @@ export class InFlightLimiter {
   get inFlight(): { reads: number; mutating: number } {
     return { reads: this.reads, mutating: this.writes };
   }
+}
+
+const OVERLOADED = errors.tooManyRequests('Too many requests, please try again later.');
+
+/** The in-flight filter: past a pool's limit, 429 with Retry-After; a counted request frees its slot once its handler is done. */
+export function withMaxInFlight(limiter: InFlightLimiter): Filter {
+  return (req, res, next) => {
+    const release = limiter.admit(req, req.user);
+    if (release === null) {
+      sendError(res, OVERLOADED);
+      return ANSWERED;
+    }
+    return release ? next(req, res).then(release) : next(req, res);
+  };
 }

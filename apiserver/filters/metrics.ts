@@ -6,8 +6,8 @@
 //   apiserver_longrunning_requests{verb="WATCH",component}                                     gauge (open watches)
 //   etcd_request_duration_seconds{operation,type}                                              histogram
 //
-// Requests are counted once answered, after authentication (kube-apiserver counts no 401s either); watches when they
-// end, and their lifetime stays out of the latency histogram (as WATCH and CONNECT in kube-apiserver). Label values
+// Requests are counted once answered, after authentication (kube-apiserver counts no 401s either); watches and
+// upgrades when they end, and their lifetime stays out of the latency histogram (as WATCH and CONNECT in kube-apiserver). Label values
 // are bounded: verbs are kube's fixed set, and a resource or subresource outside the resource table is reported as
 // resource="" like non-resource paths (discovery, /version, /metrics). No names, namespaces or paths.
 //
@@ -16,15 +16,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REVIEWS, RESOURCES } from '../../api/resources.js';
-import { resolveRequest, splitTarget, type RequestInfo, type Verb } from '../http/request-info.js';
+import type { RequestInfo, Verb } from '../http/request-info.js';
+import type { Filter } from './chain.js';
 import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from '../storage/interface.js';
-
-declare module 'node:http' {
-  interface IncomingMessage {
-    /** The resolved resource request (set by the resource handler): the request's metric labels come from it. */
-    requestInfo?: RequestInfo;
-  }
-}
 
 /** kube-apiserver's buckets for apiserver_request_duration_seconds and etcd_request_duration_seconds. */
 const LATENCY_BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
@@ -80,21 +74,8 @@ function verbOf(ri: RequestInfo, req: IncomingMessage): string {
   return VERBS[ri.verb];
 }
 
-/** The request's resource, resolved from its URL when the resource handler did not (other routes, refused requests). */
-function requestInfoOf(req: IncomingMessage): RequestInfo | undefined {
-  if (req.requestInfo) return req.requestInfo;
-  try {
-    const { pathname, query } = splitTarget(req.url ?? '/');
-    // The node proxy's path goes on after .../proxy/: that part is the node's business, not a resource.
-    const proxy = pathname.indexOf('/proxy/');
-    return resolveRequest(req.method ?? 'GET', proxy < 0 ? pathname : pathname.slice(0, proxy + 6), query);
-  } catch {
-    return undefined;
-  }
-}
-
 function labelsOf(req: IncomingMessage): RequestLabels {
-  const ri = requestInfoOf(req);
+  const ri = req.requestInfo;
   if (ri && isKnown(ri)) {
     return { verb: verbOf(ri, req), group: ri.group, version: ri.version, resource: ri.resource, subresource: ri.subresource, scope: scopeOf(ri), component: COMPONENT };
   }
@@ -151,25 +132,21 @@ export class ApiServerMetrics {
     });
   }
 
-  /** Records an answered request that started at `startedMs` (performance.now()); waits for the answer if none was sent yet. */
-  record(req: IncomingMessage, res: ServerResponse, startedMs: number): void {
-    if (res.headersSent) this.observeRequest(req, res, startedMs);
-    else this.recordOnClose(req, res, startedMs);
-  }
-
-  /** Records the request when its response closes: watches, and requests answered by other routes. */
-  recordOnClose(req: IncomingMessage, res: ServerResponse, startedMs: number): void {
-    res.once('close', () => this.observeRequest(req, res, startedMs));
-  }
-
-  /** Express middleware, before authentication: records every authenticated request when its response closes. */
-  readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+  /**
+   * The metrics filter, outermost but for recovery: times every request, and records each authenticated one once its
+   * handler is done (when no answer was sent by then, as a handed-on upgrade, when its connection closes).
+   */
+  readonly filter: Filter = (req, res, next) => {
     const started = performance.now();
-    res.once('close', () => {
-      if (req.user) this.observeRequest(req, res, started);
+    return next(req, res).then(() => {
+      if (req.user) this.record(req, res, started);
     });
-    next();
   };
+
+  private record(req: IncomingMessage, res: ServerResponse, startedMs: number): void {
+    if (res.headersSent || res.destroyed) this.observeRequest(req, res, startedMs);
+    else res.once('close', () => this.observeRequest(req, res, startedMs));
+  }
 
   /** GET /metrics: the Prometheus text format. */
   async serve(res: ServerResponse): Promise<void> {

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CST, Lexer, parse as parseYaml } from 'yaml';
 import { errors } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
-import { mediaType } from '../http/http.js';
+import { mediaType } from '../http/requests.js';
 import { decodeProtobuf } from './protobuf.js';
 import type { Obj } from '../registry/object.js';
 import { schemaHooks } from '../registry/schema.js';

@@ -1,6 +1,6 @@
 // Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
 import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
-import { parseAccept } from '../http/http.js';
+import { parseAccept } from '../http/requests.js';
 import { METRICS_RESOURCES } from '../nodeproxy/metrics-api.js';
 
 /** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io, reviews). */

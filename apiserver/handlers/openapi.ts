@@ -1,7 +1,7 @@
 // /openapi/v3 (the index of group-versions) and /openapi/v3/<api/v1|apis/g/v> documents from api/openapi, hash-addressed.
 import type { Request, Response } from 'express';
 import { gvPath, openapiGroupVersions, openapiV3, openapiV3Hash, openapiV3Paths } from '../../api/index.js';
-import { notFoundPath, sendError } from '../http/http.js';
+import { notFoundPath, sendError } from '../http/responses.js';
 
 const bodies = new Map<string, string>();
 

@@ -1,100 +1,25 @@
 // Resource handlers: decode the request, call the registry store, encode the answer (object, list, Table, watch stream).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebSocket } from 'ws';
-import jsonpatch from 'fast-json-patch';
 import { ApiError, errors } from '../../api/errors.js';
-import { proxyPodLog, type NodeProxyDeps } from '../nodeproxy/node-proxy.js';
+import { parseListOptions } from '../../api/list-options.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../../api/resources.js';
-import type { Logger } from '../../lib/logger.js';
-import type { UserInfo } from '../filters/authentication.js';
-import { mediaType, notFoundPath, parseAccept, readBody, sendEncoded, sendJson, successStatus, wantsTable } from '../http/http.js';
-import { applyConfig } from '../patch/managed-fields.js';
-import { mergePatch, strategicMergePatch } from '../patch/merge.js';
-import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
-import type { Registry } from '../registry/index.js';
-import { asObj, isObject, rfc3339, type JsonObject, type Obj } from '../registry/object.js';
-import type { DeleteParams } from '../registry/strategy.js';
-import type { Store, UpdateOptions, WatchOut } from '../registry/store.js';
+import type { Handler } from '../filters/chain.js';
 import type { RequestInfo } from '../http/request-info.js';
-import { formatLabelSelector, type LabelSelector } from '../../api/index.js';
-import { toTable, type IncludeObject } from './tables.js';
-
-export interface HandlerContext {
-  registry: Registry;
-  clock: { now(): Date };
-  log: Logger;
-  watches: WatchLimiter;
-  /** Interval between BOOKMARK events on idle watches that asked for them. */
-  bookmarkIntervalMs: number;
-  /** Bounds of the randomised watch timeout when the client gives none (kube-apiserver: min-request-timeout..2x). */
-  minWatchTimeoutSec: number;
-  /** Reaches node agents for pods/log, exec, attach and portforward. */
-  nodeProxy: NodeProxyDeps;
-  /** serviceaccounts/token (TokenRequest). */
-  serviceAccountToken: (req: IncomingMessage, res: ServerResponse, ri: RequestInfo) => Promise<void>;
-  /** Bytes a watcher may have queued and unread before it is cut off (kube-apiserver also drops watchers that lag). */
-  watchMaxBufferedBytes: number;
-}
-
-/** Counts open watch streams; past the limit new watches get 429. */
-export class WatchLimiter {
-  private readonly open = new Set<() => void>();
-  constructor(readonly max: number) {}
-  add(stop: () => void): () => void {
-    if (this.open.size >= this.max) throw errors.tooManyRequests(`too many open watches (limit ${this.max}); try again later`);
-    this.open.add(stop);
-    return () => this.open.delete(stop);
-  }
-  get size(): number {
-    return this.open.size;
-  }
-  stopAll(): void {
-    for (const s of [...this.open]) s();
-  }
-}
-
-const PATCH_TYPES = new Set([
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-  'application/apply-patch+cbor',
-]);
-
-interface Query {
-  get(name: string): string | null;
-}
-
-function intParam(q: Query, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw errors.badRequest(`invalid ${name}: ${JSON.stringify(v)} is not an integer`);
-  return n;
-}
-
-function boolParam(q: Query, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
-}
-
-function dryRunParam(q: Query): boolean {
-  const v = q.get('dryRun');
-  if (v === null || v === '') return false;
-  if (v !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
-  return true;
-}
-
-/** fieldManager, or kube-apiserver's default derived from the User-Agent. */
-function fieldManagerParam(q: Query, req: IncomingMessage): string {
-  const v = q.get('fieldManager');
-  if (v) {
-    if (v.length > 128) throw errors.badRequest('fieldManager: Too long: may not be longer than 128');
-    return v;
-  }
-  const ua = req.headers['user-agent'] ?? '';
-  return ua.split('/')[0]?.trim().slice(0, 128) || 'unknown';
-}
+import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
+import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
+import { proxyPodLog } from '../nodeproxy/node-proxy.js';
+import { applyConfig } from '../patch/managed-fields.js';
+import { asObj, rfc3339, type Obj } from '../registry/object.js';
+import type { UpdateOptions } from '../registry/rest.js';
+import type { Store } from '../registry/store.js';
+import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
+import type { HandlerContext } from './context.js';
+import { deleteParams } from './delete-options.js';
+import { boolParam, dryRunParam, fieldManagerParam, includeParam, optional, type Query } from './params.js';
+import { applyPatch, PATCH_TYPES } from './patch.js';
+import { handleSubresource } from './subresource.js';
+import { toTable } from './tables.js';
+import { serveWatch } from './watch.js';
 
 /** Parses a JSON/YAML/protobuf request body into an object with metadata. */
 function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj {
@@ -106,122 +31,24 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
   return obj;
 }
 
-function listKind(info: ResourceInfo): string {
-  return `${info.kind}List`;
+/** What a create or update sends: the object, its unknown fields handled as fieldValidation says, and the write's options. */
+async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query, info: ResourceInfo): Promise<{ obj: Obj; dryRun: boolean; fieldManager: string }> {
+  const dryRun = dryRunParam(q);
+  const mode = fieldValidationParam(q);
+  const fieldManager = fieldManagerParam(q, req);
+  const obj = decodeBody(req, await readBody(req), info);
+  checkUnknownFields(res, obj, info, mode);
+  return { obj, dryRun, fieldManager };
 }
 
-function includeParam(q: Query): IncludeObject {
-  const v = q.get('includeObject');
-  if (v === 'None' || v === 'Object' || v === 'Metadata') return v;
-  return 'Metadata';
+function listKind(info: ResourceInfo): string {
+  return `${info.kind}List`;
 }
 
 function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: HandlerContext, info: ResourceInfo, code: number, obj: Obj): void {
   if (wantsTable(req.headers.accept) && obj.kind === info.kind) {
     sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
   } else sendJson(res, code, obj);
-}
-
-/** DeleteOptions fields of the wrong type: 400, as kube-apiserver's decoder answers (not silently ignored). */
-function checkDeleteOptions(b: JsonObject): void {
-  const given = (v: unknown): boolean => v !== undefined && v !== null;
-  const bad = (field: string, want: string): never => {
-    throw errors.badRequest(`DeleteOptions: ${field}: expected ${want}, got ${JSON.stringify(b[field])?.slice(0, 100)}`);
-  };
-  if (given(b.gracePeriodSeconds) && !Number.isInteger(b.gracePeriodSeconds)) bad('gracePeriodSeconds', 'an integer');
-  const p = b.preconditions;
-  if (given(p) && (!isObject(p) || (given(p.uid) && typeof p.uid !== 'string') || (given(p.resourceVersion) && typeof p.resourceVersion !== 'string'))) {
-    bad('preconditions', 'an object with string uid and resourceVersion');
-  }
-  if (given(b.propagationPolicy) && typeof b.propagationPolicy !== 'string') bad('propagationPolicy', 'a string');
-  if (given(b.orphanDependents) && typeof b.orphanDependents !== 'boolean') bad('orphanDependents', 'a boolean');
-  if (given(b.dryRun) && !(Array.isArray(b.dryRun) && b.dryRun.every((v) => v === 'All'))) bad('dryRun', '["All"]');
-}
-
-function deleteParams(q: Query, body: unknown): DeleteParams {
-  if (body !== undefined && body !== null && !isObject(body)) throw errors.badRequest('the DeleteOptions body is not a JSON object');
-  const b = isObject(body) ? body : {};
-  checkDeleteOptions(b);
-  const out: DeleteParams = {};
-  const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof b.gracePeriodSeconds === 'number' ? b.gracePeriodSeconds : undefined);
-  if (grace !== undefined) out.gracePeriodSeconds = grace;
-  const pre = isObject(b.preconditions) ? b.preconditions : {};
-  if (typeof pre.uid === 'string' || typeof pre.resourceVersion === 'string') {
-    out.preconditions = { ...(typeof pre.uid === 'string' ? { uid: pre.uid } : {}), ...(typeof pre.resourceVersion === 'string' ? { resourceVersion: pre.resourceVersion } : {}) };
-  }
-  let policy = q.get('propagationPolicy') ?? (typeof b.propagationPolicy === 'string' ? b.propagationPolicy : undefined);
-  const orphan = q.get('orphanDependents') ?? (typeof b.orphanDependents === 'boolean' ? String(b.orphanDependents) : undefined);
-  if (!policy && orphan !== undefined) policy = orphan === 'true' ? 'Orphan' : 'Background';
-  if (policy !== undefined && policy !== null) {
-    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      throw errors.badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
-    }
-    out.propagationPolicy = policy;
-  }
-  const dry = Array.isArray(b.dryRun) && b.dryRun.includes('All');
-  if (dry || dryRunParam(q)) out.dryRun = true;
-  return out;
-}
-
-/** Applies a JSON, merge or strategic merge patch to the current object. */
-function applyPatch(type: string, current: Obj, patch: unknown): Obj {
-  let out: unknown;
-  if (type === 'application/json-patch+json') {
-    if (!Array.isArray(patch)) throw errors.badRequest('json patch must be a JSON array of operations');
-    const ops = jsonpatch.validate(patch as jsonpatch.Operation[]);
-    if (ops) throw errors.badRequest(`invalid json patch: ${ops.message}`);
-    try {
-      out = jsonpatch.applyPatch(structuredClone(current), patch as jsonpatch.Operation[], true, false).newDocument;
-    } catch (err) {
-      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${(err as Error).message.split('\n')[0] ?? ''}`);
-    }
-  } else if (type === 'application/merge-patch+json') {
-    if (!isObject(patch)) throw errors.badRequest('merge patch must be a JSON object');
-    out = mergePatch(current, patch);
-  } else out = strategicMergePatch(current, patch);
-  const obj = asObj(out);
-  if (!obj) throw new ApiError(422, 'Invalid', 'the patched object is not a JSON object with object metadata');
-  return obj;
-}
-
-function scaleOf(obj: Obj): JsonObject {
-  const spec = isObject(obj.spec) ? obj.spec : {};
-  const status = isObject(obj.status) ? obj.status : {};
-  const sel = isObject(spec.selector) ? formatLabelSelector(spec.selector as LabelSelector) : '';
-  return {
-    kind: 'Scale',
-    apiVersion: 'autoscaling/v1',
-    metadata: {
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace,
-      uid: obj.metadata.uid,
-      resourceVersion: obj.metadata.resourceVersion,
-      creationTimestamp: obj.metadata.creationTimestamp,
-    },
-    spec: { replicas: typeof spec.replicas === 'number' ? spec.replicas : 0 },
-    status: { replicas: typeof status.replicas === 'number' ? status.replicas : 0, ...(sel ? { selector: sel } : {}) },
-  };
-}
-
-/** Writes a Scale's spec.replicas into the workload, honouring the Scale's resourceVersion precondition. */
-function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
-  if (!isObject(scale)) throw errors.badRequest('the body is not a Scale object');
-  const meta = isObject(scale.metadata) ? scale.metadata : {};
-  const rv = meta.resourceVersion;
-  if (typeof rv === 'string' && rv !== '' && rv !== cur.metadata.resourceVersion) {
-    throw errors.conflict(
-      { group: info.group, resource: info.resource, name: cur.metadata.name ?? '' },
-      'the object has been modified; please apply your changes to the latest version and try again',
-    );
-  }
-  const replicas = isObject(scale.spec) ? scale.spec.replicas : undefined;
-  if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
-    throw errors.invalid('Scale', 'autoscaling', cur.metadata.name ?? '', [
-      { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
-    ]);
-  }
-  const spec = isObject(cur.spec) ? cur.spec : {};
-  return { ...cur, spec: { ...spec, replicas: replicas ?? 0 } };
 }
 
 /**
@@ -233,7 +60,23 @@ function acceptable(accept: string | undefined): boolean {
   return parseAccept(accept).some((a) => a.type === 'application/yaml' || a.type === '' || a.type.endsWith('/*'));
 }
 
-export async function handleResource(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, user: UserInfo, ctx: HandlerContext): Promise<void> {
+/**
+ * The handler of resource requests (and of paths no other route takes): the RequestInfo resolved at the start of the
+ * chain says which store and what to do; every failure is answered with a Status, and one that is no ApiError logged.
+ */
+export function resourceHandler(ctx: HandlerContext): Handler {
+  return (req, res) =>
+    serveResource(req, res, ctx).catch((err: unknown) => {
+      if (!(err instanceof ApiError)) ctx.log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
+      sendError(res, err);
+    });
+}
+
+async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+  if (req.requestInfoError !== undefined) throw req.requestInfoError;
+  const ri = req.requestInfo;
+  if (!ri) throw notFoundPath();
+  const q = ri.query;
   const info = findByResource(ri.group, ri.version, ri.resource);
   const store = info && ctx.registry.store(info);
   if (!info || !store) throw notFoundPath();
@@ -244,19 +87,14 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if (!acceptable(req.headers.accept)) {
     throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
   }
-  void user;
+  const sub = ri.subresource && ctx.registry.subresource(info, ri.subresource);
+  if (sub) return handleSubresource(req, res, ri, info, sub);
   switch (ri.subresource) {
     case '':
       return handleMain(req, res, ri, q, info, store, ctx);
     case 'status':
     case 'finalize':
       return handleStatus(req, res, ri, q, info, store, ctx);
-    case 'scale':
-      return handleScale(req, res, ri, q, info, store);
-    case 'binding':
-      return handleBinding(req, res, ri, q, info, store, ctx);
-    case 'eviction':
-      return handleEviction(req, res, ri, q, store);
     case 'token':
       return ctx.serviceAccountToken(req, res, ri);
     case 'log':
@@ -286,15 +124,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return;
     }
     case 'list': {
-      const limit = intParam(q, 'limit');
-      const params = {
-        ...optional('labelSelector', q.get('labelSelector')),
-        ...optional('fieldSelector', q.get('fieldSelector')),
-        ...optional('continue', q.get('continue')),
-        ...optional('resourceVersion', q.get('resourceVersion')),
-        ...optional('resourceVersionMatch', q.get('resourceVersionMatch')),
-        ...(limit !== undefined ? { limit } : {}),
-      };
+      const params = parseListOptions(q);
       if (!wantsTable(req.headers.accept)) {
         // The list body is made of the items' stored bytes (see Store.listJson).
         sendEncoded(res, 200, await store.listJson(ri.namespace, params, listKind(info)));
@@ -315,24 +145,16 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return;
     }
     case 'watch':
-      return serveWatch(req, res, ri, q, info, store, ctx);
+      return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
-      const dryRun = dryRunParam(q);
-      const mode = fieldValidationParam(q);
-      const manager = fieldManagerParam(q, req);
-      const obj = decodeBody(req, await readBody(req), info);
-      checkUnknownFields(res, obj, info, mode);
-      const created = await store.create(ri.namespace, obj, { dryRun, fieldManager: manager, owned: true });
+      const w = await writeRequest(req, res, q, info);
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true });
       sendEncoded(res, 201, store.json(created));
       return;
     }
     case 'update': {
-      const dryRun = dryRunParam(q);
-      const mode = fieldValidationParam(q);
-      const manager = fieldManagerParam(q, req);
-      const obj = decodeBody(req, await readBody(req), info);
-      checkUnknownFields(res, obj, info, mode);
-      const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, currentReadOnly: true });
+      const w = await writeRequest(req, res, q, info);
+      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true });
       sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }
@@ -348,11 +170,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'deletecollection': {
       const body = await readOptionalBody(req);
-      const items = await store.deleteCollection(
-        ri.namespace,
-        { ...optional('labelSelector', q.get('labelSelector')), ...optional('fieldSelector', q.get('fieldSelector')) },
-        deleteParams(q, body),
-      );
+      const items = await store.deleteCollection(ri.namespace, parseListOptions(q), deleteParams(q, body));
       sendJson(res, 200, { kind: listKind(info), apiVersion: apiVersionOf(info), metadata: {}, items });
       return;
     }
@@ -363,10 +181,6 @@ async function readOptionalBody(req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req);
   if (body.length === 0 || body.toString('utf8').trim() === '') return undefined;
   return parseBody(req, body);
-}
-
-function optional<K extends string>(key: K, v: string | null | undefined): { [P in K]?: string } {
-  return (v !== null && v !== undefined && v !== '' ? { [key]: v } : {}) as { [P in K]?: string };
 }
 
 async function handlePatch(
@@ -439,210 +253,3 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
   if (ri.verb === 'patch' && subresource === 'status') return handlePatch(req, res, ri, q, info, store, ctx, { subresource });
   throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/${subresource}`);
 }
-
-async function handleScale(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store): Promise<void> {
-  if (ri.verb === 'get') {
-    sendJson(res, 200, scaleOf(await store.get(ri.namespace, ri.name)));
-    return;
-  }
-  const dryRun = dryRunParam(q);
-  const manager = fieldManagerParam(q, req);
-  const body = await readBody(req);
-  let transform: (cur: Obj) => Obj;
-  if (ri.verb === 'update') {
-    const scale = parseJson(body);
-    transform = (cur) => withReplicas(cur, scale, info);
-  } else if (ri.verb === 'patch') {
-    const type = mediaType(req.headers['content-type']);
-    if (!PATCH_TYPES.has(type) || type.startsWith('application/apply-patch')) throw errors.unsupportedMediaType(`the server does not support the patch type ${JSON.stringify(type)} on ${info.resource}/scale`);
-    const patch = parseJson(body);
-    transform = (cur) => withReplicas(cur, applyPatch(type, scaleOf(cur) as Obj, patch), info);
-  } else throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/scale`);
-  const out = await store.update(
-    ri.namespace,
-    ri.name,
-    (cur) => {
-      if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name: ri.name });
-      return transform(cur);
-    },
-    { dryRun, fieldManager: manager },
-  );
-  sendJson(res, 200, scaleOf(out.obj));
-}
-
-async function handleBinding(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
-  if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on pods/binding`);
-  const dryRun = dryRunParam(q);
-  const binding = parseJson(await readBody(req));
-  const target = isObject(binding) && isObject(binding.target) ? binding.target : undefined;
-  const node = target && typeof target.name === 'string' ? target.name : '';
-  if (!node) throw errors.invalid('Binding', '', ri.name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
-  await store.update(
-    ri.namespace,
-    ri.name,
-    (cur) => {
-      if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name: ri.name });
-      const spec = isObject(cur.spec) ? cur.spec : {};
-      if (cur.metadata.deletionTimestamp) throw errors.conflict({ group: '', resource: 'pods', name: ri.name }, `pod ${ri.name} is being deleted, cannot be assigned to a host`);
-      if (spec.nodeName) throw errors.conflict({ group: '', resource: 'pods', name: ri.name }, `pod ${ri.name} is already assigned to node "${String(spec.nodeName)}"`);
-      const status = isObject(cur.status) ? cur.status : {};
-      const conditions = (Array.isArray(status.conditions) ? status.conditions.filter(isObject) : []).filter((c) => c.type !== 'PodScheduled');
-      conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(ctx.clock.now()) });
-      return { ...cur, spec: { ...spec, nodeName: node }, status: { ...status, conditions } };
-    },
-    { dryRun, subresource: 'binding', currentReadOnly: true },
-  );
-  sendJson(res, 201, { ...successStatus({}), code: 201 });
-}
-
-async function handleEviction(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, store: Store): Promise<void> {
-  if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on pods/eviction`);
-  const eviction = parseBody(req, await readBody(req));
-  const opts = isObject(eviction) && isObject(eviction.deleteOptions) ? eviction.deleteOptions : {};
-  await store.delete(ri.namespace, ri.name, deleteParams(q, opts));
-  sendJson(res, 201, { ...successStatus({}), code: 201 });
-}
-
-// ---- watch ----
-
-/** Where a watch's events go: a chunked HTTP response or a WebSocket. */
-export interface WatchSink {
-  /** Sends one event's JSON; false when it had to be queued (the client is behind). */
-  send(json: string): boolean;
-  /** Bytes queued for the client and not sent yet. */
-  buffered(): number;
-  onClose(listener: () => void): void;
-  /** The watch is over (timeout, error, server stop): a clean end. */
-  end(): void;
-  /** The client fell too far behind: the connection is cut, and what was queued for it is dropped. */
-  abort(): void;
-}
-
-/** A watch opened (checked, counted, its storage side started), before anything is sent: errors here are still answers. */
-interface OpenWatch {
-  run(sink: WatchSink): Promise<void>;
-  /** Gives the watch up without running it. */
-  close(): void;
-}
-
-function openWatch(req: IncomingMessage, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): OpenWatch {
-  const timeoutParam = intParam(q, 'timeoutSeconds');
-  const min = ctx.minWatchTimeoutSec;
-  const timeoutSec = timeoutParam !== undefined && timeoutParam > 0 ? timeoutParam : min + Math.floor(Math.random() * min);
-  const watch = store.watch(ri.namespace, {
-    ...optional('labelSelector', q.get('labelSelector')),
-    ...optional('fieldSelector', q.get('fieldSelector')),
-    ...optional('resourceVersion', q.get('resourceVersion')),
-    ...(ri.name ? { name: ri.name } : {}),
-    allowWatchBookmarks: boolParam(q, 'allowWatchBookmarks'),
-    sendInitialEvents: boolParam(q, 'sendInitialEvents'),
-    progressIntervalMs: ctx.bookmarkIntervalMs,
-  });
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-    watch.close();
-  };
-  let release: () => void;
-  try {
-    release = ctx.watches.add(stop);
-  } catch (err) {
-    watch.close();
-    throw err;
-  }
-  const table = wantsTable(req.headers.accept);
-  const include = includeParam(q);
-  return {
-    close() {
-      stop();
-      release();
-    },
-    async run(sink) {
-      const timer = setTimeout(stop, timeoutSec * 1000);
-      sink.onClose(stop);
-      let cut = false;
-      try {
-        for await (const ev of watch) {
-          if (stopped) break;
-          const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
-          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
-          // A client that stops reading is cut off rather than given an ever-growing buffer.
-          if (!sink.send(json) && sink.buffered() > ctx.watchMaxBufferedBytes) {
-            cut = true;
-            ctx.log.warn('slow watcher cut off', { resource: info.resource, bufferedBytes: sink.buffered() });
-            break;
-          }
-          if (ev.type === 'ERROR') break;
-        }
-      } catch (err) {
-        ctx.log.warn('watch failed', { resource: info.resource, error: (err as Error).message });
-      } finally {
-        clearTimeout(timer);
-        release();
-        watch.close();
-        if (cut) sink.abort();
-        else sink.end();
-      }
-    },
-  };
-}
-
-async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, q: URLSearchParams, info: ResourceInfo, store: Store, ctx: HandlerContext): Promise<void> {
-  const opened = openWatch(req, ri, q, info, store, ctx);
-  // Send the headers now: client-go waits for them before it reads any event (kubectl wait would hang).
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-  res.flushHeaders();
-  await opened.run({
-    send: (json) => res.write(json + '\n'),
-    buffered: () => res.writableLength,
-    onClose: (listener) => res.on('close', listener),
-    end: () => res.end(),
-    abort: () => res.destroy(),
-  });
-}
-
-/**
- * A watch over WebSocket (`?watch=true` with an Upgrade, as browsers and some clients ask): the same checks and events
- * as the chunked stream, one JSON WatchEvent per text message. `upgrade` completes the handshake once the watch is
- * open, so that a refused one (404, 400, 429) is still an HTTP answer.
- */
-export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, q: URLSearchParams, ctx: HandlerContext, upgrade: () => Promise<WebSocket>): Promise<void> {
-  const info = findByResource(ri.group, ri.version, ri.resource);
-  const store = info && ctx.registry.store(info);
-  if (!info || !store || ri.subresource || (!info.namespaced && ri.namespace)) throw notFoundPath();
-  if (!info.verbs.includes('watch')) throw errors.methodNotAllowed(`watch is not supported on ${ri.resource}`);
-  const opened = openWatch(req, { ...ri, verb: 'watch' }, q, info, store, ctx);
-  let ws: WebSocket;
-  try {
-    ws = await upgrade();
-  } catch (err) {
-    opened.close();
-    throw err;
-  }
-  ws.on('error', () => ws.terminate());
-  // Messages from the client mean nothing to a watch; its close ends the watch.
-  await opened.run({
-    send: (json) => {
-      ws.send(json);
-      return ws.bufferedAmount === 0;
-    },
-    buffered: () => ws.bufferedAmount,
-    onClose: (listener) => ws.on('close', listener),
-    end: () => ws.close(1000),
-    abort: () => ws.terminate(),
-  });
-}
-
-/** The JSON of each object a watch sent, shared by every watcher it goes to (objects of the watch cache never change). */
-const watchedJson = new WeakMap<object, string>();
-function objectJson(obj: object): string {
-  let json = watchedJson.get(obj);
-  if (json === undefined) watchedJson.set(obj, (json = JSON.stringify(obj)));
-  return json;
-}
-
-function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, ctx: HandlerContext): unknown {
-  const obj = ev.object as Obj;
-  return toTable(info.kind, [obj], { include, now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
-}
-

@@ -1,4 +1,5 @@
 // meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
+import { formatLabels } from '../../api/selectors.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
@@ -81,6 +82,36 @@ export function podStatusReason(pod: Obj): string {
   return reason;
 }
 
+/** kube's printRole: the creation time as stored (RFC 3339, UTC), in a string column. */
+const rolePrinter: Printer = {
+  columns: [nameCol, { name: 'Created At', type: 'string', description: ageCol.description ?? '' }],
+  row: (o) => [o.metadata.name ?? '', String(o.metadata.creationTimestamp ?? '')],
+};
+
+/** kube's printRoleBinding: ROLE is kind/name; the wide columns list subjects by kind (service accounts as ns/name). */
+const bindingPrinter: Printer = {
+  columns: [nameCol, col('Role'), ageCol, wide('Users'), wide('Groups'), wide('ServiceAccounts')],
+  row(o, now) {
+    const ref = obj(o.roleRef);
+    const subjects = arr(o.subjects);
+    const names = (kind: string): string => subjects.filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${String(s.namespace ?? '')}/${String(s.name ?? '')}` : String(s.name ?? ''))).join(', ');
+    return [o.metadata.name ?? '', `${String(ref.kind ?? '')}/${String(ref.name ?? '')}`, age(o.metadata.creationTimestamp, now), names('User'), names('Group'), names('ServiceAccount')];
+  },
+};
+
+/** DESIRED CURRENT READY of a ReplicaSet or ReplicationController; they differ only in how the selector prints. */
+function replicasPrinter(selector: (sel: unknown) => string): Printer {
+  return {
+    columns: [nameCol, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const [c, i] = containersAndImages(obj(spec.template).spec);
+      return [o.metadata.name ?? '', num(spec.replicas), num(st.replicas), num(st.readyReplicas), age(o.metadata.creationTimestamp, now), c, i, selector(spec.selector)];
+    },
+  };
+}
+
 const PRINTERS: Record<string, Printer> = {
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
@@ -108,13 +139,17 @@ const PRINTERS: Record<string, Printer> = {
       return [o.metadata.name ?? '', `${num(st.readyReplicas)}/${num(spec.replicas)}`, num(st.updatedReplicas), num(st.availableReplicas), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
     },
   },
-  ReplicaSet: {
-    columns: [nameCol, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+  ReplicaSet: replicasPrinter(selectorCell),
+  // A ReplicationController's selector is a plain label map (labels.FormatLabels: sorted key=value pairs).
+  ReplicationController: replicasPrinter((sel) => orNone(formatLabels(obj(sel) as Record<string, string>))),
+  ControllerRevision: {
+    columns: [nameCol, { name: 'Controller', type: 'string', description: 'Controller of the object' }, col('Revision'), ageCol],
     row(o, now) {
-      const spec = obj(o.spec);
-      const st = obj(o.status);
-      const [c, i] = containersAndImages(obj(spec.template).spec);
-      return [o.metadata.name ?? '', num(spec.replicas), num(st.replicas), num(st.readyReplicas), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
+      const ref = arr(o.metadata.ownerReferences).find((r) => r.controller === true);
+      // kubectl's formatResourceName: "<kind>.<group>/<name>" in lower case, the group left out for the core group.
+      const group = String(ref?.apiVersion ?? '').split('/').slice(0, -1).join('/');
+      const controller = ref ? `${String(ref.kind ?? '').toLowerCase()}${group ? `.${group}` : ''}/${String(ref.name ?? '')}` : '<none>';
+      return [o.metadata.name ?? '', controller, num(o.revision), age(o.metadata.creationTimestamp, now)];
     },
   },
   StatefulSet: {
@@ -174,6 +209,19 @@ const PRINTERS: Record<string, Printer> = {
       const end = typeof st.completionTime === 'string' ? Date.parse(st.completionTime) : now.getTime();
       const [c, i] = containersAndImages(obj(spec.template).spec);
       return [o.metadata.name ?? '', status, completions, Number.isNaN(start) ? '' : humanDuration(end - start), age(o.metadata.creationTimestamp, now), c, i, selectorCell(spec.selector)];
+    },
+  },
+  CronJob: {
+    // kube's cronJobColumnDefinitions; Suspend is printBoolPtr's text ("<unset>" when nil).
+    columns: [nameCol, col('Schedule'), col('Timezone'), col('Suspend', 'boolean'), col('Active', 'integer'), col('Last Schedule'), ageCol, wide('Containers'), wide('Images'), wide('Selector')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const jobSpec = obj(obj(spec.jobTemplate).spec);
+      const [c, i] = containersAndImages(obj(jobSpec.template).spec);
+      const suspend = typeof spec.suspend === 'boolean' ? (spec.suspend ? 'True' : 'False') : '<unset>';
+      const last = st.lastScheduleTime === undefined ? '<none>' : age(st.lastScheduleTime, now);
+      return [o.metadata.name ?? '', String(spec.schedule ?? ''), orNone(spec.timeZone), suspend, arr(st.active).length, last, age(o.metadata.creationTimestamp, now), c, i, selectorCell(jobSpec.selector)];
     },
   },
   Service: {
@@ -252,6 +300,10 @@ const PRINTERS: Record<string, Printer> = {
     columns: [nameCol, col('Value', 'integer'), col('Global-Default', 'boolean'), ageCol, col('PreemptionPolicy')],
     row: (o, now) => [o.metadata.name ?? '', num(o.value), o.globalDefault === true, age(o.metadata.creationTimestamp, now), String(o.preemptionPolicy ?? '')],
   },
+  Role: rolePrinter,
+  ClusterRole: rolePrinter,
+  RoleBinding: bindingPrinter,
+  ClusterRoleBinding: bindingPrinter,
 };
 
 const DEFAULT_PRINTER: Printer = {

@@ -1,18 +1,34 @@
 // Resolves a resource URL (/api/v1/namespaces/ns/pods/name/status, /apis/apps/v1/watch/deployments) into a RequestInfo.
 import { errors } from '../../api/errors.js';
-import { notFoundPath } from './http.js';
+import { notFoundPath } from './responses.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
+/** A resource request, resolved from its method and path (kube-apiserver's RequestInfo for resource requests). */
 export interface RequestInfo {
   group: string;
   version: string;
   resource: string;
-  /** '' for cluster-wide requests and cluster-scoped resources */
+  /** '' for cluster-wide requests and cluster-scoped resources (and for a namespace object itself: see attributesOf) */
   namespace: string;
   name: string;
   subresource: string;
   verb: Verb;
+  /** The path as sent (not normalised) and the query. */
+  path: string;
+  query: URLSearchParams;
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /**
+     * The resource the request names, resolved once at the start of the handler chain (see filters/request-info.ts);
+     * undefined for other paths (discovery, /version, /metrics...).
+     */
+    requestInfo?: RequestInfo;
+    /** Why the path names no resource although it has the form of one: the resource handler answers with it. */
+    requestInfoError?: unknown;
+  }
 }
 
 /** Subresources of namespaces that sit right after the name (`/api/v1/namespaces/x/status`). */
@@ -100,7 +116,22 @@ export function resolveRequest(method: string, pathname: string, query: URLSearc
   if ((verb === 'create' && name && !subresource) || ((verb === 'update' || verb === 'patch') && !name)) {
     throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
   }
-  return { group, version, resource, namespace, name, subresource, verb };
+  return { group, version, resource, namespace, name, subresource, verb, path: pathname, query };
+}
+
+/**
+ * What a path that resolveRequest refuses still names, for metrics and authorization: a node proxy path goes on
+ * after .../proxy/ (that part is the node's business, not a resource). undefined when it names nothing.
+ */
+export function requestInfoBeyondProxy(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {
+  const proxy = pathname.indexOf('/proxy/');
+  if (proxy < 0) return undefined;
+  try {
+    return resolveRequest(method, pathname.slice(0, proxy + 6), query);
+  } catch {
+    // Refused up to /proxy too: the request names no resource, and is labelled and authorized by its path.
+    return undefined;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { errors } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { Logger } from '../../lib/logger.js';
 import { limiter } from '../../lib/limit.js';
-import { sendError, sendJson } from '../http/http.js';
+import { sendError, sendJson } from '../http/responses.js';
 import { agentEndpoint, agentTls, type NodeProxyDeps, type ProxyNode } from './node-proxy.js';
 
 export const METRICS_GROUP = 'metrics.k8s.io';

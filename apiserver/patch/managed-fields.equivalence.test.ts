@@ -1,10 +1,10 @@
 // trackUpdate and fieldSet against the path-set algorithm they replaced, on generated objects and updates: the same
 // managedFields, byte for byte (key order included).
 import { strict as assert } from 'node:assert';
-import { deepEqual, isObject, type JsonObject, type ManagedFields, type Obj } from '../registry/object.js';
+import { deepEqual, isObject, type JsonObject, type ManagedFields, type ManagerRef, type Obj } from '../registry/object.js';
 import { defaultListTypes, type ListTypeResolver } from './list-types.js';
 // The path helpers the old algorithm used are unchanged and imported; what it did with them is kept below.
-import { fieldSet, fromFieldsV1, IGNORED_META, SEP, sortedKeyJson, toFieldsV1, trackUpdate, valueAt, type ManagerRef } from './managed-fields.js';
+import { fieldSet, fromFieldsV1, IGNORED_META, SEP, sortedKeyJson, toFieldsV1, trackUpdate, valueAt } from './managed-fields.js';
 
 // ---- the previous implementation, as it was ----
 

@@ -1,6 +1,6 @@
 // Field ownership (metadata.managedFields, FieldsV1) and server-side apply: who set which field, and apply's merge and conflicts.
 import { errors, ApiError, type StatusCause } from '../../api/errors.js';
-import { deepEqual, isObject, type JsonObject, type ManagedFields, type Obj } from '../registry/object.js';
+import { deepEqual, isObject, type JsonObject, type ManagedFields, type ManagerRef, type Obj } from '../registry/object.js';
 import { defaultListTypes, type ListTypeResolver } from './list-types.js';
 import { strategicMergePatch } from './merge.js';
 
@@ -336,13 +336,6 @@ function writeEntries(obj: Obj, entries: Entry[]): void {
       e.unchanged && e.from?.fieldsType === 'FieldsV1' ? e.from : { ...e.meta, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(e.set) },
     );
   }
-}
-
-export interface ManagerRef {
-  manager: string;
-  apiVersion: string;
-  subresource?: string;
-  time: string;
 }
 
 const sameEntry = (m: ManagedFields, ref: ManagerRef, op: 'Apply' | 'Update'): boolean =>

@@ -1,8 +1,9 @@
 // The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
 import { webcrypto } from 'node:crypto';
-import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { fileExists } from './files.js';
 import './reflect-polyfill.js';
 import * as x509 from '@peculiar/x509';
 
@@ -25,13 +26,6 @@ export interface ClusterPki {
   admin: CertPair;
   /** The API server's client certificate towards node agents (logs, exec, attach, port-forward). */
   kubeletClient: CertPair;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -120,7 +114,7 @@ export async function issueCert(
 async function loadPair(dir: string, name: string): Promise<CertPair | undefined> {
   const crt = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  if (!(await exists(crt)) || !(await exists(key))) return undefined;
+  if (!(await fileExists(crt)) || !(await fileExists(key))) return undefined;
   const pair = { certPem: await readFile(crt, 'utf8'), keyPem: await readFile(key, 'utf8') };
   // Renew leaf certificates a week before they expire; the CA lasts ten years.
   const cert = new x509.X509Certificate(pair.certPem);

@@ -1,17 +1,23 @@
-// The registry: one generic Store per served resource, each with its kind's strategy.
+// The registry: one generic Store per served resource, each with its kind's strategy, and the kinds' subresource
+// storage (scale, binding, eviction).
 import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
 import type { Storage } from '../storage/interface.js';
 import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
-import { Store, type Admission, type Clock, type WatchCacheConfig } from './store.js';
+import type { SubresourceStorage } from './rest.js';
+import { Store, type StoreDeps } from './store.js';
 
 export class Registry {
   private readonly stores = new Map<ResourceInfo, Store>();
+  private readonly subresources = new Map<ResourceInfo, ReadonlyMap<string, SubresourceStorage>>();
 
-  constructor(storage: Storage, deps: { clock: Clock; admission: Admission[]; serviceRanges?: ServiceRanges; watchCache?: WatchCacheConfig }) {
+  constructor(storage: Storage, deps: StoreDeps & { serviceRanges?: ServiceRanges }) {
     for (const info of RESOURCES) {
       const strategy = strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {});
-      this.stores.set(info, new Store(info, strategy, storage, deps));
+      const store = new Store(info, strategy, storage, deps);
+      this.stores.set(info, store);
+      const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: deps.clock })] as const);
+      this.subresources.set(info, new Map(subs));
     }
   }
 
@@ -21,7 +27,12 @@ export class Registry {
     return s;
   }
 
-  /** Stops every resource type's watch cache (and so its storage watch). */
+  /** The storage of a subresource with objects of its own kind (scale, binding, eviction); undefined for the others. */
+  subresource(info: ResourceInfo, name: string): SubresourceStorage | undefined {
+    return this.subresources.get(info)?.get(name);
+  }
+
+  /** Stops every resource type's cacher (and so its storage watch). */
   close(): void {
     for (const s of this.stores.values()) s.close();
   }
@@ -33,4 +44,5 @@ export class Registry {
 }
 
 export { Store } from './store.js';
-export type { Admission, Clock, WatchCacheConfig } from './store.js';
+export type { CacherConfig, StoreDeps } from './store.js';
+export type { Admission, Clock } from './rest.js';

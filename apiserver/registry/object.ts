@@ -10,6 +10,14 @@ export interface ManagedFields {
   subresource?: string;
 }
 
+/** Who writes, for managedFields: the manager, the apiVersion it wrote in, the subresource and the time. */
+export interface ManagerRef {
+  manager: string;
+  apiVersion: string;
+  subresource?: string;
+  time: string;
+}
+
 export interface Meta {
   name?: string;
   generateName?: string;

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { findByResource } from '../../api/resources.js';
 import { EmbeddedStorage } from '../storage/embedded.js';
+import { trackUpdate } from '../patch/managed-fields.js';
 import { Registry } from './index.js';
 import type { Obj } from './object.js';
 import type { Store } from './store.js';
@@ -21,7 +22,7 @@ describe('Store encodes each object once (answers reuse the stored bytes)', () =
   let pods: Store;
   beforeEach(() => {
     db = new EmbeddedStorage({ path: ':memory:' });
-    registry = new Registry(db, { clock: { now: () => new Date() }, admission: [] });
+    registry = new Registry(db, { clock: { now: () => new Date() }, admission: [], trackFields: trackUpdate });
     pods = registry.store(findByResource('', 'v1', 'pods')!);
   });
   afterEach(async () => {
@@ -118,7 +119,7 @@ describe('Store encodes each object once (answers reuse the stored bytes)', () =
 
   it('resourceVersion=0 lists and gets are answered from the in-memory cache, without reading storage', async () => {
     const counted = new InstrumentedStorage(db);
-    const reg = new Registry(counted.storage, { clock: { now: () => new Date() }, admission: [] });
+    const reg = new Registry(counted.storage, { clock: { now: () => new Date() }, admission: [], trackFields: trackUpdate });
     const store = reg.store(findByResource('', 'v1', 'pods')!);
     try {
       const labelled = (name: string, app: string, ns = 'default'): Obj => ({ ...pod(name), metadata: { ...pod(name).metadata, namespace: ns, labels: { app } } });

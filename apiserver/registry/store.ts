@@ -1,114 +1,39 @@
-// The generic registry store: create/get/list/update/delete/watch for every kind over the Storage contract.
-// Kind-specific policy comes from the Strategy; this file never switches on the kind.
+// The generic registry store: create/get/list/update/delete/watch for every kind over the Storage contract, through
+// the kind's Codec (stored form) and Cacher (one storage watch, the current objects). Kind-specific policy comes from
+// the Strategy; this file never switches on the kind.
 import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
-import { WatchCache, type CacheWatch, type CachedEvent, type WatchCacheOptions, type WatchCacheStats } from './watch-cache.js';
-import { trackUpdate, type ManagerRef } from '../patch/managed-fields.js';
+import { Cacher, type CacheWatch, type CachedEvent, type CacherOptions, type CacherStats } from './cacher.js';
+import { Codec, type ListItem } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
-import { deepEqual, rfc3339, type Obj } from './object.js';
-import { fieldsOf, type DeleteParams, type Strategy } from './strategy.js';
+import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
+import type { Admission, Clock, DeleteParams, ListOut, ListParams, ObjectWatch, TrackFields, UpdateOptions, WatchOut, WatchParams, WriteOptions } from './rest.js';
+import { fieldsOf, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';
 import { schemaHooks } from './schema.js';
-import { cacheKey, ObjectCache } from './object-cache.js';
-
-export interface Clock {
-  now(): Date;
-}
-
-/** Runs before an object is created or updated; throws ApiError to refuse (namespace lifecycle, quotas...). */
-export type Admission = (attrs: { operation: 'create' | 'update' | 'delete'; info: ResourceInfo; namespace: string; name: string; obj?: Obj }) => Promise<void>;
-
-export interface WriteOptions {
-  dryRun?: boolean;
-  /** Manager recorded in managedFields; undefined skips tracking. */
-  fieldManager?: string;
-  /** managedFields were already computed (server-side apply). */
-  managedFieldsSet?: boolean;
-  /** The caller hands the object over (a decoded request body): the store changes it in place rather than a copy. */
-  owned?: boolean;
-}
-
-export interface UpdateOptions extends WriteOptions {
-  /**
-   * 'status' writes only .status; 'finalize' only namespace spec.finalizers; 'binding' takes the transform's result as
-   * is (server code, e.g. pods/binding, that bypasses the kind's update rules); undefined the main resource.
-   */
-  subresource?: 'status' | 'finalize' | 'binding';
-  /** Create when missing (apply, or strategies allowing create-on-update). */
-  allowCreate?: boolean;
-  /** The transform does not change the object it is given, so it gets the stored object itself rather than a copy. */
-  currentReadOnly?: boolean;
-}
-
-export interface ListParams {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  resourceVersion?: string;
-  resourceVersionMatch?: string;
-}
-
-export interface ListOut {
-  items: Obj[];
-  resourceVersion: string;
-  continue?: string;
-  remainingItemCount?: number;
-}
-
-export interface WatchParams {
-  labelSelector?: string;
-  fieldSelector?: string;
-  resourceVersion?: string;
-  allowWatchBookmarks?: boolean;
-  sendInitialEvents?: boolean;
-  /** Watch one object (…/watch/…/pods/name). */
-  name?: string;
-  /** Unused: bookmarks come from the resource type's watch cache, at its interval (WatchCacheConfig.bookmarkIntervalMs). */
-  progressIntervalMs?: number;
-}
-
-export interface WatchOut {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: Obj | ApiError['status'];
-}
-
-export interface ObjectWatch extends AsyncIterable<WatchOut> {
-  close(): void;
-}
 
 const CONFLICT_MSG = 'the object has been modified; please apply your changes to the latest version and try again';
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
-/** A stored object's bytes and the offset just inside its metadata's '{'. */
-interface Encoded {
-  bytes: Buffer;
-  meta: number;
-}
-
-const RV_KEY = Buffer.from('"resourceVersion"');
 /** How long a resourceVersion=0 read waits for the type's cache to sync before it reads storage instead. */
 const RECENT_SYNC_TIMEOUT_MS = 3000;
-
-/** The object's JSON with metadata.resourceVersion added (first in metadata). */
-function withResourceVersion(enc: Encoded, rv: string): Buffer {
-  return Buffer.concat(resourceVersionParts(enc, rv));
-}
-
-/** The encoded object with its resourceVersion spliced in, as three pieces (no copy of the object's bytes). */
-function resourceVersionParts(enc: Encoded, rv: string): Buffer[] {
-  const field = `"resourceVersion":${JSON.stringify(rv)}${enc.bytes[enc.meta] === 0x7d ? '' : ','}`;
-  return [enc.bytes.subarray(0, enc.meta), Buffer.from(field), enc.bytes.subarray(enc.meta)];
-}
 
 /** Thrown inside the write loop when the result equals what is stored: nothing is written. */
 class Unchanged {
   constructor(readonly obj: Obj) {}
 }
 
-/** Settings of every resource type's watch cache (buffer size, bookmark interval, timers). */
-export type WatchCacheConfig = Pick<WatchCacheOptions<Obj>, 'capacity' | 'bookmarkIntervalMs' | 'maxPending' | 'clock' | 'onError'>;
+/** Settings of every resource type's cacher (buffer size, bookmark interval, timers). */
+export type CacherConfig = Pick<CacherOptions<Obj>, 'capacity' | 'bookmarkIntervalMs' | 'maxPending' | 'clock' | 'onError'>;
+
+export interface StoreDeps {
+  clock: Clock;
+  admission: Admission[];
+  /** managedFields tracking of Update operations (absent: not tracked). */
+  trackFields?: TrackFields;
+  cacher?: CacherConfig;
+}
 
 /** kube-apiserver's ValidateListOptions for resourceVersionMatch: 422 Invalid ListOptions. */
 function checkListOptions(p: { resourceVersion?: string; resourceVersionMatch?: string; continue?: string }): void {
@@ -133,30 +58,19 @@ function tooLargeResourceVersion(rv: number, current: number): ApiError {
 export class Store {
   private readonly apiVersion: string;
   private readonly supportedFields: ReadonlySet<string>;
-  private cache: WatchCache<Obj> | undefined;
-  private objects: ObjectCache | undefined;
+  private readonly codec: Codec;
+  private cache: Cacher<Obj> | undefined;
   /** The revision of this store's newest write: cached reads must be at least as new (read-your-writes). */
   private lastWrite = 0;
-  /**
-   * Objects this store wrote, by the very bytes it stored. The embedded backend hands those bytes back in its watch
-   * events, so the watch cache's decode of our own writes costs no JSON parse.
-   */
-  private readonly written = new WeakMap<Uint8Array, Obj>();
-  /** The encoding of each object a write returned (see json()). */
-  private readonly encodings = new WeakMap<Obj, Encoded>();
-  /** The start of every stored object, up to metadata's '{' (see encode). */
-  private readonly head: string;
-  private readonly headBytes: Buffer;
 
   constructor(
     readonly info: ResourceInfo,
     readonly strategy: Strategy,
     private readonly storage: Storage,
-    private readonly deps: { clock: Clock; admission: Admission[]; keyRoot?: string; watchCache?: WatchCacheConfig },
+    private readonly deps: StoreDeps,
   ) {
     this.apiVersion = apiVersionOf(info);
-    this.head = `{"apiVersion":${JSON.stringify(this.apiVersion)},"kind":${JSON.stringify(info.kind)},"metadata":`;
-    this.headBytes = Buffer.from(this.head);
+    this.codec = new Codec(info);
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
   }
 
@@ -171,73 +85,23 @@ export class Store {
     return prefixKey(this.info, this.info.namespaced && namespace ? namespace : undefined);
   }
 
-  decode(kv: KeyValue, revision = kv.modRevision): Obj {
-    const mine = revision === kv.modRevision ? this.written.get(kv.value) : undefined;
-    // Shared with the write's caller, which only serializes it; the revision check keeps a delete's event (old bytes
-    // at a new revision) from relabelling it.
-    if (mine && (mine.metadata.resourceVersion === undefined || mine.metadata.resourceVersion === String(revision))) {
-      mine.metadata.resourceVersion = String(revision);
-      return mine;
-    }
-    // A view, not a copy: decode runs on every read and every watch event.
-    const obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
-    obj.apiVersion = this.apiVersion;
-    obj.kind = this.info.kind;
-    obj.metadata.resourceVersion = String(revision);
-    return obj;
-  }
-
-  /**
-   * Stored form: apiVersion, kind and metadata (without resourceVersion) first, then the rest. The fixed head puts
-   * metadata's '{' at a known offset, so that the JSON of the object at a revision is the stored bytes with a
-   * resourceVersion spliced in: no second serialization of a write's answer, no parse of a plain get.
-   */
-  private encode(obj: Obj): Encoded {
-    const { resourceVersion: _rv, ...metadata } = obj.metadata;
-    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
-    const body = JSON.stringify(rest);
-    const text = this.head + JSON.stringify(metadata) + (body.length > 2 ? ',' + body.slice(1) : '}');
-    return { bytes: Buffer.from(text), meta: this.head.length + 1 };
-  }
-
-  /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */
-  private encodeWritten(obj: Obj): Uint8Array {
-    const enc = this.encode(obj);
-    delete obj.metadata.resourceVersion;
-    this.written.set(enc.bytes, obj);
-    this.encodings.set(obj, enc);
-    return enc.bytes;
-  }
-
-  /**
-   * The JSON of an object this store returned (a write's result): its stored bytes with its resourceVersion spliced
-   * in when the store encoded it, else a fresh serialization. The object must not have changed since it was returned.
-   */
+  /** The JSON of an object this store returned (a write's result; see Codec.json). It must not have changed since. */
   json(obj: Obj): Buffer | string {
-    const enc = this.encodings.get(obj);
-    const rv = obj.metadata.resourceVersion;
-    return enc && rv ? withResourceVersion(enc, rv) : JSON.stringify(obj);
+    return this.codec.json(obj);
   }
 
   /** The JSON of the stored object: the stored bytes with the resourceVersion spliced in, when they are in our form. */
   async getJson(namespace: string, name: string): Promise<Buffer | string> {
+    return this.codec.storedJson(await this.read(namespace, name));
+  }
+
+  /** The stored value of an object, or 404. */
+  private async read(namespace: string, name: string): Promise<KeyValue> {
     const kv = await this.storage.get(this.key(namespace, name)).catch((e: unknown) => {
       throw this.mapError(e, name);
     });
     if (!kv) throw errors.notFound(this.ref(name));
-    const parts = this.jsonParts(kv);
-    return typeof parts === 'string' ? parts : Buffer.concat(parts);
-  }
-
-  /** A stored value's JSON in pieces (its bytes around the spliced resourceVersion), or a fresh serialization. */
-  private jsonParts(kv: KeyValue): Buffer[] | string {
-    const bytes = Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength);
-    const meta = this.head.length + 1;
-    // Bytes in another form (an older layout, or a resourceVersion inside) take the decode path.
-    if (bytes.length > meta && bytes[meta - 1] === 0x7b && bytes.subarray(0, this.head.length).equals(this.headBytes) && bytes.indexOf(RV_KEY) < 0) {
-      return resourceVersionParts({ bytes, meta }, String(kv.modRevision));
-    }
-    return JSON.stringify(this.decode(kv));
+    return kv;
   }
 
   private ref(name: string | undefined): { group: string; resource: string; name?: string } {
@@ -245,7 +109,7 @@ export class Store {
   }
 
   /** Maps storage failures onto the Kubernetes Status kubectl expects. */
-  mapError(err: unknown, name?: string): unknown {
+  private mapError(err: unknown, name?: string): unknown {
     if (!isStorageError(err)) return err;
     switch (err.code) {
       case 'KeyExists':
@@ -290,6 +154,7 @@ export class Store {
     try {
       causes = schemaHooks.validate({ ...obj, apiVersion: obj.apiVersion || apiVersionOf(this.info), kind: obj.kind || this.info.kind }, operation, old, subresource);
     } catch {
+      // Validation trips over the object too: it cannot say more than the failure already does, which stands.
       return err;
     }
     return causes.length ? this.invalid(obj, causes) : err;
@@ -302,11 +167,7 @@ export class Store {
   // ---- reads ----
 
   async get(namespace: string, name: string): Promise<Obj> {
-    const kv = await this.storage.get(this.key(namespace, name)).catch((e: unknown) => {
-      throw this.mapError(e, name);
-    });
-    if (!kv) throw errors.notFound(this.ref(name));
-    return this.decode(kv);
+    return this.codec.decode(await this.read(namespace, name));
   }
 
   /**
@@ -314,7 +175,7 @@ export class Store {
    * every write this server made; a miss reads storage (it may be news the cache has not had yet). Never mutate it.
    */
   async lookup(namespace: string, name: string): Promise<Obj | undefined> {
-    const hit = this.cached()?.get(cacheKey(this.info.namespaced ? namespace : '', name));
+    const hit = this.cacher().snapshot(this.lastWrite)?.get(this.key(namespace, name));
     if (hit) return hit;
     try {
       return await this.get(namespace, name);
@@ -326,28 +187,20 @@ export class Store {
 
   /** Every object of the type, from the cache as lookup() does (or a storage list). Never mutate them. */
   async lookupAll(): Promise<Obj[]> {
-    const items = this.cached();
+    const items = this.cacher().snapshot(this.lastWrite);
     return items ? [...items.values()] : this.listAll('');
-  }
-
-  private cached(): ReadonlyMap<string, Obj> | undefined {
-    return this.objectCache().snapshot(this.lastWrite);
-  }
-
-  private objectCache(): ObjectCache {
-    return (this.objects ??= new ObjectCache(() => this.watch('', { sendInitialEvents: true, allowWatchBookmarks: true })));
   }
 
   /** resourceVersion=0 reads (any recent state): from the in-memory cache once it has synced, else undefined. */
   private recent(): Promise<{ items: ReadonlyMap<string, Obj>; revision: number } | undefined> {
-    return this.objectCache().read(RECENT_SYNC_TIMEOUT_MS);
+    return this.cacher().read(RECENT_SYNC_TIMEOUT_MS);
   }
 
   /** A get with resourceVersion=0: the object as the cache has it (storage when the cache is not ready). */
   async getRecent(namespace: string, name: string): Promise<Obj> {
     const snap = await this.recent();
     if (!snap) return this.get(namespace, name);
-    const obj = snap.items.get(cacheKey(this.info.namespaced ? namespace : '', name));
+    const obj = snap.items.get(this.key(namespace, name));
     if (!obj) throw errors.notFound(this.ref(name));
     return obj;
   }
@@ -371,8 +224,8 @@ export class Store {
    * match from the type's cache (shared objects: never mutate them).
    */
   async list(namespace: string, p: ListParams = {}): Promise<ListOut> {
-    const page = await this.listStored(namespace, p);
-    return { ...page.out, items: page.items.map((it) => it.obj ?? this.decode(it.kv!)) };
+    const page = await this.listPage(namespace, p);
+    return { ...page.out, items: page.items.map((it) => it.obj ?? this.codec.decode(it.kv!)) };
   }
 
   /**
@@ -381,47 +234,33 @@ export class Store {
    * selected by labels or fields (informers' and controllers' lists).
    */
   async listJson(namespace: string, p: ListParams, listKind: string): Promise<Buffer> {
-    const page = await this.listStored(namespace, p);
+    const page = await this.listPage(namespace, p);
     const { resourceVersion, continue: next, remainingItemCount } = page.out;
     const metadata = { resourceVersion, ...(next ? { continue: next } : {}), ...(remainingItemCount !== undefined ? { remainingItemCount } : {}) };
-    const parts: Buffer[] = [Buffer.from(`{"kind":${JSON.stringify(listKind)},"apiVersion":${JSON.stringify(this.apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`)];
-    const comma = Buffer.from(',');
-    page.items.forEach((it, i) => {
-      if (i > 0) parts.push(comma);
-      const json = it.kv ? this.jsonParts(it.kv) : JSON.stringify(it.obj);
-      if (typeof json === 'string') parts.push(Buffer.from(json));
-      else parts.push(...json);
-    });
-    parts.push(Buffer.from(']}'));
-    return Buffer.concat(parts);
+    return this.codec.listJson(listKind, metadata, page.items);
   }
 
-  /** The stored items of a list page; those a selector had to decode come with their object. */
-  private async listStored(namespace: string, p: ListParams): Promise<{ out: Omit<ListOut, 'items'>; items: ({ kv: KeyValue; obj?: Obj } | { kv?: undefined; obj: Obj })[] }> {
+  /** A page of matching items: with resourceVersion=0 every match from the cache, else stored items from storage. */
+  private async listPage(namespace: string, p: ListParams): Promise<{ out: Omit<ListOut, 'items'>; items: ListItem[] }> {
     checkListOptions(p);
     const match = this.matcher(p.labelSelector, p.fieldSelector);
-    const selective = !!(p.labelSelector || p.fieldSelector);
     if (p.resourceVersion === '0' && !p.continue) {
       // Any recent state will do: the cache answers, whole (limit is not applied there, as in kube-apiserver).
       const snap = await this.recent();
       if (snap) {
-        const ns = this.info.namespaced ? namespace : '';
-        const keys = [...snap.items.keys()].filter((k) => !ns || k.startsWith(`${ns}/`)).sort();
+        const prefix = this.prefix(namespace);
+        const keys = [...snap.items.keys()].filter((k) => k.startsWith(prefix)).sort();
         const items = keys.map((k) => snap.items.get(k)!).filter(match).map((obj) => ({ obj }));
         return { out: { resourceVersion: String(snap.revision) }, items };
       }
     }
+    return this.storedPage(namespace, p, !!(p.labelSelector || p.fieldSelector) ? match : undefined);
+  }
+
+  /** Reads storage pages until `limit` matches or the end; those `match` had to decode come with their object. */
+  private async storedPage(namespace: string, p: ListParams, match: ((o: Obj) => boolean) | undefined): Promise<{ out: Omit<ListOut, 'items'>; items: ListItem[] }> {
     const limit = p.limit && p.limit > 0 ? p.limit : 0;
-    let revision: number | undefined;
-    if (!p.continue && p.resourceVersion && p.resourceVersion !== '0') {
-      const rv = Number(p.resourceVersion);
-      if (!Number.isInteger(rv) || rv < 0) throw errors.badRequest(`invalid resource version "${p.resourceVersion}"`);
-      const exact = p.resourceVersionMatch === 'Exact' || (limit > 0 && !p.resourceVersionMatch);
-      // A revision the store has not reached: kube-apiserver's "Too large resource version" (clients wait and retry).
-      const current = await this.storage.currentRevision();
-      if (rv > current) throw tooLargeResourceVersion(rv, current);
-      if (exact) revision = rv;
-    }
+    const revision = p.continue ? undefined : await this.listRevision(p, limit);
     const items: { kv: KeyValue; obj?: Obj }[] = [];
     let token = p.continue;
     let listRev = 0;
@@ -436,9 +275,9 @@ export class Store {
         });
         listRev = page.revision;
         for (const kv of page.items) {
-          if (!selective) items.push({ kv });
+          if (!match) items.push({ kv });
           else {
-            const obj = this.decode(kv);
+            const obj = this.codec.decode(kv);
             if (match(obj)) items.push({ kv, obj });
           }
         }
@@ -453,14 +292,20 @@ export class Store {
       if (isStorageError(err, 'Compacted')) throw errors.gone(`too old resource version: ${p.resourceVersion ?? ''} (${err.revision ?? ''})`);
       throw this.mapError(err);
     }
-    return {
-      out: {
-        resourceVersion: String(listRev),
-        ...(token ? { continue: token } : {}),
-        ...(token && remaining !== undefined && !selective ? { remainingItemCount: remaining } : {}),
-      },
-      items,
-    };
+    const out = { resourceVersion: String(listRev), ...(token ? { continue: token } : {}), ...(token && remaining !== undefined && !match ? { remainingItemCount: remaining } : {}) };
+    return { out, items };
+  }
+
+  /** The revision a list reads at: resourceVersion N with Exact (or a limit), else the newest (undefined). */
+  private async listRevision(p: ListParams, limit: number): Promise<number | undefined> {
+    if (!p.resourceVersion || p.resourceVersion === '0') return undefined;
+    const rv = Number(p.resourceVersion);
+    if (!Number.isInteger(rv) || rv < 0) throw errors.badRequest(`invalid resource version "${p.resourceVersion}"`);
+    const exact = p.resourceVersionMatch === 'Exact' || (limit > 0 && !p.resourceVersionMatch);
+    // A revision the store has not reached: kube-apiserver's "Too large resource version" (clients wait and retry).
+    const current = await this.storage.currentRevision();
+    if (rv > current) throw tooLargeResourceVersion(rv, current);
+    return exact ? rv : undefined;
   }
 
   async listAll(namespace: string): Promise<Obj[]> {
@@ -515,7 +360,7 @@ export class Store {
     else delete m.generation;
     const causes = [...schemaHooks.validate(obj, 'create'), ...this.strategy.validate(obj)];
     if (causes.length) throw this.invalid(obj, causes);
-    if (opts.fieldManager && !opts.managedFieldsSet) trackUpdate(undefined, obj, this.managerRef(opts.fieldManager));
+    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager));
     return obj;
   }
 
@@ -534,7 +379,7 @@ export class Store {
       }
       if (opts.dryRun) return obj;
       try {
-        const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.encodeWritten(obj)));
+        const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.codec.encodeWritten(obj)));
         // The object as encoded is what was stored: no need to parse the bytes back.
         obj.metadata.resourceVersion = String(kv.modRevision);
         return obj;
@@ -601,7 +446,7 @@ export class Store {
       result.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     if (deepEqual(withoutManaged(result), withoutManaged(old))) throw new Unchanged(old);
-    if (opts.fieldManager && !opts.managedFieldsSet) trackUpdate(old, result, this.managerRef(opts.fieldManager, opts.subresource));
+    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(old, result, this.managerRef(opts.fieldManager, opts.subresource));
     return result;
   }
 
@@ -635,7 +480,7 @@ export class Store {
           throw err;
         }
       }
-      const old = this.decode(kv);
+      const old = this.codec.decode(kv);
       let obj: Obj;
       let next: Obj | undefined;
       try {
@@ -653,7 +498,7 @@ export class Store {
           const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
           return { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(gone.modRevision) } }, created: false };
         }
-        const written = this.wrote(await this.storage.update(key, this.encodeWritten(obj), kv.modRevision));
+        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj), kv.modRevision));
         obj.metadata.resourceVersion = String(written.modRevision);
         return { obj, created: false };
       } catch (err) {
@@ -680,7 +525,7 @@ export class Store {
         throw this.mapError(e, name);
       });
       if (!kv) throw errors.notFound(this.ref(name));
-      const obj = this.decode(kv);
+      const obj = this.codec.decode(kv);
       const pre = p.preconditions ?? {};
       if (pre.uid && pre.uid !== obj.metadata.uid) {
         throw errors.conflict(this.ref(name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid ?? ''}`);
@@ -718,10 +563,10 @@ export class Store {
       try {
         if (!m.deletionTimestamp || this.shouldDeleteDuringUpdate(next)) {
           const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
-          return { obj: this.decode(gone), deleted: true };
+          return { obj: this.codec.decode(gone), deleted: true };
         }
         if (deepEqual(next, obj)) return { obj, deleted: false };
-        return { obj: this.decode(this.wrote(await this.storage.update(key, this.encode(next).bytes, kv.modRevision))), deleted: false };
+        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next), kv.modRevision))), deleted: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));
@@ -746,26 +591,24 @@ export class Store {
 
   // ---- watch ----
 
-  /** The resource type's one storage watch, shared by every watcher (started by the first). */
-  private watchCache(): WatchCache<Obj> {
-    return (this.cache ??= new WatchCache<Obj>({
+  /** The resource type's cacher: one storage watch shared by every watcher, and the current objects (started on first use). */
+  private cacher(): Cacher<Obj> {
+    return (this.cache ??= new Cacher<Obj>({
       storage: this.storage,
       prefix: this.prefix(''),
-      decode: (kv, revision) => this.decode(kv, revision),
-      ...this.deps.watchCache,
+      decode: (kv, revision) => this.codec.decode(kv, revision),
+      ...this.deps.cacher,
     }));
   }
 
-  /** How the shared watch is doing (tests and benchmarks count storage watches with it). */
-  watchCacheStats(): WatchCacheStats | undefined {
+  /** How the cacher is doing (tests and benchmarks count storage watches with it); undefined before its first use. */
+  cacheStats(): CacherStats | undefined {
     return this.cache?.stats();
   }
 
-  /** Stops the shared storage watch and ends every watcher. */
+  /** Stops the shared storage watch and ends every watcher; reads go to storage from now on. */
   close(): void {
-    this.objects?.close();
-    this.cache?.close();
-    this.cache = undefined;
+    this.cacher().close();
   }
 
   /**
@@ -801,7 +644,7 @@ export class Store {
           if (p.sendInitialEvents && p.allowWatchBookmarks) yield bookmark(from, { 'k8s.io/initial-events-end': 'true' });
         }
         if (closed) return;
-        cw = self.watchCache().watch<WatchOut>({
+        cw = self.cacher().watch<WatchOut>({
           fromRevision: from,
           key: p.name !== undefined ? self.key(namespace, p.name) : self.prefix(namespace),
           exact: p.name !== undefined,

@@ -2,13 +2,7 @@
 import type { StatusCause } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { getPath, str, type Obj } from './object.js';
-
-export interface DeleteParams {
-  gracePeriodSeconds?: number;
-  preconditions?: { uid?: string; resourceVersion?: string };
-  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
-  dryRun?: boolean;
-}
+import type { DeleteParams, SubresourceFactory } from './rest.js';
 
 export interface Strategy {
   /** Whether the kind has a status subresource: main-resource writes then keep the stored status. */
@@ -38,6 +32,8 @@ export interface Strategy {
   fields?(obj: Obj): Record<string, string>;
   /** Async work before a create or update is written (e.g. allocating a service's cluster IP). */
   allocate?(obj: Obj, old: Obj | undefined, ctx: AllocateContext): Promise<void>;
+  /** The kind's subresources with objects of their own (scale, binding, eviction), by name. */
+  readonly subresources?: Readonly<Record<string, SubresourceFactory>>;
 }
 
 /** What an allocator may read: the other objects of the same kind. */

@@ -3,14 +3,16 @@
 //   TokenReview                who does this bearer token stand for, for which audiences (services checking callers)
 //   SelfSubjectAccessReview    may I (kubectl auth can-i); SelfSubjectRulesReview: what may I (can-i --list)
 //   SubjectAccessReview        may this user; LocalSubjectAccessReview: the same within one namespace
-// There is no authorizer yet: every authenticated request is allowed (kube-apiserver's AlwaysAllow mode), and the
-// access reviews answer so. The authorizer that comes later answers them instead (one function here).
+// The access reviews ask the Authorizer the handler chain asks (filters/authorization.ts), and the rules review its
+// RuleResolver: they answer what the server does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, type StatusCause } from '../../api/errors.js';
 import { REVIEWS } from '../../api/resources.js';
 import type { TokenUser, UserInfo } from '../filters/authentication.js';
+import { nonResourceAttributes, type Attributes, type Authorizer, type RuleResolver } from '../filters/authorization.js';
 import { checkUnknownFields, fieldValidationParam, parseBody } from '../handlers/body.js';
-import { notFoundPath, readBody, sendJson } from '../http/http.js';
+import { readBody } from '../http/requests.js';
+import { notFoundPath, sendJson } from '../http/responses.js';
 import { isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { decodeSegment } from '../http/request-info.js';
 
@@ -19,15 +21,9 @@ const ROUTE = /^\/apis\/(authentication\.k8s\.io|authorization\.k8s\.io)\/v1\/(?
 
 export interface ReviewDeps {
   reviewToken(token: string, audiences: readonly string[]): Promise<TokenUser | undefined>;
+  authorizer: Authorizer;
+  rules: RuleResolver;
 }
-
-/** What the authorizer says about a request's attributes. Today: allowed, always (see the top of this file). */
-interface Decision {
-  allowed: boolean;
-  reason: string;
-}
-const ALLOW_ALL: Decision = { allowed: true, reason: 'no authorizer is configured: every authenticated request is allowed' };
-const decide = (): Decision => ALLOW_ALL;
 
 export async function serveReview(req: IncomingMessage, res: ServerResponse, user: UserInfo, deps: ReviewDeps): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -79,21 +75,46 @@ export async function serveReview(req: IncomingMessage, res: ServerResponse, use
         }
       }
       if (causes.length) throw invalid(causes);
-      const d = decide();
-      return answer({ allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) }, namespace ? { namespace } : {});
+      const subject = info.kind === 'SelfSubjectAccessReview' ? user : subjectOf(spec);
+      const d = await deps.authorizer.authorize(reviewAttributes(subject, spec));
+      const status = { allowed: d.decision === 'allow', ...(d.decision === 'deny' ? { denied: true } : {}), ...(d.reason ? { reason: d.reason } : {}) };
+      return answer(status, namespace ? { namespace } : {});
     }
     case 'SelfSubjectRulesReview': {
       const causes = metadataCauses(meta, false);
       if (causes.length) throw invalid(causes);
-      // AlwaysAllow's rules: everything, complete.
-      return answer({
-        resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-        nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-        incomplete: false,
-      });
+      const r = await deps.rules.rulesFor(user, typeof spec.namespace === 'string' ? spec.namespace : '');
+      return answer({ resourceRules: r.resourceRules, nonResourceRules: r.nonResourceRules, incomplete: r.incomplete });
     }
   }
   throw notFoundPath();
+}
+
+/** The user a SubjectAccessReview asks about. */
+function subjectOf(spec: JsonObject): UserInfo {
+  return { name: typeof spec.user === 'string' ? spec.user : '', ...(typeof spec.uid === 'string' && spec.uid ? { uid: spec.uid } : {}), groups: stringList(spec.groups) };
+}
+
+/** The Attributes an access review asks about: its resourceAttributes, or its nonResourceAttributes. */
+function reviewAttributes(user: UserInfo, spec: JsonObject): Attributes {
+  const str = (o: JsonObject, k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  if (isObject(spec.resourceAttributes)) {
+    const a = spec.resourceAttributes;
+    return {
+      user,
+      verb: str(a, 'verb'),
+      namespace: str(a, 'namespace'),
+      apiGroup: str(a, 'group'),
+      apiVersion: str(a, 'version'),
+      resource: str(a, 'resource'),
+      subresource: str(a, 'subresource'),
+      name: str(a, 'name'),
+      path: '',
+      resourceRequest: true,
+    };
+  }
+  const n = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : {};
+  return nonResourceAttributes(user, str(n, 'verb'), str(n, 'path'));
 }
 
 function userInfo(u: UserInfo): JsonObject {

@@ -2,7 +2,7 @@
 // when unset), which must exist, and mounts the kube-api-access-XXXXX token volume unless automount is off.
 import type { Container, Pod, ServiceAccount, Volume } from '../../api/index.js';
 import { forbiddenBy } from '../admission/namespace-lifecycle.js';
-import type { Admission } from '../registry/store.js';
+import type { Admission } from '../registry/rest.js';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 export const TOKEN_VOLUME_PREFIX = 'kube-api-access-';

@@ -5,7 +5,8 @@ import { ApiError } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { orMissing } from '../admission/namespace-lifecycle.js';
 import { isObject, type Obj } from '../registry/object.js';
-import type { Store, WatchParams, WatchOut } from '../registry/store.js';
+import type { WatchParams, WatchOut } from '../registry/rest.js';
+import type { Store } from '../registry/store.js';
 import { DEFAULT_SERVICE_ACCOUNT, ROOT_CA_CONFIGMAP } from './admission.js';
 
 const FIELD_MANAGER = 'ketch-apiserver';

@@ -1,7 +1,8 @@
 // Service-account tokens: the ES256 signing key under DIR/pki (sa.key, sa.pub) and bound JWTs in kube-apiserver's shape.
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile, writeFile, stat } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileExists } from '../pki/files.js';
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 
 const ALG = 'ES256';
@@ -15,13 +16,6 @@ export interface ServiceAccountKey {
   keyId: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 function keyIdOf(spkiPem: string): string {
   const der = Buffer.from(spkiPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
   return createHash('sha256').update(der).digest('base64url');
@@ -31,7 +25,7 @@ function keyIdOf(spkiPem: string): string {
 export async function ensureServiceAccountKey(dataDir: string): Promise<ServiceAccountKey> {
   const keyPath = join(dataDir, 'pki', 'sa.key');
   const pubPath = join(dataDir, 'pki', 'sa.pub');
-  if (!(await exists(keyPath)) || !(await exists(pubPath))) {
+  if (!(await fileExists(keyPath)) || !(await fileExists(pubPath))) {
     const pair = await generateKeyPair(ALG, { extractable: true });
     await writeFile(keyPath, await exportPKCS8(pair.privateKey), { mode: 0o600 });
     await writeFile(pubPath, await exportSPKI(pair.publicKey), { mode: 0o644 });

@@ -1,5 +1,7 @@
 // Deployment arithmetic (pkg/controller/deployment/util): pod-template hashes, maxSurge/maxUnavailable, the size of
 // the new ReplicaSet at each step, proportional scaling, revision annotations and conditions. Pure functions.
+import { scaledValue } from '../../api/intstr.js';
+import { hashOf, stableJson } from '../../lib/hash.js';
 import { rfc3339 } from '../framework/pods.js';
 import type { Deployment, DeploymentCondition, DeploymentStatus, PodTemplateSpec, ReplicaSet } from '../framework/types.js';
 
@@ -32,39 +34,11 @@ export const NO_DEADLINE = 2147483647;
 
 // ---- hashing ----
 
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-function fnv32a(bytes: Uint8Array, h = 0x811c9dc5): number {
-  for (const b of bytes) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-/** k8s.io/apimachinery rand.SafeEncodeString: no vowels, no look-alike characters. */
-export function safeEncodeString(s: string): string {
-  return [...s].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
-}
+export { safeEncodeString } from '../../lib/hash.js';
 
 /** The pod-template-hash of a template (FNV-32a over its canonical JSON, and the collision count). */
 export function computeHash(template: PodTemplateSpec, collisionCount?: number): string {
-  let h = fnv32a(new TextEncoder().encode(stableJson(template)));
-  if (collisionCount !== undefined) {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, collisionCount >>> 0, true);
-    h = fnv32a(b, h);
-  }
-  return safeEncodeString(String(h));
+  return hashOf(template, collisionCount);
 }
 
 function withoutHashLabel(t: PodTemplateSpec | undefined): unknown {
@@ -81,19 +55,7 @@ export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSp
 
 // ---- surge and unavailability ----
 
-/** An int-or-percent of total: 3, or "25%" rounded up or down. */
-export function scaledValue(v: number | string | undefined, total: number, roundUp: boolean): number {
-  if (v === undefined) return 0;
-  if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) {
-    const n = Number(v);
-    if (Number.isInteger(n)) return n;
-    throw new Error(`invalid value for IntOrString: invalid value "${v}"`);
-  }
-  const x = (Number(m[1]) * total) / 100;
-  return roundUp ? Math.ceil(x) : Math.floor(x);
-}
+export { scaledValue } from '../../api/intstr.js';
 
 /** maxSurge rounded up and maxUnavailable rounded down; both zero would deadlock, so unavailability becomes 1. */
 export function resolveFenceposts(maxSurge: number | string | undefined, maxUnavailable: number | string | undefined, desired: number): { surge: number; unavailable: number } {

@@ -64,9 +64,10 @@ export class ControllerExpectations {
 export class UIDTrackingExpectations extends ControllerExpectations {
   private readonly deleting = new Map<string, Set<string>>();
 
-  expectDeletions(key: string, objectKeys: string[]): void {
+  /** Expects the deletion of these objects (and, for controllers that do both in one pass, some creations). */
+  expectDeletions(key: string, objectKeys: string[], creations = 0): void {
     this.deleting.set(key, new Set(objectKeys));
-    this.expect(key, 0, objectKeys.length);
+    this.expect(key, creations, objectKeys.length);
   }
 
   deletionObserved(key: string, objectKey: string): void {

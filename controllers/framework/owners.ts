@@ -3,8 +3,10 @@
 import { isNotFound } from '../../api/errors.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import { ownerReference, type GroupVersionKind } from '../../client/object-ref.js';
+import type { Informer } from '../../client/informer.js';
 import type { ObjectLike, ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
+import { ensureIndex } from './controller.js';
 import type { LabelSelector, ObjectMeta, OwnerReference } from './types.js';
 
 export const metaOf = (obj: ObjectLike): ObjectMeta => (obj.metadata ?? {}) as ObjectMeta;
@@ -26,6 +28,8 @@ export interface ClaimOptions<T extends ObjectLike> {
   /** Throws when the owner may not adopt (it is gone or being deleted), read fresh from the server. */
   canAdopt: () => Promise<void>;
   log: Logger;
+  /** A further condition beside the selector (a StatefulSet's pods carry its name): objects failing it are not its. */
+  filter?: (obj: T) => boolean;
 }
 
 /**
@@ -41,7 +45,7 @@ export async function claimObjects<T extends ObjectLike>(o: ClaimOptions<T>): Pr
   for (const obj of o.candidates) {
     const m = metaOf(obj);
     const ref = controllerRefOf(obj);
-    const matches = matchesLabelSelector(o.selector, m.labels);
+    const matches = matchesLabelSelector(o.selector, m.labels) && (o.filter?.(obj) ?? true);
     if (ref) {
       if (ref.uid !== ownerMeta.uid) continue;
       if (matches || ownerDeleting) {
@@ -74,4 +78,25 @@ export async function claimObjects<T extends ObjectLike>(o: ClaimOptions<T>): Pr
 export function patchOwnerRefs<T extends ObjectLike>(client: ResourceClient<T>, obj: T, refs: OwnerReference[]): Promise<T> {
   const m = metaOf(obj);
   return client.patch(m.namespace, m.name ?? '', { metadata: { uid: m.uid, resourceVersion: m.resourceVersion, ownerReferences: refs } }, 'merge');
+}
+
+const BY_CONTROLLER = 'controller-uid';
+const ORPHANS = 'orphan-namespace';
+
+/** Indexes an informer's objects by their controller's uid, and the orphans by namespace (for ownedAndOrphans). */
+export function indexByController<T extends ObjectLike>(informer: Informer<T>): void {
+  ensureIndex(informer, BY_CONTROLLER, (o) => {
+    const ref = controllerRefOf(o);
+    return ref ? [ref.uid] : [];
+  });
+  ensureIndex(informer, ORPHANS, (o) => (controllerRefOf(o) ? [] : [o.metadata?.namespace ?? '']));
+}
+
+/**
+ * What claimObjects needs to look at for owner: the objects it controls and the orphans of its namespace, read from
+ * two indexes (indexByController) so that a sync costs what the owner has, not what its namespace holds.
+ */
+export function ownedAndOrphans<T extends ObjectLike>(informer: Informer<T>, owner: ObjectLike): T[] {
+  const m = metaOf(owner);
+  return [...informer.indexer.byIndex(BY_CONTROLLER, m.uid ?? ''), ...informer.indexer.byIndex(ORPHANS, m.namespace ?? '')];
 }

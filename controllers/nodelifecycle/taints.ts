@@ -1,16 +1,13 @@
 // Taints and tolerations for node lifecycle: which NoExecute taints a pod tolerates and for how long.
-import type { Pod, Taint, Toleration } from '../framework/types.js';
+import { tolerates } from '../../api/node-selection.js';
+import type { Pod, Taint } from '../framework/types.js';
+
+export { tolerates };
 
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 /** What the DefaultTolerationSeconds admission plugin gives every pod for the two taints above. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
-
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if ((t.operator ?? 'Equal') === 'Exists') return !t.key || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-}
 
 /**
  * When a pod on a node with these NoExecute taints must go: 0 at once, a time in ms, or undefined for never.

@@ -1,17 +1,19 @@
 // The ReplicaSet controller (pkg/controller/replicaset): keeps spec.replicas active pods matching the selector, owned
-// through controller references, adopting and releasing by labels, and writes status.
-import { ApiError, isConflict, isNotFound } from '../../api/errors.js';
+// through controller references, adopting and releasing by labels, and writes status. The same code runs
+// ReplicationControllers (pkg/controller/replication wraps the ReplicaSet controller too): an RC is read as a
+// ReplicaSet whose selector is matchLabels, and its pods are owned by the RC.
+import { isConflict, isNotFound } from '../../api/errors.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
-import type { EventRecorder } from '../../client/events.js';
-import { objectReference } from '../../client/object-ref.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import type { ResourceClient } from '../../client/rest.js';
+import type { ObjectLike, ResourceClient, ResourceRef } from '../../client/rest.js';
 import { slowStartBatch } from '../framework/batch.js';
 import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
 import { UIDTrackingExpectations } from '../framework/expectations.js';
-import { claimObjects, controllerRefOf } from '../framework/owners.js';
+import { ownedEventHandlers } from '../framework/owned-events.js';
+import { claimObjects, controllerRefOf, indexByController, ownedAndOrphans } from '../framework/owners.js';
+import { isNamespaceTerminating, PodControl } from '../framework/pod-control.js';
 import { isPodActive, isPodAvailable, isPodReady, podFromTemplate, rfc3339 } from '../framework/pods.js';
-import { PODS, REPLICASETS, type OwnerReference, type Pod, type ReplicaSet, type ReplicaSetStatus } from '../framework/types.js';
+import { PODS, REPLICASETS, REPLICATIONCONTROLLERS, type OwnerReference, type Pod, type ReplicaSet, type ReplicaSetStatus, type ReplicationController } from '../framework/types.js';
 import { podsToDelete } from './pod-ranking.js';
 
 /** At most this many creations or deletions per sync (kube-controller-manager's burstReplicas). */
@@ -23,36 +25,64 @@ export const BURST_REPLICAS = 500;
  */
 export const CREATE_CONCURRENCY = 32;
 
+/** The kind a ReplicaSetController manages: ReplicaSets, or ReplicationControllers read as ReplicaSets. */
+export interface ReplicaKind {
+  /** `<resource>-controller`: the logger component and the event source. */
+  name: string;
+  ref: ResourceRef & { apiVersion: string; kind: string };
+  /** The object as a ReplicaSet (same object for ReplicaSets). */
+  asReplicaSet(obj: ObjectLike): ReplicaSet;
+}
+
+export const REPLICASET_KIND: ReplicaKind = { name: 'replicaset-controller', ref: REPLICASETS, asReplicaSet: (obj) => obj as ReplicaSet };
+
+/** Kubernetes names the RC controller's event source "replication-controller". */
+export const REPLICATIONCONTROLLER_KIND: ReplicaKind = {
+  name: 'replication-controller',
+  ref: REPLICATIONCONTROLLERS,
+  asReplicaSet(obj) {
+    const rc = obj as ReplicationController;
+    const spec = rc.spec ?? {};
+    return { ...rc, apiVersion: 'apps/v1', kind: 'ReplicaSet', spec: { ...spec, selector: { matchLabels: { ...(spec.selector ?? {}) } } } } as ReplicaSet;
+  },
+};
+
 export interface ReplicaSetControllerOptions {
   workers?: number;
   burstReplicas?: number;
   createConcurrency?: number;
+  /** Default: ReplicaSets. */
+  kind?: ReplicaKind;
 }
 
 type Condition = NonNullable<ReplicaSetStatus['conditions']>[number];
 
 export class ReplicaSetController extends Controller {
   readonly expectations: UIDTrackingExpectations;
-  private readonly rsInformer: Informer<ReplicaSet>;
+  private readonly kind: ReplicaKind;
+  private readonly rsInformer: Informer<ObjectLike>;
   private readonly podInformer: Informer<Pod>;
-  private readonly replicaSets: ResourceClient<ReplicaSet>;
+  private readonly replicaSets: ResourceClient<ObjectLike>;
   private readonly pods: ResourceClient<Pod>;
-  private readonly recorder: EventRecorder;
+  private readonly podControl: PodControl;
   private readonly burst: number;
   private readonly createConcurrency: number;
   protected readonly informers;
 
   constructor(ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
-    super({ name: 'replicaset-controller', clock: ctx.clock, workers: opts.workers ?? 5 });
+    const kind = opts.kind ?? REPLICASET_KIND;
+    super({ name: kind.name, clock: ctx.clock, workers: opts.workers ?? 5 });
+    this.kind = kind;
     this.burst = opts.burstReplicas ?? BURST_REPLICAS;
     this.createConcurrency = opts.createConcurrency ?? CREATE_CONCURRENCY;
     this.expectations = new UIDTrackingExpectations(ctx.clock);
-    this.rsInformer = ctx.informers.for<ReplicaSet>(REPLICASETS);
+    this.rsInformer = ctx.informers.for<ObjectLike>(kind.ref);
     this.podInformer = ctx.informers.for<Pod>(PODS);
+    indexByController(this.podInformer);
     this.informers = [this.rsInformer, this.podInformer];
-    this.replicaSets = ctx.rest.resource<ReplicaSet>(REPLICASETS);
+    this.replicaSets = ctx.rest.resource<ObjectLike>(kind.ref);
     this.pods = ctx.rest.resource<Pod>(PODS);
-    this.recorder = ctx.recorder(this.name);
+    this.podControl = new PodControl(this.pods, ctx.recorder(this.name));
 
     this.rsInformer.addEventHandler(
       this.enqueueOnChange((rs) => {
@@ -60,86 +90,50 @@ export class ReplicaSetController extends Controller {
         this.enqueue(rs);
       }),
     );
-    this.podInformer.addEventHandler({
-      onAdd: (pod) => this.addPod(pod),
-      onUpdate: (old, pod) => this.updatePod(old, pod),
-      onDelete: (pod) => this.deletePod(pod),
-    });
+    this.podInformer.addEventHandler(
+      ownedEventHandlers<ReplicaSet, Pod>({
+        resolve: (ns, ref) => this.resolveControllerRef(ns, ref),
+        matching: (pod) => this.replicaSetsForPod(pod),
+        enqueue: (rs) => this.enqueue(rs),
+        added: (rs) => this.expectations.creationObserved(keyOf(rs)),
+        deleted: (rs, pod) => this.expectations.deletionObserved(keyOf(rs), keyOf(pod)),
+        updated: (rs, old, cur) => {
+          // A pod that just became ready becomes available minReadySeconds later: look again then.
+          const minReady = rs.spec.minReadySeconds ?? 0;
+          if (minReady > 0 && !isPodReady(old) && isPodReady(cur)) this.enqueueAfter(rs, minReady * 1000 + 1000);
+        },
+      }),
+    );
   }
 
   /** The ReplicaSet a controller reference points at, if it is in the cache with that uid. */
   private resolveControllerRef(namespace: string | undefined, ref: OwnerReference | undefined): ReplicaSet | undefined {
-    if (!ref || ref.kind !== REPLICASETS.kind || ref.apiVersion.split('/')[0] !== 'apps') return undefined;
+    if (!ref || ref.kind !== this.kind.ref.kind || ref.apiVersion.split('/').slice(0, -1).join('/') !== this.kind.ref.group) return undefined;
     const rs = this.rsInformer.indexer.get(`${namespace}/${ref.name}`);
-    return rs?.metadata.uid === ref.uid ? rs : undefined;
+    return rs?.metadata?.uid === ref.uid ? this.kind.asReplicaSet(rs) : undefined;
   }
 
   /** ReplicaSets whose selector matches an orphan pod (candidates to adopt it). */
   private replicaSetsForPod(pod: Pod): ReplicaSet[] {
     return this.rsInformer.indexer
       .byIndex('namespace', pod.metadata.namespace ?? '')
+      .map((o) => this.kind.asReplicaSet(o))
       .filter((rs) => matchesLabelSelector(rs.spec.selector, pod.metadata.labels));
   }
 
-  private addPod(pod: Pod): void {
-    if (pod.metadata.deletionTimestamp) return this.deletePod(pod);
-    const ref = controllerRefOf(pod);
-    if (ref) {
-      const rs = this.resolveControllerRef(pod.metadata.namespace, ref);
-      if (!rs) return;
-      this.expectations.creationObserved(keyOf(rs));
-      this.enqueue(rs);
-      return;
-    }
-    for (const rs of this.replicaSetsForPod(pod)) this.enqueue(rs);
-  }
-
-  private updatePod(old: Pod, cur: Pod): void {
-    const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(cur.metadata.labels ?? {});
-    if (cur.metadata.deletionTimestamp) {
-      this.deletePod(cur);
-      if (labelsChanged) this.deletePod(old);
-      return;
-    }
-    const curRef = controllerRefOf(cur);
-    const oldRef = controllerRefOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef) {
-      const rs = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (rs) this.enqueue(rs);
-    }
-    if (curRef) {
-      const rs = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (!rs) return;
-      this.enqueue(rs);
-      // A pod that just became ready becomes available minReadySeconds later: look again then.
-      const minReady = rs.spec.minReadySeconds ?? 0;
-      if (minReady > 0 && !isPodReady(old) && isPodReady(cur)) this.enqueueAfter(rs, minReady * 1000 + 1000);
-      return;
-    }
-    if (labelsChanged || refChanged) for (const rs of this.replicaSetsForPod(cur)) this.enqueue(rs);
-  }
-
-  private deletePod(pod: Pod): void {
-    const rs = this.resolveControllerRef(pod.metadata.namespace, controllerRefOf(pod));
-    if (!rs) return;
-    const key = keyOf(rs);
-    this.expectations.deletionObserved(key, keyOf(pod));
-    this.queue.add(key);
-  }
-
   protected async sync(key: string, { log }: SyncContext): Promise<SyncResult | void> {
-    const rs = this.rsInformer.indexer.get(key);
-    if (!rs) {
+    const cached = this.rsInformer.indexer.get(key);
+    if (!cached) {
       this.expectations.delete(key);
       return;
     }
+    const rs = this.kind.asReplicaSet(cached);
     const needsSync = this.expectations.satisfied(key);
     const selector = rs.spec.selector;
-    const active = this.podInformer.indexer.byIndex('namespace', rs.metadata.namespace ?? '').filter(isPodActive);
+    const active = ownedAndOrphans(this.podInformer, rs).filter(isPodActive);
     const filtered = await claimObjects({
       owner: rs,
-      gvk: REPLICASETS,
+      gvk: this.kind.ref,
       selector,
       candidates: active,
       client: this.pods,
@@ -168,8 +162,8 @@ export class ReplicaSetController extends Controller {
   /** A fresh read: a ReplicaSet being deleted (or replaced by another with the same name) must not adopt. */
   private async canAdopt(rs: ReplicaSet): Promise<void> {
     const fresh = await this.replicaSets.get(rs.metadata.namespace, rs.metadata.name ?? '');
-    if (fresh.metadata.uid !== rs.metadata.uid) throw new Error(`original ReplicaSet ${keyOf(rs)} is gone: got uid ${fresh.metadata.uid}, wanted ${rs.metadata.uid}`);
-    if (fresh.metadata.deletionTimestamp) throw new Error(`ReplicaSet ${keyOf(rs)} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
+    if (fresh.metadata?.uid !== rs.metadata.uid) throw new Error(`original ${this.kind.ref.kind} ${keyOf(rs)} is gone: got uid ${fresh.metadata?.uid}, wanted ${rs.metadata.uid}`);
+    if (fresh.metadata?.deletionTimestamp) throw new Error(`${this.kind.ref.kind} ${keyOf(rs)} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
   }
 
   private async manageReplicas(filtered: Pod[], rs: ReplicaSet, key: string, log: SyncContext['log']): Promise<void> {
@@ -177,17 +171,15 @@ export class ReplicaSetController extends Controller {
     if (diff < 0) {
       const want = Math.min(-diff, this.burst);
       const template = rs.spec.template;
-      if (!template) throw new Error('ReplicaSet has no pod template');
+      if (!template) throw new Error(`${this.kind.ref.kind} has no pod template`);
       this.expectations.expectCreations(key, want);
       log.info('creating pods', { want, have: filtered.length, replicas: rs.spec.replicas ?? 1 });
       const { successes, error } = await slowStartBatch(want, 1, async () => {
         try {
-          const pod = await this.pods.create(rs.metadata.namespace, podFromTemplate(template, rs, REPLICASETS));
-          void this.recorder.event(objectReference(rs, REPLICASETS), 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name ?? ''}`);
+          await this.podControl.create(rs, this.kind.ref, podFromTemplate(template, rs, this.kind.ref));
         } catch (err) {
           // The namespace is going away, and this ReplicaSet with it: nothing to retry.
           if (isNamespaceTerminating(err)) return this.expectations.creationObserved(key);
-          void this.recorder.event(objectReference(rs, REPLICASETS), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
           throw err;
         }
       }, this.createConcurrency);
@@ -204,12 +196,10 @@ export class ReplicaSetController extends Controller {
       const results = await Promise.allSettled(
         victims.map(async (pod) => {
           try {
-            await this.pods.delete(pod.metadata.namespace, pod.metadata.name ?? '', { preconditions: { uid: pod.metadata.uid ?? '' } });
-            void this.recorder.event(objectReference(rs, REPLICASETS), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name ?? ''}`);
+            await this.podControl.delete(rs, this.kind.ref, pod);
           } catch (err) {
             if (isNotFound(err)) return; // already gone: its delete event lowers the expectation
             this.expectations.deletionObserved(key, keyOf(pod));
-            void this.recorder.event(objectReference(rs, REPLICASETS), 'Warning', 'FailedDelete', `Error deleting: ${err instanceof Error ? err.message : String(err)}`);
             throw err;
           }
         }),
@@ -222,15 +212,10 @@ export class ReplicaSetController extends Controller {
   /** Pods of every ReplicaSet with the same controller as rs (a Deployment's old and new sets), for spreading. */
   private relatedPods(rs: ReplicaSet): Pod[] {
     const owner = controllerRefOf(rs);
-    const siblings = new Set(
-      owner
-        ? this.rsInformer.indexer
-            .byIndex('namespace', rs.metadata.namespace ?? '')
-            .filter((x) => controllerRefOf(x)?.uid === owner.uid)
-            .map((x) => x.metadata.uid)
-        : [rs.metadata.uid],
-    );
-    return this.podInformer.indexer.byIndex('namespace', rs.metadata.namespace ?? '').filter((p) => siblings.has(controllerRefOf(p)?.uid));
+    const siblings = owner
+      ? this.rsInformer.indexer.byIndex('namespace', rs.metadata.namespace ?? '').filter((x) => controllerRefOf(x)?.uid === owner.uid)
+      : [rs];
+    return siblings.flatMap((x) => ownedAndOrphans(this.podInformer, x).filter((p) => controllerRefOf(p)?.uid === x.metadata?.uid));
   }
 
   calculateStatus(rs: ReplicaSet, filtered: Pod[], manageErr: unknown): ReplicaSetStatus {
@@ -269,10 +254,11 @@ export class ReplicaSetController extends Controller {
     for (let attempt = 0; ; attempt++) {
       if (sameStatus(current.status, status)) return current;
       try {
-        return await this.replicaSets.updateStatus({ ...current, status });
+        // The status subresource keeps the stored spec: a ReplicationController read as a ReplicaSet is written back as is.
+        return this.kind.asReplicaSet(await this.replicaSets.updateStatus({ ...current, apiVersion: this.kind.ref.apiVersion, kind: this.kind.ref.kind, status } as ObjectLike));
       } catch (err) {
         if (attempt >= 1 || !isConflict(err)) throw err;
-        current = await this.replicaSets.get(rs.metadata.namespace, rs.metadata.name ?? '');
+        current = this.kind.asReplicaSet(await this.replicaSets.get(rs.metadata.namespace, rs.metadata.name ?? ''));
         if (current.metadata.uid !== rs.metadata.uid) return current;
       }
     }
@@ -289,9 +275,4 @@ function sameStatus(a: ReplicaSetStatus | undefined, b: ReplicaSetStatus): boole
     (a.observedGeneration ?? 0) === (b.observedGeneration ?? 0) &&
     JSON.stringify(a.conditions ?? []) === JSON.stringify(b.conditions ?? [])
   );
-}
-
-/** The API server refuses new objects in a terminating namespace (NamespaceTerminatingCause). */
-export function isNamespaceTerminating(err: unknown): boolean {
-  return err instanceof ApiError && err.code === 403 && (err.status.details?.causes?.some((c) => c.reason === 'NamespaceTerminating') || /being terminated/.test(err.message));
 }

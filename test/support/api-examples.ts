@@ -2,8 +2,9 @@
 // a fresh copy, so tests across the project can mutate them.
 import type { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount } from '../../api/schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../../api/schemas/apps.js';
-import type { Job } from '../../api/schemas/batch.js';
+import type { CronJob, Job } from '../../api/schemas/batch.js';
 import type { Lease } from '../../api/schemas/coordination.js';
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../../api/schemas/rbac.js';
 import type { PodTemplateSpec } from '../../api/schemas/core.js';
 
 const template = (app: string): PodTemplateSpec => ({
@@ -263,10 +264,52 @@ export const examples = {
     },
   }),
 
+  cronJob: (): CronJob => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'hello', namespace: 'default' },
+    spec: {
+      schedule: '*/5 * * * *',
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'hello', image: 'busybox:1.36', command: ['date'] }] } } } },
+    },
+  }),
+
   lease: (): Lease => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: 'worker-1', namespace: 'kube-node-lease' },
     spec: { holderIdentity: 'worker-1', leaseDurationSeconds: 40, renewTime: '2024-01-02T15:04:05.123456Z' },
+  }),
+
+  role: (): Role => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'pod-reader', namespace: 'default' },
+    rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] }, { apiGroups: [''], resources: ['configmaps'], resourceNames: ['settings'], verbs: ['get'] }],
+  }),
+
+  clusterRole: (): ClusterRole => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'system:monitoring-reader', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+    rules: [{ apiGroups: ['apps', 'batch'], resources: ['*'], verbs: ['get'] }, { nonResourceURLs: ['/metrics', '/healthz/*'], verbs: ['get'] }],
+  }),
+
+  roleBinding: (): RoleBinding => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'read-pods', namespace: 'default' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'jane' }, { kind: 'ServiceAccount', name: 'builder' }],
+  }),
+
+  clusterRoleBinding: (): ClusterRoleBinding => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'monitoring' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:monitoring-reader' },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'system:monitoring' }, { kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
   }),
 };

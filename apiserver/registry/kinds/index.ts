@@ -1,10 +1,12 @@
 // The strategy of each served kind.
 import type { ResourceInfo } from '../../../api/resources.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
+import { controllerRevisionStrategy, daemonSetStrategy, replicationControllerStrategy } from './apps.js';
 import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from './core.js';
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
+import { RBAC_STRATEGIES } from './rbac.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { workloadStrategy } from './workloads.js';
 
@@ -19,9 +21,13 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Deployment: workloadStrategy,
   ReplicaSet: workloadStrategy,
   StatefulSet: workloadStrategy,
-  DaemonSet: workloadStrategy,
+  DaemonSet: daemonSetStrategy,
+  ControllerRevision: controllerRevisionStrategy,
+  ReplicationController: replicationControllerStrategy,
   Job: workloadStrategy,
+  CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  ...RBAC_STRATEGIES,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {

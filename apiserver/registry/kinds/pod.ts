@@ -2,12 +2,15 @@
 import { podQOSClass, type Pod, type ResourceInfo } from '../../../api/index.js';
 import { isObject } from '../object.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
+import { bindingStorage } from '../subresources/binding.js';
+import { evictionStorage } from '../subresources/eviction.js';
 
 export function podStrategy(info: ResourceInfo): Strategy {
   const base = defaultStrategy(info);
   return defaultStrategy(info, {
     returnDeletedObject: true,
     tracksGeneration: false,
+    subresources: { binding: bindingStorage, eviction: evictionStorage },
     selectableFields: [
       'spec.nodeName',
       'spec.restartPolicy',

@@ -1,11 +1,9 @@
-// HTTP plumbing shared by the handlers: bounded body reading, content negotiation, Status and JSON responses.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, errors, type Status } from '../../api/errors.js';
+// The request side of HTTP shared by every layer: bounded body reading and content negotiation.
+import type { IncomingMessage } from 'node:http';
+import { errors } from '../../api/errors.js';
 
 /** kube-apiserver's limit on request bodies. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
-
-export const notFoundPath = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
 /** Reads the whole body, failing with 413 past the limit (the rest is drained, not buffered). */
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
@@ -70,33 +68,4 @@ export function wantsTable(accept: string | undefined): boolean {
   if (!accept?.includes('Table')) return false;
   const first = parseAccept(accept).find((a) => a.params.as === 'Table' || a.type === 'application/json' || a.type === '*/*');
   return !!first && first.params.as === 'Table' && (first.params.g ?? 'meta.k8s.io') === 'meta.k8s.io';
-}
-
-export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
-  sendEncoded(res, code, res.headersSent ? '' : JSON.stringify(body), contentType);
-}
-
-/** Sends JSON already serialized (a stored object's bytes, see Store.json). */
-export function sendEncoded(res: ServerResponse, code: number, data: string | Buffer, contentType = 'application/json'): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': typeof data === 'string' ? Buffer.byteLength(data) : data.length, 'Cache-Control': 'no-cache, private' });
-  res.end(data);
-}
-
-export function sendStatus(res: ServerResponse, status: Status): void {
-  sendJson(res, status.code, status);
-}
-
-export function sendError(res: ServerResponse, err: unknown): Status {
-  const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
-  if (apiErr.status.details?.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('Retry-After', String(apiErr.status.details.retryAfterSeconds));
-  sendStatus(res, apiErr.status);
-  return apiErr.status;
-}
-
-export function successStatus(details: { name?: string; group?: string; kind?: string; uid?: string }): Status {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: '', reason: '', details, code: 200 };
 }

@@ -1,5 +1,6 @@
-// The watch cache: one storage watch whatever the number of watchers, replay from memory, 410 past the buffer or
-// compaction, bookmarks for idle watchers, and exact resumption (or relist) after the storage watch fails.
+// The cacher: one storage watch whatever the number of watchers, replay from memory, 410 past the buffer or
+// compaction, bookmarks for idle watchers, exact resumption (or relist) after the storage watch fails, and the current
+// objects it keeps for admission lookups and resourceVersion=0 reads.
 import assert from 'node:assert/strict';
 import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
 import { findByResource } from '../../api/resources.js';
@@ -7,8 +8,10 @@ import { EmbeddedStorage } from '../storage/embedded.js';
 import { isStorageError } from '../storage/interface.js';
 import { InstrumentedStorage } from '../../test/support/instrumented-storage.js';
 import { Registry } from './index.js';
-import type { WatchOut } from './store.js';
-import { WatchCache, type CacheWatch } from './watch-cache.js';
+import type { Obj } from './object.js';
+import type { WatchOut } from './rest.js';
+import type { Store } from './store.js';
+import { Cacher, type CacheWatch } from './cacher.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(JSON.stringify({ v: s }));
 type Ev = { type: string; key: string; rev: number; v?: string };
@@ -30,14 +33,14 @@ async function take<O>(w: CacheWatch<O>, n: number): Promise<O[]> {
   return out;
 }
 
-describe('watch cache', () => {
+describe('cacher', () => {
   let db: EmbeddedStorage;
   let st: InstrumentedStorage;
   let clock: FakeClock;
-  let cache: WatchCache<{ v: string }>;
+  let cache: Cacher<{ v: string }>;
   const P = '/registry/core/things/';
-  const mk = (capacity = 16): WatchCache<{ v: string }> =>
-    new WatchCache({
+  const mk = (capacity = 16): Cacher<{ v: string }> =>
+    new Cacher({
       storage: st.storage,
       prefix: P,
       capacity,
@@ -183,11 +186,72 @@ describe('registry watches share one storage watch per resource type', () => {
       const got = (await Promise.all(firsts)) as WatchOut[];
       assert.ok(got.every((e) => e.type === 'ADDED' && (e.object as { metadata: { name: string } }).metadata.name === 'p'));
       assert.equal(st.opened, 1);
-      assert.equal(pods.watchCacheStats()?.storageWatches, 1);
+      assert.equal(pods.cacheStats()?.storageWatches, 1);
       for (const w of watches) w.close();
     } finally {
       registry.close();
       await db.close();
+    }
+  });
+});
+
+const ns = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+
+describe('the current objects: Cacher.snapshot and Store.lookup (admission reads from memory)', () => {
+  let db: EmbeddedStorage;
+  let registry: Registry;
+  let namespaces: Store;
+  beforeEach(() => {
+    db = new EmbeddedStorage({ path: ':memory:' });
+    registry = new Registry(db, { clock: { now: () => new Date() }, admission: [] });
+    namespaces = registry.store(findByResource('', 'v1', 'namespaces')!);
+  });
+  afterEach(async () => {
+    registry.close();
+    await db.close();
+  });
+
+  it('lookup sees every write of this server at once: create, graceful delete, removal', async () => {
+    for (let i = 0; i < 20; i++) {
+      const name = `n${i}`;
+      assert.equal(await namespaces.lookup('', name), undefined);
+      await namespaces.create('', ns(name));
+      assert.equal((await namespaces.lookup('', name))?.metadata.name, name);
+      // A namespace delete first marks it Terminating (its finalizer stays until the content is gone).
+      await namespaces.delete('', name);
+      assert.ok((await namespaces.lookup('', name))?.metadata.deletionTimestamp, `n${i} looked up as terminating`);
+      await namespaces.update('', name, (cur) => ({ ...cur!, spec: { finalizers: [] } }), { subresource: 'finalize' });
+      assert.equal(await namespaces.lookup('', name), undefined);
+    }
+  });
+
+  it('answers from memory once listed, and not before it has caught up with a given revision', async () => {
+    await namespaces.create('', ns('a'));
+    const prefix = namespaces.prefix('');
+    const cache = new Cacher<Obj>({ storage: db, prefix, decode: (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as Obj });
+    const snapshot = async (atLeast: number): Promise<ReadonlyMap<string, Obj> | undefined> => {
+      let snap = cache.snapshot(atLeast);
+      for (let i = 0; !snap && i < 100; i++) {
+        await new Promise<void>((r) => setImmediate(r));
+        snap = cache.snapshot(atLeast);
+      }
+      return snap;
+    };
+    try {
+      assert.equal(cache.snapshot(0), undefined, 'nothing before the first list');
+      assert.deepEqual([...((await snapshot(0))?.keys() ?? [])].filter((k) => k === `${prefix}a`), [`${prefix}a`]);
+      const b = await namespaces.create('', ns('b'));
+      const rev = Number(b.metadata.resourceVersion);
+      // Behind the write: no answer (the caller reads storage) until the event is in.
+      const early = cache.snapshot(rev);
+      assert.ok(early === undefined || early.has(`${prefix}b`));
+      assert.ok((await snapshot(rev))?.has(`${prefix}b`), 'the cache caught up with the write');
+      await namespaces.update('', 'b', (cur) => ({ ...cur!, spec: { finalizers: [] } }), { subresource: 'finalize' });
+      await namespaces.delete('', 'b');
+      const gone = Number((await db.currentRevision()));
+      assert.equal((await snapshot(gone))?.has(`${prefix}b`), false, 'a delete leaves the objects');
+    } finally {
+      cache.close();
     }
   });
 });

@@ -1,7 +1,9 @@
-// The watch cache (kube-apiserver's cacher): one storage watch per resource type whatever the number of watchers, a
-// ring buffer of recent events so that watches from a recent resourceVersion are served from memory, and fan-out to
-// every watcher with its own filter. Older than the buffer → 410 Expired; a failed storage watch is resumed exactly
-// where it stopped, or, when that history is compacted, restarted at the current revision (watchers then get 410).
+// The cacher (kube-apiserver's Cacher): it wraps Storage for one resource type with one storage watch whatever the
+// number of watchers, a ring buffer of recent events so that watches from a recent resourceVersion are served from
+// memory, fan-out to every watcher with its own filter, and the current objects of the type (listed once, then kept
+// by the same events) for resourceVersion=0 reads and admission lookups. Older than the buffer → 410 Expired; a failed
+// storage watch is resumed exactly where it stopped, or, when that history is compacted, restarted at the current
+// revision (watchers then get 410, and the objects are listed again).
 import { AsyncQueue } from '../../lib/async-queue.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { isStorageError, StorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
@@ -33,7 +35,7 @@ export interface CacheWatch<O> extends AsyncIterable<O> {
   close(): void;
 }
 
-export interface WatchCacheOptions<T> {
+export interface CacherOptions<T> {
   storage: Storage;
   /** The resource type's key prefix, ending in '/'. */
   prefix: string;
@@ -48,7 +50,7 @@ export interface WatchCacheOptions<T> {
   onError?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-export interface WatchCacheStats {
+export interface CacherStats {
   watchers: number;
   /** Storage watches open now (0 before the first watcher, then 1). */
   storageWatches: number;
@@ -70,7 +72,7 @@ interface Watcher<T, O> {
 
 const MAX_BACKOFF_MS = 5_000;
 
-export class WatchCache<T> {
+export class Cacher<T> {
   private readonly ring: (CachedEvent<T> | undefined)[];
   private first = 0;
   private size = 0;
@@ -84,14 +86,19 @@ export class WatchCache<T> {
   private closed = false;
   private readonly clock: Clock;
   private readonly maxPending: number;
+  /** The current objects by key, complete up to objectsRevision; undefined until listed (and after a relist is due). */
+  private objects: Map<string, T> | undefined;
+  private objectsRevision = 0;
+  /** The list under way that fills `objects`. */
+  private loading: Promise<void> | undefined;
 
-  constructor(private readonly o: WatchCacheOptions<T>) {
+  constructor(private readonly o: CacherOptions<T>) {
     this.ring = new Array<CachedEvent<T> | undefined>(Math.max(1, o.capacity ?? 2048));
     this.clock = o.clock ?? realClock;
     this.maxPending = o.maxPending ?? Math.max(10_000, 2 * this.ring.length);
   }
 
-  stats(): WatchCacheStats {
+  stats(): CacherStats {
     return {
       watchers: this.watchers.size,
       storageWatches: this.storageWatch ? 1 : 0,
@@ -113,19 +120,83 @@ export class WatchCache<T> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.objects = undefined;
     this.ticker?.cancel();
     this.storageWatch?.close();
     for (const w of [...this.watchers]) w.queue.close();
+  }
+
+  // ---- the current objects ----
+
+  /**
+   * The current objects by key when they include every change up to `atLeast` (the revision of this server's last
+   * write of the type, so that a lookup sees its own writes); undefined when they do not (yet): read storage then.
+   * The first call starts the list that fills them. Shared objects: never mutate them.
+   */
+  snapshot(atLeast: number): ReadonlyMap<string, T> | undefined {
+    if (this.objects) return this.objectsRevision >= atLeast ? this.objects : undefined;
+    this.load().catch((err: unknown) => this.listFailed(err));
+    return undefined;
+  }
+
+  /**
+   * The current objects and the revision they are at, once listed (resourceVersion=0 reads: any recent state will
+   * do); undefined when that takes longer than timeoutMs or fails (read storage then). Never mutate them.
+   */
+  async read(timeoutMs: number): Promise<{ items: ReadonlyMap<string, T>; revision: number } | undefined> {
+    if (!this.objects) {
+      let timer: TimerHandle | undefined;
+      const waited = new Promise<void>((resolve) => (timer = this.clock.setTimer(timeoutMs, resolve)));
+      await Promise.race([this.load(), waited]).catch((err: unknown) => this.listFailed(err));
+      timer?.cancel();
+    }
+    return this.objects ? { items: this.objects, revision: this.objectsRevision } : undefined;
+  }
+
+  /** A failed list leaves the objects unlisted: readers go to storage, and the next one lists again. */
+  private listFailed(err: unknown): void {
+    this.o.onError?.('listing the current objects failed; reads go to storage', { prefix: this.o.prefix, error: String(err) });
+  }
+
+  private load(): Promise<void> {
+    if (this.closed || this.objects) return Promise.resolve();
+    return (this.loading ??= this.list().finally(() => (this.loading = undefined)));
+  }
+
+  /** Lists the type once the storage watch runs, then replays what the ring buffer has past the list's revision. */
+  private async list(): Promise<void> {
+    await this.ensureStarted(0);
+    for (let attempt = 1; ; attempt++) {
+      const listed = await this.o.storage.list(this.o.prefix, {});
+      if (this.closed) return;
+      // The buffer must hold every change after the list (it may be behind it: those are skipped when they come).
+      if (listed.revision < this.oldest) {
+        if (attempt < 3) continue;
+        throw new StorageError('Unavailable', this.o.prefix, `the list (revision ${listed.revision}) is older than the watch (${this.oldest})`);
+      }
+      const items = new Map<string, T>();
+      for (const kv of listed.items) items.set(kv.key, this.o.decode(kv, kv.modRevision));
+      this.objectsRevision = listed.revision;
+      this.objects = items;
+      for (let i = this.firstAfter(listed.revision); i < this.size; i++) this.apply(this.at(i));
+      return;
+    }
+  }
+
+  /** Brings the objects up to a change (one they do not have yet). */
+  private apply(e: CachedEvent<T>): void {
+    const items = this.objects;
+    if (!items || e.revision <= this.objectsRevision) return;
+    if (e.type === 'DELETED') items.delete(e.key);
+    else items.set(e.key, e.obj);
+    this.objectsRevision = e.revision;
   }
 
   // ---- admitting a watcher ----
 
   private async admit<O>(w: Watcher<T, O>): Promise<void> {
     const from = w.opts.fromRevision;
-    await (this.started ??= this.start(from).catch((err: unknown) => {
-      this.started = undefined;
-      throw err;
-    }));
+    await this.ensureStarted(from);
     if (w.queue.isClosed) return;
     // A resume point inside the buffer but compacted in storage is gone all the same (a client must not get a
     // history that storage no longer vouches for); asking storage costs one read, only when there is history to replay.
@@ -156,6 +227,14 @@ export class WatchCache<T> {
   }
 
   // ---- the storage watch ----
+
+  /** The storage watch, started by the first watcher (or list of the objects). */
+  private ensureStarted(from: number): Promise<void> {
+    return (this.started ??= this.start(from).catch((err: unknown) => {
+      this.started = undefined;
+      throw err;
+    }));
+  }
 
   /** Starts at `from` (replaying storage history for the first watcher) when storage still has it, else at the current revision. */
   private async start(from: number): Promise<void> {
@@ -207,15 +286,22 @@ export class WatchCache<T> {
     this.ring.fill(undefined);
     this.first = this.size = 0;
     this.oldest = this.revision = revision;
+    // The objects missed the compacted changes: the next read lists them again.
+    this.objects = undefined;
     for (const w of [...this.watchers]) w.queue.fail(this.tooOld(w.rv, revision));
   }
 
   private dispatch(ev: WatchEvent): void {
     if (ev.revision <= this.revision) return;
     this.revision = ev.revision;
-    if (ev.type === 'PROGRESS' || !ev.kv) return;
+    if (ev.type === 'PROGRESS' || !ev.kv) {
+      // No change of the type up to here: the objects are as new as that.
+      if (this.objects && ev.revision > this.objectsRevision) this.objectsRevision = ev.revision;
+      return;
+    }
     const e = this.cached(ev, ev.kv);
     this.append(e);
+    this.apply(e);
     for (const w of this.watchers) this.offer(w, e);
   }
 

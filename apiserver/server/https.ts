@@ -1,0 +1,65 @@
+// The HTTPS server: TLS with optional client certificates, every request and every upgrade into the one handler chain.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errors } from '../../api/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Handler } from '../filters/chain.js';
+import { responseOnSocket, sendError } from '../http/responses.js';
+import { rememberUpgrade } from '../http/upgrades.js';
+import type { ClusterPki } from '../pki/pki.js';
+
+export function httpsServer(pki: ClusterPki, chain: Handler, log: Logger): Server {
+  const server = createServer({ key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => void chain(req, res));
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches are long; per-request deadlines are the chain's (filters/deadlines.ts)
+  server.keepAliveTimeout = 65_000;
+  // exec, attach, portforward and watches over WebSocket: the same chain, answering on the raw socket until handed on.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => dropSocket(socket, err, log));
+    rememberUpgrade(req, socket, head);
+    void chain(req, responseOnSocket(req, socket));
+  });
+  // CONNECT (a proxy tunnel) is no method of this API: a 405 Status instead of Node's silent hang-up.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', (err) => dropSocket(socket, err, log));
+    sendError(responseOnSocket(req, socket), errors.methodNotAllowed('the server does not allow this method on the requested resource'));
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+/** A raw socket's error (a reset by the client, mostly): the connection is over, and so is what was on it. */
+function dropSocket(socket: Duplex, err: Error, log: Logger): void {
+  log.debug('connection failed', { error: err.message });
+  socket.destroy();
+}
+
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+/** Stops accepting, and ends every connection (idle ones at once, the others on the next turn). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setImmediate(() => server.closeAllConnections());
+  });
+}
+
+/** host:port for clients of a server bound to `bind` (a wildcard bind is reached on loopback). */
+export function clientAddress(bind: string, port: number): string {
+  const host = bind === '0.0.0.0' || bind === '::' || bind === '' ? '127.0.0.1' : bind;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

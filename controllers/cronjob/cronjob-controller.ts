@@ -1,0 +1,309 @@
+// The CronJob controller (pkg/controller/cronjob/cronjob_controllerv2.go): creates a Job per schedule time, named by that
+// time so that no time runs twice; concurrencyPolicy Allow/Forbid/Replace, startingDeadlineSeconds, suspend, history
+// limits, and status.active/lastScheduleTime/lastSuccessfulTime. Each CronJob is requeued for its next schedule time.
+import { isAlreadyExists, isNotFound } from '../../api/errors.js';
+import { formatInZone, isKnownTimeZone, parseSchedule, scheduleHasTimeZone, type Schedule } from '../../api/schedule.js';
+import type { EventRecorder } from '../../client/events.js';
+import { keyOf, type Informer } from '../../client/informer.js';
+import { objectReference } from '../../client/object-ref.js';
+import type { ResourceClient } from '../../client/rest.js';
+import type { Logger } from '../../lib/logger.js';
+import { Controller, ensureIndex, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
+import { controllerRefOf, newControllerRef } from '../framework/owners.js';
+import { rfc3339 } from '../framework/pods.js';
+import type { OwnerReference } from '../framework/types.js';
+import { isNamespaceTerminating } from '../framework/pod-control.js';
+import { CRONJOBS, JOBS, type CronJob, type Job } from '../job/types.js';
+import { finishedCondition } from '../job/util.js';
+import { dueScheduleTime, jobNameFor, nextScheduleDelay, rfc1123z } from './schedule-times.js';
+
+export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+const BY_CONTROLLER_UID = 'controllerUid';
+
+export interface CronJobControllerOptions {
+  workers?: number;
+}
+
+export class CronJobController extends Controller {
+  private readonly jobInformer: Informer<Job>;
+  private readonly cronJobInformer: Informer<CronJob>;
+  private readonly jobs: ResourceClient<Job>;
+  private readonly cronJobs: ResourceClient<CronJob>;
+  private readonly recorder: EventRecorder;
+  protected readonly informers;
+
+  constructor(ctx: ControllerContext, opts: CronJobControllerOptions = {}) {
+    super({ name: 'cronjob-controller', clock: ctx.clock, workers: opts.workers ?? 5 });
+    this.jobInformer = ctx.informers.for<Job>(JOBS);
+    this.cronJobInformer = ctx.informers.for<CronJob>(CRONJOBS);
+    this.informers = [this.jobInformer, this.cronJobInformer];
+    this.jobs = ctx.rest.resource<Job>(JOBS);
+    this.cronJobs = ctx.rest.resource<CronJob>(CRONJOBS);
+    this.recorder = ctx.recorder(this.name);
+    ensureIndex(this.jobInformer, BY_CONTROLLER_UID, (j) => {
+      const uid = controllerRefOf(j)?.uid;
+      return uid ? [uid] : [];
+    });
+    const onJob = (job: Job): void => {
+      const cj = this.resolveControllerRef(job.metadata.namespace, controllerRefOf(job));
+      if (cj) this.enqueue(cj);
+    };
+    this.jobInformer.addEventHandler({
+      onAdd: onJob,
+      onUpdate: (old, cur) => {
+        if (JSON.stringify(controllerRefOf(old)) !== JSON.stringify(controllerRefOf(cur))) onJob(old);
+        onJob(cur);
+      },
+      onDelete: onJob,
+    });
+    this.cronJobInformer.addEventHandler({
+      onAdd: (cj) => this.enqueue(cj),
+      onUpdate: (old, cur) => this.updateCronJob(old, cur),
+      onDelete: (cj) => this.enqueue(cj),
+    });
+  }
+
+  private resolveControllerRef(namespace: string | undefined, ref: OwnerReference | undefined): CronJob | undefined {
+    if (!ref || ref.kind !== 'CronJob') return undefined;
+    const cj = this.cronJobInformer.indexer.get(`${namespace}/${ref.name}`);
+    return cj?.metadata.uid === ref.uid ? cj : undefined;
+  }
+
+  /** A new schedule or zone moves the next sync to its next time; other changes are looked at now. */
+  private updateCronJob(old: CronJob, cur: CronJob): void {
+    if (old.spec.schedule === cur.spec.schedule && old.spec.timeZone === cur.spec.timeZone) return this.enqueue(cur);
+    let sched: Schedule;
+    try {
+      sched = parseSchedule(cur.spec.schedule, cur.spec.timeZone);
+    } catch {
+      void this.recorder.event(objectReference(cur, CRONJOBS), 'Warning', 'UnParseableCronJobSchedule', `unparseable schedule for cronjob: ${cur.spec.schedule}`);
+      return;
+    }
+    const delay = nextScheduleDelay(cur, this.clock.now(), sched);
+    if (delay !== undefined) this.enqueueAfter(cur, delay);
+  }
+
+  protected async sync(key: string, { log }: SyncContext): Promise<SyncResult | void> {
+    const shared = this.cronJobInformer.indexer.get(key);
+    if (!shared) return;
+    const cj = structuredClone(shared);
+    cj.status ??= {};
+    const children = this.jobInformer.indexer.byIndex(BY_CONTROLLER_UID, cj.metadata.uid ?? '');
+    const cleaned = await this.cleanupFinishedJobs(cj, children, log);
+    let result: { requeueAfterMs?: number; changed: boolean };
+    let syncErr: unknown;
+    try {
+      result = await this.syncCronJob(cj, children, log);
+    } catch (err) {
+      syncErr = err;
+      result = { changed: (err as { changed?: boolean }).changed === true };
+    }
+    if (cleaned || result.changed) await this.cronJobs.updateStatus({ ...cj, apiVersion: CRONJOBS.apiVersion, kind: CRONJOBS.kind });
+    if (syncErr) throw syncErr instanceof StatusChangedError ? syncErr.cause : syncErr;
+    return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
+  }
+
+  /** Reconciles status.active with the Jobs, then starts the due Job, if any. Mutates cj's status. */
+  private async syncCronJob(cj: CronJob, children: Job[], log: Logger): Promise<{ requeueAfterMs?: number; changed: boolean }> {
+    const state = { changed: await this.reconcileActive(cj, children) };
+    const fail = (err: unknown): never => {
+      throw new StatusChangedError(err, state.changed);
+    };
+    const now = this.clock.now();
+    if (cj.metadata.deletionTimestamp) return state;
+    const c = objectReference(cj, CRONJOBS);
+    const tz = cj.spec.timeZone;
+    if (tz !== undefined && !isKnownTimeZone(tz)) {
+      void this.recorder.event(c, 'Warning', 'UnknownTimeZone', `invalid timeZone: ${JSON.stringify(tz)}: unknown time zone ${tz}`);
+      return state;
+    }
+    if (cj.spec.suspend === true) return state;
+    if (scheduleHasTimeZone(cj.spec.schedule)) {
+      void this.recorder.event(c, 'Warning', 'UnsupportedSchedule', `CRON_TZ or TZ used in schedule ${JSON.stringify(cj.spec.schedule)} is not officially supported, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details`);
+    }
+    let sched: Schedule;
+    try {
+      sched = parseSchedule(cj.spec.schedule, tz);
+    } catch (err) {
+      void this.recorder.event(c, 'Warning', 'UnparseableSchedule', `unparseable schedule: ${JSON.stringify(cj.spec.schedule)} : ${(err as Error).message}`);
+      return state;
+    }
+    const next = (): { requeueAfterMs?: number; changed: boolean } => {
+      const d = nextScheduleDelay(cj, now, sched);
+      return d === undefined ? state : { requeueAfterMs: d, changed: state.changed };
+    };
+    const due = dueScheduleTime(cj, now, sched);
+    if (due.error) {
+      void this.recorder.event(c, 'Warning', 'InvalidSchedule', `invalid schedule: ${cj.spec.schedule} : ${due.error}`);
+      return state;
+    }
+    if (due.tooManyMissed) {
+      void this.recorder.event(c, 'Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
+      log.info('too many missed times');
+    }
+    if (due.time === undefined) return next();
+    const scheduled = due.time;
+    const sds = cj.spec.startingDeadlineSeconds;
+    if (sds !== undefined && scheduled + sds * 1000 < now) {
+      void this.recorder.event(c, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${rfc1123z(scheduled)}`);
+      return next();
+    }
+    const name = jobNameFor(cj, scheduled);
+    const active = cj.status!.active ?? [];
+    if (active.some((a) => a.name === name && a.namespace === cj.metadata.namespace) || Date.parse(cj.status!.lastScheduleTime ?? '') === scheduled) return next();
+    if (cj.spec.concurrencyPolicy === 'Forbid' && active.length > 0) {
+      void this.recorder.event(c, 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
+      return next();
+    }
+    if (cj.spec.concurrencyPolicy === 'Replace') {
+      for (const ref of [...active]) {
+        let job: Job;
+        try {
+          job = await this.jobs.get(ref.namespace, ref.name ?? '');
+        } catch (err) {
+          void this.recorder.event(c, 'Warning', 'FailedGet', `Get job: ${(err as Error).message}`);
+          return fail(err);
+        }
+        if (!(await this.deleteJob(cj, job))) return fail(new Error(`could not replace job ${keyOf(job)}`));
+        state.changed = true;
+      }
+    }
+    const created = await this.createJob(cj, scheduled, name).catch(fail);
+    if (!created) return state;
+    cj.status!.active = [...(cj.status!.active ?? []), objectReference(created, JOBS)];
+    cj.status!.lastScheduleTime = rfc3339(scheduled);
+    state.changed = true;
+    return next();
+  }
+
+  /** Drops finished and vanished Jobs from status.active and records the last success. Returns whether status changed. */
+  private async reconcileActive(cj: CronJob, children: Job[]): Promise<boolean> {
+    const status = cj.status!;
+    const c = objectReference(cj, CRONJOBS);
+    let changed = false;
+    for (const j of children) {
+      const inActive = (status.active ?? []).some((a) => a.uid === j.metadata.uid);
+      const fin = finishedCondition(j);
+      if (!inActive && !fin) {
+        const fresh = await this.cronJobs.get(cj.metadata.namespace, cj.metadata.name ?? '');
+        if ((fresh.status?.active ?? []).some((a) => a.uid === j.metadata.uid)) {
+          status.active = fresh.status?.active ?? [];
+          continue;
+        }
+        // Created by us before a crash lost the status write, or by someone who wants it adopted.
+        void this.recorder.event(c, 'Warning', 'UnexpectedJob', `Saw a job that the controller did not create or forgot: ${j.metadata.name ?? ''}`);
+      } else if (inActive && fin) {
+        status.active = (status.active ?? []).filter((a) => a.uid !== j.metadata.uid);
+        void this.recorder.event(c, 'Normal', 'SawCompletedJob', `Saw completed job: ${j.metadata.name ?? ''}, status: ${fin.type}`);
+        changed = true;
+      }
+      if (fin?.type === 'Complete' && j.status?.completionTime) {
+        const at = Date.parse(j.status.completionTime);
+        if (!status.lastSuccessfulTime || at > Date.parse(status.lastSuccessfulTime)) {
+          status.lastSuccessfulTime = j.status.completionTime;
+          changed = true;
+        }
+      }
+    }
+    const known = new Set(children.map((j) => j.metadata.uid));
+    for (const ref of [...(status.active ?? [])]) {
+      if (known.has(ref.uid)) continue;
+      // The cache may lag: ask the API server before calling the Job missing.
+      try {
+        await this.jobs.get(ref.namespace, ref.name ?? '');
+      } catch (err) {
+        if (!isNotFound(err)) throw new StatusChangedError(err, changed);
+        void this.recorder.event(c, 'Normal', 'MissingJob', `Active job went missing: ${ref.name ?? ''}`);
+        status.active = (status.active ?? []).filter((a) => a.uid !== ref.uid);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** The Job for schedule time `scheduled`; undefined when another actor's Job holds the name. */
+  private async createJob(cj: CronJob, scheduled: number, name: string): Promise<Job | undefined> {
+    const c = objectReference(cj, CRONJOBS);
+    const tmpl = cj.spec.jobTemplate;
+    const job: Job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name,
+        namespace: cj.metadata.namespace,
+        labels: { ...(tmpl.metadata?.labels ?? {}) },
+        annotations: { ...(tmpl.metadata?.annotations ?? {}), [SCHEDULED_TIMESTAMP_ANNOTATION]: formatInZone(scheduled, cj.spec.timeZone) },
+        ownerReferences: [newControllerRef(cj, CRONJOBS)],
+      },
+      spec: structuredClone(tmpl.spec ?? { template: { spec: { containers: [] } } }),
+    };
+    try {
+      const created = await this.jobs.create(cj.metadata.namespace, job);
+      void this.recorder.event(c, 'Normal', 'SuccessfulCreate', `Created job ${created.metadata.name ?? ''}`);
+      return created;
+    } catch (err) {
+      if (isNamespaceTerminating(err)) throw err;
+      if (!isAlreadyExists(err)) {
+        void this.recorder.event(c, 'Warning', 'FailedCreate', `Error creating job: ${(err as Error).message}`);
+        throw err;
+      }
+      // Created before (the status write was lost), or by someone else: only ours goes back into status.active.
+      const existing = await this.jobs.get(cj.metadata.namespace, name);
+      if (controllerRefOf(existing)?.uid !== cj.metadata.uid) return undefined;
+      if ((cj.status?.active ?? []).some((a) => a.uid === existing.metadata.uid)) return undefined;
+      return existing;
+    }
+  }
+
+  /** Deletes a Job and its pods (background) and drops it from status.active; false when the delete failed. */
+  private async deleteJob(cj: CronJob, job: Job): Promise<boolean> {
+    const c = objectReference(cj, CRONJOBS);
+    try {
+      await this.jobs.delete(job.metadata.namespace, job.metadata.name ?? '', { propagationPolicy: 'Background' });
+    } catch (err) {
+      if (!isNotFound(err)) {
+        void this.recorder.event(c, 'Warning', 'FailedDelete', `Deleted job: ${(err as Error).message}`);
+        return false;
+      }
+    }
+    cj.status!.active = (cj.status!.active ?? []).filter((a) => a.uid !== job.metadata.uid);
+    void this.recorder.event(c, 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata.name ?? ''}`);
+    return true;
+  }
+
+  /** Keeps successfulJobsHistoryLimit Complete and failedJobsHistoryLimit Failed Jobs, deleting the oldest beyond. */
+  private async cleanupFinishedJobs(cj: CronJob, children: Job[], log: Logger): Promise<boolean> {
+    const { successfulJobsHistoryLimit: okLimit, failedJobsHistoryLimit: failLimit } = cj.spec;
+    if (okLimit === undefined && failLimit === undefined) return false;
+    const done = children.filter((j) => !j.metadata.deletionTimestamp);
+    const ok = done.filter((j) => finishedCondition(j)?.type === 'Complete');
+    const failed = done.filter((j) => finishedCondition(j)?.type === 'Failed');
+    let changed = false;
+    for (const [jobs, limit] of [[ok, okLimit], [failed, failLimit]] as const) {
+      if (limit === undefined || jobs.length <= limit) continue;
+      const oldest = [...jobs].sort(byStartTime).slice(0, jobs.length - limit);
+      log.info('removing old jobs', { count: oldest.length, limit });
+      for (const j of oldest) if (await this.deleteJob(cj, j)) changed = true;
+    }
+    return changed;
+  }
+}
+
+/** A sync error that carries whether status had already changed (the status is still written before retrying). */
+class StatusChangedError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly changed: boolean,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** Jobs without a start time last, then by start time, then by name (kube's byJobStartTime). */
+function byStartTime(a: Job, b: Job): number {
+  const sa = a.status?.startTime;
+  const sb = b.status?.startTime;
+  if (!sa || !sb) return sa ? -1 : sb ? 1 : (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+  const d = Date.parse(sa) - Date.parse(sb);
+  return d !== 0 ? d : (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+}
