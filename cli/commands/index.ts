@@ -29,6 +29,8 @@ import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerRegistry } from './registry.js';
+import { register as registerBuild } from './build.js';
+import { register as registerCompose } from './compose.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
@@ -58,6 +60,8 @@ export function registerAll(program: Command): void {
   registerWait(program);
   registerEdit(program);
   registerRegistry(program);
+  registerBuild(program);
+  registerCompose(program);
   registerVersion(program);
   registerCompletion(program);
 }

@@ -240,6 +240,11 @@ export function translate(project: ComposeProject, o: TranslateOptions): Plan {
     const workload = workloadObject(choice, replicas, selector, template, mounts.claims.length > 0, meta(name, { ...listOrDict(deploy.labels), [LABEL_SERVICE]: name }));
     plans.push({ name, kind: choice.kind, workload, image, ...(build ? { build } : {}), dependsOn: (deps.get(name) ?? []).filter((d) => names.includes(d.service)) });
   }
+  for (const p of plans) {
+    for (const d of p.dependsOn) {
+      if (d.condition === 'service_healthy' && !isMap(all[d.service]?.healthcheck)) throw new ComposeError(`services.${p.name}.depends_on.${d.service}: condition service_healthy, but ${d.service} has no healthcheck`);
+    }
+  }
   const ownNamespace = o.namespace === undefined;
   const nsObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: base } };
   return { project: project.name, namespace, ownNamespace, shared: [...(ownNamespace ? [nsObject] : []), ...claims.objects, ...configs.objects, ...secrets.objects, ...services], services: plans };
