@@ -75,7 +75,7 @@ export function register(program: Command): void {
         access: flags.push ? clusterAccess(cli, flags.creds) : flags.creds ? { creds: flags.creds } : {},
         progress: (s) => cli.io.stderr.write(s),
       });
-      cli.out(`built ${result.imageId.slice(0, 12)} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      cli.out(`built ${result.imageId.replace(/^sha256:/, '').slice(0, 12)} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       for (const [tag, digest] of Object.entries(result.pushed)) cli.out(`pushed ${tag}@${digest}`);
       for (const name of result.loaded) cli.out(`loaded ${name}`);
     });

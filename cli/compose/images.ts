@@ -27,7 +27,7 @@ export async function buildServices(cli: Cli, services: ServicePlan[], registry:
       access: clusterAccess(cli),
       progress: (s) => cli.io.stderr.write(s),
     });
-    cli.out(`${svc.name}: built ${r.imageId.slice(0, 12)}, pushed ${Object.entries(r.pushed).map(([t, d]) => `${t}@${d}`).join(', ')} (registry ${registry})`);
+    cli.out(`${svc.name}: built ${r.imageId.replace(/^sha256:/, '').slice(0, 12)}, pushed ${Object.entries(r.pushed).map(([t, d]) => `${t}@${d}`).join(', ')} (registry ${registry})`);
   }
 }
 
