@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attributesFor, parseScope, type ClusterAuth, type Principal, type ResourceAttributes } from './auth.js';
 import { startRegistry, type RunningRegistry } from './server.js';
-import { TestClient, fakeConfig, sha } from './testing/client.js';
+import { TestClient, fakeConfig, sha } from '../test/support/registry/client.js';
 
 const ALICE: Principal = { name: 'alice', groups: ['system:authenticated'] };
 const BUILDER: Principal = { name: 'system:serviceaccount:team:builder', groups: ['system:serviceaccounts', 'system:serviceaccounts:team'] };

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from './server.js';
-import { TestClient, fakeConfig, sha } from './testing/client.js';
+import { TestClient, fakeConfig, sha } from '../test/support/registry/client.js';
 
 /** Moves every file's mtime under `dir` back by `ms`, as if it had been written that long ago. */
 async function age(dir: string, ms: number): Promise<void> {

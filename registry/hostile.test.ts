@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from './server.js';
-import { TestClient, fakeConfig, sha } from './testing/client.js';
+import { TestClient, fakeConfig, sha } from '../test/support/registry/client.js';
 import { waitFor } from '../test/support/util.js';
 
 /** A raw request (fetch normalises dot segments; an attacker's client does not). */

@@ -31,12 +31,14 @@ import { register as registerCompletion } from './completion.js';
 import { register as registerRegistry } from './registry.js';
 import { register as registerBuild } from './build.js';
 import { register as registerCompose } from './compose.js';
+import { register as registerSnapshot } from './snapshot.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
   registerServer(program);
   registerComponents(program);
   registerControlPlane(program);
+  registerSnapshot(program);
   registerGet(program);
   registerDescribe(program);
   registerCreate(program);

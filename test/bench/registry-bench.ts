@@ -10,7 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePki, issueCert } from '../../apiserver/pki/pki.js';
-import { startRegistry as startDistribution } from '../../agent/runtime/testing/registry.js';
+import { startRegistry as startDistribution } from '../support/runtime/registry.js';
 import { startRegistry } from '../../registry/server.js';
 
 const BLOBS = Number(process.env.BENCH_BLOBS ?? 8);

@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { run as exec } from '../../agent/runtime/exec.js';
-import { connectRuntime, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { connectRuntime, type RuntimeClient } from '../../agent/cri/index.js';
+import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { ImageStore } from '../../agent/runtime/image-store.js';
-import { pollUntil } from '../../agent/runtime/testing/registry.js';
+import { pollUntil } from '../support/runtime/registry.js';
 import { run } from '../../cli/main.js';
 import { startRegistry, type RunningRegistry } from '../../registry/server.js';
-import { pushBusyboxBase } from '../../registry/testing/base-image.js';
+import { pushBusyboxBase } from '../support/registry/base-image.js';
 import { Sink } from '../cli/harness.js';
 
 const DOCKERFILE = (base: string): string => `

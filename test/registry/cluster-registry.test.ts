@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { ContentStore } from '../../agent/runtime/content-store.js';
 import { parseReference } from '../../agent/runtime/reference.js';
 import { pullImage } from '../../agent/runtime/registry-client.js';
-import { buildBusyboxImage, type BuiltImage } from '../../agent/runtime/testing/oci-image.js';
+import { buildBusyboxImage, type BuiltImage } from '../support/runtime/oci-image.js';
 import { apiServerAuth } from '../../registry/auth.js';
 import { startClusterRegistry, startRegistry, type RunningRegistry } from '../../registry/server.js';
 import { startTestApiServer, type TestApiServer } from '../support/cluster.js';

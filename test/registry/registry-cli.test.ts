@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildTinyImage, type BuiltImage } from '../../agent/runtime/testing/oci-image.js';
+import { buildTinyImage, type BuiltImage } from '../support/runtime/oci-image.js';
 import { RegistryStore } from '../../registry/store.js';
 import { startHarness, type Harness } from '../cli/harness.js';
 import { freePort, waitFor } from '../support/util.js';

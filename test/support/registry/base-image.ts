@@ -1,7 +1,7 @@
 // Test support: the offline busybox image (agent/runtime/testing) with a history entry per layer, as registries'
 // images have (buildah refuses a base image whose history does not account for its layers), pushed to a registry.
 import { createHash } from 'node:crypto';
-import { buildBusyboxImage } from '../../agent/runtime/testing/oci-image.js';
+import { buildBusyboxImage } from '../runtime/oci-image.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
