@@ -1,14 +1,11 @@
 // Manifests and indexes as pushed: OCI image manifest and index (with artifactType and subject), Docker schema 2
-// manifest and manifest list. What they reference must already be in the repository.
+// manifest and manifest list (media types as the runtime names them). What they reference must already be in the
+// repository.
+import { MEDIA } from '../agent/runtime/oci.js';
 import { manifestInvalid, RegistryError } from './errors.js';
 import { hexOf } from './names.js';
 
-export const MEDIA = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-} as const;
+export { MEDIA };
 
 const MANIFEST_TYPES = new Set<string>([MEDIA.ociManifest, MEDIA.dockerManifest]);
 const INDEX_TYPES = new Set<string>([MEDIA.ociIndex, MEDIA.dockerList]);

@@ -45,6 +45,32 @@ async function listDir(path: string): Promise<string[]> {
 
 const TMP = /\.[0-9a-f-]{36}\.tmp$/;
 
+/** The files of a directory named by sha256 hex, as digests with their modification times. */
+async function digestEntries(dir: string): Promise<{ digest: string; mtimeMs: number }[]> {
+  const out: { digest: string; mtimeMs: number }[] = [];
+  for (const h of await listDir(dir)) {
+    const st = /^[a-f0-9]{64}$/.test(h) ? await statOrUndefined(join(dir, h)) : undefined;
+    if (st) out.push({ digest: `sha256:${h}`, mtimeMs: st.mtimeMs });
+  }
+  return out;
+}
+
+/** A small file's parsed content, kept in `cache` once read; undefined when the file does not exist. */
+async function cachedRead<T>(cache: Map<string, T>, key: string, path: string, parse: (text: string) => T): Promise<T | undefined> {
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  const value = parse(text);
+  cache.set(key, value);
+  return value;
+}
+
 /** Writes a small file atomically (temporary name, then rename). */
 export async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -208,33 +234,11 @@ export class RegistryStore {
 
   /** The digest a tag points at, or undefined. */
   async resolveTag(name: string, tag: string): Promise<string | undefined> {
-    const key = `${name}:${tag}`;
-    const cached = this.tags.get(key);
-    if (cached) return cached;
-    let digest: string;
-    try {
-      digest = (await readFile(this.tagPath(name, tag), 'utf8')).trim();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw err;
-    }
-    this.tags.set(key, digest);
-    return digest;
+    return cachedRead(this.tags, `${name}:${tag}`, this.tagPath(name, tag), (text) => text.trim());
   }
 
   async revision(name: string, digest: string): Promise<ManifestMeta | undefined> {
-    const key = `${name}@${digest}`;
-    const cached = this.revisions.get(key);
-    if (cached) return cached;
-    let meta: ManifestMeta;
-    try {
-      meta = JSON.parse(await readFile(this.revisionPath(name, digest), 'utf8')) as ManifestMeta;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw err;
-    }
-    this.revisions.set(key, meta);
-    return meta;
+    return cachedRead(this.revisions, `${name}@${digest}`, this.revisionPath(name, digest), (text) => JSON.parse(text) as ManifestMeta);
   }
 
   /** A manifest of repository `name` by digest, or undefined. */
@@ -301,25 +305,12 @@ export class RegistryStore {
 
   /** Every manifest revision of a repository, with when it was written. */
   async revisionsOf(name: string): Promise<{ digest: string; mtimeMs: number }[]> {
-    const dir = join(this.repoDir(name), '_manifests', 'revisions');
-    const out: { digest: string; mtimeMs: number }[] = [];
-    for (const h of await listDir(dir)) {
-      if (!/^[a-f0-9]{64}$/.test(h)) continue;
-      const st = await statOrUndefined(join(dir, h));
-      if (st) out.push({ digest: `sha256:${h}`, mtimeMs: st.mtimeMs });
-    }
-    return out;
+    return digestEntries(join(this.repoDir(name), '_manifests', 'revisions'));
   }
 
   /** Every blob link of a repository, with when it was last written or touched. */
   async linksOf(name: string): Promise<{ digest: string; mtimeMs: number }[]> {
-    const dir = join(this.repoDir(name), '_layers');
-    const out: { digest: string; mtimeMs: number }[] = [];
-    for (const h of await listDir(dir)) {
-      const st = /^[a-f0-9]{64}$/.test(h) ? await statOrUndefined(join(dir, h)) : undefined;
-      if (st) out.push({ digest: `sha256:${h}`, mtimeMs: st.mtimeMs });
-    }
-    return out;
+    return digestEntries(join(this.repoDir(name), '_layers'));
   }
 
   /** Every blob on disk, with its size and age. */
