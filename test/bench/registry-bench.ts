@@ -1,17 +1,19 @@
 // `npm run bench:registry`: push and pull throughput (MB/s) and manifest GET/s of the built-in registry and of
 // Debian's docker-registry (distribution 2.8) in the same run, on the same blobs, both plain HTTP on loopback without
-// auth (as test/support/local-registry.ts runs distribution), plus the built-in one over HTTPS for reference.
+// auth (as test/support/local-registry.ts runs distribution), each in a process of its own, plus the built-in one
+// over HTTPS for reference.
 // BENCH_BLOBS (default 8) blobs of BENCH_BLOB_MB (default 16) MiB; BENCH_MANIFEST_GETS (default 20000) GETs with
 // BENCH_CONCURRENCY (default 16) in flight; each measurement runs registry by registry in turn, best of BENCH_ROUNDS (3).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ensurePki, issueCert } from '../../apiserver/pki/pki.js';
 import { startRegistry as startDistribution } from '../support/runtime/registry.js';
-import { startRegistry } from '../../registry/server.js';
 
 const BLOBS = Number(process.env.BENCH_BLOBS ?? 8);
 const BLOB_MB = Number(process.env.BENCH_BLOB_MB ?? 16);
@@ -109,13 +111,32 @@ async function measure(t: Target, blobs: Buffer[], round: number): Promise<{ pus
   return { push, pull, gets };
 }
 
+/** Our registry in a child process (tsx), as distribution runs in its own; resolves once it listens. */
+async function startOurs(root: string, tls?: { cert: string; key: string }): Promise<{ url: string; stop(): Promise<void> }> {
+  const script = fileURLToPath(new URL('./registry-bench-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, root, ...(tls ? [tls.cert, tls.key] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`registry-bench-server exited ${code}`)));
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, stop: async () => void (child.kill('SIGTERM'), await exited) };
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'ketch-regbench-'));
   const distribution = await startDistribution();
-  const ours = await startRegistry({ root: join(work, 'plain'), port: 0, host: '127.0.0.1' });
+  const ours = await startOurs(join(work, 'plain'));
   const pki = await ensurePki(join(work, 'pki'));
   const tls = await issueCert(pki.ca, { commonName: 'bench', usage: 'server', ips: ['127.0.0.1'] });
-  const oursTls = await startRegistry({ root: join(work, 'tls'), port: 0, host: '127.0.0.1', tls });
+  await writeFile(join(work, 'tls.crt'), tls.certPem);
+  await writeFile(join(work, 'tls.key'), tls.keyPem);
+  const oursTls = await startOurs(join(work, 'tls'), { cert: join(work, 'tls.crt'), key: join(work, 'tls.key') });
   const targets: Target[] = [
     { name: 'docker-registry 2.8 (http)', url: distribution.url },
     { name: 'ketch registry (http)', url: ours.url },
@@ -141,8 +162,8 @@ async function main(): Promise<void> {
     const o = best.get(targets[1]!.name)!;
     console.log(`ratio ketch/distribution (http): push ${(o.push / d.push).toFixed(2)}, pull ${(o.pull / d.pull).toFixed(2)}, manifest GET ${(o.gets / d.gets).toFixed(2)} (target >= 1.0)`);
   } finally {
-    await ours.close();
-    await oursTls.close();
+    await ours.stop();
+    await oursTls.stop();
     await distribution.stop();
     await rm(work, { recursive: true, force: true });
   }
