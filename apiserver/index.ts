@@ -33,6 +33,7 @@ import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
+import { apiExtensions } from './apiextensions/index.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -82,6 +83,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
   const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const extensions = apiExtensions(registry, clock, log);
   const tokens: ServiceAccountTokenDeps = {
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
@@ -118,6 +120,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metricsApi: metricsApiDeps(stores, nodeProxy, clock, log),
     reviews: { reviewToken: (token, audiences) => authn.reviewToken(token, audiences), authorizer, rules: rulesOf(authorizer) },
     serverAddress: () => serverAddress,
+    openapi: extensions.openapi,
   });
   const deadlines = requestDeadlines(opts.requestTimeoutMs ?? 60_000);
   // The handler chain, built once and used by every request and upgrade (kube's DefaultBuildHandlerChain), outermost first.
@@ -146,7 +149,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
+    await extensions.start();
   } catch (err) {
+    extensions.stop();
     publisher.stop();
     server.close();
     throw err;
@@ -164,6 +169,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     async close() {
       deadlines.close();
       publisher.stop();
+      extensions.stop();
       watches.stopAll();
       registry.close();
       await closeServer(server);

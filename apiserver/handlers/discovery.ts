@@ -1,10 +1,10 @@
 // Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
-import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { REVIEWS, apiVersionOf, servedResources, type ResourceInfo } from '../../api/resources.js';
 import { parseAccept } from '../http/requests.js';
 import { METRICS_RESOURCES } from '../nodeproxy/metrics-api.js';
 
-/** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io, reviews). */
-const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES, ...REVIEWS];
+/** Everything discovery lists: the stored resources (custom ones included), then APIs served without storage (metrics.k8s.io, reviews). */
+const served = (): ResourceInfo[] => [...servedResources(), ...METRICS_RESOURCES, ...REVIEWS];
 
 export const VERSION_INFO = {
   major: '1',
@@ -42,7 +42,7 @@ function subInfo(r: ResourceInfo, sub: string): { group: string; version: string
 /** Groups in serving order: core first, then named groups as RESOURCES lists them. */
 function groups(): { name: string; versions: string[] }[] {
   const out: { name: string; versions: string[] }[] = [];
-  for (const r of SERVED) {
+  for (const r of served()) {
     let g = out.find((x) => x.name === r.group);
     if (!g) out.push((g = { name: r.group, versions: [] }));
     if (!g.versions.includes(r.version)) g.versions.push(r.version);
@@ -50,7 +50,7 @@ function groups(): { name: string; versions: string[] }[] {
   return out;
 }
 
-const resourcesOf = (group: string, version: string): ResourceInfo[] => SERVED.filter((r) => r.group === group && r.version === version);
+const resourcesOf = (group: string, version: string): ResourceInfo[] => served().filter((r) => r.group === group && r.version === version);
 
 export function wantsAggregated(accept: string | undefined): boolean {
   for (const a of parseAccept(accept)) {

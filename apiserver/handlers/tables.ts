@@ -3,6 +3,7 @@ import { formatLabels } from '../../api/selectors.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
+import type { TablePrinter } from '../registry/rest.js';
 
 export interface Column {
   name: string;
@@ -14,10 +15,7 @@ export interface Column {
 
 type Cell = string | number | boolean;
 
-interface Printer {
-  columns: Column[];
-  row(o: Obj, now: Date): Cell[];
-}
+type Printer = TablePrinter;
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -321,9 +319,9 @@ function rowObject(o: Obj, include: IncludeObject): unknown {
 export function toTable(
   kind: string,
   items: Obj[],
-  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean },
+  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean; printer?: TablePrinter | undefined },
 ): JsonObject {
-  const p = PRINTERS[kind] ?? DEFAULT_PRINTER;
+  const p: TablePrinter = opts.printer ?? PRINTERS[kind] ?? DEFAULT_PRINTER;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

@@ -6,19 +6,33 @@ import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
 import type { SubresourceStorage } from './rest.js';
 import { Store, type StoreDeps } from './store.js';
+import type { Strategy } from './strategy.js';
 
 export class Registry {
   private readonly stores = new Map<ResourceInfo, Store>();
   private readonly subresources = new Map<ResourceInfo, ReadonlyMap<string, SubresourceStorage>>();
 
-  constructor(storage: Storage, deps: StoreDeps & { serviceRanges?: ServiceRanges }) {
-    for (const info of RESOURCES) {
-      const strategy = strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {});
-      const store = new Store(info, strategy, storage, deps);
-      this.stores.set(info, store);
-      const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: deps.clock })] as const);
-      this.subresources.set(info, new Map(subs));
-    }
+  constructor(
+    private readonly storage: Storage,
+    private readonly deps: StoreDeps & { serviceRanges?: ServiceRanges },
+  ) {
+    for (const info of RESOURCES) this.serve(info, strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {}));
+  }
+
+  /** Serves a resource with its strategy (the built-in ones at start, custom resources when their CRD is established). */
+  serve(info: ResourceInfo, strategy: Strategy): Store {
+    const store = new Store(info, strategy, this.storage, this.deps);
+    this.stores.set(info, store);
+    const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: this.deps.clock })] as const);
+    this.subresources.set(info, new Map(subs));
+    return store;
+  }
+
+  /** Stops serving a resource added with serve(): its cacher (storage watch and watchers) ends. */
+  unserve(info: ResourceInfo): void {
+    this.stores.get(info)?.close();
+    this.stores.delete(info);
+    this.subresources.delete(info);
   }
 
   store(info: ResourceInfo): Store {

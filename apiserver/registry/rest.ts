@@ -98,3 +98,12 @@ export interface SubresourceStorage {
 
 /** Makes a kind's subresource storage over the kind's store. */
 export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock }) => SubresourceStorage;
+
+/** A Table cell. */
+export type TableCell = string | number | boolean | null;
+
+/** A kind's Table columns and rows (kube's TableConvertor). */
+export interface TablePrinter {
+  columns: { name: string; type: 'string' | 'integer' | 'number' | 'boolean' | 'date'; format?: string; description?: string; priority?: number }[];
+  row(o: Obj, now: Date): TableCell[];
+}

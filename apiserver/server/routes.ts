@@ -6,7 +6,7 @@ import express from 'express';
 import type { Handler } from '../filters/chain.js';
 import type { ApiServerMetrics } from '../filters/metrics.js';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
-import { openapiHandler } from '../handlers/openapi.js';
+import { openapiHandler, type OpenApiSource } from '../handlers/openapi.js';
 import { notFoundPath, sendError, sendJson } from '../http/responses.js';
 import { upgradeOf } from '../http/upgrades.js';
 import { isMetricsRequest, serveMetrics, type MetricsDeps } from '../nodeproxy/metrics-api.js';
@@ -23,6 +23,8 @@ export interface RouteDeps {
   reviews: ReviewDeps;
   /** host:port as clients reach the server (legacy /api discovery names it); known once it listens. */
   serverAddress(): string;
+  /** OpenAPI documents beyond the built-in ones (custom resources). */
+  openapi?: OpenApiSource;
 }
 
 /** /api/v1/<more> and /apis/<group>/<version>/<more>, but not the paths with routes of their own (node proxy, metrics.k8s.io, reviews). */
@@ -60,7 +62,7 @@ function otherRoutes(deps: RouteDeps): express.Express {
     });
   }
   discoveryRoutes(app, deps);
-  app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res));
+  app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res, deps.openapi));
   app.get('/openapi/v2', (_req, res) => sendError(res, notFoundPath()));
   app.get(['/api/v1/nodes/:name/proxy', '/api/v1/nodes/:name/proxy/*'], (req, res) => {
     const prefix = `/api/v1/nodes/${req.params.name ?? ''}/proxy`;

@@ -9,6 +9,7 @@ import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { workloadStrategy } from './workloads.js';
+import { crdStrategy } from '../../apiextensions/crd-strategy.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
   Pod: podStrategy,
@@ -28,6 +29,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
   ...RBAC_STRATEGIES,
+  CustomResourceDefinition: crdStrategy,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {
