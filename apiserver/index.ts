@@ -34,6 +34,7 @@ import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTok
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
 import { apiExtensions } from './apiextensions/index.js';
+import { withAdmissionContext } from './admission/context.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -130,6 +131,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       metrics.filter,
       withRequestInfo,
       withAuthentication(authn, log),
+      withAdmissionContext,
       withAudit(opts.audit, () => clock.now()),
       withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
       withAuthorization(authorizer, log),

@@ -1,6 +1,7 @@
 // The registry: one generic Store per served resource, each with its kind's strategy, and the kinds' subresource
 // storage (scale, binding, eviction).
-import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import { findByKind, RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import type { Obj } from './object.js';
 import type { Storage } from '../storage/interface.js';
 import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
@@ -49,6 +50,23 @@ export class Registry {
   /** Stops every resource type's cacher (and so its storage watch). */
   close(): void {
     for (const s of this.stores.values()) s.close();
+  }
+
+  /** The store serving apiVersion/kind (custom resources included), or undefined. */
+  byKind(apiVersion: string, kind: string): Store | undefined {
+    const info = findByKind(apiVersion, kind);
+    return info && this.stores.get(info);
+  }
+
+  /** An object by kind from the store's cache (admission params), or undefined when the kind or object is missing. */
+  async lookupByKind(apiVersion: string, kind: string, namespace: string, name: string): Promise<Obj | undefined> {
+    return this.byKind(apiVersion, kind)?.lookup(namespace, name);
+  }
+
+  /** Every object of a kind in a namespace ('' = all) from the store's cache. */
+  async lookupAllByKind(apiVersion: string, kind: string, namespace: string): Promise<Obj[]> {
+    const all = (await this.byKind(apiVersion, kind)?.lookupAll()) ?? [];
+    return namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
   }
 
   byResource(group: string, version: string, resource: string): Store | undefined {

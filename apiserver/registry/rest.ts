@@ -9,8 +9,26 @@ export interface Clock {
   now(): Date;
 }
 
-/** Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...). */
-export type Admission = (attrs: { operation: 'create' | 'update' | 'delete'; info: ResourceInfo; namespace: string; name: string; obj?: Obj }) => Promise<void>;
+/** What an admission plugin is told of a write. */
+export interface AdmissionAttributes {
+  operation: 'create' | 'update' | 'delete';
+  info: ResourceInfo;
+  namespace: string;
+  name: string;
+  /** The object to be written (create, update) or the one being deleted (delete); a mutating plugin changes it in place. */
+  obj?: Obj;
+  /** The stored object an update replaces. */
+  old?: Obj;
+  /** A status or other subresource write. */
+  subresource?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...).
+ * A plugin that changed the object answers true: the store then defaults and validates it again.
+ */
+export type Admission = (attrs: AdmissionAttributes) => Promise<void | boolean>;
 
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
 export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef) => void;

@@ -163,8 +163,23 @@ export class Store {
     return causes.length ? this.invalid(obj, causes) : err;
   }
 
-  private async admit(operation: 'create' | 'update' | 'delete', namespace: string, name: string, obj?: Obj): Promise<void> {
-    for (const a of this.deps.admission) await a({ operation, info: this.info, namespace, name, ...(obj ? { obj } : {}) });
+  /** Runs the admission chain; whether a plugin changed the object (then it is defaulted and validated again). */
+  private async admit(operation: 'create' | 'update' | 'delete', namespace: string, name: string, obj?: Obj, extra: { old?: Obj; subresource?: string; dryRun?: boolean } = {}): Promise<boolean> {
+    let changed = false;
+    for (const a of this.deps.admission) if ((await a({ operation, info: this.info, namespace, name, ...(obj ? { obj } : {}), ...extra })) === true) changed = true;
+    return changed;
+  }
+
+  /** Defaults and validates again an object that mutating admission changed (kube validates after mutation). */
+  private revalidate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string): void {
+    this.schema.dropNulls(obj);
+    this.checkKind(obj);
+    if (!subresource) this.schema.applyDefaults(obj);
+    const causes = [
+      ...this.schema.validate(obj, operation, old, subresource),
+      ...(subresource ? [] : operation === 'create' ? this.strategy.validate(obj) : old ? this.strategy.validateUpdate(obj, old) : []),
+    ];
+    if (causes.length) throw this.invalid(obj, causes);
   }
 
   // ---- reads ----
@@ -375,7 +390,7 @@ export class Store {
       let obj: Obj;
       try {
         obj = this.prepareCreate(input, namespace, opts, copy);
-        await this.admit('create', namespace, obj.metadata.name ?? '', obj);
+        if (await this.admit('create', namespace, obj.metadata.name ?? '', obj, { dryRun: !!opts.dryRun })) this.revalidate(obj, 'create');
         if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
       } catch (err) {
         throw this.explain(err, input, 'create');
@@ -489,7 +504,8 @@ export class Store {
       try {
         next = await transform(opts.currentReadOnly ? old : structuredClone(old));
         obj = this.prepareUpdate(next, old, opts);
-        await this.admit('update', namespace, name, obj);
+        const sub = opts.subresource && opts.subresource !== 'binding' ? opts.subresource : undefined;
+        if (await this.admit('update', namespace, name, obj, { old, dryRun: !!opts.dryRun, ...(sub ? { subresource: sub } : {}) })) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
         if (err instanceof Unchanged) return { obj: err.obj, created: false };
@@ -539,7 +555,7 @@ export class Store {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
         );
       }
-      await this.admit('delete', namespace, name, obj);
+      await this.admit('delete', namespace, name, obj, { dryRun: !!p.dryRun });
       const next = structuredClone(obj);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);

@@ -1,0 +1,121 @@
+// Calls a webhook (admission, CRD conversion) as kube-apiserver does: HTTPS POST of a JSON review to the config's url,
+// or to a Service reached through its Endpoints (verified as <name>.<namespace>.svc), trusting only the caBundle
+// when one is given; every failure is an Error whose message reads as Go's (`Post "https://...": ...`).
+import { request } from 'node:https';
+import type { Obj } from '../../registry/object.js';
+
+export interface ClientConfig {
+  url?: string | undefined;
+  service?: { namespace: string; name: string; path?: string | undefined; port?: number | undefined } | undefined;
+  caBundle?: string | undefined;
+}
+
+/** Finds where a Service's port is served: one ready address of its Endpoints and the matching target port. */
+export interface ServiceResolver {
+  resolve(namespace: string, name: string, port: number): Promise<{ host: string; port: number }>;
+}
+
+export class WebhookCallError extends Error {}
+
+/** A resolver over the Service and Endpoints stores (core/v1 Endpoints: EndpointSlices are not served here yet). */
+export function endpointsResolver(get: (resource: 'services' | 'endpoints', namespace: string, name: string) => Promise<Obj | undefined>): ServiceResolver {
+  return {
+    async resolve(namespace, name, port) {
+      const svc = await get('services', namespace, name);
+      if (!svc) throw new WebhookCallError(`service "${name}" not found`);
+      const ports = ((svc.spec as { ports?: { name?: string; port: number; targetPort?: number | string }[] } | undefined)?.ports ?? []);
+      const sp = ports.find((p) => p.port === port);
+      if (!sp) throw new WebhookCallError(`no service port ${port} found for service "${name}"`);
+      const ep = await get('endpoints', namespace, name);
+      const subsets = ((ep?.subsets ?? []) as { addresses?: { ip: string }[]; ports?: { name?: string; port: number }[] }[]);
+      for (const s of subsets) {
+        const target = (s.ports ?? []).find((p) => (sp.name ? p.name === sp.name : true)) ?? (s.ports?.length === 1 ? s.ports[0] : undefined);
+        const addr = s.addresses?.[0];
+        if (addr && target) return { host: addr.ip, port: target.port };
+      }
+      throw new WebhookCallError(`no endpoints available for service "${name}"`);
+    },
+  };
+}
+
+/** The URL a request shows in messages, and where and how to connect. */
+async function target(cc: ClientConfig, resolver: ServiceResolver, timeoutSeconds: number): Promise<{ shown: string; host: string; port: number; path: string; servername: string }> {
+  const query = `?timeout=${timeoutSeconds}s`;
+  if (cc.url) {
+    const u = new URL(cc.url);
+    const port = u.port ? Number(u.port) : 443;
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    return { shown: `${cc.url}${query}`, host, port, path: `${u.pathname}${u.search || query}`, servername: /^[\d.]+$|:/.test(host) ? '' : host };
+  }
+  const s = cc.service;
+  if (!s) throw new WebhookCallError('neither url nor service is set');
+  const port = s.port ?? 443;
+  const dns = `${s.name}.${s.namespace}.svc`;
+  const path = s.path ?? '/';
+  const shown = `https://${dns}:${port}${path}${query}`;
+  try {
+    const at = await resolver.resolve(s.namespace, s.name, port);
+    return { shown, host: at.host, port: at.port, path: `${path}${query}`, servername: dns };
+  } catch (err) {
+    throw new WebhookCallError(`Post "${shown}": ${(err as Error).message}`);
+  }
+}
+
+/** POSTs body as JSON and returns the parsed JSON answer; rejects with a WebhookCallError on any failure or timeout. */
+export async function postJson(cc: ClientConfig, body: unknown, opts: { timeoutSeconds: number; resolver: ServiceResolver; maxBytes?: number }): Promise<unknown> {
+  const t = await target(cc, opts.resolver, opts.timeoutSeconds);
+  const payload = Buffer.from(JSON.stringify(body));
+  const ca = cc.caBundle ? Buffer.from(cc.caBundle, 'base64').toString('utf8') : undefined;
+  const max = opts.maxBytes ?? 3 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => reject(new WebhookCallError(`Post "${t.shown}": ${why}`));
+    const req = request(
+      {
+        host: t.host,
+        port: t.port,
+        path: t.path,
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': payload.length },
+        ...(ca ? { ca } : {}),
+        ...(t.servername ? { servername: t.servername } : {}),
+        agent: false,
+        timeout: opts.timeoutSeconds * 1000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > max) {
+            req.destroy();
+            fail('response body too large');
+          } else chunks.push(c);
+        });
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) return reject(new WebhookCallError(`an error on the server ("${text.slice(0, 200)}") has prevented the request from succeeding`));
+          try {
+            resolve(JSON.parse(text) as unknown);
+          } catch {
+            reject(new WebhookCallError(`received invalid webhook response: ${text.slice(0, 200)}`));
+          }
+        });
+        res.on('error', (err) => fail(err.message));
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy();
+      fail('context deadline exceeded');
+    }, opts.timeoutSeconds * 1000);
+    req.on('close', () => clearTimeout(timer));
+    req.on('timeout', () => {
+      req.destroy();
+      fail('context deadline exceeded');
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ECONNREFUSED' ? `dial tcp ${t.host}:${t.port}: connect: connection refused` : err.message;
+      fail(why);
+    });
+    req.end(payload);
+  });
+}
