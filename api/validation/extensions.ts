@@ -2,7 +2,7 @@
 // server's apiextensions strategy, which compiles them), webhook configurations, admission policies, APIServices.
 import type { APIService, CustomResourceDefinition, MutatingWebhookConfiguration, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidatingWebhookConfiguration } from '../schemas/extensions.js';
 import { duplicate, forbidden, invalid, required, type Cause } from '../field.js';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, nameIsDNSSubdomain } from '../names.js';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, nameIsDNSSubdomain, type NameValidator } from '../names.js';
 import { rules } from './rules.js';
 
 function validateNames(crd: CustomResourceDefinition): Cause[] {
@@ -105,13 +105,16 @@ export const validatingAdmissionPolicyBinding = rules<ValidatingAdmissionPolicyB
   },
 });
 
+/** kube-aggregator's name rule: any valid path segment ("v1." for the core group); the version.group match is checked apart. */
+const pathSegmentName: NameValidator = (name) => (name === '.' || name === '..' ? [`may not be '${name}'`] : /[/%]/.test(name) ? ["may not contain '/' or '%'"] : []);
+
 export const apiService = rules<APIService>({
-  name: nameIsDNSSubdomain,
+  name: pathSegmentName,
   validate: (a) => {
     const causes: Cause[] = [];
     const spec = a.spec;
     if (!spec) return [required('spec')];
-    const want = spec.group ? `${spec.version ?? ''}.${spec.group}` : spec.version ?? '';
+    const want = `${spec.version ?? ''}.${spec.group ?? ''}`;
     if (a.metadata.name !== want) causes.push(invalid('metadata.name', a.metadata.name ?? '', `must be ${JSON.stringify(want)}: .spec.version followed by .spec.group`));
     if (!spec.version) causes.push(required('spec.version'));
     if (spec.service && (!spec.service.namespace || !spec.service.name)) causes.push(required('spec.service', 'namespace and name are required'));

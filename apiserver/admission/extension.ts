@@ -3,7 +3,7 @@
 import type { Logger } from '../../lib/logger.js';
 import type { Registry, Store } from '../registry/index.js';
 import type { Admission } from '../registry/rest.js';
-import { endpointsResolver } from './webhook/client.js';
+import { endpointsResolver, type ServiceResolver } from './webhook/client.js';
 import { mutatingWebhooks, validatingWebhooks } from './webhook/admission.js';
 import { validatingPolicies } from './policy/admission.js';
 
@@ -13,13 +13,18 @@ function storeOf(registry: Registry, group: string, resource: string): Store {
   return s;
 }
 
+/** Where a Service is served, from the Service and Endpoints stores' caches. */
+export function serviceResolver(registry: Registry): ServiceResolver {
+  const services = storeOf(registry, '', 'services');
+  const endpoints = storeOf(registry, '', 'endpoints');
+  return endpointsResolver((resource, ns, name) => (resource === 'services' ? services : endpoints).lookup(ns, name));
+}
+
 export function extensionAdmission(registry: Registry, log: Logger): Admission[] {
   const adm = 'admissionregistration.k8s.io';
   const namespaces = storeOf(registry, '', 'namespaces');
-  const services = storeOf(registry, '', 'services');
-  const endpoints = storeOf(registry, '', 'endpoints');
   const getNamespace = (name: string) => namespaces.lookup('', name);
-  const resolver = endpointsResolver((resource, ns, name) => (resource === 'services' ? services : endpoints).lookup(ns, name));
+  const resolver = serviceResolver(registry);
   const mutating = storeOf(registry, adm, 'mutatingwebhookconfigurations');
   const validating = storeOf(registry, adm, 'validatingwebhookconfigurations');
   const policies = storeOf(registry, adm, 'validatingadmissionpolicies');
