@@ -7,6 +7,7 @@ import type { Handler } from '../filters/chain.js';
 import type { ApiServerMetrics } from '../filters/metrics.js';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, type DiscoveryExtra, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
 import { openapiHandler, type OpenApiSource } from '../handlers/openapi.js';
+import { openapiV2Handler } from '../handlers/openapi-v2.js';
 import { notFoundPath, sendError, sendJson } from '../http/responses.js';
 import { upgradeOf } from '../http/upgrades.js';
 import { isMetricsRequest, serveMetrics, type MetricsDeps } from '../nodeproxy/metrics-api.js';
@@ -66,7 +67,7 @@ function otherRoutes(deps: RouteDeps): express.Express {
   }
   discoveryRoutes(app, deps);
   app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res, deps.openapi));
-  app.get('/openapi/v2', (_req, res) => sendError(res, notFoundPath()));
+  app.get('/openapi/v2', (req, res) => openapiV2Handler(req, res, deps.openapi));
   app.get(['/api/v1/nodes/:name/proxy', '/api/v1/nodes/:name/proxy/*'], (req, res) => {
     const prefix = `/api/v1/nodes/${req.params.name ?? ''}/proxy`;
     const url = new URL(req.url, 'https://localhost');
