@@ -9,7 +9,8 @@ import { nameIsDNSSubdomain } from '../../api/names.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../../api/validation/meta.js';
 import { age } from '../../lib/duration.js';
 import { isObject, type JsonObject, type Obj } from '../registry/object.js';
-import type { SubresourceFactory, TableCell, TablePrinter } from '../registry/rest.js';
+import type { ListTypes, SubresourceFactory, TableCell, TablePrinter } from '../registry/rest.js';
+import { defaultListTypes } from '../patch/list-types.js';
 import type { SchemaHooks } from '../registry/schema.js';
 import { defaultStrategy, type Strategy } from '../registry/strategy.js';
 import { evalJsonPath, parseJsonPath, type Step } from './jsonpath.js';
@@ -50,6 +51,21 @@ function schemaHooksOf(c: CompiledVersion): SchemaHooks {
     },
     unknownFields: (obj) => (schema ? unknownFields(obj, schema.pruneSchema) : []),
     prune: (obj) => void (schema && pruneUnknownFields(obj, schema.pruneSchema)),
+  };
+}
+
+/** How the lists of a custom resource merge: x-kubernetes-list-type and list-map-keys from its schema, atomic when unset. */
+function listTypesOf(root: SchemaProps | undefined): ListTypes {
+  return (path) => {
+    if (path[0] === 'metadata') return defaultListTypes(path);
+    let s: SchemaProps | undefined = root;
+    for (const seg of path) {
+      if (s?.type === 'array' && s.items) s = s.items;
+      s = s?.properties?.[seg] ?? (s && typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+    }
+    const t = s?.['x-kubernetes-list-type'];
+    if (t === 'map') return { type: 'map', keys: s?.['x-kubernetes-list-map-keys'] ?? [] };
+    return t === 'set' ? { type: 'set' } : { type: 'atomic' };
   };
 }
 
@@ -179,6 +195,7 @@ export function customResourceStrategy(c: CompiledVersion): Strategy {
     },
     schema: schemaHooksOf(c),
     printer: printerOf(version),
+    listTypes: listTypesOf(c.schema?.root),
     ...(scale ? { subresources: { scale: scaleFactory(scale) } } : {}),
   });
 }

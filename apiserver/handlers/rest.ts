@@ -213,7 +213,7 @@ async function handlePatch(
     if (!config.apiVersion || !config.kind) throw errors.badRequest('the apply configuration must set apiVersion and kind');
     checkUnknownFields(res, config, info, mode, store.schema);
     const ref = { manager, apiVersion: apiVersionOf(info), time: rfc3339(ctx.clock.now()), ...(extra.subresource ? { subresource: extra.subresource } : {}) };
-    const out = await store.update(ri.namespace, ri.name, (cur) => applyConfig(cur, config, ref, force), {
+    const out = await store.update(ri.namespace, ri.name, (cur) => applyConfig(cur, config, ref, force, store.strategy.listTypes), {
       ...extra,
       dryRun,
       fieldManager: manager,

@@ -30,8 +30,11 @@ export interface AdmissionAttributes {
  */
 export type Admission = (attrs: AdmissionAttributes) => Promise<void | boolean>;
 
+/** How each list field of a kind merges (by key, as a set, atomically), by its path of field names. */
+export type ListTypes = (path: readonly string[]) => { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
+
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
-export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef) => void;
+export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef, listTypes?: ListTypes) => void;
 
 export interface WriteOptions {
   dryRun?: boolean;

@@ -378,7 +378,7 @@ export class Store {
     else delete m.generation;
     const causes = [...this.schema.validate(obj, 'create'), ...this.strategy.validate(obj)];
     if (causes.length) throw this.invalid(obj, causes);
-    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager));
+    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager), this.strategy.listTypes);
     return obj;
   }
 
@@ -464,7 +464,7 @@ export class Store {
       result.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     if (deepEqual(withoutManaged(result), withoutManaged(old))) throw new Unchanged(old);
-    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(old, result, this.managerRef(opts.fieldManager, opts.subresource));
+    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(old, result, this.managerRef(opts.fieldManager, opts.subresource), this.strategy.listTypes);
     return result;
   }
 

@@ -2,7 +2,7 @@
 import type { StatusCause } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { getPath, str, type Obj } from './object.js';
-import type { DeleteParams, SubresourceFactory, TablePrinter } from './rest.js';
+import type { DeleteParams, ListTypes, SubresourceFactory, TablePrinter } from './rest.js';
 import type { SchemaHooks } from './schema.js';
 
 export interface Strategy {
@@ -39,6 +39,8 @@ export interface Strategy {
   readonly schema?: SchemaHooks;
   /** The kind's Table columns (default: the built-in printers by kind). */
   readonly printer?: TablePrinter;
+  /** How the kind's lists merge in server-side apply (default: the built-in kinds' merge keys). */
+  readonly listTypes?: ListTypes;
 }
 
 /** What an allocator may read: the other objects of the same kind. */

@@ -102,6 +102,18 @@ describe('CustomResourceDefinitions', function () {
     assert.equal((fine.json.metadata as { generation: number }).generation, 2);
   });
 
+  it('merges list-type=map lists by key in server-side apply, with conflicts on shared fields', async () => {
+    const apply = (manager: string, spec: Record<string, unknown>, force = false) =>
+      h.call('PATCH', `${base}/ssa?fieldManager=${manager}${force ? '&force=true' : ''}`, { raw: JSON.stringify(widget('ssa', spec)), contentType: 'application/apply-patch+yaml' });
+    assert.equal((await apply('alice', { color: 'red', ports: [{ name: 'http', port: 80 }] })).status, 201);
+    const bob = await apply('bob', { color: 'red', ports: [{ name: 'metrics', port: 9090 }] });
+    assert.equal(bob.status, 200, bob.text);
+    assert.deepEqual((bob.json.spec as { ports: unknown[] }).ports, [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090 }]);
+    const conflict = await apply('bob', { color: 'red', ports: [{ name: 'http', port: 8080 }] });
+    assert.equal(conflict.status, 409, conflict.text);
+    assert.match(String(conflict.json.message), /conflict with "alice"/);
+  });
+
   it('refuses a CRD whose rules cannot compile or cost too much, and one that is not structural', async () => {
     const crd = widgetCrd({ group: 'bad.ketch.dev' }) as { spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
     const root = crd.spec.versions[0]!.schema.openAPIV3Schema as { properties: Record<string, Record<string, unknown>> };

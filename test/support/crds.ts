@@ -44,6 +44,12 @@ export function widgetCrd(extra: { group?: string } = {}): Record<string, unknow
                     created: { type: 'string', format: 'date-time' },
                     tags: { type: 'array', maxItems: 3, items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
                     extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                    ports: {
+                      type: 'array',
+                      'x-kubernetes-list-type': 'map',
+                      'x-kubernetes-list-map-keys': ['name'],
+                      items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, port: { type: 'integer' } } },
+                    },
                   },
                 },
                 status: { type: 'object', properties: { replicas: { type: 'integer' }, selector: { type: 'string' } } },
