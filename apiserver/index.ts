@@ -91,7 +91,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
   const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
-  const extensions = apiExtensions(registry, clock, log);
+  const extensions = apiExtensions(registry, clock, log, serviceResolver(registry));
   const frontProxy = await ensureFrontProxyPki(opts.dataDir);
   const apiServices = registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices');
   if (!apiServices) throw new Error('apiservices missing from the resource table');

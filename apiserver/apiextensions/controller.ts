@@ -11,6 +11,11 @@ import type { Clock } from '../registry/rest.js';
 import { CLEANUP_FINALIZER } from './crd-strategy.js';
 import { compileVersion, customResourceStrategy } from './custom-resource.js';
 import { compareVersions } from './versions.js';
+import { ConversionStore, webhookConverter, type Converter } from './conversion.js';
+import type { ServiceResolver } from '../admission/webhook/client.js';
+import type { StoreFactory } from '../registry/index.js';
+
+const conversionStoreOf = (stored: Store, convert: Converter): StoreFactory => (info, strategy, storage, deps) => new ConversionStore(info, strategy, storage, deps, stored, convert);
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -43,6 +48,7 @@ export class CrdController {
     private readonly crds: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly resolver: ServiceResolver,
     private readonly onChange: ServedListener = () => undefined,
   ) {}
 
@@ -138,7 +144,11 @@ export class CrdController {
     const { group, names, scope } = crd.spec;
     const versions = crd.spec.versions.filter((v) => v.served).sort((a, b) => compareVersions(a.name, b.name));
     const infos: ResourceInfo[] = [];
-    for (const v of versions) {
+    const webhook = crd.spec.conversion?.strategy === 'Webhook' ? crd.spec.conversion : undefined;
+    let storageStore: Store | undefined;
+    // The storage version first: with conversion by webhook, the other versions are served through its store.
+    const storageFirst = [...versions].sort((a, b) => Number(b.storage) - Number(a.storage));
+    for (const v of storageFirst) {
       const subresources = [...(v.subresources?.status ? ['status'] : []), ...(v.subresources?.scale ? ['scale'] : [])];
       const info: ResourceInfo = {
         group,
@@ -153,9 +163,16 @@ export class CrdController {
         verbs: ALL_VERBS,
       };
       if (findByResource(group, v.name, names.plural) && !isRegistered(info)) continue;
-      this.registry.serve(info, customResourceStrategy(compileVersion(crd, v, info)));
-      registerResource(info);
+      const strategy = customResourceStrategy(compileVersion(crd, v, info));
+      const converted = webhook && storageStore && !v.storage ? conversionStoreOf(storageStore, webhookConverter(webhook, info, this.resolver)) : undefined;
+      const store = this.registry.serve(info, strategy, converted);
+      if (v.storage) storageStore = store;
       infos.push(info);
+    }
+    // Registered in version priority order: discovery lists a group's versions in the order they come.
+    for (const v of versions) {
+      const info = infos.find((i) => i.version === v.name);
+      if (info) registerResource(info);
     }
     this.served.set(name, { spec, infos });
     this.log.info('custom resource served', { crd: name, versions: infos.map((i) => i.version) });

@@ -9,6 +9,9 @@ import type { SubresourceStorage } from './rest.js';
 import { Store, type StoreDeps } from './store.js';
 import type { Strategy } from './strategy.js';
 
+/** Builds a resource's store over the registry's storage and dependencies. */
+export type StoreFactory = (info: ResourceInfo, strategy: Strategy, storage: Storage, deps: StoreDeps) => Store;
+
 export class Registry {
   private readonly stores = new Map<ResourceInfo, Store>();
   private readonly subresources = new Map<ResourceInfo, ReadonlyMap<string, SubresourceStorage>>();
@@ -20,9 +23,12 @@ export class Registry {
     for (const info of RESOURCES) this.serve(info, strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {}));
   }
 
-  /** Serves a resource with its strategy (the built-in ones at start, custom resources when their CRD is established). */
-  serve(info: ResourceInfo, strategy: Strategy): Store {
-    const store = new Store(info, strategy, this.storage, this.deps);
+  /**
+   * Serves a resource with its strategy (the built-in ones at start, custom resources when their CRD is established);
+   * `make` builds a Store of another class (a custom resource version converted by webhook).
+   */
+  serve(info: ResourceInfo, strategy: Strategy, make?: StoreFactory): Store {
+    const store = make ? make(info, strategy, this.storage, this.deps) : new Store(info, strategy, this.storage, this.deps);
     this.stores.set(info, store);
     const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: this.deps.clock })] as const);
     this.subresources.set(info, new Map(subs));
