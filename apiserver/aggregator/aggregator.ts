@@ -55,6 +55,7 @@ export class Aggregator {
   private readonly backends = new Map<string, Backend>();
   private timer: NodeJS.Timeout | undefined;
   private watch: { close(): void } | undefined;
+  private stopped = false;
 
   constructor(
     private readonly apiServices: Store,
@@ -82,6 +83,7 @@ export class Aggregator {
   }
 
   stop(): void {
+    this.stopped = true;
     this.watch?.close();
     if (this.timer) clearInterval(this.timer);
   }
@@ -143,7 +145,8 @@ export class Aggregator {
     try {
       await this.apiServices.update('', svc.metadata.name ?? '', (o) => (o ? { ...o, status: { conditions: [{ type: 'Available', status, reason, message, lastTransitionTime }] } } : o as never), { subresource: 'status', fieldManager: 'ketch-aggregator' });
     } catch (err) {
-      if (!(err instanceof ApiError && err.code === 404)) this.log.warn('apiservice status not written', { apiservice: svc.metadata.name, error: String(err) });
+      // Gone meanwhile, or the server is stopping: nothing to report.
+      if (!(err instanceof ApiError && err.code === 404) && !this.stopped) this.log.warn('apiservice status not written', { apiservice: svc.metadata.name, error: String(err) });
     }
   }
 
