@@ -168,6 +168,7 @@ function toCause(e: ErrorObject, root: unknown): Cause | undefined {
 /** The compiled form of one version's schema: validation, defaulting and pruning over the same tree. */
 export class StructuralSchema {
   private readonly validateFn: ValidateFunction;
+  private readonly defaults: DefaultsNode | undefined;
   /** The schema as api/prune.ts walks it (properties, additionalProperties, items, preserve-unknown-fields). */
   readonly pruneSchema: TSchema;
 
@@ -178,6 +179,7 @@ export class StructuralSchema {
     compiled.properties = { ...props, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
     this.validateFn = ajv.compile(compiled);
     this.pruneSchema = pruneForm(root, true) as unknown as TSchema;
+    this.defaults = compileDefaults(root);
   }
 
   /** Type, format, enum, pattern, bound and required errors, kube's way; `structural` when a value has the wrong type. */
@@ -201,7 +203,7 @@ export class StructuralSchema {
 
   /** Fills in defaults where a field is missing, as kube's structural defaulting does (objects, items, map values). */
   applyDefaults(obj: unknown): void {
-    applyDefaultsAt(this.root, obj);
+    if (this.defaults) applyDefaultsAt(this.defaults, obj);
   }
 }
 
@@ -222,21 +224,41 @@ function pruneForm(s: SchemaProps, root = false): Record<string, unknown> {
   return out;
 }
 
-function applyDefaultsAt(s: SchemaProps, v: unknown): void {
+/** Where defaults apply: only the parts of the schema with a default at or below them (compiled once per version). */
+interface DefaultsNode {
+  fields?: { key: string; value: unknown; node: DefaultsNode | undefined }[];
+  values?: DefaultsNode;
+  items?: DefaultsNode;
+}
+
+function compileDefaults(s: SchemaProps): DefaultsNode | undefined {
+  const out: DefaultsNode = {};
+  if (s.properties) {
+    const fields = Object.entries(s.properties)
+      .map(([key, sub]) => ({ key, value: sub.default, node: compileDefaults(sub) }))
+      .filter((f) => f.value !== undefined || f.node);
+    if (fields.length) out.fields = fields;
+  } else if (typeof s.additionalProperties === 'object') {
+    const values = compileDefaults(s.additionalProperties);
+    if (values) out.values = values;
+  }
+  const items = s.items ? compileDefaults(s.items) : undefined;
+  if (items) out.items = items;
+  return out.fields || out.values || out.items ? out : undefined;
+}
+
+function applyDefaultsAt(d: DefaultsNode, v: unknown): void {
   if (Array.isArray(v)) {
-    if (s.items) for (const x of v) applyDefaultsAt(s.items, x);
+    if (d.items) for (const x of v) applyDefaultsAt(d.items, x);
     return;
   }
   if (typeof v !== 'object' || v === null) return;
   const o = v as Record<string, unknown>;
-  if (s.properties) {
-    for (const [k, sub] of Object.entries(s.properties)) {
-      if (o[k] === undefined && sub.default !== undefined) o[k] = structuredClone(sub.default);
-      if (o[k] !== undefined) applyDefaultsAt(sub, o[k]);
-    }
-  } else if (typeof s.additionalProperties === 'object') {
-    for (const k of Object.keys(o)) applyDefaultsAt(s.additionalProperties, o[k]);
+  for (const f of d.fields ?? []) {
+    if (o[f.key] === undefined && f.value !== undefined) o[f.key] = structuredClone(f.value);
+    if (f.node && o[f.key] !== undefined) applyDefaultsAt(f.node, o[f.key]);
   }
+  if (d.values) for (const k of Object.keys(o)) applyDefaultsAt(d.values, o[k]);
 }
 
 // ---- the structural rules on the CRD itself (kube's ValidateStructural, the parts clients meet) ----

@@ -1,7 +1,7 @@
 // Calls a webhook (admission, CRD conversion) as kube-apiserver does: HTTPS POST of a JSON review to the config's url,
 // or to a Service reached through its Endpoints (verified as <name>.<namespace>.svc), trusting only the caBundle
 // when one is given; every failure is an Error whose message reads as Go's (`Post "https://...": ...`).
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { Obj } from '../../registry/object.js';
 
 export interface ClientConfig {
@@ -16,6 +16,12 @@ export interface ServiceResolver {
 }
 
 export class WebhookCallError extends Error {}
+
+/**
+ * Connections to webhooks are kept and reused (kube's clients do too): a TLS handshake per call would cost more than
+ * most webhooks' own work. The agent keys its sockets by host, port, servername and CA, so configurations never share one.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 60_000 });
 
 /** A resolver over the Service and Endpoints stores (core/v1 Endpoints: EndpointSlices are not served here yet). */
 export function endpointsResolver(get: (resource: 'services' | 'endpoints', namespace: string, name: string) => Promise<Obj | undefined>): ServiceResolver {
@@ -78,7 +84,7 @@ export async function postJson(cc: ClientConfig, body: unknown, opts: { timeoutS
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': payload.length },
         ...(ca ? { ca } : {}),
         ...(t.servername ? { servername: t.servername } : {}),
-        agent: false,
+        agent,
         timeout: opts.timeoutSeconds * 1000,
       },
       (res) => {
