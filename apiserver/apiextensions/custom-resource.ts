@@ -11,6 +11,7 @@ import { age } from '../../lib/duration.js';
 import { isObject, type JsonObject, type Obj } from '../registry/object.js';
 import type { ListTypes, SubresourceFactory, TableCell, TablePrinter } from '../registry/rest.js';
 import { defaultListTypes } from '../patch/list-types.js';
+import { scaleReplicas } from '../registry/subresources/scale.js';
 import type { SchemaHooks } from '../registry/schema.js';
 import { defaultStrategy, type Strategy } from '../registry/strategy.js';
 import { evalJsonPath, parseJsonPath, type Step } from './jsonpath.js';
@@ -158,16 +159,7 @@ function scaleFactory(paths: { specReplicasPath: string; statusReplicasPath: str
         name,
         (cur) => {
           if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name });
-          const scale = change(scaleOf(cur));
-          if (!isObject(scale)) throw errors.badRequest('the body is not a Scale object');
-          const rv = isObject(scale.metadata) ? scale.metadata.resourceVersion : undefined;
-          if (typeof rv === 'string' && rv !== '' && rv !== cur.metadata.resourceVersion) {
-            throw errors.conflict({ group: info.group, resource: info.resource, name }, 'the object has been modified; please apply your changes to the latest version and try again');
-          }
-          const replicas = isObject(scale.spec) ? scale.spec.replicas : undefined;
-          if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-            throw errors.invalid('Scale', 'autoscaling', name, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0` }]);
-          }
+          const replicas = scaleReplicas(cur, change(scaleOf(cur)), info) ?? 0;
           const next = structuredClone(cur) as Obj;
           setPath(next as unknown as JsonObject, spec, replicas);
           return next;

@@ -154,19 +154,28 @@ function applyMutation(hook: Webhook, obj: Obj, patchB64: string): boolean {
   return true;
 }
 
-async function callMutating(deps: WebhookDeps, m: Matched, a: AdmissionAttributes): Promise<boolean> {
-  if (!shouldCall(deps, m, a)) return false;
+/**
+ * Calls the hook when it should be called: its allowed response (warnings passed on), or undefined when it was not
+ * called or failed open; a refusal or a failure under failurePolicy Fail throws.
+ */
+async function allowedReview(deps: WebhookDeps, m: Matched, a: AdmissionAttributes): Promise<Awaited<ReturnType<typeof review>> | undefined> {
+  if (!shouldCall(deps, m, a)) return undefined;
   let r: Awaited<ReturnType<typeof review>>;
   try {
     r = await review(deps, m.hook, a);
   } catch (err) {
     if (err instanceof ApiError) throw err;
     callFailed(deps, m.hook, err);
-    return false;
+    return undefined;
   }
   for (const w of r.warnings ?? []) addWarning(w);
   if (!r.allowed) throw denied(m.hook, r.status);
-  if (!r.patch || !a.obj || a.operation === 'delete') return false;
+  return r;
+}
+
+async function callMutating(deps: WebhookDeps, m: Matched, a: AdmissionAttributes): Promise<boolean> {
+  const r = await allowedReview(deps, m, a);
+  if (!r?.patch || !a.obj || a.operation === 'delete') return false;
   if (r.patchType !== 'JSONPatch') throw errors.internal(`admission webhook "${m.hook.name}" returned an unsupported patchType ${JSON.stringify(r.patchType ?? '')}`);
   return applyMutation(m.hook, a.obj, r.patch);
 }
@@ -198,21 +207,7 @@ export function validatingWebhooks(deps: WebhookDeps): Admission {
   return async (a) => {
     const hooks = await matching(deps, a);
     if (hooks.length === 0) return;
-    const results = await Promise.allSettled(
-      hooks.map(async (m) => {
-        if (!shouldCall(deps, m, a)) return;
-        let r: Awaited<ReturnType<typeof review>>;
-        try {
-          r = await review(deps, m.hook, a);
-        } catch (err) {
-          if (err instanceof ApiError) throw err;
-          callFailed(deps, m.hook, err);
-          return;
-        }
-        for (const w of r.warnings ?? []) addWarning(w);
-        if (!r.allowed) throw denied(m.hook, r.status);
-      }),
-    );
+    const results = await Promise.allSettled(hooks.map((m) => allowedReview(deps, m, a)));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   };
 }

@@ -33,8 +33,8 @@ function scaleOf(obj: Obj, selectorOf: ScaleSelector): JsonObject {
   };
 }
 
-/** Writes a Scale's spec.replicas into the workload, honouring the Scale's resourceVersion precondition. */
-function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
+/** The replicas a Scale written for `cur` asks for, after its resourceVersion precondition and kube's checks. */
+export function scaleReplicas(cur: Obj, scale: unknown, info: Pick<ResourceInfo, 'group' | 'resource'>): number | undefined {
   if (!isObject(scale)) throw errors.badRequest('the body is not a Scale object');
   const meta = isObject(scale.metadata) ? scale.metadata : {};
   const rv = meta.resourceVersion;
@@ -50,6 +50,12 @@ function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
       { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
     ]);
   }
+  return replicas;
+}
+
+/** Writes a Scale's spec.replicas into the workload, honouring the Scale's resourceVersion precondition. */
+function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
+  const replicas = scaleReplicas(cur, scale, info);
   const spec = isObject(cur.spec) ? cur.spec : {};
   return { ...cur, spec: { ...spec, replicas: replicas ?? 0 } };
 }
