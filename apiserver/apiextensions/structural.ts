@@ -7,6 +7,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { fieldPath } from '../../api/validation/schema.js';
 import { duplicate, forbidden, formatValue, invalid, notSupported, required, tooMany, type Cause } from '../../api/field.js';
 import { K8S_KEYWORDS } from '../../api/schemas/kit.js';
+import { backtracks } from '../cel/cel.js';
 
 /** JSONSchemaProps as a CRD writes them (OpenAPI v3.0 with kube's x-kubernetes extensions). */
 export interface SchemaProps {
@@ -292,6 +293,9 @@ function walkStructural(s: SchemaProps, path: string, where: 'root' | 'field' | 
     causes.push(forbidden(`${path}.additionalProperties`, 'additionalProperties and properties are mutual exclusive'));
   }
   if (s.type === 'array' && !s.items) causes.push(required(`${path}.items`, 'must be specified'));
+  if (typeof s.pattern === 'string' && backtracks(s.pattern)) {
+    causes.push(forbidden(`${path}.pattern`, 'may backtrack without bound (a quantified group holding a quantifier); patterns here run in a backtracking engine'));
+  }
   if (s['x-kubernetes-list-type'] === 'map') {
     const keys = s['x-kubernetes-list-map-keys'] ?? [];
     if (keys.length === 0) causes.push(required(`${path}.x-kubernetes-list-map-keys`, 'must not be empty if x-kubernetes-list-type is map'));

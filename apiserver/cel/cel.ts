@@ -30,7 +30,63 @@ export function compile(expression: string): Program {
   } catch (err) {
     throw new CelCompileError((err as Error).message);
   }
-  return { expression, ast: (parsed as unknown as { ast: unknown }).ast, eval: (vars) => parsed(vars) as unknown };
+  const ast = (parsed as unknown as { ast: unknown }).ast;
+  checkPatterns(ast);
+  return { expression, ast, eval: (vars) => parsed(vars) as unknown };
+}
+
+/**
+ * Whether a regular expression can backtrack without bound in a backtracking engine: a quantified group that itself
+ * holds a quantifier ((a+)+, (a|b*)*, (x{2,})+). kube evaluates patterns with RE2, in linear time; JavaScript's
+ * engine backtracks, so such patterns are refused before they can run.
+ */
+export function backtracks(pattern: string): boolean {
+  const stack: boolean[] = [];
+  let inner = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+      continue;
+    }
+    if (c === '(') {
+      stack.push(inner);
+      inner = false;
+    } else if (c === ')') {
+      const had: boolean = inner;
+      inner = stack.pop() ?? false;
+      const next = pattern[i + 1];
+      const quantified = next === '*' || next === '+' || (next === '{' && !/^\{\d+\}/.test(pattern.slice(i + 1)));
+      if (had && quantified) return true;
+      inner ||= had;
+    } else if (c === '*' || c === '+' || c === '{') inner = true;
+  }
+  return false;
+}
+
+interface Node0 {
+  op: string;
+  args: unknown;
+}
+
+/** matches() takes a literal pattern that cannot backtrack without bound (see backtracks). */
+function checkPatterns(n: unknown): void {
+  if (Array.isArray(n)) return n.forEach(checkPatterns);
+  if (typeof n !== 'object' || n === null || !('op' in n)) return;
+  const node = n as Node0;
+  if ((node.op === 'rcall' || node.op === 'call') && Array.isArray(node.args) && node.args[0] === 'matches') {
+    const args = (node.op === 'rcall' ? node.args[2] : node.args[1]) as unknown[] | undefined;
+    const pattern = args?.[args.length - 1] as Node0 | undefined;
+    if (!pattern || pattern.op !== 'value' || typeof pattern.args !== 'string') {
+      throw new CelCompileError('matches() takes a string literal pattern here (patterns are checked for unbounded backtracking before they run)');
+    }
+    if (backtracks(pattern.args)) throw new CelCompileError(`the pattern ${JSON.stringify(pattern.args)} may backtrack without bound (a quantified group holding a quantifier)`);
+  }
+  checkPatterns(node.args);
 }
 
 /** Whether an expression refers to a variable (oldSelf: a transition rule; params, namespaceObject ...). */

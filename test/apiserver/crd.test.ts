@@ -120,12 +120,16 @@ describe('CustomResourceDefinitions', function () {
     root.properties.spec!['x-kubernetes-validations'] = [{ rule: 'self.replicas <=' }];
     root.properties.list = { type: 'array', items: { type: 'array', items: { type: 'string' } }, 'x-kubernetes-validations': [{ rule: 'self.all(x, x.all(y, self.all(z, z.size() > 0)))' }] };
     root.properties.untyped = { properties: { a: { type: 'string' } } };
+    // Patterns that backtrack without bound in JavaScript's engine (kube's RE2 has none) are refused.
+    root.properties.evil = { type: 'string', pattern: '^(a+)+$', 'x-kubernetes-validations': [{ rule: "self.matches('(x*)*y')" }] };
     const r = await h.call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
     assert.equal(r.status, 422, r.text);
     const msg = String(r.json.message);
     assert.match(msg, /x-kubernetes-validations\[0\]\.rule: Invalid value: "self.replicas <=": compilation failed/);
     assert.match(msg, /properties\[list\]\.x-kubernetes-validations\[0\]\.rule: Forbidden: estimated rule cost exceeds budget by factor of/);
     assert.match(msg, /properties\[untyped\]\.type: Required value: must not be empty for specified object fields/);
+    assert.match(msg, /properties\[evil\]\.pattern: Forbidden: may backtrack without bound/);
+    assert.match(msg, /properties\[evil\]\.x-kubernetes-validations\[0\]\.rule: Invalid value: .*compilation failed: the pattern "\(x\*\)\*y" may backtrack without bound/);
   });
 
   it('serves kubectl: get with printer columns, field selectors, explain, scale, get all', async () => {
