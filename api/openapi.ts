@@ -33,7 +33,10 @@ const json = (schema: object) => ({ 'application/json': { schema }, 'application
 const ok = (schema: object) => ({ '200': { description: 'OK', content: json(schema) } });
 const created = (schema: object) => ({ ...ok(schema), '201': { description: 'Created', content: json(schema) }, '202': { description: 'Accepted', content: json(schema) } });
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
-const patchBody = { required: true, content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: { type: 'object' } }])) };
+const patchBodyOf = (types: readonly string[]) => ({ required: true, content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'object' } }])) });
+const patchBody = patchBodyOf(PATCH_TYPES);
+/** Custom resources take no strategic merge patch (kubectl's client-side apply reads this and sends a merge patch). */
+const customPatchBody = patchBodyOf(PATCH_TYPES.filter((t) => t !== 'application/strategic-merge-patch+json'));
 const body = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
 const param = (name: string, where: 'path' | 'query', description: string, type = 'string') => ({
   name,
@@ -56,6 +59,8 @@ const LIST_PARAMS = [
 export interface KindRefs {
   item: object;
   list: object;
+  /** A custom resource: no strategic merge patch. */
+  custom?: boolean;
 }
 
 function builtinRefs(info: ResourceInfo): KindRefs | undefined {
@@ -95,7 +100,7 @@ export function resourcePaths(info: ResourceInfo, refs: KindRefs | undefined = b
       parameters: [nameParam, ...nsParam],
       get: op('read', 'get', '', { responses: ok(refs.item) }),
       put: op('replace', 'put', '', { requestBody: body(refs.item), responses: created(refs.item) }),
-      patch: op('patch', 'patch', '', { requestBody: patchBody, responses: created(refs.item) }),
+      patch: op('patch', 'patch', '', { requestBody: refs.custom ? customPatchBody : patchBody, responses: created(refs.item) }),
       delete: op('delete', 'delete', '', { requestBody: { content: { 'application/json': { schema: ref(DeleteOptions) } } }, responses: ok(ref(StatusSchema)) }),
     },
   };
@@ -111,7 +116,7 @@ export function resourcePaths(info: ResourceInfo, refs: KindRefs | undefined = b
       const verb = { get: 'read', put: 'replace', patch: 'patch', post: 'create' }[v];
       const extra =
         v === 'get' ? { responses: ok(subRef) }
-        : v === 'patch' ? { requestBody: patchBody, responses: created(subRef) }
+        : v === 'patch' ? { requestBody: refs.custom ? customPatchBody : patchBody, responses: created(subRef) }
         : { requestBody: body(subRef), responses: created(subRef) };
       ops[v] = op(verb, v === 'get' ? 'get' : v, suffix, extra);
     }

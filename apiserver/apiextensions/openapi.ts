@@ -76,7 +76,7 @@ export class CustomResourceOpenApi {
           },
           'x-kubernetes-group-version-kind': [{ group, version: v.name, kind: `${names.kind}List` }],
         });
-        Object.assign(entry.paths, resourcePaths(info, { item: { $ref: REF(name) }, list: { $ref: REF(`${name}List`) } }));
+        Object.assign(entry.paths, resourcePaths(info, { item: { $ref: REF(name) }, list: { $ref: REF(`${name}List`) }, custom: true }));
         this.kinds.set(`${gv}/${names.kind}`, { info, name, schema });
       }
     }

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors } from '../../api/errors.js';
 import { parseListOptions } from '../../api/list-options.js';
-import { apiVersionOf, findByResource, type ResourceInfo } from '../../api/resources.js';
+import { apiVersionOf, findByResource, isRegistered, type ResourceInfo } from '../../api/resources.js';
 import type { Handler } from '../filters/chain.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
@@ -200,6 +200,10 @@ async function handlePatch(
     throw errors.unsupportedMediaType(
       `the server does not support the patch type ${JSON.stringify(type)}; supported: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
     );
+  }
+  // Custom resources have no strategic merge keys: kube refuses the patch type for them.
+  if (type === 'application/strategic-merge-patch+json' && isRegistered(info)) {
+    throw errors.unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
   }
   const dryRun = dryRunParam(q);
   const mode = fieldValidationParam(q);

@@ -97,6 +97,8 @@ describe('CustomResourceDefinitions', function () {
     const upd = await h.call('PATCH', `${base}/immutable`, { body: { spec: { color: 'blue' } }, contentType: 'application/merge-patch+json' });
     assert.equal(upd.status, 422, upd.text);
     assert.ok(String(upd.json.message).includes('spec: Invalid value: "object": color is immutable'), upd.text);
+    const smp = await h.call('PATCH', `${base}/immutable`, { body: { spec: { replicas: 3 } }, contentType: 'application/strategic-merge-patch+json' });
+    assert.equal(smp.status, 415, smp.text);
     const fine = await h.call('PATCH', `${base}/immutable`, { body: { spec: { replicas: 3 } }, contentType: 'application/merge-patch+json' });
     assert.equal(fine.status, 200, fine.text);
     assert.equal((fine.json.metadata as { generation: number }).generation, 2);
