@@ -88,6 +88,7 @@ describe('openapiV3', () => {
       'apis/authorization.k8s.io/v1',
       'apis/batch/v1',
       'apis/coordination.k8s.io/v1',
+      'apis/discovery.k8s.io/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',
     ]);

@@ -13,6 +13,8 @@ import { logger } from '../lib/logger.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
+import { EndpointsController } from './endpoints/endpoints-controller.js';
+import { EndpointSliceController } from './endpointslice/endpointslice-controller.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
@@ -24,6 +26,7 @@ import { StatefulSetController } from './statefulset/statefulset-controller.js';
 import { JobController } from './job/job-controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
+import { ServiceLbController } from './servicelb/servicelb-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -59,6 +62,10 @@ export interface ControllerManagerOptions {
   concurrentJobSyncs?: number;
   concurrentCronJobSyncs?: number;
   concurrentTtlAfterFinishedSyncs?: number;
+  concurrentServiceEndpointSyncs?: number;
+  concurrentEndpointSyncs?: number;
+  /** Endpoints in one EndpointSlice (default 100, at most 1000). */
+  maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
 }
@@ -96,6 +103,14 @@ export const CONTROLLERS: Record<string, Factory> = {
   job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
   cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
+  endpointslice: (ctx, o) =>
+    new EndpointSliceController(ctx, {
+      ...(o.concurrentServiceEndpointSyncs ? { workers: o.concurrentServiceEndpointSyncs } : {}),
+      ...(o.maxEndpointsPerSlice ? { maxEndpointsPerSlice: o.maxEndpointsPerSlice } : {}),
+    }),
+  endpoint: (ctx, o) => new EndpointsController(ctx, { ...(o.concurrentEndpointSyncs ? { workers: o.concurrentEndpointSyncs } : {}) }),
+  // k3s's name for its LoadBalancer-without-a-cloud controller.
+  servicelb: (ctx) => new ServiceLbController(ctx),
 };
 
 /** The controllers that --controllers selects, in a stable order. */
