@@ -13,11 +13,15 @@ function storeOf(registry: Registry, group: string, resource: string): Store {
   return s;
 }
 
-/** Where a Service is served, from the Service and Endpoints stores' caches. */
+/** Where a Service is served, from the Service, EndpointSlice and Endpoints stores' caches. */
 export function serviceResolver(registry: Registry): ServiceResolver {
   const services = storeOf(registry, '', 'services');
   const endpoints = storeOf(registry, '', 'endpoints');
-  return endpointsResolver((resource, ns, name) => (resource === 'services' ? services : endpoints).lookup(ns, name));
+  const slices = registry.byResource('discovery.k8s.io', 'v1', 'endpointslices');
+  return endpointsResolver(
+    (resource, ns, name) => (resource === 'services' ? services : endpoints).lookup(ns, name),
+    async (ns, service) => (slices ? (await slices.lookupAll()).filter((s) => s.metadata.namespace === ns && s.metadata.labels?.['kubernetes.io/service-name'] === service) : []),
+  );
 }
 
 export function extensionAdmission(registry: Registry, log: Logger): Admission[] {

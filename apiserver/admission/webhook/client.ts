@@ -23,23 +23,42 @@ export class WebhookCallError extends Error {}
  */
 const agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 60_000 });
 
-/** A resolver over the Service and Endpoints stores (core/v1 Endpoints: EndpointSlices are not served here yet). */
-export function endpointsResolver(get: (resource: 'services' | 'endpoints', namespace: string, name: string) => Promise<Obj | undefined>): ServiceResolver {
+type Ports = { name?: string; port: number }[];
+
+/** The first ready address and the port that serves the Service port `sp` (by name, or the only one). */
+function firstTarget(groups: { ips: string[]; ports: Ports }[], sp: { name?: string | undefined }): { host: string; port: number } | undefined {
+  for (const g of groups) {
+    const target = g.ports.find((p) => (sp.name ? p.name === sp.name : true)) ?? (g.ports.length === 1 ? g.ports[0] : undefined);
+    const ip = g.ips[0];
+    if (ip && target) return { host: ip, port: target.port };
+  }
+  return undefined;
+}
+
+/**
+ * A resolver over the stores: the Service's port, then its EndpointSlices (discovery.k8s.io/v1, by the
+ * kubernetes.io/service-name label, ready endpoints only) or, when it has none, its core/v1 Endpoints.
+ */
+export function endpointsResolver(
+  get: (resource: 'services' | 'endpoints', namespace: string, name: string) => Promise<Obj | undefined>,
+  slices: (namespace: string, service: string) => Promise<Obj[]> = async () => [],
+): ServiceResolver {
   return {
     async resolve(namespace, name, port) {
       const svc = await get('services', namespace, name);
       if (!svc) throw new WebhookCallError(`service "${name}" not found`);
-      const ports = ((svc.spec as { ports?: { name?: string; port: number; targetPort?: number | string }[] } | undefined)?.ports ?? []);
+      const ports = ((svc.spec as { ports?: { name?: string; port: number }[] } | undefined)?.ports ?? []);
       const sp = ports.find((p) => p.port === port);
       if (!sp) throw new WebhookCallError(`no service port ${port} found for service "${name}"`);
+      const fromSlices = (await slices(namespace, name)).map((sl) => {
+        const eps = ((sl as { endpoints?: { addresses?: string[]; conditions?: { ready?: boolean } }[] }).endpoints ?? []).filter((e) => e.conditions?.ready !== false);
+        return { ips: eps.flatMap((e) => e.addresses ?? []), ports: ((sl as { ports?: Ports }).ports ?? []) };
+      });
       const ep = await get('endpoints', namespace, name);
-      const subsets = ((ep?.subsets ?? []) as { addresses?: { ip: string }[]; ports?: { name?: string; port: number }[] }[]);
-      for (const s of subsets) {
-        const target = (s.ports ?? []).find((p) => (sp.name ? p.name === sp.name : true)) ?? (s.ports?.length === 1 ? s.ports[0] : undefined);
-        const addr = s.addresses?.[0];
-        if (addr && target) return { host: addr.ip, port: target.port };
-      }
-      throw new WebhookCallError(`no endpoints available for service "${name}"`);
+      const subsets = ((ep?.subsets ?? []) as { addresses?: { ip: string }[]; ports?: Ports }[]).map((s) => ({ ips: (s.addresses ?? []).map((a) => a.ip), ports: s.ports ?? [] }));
+      const at = firstTarget(fromSlices, sp) ?? firstTarget(subsets, sp);
+      if (!at) throw new WebhookCallError(`no endpoints available for service "${name}"`);
+      return at;
     },
   };
 }
