@@ -7,7 +7,7 @@ import type { CustomResourceDefinition } from '../../api/schemas/extensions.js';
 import type { Obj } from '../registry/object.js';
 import { defaultStrategy, type Strategy } from '../registry/strategy.js';
 import { JsonPathError, parseJsonPath } from './jsonpath.js';
-import { structuralCauses, type SchemaProps } from './structural.js';
+import { StructuralSchema, structuralCauses, type SchemaProps } from './structural.js';
 import { compileRules } from './validation-rules.js';
 
 /** The finalizer that makes deleting a CRD delete its objects first. */
@@ -34,6 +34,15 @@ function pathCauses(path: string, field: string): StatusCause[] {
   }
 }
 
+function compileCauses(root: SchemaProps, field: string): StatusCause[] {
+  try {
+    new StructuralSchema(root);
+    return [];
+  } catch (err) {
+    return [invalid(field, 'object', `cannot be compiled: ${(err as Error).message}`)];
+  }
+}
+
 /** The checks of each version's schema, rules, columns, selectable fields and scale paths. */
 function validateVersions(crd: CustomResourceDefinition): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -42,8 +51,10 @@ function validateVersions(crd: CustomResourceDefinition): StatusCause[] {
     const root = v.schema?.openAPIV3Schema as SchemaProps | undefined;
     if (!root) causes.push({ reason: 'FieldValueRequired', field: `${at}.schema.openAPIV3Schema`, message: 'Required value: schemas are required' });
     else {
-      causes.push(...structuralCauses(root, `${at}.schema.openAPIV3Schema`));
-      causes.push(...compileRules(root, `${at}.schema.openAPIV3Schema`).causes);
+      const structural = structuralCauses(root, `${at}.schema.openAPIV3Schema`);
+      causes.push(...structural, ...compileRules(root, `${at}.schema.openAPIV3Schema`).causes);
+      // What passed the structural rules must also compile (a bad pattern, a malformed keyword): checked here, not when served.
+      if (structural.length === 0) causes.push(...compileCauses(root, `${at}.schema.openAPIV3Schema`));
     }
     (v.additionalPrinterColumns ?? []).forEach((c, j) => causes.push(...pathCauses(c.jsonPath, `${at}.additionalPrinterColumns[${j}].jsonPath`)));
     (v.selectableFields ?? []).forEach((f, j) => causes.push(...pathCauses(f.jsonPath, `${at}.selectableFields[${j}].jsonPath`)));

@@ -116,6 +116,14 @@ describe('CustomResourceDefinitions', function () {
     assert.match(String(conflict.json.message), /conflict with "alice"/);
   });
 
+  it('refuses a CRD whose schema cannot be compiled (a pattern that is no regular expression)', async () => {
+    const crd = widgetCrd({ group: 'regex.ketch.dev' }) as { spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[] } };
+    crd.spec.versions[0]!.schema.openAPIV3Schema.properties.bad = { type: 'string', pattern: '([a-z' };
+    const r = await h.call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
+    assert.equal(r.status, 422, r.text);
+    assert.match(String(r.json.message), /spec.versions\[0\].schema.openAPIV3Schema: Invalid value: "object": cannot be compiled: .*Invalid regular expression/);
+  });
+
   it('refuses a CRD whose rules cannot compile or cost too much, and one that is not structural', async () => {
     const crd = widgetCrd({ group: 'bad.ketch.dev' }) as { spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
     const root = crd.spec.versions[0]!.schema.openAPIV3Schema as { properties: Record<string, Record<string, unknown>> };
