@@ -10,6 +10,14 @@ import { metaOf } from '../framework/owners.js';
 import { rfc3339 } from '../framework/pods.js';
 import { NAMESPACES, type Namespace } from '../framework/types.js';
 
+const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false };
+
+/** What the controller reads of a CustomResourceDefinition. */
+interface CrdLike extends ObjectLike {
+  spec: { group: string; scope: string; names: { plural: string; kind: string; singular?: string }; versions: { name: string; storage: boolean }[] };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
 export const KUBERNETES_FINALIZER = 'kubernetes';
 
 export interface NamespaceControllerOptions {
@@ -54,6 +62,7 @@ export class NamespaceController extends Controller {
   private readonly nsInformer: Informer<Namespace>;
   private readonly namespaces: ResourceClient<Namespace>;
   private readonly content: Array<{ info: ResourceInfo; client: ResourceClient<ObjectLike> }>;
+  private readonly rest: ControllerContext['rest'];
   private readonly recheckMs: number;
   protected readonly informers;
 
@@ -64,6 +73,7 @@ export class NamespaceController extends Controller {
     this.informers = [this.nsInformer];
     this.namespaces = ctx.rest.resource<Namespace>(NAMESPACES);
     this.content = RESOURCES.filter((r) => r.namespaced).map((info) => ({ info, client: ctx.rest.resource<ObjectLike>(info) }));
+    this.rest = ctx.rest;
     const onChange = (ns: Namespace): void => {
       if (ns.metadata.deletionTimestamp) this.enqueue(ns);
     };
@@ -96,10 +106,24 @@ export class NamespaceController extends Controller {
     });
   }
 
+  /** Namespaced custom resources, one client per CRD (at its storage version: every version reads the same objects). */
+  private async customContent(): Promise<Array<{ info: ResourceInfo; client: ResourceClient<ObjectLike> }>> {
+    const crds = await this.rest.resource<CrdLike>(CRDS).list(undefined);
+    return crds.items
+      .filter((c) => c.spec.scope === 'Namespaced' && (c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True'))
+      .flatMap((c) => {
+        const version = c.spec.versions.find((v) => v.storage)?.name;
+        if (!version) return [];
+        const names = c.spec.names;
+        const info: ResourceInfo = { group: c.spec.group, version, kind: names.kind, resource: names.plural, singular: names.singular ?? '', namespaced: true, shortNames: [], categories: [], subresources: [], verbs: [] };
+        return [{ info, client: this.rest.resource<ObjectLike>(info) }];
+      });
+  }
+
   /** Deletes every object of every namespaced kind (Background propagation) and reports what is left. */
   private async deleteContent(namespace: string): Promise<ContentReport> {
     const report: ContentReport = { remaining: new Map(), finalizers: new Map(), errors: [] };
-    for (const { info, client } of this.content) {
+    for (const { info, client } of [...this.content, ...(await this.customContent())]) {
       const what = info.group ? `${info.resource}.${info.group}` : info.resource;
       try {
         const list = await client.list(namespace);
