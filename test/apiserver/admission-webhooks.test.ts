@@ -97,6 +97,41 @@ describe('admission webhooks and policies', function () {
     await h.call('DELETE', `${ADM}/validatingwebhookconfigurations/deny`);
   });
 
+  it('calls an IfNeeded webhook again when a later one changed the object, and times out slow ones', async () => {
+    wh.handle('/first', (review) => {
+      const labels = (review.request as { object: { metadata: { labels?: Record<string, string> } } }).object.metadata.labels ?? {};
+      return admissionResponse(review, labels.second ? { allowed: true, patch: [{ op: 'add', path: '/metadata/annotations', value: { 'saw-second': 'yes' } }] } : { allowed: true });
+    });
+    wh.handle('/second', (review) => admissionResponse(review, { allowed: true, patch: [{ op: 'add', path: '/metadata/labels/second', value: 'yes' }] }));
+    const only = { objectSelector: { matchLabels: { reinvoke: 'yes' } } };
+    await h.call('POST', `${ADM}/mutatingwebhookconfigurations`, {
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'MutatingWebhookConfiguration',
+        metadata: { name: 'reinvoke' },
+        webhooks: [
+          hook('first.ketch.test', { url: wh.url('/first'), caBundle: wh.caBundle }, { ...only, reinvocationPolicy: 'IfNeeded' }),
+          hook('second.ketch.test', { url: wh.url('/second'), caBundle: wh.caBundle }, only),
+        ],
+      },
+    });
+    const r = await h.call('POST', '/api/v1/namespaces/default/configmaps', { body: cm('reinvoked', { reinvoke: 'yes' }) });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual((r.json.metadata as { annotations?: unknown }).annotations, { 'saw-second': 'yes' });
+    assert.equal(wh.calls.get('/first'), 2);
+    await h.call('DELETE', `${ADM}/mutatingwebhookconfigurations/reinvoke`);
+
+    // A webhook slower than its timeoutSeconds fails the call (Fail: refused with the deadline).
+    wh.handle('/slow', (review) => new Promise((resolve) => setTimeout(() => resolve(admissionResponse(review, { allowed: true })), 3000).unref()));
+    await h.call('POST', `${ADM}/validatingwebhookconfigurations`, {
+      body: { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'slow' }, webhooks: [hook('slow.ketch.test', { url: wh.url('/slow'), caBundle: wh.caBundle }, { timeoutSeconds: 1, objectSelector: { matchLabels: { slow: 'yes' } } })] },
+    });
+    const slow = await h.call('POST', '/api/v1/namespaces/default/configmaps', { body: cm('slow', { slow: 'yes' }) });
+    assert.equal(slow.status, 500, slow.text);
+    assert.match(String(slow.json.message), /failed calling webhook "slow.ketch.test": failed to call webhook: Post "https:\/\/127.0.0.1:\d+\/slow\?timeout=1s": context deadline exceeded/);
+    await h.call('DELETE', `${ADM}/validatingwebhookconfigurations/slow`);
+  });
+
   it('a webhook that is down: Fail refuses, Ignore lets the request through', async () => {
     const down = 'https://127.0.0.1:1/validate';
     for (const [name, policy] of [['down-fail', 'Fail'], ['down-ignore', 'Ignore']] as const) {
