@@ -39,7 +39,7 @@ const meta = (o: Obj): ObjectMeta => o.metadata as ObjectMeta;
 function schemaHooksOf(c: CompiledVersion): SchemaHooks {
   const { schema, rules, info } = c;
   return {
-    dropNulls: (obj) => void dropNulls(obj),
+    dropNulls: (obj) => void (schema ? schema.dropNulls(obj) : dropNulls(obj)),
     applyDefaults: (obj) => schema?.applyDefaults(obj),
     validate(obj, operation, old) {
       const causes: StatusCause[] = validateObjectMeta(meta(obj), info.namespaced, nameIsDNSSubdomain);

@@ -202,6 +202,11 @@ export class StructuralSchema {
     return { causes, structural };
   }
 
+  /** Removes nulls, except where the schema says `nullable: true` (kube prunes them before defaulting). */
+  dropNulls(obj: unknown): void {
+    dropNullsAt(this.root, obj);
+  }
+
   /** Fills in defaults where a field is missing, as kube's structural defaulting does (objects, items, map values). */
   applyDefaults(obj: unknown): void {
     if (this.defaults) applyDefaultsAt(this.defaults, obj);
@@ -223,6 +228,21 @@ function pruneForm(s: SchemaProps, root = false): Record<string, unknown> {
     out.properties = { ...props, apiVersion: {}, kind: {}, metadata: { 'x-kubernetes-preserve-unknown-fields': true } };
   }
   return out;
+}
+
+function dropNullsAt(s: SchemaProps | undefined, v: unknown): void {
+  if (Array.isArray(v)) {
+    for (const x of v) dropNullsAt(s?.items, x);
+    return;
+  }
+  if (typeof v !== 'object' || v === null) return;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const sub = s?.properties?.[k] ?? (s && typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+    if (o[k] === null) {
+      if (!sub?.nullable) delete o[k];
+    } else dropNullsAt(sub, o[k]);
+  }
 }
 
 /** Where defaults apply: only the parts of the schema with a default at or below them (compiled once per version). */

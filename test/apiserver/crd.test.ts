@@ -59,13 +59,16 @@ describe('CustomResourceDefinitions', function () {
   });
 
   it('defaults, prunes unknown fields and tracks generation', async () => {
-    const r = await h.call('POST', base, { body: widget('defaults', { color: 'red', bogus: 1, extra: { anything: { goes: true } } }) });
+    const r = await h.call('POST', base, { body: widget('defaults', { color: 'red', bogus: 1, extra: { anything: { goes: true } }, note: null, code: null }) });
     assert.equal(r.status, 201, r.text);
     const spec = r.json.spec as Record<string, unknown>;
     assert.equal(spec.replicas, 1);
     assert.equal(spec.maxReplicas, 10);
     assert.equal(spec.bogus, undefined);
     assert.deepEqual(spec.extra, { anything: { goes: true } });
+    // A null is kept where the schema says nullable, dropped elsewhere.
+    assert.equal(spec.note, null);
+    assert.ok(!('code' in spec));
     assert.match(String(r.headers.warning), /unknown field \\"spec.bogus\\"/);
     assert.equal((r.json.metadata as { generation: number }).generation, 1);
     const strict = await h.call('POST', `${base}?fieldValidation=Strict`, { body: widget('strict', { color: 'red', bogus: 1 }) });

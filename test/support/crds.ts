@@ -42,6 +42,7 @@ export function widgetCrd(extra: { group?: string } = {}): Record<string, unknow
                     code: { type: 'string', pattern: '^[a-z]+$', maxLength: 8 },
                     port: { 'x-kubernetes-int-or-string': true },
                     created: { type: 'string', format: 'date-time' },
+                    note: { type: 'string', nullable: true },
                     tags: { type: 'array', maxItems: 3, items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
                     extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
                     ports: {
