@@ -116,7 +116,39 @@ function listWithMore(items: string[], max = 3): string {
   return items.length ? items.join(',') : '<unset>';
 }
 
+const webhooksPrinter: Printer = {
+  columns: [nameCol, col('Webhooks', 'integer'), ageCol],
+  row: (o, now) => [o.metadata.name ?? '', arr(o.webhooks).length, age(o.metadata.creationTimestamp, now)],
+};
+
+/** kube-aggregator's APIService columns: SERVICE ("Local" or namespace/name), AVAILABLE ("True", "False (Reason)"). */
+function apiServiceRow(o: Obj, now: Date): Cell[] {
+  const svc = obj(obj(o.spec).service);
+  const c = arr(obj(o.status).conditions).find((x) => x.type === 'Available');
+  const available = !c ? 'Unknown' : c.status === 'True' ? 'True' : `${String(c.status)} (${String(c.reason ?? '')})`;
+  return [o.metadata.name ?? '', svc.name ? `${String(svc.namespace ?? '')}/${String(svc.name)}` : 'Local', available, age(o.metadata.creationTimestamp, now)];
+}
+
 const PRINTERS: Record<string, Printer> = {
+  MutatingWebhookConfiguration: webhooksPrinter,
+  ValidatingWebhookConfiguration: webhooksPrinter,
+  ValidatingAdmissionPolicy: {
+    columns: [nameCol, col('Validations', 'integer'), col('ParamKind'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const pk = obj(spec.paramKind);
+      return [o.metadata.name ?? '', arr(spec.validations).length, pk.kind ? `${String(pk.apiVersion ?? '')}/${String(pk.kind)}` : '<unset>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  ValidatingAdmissionPolicyBinding: {
+    columns: [nameCol, col('PolicyName'), col('ParamRef'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const ref = obj(spec.paramRef);
+      return [o.metadata.name ?? '', String(spec.policyName ?? ''), ref.name ? `${String(ref.namespace ?? '')}/${String(ref.name)}` : '<unset>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  APIService: { columns: [nameCol, col('Service'), col('Available'), ageCol], row: apiServiceRow },
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
     row(o, now) {

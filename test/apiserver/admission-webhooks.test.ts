@@ -93,6 +93,8 @@ describe('admission webhooks and policies', function () {
     assert.equal(res.code, 0, res.stderr);
     const got = await h.call('GET', '/api/v1/namespaces/default/configmaps/viakubectl');
     assert.equal((got.json.metadata as { labels: Record<string, string> }).labels.mutated, 'url');
+    const table = await kubectl(h.api.adminKubeconfigPath, ['get', 'mutatingwebhookconfigurations']);
+    assert.match(table.stdout, /^NAME\s+WEBHOOKS\s+AGE\nlabels\s+2\s+\d+s\n$/);
     await h.call('DELETE', `${ADM}/mutatingwebhookconfigurations/labels`);
     await h.call('DELETE', `${ADM}/validatingwebhookconfigurations/deny`);
   });

@@ -111,6 +111,10 @@ describe('API aggregation', function () {
     const agg = await h.call('GET', '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' });
     const wardle = (agg.json.items as { metadata: { name: string }; versions: { resources: { resource: string }[] }[] }[]).find((g) => g.metadata.name === 'wardle.example.com');
     assert.equal(wardle?.versions[0]?.resources[0]?.resource, 'flunders');
+    const table = await kubectl(h.api.adminKubeconfigPath, ['get', 'apiservices', 'v1alpha1.wardle.example.com', 'v1.apps']);
+    assert.match(table.stdout, /^NAME\s+SERVICE\s+AVAILABLE\s+AGE\n/);
+    assert.match(table.stdout, /\nv1alpha1.wardle.example.com\s+default\/wardle\s+True\s+\d+s\n/);
+    assert.match(table.stdout, /\nv1.apps\s+Local\s+True\s+\d+s\n/);
     const k = await kubectl(h.api.adminKubeconfigPath, ['get', 'flunders', '-o', 'name']);
     assert.equal(k.code, 0, k.stderr);
     assert.equal(k.stdout.trim(), 'flunder.wardle.example.com/seen-by-admin');
