@@ -9,14 +9,8 @@ import { Controller, type ControllerContext, type SyncContext, type SyncResult }
 import { metaOf } from '../framework/owners.js';
 import { rfc3339 } from '../framework/pods.js';
 import { NAMESPACES, type Namespace } from '../framework/types.js';
+import { CRDS, customResourceInfos, type CrdLike } from '../framework/custom-resources.js';
 
-const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false };
-
-/** What the controller reads of a CustomResourceDefinition. */
-interface CrdLike extends ObjectLike {
-  spec: { group: string; scope: string; names: { plural: string; kind: string; singular?: string }; versions: { name: string; storage: boolean }[] };
-  status?: { conditions?: { type: string; status: string }[] };
-}
 
 export const KUBERNETES_FINALIZER = 'kubernetes';
 
@@ -109,15 +103,7 @@ export class NamespaceController extends Controller {
   /** Namespaced custom resources, one client per CRD (at its storage version: every version reads the same objects). */
   private async customContent(): Promise<Array<{ info: ResourceInfo; client: ResourceClient<ObjectLike> }>> {
     const crds = await this.rest.resource<CrdLike>(CRDS).list(undefined);
-    return crds.items
-      .filter((c) => c.spec.scope === 'Namespaced' && (c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True'))
-      .flatMap((c) => {
-        const version = c.spec.versions.find((v) => v.storage)?.name;
-        if (!version) return [];
-        const names = c.spec.names;
-        const info: ResourceInfo = { group: c.spec.group, version, kind: names.kind, resource: names.plural, singular: names.singular ?? '', namespaced: true, shortNames: [], categories: [], subresources: [], verbs: [] };
-        return [{ info, client: this.rest.resource<ObjectLike>(info) }];
-      });
+    return crds.items.flatMap((c) => customResourceInfos(c).slice(0, 1)).filter((info) => info.namespaced).map((info) => ({ info, client: this.rest.resource<ObjectLike>(info) }));
   }
 
   /** Deletes every object of every namespaced kind (Background propagation) and reports what is left. */
