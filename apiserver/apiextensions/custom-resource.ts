@@ -11,7 +11,7 @@ import { age } from '../../lib/duration.js';
 import { isObject, type JsonObject, type Obj } from '../registry/object.js';
 import type { ListTypes, SubresourceFactory, TableCell, TablePrinter } from '../registry/rest.js';
 import { defaultListTypes } from '../patch/list-types.js';
-import { scaleReplicas } from '../registry/subresources/scale.js';
+import { scaleStorageOf } from '../registry/subresources/scale.js';
 import type { SchemaHooks } from '../registry/schema.js';
 import { defaultStrategy, type Strategy } from '../registry/strategy.js';
 import { evalJsonPath, parseJsonPath, type Step } from './jsonpath.js';
@@ -147,27 +147,10 @@ function scaleFactory(paths: { specReplicasPath: string; statusReplicasPath: str
       status: { replicas: typeof current === 'number' ? current : 0, ...(typeof sel === 'string' ? { selector: sel } : {}) },
     };
   };
-  return (parent) => ({
-    bodies: 'json',
-    async get(namespace, name) {
-      return scaleOf(await parent.get(namespace, name));
-    },
-    async update(namespace, name, change, opts) {
-      const { info } = parent;
-      const out = await parent.update(
-        namespace,
-        name,
-        (cur) => {
-          if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name });
-          const replicas = scaleReplicas(cur, change(scaleOf(cur)), info) ?? 0;
-          const next = structuredClone(cur) as Obj;
-          setPath(next as unknown as JsonObject, spec, replicas);
-          return next;
-        },
-        { dryRun: opts.dryRun, fieldManager: opts.fieldManager },
-      );
-      return scaleOf(out.obj);
-    },
+  return scaleStorageOf(scaleOf, (cur, replicas) => {
+    const next = structuredClone(cur) as Obj;
+    setPath(next as unknown as JsonObject, spec, replicas);
+    return next;
   });
 }
 
