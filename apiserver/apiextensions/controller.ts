@@ -11,7 +11,7 @@ import type { Clock } from '../registry/rest.js';
 import { CLEANUP_FINALIZER } from './crd-strategy.js';
 import { compileVersion, customResourceStrategy } from './custom-resource.js';
 import { compareVersions } from './versions.js';
-import { ConversionStore, webhookConverter, type Converter } from './conversion.js';
+import { ConversionStore, noneConverter, webhookConverter, type Converter } from './conversion.js';
 import type { ServiceResolver } from '../admission/webhook/client.js';
 import type { StoreFactory } from '../registry/index.js';
 
@@ -145,8 +145,9 @@ export class CrdController {
     const versions = crd.spec.versions.filter((v) => v.served).sort((a, b) => compareVersions(a.name, b.name));
     const infos: ResourceInfo[] = [];
     const webhook = crd.spec.conversion?.strategy === 'Webhook' ? crd.spec.conversion : undefined;
+    // The storage version's store reads and writes the objects; the other versions convert through it.
     let storageStore: Store | undefined;
-    // The storage version first: with conversion by webhook, the other versions are served through its store.
+    // The storage version first: the other versions are served through its store.
     const storageFirst = [...versions].sort((a, b) => Number(b.storage) - Number(a.storage));
     for (const v of storageFirst) {
       const subresources = [...(v.subresources?.status ? ['status'] : []), ...(v.subresources?.scale ? ['scale'] : [])];
@@ -164,7 +165,7 @@ export class CrdController {
       };
       if (findByResource(group, v.name, names.plural) && !isRegistered(info)) continue;
       const strategy = customResourceStrategy(compileVersion(crd, v, info));
-      const converted = webhook && storageStore && !v.storage ? conversionStoreOf(storageStore, webhookConverter(webhook, info, this.resolver)) : undefined;
+      const converted = storageStore && !v.storage ? conversionStoreOf(storageStore, webhook ? webhookConverter(webhook, info, this.resolver) : noneConverter) : undefined;
       const store = this.registry.serve(info, strategy, converted);
       if (v.storage) storageStore = store;
       infos.push(info);

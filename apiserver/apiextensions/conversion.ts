@@ -1,7 +1,7 @@
-// Conversion of custom resources between versions by webhook (ConversionReview v1 over HTTPS, the CRD's caBundle): a
-// version other than the storage version is served by a store that reads and writes through the storage version's
-// store, sending objects to the webhook on the way in and out. Conversion None needs none of this: every version's
-// store reads the same stored objects under its own apiVersion.
+// Conversion of custom resources between versions: a version other than the storage version is served by a store that
+// reads and writes through the storage version's store, converting on the way in and out: by webhook (ConversionReview
+// v1 over HTTPS, the CRD's caBundle), or for conversion None by setting the apiVersion (kube's nopConverter). Objects
+// are stored in the storage version only, and the registry never relabels what it reads.
 import { randomUUID } from 'node:crypto';
 import { errors } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
@@ -15,6 +15,9 @@ import type { Strategy } from '../registry/strategy.js';
 import type { Storage } from '../storage/interface.js';
 
 export type Converter = (objects: Obj[], desiredAPIVersion: string) => Promise<Obj[]>;
+
+/** Conversion None (kube's nopConverter): the same object under the desired apiVersion. */
+export const noneConverter: Converter = async (objects, desired) => objects.map((o) => (o.apiVersion === desired ? o : { ...o, apiVersion: desired }));
 
 /** A converter calling the CRD's conversion webhook; objects already in the desired version are not sent. */
 export function webhookConverter(conversion: Static<typeof CustomResourceConversion>, info: Pick<ResourceInfo, 'group' | 'kind'>, resolver: ServiceResolver): Converter {

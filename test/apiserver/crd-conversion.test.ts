@@ -68,7 +68,7 @@ describe('CRD versions and conversion', function () {
     const c = await h.call('POST', '/apis/none.ketch.dev/v1/namespaces/default/things', { body: { apiVersion: 'none.ketch.dev/v1', kind: 'Thing', metadata: { name: 'a' }, spec: { color: 'red' } } });
     assert.equal(c.status, 201, c.text);
     const v2 = await h.call('GET', '/apis/none.ketch.dev/v2/namespaces/default/things/a');
-    assert.equal(v2.json.apiVersion, 'none.ketch.dev/v2');
+    assert.equal(v2.json.apiVersion, 'none.ketch.dev/v2', v2.text);
     const group = await h.call('GET', '/apis/none.ketch.dev');
     assert.equal((group.json.preferredVersion as { version: string }).version, 'v2');
   });
