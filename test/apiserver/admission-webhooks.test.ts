@@ -134,6 +134,23 @@ describe('admission webhooks and policies', function () {
     await h.call('DELETE', `${ADM}/validatingwebhookconfigurations/slow`);
   });
 
+  it('namespaceSelector picks requests by their namespace's labels; cluster-scoped ones always match', async () => {
+    await h.call('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'guarded', labels: { guard: 'on' } } } });
+    await h.call('POST', `${ADM}/validatingwebhookconfigurations`, {
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: 'guard' },
+        webhooks: [hook('guard.ketch.test', { url: wh.url('/validate'), caBundle: wh.caBundle }, { namespaceSelector: { matchLabels: { guard: 'on' } } })],
+      },
+    });
+    const guarded = await h.call('POST', '/api/v1/namespaces/guarded/configmaps', { body: cm('refused', { deny: 'true' }) });
+    assert.equal(guarded.status, 403, guarded.text);
+    const elsewhere = await h.call('POST', '/api/v1/namespaces/default/configmaps', { body: cm('passes', { deny: 'true' }) });
+    assert.equal(elsewhere.status, 201, elsewhere.text);
+    await h.call('DELETE', `${ADM}/validatingwebhookconfigurations/guard`);
+  });
+
   it('a webhook that is down: Fail refuses, Ignore lets the request through', async () => {
     const down = 'https://127.0.0.1:1/validate';
     for (const [name, policy] of [['down-fail', 'Fail'], ['down-ignore', 'Ignore']] as const) {
