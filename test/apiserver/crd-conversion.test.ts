@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startHarness, type Harness } from './harness.js';
 import { startWebhookServer, type WebhookServer } from '../support/webhook-server.js';
 import { kubectl } from '../support/kubectl.js';
-import { waitFor } from '../support/util.js';
+import { established } from '../support/crds.js';
 
 const spec = (props: Record<string, unknown>) => ({ openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: props } } } });
 
@@ -26,12 +26,6 @@ function twoVersions(group: string, conversion: Record<string, unknown>): Record
   };
 }
 
-async function established(h: Harness, name: string): Promise<void> {
-  await waitFor(async () => {
-    const r = await h.call('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-    return ((r.json.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
-  }, { what: `${name} established` });
-}
 
 describe('CRD versions and conversion', function () {
   this.timeout(60_000);
@@ -64,7 +58,7 @@ describe('CRD versions and conversion', function () {
 
   it('conversion None serves the stored objects under either apiVersion', async () => {
     await h.call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: twoVersions('none.ketch.dev', { strategy: 'None' }) });
-    await established(h, 'things.none.ketch.dev');
+    await established(h, 'things.none.ketch.dev', 10_000);
     const c = await h.call('POST', '/apis/none.ketch.dev/v1/namespaces/default/things', { body: { apiVersion: 'none.ketch.dev/v1', kind: 'Thing', metadata: { name: 'a' }, spec: { color: 'red' } } });
     assert.equal(c.status, 201, c.text);
     const v2 = await h.call('GET', '/apis/none.ketch.dev/v2/namespaces/default/things/a');
@@ -77,7 +71,7 @@ describe('CRD versions and conversion', function () {
     const crd = twoVersions('conv.ketch.dev', { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { url: wh.url('/convert'), caBundle: wh.caBundle } } });
     const r = await h.call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
     assert.equal(r.status, 201, r.text);
-    await established(h, 'things.conv.ketch.dev');
+    await established(h, 'things.conv.ketch.dev', 10_000);
     const base = (v: string) => `/apis/conv.ketch.dev/${v}/namespaces/default/things`;
     const w = await h.watch(`${base('v2')}?watch=true`);
     const c1 = await h.call('POST', base('v1'), { body: { apiVersion: 'conv.ketch.dev/v1', kind: 'Thing', metadata: { name: 'one' }, spec: { color: 'red' } } });

@@ -5,20 +5,10 @@ import { stringify } from 'yaml';
 import { startHarness, type Harness } from './harness.js';
 import { kubectl } from '../support/kubectl.js';
 import { waitFor } from '../support/util.js';
-import { widgetCrd } from '../support/crds.js';
+import { established, widgetCrd } from '../support/crds.js';
 
 const widget = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: 'example.ketch.dev/v1', kind: 'Widget', metadata: { name }, spec });
 
-async function established(h: Harness, name: string): Promise<void> {
-  await waitFor(
-    async () => {
-      const r = await h.call('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-      const conds = ((r.json.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []);
-      return conds.some((c) => c.type === 'Established' && c.status === 'True');
-    },
-    { timeoutMs: 1000, what: `${name} established` },
-  );
-}
 
 describe('CustomResourceDefinitions', function () {
   this.timeout(60_000);

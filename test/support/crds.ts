@@ -1,4 +1,17 @@
-// CustomResourceDefinitions the API server tests share.
+// CustomResourceDefinitions the API server tests share, and waiting for one to be served.
+import type { Harness } from '../apiserver/harness.js';
+import { waitFor } from './util.js';
+
+/** Waits until the CRD reports Established (the brief's bound: served within a second of creation by default). */
+export async function established(h: Pick<Harness, 'call'>, name: string, timeoutMs = 1000): Promise<void> {
+  await waitFor(
+    async () => {
+      const r = await h.call('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+      return ((r.json.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+    },
+    { timeoutMs, what: `${name} established` },
+  );
+}
 
 /** A CRD exercising the schema features: types, enums, patterns, bounds, defaults, int-or-string, CEL, subresources. */
 export function widgetCrd(extra: { group?: string } = {}): Record<string, unknown> {
