@@ -26,6 +26,9 @@ export interface ClusterPki {
   admin: CertPair;
   /** The API server's client certificate towards node agents (logs, exec, attach, port-forward). */
   kubeletClient: CertPair;
+  /** The scheduler's and the controller manager's own client certificates (CN system:kube-scheduler, system:kube-controller-manager). */
+  scheduler: CertPair;
+  controllerManager: CertPair;
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -144,17 +147,23 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
     serving = await issueCert(ca, { commonName: 'ketch-apiserver', usage: 'server', ...names });
     await savePair(dir, 'serving', serving);
   }
-  let admin = freshCa ? undefined : await loadPair(dir, 'admin');
-  if (!admin) {
-    admin = await issueCert(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
-    await savePair(dir, 'admin', admin);
-  }
-  let kubeletClient = freshCa ? undefined : await loadPair(dir, 'kubelet-client');
-  if (!kubeletClient) {
-    kubeletClient = await issueCert(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' });
-    await savePair(dir, 'kubelet-client', kubeletClient);
-  }
-  return { ca, serving, admin, kubeletClient };
+  const client = async (file: string, commonName: string, organizations: string[] = []): Promise<CertPair> => {
+    const have = freshCa ? undefined : await loadPair(dir, file);
+    if (have) return have;
+    const pair = await issueCert(ca, { commonName, organizations, usage: 'client' });
+    await savePair(dir, file, pair);
+    return pair;
+  };
+  return {
+    ca,
+    serving,
+    // kubeadm's admin.conf before 1.29: system:masters, which the authorizer chain allows before asking anyone.
+    admin: await client('admin', 'admin', ['system:masters']),
+    // kubeadm's apiserver-kubelet-client (before 1.29): system:masters, which the agents' SubjectAccessReview allows.
+    kubeletClient: await client('kubelet-client', 'kube-apiserver-kubelet-client', ['system:masters']),
+    scheduler: await client('scheduler', 'system:kube-scheduler'),
+    controllerManager: await client('controller-manager', 'system:kube-controller-manager'),
+  };
 }
 
 function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {

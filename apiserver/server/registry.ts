@@ -23,7 +23,7 @@ export interface CoreStores {
 export function newRegistry(
   storage: Storage,
   o: { clock: Clock; log: Logger; bookmarkIntervalMs: number; serviceRanges?: ServiceRanges },
-): { registry: Registry; stores: CoreStores } {
+): { registry: Registry; stores: CoreStores; admission: Admission[] } {
   const admission: Admission[] = [];
   const registry = new Registry(storage, {
     clock: o.clock,
@@ -54,5 +54,5 @@ export function newRegistry(
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
   );
-  return { registry, stores };
+  return { registry, stores, admission };
 }

@@ -181,7 +181,15 @@ const SYSTEM_ROLES: ClusterRole[] = [
  * system:node-proxier grants the same read.
  */
 export const NODE_ROUTES_ROLE = 'system:ketch:node-routes';
-const KETCH_ROLES: ClusterRole[] = [clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')])];
+/**
+ * metrics.k8s.io is served by the API server itself (kubectl top), so the role metrics-server installs with it is part of
+ * the bootstrap policy: its reads, aggregated into view, edit and admin.
+ */
+export const METRICS_READER_ROLE = 'system:aggregated-metrics-reader';
+const KETCH_ROLES: ClusterRole[] = [
+  clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
+  clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
+];
 
 // ---- controllers (controller_policy.go): one ClusterRole and binding to its service account in kube-system each ----
 
