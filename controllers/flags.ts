@@ -29,6 +29,8 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--concurrent-job-syncs', kind: 'int', default: '5', description: 'Jobs synced at once' },
   { name: '--concurrent-cron-job-syncs', kind: 'int', default: '5', description: 'CronJobs synced at once' },
   { name: '--concurrent-ttl-after-finished-syncs', kind: 'int', default: '5', description: 'finished Jobs checked for deletion at once (ttl-after-finished)' },
+  // kube's default is false; ketch's is true, as kubeadm and k3s run it: system:kube-controller-manager alone may not write workloads' pods.
+  { name: '--use-service-account-credentials', kind: 'bool', default: 'true', description: 'run each controller as its own service account in kube-system (system:controller:NAME roles)' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -64,6 +66,7 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       concurrentCronJobSyncs: f.int('--concurrent-cron-job-syncs'),
       concurrentTtlAfterFinishedSyncs: f.int('--concurrent-ttl-after-finished-syncs'),
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
+      useServiceAccountCredentials: f.bool('--use-service-account-credentials'),
     },
   };
 }

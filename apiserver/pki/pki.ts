@@ -203,3 +203,37 @@ export function kubeconfigYaml(opts: { server: string; caPem: string; user: stri
     '',
   ].join('\n');
 }
+
+export interface NodeCredentials {
+  /** Client certificate CN system:node:NAME, O system:nodes: the node's identity (Node authorizer, NodeRestriction). */
+  client: CertPair;
+  /** Serving certificate of the node's agent, signed by the cluster CA, for the host's names and addresses. */
+  servingCertFile: string;
+  servingKeyFile: string;
+}
+
+/**
+ * A node's credentials issued directly by the cluster CA under DATA_DIR/pki (for an agent that runs beside the API
+ * server, as `ketch up`'s does; other nodes join through the CSR API). Renewed a week before they expire.
+ */
+export async function ensureNodeCredentials(dataDir: string, nodeName: string, extraNames: string[] = []): Promise<NodeCredentials> {
+  const dir = join(dataDir, 'pki');
+  const ca = await loadPair(dir, 'ca');
+  if (!ca) throw new Error(`no cluster CA under ${dir}: start the API server first`);
+  const user = `system:node:${nodeName}`;
+  const base = `node-${nodeName.replace(/[^a-zA-Z0-9.-]/g, '_')}`;
+  const signedByCa = async (pair: CertPair | undefined): Promise<boolean> =>
+    !!pair && (await new x509.X509Certificate(pair.certPem).verify({ publicKey: new x509.X509Certificate(ca.certPem), signatureOnly: true }));
+  let client = await loadPair(dir, base);
+  if (!(await signedByCa(client)) || !client) {
+    client = await issueCert(ca, { commonName: user, organizations: ['system:nodes'], usage: 'client' });
+    await savePair(dir, base, client);
+  }
+  const names = servingNames([nodeName, ...extraNames]);
+  let serving = await loadPair(dir, `${base}-serving`);
+  if (!serving || !(await signedByCa(serving)) || !coversNames(serving.certPem, names)) {
+    serving = await issueCert(ca, { commonName: user, organizations: ['system:nodes'], usage: 'server', ...names });
+    await savePair(dir, `${base}-serving`, serving);
+  }
+  return { client, servingCertFile: join(dir, `${base}-serving.crt`), servingKeyFile: join(dir, `${base}-serving.key`) };
+}

@@ -317,16 +317,7 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
 export const CONTROLLER_ROLE_PREFIX = 'system:controller:';
 
 /** The service account each ketch controller runs as with --use-service-account-credentials (kube's names). */
-export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
-  replicaset: 'replicaset-controller',
-  deployment: 'deployment-controller',
-  garbagecollector: 'generic-garbage-collector',
-  namespace: 'namespace-controller',
-  nodeipam: 'node-controller',
-  nodelifecycle: 'node-controller',
-  podgc: 'pod-garbage-collector',
-  'clusterrole-aggregation': 'clusterrole-aggregation-controller',
-};
+export { CONTROLLER_SERVICE_ACCOUNTS } from '../../../api/controller-accounts.js';
 
 const subject = {
   user: (name: string): Subject => ({ kind: 'User', apiGroup: RBAC_GROUP, name }),
