@@ -186,8 +186,11 @@ export const NODE_ROUTES_ROLE = 'system:ketch:node-routes';
  * the bootstrap policy: its reads, aggregated into view, edit and admin.
  */
 export const METRICS_READER_ROLE = 'system:aggregated-metrics-reader';
+/** The scheduler writes why a pod waits as an annotation on it (`ketch why` reads it): kube's role has no pod patch. */
+export const SCHEDULER_DIAGNOSIS_ROLE = 'system:ketch:scheduler-diagnosis';
 const KETCH_ROLES: ClusterRole[] = [
   clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
+  clusterRole(SCHEDULER_DIAGNOSIS_ROLE, [rule('patch', '', 'pods')]),
   clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
 ];
 
@@ -352,6 +355,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [subject.group('system:serviceaccounts')]),
   clusterBinding('system:volume-scheduler', 'system:volume-scheduler', [subject.user('system:kube-scheduler')]),
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
+  clusterBinding(SCHEDULER_DIAGNOSIS_ROLE, SCHEDULER_DIAGNOSIS_ROLE, [subject.user('system:kube-scheduler')]),
   ...Object.keys(CONTROLLER_RULES).map((name) => clusterBinding(`${CONTROLLER_ROLE_PREFIX}${name}`, `${CONTROLLER_ROLE_PREFIX}${name}`, [subject.sa('kube-system', name)])),
 ];
 
