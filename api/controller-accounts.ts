@@ -18,6 +18,15 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   nodelifecycle: 'node-controller',
   podgc: 'pod-garbage-collector',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
+  'persistentvolume-binder': 'persistent-volume-binder',
+  'persistentvolume-expander': 'expand-controller',
+  'pvc-protection': 'pvc-protection-controller',
+  'pv-protection': 'pv-protection-controller',
+  'ephemeral-volume': 'ephemeral-volume-controller',
+  endpointslice: 'endpointslice-controller',
+  endpoint: 'endpoint-controller',
+  // k3s's ServiceLB writes LoadBalancer Services' status, what kube's (cloud) service controller does.
+  servicelb: 'service-controller',
 };
 
 /** The namespace of the controllers' service accounts. */

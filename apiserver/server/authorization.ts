@@ -68,6 +68,9 @@ export function serverAuthorization(modes: readonly AuthorizationMode[], registr
       case 'Node': {
         const graph = new NodeGraph();
         feeds.push(feed('pods', watchAll(stores.pods), graph.podSink(), log));
+        // A bound PersistentVolume (and the Secrets it names) is readable by the nodes of its claim's pods.
+        const pvs = registry.byResource('', 'v1', 'persistentvolumes');
+        if (pvs) feeds.push(feed('persistentvolumes', watchAll(pvs), graph.persistentVolumeSink(), log));
         const node = new NodeAuthorizer(graph);
         authorizers.push(node);
         resolvers.push(node);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openStorage } from '../../apiserver/storage/index.js';
+import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
 import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { logger } from '../../lib/logger.js';
@@ -11,6 +12,7 @@ import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { VERSION } from '../version.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -30,6 +32,10 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--audit-log-maxage', kind: 'int', arg: 'days', default: '0', description: 'days a rotated audit log file is kept (0: no limit)' },
   { name: '--kubelet-certificate-authority', kind: 'string', arg: 'file', description: "CA that signed the agents' serving certificates (default: the cluster CA)" },
   { name: '--kubelet-insecure-skip-tls-verify', kind: 'bool', description: "do not verify the agents' serving certificates (kube-apiserver without --kubelet-certificate-authority)" },
+  { name: '--etcd-compaction-interval', kind: 'duration', default: '5m', description: 'how often storage is compacted, to the revision it had one interval earlier (embedded store and etcd; 0 disables)' },
+  { name: '--snapshot-schedule', kind: 'duration', default: '12h', description: 'time between scheduled snapshots of the store, a duration such as 6h (0 disables)' },
+  { name: '--snapshot-retention', kind: 'int', arg: 'n', default: '5', description: 'scheduled snapshots kept; older ones are deleted (0 keeps all)' },
+  { name: '--snapshot-dir', kind: 'string', arg: 'dir', description: 'directory of snapshots (default <data-dir>/snapshots)' },
 ];
 
 /** `ketch server`'s flags: the API server's and the hosted components'. */
@@ -79,8 +85,18 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   const dataDir = resolve(f.string('--data-dir'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const etcdServers = f.list('--etcd-servers');
-  const storage = await openStorage({ dataDir, ...(etcdServers.length ? { etcdServers } : {}) });
+  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}) });
+  const upkeep = await startStorageUpkeep(storage, {
+    dataDir,
+    compactionIntervalMs: f.durationMs('--etcd-compaction-interval'),
+    snapshotIntervalMs: f.durationMs('--snapshot-schedule'),
+    snapshotRetention: f.int('--snapshot-retention'),
+    snapshotDir: f.optional('--snapshot-dir') ?? '',
+    ketchVersion: VERSION,
+    log,
+  });
   const api = await startApiServer({ dataDir, storage, ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
+    await upkeep.stop();
     await storage.close();
     throw err;
   });
@@ -94,6 +110,7 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   };
   const components = await startControlPlaneComponents(clients, input).catch(async (err: unknown) => {
     await api.close();
+    await upkeep.stop();
     await storage.close();
     throw err;
   });
@@ -104,6 +121,7 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
     stop: async () => {
       await components.stop();
       await api.close();
+      await upkeep.stop();
       await storage.close();
     },
   };

@@ -15,6 +15,7 @@ import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apise
 import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
 import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
 import { RestClient } from '../../client/rest.js';
+import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
@@ -169,6 +170,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') }, { podSecurity: UP_POD_SECURITY });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
+    if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);

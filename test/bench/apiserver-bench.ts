@@ -91,7 +91,7 @@ interface Ready {
 async function child(): Promise<void> {
   const dataDir = process.env.BENCH_DATA_DIR!;
   const etcd = process.env.BENCH_ETCD;
-  const inner = await openStorage({ dataDir, ...(etcd ? { etcdServers: [etcd] } : {}) });
+  const inner = await openStorage({ dataDir, ketchVersion: 'bench', ...(etcd ? { etcdServers: [etcd] } : {}) });
   const st = new InstrumentedStorage(inner);
   const storage = st.storage;
   const modes = process.env.BENCH_AUTHZ_MODES ? parseAuthorizationModes([process.env.BENCH_AUTHZ_MODES]) : undefined;
