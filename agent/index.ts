@@ -56,6 +56,8 @@ export interface AgentOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
+  /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
+  seccompDefault?: boolean;
 }
 
 export interface Agent {
@@ -82,6 +84,7 @@ export const AGENT_FLAGS = [
   { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
   { flag: '--token-auth-file <file>', description: 'bearer tokens (one a line) accepted by the agent API, besides client certificates of the cluster CA' },
   { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
+  { flag: '--no-seccomp-default', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
   { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
   { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
   { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
@@ -178,6 +181,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       nodeName: o.nodeName,
       hostIP,
       hostCapacity: capacity,
+      security: { seccompDefault: o.seccompDefault ?? true, seccompProfileRoot: join(rootDir, 'seccomp') },
       podCIDR: () => podCIDR,
       logDir: (pod) => podLogDir(rootDir, pod),
       syncIntervalMs: o.syncIntervalMs ?? 1000,

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { bytes, cpuMillis, isNotFound, type ConfigMap, type Container, type Pod, type Secret } from '../api/index.js';
 import type { ResourceClient } from '../client/index.js';
-import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './cri/index.js';
+import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, LinuxContainerSecurityContext, Mount } from './cri/index.js';
 
 /** A failure the user must fix in the pod or its referenced objects: the container waits with this reason. */
 export class ContainerConfigError extends Error {
@@ -233,15 +233,13 @@ export interface BuildArgs {
   attempt: number;
   env: Map<string, string>;
   mounts: DeepPartial<Mount>[];
+  /** The CRI security context (pod-security.ts). */
+  security: DeepPartial<LinuxContainerSecurityContext>;
 }
 
 export function containerConfig(a: BuildArgs): DeepPartial<ContainerConfig> {
   const { pod, container: c } = a;
   const envs: DeepPartial<KeyValue>[] = [...a.env].map(([key, value]) => ({ key, value }));
-  const sc = c.securityContext;
-  const psc = pod.spec.securityContext;
-  const runAsUser = sc?.runAsUser ?? psc?.runAsUser;
-  const runAsGroup = sc?.runAsGroup ?? psc?.runAsGroup;
   return {
     metadata: { name: c.name, attempt: a.attempt },
     image: { image: c.image },
@@ -264,19 +262,7 @@ export function containerConfig(a: BuildArgs): DeepPartial<ContainerConfig> {
     tty: c.tty ?? false,
     linux: {
       resources: linuxResources(c),
-      securityContext: {
-        privileged: sc?.privileged ?? false,
-        readonlyRootfs: sc?.readOnlyRootFilesystem ?? false,
-        ...(runAsUser !== undefined ? { runAsUser: { value: runAsUser } } : {}),
-        ...(runAsGroup !== undefined ? { runAsGroup: { value: runAsGroup } } : {}),
-        ...(sc?.capabilities ? { capabilities: { addCapabilities: sc.capabilities.add ?? [], dropCapabilities: sc.capabilities.drop ?? [] } } : {}),
-        noNewPrivs: sc?.allowPrivilegeEscalation === false,
-        namespaceOptions: {
-          network: pod.spec.hostNetwork ? 'NODE' : 'POD',
-          pid: pod.spec.hostPID ? 'NODE' : pod.spec.shareProcessNamespace ? 'POD' : 'CONTAINER',
-          ipc: pod.spec.hostIPC ? 'NODE' : 'POD',
-        },
-      },
+      securityContext: a.security,
     },
   };
 }

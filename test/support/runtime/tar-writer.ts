@@ -65,7 +65,7 @@ export function tarOf(entries: RawEntry[]): Buffer {
     if (Buffer.byteLength(e.name) > 100) records.push(paxRecord('path', Buffer.from(e.name)));
     if (records.length) {
       const pax = Buffer.concat(records);
-      out.push(header('PaxHeader', 'x', pax.length, {}), pax, pad(pax.length));
+      out.push(header('PaxHeader', 'x', pax.length, { name: 'PaxHeader' }), pax, pad(pax.length));
     }
     out.push(header(e.name.slice(0, 100), FLAGS[type], data.length, e), data, pad(data.length));
   }
