@@ -1,9 +1,10 @@
 // One container's runtime steps for the pod executor (kubelet's kuberuntime_container.go and image manager): pull
 // its image as the pull policy says, create and start it, run its lifecycle hooks, stop it.
-import { defaultPullPolicy, type Container, type LifecycleHandler } from '../api/index.js';
+import { defaultPullPolicy, type Container, type LifecycleHandler, type Secret } from '../api/index.js';
 import { ContainerConfigError, containerConfig, containerEnv, containerMounts, type ObjectCache } from './pod-config.js';
 import type { ContainerToStart } from './pod-actions.js';
 import { containerSecurity, type ImageUser, verifyRunAsNonRoot } from './pod-security.js';
+import { Keyring } from './pull-secrets.js';
 import type { PodState, PodWorkerContext } from './pod-state.js';
 import { runProbe, type ProbeResult } from './probes.js';
 
@@ -41,7 +42,7 @@ const userOf = (image: { uid?: { value: string | number } | null; username: stri
  * Pulls the image as imagePullPolicy says; on failure the container waits in ErrImagePull / ImagePullBackOff. Returns
  * the image's user (for runAsNonRoot), or undefined when there is no image to run.
  */
-async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container): Promise<ImageUser | undefined> {
+async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container, objects: ObjectCache): Promise<ImageUser | undefined> {
   const img = ctx.runtime.image;
   const policy = c.imagePullPolicy ?? defaultPullPolicy(c.image);
   const present = (await img.imageStatus({ image: { image: c.image } })).image;
@@ -59,7 +60,7 @@ async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container)
   void ctx.events.event(state.ref(), 'Normal', 'Pulling', `Pulling image "${c.image}"`);
   try {
     const started = ctx.clock.now();
-    await img.pullImage({ image: { image: c.image }, sandboxConfig: state.sandboxConfig ?? null });
+    await pullWithSecrets(ctx, state, c, objects);
     ctx.backoff.reset(key);
     void ctx.events.event(state.ref(), 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in ${ctx.clock.now() - started}ms`);
     const pulled = (await img.imageStatus({ image: { image: c.image } })).image;
@@ -71,6 +72,32 @@ async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container)
     void ctx.events.event(state.ref(), 'Warning', 'Failed', message);
     return undefined;
   }
+}
+
+/** The pod's pull secrets that exist; a missing one is noted and skipped, as kubelet does. */
+async function pullSecrets(state: PodState, objects: ObjectCache): Promise<Secret[]> {
+  const out: Secret[] = [];
+  for (const ref of state.pod.spec.imagePullSecrets ?? []) {
+    const s = await objects.secret(ref.name ?? '');
+    if (s) out.push(s);
+    else state.log.warn('image pull secret not found, pulling without it', { secret: ref.name });
+  }
+  return out;
+}
+
+/** Pulls with each matching credential of the pod's pull secrets in turn (anonymously when none matches). */
+async function pullWithSecrets(ctx: PodWorkerContext, state: PodState, c: Container, objects: ObjectCache): Promise<void> {
+  const creds = new Keyring(await pullSecrets(state, objects)).lookup(c.image);
+  let last: unknown;
+  for (const auth of creds.length ? creds : [undefined]) {
+    try {
+      await ctx.runtime.image.pullImage({ image: { image: c.image }, ...(auth ? { auth } : {}), sandboxConfig: state.sandboxConfig ?? null });
+      return;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
 }
 
 /** Created but never started (an earlier pass failed half way): start it now. */
@@ -91,7 +118,7 @@ export async function startContainer(ctx: PodWorkerContext, state: PodState, a: 
   if (a.createdId) return startCreated(ctx, state, c, a.createdId);
   if (!state.sandboxId) return;
   if (a.backOffKey) ctx.backoff.next(a.backOffKey);
-  const imageUser = await ensureImage(ctx, state, c);
+  const imageUser = await ensureImage(ctx, state, c, objects);
   if (!imageUser) return;
   const rt = ctx.runtime.runtime;
   let containerId: string;

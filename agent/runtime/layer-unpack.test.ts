@@ -2,31 +2,16 @@
 // after, sentinel files included), and links, devices, owners, setuid bits and file capabilities are kept.
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { run } from './exec.js';
 import { unpackLayer } from './layer-unpack.js';
+import { listing } from '../../test/support/runtime/host-listing.js';
 import { type RawEntry, tarOf } from '../../test/support/runtime/tar-writer.js';
 
 const diffId = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** Every path under `dir` with its type, mode, owner, size, times and content digest or link target. */
-export async function listing(dir: string, skip: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    if (p === skip) return;
-    const st = await lstat(p);
-    let what = '';
-    if (st.isSymbolicLink()) what = `-> ${await readlink(p)}`;
-    else if (st.isFile()) what = createHash('sha256').update(await readFile(p)).digest('hex');
-    out.push(`${p} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeMs} ${st.rdev} ${what}`);
-    if (st.isDirectory()) for (const n of (await readdir(p)).sort()) await walk(join(p, n));
-  };
-  await walk(dir);
-  return out;
-}
 
 describe('layer unpacking', function () {
   let area: string;

@@ -63,6 +63,7 @@ export function tarOf(entries: RawEntry[]): Buffer {
     const records: Buffer[] = [];
     for (const [k, v] of Object.entries(e.xattrs ?? {})) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
     if (Buffer.byteLength(e.name) > 100) records.push(paxRecord('path', Buffer.from(e.name)));
+    if (Buffer.byteLength(e.linkname ?? '') > 100) records.push(paxRecord('linkpath', Buffer.from(e.linkname ?? '')));
     if (records.length) {
       const pax = Buffer.concat(records);
       out.push(header('PaxHeader', 'x', pax.length, { name: 'PaxHeader' }), pax, pad(pax.length));
