@@ -186,18 +186,25 @@ export function linuxResources(c: Container): DeepPartial<LinuxContainerResource
   return out;
 }
 
+export interface MountOptions {
+  /** Volumes containers get read-only whatever their volumeMounts say (configMap, secret, downwardAPI, projected). */
+  readOnly: Set<string>;
+  /** Makes `subPath` of the volume at `base` available without following links; returns the host path to mount. */
+  bindSubPath(volume: string, base: string, subPath: string, index: number): Promise<string>;
+}
+
 /** Container mounts from the pod's volumes: volume name -> host directory (or file). */
-export function containerMounts(c: Container, volumePaths: Map<string, string>, env: Map<string, string>): DeepPartial<Mount>[] {
+export async function containerMounts(c: Container, volumePaths: Map<string, string>, env: Map<string, string>, o: MountOptions): Promise<DeepPartial<Mount>[]> {
   const out: DeepPartial<Mount>[] = [];
-  for (const vm of c.volumeMounts ?? []) {
+  for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
     const base = volumePaths.get(vm.name);
     if (!base) throw new ContainerConfigError(`volume "${vm.name}" mounted by container ${c.name} is not defined in the pod`);
     const sub = vm.subPath ?? (vm.subPathExpr ? expand(vm.subPathExpr, env) : '');
     if (sub.split('/').includes('..') || sub.startsWith('/')) throw new ContainerConfigError(`subPath "${sub}" must be a relative path without ".."`);
     out.push({
       containerPath: vm.mountPath,
-      hostPath: sub ? `${base}/${sub}` : base,
-      readonly: vm.readOnly ?? false,
+      hostPath: sub ? await o.bindSubPath(vm.name, base, sub, i) : base,
+      readonly: (vm.readOnly ?? false) || o.readOnly.has(vm.name),
       propagation: vm.mountPropagation === 'HostToContainer' ? 'PROPAGATION_HOST_TO_CONTAINER' : vm.mountPropagation === 'Bidirectional' ? 'PROPAGATION_BIDIRECTIONAL' : 'PROPAGATION_PRIVATE',
     });
   }

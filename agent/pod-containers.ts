@@ -1,10 +1,13 @@
 // One container's runtime steps for the pod executor (kubelet's kuberuntime_container.go and image manager): pull
 // its image as the pull policy says, create and start it, run its lifecycle hooks, stop it.
+import { join } from 'node:path';
 import { defaultPullPolicy, type Container, type LifecycleHandler, type Secret } from '../api/index.js';
 import { ContainerConfigError, containerConfig, containerEnv, containerMounts, type ObjectCache } from './pod-config.js';
 import type { ContainerToStart } from './pod-actions.js';
 import { containerSecurity, type ImageUser, verifyRunAsNonRoot } from './pod-security.js';
 import { Keyring } from './pull-secrets.js';
+import { SUBPATHS_DIR, bindSubPath } from './subpath.js';
+import { readOnlyVolumes } from './volume-files.js';
 import type { PodState, PodWorkerContext } from './pod-state.js';
 import { runProbe, type ProbeResult } from './probes.js';
 
@@ -126,7 +129,11 @@ export async function startContainer(ctx: PodWorkerContext, state: PodState, a: 
     verifyRunAsNonRoot(state.pod, c, imageUser);
     const security = containerSecurity(state.pod, c, ctx.security);
     const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity });
-    const mounts = containerMounts(c, volumes, env);
+    const subpaths = join(ctx.volumes.podDir(state.uid), 'volumes', SUBPATHS_DIR);
+    const mounts = await containerMounts(c, volumes, env, {
+      readOnly: readOnlyVolumes(state.pod),
+      bindSubPath: (volume, base, sub, i) => bindSubPath(base, sub, join(subpaths, volume, c.name, String(i))),
+    });
     const config = containerConfig({ pod: state.pod, container: c, kind: a.kind, attempt: a.attempt, env, mounts, security });
     ({ containerId } = await rt.createContainer({ podSandboxId: state.sandboxId, config, sandboxConfig: state.sandboxConfig ?? null }));
   } catch (err) {
