@@ -34,6 +34,7 @@ import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTok
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
 import type { Storage } from './storage/interface.js';
+import { isLoopbackAddress } from './nodeproxy/agent-address.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -96,6 +97,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     getPod: async (ns, name) => (await stores.pods.get(ns, name)) as unknown as ProxyPod,
     getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
     clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
+    // Loopback agents only for an API server that is itself on loopback (all its nodes are this machine).
+    addressPolicy: { allowLoopback: isLoopbackAddress(opts.bindAddress) },
   };
   const ctx: HandlerContext = {
     nodeProxy,

@@ -180,6 +180,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       rootDir: join(dataDir, 'agent'),
       runtimeEndpoint,
       port: f.int('--agent-port'),
+      clusterCIDR: f.string('--cluster-cidr'),
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
