@@ -6,6 +6,7 @@ import { invalid } from '../cri/errors.js';
 import { isNotExist } from '../../lib/errno.js';
 import type { ImageRecord } from './image-store.js';
 import { logger } from '../../lib/logger.js';
+import { hostCgroups } from './cgroups.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, apparmorFor, capabilities, seccompFor } from './security.js';
 
 const log = logger('runtime');
@@ -155,6 +156,8 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (!input.hostNetwork) namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
   if (input.ipcPath) namespaces.push({ type: 'ipc', path: input.ipcPath });
   if (input.utsPath) namespaces.push({ type: 'uts', path: input.utsPath });
+  // On the unified hierarchy a container gets its own cgroup namespace, as containerd gives it there.
+  if (hostCgroups().mode === 'v2' && !privileged) namespaces.push({ type: 'cgroup' });
 
   const sysOpts = ['nosuid', 'noexec', 'nodev', privileged ? 'rw' : 'ro'];
   const mounts: Record<string, unknown>[] = [
