@@ -47,6 +47,7 @@ import { ensureFrontProxyPki, publishAuthenticationConfigMap } from './aggregato
 import { METRICS_RESOURCES } from './nodeproxy/metrics-api.js';
 import { REVIEWS } from '../api/resources.js';
 import type { Storage } from './storage/interface.js';
+import { isLoopbackAddress } from './nodeproxy/agent-address.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -141,6 +142,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
     clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
     ...(opts.kubeletInsecureSkipTlsVerify ? {} : { agentCA: opts.kubeletCertificateAuthority ?? pki.ca.certPem }),
+    // Loopback agents only for an API server that is itself on loopback (all its nodes are this machine).
+    addressPolicy: { allowLoopback: isLoopbackAddress(opts.bindAddress) },
   };
   const ctx: HandlerContext = {
     nodeProxy,

@@ -56,7 +56,7 @@ export interface MetricsDeps {
 /** Summary over HTTPS from the node's agent, with the API server's kubelet-client certificate. */
 export function fetchSummary(proxy: NodeProxyDeps): (node: ProxyNode & MetaObject) => Promise<SummaryDoc> {
   return (node) => {
-    const { host, port } = agentEndpoint(node.metadata.name, node);
+    const { host, port } = agentEndpoint(node.metadata.name, node, proxy);
     const tls = agentTls(proxy);
     return new Promise<SummaryDoc>((resolve, reject) => {
       const r = httpsRequest({ host, port, path: '/stats/summary', method: 'GET', ...tls, timeout: SCRAPE_TIMEOUT_MS }, (res) => {

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { ApiError, errors } from '../../api/errors.js';
+import { type AgentAddressPolicy, agentLookup, checkAgentHost } from './agent-address.js';
 import { acceptPortForwardTunnel, PORT_FORWARD_PROTOCOL, spdyPortForwardMode } from './portforward-tunnel.js';
 
 /** What the proxy needs of a pod and of a node (plain stored objects). */
@@ -26,6 +27,8 @@ export interface NodeProxyDeps {
   clientCert: { cert: string; key: string };
   /** CA that signed the agents' serving certificates; without it they are not verified (agents self-sign by default). */
   agentCA?: string;
+  /** Which agent addresses may be dialled (agent-address.ts); default: no loopback, never link-local. */
+  addressPolicy?: AgentAddressPolicy;
 }
 
 interface Target {
@@ -36,12 +39,18 @@ interface Target {
 
 const ADDRESS_PREFERENCE = ['InternalIP', 'ExternalIP', 'InternalDNS', 'Hostname', 'ExternalDNS'];
 
-/** Where the node's agent listens: status.addresses (by preference) and daemonEndpoints.kubeletEndpoint.Port. */
-export function agentEndpoint(nodeName: string, node: ProxyNode): { host: string; port: number } {
+const policyOf = (deps: NodeProxyDeps): AgentAddressPolicy => deps.addressPolicy ?? { allowLoopback: false };
+
+/**
+ * Where the node's agent listens: status.addresses (by preference) and daemonEndpoints.kubeletEndpoint.Port. An
+ * address the API server does not dial (agent-address.ts) is refused with a Status.
+ */
+export function agentEndpoint(nodeName: string, node: ProxyNode, deps: NodeProxyDeps): { host: string; port: number } {
   const addrs = node.status?.addresses ?? [];
   const host = ADDRESS_PREFERENCE.map((t) => addrs.find((a) => a.type === t)?.address).find(Boolean);
   const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
   if (!host || !port) throw errors.unavailable(`node ${nodeName} has no agent endpoint (status.addresses / daemonEndpoints.kubeletEndpoint.Port)`);
+  checkAgentHost(nodeName, host, policyOf(deps));
   return { host, port };
 }
 
@@ -50,7 +59,7 @@ async function target(deps: NodeProxyDeps, namespace: string, name: string, sub:
   const pod = await deps.getPod(namespace, name);
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) throw errors.badRequest(`pod ${name} does not have a host assigned`);
-  const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName));
+  const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName), deps);
   const q = new URLSearchParams(query);
   const container = q.get('container') || pod.spec?.containers?.[0]?.name || '';
   q.delete('container');
@@ -104,9 +113,9 @@ export async function proxyPodLog(req: IncomingMessage, res: ServerResponse, nam
   upstream.pipe(res);
 }
 
-/** TLS options for connections to an agent: our client certificate, and its CA when we have one. */
-export function agentTls(deps: NodeProxyDeps): { cert: string; key: string; ca?: string; rejectUnauthorized?: boolean } {
-  return { cert: deps.clientCert.cert, key: deps.clientCert.key, ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }) };
+/** TLS options for connections to an agent: our client certificate, its CA when we have one, and the checked lookup. */
+export function agentTls(deps: NodeProxyDeps): { cert: string; key: string; ca?: string; rejectUnauthorized?: boolean; lookup: ReturnType<typeof agentLookup> } {
+  return { cert: deps.clientCert.cert, key: deps.clientCert.key, ...(deps.agentCA ? { ca: deps.agentCA } : { rejectUnauthorized: false }), lookup: agentLookup(policyOf(deps)) };
 }
 
 /**

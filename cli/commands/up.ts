@@ -208,6 +208,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       port: f.int('--agent-port'),
       tlsCertFile: creds.servingCertFile,
       tlsKeyFile: creds.servingKeyFile,
+      clusterCIDR: f.string('--cluster-cidr'),
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
