@@ -184,15 +184,22 @@ export class VolumeManager {
   /** Unmounts tmpfs emptyDirs and removes the pod's directory (and forgets its tokens). */
   async tearDown(uid: string): Promise<void> {
     this.tokens.forget(uid);
-    const base = join(this.podDir(uid), 'volumes');
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of info.split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp?.startsWith(`${base}/`)) {
-        // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-        await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
-      }
-    }
+    await unmountUnder(join(this.podDir(uid), 'volumes'));
     await rm(this.podDir(uid), { recursive: true, force: true });
   }
+}
+
+/**
+ * Unmounts every mount below base, deepest first (tmpfs volumes, subPath binds): a pod's teardown, and `ketch up`'s
+ * stop for the pods of a node it ran (their volumes outlive the removed sandboxes otherwise).
+ */
+export async function unmountUnder(base: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
+    .sort((a, b) => b.length - a.length);
+  // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+  for (const mp of points) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
 }
