@@ -62,12 +62,12 @@ function acceptable(accept: string | undefined): boolean {
 
 /**
  * The handler of resource requests (and of paths no other route takes): the RequestInfo resolved at the start of the
- * chain says which store and what to do; every failure is answered with a Status, and one that is no ApiError logged.
+ * chain says which store and what to do; every failure is answered with a Status (a 5xx is logged with its error by
+ * the recovery filter).
  */
 export function resourceHandler(ctx: HandlerContext): Handler {
   return (req, res) =>
     serveResource(req, res, ctx).catch((err: unknown) => {
-      if (!(err instanceof ApiError)) ctx.log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
       sendError(res, err);
     });
 }
@@ -83,7 +83,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
   if (ri.subresource && !info.subresources.includes(ri.subresource)) throw notFoundPath();
   if (!info.namespaced && ri.namespace) throw notFoundPath();
   if (info.namespaced && !ri.namespace && !['list', 'watch', 'deletecollection'].includes(ri.verb)) throw notFoundPath();
-  if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed(`${ri.verb} is not supported on ${ri.resource}`);
+  if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed();
   if (!acceptable(req.headers.accept)) {
     throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
   }
@@ -106,7 +106,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
       throw errors.badRequest(`pods/${ri.subresource} needs a protocol upgrade (WebSocket or SPDY): Upgrade request required`);
     }
     default:
-      throw errors.methodNotAllowed(`${ri.resource}/${ri.subresource} is not supported by this server`);
+      throw notFoundPath();
   }
 }
 
@@ -251,5 +251,5 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     return;
   }
   if (ri.verb === 'patch' && subresource === 'status') return handlePatch(req, res, ri, q, info, store, ctx, { subresource });
-  throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/${subresource}`);
+  throw errors.methodNotAllowed();
 }

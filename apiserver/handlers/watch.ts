@@ -112,7 +112,7 @@ export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, c
   const info = findByResource(ri.group, ri.version, ri.resource);
   const store = info && ctx.registry.store(info);
   if (!info || !store || ri.subresource || (!info.namespaced && ri.namespace)) throw notFoundPath();
-  if (!info.verbs.includes('watch')) throw errors.methodNotAllowed(`watch is not supported on ${ri.resource}`);
+  if (!info.verbs.includes('watch')) throw errors.methodNotSupported({ group: info.group, resource: info.resource }, 'watch');
   const opened = openWatch(req, { ...ri, verb: 'watch' }, info, store, ctx);
   let ws: WebSocket;
   try {

@@ -69,3 +69,19 @@ export function wantsTable(accept: string | undefined): boolean {
   const first = parseAccept(accept).find((a) => a.params.as === 'Table' || a.type === 'application/json' || a.type === '*/*');
   return !!first && first.params.as === 'Table' && (first.params.g ?? 'meta.k8s.io') === 'meta.k8s.io';
 }
+
+/** A pattern that finds a query parameter in a raw request target (for targetParam). */
+export function paramPattern(name: string): RegExp {
+  return new RegExp(`[?&]${name}(?:=([^&#]*))?(?:[&#]|$)`);
+}
+
+/**
+ * The first value of a query parameter, read from the raw request target without parsing the whole query: undefined
+ * when absent, '' for `?name` and `?name=`, decoded as URLSearchParams decodes (percent escapes, '+' as a space).
+ */
+export function targetParam(target: string, pattern: RegExp): string | undefined {
+  const m = pattern.exec(target);
+  if (!m) return undefined;
+  const raw = m[1] ?? '';
+  return raw.includes('%') || raw.includes('+') ? (new URLSearchParams(`v=${raw}`).get('v') ?? '') : raw;
+}

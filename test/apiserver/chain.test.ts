@@ -112,7 +112,7 @@ describe('handler chain: authorization', function () {
     assert.equal(one.json.kind, 'Status');
     assert.equal(one.json.reason, 'Forbidden');
     assert.equal(one.json.message, `configmaps "c" is forbidden: User "${DENIED}" cannot get resource "configmaps" in API group "" in the namespace "default": test authorizer`);
-    assert.deepEqual(one.json.details, { name: 'c', group: '', kind: 'configmaps' });
+    assert.deepEqual(one.json.details, { name: 'c', kind: 'configmaps' }); // an empty group is left out (omitempty)
     const list = await h.call('GET', CM, { auth: { token: denied } });
     assert.equal(list.json.message, `configmaps is forbidden: User "${DENIED}" cannot list resource "configmaps" in API group "" in the namespace "default": test authorizer`);
     const nodes = await h.call('GET', '/api/v1/nodes', { auth: { token: denied } });
