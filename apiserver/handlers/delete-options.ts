@@ -46,3 +46,12 @@ export function deleteParams(q: Query, body: unknown): DeleteParams {
   if (dry || dryRunParam(q)) out.dryRun = true;
   return out;
 }
+
+/**
+ * Whether the request set orphanDependents to false (query, or the body when there is one): kube answers a delete
+ * that is not done at once with 202 then, and with 200 otherwise (graceful pods, finalizers, orphaning).
+ */
+export function orphanDependentsFalse(q: Query, body: unknown): boolean {
+  if (isObject(body)) return body.orphanDependents === false;
+  return q.get('orphanDependents') !== null && !boolParam(q, 'orphanDependents');
+}

@@ -14,7 +14,7 @@ import type { UpdateOptions } from '../registry/rest.js';
 import type { Store } from '../registry/store.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { deleteParams } from './delete-options.js';
+import { deleteParams, orphanDependentsFalse } from './delete-options.js';
 import { boolParam, dryRunParam, fieldManagerParam, includeParam, optional, type Query } from './params.js';
 import { applyPatch, PATCH_TYPES } from './patch.js';
 import { handleSubresource } from './subresource.js';
@@ -165,7 +165,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       const out = await store.delete(ri.namespace, ri.name, deleteParams(q, body));
       if (out.deleted && !store.strategy.returnDeletedObject) {
         sendJson(res, 200, successStatus({ name: ri.name, group: info.group, kind: info.resource, ...(out.obj.metadata.uid ? { uid: out.obj.metadata.uid } : {}) }));
-      } else sendJson(res, out.deleted ? 200 : 202, out.obj);
+      } else sendJson(res, out.deleted || !orphanDependentsFalse(q, body) ? 200 : 202, out.obj);
       return;
     }
     case 'deletecollection': {
