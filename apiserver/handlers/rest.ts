@@ -5,7 +5,7 @@ import { parseListOptions } from '../../api/list-options.js';
 import { apiVersionOf, findByResource, type ResourceInfo } from '../../api/resources.js';
 import type { Handler } from '../filters/chain.js';
 import type { RequestInfo } from '../http/request-info.js';
-import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
+import { mediaType, parseAccept, readBody, tableVersion, wantsTable } from '../http/requests.js';
 import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
 import { proxyPodLog } from '../nodeproxy/node-proxy.js';
 import { applyConfig } from '../patch/managed-fields.js';
@@ -46,8 +46,9 @@ function listKind(info: ResourceInfo): string {
 }
 
 function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: HandlerContext, info: ResourceInfo, code: number, obj: Obj): void {
-  if (wantsTable(req.headers.accept) && obj.kind === info.kind) {
-    sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
+  const version = tableVersion(req.headers.accept);
+  if (version && obj.kind === info.kind) {
+    sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), version, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
   } else sendJson(res, code, obj);
 }
 
@@ -125,7 +126,8 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'list': {
       const params = parseListOptions(q);
-      if (!wantsTable(req.headers.accept)) {
+      const version = tableVersion(req.headers.accept);
+      if (!version) {
         // The list body is made of the items' stored bytes (see Store.listJson).
         sendEncoded(res, 200, await store.listJson(ri.namespace, params, listKind(info)));
         return;
@@ -137,6 +139,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
         toTable(info.kind, out.items, {
           include: includeParam(q),
           now: ctx.clock.now(),
+          version,
           resourceVersion: out.resourceVersion,
           ...optional('continue', out.continue),
           ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}),

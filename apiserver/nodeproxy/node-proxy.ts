@@ -121,12 +121,13 @@ export function agentTls(deps: NodeProxyDeps, skipVerify = false): { cert: strin
 export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, sub: string, query: URLSearchParams, deps: NodeProxyDeps): Promise<void> {
   if (sub === 'portforward') return portForwardUpgrade(req, socket, head, namespace, name, query, deps);
   if (sub !== 'exec' && sub !== 'attach') throw errors.badRequest(`pods/${sub} cannot be proxied to a node`);
+  // kube's order: the pod and its container (404, 400), then what the kubelet checks: the streams, the protocol.
+  const t = await locate(deps, namespace, name, query.get('container'));
   const o = execRequest(query, sub);
   const ws = isWebSocketUpgrade(req);
   if (!ws && !isSpdyUpgrade(req)) throw errors.badRequest(`pods/${sub} needs a protocol upgrade (WebSocket or SPDY): Upgrade request required`);
   // The client's protocol is checked before anything is started for it.
   const protocol = ws ? negotiateChannelProtocol(req, EXEC_PROTOCOLS) : negotiateSpdyProtocol(req);
-  const t = await locate(deps, namespace, name, o.container);
   const agent = await openAgentStream(agentUrl(t, `/${sub}/${enc(namespace)}/${enc(name)}/${enc(t.container)}`, o.agentQuery), EXEC_AGENT_PROTOCOL, deps);
   const session = new RemoteCommand(agent);
   if (typeof protocol === 'string') {
@@ -139,6 +140,8 @@ export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head
 
 /** port-forward: kubectl's SPDY (in a WebSocket or not), or the WebSocket channel framing with ?ports=. */
 async function portForwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, query: URLSearchParams, deps: NodeProxyDeps): Promise<void> {
+  // kube's order: the options decoded (a malformed port is 400), the pod and its node, then the kubelet's checks.
+  const ports = portForwardPorts(query);
   const t = await agentOf(deps, await deps.getPod(namespace, name), name);
   const path = `/portForward/${enc(namespace)}/${enc(name)}`;
   const spdy = spdyPortForwardMode(req);
@@ -147,8 +150,9 @@ async function portForwardUpgrade(req: IncomingMessage, socket: Duplex, head: Bu
     return;
   }
   if (!isWebSocketUpgrade(req)) throw errors.badRequest('pods/portforward needs a protocol upgrade (WebSocket or SPDY): Upgrade request required');
+  // Over WebSocket the ports travel in no other place (the kubelet's NewV4Options).
+  if (!ports.length) throw errors.badRequest('query parameter "ports" is required');
   const protocol = negotiateChannelProtocol(req, PORT_FORWARD_PROTOCOLS);
-  const ports = portForwardPorts(query);
   const agentQuery = new URLSearchParams();
   for (const p of ports) agentQuery.append('port', String(p));
   const agent = await openAgentStream(agentUrl(t, path, agentQuery), PORT_FORWARD_PROTOCOL, deps);

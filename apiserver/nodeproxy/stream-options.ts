@@ -76,7 +76,6 @@ export interface ExecFlags {
 }
 
 export interface ExecRequest {
-  container: string | null;
   flags: ExecFlags;
   /** exec only: the command, every `command` value in order. */
   command: string[];
@@ -96,12 +95,12 @@ export function execRequest(q: Query, sub: 'exec' | 'attach'): ExecRequest {
   const agentQuery = new URLSearchParams();
   for (const c of command) agentQuery.append('command', c);
   for (const k of ['stdin', 'stdout', 'stderr', 'tty'] as const) if (flags[k]) agentQuery.set(k, 'true');
-  return { container: q.get('container'), flags, command, agentQuery };
+  return { flags, command, agentQuery };
 }
 
 /**
  * PodPortForwardOptions.ports: every `ports` value, each a comma-separated list (Convert_Slice_string_To_Slice_int32),
- * required over WebSocket, where the ports travel in no other place; each from 1 to 65535 (the kubelet's check).
+ * each from 1 to 65535 (the kubelet's check); none given is an empty list (SPDY clients name ports in their streams).
  */
 export function portForwardPorts(q: Query): number[] {
   const ports: number[] = [];
@@ -113,6 +112,5 @@ export function portForwardPorts(q: Query): number[] {
       ports.push(n);
     }
   }
-  if (!ports.length) throw errors.badRequest('query parameter "ports" is required');
   return ports;
 }

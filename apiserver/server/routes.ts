@@ -5,7 +5,7 @@
 import express from 'express';
 import type { Handler } from '../filters/chain.js';
 import type { ApiServerMetrics } from '../filters/metrics.js';
-import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
+import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
 import { openapiHandler } from '../handlers/openapi.js';
 import { notFoundPath, sendError, sendJson } from '../http/responses.js';
 import { upgradeOf } from '../http/upgrades.js';
@@ -83,11 +83,13 @@ function otherRoutes(deps: RouteDeps): express.Express {
 /** Legacy discovery (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated discovery (apidiscovery.k8s.io/v2). */
 function discoveryRoutes(app: express.Express, deps: RouteDeps): void {
   app.get('/api', (req, res) => {
-    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(true), AGGREGATED_CONTENT_TYPE);
+    const aggregated = wantsAggregated(req.headers.accept);
+    if (aggregated) sendJson(res, 200, aggregatedDiscovery(true, aggregated), aggregatedContentType(aggregated));
     else sendJson(res, 200, apiVersions(deps.serverAddress()));
   });
   app.get('/apis', (req, res) => {
-    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(false), AGGREGATED_CONTENT_TYPE);
+    const aggregated = wantsAggregated(req.headers.accept);
+    if (aggregated) sendJson(res, 200, aggregatedDiscovery(false, aggregated), aggregatedContentType(aggregated));
     else sendJson(res, 200, apiGroupList());
   });
   app.get('/api/:version', (req, res) => {

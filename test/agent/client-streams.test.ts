@@ -152,6 +152,15 @@ describe('exec, attach, logs and port-forward for every client (API server + nod
       assert.equal(r.openWhileAttached, true);
     });
 
+    it('an exec WebSocket offering only an unknown subprotocol: 400 with a Status, before anything is started', async () => {
+      const r = await runPython<{ handshake: number; status: number; body: string }>('subprotocol.py', [kubeconfig(), 'default', POD]);
+      assert.equal(r.handshake, 400);
+      assert.equal(r.status, 400);
+      const st = JSON.parse(r.body) as { kind: string; reason: string; code: number; message: string };
+      assert.deepEqual([st.kind, st.reason, st.code], ['Status', 'BadRequest', 400]);
+      assert.match(st.message, /^requested protocol\(s\) are not supported: \[v9\.channel\.example\.com\]; supports \[v5\.channel\.k8s\.io v4\.channel\.k8s\.io /);
+    });
+
     it('port-forward (WebSocket, ?ports=): an HTTP request to the pod\'s port', async () => {
       const r = await runPython<{ statusLine: string; body: string; error: string | null }>('portforward.py', [kubeconfig(), 'default', POD, '8080', '/index.html']);
       assert.match(r.statusLine, /^HTTP\/1\.[01] 200/);

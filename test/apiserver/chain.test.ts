@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Attributes, AuditEvent, AuthorizationResult, Authorizer } from '../../apiserver/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { serviceAccountToken, startHarness, type Harness } from './harness.js';
 
 type J = Record<string, unknown>;
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -22,14 +22,6 @@ async function until(what: string, probe: () => Promise<boolean> | boolean, ms =
 }
 
 /** A service account's token (a user outside system:masters). */
-async function saToken(h: Harness, name: string): Promise<string> {
-  const sa = await h.call('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
-  assert.equal(sa.status, 201, sa.text);
-  const tr = await h.call('POST', `/api/v1/namespaces/default/serviceaccounts/${name}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
-  assert.equal(tr.status, 201, tr.text);
-  return String((tr.json.status as J).token);
-}
-
 /** Sends a protocol upgrade request; resolves with the HTTP answer when the server refuses it, or 101 when it switches. */
 function upgrade(h: Harness, path: string, token: string, method = 'GET', protocol = 'websocket'): Promise<{ status: number; headers: IncomingHttpHeaders; json: J }> {
   return new Promise((resolve, reject) => {
@@ -98,8 +90,8 @@ describe('handler chain: authorization', function () {
   before(async () => {
     authorizer = new DenyOne();
     h = await startHarness({ authorizer });
-    denied = await saToken(h, 'denied');
-    allowed = await saToken(h, 'allowed');
+    denied = await serviceAccountToken(h, 'denied');
+    allowed = await serviceAccountToken(h, 'allowed');
     assert.equal((await h.call('POST', CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } })).status, 201);
   });
   after(async () => {
@@ -201,7 +193,7 @@ describe('handler chain: upgrades pass in-flight limits, metrics and audit', fun
       maxMutatingRequestsInflight: 1,
       audit: { wants: (a) => a.user.name.startsWith('system:serviceaccount:'), process: (e) => events.push(e) },
     });
-    token = await saToken(h, 'busy');
+    token = await serviceAccountToken(h, 'busy');
   });
   after(async () => {
     await h.stop();

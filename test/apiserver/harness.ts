@@ -178,3 +178,12 @@ export const deploymentManifest = (name: string, replicas = 2): Record<string, u
     template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } },
   },
 });
+
+/** A token of a new service account NAME in default (user system:serviceaccount:default:NAME), from TokenRequest. */
+export async function serviceAccountToken(h: Harness, name: string): Promise<string> {
+  const sa = await h.call('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
+  if (sa.status !== 201) throw new Error(`service account ${name}: ${sa.status} ${sa.text}`);
+  const tr = await h.call('POST', `/api/v1/namespaces/default/serviceaccounts/${name}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
+  if (tr.status !== 201) throw new Error(`token of ${name}: ${tr.status} ${tr.text}`);
+  return String((tr.json.status as { token?: unknown }).token);
+}

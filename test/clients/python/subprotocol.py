@@ -11,7 +11,7 @@ from common import core, emit
 v1 = core()
 cfg = v1.api_client.configuration
 namespace, pod = sys.argv[2], sys.argv[3]
-path = "/api/v1/namespaces/%s/pods/%s/exec?command=true&stdout=True" % (namespace, pod)
+path = "/api/v1/namespaces/%s/pods/%s/exec?command=true&container=main&stdout=True" % (namespace, pod)
 host = cfg.host.replace("https://", "")
 sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": cfg.ssl_ca_cert, "certfile": cfg.cert_file, "keyfile": cfg.key_file, "check_hostname": False}
 result = {}
