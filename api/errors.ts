@@ -104,8 +104,8 @@ const qualified = (r: ResourceRef): string => (r.group ? `${r.resource}.${r.grou
 /** What kube puts in details for a resource: the name, the group (left out when empty), the resource as "kind". */
 const det = (r: ResourceRef, extra: Partial<StatusDetails> = {}): StatusDetails => ({ name: r.name ?? '', group: r.group, kind: r.resource, ...extra });
 
-/** field.Error's text: "<field>: <body>" (the body alone when there is no field). */
-const causeText = (c: StatusCause): string => (c.field ? `${c.field}: ${c.message}` : c.message);
+/** field.Error's text: "<field>: <body>" (": <body>" for the root path, as Go prints it). */
+const causeText = (c: StatusCause): string => `${c.field}: ${c.message}`;
 
 /** utilerrors.Aggregate's text of field.ErrorList.ToAggregate(): duplicates dropped, several in brackets. */
 export function aggregateCauses(causes: StatusCause[]): string {

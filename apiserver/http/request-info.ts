@@ -57,7 +57,8 @@ export function isWatchTarget(target: string): boolean {
   return v !== undefined && queryBool(v);
 }
 const WATCH_PARAM = paramPattern('watch');
-const WATCH_PATH = /^\/apis?\/([^/?]+\/)?[^/?]+\/watch\//;
+// /api/VERSION/watch/... or /apis/GROUP/VERSION/watch/... (not a namespace or object named watch).
+const WATCH_PATH = /^\/(api\/[^/?]+|apis\/[^/?]+\/[^/?]+)\/watch\//;
 
 /** undefined when the path is not a resource path (discovery, /version, ...). */
 export function resolveRequest(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {
