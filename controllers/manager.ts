@@ -13,17 +13,25 @@ import { logger } from '../lib/logger.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
+import { EndpointsController } from './endpoints/endpoints-controller.js';
+import { EndpointSliceController } from './endpointslice/endpointslice-controller.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
+import { EphemeralVolumeController } from './volume/ephemeral/ephemeral-controller.js';
+import { ExpandController } from './volume/expand/expand-controller.js';
+import { PersistentVolumeController } from './volume/persistentvolume/pv-controller.js';
+import { PvProtectionController } from './volume/protection/pv-protection-controller.js';
+import { PvcProtectionController } from './volume/protection/pvc-protection-controller.js';
 import { ReplicaSetController, REPLICATIONCONTROLLER_KIND } from './replicaset/replicaset-controller.js';
 import { DaemonSetController } from './daemonset/daemonset-controller.js';
 import { StatefulSetController } from './statefulset/statefulset-controller.js';
 import { JobController } from './job/job-controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
+import { ServiceLbController } from './servicelb/servicelb-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -59,6 +67,10 @@ export interface ControllerManagerOptions {
   concurrentJobSyncs?: number;
   concurrentCronJobSyncs?: number;
   concurrentTtlAfterFinishedSyncs?: number;
+  concurrentServiceEndpointSyncs?: number;
+  concurrentEndpointSyncs?: number;
+  /** Endpoints in one EndpointSlice (default 100, at most 1000). */
+  maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
 }
@@ -89,6 +101,11 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  'persistentvolume-binder': (ctx) => new PersistentVolumeController(ctx),
+  'persistentvolume-expander': (ctx) => new ExpandController(ctx),
+  'pvc-protection': (ctx) => new PvcProtectionController(ctx),
+  'pv-protection': (ctx) => new PvProtectionController(ctx),
+  'ephemeral-volume': (ctx) => new EphemeralVolumeController(ctx),
   'clusterrole-aggregation': (ctx) => new ClusterRoleAggregationController(ctx),
   daemonset: (ctx, o) => new DaemonSetController(ctx, { ...(o.concurrentDaemonSetSyncs ? { workers: o.concurrentDaemonSetSyncs } : {}) }),
   statefulset: (ctx, o) => new StatefulSetController(ctx, { ...(o.concurrentStatefulSetSyncs ? { workers: o.concurrentStatefulSetSyncs } : {}) }),
@@ -96,6 +113,14 @@ export const CONTROLLERS: Record<string, Factory> = {
   job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
   cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
+  endpointslice: (ctx, o) =>
+    new EndpointSliceController(ctx, {
+      ...(o.concurrentServiceEndpointSyncs ? { workers: o.concurrentServiceEndpointSyncs } : {}),
+      ...(o.maxEndpointsPerSlice ? { maxEndpointsPerSlice: o.maxEndpointsPerSlice } : {}),
+    }),
+  endpoint: (ctx, o) => new EndpointsController(ctx, { ...(o.concurrentEndpointSyncs ? { workers: o.concurrentEndpointSyncs } : {}) }),
+  // k3s's name for its LoadBalancer-without-a-cloud controller.
+  servicelb: (ctx) => new ServiceLbController(ctx),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

@@ -3,11 +3,13 @@ import type { ResourceInfo } from '../../../api/resources.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
 import { controllerRevisionStrategy, daemonSetStrategy, replicationControllerStrategy } from './apps.js';
 import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from './core.js';
+import { endpointSliceStrategy } from './discovery.js';
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
+import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
@@ -17,6 +19,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Service: (info, o) => serviceStrategy(info, o.serviceRanges),
   Event: eventStrategy,
   Endpoints: endpointsStrategy,
+  EndpointSlice: endpointSliceStrategy,
   Secret: secretStrategy,
   Deployment: workloadStrategy,
   ReplicaSet: workloadStrategy,
@@ -27,6 +30,8 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Job: workloadStrategy,
   CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  PersistentVolume: persistentVolumeStrategy,
+  PersistentVolumeClaim: persistentVolumeClaimStrategy,
   ...RBAC_STRATEGIES,
 };
 
