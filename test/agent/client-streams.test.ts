@@ -1,13 +1,16 @@
 // exec, attach, logs and port-forward as every client speaks them, through a real API server to a real node agent
-// (runc, busybox from a real registry): the Python client (python3-kubernetes: v4.channel.k8s.io, ?ports=), raw
-// WebSockets in each channel protocol kube-apiserver accepts, kubectl over SPDY (what kubectl and client-go before
-// 1.30 use) and over WebSocket v5 (1.32). Needs root, runc, iproute2 and docker-registry.
+// (runc, busybox from a real registry): the Python client (python3-kubernetes: v4.channel.k8s.io, ?ports=), the Node
+// client (@kubernetes/client-node: v5.channel.k8s.io first), raw WebSockets in each channel protocol kube-apiserver
+// accepts, kubectl over SPDY (what kubectl and client-go before 1.30 use) and over WebSocket v5 (1.32). Needs root,
+// runc, iproute2 and docker-registry.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import type * as K8s from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import type { Node, Pod } from '../../api/index.js';
 import { startAgent, type Agent } from '../../agent/index.js';
@@ -166,6 +169,77 @@ describe('exec, attach, logs and port-forward for every client (API server + nod
       assert.match(r.statusLine, /^HTTP\/1\.[01] 200/);
       assert.equal(r.body, 'forwarded-page\n');
       assert.equal(r.error, null);
+    });
+  });
+
+  describe('the Node client (@kubernetes/client-node: offers v5 to channel.k8s.io, ?ports=)', () => {
+    let k8s: typeof K8s;
+    let kc: K8s.KubeConfig;
+    before(async () => {
+      k8s = await import('@kubernetes/client-node');
+      kc = new k8s.KubeConfig();
+      kc.loadFromFile(kubeconfig());
+    });
+
+    /** A stream that keeps what is written to it; `until` resolves once the text matches (or rejects at the deadline). */
+    const sink = (): { stream: PassThrough; text: () => string; until: (re: RegExp) => Promise<void> } => {
+      const stream = new PassThrough();
+      let seen = '';
+      const waiters: { re: RegExp; resolve: () => void }[] = [];
+      stream.on('data', (c: Buffer) => {
+        seen += c.toString();
+        for (const w of waiters.filter((x) => x.re.test(seen))) w.resolve();
+      });
+      const until = (re: RegExp): Promise<void> =>
+        re.test(seen)
+          ? Promise.resolve()
+          : new Promise((resolve, reject) => {
+              const t = setTimeout(() => reject(new Error(`never saw ${re}: ${JSON.stringify(seen)}`)), 20_000);
+              waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
+            });
+      return { stream, text: () => seen, until };
+    };
+    const closed = (ws: WebSocket): Promise<void> => new Promise((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())));
+
+    it('exec: stdout, stderr, stdin ended by v5\'s close message, and the Status (Success, NonZeroExitCode) to the callback', async () => {
+      const exec = new k8s.Exec(kc);
+      const run = async (command: string[], input?: string): Promise<{ out: string; err: string; status: K8s.V1Status | undefined; protocol: string }> => {
+        const out = sink();
+        const err = sink();
+        let status: K8s.V1Status | undefined;
+        const ws = (await exec.exec('default', POD, 'main', command, out.stream, err.stream, input === undefined ? null : Readable.from([input]), false, (s) => (status = s))) as unknown as WebSocket;
+        await closed(ws);
+        return { out: out.text(), err: err.text(), status, protocol: ws.protocol };
+      };
+      const ok = await run(['sh', '-c', 'echo out; echo err >&2']);
+      assert.deepEqual(ok, { out: 'out\n', err: 'err\n', status: { metadata: {}, status: 'Success' }, protocol: 'v5.channel.k8s.io' });
+      const failed = await run(['sh', '-c', 'exit 6']);
+      assert.deepEqual([failed.status?.reason, failed.status?.details], ['NonZeroExitCode', { causes: [{ reason: 'ExitCode', message: '6' }] }]);
+      const cat = await run(['cat'], 'from node\n');
+      assert.equal(cat.out, 'from node\n');
+      assert.equal(cat.status?.status, 'Success');
+    });
+
+    it('attach: the output of the running process', async () => {
+      const out = sink();
+      const ws = (await new k8s.Attach(kc).attach('default', POD, 'main', out.stream, null, null, false)) as unknown as WebSocket;
+      await out.until(/tick \d+\n/);
+      assert.equal(ws.readyState, ws.OPEN);
+      ws.close(1000);
+      await closed(ws);
+    });
+
+    it('port-forward: an HTTP request to the pod\'s port', async () => {
+      const out = sink();
+      const err = sink();
+      const input = new PassThrough();
+      const ws = (await new k8s.PortForward(kc).portForward('default', POD, [8080], out.stream, err.stream, input)) as unknown as WebSocket;
+      input.write('GET /index.html HTTP/1.0\r\n\r\n');
+      await out.until(/forwarded-page\n$/);
+      assert.match(out.text(), /^HTTP\/1\.[01] 200/);
+      assert.equal(err.text(), '');
+      ws.close(1000);
+      await closed(ws);
     });
   });
 
