@@ -1,11 +1,11 @@
 // The oldest kubectl Debian ships (kubernetes-client, v1.20, unpacked by scripts/install-deps.sh beside the 1.32 one)
 // against a real API server: what older builds ask for that 1.32 does not. Legacy discovery only (no aggregated),
 // Table v1 with v1beta1 offered, JSON and protobuf bodies from typed clients, GET-then-PUT on /scale, errors printed
-// from the Status. `apply` and `explain` of 1.20 read /openapi/v2 (client-side validation and strategic-merge
-// metadata), which the extensibility branch serves; drain evicts only when /apis lists the policy group.
+// from the Status; `apply` and `explain` read /openapi/v2 (client-side validation, strategic-merge metadata, the
+// field docs). Its drain evicts only when /apis lists the policy group (it deletes the pods otherwise).
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHarness, type Harness } from '../apiserver/harness.js';
@@ -66,6 +66,23 @@ describe('kubectl 1.20 (Debian\'s kubernetes-client) against the API server', fu
     assert.equal(got, 'back/old/busybox:1.36/3');
     assert.match(await ok(['describe', 'deploy', 'demo', '-n', 'old']), /Replicas:\s+3 desired/);
     assert.match(await ok(['delete', 'deploy', 'demo', '-n', 'old']), /deployment.apps "demo" deleted/);
+  });
+
+  it('apply -f twice (validated and merged with /openapi/v2), then explain', async () => {
+    const yaml = (replicas: number): string =>
+      `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"applied","namespace":"old"},"spec":{"replicas":${replicas},"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}}`;
+    const file = join(home, 'applied.json');
+    writeFileSync(file, yaml(1));
+    assert.match(await ok(['apply', '-f', file]), /deployment.apps\/applied created/);
+    writeFileSync(file, yaml(2));
+    assert.match(await ok(['apply', '-f', file]), /deployment.apps\/applied configured/);
+    assert.equal(await ok(['get', 'deploy', 'applied', '-n', 'old', '-o', 'jsonpath={.spec.replicas}']), '2');
+    writeFileSync(file, yaml(2).replace('"replicas"', '"replicaz"'));
+    const invalid = await k(['apply', '-f', file]);
+    assert.notEqual(invalid.code, 0);
+    assert.match(invalid.stderr, /unknown field "replicaz"/);
+    const explained = await ok(['explain', 'deployment.spec.replicas']);
+    assert.match(explained, /KIND:\s+Deployment\nVERSION:\s+apps\/v1\n\nFIELD:\s+replicas <integer>/);
   });
 
   it('run a pod and get it -o wide; get -o json lists it', async () => {
