@@ -50,9 +50,10 @@ function checkListOptions(p: { resourceVersion?: string; resourceVersionMatch?: 
 
 /** 504 with the ResourceVersionTooLarge cause that client-go's reflector looks for. */
 function tooLargeResourceVersion(rv: number, current: number): ApiError {
-  const err = errors.timeout(`Too large resource version: ${rv}, current: ${current}`);
-  err.status.details = { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }], retryAfterSeconds: 1 };
-  return err;
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
 }
 
 export class Store {
