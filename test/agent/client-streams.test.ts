@@ -18,6 +18,7 @@ import { NODES, PODS } from '../../agent/resources.js';
 import type { ResourceClient } from '../../client/index.js';
 import { runPython } from '../clients/python.js';
 import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
+import { nodeCredentialFiles } from '../support/node-credentials.js';
 import { waitFor } from '../support/util.js';
 
 const NODE = 'clients-node';
@@ -47,7 +48,9 @@ describe('exec, attach, logs and port-forward for every client (API server + nod
     const { cluster, image, root } = env;
     home = await mkdtemp(join(tmpdir(), 'ketch-clients-home-'));
     pods = cluster.rest.resource<Pod>(PODS);
-    agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: join(root, 'a'), port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250 });
+    // A serving certificate of the cluster CA: the API server verifies the agent it streams to.
+    const creds = await nodeCredentialFiles(cluster.dataDir, NODE);
+    agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: join(root, 'a'), port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250, tlsCertFile: creds.tlsCertFile, tlsKeyFile: creds.tlsKeyFile });
     await cluster.rest.resource<Node>(NODES).patch(undefined, NODE, { spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } });
     await pods.create('default', {
       apiVersion: 'v1',
