@@ -31,6 +31,7 @@ export * from './keys.js';
 export * from './list-options.js';
 export * from './prune.js';
 export * from './qos.js';
+export * from './containers.js';
 export * from './defaults.js';
 export { validateObject, type ValidateOptions } from './validation/index.js';
 export { SYSTEM_PRIORITY_CLASSES, HIGHEST_USER_DEFINABLE_PRIORITY } from './validation/scheduling.js';
