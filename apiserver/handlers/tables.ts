@@ -38,48 +38,84 @@ function containersAndImages(podSpec: unknown): [string, string] {
   return [cs.map((c) => String(c.name ?? '')).join(','), cs.map((c) => String(c.image ?? '')).join(',')];
 }
 
-/** The STATUS column of `kubectl get pods`, following kubectl's printPod. */
-export function podStatusReason(pod: Obj): string {
+/** A container status's last termination time, if it has restarted (ms since the epoch). */
+const lastTerminated = (c: JsonObject): number => {
+  const t = obj(obj(c.lastState).terminated).finishedAt;
+  return typeof t === 'string' ? Date.parse(t) || 0 : 0;
+};
+
+/** A terminated state's reason as kube prints it: its reason, else Signal:N or ExitCode:N. */
+const terminatedReason = (term: JsonObject): string =>
+  term.reason ? String(term.reason) : term.signal ? `Signal:${String(term.signal)}` : `ExitCode:${String(term.exitCode)}`;
+
+/**
+ * READY, STATUS and RESTARTS of `kubectl get pods`, as kube's printPod: sidecars (restartable init containers) count
+ * among the containers and their restarts, the first init container not done gives Init:..., and RESTARTS shows
+ * how long ago the last restart was.
+ */
+export function podSummary(pod: Obj, now: Date): { ready: string; status: string; restarts: string } {
+  const spec = obj(pod.spec);
   const status = obj(pod.status);
+  const inits = arr(spec.initContainers);
+  const sidecars = new Set(inits.filter((c) => c.restartPolicy === 'Always').map((c) => String(c.name)));
+  const total = arr(spec.containers).length + sidecars.size;
   let reason = String(status.reason ?? status.phase ?? 'Pending');
-  const initStatuses = arr(status.initContainerStatuses);
-  const initCount = arr(obj(pod.spec).initContainers).length;
+  let ready = 0;
+  let restarts = 0;
+  let lastRestart = 0;
+  let sidecarRestarts = 0;
+  let lastSidecarRestart = 0;
   let initializing = false;
-  initStatuses.forEach((c, i) => {
+  for (const [i, c] of arr(status.initContainerStatuses).entries()) {
+    restarts += num(c.restartCount);
+    lastRestart = Math.max(lastRestart, lastTerminated(c));
+    const sidecar = sidecars.has(String(c.name));
+    if (sidecar) {
+      sidecarRestarts += num(c.restartCount);
+      lastSidecarRestart = Math.max(lastSidecarRestart, lastTerminated(c));
+    }
     const state = obj(c.state);
     const term = obj(state.terminated);
     const wait = obj(state.waiting);
-    if (isObject(state.terminated) && term.exitCode === 0) return;
-    if (initializing) return;
-    if (isObject(state.terminated)) {
-      reason = term.reason ? `Init:${String(term.reason)}` : term.signal ? `Init:Signal:${String(term.signal)}` : `Init:ExitCode:${String(term.exitCode)}`;
-      initializing = true;
-    } else if (isObject(state.waiting) && wait.reason && wait.reason !== 'PodInitializing') {
-      reason = `Init:${String(wait.reason)}`;
-      initializing = true;
-    } else if (!(c.started === true && isObject(state.running))) {
-      reason = `Init:${i}/${initCount}`;
-      initializing = true;
+    if (isObject(state.terminated) && term.exitCode === 0) continue;
+    if (sidecar && c.started === true) {
+      if (c.ready === true) ready++;
+      continue;
     }
-  });
-  if (!initializing) {
+    if (isObject(state.terminated)) reason = `Init:${terminatedReason(term)}`;
+    else if (isObject(state.waiting) && wait.reason && wait.reason !== 'PodInitializing') reason = `Init:${String(wait.reason)}`;
+    else reason = `Init:${i}/${inits.length}`;
+    initializing = true;
+    break;
+  }
+  const initialized = arr(status.conditions).some((c) => c.type === 'Initialized' && c.status === 'True');
+  if (!initializing || initialized) {
+    restarts = sidecarRestarts;
+    lastRestart = lastSidecarRestart;
     let hasRunning = false;
     for (const c of [...arr(status.containerStatuses)].reverse()) {
+      restarts += num(c.restartCount);
+      lastRestart = Math.max(lastRestart, lastTerminated(c));
       const state = obj(c.state);
       const wait = obj(state.waiting);
       const term = obj(state.terminated);
       if (isObject(state.waiting) && wait.reason) reason = String(wait.reason);
-      else if (isObject(state.terminated) && term.reason) reason = String(term.reason);
-      else if (isObject(state.terminated)) reason = term.signal ? `Signal:${String(term.signal)}` : `ExitCode:${String(term.exitCode)}`;
-      else if (isObject(state.running) && c.ready === true) hasRunning = true;
+      else if (isObject(state.terminated)) reason = terminatedReason(term);
+      else if (isObject(state.running) && c.ready === true) {
+        hasRunning = true;
+        ready++;
+      }
     }
     if (reason === 'Completed' && hasRunning) {
-      const ready = arr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
-      reason = ready ? 'Running' : 'NotReady';
+      const podReady = arr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+      reason = podReady ? 'Running' : 'NotReady';
     }
   }
-  if (pod.metadata.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
-  return reason;
+  const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
+  if (pod.metadata.deletionTimestamp && status.reason === 'NodeLost') reason = 'Unknown';
+  else if (pod.metadata.deletionTimestamp && !terminal) reason = 'Terminating';
+  const restartsCell = restarts !== 0 && lastRestart > 0 ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)` : String(restarts);
+  return { ready: `${ready}/${total}`, status: reason, restarts: restartsCell };
 }
 
 /** kube's printRole: the creation time as stored (RFC 3339, UTC), in a string column. */
@@ -124,16 +160,13 @@ const PRINTERS: Record<string, Printer> = {
     row(o, now) {
       const spec = obj(o.spec);
       const status = obj(o.status);
-      const statuses = arr(status.containerStatuses);
-      const total = arr(spec.containers).length;
-      const ready = statuses.filter((c) => c.ready === true).length;
-      const restarts = statuses.reduce((n, c) => n + num(c.restartCount), 0);
       const gates = arr(spec.readinessGates);
       const conds = arr(status.conditions);
       const gatesCell = gates.length
         ? `${gates.filter((g) => conds.some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`
         : '<none>';
-      return [o.metadata.name ?? '', `${ready}/${total}`, podStatusReason(o), String(restarts), age(o.metadata.creationTimestamp, now), orNone(status.podIP), orNone(spec.nodeName), orNone(status.nominatedNodeName), gatesCell];
+      const sum = podSummary(o, now);
+      return [o.metadata.name ?? '', sum.ready, sum.status, sum.restarts, age(o.metadata.creationTimestamp, now), orNone(status.podIP), orNone(spec.nodeName), orNone(status.nominatedNodeName), gatesCell];
     },
   },
   Deployment: {
