@@ -83,9 +83,12 @@ describe('openapiV3', () => {
       'apis/apps/v1',
       'apis/authentication.k8s.io/v1',
       'apis/authorization.k8s.io/v1',
+      'apis/autoscaling/v1',
+      'apis/autoscaling/v2',
       'apis/batch/v1',
       'apis/coordination.k8s.io/v1',
       'apis/discovery.k8s.io/v1',
+      'apis/policy/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',
     ]);

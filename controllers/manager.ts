@@ -27,6 +27,7 @@ import { JobController } from './job/job-controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
 import { ServiceLbController } from './servicelb/servicelb-controller.js';
+import { DisruptionController } from './disruption/disruption-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -102,6 +103,7 @@ export const CONTROLLERS: Record<string, Factory> = {
   replicationcontroller: (ctx, o) => new ReplicaSetController(ctx, { kind: REPLICATIONCONTROLLER_KIND, ...(o.concurrentRcSyncs ? { workers: o.concurrentRcSyncs } : {}) }),
   job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
   cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
+  disruption: (ctx) => new DisruptionController(ctx),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
   endpointslice: (ctx, o) =>
     new EndpointSliceController(ctx, {

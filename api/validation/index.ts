@@ -15,6 +15,8 @@ import { lease } from './coordination.js';
 import { endpointSlice } from './discovery.js';
 import { priorityClass } from './scheduling.js';
 import * as rbac from './rbac.js';
+import { horizontalPodAutoscaler } from './autoscaling.js';
+import { podDisruptionBudget } from './policy.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -42,6 +44,8 @@ const RULES: Record<string, KindRules<never>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
+  'autoscaling/v2/HorizontalPodAutoscaler': horizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': podDisruptionBudget,
 };
 
 export interface ValidateOptions {

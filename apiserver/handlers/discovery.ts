@@ -1,10 +1,13 @@
 // Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
-import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { OTHER_VERSIONS, RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { parseAccept } from '../http/requests.js';
 import { METRICS_RESOURCES } from '../nodeproxy/metrics-api.js';
 
-/** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io, reviews). */
-const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES, ...REVIEWS];
+/**
+ * Everything discovery lists: the stored resources, APIs served without storage (metrics.k8s.io, reviews), then the
+ * other versions of stored kinds (after the stored one, which is so the preferred version of its group).
+ */
+const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES, ...REVIEWS, ...OTHER_VERSIONS];
 
 export const VERSION_INFO = {
   major: '1',

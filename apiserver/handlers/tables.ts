@@ -1,5 +1,6 @@
 // meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
 import { formatLabels } from '../../api/selectors.js';
+import { hpaToV2, type HorizontalPodAutoscaler, type HorizontalPodAutoscalerV1, type MetricSpec, type MetricStatus } from '../../api/index.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
@@ -154,7 +155,74 @@ function listWithMore(items: string[], max = 3): string {
   return items.length ? items.join(',') : '<unset>';
 }
 
+/** A quantity as given, or a placeholder (kube prints Quantity.String()). */
+const q = (v: unknown, none = '<unknown>'): string => (v === undefined || v === null ? none : String(v));
+
+/** One metric of the TARGETS column: current/target, as kube's formatHPAMetrics. */
+function hpaMetric(spec: MetricSpec, status: MetricStatus | undefined): string {
+  const avg = (target: unknown, current: unknown): string => `${q(current)}/${q(target)} (avg)`;
+  switch (spec.type) {
+    case 'External': {
+      const t = spec.external?.target;
+      return t?.averageValue !== undefined ? avg(t.averageValue, status?.external?.current.averageValue) : `${q(status?.external?.current.value)}/${q(t?.value)}`;
+    }
+    case 'Pods':
+      return `${q(status?.pods?.current.averageValue)}/${q(spec.pods?.target.averageValue)}`;
+    case 'Object': {
+      const t = spec.object?.target;
+      return t?.averageValue !== undefined ? avg(t.averageValue, status?.object?.current.averageValue) : `${q(status?.object?.current.value)}/${q(t?.value)}`;
+    }
+    case 'Resource':
+    case 'ContainerResource': {
+      const src = spec.type === 'Resource' ? spec.resource : spec.containerResource;
+      const cur = spec.type === 'Resource' ? status?.resource?.current : status?.containerResource?.current;
+      const prefix = spec.type === 'Resource' ? `${src?.name ?? ''}: ` : '';
+      if (src?.target.averageValue !== undefined) return `${prefix}${q(cur?.averageValue)}/${q(src.target.averageValue)}`;
+      const current = cur?.averageUtilization !== undefined ? `${cur.averageUtilization}%` : '<unknown>';
+      const target = src?.target.averageUtilization !== undefined ? `${src.target.averageUtilization}%` : '<auto>';
+      return `${prefix}${current}/${target}`;
+    }
+    default:
+      return '<unknown type>';
+  }
+}
+
+/** The TARGETS column: the first two metrics, then "+ N more..." (kube's formatHPAMetrics). */
+function hpaTargets(hpa: HorizontalPodAutoscaler): string {
+  const specs = hpa.spec?.metrics ?? [];
+  if (!specs.length) return '<none>';
+  const statuses = hpa.status?.currentMetrics ?? [];
+  const list = specs.map((m, i) => hpaMetric(m, statuses[i]));
+  return list.length > 2 ? `${list.slice(0, 2).join(', ')} + ${list.length - 2} more...` : list.join(', ');
+}
+
+/** An IntOrString as Go's String(), or N/A when unset (kube's printPodDisruptionBudget). */
+const orNA = (v: unknown): string => (v === undefined || v === null ? 'N/A' : String(v));
+
 const PRINTERS: Record<string, Printer> = {
+  HorizontalPodAutoscaler: {
+    columns: [nameCol, col('Reference'), col('Targets'), col('MinPods'), col('MaxPods'), col('Replicas'), ageCol],
+    row(o, now) {
+      // Printed from the stored version whatever version was asked for, as kube prints its internal one.
+      const hpa = (o.apiVersion === 'autoscaling/v1' ? hpaToV2(o as unknown as HorizontalPodAutoscalerV1) : o) as unknown as HorizontalPodAutoscaler;
+      const ref = hpa.spec?.scaleTargetRef;
+      const min = hpa.spec?.minReplicas;
+      return [o.metadata.name ?? '', `${ref?.kind ?? ''}/${ref?.name ?? ''}`, hpaTargets(hpa), min === undefined ? '<unset>' : String(min), num(hpa.spec?.maxReplicas), num(hpa.status?.currentReplicas), age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  PodDisruptionBudget: {
+    columns: [
+      nameCol,
+      { name: 'Min Available', type: 'string', description: 'The minimum number of pods that must be available.' },
+      { name: 'Max Unavailable', type: 'string', description: 'The maximum number of pods that may be unavailable.' },
+      { name: 'Allowed Disruptions', type: 'integer', description: 'Calculated number of pods that may be disrupted at this time.' },
+      ageCol,
+    ],
+    row(o, now) {
+      const spec = obj(o.spec);
+      return [o.metadata.name ?? '', orNA(spec.minAvailable), orNA(spec.maxUnavailable), num(obj(o.status).disruptionsAllowed), age(o.metadata.creationTimestamp, now)];
+    },
+  },
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
     row(o, now) {

@@ -1,23 +1,35 @@
 // The registry: one generic Store per served resource, each with its kind's strategy, and the kinds' subresource
 // storage (scale, binding, eviction).
-import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import { OTHER_VERSIONS, RESOURCES, storedVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { Storage } from '../storage/interface.js';
 import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
 import type { SubresourceStorage } from './rest.js';
 import { Store, type StoreDeps } from './store.js';
+import { converterFor, VersionedStore } from './versions.js';
 
 export class Registry {
   private readonly stores = new Map<ResourceInfo, Store>();
   private readonly subresources = new Map<ResourceInfo, ReadonlyMap<string, SubresourceStorage>>();
 
   constructor(storage: Storage, deps: StoreDeps & { serviceRanges?: ServiceRanges }) {
+    const peer = (info: ResourceInfo): Store => this.store(info);
+    const serve = (info: ResourceInfo, strategy: ReturnType<typeof strategyFor>, store: Store): void => {
+      this.stores.set(info, store);
+      const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: deps.clock, peer })] as const);
+      this.subresources.set(info, new Map(subs));
+    };
     for (const info of RESOURCES) {
       const strategy = strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {});
-      const store = new Store(info, strategy, storage, deps);
-      this.stores.set(info, store);
-      const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: deps.clock })] as const);
-      this.subresources.set(info, new Map(subs));
+      serve(info, strategy, new Store(info, strategy, storage, deps));
+    }
+    // Other versions of stored kinds: served through the stored version's store, converted.
+    for (const info of OTHER_VERSIONS) {
+      const stored = storedVersionOf(info);
+      const convert = converterFor(info);
+      if (!stored || !convert) throw new Error(`${info.resource} in ${info.group}/${info.version}: no stored version or no conversion`);
+      const strategy = strategyFor(info);
+      serve(info, strategy, new VersionedStore(info, strategy, storage, deps, this.store(stored), convert));
     }
   }
 

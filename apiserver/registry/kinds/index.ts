@@ -10,6 +10,7 @@ import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { workloadStrategy } from './workloads.js';
+import { statusKindStrategy } from './autoscaling.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
   Pod: podStrategy,
@@ -29,6 +30,8 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Job: workloadStrategy,
   CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  HorizontalPodAutoscaler: statusKindStrategy,
+  PodDisruptionBudget: statusKindStrategy,
   ...RBAC_STRATEGIES,
 };
 
