@@ -32,6 +32,11 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--concurrent-service-endpoint-syncs', kind: 'int', default: '5', description: 'services whose EndpointSlices are synced at once' },
   { name: '--concurrent-endpoint-syncs', kind: 'int', default: '5', description: 'services whose Endpoints are synced at once' },
   { name: '--max-endpoints-per-slice', kind: 'int', default: '100', description: 'endpoints in one EndpointSlice (at most 1000)' },
+  { name: '--horizontal-pod-autoscaler-sync-period', kind: 'duration', default: '15s', description: 'how often each HorizontalPodAutoscaler is reconciled' },
+  { name: '--horizontal-pod-autoscaler-tolerance', kind: 'string', default: '0.1', description: 'the least ratio of usage to target, away from 1.0, for which the autoscaler scales' },
+  { name: '--horizontal-pod-autoscaler-downscale-stabilization', kind: 'duration', default: '5m0s', description: 'how far back the autoscaler looks for higher recommendations before scaling down' },
+  { name: '--horizontal-pod-autoscaler-cpu-initialization-period', kind: 'duration', default: '5m0s', description: 'after a pod starts, how long its CPU samples are checked against its readiness' },
+  { name: '--horizontal-pod-autoscaler-initial-readiness-delay', kind: 'duration', default: '30s', description: 'after a pod starts, how long its readiness changes count as its first readiness' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -41,6 +46,8 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
   const kubeconfig = f.optional('--kubeconfig');
   const identity = f.optional('--leader-elect-identity');
   const maxEndpointsPerSlice = f.int('--max-endpoints-per-slice');
+  const hpaTolerance = Number(f.string('--horizontal-pod-autoscaler-tolerance'));
+  if (!Number.isFinite(hpaTolerance) || hpaTolerance < 0) throw new Error(`invalid argument "${f.string('--horizontal-pod-autoscaler-tolerance')}" for "--horizontal-pod-autoscaler-tolerance" flag: must be a number >= 0`);
   // kube-controller-manager checks the range too.
   if (maxEndpointsPerSlice < 1 || maxEndpointsPerSlice > 1000) {
     throw new Error(`invalid argument "${maxEndpointsPerSlice}" for "--max-endpoints-per-slice" flag: must be between 1 and 1000`);
@@ -75,6 +82,13 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       concurrentEndpointSyncs: f.int('--concurrent-endpoint-syncs'),
       maxEndpointsPerSlice,
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
+      hpa: {
+        syncPeriodMs: f.durationMs('--horizontal-pod-autoscaler-sync-period'),
+        tolerance: hpaTolerance,
+        downscaleStabilizationMs: f.durationMs('--horizontal-pod-autoscaler-downscale-stabilization'),
+        cpuInitializationPeriodMs: f.durationMs('--horizontal-pod-autoscaler-cpu-initialization-period'),
+        initialReadinessDelayMs: f.durationMs('--horizontal-pod-autoscaler-initial-readiness-delay'),
+      },
     },
   };
 }

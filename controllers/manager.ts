@@ -28,6 +28,7 @@ import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
 import { ServiceLbController } from './servicelb/servicelb-controller.js';
 import { DisruptionController } from './disruption/disruption-controller.js';
+import { HorizontalController, type HorizontalOptions } from './podautoscaler/horizontal-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -69,6 +70,8 @@ export interface ControllerManagerOptions {
   maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
+  /** The --horizontal-pod-autoscaler-* flags. */
+  hpa?: Omit<HorizontalOptions, 'metrics' | 'workers'>;
 }
 
 export interface ControllerManager {
@@ -104,6 +107,7 @@ export const CONTROLLERS: Record<string, Factory> = {
   job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
   cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
   disruption: (ctx) => new DisruptionController(ctx),
+  horizontalpodautoscaling: (ctx, o) => new HorizontalController(ctx, o.hpa ?? {}),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
   endpointslice: (ctx, o) =>
     new EndpointSliceController(ctx, {
