@@ -1,7 +1,12 @@
 // PodDisruptionBudgets against a real API server: the disruption controller's status (expectedPods from the pods or
 // their controller's scale, desiredHealthy, currentHealthy, disruptionsAllowed, DisruptionAllowed), and the eviction
-// subresource spending the budget and refusing with kube's 429 once it is spent, until the pod is replaced.
+// subresource spending the budget and refusing with kube's 429 once it is spent, until the pod is replaced; the real
+// kubectl drain waiting on a budget.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiError } from '../../api/errors.js';
 import type { PodDisruptionBudget } from '../../api/index.js';
 import type { ResourceClient } from '../../client/index.js';
@@ -10,6 +15,7 @@ import { DisruptionController } from '../../controllers/disruption/disruption-co
 import { ReplicaSetController } from '../../controllers/replicaset/replicaset-controller.js';
 import { PODS, REPLICASETS, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { waitFor } from '../support/util.js';
+import { deleteNodes, FakeKubelet, registerNodes } from './nodes.js';
 import { createNamespace, HollowKubelet, replicaSet, setPodReady, startTestCluster, type TestCluster } from './harness.js';
 import { runControllers, type RunningControllers } from './job-harness.js';
 import type { Controller } from '../../controllers/framework/controller.js';
@@ -168,5 +174,40 @@ describe('disruption controller and evictions', function () {
     assert.equal((await pods.get(ns, 'lone')).metadata.deletionTimestamp, undefined, 'and deletes nothing');
     await evict(ns, 'lone');
     await waitStatus(ns, 'lone', { expectedPods: 0, currentHealthy: 0, disruptionsAllowed: 0 }, 'the budget with no pods');
+  });
+
+  it('makes the real kubectl drain wait and retry until the budget allows the next eviction', async function () {
+    this.timeout(60_000);
+    const ns = await createNamespace(cluster.rest);
+    const node = `pdb-node-${process.pid}`;
+    await registerNodes(cluster.rest, [{ name: node }]);
+    const kubelet = new FakeKubelet(cluster.rest, ns);
+    await kubelet.start();
+    const home = mkdtempSync(join(tmpdir(), 'ketch-drain-pdb-'));
+    try {
+      const rs = replicaSet('drained', 2);
+      rs.spec.template!.spec!.nodeName = node;
+      await cluster.rest.resource<ReplicaSet>(REPLICASETS).create(ns, rs);
+      await pdbs.create(ns, pdb('drained', { minAvailable: 1, selector: { matchLabels: { app: 'drained' } } }));
+      await waitStatus(ns, 'drained', { currentHealthy: 2, disruptionsAllowed: 1 }, 'two healthy pods');
+      const before = (await pods.list(ns)).items.map((p) => p.metadata.name).sort();
+      const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          '/usr/bin/kubectl',
+          ['drain', node, '--grace-period=0', '--timeout=45s', '--pod-selector=app=drained'],
+          { env: { ...process.env, KUBECONFIG: cluster.server.adminKubeconfigPath, HOME: home } },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stderr, /error when evicting pods\/"drained-\w+" -n "[^"]+" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\./);
+      assert.match(out.stdout, new RegExp(`node/${node} drained`));
+      const left = (await pods.list(ns)).items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
+      assert.ok(before.every((n) => !left.includes(n)), 'both original pods evicted, one after the other');
+    } finally {
+      await kubelet.stop();
+      await deleteNodes(cluster.rest, [node]);
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
