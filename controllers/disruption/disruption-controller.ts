@@ -1,13 +1,14 @@
 // The disruption controller (pkg/controller/disruption): keeps each PodDisruptionBudget's status (expectedPods,
 // desiredHealthy, currentHealthy, disruptionsAllowed, the DisruptionAllowed condition) from the pods its selector
 // matches and the scale of their controllers; evictions (apiserver pods/eviction) spend disruptionsAllowed and record
-// the pod in disruptedPods, which this controller forgets once the pod is gone or after DELETION_TIMEOUT_MS.
+// the pod in disruptedPods, which this controller forgets once the pod is gone or after DELETION_TIMEOUT_MS; a pod
+// left with a DisruptionTarget condition but not deleted gets it reset to False after STALE_POD_DISRUPTION_TIMEOUT_MS.
 import { isConflict, isNotFound } from '../../api/errors.js';
 import { scaledValue } from '../../api/intstr.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import { setStatusCondition, withDisruptionAllowedCondition, type PodDisruptionBudget } from '../../api/index.js';
 import type { EventRecorder } from '../../client/events.js';
-import type { Informer } from '../../client/informer.js';
+import { keyOf, type Informer } from '../../client/informer.js';
 import type { ObjectLike, ResourceClient } from '../../client/rest.js';
 import { PODDISRUPTIONBUDGETS } from '../../client/resources.js';
 import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
@@ -18,9 +19,15 @@ import { DEPLOYMENTS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, STATEFULSETS, t
 /** How long an eviction recorded in disruptedPods keeps its pod out of currentHealthy (kube's DeletionTimeout). */
 export const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
 
+/** A DisruptionTarget condition on a pod not deleted this long after it was set is reset (kube's stalePodDisruptionTimeout). */
+export const STALE_POD_DISRUPTION_TIMEOUT_MS = 2 * 60 * 1000;
+
 export interface DisruptionOptions {
   workers?: number;
 }
+
+/** Queue keys of pods whose DisruptionTarget may go stale, beside the budgets' keys (kube keeps a second queue). */
+const STALE = 'stale-pod:';
 
 type PdbStatus = NonNullable<PodDisruptionBudget['status']>;
 interface Scaled extends ObjectLike {
@@ -38,6 +45,7 @@ export class DisruptionController extends Controller {
   private readonly podInformer: Informer<Pod>;
   private readonly scaled: Record<string, Informer<Scaled>>;
   private readonly pdbs: ResourceClient<PodDisruptionBudget>;
+  private readonly pods: ResourceClient<Pod>;
   private readonly recorder: EventRecorder;
   protected readonly informers;
 
@@ -53,10 +61,13 @@ export class DisruptionController extends Controller {
     };
     this.informers = [this.pdbInformer, this.podInformer, ...Object.values(this.scaled)];
     this.pdbs = ctx.rest.resource<PodDisruptionBudget>(PODDISRUPTIONBUDGETS);
+    this.pods = ctx.rest.resource<Pod>(PODS);
     this.recorder = ctx.recorder(this.name);
     this.pdbInformer.addEventHandler(this.enqueueOnChange());
     const forPod = (pod: Pod): void => {
       for (const pdb of this.pdbsOf(pod)) this.enqueue(pdb);
+      const due = this.staleAt(pod);
+      if (due !== undefined) this.queue.addAfter(`${STALE}${keyOf(pod)}`, due - this.clock.now());
     };
     this.podInformer.addEventHandler({
       onAdd: forPod,
@@ -79,7 +90,27 @@ export class DisruptionController extends Controller {
     return this.pdbInformer.indexer.byIndex('namespace', pod.metadata.namespace ?? '').filter((pdb) => matchesLabelSelector(pdb.spec?.selector, pod.metadata.labels ?? {}));
   }
 
+  /** When the pod's DisruptionTarget goes stale: set True, the pod not deleting. */
+  private staleAt(pod: Pod): number | undefined {
+    const cond = pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget');
+    if (pod.metadata.deletionTimestamp || cond?.status !== 'True') return undefined;
+    return (Date.parse(cond.lastTransitionTime ?? '') || 0) + STALE_POD_DISRUPTION_TIMEOUT_MS;
+  }
+
+  /** kube's syncStalePodDisruption: a pod that was to be disrupted and was not gets DisruptionTarget False. */
+  private async resetStale(key: string, log: SyncContext['log']): Promise<SyncResult | void> {
+    const pod = this.podInformer.indexer.get(key);
+    const due = pod && this.staleAt(pod);
+    if (!pod || due === undefined) return;
+    if (due > this.clock.now()) return { requeueAfterMs: due - this.clock.now() };
+    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'DisruptionTarget' ? { type: 'DisruptionTarget', status: 'False' as const, lastTransitionTime: rfc3339(this.clock.now()) } : c));
+    // The pod's resourceVersion guards the write: a pod changed meanwhile is looked at again.
+    await this.pods.updateStatus({ ...pod, apiVersion: 'v1', kind: 'Pod', status: { ...pod.status, conditions } });
+    log.info('reset stale DisruptionTarget condition to False', { pod: key });
+  }
+
   protected async sync(key: string, { log }: SyncContext): Promise<SyncResult | void> {
+    if (key.startsWith(STALE)) return this.resetStale(key.slice(STALE.length), log);
     const pdb = this.pdbInformer.indexer.get(key);
     if (!pdb || pdb.metadata.deletionTimestamp) return;
     try {

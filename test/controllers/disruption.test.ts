@@ -14,6 +14,8 @@ import { PODDISRUPTIONBUDGETS } from '../../client/resources.js';
 import { DisruptionController } from '../../controllers/disruption/disruption-controller.js';
 import { ReplicaSetController } from '../../controllers/replicaset/replicaset-controller.js';
 import { PODS, REPLICASETS, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
+import { FakeClock } from '../../lib/clock.js';
+import { rfc3339 } from '../../controllers/framework/pods.js';
 import { waitFor } from '../support/util.js';
 import { deleteNodes, FakeKubelet, registerNodes } from './nodes.js';
 import { createNamespace, HollowKubelet, replicaSet, setPodReady, startTestCluster, type TestCluster } from './harness.js';
@@ -208,6 +210,24 @@ describe('disruption controller and evictions', function () {
       await kubelet.stop();
       await deleteNodes(cluster.rest, [node]);
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('resets to False a DisruptionTarget left on a pod that was not deleted, after 2 minutes (fake clock)', async () => {
+    const clock = new FakeClock(Date.now());
+    const own = await runControllers(cluster.rest, (ctx) => new DisruptionController(ctx), clock);
+    try {
+      const ns = await createNamespace(cluster.rest);
+      await pods.create(ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kept' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+      await pods.patch(ns, 'kept', { status: { phase: 'Running', conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', lastTransitionTime: rfc3339(clock.now()) }] } }, 'merge', { sub: 'status' });
+      await waitFor(() => own.informers.for<Pod>(PODS).indexer.get(`${ns}/kept`)?.status?.conditions?.some((c) => c.type === 'DisruptionTarget') === true, { what: 'the condition seen' });
+      const target = async (): Promise<string | undefined> => (await pods.get(ns, 'kept')).status?.conditions?.find((c) => c.type === 'DisruptionTarget')?.status;
+      await clock.advance(60_000);
+      assert.equal(await target(), 'True', 'not stale after one minute');
+      await clock.advance(61_000);
+      await waitFor(async () => (await target()) === 'False', { what: 'the stale condition reset' });
+    } finally {
+      await own.stop();
     }
   });
 });
