@@ -9,7 +9,7 @@ export interface ResourceMetricsSource {
   podMetrics(namespace: string, labelSelector: string, resource: string, container?: string): Promise<PodMetrics>;
 }
 
-interface PodMetricsItem {
+export interface PodMetricsItem {
   metadata?: { name?: string };
   timestamp?: string;
   window?: string;
@@ -36,18 +36,23 @@ function sampleOf(item: PodMetricsItem, resource: string, container: string | un
   return { value, timestampMs: Date.parse(item.timestamp ?? '') || 0, windowMs: durationMs(item.window) };
 }
 
+/** The samples of a PodMetrics list (kube's GetResourceMetric); throws when there are none. */
+export function podMetricsOf(items: PodMetricsItem[], resource: string, container?: string): PodMetrics {
+  const out: PodMetrics = new Map();
+  for (const item of items) {
+    const sample = sampleOf(item, resource, container);
+    if (sample && item.metadata?.name) out.set(item.metadata.name, sample);
+  }
+  if (!out.size) throw new Error(`no metrics returned from resource metrics API`);
+  return out;
+}
+
 /** The metrics.k8s.io API of this cluster. */
 export class MetricsApiSource implements ResourceMetricsSource {
   constructor(private readonly rest: RestClient) {}
 
   async podMetrics(namespace: string, labelSelector: string, resource: string, container?: string): Promise<PodMetrics> {
     const list = await this.rest.request<{ items?: PodMetricsItem[] }>('GET', `/apis/metrics.k8s.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/pods`, { query: { labelSelector } });
-    const out: PodMetrics = new Map();
-    for (const item of list.items ?? []) {
-      const sample = sampleOf(item, resource, container);
-      if (sample && item.metadata?.name) out.set(item.metadata.name, sample);
-    }
-    if (!out.size) throw new Error(`no metrics returned from resource metrics API`);
-    return out;
+    return podMetricsOf(list.items ?? [], resource, container);
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Pod } from '../framework/types.js';
 import { milliQuantity } from './horizontal-controller.js';
+import { podMetricsOf } from './metrics.js';
 import { DEFAULT_CALCULATOR_OPTIONS, resourceReplicas, type PodMetrics } from './replica-calculator.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
@@ -65,5 +66,20 @@ describe('HPA replica calculator (kube replica_calculator.go)', () => {
 
   it('prints milli-units as kube canonical quantities', () => {
     assert.deepEqual([250, 1000, 2_000_000, 1500, 0].map(milliQuantity), ['250m', '1', '2k', '1500m', '0']);
+  });
+});
+
+describe('HPA pod metrics from metrics.k8s.io', () => {
+  const item = (name: string, containers: { name: string; usage: Record<string, string> }[]) => ({ metadata: { name }, timestamp: '2026-01-01T12:00:00Z', window: '10.5s', containers });
+  it('sums the containers in milli-units, or takes one container, and leaves out pods lacking the resource', () => {
+    const items = [
+      item('a', [{ name: 'app', usage: { cpu: '250000000n', memory: '10Mi' } }, { name: 'side', usage: { cpu: '50m', memory: '1Mi' } }]),
+      item('b', [{ name: 'app', usage: { memory: '1Mi' } }]),
+    ];
+    const cpu = podMetricsOf(items, 'cpu');
+    assert.deepEqual([...cpu.keys()], ['a']);
+    assert.deepEqual(cpu.get('a'), { value: 300, timestampMs: Date.parse('2026-01-01T12:00:00Z'), windowMs: 10_500 });
+    assert.equal(podMetricsOf(items, 'memory', 'side').get('a')?.value, 1024 * 1024 * 1000);
+    assert.throws(() => podMetricsOf([], 'cpu'), /no metrics returned from resource metrics API/);
   });
 });
