@@ -193,14 +193,16 @@ describe('disruption controller and evictions', function () {
       await pdbs.create(ns, pdb('drained', { minAvailable: 1, selector: { matchLabels: { app: 'drained' } } }));
       await waitStatus(ns, 'drained', { currentHealthy: 2, disruptionsAllowed: 1 }, 'two healthy pods');
       const before = (await pods.list(ns)).items.map((p) => p.metadata.name).sort();
-      const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(
-          '/usr/bin/kubectl',
-          ['drain', node, '--grace-period=0', '--timeout=45s', '--pod-selector=app=drained'],
-          { env: { ...process.env, KUBECONFIG: cluster.server.adminKubeconfigPath, HOME: home } },
-          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        ),
-      );
+      const kubectl = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+        new Promise((resolve) =>
+          execFile('/usr/bin/kubectl', args, { env: { ...process.env, KUBECONFIG: cluster.server.adminKubeconfigPath, HOME: home } }, (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          ),
+        );
+      const table = (await kubectl('-n', ns, 'get', 'pdb')).stdout;
+      assert.match(table, /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\n/);
+      assert.match(table, /\ndrained\s+1\s+N\/A\s+1\s+/);
+      const out = await kubectl('drain', node, '--grace-period=0', '--timeout=45s', '--pod-selector=app=drained');
       assert.equal(out.code, 0, out.stderr);
       assert.match(out.stderr, /error when evicting pods\/"drained-\w+" -n "[^"]+" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\./);
       assert.match(out.stdout, new RegExp(`node/${node} drained`));

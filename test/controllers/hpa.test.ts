@@ -161,6 +161,10 @@ describe('horizontal pod autoscaler (fake clock, fed metrics)', function () {
         const table = await kubectl('get', 'hpa', 'web');
         assert.match(table, /^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE$/m);
         assert.match(table, /^web\s+ReplicaSet\/web\s+cpu: 54%\/50%\s+1\s+10\s+4\s+/m);
+        const described = await kubectl('describe', 'hpa', 'web');
+        assert.match(described, /resource cpu on pods\s+\(as a percentage of request\):\s+54% \(54m\) \/ 50%/);
+        assert.match(described, /ScalingActive\s+True\s+ValidMetricFound\s+the HPA was able to successfully calculate a replica count from cpu resource utilization \(percentage of request\)/);
+        assert.match(described, /Normal\s+SuccessfulRescale\s+.*New size: 4; reason: cpu resource utilization \(percentage of request\) above target/);
         await rss.create(ns, { ...replicaSet('api', 1), metadata: { name: 'api' } });
         assert.match(await kubectl('autoscale', 'rs', 'api', '--min=2', '--max=5', '--cpu-percent=70'), /horizontalpodautoscaler.autoscaling\/api autoscaled/);
         const made = await hpas.get(ns, 'api');
