@@ -9,8 +9,10 @@ import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
+import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
 import { statusKindStrategy } from './autoscaling.js';
+import { crdStrategy } from '../../apiextensions/crd-strategy.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
   Pod: podStrategy,
@@ -32,7 +34,10 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   PriorityClass: priorityClassStrategy,
   HorizontalPodAutoscaler: statusKindStrategy,
   PodDisruptionBudget: statusKindStrategy,
+  PersistentVolume: persistentVolumeStrategy,
+  PersistentVolumeClaim: persistentVolumeClaimStrategy,
   ...RBAC_STRATEGIES,
+  CustomResourceDefinition: crdStrategy,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {
