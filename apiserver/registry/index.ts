@@ -7,7 +7,8 @@ import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
 import type { SubresourceStorage } from './rest.js';
 import { Store, type StoreDeps } from './store.js';
-import { converterFor, VersionedStore } from './versions.js';
+import { ConversionStore } from '../apiextensions/conversion.js';
+import { converterFor } from './versions.js';
 import type { Strategy } from './strategy.js';
 
 /** Builds a resource's store over the registry's storage and dependencies. */
@@ -27,7 +28,7 @@ export class Registry {
       const stored = storedVersionOf(info);
       const convert = converterFor(info);
       if (!stored || !convert) throw new Error(`${info.resource} in ${info.group}/${info.version}: no stored version or no conversion`);
-      this.serve(info, strategyFor(info), (i, strategy, st, d) => new VersionedStore(i, strategy, st, d, this.store(stored), convert));
+      this.serve(info, strategyFor(info), (i, strategy, st, d) => new ConversionStore(i, strategy, st, d, this.store(stored), convert));
     }
   }
 
