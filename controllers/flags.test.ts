@@ -55,6 +55,13 @@ describe('controller manager flags', () => {
     assert.equal(options.concurrentTtlAfterFinishedSyncs, 2);
   });
 
+  it('takes the --horizontal-pod-autoscaler-* flags with kube\'s defaults', () => {
+    assert.deepEqual(parseControllerManagerFlags([]).options.hpa, { syncPeriodMs: 15_000, tolerance: 0.1, downscaleStabilizationMs: 300_000, cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 });
+    const { options } = parseControllerManagerFlags(['--horizontal-pod-autoscaler-sync-period=30s', '--horizontal-pod-autoscaler-tolerance=0.05', '--horizontal-pod-autoscaler-downscale-stabilization=1m']);
+    assert.deepEqual([options.hpa?.syncPeriodMs, options.hpa?.tolerance, options.hpa?.downscaleStabilizationMs], [30_000, 0.05, 60_000]);
+    assert.throws(() => parseControllerManagerFlags(['--horizontal-pod-autoscaler-tolerance=lots']), /invalid argument "lots" for "--horizontal-pod-autoscaler-tolerance" flag/);
+  });
+
   it('selects controllers as --controllers does', () => {
     const volume = ['ephemeral-volume', 'persistentvolume-binder', 'persistentvolume-expander', 'pv-protection', 'pvc-protection'];
     assert.deepEqual([...enabledControllers(['*'])].sort(), [...volume, 'clusterrole-aggregation', 'cronjob', 'daemonset', 'deployment', 'disruption', 'endpoint', 'endpointslice', 'garbagecollector', 'horizontalpodautoscaling', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'ttl-after-finished'].sort());
