@@ -12,6 +12,8 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   job: 'job-controller',
   cronjob: 'cronjob-controller',
   'ttl-after-finished': 'ttl-after-finished-controller',
+  disruption: 'disruption-controller',
+  horizontalpodautoscaling: 'horizontal-pod-autoscaler',
   garbagecollector: 'generic-garbage-collector',
   namespace: 'namespace-controller',
   nodeipam: 'node-controller',

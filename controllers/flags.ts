@@ -13,7 +13,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, endpointslice, endpoint, servicelb, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, persistentvolume-binder, persistentvolume-expander, pvc-protection, pv-protection, ephemeral-volume)" },
+  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, disruption, horizontalpodautoscaling, daemonset, statefulset, replicationcontroller, endpointslice, endpoint, servicelb, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, persistentvolume-binder, persistentvolume-expander, pvc-protection, pv-protection, ephemeral-volume)" },
   { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -34,6 +34,11 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--max-endpoints-per-slice', kind: 'int', default: '100', description: 'endpoints in one EndpointSlice (at most 1000)' },
   // kube's default is false; ketch's is true, as kubeadm and k3s run it: system:kube-controller-manager alone may not write workloads' pods.
   { name: '--use-service-account-credentials', kind: 'bool', default: 'true', description: 'run each controller as its own service account in kube-system (system:controller:NAME roles)' },
+  { name: '--horizontal-pod-autoscaler-sync-period', kind: 'duration', default: '15s', description: 'how often each HorizontalPodAutoscaler is reconciled' },
+  { name: '--horizontal-pod-autoscaler-tolerance', kind: 'string', default: '0.1', description: 'the least ratio of usage to target, away from 1.0, for which the autoscaler scales' },
+  { name: '--horizontal-pod-autoscaler-downscale-stabilization', kind: 'duration', default: '5m0s', description: 'how far back the autoscaler looks for higher recommendations before scaling down' },
+  { name: '--horizontal-pod-autoscaler-cpu-initialization-period', kind: 'duration', default: '5m0s', description: 'after a pod starts, how long its CPU samples are checked against its readiness' },
+  { name: '--horizontal-pod-autoscaler-initial-readiness-delay', kind: 'duration', default: '30s', description: 'after a pod starts, how long its readiness changes count as its first readiness' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -43,6 +48,8 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
   const kubeconfig = f.optional('--kubeconfig');
   const identity = f.optional('--leader-elect-identity');
   const maxEndpointsPerSlice = f.int('--max-endpoints-per-slice');
+  const hpaTolerance = Number(f.string('--horizontal-pod-autoscaler-tolerance'));
+  if (!Number.isFinite(hpaTolerance) || hpaTolerance < 0) throw new Error(`invalid argument "${f.string('--horizontal-pod-autoscaler-tolerance')}" for "--horizontal-pod-autoscaler-tolerance" flag: must be a number >= 0`);
   // kube-controller-manager checks the range too.
   if (maxEndpointsPerSlice < 1 || maxEndpointsPerSlice > 1000) {
     throw new Error(`invalid argument "${maxEndpointsPerSlice}" for "--max-endpoints-per-slice" flag: must be between 1 and 1000`);
@@ -78,6 +85,13 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       maxEndpointsPerSlice,
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
       useServiceAccountCredentials: f.bool('--use-service-account-credentials'),
+      hpa: {
+        syncPeriodMs: f.durationMs('--horizontal-pod-autoscaler-sync-period'),
+        tolerance: hpaTolerance,
+        downscaleStabilizationMs: f.durationMs('--horizontal-pod-autoscaler-downscale-stabilization'),
+        cpuInitializationPeriodMs: f.durationMs('--horizontal-pod-autoscaler-cpu-initialization-period'),
+        initialReadinessDelayMs: f.durationMs('--horizontal-pod-autoscaler-initial-readiness-delay'),
+      },
     },
   };
 }

@@ -34,6 +34,8 @@ import { JobController } from './job/job-controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
 import { ServiceLbController } from './servicelb/servicelb-controller.js';
+import { DisruptionController } from './disruption/disruption-controller.js';
+import { HorizontalController, type HorizontalOptions } from './podautoscaler/horizontal-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -80,6 +82,8 @@ export interface ControllerManagerOptions {
    * through `rest`); the shared informers and events stay on `rest`'s credential. Default false.
    */
   useServiceAccountCredentials?: boolean;
+  /** The --horizontal-pod-autoscaler-* flags. */
+  hpa?: Omit<HorizontalOptions, 'metrics' | 'workers'>;
 }
 
 export interface ControllerManager {
@@ -119,6 +123,8 @@ export const CONTROLLERS: Record<string, Factory> = {
   replicationcontroller: (ctx, o) => new ReplicaSetController(ctx, { kind: REPLICATIONCONTROLLER_KIND, ...(o.concurrentRcSyncs ? { workers: o.concurrentRcSyncs } : {}) }),
   job: (ctx, o) => new JobController(ctx, { ...(o.concurrentJobSyncs ? { workers: o.concurrentJobSyncs } : {}) }),
   cronjob: (ctx, o) => new CronJobController(ctx, { ...(o.concurrentCronJobSyncs ? { workers: o.concurrentCronJobSyncs } : {}) }),
+  disruption: (ctx) => new DisruptionController(ctx),
+  horizontalpodautoscaling: (ctx, o) => new HorizontalController(ctx, o.hpa ?? {}),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
   endpointslice: (ctx, o) =>
     new EndpointSliceController(ctx, {

@@ -41,7 +41,7 @@ function validateRunningTemplate(template: PodTemplateSpec | undefined, kind: st
 }
 
 /** An int >= 0 or a percentage; returns the causes and the value as a number (percent of 100) or undefined. */
-function validateIntOrPercent(v: IntOrString | undefined, path: string): Cause[] {
+export function validateIntOrPercent(v: IntOrString | undefined, path: string): Cause[] {
   if (v === undefined) return [];
   if (typeof v === 'number') return nonNegative(v, path);
   const msgs = isValidPercent(v);

@@ -1,6 +1,6 @@
 // Decodes the Kubernetes protobuf envelope ("k8s\0" + runtime.Unknown) that kubectl's typed clients send, for the
 // kinds they send (Namespace, ConfigMap, Secret, Deployment, ServiceAccount, the RBAC kinds from `kubectl create` and
-// `kubectl auth reconcile`; Job and CronJob from `kubectl create job|cronjob`; DeleteOptions and Eviction from
+// `kubectl auth reconcile`; Job and CronJob from `kubectl create job|cronjob`; HorizontalPodAutoscaler from `kubectl autoscale`; DeleteOptions and Eviction from
 // `kubectl drain`; TokenRequest from `kubectl create token`; the review kinds from `kubectl auth`), into JSON objects.
 import { errors } from '../../api/errors.js';
 import type { JsonObject } from '../registry/object.js';
@@ -436,6 +436,19 @@ const BODIES: Record<string, Decoder> = {
   'apps/v1/Deployment': message({ 1: ['metadata', objectMeta], 2: ['spec', deploymentSpec] }),
   'batch/v1/Job': job,
   'batch/v1/CronJob': cronJob,
+  // `kubectl autoscale`.
+  'autoscaling/v1/HorizontalPodAutoscaler': message({
+    1: ['metadata', objectMeta],
+    2: [
+      'spec',
+      message({
+        1: ['scaleTargetRef', message({ 1: ['kind', 'string'], 2: ['name', 'string'], 3: ['apiVersion', 'string'] })],
+        2: ['minReplicas', 'int'],
+        3: ['maxReplicas', 'int0'],
+        4: ['targetCPUUtilizationPercentage', 'int'],
+      }),
+    ],
+  }),
   'v1/DeleteOptions': deleteOptions,
   'meta.k8s.io/v1/DeleteOptions': deleteOptions,
   'policy/v1/Eviction': message({ 1: ['metadata', objectMeta], 2: ['deleteOptions', deleteOptions] }),

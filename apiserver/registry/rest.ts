@@ -142,8 +142,13 @@ export interface SubresourceStorage {
   create?(namespace: string, name: string, body: unknown, opts: CreateOptions): Promise<void>;
 }
 
-/** Makes a kind's subresource storage over the kind's store. */
-export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock }) => SubresourceStorage;
+/** What a subresource reaches of another kind's store (an eviction reads and updates PodDisruptionBudgets). */
+export interface PeerStore extends ParentStore {
+  list(namespace: string, p?: ListParams): Promise<ListOut>;
+}
+
+/** Makes a kind's subresource storage over the kind's store; `peer` reaches the store of another kind. */
+export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock; peer(info: ResourceInfo): PeerStore }) => SubresourceStorage;
 
 /** A Table cell. */
 export type TableCell = string | number | boolean | null;

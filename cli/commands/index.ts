@@ -13,6 +13,7 @@ import { register as registerLabel } from './label.js';
 import { register as registerAnnotate } from './annotate.js';
 import { register as registerPatch } from './patch.js';
 import { register as registerScale } from './scale.js';
+import { register as registerAutoscale } from './autoscale.js';
 import { register as registerApiResources } from './api-resources.js';
 import { register as registerCordon } from './cordon.js';
 import { register as registerWait } from './wait.js';
@@ -48,6 +49,7 @@ export function registerAll(program: Command): void {
   registerAnnotate(program);
   registerPatch(program);
   registerScale(program);
+  registerAutoscale(program);
   registerRollout(program);
   registerWhy(program);
   registerEvents(program);
