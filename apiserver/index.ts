@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { nthIPv4, primaryIPv4 } from '../lib/ipv4.js';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
 import { withAudit, type AuditSink } from './filters/audit.js';
 import { Authenticator, loadTokenFile, withAuthentication } from './filters/authentication.js';
@@ -24,9 +25,10 @@ import type { NodeProxyDeps, ProxyNode, ProxyPod } from './nodeproxy/node-proxy.
 import { ensurePki, kubeconfigYaml } from './pki/pki.js';
 import { ensureTokenFile } from './pki/token-file.js';
 import type { Clock } from './registry/index.js';
-import type { ServiceRanges } from './registry/kinds/service.js';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './registry/kinds/service.js';
 import { bootstrapNamespaces, bootstrapPriorityClasses } from './server/bootstrap.js';
 import { clientAddress, closeServer, httpsServer, listen } from './server/https.js';
+import { KubernetesServiceReconciler } from './server/kubernetes-service.js';
 import { newRegistry, type CoreStores } from './server/registry.js';
 import { routes } from './server/routes.js';
 import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
@@ -59,6 +61,13 @@ export interface ApiServerOptions {
   /** Mutating requests in flight before 429 (--max-mutating-requests-inflight, default 200; 0: no limit). */
   maxMutatingRequestsInflight?: number;
   serviceRanges?: ServiceRanges;
+  /**
+   * The address the `kubernetes` Service's endpoint names for this server (kube-apiserver's --advertise-address);
+   * default: the bind address when it is a specific one, else the host's first non-loopback IPv4.
+   */
+  advertiseAddress?: string;
+  /** Whether to keep the `kubernetes` Service and its endpoints (default true). */
+  kubernetesService?: boolean;
   /** Who may do what (default: AlwaysAllow); the access reviews ask it too, and its rules when it resolves them. */
   authorizer?: Authorizer & Partial<RuleResolver>;
   /** Where audit events go (default: none). */
@@ -76,12 +85,15 @@ export interface ApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.logger ?? makeLogger('apiserver');
   const clock: Clock = opts.clock ?? { now: () => new Date() };
-  const pki = await ensurePki(opts.dataDir, [opts.bindAddress]);
+  const advertiseAddress = opts.advertiseAddress || defaultAdvertiseAddress(opts.bindAddress);
+  const serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
+  // Clients reach the server by its address, the advertised one, and (from pods) the kubernetes Service's cluster IP.
+  const pki = await ensurePki(opts.dataDir, [opts.bindAddress, advertiseAddress, nthIPv4(serviceRanges.serviceCidr, 1)]);
   const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
-  const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, serviceRanges });
   const tokens: ServiceAccountTokenDeps = {
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
@@ -140,13 +152,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   serverAddress = clientAddress(opts.bindAddress, port);
   const url = `https://${serverAddress}`;
 
-  // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes.
+  // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes, the
+  // kubernetes Service with this server's endpoint.
   publisher.start();
+  const kubernetesService =
+    opts.kubernetesService === false ? undefined : new KubernetesServiceReconciler({ stores, advertiseAddress, securePort: port, serviceCidr: serviceRanges.serviceCidr, log });
   try {
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
+    await kubernetesService?.start();
   } catch (err) {
+    await kubernetesService?.stop().catch((e: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(e) }));
     publisher.stop();
     server.close();
     throw err;
@@ -162,6 +179,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     caCertPem: pki.ca.certPem,
     adminKubeconfigPath,
     async close() {
+      // While storage is still there: this server's lease and endpoint go first.
+      await kubernetesService?.stop().catch((err: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(err) }));
       deadlines.close();
       publisher.stop();
       watches.stopAll();
@@ -169,6 +188,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closeServer(server);
     },
   };
+}
+
+/** kube-apiserver's default: the bind address when it names one, else the host's first non-loopback IPv4. */
+export function defaultAdvertiseAddress(bindAddress: string): string {
+  return bindAddress && bindAddress !== '0.0.0.0' && bindAddress !== '::' ? bindAddress : primaryIPv4();
 }
 
 /** metrics.k8s.io (kubectl top) reads nodes and pods from the stores and the usage from the agents. */

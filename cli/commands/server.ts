@@ -4,19 +4,40 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openStorage } from '../../apiserver/storage/index.js';
 import { startApiServer } from '../../apiserver/index.js';
+import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
+import { parseCIDR } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';
-import { readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
 
+/** --service-cluster-ip-range: an IPv4 CIDR with room for the kubernetes and kube-dns addresses (/8 to /28). */
+export function serviceCidrFlag(v: string): string {
+  let prefix: number;
+  try {
+    prefix = parseCIDR(v).prefix;
+  } catch (err) {
+    throw new FlagError(`invalid argument "${v}" for "--service-cluster-ip-range" flag: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (prefix < 8 || prefix > 28) throw new FlagError(`invalid argument "${v}" for "--service-cluster-ip-range" flag: want a prefix from /8 to /28`);
+  return v;
+}
+
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
 export const API_SERVER_FLAGS: FlagTable = [
   { name: '--data-dir', kind: 'string', arg: 'dir', default: '/var/lib/ketch/server', description: 'state directory (embedded store, PKI, admin.kubeconfig)' },
   { name: '--secure-port', kind: 'int', arg: 'port', default: '6443', description: 'API server HTTPS port' },
   { name: '--bind-address', kind: 'string', arg: 'addr', default: '0.0.0.0', description: 'API server address to listen on' },
+  {
+    name: '--advertise-address',
+    kind: 'string',
+    arg: 'ip',
+    description: "the API server's address in the kubernetes Service's endpoints (default: --bind-address when it names one, else the first non-loopback IPv4; a loopback address gives no endpoint)",
+  },
+  { name: '--service-cluster-ip-range', kind: 'string', arg: 'cidr', default: DEFAULT_SERVICE_RANGES.serviceCidr, description: "Services' cluster IPs; the first is the kubernetes Service's" },
   { name: '--etcd-servers', kind: 'list', arg: 'urls', description: 'comma-separated etcd endpoints; without it the embedded store is used' },
   { name: '--max-requests-inflight', kind: 'int', arg: 'n', default: '400', description: 'non-mutating requests in flight before the API server answers 429 (0: no limit)' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
@@ -45,6 +66,8 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     dataDir,
     securePort: f.int('--secure-port'),
     bindAddress: f.string('--bind-address'),
+    ...(f.optional('--advertise-address') ? { advertiseAddress: f.string('--advertise-address') } : {}),
+    serviceRanges: { ...DEFAULT_SERVICE_RANGES, serviceCidr: serviceCidrFlag(f.string('--service-cluster-ip-range')) },
     storage,
     maxRequestsInflight: f.int('--max-requests-inflight'),
     maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
