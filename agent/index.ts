@@ -14,6 +14,7 @@ import { PodManager } from './pod-manager.js';
 import type { PodWorkerContext } from './pod-state.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
+import { startNodeNetwork } from './node-network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
@@ -56,6 +57,19 @@ export interface AgentOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
+  /** The cluster's pod network (default 10.42.0.0/16): the service proxy masquerades by it. */
+  clusterCidr?: string;
+  /** The service network (default 10.96.0.0/16). */
+  serviceCidr?: string;
+  /** Run the service proxy (nftables; default true). */
+  serviceProxy?: boolean;
+  /** kube-dns's cluster IP, ClusterFirst pods' nameserver (default: the tenth address of serviceCidr). */
+  clusterDNS?: string;
+  clusterDomain?: string;
+  /** Port of this node's DNS server on nodeIP (default 53; 0: none). */
+  clusterDnsPort?: number;
+  /** The host's resolv.conf: Default pods and the DNS upstreams (default /etc/resolv.conf; '': none). */
+  resolvConf?: string;
 }
 
 export interface Agent {
@@ -64,28 +78,6 @@ export interface Agent {
   runtimeEndpoint: string;
   stop(): Promise<void>;
 }
-
-/** Flags of `ketch agent`, for the CLI to wire (name, value placeholder, description, default). */
-export const AGENT_FLAGS = [
-  { flag: '--kubeconfig <file>', description: 'kubeconfig of the agent (its identity towards the API server)' },
-  { flag: '--node-name <name>', description: 'name of the Node object', default: 'the host name' },
-  { flag: '--container-runtime-endpoint <endpoint>', description: 'CRI endpoint, e.g. unix:///run/containerd/containerd.sock; without it the built-in runtime is started' },
-  { flag: '--root-dir <dir>', description: 'state directory (volumes, logs, built-in runtime)', default: '/var/lib/ketch/agent' },
-  { flag: '--port <port>', description: 'HTTPS port of the agent API (logs, exec, attach, port-forward)', default: '10250' },
-  { flag: '--address <ip>', description: 'bind address of the agent API', default: '0.0.0.0' },
-  { flag: '--node-ip <ip>', description: 'InternalIP reported for the node', default: 'first non-loopback IPv4' },
-  { flag: '--node-labels <k=v,...>', description: 'extra labels for the Node' },
-  { flag: '--max-pods <n>', description: 'pods capacity', default: '110' },
-  { flag: '--insecure-registry <host:port>', description: 'built-in runtime: registry reached over plain HTTP (repeatable)' },
-  { flag: '--registry-mirror <host=url>', description: 'built-in runtime: mirror for a registry (repeatable)' },
-  { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
-  { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
-  { flag: '--token-auth-file <file>', description: 'bearer tokens (one a line) accepted by the agent API, besides client certificates of the cluster CA' },
-  { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
-  { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
-  { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
-  { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
-] as const;
 
 /**
  * The CRI endpoint: the one given, or ketch's runtime started here (as a child process unless runtimeInProcess). The
@@ -219,6 +211,22 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await node.register();
     node.start();
     cleanups.push(() => node.stop());
+    const network = await startNodeNetwork({
+      rest: o.rest,
+      nodeName: o.nodeName,
+      nodeIP: hostIP,
+      nodeUID: (await o.rest.resource<Node>(NODES).get(undefined, o.nodeName)).metadata.uid,
+      log,
+      clusterCidr: o.clusterCidr,
+      serviceCidr: o.serviceCidr,
+      serviceProxy: o.serviceProxy,
+      clusterDNS: o.clusterDNS,
+      clusterDomain: o.clusterDomain,
+      clusterDnsPort: o.clusterDnsPort,
+      resolvConf: o.resolvConf,
+    });
+    cleanups.push(() => network.stop());
+    ctx.network = network;
 
     await pods.start(abort.signal);
     cleanups.push(() => pods.stop());

@@ -85,7 +85,8 @@ export async function startContainer(ctx: PodWorkerContext, state: PodState, a: 
   const rt = ctx.runtime.runtime;
   let containerId: string;
   try {
-    const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity });
+    const serviceEnv = await ctx.network?.serviceEnv(state.pod);
+    const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity, ...(serviceEnv ? { serviceEnv } : {}) });
     const mounts = containerMounts(c, volumes, env);
     const config = containerConfig({ pod: state.pod, container: c, kind: a.kind, attempt: a.attempt, env, mounts });
     ({ containerId } = await rt.createContainer({ podSandboxId: state.sandboxId, config, sandboxConfig: state.sandboxConfig ?? null }));

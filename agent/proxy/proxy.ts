@@ -31,6 +31,8 @@ export interface ServiceProxyOptions {
   serviceCidr?: string;
   /** Masquerade pod traffic leaving the cluster network (default true). */
   podEgressMasquerade?: boolean;
+  /** SNAT all traffic to services (kube-proxy's --masquerade-all): for nodes whose bridge skips netfilter. */
+  masqueradeAll?: boolean;
   /** kube-proxy's --masquerade-bit (default 14: mark 0x4000). */
   masqueradeBit?: number;
   /** kube-proxy's --min-sync-period (default 100 ms). */
@@ -89,6 +91,7 @@ export class ServiceProxy {
       serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR,
       masqueradeMark: `0x${(2 ** bit).toString(16).padStart(8, '0')}`,
       podEgressMasquerade: opts.podEgressMasquerade ?? true,
+      masqueradeAll: opts.masqueradeAll ?? false,
     };
     this.commands = opts.commands ?? hostCommands();
     this.clock = opts.clock ?? realClock;

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
+import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { readFlags, type FlagTable } from '../../lib/flags.js';
@@ -47,6 +48,7 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
   { name: '--token-auth-file', kind: 'string', arg: 'file', description: 'bearer tokens (one a line) accepted by the agent API' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
+  ...NODE_NETWORK_FLAGS,
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
   { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
@@ -126,6 +128,7 @@ async function runAgent(cmd: Command): Promise<void> {
     bindAddress: f.string('--address'),
     maxPods: f.int('--max-pods'),
     podRoutes: !f.bool('--no-pod-routes'),
+    ...nodeNetworkFlags(f),
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),

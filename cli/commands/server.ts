@@ -5,26 +5,13 @@ import { resolve } from 'node:path';
 import { openStorage } from '../../apiserver/storage/index.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
-import { parseCIDR } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';
-import { FlagError, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
-
-/** --service-cluster-ip-range: an IPv4 CIDR with room for the kubernetes and kube-dns addresses (/8 to /28). */
-export function serviceCidrFlag(v: string): string {
-  let prefix: number;
-  try {
-    prefix = parseCIDR(v).prefix;
-  } catch (err) {
-    throw new FlagError(`invalid argument "${v}" for "--service-cluster-ip-range" flag: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (prefix < 8 || prefix > 28) throw new FlagError(`invalid argument "${v}" for "--service-cluster-ip-range" flag: want a prefix from /8 to /28`);
-  return v;
-}
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
 export const API_SERVER_FLAGS: FlagTable = [
@@ -67,7 +54,7 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     securePort: f.int('--secure-port'),
     bindAddress: f.string('--bind-address'),
     ...(f.optional('--advertise-address') ? { advertiseAddress: f.string('--advertise-address') } : {}),
-    serviceRanges: { ...DEFAULT_SERVICE_RANGES, serviceCidr: serviceCidrFlag(f.string('--service-cluster-ip-range')) },
+    serviceRanges: { ...DEFAULT_SERVICE_RANGES, serviceCidr: f.cidr('--service-cluster-ip-range', 8, 28) },
     storage,
     maxRequestsInflight: f.int('--max-requests-inflight'),
     maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),

@@ -11,6 +11,7 @@ import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
+import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
@@ -27,6 +28,8 @@ export const UP_FLAGS: FlagTable = [
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of this node' },
   { name: '--agent-port', kind: 'int', arg: 'port', default: '10250', description: 'HTTPS port of the node agent API' },
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
+  // The node network's flags but the two ranges, which the API server's and the controller manager's flags give.
+  ...NODE_NETWORK_FLAGS.filter((f) => f.name !== '--cluster-cidr' && f.name !== '--service-cluster-ip-range'),
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -180,6 +183,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       rootDir: join(dataDir, 'agent'),
       runtimeEndpoint,
       port: f.int('--agent-port'),
+      ...nodeNetworkFlags(f),
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
