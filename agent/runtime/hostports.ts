@@ -113,6 +113,7 @@ export class HostPorts {
   private base(): string[] {
     const t = this.table;
     return [
+      `add table ${t}`,
       `add map ${t} ports { type inet_proto . inet_service : verdict ; }`,
       `add map ${t} address-ports { type ipv4_addr . inet_proto . inet_service : verdict ; }`,
       `add chain ${t} prerouting { type nat hook prerouting priority -100 ; }`,

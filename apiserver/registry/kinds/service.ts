@@ -77,6 +77,9 @@ export function serviceStrategy(info: ResourceInfo, ranges: ServiceRanges = DEFA
       const spec = isObject(obj.spec) ? obj.spec : (obj.spec = {});
       const type = typeof spec.type === 'string' ? spec.type : 'ClusterIP';
       if (type === 'ExternalName') return;
+      // kube-apiserver's allocator fills the families of a single-stack IPv4 cluster (headless services too).
+      spec.ipFamilyPolicy ??= 'SingleStack';
+      spec.ipFamilies ??= ['IPv4'];
       const needIp = spec.clusterIP === undefined || spec.clusterIP === '';
       const needPorts = (type === 'NodePort' || type === 'LoadBalancer') && portsOf(spec).some((p) => p.nodePort === undefined);
       if (!needIp && !needPorts) return;
