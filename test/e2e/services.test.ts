@@ -30,11 +30,17 @@ const HOST_PORT = 18080;
 
 // Debian's busybox-static wget crashes on -T: `timeout` bounds each request instead.
 
-/** Perl and what it loads (its libraries, perl-base's modules): a UDP echo server, since busybox's nc has no UDP. */
-function perlPaths(): string[] {
-  const libs = [...execFileSync('ldd', ['/usr/bin/perl'], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)].map((m) => m[1]!);
+/**
+ * The host's files for a "tools" image beside busybox: perl and perl-base's modules (a UDP echo server, since busybox's
+ * nc has no UDP) and openssl, which busybox wget runs for https when it is there: busybox's own TLS sends no
+ * signature_algorithms, so a TLS 1.2 server must sign with SHA-1, which OpenSSL 3 (the API server's, through Node)
+ * refuses. Go's TLS (kube-apiserver's) accepts it; a pod talking to ketch's API server needs a real TLS client.
+ */
+function toolPaths(): string[] {
+  const programs = ['/usr/bin/perl', '/usr/bin/openssl'];
+  const libs = programs.flatMap((p) => [...execFileSync('ldd', [p], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)].map((m) => m[1]!));
   const modules = execFileSync('perl', ['-e', 'print join("\\n", @INC)'], { encoding: 'utf8' }).split('\n').filter((p) => p.endsWith('/perl-base'));
-  return ['/usr/bin/perl', ...libs, ...modules];
+  return [...programs, ...new Set(libs), ...modules, '/usr/lib/ssl/openssl.cnf'];
 }
 
 const UDP_ECHO = `open my $f, '<', '/etc/hostname'; my $h = <$f>; chomp $h;
@@ -60,12 +66,12 @@ const httpd = (extra = ''): string => `  containers:
     ports: [{name: http, containerPort: 8080${extra}}]
     readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}
 `;
-const sleeper = (extra = ''): string => `${extra}  containers:
-  - {name: c, image: "busybox:1.36", command: [sleep, "3600"]}
+const sleeper = (extra = '', image = 'busybox:1.36'): string => `${extra}  containers:
+  - {name: c, image: "${image}", command: [sleep, "3600"]}
 `;
 const udpEcho = `  containers:
   - name: echo
-    image: perludp:1
+    image: tools:1
     command: [perl, -MIO::Socket::INET, -e]
     args:
     - |
@@ -81,7 +87,7 @@ const MANIFEST = [
   pod('udp-1', NODE1, udpEcho, { app: 'udp' }),
   pod('udp-2', NODE2, udpEcho, { app: 'udp' }),
   pod('client-1', NODE1, sleeper()),
-  pod('client-2', NODE2, sleeper()),
+  pod('client-2', NODE2, sleeper('', 'tools:1')),
   pod('nolinks', NODE1, sleeper('  enableServiceLinks: false\n')),
   pod('hp-1', NODE1, httpd(`, hostPort: ${HOST_PORT}`)),
   pod('hp-2', NODE2, httpd(`, hostPort: ${HOST_PORT}`)),
@@ -178,11 +184,11 @@ describe('Services, cluster DNS and the node network (e2e: two nodes, runc, kube
     await lab.startOutsideWorld();
     writeFileSync(join(dir, 'resolv.conf'), `nameserver ${INTERNET_IP}\n`);
     mirror = await startBusyboxMirror(HOST_IP);
-    const perl = await buildBusyboxImage({ hostPaths: perlPaths(), cmd: ['perl', '-v'] });
+    const tools = await buildBusyboxImage({ hostPaths: toolPaths(), cmd: ['perl', '-v'] });
     try {
-      await pushImage(mirror.url, 'library/perludp', '1', perl);
+      await pushImage(mirror.url, 'library/tools', '1', tools);
     } finally {
-      await perl.dispose();
+      await tools.dispose();
     }
     const port = await freePort();
     server = await startKetch(
@@ -303,9 +309,12 @@ describe('Services, cluster DNS and the node network (e2e: two nodes, runc, kube
 
   it('the kubernetes Service reaches the API server from a pod, with the pod\'s service-account token', async () => {
     assert.equal(await c.kubectl('get', 'endpointslice', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.endpoints[*].addresses[*]}'), HOST_IP);
+    // busybox wget runs `openssl s_client -verify_return_error -verify_hostname HOST`: the serving certificate must be
+    // signed by the service account's CA and name kubernetes.default.svc.
+    const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
     const review = await exec(
       'client-2',
-      'timeout 8 wget -qO- --header "Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)" --header "Content-Type: application/json" ' +
+      `SSL_CERT_FILE=${sa}/ca.crt timeout 8 wget -qO- --header "Authorization: Bearer $(cat ${sa}/token)" --header "Content-Type: application/json" ` +
         `--post-data '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' https://kubernetes.default.svc/apis/authentication.k8s.io/v1/selfsubjectreviews`,
     );
     const user = (JSON.parse(review) as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username;
