@@ -4,10 +4,12 @@ import type { PriorityClass, ServiceAccount } from '../../api/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { namespaceLifecycle } from '../admission/namespace-lifecycle.js';
 import { priorityAdmission } from '../admission/priority.js';
+import { storageAdmissionFromStores } from '../admission/storage.js';
 import type { ServiceRanges } from '../registry/kinds/service.js';
 import { Registry, type Admission, type Clock, type Store } from '../registry/index.js';
 import { serviceAccountAdmission } from '../serviceaccount/admission.js';
 import { trackUpdate } from '../patch/managed-fields.js';
+import { extensionAdmission } from '../admission/extension.js';
 import type { Storage } from '../storage/interface.js';
 
 /** The stores the server's own parts use (admission, tokens, node proxy, publisher, post-start hooks). */
@@ -61,6 +63,8 @@ export function newRegistry(
       list: async () => (await priorityClasses.lookupAll()) as unknown as PriorityClass[],
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
+    storageAdmissionFromStores(storeOf),
+    ...extensionAdmission(registry, o.log),
   );
   return { registry, stores };
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openStorage } from '../../apiserver/storage/index.js';
+import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
 import { logger } from '../../lib/logger.js';
@@ -11,6 +12,7 @@ import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { VERSION } from '../version.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -28,6 +30,10 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--etcd-servers', kind: 'list', arg: 'urls', description: 'comma-separated etcd endpoints; without it the embedded store is used' },
   { name: '--max-requests-inflight', kind: 'int', arg: 'n', default: '400', description: 'non-mutating requests in flight before the API server answers 429 (0: no limit)' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
+  { name: '--etcd-compaction-interval', kind: 'duration', default: '5m', description: 'how often storage is compacted, to the revision it had one interval earlier (embedded store and etcd; 0 disables)' },
+  { name: '--snapshot-schedule', kind: 'duration', default: '12h', description: 'time between scheduled snapshots of the store, a duration such as 6h (0 disables)' },
+  { name: '--snapshot-retention', kind: 'int', arg: 'n', default: '5', description: 'scheduled snapshots kept; older ones are deleted (0 keeps all)' },
+  { name: '--snapshot-dir', kind: 'string', arg: 'dir', description: 'directory of snapshots (default <data-dir>/snapshots)' },
 ];
 
 /** `ketch server`'s flags: the API server's and the hosted components'. */
@@ -48,7 +54,16 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
   const dataDir = resolve(f.string('--data-dir'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const etcdServers = f.list('--etcd-servers');
-  const storage = await openStorage({ dataDir, ...(etcdServers.length ? { etcdServers } : {}) });
+  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}) });
+  const upkeep = await startStorageUpkeep(storage, {
+    dataDir,
+    compactionIntervalMs: f.durationMs('--etcd-compaction-interval'),
+    snapshotIntervalMs: f.durationMs('--snapshot-schedule'),
+    snapshotRetention: f.int('--snapshot-retention'),
+    snapshotDir: f.optional('--snapshot-dir') ?? '',
+    ketchVersion: VERSION,
+    log,
+  });
   const api = await startApiServer({
     dataDir,
     securePort: f.int('--secure-port'),
@@ -58,6 +73,10 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     storage,
     maxRequestsInflight: f.int('--max-requests-inflight'),
     maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
+  }).catch(async (err: unknown) => {
+    await upkeep.stop();
+    await storage.close();
+    throw err;
   });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers.length ? 'etcd' : 'embedded' });
   // The hosted components reach the API server as any client would: over TLS with the admin credentials.
@@ -65,6 +84,7 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
   const rest = new RestClient(config, 'ketch-server');
   const components = await startControlPlaneComponents((agent) => new RestClient(config, agent), input).catch(async (err: unknown) => {
     await api.close();
+    await upkeep.stop();
     await storage.close();
     throw err;
   });
@@ -75,6 +95,7 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     stop: async () => {
       await components.stop();
       await api.close();
+      await upkeep.stop();
       await storage.close();
     },
   };

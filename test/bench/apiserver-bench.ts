@@ -39,6 +39,7 @@ import { prefixKey } from '../../api/keys.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { openStorage, type Storage } from '../../apiserver/storage/index.js';
 import { startEtcd } from '../support/etcd-server.js';
+import { benchExtensions } from './extension-bench.js';
 import { InstrumentedStorage } from '../support/instrumented-storage.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 2000);
@@ -88,7 +89,7 @@ interface Ready {
 async function child(): Promise<void> {
   const dataDir = process.env.BENCH_DATA_DIR!;
   const etcd = process.env.BENCH_ETCD;
-  const inner = await openStorage({ dataDir, ...(etcd ? { etcdServers: [etcd] } : {}) });
+  const inner = await openStorage({ dataDir, ketchVersion: 'bench', ...(etcd ? { etcdServers: [etcd] } : {}) });
   const st = new InstrumentedStorage(inner);
   const storage = st.storage;
   const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, maxWatches: WATCHERS + 100 });
@@ -392,6 +393,7 @@ async function benchBackend(backend: string, etcd?: string): Promise<void> {
     record(backend, `list ${LIST_N} pods, bytes`, bytes, 'B', rawList.bytes);
 
     await benchWatch(backend, srv, call, pods('bench-watch'));
+    await benchExtensions({ backend, call: (m, p, b) => call(m, p, b), must, rate, median, record, ops: OPS, rounds: ROUNDS, run: RUN });
   } finally {
     await srv.ask({ op: 'stop' }).catch(() => srv.proc.kill());
     rmSync(dataDir, { recursive: true, force: true });
