@@ -14,7 +14,7 @@ import { PodManager } from './pod-manager.js';
 import type { PodWorkerContext } from './pod-state.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
-import { startNodeNetwork } from './node-network.js';
+import { startNodeNetwork, type NodeNetworkSettings } from './node-network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
@@ -25,7 +25,8 @@ import { VolumeManager } from './volumes.js';
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
 export { APISERVER_CLIENT_CN } from './server.js';
 
-export interface AgentOptions {
+/** The agent's options; the node network's (service proxy, DNS) are NodeNetworkSettings. */
+export interface AgentOptions extends NodeNetworkSettings {
   rest: RestClient;
   nodeName: string;
   /** A CRI endpoint (unix:///run/containerd/containerd.sock); without one the agent starts ketch's runtime. */
@@ -57,19 +58,6 @@ export interface AgentOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
-  /** The cluster's pod network (default 10.42.0.0/16): the service proxy masquerades by it. */
-  clusterCidr?: string;
-  /** The service network (default 10.96.0.0/16). */
-  serviceCidr?: string;
-  /** Run the service proxy (nftables; default true). */
-  serviceProxy?: boolean;
-  /** kube-dns's cluster IP, ClusterFirst pods' nameserver (default: the tenth address of serviceCidr). */
-  clusterDNS?: string;
-  clusterDomain?: string;
-  /** Port of this node's DNS server on nodeIP (default 53; 0: none). */
-  clusterDnsPort?: number;
-  /** The host's resolv.conf: Default pods and the DNS upstreams (default /etc/resolv.conf; '': none). */
-  resolvConf?: string;
 }
 
 export interface Agent {

@@ -20,26 +20,31 @@ import { MASTER_SERVICE_NAMESPACE, serviceEnvVars } from './service-env/service-
 export const BRIDGE_NF_CALL_IPTABLES = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 const SERVICES_SYNC_WAIT_MS = 10_000;
 
-export interface NodeNetworkOptions {
+export interface NodeNetworkOptions extends NodeNetworkSettings {
   rest: RestClient;
   nodeName: string;
   /** The node's address: the DNS server listens there. */
   nodeIP: string;
   /** The Node's UID: its kube-dns EndpointSlice is owned by it. */
   nodeUID?: string;
-  /** The cluster's pod network (kube-proxy's --cluster-cidr). */
+  log: Logger;
+}
+
+/** What a node's network is configured by (NODE_NETWORK_FLAGS; the agent's options too). */
+export interface NodeNetworkSettings {
+  /** The cluster's pod network (kube-proxy's --cluster-cidr; default 10.42.0.0/16). */
   clusterCidr?: string;
-  /** The service network (--service-cluster-ip-range); kube-dns defaults to its tenth address. */
+  /** The service network (--service-cluster-ip-range; default 10.96.0.0/16); kube-dns defaults to its tenth address. */
   serviceCidr?: string;
-  /** Run the service proxy (default true). */
+  /** Run the service proxy (nftables; default true). */
   serviceProxy?: boolean;
+  /** kube-dns's cluster IP, ClusterFirst pods' nameserver. */
   clusterDNS?: string;
   clusterDomain?: string;
-  /** Port of this node's DNS server (53; 0: none). */
+  /** Port of this node's DNS server on the node address (53; 0: none). */
   clusterDnsPort?: number;
-  /** The host's resolv.conf: Default pods and the DNS upstreams ('' : none, as the kubelet's --resolv-conf ""). */
+  /** The host's resolv.conf: Default pods and the DNS upstreams (default /etc/resolv.conf; '': none, as the kubelet's --resolv-conf ""). */
   resolvConf?: string;
-  log: Logger;
 }
 
 export interface NodeNetwork {
@@ -61,7 +66,7 @@ export const NODE_NETWORK_FLAGS: FlagTable = [
 ];
 
 /** The node network options from NODE_NETWORK_FLAGS' values (the flags a table lacks stay at their defaults). */
-export function nodeNetworkFlags(f: Flags): Pick<NodeNetworkOptions, 'clusterCidr' | 'serviceCidr' | 'serviceProxy' | 'clusterDNS' | 'clusterDomain' | 'clusterDnsPort' | 'resolvConf'> {
+export function nodeNetworkFlags(f: Flags): NodeNetworkSettings {
   const dns = f.optional('--cluster-dns');
   if (dns && isIP(dns) !== 4) throw new FlagError(`invalid argument "${dns}" for "--cluster-dns" flag: want an IPv4 address`);
   return {
