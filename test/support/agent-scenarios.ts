@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clients, mountsUnder, startKetch, type KetchProcess, type Leftovers } from '../e2e/cluster.js';
 import { startBusyboxMirror } from './local-registry.js';
@@ -363,26 +363,6 @@ spec:
     assert.equal(await jsonpath('steady', '{.status.phase} {.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].ready}'), `Running ${containerID} 0 true`);
     assert.equal(await c.kubectl('logs', 'steady'), log, 'the container did not start again');
     assert.equal((await fetch(`http://${ip}:8080/hostname`, { signal: AbortSignal.timeout(10_000) })).status, 200);
-  });
-
-  it("hostPort: the pod answers on the node's addresses (loopback too) at its hostPort, until it goes", async () => {
-    const hostPort = await freePort();
-    const external = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-    await apply('hostport', `apiVersion: v1\nkind: Pod\nmetadata: {name: hostport}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: c, image: "busybox:1.36", command: [httpd, -f, -p, "8080", -h, /etc], ports: [{containerPort: 8080, hostPort: ${hostPort}}]}\n`);
-    await waitRunning('hostport');
-    const urls = ['127.0.0.1', ...(external ? [external] : [])].map((a) => `http://${a}:${hostPort}/hostname`);
-    for (const url of urls) {
-      const res = await fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(10_000) });
-      assert.equal((await res.text()).trim(), 'hostport', url);
-    }
-    await c.kubectl('delete', 'pod', 'hostport', '--wait=true', '--timeout=60s');
-    for (const url of urls) {
-      const gone = await fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) }).then(
-        (r) => `answered ${r.status}`,
-        (e: unknown) => String((e as { cause?: { code?: string } }).cause?.code ?? e),
-      );
-      assert.equal(gone, 'ECONNREFUSED', `${url} once the pod is gone`);
-    }
   });
 
   it('deleting the pods removes their sandboxes, netns and veths', async () => {

@@ -41,25 +41,6 @@ function hostsToml(server: string): string {
   return [`server = "${server}"`, '', `[host."${server}"]`, '  capabilities = ["pull", "resolve"]', '  skip_verify = true', ''].join('\n');
 }
 
-const iptablesNat = async (args: string[], allowFailure = false): Promise<string> => (await run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure })).stdout;
-
-/** Whether the host's nat table has CNI portmap's chains. */
-async function hostportChains(): Promise<boolean> {
-  return /^-N CNI-HOSTPORT-/m.test(await iptablesNat(['-S'], true));
-}
-
-/** Removes CNI portmap's jumps and chains from the host's nat table (its per-pod chains go when each pod goes). */
-async function removeHostportChains(): Promise<void> {
-  const rules = (await iptablesNat(['-S'], true)).split('\n');
-  for (const rule of rules) {
-    const m = /^-A (PREROUTING|OUTPUT|POSTROUTING) (.*-j CNI-HOSTPORT-\S+.*)$/.exec(rule);
-    if (m) await iptablesNat(['-D', m[1]!, ...(m[2]!.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"(.*)"$/, '$1'))], true);
-  }
-  const chains = rules.map((r) => /^-N (CNI-HOSTPORT-\S+|CNI-DN-\S+)$/.exec(r)?.[1]).filter((c) => c !== undefined);
-  for (const c of chains) await iptablesNat(['-F', c], true);
-  for (const c of chains) await iptablesNat(['-X', c], true);
-}
-
 /** Starts containerd; fails with its stderr when it does not come up. containerd must be installed. */
 export async function startContainerd(opts: ContainerdOptions): Promise<ContainerdHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'ketch-containerd-'));
@@ -89,8 +70,6 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
           hairpinMode: true,
           ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: join(dir, 'ipam') },
         },
-        // hostPort, as a kubelet's CNI configuration has it (the kubelet passes the port mappings as runtime config).
-        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
         { type: 'loopback' },
       ],
     });
@@ -132,9 +111,6 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     '      runtime_type = "io.containerd.runc.v2"',
     '',
   ].join('\n');
-  // portmap leaves its top-level chains (CNI-HOSTPORT-*) and their jumps in the host's nat table: stop() removes them
-  // unless they were there before (another CNI user of the host).
-  const hostportChainsBefore = await hostportChains();
   const configFile = join(dir, 'config.toml');
   await writeFile(configFile, config);
   const child: ChildProcess = spawn('containerd', ['--config', configFile, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
@@ -181,7 +157,6 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       for (const m of mounts.reverse()) await run('umount', ['-l', m], { allowFailure: true });
       await rm(dir, { recursive: true, force: true });
       if (opts.podCidr || opts.podCidrFromRuntimeConfig) await run('ip', ['link', 'del', bridge], { allowFailure: true });
-      if (!hostportChainsBefore) await removeHostportChains();
       // containerd 1.6 hard-codes these under /run (recipe §7); rmdir only removes them when empty.
       for (const d of ['/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) await rmdir(d).catch(() => undefined);
       // The CRI plugin's default cgroup parent.
