@@ -14,6 +14,8 @@ import { PodManager } from './pod-manager.js';
 import type { PodWorkerContext } from './pod-state.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
+import { startNodeNetwork, type NodeNetworkSettings } from './node-network.js';
+import { DEFAULT_CLUSTER_CIDR } from '../api/network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
@@ -24,7 +26,8 @@ import { VolumeManager } from './volumes.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
 
-export interface AgentOptions {
+/** The agent's options; the node network's (service proxy, DNS) are NodeNetworkSettings. */
+export interface AgentOptions extends NodeNetworkSettings {
   rest: RestClient;
   nodeName: string;
   /** A CRI endpoint (unix:///run/containerd/containerd.sock); without one the agent starts ketch's runtime. */
@@ -56,12 +59,8 @@ export interface AgentOptions {
   podRoutes?: boolean;
   /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
   seccompDefault?: boolean;
-  /** The cluster's pod network (the controller manager's --cluster-cidr): pod routes only inside it. */
-  clusterCIDR?: string;
 }
 
-/** The controller manager's default --cluster-cidr. */
-export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 
 export interface Agent {
   /** The HTTPS port actually bound. */
@@ -69,29 +68,6 @@ export interface Agent {
   runtimeEndpoint: string;
   stop(): Promise<void>;
 }
-
-/** Flags of `ketch agent`, for the CLI to wire (name, value placeholder, description, default). */
-export const AGENT_FLAGS = [
-  { flag: '--kubeconfig <file>', description: 'kubeconfig of the agent (its identity towards the API server)' },
-  { flag: '--node-name <name>', description: 'name of the Node object', default: 'the host name' },
-  { flag: '--container-runtime-endpoint <endpoint>', description: 'CRI endpoint, e.g. unix:///run/containerd/containerd.sock; without it the built-in runtime is started' },
-  { flag: '--root-dir <dir>', description: 'state directory (volumes, logs, built-in runtime)', default: '/var/lib/ketch/agent' },
-  { flag: '--port <port>', description: 'HTTPS port of the agent API (logs, exec, attach, port-forward)', default: '10250' },
-  { flag: '--address <ip>', description: 'bind address of the agent API', default: '0.0.0.0' },
-  { flag: '--node-ip <ip>', description: 'InternalIP reported for the node', default: 'first non-loopback IPv4' },
-  { flag: '--node-labels <k=v,...>', description: 'extra labels for the Node' },
-  { flag: '--max-pods <n>', description: 'pods capacity', default: '110' },
-  { flag: '--insecure-registry <host:port>', description: 'built-in runtime: registry reached over plain HTTP (repeatable)' },
-  { flag: '--registry-mirror <host=url>', description: 'built-in runtime: mirror for a registry (repeatable)' },
-  { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
-  { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
-  { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
-  { flag: '--cluster-cidr <cidr>', description: 'the cluster pod network: other nodes\' pod CIDRs are routed only inside it', default: '10.42.0.0/16' },
-  { flag: '--no-seccomp-default', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
-  { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
-  { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
-  { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
-] as const;
 
 /**
  * The CRI endpoint: the one given, or ketch's runtime started here (as a child process unless runtimeInProcess). The
@@ -122,7 +98,7 @@ async function runtimeHealth(runtime: RuntimeClient): Promise<RuntimeHealth> {
 /** Routes to the other nodes' pod CIDRs (host-gw); returns how to stop them. */
 function startPodRoutes(o: AgentOptions, hostIP: string, log: Logger): () => Promise<void> {
   const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
-  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, clusterCIDR: o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR, log });
+  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, clusterCIDR: o.clusterCidr ?? DEFAULT_CLUSTER_CIDR, log });
   routes.start();
   nodes.start();
   return async () => {
@@ -226,6 +202,22 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await node.register();
     node.start();
     cleanups.push(() => node.stop());
+    const network = await startNodeNetwork({
+      rest: o.rest,
+      nodeName: o.nodeName,
+      nodeIP: hostIP,
+      nodeUID: (await o.rest.resource<Node>(NODES).get(undefined, o.nodeName)).metadata.uid,
+      log,
+      clusterCidr: o.clusterCidr,
+      serviceCidr: o.serviceCidr,
+      serviceProxy: o.serviceProxy,
+      clusterDNS: o.clusterDNS,
+      clusterDomain: o.clusterDomain,
+      clusterDnsPort: o.clusterDnsPort,
+      resolvConf: o.resolvConf,
+    });
+    cleanups.push(() => network.stop());
+    ctx.network = network;
 
     await pods.start(abort.signal);
     cleanups.push(() => pods.stop());

@@ -7,6 +7,7 @@
 export * from './errors.js';
 export * from './resources.js';
 export * from './annotations.js';
+export * from './network.js';
 
 export { IntOrString, Quantity, ResourceList, Time, MicroTime, DefName, definitionName } from './schemas/kit.js';
 export * from './schemas/meta.js';

@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { nthIPv4, primaryIPv4 } from '../lib/ipv4.js';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
 import { loadPodSecurityConfiguration, DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from './admission/pod-security/config.js';
 import { PodSecurityAdmission } from './admission/pod-security/admission.js';
@@ -30,10 +31,11 @@ import type { NodeProxyDeps, ProxyNode, ProxyPod } from './nodeproxy/node-proxy.
 import { ensurePki, kubeconfigYaml, type ClusterPki } from './pki/pki.js';
 import { ensureTokenFile } from './pki/token-file.js';
 import type { Admission, Clock } from './registry/index.js';
-import type { ServiceRanges } from './registry/kinds/service.js';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './registry/kinds/service.js';
 import { serverAuthorization } from './server/authorization.js';
 import { bootstrapNamespaces, bootstrapPriorityClasses } from './server/bootstrap.js';
 import { clientAddress, closeServer, httpsServer, listen } from './server/https.js';
+import { KubernetesServiceReconciler } from './server/kubernetes-service.js';
 import { newRegistry, type CoreStores } from './server/registry.js';
 import { routes } from './server/routes.js';
 import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
@@ -73,6 +75,13 @@ export interface ApiServerOptions {
   /** Mutating requests in flight before 429 (--max-mutating-requests-inflight, default 200; 0: no limit). */
   maxMutatingRequestsInflight?: number;
   serviceRanges?: ServiceRanges;
+  /**
+   * The address the `kubernetes` Service's endpoint names for this server (kube-apiserver's --advertise-address);
+   * default: the bind address when it is a specific one, else the host's first non-loopback IPv4.
+   */
+  advertiseAddress?: string;
+  /** Whether to keep the `kubernetes` Service and its endpoints (default true). */
+  kubernetesService?: boolean;
   /** --authorization-mode: the authorizers in order (default Node, RBAC), after system:masters. */
   authorizationModes?: readonly AuthorizationMode[];
   /** A custom authorizer instead of the modes' (tests); the access reviews ask it too, and its rules when it resolves them. */
@@ -111,12 +120,15 @@ export interface ApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.logger ?? makeLogger('apiserver');
   const clock: Clock = opts.clock ?? { now: () => new Date() };
-  const pki = await ensurePki(opts.dataDir, [opts.bindAddress]);
+  const advertiseAddress = opts.advertiseAddress || defaultAdvertiseAddress(opts.bindAddress);
+  const serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
+  // Clients reach the server by its address, the advertised one, and (from pods) the kubernetes Service's cluster IP.
+  const pki = await ensurePki(opts.dataDir, [opts.bindAddress, advertiseAddress, nthIPv4(serviceRanges.serviceCidr, 1)]);
   const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
-  const { registry, stores, admission } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const { registry, stores, admission } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, serviceRanges });
   const authz = serverAuthorization(opts.authorizationModes ?? ['Node', 'RBAC'], registry, stores, log);
   const authorizer = opts.authorizer ?? authz.authorizer;
   // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
@@ -192,8 +204,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const url = `https://${serverAddress}`;
 
   // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes, the
-  // bootstrap RBAC policy; then the authorizers' caches are synced before anyone is told the server is up.
+  // bootstrap RBAC policy, the kubernetes Service with this server's endpoint; then the authorizers' caches are synced
+  // before anyone is told the server is up.
   publisher.start();
+  const kubernetesService =
+    opts.kubernetesService === false ? undefined : new KubernetesServiceReconciler({ stores, advertiseAddress, securePort: port, serviceCidr: serviceRanges.serviceCidr, log });
   try {
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
@@ -201,8 +216,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await extensions.start();
     await publishAuthenticationConfigMap(stores.configMaps, pki.ca.certPem, frontProxy);
     await aggregator.start(localGroupVersions([...METRICS_RESOURCES, ...REVIEWS]));
+    await kubernetesService?.start();
     await authz.start(log);
   } catch (err) {
+    await kubernetesService?.stop().catch((e: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(e) }));
     aggregator.stop();
     extensions.stop();
     publisher.stop();
@@ -222,6 +239,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     schedulerKubeconfigPath: kubeconfigs.scheduler,
     controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
     async close() {
+      // While storage is still there: this server's lease and endpoint go first.
+      await kubernetesService?.stop().catch((err: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(err) }));
       deadlines.close();
       publisher.stop();
       extensions.stop();
@@ -266,6 +285,11 @@ function podSecurity(config: PodSecurityConfiguration, stores: CoreStores): Admi
     getNamespace: (name) => stores.namespaces.lookup('', name),
     listPods: async (ns) => (await stores.pods.lookupAll()).filter((p) => p.metadata.namespace === ns),
   }).admission();
+}
+
+/** kube-apiserver's default: the bind address when it names one, else the host's first non-loopback IPv4. */
+export function defaultAdvertiseAddress(bindAddress: string): string {
+  return bindAddress && bindAddress !== '0.0.0.0' && bindAddress !== '::' ? bindAddress : primaryIPv4();
 }
 
 /** metrics.k8s.io (kubectl top) reads nodes and pods from the stores and the usage from the agents. */

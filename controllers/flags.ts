@@ -1,5 +1,6 @@
 // kube-controller-manager's flags (same names and defaults) for `ketch controller-manager` and `ketch server`: a flag
 // table (the CLI turns it into options), and the conversion of the values given to ControllerManagerOptions.
+import { DEFAULT_CLUSTER_CIDR } from '../api/network.js';
 import { parseFlagArgs, readFlags, type FlagInput, type FlagTable } from '../lib/flags.js';
 import type { ControllerManagerOptions } from './manager.js';
 
@@ -14,7 +15,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
   { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, disruption, horizontalpodautoscaling, daemonset, statefulset, replicationcontroller, endpointslice, endpoint, servicelb, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, persistentvolume-binder, persistentvolume-expander, pvc-protection, pv-protection, ephemeral-volume)" },
-  { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
+  { name: '--cluster-cidr', kind: 'string', default: DEFAULT_CLUSTER_CIDR, description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
   { name: '--node-monitor-grace-period', kind: 'duration', default: '40s', description: 'how long a node may go without renewing its Lease before it is marked unhealthy' },

@@ -20,6 +20,10 @@ export interface CoreStores {
   serviceAccounts: Store;
   configMaps: Store;
   priorityClasses: Store;
+  services: Store;
+  endpoints: Store;
+  endpointSlices: Store;
+  leases: Store;
 }
 
 export function newRegistry(
@@ -46,6 +50,10 @@ export function newRegistry(
     serviceAccounts: storeOf('', 'serviceaccounts'),
     configMaps: storeOf('', 'configmaps'),
     priorityClasses: storeOf('scheduling.k8s.io', 'priorityclasses'),
+    services: storeOf('', 'services'),
+    endpoints: storeOf('', 'endpoints'),
+    endpointSlices: storeOf('discovery.k8s.io', 'endpointslices'),
+    leases: storeOf('coordination.k8s.io', 'leases'),
   };
   const { namespaces, priorityClasses, serviceAccounts } = stores;
   admission.push(

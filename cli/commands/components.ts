@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
+import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { readFlags, type FlagTable } from '../../lib/flags.js';
@@ -46,8 +47,8 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
-  { name: '--cluster-cidr', kind: 'string', arg: 'cidr', default: '10.42.0.0/16', description: "the cluster pod network (the controller manager's --cluster-cidr): other nodes' pod CIDRs are routed only inside it" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
+  ...NODE_NETWORK_FLAGS,
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
   { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
@@ -128,7 +129,7 @@ async function runAgent(cmd: Command): Promise<void> {
     maxPods: f.int('--max-pods'),
     podRoutes: !f.bool('--no-pod-routes'),
     seccompDefault: !f.bool('--no-seccomp-default'),
-    clusterCIDR: f.string('--cluster-cidr'),
+    ...nodeNetworkFlags(f),
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),

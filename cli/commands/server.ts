@@ -6,6 +6,7 @@ import { openStorage } from '../../apiserver/storage/index.js';
 import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
 import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
+import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
 import { logger } from '../../lib/logger.js';
 import { readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
@@ -20,6 +21,13 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--data-dir', kind: 'string', arg: 'dir', default: '/var/lib/ketch/server', description: 'state directory (embedded store, PKI, admin.kubeconfig)' },
   { name: '--secure-port', kind: 'int', arg: 'port', default: '6443', description: 'API server HTTPS port' },
   { name: '--bind-address', kind: 'string', arg: 'addr', default: '0.0.0.0', description: 'API server address to listen on' },
+  {
+    name: '--advertise-address',
+    kind: 'string',
+    arg: 'ip',
+    description: "the API server's address in the kubernetes Service's endpoints (default: --bind-address when it names one, else the first non-loopback IPv4; a loopback address gives no endpoint)",
+  },
+  { name: '--service-cluster-ip-range', kind: 'string', arg: 'cidr', default: DEFAULT_SERVICE_RANGES.serviceCidr, description: "Services' cluster IPs; the first is the kubernetes Service's" },
   { name: '--etcd-servers', kind: 'list', arg: 'urls', description: 'comma-separated etcd endpoints; without it the embedded store is used' },
   { name: '--max-requests-inflight', kind: 'int', arg: 'n', default: '400', description: 'non-mutating requests in flight before the API server answers 429 (0: no limit)' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
@@ -65,6 +73,8 @@ async function apiServerOptions(f: Flags, defaults: ServerDefaults): Promise<Omi
   return {
     securePort: f.int('--secure-port'),
     bindAddress: f.string('--bind-address'),
+    ...(f.optional('--advertise-address') ? { advertiseAddress: f.string('--advertise-address') } : {}),
+    serviceRanges: { ...DEFAULT_SERVICE_RANGES, serviceCidr: f.cidr('--service-cluster-ip-range', 8, 28) },
     maxRequestsInflight: f.int('--max-requests-inflight'),
     maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
     authorizationModes: parseAuthorizationModes(f.list('--authorization-mode')),

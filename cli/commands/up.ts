@@ -16,6 +16,7 @@ import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apise
 import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
 import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
 import { RestClient } from '../../client/rest.js';
+import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
@@ -36,6 +37,8 @@ export const UP_FLAGS: FlagTable = [
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
   { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
+  // The node network's flags but the two ranges, which the API server's and the controller manager's flags give.
+  ...NODE_NETWORK_FLAGS.filter((f) => f.name !== '--cluster-cidr' && f.name !== '--service-cluster-ip-range'),
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -211,7 +214,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       port: f.int('--agent-port'),
       tlsCertFile: creds.servingCertFile,
       tlsKeyFile: creds.servingKeyFile,
-      clusterCIDR: f.string('--cluster-cidr'),
+      ...nodeNetworkFlags(f),
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);

@@ -92,9 +92,10 @@ export interface KetchProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startKetch(args: string[], ready: string, timeoutMs = 120_000, fromDist = false): Promise<KetchProcess> {
-  const argv = fromDist ? [BIN, ...args] : ['--import', 'tsx', ENTRY, ...args];
-  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
+/** Starts `ketch ARGS`; `prefix` runs it through another command (e.g. nsenter into a node's network namespace). */
+export async function startKetch(args: string[], ready: string, timeoutMs = 120_000, fromDist = false, prefix: string[] = []): Promise<KetchProcess> {
+  const argv = [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), ...(fromDist ? [BIN, ...args] : ['--import', 'tsx', ENTRY, ...args])];
+  const proc = spawn(prefix[0] ?? process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
   let log = '';
   proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -238,8 +239,12 @@ export class UpCluster extends Clients {
     if (this.up) {
       const up = this.up;
       this.up = undefined;
-      await Promise.race([up.stop('SIGINT'), new Promise((r) => setTimeout(r, 30_000).unref())]);
-      up.proc.kill('SIGKILL');
+      const stopped = await Promise.race([up.stop('SIGINT').then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000).unref())]);
+      if (!stopped) {
+        up.proc.kill('SIGKILL');
+        // A killed agent leaves its nftables tables on the host (the next agent would replace them): removed here.
+        for (const table of ['ketch-proxy', `${this.bridge}-hostports`]) await execResult('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
+      }
     }
     await this.mirror.stop();
     await removeBridgeAndDir(this.bridge, this.dir);

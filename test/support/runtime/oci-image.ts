@@ -1,7 +1,7 @@
 // Test support: builds a busybox OCI image offline (from the host's busybox-static) and pushes it to a registry.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -35,6 +35,8 @@ export interface ImageOptions {
   absoluteLinks?: boolean;
   /** The image config's User. */
   user?: string;
+  /** Host files or directories copied into the image at the same paths, symlinks followed (a program and its libraries). */
+  hostPaths?: string[];
 }
 
 const TYPES = {
@@ -71,6 +73,7 @@ export async function buildBusyboxImage(opts: ImageOptions = {}): Promise<BuiltI
     await mkdir(dirname(join(rootfs, p)), { recursive: true });
     await writeFile(join(rootfs, p), content);
   }
+  for (const p of opts.hostPaths ?? []) await cp(p, join(rootfs, p), { recursive: true, dereference: true });
   const layerTar = join(work, 'layer.tar');
   await tar.c({ file: layerTar, cwd: rootfs, portable: true, noMtime: false }, ['.']);
   const layout = join(work, 'layout');

@@ -1,4 +1,5 @@
-// Test support: a real distribution registry (Debian's docker-registry) on a free loopback port.
+// Test support: a real distribution registry (Debian's docker-registry) on a free port of loopback (or of an address
+// the test gives, for nodes in other network namespaces).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -6,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface TestRegistry {
-  /** http://127.0.0.1:PORT */
+  /** http://ADDRESS:PORT */
   url: string;
-  /** 127.0.0.1:PORT */
+  /** ADDRESS:PORT (127.0.0.1 unless given) */
   host: string;
   /** The filesystem driver's root: blobs live under docker/registry/v2/blobs/sha256/xx/<hex>/data. */
   storage: string;
@@ -42,11 +43,11 @@ export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined
   }
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+export async function startRegistry(address = '127.0.0.1'): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'ketch-registry-'));
   const storage = join(dir, 'data');
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `${address}:${port}`;
   const config = join(dir, 'config.yml');
   await writeFile(
     config,
