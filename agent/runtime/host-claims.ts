@@ -21,6 +21,8 @@ export const CLAIMS_DIR = process.env.KETCH_CLAIMS_DIR ?? '/run/ketch/bridges';
 export interface BridgeClaim {
   bridge: string;
   root: string;
+  /** Where the run's mounts are (the runtime root, or a directory holding it and the agent's volumes). */
+  mountsDir?: string;
   pid: number;
   startTime: string;
 }
@@ -46,9 +48,9 @@ async function readClaims(): Promise<BridgeClaim[]> {
 }
 
 /** Records this process as the owner of `bridge` (a run of the same root after a crash adopts its own claim). */
-export async function claimBridge(bridge: string, root: string): Promise<void> {
+export async function claimBridge(bridge: string, root: string, mountsDir = root): Promise<void> {
   await mkdir(CLAIMS_DIR, { recursive: true });
-  await writeJson(claimFile(bridge), { bridge, root, pid: process.pid, startTime: procStartTime(process.pid) ?? '' } satisfies BridgeClaim);
+  await writeJson(claimFile(bridge), { bridge, root, mountsDir, pid: process.pid, startTime: procStartTime(process.pid) ?? '' } satisfies BridgeClaim);
 }
 
 /** Drops this process's claim (on a stop that removed the bridge). */
@@ -100,9 +102,9 @@ async function runcContainers(runcRoot: string): Promise<string[]> {
 
 /**
  * Removes everything a dead runtime with this root and bridge left on the host: its containers (runc state), the
- * mounts under its root, its pods' network namespaces and veths, their cgroups and the bridge. Its files stay.
+ * mounts under its directory, its pods' network namespaces and veths, their cgroups and the bridge. Its files stay.
  */
-export async function removeDeadRun(root: string, bridge: string): Promise<void> {
+export async function removeDeadRun(root: string, bridge: string, mountsDir = root): Promise<void> {
   const runcRoot = join(root, 'runc');
   const ids = await runcContainers(runcRoot);
   for (const id of ids) {
@@ -122,7 +124,7 @@ export async function removeDeadRun(root: string, bridge: string): Promise<void>
   const netns = new Set([...veths].filter((v) => v.startsWith('kv')).map((v) => `ketch-${v.slice(2)}`));
   for (const s of sandboxes) if (s.network?.netns) netns.add(s.network.netns);
   for (const n of netns) await run('ip', ['netns', 'del', n], { allowFailure: true });
-  const mounts = await unmountAll(root);
+  const mounts = await unmountAll(mountsDir);
   for (const s of sandboxes) if (s.cgroupParent) await removeCgroup(s.cgroupParent);
   await run('ip', ['link', 'del', bridge], { allowFailure: true });
   await rm(claimFile(bridge), { force: true });
@@ -171,7 +173,7 @@ export async function ensurePodCidrFree(cidr: string, ownBridge: string): Promis
     if (r.dev === ownBridge || !cidrWithin(r.dst, cidr)) continue;
     const claim = claims.get(r.dev);
     if (claim && !isAlive(claim)) {
-      await removeDeadRun(claim.root, claim.bridge);
+      await removeDeadRun(claim.root, claim.bridge, claim.mountsDir);
       continue;
     }
     if (!claim && r.dev.startsWith('ketch') && (await bridgeMembers(r.dev)).length === 0) {

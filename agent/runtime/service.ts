@@ -36,6 +36,11 @@ export interface RuntimeServiceOptions {
   containerLogMaxBytes?: number;
   /** Log files kept per container, the live one included (kubelet's containerLogMaxFiles; default 5). */
   containerLogMaxFiles?: number;
+  /**
+   * The directory whose mounts belong to this run (default root): where the agent beside the runtime keeps its pods'
+   * volumes too (`ketch up`: its data dir). A later run that clears a dead one out of its way unmounts all under it.
+   */
+  mountsDir?: string;
   /** Image garbage collection by the image filesystem's usage (kubelet's imageGC* settings). */
   imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
 }
@@ -55,8 +60,8 @@ export const defaultBridge = (root: string): string => `ketch${createHash('sha1'
  * run of this root left, clears a dead run of another root out of the way of the pod CIDR, and refuses to start when
  * a live cluster routes the pod CIDR kept from the last run.
  */
-async function recoverHost(network: NetworkManager, sandboxes: SandboxStore, containers: ContainerStore, root: string): Promise<void> {
-  await claimBridge(network.bridge, root);
+async function recoverHost(network: NetworkManager, sandboxes: SandboxStore, containers: ContainerStore, root: string, mountsDir: string): Promise<void> {
+  await claimBridge(network.bridge, root, mountsDir);
   const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
   await removeUnrecorded({ bridge: network.bridge, runcRoot: containers.runcRoot, sandboxIds: sb.map((s) => s.id), containerIds: ct.map((c) => c.id) });
   const cidr = await network.podCidr();
@@ -81,7 +86,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
   containers = new ContainerStore(root, images, { maxBytes: opts.containerLogMaxBytes ?? 10 * 1024 * 1024, maxFiles: opts.containerLogMaxFiles ?? 5 }, clock);
   const sandboxes = new SandboxStore(root, network);
   await Promise.all([images.init(), containers.init(), sandboxes.init(), network.init()]);
-  await recoverHost(network, sandboxes, containers, root);
+  await recoverHost(network, sandboxes, containers, root, opts.mountsDir ? resolve(opts.mountsDir) : root);
   const streaming = new StreamingServer(
     {
       runcRoot: containers.runcRoot,

@@ -192,6 +192,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       listen: runtimeEndpoint,
       insecureRegistries: f.repeated('--insecure-registry'),
       registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
+      mountsDir: dataDir,
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.

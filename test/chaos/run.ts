@@ -10,7 +10,7 @@ import { loadClientConfig, SERVERS_EXTENSION, type KubeconfigFile } from '../../
 import { RestClient } from '../../client/rest.js';
 import { CONFIGMAPS, NAMESPACES } from '../../client/resources.js';
 import { DEPLOYMENTS, type Deployment } from '../../controllers/framework/types.js';
-import { waitFor } from '../support/util.js';
+import { seededRandom, waitFor } from '../support/util.js';
 import { checkWatch, lostWrites, percentile, type Observed, type WatchAnomaly } from './history.js';
 import { etcdCluster, hollowNodes, isEtcdLeader, ketchServers, type Proc } from './processes.js';
 import { deployment, deploymentsConverged, NAMESPACE, Watcher, Writer, type Sample } from './workload.js';
@@ -37,18 +37,6 @@ export interface ChaosReport {
   availability: { all: number; outsideKills: number };
   p99WriteMs: { withoutFaults: number; duringFaults: number };
   leaks: string;
-}
-
-/** mulberry32: a small seeded generator, so that a run's faults can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Window {
