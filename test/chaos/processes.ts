@@ -152,7 +152,7 @@ export async function ketchServers(dir: string, etcd: string[], count: number): 
     const args = [
       '--import', 'tsx', ENTRY, 'server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1',
       '--etcd-servers', etcd.join(','), '--snapshot-schedule', '0',
-      '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
+      '--leader-elect-identity', `server-${i}`, '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
     ];
     const proc: Proc = new Proc(`server-${i}`, process.execPath, args, async () => proc.output.includes('ketch server is up'));
     await proc.start();

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import type { ConfigMap, Namespace } from '../../api/index.js';
 import { loadClientConfig, SERVERS_EXTENSION, type KubeconfigFile } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
+import { LEASES, type Lease } from '../../client/index.js';
 import { CONFIGMAPS, NAMESPACES } from '../../client/resources.js';
 import { DEPLOYMENTS, type Deployment } from '../../controllers/framework/types.js';
 import { seededRandom, waitFor } from '../support/util.js';
@@ -45,10 +46,10 @@ interface Window {
   endMs: number;
 }
 
-const FAULTS = ['kill-etcd-leader', 'kill-etcd-follower', 'kill-api-server', 'pause-etcd-member', 'pause-api-server', 'kill-hollow-nodes'] as const;
+const FAULTS = ['kill-etcd-leader', 'kill-etcd-follower', 'kill-api-server', 'kill-controller-manager-leader', 'pause-etcd-member', 'pause-api-server', 'kill-hollow-nodes'] as const;
 
 /** Runs one fault: the process goes down (SIGKILL or SIGSTOP) for a while and comes back. */
-async function injectFault(kind: (typeof FAULTS)[number], pick: <T>(xs: T[]) => T, procs: { etcd: Proc[]; etcdLeader: () => Promise<Proc | undefined>; servers: Proc[]; hollow: Proc }, downMs: number): Promise<void> {
+async function injectFault(kind: (typeof FAULTS)[number], pick: <T>(xs: T[]) => T, procs: { etcd: Proc[]; etcdLeader: () => Promise<Proc | undefined>; servers: Proc[]; cmLeader: () => Promise<Proc | undefined>; hollow: Proc }, downMs: number): Promise<void> {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const killRestart = async (p: Proc): Promise<void> => {
     await p.kill();
@@ -69,6 +70,9 @@ async function injectFault(kind: (typeof FAULTS)[number], pick: <T>(xs: T[]) => 
     }
     case 'kill-api-server':
       return killRestart(pick(procs.servers));
+    case 'kill-controller-manager-leader':
+      // The server hosting the leading controller manager (and, most often, the scheduler leader too).
+      return killRestart((await procs.cmLeader()) ?? pick(procs.servers));
     case 'pause-etcd-member':
       return pause(pick(procs.etcd));
     case 'pause-api-server':
@@ -129,10 +133,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const m of etcd) if (await isEtcdLeader(m)) return m.proc;
       return undefined;
     };
+    const cmLeader = async (): Promise<Proc | undefined> => {
+      const lease = await rest.resource<Lease>(LEASES).get('kube-system', 'kube-controller-manager').catch(() => undefined);
+      return servers.find((s) => s.proc.name === lease?.spec?.holderIdentity)?.proc;
+    };
     while (now() < o.durationMs) {
       const kind = pick([...FAULTS]);
       const startMs = now();
-      await injectFault(kind, pick, { etcd: etcd.map((m) => m.proc), etcdLeader, servers: servers.map((s) => s.proc), hollow }, 1000 + random() * 3000);
+      await injectFault(kind, pick, { etcd: etcd.map((m) => m.proc), etcdLeader, servers: servers.map((s) => s.proc), cmLeader, hollow }, 1000 + random() * 3000);
       windows.push({ kind, startMs, endMs: now() });
       faults[kind] = (faults[kind] ?? 0) + 1;
       say(`${(now() / 1000).toFixed(0)}s fault ${kind} (${((now() - startMs) / 1000).toFixed(1)}s)`);
@@ -153,7 +161,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const list = await rest.resource<ConfigMap>(CONFIGMAPS).list(NAMESPACE);
     const final = new Map<string, Observed>(list.items.map((c) => [c.metadata!.name!, { key: c.metadata!.name!, rv: BigInt(c.metadata!.resourceVersion!), value: Number(c.data?.n ?? 0) }]));
     const anomalies = watchers.flatMap((w) => w.segments.flatMap((s) => checkWatch(w.name, s.fromRv, s.events, writer.writes, writer.inFlight)));
-    const kills = windows.filter((w) => w.kind.startsWith('kill-api'));
+    const kills = windows.filter((w) => w.kind === 'kill-api-server' || w.kind === 'kill-controller-manager-leader');
     const faultFree = writer.samples.filter((s) => s.ok && !inside(s.startMs, windows, 5000));
     const duringFaults = writer.samples.filter((s) => s.ok && inside(s.startMs, windows, 0));
     const crashes: Record<string, number> = {};

@@ -3,12 +3,17 @@
 // same pod CIDR refuses to start while the first one lives, and clears the dead one's leftovers out of its way.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { waitFor } from '../support/util.js';
 import { UpCluster } from './cluster.js';
 
 const routesVia = (bridge: string): string => execFileSync('ip', ['-o', '-4', 'route', 'show', 'dev', bridge], { encoding: 'utf8' }).trim();
 const hasLink = (name: string): boolean => existsSync(`/sys/class/net/${name}`);
+/** The pod-level cgroups (pids controller) of a runtime's sandboxes that exist now. */
+const podCgroups = (c: UpCluster): string[] =>
+  readdirSync(c.sandboxesDir)
+    .map((id) => `/sys/fs/cgroup/pids/ketch/${id.slice(0, 12)}`)
+    .filter((p) => existsSync(p));
 
 describe('ketch up after a crash (e2e)', function () {
   this.timeout(420_000);
@@ -46,6 +51,7 @@ describe('ketch up after a crash (e2e)', function () {
     assert.ok(left.mounts.length > 0, 'a killed run leaves its mounts');
     assert.ok(left.netns.length > 0 && left.veths.length > 0, 'a killed run leaves its netns and veths');
     assert.ok(hasLink(a.bridge) && routesVia(a.bridge).length > 0, 'a killed run leaves its bridge and route');
+    assert.ok(podCgroups(a).length > 0, 'a killed run leaves its pod cgroups');
 
     // The same data dir: the runtime claims its bridge again and the agent runs the pod again.
     await a.start();
@@ -59,6 +65,7 @@ describe('ketch up after a crash (e2e)', function () {
     assert.equal(hasLink(a.bridge), false, "the dead run's bridge is gone");
     const gone = a.leftovers();
     assert.deepEqual({ mounts: gone.mounts, netns: gone.netns, veths: gone.veths }, { mounts: [], netns: [], veths: [] });
+    assert.deepEqual(podCgroups(a), [], "the dead run's pod cgroups are gone");
     await b.kubectl('create', 'deployment', 'crash', '--image=busybox:1.36', '--', 'sleep', '3600');
     await podsRunning(b);
     await b.stop();
