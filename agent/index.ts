@@ -80,6 +80,7 @@ async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() =
   const service: RuntimeServiceHandle = await start({
     root: join(rootDir, 'runtime'),
     listen: endpoint,
+    mountsDir: rootDir,
     ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
     ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
     ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),

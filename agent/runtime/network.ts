@@ -6,16 +6,20 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { RuntimeError, invalid } from '../cri/errors.js';
+import { RuntimeError } from '../cri/errors.js';
 import type { PortMapping } from '../cri/index.js';
 import { isNotExist } from '../../lib/errno.js';
 import { HostPorts, hostPortMappings, type HostPortMapping } from './hostports.js';
+import { parseCidr } from './cidr.js';
 import { run } from './command-runner.js';
 import { readJson, writeJson } from './files.js';
+import { ensurePodCidrFree, releaseBridge } from './host-claims.js';
 import { formatIPv4 } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
+
+export { parseCidr };
 
 export interface PodNetwork {
   netns: string;
@@ -27,23 +31,6 @@ export interface PodNetwork {
   /** The pod's hostPorts, DNATed to it while the sandbox is up. */
   hostPorts?: HostPortMapping[];
 }
-
-interface Cidr {
-  base: number;
-  prefix: number;
-}
-
-export function parseCidr(s: string): Cidr {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(s.trim());
-  if (!m) throw invalid(`pod CIDR "${s}" is not an IPv4 CIDR`);
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 30) throw invalid(`pod CIDR "${s}" is out of range (prefix /8../30)`);
-  const ip = octets.reduce((n, o) => n * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  return { base: ip - (ip % size), prefix };
-}
-
 
 const short = (s: string, n: number): string => createHash('sha1').update(s).digest('hex').slice(0, n);
 
@@ -89,9 +76,25 @@ export class NetworkManager {
     return (await readJson<{ podCidr?: string }>(join(this.dir, 'config.json'), {})).podCidr;
   }
 
+  /** Why pods cannot be networked (another live cluster routes the pod CIDR), reported as NetworkReady=false. */
+  conflict: string | undefined;
+
   async setPodCidr(cidr: string): Promise<void> {
-    if (cidr) parseCidr(cidr);
+    if (cidr) await this.checkPodCidr(cidr);
     await writeJson(join(this.dir, 'config.json'), { podCidr: cidr || undefined });
+  }
+
+  /** Refuses (and remembers why) a pod CIDR that another live cluster on this host routes; clears a past refusal. */
+  async checkPodCidr(cidr: string): Promise<void> {
+    parseCidr(cidr);
+    try {
+      await ensurePodCidrFree(cidr, this.bridge);
+      this.conflict = undefined;
+    } catch (err) {
+      this.conflict = err instanceof Error ? err.message : String(err);
+      log.error('pod CIDR refused', { podCIDR: cidr, reason: this.conflict });
+      throw err;
+    }
   }
 
   /**
@@ -103,6 +106,7 @@ export class NetworkManager {
       await this.hostPorts.removeAll();
       await run('ip', ['link', 'del', this.bridge], { allowFailure: true });
       this.bridgeReady.clear();
+      await releaseBridge(this.bridge);
     });
   }
 

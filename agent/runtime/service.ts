@@ -9,6 +9,7 @@ import { serveCri } from '../cri/server.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
 import { imageService } from './image-service.js';
 import { NetworkManager } from './network.js';
+import { claimBridge, removeUnrecorded } from './host-claims.js';
 import { runtimeService, runcVersion } from './runtime-service.js';
 import { SandboxStore } from './sandboxes.js';
 import { StreamingServer } from './streaming.js';
@@ -35,6 +36,11 @@ export interface RuntimeServiceOptions {
   containerLogMaxBytes?: number;
   /** Log files kept per container, the live one included (kubelet's containerLogMaxFiles; default 5). */
   containerLogMaxFiles?: number;
+  /**
+   * The directory whose mounts belong to this run (default root): where the agent beside the runtime keeps its pods'
+   * volumes too (`ketch up`: its data dir). A later run that clears a dead one out of its way unmounts all under it.
+   */
+  mountsDir?: string;
   /** Image garbage collection by the image filesystem's usage (kubelet's imageGC* settings). */
   imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
 }
@@ -46,6 +52,22 @@ export interface RuntimeServiceHandle {
   removeAllPods(): Promise<void>;
 }
 
+/** The pod bridge of a runtime root: ketch + 6 hex of the path, so two roots never share one. */
+export const defaultBridge = (root: string): string => `ketch${createHash('sha1').update(resolve(root)).digest('hex').slice(0, 6)}`;
+
+/**
+ * After a crash: claims the bridge (adopting an earlier run's of this root), removes the unrecorded pieces an earlier
+ * run of this root left, clears a dead run of another root out of the way of the pod CIDR, and refuses to start when
+ * a live cluster routes the pod CIDR kept from the last run.
+ */
+async function recoverHost(network: NetworkManager, sandboxes: SandboxStore, containers: ContainerStore, root: string, mountsDir: string): Promise<void> {
+  await claimBridge(network.bridge, root, mountsDir);
+  const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
+  await removeUnrecorded({ bridge: network.bridge, runcRoot: containers.runcRoot, sandboxIds: sb.map((s) => s.id), containerIds: ct.map((c) => c.id) });
+  const cidr = await network.podCidr();
+  if (cidr) await network.checkPodCidr(cidr);
+}
+
 /**
  * Starts the runtime service. Closing it leaves containers running; a new one on the same root finds them. The clock
  * is a parameter of its own, not an option: the options go to a runtime child as JSON (child.ts).
@@ -53,7 +75,7 @@ export interface RuntimeServiceHandle {
 export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Clock = realClock): Promise<RuntimeServiceHandle> {
   const root = resolve(opts.root);
   await mkdir(root, { recursive: true });
-  const network = new NetworkManager(root, opts.bridge ?? `ketch${createHash('sha1').update(root).digest('hex').slice(0, 6)}`);
+  const network = new NetworkManager(root, opts.bridge ?? defaultBridge(root));
   let containers: ContainerStore | undefined;
   const images = new ImageStore(
     root,
@@ -64,6 +86,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
   containers = new ContainerStore(root, images, { maxBytes: opts.containerLogMaxBytes ?? 10 * 1024 * 1024, maxFiles: opts.containerLogMaxFiles ?? 5 }, clock);
   const sandboxes = new SandboxStore(root, network);
   await Promise.all([images.init(), containers.init(), sandboxes.init(), network.init()]);
+  await recoverHost(network, sandboxes, containers, root, opts.mountsDir ? resolve(opts.mountsDir) : root);
   const streaming = new StreamingServer(
     {
       runcRoot: containers.runcRoot,

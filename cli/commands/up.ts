@@ -9,7 +9,7 @@ import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
 import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
-import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { defaultBridge, ensurePodCidrFree, RuntimeError, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { unmountUnder } from '../../agent/volumes.js';
 import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
@@ -155,6 +155,19 @@ export async function checkEtcd(urls: string): Promise<void> {
   );
 }
 
+/**
+ * Before anything starts: what a killed earlier run left on the host is removed (ours is adopted by the runtime), and a
+ * live cluster that routes part of the cluster CIDR here is a prerequisite failure, said as such.
+ */
+async function ensureHostNetworkFree(clusterCidr: string, runtimeRoot: string): Promise<void> {
+  try {
+    await ensurePodCidrFree(clusterCidr, defaultBridge(runtimeRoot));
+  } catch (err) {
+    if (err instanceof RuntimeError && err.code === 'FailedPrecondition') throw new PrerequisiteError(`  - ${err.message}`);
+    throw err;
+  }
+}
+
 /** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
 export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const f = readFlags(UP_FLAGS, input);
@@ -166,6 +179,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const nodeName = f.string('--node-name');
   const runtimeInProcess = f.bool('--runtime-in-process');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  await ensureHostNetworkFree(f.string('--cluster-cidr'), join(dataDir, 'runtime'));
   const stops: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => process.stderr.write(`stop failed: ${String(err)}\n`));
@@ -194,6 +208,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       listen: runtimeEndpoint,
       insecureRegistries: f.repeated('--insecure-registry'),
       registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
+      mountsDir: dataDir,
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.

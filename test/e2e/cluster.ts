@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { CLAIMS_DIR } from '../../agent/runtime/host-claims.js';
 import { run as runKetch } from '../../cli/main.js';
 import { Sink } from '../cli/harness.js';
 import { startBusyboxMirror } from '../support/local-registry.js';
@@ -220,6 +221,18 @@ export class UpCluster extends Clients {
     const code = await up.stop('SIGINT');
     this.up = undefined;
     if (code !== 0) throw new Error(`ketch up exited ${code} after SIGINT; output:\n${up.output()}`);
+  }
+
+  /** kill -9 of `ketch up` (a crash): resolves once it and its runtime child are gone, leaving what they made. */
+  async kill(): Promise<void> {
+    const up = this.up;
+    if (!up) return;
+    this.noteSandboxes();
+    clearInterval(this.census);
+    const claim = JSON.parse(readFileSync(join(CLAIMS_DIR, `${this.bridge}.json`), 'utf8')) as { pid: number };
+    await up.stop('SIGKILL');
+    this.up = undefined;
+    await waitFor(() => !existsSync(`/proc/${claim.pid}`), { timeoutMs: 30_000, what: 'the runtime child to exit after its parent died' });
   }
 
   /** Mounts under the data dir, sandboxes in the runtime, and the netns and veths of every sandbox seen while running. */
