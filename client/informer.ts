@@ -30,6 +30,8 @@ export class Indexer<T extends ObjectLike> {
   private readonly items = new Map<string, T>();
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   private readonly funcs = new Map<string, IndexFunc<T>>();
+  /** Objects handed out by list() and byIndex() so far: what tests of a controller's work per event count. */
+  handedOut = 0;
 
   constructor(indexers: Record<string, IndexFunc<T>> = {}) {
     this.addIndexer('namespace', (o) => (o.metadata?.namespace ? [o.metadata.namespace] : []));
@@ -48,6 +50,7 @@ export class Indexer<T extends ObjectLike> {
   }
 
   list(): T[] {
+    this.handedOut += this.items.size;
     return [...this.items.values()];
   }
 
@@ -57,7 +60,14 @@ export class Indexer<T extends ObjectLike> {
 
   byIndex(name: string, value: string): T[] {
     const keys = this.indices.get(name)?.get(value);
-    return keys ? [...keys].map((k) => this.items.get(k)!).filter(Boolean) : [];
+    if (!keys) return [];
+    this.handedOut += keys.size;
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.items.get(k);
+      if (o) out.push(o);
+    }
+    return out;
   }
 
   set(obj: T): T | undefined {
