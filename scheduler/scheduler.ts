@@ -2,7 +2,7 @@
 // synchronously against the cache, assumes the pod onto the chosen node and hands the binding to a background writer;
 // failures become a PodScheduled=False condition, a FailedScheduling event and the per-node diagnosis annotation.
 import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type Pod, type PodCondition } from '../api/index.js';
-import { EventBroadcaster, InformerFactory, NODES, objectReference, PODS, type EventRecorder, type ResourceClient, type RestClient } from '../client/index.js';
+import { EventBroadcaster, InformerFactory, NODES, objectReference, PODS, stripManagedFields, type EventRecorder, type ObjectLike, type ResourceClient, type RestClient } from '../client/index.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { Limiter } from '../lib/limit.js';
 import { logger } from '../lib/logger.js';
@@ -13,6 +13,7 @@ import { FitError, NO_NODES_AVAILABLE } from './framework/fit-error.js';
 import { podName, type PodInfo } from './framework/node-info.js';
 import { Nominator } from './framework/nominator.js';
 import { SchedulingQueue, type QueuedPod } from './framework/queue.js';
+import { slimPod } from './framework/slim-pod.js';
 import { Framework } from './framework/runtime.js';
 import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi } from './framework/types.js';
 import { IN_TREE_PLUGINS } from './plugins/registry.js';
@@ -116,7 +117,8 @@ export class Scheduler {
       const fwk = new Framework(p, cfg, registry, deps);
       this.profiles.set(fwk.schedulerName, fwk);
     }
-    this.informers = new InformerFactory(opts.rest, { clock: this.clock });
+    // The caches keep what scheduling reads: pods cut down (slimPod), nothing kept of field ownership.
+    this.informers = new InformerFactory(opts.rest, { clock: this.clock, transform: (ref) => (ref === PODS ? (o: ObjectLike) => slimPod(o as Pod) : stripManagedFields) });
     this.wireInformers();
   }
 
