@@ -86,7 +86,8 @@ export class VolumeManager {
       await chmod(dir, 0o777);
       return dir;
     }
-    if (v.persistentVolumeClaim) throw new MountError(`volume ${v.name}: persistentVolumeClaim volumes are not supported by this agent`);
+    // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
+    if (v.persistentVolumeClaim || v.ephemeral) throw new MountError(`volume ${v.name}: ${v.ephemeral ? 'ephemeral' : 'persistentVolumeClaim'} volumes are not supported by this agent`);
     const files: FileEntry[] = [];
     const ns = ctx.pod.metadata.namespace ?? '';
     if (v.configMap) {

@@ -13,7 +13,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, endpointslice, endpoint, servicelb, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation)" },
+  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, endpointslice, endpoint, servicelb, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, persistentvolume-binder, persistentvolume-expander, pvc-protection, pv-protection, ephemeral-volume)" },
   { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },

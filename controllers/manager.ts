@@ -20,6 +20,11 @@ import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
+import { EphemeralVolumeController } from './volume/ephemeral/ephemeral-controller.js';
+import { ExpandController } from './volume/expand/expand-controller.js';
+import { PersistentVolumeController } from './volume/persistentvolume/pv-controller.js';
+import { PvProtectionController } from './volume/protection/pv-protection-controller.js';
+import { PvcProtectionController } from './volume/protection/pvc-protection-controller.js';
 import { ReplicaSetController, REPLICATIONCONTROLLER_KIND } from './replicaset/replicaset-controller.js';
 import { DaemonSetController } from './daemonset/daemonset-controller.js';
 import { StatefulSetController } from './statefulset/statefulset-controller.js';
@@ -96,6 +101,11 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  'persistentvolume-binder': (ctx) => new PersistentVolumeController(ctx),
+  'persistentvolume-expander': (ctx) => new ExpandController(ctx),
+  'pvc-protection': (ctx) => new PvcProtectionController(ctx),
+  'pv-protection': (ctx) => new PvProtectionController(ctx),
+  'ephemeral-volume': (ctx) => new EphemeralVolumeController(ctx),
   'clusterrole-aggregation': (ctx) => new ClusterRoleAggregationController(ctx),
   daemonset: (ctx, o) => new DaemonSetController(ctx, { ...(o.concurrentDaemonSetSyncs ? { workers: o.concurrentDaemonSetSyncs } : {}) }),
   statefulset: (ctx, o) => new StatefulSetController(ctx, { ...(o.concurrentStatefulSetSyncs ? { workers: o.concurrentStatefulSetSyncs } : {}) }),

@@ -4,6 +4,7 @@ import type { PriorityClass, ServiceAccount } from '../../api/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { namespaceLifecycle } from '../admission/namespace-lifecycle.js';
 import { priorityAdmission } from '../admission/priority.js';
+import { storageAdmissionFromStores } from '../admission/storage.js';
 import type { ServiceRanges } from '../registry/kinds/service.js';
 import { Registry, type Admission, type Clock, type Store } from '../registry/index.js';
 import { serviceAccountAdmission } from '../serviceaccount/admission.js';
@@ -53,6 +54,7 @@ export function newRegistry(
       list: async () => (await priorityClasses.lookupAll()) as unknown as PriorityClass[],
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
+    storageAdmissionFromStores(storeOf),
   );
   return { registry, stores };
 }

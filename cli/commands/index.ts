@@ -28,6 +28,9 @@ import { register as registerTop } from './top.js';
 import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
+import { register as registerRegistry } from './registry.js';
+import { register as registerBuild } from './build.js';
+import { register as registerCompose } from './compose.js';
 import { register as registerSnapshot } from './snapshot.js';
 
 export function registerAll(program: Command): void {
@@ -58,6 +61,9 @@ export function registerAll(program: Command): void {
   registerDrain(program);
   registerWait(program);
   registerEdit(program);
+  registerRegistry(program);
+  registerBuild(program);
+  registerCompose(program);
   registerVersion(program);
   registerCompletion(program);
 }

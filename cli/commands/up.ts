@@ -11,12 +11,14 @@ import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
+import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
 import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
+import { DEFAULT_REGISTRY_PORT, startClusterRegistry } from '../../registry/index.js';
 
 /** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
 export const UP_FLAGS: FlagTable = [
@@ -27,6 +29,8 @@ export const UP_FLAGS: FlagTable = [
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of this node' },
   { name: '--agent-port', kind: 'int', arg: 'port', default: '10250', description: 'HTTPS port of the node agent API' },
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
+  { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
+  { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -157,6 +161,13 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
+    if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
+
+    if (!f.bool('--disable-registry')) {
+      const registry = await startClusterRegistry({ root: join(dataDir, 'registry'), port: f.int('--registry-port'), pkiDir: join(dataDir, 'server', 'pki'), rest: server.rest });
+      stops.push(() => registry.close());
+      progress.step(`built-in registry up at ${registry.url} (cluster CA; docker login -u x -p TOKEN)`);
+    }
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);

@@ -18,7 +18,7 @@ describe('slimPod (the scheduler cache keeps what scheduling reads)', () => {
     spec: {
       nodeSelector: { disk: 'ssd' },
       tolerations: [{ key: 'k', operator: 'Exists' }],
-      volumes: [{ name: 'v', emptyDir: {} }],
+      volumes: [{ name: 'v', emptyDir: {} }, { name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
       initContainers: [{ name: 'init', image: 'i', restartPolicy: 'Always', command: ['sh'], resources: { requests: { cpu: '1' } } }],
       containers: [{ name: 'c', image: 'busybox', env: [{ name: 'A', value: 'b' }], ports: [{ containerPort: 80, hostPort: 8080 }], resources: { requests: { memory: '1Gi' } }, volumeMounts: [{ name: 'v', mountPath: '/v' }] }],
     },
@@ -42,10 +42,16 @@ describe('slimPod (the scheduler cache keeps what scheduling reads)', () => {
     assert.deepEqual(p.status, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }], nominatedNodeName: 'n1', startTime: '2024-01-01T00:00:00Z' });
   });
 
-  it('drops field ownership, other annotations, volumes, and the rest of the status', () => {
+  it('keeps the volumes that name a claim (VolumeBinding, VolumeRestrictions) and no others', () => {
+    assert.deepEqual(slimPod(full()).spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }]);
+    const noClaims = full();
+    noClaims.spec.volumes = [{ name: 'v', emptyDir: {} }];
+    assert.equal(slimPod(noClaims).spec.volumes, undefined);
+  });
+
+  it('drops field ownership, other annotations, other volumes, and the rest of the status', () => {
     const p = slimPod(full());
     assert.equal(p.metadata?.managedFields, undefined);
-    assert.equal(p.spec.volumes, undefined);
     assert.ok(JSON.stringify(p).length < JSON.stringify(full()).length * 0.7);
   });
 });

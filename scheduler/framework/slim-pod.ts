@@ -15,8 +15,8 @@ function slimContainer(c: Container): Container {
 }
 
 /**
- * The pod as the scheduler keeps it: no field ownership, no annotations but its own diagnosis, no volumes (no plugin
- * here reads them), containers cut to what scheduling reads, and of the status only the phase, the PodScheduled
+ * The pod as the scheduler keeps it: no field ownership, no annotations but its own diagnosis, of the volumes only those
+ * that name a claim (the volume plugins'), containers cut to what scheduling reads, and of the status only the phase, the PodScheduled
  * condition, the nominated node and the start time (preemption's order). Changes the pod it is given (a fresh parse) and returns it.
  */
 export function slimPod(pod: Pod): Pod {
@@ -29,7 +29,10 @@ export function slimPod(pod: Pod): Pod {
   }
   const spec = pod.spec;
   if (spec) {
-    delete spec.volumes;
+    // VolumeBinding and VolumeRestrictions read the volumes that name a claim (persistentVolumeClaim, ephemeral).
+    const claimed = spec.volumes?.filter((v) => v.persistentVolumeClaim || v.ephemeral);
+    if (claimed?.length) spec.volumes = claimed;
+    else delete spec.volumes;
     spec.containers = spec.containers.map(slimContainer);
     if (spec.initContainers) spec.initContainers = spec.initContainers.map(slimContainer);
   }
