@@ -79,8 +79,14 @@ export function startComponentThread(
     stopping = true;
     const stopped = new Promise<void>((res) => (onStopped = res));
     worker.postMessage('stop');
-    const timer = setTimeout(() => log.warn('component thread slow to stop, terminating', { timeoutMs: STOP_TIMEOUT_MS }), STOP_TIMEOUT_MS);
-    await Promise.race([stopped, exited, new Promise((res) => setTimeout(res, STOP_TIMEOUT_MS))]);
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<void>((res) => {
+      timer = setTimeout(() => {
+        log.warn('component thread slow to stop, terminating', { timeoutMs: STOP_TIMEOUT_MS });
+        res();
+      }, STOP_TIMEOUT_MS);
+    });
+    await Promise.race([stopped, exited, slow]);
     clearTimeout(timer);
     // The component stopped (informers, leases); sockets its clients keep alive would hold the thread open.
     await worker.terminate();

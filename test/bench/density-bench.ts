@@ -13,6 +13,8 @@
 //   BENCH_TIMEOUT  seconds to wait for every pod Running before printing how far it got (default 300)
 //   BENCH_SERVER_ARGS  extra `ketch server` flags, space-separated (e.g. "--single-process")
 //   BENCH_PROFILE  a directory: CPU profiles of the server (node --cpu-prof)
+//   BENCH_BASELINE a built ketch checkout (e.g. main's): each size and store also runs with its `ketch server`
+//                  first (same hollow agent, same load), and the ratio of the two pods/s is printed
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,6 +37,7 @@ const DEPLOYMENT_COUNT = Number(process.env.BENCH_DEPLOYMENTS ?? 10);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT ?? 300);
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const PROFILE = process.env.BENCH_PROFILE;
+const BASELINE = process.env.BENCH_BASELINE;
 const NS = 'density';
 const CONFIGMAPS = refFor('v1', 'ConfigMap');
 /** The targets, checked for this size on the embedded store. */
@@ -168,8 +171,8 @@ interface Proc {
 }
 
 /** A `ketch` command from the build, resolving once a line of its stderr matches `ready`. */
-function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = []): Promise<Proc> {
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO, 'bin/ketch.js'), ...args], {
+function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = [], repo = REPO): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/ketch.js'), ...args], {
     cwd: REPO,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn' },
@@ -213,6 +216,8 @@ const deployment = (name: string, replicas: number): Deployment => ({
 });
 
 interface RunResult {
+  /** 'this' build or 'baseline' (BENCH_BASELINE's server). */
+  build: string;
   store: string;
   nodes: number;
   pods: number;
@@ -269,7 +274,7 @@ function startUser(rest: RestClient): { stop(): Promise<{ mutating: number[]; re
   };
 }
 
-async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number): Promise<RunResult> {
+async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, build: 'this' | 'baseline'): Promise<RunResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ketch-density-'));
   let etcd: EtcdServer | undefined;
   let server: Proc | undefined;
@@ -280,7 +285,8 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number):
     if (store === 'etcd') etcd = await startEtcd();
     const port = await freePort();
     const serverArgs = ['server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--snapshot-schedule', '0', ...(etcd ? ['--etcd-servers', etcd.endpoint] : []), ...SERVER_ARGS];
-    server = await startKetch(serverArgs, /ketch server is up/, 'server', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []);
+    const serverRepo = build === 'baseline' && BASELINE ? BASELINE : REPO;
+    server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [], serverRepo);
     const kubeconfig = join(dataDir, 'admin.kubeconfig');
     const rest = new RestClient(loadClientConfig({ kubeconfig }), 'density-bench');
     const serverPid = server.child.pid!;
@@ -373,6 +379,7 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number):
     const read99 = histoPct(lat0.read, lat1.read, 99);
     for (const pid of tree()) say(`    process ${pid} (${commOf(pid)}): RSS ${(rssBytes(pid) / MB).toFixed(0)} MB`);
     return {
+      build,
       store,
       nodes,
       pods,
@@ -417,10 +424,10 @@ function etcdRss(etcd: EtcdServer): number {
 }
 
 function report(r: RunResult): void {
-  const targeted = r.store === 'embedded' && r.nodes === TARGET.nodes && r.pods === TARGET.pods;
+  const targeted = r.build === 'this' && r.store === 'embedded' && r.nodes === TARGET.nodes && r.pods === TARGET.pods;
   const mark = (ok: boolean): string => (targeted ? (ok ? '  [target met]' : '  [TARGET MISSED]') : '');
   say('');
-  say(`  ${r.nodes} hollow nodes, ${r.pods} pods, ${r.store} store (load average at the end: ${r.load})`);
+  say(`  ${r.build === 'baseline' ? 'BASELINE: ' : ''}${r.nodes} hollow nodes, ${r.pods} pods, ${r.store} store (load average at the end: ${r.load})`);
   say(`    Running: ${r.running}/${r.pods} after ${r.seconds} s: ${r.podsPerSec} pods/s end to end${r.complete ? '' : ' (INCOMPLETE: timed out)'}${mark(r.complete && r.seconds <= TARGET.seconds)}`);
   say(`    control plane RSS: ${r.rssEndMB} MB at the end${mark(r.rssEndMB <= TARGET.rssMB)}, peak ${r.rssPeakMB} MB, ${r.rssIdleMB} MB with the nodes and no pods; ${r.bytesPerPod} bytes per pod held`);
   if (r.etcdRssMB !== undefined) say(`    etcd RSS (beside the control plane): ${r.etcdRssMB} MB`);
@@ -434,21 +441,25 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const scale of SCALES) {
     for (const store of STORES) {
-      say(`run: ${scale.nodes} nodes, ${scale.pods} pods, ${store} (load ${load()})`);
-      try {
-        const r = await runOnce(store, scale.nodes, scale.pods);
-        results.push(r);
-        report(r);
-      } catch (err) {
-        say(`  run failed: ${String(err instanceof Error ? err.stack : err)}`);
+      for (const build of BASELINE ? (['baseline', 'this'] as const) : (['this'] as const)) {
+        say(`run: ${build === 'baseline' ? `baseline (${BASELINE}) ` : ''}${scale.nodes} nodes, ${scale.pods} pods, ${store} (load ${load()})`);
+        try {
+          const r = await runOnce(store, scale.nodes, scale.pods, build);
+          results.push(r);
+          report(r);
+        } catch (err) {
+          say(`  run failed: ${String(err instanceof Error ? err.stack : err)}`);
+        }
       }
     }
   }
   say('');
-  say('| nodes | pods | store | Running | s | pods/s | RSS end MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
-  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    say(`| ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${r.rssEndMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
+    const base = results.find((b) => b.build === 'baseline' && b.nodes === r.nodes && b.store === r.store);
+    const ratio = r.build === 'this' && base ? (r.podsPerSec / Math.max(1, base.podsPerSec)).toFixed(1) : '';
+    say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
   }
   for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
 }
