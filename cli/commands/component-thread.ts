@@ -2,9 +2,10 @@
 // and a V8 heap of its own, so that the API server, the controllers and the scheduler each get a core. The thread
 // reaches the API server over loopback HTTPS as any client does; the parent only starts it, stops it, and learns its
 // OS thread id (for per-component CPU in /proc/<pid>/task/<tid>).
-import { readlinkSync } from 'node:fs';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FlagInput } from '../../lib/flags.js';
 import { logger } from '../../lib/logger.js';
@@ -40,14 +41,23 @@ export function osThreadId(): number | undefined {
 /** The thread's entry module beside this one (.ts under tsx, .js in the build). */
 const ENTRY = new URL(`./component-thread-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
+/** The ESM build of tsx's register() API (tsx/esm/api, import condition), from tsx's package.json. */
+function tsxApiUrl(): string {
+  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } } | string> };
+  const api = pkg.exports['./esm/api'];
+  const rel = typeof api === 'object' ? api.import?.default : undefined;
+  if (!rel) throw new Error('tsx/esm/api: no ESM export in tsx/package.json');
+  return pathToFileURL(join(dirname(pkgPath), rel)).href;
+}
+
 /**
  * A worker on the entry. Run from source under tsx (tests), the thread first registers tsx's loader: Node 20 does not
  * pass a loader registered with module.register() on to worker threads.
  */
 function newWorker(data: ComponentThreadData, name: string): Worker {
   if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+  const boot = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
   return new Worker(boot, { eval: true, workerData: data, name });
 }
 const STOP_TIMEOUT_MS = 30_000;
