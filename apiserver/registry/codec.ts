@@ -99,15 +99,18 @@ export class Codec {
     return typeof parts === 'string' ? parts : Buffer.concat(parts);
   }
 
-  /** A stored value's JSON in pieces (its bytes around the spliced resourceVersion), or a fresh serialization. */
-  private jsonParts(kv: KeyValue): Buffer[] | string {
+  /**
+   * A stored value's JSON at a revision (default its own) in pieces: its bytes around the spliced resourceVersion, or a
+   * fresh serialization.
+   */
+  jsonParts(kv: KeyValue, revision = kv.modRevision): Buffer[] | string {
     const bytes = Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength);
     const meta = this.head.length + 1;
     // Bytes in another form (an older layout, or a resourceVersion inside) take the decode path.
     if (bytes.length > meta && bytes[meta - 1] === 0x7b && bytes.subarray(0, this.head.length).equals(this.headBytes) && bytes.indexOf(RV_KEY) < 0) {
-      return resourceVersionParts({ bytes, meta }, String(kv.modRevision));
+      return resourceVersionParts({ bytes, meta }, String(revision));
     }
-    return JSON.stringify(this.decode(kv));
+    return JSON.stringify(this.decode(kv, revision));
   }
 
   /** A list body (kind, apiVersion, metadata, items) made of the items' stored bytes, or their JSON when they have none. */

@@ -103,6 +103,8 @@ export type WatchParams = Pick<ListOptions, 'labelSelector' | 'fieldSelector' | 
 export interface WatchOut {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: Obj | ApiError['status'];
+  /** For changes: the object's JSON, made once from its stored bytes and shared by every watcher (no serialization). */
+  json?(): Buffer;
 }
 
 export interface ObjectWatch extends AsyncIterable<WatchOut> {

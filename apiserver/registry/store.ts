@@ -4,7 +4,7 @@
 import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
-import { Cacher, type CacheWatch, type CachedEvent, type CacherOptions, type CacherStats } from './cacher.js';
+import { Cacher, type CacheWatch, type CachedEvent, type CachedObjects, type CacherOptions, type CacherStats } from './cacher.js';
 import { Codec, type ListItem } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
@@ -208,11 +208,11 @@ export class Store {
   /** Every object of the type, from the cache as lookup() does (or a storage list). Never mutate them. */
   async lookupAll(): Promise<Obj[]> {
     const items = this.cacher().snapshot(this.lastWrite);
-    return items ? [...items.values()] : this.listAll('');
+    return items ? [...items.keys()].map((k) => items.get(k)!) : this.listAll('');
   }
 
   /** resourceVersion=0 reads (any recent state): from the in-memory cache once it has synced, else undefined. */
-  private recent(): Promise<{ items: ReadonlyMap<string, Obj>; revision: number } | undefined> {
+  private recent(): Promise<CachedObjects<Obj> | undefined> {
     return this.cacher().read(RECENT_SYNC_TIMEOUT_MS);
   }
 
@@ -220,7 +220,7 @@ export class Store {
   async getRecent(namespace: string, name: string): Promise<Obj> {
     const snap = await this.recent();
     if (!snap) return this.get(namespace, name);
-    const obj = snap.items.get(this.key(namespace, name));
+    const obj = snap.get(this.key(namespace, name));
     if (!obj) throw errors.notFound(this.ref(name));
     return obj;
   }
@@ -269,8 +269,18 @@ export class Store {
       const snap = await this.recent();
       if (snap) {
         const prefix = this.prefix(namespace);
-        const keys = [...snap.items.keys()].filter((k) => k.startsWith(prefix)).sort();
-        const items = keys.map((k) => snap.items.get(k)!).filter(match).map((obj) => ({ obj }));
+        const keys = [...snap.keys()].filter((k) => k.startsWith(prefix)).sort();
+        // Stored bytes as they are when nothing is selected; decoded only to select.
+        const selecting = !!(p.labelSelector || p.fieldSelector);
+        const items: ListItem[] = [];
+        for (const k of keys) {
+          const kv = snap.stored(k)!;
+          if (!selecting) items.push({ kv });
+          else {
+            const obj = snap.get(k)!;
+            if (match(obj)) items.push({ kv, obj });
+          }
+        }
         return { out: { resourceVersion: String(snap.revision) }, items };
       }
     }
@@ -619,6 +629,10 @@ export class Store {
       storage: this.storage,
       prefix: this.prefix(''),
       decode: (kv, revision) => this.codec.decode(kv, revision),
+      json: (kv, revision) => {
+        const parts = this.codec.jsonParts(kv, revision);
+        return typeof parts === 'string' ? Buffer.from(parts) : Buffer.concat(parts);
+      },
       ...this.deps.cacher,
     }));
   }
@@ -639,7 +653,8 @@ export class Store {
    */
   watch(namespace: string, p: WatchParams): ObjectWatch {
     const match = this.matcher(p.labelSelector, p.fieldSelector);
-    const nameMatch = (o: Obj): boolean => match(o) && (p.name === undefined || o.metadata.name === p.name);
+    // With no selector every change of the key range goes out as its stored bytes, never decoded here.
+    const selecting = !!(p.labelSelector || p.fieldSelector);
     let fromRv: number | undefined;
     if (p.resourceVersion && p.resourceVersion !== '0') {
       fromRv = Number(p.resourceVersion);
@@ -670,7 +685,7 @@ export class Store {
           fromRevision: from,
           key: p.name !== undefined ? self.key(namespace, p.name) : self.prefix(namespace),
           exact: p.name !== undefined,
-          translate: (ev) => self.translate(ev, nameMatch),
+          translate: (ev) => (selecting ? self.translate(ev, match) : unfiltered(ev)),
           ...(p.allowWatchBookmarks ? { bookmark: (rev: number) => bookmark(rev) } : {}),
         });
         if (closed) cw.close();
@@ -694,18 +709,30 @@ export class Store {
     };
   }
 
-  /** A change as this watcher sees it: filtered, with objects entering or leaving the selection. */
+  /** A change as a selecting watcher sees it: filtered, with objects entering or leaving the selection. */
   private translate(ev: CachedEvent<Obj>, match: (o: Obj) => boolean): WatchOut | undefined {
     const cur = ev.obj;
-    if (ev.type !== 'MODIFIED') return match(cur) ? { type: ev.type, object: cur } : undefined;
+    const json = (): Buffer => ev.json();
+    if (ev.type !== 'MODIFIED') return match(cur) ? { type: ev.type, object: cur, json } : undefined;
     const now = match(cur);
     const prev = ev.prev();
     const before = prev ? match(prev) : now;
-    if (now && before) return { type: 'MODIFIED', object: cur };
-    if (now) return { type: 'ADDED', object: cur };
-    if (before) return { type: 'DELETED', object: cur };
+    if (now && before) return { type: 'MODIFIED', object: cur, json };
+    if (now) return { type: 'ADDED', object: cur, json };
+    if (before) return { type: 'DELETED', object: cur, json };
     return undefined;
   }
+}
+
+/** A change as a watcher without selectors sees it: the object decoded only if the watcher reads it. */
+function unfiltered(ev: CachedEvent<Obj>): WatchOut {
+  return {
+    type: ev.type,
+    get object() {
+      return ev.obj;
+    },
+    json: () => ev.json(),
+  };
 }
 
 function specOf(o: Obj): unknown {

@@ -1,7 +1,8 @@
-// `ketch server`: the control plane in one process (k3s-style): storage, API server, and the components hosted with it.
+// `ketch server`: the control plane in one process (k3s-style): storage and the API server on the main thread, the
+// controller manager and the scheduler hosted with it, each on a worker thread (or all on one with --single-process).
 import type { Command } from 'commander';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { openStorage } from '../../apiserver/storage/index.js';
 import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
@@ -14,6 +15,7 @@ import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { VERSION } from '../version.js';
+import { osThreadId } from './component-thread.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -54,6 +56,8 @@ export interface RunningServer {
   adminKubeconfigPath: string;
   /** A client with the admin credentials. */
   rest: RestClient;
+  /** Rejects when a hosted component's thread fails; never settles otherwise. */
+  failed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -112,22 +116,22 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers.length ? 'etcd' : 'embedded' });
   // The hosted components reach the API server as any client would: over TLS, each with its own client certificate.
-  const config = loadClientConfig({ kubeconfig: api.adminKubeconfigPath });
-  const rest = new RestClient(config, 'ketch-server');
-  const clients = {
-    controllerManager: (agent: string) => new RestClient(loadClientConfig({ kubeconfig: api.controllerManagerKubeconfigPath }), agent),
-    scheduler: (agent: string) => new RestClient(loadClientConfig({ kubeconfig: api.schedulerKubeconfigPath }), agent),
-  };
-  const components = await startControlPlaneComponents(clients, input).catch(async (err: unknown) => {
+  const rest = new RestClient(loadClientConfig({ kubeconfig: api.adminKubeconfigPath }), 'ketch-server');
+  const kubeconfigs = { 'controller-manager': api.controllerManagerKubeconfigPath, scheduler: api.schedulerKubeconfigPath };
+  const components = await startControlPlaneComponents(kubeconfigs, input).catch(async (err: unknown) => {
     await api.close();
     await upkeep.stop();
     await storage.close();
     throw err;
   });
+  // Which thread is which component (a diagnostic: per-component CPU from /proc/<pid>/task/<tid>).
+  const threads = [{ name: 'apiserver', pid: process.pid, ...(osThreadId() !== undefined ? { tid: osThreadId() } : {}) }, ...components.threads];
+  writeFileSync(join(dataDir, 'components.json'), JSON.stringify(threads) + '\n');
   return {
     url: api.url,
     adminKubeconfigPath: api.adminKubeconfigPath,
     rest,
+    failed: components.failed,
     stop: async () => {
       await components.stop();
       await api.close();
@@ -142,7 +146,9 @@ export function register(program: Command): void {
   addFlags(cmd, SERVER_FLAGS).action(async (_opts: unknown, c: Command) => {
     const srv = await runServer(givenFlags(c));
     console.error(`ketch server is up at ${srv.url}\n  export KUBECONFIG=${srv.adminKubeconfigPath}\n  kubectl get ns`);
-    await untilSignal();
+    // A component thread that dies takes the server down (as a crashed k3s component does), after a clean stop.
+    const failure = await Promise.race([untilSignal().then(() => undefined), srv.failed.catch((err: unknown) => err)]);
     await srv.stop();
+    if (failure !== undefined) process.exitCode = 1;
   });
 }
