@@ -8,6 +8,7 @@ import type { KeyToPath, Pod, Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
+import { TokenManager } from './token-manager.js';
 import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
 
 export { MountError };
@@ -43,7 +44,10 @@ function pickItems(data: Map<string, Buffer>, items: KeyToPath[] | undefined, mo
 }
 
 export class VolumeManager {
-  constructor(private readonly rootDir: string) {}
+  constructor(
+    private readonly rootDir: string,
+    private readonly tokens = new TokenManager(),
+  ) {}
 
   podDir(uid: string): string {
     return join(this.rootDir, 'pods', uid);
@@ -74,7 +78,8 @@ export class VolumeManager {
       await applyFsGroup(dir, ctx.pod);
       return dir;
     }
-    if (v.persistentVolumeClaim) throw new MountError(`volume ${v.name}: persistentVolumeClaim volumes are not supported by this agent`);
+    // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
+    if (v.persistentVolumeClaim || v.ephemeral) throw new MountError(`volume ${v.name}: ${v.ephemeral ? 'ephemeral' : 'persistentVolumeClaim'} volumes are not supported by this agent`);
     const files: FileEntry[] = [];
     const ns = ctx.pod.metadata.namespace ?? '';
     if (v.configMap) {
@@ -115,21 +120,24 @@ export class VolumeManager {
   private async serviceAccountToken(ctx: VolumeContext, audience: string | undefined, expirationSeconds: number): Promise<string> {
     const sa = ctx.pod.spec.serviceAccountName || ctx.pod.spec.serviceAccount || 'default';
     const ns = ctx.pod.metadata.namespace ?? 'default';
+    const key = { podUid: ctx.pod.metadata.uid ?? '', namespace: ns, serviceAccount: sa, audience: audience ?? '', expirationSeconds };
     try {
-      const res = await ctx.rest.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: {
-            audiences: audience ? [audience] : [],
-            expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+      return await this.tokens.token(key, async () => {
+        const res = await ctx.rest.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: {
+              audiences: audience ? [audience] : [],
+              expirationSeconds,
+              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+            },
           },
-        },
+        });
+        const token = res?.status?.token;
+        if (!token) throw new Error('the TokenRequest answer has no status.token');
+        return { token, ...(res.status?.expirationTimestamp ? { expirationTimestamp: res.status.expirationTimestamp } : {}) };
       });
-      const token = res?.status?.token;
-      if (!token) throw new Error('the TokenRequest answer has no status.token');
-      return token;
     } catch (err) {
       throw new MountError(`service account token for ${ns}/${sa}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -173,17 +181,25 @@ export class VolumeManager {
     return path;
   }
 
-  /** Unmounts tmpfs emptyDirs and removes the pod's directory. */
+  /** Unmounts tmpfs emptyDirs and removes the pod's directory (and forgets its tokens). */
   async tearDown(uid: string): Promise<void> {
-    const base = join(this.podDir(uid), 'volumes');
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of info.split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp?.startsWith(`${base}/`)) {
-        // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-        await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
-      }
-    }
+    this.tokens.forget(uid);
+    await unmountUnder(join(this.podDir(uid), 'volumes'));
     await rm(this.podDir(uid), { recursive: true, force: true });
   }
+}
+
+/**
+ * Unmounts every mount below base, deepest first (tmpfs volumes, subPath binds): a pod's teardown, and `ketch up`'s
+ * stop for the pods of a node it ran (their volumes outlive the removed sandboxes otherwise).
+ */
+export async function unmountUnder(base: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
+    .sort((a, b) => b.length - a.length);
+  // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+  for (const mp of points) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
 }

@@ -16,8 +16,10 @@ export * from './schemas/batch.js';
 export * from './schemas/coordination.js';
 export * from './schemas/discovery.js';
 export * from './schemas/scheduling.js';
+export * from './schemas/storage.js';
 export * from './schemas/rbac.js';
 export * from './schemas/subresources.js';
+export * from './schemas/extensions.js';
 export * from './schemas/index.js';
 
 export * as field from './field.js';
@@ -25,6 +27,7 @@ export type { Cause } from './field.js';
 export * from './names.js';
 export * from './quantity.js';
 export * from './selectors.js';
+export * from './storage.js';
 export * from './node-selection.js';
 export * from './intstr.js';
 export * from './keys.js';

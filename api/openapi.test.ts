@@ -80,6 +80,9 @@ describe('openapiV3', () => {
     const paths = openapiV3Paths();
     assert.deepEqual(Object.keys(paths).sort(), [
       'api/v1',
+      'apis/admissionregistration.k8s.io/v1',
+      'apis/apiextensions.k8s.io/v1',
+      'apis/apiregistration.k8s.io/v1',
       'apis/apps/v1',
       'apis/authentication.k8s.io/v1',
       'apis/authorization.k8s.io/v1',
@@ -88,6 +91,7 @@ describe('openapiV3', () => {
       'apis/discovery.k8s.io/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',
+      'apis/storage.k8s.io/v1',
     ]);
     assert.match(paths['apis/apps/v1']?.serverRelativeURL ?? '', /^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
   });

@@ -14,7 +14,9 @@ import * as batch from './batch.js';
 import { lease } from './coordination.js';
 import { endpointSlice } from './discovery.js';
 import { priorityClass } from './scheduling.js';
+import * as storage from './storage.js';
 import * as rbac from './rbac.js';
+import * as extensions from './extensions.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -38,10 +40,21 @@ const RULES: Record<string, KindRules<never>> = {
   'coordination.k8s.io/v1/Lease': lease,
   'discovery.k8s.io/v1/EndpointSlice': endpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
+  'v1/PersistentVolume': storage.persistentVolume,
+  'v1/PersistentVolumeClaim': storage.persistentVolumeClaim,
+  'storage.k8s.io/v1/StorageClass': storage.storageClass,
+  'storage.k8s.io/v1/CSIDriver': storage.csiDriver,
+  'storage.k8s.io/v1/CSINode': storage.csiNode,
   'rbac.authorization.k8s.io/v1/Role': rbac.role,
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': extensions.customResourceDefinition,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': extensions.webhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': extensions.webhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': extensions.validatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': extensions.validatingAdmissionPolicyBinding,
+  'apiregistration.k8s.io/v1/APIService': extensions.apiService,
 };
 
 export interface ValidateOptions {

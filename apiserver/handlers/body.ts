@@ -5,9 +5,11 @@ import { CST, Lexer, parse as parseYaml } from 'yaml';
 import { errors } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { mediaType } from '../http/requests.js';
+import { addWarning } from '../http/responses.js';
+import { auditRequestBody } from '../filters/audit-context.js';
 import { decodeProtobuf } from './protobuf.js';
 import type { Obj } from '../registry/object.js';
-import { schemaHooks } from '../registry/schema.js';
+import { schemaHooks, type SchemaHooks } from '../registry/schema.js';
 
 /**
  * How deep a request body may nest objects and arrays. Every built-in kind stays under 20 levels. kube-apiserver's
@@ -105,12 +107,16 @@ export function parseYamlBody(body: Buffer): unknown {
 /** The body as its Content-Type says (none: JSON). */
 export function parseBody(req: IncomingMessage, body: Buffer): unknown {
   const type = mediaType(req.headers['content-type']);
-  if (type === 'application/vnd.kubernetes.protobuf') return decodeProtobuf(body);
-  if (type === 'application/json' || type === '') return parseJson(body);
-  if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') return parseYamlBody(body);
-  throw errors.unsupportedMediaType(
+  let decoded: unknown;
+  if (type === 'application/vnd.kubernetes.protobuf') decoded = decodeProtobuf(body);
+  else if (type === 'application/json' || type === '') decoded = parseJson(body);
+  else if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') decoded = parseYamlBody(body);
+  else throw errors.unsupportedMediaType(
     `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
   );
+  // The audit log keeps the body as it came (JSON as sent; the others as the JSON of what they decode to).
+  if (req.audit) auditRequestBody(req, decoded, type === 'application/json' || type === '' ? body : undefined);
+  return decoded;
 }
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -125,17 +131,17 @@ export function fieldValidationParam(q: { get(name: string): string | null }): F
 }
 
 /** fieldValidation: Strict rejects unknown fields, Warn reports them in Warning headers; they are dropped either way. */
-export function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation): void {
+export function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation, hooks: SchemaHooks = schemaHooks): void {
   if (mode === 'Ignore') {
-    schemaHooks.prune(obj);
+    hooks.prune(obj);
     return;
   }
-  const unknown = schemaHooks.unknownFields(obj);
+  const unknown = hooks.unknownFields(obj);
   if (unknown.length && mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
     throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);
   }
   if (unknown.length === 0) return; // nothing to prune
-  res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
-  schemaHooks.prune(obj);
+  for (const f of unknown) addWarning(res, `unknown field "${f}"`);
+  hooks.prune(obj);
 }

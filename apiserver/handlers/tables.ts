@@ -3,6 +3,8 @@ import { formatLabels } from '../../api/selectors.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
+import { accessModesString as accessModes, ANN_BETA_DEFAULT_STORAGE_CLASS, ANN_BETA_STORAGE_CLASS, ANN_DEFAULT_STORAGE_CLASS } from '../../api/storage.js';
+import type { TablePrinter } from '../registry/rest.js';
 
 export interface Column {
   name: string;
@@ -14,10 +16,7 @@ export interface Column {
 
 type Cell = string | number | boolean;
 
-interface Printer {
-  columns: Column[];
-  row(o: Obj, now: Date): Cell[];
-}
+type Printer = TablePrinter;
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -36,6 +35,11 @@ const col = (name: string, type: Column['type'] = 'string'): Column => ({ name, 
 function containersAndImages(podSpec: unknown): [string, string] {
   const cs = arr(obj(podSpec).containers);
   return [cs.map((c) => String(c.name ?? '')).join(','), cs.map((c) => String(c.image ?? '')).join(',')];
+}
+
+/** A volume's or claim's class: the beta annotation wins over spec.storageClassName. */
+function storageClassOf(o: Obj): string {
+  return String(o.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] ?? obj(o.spec).storageClassName ?? '');
 }
 
 /** The STATUS column of `kubectl get pods`, following kubectl's printPod. */
@@ -118,7 +122,39 @@ function listWithMore(items: string[], max = 3): string {
   return items.length ? items.join(',') : '<unset>';
 }
 
+const webhooksPrinter: Printer = {
+  columns: [nameCol, col('Webhooks', 'integer'), ageCol],
+  row: (o, now) => [o.metadata.name ?? '', arr(o.webhooks).length, age(o.metadata.creationTimestamp, now)],
+};
+
+/** kube-aggregator's APIService columns: SERVICE ("Local" or namespace/name), AVAILABLE ("True", "False (Reason)"). */
+function apiServiceRow(o: Obj, now: Date): Cell[] {
+  const svc = obj(obj(o.spec).service);
+  const c = arr(obj(o.status).conditions).find((x) => x.type === 'Available');
+  const available = !c ? 'Unknown' : c.status === 'True' ? 'True' : `${String(c.status)} (${String(c.reason ?? '')})`;
+  return [o.metadata.name ?? '', svc.name ? `${String(svc.namespace ?? '')}/${String(svc.name)}` : 'Local', available, age(o.metadata.creationTimestamp, now)];
+}
+
 const PRINTERS: Record<string, Printer> = {
+  MutatingWebhookConfiguration: webhooksPrinter,
+  ValidatingWebhookConfiguration: webhooksPrinter,
+  ValidatingAdmissionPolicy: {
+    columns: [nameCol, col('Validations', 'integer'), col('ParamKind'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const pk = obj(spec.paramKind);
+      return [o.metadata.name ?? '', arr(spec.validations).length, pk.kind ? `${String(pk.apiVersion ?? '')}/${String(pk.kind)}` : '<unset>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  ValidatingAdmissionPolicyBinding: {
+    columns: [nameCol, col('PolicyName'), col('ParamRef'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const ref = obj(spec.paramRef);
+      return [o.metadata.name ?? '', String(spec.policyName ?? ''), ref.name ? `${String(ref.namespace ?? '')}/${String(ref.name)}` : '<unset>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  APIService: { columns: [nameCol, col('Service'), col('Available'), ageCol], row: apiServiceRow },
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
     row(o, now) {
@@ -265,6 +301,74 @@ const PRINTERS: Record<string, Printer> = {
     columns: [nameCol, col('Status'), ageCol],
     row: (o, now) => [o.metadata.name ?? '', String(obj(o.status).phase ?? ''), age(o.metadata.creationTimestamp, now)],
   },
+  PersistentVolume: {
+    columns: [nameCol, col('Capacity'), col('Access Modes'), col('Reclaim Policy'), col('Status'), col('Claim'), col('StorageClass'), col('VolumeAttributesClass'), col('Reason'), ageCol, wide('VolumeMode')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const ref = isObject(spec.claimRef) ? `${String(spec.claimRef.namespace ?? '')}/${String(spec.claimRef.name ?? '')}` : '';
+      const phase = o.metadata.deletionTimestamp ? 'Terminating' : String(obj(o.status).phase ?? '');
+      return [
+        o.metadata.name ?? '',
+        String(obj(spec.capacity).storage ?? '0'),
+        accessModes(Array.isArray(spec.accessModes) ? spec.accessModes : []),
+        String(spec.persistentVolumeReclaimPolicy ?? ''),
+        phase,
+        ref,
+        storageClassOf(o),
+        String(spec.volumeAttributesClassName ?? '<unset>'),
+        String(obj(o.status).reason ?? ''),
+        age(o.metadata.creationTimestamp, now),
+        String(spec.volumeMode ?? '<unset>'),
+      ];
+    },
+  },
+  PersistentVolumeClaim: {
+    columns: [nameCol, col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), col('VolumeAttributesClass'), ageCol, wide('VolumeMode')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const bound = typeof spec.volumeName === 'string' && spec.volumeName !== '';
+      return [
+        o.metadata.name ?? '',
+        o.metadata.deletionTimestamp ? 'Terminating' : String(st.phase ?? ''),
+        String(spec.volumeName ?? ''),
+        bound ? String(obj(st.capacity).storage ?? '0') : '',
+        bound ? accessModes(Array.isArray(st.accessModes) ? st.accessModes : []) : '',
+        storageClassOf(o),
+        String(spec.volumeAttributesClassName ?? '<unset>'),
+        age(o.metadata.creationTimestamp, now),
+        String(spec.volumeMode ?? '<unset>'),
+      ];
+    },
+  },
+  StorageClass: {
+    columns: [nameCol, col('Provisioner'), col('ReclaimPolicy'), col('VolumeBindingMode'), col('AllowVolumeExpansion'), ageCol],
+    row(o, now) {
+      const ann = o.metadata.annotations ?? {};
+      const dflt = ann[ANN_DEFAULT_STORAGE_CLASS] === 'true' || ann[ANN_BETA_DEFAULT_STORAGE_CLASS] === 'true';
+      return [
+        `${o.metadata.name ?? ''}${dflt ? ' (default)' : ''}`,
+        String(o.provisioner ?? ''),
+        String(o.reclaimPolicy ?? 'Delete'),
+        String(o.volumeBindingMode ?? 'Immediate'),
+        o.allowVolumeExpansion === true,
+        age(o.metadata.creationTimestamp, now),
+      ];
+    },
+  },
+  CSIDriver: {
+    columns: [nameCol, col('AttachRequired', 'boolean'), col('PodInfoOnMount', 'boolean'), col('StorageCapacity', 'boolean'), col('TokenRequests'), col('RequiresRepublish', 'boolean'), col('Modes'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const modes = Array.isArray(spec.volumeLifecycleModes) ? spec.volumeLifecycleModes.map(String).join(',') : '';
+      const tokens = Array.isArray(spec.tokenRequests) ? arr(spec.tokenRequests).map((t) => String(t.audience ?? '')).join(',') : '<unset>';
+      return [o.metadata.name ?? '', spec.attachRequired === true, spec.podInfoOnMount === true, spec.storageCapacity === true, tokens, spec.requiresRepublish === true, modes || '<none>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  CSINode: {
+    columns: [nameCol, col('Drivers', 'integer'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', arr(obj(o.spec).drivers).length, age(o.metadata.creationTimestamp, now)],
+  },
   Event: {
     // kube's eventColumnDefinitions order; the wide columns sit between the others (kubectl get events -o wide).
     columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), wide('Subobject'), wide('Source'), col('Message'), wide('First Seen'), wide('Count'), { ...nameCol, priority: 1 }],
@@ -326,22 +430,23 @@ const DEFAULT_PRINTER: Printer = {
   row: (o) => [o.metadata.name ?? '', String(o.metadata.creationTimestamp ?? '')],
 };
 
-function rowObject(o: Obj, include: IncludeObject): unknown {
+function rowObject(o: Obj, include: IncludeObject, apiVersion: string): unknown {
   if (include === 'None') return undefined;
   if (include === 'Object') return o;
   const { managedFields: _m, ...metadata } = o.metadata;
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
+  return { kind: 'PartialObjectMetadata', apiVersion, metadata };
 }
 
 export function toTable(
   kind: string,
   items: Obj[],
-  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean },
+  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean; printer?: TablePrinter | undefined; version?: 'v1' | 'v1beta1' },
 ): JsonObject {
-  const p = PRINTERS[kind] ?? DEFAULT_PRINTER;
+  const p: TablePrinter = opts.printer ?? PRINTERS[kind] ?? DEFAULT_PRINTER;
+  const apiVersion = `meta.k8s.io/${opts.version ?? 'v1'}`;
   return {
     kind: 'Table',
-    apiVersion: 'meta.k8s.io/v1',
+    apiVersion,
     metadata: {
       ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}),
       ...(opts.continue ? { continue: opts.continue } : {}),
@@ -349,7 +454,7 @@ export function toTable(
     },
     columnDefinitions: opts.withColumns === false ? null : p.columns,
     rows: items.map((o) => {
-      const object = rowObject(o, opts.include);
+      const object = rowObject(o, opts.include, apiVersion);
       return { cells: p.row(o, opts.now), ...(object !== undefined ? { object } : {}) };
     }),
   };

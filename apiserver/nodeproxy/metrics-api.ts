@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { errors } from '../../api/errors.js';
+import { queryBool } from '../../api/query.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { Logger } from '../../lib/logger.js';
 import { limiter } from '../../lib/limit.js';
@@ -168,7 +169,7 @@ export async function serveMetrics(req: IncomingMessage, res: ServerResponse, de
     if (!m) throw errors.notFound({ group: METRICS_GROUP, resource: url.pathname.split('/')[4] ?? '', name: '' });
     if (req.method !== 'GET') throw errors.methodNotAllowed(`${req.method ?? ''} is not supported on ${METRICS_GROUP} (get and list only)`);
     const q = url.searchParams;
-    if (q.get('watch') === 'true' || q.get('watch') === '1') throw errors.badRequest('metrics.k8s.io does not support watch');
+    if (queryBool(q.get('watch'))) throw errors.badRequest('metrics.k8s.io does not support watch');
     const namespace = m[1] ? decodeURIComponent(m[1]) : undefined;
     const resource = m[2] as 'nodes' | 'pods';
     const name = m[3] ? decodeURIComponent(m[3]) : undefined;

@@ -5,6 +5,7 @@
 // embedded backend hands their very bytes back in watch events) costs no parse either.
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { KeyValue } from '../storage/interface.js';
+import { convertStored } from './conversion.js';
 import type { Obj } from './object.js';
 
 /** A stored object's bytes and the offset just inside its metadata's '{'. */
@@ -51,7 +52,9 @@ export class Codec {
       return mine;
     }
     // A view, not a copy: decode runs on every read and every watch event.
-    const obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
+    let obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
+    // Read back through the version it was stored as (see conversion.ts), never relabelled.
+    if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion) obj = convertStored(this.info, kv.key, obj);
     obj.apiVersion = this.apiVersion;
     obj.kind = this.info.kind;
     obj.metadata.resourceVersion = String(revision);

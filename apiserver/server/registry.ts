@@ -4,10 +4,12 @@ import type { PriorityClass, ServiceAccount } from '../../api/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { namespaceLifecycle } from '../admission/namespace-lifecycle.js';
 import { priorityAdmission } from '../admission/priority.js';
+import { storageAdmissionFromStores } from '../admission/storage.js';
 import type { ServiceRanges } from '../registry/kinds/service.js';
 import { Registry, type Admission, type Clock, type Store } from '../registry/index.js';
 import { serviceAccountAdmission } from '../serviceaccount/admission.js';
 import { trackUpdate } from '../patch/managed-fields.js';
+import { extensionAdmission } from '../admission/extension.js';
 import type { Storage } from '../storage/interface.js';
 
 /** The stores the server's own parts use (admission, tokens, node proxy, publisher, post-start hooks). */
@@ -23,7 +25,7 @@ export interface CoreStores {
 export function newRegistry(
   storage: Storage,
   o: { clock: Clock; log: Logger; bookmarkIntervalMs: number; serviceRanges?: ServiceRanges },
-): { registry: Registry; stores: CoreStores } {
+): { registry: Registry; stores: CoreStores; admission: Admission[] } {
   const admission: Admission[] = [];
   const registry = new Registry(storage, {
     clock: o.clock,
@@ -53,6 +55,8 @@ export function newRegistry(
       list: async () => (await priorityClasses.lookupAll()) as unknown as PriorityClass[],
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
+    storageAdmissionFromStores(storeOf),
+    ...extensionAdmission(registry, o.log),
   );
-  return { registry, stores };
+  return { registry, stores, admission };
 }

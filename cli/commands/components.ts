@@ -1,7 +1,6 @@
 // Component commands: each runs one part of the cluster alone (`ketch runtime`, ...), as `ketch server`/`ketch up` host them together.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
@@ -33,6 +32,7 @@ export const RUNTIME_FLAGS: FlagTable = [
 
 export const AGENT_FLAGS: FlagTable = [
   { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server' },
+  { name: '--server', kind: 'string', arg: 'urls', description: "API servers, comma-separated (instead of the kubeconfig's); with several, the agent fails over between them" },
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of the Node object' },
   { name: '--container-runtime-endpoint', kind: 'string', arg: 'endpoint', description: 'CRI endpoint (e.g. unix:///run/containerd/containerd.sock); default: start the built-in runtime' },
   { name: '--root-dir', kind: 'string', arg: 'dir', default: '/var/lib/ketch/agent', description: 'state directory (volumes, logs, built-in runtime)' },
@@ -45,7 +45,6 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
-  { name: '--token-auth-file', kind: 'string', arg: 'file', description: 'bearer tokens (one a line) accepted by the agent API' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--cluster-cidr', kind: 'string', arg: 'cidr', default: '10.42.0.0/16', description: "the cluster pod network (the controller manager's --cluster-cidr): other nodes' pod CIDRs are routed only inside it" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
@@ -104,7 +103,8 @@ async function runAgent(cmd: Command): Promise<void> {
   const f = readFlags(AGENT_FLAGS, givenFlags(cmd));
   const opt = (name: string): string | undefined => f.optional(name) || undefined;
   const kubeconfig = opt('--kubeconfig');
-  const rest = new RestClient(loadClientConfig(kubeconfig ? { kubeconfig } : {}), 'ketch-agent');
+  const server = opt('--server');
+  const rest = new RestClient(loadClientConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(server ? { server } : {}) }), 'ketch-agent');
   if (f.bool('--hollow')) {
     const count = f.int('--count');
     const hollow = await startHollowNodes({ rest, count, prefix: f.string('--prefix') });
@@ -119,7 +119,6 @@ async function runAgent(cmd: Command): Promise<void> {
   const labels = opt('--node-labels');
   const tlsCertFile = opt('--tls-cert-file');
   const tlsKeyFile = opt('--tls-private-key-file');
-  const tokenFile = opt('--token-auth-file');
   const agent = await startAgent({
     rest,
     nodeName,
@@ -137,7 +136,6 @@ async function runAgent(cmd: Command): Promise<void> {
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),
     ...(tlsKeyFile ? { tlsKeyFile } : {}),
-    ...(tokenFile ? { authTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
   });
   console.error(`ketch agent: node ${nodeName} registered, agent API on port ${agent.port}`);
   await untilSignal();

@@ -28,12 +28,17 @@ import { register as registerTop } from './top.js';
 import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
+import { register as registerRegistry } from './registry.js';
+import { register as registerBuild } from './build.js';
+import { register as registerCompose } from './compose.js';
+import { register as registerSnapshot } from './snapshot.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
   registerServer(program);
   registerComponents(program);
   registerControlPlane(program);
+  registerSnapshot(program);
   registerGet(program);
   registerDescribe(program);
   registerCreate(program);
@@ -56,6 +61,9 @@ export function registerAll(program: Command): void {
   registerDrain(program);
   registerWait(program);
   registerEdit(program);
+  registerRegistry(program);
+  registerBuild(program);
+  registerCompose(program);
   registerVersion(program);
   registerCompletion(program);
 }

@@ -11,12 +11,19 @@ import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
+import { unmountUnder } from '../../agent/volumes.js';
+import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
+import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
+import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
+import { RestClient } from '../../client/rest.js';
+import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
 import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
+import { DEFAULT_REGISTRY_PORT, startClusterRegistry } from '../../registry/index.js';
 
 /** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
 export const UP_FLAGS: FlagTable = [
@@ -27,8 +34,16 @@ export const UP_FLAGS: FlagTable = [
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of this node' },
   { name: '--agent-port', kind: 'int', arg: 'port', default: '10250', description: 'HTTPS port of the node agent API' },
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
+  { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
+  { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
   ...HOSTED_COMPONENT_FLAGS,
 ];
+
+/** `ketch up`'s Pod Security defaults: enforce baseline (latest) everywhere but kube-system, which runs system pods. */
+export const UP_POD_SECURITY: PodSecurityConfiguration = {
+  defaults: { ...DEFAULT_POD_SECURITY.defaults, enforce: { level: 'baseline', version: LATEST } },
+  exemptions: { usernames: [], runtimeClasses: [], namespaces: ['kube-system'] },
+};
 
 /** A missing prerequisite, reported with the fix. */
 export class PrerequisiteError extends Error {
@@ -154,9 +169,18 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
   };
   try {
     progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') });
+    // Pod Security: `ketch up` enforces baseline on namespaces without labels of their own (kube-system exempt), unless
+    // --admission-control-config-file says otherwise; `ketch server` keeps kube's default (privileged).
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') }, { podSecurity: UP_POD_SECURITY });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
+    if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
+
+    if (!f.bool('--disable-registry')) {
+      const registry = await startClusterRegistry({ root: join(dataDir, 'registry'), port: f.int('--registry-port'), pkiDir: join(dataDir, 'server', 'pki'), rest: server.rest });
+      stops.push(() => registry.close());
+      progress.step(`built-in registry up at ${registry.url} (cluster CA; docker login -u x -p TOKEN)`);
+    }
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
@@ -170,16 +194,23 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
+    // Their volumes (tmpfs secrets and tokens, memory emptyDirs) are unmounted once the sandboxes are gone.
+    stops.push(() => unmountUnder(join(dataDir, 'agent', 'pods')));
     stops.push(() => runtime.removeAllPods());
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);
+    // The agent's own identity (system:node:NAME) and a serving certificate the API server verifies, both from the CA.
+    const creds = await ensureNodeCredentials(join(dataDir, 'server'), nodeName);
+    const { cert: _c, key: _k, token: _t, ...cluster } = server.rest.config;
     const agent = await startAgent({
-      rest: server.rest,
+      rest: new RestClient({ ...cluster, cert: creds.client.certPem, key: creds.client.keyPem }, 'ketch-agent'),
       nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
       runtimeEndpoint,
       port: f.int('--agent-port'),
+      tlsCertFile: creds.servingCertFile,
+      tlsKeyFile: creds.servingKeyFile,
       clusterCIDR: f.string('--cluster-cidr'),
     });
     stops.push(() => agent.stop());

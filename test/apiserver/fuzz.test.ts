@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { request as httpsRequest } from 'node:https';
 import { startHarness, type Harness } from './harness.js';
+import { isWatchTarget } from '../../apiserver/http/request-info.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const CASES = Number(process.env.FUZZ_CASES ?? 1500);
@@ -63,6 +64,15 @@ const COLLECTIONS: { path: string; make: (name?: string) => J }[] = [
   { path: `${NS}/events`, make: (n = 'e') => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: n }, involvedObject: { kind: 'Pod', name: 'p' } }) },
   { path: '/api/v1/nodes', make: (n = 'n') => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n } }) },
   { path: '/api/v1/namespaces', make: (n = 'ns') => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } }) },
+  {
+    path: `${NS}/persistentvolumeclaims`,
+    make: (n = 'pvc') => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: n }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }),
+  },
+  {
+    path: '/api/v1/persistentvolumes',
+    make: (n = 'pv') => ({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: n }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv/pv' } } }),
+  },
+  { path: '/apis/storage.k8s.io/v1/storageclasses', make: (n = 'sc') => ({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: n }, provisioner: 'example.com/p' }) },
 ];
 /** Objects that exist before the fuzzing starts, for the cases aimed at them. */
 const EXISTING = [`${NS}/pods/p`, `${NS}/configmaps/c`, `${APPS}/deployments/d`, `${NS}/services/s`];
@@ -269,8 +279,10 @@ function generator(rand: () => number): () => Case {
         'propagationPolicy=X', 'gracePeriodSeconds=-1', 'gracePeriodSeconds=abc', 'orphanDependents=maybe', 'pretty=true', 'includeObject=Everything', 'allowWatchBookmarks=x',
         'sendInitialEvents=true', 'force=maybe', 'limit=1&limit=2', '%ZZ=1', '=', '&&&', 'a=%', 'limit', 'watch',
       ];
-      const q = Array.from({ length: 1 + int(3) }, () => pick(params)).join('&');
+      const drawn = Array.from({ length: 1 + int(3) }, () => pick(params)).join('&');
       const method = pick(['GET', 'GET', 'POST', 'DELETE', 'PATCH', 'PUT']);
+      // `watch`, `watch=maybe` are watches (kube's boolean conversion): their first timeoutSeconds ends them in a second.
+      const q = method === 'GET' && isWatchTarget(`?${drawn}`) ? `timeoutSeconds=1&${drawn}` : drawn;
       const t = target();
       // Deletes aim at objects that do not exist: a deletecollection would empty what later cases aim at.
       const path = method === 'POST' ? t.path : method === 'DELETE' ? `${t.path}/gone-${int(1e6)}` : pick([t.path, ...EXISTING]);

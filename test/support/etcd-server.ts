@@ -11,10 +11,17 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
-export async function startEtcd(opts: { progressIntervalMs?: number } = {}): Promise<EtcdServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-etcd-'));
+export interface EtcdStartOptions {
+  progressIntervalMs?: number;
+  /** An existing member data dir (e.g. restored from a snapshot with --name test and this peer port); removed at stop. */
+  dataDir?: string;
+  peerPort?: number;
+}
+
+export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ketch-etcd-'));
   const clientPort = await freePort();
-  const peerPort = await freePort();
+  const peerPort = opts.peerPort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${clientPort}`;
   let stderr = '';
   const proc: ChildProcess = spawn(
