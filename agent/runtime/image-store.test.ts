@@ -1,7 +1,7 @@
 // Image pulls against a real docker-registry: OCI manifests, mirrors, errors, digest checks, archives, whiteouts.
 import { strict as assert } from 'node:assert';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from './image-store.js';
@@ -84,6 +84,16 @@ describe('runtime image store', function () {
     });
   }
 
+  /** Answers `res` with the real registry's answer `up` (status, content type, digest and body). */
+  const relay = async (up: Response, res: ServerResponse): Promise<void> => {
+    const headers: Record<string, string> = {};
+    for (const h of ['content-type', 'docker-content-digest']) {
+      const v = up.headers.get(h);
+      if (v) headers[h] = v;
+    }
+    res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
+  };
+
   it('answers a bearer-token challenge with the credentials of the pull', async () => {
     // A front door that demands a token, as Docker Hub does, in front of the real registry.
     const token = 'tok-' + Math.random().toString(16).slice(2);
@@ -102,14 +112,7 @@ describe('runtime image store', function () {
           .end();
         return;
       }
-      void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then(async (up) => {
-        const headers: Record<string, string> = {};
-        for (const h of ['content-type', 'docker-content-digest']) {
-          const v = up.headers.get(h);
-          if (v) headers[h] = v;
-        }
-        res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
-      });
+      void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then((up) => relay(up, res));
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     try {
@@ -130,16 +133,11 @@ describe('runtime image store', function () {
   });
 
   /** A registry in front of the real one that rewrites what `alter` says, for hostile answers. */
-  const hostileFront = async (alter: (path: string, up: Response, res: import('node:http').ServerResponse) => Promise<boolean>): Promise<{ host: string; close(): Promise<void> }> => {
+  const hostileFront = async (alter: (path: string, up: Response, res: ServerResponse) => Promise<boolean>): Promise<{ host: string; close(): Promise<void> }> => {
     const front = createServer((req, res) => {
       void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then(async (up) => {
         if (await alter(req.url ?? '', up, res)) return;
-        const headers: Record<string, string> = {};
-        for (const h of ['content-type', 'docker-content-digest']) {
-          const v = up.headers.get(h);
-          if (v) headers[h] = v;
-        }
-        res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
+        await relay(up, res);
       });
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));

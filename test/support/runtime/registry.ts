@@ -43,9 +43,19 @@ export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined
   }
 }
 
-export async function startRegistry(address = '127.0.0.1'): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /** Serve another registry's storage (a second registry on the same blobs, e.g. one that asks for credentials). */
+  storage?: string;
+  /** An htpasswd file (bcrypt): the registry then answers 401 with a Basic challenge without credentials. */
+  htpasswd?: string;
+  /** The address it listens on (default 127.0.0.1). */
+  address?: string;
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
+  const address = opts.address ?? '127.0.0.1';
   const dir = await mkdtemp(join(tmpdir(), 'ketch-registry-'));
-  const storage = join(dir, 'data');
+  const storage = opts.storage ?? join(dir, 'data');
   const port = await freePort();
   const host = `${address}:${port}`;
   const config = join(dir, 'config.yml');
@@ -56,6 +66,7 @@ export async function startRegistry(address = '127.0.0.1'): Promise<TestRegistry
       'log: { level: error }',
       `storage: { filesystem: { rootdirectory: ${storage} }, delete: { enabled: true } }`,
       `http: { addr: "${host}" }`,
+      ...(opts.htpasswd ? [`auth: { htpasswd: { realm: ketch-test, path: ${opts.htpasswd} } }`] : []),
       '',
     ].join('\n'),
   );
@@ -68,7 +79,7 @@ export async function startRegistry(address = '127.0.0.1'): Promise<TestRegistry
     await pollUntil('registry to answer /v2/', async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
       const res = await fetch(`${url}/v2/`);
-      return res.status === 200 ? true : undefined;
+      return res.status === (opts.htpasswd ? 401 : 200) ? true : undefined;
     });
   } catch (err) {
     child.kill('SIGKILL');
