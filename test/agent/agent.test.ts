@@ -301,7 +301,8 @@ describe('node agent (API server + runtime shim + registry)', function () {
     const p = await waitPod(pname, (x) => x.status?.phase === 'Failed', 'Failed');
     assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 4);
     assert.equal(p.status?.containerStatuses?.[0]?.state?.waiting?.reason, 'PodInitializing');
-    assert.equal(cond(p, 'Initialized'), 'True');
+    // kubelet's GeneratePodInitializedCondition: a failed init container is not ready, so the pod never initialized.
+    assert.equal(cond(p, 'Initialized'), 'False');
   });
 
   it('reports exit codes: Never + exit 3 is Failed; OnFailure restarts until success', async () => {
