@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ConfigMap, Node, Pod, Secret } from '../api/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, type ConfigMap, type Node, type Pod, type Secret } from '../api/index.js';
 import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
@@ -20,6 +20,8 @@ import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } f
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
+import { LocalPathCleaner } from './volumes/csi-local/cleanup.js';
+import { LocalPathNodeService } from './volumes/csi-local/node-service.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
 export { APISERVER_CLIENT_CN } from './server.js';
@@ -54,6 +56,10 @@ export interface AgentOptions {
   syncIntervalMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Directories local-path volumes may live in on this node besides their class's nodePath (default /var/lib/ketch/storage). */
+  localPathRoots?: string[];
+  /** On stop, unmount every pod volume (`ketch up`, whose Ctrl-C leaves no mount behind; kubelet leaves them). */
+  unmountVolumesOnStop?: boolean;
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
 }
@@ -172,7 +178,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       runtimeName,
       clock,
       log,
-      volumes: new VolumeManager(rootDir),
+      volumes: new VolumeManager(rootDir, { nodeName: o.nodeName, ...(o.localPathRoots ? { localPathRoots: o.localPathRoots } : {}) }),
       backoff: new Backoff(clock, o.backoff?.initialMs ?? INITIAL_BACKOFF_MS, o.backoff?.maxMs ?? MAX_BACKOFF_MS),
       events: new EventRecorder(o.rest.resource<KubeEvent>(EVENTS), { component: 'kubelet', host: o.nodeName }, clock),
       nodeName: o.nodeName,
@@ -221,9 +227,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     cleanups.push(() => node.stop());
 
     await pods.start(abort.signal);
+    if (o.unmountVolumesOnStop) cleanups.push(() => ctx.volumes.unmountAll());
     cleanups.push(() => pods.stop());
     awaitPodCIDR(node, runtime, pods, (cidr) => (podCIDR = cidr), abort.signal, log);
     if (o.podRoutes !== false) cleanups.push(startPodRoutes(o, hostIP, log));
+    // The node's half of Delete reclaim for local-path volumes pinned here (the directory, then the PV's finalizer).
+    const cleaner = new LocalPathCleaner(o.rest, new LocalPathNodeService(o.nodeName, o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT]));
+    await cleaner.start();
+    cleanups.push(() => cleaner.stop());
 
     log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
     return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };

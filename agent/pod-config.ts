@@ -1,7 +1,7 @@
 // Turns a pod's container into a CRI container config: environment (values, configMap/secret/field refs,
 // envFrom, $(VAR) expansion), mounts from the pod's volumes, and resources as cgroup limits.
 import { createHash } from 'node:crypto';
-import { bytes, cpuMillis, isNotFound, type ConfigMap, type Container, type Pod, type Secret } from '../api/index.js';
+import { bytes, cpuMillis, isNotFound, type ConfigMap, type Container, type Pod, type Secret, type VolumeMount } from '../api/index.js';
 import type { ResourceClient } from '../client/index.js';
 import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './cri/index.js';
 
@@ -186,17 +186,28 @@ export function linuxResources(c: Container): DeepPartial<LinuxContainerResource
   return out;
 }
 
-/** Container mounts from the pod's volumes: volume name -> host directory (or file). */
-export function containerMounts(c: Container, volumePaths: Map<string, string>, env: Map<string, string>): DeepPartial<Mount>[] {
+/** A volume mount's subPath, subPathExpr expanded with the container's environment ('' for none); checked relative. */
+export function subPathOf(vm: VolumeMount, env: Map<string, string>): string {
+  const sub = vm.subPath ?? (vm.subPathExpr ? expand(vm.subPathExpr, env) : '');
+  if (sub.split('/').includes('..') || sub.startsWith('/')) throw new ContainerConfigError(`subPath "${sub}" must be a relative path without ".."`);
+  return sub;
+}
+
+/**
+ * Container mounts from the pod's volumes: volume name -> host directory (or file). A subPath mount takes its host
+ * path from subPaths (by index in volumeMounts: the safe bind mounts VolumeManager.subPaths makes).
+ */
+export function containerMounts(c: Container, volumePaths: Map<string, string>, env: Map<string, string>, subPaths: Map<number, string> = new Map()): DeepPartial<Mount>[] {
   const out: DeepPartial<Mount>[] = [];
-  for (const vm of c.volumeMounts ?? []) {
+  for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
     const base = volumePaths.get(vm.name);
     if (!base) throw new ContainerConfigError(`volume "${vm.name}" mounted by container ${c.name} is not defined in the pod`);
-    const sub = vm.subPath ?? (vm.subPathExpr ? expand(vm.subPathExpr, env) : '');
-    if (sub.split('/').includes('..') || sub.startsWith('/')) throw new ContainerConfigError(`subPath "${sub}" must be a relative path without ".."`);
+    const sub = subPathOf(vm, env);
+    const subHost = subPaths.get(i);
+    if (sub && !subHost) throw new ContainerConfigError(`subPath "${sub}" of volume "${vm.name}" was not prepared`);
     out.push({
       containerPath: vm.mountPath,
-      hostPath: sub ? `${base}/${sub}` : base,
+      hostPath: sub && subHost ? subHost : base,
       readonly: vm.readOnly ?? false,
       propagation: vm.mountPropagation === 'HostToContainer' ? 'PROPAGATION_HOST_TO_CONTAINER' : vm.mountPropagation === 'Bidirectional' ? 'PROPAGATION_BIDIRECTIONAL' : 'PROPAGATION_PRIVATE',
     });

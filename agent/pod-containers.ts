@@ -86,7 +86,7 @@ export async function startContainer(ctx: PodWorkerContext, state: PodState, a: 
   let containerId: string;
   try {
     const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity });
-    const mounts = containerMounts(c, volumes, env);
+    const mounts = containerMounts(c, volumes, env, await ctx.volumes.subPaths(state.uid, c, volumes, env));
     const config = containerConfig({ pod: state.pod, container: c, kind: a.kind, attempt: a.attempt, env, mounts });
     ({ containerId } = await rt.createContainer({ podSandboxId: state.sandboxId, config, sandboxConfig: state.sandboxConfig ?? null }));
   } catch (err) {

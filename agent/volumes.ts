@@ -1,13 +1,21 @@
 // Pod volumes on the host, under ROOT/pods/<uid>/volumes/<name>: emptyDir (tmpfs for medium Memory), hostPath,
-// configMap, secret, downwardAPI and projected (with service-account tokens from the TokenRequest API).
+// configMap, secret, downwardAPI, projected (with service-account tokens from the TokenRequest API), and claims
+// (persistentVolumeClaim and ephemeral, bind-mounted from their PersistentVolume: volumes/claims.ts); subPath mounts
+// under ROOT/pods/<uid>/volume-subpaths/<volume>/<container>/<index> (volumes/subpath.ts).
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
-import type { KeyToPath, Pod, Volume } from '../api/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, type Container, type KeyToPath, type Pod, type Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
-import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
+import { logger } from '../lib/logger.js';
+import { ContainerConfigError, fieldPathValue, subPathOf, type ObjectCache } from './pod-config.js';
+import { isMountPoint, mountsUnder } from './volumes/csi-local/mount.js';
+import { ClaimError, claimNameOf, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
+import { setVolumeOwnership } from './volumes/ownership.js';
+import { mountSubPath } from './volumes/subpath.js';
+import { MountError } from './volumes/errors.js';
 
 const exec = promisify(execFile);
 
@@ -19,15 +27,7 @@ export interface VolumeContext {
   rest: RestClient;
 }
 
-/** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
-export class MountError extends Error {
-  override name = 'MountError';
-}
-
-async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((l) => l.split(' ')[4] === path);
-}
+export { MountError };
 
 function safeRelative(p: string): string {
   const n = normalize(p);
@@ -55,8 +55,27 @@ function pickItems(data: Map<string, Buffer>, items: KeyToPath[] | undefined, mo
   return out;
 }
 
+export interface VolumeManagerOptions {
+  /** The node's name: claims' volumes must be meant for it (node affinity; local-path volumes are pinned to one). */
+  nodeName?: string;
+  /** Roots local-path volumes may live in besides their class's nodePath (default /var/lib/ketch/storage). */
+  localPathRoots?: string[];
+}
+
 export class VolumeManager {
-  constructor(private readonly rootDir: string) {}
+  private readonly log = logger('volumes');
+  /** Claim volumes mounted, by `<pod uid>/<volume>`: not read again from the API on each refresh, as kubelet does not. */
+  private readonly claimsMounted = new Set<string>();
+  private readonly nodeName: string;
+  private readonly localPathRoots: string[];
+
+  constructor(
+    private readonly rootDir: string,
+    o: VolumeManagerOptions = {},
+  ) {
+    this.nodeName = o.nodeName ?? '';
+    this.localPathRoots = o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT];
+  }
 
   podDir(uid: string): string {
     return join(this.rootDir, 'pods', uid);
@@ -75,6 +94,7 @@ export class VolumeManager {
   private async setUpOne(uid: string, v: Volume, ctx: VolumeContext): Promise<string> {
     const dir = join(this.podDir(uid), 'volumes', v.name);
     if (v.hostPath) return this.hostPath(v.hostPath.path, v.hostPath.type ?? '');
+    if (v.persistentVolumeClaim || v.ephemeral) return this.claim(uid, v, ctx, dir);
     await mkdir(dir, { recursive: true });
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
@@ -86,8 +106,6 @@ export class VolumeManager {
       await chmod(dir, 0o777);
       return dir;
     }
-    // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
-    if (v.persistentVolumeClaim || v.ephemeral) throw new MountError(`volume ${v.name}: ${v.ephemeral ? 'ephemeral' : 'persistentVolumeClaim'} volumes are not supported by this agent`);
     const files: FileEntry[] = [];
     const ns = ctx.pod.metadata.namespace ?? '';
     if (v.configMap) {
@@ -133,6 +151,55 @@ export class VolumeManager {
       await chmod(target, f.mode);
     }
     return dir;
+  }
+
+  /** A claim's volume mounted on dir (fsGroup applied once, where kubelet manages ownership); waits while unbound. */
+  private async claim(uid: string, v: Volume, ctx: VolumeContext, dir: string): Promise<string> {
+    const key = `${uid}/${v.name}`;
+    if (this.claimsMounted.has(key)) return dir;
+    const { pod } = ctx;
+    let mount;
+    try {
+      mount = await resolveClaim(ctx.rest, this.nodeName, pod, v);
+    } catch (err) {
+      if (!(err instanceof ClaimError)) throw err;
+      // kubelet's wording: the volumes still to mount, and the one whose claim cannot be processed.
+      const pending = (pod.spec.volumes ?? []).filter((x) => claimNameOf(pod, x) !== undefined && !this.claimsMounted.has(`${uid}/${x.name}`)).map((x) => x.name);
+      throw new MountError(`Unable to attach or mount volumes: unmounted volumes=[${pending.join(' ')}], unattached volumes=[${pending.join(' ')}], failed to process volumes=[${v.name}]: ${err.message}`);
+    }
+    const readOnly = !!v.persistentVolumeClaim?.readOnly;
+    await mountClaim({ rest: ctx.rest, nodeName: this.nodeName, roots: this.localPathRoots, mount, target: dir, readOnly, checkHostPath: (p, t) => this.hostPath(p, t) });
+    const sc = pod.spec.securityContext;
+    if (sc?.fsGroup !== undefined && ownershipManaged(mount.backing)) {
+      const changed = await setVolumeOwnership(dir, sc.fsGroup, sc.fsGroupChangePolicy ?? 'Always', readOnly).catch((err: unknown) => {
+        throw new MountError(`MountVolume.SetUp failed for volume "${mount.volume.metadata.name ?? ''}" : applying fsGroup ${sc.fsGroup}: ${String(err)}`);
+      });
+      this.log.debug('volume ownership set', { pod: uid, volume: v.name, fsGroup: sc.fsGroup, changed });
+    }
+    this.claimsMounted.add(key);
+    this.log.info('claim volume mounted', { pod: uid, volume: v.name, claim: mount.claim.metadata?.name, pv: mount.volume.metadata.name, kind: mount.backing.kind, readOnly });
+    return dir;
+  }
+
+  /**
+   * The host paths of a container's subPath mounts, by index in its volumeMounts: each bind-mounted safely (no
+   * symlink below the volume is followed) under the pod's volume-subpaths directory.
+   */
+  async subPaths(uid: string, c: Container, volumePaths: Map<string, string>, env: Map<string, string>): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
+      const sub = subPathOf(vm, env);
+      const base = volumePaths.get(vm.name);
+      if (!sub || !base) continue;
+      const target = join(this.podDir(uid), 'volume-subpaths', vm.name, c.name, String(i));
+      try {
+        out.set(i, await mountSubPath(base, sub, target));
+      } catch (err) {
+        if (err instanceof MountError) throw new ContainerConfigError(`failed to prepare subPath for volumeMount "${vm.name}" of container "${c.name}": ${err.message}`);
+        throw err;
+      }
+    }
+    return out;
   }
 
   private async serviceAccountToken(ctx: VolumeContext, audience: string | undefined, expirationSeconds: number): Promise<string> {
@@ -196,17 +263,30 @@ export class VolumeManager {
     return path;
   }
 
-  /** Unmounts tmpfs emptyDirs and removes the pod's directory. */
-  async tearDown(uid: string): Promise<void> {
-    const base = join(this.podDir(uid), 'volumes');
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of info.split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp?.startsWith(`${base}/`)) {
-        // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-        await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
-      }
+  /**
+   * Unmounts every pod volume on the node, keeping the directories (`ketch up`'s Ctrl-C: no mount outlives it; the
+   * pods' next run mounts them again). A running container keeps its own copy of each mount.
+   */
+  async unmountAll(): Promise<void> {
+    for (const mp of (await mountsUnder(join(this.rootDir, 'pods'))).reverse()) {
+      await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
     }
-    await rm(this.podDir(uid), { recursive: true, force: true });
+    this.claimsMounted.clear();
+  }
+
+  /**
+   * Unmounts everything under the pod's directory (tmpfs emptyDirs, claims, subPaths; deepest first), then removes the
+   * directory. A mount that stays refuses the removal: a claim's data must never be deleted through its mount point.
+   */
+  async tearDown(uid: string): Promise<void> {
+    const dir = this.podDir(uid);
+    for (const mp of (await mountsUnder(dir)).reverse()) {
+      // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+      await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
+    }
+    const left = await mountsUnder(dir);
+    if (left.length) throw new MountError(`pod ${uid}: still mounted after unmounting, not removing the pod directory: ${left.join(', ')}`);
+    for (const key of this.claimsMounted) if (key.startsWith(`${uid}/`)) this.claimsMounted.delete(key);
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -47,6 +47,7 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
   { name: '--token-auth-file', kind: 'string', arg: 'file', description: 'bearer tokens (one a line) accepted by the agent API' },
+  { name: '--local-path-root', kind: 'repeated', arg: 'dir', description: 'directory local-path volumes may live in besides their StorageClass nodePath (repeatable; default /var/lib/ketch/storage)' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
@@ -120,6 +121,7 @@ async function runAgent(cmd: Command): Promise<void> {
   const tlsCertFile = opt('--tls-cert-file');
   const tlsKeyFile = opt('--tls-private-key-file');
   const tokenFile = opt('--token-auth-file');
+  const localPathRoots = f.repeated('--local-path-root');
   const agent = await startAgent({
     rest,
     nodeName,
@@ -131,6 +133,7 @@ async function runAgent(cmd: Command): Promise<void> {
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),
+    ...(localPathRoots.length ? { localPathRoots } : {}),
     ...(nodeIP ? { nodeIP } : {}),
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),

@@ -189,6 +189,8 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       rest: server.rest,
       nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
+      localPathRoots: [join(dataDir, 'storage')],
+      unmountVolumesOnStop: true,
       runtimeEndpoint,
       port: f.int('--agent-port'),
     });
