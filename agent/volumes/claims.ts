@@ -13,13 +13,14 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
-  DEFAULT_LOCAL_PATH_ROOT, isNotFound, LOCAL_PATH_PARAM_NODE_PATH, LOCAL_PATH_PROVISIONER, volumeNodeAffinityMatches,
+  bytes, DEFAULT_LOCAL_PATH_ROOT, isNotFound, LOCAL_PATH_PARAM_NODE_PATH, LOCAL_PATH_PROVISIONER, volumeCapacity, volumeNodeAffinityMatches,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass, type Volume,
 } from '../../api/index.js';
 import { NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type RestClient } from '../../client/index.js';
 import { isNotExist } from '../../lib/errno.js';
+import { markFileSystemResized, needsNodeExpansion } from './csi-local/expansion.js';
 import { bindMount, isMountPoint } from './csi-local/mount.js';
-import { LocalPathNodeService, localPathVolume, NodeVolumeError } from './csi-local/node-service.js';
+import { LocalPathNodeService, localPathVolume } from './csi-local/node-service.js';
 import { MountError } from './errors.js';
 
 /** A claim the pod cannot use yet (or at all): the FailedMount message names the volume, as kubelet's does. */
@@ -161,14 +162,19 @@ export async function mountClaim(a: MountClaimArgs): Promise<void> {
       const node = new LocalPathNodeService(a.nodeName, await localPathRoots(a.rest, volume, a.roots));
       await node.nodeStageVolume({ volumeId: b.volumeId, volumeContext: b.volumeContext });
       await node.nodePublishVolume({ volumeId: b.volumeId, volumeContext: b.volumeContext, targetPath: a.target, readonly: a.readOnly });
+      // A claim grown while no pod used it: the node's step of the resize is done when the volume is next mounted.
+      if (needsNodeExpansion(a.mount.claim)) {
+        const size = volumeCapacity(volume);
+        await node.nodeExpandVolume({ volumeId: b.volumeId, capacityRange: { requiredBytes: bytes(size) } });
+        await markFileSystemResized(a.rest.resource<PersistentVolumeClaim>(PERSISTENTVOLUMECLAIMS), a.mount.claim, size);
+      }
       return;
     }
     const source = b.kind === 'local' ? b.path : await a.checkHostPath(b.path, b.type);
     await ensureTarget(source, a.target);
     if (!(await isMountPoint(a.target))) await bindMount(source, a.target, a.readOnly);
   } catch (err) {
-    if (err instanceof MountError) throw new MountError(`MountVolume.SetUp failed for volume "${volume.metadata.name ?? ''}" : ${err.message}`);
-    if (err instanceof NodeVolumeError) throw new MountError(`MountVolume.SetUp failed for volume "${volume.metadata.name ?? ''}" : ${err.message}`);
+    // Refusals (MountError, NodeVolumeError) and failures (mount, API) alike: the pod waits and the event says why.
     throw new MountError(`MountVolume.SetUp failed for volume "${volume.metadata.name ?? ''}" : ${errText(err)}`);
   }
 }

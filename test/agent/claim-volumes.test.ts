@@ -138,16 +138,21 @@ describe('claim-backed pod volumes on the node (integration, bind mounts)', func
       kind: 'PersistentVolume',
       metadata: { name: `${ns}-lp`, annotations: { [ANN_DYNAMICALLY_PROVISIONED]: LOCAL_PATH_PROVISIONER } },
       spec: {
-        capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: `lp-${ns}`, hostPath: { path, type: 'DirectoryOrCreate' },
+        capacity: { storage: '2Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: `lp-${ns}`, hostPath: { path, type: 'DirectoryOrCreate' },
         claimRef: { kind: 'PersistentVolumeClaim', namespace: ns, name: 'lp', uid: claim.metadata?.uid ?? '' },
         nodeAffinity: onNode('node-a'),
       },
     });
-    await pvcs.updateStatus({ ...claim, status: { phase: 'Bound' } });
+    // Grown from 1Gi to 2Gi while unused: the controller's step is done, the node's is pending.
+    const pending = { type: 'FileSystemResizePending', status: 'True' as const, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    await pvcs.updateStatus({ ...claim, status: { phase: 'Bound', capacity: { storage: '1Gi' }, conditions: [pending] } });
     const p = pod([claimVol('lp')]);
     const target = (await setUp(p)).get('data') ?? '';
     writeFileSync(join(target, 'f'), 'x');
     assert.equal(readFileSync(join(path, 'f'), 'utf8'), 'x', 'the pod writes in the volume directory under the class root');
+    const resized = await pvcs.get(ns, 'lp');
+    assert.equal(resized.status?.capacity?.storage, '2Gi', 'the node finished the expansion on mount');
+    assert.deepEqual(resized.status?.conditions ?? [], []);
     await volumes.tearDown(p.metadata.uid ?? '');
     assert.ok(existsSync(join(path, 'f')));
   });
