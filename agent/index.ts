@@ -221,6 +221,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       ...(o.labels ? { labels: o.labels } : {}),
       ...(o.maxPods ? { maxPods: o.maxPods } : {}),
       runtimeHealth: () => runtimeHealth(runtime),
+      volumesInUse: () => ctx.volumes.volumesInUse(),
     });
     await node.register();
     node.start();

@@ -12,7 +12,7 @@ import { isNotExist } from '../lib/errno.js';
 import { logger } from '../lib/logger.js';
 import { ContainerConfigError, fieldPathValue, subPathOf, type ObjectCache } from './pod-config.js';
 import { isMountPoint, mountsUnder } from './volumes/csi-local/mount.js';
-import { ClaimError, claimNameOf, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
+import { ClaimError, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
 import { setVolumeOwnership } from './volumes/ownership.js';
 import { mountSubPath } from './volumes/subpath.js';
 import { MountError } from './volumes/errors.js';
@@ -64,8 +64,11 @@ export interface VolumeManagerOptions {
 
 export class VolumeManager {
   private readonly log = logger('volumes');
-  /** Claim volumes mounted, by `<pod uid>/<volume>`: not read again from the API on each refresh, as kubelet does not. */
-  private readonly claimsMounted = new Set<string>();
+  /**
+   * Claim volumes mounted, by `<pod uid>/<volume>` (not read again from the API on each refresh, as kubelet does not),
+   * with the unique name kubelet reports in the node's volumesInUse ('' for none).
+   */
+  private readonly claimsMounted = new Map<string, string>();
   private readonly nodeName: string;
   private readonly localPathRoots: string[];
 
@@ -176,9 +179,14 @@ export class VolumeManager {
       });
       this.log.debug('volume ownership set', { pod: uid, volume: v.name, fsGroup: sc.fsGroup, changed });
     }
-    this.claimsMounted.add(key);
+    this.claimsMounted.set(key, inUseName(mount.volume, mount.backing));
     this.log.info('claim volume mounted', { pod: uid, volume: v.name, claim: mount.claim.metadata?.name, pv: mount.volume.metadata.name, kind: mount.backing.kind, readOnly });
     return dir;
+  }
+
+  /** status.volumesInUse: the unique names of the mounted volumes kubelet reports (local ones), sorted. */
+  volumesInUse(): string[] {
+    return [...new Set([...this.claimsMounted.values()].filter(Boolean))].sort();
   }
 
   /**
@@ -286,7 +294,7 @@ export class VolumeManager {
     }
     const left = await mountsUnder(dir);
     if (left.length) throw new MountError(`pod ${uid}: still mounted after unmounting, not removing the pod directory: ${left.join(', ')}`);
-    for (const key of this.claimsMounted) if (key.startsWith(`${uid}/`)) this.claimsMounted.delete(key);
+    for (const key of this.claimsMounted.keys()) if (key.startsWith(`${uid}/`)) this.claimsMounted.delete(key);
     await rm(dir, { recursive: true, force: true });
   }
 }

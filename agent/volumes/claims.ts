@@ -83,6 +83,14 @@ export function ownershipManaged(b: ClaimBacking): boolean {
   return b.kind !== 'hostPath';
 }
 
+/**
+ * The unique name kubelet gives a mounted volume in the node's status.volumesInUse: only device-mountable plugins are
+ * reported, i.e. `local` volumes (kubernetes.io/local-volume/<pv>); hostPath ones (local-path's default) are not.
+ */
+export function inUseName(pv: PersistentVolume, b: ClaimBacking): string {
+  return pv.spec?.local?.path && b.kind !== 'hostPath' ? `kubernetes.io/local-volume/${pv.metadata.name ?? ''}` : '';
+}
+
 export interface ClaimMount {
   claim: PersistentVolumeClaim;
   volume: PersistentVolume;

@@ -123,7 +123,9 @@ describe('claim-backed pod volumes on the node (integration, bind mounts)', func
     assert.throws(() => writeFileSync(join(ro, 'x'), 'x'), /EROFS/);
     assert.notEqual(statSync(join(base, 'made')).gid, 3000, 'no fsGroup on a hostPath volume (kubelet does not manage its ownership)');
     assert.deepEqual(await setUp(p), paths, 'setting up again keeps the mounts');
+    assert.deepEqual(volumes.volumesInUse(), [`kubernetes.io/local-volume/${ns}-local`], 'the local volume is in use, the hostPath one not reported');
     await volumes.tearDown(p.metadata.uid ?? '');
+    assert.deepEqual(volumes.volumesInUse(), []);
     assert.deepEqual(await mountsUnder(base), []);
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'kept', 'the data outlives the pod');
   });

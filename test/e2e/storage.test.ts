@@ -204,6 +204,7 @@ spec:
     await waitRunning('placed');
     assert.equal(await podField('placed', '.spec.nodeName'), there);
     await waitFor(() => existsSync(join(dir, 'pinned', 'out')), { timeoutMs: 20_000, what: 'the pod\'s write in the local volume' });
+    await waitFor(async () => (await c.kubectl('get', 'node', there, '-o', 'jsonpath={.status.volumesInUse}')) === '["kubernetes.io/local-volume/pinned"]', { timeoutMs: 30_000, what: 'the local volume in the node\'s volumesInUse' });
     await c.kubectl('delete', 'pod', 'placed', '--grace-period=1', '--wait=true', '--timeout=60s');
   });
 
