@@ -148,6 +148,47 @@ spec:
     await c.kubectl('delete', 'pod', 'reader', '--grace-period=1', '--wait=true', '--timeout=60s');
   });
 
+  it('a StatefulSet\'s volumeClaimTemplates give each ordinal its own volume, which its recreated pod finds again', async () => {
+    await apply(
+      'db',
+      `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        image: "busybox:1.36"
+        command: [sh, -c, '[ -f /data/id ] || { hostname > /data/id; date +%s%N >> /data/id; }; cat /data/id; exec sleep 3600']
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`,
+    );
+    assert.match(await c.kubectl('rollout', 'status', 'sts/db', '--timeout=120s'), /partitioned roll out complete: 2 new pods have been updated/);
+    const first = new Map<string, string>();
+    for (const pod of ['db-0', 'db-1']) first.set(pod, await logsOf(pod, /^db-\d\n\d+\n$/));
+    assert.match(first.get('db-0') ?? '', /^db-0\n/);
+    assert.match(first.get('db-1') ?? '', /^db-1\n/);
+    assert.notEqual(await c.kubectl('get', 'pvc', 'data-db-0', '-o', 'jsonpath={.spec.volumeName}'), await c.kubectl('get', 'pvc', 'data-db-1', '-o', 'jsonpath={.spec.volumeName}'));
+    const uid = await podField('db-0', '.metadata.uid');
+    await c.kubectl('delete', 'pod', 'db-0', '--grace-period=1', '--wait=true', '--timeout=60s');
+    await waitFor(async () => {
+      const now = await c.kubectlResult(['get', 'pod', 'db-0', '-o', 'jsonpath={.metadata.uid} {.status.phase}']);
+      return now.code === 0 && !now.stdout.startsWith(uid) && now.stdout.endsWith(' Running');
+    }, { timeoutMs: 90_000, what: 'db-0 recreated and Running' });
+    assert.equal(await logsOf('db-0', /^db-0\n\d+\n$/), first.get('db-0'), 'the new db-0 reads what the old one wrote');
+    await c.kubectl('delete', 'sts', 'db', '--wait=true', '--timeout=60s');
+    await c.kubectl('delete', 'pods', '-l', 'app=db', '--grace-period=1', '--wait=true', '--timeout=60s');
+  });
+
   it('a pod put by hand on a node its volume is not on is not started there; the scheduler puts one on the volume\'s node', async () => {
     const [here, there] = NODES as [string, string];
     mkdirSync(join(dir, 'pinned'));
