@@ -59,6 +59,7 @@ volumeBindingMode: WaitForFirstConsumer
   });
 
   after(async () => {
+    if (server && agents.length) await c.kubectl('delete', 'sts', '--all', '--wait=true', '--timeout=60s').catch(() => undefined);
     if (server && agents.length) await c.kubectl('delete', 'pods', '--all', '--grace-period=1', '--wait=true', '--timeout=60s').catch(() => undefined);
     for (const a of agents) await a.stop('SIGTERM');
     await server?.stop('SIGTERM');
@@ -165,7 +166,7 @@ spec:
       containers:
       - name: c
         image: "busybox:1.36"
-        command: [sh, -c, '[ -f /data/id ] || { hostname > /data/id; date +%s%N >> /data/id; }; cat /data/id; exec sleep 3600']
+        command: [sh, -c, '[ -f /data/id ] || { hostname > /data/id; cat /proc/sys/kernel/random/uuid >> /data/id; }; cat /data/id; exec sleep 3600']
         volumeMounts: [{name: data, mountPath: /data}]
   volumeClaimTemplates:
   - metadata: {name: data}
@@ -174,7 +175,7 @@ spec:
     );
     assert.match(await c.kubectl('rollout', 'status', 'sts/db', '--timeout=120s'), /partitioned roll out complete: 2 new pods have been updated/);
     const first = new Map<string, string>();
-    for (const pod of ['db-0', 'db-1']) first.set(pod, await logsOf(pod, /^db-\d\n\d+\n$/));
+    for (const pod of ['db-0', 'db-1']) first.set(pod, await logsOf(pod, /^db-\d\n[0-9a-f-]{36}\n$/));
     assert.match(first.get('db-0') ?? '', /^db-0\n/);
     assert.match(first.get('db-1') ?? '', /^db-1\n/);
     assert.notEqual(await c.kubectl('get', 'pvc', 'data-db-0', '-o', 'jsonpath={.spec.volumeName}'), await c.kubectl('get', 'pvc', 'data-db-1', '-o', 'jsonpath={.spec.volumeName}'));
@@ -184,7 +185,7 @@ spec:
       const now = await c.kubectlResult(['get', 'pod', 'db-0', '-o', 'jsonpath={.metadata.uid} {.status.phase}']);
       return now.code === 0 && !now.stdout.startsWith(uid) && now.stdout.endsWith(' Running');
     }, { timeoutMs: 90_000, what: 'db-0 recreated and Running' });
-    assert.equal(await logsOf('db-0', /^db-0\n\d+\n$/), first.get('db-0'), 'the new db-0 reads what the old one wrote');
+    assert.equal(await logsOf('db-0', /^db-0\n[0-9a-f-]{36}\n$/), first.get('db-0'), 'the new db-0 reads what the old one wrote');
     await c.kubectl('delete', 'sts', 'db', '--wait=true', '--timeout=60s');
     await c.kubectl('delete', 'pods', '-l', 'app=db', '--grace-period=1', '--wait=true', '--timeout=60s');
   });
