@@ -1,21 +1,22 @@
 // Pod volumes on the host, under ROOT/pods/<uid>/volumes/<name>: emptyDir (tmpfs for medium Memory), hostPath,
 // configMap, secret, downwardAPI, projected (with service-account tokens from the TokenRequest API), and claims
-// (persistentVolumeClaim and ephemeral, bind-mounted from their PersistentVolume: volumes/claims.ts); subPath mounts
-// under ROOT/pods/<uid>/volume-subpaths/<volume>/<container>/<index> (volumes/subpath.ts).
+// (persistentVolumeClaim and ephemeral, bind-mounted from their PersistentVolume: volumes/claims.ts).
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { DEFAULT_LOCAL_PATH_ROOT, type Container, type KeyToPath, type Pod, type Volume } from '../api/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, type KeyToPath, type Pod, type Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
 import { logger } from '../lib/logger.js';
-import { ContainerConfigError, fieldPathValue, subPathOf, type ObjectCache } from './pod-config.js';
-import { isMountPoint, mountsUnder } from './volumes/csi-local/mount.js';
+import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
+import { TokenManager } from './token-manager.js';
+import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
 import { ClaimError, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
+import { mountsUnder } from './volumes/csi-local/mount.js';
 import { setVolumeOwnership } from './volumes/ownership.js';
-import { mountSubPath } from './volumes/subpath.js';
-import { MountError } from './volumes/errors.js';
+
+export { MountError };
 
 const exec = promisify(execFile);
 
@@ -25,14 +26,6 @@ export interface VolumeContext {
   podIP: string;
   objects: ObjectCache;
   rest: RestClient;
-}
-
-export { MountError };
-
-function safeRelative(p: string): string {
-  const n = normalize(p);
-  if (n.startsWith('/') || n.split('/').includes('..')) throw new ContainerConfigError(`volume item path "${p}" must be relative without ".."`);
-  return n;
 }
 
 interface FileEntry {
@@ -74,6 +67,7 @@ export class VolumeManager {
 
   constructor(
     private readonly rootDir: string,
+    private readonly tokens = new TokenManager(),
     o: VolumeManagerOptions = {},
   ) {
     this.nodeName = o.nodeName ?? '';
@@ -97,8 +91,11 @@ export class VolumeManager {
   private async setUpOne(uid: string, v: Volume, ctx: VolumeContext): Promise<string> {
     const dir = join(this.podDir(uid), 'volumes', v.name);
     if (v.hostPath) return this.hostPath(v.hostPath.path, v.hostPath.type ?? '');
-    if (v.persistentVolumeClaim || v.ephemeral) return this.claim(uid, v, ctx, dir);
-    await mkdir(dir, { recursive: true });
+    if (v.persistentVolumeClaim || v.ephemeral) {
+      await makeVolumeDir(this.podDir(uid), dir);
+      return this.claim(uid, v, ctx, dir);
+    }
+    await makeVolumeDir(this.podDir(uid), dir);
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
         const size = v.emptyDir.sizeLimit ? [`-o`, `size=${String(v.emptyDir.sizeLimit).replace(/i$/, '')}`] : [];
@@ -107,8 +104,11 @@ export class VolumeManager {
         });
       }
       await chmod(dir, 0o777);
+      await applyFsGroup(dir, ctx.pod);
       return dir;
     }
+    // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
+    if (v.persistentVolumeClaim || v.ephemeral) throw new MountError(`volume ${v.name}: ${v.ephemeral ? 'ephemeral' : 'persistentVolumeClaim'} volumes are not supported by this agent`);
     const files: FileEntry[] = [];
     const ns = ctx.pod.metadata.namespace ?? '';
     if (v.configMap) {
@@ -142,92 +142,31 @@ export class VolumeManager {
         }
       }
     }
-    for (const f of files) {
-      const target = join(dir, safeRelative(f.path));
-      await mkdir(dirname(target), { recursive: true });
-      const current = await readFile(target).catch((err: unknown) => {
-        // Not written yet: it is written now.
-        if (isNotExist(err)) return undefined;
-        throw err;
-      });
-      if (!current || !current.equals(f.data)) await writeFile(target, f.data);
-      await chmod(target, f.mode);
-    }
+    await writeProjected(dir, files, ctx.pod, tmpfsVolume(v));
     return dir;
-  }
-
-  /** A claim's volume mounted on dir (fsGroup applied once, where kubelet manages ownership); waits while unbound. */
-  private async claim(uid: string, v: Volume, ctx: VolumeContext, dir: string): Promise<string> {
-    const key = `${uid}/${v.name}`;
-    if (this.claimsMounted.has(key)) return dir;
-    const { pod } = ctx;
-    let mount;
-    try {
-      mount = await resolveClaim(ctx.rest, this.nodeName, pod, v);
-    } catch (err) {
-      if (!(err instanceof ClaimError)) throw err;
-      // kubelet's wording: the volumes still to mount, and the one whose claim cannot be processed.
-      const pending = (pod.spec.volumes ?? []).filter((x) => claimNameOf(pod, x) !== undefined && !this.claimsMounted.has(`${uid}/${x.name}`)).map((x) => x.name);
-      throw new MountError(`Unable to attach or mount volumes: unmounted volumes=[${pending.join(' ')}], unattached volumes=[${pending.join(' ')}], failed to process volumes=[${v.name}]: ${err.message}`);
-    }
-    const readOnly = !!v.persistentVolumeClaim?.readOnly;
-    await mountClaim({ rest: ctx.rest, nodeName: this.nodeName, roots: this.localPathRoots, mount, target: dir, readOnly, checkHostPath: (p, t) => this.hostPath(p, t) });
-    const sc = pod.spec.securityContext;
-    if (sc?.fsGroup !== undefined && ownershipManaged(mount.backing)) {
-      const changed = await setVolumeOwnership(dir, sc.fsGroup, sc.fsGroupChangePolicy ?? 'Always', readOnly).catch((err: unknown) => {
-        throw new MountError(`MountVolume.SetUp failed for volume "${mount.volume.metadata.name ?? ''}" : applying fsGroup ${sc.fsGroup}: ${String(err)}`);
-      });
-      this.log.debug('volume ownership set', { pod: uid, volume: v.name, fsGroup: sc.fsGroup, changed });
-    }
-    this.claimsMounted.set(key, inUseName(mount.volume, mount.backing));
-    this.log.info('claim volume mounted', { pod: uid, volume: v.name, claim: mount.claim.metadata?.name, pv: mount.volume.metadata.name, kind: mount.backing.kind, readOnly });
-    return dir;
-  }
-
-  /** status.volumesInUse: the unique names of the mounted volumes kubelet reports (local ones), sorted. */
-  volumesInUse(): string[] {
-    return [...new Set([...this.claimsMounted.values()].filter(Boolean))].sort();
-  }
-
-  /**
-   * The host paths of a container's subPath mounts, by index in its volumeMounts: each bind-mounted safely (no
-   * symlink below the volume is followed) under the pod's volume-subpaths directory.
-   */
-  async subPaths(uid: string, c: Container, volumePaths: Map<string, string>, env: Map<string, string>): Promise<Map<number, string>> {
-    const out = new Map<number, string>();
-    for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
-      const sub = subPathOf(vm, env);
-      const base = volumePaths.get(vm.name);
-      if (!sub || !base) continue;
-      const target = join(this.podDir(uid), 'volume-subpaths', vm.name, c.name, String(i));
-      try {
-        out.set(i, await mountSubPath(base, sub, target));
-      } catch (err) {
-        if (err instanceof MountError) throw new ContainerConfigError(`failed to prepare subPath for volumeMount "${vm.name}" of container "${c.name}": ${err.message}`);
-        throw err;
-      }
-    }
-    return out;
   }
 
   private async serviceAccountToken(ctx: VolumeContext, audience: string | undefined, expirationSeconds: number): Promise<string> {
     const sa = ctx.pod.spec.serviceAccountName || ctx.pod.spec.serviceAccount || 'default';
     const ns = ctx.pod.metadata.namespace ?? 'default';
+    const key = { podUid: ctx.pod.metadata.uid ?? '', namespace: ns, serviceAccount: sa, audience: audience ?? '', expirationSeconds };
     try {
-      const res = await ctx.rest.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: {
-            audiences: audience ? [audience] : [],
-            expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+      return await this.tokens.token(key, async () => {
+        const res = await ctx.rest.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: {
+              audiences: audience ? [audience] : [],
+              expirationSeconds,
+              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+            },
           },
-        },
+        });
+        const token = res?.status?.token;
+        if (!token) throw new Error('the TokenRequest answer has no status.token');
+        return { token, ...(res.status?.expirationTimestamp ? { expirationTimestamp: res.status.expirationTimestamp } : {}) };
       });
-      const token = res?.status?.token;
-      if (!token) throw new Error('the TokenRequest answer has no status.token');
-      return token;
     } catch (err) {
       throw new MountError(`service account token for ${ns}/${sa}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -271,30 +210,65 @@ export class VolumeManager {
     return path;
   }
 
-  /**
-   * Unmounts every pod volume on the node, keeping the directories (`ketch up`'s Ctrl-C: no mount outlives it; the
-   * pods' next run mounts them again). A running container keeps its own copy of each mount.
-   */
-  async unmountAll(): Promise<void> {
-    for (const mp of (await mountsUnder(join(this.rootDir, 'pods'))).reverse()) {
-      await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
+  /** A claim's volume mounted on dir (fsGroup applied once, where kubelet manages ownership); waits while unbound. */
+  private async claim(uid: string, v: Volume, ctx: VolumeContext, dir: string): Promise<string> {
+    const key = `${uid}/${v.name}`;
+    if (this.claimsMounted.has(key)) return dir;
+    const { pod } = ctx;
+    let mount;
+    try {
+      mount = await resolveClaim(ctx.rest, this.nodeName, pod, v);
+    } catch (err) {
+      if (!(err instanceof ClaimError)) throw err;
+      // kubelet's wording: the volumes still to mount, and the one whose claim cannot be processed.
+      const pending = (pod.spec.volumes ?? []).filter((x) => claimNameOf(pod, x) !== undefined && !this.claimsMounted.has(`${uid}/${x.name}`)).map((x) => x.name);
+      throw new MountError(`Unable to attach or mount volumes: unmounted volumes=[${pending.join(' ')}], unattached volumes=[${pending.join(' ')}], failed to process volumes=[${v.name}]: ${err.message}`);
     }
-    this.claimsMounted.clear();
+    const readOnly = !!v.persistentVolumeClaim?.readOnly;
+    await mountClaim({ rest: ctx.rest, nodeName: this.nodeName, roots: this.localPathRoots, mount, target: dir, readOnly, checkHostPath: (p, t) => this.hostPath(p, t) });
+    const sc = pod.spec.securityContext;
+    if (sc?.fsGroup !== undefined && ownershipManaged(mount.backing)) {
+      const changed = await setVolumeOwnership(dir, sc.fsGroup, sc.fsGroupChangePolicy ?? 'Always', readOnly).catch((err: unknown) => {
+        throw new MountError(`MountVolume.SetUp failed for volume "${mount.volume.metadata.name ?? ''}" : applying fsGroup ${sc.fsGroup}: ${String(err)}`);
+      });
+      this.log.debug('volume ownership set', { pod: uid, volume: v.name, fsGroup: sc.fsGroup, changed });
+    }
+    this.claimsMounted.set(key, inUseName(mount.volume, mount.backing));
+    this.log.info('claim volume mounted', { pod: uid, volume: v.name, claim: mount.claim.metadata?.name, pv: mount.volume.metadata.name, kind: mount.backing.kind, readOnly });
+    return dir;
+  }
+
+  /** status.volumesInUse: the unique names of the mounted volumes kubelet reports (local ones), sorted. */
+  volumesInUse(): string[] {
+    return [...new Set([...this.claimsMounted.values()].filter(Boolean))].sort();
   }
 
   /**
-   * Unmounts everything under the pod's directory (tmpfs emptyDirs, claims, subPaths; deepest first), then removes the
-   * directory. A mount that stays refuses the removal: a claim's data must never be deleted through its mount point.
+   * Unmounts everything under the pod's directory (tmpfs emptyDirs, claims, subPaths), removes the directory and
+   * forgets its tokens. A mount that stays refuses the removal: a claim's data is never deleted through its mount point.
    */
   async tearDown(uid: string): Promise<void> {
+    this.tokens.forget(uid);
     const dir = this.podDir(uid);
-    for (const mp of (await mountsUnder(dir)).reverse()) {
-      // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-      await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
-    }
+    await unmountUnder(dir);
     const left = await mountsUnder(dir);
     if (left.length) throw new MountError(`pod ${uid}: still mounted after unmounting, not removing the pod directory: ${left.join(', ')}`);
     for (const key of this.claimsMounted.keys()) if (key.startsWith(`${uid}/`)) this.claimsMounted.delete(key);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Unmounts every mount below base, deepest first (tmpfs volumes, subPath binds): a pod's teardown, and `ketch up`'s
+ * stop for the pods of a node it ran (their volumes outlive the removed sandboxes otherwise).
+ */
+export async function unmountUnder(base: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
+    .sort((a, b) => b.length - a.length);
+  // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+  for (const mp of points) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
 }

@@ -21,7 +21,7 @@ import { isNotExist } from '../../lib/errno.js';
 import { markFileSystemResized, needsNodeExpansion } from './csi-local/expansion.js';
 import { bindMount, isMountPoint } from './csi-local/mount.js';
 import { LocalPathNodeService, localPathVolume } from './csi-local/node-service.js';
-import { MountError } from './errors.js';
+import { MountError } from '../volume-files.js';
 
 /** A claim the pod cannot use yet (or at all): the FailedMount message names the volume, as kubelet's does. */
 export class ClaimError extends MountError {

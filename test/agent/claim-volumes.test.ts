@@ -11,7 +11,7 @@ import {
 } from '../../api/index.js';
 import { CONFIGMAPS, NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, SECRETS, STORAGECLASSES, type ResourceClient } from '../../client/index.js';
 import { ObjectCache } from '../../agent/pod-config.js';
-import { MountError, VolumeManager } from '../../agent/volumes.js';
+import { MountError, unmountUnder, VolumeManager } from '../../agent/volumes.js';
 import { mountsUnder } from '../../agent/volumes/csi-local/mount.js';
 import { createNamespace, startTestCluster, type TestCluster } from '../controllers/harness.js';
 
@@ -38,10 +38,10 @@ describe('claim-backed pod volumes on the node (integration, bind mounts)', func
   beforeEach(async () => {
     ns = await createNamespace(cluster.rest, 'cv');
     base = mkdtempSync(join(tmpdir(), 'ketch-claim-volumes-'));
-    volumes = new VolumeManager(join(base, 'agent'), { nodeName: 'node-a', localPathRoots: [join(base, 'storage')] });
+    volumes = new VolumeManager(join(base, 'agent'), undefined, { nodeName: 'node-a', localPathRoots: [join(base, 'storage')] });
   });
   afterEach(async () => {
-    await volumes.unmountAll();
+    await unmountUnder(join(base, 'agent', 'pods'));
     assert.deepEqual(await mountsUnder(base), [], 'nothing stays mounted');
     rmSync(base, { recursive: true, force: true });
   });
