@@ -3,8 +3,8 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_LOCAL_PATH_ROOT, type ConfigMap, type Node, type Pod, type Secret } from '../api/index.js';
-import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type PersistentVolume, type Pod, type Secret } from '../api/index.js';
+import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
@@ -150,6 +150,24 @@ function awaitPodCIDR(node: NodeStatusManager, runtime: RuntimeClient, pods: Pod
     });
 }
 
+/**
+ * The node's half of Delete reclaim for local-path volumes pinned here (the directory, then the PV's finalizer). It
+ * lists, watches and updates PersistentVolumes, which the node authorizer does not grant a node's own credentials:
+ * without the rights (a worker joined as its node) it is not run, and the PVs wait for a cleaner that has them.
+ */
+async function startLocalPathCleaner(o: AgentOptions, log: Logger, cleanups: (() => Promise<void>)[]): Promise<void> {
+  try {
+    await o.rest.resource<PersistentVolume>(PERSISTENTVOLUMES).list(undefined, { limit: 1 });
+  } catch (err) {
+    if (!isForbidden(err)) throw err;
+    log.info('local-path cleanup not run on this node: its credentials may not list persistentvolumes', { node: o.nodeName });
+    return;
+  }
+  const cleaner = new LocalPathCleaner(o.rest, new LocalPathNodeService(o.nodeName, o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT]));
+  await cleaner.start();
+  cleanups.push(() => cleaner.stop());
+}
+
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const clock = o.clock ?? realClock;
   const rootDir = resolve(o.rootDir);
@@ -236,10 +254,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     cleanups.push(() => pods.stop());
     awaitPodCIDR(node, runtime, pods, (cidr) => (podCIDR = cidr), abort.signal, log);
     if (o.podRoutes !== false) cleanups.push(startPodRoutes(o, hostIP, log));
-    // The node's half of Delete reclaim for local-path volumes pinned here (the directory, then the PV's finalizer).
-    const cleaner = new LocalPathCleaner(o.rest, new LocalPathNodeService(o.nodeName, o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT]));
-    await cleaner.start();
-    cleanups.push(() => cleaner.stop());
+    await startLocalPathCleaner(o, log, cleanups);
 
     log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
     return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };

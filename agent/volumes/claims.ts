@@ -13,7 +13,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
-  bytes, DEFAULT_LOCAL_PATH_ROOT, isNotFound, LOCAL_PATH_PARAM_NODE_PATH, LOCAL_PATH_PROVISIONER, volumeCapacity, volumeNodeAffinityMatches,
+  bytes, DEFAULT_LOCAL_PATH_ROOT, isForbidden, isNotFound, LOCAL_PATH_PARAM_NODE_PATH, LOCAL_PATH_PROVISIONER, volumeCapacity, volumeNodeAffinityMatches,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass, type Volume,
 } from '../../api/index.js';
 import { NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type RestClient } from '../../client/index.js';
@@ -129,8 +129,9 @@ async function localPathRoots(rest: RestClient, pv: PersistentVolume, own: reado
     if (sc.provisioner !== LOCAL_PATH_PROVISIONER) return [...own];
     return [...own, sc.parameters?.[LOCAL_PATH_PARAM_NODE_PATH] ?? DEFAULT_LOCAL_PATH_ROOT];
   } catch (err) {
-    // A class deleted since the volume was made: the agent's own roots still serve; anything else is a retry.
-    if (isNotFound(err)) return [...own];
+    // A class deleted since the volume was made, or one a node may not read (the node authorizer grants no
+    // StorageClasses): the agent's own roots serve; anything else is a retry.
+    if (isNotFound(err) || isForbidden(err)) return [...own];
     throw new MountError(`volume "${pv.metadata.name ?? ''}": reading StorageClass ${cls}: ${errText(err)}`);
   }
 }
