@@ -3,8 +3,8 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ConfigMap, Node, Pod, Secret } from '../api/index.js';
-import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type PersistentVolume, type Pod, type Secret } from '../api/index.js';
+import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
@@ -23,6 +23,8 @@ import { AgentAuth } from './auth.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
+import { LocalPathCleaner } from './volumes/csi-local/cleanup.js';
+import { LocalPathNodeService } from './volumes/csi-local/node-service.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
 
@@ -55,6 +57,8 @@ export interface AgentOptions extends NodeNetworkSettings {
   syncIntervalMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Directories local-path volumes may live in on this node besides their class's nodePath (default /var/lib/ketch/storage). */
+  localPathRoots?: string[];
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
   /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
@@ -123,6 +127,24 @@ function awaitPodCIDR(node: NodeStatusManager, runtime: RuntimeClient, pods: Pod
     });
 }
 
+/**
+ * The node's half of Delete reclaim for local-path volumes pinned here (the directory, then the PV's finalizer). It
+ * lists, watches and updates PersistentVolumes, which the node authorizer does not grant a node's own credentials:
+ * without the rights (a worker joined as its node) it is not run, and the PVs wait for a cleaner that has them.
+ */
+async function startLocalPathCleaner(o: AgentOptions, log: Logger, cleanups: (() => Promise<void>)[]): Promise<void> {
+  try {
+    await o.rest.resource<PersistentVolume>(PERSISTENTVOLUMES).list(undefined, { limit: 1 });
+  } catch (err) {
+    if (!isForbidden(err)) throw err;
+    log.info('local-path cleanup not run on this node: its credentials may not list persistentvolumes', { node: o.nodeName });
+    return;
+  }
+  const cleaner = new LocalPathCleaner(o.rest, new LocalPathNodeService(o.nodeName, o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT]));
+  await cleaner.start();
+  cleanups.push(() => cleaner.stop());
+}
+
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const clock = o.clock ?? realClock;
   const rootDir = resolve(o.rootDir);
@@ -155,7 +177,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       runtimeName,
       clock,
       log,
-      volumes: new VolumeManager(rootDir),
+      volumes: new VolumeManager(rootDir, undefined, { nodeName: o.nodeName, ...(o.localPathRoots ? { localPathRoots: o.localPathRoots } : {}) }),
       backoff: new Backoff(clock, o.backoff?.initialMs ?? INITIAL_BACKOFF_MS, o.backoff?.maxMs ?? MAX_BACKOFF_MS),
       events: new EventRecorder(o.rest.resource<KubeEvent>(EVENTS), { component: 'kubelet', host: o.nodeName }, clock),
       nodeName: o.nodeName,
@@ -199,6 +221,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       ...(o.labels ? { labels: o.labels } : {}),
       ...(o.maxPods ? { maxPods: o.maxPods } : {}),
       runtimeHealth: () => runtimeHealth(runtime),
+      volumesInUse: () => ctx.volumes.volumesInUse(),
     });
     await node.register();
     node.start();
@@ -224,6 +247,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     cleanups.push(() => pods.stop());
     awaitPodCIDR(node, runtime, pods, (cidr) => (podCIDR = cidr), abort.signal, log);
     if (o.podRoutes !== false) cleanups.push(startPodRoutes(o, hostIP, log));
+    await startLocalPathCleaner(o, log, cleanups);
 
     log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
     return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };

@@ -30,6 +30,8 @@ export interface NodeStatusOptions {
   labels?: Record<string, string>;
   maxPods?: number;
   runtimeHealth(): Promise<RuntimeHealth>;
+  /** The volumes mounted for pods that kubelet reports in use (status.volumesInUse), sorted. */
+  volumesInUse?(): string[];
 }
 
 /** A lease object for `node`, owned by the Node so it goes when the node goes. */
@@ -134,6 +136,8 @@ export class NodeStatusManager {
       addresses: hostAddresses(await this.hostIP()),
       daemonEndpoints: { kubeletEndpoint: { Port: this.o.port } },
       nodeInfo: await systemInfo(this.o.runtimeVersion, AGENT_VERSION),
+      // Written empty once volumes were in use, so that the list empties; left out while none ever was.
+      ...(this.o.volumesInUse && (this.o.volumesInUse().length || old?.status?.volumesInUse?.length) ? { volumesInUse: this.o.volumesInUse() } : {}),
     };
   }
 

@@ -46,6 +46,7 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
+  { name: '--local-path-root', kind: 'repeated', arg: 'dir', description: 'directory local-path volumes may live in besides their StorageClass nodePath (repeatable; default /var/lib/ketch/storage)' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
   ...NODE_NETWORK_FLAGS,
@@ -120,6 +121,7 @@ async function runAgent(cmd: Command): Promise<void> {
   const labels = opt('--node-labels');
   const tlsCertFile = opt('--tls-cert-file');
   const tlsKeyFile = opt('--tls-private-key-file');
+  const localPathRoots = f.repeated('--local-path-root');
   const agent = await startAgent({
     rest,
     nodeName,
@@ -133,6 +135,7 @@ async function runAgent(cmd: Command): Promise<void> {
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),
+    ...(localPathRoots.length ? { localPathRoots } : {}),
     ...(nodeIP ? { nodeIP } : {}),
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),

@@ -225,6 +225,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       rest: new RestClient({ ...cluster, cert: creds.client.certPem, key: creds.client.keyPem }, 'ketch-agent'),
       nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
+      localPathRoots: [join(dataDir, 'storage')],
       runtimeEndpoint,
       port: f.int('--agent-port'),
       tlsCertFile: creds.servingCertFile,
