@@ -192,12 +192,18 @@ export const METRICS_READER_ROLE = 'system:aggregated-metrics-reader';
  * EndpointSlices and Namespaces. Bound to system:nodes.
  */
 export const NODE_NETWORK_ROLE = 'system:ketch:node-network';
+/**
+ * Local-path volumes are removed by the agent of their node (agent/volumes/csi-local/cleanup.ts: the directory, then
+ * the cleanup finalizer), so nodes read PersistentVolumes and update them (rancher's provisioner holds the same rights).
+ */
+export const LOCAL_PATH_CLEANER_ROLE = 'system:ketch:local-path-cleaner';
 /** The nodes keep the kube-dns Service and their own kube-dns EndpointSlice in kube-system (agent/dns/kube-dns.ts). */
 export const NODE_DNS_PUBLISHER_ROLE = 'system:ketch:node-dns-publisher';
 /** The scheduler writes why a pod waits as an annotation on it (`ketch why` reads it): kube's role has no pod patch. */
 export const SCHEDULER_DIAGNOSIS_ROLE = 'system:ketch:scheduler-diagnosis';
 const KETCH_ROLES: ClusterRole[] = [
   clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
+  clusterRole(LOCAL_PATH_CLEANER_ROLE, [rule('get,list,update,watch', '', 'persistentvolumes')]),
   clusterRole(NODE_NETWORK_ROLE, [rule(READ, '', 'endpoints,services,namespaces'), rule(READ, 'discovery.k8s.io', 'endpointslices'), EVENTS]),
   clusterRole(SCHEDULER_DIAGNOSIS_ROLE, [rule('patch', '', 'pods')]),
   clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
@@ -365,6 +371,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('system:volume-scheduler', 'system:volume-scheduler', [subject.user('system:kube-scheduler')]),
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
   clusterBinding(NODE_NETWORK_ROLE, NODE_NETWORK_ROLE, [subject.group('system:nodes')]),
+  clusterBinding(LOCAL_PATH_CLEANER_ROLE, LOCAL_PATH_CLEANER_ROLE, [subject.group('system:nodes')]),
   clusterBinding(SCHEDULER_DIAGNOSIS_ROLE, SCHEDULER_DIAGNOSIS_ROLE, [subject.user('system:kube-scheduler')]),
   ...Object.keys(CONTROLLER_RULES).map((name) => clusterBinding(`${CONTROLLER_ROLE_PREFIX}${name}`, `${CONTROLLER_ROLE_PREFIX}${name}`, [subject.sa('kube-system', name)])),
 ];
