@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ContainerStore } from './containers.js';
-import { connectRuntime } from '../cri/client.js';
+import { connectRuntime, type RuntimeClient } from '../cri/client.js';
 import { serveCri } from '../cri/server.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
 import { imageService } from './image-service.js';
@@ -42,8 +42,11 @@ export interface RuntimeServiceOptions {
 export interface RuntimeServiceHandle {
   /** Stops serving; containers and their monitors keep running. */
   close(): Promise<void>;
-  /** Stops and removes every pod sandbox, then the pod bridge: nothing of this runtime stays on the host. */
-  removeAllPods(): Promise<void>;
+  /**
+   * Stops and removes every pod sandbox, then the pod bridge: nothing of this runtime stays on the host. With a grace
+   * period, running containers get their stop signal first and that long to exit (kubelet's graceful node shutdown).
+   */
+  removeAllPods(graceSeconds?: number): Promise<void>;
 }
 
 /**
@@ -99,9 +102,10 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
   const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
   log.info('runtime service listening', { listen: opts.listen, root, sandboxes: sb.length, containers: ct.length, runc });
   return {
-    async removeAllPods() {
-      const client = connectRuntime(opts.listen, { timeoutMs: 60_000 });
+    async removeAllPods(graceSeconds = 0) {
+      const client = connectRuntime(opts.listen, { timeoutMs: 60_000 + graceSeconds * 1000 });
       try {
+        if (graceSeconds > 0) await stopGracefully(client, graceSeconds, clock);
         const { items } = await client.runtime.listPodSandbox({});
         for (const sb of items ?? []) {
           await client.runtime.stopPodSandbox({ podSandboxId: sb.id });
@@ -129,4 +133,36 @@ export async function loadImageArchive(root: string, file: string, opts: { name?
   await images.init();
   const loaded = await images.loadArchive(file, opts);
   return loaded.flatMap((i) => i.repoTags);
+}
+
+/** Pod/container names of the running containers, as a reader knows them ("default/web-1/web"). */
+async function runningContainers(client: RuntimeClient): Promise<Map<string, string>> {
+  const [{ items }, { containers }] = await Promise.all([client.runtime.listPodSandbox({}), client.runtime.listContainers({ filter: { state: { state: 'CONTAINER_RUNNING' } } })]);
+  const pods = new Map(items.map((sb) => [sb.id, sb.metadata ? `${sb.metadata.namespace}/${sb.metadata.name}` : sb.id.slice(0, 12)]));
+  return new Map(containers.map((c) => [c.id, `${pods.get(c.podSandboxId) ?? c.podSandboxId.slice(0, 12)}/${c.metadata?.name ?? c.id.slice(0, 12)}`]));
+}
+
+/**
+ * Sends every running container its stop signal at once and waits up to graceSeconds for them to exit (then they are
+ * killed). Says what it waits for: at the start, and after a second the ones still running (those ignore SIGTERM).
+ */
+async function stopGracefully(client: RuntimeClient, graceSeconds: number, clock: Clock): Promise<void> {
+  const running = await runningContainers(client);
+  if (!running.size) return;
+  log.info('stopping containers', { containers: [...running.values()], graceSeconds });
+  const slow = clock.setTimer(1000, () => {
+    runningContainers(client).then(
+      (left) => left.size && log.warn('waiting for containers to exit after their stop signal, killing them when the grace period ends', { containers: [...left.values()], graceSeconds }),
+      (err: unknown) => log.debug('listing running containers failed', { error: String(err) }),
+    );
+  });
+  try {
+    await Promise.all(
+      [...running].map(([id, name]) =>
+        client.runtime.stopContainer({ containerId: id, timeout: graceSeconds }).catch((err: unknown) => log.warn('container stop failed, the sandbox removal kills it', { container: name, error: String(err) })),
+      ),
+    );
+  } finally {
+    slow.cancel();
+  }
 }

@@ -31,6 +31,7 @@ export const UP_FLAGS: FlagTable = [
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
   { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
+  { name: '--shutdown-grace-period', kind: 'duration', arg: 'duration', default: '5s', description: "on Ctrl-C, how long running containers get to exit after their stop signal before they are killed (0s: at once)" },
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -181,7 +182,8 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
-    stops.push(() => runtime.removeAllPods());
+    const graceSeconds = Math.ceil(f.durationMs('--shutdown-grace-period') / 1000);
+    stops.push(() => runtime.removeAllPods(graceSeconds));
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);
