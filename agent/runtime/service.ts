@@ -1,9 +1,11 @@
 // Starts the runtime service: the stores (images, containers, sandboxes), the pod network, streaming, image GC and
 // the CRI gRPC server over them.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ContainerStore } from './containers.js';
+import { writeHostBusyboxArchive } from './host-image.js';
 import { connectRuntime, type RuntimeClient } from '../cri/client.js';
 import { serveCri } from '../cri/server.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
@@ -128,6 +130,26 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
 }
 
 /** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
+/**
+ * Puts the host's busybox into the image store of a runtime root under refs; with keepExisting, names the store already
+ * has keep their image. Returns the names written. The runtime must not run on that root meanwhile.
+ */
+export async function importHostBusybox(root: string, refs: string[], opts: { keepExisting?: boolean } = {}): Promise<string[]> {
+  const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
+  await images.init();
+  const wanted: string[] = [];
+  for (const ref of refs) if (!opts.keepExisting || !(await images.find(ref))) wanted.push(ref);
+  if (!wanted.length) return [];
+  const dir = await mkdtemp(join(tmpdir(), 'ketch-host-busybox-'));
+  try {
+    await writeHostBusyboxArchive(join(dir, 'busybox.tar'), wanted);
+    await images.loadArchive(join(dir, 'busybox.tar'));
+    return wanted;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function loadImageArchive(root: string, file: string, opts: { name?: string } = {}): Promise<string[]> {
   const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
   await images.init();

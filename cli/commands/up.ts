@@ -9,7 +9,7 @@ import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
 import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
-import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import { HOST_BUSYBOX_TAGS, hasDefaultRoute, importHostBusybox, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
@@ -31,6 +31,7 @@ export const UP_FLAGS: FlagTable = [
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
   { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
+  { name: '--host-busybox', kind: 'string', arg: 'auto|always|never', default: 'auto', description: "put busybox:1.36 and busybox:latest made from the host's busybox-static into the node's image store when it lacks them: always, never, or auto (when this machine has no default route, i.e. no internet)" },
   { name: '--shutdown-grace-period', kind: 'duration', arg: 'duration', default: '5s', description: "on Ctrl-C, how long running containers get to exit after their stop signal before they are killed (0s: at once)" },
   ...HOSTED_COMPONENT_FLAGS,
 ];
@@ -107,6 +108,24 @@ class Progress {
   }
 }
 
+/** --host-busybox: the quick start's image made on this machine, when it has no route to a registry (or always). */
+async function offlineImages(mode: string, runtimeRoot: string, progress: Progress): Promise<void> {
+  if (!['auto', 'always', 'never'].includes(mode)) throw new PrerequisiteError(`  - --host-busybox wants auto, always or never, got "${mode}"`);
+  const offline = mode === 'always' || (mode === 'auto' && !hasDefaultRoute(readIfThere('/proc/net/route'), readIfThere('/proc/net/ipv6_route')));
+  if (!offline) return;
+  try {
+    const imported = await importHostBusybox(runtimeRoot, HOST_BUSYBOX_TAGS, { keepExisting: true });
+    if (imported.length) progress.step(`${mode === 'auto' ? 'no route to the internet: ' : ''}${imported.join(', ')} made from the host's busybox-static (--host-busybox=never to pull instead)`);
+  } catch (err) {
+    // Without it the cluster still runs; pods of images the store lacks then fail their pulls, which `ketch why` explains.
+    progress.step(`cannot make busybox from the host (${err instanceof Error ? err.message : String(err)}); pods will pull their images`);
+  }
+}
+
+function readIfThere(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
+
 export interface RunningCluster {
   server: RunningServer;
   stop(): Promise<void>;
@@ -170,6 +189,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       progress.step(`built-in registry up at ${registry.url} (cluster CA; docker login -u x -p TOKEN)`);
     }
 
+    await offlineImages(f.string('--host-busybox'), join(dataDir, 'runtime'), progress);
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
     // Its own process by default: the API server, controllers, scheduler and agent already share this event loop.
