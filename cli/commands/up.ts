@@ -9,12 +9,15 @@ import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
 import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
+import type { ResourceClient } from '../../client/rest.js';
 import { HOST_BUSYBOX_TAGS, hasDefaultRoute, importHostBusybox, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { processIo } from '../io.js';
+import { progress } from '../wait-util.js';
 import { parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
 import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
@@ -87,7 +90,18 @@ interface NodeLike {
 
 async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
   const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>(NODES);
-  const deadline = Date.now() + timeoutMs;
+  // On a terminal, a spinner line with what the node still lacks (nothing is drawn otherwise).
+  const spinner = progress(processIo());
+  try {
+    await pollNodeReady(nodes, name, Date.now() + timeoutMs, (what) => spinner.update(`waiting for node "${name}": ${what}`));
+  } catch (err) {
+    throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    spinner.done();
+  }
+}
+
+async function pollNodeReady(nodes: ResourceClient<NodeLike & { metadata?: { name?: string } }>, name: string, deadline: number, note: (what: string) => void): Promise<void> {
   let last = 'not registered yet';
   while (Date.now() < deadline) {
     // Not registered yet, or the API server busy starting: both are worth another look until the deadline.
@@ -95,9 +109,10 @@ async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 12
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return;
     if (node) last = `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}`;
+    note(last);
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
+  throw new Error(last);
 }
 
 /** Start-up progress on stderr: one line per step, saying what it waits for. */
