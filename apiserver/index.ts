@@ -33,6 +33,13 @@ import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
+import { apiExtensions } from './apiextensions/index.js';
+import { withAdmissionContext } from './admission/context.js';
+import { serviceResolver } from './admission/extension.js';
+import { Aggregator, localGroupVersions } from './aggregator/aggregator.js';
+import { ensureFrontProxyPki, publishAuthenticationConfigMap } from './aggregator/front-proxy.js';
+import { METRICS_RESOURCES } from './nodeproxy/metrics-api.js';
+import { REVIEWS } from '../api/resources.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -63,6 +70,8 @@ export interface ApiServerOptions {
   authorizer?: Authorizer & Partial<RuleResolver>;
   /** Where audit events go (default: none). */
   audit?: AuditSink;
+  /** How often aggregated APIServices are checked for availability (default 10s). */
+  apiServiceCheckIntervalMs?: number;
 }
 
 export interface ApiServer {
@@ -82,6 +91,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
   const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const extensions = apiExtensions(registry, clock, log, serviceResolver(registry));
+  const frontProxy = await ensureFrontProxyPki(opts.dataDir);
+  const apiServices = registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices');
+  if (!apiServices) throw new Error('apiservices missing from the resource table');
+  const aggregator = new Aggregator(apiServices, serviceResolver(registry), frontProxy, clock, log.child({ component: 'aggregator' }), opts.apiServiceCheckIntervalMs);
   const tokens: ServiceAccountTokenDeps = {
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
@@ -118,6 +132,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metricsApi: metricsApiDeps(stores, nodeProxy, clock, log),
     reviews: { reviewToken: (token, audiences) => authn.reviewToken(token, audiences), authorizer, rules: rulesOf(authorizer) },
     serverAddress: () => serverAddress,
+    openapi: extensions.openapi,
+    aggregator: { handles: (url) => aggregator.handles(url), proxy: (req, res) => aggregator.proxy(req, res), discovery: () => aggregator.discovery() },
   });
   const deadlines = requestDeadlines(opts.requestTimeoutMs ?? 60_000);
   // The handler chain, built once and used by every request and upgrade (kube's DefaultBuildHandlerChain), outermost first.
@@ -127,6 +143,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       metrics.filter,
       withRequestInfo,
       withAuthentication(authn, log),
+      withAdmissionContext,
       withAudit(opts.audit, () => clock.now()),
       withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
       withAuthorization(authorizer, log),
@@ -146,7 +163,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
+    await extensions.start();
+    await publishAuthenticationConfigMap(stores.configMaps, pki.ca.certPem, frontProxy);
+    await aggregator.start(localGroupVersions([...METRICS_RESOURCES, ...REVIEWS]));
   } catch (err) {
+    aggregator.stop();
+    extensions.stop();
     publisher.stop();
     server.close();
     throw err;
@@ -164,6 +186,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     async close() {
       deadlines.close();
       publisher.stop();
+      extensions.stop();
+      aggregator.stop();
       watches.stopAll();
       registry.close();
       await closeServer(server);

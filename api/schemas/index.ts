@@ -13,6 +13,7 @@ import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
+import { APIService, CustomResourceDefinition, MutatingWebhookConfiguration, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidatingWebhookConfiguration } from './extensions.js';
 
 function list<T extends TSchema>(apiVersion: string, kind: string, item: T) {
   return listOf(definitionName(item) ?? kind, apiVersion, kind, item);
@@ -47,6 +48,13 @@ export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
 export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
 export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
 export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', ClusterRoleBinding);
+
+export const CustomResourceDefinitionList = list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', CustomResourceDefinition);
+export const MutatingWebhookConfigurationList = list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', MutatingWebhookConfiguration);
+export const ValidatingWebhookConfigurationList = list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', ValidatingWebhookConfiguration);
+export const ValidatingAdmissionPolicyList = list('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', ValidatingAdmissionPolicy);
+export const ValidatingAdmissionPolicyBindingList = list('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', ValidatingAdmissionPolicyBinding);
+export const APIServiceList = list('apiregistration.k8s.io/v1', 'APIService', APIService);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -136,6 +144,19 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,
   'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,
   'rbac.authorization.k8s.io/v1/ClusterRoleBindingList': ClusterRoleBindingList,
+
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
+  'apiextensions.k8s.io/v1/CustomResourceDefinitionList': CustomResourceDefinitionList,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfigurationList': MutatingWebhookConfigurationList,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfigurationList': ValidatingWebhookConfigurationList,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': ValidatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyList': ValidatingAdmissionPolicyList,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': ValidatingAdmissionPolicyBinding,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBindingList': ValidatingAdmissionPolicyBindingList,
+  'apiregistration.k8s.io/v1/APIService': APIService,
+  'apiregistration.k8s.io/v1/APIServiceList': APIServiceList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,

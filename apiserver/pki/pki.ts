@@ -56,11 +56,12 @@ export function servingNames(extra: string[] = []): { dns: string[]; ips: string
   return { dns: [...dns], ips: [...ips] };
 }
 
-async function createCa(): Promise<CertPair> {
+/** A new self-signed CA (the cluster CA; tests and the front proxy make their own). */
+export async function createCa(commonName = 'ketch-ca'): Promise<CertPair> {
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: 'CN=ketch-ca',
+    name: `CN=${commonName}`,
     notBefore: new Date(Date.now() - 3600_000),
     notAfter: new Date(Date.now() + 10 * 365 * DAY_MS),
     keys,

@@ -9,11 +9,32 @@ export interface Clock {
   now(): Date;
 }
 
-/** Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...). */
-export type Admission = (attrs: { operation: 'create' | 'update' | 'delete'; info: ResourceInfo; namespace: string; name: string; obj?: Obj }) => Promise<void>;
+/** What an admission plugin is told of a write. */
+export interface AdmissionAttributes {
+  operation: 'create' | 'update' | 'delete';
+  info: ResourceInfo;
+  namespace: string;
+  name: string;
+  /** The object to be written (create, update) or the one being deleted (delete); a mutating plugin changes it in place. */
+  obj?: Obj;
+  /** The stored object an update replaces. */
+  old?: Obj;
+  /** A status or other subresource write. */
+  subresource?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...).
+ * A plugin that changed the object answers true: the store then defaults and validates it again.
+ */
+export type Admission = (attrs: AdmissionAttributes) => Promise<void | boolean>;
+
+/** How each list field of a kind merges (by key, as a set, atomically), by its path of field names. */
+export type ListTypes = (path: readonly string[]) => { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
 
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
-export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef) => void;
+export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef, listTypes?: ListTypes) => void;
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -98,3 +119,12 @@ export interface SubresourceStorage {
 
 /** Makes a kind's subresource storage over the kind's store. */
 export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock }) => SubresourceStorage;
+
+/** A Table cell. */
+export type TableCell = string | number | boolean | null;
+
+/** A kind's Table columns and rows (kube's TableConvertor). */
+export interface TablePrinter {
+  columns: { name: string; type: 'string' | 'integer' | 'number' | 'boolean' | 'date'; format?: string; description?: string; priority?: number }[];
+  row(o: Obj, now: Date): TableCell[];
+}
