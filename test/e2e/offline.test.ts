@@ -20,7 +20,7 @@ describe('quick start without internet (e2e: a network namespace with no default
   let netnsBefore: string[] = [];
   // In the namespace, with a HOME of the test's own (where --write-kubeconfig writes ~/.kube/config).
   const inNs = (cmd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    execResult('ip', ['netns', 'exec', NS, cmd, ...args], { env: { ...process.env, HOME: dir, KUBECONFIG: '' } });
+    execResult('nsenter', [`--net=/var/run/netns/${NS}`, cmd, ...args], { env: { ...process.env, HOME: dir, KUBECONFIG: '' } });
   const kubectl = async (...args: string[]): Promise<string> => {
     const r = await inNs('kubectl', ...args);
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
@@ -49,7 +49,9 @@ describe('quick start without internet (e2e: a network namespace with no default
     assert.equal((await execResult('ip', ['-n', NS, 'route', 'show', 'default'])).stdout.trim(), '', 'the namespace has no default route');
     // The quick start's `ketch up`, from source; only the data dir is the test's (the namespace has its own ports).
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, KETCH_LOG_LEVEL: 'warn' };
-    up = spawn('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', ENTRY, 'up', '--write-kubeconfig', '--data-dir', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // nsenter enters the network namespace only: `ip netns exec` also mounts a /sys of its own, without the host's
+    // cgroup hierarchy that runc needs.
+    up = spawn('nsenter', [`--net=/var/run/netns/${NS}`, process.execPath, '--import', 'tsx', ENTRY, 'up', '--write-kubeconfig', '--data-dir', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     up.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const exit = new Promise<number | null>((r) => up!.once('exit', (code) => r(code)));
