@@ -9,9 +9,12 @@ export interface Progress {
   done(): void;
 }
 
-/** A one-line status on stderr, redrawn in place; nothing unless stderr is a terminal. */
-export function progress(io: Io): Progress {
-  if (!io.stderr.isTTY) return { update: () => undefined, done: () => undefined };
+/**
+ * A one-line status on stderr, redrawn in place on a terminal. Elsewhere nothing, or with plainEveryMs a plain line
+ * "TEXT (Ns)" that often (a log or CI job shows what a long wait waits on).
+ */
+export function progress(io: Io, opts: { plainEveryMs?: number } = {}): Progress {
+  if (!io.stderr.isTTY) return plainProgress(io, opts.plainEveryMs);
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let i = 0;
   let last = '';
@@ -28,6 +31,22 @@ export function progress(io: Io): Progress {
     done() {
       clearInterval(timer);
       io.stderr.write('\r\u001b[2K');
+    },
+  };
+}
+
+function plainProgress(io: Io, everyMs: number | undefined): Progress {
+  if (!everyMs) return { update: () => undefined, done: () => undefined };
+  let last = '';
+  const t0 = Date.now();
+  const timer = setInterval(() => last && io.stderr.write(`${last} (${Math.round((Date.now() - t0) / 1000)}s)\n`), everyMs);
+  timer.unref();
+  return {
+    update(text) {
+      last = text;
+    },
+    done() {
+      clearInterval(timer);
     },
   };
 }

@@ -90,8 +90,8 @@ interface NodeLike {
 
 async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
   const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>(NODES);
-  // On a terminal, a spinner line with what the node still lacks (nothing is drawn otherwise).
-  const spinner = progress(processIo());
+  // On a terminal, a spinner line with what the node still lacks; elsewhere a plain line every 10 s.
+  const spinner = progress(processIo(), { plainEveryMs: 10_000 });
   try {
     await pollNodeReady(nodes, name, Date.now() + timeoutMs, (what) => spinner.update(`waiting for node "${name}": ${what}`));
   } catch (err) {
