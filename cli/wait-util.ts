@@ -14,15 +14,18 @@ export interface Progress {
  * "TEXT (Ns)" that often (a log or CI job shows what a long wait waits on).
  */
 export function progress(io: Io, opts: { plainEveryMs?: number } = {}): Progress {
-  if (!io.stderr.isTTY) return plainProgress(io, opts.plainEveryMs);
+  const tty = !!io.stderr.isTTY;
+  if (!tty && !opts.plainEveryMs) return { update: () => undefined, done: () => undefined };
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let i = 0;
   let last = '';
   const t0 = Date.now();
+  const line = (): string => `${last} (${Math.round((Date.now() - t0) / 1000)}s)`;
   const draw = (): void => {
-    io.stderr.write(`\r\u001b[2K${frames[i++ % frames.length]} ${last} (${Math.round((Date.now() - t0) / 1000)}s)`);
+    if (tty) io.stderr.write(`\r\u001b[2K${frames[i++ % frames.length]} ${line()}`);
+    else if (last) io.stderr.write(`${line()}\n`);
   };
-  const timer = setInterval(draw, 120);
+  const timer = setInterval(draw, tty ? 120 : opts.plainEveryMs);
   timer.unref();
   return {
     update(text) {
@@ -30,23 +33,7 @@ export function progress(io: Io, opts: { plainEveryMs?: number } = {}): Progress
     },
     done() {
       clearInterval(timer);
-      io.stderr.write('\r\u001b[2K');
-    },
-  };
-}
-
-function plainProgress(io: Io, everyMs: number | undefined): Progress {
-  if (!everyMs) return { update: () => undefined, done: () => undefined };
-  let last = '';
-  const t0 = Date.now();
-  const timer = setInterval(() => last && io.stderr.write(`${last} (${Math.round((Date.now() - t0) / 1000)}s)\n`), everyMs);
-  timer.unref();
-  return {
-    update(text) {
-      last = text;
-    },
-    done() {
-      clearInterval(timer);
+      if (tty) io.stderr.write('\r\u001b[2K');
     },
   };
 }
