@@ -129,7 +129,6 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
   };
 }
 
-/** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
 /**
  * Puts the host's busybox into the image store of a runtime root under refs; with keepExisting, names the store already
  * has keep their image. Returns the names written. The runtime must not run on that root meanwhile.
@@ -150,6 +149,7 @@ export async function importHostBusybox(root: string, refs: string[], opts: { ke
   }
 }
 
+/** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
 export async function loadImageArchive(root: string, file: string, opts: { name?: string } = {}): Promise<string[]> {
   const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
   await images.init();
