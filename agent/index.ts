@@ -17,12 +17,12 @@ import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
+import { AgentAuth } from './auth.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
-export { APISERVER_CLIENT_CN } from './server.js';
 
 export interface AgentOptions {
   rest: RestClient;
@@ -46,8 +46,6 @@ export interface AgentOptions {
   runtimeBridge?: string;
   /** Run the built-in runtime on this process's event loop instead of in a child process (tests, debugging). */
   runtimeInProcess?: boolean;
-  /** Bearer tokens accepted by the agent's API, besides client certificates signed by the cluster CA. */
-  authTokens?: string[];
   tlsCertFile?: string;
   tlsKeyFile?: string;
   /** How often each pod is compared with the runtime (default 1000 ms). */
@@ -56,7 +54,14 @@ export interface AgentOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
+  /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
+  seccompDefault?: boolean;
+  /** The cluster's pod network (the controller manager's --cluster-cidr): pod routes only inside it. */
+  clusterCIDR?: string;
 }
+
+/** The controller manager's default --cluster-cidr. */
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 
 export interface Agent {
   /** The HTTPS port actually bound. */
@@ -80,8 +85,9 @@ export const AGENT_FLAGS = [
   { flag: '--registry-mirror <host=url>', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
   { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
-  { flag: '--token-auth-file <file>', description: 'bearer tokens (one a line) accepted by the agent API, besides client certificates of the cluster CA' },
   { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
+  { flag: '--cluster-cidr <cidr>', description: 'the cluster pod network: other nodes\' pod CIDRs are routed only inside it', default: '10.42.0.0/16' },
+  { flag: '--no-seccomp-default', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
   { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
   { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
   { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
@@ -116,7 +122,7 @@ async function runtimeHealth(runtime: RuntimeClient): Promise<RuntimeHealth> {
 /** Routes to the other nodes' pod CIDRs (host-gw); returns how to stop them. */
 function startPodRoutes(o: AgentOptions, hostIP: string, log: Logger): () => Promise<void> {
   const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
-  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, log });
+  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, clusterCIDR: o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR, log });
   routes.start();
   nodes.start();
   return async () => {
@@ -178,6 +184,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       nodeName: o.nodeName,
       hostIP,
       hostCapacity: capacity,
+      security: { seccompDefault: o.seccompDefault ?? true, seccompProfileRoot: join(rootDir, 'seccomp') },
       podCIDR: () => podCIDR,
       logDir: (pod) => podLogDir(rootDir, pod),
       syncIntervalMs: o.syncIntervalMs ?? 1000,
@@ -191,7 +198,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       address: o.bindAddress ?? '0.0.0.0',
       rootDir,
       ...(o.rest.config.ca ? { clientCA: o.rest.config.ca } : {}),
-      ...(o.authTokens ? { authTokens: o.authTokens } : {}),
+      auth: new AgentAuth(o.rest, o.nodeName),
       ...(o.tlsCertFile ? { tlsCertFile: o.tlsCertFile } : {}),
       ...(o.tlsKeyFile ? { tlsKeyFile: o.tlsKeyFile } : {}),
       servingNames: [o.nodeName, hostname(), hostIP, '127.0.0.1', 'localhost'],

@@ -2,12 +2,16 @@
 // configMap, secret, downwardAPI and projected (with service-account tokens from the TokenRequest API).
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KeyToPath, Pod, Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
+import { TokenManager } from './token-manager.js';
+import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
+
+export { MountError };
 
 const exec = promisify(execFile);
 
@@ -17,22 +21,6 @@ export interface VolumeContext {
   podIP: string;
   objects: ObjectCache;
   rest: RestClient;
-}
-
-/** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
-export class MountError extends Error {
-  override name = 'MountError';
-}
-
-async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((l) => l.split(' ')[4] === path);
-}
-
-function safeRelative(p: string): string {
-  const n = normalize(p);
-  if (n.startsWith('/') || n.split('/').includes('..')) throw new ContainerConfigError(`volume item path "${p}" must be relative without ".."`);
-  return n;
 }
 
 interface FileEntry {
@@ -56,7 +44,10 @@ function pickItems(data: Map<string, Buffer>, items: KeyToPath[] | undefined, mo
 }
 
 export class VolumeManager {
-  constructor(private readonly rootDir: string) {}
+  constructor(
+    private readonly rootDir: string,
+    private readonly tokens = new TokenManager(),
+  ) {}
 
   podDir(uid: string): string {
     return join(this.rootDir, 'pods', uid);
@@ -75,7 +66,7 @@ export class VolumeManager {
   private async setUpOne(uid: string, v: Volume, ctx: VolumeContext): Promise<string> {
     const dir = join(this.podDir(uid), 'volumes', v.name);
     if (v.hostPath) return this.hostPath(v.hostPath.path, v.hostPath.type ?? '');
-    await mkdir(dir, { recursive: true });
+    await makeVolumeDir(this.podDir(uid), dir);
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
         const size = v.emptyDir.sizeLimit ? [`-o`, `size=${String(v.emptyDir.sizeLimit).replace(/i$/, '')}`] : [];
@@ -84,6 +75,7 @@ export class VolumeManager {
         });
       }
       await chmod(dir, 0o777);
+      await applyFsGroup(dir, ctx.pod);
       return dir;
     }
     // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
@@ -121,38 +113,31 @@ export class VolumeManager {
         }
       }
     }
-    for (const f of files) {
-      const target = join(dir, safeRelative(f.path));
-      await mkdir(dirname(target), { recursive: true });
-      const current = await readFile(target).catch((err: unknown) => {
-        // Not written yet: it is written now.
-        if (isNotExist(err)) return undefined;
-        throw err;
-      });
-      if (!current || !current.equals(f.data)) await writeFile(target, f.data);
-      await chmod(target, f.mode);
-    }
+    await writeProjected(dir, files, ctx.pod, tmpfsVolume(v));
     return dir;
   }
 
   private async serviceAccountToken(ctx: VolumeContext, audience: string | undefined, expirationSeconds: number): Promise<string> {
     const sa = ctx.pod.spec.serviceAccountName || ctx.pod.spec.serviceAccount || 'default';
     const ns = ctx.pod.metadata.namespace ?? 'default';
+    const key = { podUid: ctx.pod.metadata.uid ?? '', namespace: ns, serviceAccount: sa, audience: audience ?? '', expirationSeconds };
     try {
-      const res = await ctx.rest.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: {
-            audiences: audience ? [audience] : [],
-            expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+      return await this.tokens.token(key, async () => {
+        const res = await ctx.rest.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: {
+              audiences: audience ? [audience] : [],
+              expirationSeconds,
+              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+            },
           },
-        },
+        });
+        const token = res?.status?.token;
+        if (!token) throw new Error('the TokenRequest answer has no status.token');
+        return { token, ...(res.status?.expirationTimestamp ? { expirationTimestamp: res.status.expirationTimestamp } : {}) };
       });
-      const token = res?.status?.token;
-      if (!token) throw new Error('the TokenRequest answer has no status.token');
-      return token;
     } catch (err) {
       throw new MountError(`service account token for ${ns}/${sa}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -196,17 +181,25 @@ export class VolumeManager {
     return path;
   }
 
-  /** Unmounts tmpfs emptyDirs and removes the pod's directory. */
+  /** Unmounts tmpfs emptyDirs and removes the pod's directory (and forgets its tokens). */
   async tearDown(uid: string): Promise<void> {
-    const base = join(this.podDir(uid), 'volumes');
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of info.split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp?.startsWith(`${base}/`)) {
-        // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-        await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
-      }
-    }
+    this.tokens.forget(uid);
+    await unmountUnder(join(this.podDir(uid), 'volumes'));
     await rm(this.podDir(uid), { recursive: true, force: true });
   }
+}
+
+/**
+ * Unmounts every mount below base, deepest first (tmpfs volumes, subPath binds): a pod's teardown, and `ketch up`'s
+ * stop for the pods of a node it ran (their volumes outlive the removed sandboxes otherwise).
+ */
+export async function unmountUnder(base: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
+    .sort((a, b) => b.length - a.length);
+  // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+  for (const mp of points) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
 }

@@ -32,6 +32,8 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--concurrent-service-endpoint-syncs', kind: 'int', default: '5', description: 'services whose EndpointSlices are synced at once' },
   { name: '--concurrent-endpoint-syncs', kind: 'int', default: '5', description: 'services whose Endpoints are synced at once' },
   { name: '--max-endpoints-per-slice', kind: 'int', default: '100', description: 'endpoints in one EndpointSlice (at most 1000)' },
+  // kube's default is false; ketch's is true, as kubeadm and k3s run it: system:kube-controller-manager alone may not write workloads' pods.
+  { name: '--use-service-account-credentials', kind: 'bool', default: 'true', description: 'run each controller as its own service account in kube-system (system:controller:NAME roles)' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -75,6 +77,7 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       concurrentEndpointSyncs: f.int('--concurrent-endpoint-syncs'),
       maxEndpointsPerSlice,
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
+      useServiceAccountCredentials: f.bool('--use-service-account-credentials'),
     },
   };
 }

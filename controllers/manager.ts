@@ -10,7 +10,9 @@ import { LEASES } from '../client/resources.js';
 import type { RestClient } from '../client/rest.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
+import { CONTROLLER_SERVICE_ACCOUNTS } from '../api/controller-accounts.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
+import { serviceAccountClients } from './service-account-credentials.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
 import { EndpointsController } from './endpoints/endpoints-controller.js';
@@ -73,6 +75,11 @@ export interface ControllerManagerOptions {
   maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
+  /**
+   * --use-service-account-credentials: each controller writes as its own service account in kube-system (tokens asked
+   * through `rest`); the shared informers and events stay on `rest`'s credential. Default false.
+   */
+  useServiceAccountCredentials?: boolean;
 }
 
 export interface ControllerManager {
@@ -144,8 +151,18 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   let leading = false;
 
   const runControllers = async (signal: AbortSignal): Promise<void> => {
-    leading = true;
     setMaxListeners(0, signal); // every controller and informer wait listens to it
+    let own: Map<string, RestClient> | undefined;
+    if (opts.useServiceAccountCredentials) {
+      const accounts = Object.fromEntries(names.map((n) => [n, CONTROLLER_SERVICE_ACCOUNTS[n] ?? `${n}-controller`]));
+      try {
+        own = await serviceAccountClients(opts.rest, accounts, { clock, log, signal });
+      } catch (err) {
+        if (signal.aborted) return; // stopped (or no longer leading) before the credentials were ready
+        throw err;
+      }
+    }
+    leading = true;
     const informers = new InformerFactory(opts.rest, { clock });
     const events = new EventBroadcaster(opts.rest, clock);
     const ctx: ControllerContext = {
@@ -154,9 +171,9 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
       clock,
       recorder: (component) => events.recorder({ component }),
     };
-    const controllers = names.map((n) => CONTROLLERS[n]!(ctx, opts));
+    const controllers = names.map((n) => CONTROLLERS[n]!(own ? { ...ctx, rest: own.get(n)! } : ctx, opts));
     informers.start();
-    log.info('starting controllers', { controllers: names });
+    log.info('starting controllers', { controllers: names, serviceAccountCredentials: !!own });
     try {
       await Promise.all(controllers.map((c) => c.run(signal)));
     } finally {

@@ -17,15 +17,20 @@ export const HOST_BUSYBOX = '/bin/busybox';
 /** The names `ketch up` gives the host's busybox: the quick start's and the default tag. */
 export const HOST_BUSYBOX_TAGS = ['docker.io/library/busybox:1.36', 'docker.io/library/busybox:latest'];
 
-/** Writes busybox's root filesystem into rootfs: the binary, each applet a relative symlink to it, and root/nobody. */
-export async function writeBusyboxRootfs(rootfs: string, busybox = HOST_BUSYBOX): Promise<void> {
+/**
+ * Writes busybox's root filesystem into rootfs: the binary, each applet a symlink to it (relative, or absolute with
+ * absoluteLinks), and root/nobody.
+ */
+export async function writeBusyboxRootfs(rootfs: string, opts: { busybox?: string; absoluteLinks?: boolean | undefined } = {}): Promise<void> {
+  const busybox = opts.busybox ?? HOST_BUSYBOX;
   for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'var']) await mkdir(join(rootfs, d), { recursive: true });
   await copyFile(busybox, join(rootfs, 'bin/busybox'));
   const { stdout } = await promisify(execFile)(busybox, ['--list-full'], { encoding: 'utf8' });
   for (const p of stdout.split('\n').filter(Boolean)) {
     if (p === 'bin/busybox' || p.includes('..')) continue;
     await mkdir(dirname(join(rootfs, p)), { recursive: true });
-    await symlink(relative(dirname(join(rootfs, p)), join(rootfs, 'bin/busybox')), join(rootfs, p)).catch((err: NodeJS.ErrnoException) => {
+    const target = opts.absoluteLinks ? '/bin/busybox' : relative(dirname(join(rootfs, p)), join(rootfs, 'bin/busybox'));
+    await symlink(target, join(rootfs, p)).catch((err: NodeJS.ErrnoException) => {
       // An applet listed twice (or under a name that is a directory here) keeps its first entry.
       if (err.code !== 'EEXIST') throw err;
     });
@@ -43,7 +48,7 @@ export async function writeHostBusyboxArchive(file: string, refs: string[], busy
   const work = await mkdtemp(join(tmpdir(), 'ketch-host-image-'));
   try {
     const rootfs = join(work, 'rootfs');
-    await writeBusyboxRootfs(rootfs, busybox);
+    await writeBusyboxRootfs(rootfs, { busybox });
     await tar.c({ file: join(work, 'layer.tar'), cwd: rootfs, portable: true }, ['.']);
     const layer = await readFile(join(work, 'layer.tar'));
     const layout = join(work, 'layout');

@@ -212,7 +212,7 @@ export class Aggregator {
     const user = req.user;
     if (user) {
       headers[USER_HEADER] = user.name;
-      headers[GROUP_HEADER] = user.groups;
+      headers[GROUP_HEADER] = [...user.groups];
       if (user.uid) headers['X-Remote-Uid'] = user.uid;
     }
     headers['X-Forwarded-For'] = req.socket.remoteAddress ?? '';

@@ -5,16 +5,17 @@ import { parseListOptions } from '../../api/list-options.js';
 import { apiVersionOf, findByResource, isRegistered, type ResourceInfo } from '../../api/resources.js';
 import type { Handler } from '../filters/chain.js';
 import type { RequestInfo } from '../http/request-info.js';
-import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
+import { mediaType, parseAccept, readBody, tableVersion, wantsTable } from '../http/requests.js';
 import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
 import { proxyPodLog } from '../nodeproxy/node-proxy.js';
 import { applyConfig } from '../patch/managed-fields.js';
+import { auditRequestBody } from '../filters/audit-context.js';
 import { asObj, rfc3339, type Obj } from '../registry/object.js';
 import type { UpdateOptions } from '../registry/rest.js';
 import type { Store } from '../registry/store.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
-import type { HandlerContext } from './context.js';
-import { deleteParams } from './delete-options.js';
+import { requestScope, type HandlerContext } from './context.js';
+import { deleteParams, orphanDependentsFalse } from './delete-options.js';
 import { boolParam, dryRunParam, fieldManagerParam, includeParam, optional, type Query } from './params.js';
 import { applyPatch, PATCH_TYPES } from './patch.js';
 import { handleSubresource } from './subresource.js';
@@ -46,9 +47,10 @@ function listKind(info: ResourceInfo): string {
 }
 
 function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: HandlerContext, info: ResourceInfo, code: number, obj: Obj): void {
-  if (wantsTable(req.headers.accept) && obj.kind === info.kind) {
+  const version = tableVersion(req.headers.accept);
+  if (version && obj.kind === info.kind) {
     const printer = ctx.registry.store(info).strategy.printer;
-    sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), printer, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
+    sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), printer, version, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
   } else sendJson(res, code, obj);
 }
 
@@ -63,12 +65,12 @@ function acceptable(accept: string | undefined): boolean {
 
 /**
  * The handler of resource requests (and of paths no other route takes): the RequestInfo resolved at the start of the
- * chain says which store and what to do; every failure is answered with a Status, and one that is no ApiError logged.
+ * chain says which store and what to do; every failure is answered with a Status (a 5xx is logged with its error by
+ * the recovery filter).
  */
 export function resourceHandler(ctx: HandlerContext): Handler {
   return (req, res) =>
     serveResource(req, res, ctx).catch((err: unknown) => {
-      if (!(err instanceof ApiError)) ctx.log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
       sendError(res, err);
     });
 }
@@ -84,7 +86,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
   if (ri.subresource && !info.subresources.includes(ri.subresource)) throw notFoundPath();
   if (!info.namespaced && ri.namespace) throw notFoundPath();
   if (info.namespaced && !ri.namespace && !['list', 'watch', 'deletecollection'].includes(ri.verb)) throw notFoundPath();
-  if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed(`${ri.verb} is not supported on ${ri.resource}`);
+  if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed();
   if (!acceptable(req.headers.accept)) {
     throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
   }
@@ -107,7 +109,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
       throw errors.badRequest(`pods/${ri.subresource} needs a protocol upgrade (WebSocket or SPDY): Upgrade request required`);
     }
     default:
-      throw errors.methodNotAllowed(`${ri.resource}/${ri.subresource} is not supported by this server`);
+      throw notFoundPath();
   }
 }
 
@@ -126,7 +128,8 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'list': {
       const params = parseListOptions(q);
-      if (!wantsTable(req.headers.accept)) {
+      const version = tableVersion(req.headers.accept);
+      if (!version) {
         // The list body is made of the items' stored bytes (see Store.listJson).
         sendEncoded(res, 200, await store.listJson(ri.namespace, params, listKind(info)));
         return;
@@ -139,6 +142,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
           include: includeParam(q),
           printer: store.strategy.printer,
           now: ctx.clock.now(),
+          version,
           resourceVersion: out.resourceVersion,
           ...optional('continue', out.continue),
           ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}),
@@ -150,13 +154,13 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
       const w = await writeRequest(req, res, q, info, store);
-      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true });
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, scope: requestScope(req, res) });
       sendEncoded(res, 201, store.json(created));
       return;
     }
     case 'update': {
       const w = await writeRequest(req, res, q, info, store);
-      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true });
+      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true, scope: requestScope(req, res) });
       sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }
@@ -164,15 +168,15 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return handlePatch(req, res, ri, q, info, store, ctx, {});
     case 'delete': {
       const body = await readOptionalBody(req);
-      const out = await store.delete(ri.namespace, ri.name, deleteParams(q, body));
+      const out = await store.delete(ri.namespace, ri.name, { ...deleteParams(q, body), scope: requestScope(req, res) });
       if (out.deleted && !store.strategy.returnDeletedObject) {
         sendJson(res, 200, successStatus({ name: ri.name, group: info.group, kind: info.resource, ...(out.obj.metadata.uid ? { uid: out.obj.metadata.uid } : {}) }));
-      } else sendJson(res, out.deleted ? 200 : 202, out.obj);
+      } else sendJson(res, out.deleted || !orphanDependentsFalse(q, body) ? 200 : 202, out.obj);
       return;
     }
     case 'deletecollection': {
       const body = await readOptionalBody(req);
-      const items = await store.deleteCollection(ri.namespace, parseListOptions(q), deleteParams(q, body));
+      const items = await store.deleteCollection(ri.namespace, parseListOptions(q), { ...deleteParams(q, body), scope: requestScope(req, res) });
       sendJson(res, 200, { kind: listKind(info), apiVersion: apiVersionOf(info), metadata: {}, items });
       return;
     }
@@ -215,6 +219,7 @@ async function handlePatch(
     const config = asObj(parseYamlBody(body));
     if (!config) throw errors.badRequest('the apply configuration is not a YAML/JSON object');
     if (!config.apiVersion || !config.kind) throw errors.badRequest('the apply configuration must set apiVersion and kind');
+    if (req.audit) auditRequestBody(req, config);
     checkUnknownFields(res, config, info, mode, store.schema);
     const ref = { manager, apiVersion: apiVersionOf(info), time: rfc3339(ctx.clock.now()), ...(extra.subresource ? { subresource: extra.subresource } : {}) };
     const out = await store.update(ri.namespace, ri.name, (cur) => applyConfig(cur, config, ref, force, store.strategy.listTypes), {
@@ -223,12 +228,14 @@ async function handlePatch(
       fieldManager: manager,
       managedFieldsSet: true,
       allowCreate: !extra.subresource,
+      scope: requestScope(req, res),
     });
     sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
     return;
   }
   const manager = fieldManagerParam(q, req);
   const patch = parseJson(body);
+  if (req.audit) auditRequestBody(req, undefined, body);
   const out = await store.update(
     ri.namespace,
     ri.name,
@@ -237,7 +244,7 @@ async function handlePatch(
       checkUnknownFields(res, next, info, mode, store.schema);
       return next;
     },
-    { ...extra, dryRun, fieldManager: manager },
+    { ...extra, dryRun, fieldManager: manager, scope: requestScope(req, res) },
   );
   sendEncoded(res, 200, store.json(out.obj));
 }
@@ -252,10 +259,10 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     const dryRun = dryRunParam(q);
     const manager = fieldManagerParam(q, req);
     const obj = decodeBody(req, await readBody(req), info);
-    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true });
+    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true, scope: requestScope(req, res) });
     sendEncoded(res, 200, store.json(out.obj));
     return;
   }
   if (ri.verb === 'patch' && subresource === 'status') return handlePatch(req, res, ri, q, info, store, ctx, { subresource });
-  throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/${subresource}`);
+  throw errors.methodNotAllowed();
 }

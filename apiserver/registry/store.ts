@@ -8,7 +8,7 @@ import { Cacher, type CacheWatch, type CachedEvent, type CacherOptions, type Cac
 import { Codec, type ListItem } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
-import type { Admission, Clock, DeleteParams, ListOut, ListParams, ObjectWatch, TrackFields, UpdateOptions, WatchOut, WatchParams, WriteOptions } from './rest.js';
+import { SERVER_SCOPE, type Admission, type AdmissionAttributes, type Clock, type DeleteParams, type ListOut, type ListParams, type ObjectWatch, type TrackFields, type UpdateOptions, type WatchOut, type WatchParams, type WriteOptions } from './rest.js';
 import { fieldsOf, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';
 import { schemaHooks, type SchemaHooks } from './schema.js';
@@ -50,9 +50,10 @@ function checkListOptions(p: { resourceVersion?: string; resourceVersionMatch?: 
 
 /** 504 with the ResourceVersionTooLarge cause that client-go's reflector looks for. */
 function tooLargeResourceVersion(rv: number, current: number): ApiError {
-  const err = errors.timeout(`Too large resource version: ${rv}, current: ${current}`);
-  err.status.details = { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }], retryAfterSeconds: 1 };
-  return err;
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
 }
 
 export class Store {
@@ -163,10 +164,11 @@ export class Store {
     return causes.length ? this.invalid(obj, causes) : err;
   }
 
-  /** Runs the admission chain; whether a plugin changed the object (then it is defaulted and validated again). */
-  private async admit(operation: 'create' | 'update' | 'delete', namespace: string, name: string, obj?: Obj, extra: { old?: Obj; subresource?: string; dryRun?: boolean } = {}): Promise<boolean> {
+  /** The admission chain on a write of this resource (or of one of its subresources); whether a plugin changed the object (then it is defaulted and validated again). */
+  async admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean> {
+    const full: AdmissionAttributes = { ...attrs, info: this.info };
     let changed = false;
-    for (const a of this.deps.admission) if ((await a({ operation, info: this.info, namespace, name, ...(obj ? { obj } : {}), ...extra })) === true) changed = true;
+    for (const a of this.deps.admission) if ((await a(full)) === true) changed = true;
     return changed;
   }
 
@@ -390,7 +392,7 @@ export class Store {
       let obj: Obj;
       try {
         obj = this.prepareCreate(input, namespace, opts, copy);
-        if (await this.admit('create', namespace, obj.metadata.name ?? '', obj, { dryRun: !!opts.dryRun })) this.revalidate(obj, 'create');
+        if (await this.admit({ operation: 'create', subresource: '', namespace, name: obj.metadata.name ?? '', obj, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun })) this.revalidate(obj, 'create');
         if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
       } catch (err) {
         throw this.explain(err, input, 'create');
@@ -505,7 +507,8 @@ export class Store {
         next = await transform(opts.currentReadOnly ? old : structuredClone(old));
         obj = this.prepareUpdate(next, old, opts);
         const sub = opts.subresource && opts.subresource !== 'binding' ? opts.subresource : undefined;
-        if (await this.admit('update', namespace, name, obj, { old, dryRun: !!opts.dryRun, ...(sub ? { subresource: sub } : {}) })) this.revalidate(obj, 'update', old, sub);
+        const admitted = await this.admit({ operation: 'update', subresource: opts.admissionSubresource ?? opts.subresource ?? '', namespace, name, obj, old, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun });
+        if (admitted) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
         if (err instanceof Unchanged) return { obj: err.obj, created: false };
@@ -555,7 +558,7 @@ export class Store {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
         );
       }
-      await this.admit('delete', namespace, name, obj, { dryRun: !!p.dryRun });
+      await this.admit({ operation: 'delete', subresource: '', namespace, name, old: obj, scope: p.scope ?? SERVER_SCOPE, dryRun: !!p.dryRun });
       const next = structuredClone(obj);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);

@@ -25,7 +25,7 @@ export interface CoreStores {
 export function newRegistry(
   storage: Storage,
   o: { clock: Clock; log: Logger; bookmarkIntervalMs: number; serviceRanges?: ServiceRanges },
-): { registry: Registry; stores: CoreStores } {
+): { registry: Registry; stores: CoreStores; admission: Admission[] } {
   const admission: Admission[] = [];
   const registry = new Registry(storage, {
     clock: o.clock,
@@ -58,5 +58,5 @@ export function newRegistry(
     storageAdmissionFromStores(storeOf),
     ...extensionAdmission(registry, o.log),
   );
-  return { registry, stores };
+  return { registry, stores, admission };
 }

@@ -1,7 +1,6 @@
 // Component commands: each runs one part of the cluster alone (`ketch runtime`, ...), as `ketch server`/`ketch up` host them together.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { HOST_BUSYBOX_TAGS, importHostBusybox, loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
@@ -46,8 +45,9 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
-  { name: '--token-auth-file', kind: 'string', arg: 'file', description: 'bearer tokens (one a line) accepted by the agent API' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
+  { name: '--cluster-cidr', kind: 'string', arg: 'cidr', default: '10.42.0.0/16', description: "the cluster pod network (the controller manager's --cluster-cidr): other nodes' pod CIDRs are routed only inside it" },
+  { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
   { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
@@ -134,7 +134,6 @@ async function runAgent(cmd: Command): Promise<void> {
   const labels = opt('--node-labels');
   const tlsCertFile = opt('--tls-cert-file');
   const tlsKeyFile = opt('--tls-private-key-file');
-  const tokenFile = opt('--token-auth-file');
   const agent = await startAgent({
     rest,
     nodeName,
@@ -143,6 +142,8 @@ async function runAgent(cmd: Command): Promise<void> {
     bindAddress: f.string('--address'),
     maxPods: f.int('--max-pods'),
     podRoutes: !f.bool('--no-pod-routes'),
+    seccompDefault: !f.bool('--no-seccomp-default'),
+    clusterCIDR: f.string('--cluster-cidr'),
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),
@@ -150,7 +151,6 @@ async function runAgent(cmd: Command): Promise<void> {
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),
     ...(tlsKeyFile ? { tlsKeyFile } : {}),
-    ...(tokenFile ? { authTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
   });
   console.error(`ketch agent: node ${nodeName} registered, agent API on port ${agent.port}`);
   await untilSignal();

@@ -12,6 +12,11 @@ import { NODES } from '../../client/resources.js';
 import type { ResourceClient } from '../../client/rest.js';
 import { HOST_BUSYBOX_TAGS, hasDefaultRoute, importHostBusybox, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
+import { unmountUnder } from '../../agent/volumes.js';
+import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
+import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
+import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
+import { RestClient } from '../../client/rest.js';
 import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
@@ -38,6 +43,12 @@ export const UP_FLAGS: FlagTable = [
   { name: '--shutdown-grace-period', kind: 'duration', arg: 'duration', default: '5s', description: "on Ctrl-C, how long running containers get to exit after their stop signal before they are killed (0s: at once)" },
   ...HOSTED_COMPONENT_FLAGS,
 ];
+
+/** `ketch up`'s Pod Security defaults: enforce baseline (latest) everywhere but kube-system, which runs system pods. */
+export const UP_POD_SECURITY: PodSecurityConfiguration = {
+  defaults: { ...DEFAULT_POD_SECURITY.defaults, enforce: { level: 'baseline', version: LATEST } },
+  exemptions: { usernames: [], runtimeClasses: [], namespaces: ['kube-system'] },
+};
 
 /** A missing prerequisite, reported with the fix. */
 export class PrerequisiteError extends Error {
@@ -193,7 +204,9 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
   };
   try {
     progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') });
+    // Pod Security: `ketch up` enforces baseline on namespaces without labels of their own (kube-system exempt), unless
+    // --admission-control-config-file says otherwise; `ketch server` keeps kube's default (privileged).
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') }, { podSecurity: UP_POD_SECURITY });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
     if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
@@ -217,17 +230,25 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
+    // Their volumes (tmpfs secrets and tokens, memory emptyDirs) are unmounted once the sandboxes are gone.
+    stops.push(() => unmountUnder(join(dataDir, 'agent', 'pods')));
     const graceSeconds = Math.ceil(f.durationMs('--shutdown-grace-period') / 1000);
     stops.push(() => runtime.removeAllPods(graceSeconds));
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);
+    // The agent's own identity (system:node:NAME) and a serving certificate the API server verifies, both from the CA.
+    const creds = await ensureNodeCredentials(join(dataDir, 'server'), nodeName);
+    const { cert: _c, key: _k, token: _t, ...cluster } = server.rest.config;
     const agent = await startAgent({
-      rest: server.rest,
+      rest: new RestClient({ ...cluster, cert: creds.client.certPem, key: creds.client.keyPem }, 'ketch-agent'),
       nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
       runtimeEndpoint,
       port: f.int('--agent-port'),
+      tlsCertFile: creds.servingCertFile,
+      tlsKeyFile: creds.servingKeyFile,
+      clusterCIDR: f.string('--cluster-cidr'),
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);

@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Attributes, AuditEvent, AuthorizationResult, Authorizer } from '../../apiserver/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { grant, serviceAccountToken, startHarness, type Harness } from './harness.js';
 
 type J = Record<string, unknown>;
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -22,14 +22,6 @@ async function until(what: string, probe: () => Promise<boolean> | boolean, ms =
 }
 
 /** A service account's token (a user outside system:masters). */
-async function saToken(h: Harness, name: string): Promise<string> {
-  const sa = await h.call('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
-  assert.equal(sa.status, 201, sa.text);
-  const tr = await h.call('POST', `/api/v1/namespaces/default/serviceaccounts/${name}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
-  assert.equal(tr.status, 201, tr.text);
-  return String((tr.json.status as J).token);
-}
-
 /** Sends a protocol upgrade request; resolves with the HTTP answer when the server refuses it, or 101 when it switches. */
 function upgrade(h: Harness, path: string, token: string, method = 'GET', protocol = 'websocket'): Promise<{ status: number; headers: IncomingHttpHeaders; json: J }> {
   return new Promise((resolve, reject) => {
@@ -98,8 +90,8 @@ describe('handler chain: authorization', function () {
   before(async () => {
     authorizer = new DenyOne();
     h = await startHarness({ authorizer });
-    denied = await saToken(h, 'denied');
-    allowed = await saToken(h, 'allowed');
+    denied = await serviceAccountToken(h, 'denied');
+    allowed = await serviceAccountToken(h, 'allowed');
     assert.equal((await h.call('POST', CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } })).status, 201);
   });
   after(async () => {
@@ -112,7 +104,7 @@ describe('handler chain: authorization', function () {
     assert.equal(one.json.kind, 'Status');
     assert.equal(one.json.reason, 'Forbidden');
     assert.equal(one.json.message, `configmaps "c" is forbidden: User "${DENIED}" cannot get resource "configmaps" in API group "" in the namespace "default": test authorizer`);
-    assert.deepEqual(one.json.details, { name: 'c', group: '', kind: 'configmaps' });
+    assert.deepEqual(one.json.details, { name: 'c', kind: 'configmaps' }); // an empty group is left out (omitempty)
     const list = await h.call('GET', CM, { auth: { token: denied } });
     assert.equal(list.json.message, `configmaps is forbidden: User "${DENIED}" cannot list resource "configmaps" in API group "" in the namespace "default": test authorizer`);
     const nodes = await h.call('GET', '/api/v1/nodes', { auth: { token: denied } });
@@ -199,9 +191,16 @@ describe('handler chain: upgrades pass in-flight limits, metrics and audit', fun
     h = await startHarness({
       maxRequestsInflight: 1,
       maxMutatingRequestsInflight: 1,
-      audit: { wants: (a) => a.user.name.startsWith('system:serviceaccount:'), process: (e) => events.push(e) },
+      audit: {
+        decide: (a: Attributes) => ({ level: a.user.name.startsWith('system:serviceaccount:') ? 'Metadata' : 'None', omitStages: [], omitManagedFields: false }),
+        process: (e) => events.push(e),
+      },
     });
-    token = await saToken(h, 'busy');
+    // The account may use the namespace (edit's and view's parts: no aggregation controller runs here) and kubectl top.
+    token = await serviceAccountToken(h, 'busy');
+    const busy = { kind: 'ServiceAccount', name: 'busy', namespace: 'default' } as const;
+    for (const role of ['system:aggregate-to-edit', 'system:aggregate-to-view']) await grant(h, busy, role, 'default');
+    await grant(h, busy, 'system:aggregated-metrics-reader');
   });
   after(async () => {
     await h.stop();
@@ -260,18 +259,25 @@ describe('handler chain: upgrades pass in-flight limits, metrics and audit', fun
     assert.equal((await h.call('GET', `${CM}?limit=1`, { auth: { token } })).status, 200);
     assert.equal((await upgrade(h, '/api/v1/namespaces/default/pods/p/attach', token)).status, 404);
     await until('two requests audited', () => events.filter((e) => e.stage === 'ResponseComplete').length === 2);
-    const [received, complete, upReceived, upComplete] = events;
+    // A long-running request (an attach) also has a ResponseStarted event, when its answer begins.
+    const [received, complete, upReceived, upStarted, upComplete] = events;
+    assert.deepEqual(events.map((e) => e.stage), ['RequestReceived', 'ResponseComplete', 'RequestReceived', 'ResponseStarted', 'ResponseComplete']);
+    assert.equal(upStarted?.auditID, upComplete?.auditID);
     assert.equal(received?.stage, 'RequestReceived');
     assert.equal(received?.auditID, complete?.auditID);
     assert.equal(received?.verb, 'list');
     assert.equal(received?.requestURI, `${CM}?limit=1`);
-    assert.equal(received?.user.name, 'system:serviceaccount:default:busy');
+    assert.equal(received?.user.username, 'system:serviceaccount:default:busy');
     assert.deepEqual(received?.objectRef, { resource: 'configmaps', namespace: 'default', apiVersion: 'v1' });
-    assert.deepEqual(complete?.responseStatus, { code: 200 });
+    assert.deepEqual(complete?.responseStatus, { metadata: {}, code: 200 });
+    assert.equal(complete?.level, 'Metadata');
+    assert.equal(complete?.annotations?.['authorization.k8s.io/decision'], 'allow');
+    assert.match(String(complete?.annotations?.['authorization.k8s.io/reason']), /^RBAC: allowed by RoleBinding /);
     assert.deepEqual(upReceived?.objectRef, { resource: 'pods', namespace: 'default', name: 'p', apiVersion: 'v1', subresource: 'attach' });
-    assert.deepEqual(upComplete?.responseStatus, { code: 404 });
-    // The policy (the sink's wants) leaves the admin's requests out.
+    assert.equal(upComplete?.responseStatus?.code, 404);
+    assert.equal(upComplete?.responseStatus?.reason, 'NotFound');
+    // The policy (the sink's decide) leaves the admin's requests out.
     await h.call('GET', CM);
-    assert.equal(events.length, 4);
+    assert.equal(events.length, 5);
   });
 });

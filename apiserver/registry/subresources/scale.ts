@@ -72,7 +72,7 @@ export function scaleStorageOf(scaleOf: (obj: Obj) => JsonObject, withReplicas: 
           if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name });
           return withReplicas(cur, scaleReplicas(cur, change(scaleOf(cur)), info) ?? 0);
         },
-        { dryRun: opts.dryRun, fieldManager: opts.fieldManager },
+        { dryRun: opts.dryRun, fieldManager: opts.fieldManager, scope: opts.scope, admissionSubresource: 'scale' },
       );
       return scaleOf(out.obj);
     },
