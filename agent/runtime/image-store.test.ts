@@ -4,7 +4,11 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageStore } from './image-store.js';
+import { PassThrough } from 'node:stream';
+import winston from 'winston';
+import { FakeClock } from '../../lib/clock.js';
+import { rootLogger } from '../../lib/logger.js';
+import { ImageStore, PULL_PROGRESS_MS } from './image-store.js';
 import { parseReference } from './reference.js';
 import { type BuiltImage, archiveLayout, buildBusyboxImage, buildTinyImage, multiArchIndex, pushImage, pushManifest } from '../../test/support/runtime/oci-image.js';
 import { type TestRegistry, startRegistry } from '../../test/support/runtime/registry.js';
@@ -246,6 +250,43 @@ describe('runtime image store', function () {
     await assert.rejects(s.pull(`${registry.host}/test/corrupt:v1`), /digest mismatch/);
     assert.equal(await s.content.has(layer.digest), false);
     assert.equal((await s.list()).length, 0);
+  });
+
+  it('says every few seconds that a slow pull still runs, and stops when it ends', async () => {
+    // A registry that takes connections and answers nothing until the test lets it go.
+    const held: import('node:http').ServerResponse[] = [];
+    const slow = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const port = (slow.address() as import('node:net').AddressInfo).port;
+    const lines: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => lines.push(d.toString()));
+    const transport = new winston.transports.Stream({ stream: sink });
+    const level = rootLogger.level;
+    rootLogger.level = 'info';
+    rootLogger.add(transport);
+    const clock = new FakeClock(0);
+    try {
+      const s = new ImageStore(root, { insecureRegistries: [`127.0.0.1:${port}`], mirrors: {} }, undefined, clock);
+      await s.init();
+      const pull = s.pull(`127.0.0.1:${port}/slow/image:v1`).then(() => 'pulled', (err: unknown) => String(err));
+      const progress = (): string[] => lines.filter((l) => l.includes('still pulling image'));
+      await clock.advance(PULL_PROGRESS_MS - 1);
+      assert.deepEqual(progress(), []);
+      await clock.advance(1);
+      await clock.advance(PULL_PROGRESS_MS);
+      assert.equal(progress().length, 2);
+      assert.match(progress()[1]!, /"image":"127\.0\.0\.1:\d+\/slow\/image:v1".*"seconds":10/);
+      for (const res of held) res.writeHead(404).end();
+      assert.match(await pull, /not found|NotFound|404/i);
+      await clock.advance(PULL_PROGRESS_MS * 3);
+      assert.equal(progress().length, 2);
+    } finally {
+      rootLogger.remove(transport);
+      rootLogger.level = level;
+      for (const res of held) if (!res.writableEnded) res.end();
+      await new Promise((r) => slow.close(r));
+    }
   });
 
   it('loads an OCI image-layout archive', async () => {

@@ -1,7 +1,7 @@
 // Component commands: each runs one part of the cluster alone (`ketch runtime`, ...), as `ketch server`/`ketch up` host them together.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
+import { HOST_BUSYBOX_TAGS, importHostBusybox, loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
@@ -60,6 +60,11 @@ export const IMAGE_LOAD_FLAGS: FlagTable = [
   { name: '--name', kind: 'string', arg: 'ref', description: 'tag the image with this name' },
 ];
 
+export const IMAGE_IMPORT_HOST_FLAGS: FlagTable = [
+  { name: '--root', kind: 'string', arg: 'dir', default: DEFAULT_RUNTIME_ROOT, description: 'runtime state directory (of `ketch up`: DATA-DIR/runtime; not while it runs)' },
+  { name: '--tag', kind: 'repeated', arg: 'ref', description: `name of the image (repeatable; default ${HOST_BUSYBOX_TAGS.join(' and ')})` },
+];
+
 /** Parses `k=v,k2=v2`. */
 export function parseLabels(s: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -97,6 +102,16 @@ export function register(program: Command): void {
     const name = f.optional('--name');
     const tags = await loadImageArchive(f.string('--root'), file, name ? { name } : {});
     for (const t of tags) console.log(`loaded ${t}`);
+  });
+  const importHost = image
+    .command('import-host')
+    .argument('<image>', 'what to make from this host: busybox (from busybox-static)')
+    .description("make an image from the host's files and put it into the runtime image store (for a node without internet)");
+  addFlags(importHost, IMAGE_IMPORT_HOST_FLAGS).action(async (what: string, _opts: unknown, cmd: Command) => {
+    if (what !== 'busybox') throw new Error(`ketch image import-host: only busybox can be made from the host, not "${what}"`);
+    const f = readFlags(IMAGE_IMPORT_HOST_FLAGS, givenFlags(cmd));
+    const tags = f.repeated('--tag');
+    for (const t of await importHostBusybox(f.string('--root'), tags.length ? tags : HOST_BUSYBOX_TAGS)) console.log(`imported ${t}`);
   });
 }
 

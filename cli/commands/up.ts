@@ -9,7 +9,8 @@ import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
 import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
-import { defaultBridge, ensurePodCidrFree, RuntimeError, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import type { ResourceClient } from '../../client/rest.js';
+import { defaultBridge, ensurePodCidrFree, HOST_BUSYBOX_TAGS, hasDefaultRoute, importHostBusybox, RuntimeError, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { unmountUnder } from '../../agent/volumes.js';
 import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
@@ -21,6 +22,8 @@ import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { processIo } from '../io.js';
+import { progress } from '../wait-util.js';
 import { parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
 import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
@@ -39,6 +42,8 @@ export const UP_FLAGS: FlagTable = [
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
   // The node network's flags but the two ranges, which the API server's and the controller manager's flags give.
   ...NODE_NETWORK_FLAGS.filter((f) => f.name !== '--cluster-cidr' && f.name !== '--service-cluster-ip-range'),
+  { name: '--host-busybox', kind: 'string', arg: 'auto|always|never', default: 'auto', description: "put busybox:1.36 and busybox:latest made from the host's busybox-static into the node's image store when it lacks them: always, never, or auto (when this machine has no default route, i.e. no internet)" },
+  { name: '--shutdown-grace-period', kind: 'duration', arg: 'duration', default: '5s', description: "on Ctrl-C, how long running containers get to exit after their stop signal before they are killed (0s: at once)" },
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -99,7 +104,18 @@ interface NodeLike {
 
 async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
   const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>(NODES);
-  const deadline = Date.now() + timeoutMs;
+  // On a terminal, a spinner line with what the node still lacks; elsewhere a plain line every 10 s.
+  const spinner = progress(processIo(), { plainEveryMs: 10_000 });
+  try {
+    await pollNodeReady(nodes, name, Date.now() + timeoutMs, (what) => spinner.update(`waiting for node "${name}": ${what}`));
+  } catch (err) {
+    throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    spinner.done();
+  }
+}
+
+async function pollNodeReady(nodes: ResourceClient<NodeLike & { metadata?: { name?: string } }>, name: string, deadline: number, note: (what: string) => void): Promise<void> {
   let last = 'not registered yet';
   while (Date.now() < deadline) {
     // Not registered yet, or the API server busy starting: both are worth another look until the deadline.
@@ -107,9 +123,10 @@ async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 12
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return;
     if (node) last = `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}`;
+    note(last);
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
+  throw new Error(last);
 }
 
 /** Start-up progress on stderr: one line per step, saying what it waits for. */
@@ -118,6 +135,24 @@ class Progress {
   step(what: string): void {
     process.stderr.write(`[${((Date.now() - this.t0) / 1000).toFixed(1)}s] ${what}\n`);
   }
+}
+
+/** --host-busybox: the quick start's image made on this machine, when it has no route to a registry (or always). */
+async function offlineImages(mode: string, runtimeRoot: string, progress: Progress): Promise<void> {
+  if (!['auto', 'always', 'never'].includes(mode)) throw new PrerequisiteError(`  - --host-busybox wants auto, always or never, got "${mode}"`);
+  const offline = mode === 'always' || (mode === 'auto' && !hasDefaultRoute(readIfThere('/proc/net/route'), readIfThere('/proc/net/ipv6_route')));
+  if (!offline) return;
+  try {
+    const imported = await importHostBusybox(runtimeRoot, HOST_BUSYBOX_TAGS, { keepExisting: true });
+    if (imported.length) progress.step(`${mode === 'auto' ? 'no route to the internet: ' : ''}${imported.join(', ')} made from the host's busybox-static (--host-busybox=never to pull instead)`);
+  } catch (err) {
+    // Without it the cluster still runs; pods of images the store lacks then fail their pulls, which `ketch why` explains.
+    progress.step(`cannot make busybox from the host (${err instanceof Error ? err.message : String(err)}); pods will pull their images`);
+  }
+}
+
+function readIfThere(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
 }
 
 export interface RunningCluster {
@@ -199,6 +234,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       progress.step(`built-in registry up at ${registry.url} (cluster CA; docker login -u x -p TOKEN)`);
     }
 
+    await offlineImages(f.string('--host-busybox'), join(dataDir, 'runtime'), progress);
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
     // Its own process by default: the API server, controllers, scheduler and agent already share this event loop.
@@ -214,7 +250,8 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
     // Their volumes (tmpfs secrets and tokens, memory emptyDirs) are unmounted once the sandboxes are gone.
     stops.push(() => unmountUnder(join(dataDir, 'agent', 'pods')));
-    stops.push(() => runtime.removeAllPods());
+    const graceSeconds = Math.ceil(f.durationMs('--shutdown-grace-period') / 1000);
+    stops.push(() => runtime.removeAllPods(graceSeconds));
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);

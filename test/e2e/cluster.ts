@@ -197,13 +197,23 @@ export class UpCluster extends Clients {
 
   /** Starts `ketch up` (on the same port as before, after a stop) and waits for "ketch is up": the node is Ready. */
   async start(): Promise<void> {
+    this.up = await startKetch(await this.upArgs(), 'ketch is up', 120_000, this.opts.fromDist);
+    // Sandboxes come and go with pods; their ids name the netns and veths that must be gone after stop().
+    this.watchSandboxes();
+  }
+
+  /** The `ketch up` command line (ports chosen on first use, kept for a restart). */
+  async upArgs(): Promise<string[]> {
     this.port ||= await freePort();
     this.registryPort ||= await freePort();
     const args = ['up', '--data-dir', this.dir, '--secure-port', String(this.port), '--bind-address', '127.0.0.1', '--agent-port', '0', '--registry-port', String(this.registryPort)];
     args.push('--registry-mirror', `docker.io=${this.mirror.url}`);
     if (this.opts.clusterCidr) args.push('--cluster-cidr', this.opts.clusterCidr);
-    this.up = await startKetch([...args, ...(this.opts.args ?? [])], 'ketch is up', 120_000, this.opts.fromDist);
-    // Sandboxes come and go with pods; their ids name the netns and veths that must be gone after stop().
+    return [...args, ...(this.opts.args ?? [])];
+  }
+
+  /** Follows the sandboxes of a `ketch up` this test started itself (so that leftovers() knows them). */
+  watchSandboxes(): void {
     this.census = setInterval(() => this.noteSandboxes(), 250);
     this.census.unref();
   }
