@@ -1,24 +1,11 @@
 // The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
-import { webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { createCa, DAY_MS, generateKeyPair, isIp, signCertificate, subjectAltNames, validity, type CertPair } from '../../lib/x509.js';
 import { fileExists } from './files.js';
-import './reflect-polyfill.js';
-import * as x509 from '@peculiar/x509';
 
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-
-x509.cryptoProvider.set(webcrypto as Parameters<typeof x509.cryptoProvider.set>[1]);
-
-const ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const DAY_MS = 24 * 3600 * 1000;
-
-export interface CertPair {
-  certPem: string;
-  keyPem: string;
-}
+export type { CertPair } from '../../lib/x509.js';
 
 export interface ClusterPki {
   ca: CertPair;
@@ -27,19 +14,6 @@ export interface ClusterPki {
   /** The API server's client certificate towards node agents (logs, exec, attach, port-forward). */
   kubeletClient: CertPair;
 }
-
-async function exportKey(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
-}
-
-async function importKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
-  if (!der) throw new Error('no PEM block in private key file');
-  return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
-}
-
-const serial = (): string => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
 
 /** The host's names and addresses, for the serving certificate's SANs. */
 export function servingNames(extra: string[] = []): { dns: string[]; ips: string[] } {
@@ -50,28 +24,10 @@ export function servingNames(extra: string[] = []): { dns: string[]; ips: string
   for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) ips.add(a.address.replace(/%.*$/, ''));
   for (const e of extra) {
     if (!e || e === '0.0.0.0' || e === '::') continue;
-    if (/^[\d.]+$/.test(e) || e.includes(':')) ips.add(e);
+    if (isIp(e)) ips.add(e);
     else dns.add(e);
   }
   return { dns: [...dns], ips: [...ips] };
-}
-
-async function createCa(): Promise<CertPair> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=ketch-ca',
-    notBefore: new Date(Date.now() - 3600_000),
-    notAfter: new Date(Date.now() + 10 * 365 * DAY_MS),
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
 }
 
 /** Issues a leaf certificate signed by the CA: serving (SANs) or client (CN=user, O=groups). */
@@ -79,36 +35,17 @@ export async function issueCert(
   ca: CertPair,
   params: { commonName: string; organizations?: string[]; dns?: string[]; ips?: string[]; usage: 'server' | 'client'; days?: number },
 ): Promise<CertPair> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKey(ca.keyPem);
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const subject: x509.JsonName = [{ CN: [params.commonName] }, ...(params.organizations?.length ? [{ O: params.organizations }] : [])];
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-    new x509.ExtendedKeyUsageExtension([params.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
-    await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
-  ];
-  if (params.usage === 'server') {
-    extensions.push(
-      new x509.SubjectAlternativeNameExtension([
-        ...(params.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
-        ...(params.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
-      ]),
-    );
-  }
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject,
-    issuer: caCert.subject,
-    notBefore: new Date(Date.now() - 3600_000),
-    notAfter: new Date(Date.now() + (params.days ?? 365) * DAY_MS),
+  const keys = await generateKeyPair();
+  const now = Date.now();
+  const certPem = await signCertificate(ca, {
+    subject: { commonName: params.commonName, ...(params.organizations ? { organizations: params.organizations } : {}) },
     publicKey: keys.publicKey,
-    signingKey: caKey,
-    signingAlgorithm: ALG,
-    extensions,
+    usages: ['digital signature', 'key encipherment', params.usage === 'server' ? 'server auth' : 'client auth'],
+    ...(params.usage === 'server' ? { dns: params.dns ?? [], ips: params.ips ?? [] } : {}),
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + (params.days ?? 365) * DAY_MS),
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+  return { certPem, keyPem: keys.keyPem };
 }
 
 async function loadPair(dir: string, name: string): Promise<CertPair | undefined> {
@@ -117,8 +54,7 @@ async function loadPair(dir: string, name: string): Promise<CertPair | undefined
   if (!(await fileExists(crt)) || !(await fileExists(key))) return undefined;
   const pair = { certPem: await readFile(crt, 'utf8'), keyPem: await readFile(key, 'utf8') };
   // Renew leaf certificates a week before they expire; the CA lasts ten years.
-  const cert = new x509.X509Certificate(pair.certPem);
-  if (cert.notAfter.getTime() - Date.now() < 7 * DAY_MS) return undefined;
+  if (validity(pair.certPem).notAfter.getTime() - Date.now() < 7 * DAY_MS) return undefined;
   return pair;
 }
 
@@ -134,7 +70,7 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
   let ca = await loadPair(dir, 'ca');
   const freshCa = !ca;
   if (!ca) {
-    ca = await createCa();
+    ca = await createCa('ketch-ca');
     await savePair(dir, 'ca', ca);
   }
   const names = servingNames(extraNames);
@@ -158,10 +94,8 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
 }
 
 function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {
-  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
-  if (!san) return false;
-  const have = new Set(san.names.items.map((n) => `${n.type}:${n.value}`));
-  return names.dns.every((d) => have.has(`dns:${d}`)) && names.ips.every((ip) => have.has(`ip:${ip}`));
+  const san = subjectAltNames(certPem);
+  return names.dns.every((d) => san.dns.includes(d)) && names.ips.every((ip) => san.ips.includes(ip));
 }
 
 /** A kubeconfig that kubectl and @kubernetes/client-node use as it is. */
