@@ -33,6 +33,7 @@ import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
+import type { EncryptionConfig } from './encryption/config.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -63,6 +64,8 @@ export interface ApiServerOptions {
   authorizer?: Authorizer & Partial<RuleResolver>;
   /** Where audit events go (default: none). */
   audit?: AuditSink;
+  /** Encryption at rest (--encryption-provider-config); absent: values stored as their JSON. */
+  encryption?: EncryptionConfig;
 }
 
 export interface ApiServer {
@@ -81,7 +84,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
-  const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const encryption = opts.encryption;
+  const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), {
+    clock,
+    log,
+    bookmarkIntervalMs,
+    ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}),
+    ...(encryption ? { transformerFor: (info) => encryption.chainFor(info.group, info.resource) } : {}),
+  });
+  if (encryption) log.info('encryption at rest', { resources: encryption.resources });
   const tokens: ServiceAccountTokenDeps = {
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),

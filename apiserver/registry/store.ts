@@ -5,7 +5,7 @@ import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
 import { Cacher, type CacheWatch, type CachedEvent, type CacherOptions, type CacherStats } from './cacher.js';
-import { Codec, type ListItem } from './codec.js';
+import { Codec, type ListItem, type ValueTransformer } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
 import type { Admission, Clock, DeleteParams, ListOut, ListParams, ObjectWatch, TrackFields, UpdateOptions, WatchOut, WatchParams, WriteOptions } from './rest.js';
@@ -33,6 +33,8 @@ export interface StoreDeps {
   /** managedFields tracking of Update operations (absent: not tracked). */
   trackFields?: TrackFields;
   cacher?: CacherConfig;
+  /** How a resource's values are stored, when not as their JSON (encryption at rest). */
+  transformerFor?: (info: ResourceInfo) => ValueTransformer | undefined;
 }
 
 /** kube-apiserver's ValidateListOptions for resourceVersionMatch: 422 Invalid ListOptions. */
@@ -70,7 +72,7 @@ export class Store {
     private readonly deps: StoreDeps,
   ) {
     this.apiVersion = apiVersionOf(info);
-    this.codec = new Codec(info);
+    this.codec = new Codec(info, deps.transformerFor?.(info));
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
   }
 
@@ -379,7 +381,8 @@ export class Store {
       }
       if (opts.dryRun) return obj;
       try {
-        const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.codec.encodeWritten(obj)));
+        const key = this.key(namespace, obj.metadata.name ?? '');
+        const kv = this.wrote(await this.storage.create(key, this.codec.encodeWritten(obj, key)));
         // The object as encoded is what was stored: no need to parse the bytes back.
         obj.metadata.resourceVersion = String(kv.modRevision);
         return obj;
@@ -489,8 +492,10 @@ export class Store {
         await this.admit('update', namespace, name, obj);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
-        if (err instanceof Unchanged) return { obj: err.obj, created: false };
-        throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
+        if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
+        // Unchanged, but stored under an older encryption key: written again under the current one (kube's stale data).
+        if (!this.codec.stale(kv)) return { obj: err.obj, created: false };
+        obj = err.obj;
       }
       if (opts.dryRun) return { obj, created: false };
       try {
@@ -498,7 +503,7 @@ export class Store {
           const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
           return { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(gone.modRevision) } }, created: false };
         }
-        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj), kv.modRevision));
+        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj, key), kv.modRevision));
         obj.metadata.resourceVersion = String(written.modRevision);
         return { obj, created: false };
       } catch (err) {
@@ -566,7 +571,7 @@ export class Store {
           return { obj: this.codec.decode(gone), deleted: true };
         }
         if (deepEqual(next, obj)) return { obj, deleted: false };
-        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next), kv.modRevision))), deleted: false };
+        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next, key), kv.modRevision))), deleted: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));

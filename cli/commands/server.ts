@@ -1,11 +1,12 @@
 // `ketch server`: the control plane in one process (k3s-style): storage, API server, and the components hosted with it.
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { openStorage } from '../../apiserver/storage/index.js';
+import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { logger } from '../../lib/logger.js';
-import { readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
@@ -19,8 +20,22 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--bind-address', kind: 'string', arg: 'addr', default: '0.0.0.0', description: 'API server address to listen on' },
   { name: '--etcd-servers', kind: 'list', arg: 'urls', description: 'comma-separated etcd endpoints; without it the embedded store is used' },
   { name: '--max-requests-inflight', kind: 'int', arg: 'n', default: '400', description: 'non-mutating requests in flight before the API server answers 429 (0: no limit)' },
+  { name: '--etcd-cafile', kind: 'string', arg: 'file', description: 'CA that signed the etcd servers\' certificates (https etcd endpoints)' },
+  { name: '--etcd-certfile', kind: 'string', arg: 'file', description: 'client certificate towards etcd' },
+  { name: '--etcd-keyfile', kind: 'string', arg: 'file', description: 'key of --etcd-certfile' },
+  { name: '--encryption-provider-config', kind: 'string', arg: 'file', description: 'EncryptionConfiguration (apiserver.config.k8s.io/v1): how resources are encrypted at rest' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
 ];
+
+/** The etcd client's TLS files from --etcd-cafile, --etcd-certfile and --etcd-keyfile, read; undefined when none is given. */
+export function etcdTlsFromFlags(f: { optional(name: string): string | undefined }): EtcdTls | undefined {
+  const ca = f.optional('--etcd-cafile');
+  const cert = f.optional('--etcd-certfile');
+  const key = f.optional('--etcd-keyfile');
+  if (!ca && !cert && !key) return undefined;
+  if (!cert !== !key) throw new FlagError('--etcd-certfile and --etcd-keyfile go together');
+  return { ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}), ...(cert && key ? { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } : {}) };
+}
 
 /** `ketch server`'s flags: the API server's and the hosted components'. */
 export const SERVER_FLAGS: FlagTable = [...API_SERVER_FLAGS, ...HOSTED_COMPONENT_FLAGS];
@@ -40,8 +55,12 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
   const dataDir = resolve(f.string('--data-dir'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const etcdServers = f.list('--etcd-servers');
-  const storage = await openStorage({ dataDir, ...(etcdServers.length ? { etcdServers } : {}) });
+  const etcdTls = etcdTlsFromFlags(f);
+  const encryptionFile = f.optional('--encryption-provider-config');
+  const encryption = encryptionFile ? await loadEncryptionConfig(encryptionFile) : undefined;
+  const storage = await openStorage({ dataDir, ...(etcdServers.length ? { etcdServers } : {}), ...(etcdTls ? { etcdTls } : {}) });
   const api = await startApiServer({
+    ...(encryption ? { encryption } : {}),
     dataDir,
     securePort: f.int('--secure-port'),
     bindAddress: f.string('--bind-address'),

@@ -16,7 +16,10 @@ import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
-import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
+import { etcd3Credentials } from '../../apiserver/storage/etcd.js';
+import type { EtcdTls } from '../../apiserver/storage/index.js';
+import { ensureDefaultEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { API_SERVER_FLAGS, etcdTlsFromFlags, runServer, type RunningServer } from './server.js';
 
 /** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
 export const UP_FLAGS: FlagTable = [
@@ -111,12 +114,13 @@ export interface RunningCluster {
  * With --etcd-servers, at least one endpoint must answer before anything starts: etcd's maintenance Status through
  * etcd3 (the etcd client for everything off the storage hot path), with a member that knows its leader.
  */
-export async function checkEtcd(urls: string): Promise<void> {
+export async function checkEtcd(urls: string, tls?: EtcdTls): Promise<void> {
   const endpoints = urls.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
   const problems: string[] = [];
   for (const url of endpoints) {
     const client = new Etcd3({
       hosts: [url],
+      ...etcd3Credentials(tls, [url]),
       dialTimeout: 3000,
       defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
       // One attempt per endpoint: the next endpoint is the retry.
@@ -137,12 +141,18 @@ export async function checkEtcd(urls: string): Promise<void> {
   );
 }
 
+/** `ketch up`'s own EncryptionConfiguration under the server's data dir (Secrets under a generated AES-GCM key). */
+async function defaultEncryption(serverDir: string): Promise<string> {
+  mkdirSync(join(serverDir, 'pki'), { recursive: true, mode: 0o700 });
+  return ensureDefaultEncryptionConfig(join(serverDir, 'pki', 'encryption-config.yaml'));
+}
+
 /** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
 export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const f = readFlags(UP_FLAGS, input);
   const etcdServers = f.optional('--etcd-servers');
   checkPrerequisites({ etcdServers });
-  if (etcdServers) await checkEtcd(etcdServers);
+  if (etcdServers) await checkEtcd(etcdServers, etcdTlsFromFlags(f));
   const progress = new Progress();
   const dataDir = resolve(f.string('--data-dir'));
   const nodeName = f.string('--node-name');
@@ -154,7 +164,9 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
   };
   try {
     progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') });
+    // Secrets are encrypted at rest unless a configuration is given: a key made on first start, kept 0600 in the PKI dir.
+    const encryption = f.optional('--encryption-provider-config') ?? (await defaultEncryption(join(dataDir, 'server')));
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
 
