@@ -28,7 +28,7 @@ describe('encryption at rest', () => {
       assert.ok(!stored.includes(Buffer.from('c2VjcmV0')), `${prefix}: plain text in the stored bytes`);
       assert.deepEqual(Buffer.from(chain.fromStorage(stored, KEY)), plain);
       const tampered = Buffer.from(stored);
-      tampered[tampered.length - 1] ^= 1;
+      tampered[tampered.length - 1] = tampered.at(-1)! ^ 1;
       assert.throws(() => chain.fromStorage(tampered, KEY), /failed to decrypt/, prefix);
       assert.equal(chain.stale(stored), false);
     }
