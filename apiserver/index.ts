@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
+import { CertificateReloader } from '../lib/tls.js';
 import { withAudit, type AuditSink } from './filters/audit.js';
 import { Authenticator, loadTokenFile, withAuthentication } from './filters/authentication.js';
 import { alwaysAllow, rulesOf, withAuthorization, type Authorizer, type RuleResolver } from './filters/authorization.js';
@@ -62,6 +63,8 @@ export interface ApiServerOptions {
   serviceRanges?: ServiceRanges;
   /** Who may do what (default: AlwaysAllow); the access reviews ask it too, and its rules when it resolves them. */
   authorizer?: Authorizer & Partial<RuleResolver>;
+  /** How often the serving certificate is re-read (and renewed when near expiry) while the server runs (default 60 s). */
+  servingCertCheckIntervalMs?: number;
   /** Where audit events go (default: none). */
   audit?: AuditSink;
   /** Encryption at rest (--encryption-provider-config); absent: values stored as their JSON. */
@@ -147,7 +150,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     router,
   );
   const server = httpsServer(pki, chain, log);
-  const port = await listen(server, opts.securePort, opts.bindAddress);
+  // ensurePki renews a leaf a week before it expires and reads what is on disk: a renewed or replaced serving
+  // certificate is served from the next check on.
+  const reloader = new CertificateReloader(server, {
+    load: async () => {
+      const { serving } = await ensurePki(opts.dataDir, [opts.bindAddress]);
+      return { cert: serving.certPem, key: serving.keyPem };
+    },
+    context: { ca: pki.ca.certPem },
+    ...(opts.servingCertCheckIntervalMs ? { intervalMs: opts.servingCertCheckIntervalMs } : {}),
+    log,
+  });
+  await reloader.start();
+  const port = await listen(server, opts.securePort, opts.bindAddress).catch((err: unknown) => {
+    reloader.stop();
+    throw err;
+  });
   serverAddress = clientAddress(opts.bindAddress, port);
   const url = `https://${serverAddress}`;
 
@@ -159,6 +177,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await bootstrapPriorityClasses(stores.priorityClasses, log);
   } catch (err) {
     publisher.stop();
+    reloader.stop();
     server.close();
     throw err;
   }
@@ -173,6 +192,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     caCertPem: pki.ca.certPem,
     adminKubeconfigPath,
     async close() {
+      reloader.stop();
       deadlines.close();
       publisher.stop();
       watches.stopAll();
