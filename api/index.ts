@@ -16,6 +16,7 @@ export * from './schemas/batch.js';
 export * from './schemas/coordination.js';
 export * from './schemas/scheduling.js';
 export * from './schemas/rbac.js';
+export * from './schemas/certificates.js';
 export * from './schemas/subresources.js';
 export * from './schemas/index.js';
 

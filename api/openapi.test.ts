@@ -84,6 +84,7 @@ describe('openapiV3', () => {
       'apis/authentication.k8s.io/v1',
       'apis/authorization.k8s.io/v1',
       'apis/batch/v1',
+      'apis/certificates.k8s.io/v1',
       'apis/coordination.k8s.io/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',

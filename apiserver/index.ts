@@ -35,6 +35,8 @@ import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTok
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
 import type { EncryptionConfig } from './encryption/config.js';
+import { advertiseAddress, CLUSTER_INFO_PATH, ensureClusterInfo } from './bootstrap/cluster-info.js';
+import { bootstrapTokenAuthenticator } from './bootstrap/token-authenticator.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -63,6 +65,8 @@ export interface ApiServerOptions {
   serviceRanges?: ServiceRanges;
   /** Who may do what (default: AlwaysAllow); the access reviews ask it too, and its rules when it resolves them. */
   authorizer?: Authorizer & Partial<RuleResolver>;
+  /** The address written in kube-public/cluster-info for joining nodes (default: the bind address, or the first non-loopback IPv4). */
+  advertiseAddress?: string;
   /** How often the serving certificate is re-read (and renewed when near expiry) while the server runs (default 60 s). */
   servingCertCheckIntervalMs?: number;
   /** Where audit events go (default: none). */
@@ -103,7 +107,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     clock,
   };
   const tokenFile = await loadTokenFile(await ensureTokenFile(opts.dataDir, opts.tokenFile, log));
-  const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log)], tokens.issuer.apiAudiences);
+  const bootstrapTokens = bootstrapTokenAuthenticator({
+    getSecret: (ns, name) => stores.secrets.lookup(ns, name),
+    now: () => clock.now().getTime(),
+    apiAudiences: tokens.issuer.apiAudiences,
+    log,
+  });
+  const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log), bootstrapTokens], tokens.issuer.apiAudiences, [CLUSTER_INFO_PATH]);
   const authorizer = opts.authorizer ?? alwaysAllow;
   const publisher = new NamespaceContentPublisher(stores, pki.ca.certPem, log);
   const nodeProxy: NodeProxyDeps = {
@@ -175,6 +185,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
+    await ensureClusterInfo(stores.configMaps, `https://${clientAddress(opts.advertiseAddress ?? advertiseAddress(opts.bindAddress), port)}`, pki.ca.certPem, log);
   } catch (err) {
     publisher.stop();
     reloader.stop();

@@ -174,13 +174,28 @@ export interface ParsedCsr {
   signatureValid: boolean;
 }
 
-/** Reads a PEM "CERTIFICATE REQUEST"; throws on anything else (several blocks, another type, bad DER). */
-export async function parseCsr(pem: string): Promise<ParsedCsr> {
+/** The one "CERTIFICATE REQUEST" block of pem, parsed; throws on anything else (several blocks, another type, bad DER). */
+function readCsr(pem: string): x509.Pkcs10CertificateRequest {
   const blocks = x509.PemConverter.decodeWithHeaders(pem);
   if (blocks.length !== 1 || blocks[0]!.type !== 'CERTIFICATE REQUEST') {
     throw new Error(`expected one PEM block of type "CERTIFICATE REQUEST", found ${blocks.map((b) => `"${b.type}"`).join(', ') || 'none'}`);
   }
-  const csr = new x509.Pkcs10CertificateRequest(blocks[0]!.rawData);
+  return new x509.Pkcs10CertificateRequest(blocks[0]!.rawData);
+}
+
+/** Why pem is not one well-formed certificate request (its signature is not checked: the signer does that), or undefined. */
+export function csrPemProblem(pem: string): string | undefined {
+  try {
+    readCsr(pem);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Reads a PEM "CERTIFICATE REQUEST"; throws on anything else (several blocks, another type, bad DER). */
+export async function parseCsr(pem: string): Promise<ParsedCsr> {
+  const csr = readCsr(pem);
   const ext = csr.getExtension(SUBJECT_ALT_NAME_OID);
   const names = ext ? new x509.SubjectAlternativeNameExtension(ext.rawData).names.items : [];
   const of = (type: string): string[] => names.filter((n) => n.type === type).map((n) => n.value);

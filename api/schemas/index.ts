@@ -8,6 +8,7 @@ import { Job, CronJob } from './batch.js';
 import { Lease } from './coordination.js';
 import { PriorityClass } from './scheduling.js';
 import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
+import { CertificateSigningRequest } from './certificates.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
@@ -39,6 +40,7 @@ export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
 export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
 export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
 export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', ClusterRoleBinding);
+export const CertificateSigningRequestList = list('certificates.k8s.io/v1', 'CertificateSigningRequest', CertificateSigningRequest);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -88,6 +90,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'certificates.k8s.io/v1/CertificateSigningRequest': CertificateSigningRequest,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -112,6 +115,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,
   'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,
   'rbac.authorization.k8s.io/v1/ClusterRoleBindingList': ClusterRoleBindingList,
+  'certificates.k8s.io/v1/CertificateSigningRequestList': CertificateSigningRequestList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,

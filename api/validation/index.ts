@@ -14,6 +14,7 @@ import * as batch from './batch.js';
 import { lease } from './coordination.js';
 import { priorityClass } from './scheduling.js';
 import * as rbac from './rbac.js';
+import { certificateSigningRequest } from './certificates.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -40,6 +41,7 @@ const RULES: Record<string, KindRules<never>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
+  'certificates.k8s.io/v1/CertificateSigningRequest': certificateSigningRequest,
 };
 
 export interface ValidateOptions {

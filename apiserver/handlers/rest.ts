@@ -148,7 +148,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
       const w = await writeRequest(req, res, q, info);
-      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true });
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, ...(req.user ? { user: req.user } : {}) });
       sendEncoded(res, 201, store.json(created));
       return;
     }

@@ -15,8 +15,18 @@ export type Admission = (attrs: { operation: 'create' | 'update' | 'delete'; inf
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
 export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef) => void;
 
+/** Who asks for a write (the authenticated user), for kinds that record it (a CertificateSigningRequest's spec.username). */
+export interface RequestUser {
+  name: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
 export interface WriteOptions {
   dryRun?: boolean;
+  /** The requesting user; absent for the server's own writes. */
+  user?: RequestUser;
   /** Manager recorded in managedFields; undefined skips tracking. */
   fieldManager?: string;
   /** managedFields were already computed (server-side apply). */

@@ -357,7 +357,7 @@ export class Store {
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     schemaHooks.applyDefaults(obj);
-    this.strategy.prepareForCreate(obj);
+    this.strategy.prepareForCreate(obj, opts.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
     const causes = [...schemaHooks.validate(obj, 'create'), ...this.strategy.validate(obj)];
@@ -418,6 +418,7 @@ export class Store {
       // A status write changes only .status; everything else stays as stored (shared with `old`, never changed).
       result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
+      this.strategy.prepareForStatusUpdate?.(result, old);
       const causes = schemaHooks.validate(result, 'update', old, 'status');
       if (causes.length) throw this.invalid(result, causes);
     } else if (opts.subresource === 'finalize') {

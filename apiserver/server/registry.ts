@@ -19,6 +19,7 @@ export interface CoreStores {
   nodes: Store;
   serviceAccounts: Store;
   configMaps: Store;
+  secrets: Store;
   priorityClasses: Store;
 }
 
@@ -46,6 +47,7 @@ export function newRegistry(
     nodes: storeOf('', 'nodes'),
     serviceAccounts: storeOf('', 'serviceaccounts'),
     configMaps: storeOf('', 'configmaps'),
+    secrets: storeOf('', 'secrets'),
     priorityClasses: storeOf('scheduling.k8s.io', 'priorityclasses'),
   };
   const { namespaces, priorityClasses, serviceAccounts } = stores;

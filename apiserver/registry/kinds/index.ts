@@ -7,6 +7,7 @@ import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
+import { certificateSigningRequestStrategy } from './certificates.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { workloadStrategy } from './workloads.js';
 
@@ -28,6 +29,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
   ...RBAC_STRATEGIES,
+  CertificateSigningRequest: certificateSigningRequestStrategy,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {
