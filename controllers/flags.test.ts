@@ -45,8 +45,8 @@ describe('controller manager flags', () => {
   });
 
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['clusterrole-aggregation', 'cronjob', 'daemonset', 'deployment', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'statefulset', 'ttl-after-finished']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished'])].sort(), ['cronjob', 'deployment', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['bootstrapsigner', 'clusterrole-aggregation', 'cronjob', 'csrapproving', 'csrsigning', 'daemonset', 'deployment', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'statefulset', 'tokencleaner', 'ttl-after-finished']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-csrapproving', '-csrsigning', '-tokencleaner', '-bootstrapsigner'])].sort(), ['cronjob', 'deployment', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

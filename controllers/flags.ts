@@ -1,6 +1,6 @@
 // kube-controller-manager's flags (same names and defaults) for `ketch controller-manager` and `ketch server`: a flag
 // table (the CLI turns it into options), and the conversion of the values given to ControllerManagerOptions.
-import { parseFlagArgs, readFlags, type FlagInput, type FlagTable } from '../lib/flags.js';
+import { FlagError, parseFlagArgs, readFlags, type FlagInput, type FlagTable } from '../lib/flags.js';
 import type { ControllerManagerOptions } from './manager.js';
 
 export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
@@ -13,7 +13,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation)" },
+  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, csrapproving, csrsigning, tokencleaner, bootstrapsigner)" },
   { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -29,6 +29,9 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--concurrent-job-syncs', kind: 'int', default: '5', description: 'Jobs synced at once' },
   { name: '--concurrent-cron-job-syncs', kind: 'int', default: '5', description: 'CronJobs synced at once' },
   { name: '--concurrent-ttl-after-finished-syncs', kind: 'int', default: '5', description: 'finished Jobs checked for deletion at once (ttl-after-finished)' },
+  { name: '--cluster-signing-cert-file', kind: 'string', arg: 'file', description: 'CA certificate the CSR signer (csrsigning) signs with; without it csrsigning does not run (ketch server: the cluster CA)' },
+  { name: '--cluster-signing-key-file', kind: 'string', arg: 'file', description: 'key of --cluster-signing-cert-file' },
+  { name: '--cluster-signing-duration', kind: 'duration', default: '8760h0m0s', description: 'the longest validity of a certificate the CSR signer issues' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -37,6 +40,9 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
   const f = readFlags(CONTROLLER_MANAGER_FLAGS, input);
   const kubeconfig = f.optional('--kubeconfig');
   const identity = f.optional('--leader-elect-identity');
+  const signingCert = f.optional('--cluster-signing-cert-file');
+  const signingKey = f.optional('--cluster-signing-key-file');
+  if (!signingCert !== !signingKey) throw new FlagError('--cluster-signing-cert-file and --cluster-signing-key-file go together');
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
     options: {
@@ -64,6 +70,8 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       concurrentCronJobSyncs: f.int('--concurrent-cron-job-syncs'),
       concurrentTtlAfterFinishedSyncs: f.int('--concurrent-ttl-after-finished-syncs'),
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
+      ...(signingCert && signingKey ? { clusterSigning: { certFile: signingCert, keyFile: signingKey } } : {}),
+      clusterSigningDurationMs: f.durationMs('--cluster-signing-duration'),
     },
   };
 }

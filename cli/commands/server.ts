@@ -1,7 +1,7 @@
 // `ketch server`: the control plane in one process (k3s-style): storage, API server, and the components hosted with it.
 import type { Command } from 'commander';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
 import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
 import { startApiServer } from '../../apiserver/index.js';
@@ -74,7 +74,13 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
   // The hosted components reach the API server as any client would: over TLS with the admin credentials.
   const config = loadClientConfig({ kubeconfig: api.adminKubeconfigPath });
   const rest = new RestClient(config, 'ketch-server');
-  const components = await startControlPlaneComponents((agent) => new RestClient(config, agent), input).catch(async (err: unknown) => {
+  // The hosted CSR signer signs with the cluster CA unless told otherwise (kube-controller-manager's defaults are kubeadm's paths).
+  const hosted = {
+    '--cluster-signing-cert-file': join(dataDir, 'pki', 'ca.crt'),
+    '--cluster-signing-key-file': join(dataDir, 'pki', 'ca.key'),
+    ...input,
+  };
+  const components = await startControlPlaneComponents((agent) => new RestClient(config, agent), hosted).catch(async (err: unknown) => {
     await api.close();
     await storage.close();
     throw err;
