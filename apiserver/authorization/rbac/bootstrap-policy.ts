@@ -318,6 +318,10 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   nodelifecycle: 'node-controller',
   podgc: 'pod-garbage-collector',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
+  csrapproving: 'certificate-controller',
+  csrsigning: 'certificate-controller',
+  tokencleaner: 'token-cleaner',
+  bootstrapsigner: 'bootstrap-signer',
 };
 
 const subject = {
@@ -353,6 +357,11 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [subject.group('system:serviceaccounts')]),
   clusterBinding('system:volume-scheduler', 'system:volume-scheduler', [subject.user('system:kube-scheduler')]),
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
+  // Joining nodes, as kubeadm binds them (kubeadm:kubelet-bootstrap, kubeadm:node-autoapprove-*) to every bootstrap
+  // token's group: a token may create CSRs and have its node client request approved; a node may renew its own.
+  clusterBinding('ketch:kubelet-bootstrap', 'system:node-bootstrapper', [subject.group('system:bootstrappers')]),
+  clusterBinding('ketch:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [subject.group('system:bootstrappers')]),
+  clusterBinding('ketch:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [subject.group('system:nodes')]),
   ...Object.keys(CONTROLLER_RULES).map((name) => clusterBinding(`${CONTROLLER_ROLE_PREFIX}${name}`, `${CONTROLLER_ROLE_PREFIX}${name}`, [subject.sa('kube-system', name)])),
 ];
 
@@ -370,6 +379,8 @@ const nsBinding = (namespace: string, name: string, roleName: string, subjects: 
 const LEADER_LOCKING = [rule('create,get,list,update,watch', 'coordination.k8s.io', 'leases'), rule('create,get,list,update,watch', 'coordination.k8s.io', 'leasecandidates')];
 
 export const BOOTSTRAP_ROLES: readonly Role[] = [
+  // kubeadm's kubeadm:bootstrap-signer-clusterinfo: joining nodes read cluster-info before they have credentials.
+  nsRole('kube-public', 'ketch:bootstrap-signer-clusterinfo', [rule('get', '', 'configmaps', 'cluster-info')]),
   nsRole('kube-public', 'system:controller:bootstrap-signer', [rule(READ, '', 'configmaps'), rule('update', '', 'configmaps', 'cluster-info'), EVENTS]),
   nsRole('kube-system', 'extension-apiserver-authentication-reader', [rule(READ, '', 'configmaps', 'extension-apiserver-authentication')]),
   nsRole('kube-system', 'system::leader-locking-kube-controller-manager', LEADER_LOCKING),
@@ -380,6 +391,7 @@ export const BOOTSTRAP_ROLES: readonly Role[] = [
 ];
 
 export const BOOTSTRAP_ROLE_BINDINGS: readonly RoleBinding[] = [
+  nsBinding('kube-public', 'ketch:bootstrap-signer-clusterinfo', 'ketch:bootstrap-signer-clusterinfo', [subject.user('system:anonymous')]),
   nsBinding('kube-public', 'system:controller:bootstrap-signer', 'system:controller:bootstrap-signer', [subject.sa('kube-system', 'bootstrap-signer')]),
   nsBinding('kube-system', 'system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [subject.user('system:kube-controller-manager'), subject.user('system:kube-scheduler')]),
   nsBinding('kube-system', 'system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [
