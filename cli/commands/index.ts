@@ -28,12 +28,14 @@ import { register as registerTop } from './top.js';
 import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
+import { register as registerToken } from './token.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
   registerServer(program);
   registerComponents(program);
   registerControlPlane(program);
+  registerToken(program);
   registerGet(program);
   registerDescribe(program);
   registerCreate(program);
