@@ -1,9 +1,9 @@
 // Hollow nodes: a fake agent with no runtime for scale tests and the scheduler benchmark. It registers N Nodes,
 // renews their leases and marks the pods bound to them Running and Ready (and finishes their deletion).
 import { limiter } from '../lib/limit.js';
-import { isConflict, isNotFound, nowRFC3339, type Lease, type Node, type Pod } from '../api/index.js';
+import { isAlreadyExists, isConflict, isNotFound, nowRFC3339, type Lease, type Node, type Pod } from '../api/index.js';
 import { Informer, type RestClient } from '../client/index.js';
-import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { every, realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
 import { LEASE_RENEW_MS, renewLease } from './node-status.js';
 import { AGENT_VERSION, LEASES, NODES, PODS } from './resources.js';
@@ -27,6 +27,64 @@ export interface HollowNodes {
 }
 
 
+/** The status of hollow node i: fixed capacity, every condition fine, a made-up InternalIP. */
+function hollowNodeStatus(name: string, i: number, capacity: Record<string, string>, now: string): NonNullable<Node['status']> {
+  const c = (type: string, ok: boolean, reason: string) => ({ type, status: (ok ? 'True' : 'False') as 'True' | 'False', reason, message: 'hollow node', lastHeartbeatTime: now, lastTransitionTime: now });
+  return {
+    capacity,
+    allocatable: capacity,
+    conditions: [
+      c('MemoryPressure', false, 'KubeletHasSufficientMemory'),
+      c('DiskPressure', false, 'KubeletHasNoDiskPressure'),
+      c('PIDPressure', false, 'KubeletHasSufficientPID'),
+      c('Ready', true, 'KubeletReady'),
+    ],
+    addresses: [
+      { type: 'InternalIP', address: `10.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}` },
+      { type: 'Hostname', address: name },
+    ],
+    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    nodeInfo: {
+      machineID: `hollow-${i}`,
+      systemUUID: `hollow-${i}`,
+      bootID: `hollow-${i}`,
+      kernelVersion: 'hollow',
+      osImage: 'hollow',
+      containerRuntimeVersion: 'fake://0.0.0',
+      kubeletVersion: AGENT_VERSION,
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+    },
+  };
+}
+
+/** The status a bound pod gets on a hollow node: Running and Ready at once, with a made-up pod IP. */
+function hollowPodStatus(pod: Pod, hostIP: string, ip: string, now: string): NonNullable<Pod['status']> {
+  const uid = pod.metadata.uid ?? '';
+  const cond = (type: string) => ({ type, status: 'True' as const, lastTransitionTime: now });
+  return {
+    ...(pod.status ?? {}),
+    phase: 'Running',
+    conditions: [cond('PodScheduled'), cond('Initialized'), cond('ContainersReady'), cond('Ready')],
+    hostIP,
+    hostIPs: [{ ip: hostIP }],
+    podIP: ip,
+    podIPs: [{ ip }],
+    startTime: now,
+    containerStatuses: pod.spec.containers.map((c) => ({
+      name: c.name,
+      state: { running: { startedAt: now } },
+      lastState: {},
+      ready: true,
+      started: true,
+      restartCount: 0,
+      image: c.image,
+      imageID: `fake://${c.image}`,
+      containerID: `fake://${uid}-${c.name}`,
+    })),
+  };
+}
+
 export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNodes> {
   const clock = o.clock ?? realClock;
   const prefix = o.prefix ?? 'hollow-node-';
@@ -40,37 +98,7 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
   const nameSet = new Set(names);
   const registered = new Map<string, Node>();
   const leases = new Map<string, Lease>();
-
-  const status = (i: number): NonNullable<Node['status']> => {
-    const now = nowRFC3339(new Date(clock.now()));
-    const c = (type: string, ok: boolean, reason: string) => ({ type, status: (ok ? 'True' : 'False') as 'True' | 'False', reason, message: 'hollow node', lastHeartbeatTime: now, lastTransitionTime: now });
-    return {
-      capacity,
-      allocatable: capacity,
-      conditions: [
-        c('MemoryPressure', false, 'KubeletHasSufficientMemory'),
-        c('DiskPressure', false, 'KubeletHasNoDiskPressure'),
-        c('PIDPressure', false, 'KubeletHasSufficientPID'),
-        c('Ready', true, 'KubeletReady'),
-      ],
-      addresses: [
-        { type: 'InternalIP', address: `10.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}` },
-        { type: 'Hostname', address: `${prefix}${i}` },
-      ],
-      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
-      nodeInfo: {
-        machineID: `hollow-${i}`,
-        systemUUID: `hollow-${i}`,
-        bootID: `hollow-${i}`,
-        kernelVersion: 'hollow',
-        osImage: 'hollow',
-        containerRuntimeVersion: 'fake://0.0.0',
-        kubeletVersion: AGENT_VERSION,
-        operatingSystem: 'linux',
-        architecture: 'amd64',
-      },
-    };
-  };
+  const now = (): string => nowRFC3339(new Date(clock.now()));
 
   await Promise.all(
     names.map((name, i) =>
@@ -79,18 +107,18 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
         try {
           await nodesApi.create(undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: {} } as Node);
         } catch (err) {
-          if (!(err instanceof Error && /AlreadyExists|already exists/.test(err.message))) throw err;
+          // A node of that name from an earlier run is adopted.
+          if (!isAlreadyExists(err)) throw err;
         }
-        registered.set(name, await nodesApi.patch(undefined, name, { status: status(i) }, 'merge', { sub: 'status' }));
+        registered.set(name, await nodesApi.patch(undefined, name, { status: hollowNodeStatus(name, i, capacity, now()) }, 'merge', { sub: 'status' }));
       }),
     ),
   );
   log.info('hollow nodes registered', { count: names.length });
 
   let stopped = false;
-  let timer: TimerHandle | undefined;
-  const renewAll = async (): Promise<void> => {
-    await Promise.all(
+  const renewAll = (): Promise<unknown> =>
+    Promise.all(
       names.map((name) =>
         limit(async () => {
           const node = registered.get(name);
@@ -104,14 +132,7 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
         }),
       ),
     );
-  };
-  const tick = (): void => {
-    if (stopped) return;
-    void renewAll().finally(() => {
-      if (!stopped) timer = clock.setTimer(LEASE_RENEW_MS, tick);
-    });
-  };
-  tick();
+  const renewing = every(clock, LEASE_RENEW_MS, renewAll, (err) => log.warn('hollow lease renewal failed', { error: String(err) }));
 
   let ipSeq = 0;
   const podIPs = new Map<string, string>();
@@ -133,34 +154,8 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
       ip = `10.${128 + ((n >> 16) & 127)}.${(n >> 8) & 255}.${n & 255}`;
       podIPs.set(uid, ip);
     }
-    const now = nowRFC3339(new Date(clock.now()));
     const hostIP = registered.get(pod.spec.nodeName ?? '')?.status?.addresses?.[0]?.address ?? '';
-    const cond = (type: string) => ({ type, status: 'True' as const, lastTransitionTime: now });
-    const next: Pod = {
-      ...pod,
-      status: {
-        ...(pod.status ?? {}),
-        phase: 'Running',
-        conditions: [cond('PodScheduled'), cond('Initialized'), cond('ContainersReady'), cond('Ready')],
-        hostIP,
-        hostIPs: [{ ip: hostIP }],
-        podIP: ip,
-        podIPs: [{ ip }],
-        startTime: now,
-        containerStatuses: pod.spec.containers.map((c) => ({
-          name: c.name,
-          state: { running: { startedAt: now } },
-          lastState: {},
-          ready: true,
-          started: true,
-          restartCount: 0,
-          image: c.image,
-          imageID: `fake://${c.image}`,
-          containerID: `fake://${uid}-${c.name}`,
-        })),
-      },
-    };
-    void limit(() => podsApi.updateStatus(next)).catch((err: unknown) => {
+    void limit(() => podsApi.updateStatus({ ...pod, status: hollowPodStatus(pod, hostIP, ip, now()) })).catch((err: unknown) => {
       if (!isNotFound(err) && !isConflict(err)) log.warn('hollow pod status update failed', { error: String(err) });
     });
   };
@@ -172,7 +167,7 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
     nodes: names,
     async stop() {
       stopped = true;
-      timer?.cancel();
+      renewing.cancel();
       await informer.stop();
     },
   };

@@ -6,15 +6,17 @@ import { join, resolve } from 'node:path';
 import type { ConfigMap, Node, Pod, Secret } from '../api/index.js';
 import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
-import { logger } from '../lib/logger.js';
+import { logger, type Logger } from '../lib/logger.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
 import { hostCapacity, primaryIPv4 } from './host.js';
-import { NodeStatusManager } from './node-status.js';
+import { NodeStatusManager, type RuntimeHealth } from './node-status.js';
 import { PodManager } from './pod-manager.js';
+import type { PodWorkerContext } from './pod-state.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
 import { NodeRoutes } from './routes.js';
-import { connectRuntime, spawnRuntimeService, startRuntimeService, type RuntimeClient, type RuntimeServiceHandle } from './runtime/index.js';
+import { connectRuntime, type RuntimeClient } from './cri/index.js';
+import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
@@ -85,6 +87,59 @@ export const AGENT_FLAGS = [
   { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
 ] as const;
 
+/**
+ * The CRI endpoint: the one given, or ketch's runtime started here (as a child process unless runtimeInProcess). The
+ * runtime keeps real time whatever the agent's clock: it is another component, as containerd is to kubelet.
+ */
+async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() => Promise<void>)[]): Promise<string> {
+  if (o.runtimeEndpoint) return o.runtimeEndpoint;
+  const endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
+  const start = o.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+  const service: RuntimeServiceHandle = await start({
+    root: join(rootDir, 'runtime'),
+    listen: endpoint,
+    ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
+    ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+    ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
+  });
+  cleanups.push(() => service.close());
+  return endpoint;
+}
+
+/** The node's readiness as the runtime reports it (its RuntimeReady and NetworkReady conditions). */
+async function runtimeHealth(runtime: RuntimeClient): Promise<RuntimeHealth> {
+  const st = await runtime.runtime.status({});
+  const bad = (st.status?.conditions ?? []).filter((c) => (c.type === 'RuntimeReady' || c.type === 'NetworkReady') && !c.status);
+  return bad.length ? { ready: false, message: bad.map((c) => `${c.type}=false: ${c.reason} ${c.message}`).join('; ') } : { ready: true, message: '' };
+}
+
+/** Routes to the other nodes' pod CIDRs (host-gw); returns how to stop them. */
+function startPodRoutes(o: AgentOptions, hostIP: string, log: Logger): () => Promise<void> {
+  const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
+  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, log });
+  routes.start();
+  nodes.start();
+  return async () => {
+    await nodes.stop();
+    await routes.stop();
+  };
+}
+
+/** The pod CIDR comes from the controller manager; pods (except hostNetwork ones) wait for it. */
+function awaitPodCIDR(node: NodeStatusManager, runtime: RuntimeClient, pods: PodManager, set: (cidr: string) => void, signal: AbortSignal, log: Logger): void {
+  void node
+    .waitForPodCIDR(signal)
+    .then(async (cidr) => {
+      set(cidr);
+      await runtime.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: cidr } } });
+      log.info('pod CIDR assigned', { podCIDR: cidr });
+      pods.kickAll();
+    })
+    .catch((err: unknown) => {
+      if (!signal.aborted) log.error('waiting for the pod CIDR failed', { error: String(err) });
+    });
+}
+
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const clock = o.clock ?? realClock;
   const rootDir = resolve(o.rootDir);
@@ -98,19 +153,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
 
   try {
-    let endpoint = o.runtimeEndpoint;
-    if (!endpoint) {
-      endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
-      const start = o.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
-      const service: RuntimeServiceHandle = await start({
-        root: join(rootDir, 'runtime'),
-        listen: endpoint,
-        ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
-        ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
-        ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
-      });
-      cleanups.push(() => service.close());
-    }
+    const endpoint = await runtimeEndpoint(o, rootDir, cleanups);
     const runtime: RuntimeClient = connectRuntime(endpoint);
     cleanups.push(async () => runtime.close());
     const version = await runtime.runtime.version({ version: 'v1' });
@@ -120,28 +163,28 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     const hostIP = o.nodeIP ?? primaryIPv4();
     const capacity = { ...(await hostCapacity(rootDir, o.maxPods)) } as Record<string, string>;
     let podCIDR: string | undefined;
-    const pods = new PodManager(
-      {
-        rest: o.rest,
-        pods: o.rest.resource<Pod>(PODS),
-        configMaps: o.rest.resource<ConfigMap>(CONFIGMAPS),
-        secrets: o.rest.resource<Secret>(SECRETS),
-        runtime,
-        runtimeName,
-        clock,
-        log,
-        volumes: new VolumeManager(rootDir),
-        backoff: new Backoff(clock, o.backoff?.initialMs ?? INITIAL_BACKOFF_MS, o.backoff?.maxMs ?? MAX_BACKOFF_MS),
-        events: new EventRecorder(o.rest.resource<KubeEvent>(EVENTS), { component: 'kubelet', host: o.nodeName }, clock),
-        nodeName: o.nodeName,
-        hostIP,
-        hostCapacity: capacity,
-        podCIDR: () => podCIDR,
-        logDir: (pod) => podLogDir(rootDir, pod),
-        syncIntervalMs: o.syncIntervalMs ?? 1000,
-      },
+    const ctx: PodWorkerContext = {
+      rest: o.rest,
+      pods: o.rest.resource<Pod>(PODS),
+      configMaps: o.rest.resource<ConfigMap>(CONFIGMAPS),
+      secrets: o.rest.resource<Secret>(SECRETS),
+      runtime,
+      runtimeName,
+      clock,
       log,
-    );
+      volumes: new VolumeManager(rootDir),
+      backoff: new Backoff(clock, o.backoff?.initialMs ?? INITIAL_BACKOFF_MS, o.backoff?.maxMs ?? MAX_BACKOFF_MS),
+      events: new EventRecorder(o.rest.resource<KubeEvent>(EVENTS), { component: 'kubelet', host: o.nodeName }, clock),
+      nodeName: o.nodeName,
+      hostIP,
+      hostCapacity: capacity,
+      podCIDR: () => podCIDR,
+      logDir: (pod) => podLogDir(rootDir, pod),
+      syncIntervalMs: o.syncIntervalMs ?? 1000,
+    };
+    // The relist, log follows and CPU rates deal with the real world (runtime states, log files, CPU time): they keep
+    // real time even where a test gives the agent a fake clock for back-off, leases and grace periods.
+    const pods = new PodManager(ctx, log, realClock);
 
     const server = new AgentServer({
       port: o.port ?? 10250,
@@ -154,7 +197,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       servingNames: [o.nodeName, hostname(), hostIP, '127.0.0.1', 'localhost'],
       pods,
       runtime,
-      stats: new StatsProvider({ nodeName: o.nodeName, runtime, pods: () => pods.informer.indexer.list() }),
+      stats: new StatsProvider({ nodeName: o.nodeName, runtime, pods: () => pods.informer.indexer.list(), clock: realClock }),
+      clock: realClock,
       log,
     });
     await server.start();
@@ -170,11 +214,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       address: hostIP,
       ...(o.labels ? { labels: o.labels } : {}),
       ...(o.maxPods ? { maxPods: o.maxPods } : {}),
-      runtimeHealth: async () => {
-        const st = await runtime.runtime.status({});
-        const bad = (st.status?.conditions ?? []).filter((c) => (c.type === 'RuntimeReady' || c.type === 'NetworkReady') && !c.status);
-        return bad.length ? { ready: false, message: bad.map((c) => `${c.type}=false: ${c.reason} ${c.message}`).join('; ') } : { ready: true, message: '' };
-      },
+      runtimeHealth: () => runtimeHealth(runtime),
     });
     await node.register();
     node.start();
@@ -182,29 +222,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
     await pods.start(abort.signal);
     cleanups.push(() => pods.stop());
-    // The pod CIDR comes from the controller manager; pods (except hostNetwork ones) wait for it.
-    void node
-      .waitForPodCIDR(abort.signal)
-      .then(async (cidr) => {
-        podCIDR = cidr;
-        await runtime.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: cidr } } });
-        log.info('pod CIDR assigned', { podCIDR: cidr });
-        pods.kickAll();
-      })
-      .catch((err: unknown) => {
-        if (!abort.signal.aborted) log.error('waiting for the pod CIDR failed', { error: String(err) });
-      });
-
-    if (o.podRoutes !== false) {
-      const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
-      const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, log });
-      routes.start();
-      nodes.start();
-      cleanups.push(async () => {
-        await nodes.stop();
-        await routes.stop();
-      });
-    }
+    awaitPodCIDR(node, runtime, pods, (cidr) => (podCIDR = cidr), abort.signal, log);
+    if (o.podRoutes !== false) cleanups.push(startPodRoutes(o, hostIP, log));
 
     log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
     return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };

@@ -1,7 +1,7 @@
 // The agent's Node: registration, the pod CIDR wait, the lease heartbeat and the node conditions.
 import { isAlreadyExists, isConflict, isNotFound, nowRFC3339, nowRFC3339Micro, type Lease, type Node, type NodeCondition } from '../api/index.js';
 import type { ResourceClient, RestClient } from '../client/index.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import { every, sleepUnlessAborted, type Clock, type TimerHandle } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { goArch, hostAddresses, hostCapacity, hostPressure, systemInfo } from './host.js';
 import { AGENT_VERSION, LEASES, NODE_LEASE_NAMESPACE, NODES } from './resources.js';
@@ -185,7 +185,10 @@ export class NodeStatusManager {
     const has = (n: Node | undefined): string | undefined => n?.spec?.podCIDR || n?.spec?.podCIDRs?.[0];
     let logged = false;
     while (!signal.aborted) {
-      const n = await this.nodes.get(undefined, this.o.nodeName).catch(() => undefined);
+      const n = await this.nodes.get(undefined, this.o.nodeName).catch((err: unknown) => {
+        this.log.debug('node read failed, watching it instead', { error: String(err) });
+        return undefined;
+      });
       if (n) {
         this.node = { ...n, status: this.node?.status ?? n.status };
         onNode?.(n);
@@ -201,7 +204,7 @@ export class NodeStatusManager {
       } catch (err) {
         if (signal.aborted) break;
         this.log.debug('node watch failed', { error: String(err) });
-        await new Promise((r) => setTimeout(r, 500));
+        await sleepUnlessAborted(this.o.clock, 500, signal);
       }
     }
     throw new Error('stopped while waiting for a pod CIDR');
@@ -222,23 +225,16 @@ export class NodeStatusManager {
       if (this.stopped) return;
       await this.updateStatus().catch((err: unknown) => this.log.warn('node status update failed', { error: String(err) }));
     };
-    const every = (name: string, ms: number, fn: () => Promise<void>): void => {
-      const tick = (): void => {
-        if (this.stopped) return;
-        void fn().finally(() => {
-          if (!this.stopped) this.timers.set(name, this.o.clock.setTimer(ms, tick));
-        });
-      };
-      tick();
-    };
-    every('lease', LEASE_RENEW_MS, renew);
-    this.timers.set('status', this.o.clock.setTimer(STATUS_UPDATE_MS, () => every('status', STATUS_UPDATE_MS, status)));
+    const failed = (err: unknown): void => void this.log.warn('node heartbeat failed', { error: String(err) });
+    this.timers.set('lease', every(this.o.clock, LEASE_RENEW_MS, renew, failed));
+    this.timers.set('status', every(this.o.clock, STATUS_UPDATE_MS, status, failed, { delayFirst: true }));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
+    // The last status write's failure, if any, was already reported to whoever awaited it.
     await this.busy.catch(() => undefined);
   }
 }

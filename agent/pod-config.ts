@@ -1,8 +1,9 @@
 // Turns a pod's container into a CRI container config: environment (values, configMap/secret/field refs,
 // envFrom, $(VAR) expansion), mounts from the pod's volumes, and resources as cgroup limits.
+import { createHash } from 'node:crypto';
 import { bytes, cpuMillis, isNotFound, type ConfigMap, type Container, type Pod, type Secret } from '../api/index.js';
 import type { ResourceClient } from '../client/index.js';
-import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './runtime/index.js';
+import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './cri/index.js';
 
 /** A failure the user must fix in the pod or its referenced objects: the container waits with this reason. */
 export class ContainerConfigError extends Error {
@@ -213,6 +214,18 @@ export const LABELS = {
   node: 'ketch.io/node-name',
 } as const;
 
+/** The container annotation that holds containerHash() of the spec it was made from. */
+export const CONTAINER_HASH_ANNOTATION = 'ketch.io/container-hash';
+
+/**
+ * A hash of what a pod update may change in a container (its image: api/validation/pod.ts refuses the rest), as
+ * kubelet hashes the container spec to restart a container whose definition changed. Hashing only that keeps a
+ * container running when a new version of the agent or the API server fills in a default it did not have.
+ */
+export function containerHash(c: Container): string {
+  return createHash('sha256').update(c.image).digest('hex').slice(0, 16);
+}
+
 export interface BuildArgs {
   pod: Pod;
   container: Container;
@@ -244,7 +257,7 @@ export function containerConfig(a: BuildArgs): DeepPartial<ContainerConfig> {
       [LABELS.container]: c.name,
       [LABELS.kind]: a.kind,
     },
-    annotations: {},
+    annotations: { [CONTAINER_HASH_ANNOTATION]: containerHash(c) },
     logPath: `${c.name}/${a.attempt}.log`,
     stdin: c.stdin ?? false,
     stdinOnce: c.stdinOnce ?? false,

@@ -1,30 +1,43 @@
-// Watches the pods bound to this node and keeps one PodWorker per pod; removes sandboxes of pods it no longer knows.
-// Like kubelet's PLEG, it relists the runtime's containers and sandboxes once per period for all pods, and wakes the
-// worker of each pod whose containers or sandbox changed: settled pods need no sync of their own every period.
+// Watches the pods bound to this node and keeps one PodWorker per pod (pod-worker.ts), with the runtime relist
+// (pleg.ts) that wakes them; at start, removes the sandboxes of pods it no longer knows.
 import type { Pod } from '../api/index.js';
 import { Informer } from '../client/index.js';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { LABELS } from './pod-config.js';
-import { PodWorker, type PodWorkerContext } from './pod-worker.js';
+import type { PodWorkerContext } from './pod-state.js';
+import { PodSyncer } from './pod-sync.js';
+import { PodWorker } from './pod-worker.js';
+import { PodLifecycleEvents } from './pleg.js';
 
 export class PodManager {
   readonly informer: Informer<Pod>;
   private readonly workers = new Map<string, PodWorker>();
+  private readonly syncer: PodSyncer;
+  private readonly pleg: PodLifecycleEvents;
   private stopped = false;
-  private relistTimer: NodeJS.Timeout | undefined;
-  private relisting = false;
-  /** Per pod uid, what the last relist saw: container and sandbox ids with their states. */
-  private seen = new Map<string, string>();
 
   constructor(
     private readonly ctx: PodWorkerContext,
     private readonly log: Logger,
+    /** Paces the runtime relist (see PlegOptions.clock). */
+    relistClock: Clock,
   ) {
+    this.syncer = new PodSyncer(ctx);
     this.informer = new Informer<Pod>(ctx.pods, { fieldSelector: `spec.nodeName=${ctx.nodeName}`, clock: ctx.clock, log });
     this.informer.addEventHandler({
       onAdd: (p) => this.upsert(p),
       onUpdate: (_o, p) => this.upsert(p),
       onDelete: (p) => this.workers.get(p.metadata.uid ?? '')?.remove(),
+    });
+    this.pleg = new PodLifecycleEvents({
+      runtime: ctx.runtime,
+      nodeName: ctx.nodeName,
+      periodMs: ctx.syncIntervalMs,
+      clock: relistClock,
+      log,
+      pods: () => this.workers.keys(),
+      wake: (uid) => this.workers.get(uid)?.kick(),
     });
   }
 
@@ -33,7 +46,7 @@ export class PodManager {
     const uid = pod.metadata.uid ?? '';
     const w = this.workers.get(uid);
     if (w) return w.update(pod);
-    const added = new PodWorker(pod, this.ctx, (id) => this.workers.delete(id));
+    const added = new PodWorker(pod, this.ctx, this.syncer, (id) => this.workers.delete(id));
     this.workers.set(uid, added);
     this.log.info('pod added', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
     added.kick();
@@ -57,37 +70,7 @@ export class PodManager {
     this.informer.start();
     await this.informer.waitForSync(signal);
     await this.removeOrphans();
-    if (!this.stopped) {
-      this.relistTimer = setInterval(() => void this.relist(), this.ctx.syncIntervalMs);
-      this.relistTimer.unref();
-    }
-  }
-
-  /** One list of the node's sandboxes and containers; kicks the workers of pods whose part of it changed. */
-  private async relist(): Promise<void> {
-    if (this.relisting || this.stopped) return;
-    this.relisting = true;
-    try {
-      const rt = this.ctx.runtime.runtime;
-      const [{ items }, { containers }] = await Promise.all([rt.listPodSandbox({ filter: { labelSelector: { [LABELS.node]: this.ctx.nodeName } } }), rt.listContainers({})]);
-      const parts = new Map<string, string[]>();
-      const add = (uid: string | undefined, part: string): void => {
-        if (uid && this.workers.has(uid)) parts.set(uid, [...(parts.get(uid) ?? []), part]);
-      };
-      for (const s of items) add(s.labels[LABELS.podUid], `s:${s.id}:${s.state}`);
-      for (const c of containers) add(c.labels[LABELS.podUid], `c:${c.id}:${c.state}`);
-      const now = new Map<string, string>();
-      for (const uid of this.workers.keys()) now.set(uid, (parts.get(uid) ?? []).sort().join(','));
-      for (const [uid, text] of now) {
-        // A pod new since the last relist counts as having had nothing: its worker's first pass may predate this list.
-        if ((this.seen.get(uid) ?? '') !== text) this.workers.get(uid)?.kick();
-      }
-      this.seen = now;
-    } catch (err) {
-      this.log.debug('runtime relist failed', { error: String(err) });
-    } finally {
-      this.relisting = false;
-    }
+    if (!this.stopped) this.pleg.start();
   }
 
   /** Sandboxes left by pods that are gone (deleted while the agent was down). */
@@ -99,13 +82,13 @@ export class PodManager {
       if (!uid || known.has(uid)) continue;
       this.log.info('removing the sandbox of a pod that is gone', { sandbox: s.id, uid });
       await this.ctx.runtime.runtime.removePodSandbox({ podSandboxId: s.id }).catch((err: unknown) => this.log.warn('removing an orphan sandbox failed', { error: String(err) }));
-      await this.ctx.volumes.tearDown(uid).catch(() => undefined);
+      await this.ctx.volumes.tearDown(uid).catch((err: unknown) => this.log.warn('removing an orphan pod volumes failed', { uid, error: String(err) }));
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.relistTimer);
+    this.pleg.stop();
     await this.informer.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
   }

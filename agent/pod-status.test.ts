@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { Pod } from '../api/index.js';
 import { computePodStatus, type ContainerObservation } from './pod-status.js';
-import type { ContainerStatus as CriStatus } from './runtime/index.js';
+import type { ContainerStatus as CriStatus } from './cri/index.js';
 
 const T0 = 1_700_000_000_000n * 1_000_000n;
 

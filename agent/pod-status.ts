@@ -1,6 +1,6 @@
 // Computes a pod's status from what the runtime reports: container states, phase, conditions and IPs.
 import { nowRFC3339, type ContainerState, type ContainerStatus, type Pod, type PodCondition, type PodStatus } from '../api/index.js';
-import type { ContainerStatus as CriStatus } from './runtime/index.js';
+import type { ContainerStatus as CriStatus } from './cri/index.js';
 
 export interface ContainerObservation {
   /** The latest attempt, and the one before it (lastState). */

@@ -37,6 +37,7 @@ export async function runProbe(p: Probe, t: ProbeTarget): Promise<ProbeResult> {
       const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32' };
       for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
       const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutSec * 1000), redirect: 'manual' });
+      // The body is read only to free the connection: the status code is the probe's answer, whatever the body does.
       await res.arrayBuffer().catch(() => undefined);
       const ok = res.status >= 200 && res.status < 400;
       return { ok, message: ok ? '' : `HTTP probe failed with statuscode: ${res.status}` };
@@ -66,12 +67,17 @@ export async function runProbe(p: Probe, t: ProbeTarget): Promise<ProbeResult> {
 
 export type ProbeKind = 'startup' | 'liveness' | 'readiness';
 
+/** A liveness or startup probe that reached its failure threshold: the container must be restarted. */
+export interface ProbeFailure {
+  kind: Extract<ProbeKind, 'liveness' | 'startup'>;
+  message: string;
+}
+
 /** The probe state of one running container; onChange fires when started, ready or failed changes. */
 export class ContainerProbes {
   started: boolean;
   ready = false;
-  /** Set when the liveness or startup probe reached its failure threshold: the container must be restarted. */
-  failed: { kind: ProbeKind; message: string } | undefined;
+  failed: ProbeFailure | undefined;
   private readonly timers = new Map<ProbeKind, TimerHandle>();
   private stopped = false;
 
@@ -122,13 +128,13 @@ export class ContainerProbes {
           this.onChange();
           this.startAfterStartup();
         } else if (failures >= failureThreshold) {
-          this.failed = { kind, message: `Startup probe failed: ${r.message}` };
+          this.failed = { kind: 'startup', message: `Startup probe failed: ${r.message}` };
           again = false;
           this.onChange();
         }
       } else if (kind === 'liveness') {
         if (failures >= failureThreshold) {
-          this.failed = { kind, message: `Liveness probe failed: ${r.message}` };
+          this.failed = { kind: 'liveness', message: `Liveness probe failed: ${r.message}` };
           again = false;
           this.onChange();
         }

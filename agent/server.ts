@@ -11,11 +11,13 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Clock } from '../lib/clock.js';
+import { isNotExist } from '../lib/errno.js';
 import type { Logger } from '../lib/logger.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
 import type { StatsProvider } from './stats.js';
-import type { ContainerStatus as CriStatus, RuntimeClient } from './runtime/index.js';
+import type { ContainerStatus as CriStatus, RuntimeClient } from './cri/index.js';
 
 const execFileP = promisify(execFile);
 
@@ -38,6 +40,8 @@ export interface AgentServerOptions {
   runtime: RuntimeClient;
   /** Serves /stats/summary when given. */
   stats?: StatsProvider;
+  /** Paces log follows and dates sinceSeconds: CRI log lines carry real times, so this is the real clock. */
+  clock: Clock;
   log: Logger;
 }
 
@@ -98,8 +102,11 @@ export interface LogOptions {
   limitBytes?: number;
 }
 
-/** Turns CRI log records into the text kubectl prints (joining partial records, optional timestamps). */
-export function formatLogs(text: string, o: Pick<LogOptions, 'timestamps' | 'tailLines' | 'sinceSeconds'>, now = Date.now()): string[] {
+/**
+ * Turns CRI log records into the text kubectl prints (joining partial records, optional timestamps). `now` (epoch
+ * ms) is what sinceSeconds counts back from; it is read only when sinceSeconds is given.
+ */
+export function formatLogs(text: string, o: Pick<LogOptions, 'timestamps' | 'tailLines' | 'sinceSeconds'>, now = 0): string[] {
   const out: string[] = [];
   let pending = '';
   let pendingTime = '';
@@ -241,7 +248,11 @@ export class AgentServer {
       ...(int('limitBytes') !== undefined ? { limitBytes: int('limitBytes') } : {}),
     };
     const c = await this.container(ns, pod, name, q.get('previous') === 'true');
-    const fh = await open(c.logPath, 'r').catch(() => undefined);
+    const fh = await open(c.logPath, 'r').catch((err: unknown) => {
+      // No log file yet (the container wrote nothing) is an empty log; anything else is said, and the log is empty.
+      if (!isNotExist(err)) this.o.log.warn('container log unreadable', { path: c.logPath, error: String(err) });
+      return undefined;
+    });
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
     res.flushHeaders();
     if (!fh) {
@@ -277,19 +288,23 @@ export class AgentServer {
         rest = text.slice(nl + 1);
         return text.slice(0, nl + 1);
       };
-      let more = write(formatLogs(await readMore(), o));
+      let more = write(formatLogs(await readMore(), o, this.o.clock.now()));
       while (more && o.follow && !closed) {
         const text = await readMore();
         if (text) {
           more = write(formatLogs(text, { timestamps: o.timestamps }));
           continue;
         }
-        const st = await this.o.runtime.runtime.containerStatus({ containerId: c.id }).catch(() => undefined);
+        const st = await this.o.runtime.runtime.containerStatus({ containerId: c.id }).catch((err: unknown) => {
+          // A container the runtime no longer knows has stopped writing: the follow ends after the rest of the file.
+          this.o.log.debug('log follow: container status unknown, ending', { container: c.id, error: String(err) });
+          return undefined;
+        });
         if (st?.status?.state !== 'CONTAINER_RUNNING') {
           write(formatLogs(await readMore(), { timestamps: o.timestamps }));
           break;
         }
-        await new Promise((r) => setTimeout(r, 200));
+        await this.o.clock.sleep(200);
       }
     } finally {
       await fh.close();
@@ -363,6 +378,7 @@ export function pipeStreams(client: WebSocket, upstream: WebSocket, early: RawDa
   early.forEach(relay);
   upstream.on('message', relay);
   upstream.on('close', (code) => client.close(code === 1005 || code === 1006 ? 1000 : code));
+  // An error on one side ends the other: the client sees 1011 (server error), the runtime's stream goes away.
   upstream.on('error', () => client.close(1011));
   client.on('close', () => upstream.close());
   client.on('error', () => upstream.terminate());

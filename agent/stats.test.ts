@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../api/index.js';
 import { LABELS } from './pod-config.js';
-import type { RuntimeClient } from './runtime/index.js';
+import type { RuntimeClient } from './cri/index.js';
 import { hostCpuNanos, hostMemory, StatsProvider } from './stats.js';
 
 const meminfo = 'MemTotal:        8000000 kB\nMemFree:         1000000 kB\nMemAvailable:    3000000 kB\n';

@@ -4,8 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../api/index.js';
+import { realClock, type Clock } from '../lib/clock.js';
 import { LABELS } from './pod-config.js';
-import { int64, type ContainerStats, type RuntimeClient } from './runtime/index.js';
+import { int64, type ContainerStats, type RuntimeClient } from './cri/index.js';
 
 /** kubelet's stats/v1alpha1 CPUStats and MemoryStats (the fields `top` and the metrics server read). */
 export interface CpuStats {
@@ -49,6 +50,8 @@ export interface StatsProviderOptions {
   procRoot?: string;
   /** The wait between two samples when there is no earlier one. */
   sampleGapMs?: number;
+  /** Times the sample gap and stamps the summary (default: the real clock; a CPU rate is over real time). */
+  clock?: Clock;
   delay?: (ms: number) => Promise<void>;
   /** Monotonic nanoseconds. */
   nowNanos?: () => bigint;
@@ -89,9 +92,10 @@ export class StatsProvider {
 
   constructor(private readonly o: StatsProviderOptions) {
     this.proc = o.procRoot ?? '/proc';
-    this.delay = o.delay ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const clock = o.clock ?? realClock;
+    this.delay = o.delay ?? ((ms) => clock.sleep(ms));
     this.nowNanos = o.nowNanos ?? (() => process.hrtime.bigint());
-    this.now = o.now ?? (() => new Date());
+    this.now = o.now ?? (() => new Date(clock.now()));
   }
 
   async summary(): Promise<Summary> {

@@ -6,6 +6,7 @@ import { dirname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import type { KeyToPath, Pod, Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
+import { isNotExist } from '../lib/errno.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
 
 const exec = promisify(execFile);
@@ -122,7 +123,11 @@ export class VolumeManager {
     for (const f of files) {
       const target = join(dir, safeRelative(f.path));
       await mkdir(dirname(target), { recursive: true });
-      const current = await readFile(target).catch(() => undefined);
+      const current = await readFile(target).catch((err: unknown) => {
+        // Not written yet: it is written now.
+        if (isNotExist(err)) return undefined;
+        throw err;
+      });
       if (!current || !current.equals(f.data)) await writeFile(target, f.data);
       await chmod(target, f.mode);
     }
@@ -153,7 +158,11 @@ export class VolumeManager {
   }
 
   private async hostPath(path: string, type: string): Promise<string> {
-    const info = await stat(path).catch(() => undefined);
+    const info = await stat(path).catch((err: unknown) => {
+      // Not there: made, or refused, as the type says. Anything else is no usable host path.
+      if (isNotExist(err)) return undefined;
+      throw new MountError(`hostPath ${path}: ${String(err)}`);
+    });
     switch (type) {
       case 'DirectoryOrCreate':
         if (!info) await mkdir(path, { recursive: true, mode: 0o755 });
@@ -192,7 +201,10 @@ export class VolumeManager {
     const info = await readFile('/proc/self/mountinfo', 'utf8');
     for (const line of info.split('\n')) {
       const mp = line.split(' ')[4];
-      if (mp?.startsWith(`${base}/`)) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
+      if (mp?.startsWith(`${base}/`)) {
+        // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+        await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
+      }
     }
     await rm(this.podDir(uid), { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import type {
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
 import type { CronJob, Job, JobSpec } from './schemas/batch.js';
+import type { EndpointSlice } from './schemas/discovery.js';
 import type { PriorityClass } from './schemas/scheduling.js';
 import { RBAC_GROUP, type RoleBinding, type Subject } from './schemas/rbac.js';
 
@@ -173,6 +174,14 @@ function defaultEndpoints(ep: Endpoints): void {
   for (const s of ep.subsets ?? []) for (const p of s.ports ?? []) p.protocol ??= 'TCP';
 }
 
+/** SetDefaults_EndpointPort: an unnamed port gets the name "", a port without protocol TCP. */
+function defaultEndpointSlice(s: EndpointSlice): void {
+  for (const p of s.ports ?? []) {
+    p.name ??= '';
+    p.protocol ??= 'TCP';
+  }
+}
+
 function defaultDeployment(d: Deployment): void {
   const spec = d.spec;
   if (!spec) return;
@@ -321,6 +330,7 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'v1/Secret': defaultSecret,
   'v1/Endpoints': defaultEndpoints,
   'v1/ReplicationController': defaultReplicationController,
+  'discovery.k8s.io/v1/EndpointSlice': defaultEndpointSlice,
   'apps/v1/Deployment': defaultDeployment,
   'apps/v1/ReplicaSet': defaultReplicaSet,
   'apps/v1/DaemonSet': defaultDaemonSet,

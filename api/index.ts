@@ -14,6 +14,7 @@ export * from './schemas/core.js';
 export * from './schemas/apps.js';
 export * from './schemas/batch.js';
 export * from './schemas/coordination.js';
+export * from './schemas/discovery.js';
 export * from './schemas/scheduling.js';
 export * from './schemas/rbac.js';
 export * from './schemas/certificates.js';

@@ -86,6 +86,7 @@ describe('openapiV3', () => {
       'apis/batch/v1',
       'apis/certificates.k8s.io/v1',
       'apis/coordination.k8s.io/v1',
+      'apis/discovery.k8s.io/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',
     ]);

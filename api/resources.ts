@@ -49,6 +49,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
   r('batch', 'v1', 'CronJob', 'cronjobs', true, ['cj'], ['status'], ['all']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
   r('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),

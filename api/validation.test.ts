@@ -567,6 +567,14 @@ describe('validateObject', () => {
       const ext = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'default' }, spec: { type: 'ExternalName' } };
       expectCauses(create(ext), 'spec.externalName: Required value');
     });
+    it('allows externalTrafficPolicy on externally accessible services only (external IPs count)', () => {
+      const svc = examples.service();
+      svc.spec.externalIPs = ['192.0.2.10'];
+      expectCauses(create(svc));
+      const plain = examples.service();
+      plain.spec.externalTrafficPolicy = 'Local';
+      expectCauses(create(plain), 'spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services');
+    });
     it('checks cluster IPs and keeps them on update', () => {
       const svc = examples.service();
       svc.spec.clusterIP = '10.96.0.300';
@@ -645,6 +653,30 @@ describe('validateObject', () => {
         'subsets[0].ports[1].name: Required value',
         'subsets[0].ports[1].port: Invalid value: 70000: must be between 1 and 65535, inclusive',
       );
+    });
+    it('checks endpoint slices as kube does: address type, addresses, ports, and an immutable address type', () => {
+      const s = examples.endpointSlice();
+      s.endpoints[0]!.addresses = ['127.0.0.1'];
+      s.endpoints[1]!.addresses = [];
+      s.endpoints.push({ addresses: ['10.0.0.300'], nodeName: 'Bad_Node' });
+      s.ports = [{ name: 'http', port: 80 }, { name: 'http', port: 81, protocol: 'UDP' }];
+      expectCauses(
+        create(s),
+        'endpoints[0].addresses[0]: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)',
+        'endpoints[1].addresses: Required value: must contain at least 1 address',
+        'endpoints[2].addresses[0]: Invalid value: "10.0.0.300": must be a valid IPv4 address',
+        `endpoints[2].nodeName: Invalid value: "Bad_Node": ${SUBDOMAIN_MSG}`,
+        'ports[1].name: Duplicate value: "http"',
+      );
+      const bad = examples.endpointSlice();
+      bad.addressType = 'IP';
+      expectCauses(create(bad), 'addressType: Unsupported value: "IP": supported values: "FQDN", "IPv4", "IPv6"');
+      const many = examples.endpointSlice();
+      many.endpoints = Array.from({ length: 1001 }, (_, i) => ({ addresses: [`10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`] }));
+      expectCauses(create(many), 'endpoints: Too many: 1001: must have at most 1000 items');
+      const v6 = examples.endpointSlice();
+      v6.addressType = 'IPv6';
+      expectCause(update(v6, examples.endpointSlice()), 'addressType: Invalid value: "IPv6": field is immutable');
     });
     it('checks lease durations', () => {
       const l = examples.lease();

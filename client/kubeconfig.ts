@@ -1,11 +1,16 @@
-// Reads a kubeconfig (KUBECONFIG, ~/.kube/config, or a path) into what the REST client needs for one context.
+// Reads a kubeconfig (KUBECONFIG, ~/.kube/config, or a path) into what the REST client needs for one context. A
+// cluster may name several API servers of one control plane: `--server a,b`, or a `ketch.dev/servers` extension of
+// the cluster entry (kubectl keeps and ignores it, and uses `server`).
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import YAML from 'yaml';
 
 export interface ClientConfig {
+  /** The API server; the first of `servers` when there are several. */
   server: string;
+  /** Every API server of the control plane, when there are several: the REST client balances between them. */
+  servers?: string[];
   /** PEM of the CA that signed the server's certificate. */
   ca?: string;
   /** PEM client certificate and key (x509 authentication). */
@@ -25,8 +30,21 @@ interface NamedCluster {
     'certificate-authority'?: string;
     'certificate-authority-data'?: string;
     'insecure-skip-tls-verify'?: boolean;
+    extensions?: { name: string; extension?: { servers?: unknown } }[];
   };
 }
+
+/** The cluster extension that lists a control plane's API servers. */
+export const SERVERS_EXTENSION = 'ketch.dev/servers';
+
+/** The servers of a cluster entry: `server`, then those of its servers extension, each once. */
+function clusterServers(cluster: NamedCluster['cluster']): string[] {
+  const listed = cluster.extensions?.find((e) => e.name === SERVERS_EXTENSION)?.extension?.servers;
+  const more = Array.isArray(listed) ? listed.filter((s): s is string => typeof s === 'string') : [];
+  return [...new Set([cluster.server, ...more].map(trimServer))];
+}
+
+const trimServer = (s: string): string => s.trim().replace(/\/+$/, '');
 interface NamedUser {
   name: string;
   user: {
@@ -108,8 +126,11 @@ export function loadClientConfig(opts: LoadOptions = {}): ClientConfig {
   const dataOrFile = (owner: object, data: string | undefined, path: string | undefined): string | undefined =>
     data ? Buffer.from(data, 'base64').toString('utf8') : path ? readFileSync(rel(owner, path), 'utf8') : undefined;
 
+  // --server a,b (the CLI's and the agent's flag) replaces the cluster's servers.
+  const servers = opts.server ? [...new Set(opts.server.split(',').map(trimServer).filter(Boolean))] : clusterServers(cluster.cluster);
   const cfg: ClientConfig = {
-    server: (opts.server ?? cluster.cluster.server).replace(/\/+$/, ''),
+    server: servers[0] ?? '',
+    ...(servers.length > 1 ? { servers } : {}),
     namespace: opts.namespace ?? ctx.context.namespace ?? 'default',
     contextName: ctxName,
   };

@@ -26,3 +26,6 @@ export const REPLICATIONCONTROLLERS = refFor('v1', 'ReplicationController');
 export const JOBS = refFor('batch/v1', 'Job');
 export const CRONJOBS = refFor('batch/v1', 'CronJob');
 export const LEASES = refFor('coordination.k8s.io/v1', 'Lease');
+export const SERVICES = refFor('v1', 'Service');
+export const ENDPOINTS = refFor('v1', 'Endpoints');
+export const ENDPOINTSLICES = refFor('discovery.k8s.io/v1', 'EndpointSlice');

@@ -1,9 +1,11 @@
 // A typed REST client for the Kubernetes API built from a kubeconfig: TLS (CA, client certificates), bearer tokens,
-// JSON bodies, Status errors as ApiError, and watches as async iterators.
+// JSON bodies, Status errors as ApiError, and watches as async iterators. Given several servers, requests go through a
+// client-side balancer (balancer.ts) that fails over between them.
 import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { listOptionsQuery, type ListOptions } from '../api/list-options.js';
+import { failoverVerdict, ServerBalancer } from './balancer.js';
 import type { ClientConfig } from './kubeconfig.js';
 
 /** What a client needs to know about a resource to build its URLs. */
@@ -84,50 +86,100 @@ function queryString(q: Query | undefined): string {
   return s ? `?${s}` : '';
 }
 
+/** Where requests to one server go: request options from its parsed address (a URL per request costs more than the rest). */
+interface Target {
+  server: string;
+  protocol: string;
+  hostname: string;
+  port: string;
+}
+
+function targetOf(server: string): Target {
+  const url = new URL(server);
+  // An IPv6 literal's brackets are part of URL.hostname but not of the request option.
+  return { server, protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port };
+}
+
 export class RestClient {
   private readonly agent: Agent | undefined;
-  private readonly base: URL;
-  private readonly hostname: string;
+  private readonly https: boolean;
+  private readonly targets: Map<string, Target>;
+  private readonly single: Target | undefined;
+  /** Set when the config names several servers. */
+  readonly balancer: ServerBalancer | undefined;
   readonly namespace: string;
 
   constructor(
     readonly config: ClientConfig,
     private readonly userAgent = 'ketch/0.1',
   ) {
-    this.base = new URL(config.server);
-    // An IPv6 literal's brackets are part of URL.hostname but not of the request option.
-    this.hostname = this.base.hostname.replace(/^\[(.*)\]$/, '$1');
+    const servers = config.servers?.length ? config.servers : [config.server];
+    this.targets = new Map(servers.map((s) => [s, targetOf(s)]));
+    const protocols = new Set([...this.targets.values()].map((t) => t.protocol));
+    if (protocols.size > 1) throw new Error(`the API servers ${servers.join(', ')} mix http and https`);
+    this.https = protocols.has('https:');
     this.namespace = config.namespace;
-    this.agent =
-      this.base.protocol === 'https:'
-        ? new Agent({
-            keepAlive: true,
-            maxSockets: 64,
-            ...(config.ca ? { ca: config.ca } : {}),
-            ...(config.cert && config.key ? { cert: config.cert, key: config.key } : {}),
-            rejectUnauthorized: !config.insecureSkipTLSVerify,
-          })
-        : undefined;
+    this.agent = this.https
+      ? new Agent({
+          keepAlive: true,
+          maxSockets: 64,
+          ...(config.ca ? { ca: config.ca } : {}),
+          ...(config.cert && config.key ? { cert: config.cert, key: config.key } : {}),
+          rejectUnauthorized: !config.insecureSkipTLSVerify,
+        })
+      : undefined;
+    if (servers.length === 1) this.single = this.targets.get(servers[0]!);
+    else this.balancer = new ServerBalancer(servers, { probe: (server) => this.probe(server) });
   }
 
-  /** Opens a request and returns the response stream once headers arrive; non-2xx answers become ApiError. */
+  /**
+   * Opens a request and returns the response stream once headers arrive; non-2xx answers become ApiError. With several
+   * servers, a request that a server could not take goes to the next healthy one (see failoverVerdict).
+   */
   async open(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
-    // Request options from the parsed server address (a URL object per request costs more than the rest of the setup).
+    const balancer = this.balancer;
+    if (!balancer) return this.openOn(this.single!, method, path, opts);
+    let failure: unknown;
+    for (let attempt = 0; attempt < balancer.servers.length; attempt++) {
+      const server = balancer.pick();
+      try {
+        return await this.openOn(this.targets.get(server)!, method, path, opts);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const verdict = failoverVerdict(err, method);
+        if (verdict === 'keep') throw err;
+        balancer.fail(server, err instanceof Error ? err.message : String(err));
+        if (verdict === 'mark') throw err;
+        failure = err;
+      }
+    }
+    throw failure;
+  }
+
+  /** Whether server serves (GET /readyz with this client's credentials): the balancer's recheck of a server marked down. */
+  private async probe(server: string): Promise<boolean> {
+    const res = await this.openOn(this.targets.get(server)!, 'GET', '/readyz', { timeoutMs: 5000 });
+    res.resume();
+    return true;
+  }
+
+  private async openOn(target: Target, method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
     const fullPath = path + queryString(opts.query);
-    const https = this.base.protocol === 'https:';
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, Accept: opts.accept ?? 'application/json' };
     // Credentials go only over TLS, as with client-go.
-    if (this.config.token && https) headers.Authorization = `Bearer ${this.config.token}`;
+    if (this.config.token && this.https) headers.Authorization = `Bearer ${this.config.token}`;
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
       headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const send = https ? httpsRequest : httpRequest;
-    const target = { protocol: this.base.protocol, hostname: this.hostname, port: this.base.port, path: fullPath };
+    const send = this.https ? httpsRequest : httpRequest;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send({ ...target, method, headers, ...(this.agent ? { agent: this.agent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, resolve);
+      const req = send(
+        { protocol: target.protocol, hostname: target.hostname, port: target.port, path: fullPath, method, headers, ...(this.agent ? { agent: this.agent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
+        resolve,
+      );
       if (opts.timeoutMs) {
         req.setTimeout(opts.timeoutMs, () => req.destroy(errors.timeout(`request ${method} ${path} timed out after ${opts.timeoutMs} ms`)));
       }

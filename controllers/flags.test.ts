@@ -16,6 +16,17 @@ describe('controller manager flags', () => {
     assert.equal(options.concurrentDaemonSetSyncs, 2);
     assert.equal(options.concurrentStatefulSetSyncs, 5);
     assert.equal(options.concurrentRcSyncs, 5);
+    assert.equal(options.concurrentServiceEndpointSyncs, 5);
+    assert.equal(options.concurrentEndpointSyncs, 5);
+    assert.equal(options.maxEndpointsPerSlice, 100);
+  });
+
+  it('takes the endpoint controllers\' flags and bounds --max-endpoints-per-slice', () => {
+    const { options } = parseControllerManagerFlags(['--concurrent-service-endpoint-syncs=2', '--concurrent-endpoint-syncs', '3', '--max-endpoints-per-slice=1000']);
+    assert.equal(options.concurrentServiceEndpointSyncs, 2);
+    assert.equal(options.concurrentEndpointSyncs, 3);
+    assert.equal(options.maxEndpointsPerSlice, 1000);
+    assert.throws(() => parseControllerManagerFlags(['--max-endpoints-per-slice=1001']), /between 1 and 1000/);
   });
 
   it('parses --flag=value, --flag value and booleans; rejects unknown flags', () => {
@@ -45,8 +56,8 @@ describe('controller manager flags', () => {
   });
 
   it('selects controllers as --controllers does', () => {
-    assert.deepEqual([...enabledControllers(['*'])].sort(), ['bootstrapsigner', 'clusterrole-aggregation', 'cronjob', 'csrapproving', 'csrsigning', 'daemonset', 'deployment', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'statefulset', 'tokencleaner', 'ttl-after-finished']);
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-csrapproving', '-csrsigning', '-tokencleaner', '-bootstrapsigner'])].sort(), ['cronjob', 'deployment', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), ['bootstrapsigner', 'clusterrole-aggregation', 'cronjob', 'csrapproving', 'csrsigning', 'daemonset', 'deployment', 'endpoint', 'endpointslice', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'tokencleaner', 'ttl-after-finished']);
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-servicelb', '-endpoint', '-csrapproving', '-csrsigning', '-tokencleaner', '-bootstrapsigner'])].sort(), ['cronjob', 'deployment', 'endpointslice', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

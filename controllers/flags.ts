@@ -13,7 +13,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, csrapproving, csrsigning, tokencleaner, bootstrapsigner)" },
+  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, endpointslice, endpoint, servicelb, clusterrole-aggregation, csrapproving, csrsigning, tokencleaner, bootstrapsigner)" },
   { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -29,6 +29,9 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--concurrent-job-syncs', kind: 'int', default: '5', description: 'Jobs synced at once' },
   { name: '--concurrent-cron-job-syncs', kind: 'int', default: '5', description: 'CronJobs synced at once' },
   { name: '--concurrent-ttl-after-finished-syncs', kind: 'int', default: '5', description: 'finished Jobs checked for deletion at once (ttl-after-finished)' },
+  { name: '--concurrent-service-endpoint-syncs', kind: 'int', default: '5', description: 'services whose EndpointSlices are synced at once' },
+  { name: '--concurrent-endpoint-syncs', kind: 'int', default: '5', description: 'services whose Endpoints are synced at once' },
+  { name: '--max-endpoints-per-slice', kind: 'int', default: '100', description: 'endpoints in one EndpointSlice (at most 1000)' },
   { name: '--cluster-signing-cert-file', kind: 'string', arg: 'file', description: 'CA certificate the CSR signer (csrsigning) signs with; without it csrsigning does not run (ketch server: the cluster CA)' },
   { name: '--cluster-signing-key-file', kind: 'string', arg: 'file', description: 'key of --cluster-signing-cert-file' },
   { name: '--cluster-signing-duration', kind: 'duration', default: '8760h0m0s', description: 'the longest validity of a certificate the CSR signer issues' },
@@ -40,6 +43,11 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
   const f = readFlags(CONTROLLER_MANAGER_FLAGS, input);
   const kubeconfig = f.optional('--kubeconfig');
   const identity = f.optional('--leader-elect-identity');
+  const maxEndpointsPerSlice = f.int('--max-endpoints-per-slice');
+  // kube-controller-manager checks the range too.
+  if (maxEndpointsPerSlice < 1 || maxEndpointsPerSlice > 1000) {
+    throw new Error(`invalid argument "${maxEndpointsPerSlice}" for "--max-endpoints-per-slice" flag: must be between 1 and 1000`);
+  }
   const signingCert = f.optional('--cluster-signing-cert-file');
   const signingKey = f.optional('--cluster-signing-key-file');
   if (!signingCert !== !signingKey) throw new FlagError('--cluster-signing-cert-file and --cluster-signing-key-file go together');
@@ -69,6 +77,9 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       concurrentJobSyncs: f.int('--concurrent-job-syncs'),
       concurrentCronJobSyncs: f.int('--concurrent-cron-job-syncs'),
       concurrentTtlAfterFinishedSyncs: f.int('--concurrent-ttl-after-finished-syncs'),
+      concurrentServiceEndpointSyncs: f.int('--concurrent-service-endpoint-syncs'),
+      concurrentEndpointSyncs: f.int('--concurrent-endpoint-syncs'),
+      maxEndpointsPerSlice,
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
       ...(signingCert && signingKey ? { clusterSigning: { certFile: signingCert, keyFile: signingKey } } : {}),
       clusterSigningDurationMs: f.durationMs('--cluster-signing-duration'),

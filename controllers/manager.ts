@@ -13,6 +13,8 @@ import { logger } from '../lib/logger.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
+import { EndpointsController } from './endpoints/endpoints-controller.js';
+import { EndpointSliceController } from './endpointslice/endpointslice-controller.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
@@ -28,6 +30,7 @@ import { BootstrapSignerController } from './bootstrap/bootstrapsigner-controlle
 import { TokenCleanerController } from './bootstrap/tokencleaner-controller.js';
 import { CsrApprovingController } from './certificates/approver-controller.js';
 import { CsrSigningController } from './certificates/signer-controller.js';
+import { ServiceLbController } from './servicelb/servicelb-controller.js';
 
 export interface ControllerManagerOptions {
   rest: RestClient;
@@ -63,6 +66,10 @@ export interface ControllerManagerOptions {
   concurrentJobSyncs?: number;
   concurrentCronJobSyncs?: number;
   concurrentTtlAfterFinishedSyncs?: number;
+  concurrentServiceEndpointSyncs?: number;
+  concurrentEndpointSyncs?: number;
+  /** Endpoints in one EndpointSlice (default 100, at most 1000). */
+  maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
   /** The CA the CSR signer signs with (--cluster-signing-cert-file/--cluster-signing-key-file); without it csrsigning does not run. */
@@ -108,6 +115,14 @@ export const CONTROLLERS: Record<string, Factory> = {
   csrsigning: (ctx, o) => new CsrSigningController(ctx, { ...o.clusterSigning!, ...(o.clusterSigningDurationMs ? { durationMs: o.clusterSigningDurationMs } : {}) }),
   tokencleaner: (ctx) => new TokenCleanerController(ctx),
   bootstrapsigner: (ctx) => new BootstrapSignerController(ctx),
+  endpointslice: (ctx, o) =>
+    new EndpointSliceController(ctx, {
+      ...(o.concurrentServiceEndpointSyncs ? { workers: o.concurrentServiceEndpointSyncs } : {}),
+      ...(o.maxEndpointsPerSlice ? { maxEndpointsPerSlice: o.maxEndpointsPerSlice } : {}),
+    }),
+  endpoint: (ctx, o) => new EndpointsController(ctx, { ...(o.concurrentEndpointSyncs ? { workers: o.concurrentEndpointSyncs } : {}) }),
+  // k3s's name for its LoadBalancer-without-a-cloud controller.
+  servicelb: (ctx) => new ServiceLbController(ctx),
 };
 
 /** The controllers that --controllers selects, in a stable order. */

@@ -33,6 +33,34 @@ export const realClock: Clock = {
   },
 };
 
+/**
+ * Calls fn now and then again `ms` after each call has settled (a slow call delays the next; two never overlap),
+ * on `clock`'s timers, until the handle is cancelled. A call that throws or rejects goes to onError, and the
+ * rhythm goes on. With `{ delayFirst: true }` the first call comes after `ms` too.
+ */
+export function every(clock: Clock, ms: number, fn: () => unknown, onError: (err: unknown) => void, opts: { delayFirst?: boolean } = {}): TimerHandle {
+  let timer: TimerHandle | undefined;
+  let cancelled = false;
+  const tick = (): void => {
+    if (cancelled) return;
+    timer = undefined;
+    void Promise.resolve()
+      .then(fn)
+      .catch(onError)
+      .finally(() => {
+        if (!cancelled) timer = clock.setTimer(ms, tick);
+      });
+  };
+  if (opts.delayFirst) timer = clock.setTimer(ms, tick);
+  else tick();
+  return {
+    cancel() {
+      cancelled = true;
+      timer?.cancel();
+    },
+  };
+}
+
 interface FakeTimer {
   at: number;
   seq: number;

@@ -1,6 +1,10 @@
 // cgroup v1 reads (usage for ContainerStats) and the removal of pod-level cgroup directories.
 import { readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoOf, isNotExist } from '../../lib/errno.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
 
 const ROOT = '/sys/fs/cgroup';
 const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'devices', 'freezer', 'systemd'];
@@ -9,24 +13,27 @@ export function cgroupDir(controller: string, path: string): string {
   return join(ROOT, controller, path);
 }
 
-async function readNumber(file: string): Promise<number | undefined> {
+/** A cgroup file's text; undefined when the cgroup is gone or the controller is not mounted (usage unknown). */
+async function readCgroupFile(file: string): Promise<string | undefined> {
   try {
-    const n = Number((await readFile(file, 'utf8')).trim());
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (!isNotExist(err)) log.debug('cgroup file unreadable, usage unknown', { file, error: String(err) });
     return undefined;
   }
 }
 
+async function readNumber(file: string): Promise<number | undefined> {
+  const text = await readCgroupFile(file);
+  const n = Number(text?.trim());
+  return text !== undefined && Number.isFinite(n) ? n : undefined;
+}
+
 async function readStat(file: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  try {
-    for (const line of (await readFile(file, 'utf8')).split('\n')) {
-      const [k, v] = line.split(' ');
-      if (k && v) out[k] = Number(v);
-    }
-  } catch {
-    // cgroup gone
+  for (const line of (await readCgroupFile(file))?.split('\n') ?? []) {
+    const [k, v] = line.split(' ');
+    if (k && v) out[k] = Number(v);
   }
   return out;
 }
@@ -62,7 +69,9 @@ export async function removeCgroup(path: string, stopAt = '/'): Promise<void> {
     while (p && p !== '/' && p !== stopAt) {
       try {
         await rmdir(cgroupDir(c, p));
-      } catch {
+      } catch (err) {
+        // Not there, or still in use (processes or child cgroups): then its parents are in use too.
+        if (!['ENOENT', 'EBUSY', 'ENOTEMPTY'].includes(errnoOf(err) ?? '')) log.warn('cgroup not removed', { cgroup: cgroupDir(c, p), error: String(err) });
         break;
       }
       p = p.slice(0, p.lastIndexOf('/'));

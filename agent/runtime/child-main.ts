@@ -1,5 +1,5 @@
 // Entry of the runtime shim run as a child of the node agent (spawnRuntimeService): options in argv, control over IPC.
-import { startRuntimeService, type RuntimeServiceHandle, type RuntimeServiceOptions } from './index.js';
+import { startRuntimeService, type RuntimeServiceHandle, type RuntimeServiceOptions } from './service.js';
 import { isChildRequest, type ChildReply } from './child-protocol.js';
 import { logger } from '../../lib/logger.js';
 

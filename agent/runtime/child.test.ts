@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../test/support/util.js';
-import { connectRuntime, spawnRuntimeService } from './index.js';
+import { connectRuntime } from '../cri/client.js';
+import { spawnRuntimeService } from './index.js';
 
 /** Pids of this process's children running the runtime child entry. */
 const runtimeChildren = (): string[] =>

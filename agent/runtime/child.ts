@@ -2,9 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectRuntime } from './grpc.js';
+import { connectRuntime } from '../cri/client.js';
 import { isChildReply, type ChildReply, type ChildRequest } from './child-protocol.js';
-import type { RuntimeServiceHandle, RuntimeServiceOptions } from './index.js';
+import type { RuntimeServiceHandle, RuntimeServiceOptions } from './service.js';
+import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -16,6 +17,8 @@ export interface RuntimeChildOptions {
   startTimeoutMs?: number;
   /** First wait before a child that died is started again (default 1 s, doubling to 30 s). */
   restartDelayMs?: number;
+  /** Times the waits above (default: the real clock). */
+  clock?: Clock;
 }
 
 /** node arguments that run child-main beside this file: from source (.ts) through tsx's loader, from dist/ as is. */
@@ -43,7 +46,8 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
   let closing = false;
   let child!: ChildProcess;
   let restartDelayMs = co.restartDelayMs ?? 1000;
-  let restartTimer: NodeJS.Timeout | undefined;
+  let restartTimer: TimerHandle | undefined;
+  const clock = co.clock ?? realClock;
 
   /** Spawns a child and wires it; resolves when it says it is ready, rejects if it exits first. */
   const launch = (): Promise<void> => {
@@ -73,7 +77,7 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
         waiting.clear();
         if (closing || !wasReady) return;
         log.error('runtime child exited, starting it again', { pid: c.pid, code, signal, inMs: restartDelayMs });
-        restartTimer = setTimeout(() => {
+        restartTimer = clock.setTimer(restartDelayMs, () => {
           restartTimer = undefined;
           if (closing) return;
           launch().then(
@@ -83,7 +87,7 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
             },
             (err: unknown) => log.error('runtime child did not start again', { error: String(err) }),
           );
-        }, restartDelayMs);
+        });
         restartDelayMs = Math.min(restartDelayMs * 2, 30_000);
       });
     });
@@ -91,16 +95,16 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
 
   const close = async (): Promise<void> => {
     closing = true;
-    clearTimeout(restartTimer);
+    restartTimer?.cancel();
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = exited(child);
     child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const timedOut = await Promise.race([
       done.then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), co.stopTimeoutMs ?? 10_000))),
+      new Promise<boolean>((r) => (timer = clock.setTimer(co.stopTimeoutMs ?? 10_000, () => r(true)))),
     ]);
-    clearTimeout(timer);
+    timer?.cancel();
     if (timedOut) {
       log.warn('runtime child did not stop in time, killing it', { pid: child.pid });
       child.kill('SIGKILL');
@@ -109,14 +113,14 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
   };
 
   try {
-    let startTimer: NodeJS.Timeout | undefined;
+    let startTimer: TimerHandle | undefined;
     const startTimeoutMs = co.startTimeoutMs ?? 120_000;
     await Promise.race([
       launch(),
       new Promise<never>((_r, reject) => {
-        startTimer = setTimeout(() => reject(new Error(`the runtime child was not ready within ${startTimeoutMs / 1000}s; its log is above`)), startTimeoutMs);
+        startTimer = clock.setTimer(startTimeoutMs, () => reject(new Error(`the runtime child was not ready within ${startTimeoutMs / 1000}s; its log is above`)));
       }),
-    ]).finally(() => clearTimeout(startTimer));
+    ]).finally(() => startTimer?.cancel());
     const client = connectRuntime(opts.listen, { timeoutMs: 10_000 });
     try {
       await client.runtime.version({ version: 'v1' });

@@ -129,6 +129,7 @@ export class CommandRunner {
     const child = spawn(this.python, ['-I', '-S', '-c', HELPER], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.helper = child;
     child.on('error', (err) => log.warn('command helper failed', { error: String(err) }));
+    // A helper that died closes its stdin (EPIPE): the 'error' and 'exit' handlers already report and replace it.
     child.stdin?.on('error', () => undefined);
     child.unref();
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();

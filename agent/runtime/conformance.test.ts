@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { run } from './exec.js';
-import { connectRuntime } from './grpc.js';
+import { connectRuntime } from '../cri/client.js';
 import { startRuntimeService } from './index.js';
-import { startContainerd } from './testing/containerd.js';
-import { runtimeConformance } from './testing/conformance.js';
+import { startContainerd } from '../../test/support/runtime/containerd.js';
+import { runtimeConformance } from '../../test/support/runtime/conformance.js';
 
 runtimeConformance('ketch shim', async (env) => {
   const root = await mkdtemp(join(tmpdir(), 'ketch-conf-'));

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONTROL_FD, HELPER_SOURCE, consoleHelper, helperArgs, resizeLine } from './console.js';
-import { pollUntil } from './testing/registry.js';
+import { pollUntil } from '../../test/support/runtime/registry.js';
 
 interface Session {
   output: () => string;

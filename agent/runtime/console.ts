@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 
 /** Debian's interpreter, not whatever python3 comes first in PATH. */
 export const PYTHON = '/usr/bin/python3';
@@ -264,8 +264,8 @@ export function resizeLine(payload: Buffer): { size: TerminalSize; line: string 
   let msg: unknown;
   try {
     msg = JSON.parse(payload.toString('utf8'));
-  } catch {
-    throw new Error(`resize: not JSON: ${JSON.stringify(payload.toString('utf8').slice(0, 80))}`);
+  } catch (err) {
+    throw new Error(`resize: not JSON (${String(err)}): ${JSON.stringify(payload.toString('utf8').slice(0, 80))}`);
   }
   const { Width: width, Height: height } = (typeof msg === 'object' && msg !== null ? msg : {}) as { Width?: unknown; Height?: unknown };
   const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536;

@@ -8,16 +8,18 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cgroupDir } from './cgroups.js';
 import { consoleHelper } from './console.js';
-import type { ContainerConfig, ContainerState, LinuxContainerResources } from './cri-types.js';
-import { RuntimeError, invalid, notFound } from './errors.js';
+import type { ContainerConfig, ContainerState, LinuxContainerResources } from '../cri/types.js';
+import { RuntimeError, invalid, notFound } from '../cri/errors.js';
 import { run } from './command-runner.js';
 import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
 import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, nowNanos } from './monitor.js';
 import { MonitorPool, procStartTime } from './monitor-pool.js';
-import { readJson, writeJson } from './network.js';
+import { readJson, writeJson } from './files.js';
+import { errnoOf, isNotExist } from '../../lib/errno.js';
 import { RecordFiles } from './records.js';
 import { buildSpec, ociResources } from './oci-spec.js';
 import type { SandboxRecord } from './sandboxes.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -55,7 +57,9 @@ function readStateFile<T>(file: string): T | undefined {
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
+  } catch (err) {
+    // The monitor writes these files atomically, so this is a file removed meanwhile or damaged: read again next time.
+    if (!isNotExist(err)) log.warn('container state file unreadable', { file, error: String(err) });
     return undefined;
   }
 }
@@ -64,8 +68,9 @@ function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // ESRCH: no such process. EPERM would mean it exists under another user, which a container's init may be.
+    return errnoOf(err) === 'EPERM';
   }
 }
 
@@ -87,11 +92,12 @@ export class ContainerStore {
     private readonly root: string,
     private readonly images: ImageStore,
     private readonly logs: ContainerLogOptions = {},
+    private readonly clock: Clock = realClock,
   ) {
     this.dir = join(root, 'containers');
     this.runcRoot = join(root, 'runc');
     this.records = new RecordFiles(this.dir, 'container.json');
-    this.monitors = new MonitorPool(root);
+    this.monitors = new MonitorPool(root, undefined, clock);
   }
 
   async init(): Promise<void> {
@@ -281,12 +287,12 @@ export class ContainerStore {
   }
 
   private async waitExit(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       const v = await this.view(rec);
       if (v.state !== 'CONTAINER_RUNNING') return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
+      if (this.clock.now() >= deadline) return false;
+      await this.clock.sleep(20);
     }
   }
 
@@ -366,18 +372,23 @@ export class ContainerStore {
     const err = collect(child.stderr);
     let timedOut = false;
     const timer = timeoutSec > 0
-      ? setTimeout(() => {
+      ? this.clock.setTimer(timeoutSec * 1000, () => {
           timedOut = true;
+          // Without a pid file runc has not started the command yet: killing runc itself stops it.
           void readFile(pidFile, 'utf8').then((p) => process.kill(Number(p), 'SIGKILL')).catch(() => child.kill('SIGKILL'));
-        }, timeoutSec * 1000)
+        })
       : undefined;
     const code = await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
     });
-    if (timer) clearTimeout(timer);
+    timer?.cancel();
     // runc logs an error only when it could not run the command (e.g. no such binary): that is no exit code.
-    const runcError = lastRuncError(await readFile(runcLog, 'utf8').catch(() => ''));
+    const runcError = lastRuncError(await readFile(runcLog, 'utf8').catch((e: unknown) => {
+      // No log: runc wrote no error (it writes the file only when it has something to say).
+      if (isNotExist(e)) return '';
+      throw e;
+    }));
     await Promise.all([rm(pidFile, { force: true }), rm(runcLog, { force: true })]);
     if (timedOut) throw new RuntimeError('DeadlineExceeded', `command ${JSON.stringify(cmd)} timed out after ${timeoutSec}s`, false);
     if (runcError) throw new RuntimeError('Internal', `exec ${JSON.stringify(cmd)} in container ${rec.id} failed: ${runcError}`, false);

@@ -5,7 +5,8 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RuntimeError, invalid } from './errors.js';
+import { RuntimeError, invalid } from '../cri/errors.js';
+import { exists } from './files.js';
 
 export class DigestMismatchError extends RuntimeError {
   constructor(what: string, expected: string, actual: string) {
@@ -45,13 +46,8 @@ export class ContentStore {
     return join(this.blobs, hexOf(digest));
   }
 
-  async has(digest: string): Promise<boolean> {
-    try {
-      await stat(this.path(digest));
-      return true;
-    } catch {
-      return false;
-    }
+  has(digest: string): Promise<boolean> {
+    return exists(this.path(digest));
   }
 
   async read(digest: string): Promise<Buffer> {

@@ -39,6 +39,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       if (result.code !== 0 && !opts.allowFailure) reject(new CommandError(`${cmd} ${args.slice(0, 3).join(' ')}`, result));
       else resolve(result);
     });
+    // A command that exits without reading its input closes the pipe (EPIPE): its exit status tells the outcome.
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });

@@ -1,6 +1,6 @@
 // The CRI ImageService: pull, status, list, remove and filesystem usage over the image store.
-import type { DeepPartial, Image, ImageMethods, ServiceImpl } from './cri-types.js';
-import { invalid } from './errors.js';
+import type { DeepPartial, Image, ImageServiceMethods, ServiceImpl } from '../cri/types.js';
+import { invalid } from '../cri/errors.js';
 import { type ImageRecord, type ImageStore, imageUser } from './image-store.js';
 import { nowNanos } from './monitor.js';
 
@@ -19,7 +19,7 @@ function toImage(r: ImageRecord): DeepPartial<Image> {
   };
 }
 
-export function imageService(images: ImageStore): ServiceImpl<ImageMethods> {
+export function imageService(images: ImageStore): ServiceImpl<ImageServiceMethods> {
   return {
     async ListImages(req) {
       const name = req.filter?.image?.image;

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from './image-store.js';
 import { parseReference } from './reference.js';
-import { type BuiltImage, archiveLayout, buildBusyboxImage, buildTinyImage, multiArchIndex, pushImage, pushManifest } from './testing/oci-image.js';
-import { type TestRegistry, startRegistry } from './testing/registry.js';
+import { type BuiltImage, archiveLayout, buildBusyboxImage, buildTinyImage, multiArchIndex, pushImage, pushManifest } from '../../test/support/runtime/oci-image.js';
+import { type TestRegistry, startRegistry } from '../../test/support/runtime/registry.js';
 
 describe('runtime image store', function () {
   this.timeout(60_000);

@@ -4,12 +4,15 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, statfs, wri
 import { basename, join } from 'node:path';
 import * as tar from 'tar';
 import { ContentStore, sha256 } from './content-store.js';
-import { invalid, notFound } from './errors.js';
+import { exists } from './files.js';
+import { isNotExist } from '../../lib/errno.js';
+import { invalid, notFound } from '../cri/errors.js';
 import { KeyedLock } from './keyed-lock.js';
 import { layerCompression, unpackLayer } from './layer-unpack.js';
 import { type Descriptor, type ImageConfig, type Manifest, isIndex, parseImageConfig, parseManifestOrIndex, pickPlatform } from './oci.js';
 import { type ImageReference, formatReference, isDigest, parseReference, repoName } from './reference.js';
 import { type Credentials, type RegistryOptions, pullImage } from './registry-client.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -80,6 +83,7 @@ export class ImageStore {
     readonly root: string,
     private readonly registry: RegistryOptions,
     private readonly inUse: () => Promise<ImagesInUse> = async () => ({ imageIds: new Set(), chainIds: new Set() }),
+    private readonly clock: Clock = realClock,
   ) {
     this.content = new ContentStore(root);
     this.imagesDir = join(root, 'images');
@@ -121,7 +125,9 @@ export class ImageStore {
     let ref: ImageReference;
     try {
       ref = parseReference(s);
-    } catch {
+    } catch (err) {
+      // A name that is no image reference names no image here: "not found" is the answer to a lookup.
+      log.debug('not an image reference', { name: s, error: String(err) });
       return undefined;
     }
     if (ref.digest) return images.find((i) => i.repoDigests.includes(`${repoName(ref)}@${ref.digest}`) || (i.manifestDigest === ref.digest && i.repoDigests.some((d) => d.startsWith(`${repoName(ref)}@`))));
@@ -137,10 +143,10 @@ export class ImageStore {
 
   async pull(name: string, creds: Credentials = {}): Promise<ImageRecord> {
     const ref = parseReference(name);
-    const started = Date.now();
+    const started = this.clock.now();
     const pulled = await pullImage(ref, this.content, this.registry, creds);
     const record = await this.register(ref, pulled.manifestDigest, pulled.manifest, pulled.config, pulled.source);
-    log.info('image pulled', { image: formatReference(ref), id: record.id, source: pulled.source, ms: Date.now() - started });
+    log.info('image pulled', { image: formatReference(ref), id: record.id, source: pulled.source, ms: this.clock.now() - started });
     return record;
   }
 
@@ -170,7 +176,7 @@ export class ImageStore {
       };
       if (tag && !record.repoTags.includes(tag)) record.repoTags.push(tag);
       if (!record.repoDigests.includes(digestRef)) record.repoDigests.push(digestRef);
-      record.lastUsedAt = Date.now();
+      record.lastUsedAt = this.clock.now();
       // A tag names one image: take it away from the image that had it.
       if (tag) {
         for (const other of await this.list()) {
@@ -203,7 +209,7 @@ export class ImageStore {
       const tmp = `${dir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
       const lowers = chain.slice(0, -1).reverse().map((c) => this.snapshotFs(c));
-      const started = Date.now();
+      const started = this.clock.now();
       try {
         await unpackLayer(this.content.open(layer.digest), layerCompression(layer.mediaType), tmp, lowers, diffId);
         await rename(tmp, dir);
@@ -211,7 +217,7 @@ export class ImageStore {
         await rm(tmp, { recursive: true, force: true });
         throw err;
       }
-      log.debug('layer unpacked', { layer: layer.digest, chainId, ms: Date.now() - started });
+      log.debug('layer unpacked', { layer: layer.digest, chainId, ms: this.clock.now() - started });
     });
   }
 
@@ -289,7 +295,7 @@ export class ImageStore {
     await this.locks.with('records', async () => {
       const record = (await this.list()).find((r) => r.id === id);
       if (!record) return;
-      record.lastUsedAt = Date.now();
+      record.lastUsedAt = this.clock.now();
       await this.save(record);
     });
   }
@@ -302,7 +308,7 @@ export class ImageStore {
     const before = percentOf(await usage());
     if (before < policy.highThresholdPercent) return [];
     const inUse = (await this.inUse()).imageIds;
-    const now = Date.now();
+    const now = this.clock.now();
     const candidates = (await this.list())
       .filter((i) => !inUse.has(i.id) && now - (i.lastUsedAt ?? 0) >= policy.minAgeMs)
       .sort((a, b) => (a.lastUsedAt ?? 0) - (b.lastUsedAt ?? 0));
@@ -324,15 +330,6 @@ export class ImageStore {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Walks directories summing allocated bytes (hard links counted once) and inodes. */
 export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes: number }> {
   const seen = new Set<string>();
@@ -342,7 +339,9 @@ export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes
     let st;
     try {
       st = await lstat(p);
-    } catch {
+    } catch (err) {
+      // Removed while the walk went on (a container or layer going away) counts as nothing; anything else is said.
+      if (!isNotExist(err)) log.warn('not counted in disk usage', { path: p, error: String(err) });
       return;
     }
     const key = `${st.dev}:${st.ino}`;
@@ -351,7 +350,11 @@ export async function diskUsage(dirs: string[]): Promise<{ bytes: number; inodes
     inodes += 1;
     bytes += st.blocks * 512;
     if (st.isDirectory()) {
-      for (const name of await readdir(p).catch(() => [] as string[])) await walk(join(p, name));
+      const names = await readdir(p).catch((err: unknown) => {
+        if (!isNotExist(err)) log.warn('not counted in disk usage', { path: p, error: String(err) });
+        return [] as string[];
+      });
+      for (const name of names) await walk(join(p, name));
     }
   };
   for (const d of dirs) await walk(d);

@@ -5,6 +5,7 @@ export class KeyedLock {
   async with<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);
+    // The tail only orders the sections: each caller gets its own outcome from `next`.
     const tail = next.catch(() => undefined);
     this.tails.set(key, tail);
     try {

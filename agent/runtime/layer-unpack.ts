@@ -7,8 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { DigestMismatchError } from './content-store.js';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 import { run } from './exec.js';
+import { lexists, readJson } from './files.js';
 
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -76,11 +77,8 @@ export async function unpackLayer(blob: Readable, compression: 'gzip' | 'none', 
   for (const dir of opaque) {
     for (const name of await visibleNames(lowers, dir)) {
       const p = dir ? `${dir}/${name}` : name;
-      try {
-        await lstat(join(fs, p));
-      } catch {
-        nodes.add(p);
-      }
+      // A lower name this layer does not have itself is hidden under the opaque directory by a whiteout node.
+      if (!(await lexists(join(fs, p)))) nodes.add(p);
     }
   }
   if (nodes.size > 0) {
@@ -96,13 +94,11 @@ export async function unpackLayer(blob: Readable, compression: 'gzip' | 'none', 
   await writeFile(join(snapshot, META), JSON.stringify(meta));
 }
 
-async function readMeta(fsDir: string): Promise<LayerMeta> {
-  try {
-    return JSON.parse(await readFile(join(dirname(fsDir), META), 'utf8')) as LayerMeta;
-  } catch {
-    return { opaque: [] };
-  }
+/** What unpacking recorded about a layer; a layer without a record (none of its directories opaque) has none. */
+function readMeta(fsDir: string): Promise<LayerMeta> {
+  return readJson<LayerMeta>(join(dirname(fsDir), META), { opaque: [] });
 }
+
 
 /** Names visible in `dir` when the lower layers (top first) are merged. */
 async function visibleNames(lowers: string[], dir: string): Promise<string[]> {
@@ -110,12 +106,9 @@ async function visibleNames(lowers: string[], dir: string): Promise<string[]> {
   const hidden = new Set<string>();
   for (const lower of lowers) {
     const abs = join(lower, dir);
-    let st;
-    try {
-      st = await lstat(abs);
-    } catch {
-      continue;
-    }
+    // A lower layer without this directory adds no names to it.
+    if (!(await lexists(abs))) continue;
+    const st = await lstat(abs);
     if (!st.isDirectory()) break;
     for (const name of await readdir(abs)) {
       const e = await lstat(join(abs, name));

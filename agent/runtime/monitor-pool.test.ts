@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MonitorPool, procStartTime } from './monitor-pool.js';
-import { pollUntil } from './testing/registry.js';
+import { pollUntil } from '../../test/support/runtime/registry.js';
 
 describe('MonitorPool', function () {
   this.timeout(30_000);

@@ -4,8 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
+import { errnoOf, isNotExist } from '../../lib/errno.js';
 import { FILES, MONITOR_CAPACITY, type MonitorReply, monitorCommand } from './monitor.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -15,7 +17,9 @@ export function procStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
+  } catch (err) {
+    // ENOENT/ESRCH: no such process (any more), which is what the caller asks about.
+    if (!isNotExist(err) && errnoOf(err) !== 'ESRCH') log.warn('process start time unreadable', { pid, error: String(err) });
     return undefined;
   }
 }
@@ -57,6 +61,7 @@ export class MonitorPool {
     /** The runtime's root: the transpiled monitor's cache (bin/) and the monitors' own log. */
     private readonly root: string,
     private readonly capacity = MONITOR_CAPACITY,
+    private readonly clock: Clock = realClock,
   ) {}
 
   /** Boots the first monitor ahead of need. */
@@ -66,6 +71,7 @@ export class MonitorPool {
 
   take(): Promise<MonitorSlot> {
     const next = this.queue.then(() => this.takeNow());
+    // The queue only orders the takes: each caller gets its own outcome from `next`.
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -73,6 +79,7 @@ export class MonitorPool {
   /** Lets idle monitors exit; busy ones exit after their last container. Running containers are left alone. */
   async close(): Promise<void> {
     this.closed = true;
+    // A spare that failed to boot was reported by spawnSpare; there is nothing of it to retire.
     const spare = await this.spare?.catch(() => undefined);
     this.spare = undefined;
     for (const m of [this.current, spare]) if (m) retire(m);
@@ -86,6 +93,7 @@ export class MonitorPool {
       if (m) retire(m);
       const spare = this.spare;
       this.spare = undefined;
+      // A spare that failed to boot was reported by spawnSpare: a new monitor is spawned instead.
       const booted = spare && (await spare.catch(() => undefined));
       m = booted && usable(booted) ? booted : await this.spawn();
       this.current = m;
@@ -105,7 +113,7 @@ export class MonitorPool {
       startTime: proc.startTime,
       run: (dir, timeoutMs) => {
         use();
-        return runIn(proc, dir, timeoutMs);
+        return runIn(proc, dir, timeoutMs, this.clock);
       },
       release: () => {
         use();
@@ -129,6 +137,7 @@ export class MonitorPool {
     // Neither the monitor nor its pipes keep this process alive: the monitor outlives it by design.
     child.unref();
     for (const s of [child.stdin, child.stdout] as const) (s as unknown as { unref?: () => void } | null)?.unref?.();
+    // A monitor that exited closes its stdin (EPIPE): its stdout's 'close' below settles what waited on it.
     child.stdin?.on('error', () => undefined);
     const m: MonitorProcess = { child, pid: child.pid, startTime: procStartTime(child.pid) ?? '', taken: 0, pending: 0, retired: false, waiting: new Map(), ended: false };
     let text = '';
@@ -140,8 +149,8 @@ export class MonitorPool {
         try {
           const r = JSON.parse(line) as MonitorReply;
           m.waiting.get(r.dir)?.(r.msg);
-        } catch {
-          log.warn('unreadable reply from a container monitor', { pid: m.pid, line });
+        } catch (err) {
+          log.warn('unreadable reply from a container monitor', { pid: m.pid, line, error: String(err) });
         }
       }
     });
@@ -161,14 +170,14 @@ function retire(m: MonitorProcess): void {
   if (m.pending === 0) m.child.stdin?.end();
 }
 
-function runIn(m: MonitorProcess, dir: string, timeoutMs: number): Promise<string> {
+function runIn(m: MonitorProcess, dir: string, timeoutMs: number, clock: Clock): Promise<string> {
   return new Promise((resolve) => {
     const done = (msg: string): void => {
-      clearTimeout(timer);
+      timer.cancel();
       m.waiting.delete(dir);
       resolve(msg);
     };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    const timer = clock.setTimer(timeoutMs, () => done('timeout'));
     if (m.ended || !m.child.stdin?.writable) return done('the monitor process does not take containers');
     m.waiting.set(dir, done);
     m.child.stdin.write(`${dir}\n`);

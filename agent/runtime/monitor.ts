@@ -2,8 +2,9 @@
 // output to its CRI log, and records the exit code in exit.json. It is a process of its own (setsid), so
 // containers keep running, and their exit codes are kept, while the runtime service is down. One monitor
 // process serves up to MONITOR_CAPACITY containers: a Node process costs ~70 ms of CPU to boot and ~40 MB of
-// memory, which one process per container paid on every start.
-import { spawn } from 'node:child_process';
+// memory, which one process per container paid on every start. It imports node builtins only (see monitorCommand),
+// so it keeps time with its own process's clock and timers rather than lib/clock.ts.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
@@ -74,6 +75,7 @@ export async function monitorCommand(cacheDir: string): Promise<{ cmd: string; a
   if (!js) {
     js = transpile(file, cacheDir);
     transpiled.set(cacheDir, js);
+    // A failed transpile is forgotten, so that the next start tries again; this caller gets the error from `await js`.
     js.catch(() => transpiled.delete(cacheDir));
   }
   const path = await js;
@@ -147,6 +149,8 @@ function atomicWrite(file: string, value: unknown): void {
   renameSync(`${file}.tmp`, file);
 }
 
+const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
 /** The last error in a runc JSON log (--log-format json), or ''. */
 export function lastRuncError(text: string): string {
   for (const l of text.trim().split('\n').reverse()) {
@@ -154,16 +158,18 @@ export function lastRuncError(text: string): string {
       const entry = JSON.parse(l) as { level?: string; msg?: string };
       if (entry.level === 'error' || entry.level === 'fatal') return entry.msg ?? l;
     } catch {
-      // not a JSON line
+      // runc writes plain text too (a Go panic's stack): such a line has no level, and the search goes on.
     }
   }
   return '';
 }
 
-function readText(file: string): string {
+/** A file's text; '' when it was never written (runc failed before its log); other errors are noted. */
+function readText(file: string, note: (msg: string) => void): string {
   try {
     return readFileSync(file, 'utf8');
-  } catch {
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') note(`cannot read ${file}: ${String(err)}`);
     return '';
   }
 }
@@ -178,12 +184,15 @@ export function rotateLog(logPath: string, maxFiles: number): void {
   renameSync(logPath, `${logPath}.1`);
 }
 
-function oomKilled(memoryCgroup: string | undefined): boolean {
+/** Whether the kernel OOM-killed a process of the container (cgroup v1's memory.oom_control). */
+function oomKilled(memoryCgroup: string | undefined, note: (msg: string) => void): boolean {
   if (!memoryCgroup) return false;
   try {
     const m = /oom_kill (\d+)/.exec(readFileSync(join(memoryCgroup, 'memory.oom_control'), 'utf8'));
     return Number(m?.[1] ?? 0) > 0;
-  } catch {
+  } catch (err) {
+    // No such file: the cgroup is already gone or is not a v1 memory cgroup, so there is no OOM count to read.
+    if (errnoOf(err) !== 'ENOENT') note(`cannot read the OOM count: ${String(err)}`);
     return false;
   }
 }
@@ -205,7 +214,7 @@ function noteHost(msg: string): void {
   try {
     process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
   } catch {
-    // stderr is the runtime's monitor.log; nowhere else to say it
+    // stderr is the runtime's monitor.log: a note that cannot be written there has nowhere else to go.
   }
 }
 
@@ -226,8 +235,9 @@ function containerDone(): void {
 function reply(dir: string, msg: string): void {
   try {
     writeSync(1, `${JSON.stringify({ dir, msg } satisfies MonitorReply)}\n`);
-  } catch {
-    // the service went away
+  } catch (err) {
+    // EPIPE: the runtime service went away; the next one reads the state files instead.
+    if (errnoOf(err) !== 'EPIPE') noteHost(`reply for ${dir} not sent: ${String(err)}`);
   }
 }
 
@@ -241,12 +251,126 @@ function runMonitor(dir: string): void {
     noteHost(`container ${dir}: ${startError}`);
     try {
       atomicWrite(join(dir, FILES.exit), { exitCode: 128, finishedAt: nowNanos().toString(), oomKilled: false, startError } satisfies ExitFile);
-    } catch {
-      // the directory is gone (the container was removed)
+    } catch (e) {
+      // ENOENT: the directory is gone (the container was removed), and nobody will ask for its exit.
+      if (errnoOf(e) !== 'ENOENT') noteHost(`container ${dir}: exit file not written: ${String(e)}`);
     }
     reply(dir, `failed ${startError}`);
     containerDone();
   }
+}
+
+/** The container's CRI log file: records appended, rotated by size, reopened on SIGUSR1. */
+function openLog(cfg: MonitorConfig, note: (msg: string) => void): { write(b: Buffer): void; close(): void } {
+  mkdirSync(dirname(cfg.logPath), { recursive: true });
+  let fd = openSync(cfg.logPath, 'a');
+  let size = fstatSync(fd).size;
+  const reopen = (): void => {
+    const old = fd;
+    fd = openSync(cfg.logPath, 'a');
+    size = fstatSync(fd).size;
+    closeSync(old);
+  };
+  host.reopeners.add(reopen);
+  return {
+    write(b) {
+      try {
+        writeSync(fd, b);
+        size += b.length;
+        if (cfg.logMaxBytes && size >= cfg.logMaxBytes) {
+          try {
+            rotateLog(cfg.logPath, cfg.logMaxFiles ?? 5);
+          } finally {
+            reopen();
+          }
+        }
+      } catch (err) {
+        note(`log write failed: ${String(err)}`);
+      }
+    },
+    close() {
+      host.reopeners.delete(reopen);
+      try {
+        closeSync(fd);
+      } catch (err) {
+        note(`log close failed: ${String(err)}`);
+      }
+    },
+  };
+}
+
+/** runc run in the foreground (under the console helper for a terminal), its output into the log and to attachers. */
+function spawnRunc(dir: string, cfg: MonitorConfig, log: (b: Buffer) => void, broadcast: (stream: number, b: Buffer) => void): ChildProcess {
+  const runcArgs = ['--root', cfg.runcRoot, '--log', join(dir, FILES.runcLog), '--log-format', 'json', 'run', '--keep', '--pid-file', join(dir, FILES.pid), '--bundle', cfg.bundle, cfg.id];
+  // With a terminal, runc's stdio is the helper's pty, and everything the container writes comes out as stdout.
+  const [cmd, ...pre] = cfg.console ?? [];
+  const child = cmd
+    ? spawn(cmd, [...pre, ...(cfg.stdin ? ['--stdin'] : []), '--control', '3', '--', 'runc', ...runcArgs], { stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] })
+    : spawn('runc', runcArgs, { stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const out = new CriLineWriter('stdout', log);
+  const err = new CriLineWriter('stderr', log);
+  child.stdout?.on('data', (b: Buffer) => {
+    out.push(b);
+    broadcast(1, b);
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    err.push(b);
+    broadcast(2, b);
+  });
+  child.on('close', () => {
+    out.end();
+    err.end();
+  });
+  return child;
+}
+
+/**
+ * Attach (and, with a terminal, resize) sockets: frames of [stream byte][u32 length][data] go out to every attached
+ * client; bytes coming in become the container's stdin; resize lines go to the console helper's control pipe.
+ */
+function serveAttach(cfg: MonitorConfig, note: (msg: string) => void): { broadcast(stream: number, b: Buffer): void; connect(child: ChildProcess): void; close(): void } {
+  const clients = new Set<Socket>();
+  let child: ChildProcess | undefined;
+  const attachServer = createServer((sock) => {
+    clients.add(sock);
+    sock.on('data', (b: Buffer) => child?.stdin?.write(b));
+    sock.on('end', () => {
+      if (cfg.stdinOnce) child?.stdin?.end();
+    });
+    sock.on('close', () => clients.delete(sock));
+    // A client that went away is simply no longer served.
+    sock.on('error', () => clients.delete(sock));
+  });
+  attachServer.on('error', (e) => note(`attach socket: ${String(e)}`));
+  attachServer.listen(attachSocket(cfg.id));
+  let resizeServer: ReturnType<typeof createServer> | undefined;
+  return {
+    broadcast(stream, chunk) {
+      if (!clients.size) return;
+      const header = Buffer.alloc(5);
+      header.writeUInt8(stream, 0);
+      header.writeUInt32BE(chunk.length, 1);
+      for (const c of clients) c.write(Buffer.concat([header, chunk]));
+    },
+    connect(c) {
+      child = c;
+      c.stdin?.on('error', (e) => note(`container stdin: ${String(e)}`));
+      const control = cfg.console ? (c.stdio[3] as NodeJS.WritableStream | null) : null;
+      if (!control) return;
+      control.on('error', (e) => note(`console control pipe: ${String(e)}`));
+      resizeServer = createServer((sock) => {
+        sock.on('data', (b: Buffer) => control.write(b));
+        sock.on('error', (e) => note(`resize client: ${String(e)}`));
+      });
+      resizeServer.on('error', (e) => note(`resize socket: ${String(e)}`));
+      resizeServer.listen(resizeSocket(cfg.id));
+    },
+    close() {
+      for (const c of clients) c.end();
+      attachServer.close();
+      resizeServer?.close();
+    },
+  };
 }
 
 function monitorContainer(dir: string): void {
@@ -254,8 +378,8 @@ function monitorContainer(dir: string): void {
   const note = (msg: string): void => {
     try {
       appendFileSync(join(dir, FILES.monitorLog), `${new Date().toISOString()} ${msg}\n`);
-    } catch {
-      noteHost(`${dir}: ${msg}`);
+    } catch (err) {
+      noteHost(`${dir}: ${msg} (not in its monitor.log: ${String(err)})`);
     }
   };
   let told = false;
@@ -265,81 +389,12 @@ function monitorContainer(dir: string): void {
     reply(dir, msg);
   };
 
-  mkdirSync(dirname(cfg.logPath), { recursive: true });
-  let logFd = openSync(cfg.logPath, 'a');
-  let logSize = fstatSync(logFd).size;
-  const reopen = (): void => {
-    const old = logFd;
-    logFd = openSync(cfg.logPath, 'a');
-    logSize = fstatSync(logFd).size;
-    closeSync(old);
-  };
-  host.reopeners.add(reopen);
-  const writeLog = (b: Buffer): void => {
-    try {
-      writeSync(logFd, b);
-      logSize += b.length;
-      if (cfg.logMaxBytes && logSize >= cfg.logMaxBytes) {
-        try {
-          rotateLog(cfg.logPath, cfg.logMaxFiles ?? 5);
-        } finally {
-          reopen();
-        }
-      }
-    } catch (err) {
-      note(`log write failed: ${String(err)}`);
-    }
-  };
-
-  const attachClients = new Set<Socket>();
-  const broadcast = (stream: number, chunk: Buffer): void => {
-    if (!attachClients.size) return;
-    const header = Buffer.alloc(5);
-    header.writeUInt8(stream, 0);
-    header.writeUInt32BE(chunk.length, 1);
-    for (const c of attachClients) c.write(Buffer.concat([header, chunk]));
-  };
+  const log = openLog(cfg, note);
+  const attach = serveAttach(cfg, note);
+  const child = spawnRunc(dir, cfg, (b) => log.write(b), (stream, b) => attach.broadcast(stream, b));
+  attach.connect(child);
 
   const pidFile = join(dir, FILES.pid);
-  const runcArgs = ['--root', cfg.runcRoot, '--log', join(dir, FILES.runcLog), '--log-format', 'json', 'run', '--keep', '--pid-file', pidFile, '--bundle', cfg.bundle, cfg.id];
-  // With a terminal, runc's stdio is the helper's pty, and everything the container writes comes out as stdout.
-  const [cmd, ...pre] = cfg.console ?? [];
-  const child = cmd
-    ? spawn(cmd, [...pre, ...(cfg.stdin ? ['--stdin'] : []), '--control', '3', '--', 'runc', ...runcArgs], { stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] })
-    : spawn('runc', runcArgs, { stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  const out = new CriLineWriter('stdout', writeLog);
-  const err = new CriLineWriter('stderr', writeLog);
-  child.stdout?.on('data', (b: Buffer) => {
-    out.push(b);
-    broadcast(1, b);
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    err.push(b);
-    broadcast(2, b);
-  });
-  child.stdin?.on('error', () => undefined);
-
-  // Attach: frames of [stream byte][u32 length][data] go out; bytes coming in become the container's stdin.
-  const attachServer = createServer((sock) => {
-    attachClients.add(sock);
-    sock.on('data', (b: Buffer) => child.stdin?.write(b));
-    sock.on('end', () => {
-      if (cfg.stdinOnce) child.stdin?.end();
-    });
-    sock.on('close', () => attachClients.delete(sock));
-    sock.on('error', () => attachClients.delete(sock));
-  });
-  attachServer.on('error', (e) => note(`attach socket: ${String(e)}`));
-  attachServer.listen(attachSocket(cfg.id));
-  const control = cmd ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
-  control?.on('error', () => undefined);
-  const resizeServer = control ? createServer((sock) => {
-    sock.on('data', (b: Buffer) => control.write(b));
-    sock.on('error', () => undefined);
-  }) : undefined;
-  resizeServer?.on('error', (e) => note(`resize socket: ${String(e)}`));
-  resizeServer?.listen(resizeSocket(cfg.id));
-
   let started: StartedFile | undefined;
   let exited = false;
   // runc writes the pid file once the container process runs; its mtime is the start time.
@@ -361,12 +416,9 @@ function monitorContainer(dir: string): void {
   child.on('close', (code, signal) => {
     exited = true;
     clearInterval(poll);
-    out.end();
-    err.end();
     const exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
-    const oom = oomKilled(cfg.memoryCgroup);
-    const exit: ExitFile = { exitCode, finishedAt: nowNanos().toString(), oomKilled: oom };
-    if (!checkStarted()) exit.startError = lastRuncError(readText(join(dir, FILES.runcLog))) || `runc run exited with ${exitCode}`;
+    const exit: ExitFile = { exitCode, finishedAt: nowNanos().toString(), oomKilled: oomKilled(cfg.memoryCgroup, note) };
+    if (!checkStarted()) exit.startError = lastRuncError(readText(join(dir, FILES.runcLog), note)) || `runc run exited with ${exitCode}`;
     const del = spawn('runc', ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], { stdio: 'ignore' });
     let finished = false;
     const finish = (): void => {
@@ -378,18 +430,14 @@ function monitorContainer(dir: string): void {
         note(`exit file: ${String(e)}`);
       }
       tell(exit.startError ? `failed ${exit.startError}` : `exited ${exitCode}`);
-      host.reopeners.delete(reopen);
-      try {
-        closeSync(logFd);
-      } catch {
-        // already closed
-      }
-      for (const c of attachClients) c.end();
-      attachServer.close();
-      resizeServer?.close();
+      log.close();
+      attach.close();
       containerDone();
     };
-    del.on('error', finish);
+    del.on('error', (e) => {
+      note(`runc delete failed: ${String(e)}`);
+      finish();
+    });
     del.on('close', finish);
   });
 }

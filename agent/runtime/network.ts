@@ -1,10 +1,11 @@
 // Pod networking: one netns per sandbox (ip netns), and, given a pod CIDR, a bridge + veth with an IP from it.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError, invalid } from './errors.js';
+import { RuntimeError, invalid } from '../cri/errors.js';
 import { run } from './command-runner.js';
+import { readJson, writeJson } from './files.js';
 import { formatIPv4 } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';
 
@@ -57,17 +58,14 @@ export class NetworkManager {
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lock.then(fn, fn);
+    // The chain only orders the calls: each caller gets its own outcome from `next`.
     this.lock = next.catch(() => undefined);
     return next;
   }
 
   /** The node's pod CIDR, set through UpdateRuntimeConfig and kept on disk. */
   async podCidr(): Promise<string | undefined> {
-    try {
-      return (JSON.parse(await readFile(join(this.dir, 'config.json'), 'utf8')) as { podCidr?: string }).podCidr;
-    } catch {
-      return undefined;
-    }
+    return (await readJson<{ podCidr?: string }>(join(this.dir, 'config.json'), {})).podCidr;
   }
 
   async setPodCidr(cidr: string): Promise<void> {
@@ -172,16 +170,3 @@ export class NetworkManager {
   }
 }
 
-export async function readJson<T>(file: string, fallback: T): Promise<T> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return fallback;
-  }
-}
-
-/** Atomic JSON write: a crash leaves the old file or the new one, never half of one. */
-export async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFile(`${file}.tmp`, JSON.stringify(value, null, 1));
-  await rename(`${file}.tmp`, file);
-}

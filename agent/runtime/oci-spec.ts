@@ -1,9 +1,13 @@
 // Builds the runc bundle's config.json (OCI runtime spec 1.0.2) from a CRI container config and its image.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ContainerConfig, type LinuxContainerResources, type Mount, int64 } from './cri-types.js';
-import { invalid } from './errors.js';
+import { type ContainerConfig, type LinuxContainerResources, type Mount, int64 } from '../cri/types.js';
+import { invalid } from '../cri/errors.js';
+import { isNotExist } from '../../lib/errno.js';
 import type { ImageRecord } from './image-store.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
 
 /** The capabilities a container gets by default (Docker's and containerd's default set). */
 const DEFAULT_CAPS = [
@@ -70,8 +74,9 @@ function passwdLookup(rootfs: string, file: 'passwd' | 'group', key: string): st
       const f = line.split(':');
       if (f[0] === key || (file === 'passwd' && f[2] === key)) return f;
     }
-  } catch {
-    // an image without /etc/passwd
+  } catch (err) {
+    // An image without /etc/passwd (or /etc/group) has no names to look up: the caller reports the name as unknown.
+    if (!isNotExist(err)) log.warn('image user database unreadable, names not resolved', { file: join(rootfs, 'etc', file), error: String(err) });
   }
   return undefined;
 }
@@ -139,10 +144,12 @@ function criMount(m: Mount): Record<string, unknown> {
   return { destination: m.containerPath, type: 'bind', source: m.hostPath, options: ['rbind', propagation, m.readonly ? 'ro' : 'rw'] };
 }
 
+/** This process's OOM score adjustment (containers get at least it); 0 where /proc does not say. */
 function currentOomScoreAdj(): number {
   try {
     return Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim());
-  } catch {
+  } catch (err) {
+    log.warn('oom_score_adj unreadable, taking 0', { error: String(err) });
     return 0;
   }
 }

@@ -1,5 +1,5 @@
 // OCI image-spec and Docker schema-2 shapes, narrowed from JSON, and the platform choice for indexes.
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 
 export const MEDIA = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -67,8 +67,8 @@ export function parseManifestOrIndex(body: Buffer, contentType: string | undefin
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw bad('manifest: not JSON');
+  } catch (err) {
+    throw bad(`manifest: not JSON (${String(err)})`);
   }
   if (!isObj(doc)) throw bad('manifest');
   const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : (contentType?.split(';')[0]?.trim() ?? '');
@@ -109,8 +109,8 @@ export function parseImageConfig(body: Buffer): ImageConfig {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw bad('image config: not JSON');
+  } catch (err) {
+    throw bad(`image config: not JSON (${String(err)})`);
   }
   if (!isObj(doc) || !isObj(doc.rootfs) || !Array.isArray(doc.rootfs.diff_ids)) throw bad('image config: no rootfs.diff_ids');
   return doc as unknown as ImageConfig;

@@ -2,7 +2,7 @@
 // pod sync lists them, and reading every file on each list made a node's pod syncs cost O(pods²) file reads.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJson, writeJson } from './network.js';
+import { readJson, writeJson } from './files.js';
 
 export class RecordFiles<T extends { id: string }> {
   private readonly cache = new Map<string, T>();

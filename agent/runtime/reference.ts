@@ -1,5 +1,5 @@
 // Image references the way docker/distribution normalises them: busybox:1.36 -> docker.io/library/busybox:1.36.
-import { invalid } from './errors.js';
+import { invalid } from '../cri/errors.js';
 
 export interface ImageReference {
   /** Registry host (and port), e.g. "docker.io", "127.0.0.1:5000". */

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ContentStore, DigestMismatchError, sha256 } from './content-store.js';
-import { RuntimeError } from './errors.js';
+import { RuntimeError } from '../cri/errors.js';
 import {
   MANIFEST_ACCEPT,
   type Descriptor,
@@ -144,13 +144,14 @@ class RegistrySession {
 }
 
 async function errorText(res: Response): Promise<string> {
-  const text = await res.text().catch(() => '');
+  // The status line says what failed; a body cut off (the connection dropped) leaves just that to say.
+  const text = await res.text().catch((err: unknown) => `(body unreadable: ${String(err)})`);
   try {
     const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     const first = doc.errors?.[0];
     if (first) return `${first.code ?? ''}: ${first.message ?? ''}`.trim();
   } catch {
-    // not a registry error document
+    // Not a registry error document (an HTML page from a proxy, say): its first bytes are shown as they are.
   }
   return text.slice(0, 200) || res.statusText;
 }

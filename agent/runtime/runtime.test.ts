@@ -7,12 +7,13 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { ContainerConfig, ContainerStatus, DeepPartial, PodSandboxConfig } from './cri-types.js';
+import type { ContainerConfig, ContainerStatus, DeepPartial, PodSandboxConfig } from '../cri/types.js';
 import { run } from './exec.js';
-import { type RuntimeClient, type RuntimeServiceHandle, connectRuntime, isNotFound, startRuntimeService } from './index.js';
+import { type RuntimeClient, connectRuntime, isNotFound } from '../cri/client.js';
+import { type RuntimeServiceHandle, startRuntimeService } from './index.js';
 import { FILES } from './monitor.js';
-import { buildBusyboxImage, pushImage } from './testing/oci-image.js';
-import { type TestRegistry, pollUntil, startRegistry } from './testing/registry.js';
+import { buildBusyboxImage, pushImage } from '../../test/support/runtime/oci-image.js';
+import { type TestRegistry, pollUntil, startRegistry } from '../../test/support/runtime/registry.js';
 
 const POD_CIDR = '10.251.7.0/24';
 const LOG_MAX_BYTES = 16 * 1024;

@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PodSandboxConfig, PodSandboxState } from './cri-types.js';
-import { RuntimeError, invalid, notFound } from './errors.js';
+import { POD_CIDR_ANNOTATION, type PodSandboxConfig, type PodSandboxState } from '../cri/types.js';
+import { RuntimeError, invalid, notFound } from '../cri/errors.js';
 import { run } from './command-runner.js';
+import { isNotExist } from '../../lib/errno.js';
 import { CommandError } from './exec.js';
 import { nowNanos } from './monitor.js';
 import type { NetworkManager, PodNetwork } from './network.js';
@@ -14,9 +15,6 @@ import { RecordFiles } from './records.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
-
-/** Annotation that gives one sandbox its own pod CIDR, overriding the node's (UpdateRuntimeConfig). */
-export const POD_CIDR_ANNOTATION = 'ketch.io/pod-cidr';
 
 export interface SandboxRecord {
   id: string;
@@ -75,12 +73,9 @@ export class SandboxStore {
     return rec;
   }
 
+  /** As get(), but undefined for an id that names no sandbox (or none). */
   async find(id: string): Promise<SandboxRecord | undefined> {
-    try {
-      return await this.get(id);
-    } catch {
-      return undefined;
-    }
+    return id ? this.records.get(id) : undefined;
   }
 
   async save(rec: SandboxRecord): Promise<void> {
@@ -135,7 +130,8 @@ export class SandboxStore {
       rec.state = 'SANDBOX_READY';
       await this.save(rec);
     } catch (err) {
-      await this.stop(rec).catch(() => undefined);
+      // Undo what was made; the error that matters is the one thrown below.
+      await this.stop(rec).catch((e: unknown) => log.warn('half-made sandbox not stopped cleanly', { sandbox: id, error: String(e) }));
       await rm(dir, { recursive: true, force: true });
       this.records.forget(id);
       throw err;
@@ -176,7 +172,11 @@ export class SandboxStore {
       ];
       await writeFile(rec.etc.resolv, `${lines.join('\n')}\n`);
     } else {
-      await copyFile('/etc/resolv.conf', rec.etc.resolv).catch(() => writeFile(rec.etc.resolv, ''));
+      await copyFile('/etc/resolv.conf', rec.etc.resolv).catch((err: unknown) => {
+        // A host without resolv.conf gives its pods none either: an empty file, as runc needs one to mount.
+        if (!isNotExist(err)) log.warn('host resolv.conf not copied, the pod gets an empty one', { error: String(err) });
+        return writeFile(rec.etc.resolv, '');
+      });
     }
   }
 

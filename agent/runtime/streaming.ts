@@ -9,6 +9,7 @@ import { type Socket, connect } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CONTROL_FD, type TerminalSize, consoleHelper, helperArgs, resizeLine } from './console.js';
 import { attachSocket, resizeSocket } from './monitor.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -43,6 +44,7 @@ export class StreamingServer {
   constructor(
     private readonly targets: StreamTargets,
     private readonly address = '127.0.0.1',
+    private readonly clock: Clock = realClock,
   ) {}
 
   async start(port = 0): Promise<void> {
@@ -56,7 +58,7 @@ export class StreamingServer {
       const token = url.pathname.split('/')[2] ?? '';
       const entry = this.pending.get(token);
       this.pending.delete(token);
-      if (!entry || entry.expires < Date.now()) {
+      if (!entry || entry.expires < this.clock.now()) {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
@@ -81,7 +83,7 @@ export class StreamingServer {
 
   /** Registers a request; the URL is good for one connection within a minute. */
   register(req: StreamRequest): string {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [k, v] of this.pending) if (v.expires < now) this.pending.delete(k);
     const token = randomBytes(16).toString('hex');
     this.pending.set(token, { req, expires: now + TOKEN_TTL_MS });
@@ -98,6 +100,7 @@ export class StreamingServer {
     const child = spawn('runc', ['--root', this.targets.runcRoot, 'exec', req.containerId, ...req.cmd], { stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (b: Buffer) => req.stdout && send(ws, CHANNEL.stdout, b));
     child.stderr?.on('data', (b: Buffer) => (req.stderr ? send(ws, CHANNEL.stderr, b) : req.tty && req.stdout && send(ws, CHANNEL.stdout, b)));
+    // stdin closed by a command that ended (EPIPE): its exit status goes out on 'close' below.
     child.stdin?.on('error', () => undefined);
     ws.on('message', (data: Buffer) => {
       if (data[0] === CHANNEL.stdin) {
@@ -124,6 +127,7 @@ export class StreamingServer {
   private execTty(ws: WebSocket, req: Extract<StreamRequest, { kind: 'exec' }>): void {
     // Frames are held from the first moment: none may be lost while the helper is looked up.
     const helper = consoleHelper(this.targets.helperDir);
+    // Its failure is reported to the client where start() awaits it; this only keeps it from counting as unhandled.
     helper.catch(() => undefined);
     const early: Buffer[] = [];
     let size: TerminalSize | undefined;
@@ -132,7 +136,7 @@ export class StreamingServer {
     const start = (): void => {
       if (starting || closed) return;
       starting = true;
-      clearTimeout(timer);
+      timer.cancel();
       helper
         .then((h) => this.startExecTty(ws, req, h, size))
         .then((input) => {
@@ -158,11 +162,11 @@ export class StreamingServer {
       }
       early.push(data);
     };
-    const timer = setTimeout(start, FIRST_RESIZE_WAIT_MS);
+    const timer = this.clock.setTimer(FIRST_RESIZE_WAIT_MS, start);
     ws.on('message', hold);
     ws.once('close', () => {
       closed = true;
-      clearTimeout(timer);
+      timer.cancel();
     });
   }
 
@@ -183,8 +187,9 @@ export class StreamingServer {
     const out = (b: Buffer): void => void (req.stdout && send(ws, CHANNEL.stdout, b));
     child.stdout?.on('data', out);
     child.stderr?.on('data', out);
+    // The helper or the command ended (EPIPE): the exit status goes out on 'close' below.
     child.stdin?.on('error', () => undefined);
-    control?.on('error', () => undefined);
+    control?.on('error', (err) => log.debug('exec: resize not applied', { container: req.containerId, error: err.message }));
     child.on('error', (err) => {
       sendError(ws, `exec: cannot start the console helper: ${err.message}`);
       ws.close(1000);
@@ -300,6 +305,7 @@ export class StreamingServer {
         child.stdout.on('data', (b: Buffer) => send(ws, data, b));
         child.stderr.on('data', (b: Buffer) => send(ws, err, b));
         child.on('close', () => ws.close(1000));
+        // nc ended (EPIPE): 'close' above ends the stream.
         child.stdin.on('error', () => undefined);
         conns[i] = child.stdin;
       }

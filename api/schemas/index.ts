@@ -6,6 +6,7 @@ import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, Ser
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from './apps.js';
 import { Job, CronJob } from './batch.js';
 import { Lease } from './coordination.js';
+import { EndpointSlice } from './discovery.js';
 import { PriorityClass } from './scheduling.js';
 import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
 import { CertificateSigningRequest } from './certificates.js';
@@ -35,6 +36,7 @@ export const ControllerRevisionList = list('apps/v1', 'ControllerRevision', Cont
 export const JobList = list('batch/v1', 'Job', Job);
 export const CronJobList = list('batch/v1', 'CronJob', CronJob);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
+export const EndpointSliceList = list('discovery.k8s.io/v1', 'EndpointSlice', EndpointSlice);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
 export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
 export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
@@ -60,6 +62,7 @@ export type ControllerRevisionList = Static<typeof ControllerRevisionList>;
 export type JobList = Static<typeof JobList>;
 export type CronJobList = Static<typeof CronJobList>;
 export type LeaseList = Static<typeof LeaseList>;
+export type EndpointSliceList = Static<typeof EndpointSliceList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
 export type RoleList = Static<typeof RoleList>;
 export type ClusterRoleList = Static<typeof ClusterRoleList>;
@@ -85,6 +88,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'batch/v1/Job': Job,
   'batch/v1/CronJob': CronJob,
   'coordination.k8s.io/v1/Lease': Lease,
+  'discovery.k8s.io/v1/EndpointSlice': EndpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
   'rbac.authorization.k8s.io/v1/Role': Role,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
@@ -110,6 +114,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'batch/v1/JobList': JobList,
   'batch/v1/CronJobList': CronJobList,
   'coordination.k8s.io/v1/LeaseList': LeaseList,
+  'discovery.k8s.io/v1/EndpointSliceList': EndpointSliceList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
   'rbac.authorization.k8s.io/v1/RoleList': RoleList,
   'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,

@@ -122,8 +122,10 @@ export const service = rules<Service>({
       causes.push(...isValidIP(ip).map((m) => invalid(index('spec.clusterIPs', i), ip, m)));
     });
     (spec.externalIPs ?? []).forEach((ip, i) => causes.push(...isValidIP(ip).map((m) => invalid(index('spec.externalIPs', i), ip, m))));
-    if (spec.externalTrafficPolicy && type !== 'NodePort' && type !== 'LoadBalancer') {
-      causes.push(invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set when `type` is \'NodePort\' or \'LoadBalancer\''));
+    // Externally accessible: a node port, a load balancer, or external IPs (as defaulting sets the policy).
+    const external = type === 'NodePort' || type === 'LoadBalancer' || (type === 'ClusterIP' && (spec.externalIPs ?? []).length > 0);
+    if (spec.externalTrafficPolicy && !external) {
+      causes.push(invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set for externally-accessible services'));
     }
     const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
     if (timeout !== undefined && (timeout <= 0 || timeout > 86400)) {

@@ -12,6 +12,7 @@ import * as core from './core.js';
 import * as workloads from './workloads.js';
 import * as batch from './batch.js';
 import { lease } from './coordination.js';
+import { endpointSlice } from './discovery.js';
 import { priorityClass } from './scheduling.js';
 import * as rbac from './rbac.js';
 import { certificateSigningRequest } from './certificates.js';
@@ -36,6 +37,7 @@ const RULES: Record<string, KindRules<never>> = {
   'batch/v1/Job': batch.job,
   'batch/v1/CronJob': batch.cronJob,
   'coordination.k8s.io/v1/Lease': lease,
+  'discovery.k8s.io/v1/EndpointSlice': endpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
   'rbac.authorization.k8s.io/v1/Role': rbac.role,
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,

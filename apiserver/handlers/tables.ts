@@ -112,6 +112,12 @@ function replicasPrinter(selector: (sel: unknown) => string): Printer {
   };
 }
 
+/** kubectl's listWithMoreString: the first three, then "+ N more..."; "<unset>" when empty. */
+function listWithMore(items: string[], max = 3): string {
+  if (items.length > max) return `${items.slice(0, max).join(',')} + ${items.length - max} more...`;
+  return items.length ? items.join(',') : '<unset>';
+}
+
 const PRINTERS: Record<string, Printer> = {
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
@@ -290,6 +296,15 @@ const PRINTERS: Record<string, Printer> = {
       for (const s of arr(o.subsets)) for (const a of arr(s.addresses)) for (const p of arr(s.ports).length ? arr(s.ports) : [{}]) eps.push(p.port ? `${String(a.ip)}:${String(p.port)}` : String(a.ip));
       const shown = eps.length > 3 ? `${eps.slice(0, 3).join(',')} + ${eps.length - 3} more...` : eps.join(',');
       return [o.metadata.name ?? '', orNone(shown), age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  EndpointSlice: {
+    // kubectl's endpointSliceColumnDefinitions: at most three ports and three addresses, then "+ N more...".
+    columns: [nameCol, col('AddressType'), col('Ports'), col('Endpoints'), ageCol],
+    row(o, now) {
+      const ports = arr(o.ports).map((p) => (p.port !== undefined ? String(p.port) : p.name !== undefined ? String(p.name) : '*'));
+      const addrs = arr(o.endpoints).flatMap((e) => (Array.isArray(e.addresses) ? e.addresses.map(String) : []));
+      return [o.metadata.name ?? '', String(o.addressType ?? ''), listWithMore(ports), listWithMore(addrs), age(o.metadata.creationTimestamp, now)];
     },
   },
   Lease: {

@@ -6,6 +6,7 @@
 import { errors } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { KeyValue } from '../storage/interface.js';
+import { convertStored } from './conversion.js';
 import type { Obj } from './object.js';
 
 /** A stored object's bytes and the offset just inside its metadata's '{'. */
@@ -66,7 +67,9 @@ export class Codec {
       mine.metadata.resourceVersion = String(revision);
       return mine;
     }
-    const obj = JSON.parse(this.plain(kv).toString('utf8')) as Obj;
+    let obj = JSON.parse(this.plain(kv).toString('utf8')) as Obj;
+    // Read back through the version it was stored as (see conversion.ts), never relabelled.
+    if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion) obj = convertStored(this.info, kv.key, obj);
     obj.apiVersion = this.apiVersion;
     obj.kind = this.info.kind;
     obj.metadata.resourceVersion = String(revision);

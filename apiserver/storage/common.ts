@@ -1,6 +1,7 @@
 // Pieces shared by the storage backends: size checks, continue tokens, guaranteed update, and the watch event queue.
 import { AsyncQueue } from '../../lib/async-queue.js';
 import { MAX_VALUE_BYTES, StorageError, isStorageError, type KeyValue, type StorageWatch, type UpdateFn, type UpdateOptions, type WatchEvent } from './interface.js';
+import type { CompactRound } from './maintenance.js';
 
 export function checkSize(key: string, value: Uint8Array): void {
   if (value.byteLength > MAX_VALUE_BYTES) {
@@ -68,3 +69,13 @@ export async function guaranteedUpdate(
 
 /** The StorageWatch handed to callers: a queue of watch events the backend pushes into. */
 export class EventQueue extends AsyncQueue<WatchEvent> implements StorageWatch {}
+
+/** The end of a compaction round this server won: compact to revision; a failure is reported, the round counts all the same (kube's compact.go). */
+export async function compactForRound(store: { compact(revision: number): Promise<void> }, next: Pick<CompactRound, 'version' | 'revision'>, revision: number): Promise<CompactRound> {
+  try {
+    await store.compact(revision);
+    return { ...next, compactedTo: revision };
+  } catch (error) {
+    return { ...next, error };
+  }
+}

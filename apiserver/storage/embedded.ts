@@ -3,8 +3,12 @@
 // One table, `log`, holds every write (rev = the cluster revision; deletes are tombstones); a key's newest row is its
 // current value, found through the (key, rev) index. Writes issued in the same event-loop turn commit as one transaction
 // (group commit), each op seeing the effects of those before it; a write is acknowledged only once durable (WAL, synchronous=FULL).
+// Compaction removes superseded rows in bounded batches with the event loop free between them, then hands the freed
+// pages back to the file system (auto_vacuum=INCREMENTAL), so that a long compaction never holds writes for long.
+import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
+import { logger, type Logger } from '../../lib/logger.js';
+import { checkSize, compactForRound, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
   type DeleteOptions,
@@ -18,11 +22,22 @@ import {
   type WatchEvent,
   type WatchOptions,
 } from './interface.js';
+import type { CompactRound, FormatRecord, Maintenance, SnapshotResult } from './maintenance.js';
 
 export interface EmbeddedOptions {
   /** A file path, or ':memory:' for tests. */
   path: string;
+  log?: Logger;
+  /** Log rows examined per compaction step (default 2000); the event loop is free between steps. */
+  compactBatchRows?: number;
 }
+
+/** Pages handed back to the file system per incremental-vacuum step (4 MiB at SQLite's 4 KiB pages). */
+const VACUUM_STEP_PAGES = 1024;
+/** The WAL file is cut back to this size after a checkpoint, so one large transaction does not keep it large. */
+const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
+/** Lets pending I/O callbacks and writes (flushed from setImmediate) run between two compaction steps. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface LogRow {
   rev: number;
@@ -48,8 +63,14 @@ interface PendingWrite {
 
 const EMPTY = Buffer.alloc(0);
 
-export class EmbeddedStorage implements Storage {
+export class EmbeddedStorage implements Storage, Maintenance {
+  readonly kind = 'embedded';
   private readonly db: Database.Database;
+  private readonly path: string;
+  private readonly log: Logger;
+  private readonly batchRows: number;
+  /** Compactions run one at a time, in the order asked. */
+  private compaction: Promise<void> = Promise.resolve();
   private readonly watchers = new Set<Watcher>();
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
@@ -57,6 +78,9 @@ export class EmbeddedStorage implements Storage {
   private readonly stmt;
 
   constructor(opts: EmbeddedOptions) {
+    this.path = opts.path;
+    this.log = opts.log ?? logger('storage', { backend: 'embedded' });
+    this.batchRows = Math.max(1, opts.compactBatchRows ?? 2000);
     // A second process on the same file waits this long for the lock, then fails (see openSchema).
     this.db = new Database(opts.path, { timeout: 1000 });
     try {
@@ -78,6 +102,15 @@ export class EmbeddedStorage implements Storage {
       insertNew: db.prepare(`INSERT INTO log(key, deleted, create_rev, prev_rev, value) VALUES (?, 0, (SELECT max(rev) + 1 FROM log), 0, ?)`),
       revision: db.prepare(`SELECT max(rev) FROM log`).pluck(),
       compactRev: db.prepare(`SELECT value FROM meta WHERE name = 'compact_rev'`).pluck(),
+      setMeta: db.prepare(`INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`),
+      getMeta: db.prepare(`SELECT value FROM meta WHERE name = ?`).pluck(),
+      // The revision of the last of the next `batch` rows at or below the target (undefined: fewer rows are left).
+      batchEnd: db.prepare(`SELECT rev FROM log WHERE rev > ? AND rev <= ? ORDER BY rev LIMIT 1 OFFSET ?`).pluck(),
+      // Rows in (lo, hi] superseded at or before the target, and tombstones; never the newest row (revisions are rowids).
+      compactRange: db.prepare(
+        `DELETE FROM log WHERE rev > @lo AND rev <= @hi AND rev < (SELECT max(rev) FROM log)
+         AND (deleted = 1 OR EXISTS (SELECT 1 FROM log n WHERE n.key = log.key AND n.rev > log.rev AND n.rev <= @target))`,
+      ),
       listAt: db.prepare(
         `SELECT l.* FROM (SELECT key, max(rev) AS rev FROM log WHERE key > ? AND key < ? AND rev <= ? GROUP BY key) m
          JOIN log l ON l.rev = m.rev WHERE l.deleted = 0 ORDER BY l.key LIMIT ?`,
@@ -97,8 +130,14 @@ export class EmbeddedStorage implements Storage {
       // per commit; 8-15% faster single writes here. A second process on the same data dir fails instead of writing
       // behind this one's watches and revision counter. Set before WAL, so that the WAL index lives in memory.
       this.db.pragma('locking_mode = EXCLUSIVE');
+      // Freed pages go back to the file system in steps after a compaction; a new file takes the mode before its first
+      // table, an older one needs a VACUUM to take it (see migrateAutoVacuum).
+      const fresh = this.db.prepare(`SELECT count(*) FROM sqlite_master`).pluck().get() === 0;
+      if (fresh) this.db.pragma('auto_vacuum = INCREMENTAL');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+      if (!fresh) this.migrateAutoVacuum(path);
     }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS log (
@@ -116,6 +155,17 @@ export class EmbeddedStorage implements Storage {
     // Revisions are rowids: max(rev) + 1, so the newest row is never removed (compaction keeps it) and revisions never
     // go back. Revision 1 is a marker row, so the first write is 2 and resourceVersion "0" keeps its meaning ("any").
     this.db.prepare(`INSERT OR IGNORE INTO log(rev, key, deleted, create_rev, prev_rev, value) VALUES (1, '', 1, 1, 0, x'')`).run();
+  }
+
+  /** A store made before incremental vacuum: one VACUUM rewrites it in that mode (once; it takes a while on a big file). */
+  private migrateAutoVacuum(path: string): void {
+    const INCREMENTAL = 2;
+    if (this.db.pragma('auto_vacuum', { simple: true }) === INCREMENTAL) return;
+    const started = Date.now();
+    this.log.info('store migrating to incremental vacuum: one-time VACUUM', { path, bytes: statSync(path).size });
+    this.db.pragma('auto_vacuum = INCREMENTAL');
+    this.db.exec('VACUUM');
+    this.log.info('store migrated to incremental vacuum', { path, bytes: statSync(path).size, ms: Date.now() - started });
   }
 
   // ---- reads -------------------------------------------------------------------------------------------------
@@ -208,21 +258,97 @@ export class EmbeddedStorage implements Storage {
     });
   }
 
-  async compact(revision: number): Promise<void> {
+  /** Waits for any compaction under way, then compacts (see compactNow). */
+  compact(revision: number): Promise<void> {
+    const run = this.compaction.then(() => this.compactNow(revision));
+    // The chain only orders compactions: each caller gets its own outcome through `run`.
+    this.compaction = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Drops the rows superseded at or before `revision` and the tombstones there, a bounded batch at a time with the
+   * event loop free between batches, then returns the freed pages to the file system. Reads and watches below the
+   * revision fail with Compacted from the first step on, so none sees a half-compacted history.
+   */
+  private async compactNow(revision: number): Promise<void> {
     this.checkOpen();
     const current = this.stmt.revision.get() as number;
     if (revision > current) throw new StorageError('Unavailable', '', `cannot compact to ${revision}: newer than the store (${current})`);
     const already = this.stmt.compactRev.get() as number;
     if (revision <= already) throw new StorageError('Compacted', '', `revision ${revision} is already compacted (at ${already})`, already);
+    this.stmt.setMeta.run('compact_rev', revision);
+    let after = 0;
+    for (;;) {
+      // A store closed half way keeps the rest of the history: the next compaction removes it.
+      if (this.closed) return;
+      const end = this.stmt.batchEnd.get(after, revision, this.batchRows - 1) as number | undefined;
+      this.stmt.compactRange.run({ lo: after, hi: end ?? revision, target: revision });
+      if (end === undefined) break;
+      after = end;
+      await yieldToLoop();
+    }
+    await this.releaseFreePages();
+  }
+
+  /** incremental_vacuum in steps (each one short), then a checkpoint, after which the file is its new size. */
+  private async releaseFreePages(): Promise<void> {
+    if (this.path === ':memory:') return;
+    for (;;) {
+      if (this.closed) return;
+      if ((this.db.pragma('freelist_count', { simple: true }) as number) === 0) break;
+      this.db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
+      await yieldToLoop();
+    }
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async compactRound(version: number, revision: number): Promise<CompactRound> {
+    this.checkOpen();
+    // One process owns this store, so the compaction record is this server's alone: every round is its own.
+    const now = this.stmt.revision.get() as number;
+    const next = { version: version + 1, revision: now };
+    if (revision <= (this.stmt.compactRev.get() as number)) return next;
+    return compactForRound(this, next, revision);
+  }
+
+  async readFormat(): Promise<FormatRecord | undefined> {
+    this.checkOpen();
+    const formatVersion = this.stmt.getMeta.get('format_version') as number | undefined;
+    if (formatVersion === undefined) return undefined;
+    return { formatVersion, ketchVersion: String(this.stmt.getMeta.get('ketch_version') ?? 'unknown') };
+  }
+
+  async writeFormat(record: FormatRecord): Promise<void> {
+    this.checkOpen();
     this.db.transaction(() => {
-      // Drop every row superseded at or before `revision`, then the tombstones at or before it.
-      this.db
-        .prepare(`DELETE FROM log WHERE rev <= ? AND EXISTS (SELECT 1 FROM log n WHERE n.key = log.key AND n.rev > log.rev AND n.rev <= ?)`)
-        .run(revision, revision);
-      this.db.prepare(`DELETE FROM log WHERE rev <= ? AND deleted = 1 AND rev < (SELECT max(rev) FROM log)`).run(revision);
-      this.db.prepare(`UPDATE meta SET value = ? WHERE name = 'compact_rev'`).run(revision);
+      this.stmt.setMeta.run('format_version', record.formatVersion);
+      this.stmt.setMeta.run('ketch_version', record.ketchVersion);
     })();
-    return ;
+  }
+
+  /** SQLite's online backup (in steps, writes go on meanwhile), checked with quick_check before it is reported done. */
+  async snapshot(path: string): Promise<SnapshotResult> {
+    this.checkOpen();
+    if (existsSync(path)) throw new StorageError('KeyExists', path, `snapshot file ${path} already exists`);
+    await this.db.backup(path);
+    const copy = new Database(path, { readonly: true });
+    try {
+      const check = copy.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') throw new StorageError('Internal', path, `snapshot ${path} failed its integrity check: ${check}`);
+      return { revision: copy.prepare(`SELECT max(rev) FROM log`).pluck().get() as number, size: statSync(path).size };
+    } finally {
+      copy.close();
+    }
+  }
+
+  async sizeOnDisk(): Promise<number> {
+    if (this.path === ':memory:') return 0;
+    const size = (p: string): number => (existsSync(p) ? statSync(p).size : 0);
+    return size(this.path) + size(`${this.path}-wal`);
   }
 
   // ---- watch -------------------------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 // The etcd backend: production and high-availability storage (one etcd or a cluster of three). KV calls go through our
-// own gRPC transport (etcd-kv.ts), watches too; compaction goes through the etcd3 package.
+// own gRPC transport (etcd-kv.ts), watches too; what is off the hot path (compaction, the format record, snapshots,
+// status) goes through the etcd3 package.
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp, type EtcdTls } from './etcd-kv.js';
-import { checkSize, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
+import { checkSize, compactForRound, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
   type DeleteOptions,
@@ -16,6 +20,12 @@ import {
   type UpdateOptions,
   type WatchOptions,
 } from './interface.js';
+import type { CompactRound, FormatRecord, Maintenance, SnapshotResult } from './maintenance.js';
+
+/** kube-apiserver's compaction record: its version counts the compactions done, by any server on this etcd. */
+export const COMPACT_REV_KEY = 'compact_rev_key';
+/** The stored-data format record (see format.ts), outside /registry so that no list or watch of objects sees it. */
+export const FORMAT_KEY = '/ketch/format';
 
 export interface EtcdOptions {
   /** e.g. ['http://127.0.0.1:2379'] */
@@ -49,7 +59,8 @@ function mapError(key: string, err: unknown): unknown {
   return new StorageError('Internal', key, msg);
 }
 
-export class EtcdStorage implements Storage {
+export class EtcdStorage implements Storage, Maintenance {
+  readonly kind = 'etcd';
   private readonly client: Etcd3;
   /** Every KV call but compaction, without etcd3's per-call layers (see etcd-kv.ts). */
   private readonly kv: EtcdKv;
@@ -202,6 +213,92 @@ export class EtcdStorage implements Storage {
 
   async compact(revision: number): Promise<void> {
     await this.call('', () => this.client.kv.compact({ revision: String(revision), physical: true }));
+  }
+
+  async compactRound(version: number, revision: number): Promise<CompactRound> {
+    // The compare on the record's version makes one server in the cluster win each round (kube's compact.go).
+    const res = await this.call(COMPACT_REV_KEY, () =>
+      this.client
+        .if(COMPACT_REV_KEY, 'Version', '==', version)
+        .then(this.client.put(COMPACT_REV_KEY).value(String(revision)))
+        .else(this.client.get(COMPACT_REV_KEY))
+        .commit(),
+    );
+    const now = Number(res.header.revision);
+    if (!res.succeeded) {
+      // Another server compacted since: take its count, and compact one interval after it.
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      return { version: Number(kv?.version ?? 0), revision: now };
+    }
+    const next = { version: version + 1, revision: now };
+    if (revision === 0) return next; // the first round only records the revision to compact to next time
+    return compactForRound(this, next, revision);
+  }
+
+  async readFormat(): Promise<FormatRecord | undefined> {
+    const text = await this.call(FORMAT_KEY, () => this.client.get(FORMAT_KEY).string());
+    if (text === null) return undefined;
+    const rec = JSON.parse(text) as Partial<FormatRecord>;
+    if (typeof rec.formatVersion !== 'number') throw new StorageError('Internal', FORMAT_KEY, `the format record ${FORMAT_KEY} is not valid: ${text.slice(0, 200)}`);
+    return { formatVersion: rec.formatVersion, ketchVersion: String(rec.ketchVersion ?? 'unknown') };
+  }
+
+  async writeFormat(record: FormatRecord): Promise<void> {
+    await this.call(FORMAT_KEY, () => this.client.put(FORMAT_KEY).value(JSON.stringify(record)).exec());
+  }
+
+  /**
+   * etcd's snapshot stream (Maintenance.Snapshot): the member's database followed by its SHA-256, kept in the file as
+   * etcdctl keeps it (etcdctl/etcdutl snapshot restore check it). The hash is verified before the file takes its name.
+   */
+  async snapshot(path: string): Promise<SnapshotResult> {
+    if (existsSync(path)) throw new StorageError('KeyExists', path, `snapshot file ${path} already exists`);
+    const part = `${path}.part`;
+    try {
+      const { revision, size, digest, trailer } = await this.call(path, () => this.streamSnapshot(part));
+      if (size < 32 || !digest.equals(trailer)) throw new StorageError('Internal', path, `etcd snapshot of ${size} bytes failed its SHA-256 check`);
+      await rename(part, path);
+      return { revision, size };
+    } finally {
+      await rm(part, { force: true });
+    }
+  }
+
+  /** Streams the snapshot to part; returns the SHA-256 of all but the last 32 bytes, and those bytes. */
+  private async streamSnapshot(part: string): Promise<{ revision: number; size: number; digest: Buffer; trailer: Buffer }> {
+    // etcd 3.5+ puts the snapshot's revision in the first message's header; 3.4 sends none, and then the revision read
+    // just before the stream started is the one reported (the snapshot holds at least that one).
+    let revision = await this.currentRevision();
+    const stream = await this.client.maintenance.snapshot();
+    const out = createWriteStream(part, { mode: 0o600 });
+    const hash = createHash('sha256');
+    let tail = Buffer.alloc(0);
+    let size = 0;
+    let first = true;
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (msg: { header?: { revision?: string } | null; blob: Buffer }) => {
+        if (first && msg.header?.revision) revision = Number(msg.header.revision);
+        first = false;
+        size += msg.blob.length;
+        out.write(msg.blob);
+        // Everything but the newest 32 bytes is database; those may be the trailer.
+        tail = Buffer.concat([tail, msg.blob]);
+        if (tail.length > 32) {
+          hash.update(tail.subarray(0, tail.length - 32));
+          tail = tail.subarray(tail.length - 32);
+        }
+      });
+      stream.on('error', reject);
+      out.on('error', reject);
+      stream.on('end', resolve);
+    });
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return { revision, size, digest: hash.digest(), trailer: tail };
+  }
+
+  async sizeOnDisk(): Promise<number> {
+    const status = await this.call('', () => this.client.maintenance.status());
+    return Number(status.dbSize);
   }
 
   close(): Promise<void> {

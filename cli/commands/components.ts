@@ -33,6 +33,7 @@ export const RUNTIME_FLAGS: FlagTable = [
 
 export const AGENT_FLAGS: FlagTable = [
   { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server' },
+  { name: '--server', kind: 'string', arg: 'urls', description: "API servers, comma-separated (instead of the kubeconfig's); with several, the agent fails over between them" },
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of the Node object' },
   { name: '--container-runtime-endpoint', kind: 'string', arg: 'endpoint', description: 'CRI endpoint (e.g. unix:///run/containerd/containerd.sock); default: start the built-in runtime' },
   { name: '--root-dir', kind: 'string', arg: 'dir', default: '/var/lib/ketch/agent', description: 'state directory (volumes, logs, built-in runtime)' },
@@ -102,7 +103,8 @@ async function runAgent(cmd: Command): Promise<void> {
   const f = readFlags(AGENT_FLAGS, givenFlags(cmd));
   const opt = (name: string): string | undefined => f.optional(name) || undefined;
   const kubeconfig = opt('--kubeconfig');
-  const rest = new RestClient(loadClientConfig(kubeconfig ? { kubeconfig } : {}), 'ketch-agent');
+  const server = opt('--server');
+  const rest = new RestClient(loadClientConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(server ? { server } : {}) }), 'ketch-agent');
   if (f.bool('--hollow')) {
     const count = f.int('--count');
     const hollow = await startHollowNodes({ rest, count, prefix: f.string('--prefix') });

@@ -29,6 +29,7 @@ import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerToken } from './token.js';
+import { register as registerSnapshot } from './snapshot.js';
 
 export function registerAll(program: Command): void {
   registerUp(program);
@@ -36,6 +37,7 @@ export function registerAll(program: Command): void {
   registerComponents(program);
   registerControlPlane(program);
   registerToken(program);
+  registerSnapshot(program);
   registerGet(program);
   registerDescribe(program);
   registerCreate(program);

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
 import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
+import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { startApiServer } from '../../apiserver/index.js';
 import { logger } from '../../lib/logger.js';
 import { FlagError, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
@@ -11,6 +12,7 @@ import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { VERSION } from '../version.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -26,6 +28,10 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--etcd-keyfile', kind: 'string', arg: 'file', description: 'key of --etcd-certfile' },
   { name: '--encryption-provider-config', kind: 'string', arg: 'file', description: 'EncryptionConfiguration (apiserver.config.k8s.io/v1): how resources are encrypted at rest' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
+  { name: '--etcd-compaction-interval', kind: 'duration', default: '5m', description: 'how often storage is compacted, to the revision it had one interval earlier (embedded store and etcd; 0 disables)' },
+  { name: '--snapshot-schedule', kind: 'duration', default: '12h', description: 'time between scheduled snapshots of the store, a duration such as 6h (0 disables)' },
+  { name: '--snapshot-retention', kind: 'int', arg: 'n', default: '5', description: 'scheduled snapshots kept; older ones are deleted (0 keeps all)' },
+  { name: '--snapshot-dir', kind: 'string', arg: 'dir', description: 'directory of snapshots (default <data-dir>/snapshots)' },
 ];
 
 /** The etcd client's TLS files from --etcd-cafile, --etcd-certfile and --etcd-keyfile, read; undefined when none is given. */
@@ -59,7 +65,16 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
   const etcdTls = etcdTlsFromFlags(f);
   const encryptionFile = f.optional('--encryption-provider-config');
   const encryption = encryptionFile ? await loadEncryptionConfig(encryptionFile) : undefined;
-  const storage = await openStorage({ dataDir, ...(etcdServers.length ? { etcdServers } : {}), ...(etcdTls ? { etcdTls } : {}) });
+  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}), ...(etcdTls ? { etcdTls } : {}) });
+  const upkeep = await startStorageUpkeep(storage, {
+    dataDir,
+    compactionIntervalMs: f.durationMs('--etcd-compaction-interval'),
+    snapshotIntervalMs: f.durationMs('--snapshot-schedule'),
+    snapshotRetention: f.int('--snapshot-retention'),
+    snapshotDir: f.optional('--snapshot-dir') ?? '',
+    ketchVersion: VERSION,
+    log,
+  });
   const api = await startApiServer({
     ...(encryption ? { encryption } : {}),
     dataDir,
@@ -69,6 +84,10 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     storage,
     maxRequestsInflight: f.int('--max-requests-inflight'),
     maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
+  }).catch(async (err: unknown) => {
+    await upkeep.stop();
+    await storage.close();
+    throw err;
   });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers.length ? 'etcd' : 'embedded' });
   // The hosted components reach the API server as any client would: over TLS with the admin credentials.
@@ -82,6 +101,7 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
   };
   const components = await startControlPlaneComponents((agent) => new RestClient(config, agent), hosted).catch(async (err: unknown) => {
     await api.close();
+    await upkeep.stop();
     await storage.close();
     throw err;
   });
@@ -92,6 +112,7 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     stop: async () => {
       await components.stop();
       await api.close();
+      await upkeep.stop();
       await storage.close();
     },
   };

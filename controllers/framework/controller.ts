@@ -1,6 +1,7 @@
 // The controller base: informer handlers enqueue keys, N workers pop them and run a level-based sync(key); a thrown
 // error means a rate-limited retry (a TerminalError means none), and a result may ask to be requeued after a delay.
 import { randomBytes } from 'node:crypto';
+import { ApiError } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
 import { keyOf, type EventHandlers, type Informer, type InformerFactory } from '../../client/informer.js';
 import type { ObjectLike, RestClient } from '../../client/rest.js';
@@ -139,3 +140,6 @@ export function ensureIndex<T extends ObjectLike>(informer: Informer<T>, name: s
   informer.indexer.addIndexer(name, fn);
 }
 const indexed = new WeakMap<object, Set<string>>();
+
+/** A create refused because its namespace is being deleted: nothing a retry can fix. */
+export const isNamespaceTerminating = (err: unknown): boolean => err instanceof ApiError && err.code === 403 && /because it is being terminated/.test(err.message);

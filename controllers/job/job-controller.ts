@@ -16,6 +16,7 @@ import { isPodActive, isPodReady, rfc3339 } from '../framework/pods.js';
 import { PODS, type OwnerReference, type Pod } from '../framework/types.js';
 import { nextBackoffRecord, type BackoffRecord, type BackoffTimes } from './backoff.js';
 import { JobPods } from './job-pods.js';
+import type { JobSync } from './job-sync.js';
 import { duplicatedIndexPods, failedIndexes, podsWithDelayedDeletion, succeededIndexes, validIndex } from './indexed.js';
 import { matchPodFailurePolicy, matchSuccessPolicy } from './policies.js';
 import { JOBS, type Job, type JobCondition } from './types.js';
@@ -40,26 +41,6 @@ export interface JobControllerOptions {
 }
 
 /** What one sync works out about a Job; `job` is a private copy whose status is rewritten. */
-export interface JobSync {
-  key: string;
-  job: Job;
-  pods: Pod[];
-  active: Pod[];
-  ready: number;
-  terminating: number;
-  succeeded: number;
-  failed: number;
-  uncounted: { succeeded: Set<string>; failed: Set<string> };
-  expectedRm: Set<string>;
-  finished?: JobCondition;
-  prevSucceeded: Interval[];
-  succeededIx: Interval[];
-  failedIx?: Interval[];
-  delayedDeletion: Map<number, Pod>;
-  backoff: BackoffRecord;
-  log: Logger;
-}
-
 export class JobController extends Controller {
   readonly expectations: UIDTrackingExpectations;
   /** Pod uids whose finalizer removal was asked for and not yet seen, per Job key. */

@@ -15,7 +15,7 @@ import { compareForDeletion } from '../replicaset/pod-ranking.js';
 import { isNamespaceTerminating } from '../framework/pod-control.js';
 import { remainingBackoffMs, remainingIndexBackoffMs, type BackoffTimes } from './backoff.js';
 import { duplicatedIndexPods, firstPendingIndexes, indexedGenerateName, replacementFailureCounts } from './indexed.js';
-import type { JobSync } from './job-controller.js';
+import type { JobSync } from './job-sync.js';
 import { JOBS, type Job } from './types.js';
 import {
   COMPLETION_INDEX_ANNOTATION, COMPLETION_INDEX_ENV, completionsOf, hasBackoffLimitPerIndex, hasTrackingFinalizer, INDEX_FAILURE_COUNT_ANNOTATION,

@@ -11,9 +11,9 @@ import type { ConfigMap, Container, Lease, Node, Pod, PodSpec, Secret } from '..
 import type { ResourceClient } from '../../client/index.js';
 import { startAgent, startHollowNodes, type Agent } from '../../agent/index.js';
 import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../../agent/resources.js';
-import { connectRuntime, type RuntimeClient } from '../../agent/runtime/index.js';
-import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
-import { startRegistry, type TestRegistry } from '../../agent/runtime/testing/registry.js';
+import { connectRuntime, type RuntimeClient } from '../../agent/cri/index.js';
+import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
+import { startRegistry, type TestRegistry } from '../support/runtime/registry.js';
 import type { TestApiServer } from '../support/cluster.js';
 import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
 import { waitFor } from '../support/util.js';

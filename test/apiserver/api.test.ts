@@ -400,6 +400,48 @@ describe('apiserver', function () {
     });
   });
 
+  describe('endpoint slices', () => {
+    const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+    const slice = (name: string, n: number, ports: number): J => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name, labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.42.0.${i + 2}`], conditions: { ready: true } })),
+      ports: Array.from({ length: ports }, (_, i) => ({ name: `p${i}`, port: 8000 + i })),
+    });
+    const DISCOVERY = '/apis/discovery.k8s.io/v1/namespaces/default';
+
+    it('serves them with kubectl\'s columns, a defaulted protocol, and a generation bumped by endpoint changes only', async () => {
+      const created = await h.call('POST', `${DISCOVERY}/endpointslices`, { body: slice('web-a', 4, 4) });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(((created.json.ports as J[])[0] as J).protocol, 'TCP');
+      assert.equal(meta(created.json).generation, 1);
+      await h.call('POST', `${DISCOVERY}/endpointslices`, { body: slice('web-b', 0, 0) });
+      const r = await h.call('GET', `${DISCOVERY}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`, { accept: TABLE });
+      assert.deepEqual((r.json.columnDefinitions as J[]).map((c) => c.name), ['Name', 'AddressType', 'Ports', 'Endpoints', 'Age']);
+      const cells = (r.json.rows as J[]).map((row) => (row.cells as unknown[]).slice(0, 4));
+      assert.deepEqual(cells, [
+        ['web-a', 'IPv4', '8000,8001,8002 + 1 more...', '10.42.0.2,10.42.0.3,10.42.0.4 + 1 more...'],
+        ['web-b', 'IPv4', '<unset>', '<unset>'],
+      ]);
+      const labelled = await h.call('PATCH', `${DISCOVERY}/endpointslices/web-a`, { body: { metadata: { labels: { extra: 'x' } } }, contentType: 'application/merge-patch+json' });
+      assert.equal(meta(labelled.json).generation, 1);
+      const moved = await h.call('PATCH', `${DISCOVERY}/endpointslices/web-a`, { body: { endpoints: [{ addresses: ['10.42.0.9'] }] }, contentType: 'application/merge-patch+json' });
+      assert.equal(meta(moved.json).generation, 2);
+    });
+
+    it('refuses an invalid slice and a change of address type with a Status', async () => {
+      const bad = await h.call('POST', `${DISCOVERY}/endpointslices`, { body: { ...slice('web-c', 1, 1), addressType: 'IP' } });
+      assert.equal(bad.status, 422);
+      assert.match(String(bad.json.message), /addressType: Unsupported value: "IP"/);
+      await h.call('POST', `${DISCOVERY}/endpointslices`, { body: slice('web-d', 1, 1) });
+      const changed = await h.call('PATCH', `${DISCOVERY}/endpointslices/web-d`, { body: { addressType: 'FQDN', endpoints: [{ addresses: ['a.example.com'] }] }, contentType: 'application/merge-patch+json' });
+      assert.equal(changed.status, 422);
+      assert.match(String(changed.json.message), /addressType: Invalid value: "FQDN": field is immutable/);
+    });
+  });
+
   describe('patch', () => {
     it('applies strategic merge patches with list merge keys and directives', async () => {
       await h.call('POST', `${APPS}/deployments`, {

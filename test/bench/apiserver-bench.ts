@@ -88,7 +88,7 @@ interface Ready {
 async function child(): Promise<void> {
   const dataDir = process.env.BENCH_DATA_DIR!;
   const etcd = process.env.BENCH_ETCD;
-  const inner = await openStorage({ dataDir, ...(etcd ? { etcdServers: [etcd] } : {}) });
+  const inner = await openStorage({ dataDir, ketchVersion: 'bench', ...(etcd ? { etcdServers: [etcd] } : {}) });
   const st = new InstrumentedStorage(inner);
   const storage = st.storage;
   const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, maxWatches: WATCHERS + 100 });

@@ -9,12 +9,12 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../agent/runtime/exec.js';
-import { type RuntimeClient, connectRuntime } from '../../agent/runtime/grpc.js';
+import { type RuntimeClient, connectRuntime } from '../../agent/cri/client.js';
 import { startRuntimeService } from '../../agent/runtime/index.js';
-import { startContainerd } from '../../agent/runtime/testing/containerd.js';
-import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
+import { startContainerd } from '../support/runtime/containerd.js';
+import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
 import { rootLogger } from '../../lib/logger.js';
-import { startRegistry } from '../../agent/runtime/testing/registry.js';
+import { startRegistry } from '../support/runtime/registry.js';
 import { type CpuMeter, cpuMeter } from './cpu.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 50);

@@ -1,11 +1,10 @@
 // The garbage collector against a real API server: Background, Foreground and Orphan propagation, dangling owners.
 import assert from 'node:assert/strict';
-import { isNotFound } from '../../api/errors.js';
 import type { ResourceClient } from '../../client/index.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { refFor, DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type OwnerReference, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
-import { waitFor } from '../support/util.js';
+import { isGoneAfter, waitFor } from '../support/util.js';
 import { createNamespace, deployment, startTestCluster, type TestCluster } from './harness.js';
 
 interface ConfigMap {
@@ -35,15 +34,8 @@ describe('garbage collector', function () {
   const ref = (o: ConfigMap, block = false): OwnerReference => ({ apiVersion: 'v1', kind: 'ConfigMap', name: o.metadata.name!, uid: o.metadata.uid!, ...(block ? { blockOwnerDeletion: true } : {}) });
   const make = (ns: string, name: string, owners: OwnerReference[] = [], finalizers: string[] = []): Promise<ConfigMap> =>
     cms.create(ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ownerReferences: owners, ...(finalizers.length ? { finalizers } : {}) } });
-  const gone = async (c: ResourceClient<ConfigMap> | ResourceClient<ReplicaSet> | ResourceClient<Pod> | ResourceClient<Deployment>, ns: string, name: string): Promise<boolean> => {
-    try {
-      await c.get(ns, name);
-      return false;
-    } catch (err) {
-      if (isNotFound(err)) return true;
-      throw err;
-    }
-  };
+  const gone = (c: ResourceClient<ConfigMap> | ResourceClient<ReplicaSet> | ResourceClient<Pod> | ResourceClient<Deployment>, ns: string, name: string): Promise<boolean> =>
+    isGoneAfter(() => c.get(ns, name));
 
   it('Background: the owner goes at once, then its dependents (and theirs)', async () => {
     const ns = await createNamespace(cluster.rest);

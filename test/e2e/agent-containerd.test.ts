@@ -5,9 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectRuntime } from '../../agent/runtime/index.js';
-import { startContainerd } from '../../agent/runtime/testing/containerd.js';
-import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
+import { connectRuntime } from '../../agent/cri/index.js';
+import { startContainerd } from '../support/runtime/containerd.js';
+import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
 import { agentScenarios } from '../support/agent-scenarios.js';
 import { mountsUnder } from './cluster.js';
 

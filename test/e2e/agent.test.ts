@@ -38,7 +38,8 @@ describe('node agent (e2e: ketch server + ketch agent, kubectl)', function () {
     const ketch = `stty rows 30 cols 90; ${process.execPath} --import tsx ${ENTRY} --kubeconfig ${suite.c.kubeconfig} exec -it tty -- sh -c 'tty; stty size; exit 4'`;
     const k = await execResult('script', ['-qfec', ketch, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
     assert.equal(k.code, 4, `${k.stdout}${k.stderr}`);
-    assert.match(k.stdout, /\/dev\/pts\/\d+\r\r?\n30 90\r\r?\n/);
+    // libuv's raw mode keeps the local terminal's ONLCR (kubectl's clears OPOST), so each remote \r\n may gain one or more \r.
+    assert.match(k.stdout, /\/dev\/pts\/\d+\r+\n30 90\r+\n/);
     assert.match(k.stdout, /command terminated with exit code 4/);
   });
 });

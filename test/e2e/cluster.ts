@@ -47,7 +47,7 @@ export function mountsUnder(path: string): string[] {
     .filter((l) => l.split(' ')[1]?.startsWith(path));
 }
 
-/** The Linux bridge that ketch's runtime makes for a root (agent/runtime/index.ts names it so). */
+/** The Linux bridge that ketch's runtime makes for a root (agent/runtime/service.ts names it so). */
 export function bridgeOf(runtimeRoot: string): string {
   return `ketch${createHash('sha1').update(runtimeRoot).digest('hex').slice(0, 6)}`;
 }

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
-import { startRegistry, type TestRegistry } from '../../agent/runtime/testing/registry.js';
+import { buildBusyboxImage, pushImage } from './runtime/oci-image.js';
+import { startRegistry, type TestRegistry } from './runtime/registry.js';
 import { startTestApiServer, type TestApiServer } from './cluster.js';
 
 export interface AgentEnv {

@@ -5,6 +5,7 @@ import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from '../../api/s
 import type { CronJob, Job } from '../../api/schemas/batch.js';
 import type { Lease } from '../../api/schemas/coordination.js';
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../../api/schemas/rbac.js';
+import type { EndpointSlice } from '../../api/schemas/discovery.js';
 import type { PodTemplateSpec } from '../../api/schemas/core.js';
 
 const template = (app: string): PodTemplateSpec => ({
@@ -178,6 +179,24 @@ export const examples = {
         ports: [{ name: 'http', port: 80 }, { name: 'https', port: 8443 }],
       },
     ],
+  }),
+
+  endpointSlice: (): EndpointSlice => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-abc12', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [
+      {
+        addresses: ['10.244.1.5'],
+        conditions: { ready: true, serving: true, terminating: false },
+        nodeName: 'worker-1',
+        zone: 'zone-a',
+        targetRef: { kind: 'Pod', name: 'web-0', namespace: 'default' },
+      },
+      { addresses: ['10.244.2.7'], conditions: { ready: false, serving: false, terminating: false }, nodeName: 'worker-2' },
+    ],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'https', port: 8443 }],
   }),
 
   configMap: (): ConfigMap => ({

@@ -21,10 +21,19 @@ export interface EtcdTlsFiles {
   client: CertPair;
 }
 
-export async function startEtcd(opts: { progressIntervalMs?: number; tls?: EtcdTlsFiles } = {}): Promise<EtcdServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-etcd-'));
+export interface EtcdStartOptions {
+  progressIntervalMs?: number;
+  /** An existing member data dir (e.g. restored from a snapshot with --name test and this peer port); removed at stop. */
+  dataDir?: string;
+  peerPort?: number;
+  /** TLS on the client and peer ports, client certificates required. */
+  tls?: EtcdTlsFiles;
+}
+
+export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ketch-etcd-'));
   const clientPort = await freePort();
-  const peerPort = await freePort();
+  const peerPort = opts.peerPort ?? (await freePort());
   const scheme = opts.tls ? 'https' : 'http';
   const endpoint = `${scheme}://127.0.0.1:${clientPort}`;
   const tlsArgs = opts.tls ? tlsFlags(dataDir, opts.tls) : [];

@@ -1,7 +1,7 @@
 // Serves the busybox test image from a real docker-registry on loopback, as docker.io/library/busybox:1.36 through a
 // mirror: `npx tsx test/support/local-registry.ts` prints the mirror URL and keeps running (for trying `ketch up` by hand).
-import { buildBusyboxImage, pushImage } from '../../agent/runtime/testing/oci-image.js';
-import { startRegistry } from '../../agent/runtime/testing/registry.js';
+import { buildBusyboxImage, pushImage } from './runtime/oci-image.js';
+import { startRegistry } from './runtime/registry.js';
 
 export async function startBusyboxMirror(): Promise<{ url: string; host: string; stop(): Promise<void> }> {
   const registry = await startRegistry();

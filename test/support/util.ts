@@ -1,6 +1,7 @@
 // Small test helpers: free ports and polling with a deadline (tests never sleep to wait for state).
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isNotFound } from '../../api/errors.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,5 +35,16 @@ export async function waitFor<T>(
       throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${lastErr ? `: ${String(lastErr)}` : ''}`);
     }
     await delay(opts.intervalMs ?? 50);
+  }
+}
+
+/** Whether a read answers 404 (an object is gone); any other error is thrown. */
+export async function isGoneAfter(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read();
+    return false;
+  } catch (err) {
+    if (isNotFound(err)) return true;
+    throw err;
   }
 }

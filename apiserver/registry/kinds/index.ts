@@ -3,6 +3,7 @@ import type { ResourceInfo } from '../../../api/resources.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
 import { controllerRevisionStrategy, daemonSetStrategy, replicationControllerStrategy } from './apps.js';
 import { endpointsStrategy, eventStrategy, nodeStrategy, secretStrategy } from './core.js';
+import { endpointSliceStrategy } from './discovery.js';
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
@@ -18,6 +19,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Service: (info, o) => serviceStrategy(info, o.serviceRanges),
   Event: eventStrategy,
   Endpoints: endpointsStrategy,
+  EndpointSlice: endpointSliceStrategy,
   Secret: secretStrategy,
   Deployment: workloadStrategy,
   ReplicaSet: workloadStrategy,

@@ -29,6 +29,26 @@ function inRange(ip: string, cidr: string): boolean {
 
 const portsOf = (spec: JsonObject): JsonObject[] => (Array.isArray(spec.ports) ? spec.ports.filter(isObject) : []);
 
+const needsNodePorts = (spec: JsonObject): boolean => spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+const externallyAccessible = (spec: JsonObject): boolean =>
+  needsNodePorts(spec) || (spec.type === 'ClusterIP' && Array.isArray(spec.externalIPs) && spec.externalIPs.length > 0);
+
+/**
+ * dropTypeDependentFields (kube's service REST): a type change wipes what the old type needed and the new one does
+ * not, when the update left it as it was (so `kubectl patch -p '{"spec":{"type":"ClusterIP"}}'` works on a NodePort).
+ */
+function dropTypeDependentFields(spec: JsonObject, old: JsonObject): void {
+  const ports = portsOf(spec);
+  const oldPorts = portsOf(old);
+  const sameNodePorts = ports.every((p) => p.nodePort === undefined || oldPorts.some((o) => o.port === p.port && o.nodePort === p.nodePort));
+  if (needsNodePorts(old) && !needsNodePorts(spec) && sameNodePorts) for (const p of ports) delete p.nodePort;
+  if (old.type === 'LoadBalancer' && spec.type !== 'LoadBalancer') {
+    if (spec.allocateLoadBalancerNodePorts === old.allocateLoadBalancerNodePorts) delete spec.allocateLoadBalancerNodePorts;
+    if (spec.loadBalancerClass === old.loadBalancerClass) delete spec.loadBalancerClass;
+  }
+  if (externallyAccessible(old) && !externallyAccessible(spec) && spec.externalTrafficPolicy === old.externalTrafficPolicy) delete spec.externalTrafficPolicy;
+}
+
 export function serviceStrategy(info: ResourceInfo, ranges: ServiceRanges = DEFAULT_SERVICE_RANGES): Strategy {
   return defaultStrategy(info, {
     tracksGeneration: false,
@@ -43,11 +63,14 @@ export function serviceStrategy(info: ResourceInfo, ranges: ServiceRanges = DEFA
       if (spec.clusterIP === undefined && oldSpec.clusterIP !== undefined) spec.clusterIP = oldSpec.clusterIP;
       if (spec.clusterIPs === undefined && oldSpec.clusterIPs !== undefined) spec.clusterIPs = oldSpec.clusterIPs;
       const oldPorts = portsOf(oldSpec);
-      for (const p of portsOf(spec)) {
-        if (p.nodePort !== undefined) continue;
-        const o = oldPorts.find((x) => x.port === p.port && (x.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
-        if (o?.nodePort !== undefined) p.nodePort = o.nodePort;
+      if (needsNodePorts(spec)) {
+        for (const p of portsOf(spec)) {
+          if (p.nodePort !== undefined) continue;
+          const o = oldPorts.find((x) => x.port === p.port && (x.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+          if (o?.nodePort !== undefined) p.nodePort = o.nodePort;
+        }
       }
+      dropTypeDependentFields(spec, oldSpec);
     },
     async allocate(obj: Obj, _old, ctx) {
       const spec = isObject(obj.spec) ? obj.spec : (obj.spec = {});

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { WebSocket } from 'ws';
-import type { ContainerConfig, ContainerStatus, DeepPartial, PodSandboxConfig } from '../cri-types.js';
-import { type RuntimeClient, isNotFound } from '../grpc.js';
+import type { ContainerConfig, ContainerStatus, DeepPartial, PodSandboxConfig } from '../../../agent/cri/types.js';
+import { type RuntimeClient, isNotFound } from '../../../agent/cri/client.js';
 import { type BuiltImage, buildBusyboxImage, pushImage } from './oci-image.js';
 import { type TestRegistry, pollUntil, startRegistry } from './registry.js';
 

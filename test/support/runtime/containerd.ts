@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRuntime } from '../grpc.js';
-import { run } from '../exec.js';
+import { connectRuntime } from '../../../agent/cri/client.js';
+import { run } from '../../../agent/runtime/exec.js';
 import { pollUntil } from './registry.js';
 
 export interface ContainerdOptions {

@@ -1,4 +1,4 @@
-// The runtime's one error type: a gRPC status code and a message, turned into a gRPC error at the edge.
+// The CRI's one error type: a gRPC status code and a message; the runtime throws it, server.ts turns it into a gRPC status.
 import * as grpc from '@grpc/grpc-js';
 
 export type RuntimeErrorCode = 'NotFound' | 'InvalidArgument' | 'AlreadyExists' | 'FailedPrecondition' | 'Unavailable' | 'Internal' | 'DeadlineExceeded' | 'PermissionDenied';

@@ -1,0 +1,132 @@
+// Starts the runtime service: the stores (images, containers, sandboxes), the pod network, streaming, image GC and
+// the CRI gRPC server over them.
+import { mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { ContainerStore } from './containers.js';
+import { connectRuntime } from '../cri/client.js';
+import { serveCri } from '../cri/server.js';
+import { type ImageGcPolicy, ImageStore } from './image-store.js';
+import { imageService } from './image-service.js';
+import { NetworkManager } from './network.js';
+import { runtimeService, runcVersion } from './runtime-service.js';
+import { SandboxStore } from './sandboxes.js';
+import { StreamingServer } from './streaming.js';
+import { every, realClock, type Clock } from '../../lib/clock.js';
+import { logger } from '../../lib/logger.js';
+
+const log = logger('runtime');
+
+export interface RuntimeServiceOptions {
+  /** State directory: images, containers, sandboxes; survives restarts. */
+  root: string;
+  /** gRPC endpoint, e.g. unix:///run/ketch/runtime.sock. */
+  listen: string;
+  /** Registries (host[:port]) reached over plain HTTP; loopback ones always are. */
+  insecureRegistries?: string[];
+  /** Registry host -> mirror URL, e.g. {"docker.io": "http://127.0.0.1:5000"}. */
+  registryMirrors?: Record<string, string>;
+  /** Linux bridge for pod networks (default: ketch + 6 hex of the root path, so two roots never share one). */
+  bridge?: string;
+  /** Address of the streaming server for exec/attach/port-forward (default 127.0.0.1, random port). */
+  streamingAddress?: string;
+  streamingPort?: number;
+  /** Rotate container logs by size (kubelet's containerLogMaxSize; default 10 MiB, 0 = never). */
+  containerLogMaxBytes?: number;
+  /** Log files kept per container, the live one included (kubelet's containerLogMaxFiles; default 5). */
+  containerLogMaxFiles?: number;
+  /** Image garbage collection by the image filesystem's usage (kubelet's imageGC* settings). */
+  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
+}
+
+export interface RuntimeServiceHandle {
+  /** Stops serving; containers and their monitors keep running. */
+  close(): Promise<void>;
+  /** Stops and removes every pod sandbox, then the pod bridge: nothing of this runtime stays on the host. */
+  removeAllPods(): Promise<void>;
+}
+
+/**
+ * Starts the runtime service. Closing it leaves containers running; a new one on the same root finds them. The clock
+ * is a parameter of its own, not an option: the options go to a runtime child as JSON (child.ts).
+ */
+export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Clock = realClock): Promise<RuntimeServiceHandle> {
+  const root = resolve(opts.root);
+  await mkdir(root, { recursive: true });
+  const network = new NetworkManager(root, opts.bridge ?? `ketch${createHash('sha1').update(root).digest('hex').slice(0, 6)}`);
+  let containers: ContainerStore | undefined;
+  const images = new ImageStore(
+    root,
+    { insecureRegistries: opts.insecureRegistries ?? [], mirrors: opts.registryMirrors ?? {} },
+    async () => (containers ? containers.imagesInUse() : { imageIds: new Set<string>(), chainIds: new Set<string>() }),
+    clock,
+  );
+  containers = new ContainerStore(root, images, { maxBytes: opts.containerLogMaxBytes ?? 10 * 1024 * 1024, maxFiles: opts.containerLogMaxFiles ?? 5 }, clock);
+  const sandboxes = new SandboxStore(root, network);
+  await Promise.all([images.init(), containers.init(), sandboxes.init(), network.init()]);
+  const streaming = new StreamingServer(
+    {
+      runcRoot: containers.runcRoot,
+      helperDir: join(root, 'bin'),
+      containerDir: containers.containerDir.bind(containers),
+      sandboxNet: async (id) => {
+        const s = await sandboxes.get(id);
+        return { ip: s.network?.ip, netnsPath: s.hostNetwork ? undefined : s.network?.netnsPath };
+      },
+    },
+    opts.streamingAddress,
+    clock,
+  );
+  await streaming.start(opts.streamingPort);
+  const gcPolicy: ImageGcPolicy = {
+    highThresholdPercent: opts.imageGc?.highThresholdPercent ?? 85,
+    lowThresholdPercent: opts.imageGc?.lowThresholdPercent ?? 80,
+    minAgeMs: opts.imageGc?.minAgeMs ?? 2 * 60_000,
+  };
+  // Each collection starts intervalMs after the previous one ended, so two never overlap.
+  const gc = every(clock, opts.imageGc?.intervalMs ?? 5 * 60_000, () => images.garbageCollect(gcPolicy), (err) => log.warn('image garbage collection failed', { error: String(err) }), {
+    delayFirst: true,
+  });
+  const runc = await runcVersion();
+  if (!runc) log.warn('runc not found: containers cannot run');
+
+  const socketPath = opts.listen.startsWith('unix://') ? opts.listen.slice('unix://'.length) : undefined;
+  if (socketPath) {
+    await mkdir(resolve(socketPath, '..'), { recursive: true });
+    await rm(socketPath, { force: true });
+  }
+  const server = await serveCri(opts.listen, runtimeService({ sandboxes, containers, network, streaming, runcVersion: runc }), imageService(images), clock);
+  const [sb, ct] = await Promise.all([sandboxes.list(), containers.list()]);
+  log.info('runtime service listening', { listen: opts.listen, root, sandboxes: sb.length, containers: ct.length, runc });
+  return {
+    async removeAllPods() {
+      const client = connectRuntime(opts.listen, { timeoutMs: 60_000 });
+      try {
+        const { items } = await client.runtime.listPodSandbox({});
+        for (const sb of items ?? []) {
+          await client.runtime.stopPodSandbox({ podSandboxId: sb.id });
+          await client.runtime.removePodSandbox({ podSandboxId: sb.id });
+        }
+      } finally {
+        client.close();
+      }
+      await network.removeBridge();
+    },
+    async close() {
+      gc.cancel();
+      await new Promise<void>((res) => server.tryShutdown(() => res()));
+      await streaming.close();
+      await containers?.close();
+      if (socketPath) await rm(socketPath, { force: true });
+      log.info('runtime service stopped', { listen: opts.listen });
+    },
+  };
+}
+
+/** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
+export async function loadImageArchive(root: string, file: string, opts: { name?: string } = {}): Promise<string[]> {
+  const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
+  await images.init();
+  const loaded = await images.loadArchive(file, opts);
+  return loaded.flatMap((i) => i.repoTags);
+}
