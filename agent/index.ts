@@ -7,6 +7,7 @@ import type { ConfigMap, Node, Pod, Secret } from '../api/index.js';
 import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
+import { startNodeCertificates } from './certificates/index.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
 import { hostCapacity, primaryIPv4 } from './host.js';
 import { NodeStatusManager, type RuntimeHealth } from './node-status.js';
@@ -50,6 +51,10 @@ export interface AgentOptions {
   authTokens?: string[];
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Renew the client certificate before it expires (kubelet's --rotate-certificates; the REST client's certificate must be ROOT/pki's, as after a TLS bootstrap). */
+  rotateCertificates?: boolean;
+  /** Serve a certificate from the cluster CA, asked for and renewed through CSRs (kubelet's --rotate-server-certificates). */
+  rotateServerCertificates?: boolean;
   /** How often each pod is compared with the runtime (default 1000 ms). */
   syncIntervalMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
@@ -219,6 +224,18 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await node.register();
     node.start();
     cleanups.push(() => node.stop());
+    const certs = await startNodeCertificates({
+      rest: o.rest,
+      rootDir,
+      nodeName: o.nodeName,
+      hostIP,
+      rotateClient: o.rotateCertificates === true,
+      rotateServing: o.rotateServerCertificates === true,
+      setServing: (pair) => server.setServingCertificate(pair),
+      clock,
+      log,
+    });
+    cleanups.push(async () => certs.stop());
 
     await pods.start(abort.signal);
     cleanups.push(() => pods.stop());

@@ -29,6 +29,7 @@ import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerToken } from './token.js';
+import { register as registerJoin } from './join.js';
 import { register as registerSnapshot } from './snapshot.js';
 
 export function registerAll(program: Command): void {
@@ -37,6 +38,7 @@ export function registerAll(program: Command): void {
   registerComponents(program);
   registerControlPlane(program);
   registerToken(program);
+  registerJoin(program);
   registerSnapshot(program);
   registerGet(program);
   registerDescribe(program);
