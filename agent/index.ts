@@ -18,12 +18,12 @@ import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
+import { AgentAuth } from './auth.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
-export { APISERVER_CLIENT_CN } from './server.js';
 
 export interface AgentOptions {
   rest: RestClient;
@@ -47,8 +47,6 @@ export interface AgentOptions {
   runtimeBridge?: string;
   /** Run the built-in runtime on this process's event loop instead of in a child process (tests, debugging). */
   runtimeInProcess?: boolean;
-  /** Bearer tokens accepted by the agent's API, besides client certificates signed by the cluster CA. */
-  authTokens?: string[];
   tlsCertFile?: string;
   tlsKeyFile?: string;
   /** Renew the client certificate before it expires (kubelet's --rotate-certificates; the REST client's certificate must be ROOT/pki's, as after a TLS bootstrap). */
@@ -85,7 +83,6 @@ export const AGENT_FLAGS = [
   { flag: '--registry-mirror <host=url>', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
   { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
-  { flag: '--token-auth-file <file>', description: 'bearer tokens (one a line) accepted by the agent API, besides client certificates of the cluster CA' },
   { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
   { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
   { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
@@ -196,7 +193,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       address: o.bindAddress ?? '0.0.0.0',
       rootDir,
       ...(o.rest.config.ca ? { clientCA: o.rest.config.ca } : {}),
-      ...(o.authTokens ? { authTokens: o.authTokens } : {}),
+      auth: new AgentAuth(o.rest, o.nodeName),
       ...(o.tlsCertFile ? { tlsCertFile: o.tlsCertFile } : {}),
       ...(o.tlsKeyFile ? { tlsKeyFile: o.tlsKeyFile } : {}),
       servingNames: [o.nodeName, hostname(), hostIP, '127.0.0.1', 'localhost'],

@@ -1,13 +1,11 @@
 // The agent's HTTPS server (the kubelet's port 10250): container logs, the stats summary, and exec / attach / port-forward streams
-// proxied to the runtime's streaming server. Callers authenticate with a client certificate signed by the
-// cluster CA (group system:masters, or CN kube-apiserver-kubelet-client) or a bearer token from a fixed list.
+// proxied to the runtime's streaming server. Callers authenticate with a client certificate signed by the cluster CA
+// or a bearer token, and must be allowed nodes/proxy (or nodes/stats...) on this node: see auth.ts.
 import { execFile } from 'node:child_process';
-import { timingSafeEqual, createHash, X509Certificate } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -15,6 +13,7 @@ import type { Clock } from '../lib/clock.js';
 import { isNotExist } from '../lib/errno.js';
 import type { Logger } from '../lib/logger.js';
 import { CertificateReloader, SERVER_TLS } from '../lib/tls.js';
+import { AgentAuthError, type AgentAuth } from './auth.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
 import type { StatsProvider } from './stats.js';
@@ -22,17 +21,14 @@ import type { ContainerStatus as CriStatus, RuntimeClient } from './cri/index.js
 
 const execFileP = promisify(execFile);
 
-/** Client certificates with this CN are accepted without system:masters (the API server's kubelet client). */
-export const APISERVER_CLIENT_CN = 'kube-apiserver-kubelet-client';
-
 export interface AgentServerOptions {
   port: number;
   address: string;
   rootDir: string;
   /** PEM of the CA that signs client certificates (the cluster CA from the kubeconfig). */
   clientCA?: string;
-  /** Bearer tokens that are accepted. */
-  authTokens?: string[];
+  /** Who may call (TokenReview and SubjectAccessReview at the API server). */
+  auth: AgentAuth;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   /** Names and IPs for the self-signed serving certificate. */
@@ -61,8 +57,6 @@ export async function selfSignedCert(dir: string, names: string[]): Promise<{ ce
   }
   return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
 }
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 class HttpError extends Error {
   constructor(
@@ -130,12 +124,9 @@ export class AgentServer {
   /** Re-reads --tls-cert-file/--tls-private-key-file while running. */
   private reloader: CertificateReloader | undefined;
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => pickProtocol(offered) });
-  private readonly tokens: Buffer[];
   port = 0;
 
-  constructor(private readonly o: AgentServerOptions) {
-    this.tokens = (o.authTokens ?? []).map(digest);
-  }
+  constructor(private readonly o: AgentServerOptions) {}
 
   async start(): Promise<void> {
     const files = this.o.tlsCertFile && this.o.tlsKeyFile ? { cert: this.o.tlsCertFile, key: this.o.tlsKeyFile } : undefined;
@@ -151,7 +142,7 @@ export class AgentServer {
     }
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(req, socket, head).catch((err: unknown) => {
-        const code = err instanceof HttpError ? err.code : 500;
+        const code = err instanceof HttpError || err instanceof AgentAuthError ? err.code : 500;
         const body = statusBody(code, err instanceof Error ? err.message : String(err));
         socket.end(`HTTP/1.1 ${code} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       });
@@ -184,29 +175,8 @@ export class AgentServer {
     });
   }
 
-  private authenticate(req: IncomingMessage): void {
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) {
-      const h = digest(auth.slice(7).trim());
-      if (this.tokens.some((t) => timingSafeEqual(t, h))) return;
-      throw new HttpError(401, 'invalid bearer token');
-    }
-    const sock = req.socket as TLSSocket;
-    if (sock.authorized && this.o.clientCA) {
-      const raw = sock.getPeerCertificate()?.raw;
-      if (raw) {
-        const subject = new X509Certificate(raw).subject;
-        const cn = /(?:^|\n)CN=([^\n]*)/.exec(subject)?.[1] ?? '';
-        const orgs = [...subject.matchAll(/(?:^|\n)O=([^\n]*)/g)].map((m) => m[1]);
-        if (cn === APISERVER_CLIENT_CN || orgs.includes('system:masters')) return;
-        throw new HttpError(403, `user "${cn}" may not use the node agent API`);
-      }
-    }
-    throw new HttpError(401, 'a client certificate signed by the cluster CA or a bearer token is required');
-  }
-
   private fail(res: ServerResponse, err: unknown): void {
-    const code = err instanceof HttpError ? err.code : 500;
+    const code = err instanceof HttpError || err instanceof AgentAuthError ? err.code : 500;
     if (code === 500) this.o.log.warn('agent request failed', { error: String(err) });
     if (res.headersSent) {
       res.destroy();
@@ -222,7 +192,7 @@ export class AgentServer {
       res.end('ok');
       return;
     }
-    this.authenticate(req);
+    await this.o.auth.check(req, url.pathname);
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'containerLogs' && parts.length === 4 && req.method === 'GET') {
       return this.logs(res, parts[1]!, parts[2]!, parts[3]!, url.searchParams);
@@ -331,8 +301,8 @@ export class AgentServer {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    this.authenticate(req);
     const url = new URL(req.url ?? '/', 'https://agent');
+    await this.o.auth.check(req, url.pathname);
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const q = url.searchParams;
     const kind = parts[0];

@@ -8,6 +8,7 @@ import type { KeyToPath, Pod, Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
+import { TokenManager } from './token-manager.js';
 
 const exec = promisify(execFile);
 
@@ -56,7 +57,10 @@ function pickItems(data: Map<string, Buffer>, items: KeyToPath[] | undefined, mo
 }
 
 export class VolumeManager {
-  constructor(private readonly rootDir: string) {}
+  constructor(
+    private readonly rootDir: string,
+    private readonly tokens = new TokenManager(),
+  ) {}
 
   podDir(uid: string): string {
     return join(this.rootDir, 'pods', uid);
@@ -86,7 +90,8 @@ export class VolumeManager {
       await chmod(dir, 0o777);
       return dir;
     }
-    if (v.persistentVolumeClaim) throw new MountError(`volume ${v.name}: persistentVolumeClaim volumes are not supported by this agent`);
+    // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
+    if (v.persistentVolumeClaim || v.ephemeral) throw new MountError(`volume ${v.name}: ${v.ephemeral ? 'ephemeral' : 'persistentVolumeClaim'} volumes are not supported by this agent`);
     const files: FileEntry[] = [];
     const ns = ctx.pod.metadata.namespace ?? '';
     if (v.configMap) {
@@ -137,21 +142,24 @@ export class VolumeManager {
   private async serviceAccountToken(ctx: VolumeContext, audience: string | undefined, expirationSeconds: number): Promise<string> {
     const sa = ctx.pod.spec.serviceAccountName || ctx.pod.spec.serviceAccount || 'default';
     const ns = ctx.pod.metadata.namespace ?? 'default';
+    const key = { podUid: ctx.pod.metadata.uid ?? '', namespace: ns, serviceAccount: sa, audience: audience ?? '', expirationSeconds };
     try {
-      const res = await ctx.rest.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: {
-            audiences: audience ? [audience] : [],
-            expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+      return await this.tokens.token(key, async () => {
+        const res = await ctx.rest.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: {
+              audiences: audience ? [audience] : [],
+              expirationSeconds,
+              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: ctx.pod.metadata.name, uid: ctx.pod.metadata.uid },
+            },
           },
-        },
+        });
+        const token = res?.status?.token;
+        if (!token) throw new Error('the TokenRequest answer has no status.token');
+        return { token, ...(res.status?.expirationTimestamp ? { expirationTimestamp: res.status.expirationTimestamp } : {}) };
       });
-      const token = res?.status?.token;
-      if (!token) throw new Error('the TokenRequest answer has no status.token');
-      return token;
     } catch (err) {
       throw new MountError(`service account token for ${ns}/${sa}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -195,8 +203,9 @@ export class VolumeManager {
     return path;
   }
 
-  /** Unmounts tmpfs emptyDirs and removes the pod's directory. */
+  /** Unmounts tmpfs emptyDirs and removes the pod's directory (and forgets its tokens). */
   async tearDown(uid: string): Promise<void> {
+    this.tokens.forget(uid);
     const base = join(this.podDir(uid), 'volumes');
     const info = await readFile('/proc/self/mountinfo', 'utf8');
     for (const line of info.split('\n')) {

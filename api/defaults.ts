@@ -3,12 +3,13 @@
 import type { KubeObject } from './schemas/meta.js';
 import type {
   Container, Endpoints, Namespace, Node, Pod, PodSpec, PodTemplateSpec, Probe, Secret, Service, Volume,
-  LifecycleHandler, PersistentVolumeClaim, ReplicationController,
+  LifecycleHandler, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, ReplicationController,
 } from './schemas/core.js';
 import type { Deployment, ReplicaSet, DaemonSet, StatefulSet } from './schemas/apps.js';
 import type { CronJob, Job, JobSpec } from './schemas/batch.js';
 import type { EndpointSlice } from './schemas/discovery.js';
 import type { PriorityClass } from './schemas/scheduling.js';
+import type { CSIDriver, StorageClass } from './schemas/storage.js';
 import { RBAC_GROUP, type RoleBinding, type Subject } from './schemas/rbac.js';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
@@ -69,12 +70,13 @@ function defaultContainer(c: Container): void {
   defaultHandler(c.lifecycle?.preStop);
 }
 
-const VOLUME_SOURCE_KEYS = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const;
+const VOLUME_SOURCE_KEYS = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim', 'ephemeral'] as const;
 
 function defaultVolume(v: Volume): void {
   // A volume without a source is an emptyDir (SetDefaults_Volume).
   if (VOLUME_SOURCE_KEYS.every((k) => v[k] === undefined) && !Object.keys(v).some((k) => k !== 'name')) v.emptyDir = {};
   if (v.hostPath) v.hostPath.type ??= '';
+  if (v.ephemeral?.volumeClaimTemplate?.spec) defaultClaimSpec(v.ephemeral.volumeClaimTemplate.spec);
   if (v.configMap) v.configMap.defaultMode ??= DEFAULT_VOLUME_MODE;
   if (v.secret) v.secret.defaultMode ??= DEFAULT_VOLUME_MODE;
   if (v.downwardAPI) {
@@ -230,9 +232,42 @@ function defaultDaemonSet(ds: DaemonSet): void {
   defaultTemplate(spec.template);
 }
 
-function defaultClaimTemplate(pvc: PersistentVolumeClaim): void {
-  (pvc.spec ??= {}).volumeMode ??= 'Filesystem';
-  (pvc.status ??= {}).phase ??= 'Pending';
+/** SetDefaults_PersistentVolumeClaimSpec. */
+function defaultClaimSpec(spec: PersistentVolumeClaimSpec): void {
+  spec.volumeMode ??= 'Filesystem';
+}
+
+/** SetDefaults_PersistentVolumeClaim (also StatefulSet volumeClaimTemplates). */
+function defaultClaim(pvc: PersistentVolumeClaim): void {
+  defaultClaimSpec((pvc.spec ??= {}));
+  (pvc.status ??= {}).phase ||= 'Pending';
+}
+
+/** SetDefaults_PersistentVolume: Retain what was made by hand, Filesystem mode, Pending until the controller looks. */
+function defaultPersistentVolume(pv: PersistentVolume): void {
+  const spec = (pv.spec ??= {});
+  spec.persistentVolumeReclaimPolicy ||= 'Retain';
+  spec.volumeMode ??= 'Filesystem';
+  if (spec.hostPath) spec.hostPath.type ??= '';
+  (pv.status ??= {}).phase ||= 'Pending';
+}
+
+/** SetDefaults_StorageClass. */
+function defaultStorageClass(sc: StorageClass): void {
+  sc.reclaimPolicy ??= 'Delete';
+  sc.volumeBindingMode ??= 'Immediate';
+}
+
+/** SetDefaults_CSIDriver. */
+function defaultCSIDriver(d: CSIDriver): void {
+  const spec = (d.spec ??= {});
+  spec.attachRequired ??= true;
+  spec.podInfoOnMount ??= false;
+  spec.storageCapacity ??= false;
+  spec.fsGroupPolicy ??= 'ReadWriteOnceWithFSType';
+  spec.requiresRepublish ??= false;
+  spec.seLinuxMount ??= false;
+  if (!spec.volumeLifecycleModes?.length) spec.volumeLifecycleModes = ['Persistent'];
 }
 
 function defaultStatefulSet(ss: StatefulSet): void {
@@ -247,7 +282,7 @@ function defaultStatefulSet(ss: StatefulSet): void {
   const retention = (spec.persistentVolumeClaimRetentionPolicy ??= {});
   retention.whenDeleted ??= 'Retain';
   retention.whenScaled ??= 'Retain';
-  for (const pvc of spec.volumeClaimTemplates ?? []) defaultClaimTemplate(pvc);
+  for (const pvc of spec.volumeClaimTemplates ?? []) defaultClaim(pvc);
   defaultTemplate(spec.template);
 }
 
@@ -338,6 +373,10 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'batch/v1/Job': defaultJob,
   'batch/v1/CronJob': defaultCronJob,
   'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
+  'v1/PersistentVolume': defaultPersistentVolume,
+  'v1/PersistentVolumeClaim': defaultClaim,
+  'storage.k8s.io/v1/StorageClass': defaultStorageClass,
+  'storage.k8s.io/v1/CSIDriver': defaultCSIDriver,
   'rbac.authorization.k8s.io/v1/RoleBinding': defaultBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': defaultBinding,
 };

@@ -37,3 +37,11 @@ let lastText = '';
 export function nowRFC3339Micro(date: Date = new Date()): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
+
+/** Whether resourceVersion a is later than b: both storage backends use revisions (numbers); otherwise any difference counts. */
+export function isNewerResourceVersion(a: string | undefined, b: string | undefined): boolean {
+  const x = a ?? '';
+  const y = b ?? '';
+  if (!/^\d+$/.test(x) || !/^\d+$/.test(y)) return x !== y;
+  return x.length !== y.length ? x.length > y.length : x > y;
+}

@@ -89,6 +89,7 @@ describe('openapiV3', () => {
       'apis/discovery.k8s.io/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',
+      'apis/storage.k8s.io/v1',
     ]);
     assert.match(paths['apis/apps/v1']?.serverRelativeURL ?? '', /^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
   });

@@ -111,3 +111,14 @@ export function compareQuantities(a: string | number, b: string | number): numbe
 export function isNegativeQuantity(q: string | number): boolean {
   return parseQuantityExact(q).num < 0n;
 }
+
+/** Bytes as a binary-SI quantity with the largest suffix that divides them exactly: 1073741824 -> "1Gi", 1000 -> "1000". */
+export function formatBytes(n: number): string {
+  const suffixes = ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'];
+  const b = BigInt(Math.round(n));
+  for (let i = 0; i < suffixes.length; i++) {
+    const unit = 1024n ** BigInt(6 - i);
+    if (b !== 0n && b % unit === 0n) return `${b / unit}${suffixes[i]}`;
+  }
+  return String(b);
+}

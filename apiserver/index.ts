@@ -6,9 +6,15 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
 import { CertificateReloader } from '../lib/tls.js';
+import { loadPodSecurityConfiguration, DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from './admission/pod-security/config.js';
+import { PodSecurityAdmission } from './admission/pod-security/admission.js';
+import { AuditLog, type AuditLogOptions } from './audit/log.js';
+import { loadAuditPolicy } from './audit/policy.js';
+import type { AuthorizationMode } from './authorization/union.js';
 import { withAudit, type AuditSink } from './filters/audit.js';
 import { Authenticator, loadTokenFile, withAuthentication } from './filters/authentication.js';
-import { alwaysAllow, rulesOf, withAuthorization, type Authorizer, type RuleResolver } from './filters/authorization.js';
+import { rulesOf, withAuthorization, type Authorizer, type RuleResolver } from './filters/authorization.js';
+import { withImpersonation } from './filters/impersonation.js';
 import { buildHandlerChain, type Handler } from './filters/chain.js';
 import { requestDeadlines, withDeadline } from './filters/deadlines.js';
 import { InFlightLimiter, withMaxInFlight } from './filters/inflight.js';
@@ -22,10 +28,11 @@ import { upgradeHandler } from './handlers/upgrade.js';
 import { WatchLimiter } from './handlers/watch-limiter.js';
 import { fetchSummary, type MetricsDeps } from './nodeproxy/metrics-api.js';
 import type { NodeProxyDeps, ProxyNode, ProxyPod } from './nodeproxy/node-proxy.js';
-import { ensurePki, kubeconfigYaml } from './pki/pki.js';
+import { ensurePki, kubeconfigYaml, type ClusterPki } from './pki/pki.js';
 import { ensureTokenFile } from './pki/token-file.js';
-import type { Clock } from './registry/index.js';
+import type { Admission, Clock } from './registry/index.js';
 import type { ServiceRanges } from './registry/kinds/service.js';
+import { serverAuthorization } from './server/authorization.js';
 import { bootstrapNamespaces, bootstrapPriorityClasses } from './server/bootstrap.js';
 import { clientAddress, closeServer, httpsServer, listen } from './server/https.js';
 import { newRegistry, type CoreStores } from './server/registry.js';
@@ -63,23 +70,42 @@ export interface ApiServerOptions {
   /** Mutating requests in flight before 429 (--max-mutating-requests-inflight, default 200; 0: no limit). */
   maxMutatingRequestsInflight?: number;
   serviceRanges?: ServiceRanges;
-  /** Who may do what (default: AlwaysAllow); the access reviews ask it too, and its rules when it resolves them. */
+  /** --authorization-mode: the authorizers in order (default Node, RBAC), after system:masters. */
+  authorizationModes?: readonly AuthorizationMode[];
+  /** A custom authorizer instead of the modes' (tests); the access reviews ask it too, and its rules when it resolves them. */
   authorizer?: Authorizer & Partial<RuleResolver>;
   /** The address written in kube-public/cluster-info for joining nodes (default: the bind address, or the first non-loopback IPv4). */
   advertiseAddress?: string;
   /** How often the serving certificate is re-read (and renewed when near expiry) while the server runs (default 60 s). */
   servingCertCheckIntervalMs?: number;
-  /** Where audit events go (default: none). */
-  audit?: AuditSink;
   /** Encryption at rest (--encryption-provider-config); absent: values stored as their JSON. */
   encryption?: EncryptionConfig;
+  /** Where audit events go, and the policy (default: --audit-policy-file and --audit-log-path's, else none). */
+  audit?: AuditSink;
+  /** --audit-policy-file: an audit.k8s.io/v1 Policy; with auditLog, requests are logged as it says. */
+  auditPolicyFile?: string;
+  /** --audit-log-path (- for stdout) and its rotation. */
+  auditLog?: AuditLogOptions;
+  /** --admission-control-config-file: PodSecurity's defaults and exemptions (AdmissionConfiguration). */
+  admissionControlConfigFile?: string;
+  /** PodSecurity's configuration given directly (overrides the file's). */
+  podSecurity?: PodSecurityConfiguration;
+  /** --kubelet-certificate-authority: PEM of the CA agents' serving certificates are checked against (default: the cluster CA). */
+  kubeletCertificateAuthority?: string;
+  /** Do not verify agents' serving certificates (kube-apiserver without --kubelet-certificate-authority). */
+  kubeletInsecureSkipTlsVerify?: boolean;
 }
 
 export interface ApiServer {
   port: number;
   url: string;
   caCertPem: string;
+  /** Client certificate in system:masters. */
   adminKubeconfigPath: string;
+  /** Client certificate of user system:kube-scheduler. */
+  schedulerKubeconfigPath: string;
+  /** Client certificate of user system:kube-controller-manager. */
+  controllerManagerKubeconfigPath: string;
   close(): Promise<void>;
 }
 
@@ -92,7 +118,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
   const encryption = opts.encryption;
-  const { registry, stores } = newRegistry(metrics.instrumentStorage(opts.storage), {
+  const { registry, stores, admission } = newRegistry(metrics.instrumentStorage(opts.storage), {
     clock,
     log,
     bookmarkIntervalMs,
@@ -100,10 +126,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...(encryption ? { transformerFor: (info) => encryption.chainFor(info.group, info.resource) } : {}),
   });
   if (encryption) log.info('encryption at rest', { resources: encryption.resources });
+  const authz = serverAuthorization(opts.authorizationModes ?? ['Node', 'RBAC'], registry, stores, log);
+  const authorizer = opts.authorizer ?? authz.authorizer;
+  // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
+  admission.push(...authz.admission, podSecurity(await podSecurityConfig(opts), stores));
   const tokens: ServiceAccountTokenDeps = {
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
     getPod: (ns, name) => stores.pods.get(ns, name),
+    admit: (attrs) => stores.serviceAccounts.admit(attrs),
     clock,
   };
   const tokenFile = await loadTokenFile(await ensureTokenFile(opts.dataDir, opts.tokenFile, log));
@@ -114,12 +145,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     log,
   });
   const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log), bootstrapTokens], tokens.issuer.apiAudiences, [CLUSTER_INFO_PATH]);
-  const authorizer = opts.authorizer ?? alwaysAllow;
+  const audit = opts.audit ?? (await auditLogOf(opts, log));
   const publisher = new NamespaceContentPublisher(stores, pki.ca.certPem, log);
   const nodeProxy: NodeProxyDeps = {
     getPod: async (ns, name) => (await stores.pods.get(ns, name)) as unknown as ProxyPod,
     getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
     clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
+    ...(opts.kubeletInsecureSkipTlsVerify ? {} : { agentCA: opts.kubeletCertificateAuthority ?? pki.ca.certPem }),
   };
   const ctx: HandlerContext = {
     nodeProxy,
@@ -151,7 +183,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       metrics.filter,
       withRequestInfo,
       withAuthentication(authn, log),
-      withAudit(opts.audit, () => clock.now()),
+      withAudit(audit, () => clock.now()),
+      withImpersonation(authorizer, log),
       withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
       withAuthorization(authorizer, log),
       withDeadline(deadlines),
@@ -179,38 +212,77 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   serverAddress = clientAddress(opts.bindAddress, port);
   const url = `https://${serverAddress}`;
 
-  // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes.
+  // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes, the
+  // bootstrap RBAC policy; then the authorizers' caches are synced before anyone is told the server is up.
   publisher.start();
   try {
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
     await ensureClusterInfo(stores.configMaps, `https://${clientAddress(opts.advertiseAddress ?? advertiseAddress(opts.bindAddress), port)}`, pki.ca.certPem, log);
+    await authz.start(log);
   } catch (err) {
     publisher.stop();
     reloader.stop();
+    authz.close();
     server.close();
     throw err;
   }
 
-  const adminKubeconfigPath = join(opts.dataDir, 'admin.kubeconfig');
-  await writeFile(adminKubeconfigPath, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'admin', client: pki.admin }), { mode: 0o600 });
-  log.info('api server listening', { url, kubeconfig: adminKubeconfigPath });
+  const kubeconfigs = await writeKubeconfigs(opts.dataDir, url, pki);
+  log.info('api server listening', { url, kubeconfig: kubeconfigs.admin });
 
   return {
     port,
     url,
     caCertPem: pki.ca.certPem,
-    adminKubeconfigPath,
+    adminKubeconfigPath: kubeconfigs.admin,
+    schedulerKubeconfigPath: kubeconfigs.scheduler,
+    controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
     async close() {
       reloader.stop();
       deadlines.close();
       publisher.stop();
+      authz.close();
       watches.stopAll();
       registry.close();
       await closeServer(server);
+      if (audit instanceof AuditLog) audit.close();
     },
   };
+}
+
+/** The kubeconfigs written beside the PKI: the admin's (system:masters), the scheduler's and the controller manager's. */
+async function writeKubeconfigs(dataDir: string, url: string, pki: ClusterPki): Promise<{ admin: string; scheduler: string; controllerManager: string }> {
+  const out = { admin: join(dataDir, 'admin.kubeconfig'), scheduler: join(dataDir, 'scheduler.kubeconfig'), controllerManager: join(dataDir, 'controller-manager.kubeconfig') };
+  await writeFile(out.admin, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'admin', client: pki.admin }), { mode: 0o600 });
+  await writeFile(out.scheduler, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'system:kube-scheduler', client: pki.scheduler }), { mode: 0o600 });
+  await writeFile(out.controllerManager, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'system:kube-controller-manager', client: pki.controllerManager }), { mode: 0o600 });
+  return out;
+}
+
+/** --audit-policy-file with --audit-log-path: the audit log; without a policy nothing is recorded (as kube-apiserver). */
+async function auditLogOf(opts: ApiServerOptions, log: Logger): Promise<AuditSink | undefined> {
+  if (!opts.auditPolicyFile) {
+    if (opts.auditLog) log.warn('audit log path given without --audit-policy-file: nothing is audited');
+    return undefined;
+  }
+  const policy = await loadAuditPolicy(opts.auditPolicyFile);
+  if (!opts.auditLog) return undefined;
+  return new AuditLog(policy, opts.auditLog, log.child({ component: 'audit' }));
+}
+
+async function podSecurityConfig(opts: ApiServerOptions): Promise<PodSecurityConfiguration> {
+  if (opts.podSecurity) return opts.podSecurity;
+  return opts.admissionControlConfigFile ? loadPodSecurityConfiguration(opts.admissionControlConfigFile) : DEFAULT_POD_SECURITY;
+}
+
+/** The PodSecurity plugin, reading namespaces and pods from the stores' caches. */
+function podSecurity(config: PodSecurityConfiguration, stores: CoreStores): Admission {
+  return new PodSecurityAdmission(config, {
+    getNamespace: (name) => stores.namespaces.lookup('', name),
+    listPods: async (ns) => (await stores.pods.lookupAll()).filter((p) => p.metadata.namespace === ns),
+  }).admission();
 }
 
 /** metrics.k8s.io (kubectl top) reads nodes and pods from the stores and the usage from the agents. */
@@ -227,4 +299,6 @@ function metricsApiDeps(stores: CoreStores, nodeProxy: NodeProxyDeps, clock: Clo
 
 export type { UserInfo } from './filters/authentication.js';
 export type { Attributes, AuthorizationResult, Authorizer, RuleResolver } from './filters/authorization.js';
-export type { AuditEvent, AuditSink } from './filters/audit.js';
+export type { AuditDecision, AuditEvent, AuditSink } from './filters/audit.js';
+export type { AuthorizationMode } from './authorization/union.js';
+export { parseAuthorizationModes } from './authorization/union.js';

@@ -79,6 +79,28 @@ function readDiagnosis(pod: Any): Record<string, string[]> | undefined {
   }
 }
 
+/** What to change when the pod's volumes keep it from a node (VolumeBinding, VolumeRestrictions), or undefined. */
+function volumeFix(pod: Any, r: string): string | undefined {
+  const ns = str(o(pod.metadata).namespace);
+  const claim = /persistentvolumeclaim "([^"]+)"/.exec(r)?.[1];
+  if (/volume node affinity conflict/.test(r)) {
+    return "its claims are bound to volumes pinned to other nodes (a local volume lives on one node): let the pod run where its volumes are (ketch get pv shows them; ketch describe pv NAME their Node Affinity), or drop the nodeSelector/affinity that keeps it away";
+  }
+  if (/unbound immediate PersistentVolumeClaims/.test(r)) {
+    return 'a claim of an Immediate class is not bound yet, and the pod waits for it: ketch describe pvc NAME says why (no volume matches it, or its provisioner has not made one yet)';
+  }
+  if (/didn't find available persistent volumes to bind/.test(r)) {
+    return 'no PersistentVolume matches its claim on these nodes, and the claim\'s class cannot provision one there: create a matching volume on a node the pod may use, or use a class with a provisioner (the default, local-path)';
+  }
+  if (/bound to non-existent pv/.test(r)) return 'a claim is bound to a volume that no longer exists (the claim is Lost): delete the claim and create it again';
+  if (/ReadWriteOncePod/.test(r)) return 'its claim is ReadWriteOncePod and another pod uses it: only one pod may; delete that pod, or give the claim another access mode';
+  if (claim && /not found/.test(r)) return `the claim "${claim}" does not exist: create it (in namespace ${ns}) or fix the volume's claimName`;
+  if (claim && /being deleted/.test(r)) return `the claim "${claim}" is being deleted: wait until it is gone and create it again, or use another claim`;
+  if (claim && /was not created for the pod/.test(r)) return `a claim named "${claim}" exists that this pod does not own: delete or rename it so that the pod's ephemeral volume gets its own claim`;
+  if (/binding volumes/.test(r)) return 'its claims were not bound in time on the chosen node: check the PV controller and the claim\'s provisioner (ketch describe pvc NAME shows their events)';
+  return undefined;
+}
+
 /** What to change for each kind of scheduler rejection. */
 function schedulingFixes(pod: Any, reasons: string[]): string[] {
   const spec = o(pod.spec);
@@ -90,7 +112,9 @@ function schedulingFixes(pod: Any, reasons: string[]): string[] {
       .join(' + ') || '0';
   for (const r of reasons) {
     const ins = /Insufficient (\S+)/.exec(r);
-    if (ins) fixes.add(`lower the pod's ${ins[1]} request (it asks for ${requests(ins[1]!)}), or add nodes with more free ${ins[1]}`);
+    const vol = volumeFix(pod, r);
+    if (vol) fixes.add(vol);
+    else if (ins) fixes.add(`lower the pod's ${ins[1]} request (it asks for ${requests(ins[1]!)}), or add nodes with more free ${ins[1]}`);
     else if (/unschedulable/.test(r)) fixes.add('uncordon the cordoned node(s): ketch uncordon NODE');
     else if (/untolerated taint \{([^:}]+):? ?([^}]*)\}/.test(r)) {
       const m = /untolerated taint \{([^:}]+):? ?([^}]*)\}/.exec(r)!;
@@ -200,7 +224,7 @@ function configFindings(f: PodFacts): Finding[] {
   }
 
   const mounts = warningEvents(f.events, ['FailedMount', 'FailedAttachVolume']);
-  if (mounts.length && phase === 'Pending') findings.push({ problem: 'its volumes cannot be mounted', details: [eventLine(mounts.at(-1)!)], fix: ['fix the volume source named in the message (missing config map, secret or host path)'] });
+  if (mounts.length && phase === 'Pending') findings.push({ problem: 'its volumes cannot be mounted', details: [eventLine(mounts.at(-1)!)], fix: ['fix the volume source named in the message (missing config map, secret or host path, or a persistent volume claim that is not bound: ketch describe pvc NAME)'] });
 
   return findings;
 }

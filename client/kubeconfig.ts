@@ -17,6 +17,8 @@ export interface ClientConfig {
   cert?: string;
   key?: string;
   token?: string;
+  /** A token that changes (a service account's, refreshed before it expires): read at each request, over `token`. */
+  tokenSource?: () => string;
   insecureSkipTLSVerify?: boolean;
   /** The namespace of the context, or "default". */
   namespace: string;

@@ -181,7 +181,8 @@ export class RestClient {
     const fullPath = path + queryString(opts.query);
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, Accept: opts.accept ?? 'application/json' };
     // Credentials go only over TLS, as with client-go.
-    if (this.config.token && this.https) headers.Authorization = `Bearer ${this.config.token}`;
+    const token = this.config.tokenSource?.() ?? this.config.token;
+    if (token && this.https) headers.Authorization = `Bearer ${token}`;
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));

@@ -13,7 +13,7 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--leader-elect-resource-name', kind: 'string', default: 'kube-controller-manager', description: 'name of the leader-election Lease' },
   // Not a kube-controller-manager flag (it always uses <hostname>_<uuid>): replicas on one host are told apart by it.
   { name: '--leader-elect-identity', kind: 'string', description: 'holder identity written to the leader-election Lease (default <hostname>_<uuid>)' },
-  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, endpointslice, endpoint, servicelb, clusterrole-aggregation, csrapproving, csrsigning, tokencleaner, bootstrapsigner)" },
+  { name: '--controllers', kind: 'list', default: '*', description: "controllers to enable: '*' for all, 'foo' to enable foo, '-foo' to disable foo (replicaset, deployment, job, cronjob, ttl-after-finished, daemonset, statefulset, replicationcontroller, endpointslice, endpoint, servicelb, garbagecollector, namespace, nodelifecycle, nodeipam, podgc, clusterrole-aggregation, persistentvolume-binder, persistentvolume-expander, pvc-protection, pv-protection, ephemeral-volume, csrapproving, csrsigning, tokencleaner, bootstrapsigner)" },
   { name: '--cluster-cidr', kind: 'string', default: '10.42.0.0/16', description: 'CIDR range for pods in the cluster' },
   { name: '--allocate-node-cidrs', kind: 'bool', default: 'true', description: 'allocate a pod CIDR to each node from --cluster-cidr' },
   { name: '--node-cidr-mask-size', kind: 'int', default: '24', description: 'mask size of each node\'s pod CIDR' },
@@ -35,6 +35,8 @@ export const CONTROLLER_MANAGER_FLAGS: FlagTable = [
   { name: '--cluster-signing-cert-file', kind: 'string', arg: 'file', description: 'CA certificate the CSR signer (csrsigning) signs with; without it csrsigning does not run (ketch server: the cluster CA)' },
   { name: '--cluster-signing-key-file', kind: 'string', arg: 'file', description: 'key of --cluster-signing-cert-file' },
   { name: '--cluster-signing-duration', kind: 'duration', default: '8760h0m0s', description: 'the longest validity of a certificate the CSR signer issues' },
+  // kube's default is false; ketch's is true, as kubeadm and k3s run it: system:kube-controller-manager alone may not write workloads' pods.
+  { name: '--use-service-account-credentials', kind: 'bool', default: 'true', description: 'run each controller as its own service account in kube-system (system:controller:NAME roles)' },
   { name: '--terminated-pod-gc-threshold', kind: 'int', default: '12500', description: 'terminated pods kept before the pod garbage collector deletes the oldest (0 disables)' },
 ];
 
@@ -83,6 +85,7 @@ export function controllerManagerOptionsFromFlags(input: FlagInput): { kubeconfi
       terminatedPodGcThreshold: f.int('--terminated-pod-gc-threshold'),
       ...(signingCert && signingKey ? { clusterSigning: { certFile: signingCert, keyFile: signingKey } } : {}),
       clusterSigningDurationMs: f.durationMs('--cluster-signing-duration'),
+      useServiceAccountCredentials: f.bool('--use-service-account-credentials'),
     },
   };
 }

@@ -10,7 +10,9 @@ import { LEASES } from '../client/resources.js';
 import type { RestClient } from '../client/rest.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
+import { CONTROLLER_SERVICE_ACCOUNTS } from '../api/controller-accounts.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
+import { serviceAccountClients } from './service-account-credentials.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
 import { EndpointsController } from './endpoints/endpoints-controller.js';
@@ -20,6 +22,11 @@ import { NamespaceController } from './namespace/namespace-controller.js';
 import { NodeIpamController } from './nodeipam/nodeipam-controller.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle-controller.js';
 import { PodGcController } from './podgc/podgc-controller.js';
+import { EphemeralVolumeController } from './volume/ephemeral/ephemeral-controller.js';
+import { ExpandController } from './volume/expand/expand-controller.js';
+import { PersistentVolumeController } from './volume/persistentvolume/pv-controller.js';
+import { PvProtectionController } from './volume/protection/pv-protection-controller.js';
+import { PvcProtectionController } from './volume/protection/pvc-protection-controller.js';
 import { ReplicaSetController, REPLICATIONCONTROLLER_KIND } from './replicaset/replicaset-controller.js';
 import { DaemonSetController } from './daemonset/daemonset-controller.js';
 import { StatefulSetController } from './statefulset/statefulset-controller.js';
@@ -76,6 +83,11 @@ export interface ControllerManagerOptions {
   clusterSigning?: { certFile: string; keyFile: string };
   /** The longest validity the CSR signer issues (--cluster-signing-duration, default one year). */
   clusterSigningDurationMs?: number;
+  /**
+   * --use-service-account-credentials: each controller writes as its own service account in kube-system (tokens asked
+   * through `rest`); the shared informers and events stay on `rest`'s credential. Default false.
+   */
+  useServiceAccountCredentials?: boolean;
 }
 
 export interface ControllerManager {
@@ -104,6 +116,11 @@ export const CONTROLLERS: Record<string, Factory> = {
   garbagecollector: (ctx, o) => new GarbageCollector(ctx, { ...(o.concurrentGcSyncs ? { workers: o.concurrentGcSyncs } : {}) }),
   podgc: (ctx, o) => new PodGcController(ctx, { ...(o.terminatedPodGcThreshold !== undefined ? { terminatedPodGcThreshold: o.terminatedPodGcThreshold } : {}) }),
   deployment: (ctx, o) => new DeploymentController(ctx, { ...(o.concurrentDeploymentSyncs ? { workers: o.concurrentDeploymentSyncs } : {}) }),
+  'persistentvolume-binder': (ctx) => new PersistentVolumeController(ctx),
+  'persistentvolume-expander': (ctx) => new ExpandController(ctx),
+  'pvc-protection': (ctx) => new PvcProtectionController(ctx),
+  'pv-protection': (ctx) => new PvProtectionController(ctx),
+  'ephemeral-volume': (ctx) => new EphemeralVolumeController(ctx),
   'clusterrole-aggregation': (ctx) => new ClusterRoleAggregationController(ctx),
   daemonset: (ctx, o) => new DaemonSetController(ctx, { ...(o.concurrentDaemonSetSyncs ? { workers: o.concurrentDaemonSetSyncs } : {}) }),
   statefulset: (ctx, o) => new StatefulSetController(ctx, { ...(o.concurrentStatefulSetSyncs ? { workers: o.concurrentStatefulSetSyncs } : {}) }),
@@ -146,8 +163,18 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   let leading = false;
 
   const runControllers = async (signal: AbortSignal): Promise<void> => {
-    leading = true;
     setMaxListeners(0, signal); // every controller and informer wait listens to it
+    let own: Map<string, RestClient> | undefined;
+    if (opts.useServiceAccountCredentials) {
+      const accounts = Object.fromEntries(names.map((n) => [n, CONTROLLER_SERVICE_ACCOUNTS[n] ?? `${n}-controller`]));
+      try {
+        own = await serviceAccountClients(opts.rest, accounts, { clock, log, signal });
+      } catch (err) {
+        if (signal.aborted) return; // stopped (or no longer leading) before the credentials were ready
+        throw err;
+      }
+    }
+    leading = true;
     const informers = new InformerFactory(opts.rest, { clock });
     const events = new EventBroadcaster(opts.rest, clock);
     const ctx: ControllerContext = {
@@ -156,9 +183,9 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
       clock,
       recorder: (component) => events.recorder({ component }),
     };
-    const controllers = names.map((n) => CONTROLLERS[n]!(ctx, opts));
+    const controllers = names.map((n) => CONTROLLERS[n]!(own ? { ...ctx, rest: own.get(n)! } : ctx, opts));
     informers.start();
-    log.info('starting controllers', { controllers: names });
+    log.info('starting controllers', { controllers: names, serviceAccountCredentials: !!own });
     try {
       await Promise.all(controllers.map((c) => c.run(signal)));
     } finally {

@@ -13,7 +13,7 @@ export interface PluginSet {
   enabled?: PluginRef[];
   disabled?: PluginRef[];
 }
-export const EXTENSION_POINTS = ['preFilter', 'filter', 'postFilter', 'preScore', 'score', 'reserve', 'bind'] as const;
+export const EXTENSION_POINTS = ['preFilter', 'filter', 'postFilter', 'preScore', 'score', 'reserve', 'preBind', 'bind'] as const;
 export type ExtensionPoint = (typeof EXTENSION_POINTS)[number];
 export type Plugins = Partial<Record<ExtensionPoint | 'multiPoint', PluginSet>>;
 
@@ -50,6 +50,8 @@ export const DEFAULT_PLUGINS: readonly PluginRef[] = [
   { name: 'NodeAffinity', weight: 2 },
   { name: 'NodePorts' },
   { name: 'NodeResourcesFit', weight: 1 },
+  { name: 'VolumeRestrictions' },
+  { name: 'VolumeBinding' },
   { name: 'PodTopologySpread', weight: 2 },
   { name: 'InterPodAffinity', weight: 2 },
   { name: 'DefaultPreemption' },

@@ -1,8 +1,10 @@
 // The scheduler: informers feed the cache and the queue; one loop pops a pod, runs its profile's framework
 // synchronously against the cache, assumes the pod onto the chosen node and hands the binding to a background writer;
 // failures become a PodScheduled=False condition, a FailedScheduling event and the per-node diagnosis annotation.
-import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type Pod, type PodCondition } from '../api/index.js';
-import { EventBroadcaster, InformerFactory, NODES, objectReference, PODS, type EventRecorder, type ResourceClient, type RestClient } from '../client/index.js';
+import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition } from '../api/index.js';
+import {
+  EventBroadcaster, InformerFactory, NODES, objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, type EventRecorder, type ResourceClient, type RestClient,
+} from '../client/index.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { Limiter } from '../lib/limit.js';
 import { logger } from '../lib/logger.js';
@@ -14,7 +16,8 @@ import { podName, type PodInfo } from './framework/node-info.js';
 import { Nominator } from './framework/nominator.js';
 import { SchedulingQueue, type QueuedPod } from './framework/queue.js';
 import { Framework } from './framework/runtime.js';
-import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi } from './framework/types.js';
+import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi, type Status } from './framework/types.js';
+import { InformerVolumeListers } from './framework/volume-listers.js';
 import { IN_TREE_PLUGINS } from './plugins/registry.js';
 
 
@@ -73,6 +76,9 @@ export class Scheduler {
   readonly queue: SchedulingQueue;
   readonly profiles = new Map<string, Framework>();
   private readonly informers: InformerFactory;
+  /** PreBind steps in flight, and their abort on stop. */
+  private readonly preBinding = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
   private readonly pods: ResourceClient<Pod>;
   private readonly recorder: EventRecorder;
   private readonly binds: Limiter;
@@ -103,20 +109,25 @@ export class Scheduler {
       this.bindsSinceEvent++;
       this.pumpEvents();
     });
+    const pvs = opts.rest.resource<PersistentVolume>(PERSISTENTVOLUMES);
+    const pvcs = opts.rest.resource<PersistentVolumeClaim>(PERSISTENTVOLUMECLAIMS);
     this.api = {
       bind: (pod, node) => this.writeBinding(pod, node),
+      updateVolume: (pv) => pvs.update(pv),
+      updateClaim: (pvc) => pvcs.update(pvc),
       evict: (victim, preemptor, node) => this.evict(victim, preemptor, node),
       setNominatedNodeName: async (pod, node) => {
         await this.pods.patch(pod.metadata?.namespace, pod.metadata?.name ?? '', { status: { nominatedNodeName: node || null } }, 'merge', { sub: 'status' });
       },
     };
+    this.informers = new InformerFactory(opts.rest, { clock: this.clock });
+    const volumes = new InformerVolumeListers(this.informers, (e) => this.queue.onEvent(e));
     const registry = { ...IN_TREE_PLUGINS, ...(opts.plugins ?? {}) };
-    const deps = { snapshot: this.cache, clock: this.clock, random: opts.random ?? Math.random, api: this.api, nominator: this.nominator };
+    const deps = { snapshot: this.cache, volumes, clock: this.clock, random: opts.random ?? Math.random, api: this.api, nominator: this.nominator };
     for (const p of cfg.profiles?.length ? cfg.profiles : [{}]) {
       const fwk = new Framework(p, cfg, registry, deps);
       this.profiles.set(fwk.schedulerName, fwk);
     }
-    this.informers = new InformerFactory(opts.rest, { clock: this.clock });
     this.wireInformers();
   }
 
@@ -230,9 +241,11 @@ export class Scheduler {
     }
   }
 
-  /** Stops the informers and waits for bindings in flight. */
+  /** Stops the informers and waits for bindings in flight (PreBind waits are cut short). */
   async stop(): Promise<void> {
     this.queue.close();
+    this.stopping.abort(new Error('scheduler stopped'));
+    await Promise.all([...this.preBinding]);
     await this.binds.idle();
     await this.flushEvents();
     await this.informers.stop();
@@ -280,7 +293,28 @@ export class Scheduler {
     this.queue.done(qp);
     this.nominator.delete(pi.pod);
     const decisionMs = performance.now() - t0;
-    void this.binds.run(() => this.bind(fwk, state, qp, node, decisionMs)).catch((err: unknown) => this.log.error('binding task failed', { pod: pi.name, node, error: String(err) }));
+    if (fwk.needsPreBind(state, pi, node)) this.preBindThenBind(fwk, state, qp, node, decisionMs);
+    else this.bindInBackground(fwk, state, qp, node, decisionMs);
+  }
+
+  private bindInBackground(fwk: Framework, state: CycleState, qp: QueuedPod, node: string, decisionMs: number): void {
+    void this.binds.run(() => this.bind(fwk, state, qp, node, decisionMs)).catch((err: unknown) => this.log.error('binding task failed', { pod: qp.pi.name, node, error: String(err) }));
+  }
+
+  /**
+   * PreBind (volumes: write the claims' bindings, then wait until the claims are bound) runs outside the binding
+   * writers' limit: a pod that waits for its volume must not hold a writer other pods need.
+   */
+  private preBindThenBind(fwk: Framework, state: CycleState, qp: QueuedPod, node: string, decisionMs: number): void {
+    const run = (async (): Promise<void> => {
+      const st = await fwk.runPreBind(state, qp.pi, node, this.stopping.signal);
+      if (st.isSuccess()) this.bindInBackground(fwk, state, qp, node, decisionMs);
+      else this.bindingFailed(fwk, state, qp, node, st, `running PreBind plugin ${JSON.stringify(st.plugin)}: ${st.message}`);
+    })().catch((err: unknown) => {
+      this.log.error('pre-binding task failed', { pod: qp.pi.name, node, error: String(err) });
+    });
+    this.preBinding.add(run);
+    void run.finally(() => this.preBinding.delete(run));
   }
 
   private async bind(fwk: Framework, state: CycleState, qp: QueuedPod, node: string, decisionMs: number): Promise<void> {
@@ -300,18 +334,23 @@ export class Scheduler {
       this.opts.onScheduled?.({ pod, node, attempts: qp.attempts, decisionMs, bindMs: performance.now() - t0, e2eMs: this.clock.now() - qp.initialTimestamp });
       return;
     }
-    // The binding failed: the node's room is free again, and the pod retries after its backoff (unless it is gone).
+    this.bindingFailed(fwk, state, qp, node, st, `binding rejected: ${st.message}`);
+  }
+
+  /** A failed PreBind or binding: the node's room is free again, and the pod retries after its backoff (unless it is gone). */
+  private bindingFailed(fwk: Framework, state: CycleState, qp: QueuedPod, node: string, st: Status, message: string): void {
+    const pi = qp.pi;
     this.cache.forgetPod(pi);
     fwk.runUnreserve(state, pi, node);
     this.queue.onEvent('AssignedPodDelete');
     const err = st.error;
-    if (isNotFound(err) || isConflict(err)) {
+    if (isNotFound(err) || isConflict(err) || this.stopping.signal.aborted) {
       this.log.info('binding rejected; not retrying', { pod: pi.name, node, error: st.message });
       return;
     }
     this.log.warn('binding failed; retrying', { pod: pi.name, node, error: st.message });
     this.queue.addBackoff(qp);
-    this.recordFailure(pi, 'SchedulerError', `binding rejected: ${st.message}`);
+    this.recordFailure(pi, 'SchedulerError', message);
   }
 
   // ---- API writes ----

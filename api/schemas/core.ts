@@ -1,11 +1,11 @@
 // core/v1 schemas: Pod (and everything a pod spec holds), Node, Namespace, Service, Endpoints, ConfigMap,
-// Secret, Event, ServiceAccount, Binding, ReplicationController.
+// Secret, Event, ServiceAccount, Binding, ReplicationController, PersistentVolume, PersistentVolumeClaim.
 import { Type, type Static } from '@sinclair/typebox';
 import {
   CORE, named, Opt, Str, Bool, Int32, Int64, Arr, StrArr, StrMap, MapOf, Enum, MergeList, SetList,
   IntOrString, Quantity, ResourceList, Time, MicroTime,
 } from './kit.js';
-import { LabelSelector, ObjectMeta, ConditionStatus, kindSchema } from './meta.js';
+import { LabelSelector, ObjectMeta, ConditionStatus, groupVersionKind, kindSchema } from './meta.js';
 
 const def = (name: string) => `${CORE}.${name}`;
 
@@ -271,14 +271,53 @@ export const VolumeProjection = named(
 );
 export const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'] as const;
 
-export const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const;
+export const HostPathVolumeSource = named(def('HostPathVolumeSource'), Type.Object({ path: Str(), type: Opt(Enum(HOST_PATH_TYPES)) }));
+
+export const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim', 'ephemeral'] as const;
+
+// ---- persistent volume claims: the spec, shared by claims, claim templates and ephemeral volumes ----
+
+/** ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod (checked by validation, as Kubernetes does). */
+export const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'] as const;
+export const VOLUME_MODES = ['Block', 'Filesystem'] as const;
+
+export const TypedLocalObjectReference = named(
+  def('TypedLocalObjectReference'),
+  Type.Object({ apiGroup: Opt(Str()), kind: Str(), name: Str() }, { 'x-kubernetes-map-type': 'atomic' }),
+);
+export const TypedObjectReference = named(
+  def('TypedObjectReference'),
+  Type.Object({ apiGroup: Opt(Str()), kind: Str(), name: Str(), namespace: Opt(Str()) }),
+);
+
+export const PersistentVolumeClaimSpec = named(
+  def('PersistentVolumeClaimSpec'),
+  Type.Object({
+    accessModes: Opt(Arr(Str({ description: 'ReadWriteOnce, ReadOnlyMany, ReadWriteMany or ReadWriteOncePod.' }), { 'x-kubernetes-list-type': 'atomic' })),
+    selector: Opt(LabelSelector),
+    resources: Opt(named(def('VolumeResourceRequirements'), Type.Object({ limits: Opt(ResourceList), requests: Opt(ResourceList) }))),
+    volumeName: Opt(Str({ description: 'The PersistentVolume backing this claim (binding).' })),
+    storageClassName: Opt(Str()),
+    volumeMode: Opt(Str({ description: 'Filesystem (default) or Block.' })),
+    dataSource: Opt(TypedLocalObjectReference),
+    dataSourceRef: Opt(TypedObjectReference),
+    volumeAttributesClassName: Opt(Str()),
+  }),
+);
+export type PersistentVolumeClaimSpec = Static<typeof PersistentVolumeClaimSpec>;
+
+export const PersistentVolumeClaimTemplate = named(
+  def('PersistentVolumeClaimTemplate'),
+  Type.Object({ metadata: Opt(ObjectMeta), spec: PersistentVolumeClaimSpec }),
+);
+export type PersistentVolumeClaimTemplate = Static<typeof PersistentVolumeClaimTemplate>;
 
 export const Volume = named(
   def('Volume'),
   Type.Object({
     name: Str(),
     emptyDir: Opt(named(def('EmptyDirVolumeSource'), Type.Object({ medium: Opt(Enum(['', 'Memory'])), sizeLimit: Opt(Quantity) }))),
-    hostPath: Opt(named(def('HostPathVolumeSource'), Type.Object({ path: Str(), type: Opt(Enum(HOST_PATH_TYPES)) }))),
+    hostPath: Opt(HostPathVolumeSource),
     configMap: Opt(ConfigMapVolumeSource),
     secret: Opt(SecretVolumeSource),
     downwardAPI: Opt(DownwardAPIVolumeSource),
@@ -286,6 +325,7 @@ export const Volume = named(
     persistentVolumeClaim: Opt(
       named(def('PersistentVolumeClaimVolumeSource'), Type.Object({ claimName: Str(), readOnly: Opt(Bool()) })),
     ),
+    ephemeral: Opt(named(def('EphemeralVolumeSource'), Type.Object({ volumeClaimTemplate: Opt(PersistentVolumeClaimTemplate) }))),
   }),
 );
 export type Volume = Static<typeof Volume>;
@@ -837,28 +877,121 @@ export const ReplicationController = kindSchema(
 );
 export type ReplicationController = Static<typeof ReplicationController>;
 
-// ---- PersistentVolumeClaim (only as StatefulSet volumeClaimTemplates) ----
+// ---- PersistentVolumeClaim ----
 
-export const PersistentVolumeClaimSpec = named(
-  def('PersistentVolumeClaimSpec'),
+export const CLAIM_PHASES = ['Pending', 'Bound', 'Lost'] as const;
+
+export const PersistentVolumeClaimCondition = named(
+  def('PersistentVolumeClaimCondition'),
   Type.Object({
-    accessModes: Opt(Arr(Enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']))),
-    selector: Opt(LabelSelector),
-    resources: Opt(named(def('VolumeResourceRequirements'), Type.Object({ limits: Opt(ResourceList), requests: Opt(ResourceList) }))),
-    volumeName: Opt(Str()),
-    storageClassName: Opt(Str()),
-    volumeMode: Opt(Enum(['Block', 'Filesystem'])),
+    type: Str({ description: 'Resizing, FileSystemResizePending, ControllerResizeError, NodeResizeError, ModifyVolumeError, ModifyingVolume.' }),
+    status: ConditionStatus,
+    lastProbeTime: Opt(Time),
+    lastTransitionTime: Opt(Time),
+    reason: Opt(Str()),
+    message: Opt(Str()),
   }),
 );
-/** Not served; only embedded in StatefulSet volumeClaimTemplates, where apiVersion and kind may be omitted. */
+export type PersistentVolumeClaimCondition = Static<typeof PersistentVolumeClaimCondition>;
+
+export const PersistentVolumeClaimStatus = named(
+  def('PersistentVolumeClaimStatus'),
+  Type.Object({
+    phase: Opt(Str({ description: 'Pending, Bound or Lost.' })),
+    accessModes: Opt(Arr(Str(), { 'x-kubernetes-list-type': 'atomic' })),
+    capacity: Opt(ResourceList),
+    conditions: Opt(MergeList(PersistentVolumeClaimCondition, 'type')),
+    allocatedResources: Opt(ResourceList),
+    allocatedResourceStatuses: Opt(StrMap({ 'x-kubernetes-map-type': 'granular' })),
+    currentVolumeAttributesClassName: Opt(Str()),
+    modifyVolumeStatus: Opt(
+      named(def('ModifyVolumeStatus'), Type.Object({ targetVolumeAttributesClassName: Opt(Str()), status: Str() })),
+    ),
+  }),
+);
+export type PersistentVolumeClaimStatus = Static<typeof PersistentVolumeClaimStatus>;
+
+/**
+ * A user's request for storage. The same definition serves the object and StatefulSet volumeClaimTemplates, where
+ * apiVersion, kind and metadata may be left out (as in Kubernetes' OpenAPI).
+ */
 export const PersistentVolumeClaim = named(
   def('PersistentVolumeClaim'),
-  Type.Object({
-    apiVersion: Opt(Str()),
-    kind: Opt(Str()),
-    metadata: Opt(ObjectMeta),
-    spec: Opt(PersistentVolumeClaimSpec),
-    status: Opt(named(def('PersistentVolumeClaimStatus'), Type.Object({ phase: Opt(Str()), capacity: Opt(ResourceList) }))),
-  }),
+  Type.Object(
+    {
+      apiVersion: Opt(Str({ description: 'The versioned schema of this representation of an object.' })),
+      kind: Opt(Str({ description: 'The REST resource this object represents.' })),
+      metadata: Opt(ObjectMeta),
+      spec: Opt(PersistentVolumeClaimSpec),
+      status: Opt(PersistentVolumeClaimStatus),
+    },
+    { description: "A user's request for and claim to a persistent volume.", 'x-kubernetes-group-version-kind': [groupVersionKind('v1', 'PersistentVolumeClaim')] },
+  ),
 );
 export type PersistentVolumeClaim = Static<typeof PersistentVolumeClaim>;
+
+// ---- PersistentVolume ----
+
+export const RECLAIM_POLICIES = ['Delete', 'Recycle', 'Retain'] as const;
+export const VOLUME_PHASES = ['Pending', 'Available', 'Bound', 'Released', 'Failed'] as const;
+
+export const SecretReference = named(def('SecretReference'), Type.Object({ name: Opt(Str()), namespace: Opt(Str()) }, { 'x-kubernetes-map-type': 'atomic' }));
+
+export const CSIPersistentVolumeSource = named(
+  def('CSIPersistentVolumeSource'),
+  Type.Object({
+    driver: Str({ description: 'The CSI driver that handles this volume.' }),
+    volumeHandle: Str({ description: "The driver's id of the volume." }),
+    readOnly: Opt(Bool()),
+    fsType: Opt(Str()),
+    volumeAttributes: Opt(StrMap()),
+    controllerPublishSecretRef: Opt(SecretReference),
+    nodeStageSecretRef: Opt(SecretReference),
+    nodePublishSecretRef: Opt(SecretReference),
+    controllerExpandSecretRef: Opt(SecretReference),
+    nodeExpandSecretRef: Opt(SecretReference),
+  }),
+);
+
+/** The volume sources a PersistentVolume may name (one of them). */
+export const PV_SOURCES = ['hostPath', 'local', 'nfs', 'csi'] as const;
+
+export const PersistentVolumeSpec = named(
+  def('PersistentVolumeSpec'),
+  Type.Object({
+    capacity: Opt(ResourceList),
+    accessModes: Opt(Arr(Str(), { 'x-kubernetes-list-type': 'atomic' })),
+    claimRef: Opt(ObjectReference),
+    persistentVolumeReclaimPolicy: Opt(Str({ description: 'Retain (default for volumes made by hand), Delete or Recycle.' })),
+    storageClassName: Opt(Str()),
+    mountOptions: Opt(Arr(Str(), { 'x-kubernetes-list-type': 'atomic' })),
+    volumeMode: Opt(Str({ description: 'Filesystem (default) or Block.' })),
+    nodeAffinity: Opt(named(def('VolumeNodeAffinity'), Type.Object({ required: Opt(NodeSelector) }))),
+    volumeAttributesClassName: Opt(Str()),
+    hostPath: Opt(HostPathVolumeSource),
+    local: Opt(named(def('LocalVolumeSource'), Type.Object({ path: Str({ description: 'Full path to the volume on the node.' }), fsType: Opt(Str()) }))),
+    nfs: Opt(named(def('NFSVolumeSource'), Type.Object({ server: Str(), path: Str(), readOnly: Opt(Bool()) }))),
+    csi: Opt(CSIPersistentVolumeSource),
+  }),
+);
+export type PersistentVolumeSpec = Static<typeof PersistentVolumeSpec>;
+
+export const PersistentVolumeStatus = named(
+  def('PersistentVolumeStatus'),
+  Type.Object({
+    phase: Opt(Str({ description: 'Pending, Available, Bound, Released or Failed.' })),
+    message: Opt(Str()),
+    reason: Opt(Str()),
+    lastPhaseTransitionTime: Opt(Time),
+  }),
+);
+export type PersistentVolumeStatus = Static<typeof PersistentVolumeStatus>;
+
+export const PersistentVolume = kindSchema(
+  def('PersistentVolume'),
+  'v1',
+  'PersistentVolume',
+  { spec: Opt(PersistentVolumeSpec), status: Opt(PersistentVolumeStatus) },
+  'A piece of storage in the cluster, provisioned by an administrator or dynamically through a StorageClass.',
+);
+export type PersistentVolume = Static<typeof PersistentVolume>;

@@ -2,12 +2,13 @@
 // of subresources. The one source for TS types, validation (validation/) and OpenAPI (openapi.ts).
 import type { Static, TSchema } from '@sinclair/typebox';
 import { listOf, StatusSchema, TableSchema } from './meta.js';
-import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding, ReplicationController } from './core.js';
+import { Pod, Node, Namespace, Service, Endpoints, ConfigMap, Secret, Event, ServiceAccount, Binding, ReplicationController, PersistentVolume, PersistentVolumeClaim } from './core.js';
 import { Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision } from './apps.js';
 import { Job, CronJob } from './batch.js';
 import { Lease } from './coordination.js';
 import { EndpointSlice } from './discovery.js';
 import { PriorityClass } from './scheduling.js';
+import { StorageClass, CSIDriver, CSINode } from './storage.js';
 import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
 import { CertificateSigningRequest } from './certificates.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
@@ -38,6 +39,11 @@ export const CronJobList = list('batch/v1', 'CronJob', CronJob);
 export const LeaseList = list('coordination.k8s.io/v1', 'Lease', Lease);
 export const EndpointSliceList = list('discovery.k8s.io/v1', 'EndpointSlice', EndpointSlice);
 export const PriorityClassList = list('scheduling.k8s.io/v1', 'PriorityClass', PriorityClass);
+export const PersistentVolumeList = list('v1', 'PersistentVolume', PersistentVolume);
+export const PersistentVolumeClaimList = list('v1', 'PersistentVolumeClaim', PersistentVolumeClaim);
+export const StorageClassList = list('storage.k8s.io/v1', 'StorageClass', StorageClass);
+export const CSIDriverList = list('storage.k8s.io/v1', 'CSIDriver', CSIDriver);
+export const CSINodeList = list('storage.k8s.io/v1', 'CSINode', CSINode);
 export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
 export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
 export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
@@ -64,6 +70,9 @@ export type CronJobList = Static<typeof CronJobList>;
 export type LeaseList = Static<typeof LeaseList>;
 export type EndpointSliceList = Static<typeof EndpointSliceList>;
 export type PriorityClassList = Static<typeof PriorityClassList>;
+export type PersistentVolumeList = Static<typeof PersistentVolumeList>;
+export type PersistentVolumeClaimList = Static<typeof PersistentVolumeClaimList>;
+export type StorageClassList = Static<typeof StorageClassList>;
 export type RoleList = Static<typeof RoleList>;
 export type ClusterRoleList = Static<typeof ClusterRoleList>;
 export type RoleBindingList = Static<typeof RoleBindingList>;
@@ -90,6 +99,11 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'coordination.k8s.io/v1/Lease': Lease,
   'discovery.k8s.io/v1/EndpointSlice': EndpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
+  'v1/PersistentVolume': PersistentVolume,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'storage.k8s.io/v1/StorageClass': StorageClass,
+  'storage.k8s.io/v1/CSIDriver': CSIDriver,
+  'storage.k8s.io/v1/CSINode': CSINode,
   'rbac.authorization.k8s.io/v1/Role': Role,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
@@ -116,6 +130,11 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'coordination.k8s.io/v1/LeaseList': LeaseList,
   'discovery.k8s.io/v1/EndpointSliceList': EndpointSliceList,
   'scheduling.k8s.io/v1/PriorityClassList': PriorityClassList,
+  'v1/PersistentVolumeList': PersistentVolumeList,
+  'v1/PersistentVolumeClaimList': PersistentVolumeClaimList,
+  'storage.k8s.io/v1/StorageClassList': StorageClassList,
+  'storage.k8s.io/v1/CSIDriverList': CSIDriverList,
+  'storage.k8s.io/v1/CSINodeList': CSINodeList,
   'rbac.authorization.k8s.io/v1/RoleList': RoleList,
   'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,
   'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,

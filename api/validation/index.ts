@@ -14,6 +14,7 @@ import * as batch from './batch.js';
 import { lease } from './coordination.js';
 import { endpointSlice } from './discovery.js';
 import { priorityClass } from './scheduling.js';
+import * as storage from './storage.js';
 import * as rbac from './rbac.js';
 import { certificateSigningRequest } from './certificates.js';
 
@@ -39,6 +40,11 @@ const RULES: Record<string, KindRules<never>> = {
   'coordination.k8s.io/v1/Lease': lease,
   'discovery.k8s.io/v1/EndpointSlice': endpointSlice,
   'scheduling.k8s.io/v1/PriorityClass': priorityClass,
+  'v1/PersistentVolume': storage.persistentVolume,
+  'v1/PersistentVolumeClaim': storage.persistentVolumeClaim,
+  'storage.k8s.io/v1/StorageClass': storage.storageClass,
+  'storage.k8s.io/v1/CSIDriver': storage.csiDriver,
+  'storage.k8s.io/v1/CSINode': storage.csiNode,
   'rbac.authorization.k8s.io/v1/Role': rbac.role,
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,

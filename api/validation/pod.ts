@@ -15,6 +15,7 @@ import {
 } from '../names.js';
 import { compareQuantities, isNegativeQuantity, QUANTITY_FORMAT_MESSAGE, validateQuantity } from '../quantity.js';
 import { validateLabelSelector } from './meta.js';
+import { validateClaimTemplate } from './claims.js';
 
 const MAX_INT32 = 2147483647;
 
@@ -343,6 +344,11 @@ function validateVolumeSource(v: Volume, p: string): Cause[] {
   if (v.persistentVolumeClaim && v.persistentVolumeClaim.claimName === '') {
     causes.push(required(child(p, 'persistentVolumeClaim', 'claimName')));
   }
+  if (v.ephemeral) {
+    const t = v.ephemeral.volumeClaimTemplate;
+    if (!t) causes.push(required(child(p, 'ephemeral', 'volumeClaimTemplate')));
+    else causes.push(...validateClaimTemplate(t, child(p, 'ephemeral', 'volumeClaimTemplate')));
+  }
   if (v.downwardAPI) {
     causes.push(...validateMode(v.downwardAPI.defaultMode, child(p, 'downwardAPI', 'defaultMode')));
     causes.push(...validateDownwardItems(v.downwardAPI.items ?? [], child(p, 'downwardAPI', 'items')));
@@ -409,7 +415,7 @@ export function validateToleration(t: Toleration, path: string): Cause[] {
   return causes;
 }
 
-function validateNodeSelectorTerm(term: NodeSelectorTerm, path: string): Cause[] {
+export function validateNodeSelectorTerm(term: NodeSelectorTerm, path: string): Cause[] {
   const causes: Cause[] = [];
   (term.matchExpressions ?? []).forEach((r, i) => {
     const p = index(child(path, 'matchExpressions'), i);

@@ -22,11 +22,12 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube
 const UNDELETABLE = new Set(['default', 'kube-system', 'kube-public']);
 
 export function namespaceLifecycle(getNamespace: (name: string) => Promise<Obj | undefined>): Admission {
-  return async ({ operation, info, namespace, name }) => {
+  return async ({ operation, info, namespace, name, subresource }) => {
     if (operation === 'delete' && info.group === '' && info.resource === 'namespaces' && UNDELETABLE.has(name)) {
       throw errors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
     }
-    if (operation !== 'create' || !info.namespaced) return;
+    // A subresource create (an eviction, a token) acts on an object that exists: its namespace was checked then.
+    if (operation !== 'create' || subresource || !info.namespaced) return;
     const ns = await getNamespace(namespace);
     if (!ns) throw errors.notFound({ group: '', resource: 'namespaces', name: namespace });
     const phase = typeof ns.status === 'object' && ns.status !== null ? (ns.status as { phase?: unknown }).phase : undefined;

@@ -20,7 +20,8 @@ async function defaultClass(classes: PriorityClassSource): Promise<PriorityClass
 }
 
 export function priorityAdmission(classes: PriorityClassSource): Admission {
-  return async ({ operation, info, name, obj }) => {
+  return async ({ operation, info, name, obj, subresource }) => {
+    if (subresource) return; // an Eviction, a Binding, a status write: no class to check or give
     const isClass = info.group === 'scheduling.k8s.io' && info.resource === 'priorityclasses';
     if (isClass && operation === 'delete' && SYSTEM_PRIORITY_CLASSES.some((c) => c.name === name)) {
       throw forbiddenBy(info, name, 'this is a system priority class and cannot be deleted');

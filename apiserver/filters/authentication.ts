@@ -7,14 +7,11 @@ import type { TLSSocket } from 'node:tls';
 import { errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { sendError } from '../http/responses.js';
+import type { UserInfo } from '../authorization/types.js';
 import type { Filter } from './chain.js';
 
 /** Who is making the request; handed to audit and authorization. */
-export interface UserInfo {
-  name: string;
-  uid?: string;
-  groups: string[];
-}
+export type { UserInfo };
 
 declare module 'node:http' {
   interface IncomingMessage {

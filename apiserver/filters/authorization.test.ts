@@ -25,6 +25,19 @@ describe('authorization attributes and Forbidden', () => {
     assert.deepEqual({ ...other, user: other.user.name }, { ...nonResourceAttributes(bob, 'get', '/openapi/v3'), user: 'bob' });
   });
 
+  it('names the object a metadata.name field selector pins on list and watch, and passes the selector on', () => {
+    const own = attributesOf(request('GET', '/api/v1/nodes?fieldSelector=metadata.name%3Dnode-a&watch=true'));
+    assert.equal(own.verb, 'watch');
+    assert.equal(own.name, 'node-a');
+    assert.equal(own.fieldSelector, 'metadata.name=node-a');
+    assert.equal(attributesOf(request('GET', '/api/v1/nodes?fieldSelector=metadata.name%3D%3Dn,spec.unschedulable%3Dfalse')).name, 'n');
+    assert.equal(attributesOf(request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a')).name, '');
+    assert.equal(attributesOf(request('GET', '/api/v1/nodes?fieldSelector=metadata.name!%3Dn')).name, '');
+    // A name that could not be a path segment pins nothing; a deletecollection is not narrowed to one name.
+    assert.equal(attributesOf(request('GET', '/api/v1/nodes?fieldSelector=metadata.name%3D..')).name, '');
+    assert.equal(attributesOf(request('DELETE', '/api/v1/namespaces/a/pods?fieldSelector=metadata.name%3Dp')).name, '');
+  });
+
   it('words Forbidden as kube-apiserver does, with and without a reason', () => {
     const e = forbidden(attributesOf(request('GET', '/api/v1/namespaces/a/pods/p/log')), '');
     assert.equal(e.code, 403);

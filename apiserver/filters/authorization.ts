@@ -1,71 +1,25 @@
 // Authorization (kube-apiserver's authorizer.Authorizer and WithAuthorization): every request, resource or not, is
-// put to the Authorizer as Attributes once authenticated; anything but "allow" is answered 403 Forbidden in kube's
-// words. The only authorizer so far is AlwaysAllow (kube's --authorization-mode=AlwaysAllow); the access reviews
-// (reviews/) ask the same one, so that they answer what the server does.
+// put to the Authorizer as Attributes once authenticated (and impersonation resolved); anything but "allow" is answered
+// 403 Forbidden in kube's words, and the decision is noted for the audit log. The server's authorizer is the union of
+// --authorization-mode's (authorization/union.ts); the access reviews (reviews/) ask the same one.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { sendError } from '../http/responses.js';
-import type { UserInfo } from './authentication.js';
+import { parseFieldSelector } from '../registry/selectors.js';
+import type { Attributes, AuthorizationResult, Authorizer, RuleResolver, RulesResult, UserInfo } from '../authorization/types.js';
+import { annotateAudit } from './audit-context.js';
 import { ANSWERED, type Filter, type Handler } from './chain.js';
 
-/** What is asked (kube's authorizer.Attributes). Resource requests name a resource; the others only a path. */
-export interface Attributes {
-  user: UserInfo;
-  /** get, list, watch, create, update, patch, delete, deletecollection; for non-resource requests the lower-case method. */
-  verb: string;
-  /** A namespace object's own name counts as its namespace, as in kube-apiserver. */
-  namespace: string;
-  apiGroup: string;
-  apiVersion: string;
-  resource: string;
-  subresource: string;
-  name: string;
-  path: string;
-  resourceRequest: boolean;
-}
-
-export type Decision = 'allow' | 'deny' | 'no-opinion';
-
-export interface AuthorizationResult {
-  decision: Decision;
-  /** Why, for the 403 message and the access reviews (may be empty). */
-  reason: string;
-}
-
-export interface Authorizer {
-  authorize(attrs: Attributes): AuthorizationResult | Promise<AuthorizationResult>;
-}
-
-/** A rule as SelfSubjectRulesReview lists it (authorization.k8s.io/v1 ResourceRule, NonResourceRule). */
-export interface ResourceRule {
-  verbs: string[];
-  apiGroups: string[];
-  resources: string[];
-  resourceNames?: string[];
-}
-export interface NonResourceRule {
-  verbs: string[];
-  nonResourceURLs: string[];
-}
-export interface Rules {
-  resourceRules: ResourceRule[];
-  nonResourceRules: NonResourceRule[];
-  /** Some rules could not be read: the lists may lack some. */
-  incomplete: boolean;
-}
-
-/** What a user may do in a namespace (kube's authorizer.RuleResolver), for SelfSubjectRulesReview. */
-export interface RuleResolver {
-  rulesFor(user: UserInfo, namespace: string): Rules | Promise<Rules>;
-}
+export type { Attributes, AuthorizationResult, Authorizer, Decision, NonResourceRuleInfo, ResourceRuleInfo, RuleResolver, RulesResult } from '../authorization/types.js';
 
 const ALLOW: AuthorizationResult = { decision: 'allow', reason: 'no authorizer is configured: every authenticated request is allowed' };
-const EVERYTHING: Rules = {
+const EVERYTHING: RulesResult = {
   resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
   nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
   incomplete: false,
+  errors: [],
 };
 
 /** kube's AlwaysAllow: every authenticated request is allowed, and every rule is everyone's. */
@@ -74,7 +28,7 @@ export const alwaysAllow: Authorizer & RuleResolver = {
   rulesFor: () => EVERYTHING,
 };
 
-const UNKNOWN: Rules = { resourceRules: [], nonResourceRules: [], incomplete: true };
+const UNKNOWN: RulesResult = { resourceRules: [], nonResourceRules: [], incomplete: true, errors: [] };
 
 /** The rules an authorizer resolves; one that resolves none gives no rules, marked incomplete (as kube's). */
 export function rulesOf(authorizer: Authorizer & Partial<RuleResolver>): RuleResolver {
@@ -90,9 +44,21 @@ export function attributesOf(req: IncomingMessage): Attributes {
   return ri ? resourceAttributes(user, ri) : nonResourceAttributes(user, (req.method ?? 'GET').toLowerCase(), pathOf(req.url ?? '/'));
 }
 
-function resourceAttributes(user: UserInfo, ri: RequestInfo): Attributes {
+/** The name a `metadata.name=X` (or `==`) field selector pins, as kube's RequestInfoFactory reads it for list and watch. */
+function selectedName(fieldSelector: string): string {
+  try {
+    const r = parseFieldSelector(fieldSelector).find((t) => t.field === 'metadata.name' && t.op === '=');
+    // IsValidPathSegmentName: a name that could not be a path segment pins nothing.
+    return r && r.value !== '.' && r.value !== '..' && !r.value.includes('/') && !r.value.includes('%') ? r.value : '';
+  } catch (err) {
+    if (err instanceof ApiError) return ''; // malformed: the handler answers 400 on its own
+    throw err;
+  }
+}
+
+export function resourceAttributes(user: UserInfo, ri: RequestInfo): Attributes {
   const namespace = ri.resource === 'namespaces' && ri.group === '' ? ri.name : ri.namespace;
-  return {
+  const attrs: Attributes = {
     user,
     verb: ri.verb,
     namespace,
@@ -104,6 +70,14 @@ function resourceAttributes(user: UserInfo, ri: RequestInfo): Attributes {
     path: ri.path,
     resourceRequest: true,
   };
+  if (ri.verb === 'list' || ri.verb === 'watch' || ri.verb === 'deletecollection') {
+    const fieldSelector = ri.query.get('fieldSelector');
+    if (fieldSelector) {
+      attrs.fieldSelector = fieldSelector;
+      if (ri.verb !== 'deletecollection' && !ri.name) attrs.name = selectedName(fieldSelector);
+    }
+  }
+  return attrs;
 }
 
 export function nonResourceAttributes(user: UserInfo, verb: string, path: string): Attributes {
@@ -132,38 +106,37 @@ export function forbidden(attrs: Attributes, reason: string): ApiError {
   return new ApiError(403, 'Forbidden', message, { ...(attrs.name ? { name: attrs.name } : {}), group: attrs.apiGroup, kind: attrs.resource });
 }
 
+/** The audit annotations of a decision (kube's authorization.k8s.io/decision and .../reason). */
+const DECISION_ANNOTATION = 'authorization.k8s.io/decision';
+const REASON_ANNOTATION = 'authorization.k8s.io/reason';
+
 /** The authorization filter: the request goes on only when the authorizer allows it. */
 export function withAuthorization(authorizer: Authorizer, log: Logger): Filter {
   // AlwaysAllow's answer is known without asking: no Attributes are built for it (what kube does with no authorizer).
   if (authorizer === alwaysAllow) return (req, res, next) => next(req, res);
   return (req, res, next) => {
     const attrs = attributesOf(req);
-    let result: AuthorizationResult | Promise<AuthorizationResult>;
+    let r: AuthorizationResult;
     try {
-      result = authorizer.authorize(attrs);
+      r = authorizer.authorize(attrs);
     } catch (err) {
-      return authorizerFailed(res, attrs, err, log);
+      // An authorizer that fails has allowed nothing: the request is refused, and the failure is the server's (500).
+      log.error('authorizer failed', { user: attrs.user.name, verb: attrs.verb, path: attrs.path, error: String(err) });
+      sendError(res, errors.internal('the request could not be authorized'));
+      return ANSWERED;
     }
-    if (result instanceof Promise) {
-      return result.then(
-        (r) => decided(req, res, next, attrs, r, log),
-        (err: unknown) => authorizerFailed(res, attrs, err, log),
-      );
-    }
-    return decided(req, res, next, attrs, result, log);
+    return decided(req, res, next, attrs, r, log);
   };
 }
 
 function decided(req: IncomingMessage, res: ServerResponse, next: Handler, attrs: Attributes, r: AuthorizationResult, log: Logger): Promise<void> {
-  if (r.decision === 'allow') return next(req, res);
+  const allowed = r.decision === 'allow';
+  if (req.audit) {
+    annotateAudit(req, DECISION_ANNOTATION, allowed ? 'allow' : 'forbid');
+    if (r.reason) annotateAudit(req, REASON_ANNOTATION, r.reason);
+  }
+  if (allowed) return next(req, res);
   log.debug('request forbidden', { user: attrs.user.name, verb: attrs.verb, resource: attrs.resource, path: attrs.path, decision: r.decision, reason: r.reason });
   sendError(res, forbidden(attrs, r.reason));
-  return ANSWERED;
-}
-
-function authorizerFailed(res: ServerResponse, attrs: Attributes, err: unknown, log: Logger): Promise<void> {
-  // An authorizer that fails has allowed nothing: the request is refused, and the failure is the server's (500).
-  log.error('authorizer failed', { user: attrs.user.name, verb: attrs.verb, path: attrs.path, error: String(err) });
-  sendError(res, errors.internal('the request could not be authorized'));
   return ANSWERED;
 }

@@ -5,6 +5,8 @@ import { CST, Lexer, parse as parseYaml } from 'yaml';
 import { errors } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { mediaType } from '../http/requests.js';
+import { addWarning } from '../http/responses.js';
+import { auditRequestBody } from '../filters/audit-context.js';
 import { decodeProtobuf } from './protobuf.js';
 import type { Obj } from '../registry/object.js';
 import { schemaHooks } from '../registry/schema.js';
@@ -105,12 +107,16 @@ export function parseYamlBody(body: Buffer): unknown {
 /** The body as its Content-Type says (none: JSON). */
 export function parseBody(req: IncomingMessage, body: Buffer): unknown {
   const type = mediaType(req.headers['content-type']);
-  if (type === 'application/vnd.kubernetes.protobuf') return decodeProtobuf(body);
-  if (type === 'application/json' || type === '') return parseJson(body);
-  if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') return parseYamlBody(body);
-  throw errors.unsupportedMediaType(
+  let decoded: unknown;
+  if (type === 'application/vnd.kubernetes.protobuf') decoded = decodeProtobuf(body);
+  else if (type === 'application/json' || type === '') decoded = parseJson(body);
+  else if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') decoded = parseYamlBody(body);
+  else throw errors.unsupportedMediaType(
     `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
   );
+  // The audit log keeps the body as it came (JSON as sent; the others as the JSON of what they decode to).
+  if (req.audit) auditRequestBody(req, decoded, type === 'application/json' || type === '' ? body : undefined);
+  return decoded;
 }
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -136,6 +142,6 @@ export function checkUnknownFields(res: ServerResponse, obj: Obj, info: Resource
     throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);
   }
   if (unknown.length === 0) return; // nothing to prune
-  res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+  for (const f of unknown) addWarning(res, `unknown field "${f}"`);
   schemaHooks.prune(obj);
 }

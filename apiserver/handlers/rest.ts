@@ -9,11 +9,12 @@ import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.j
 import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
 import { proxyPodLog } from '../nodeproxy/node-proxy.js';
 import { applyConfig } from '../patch/managed-fields.js';
+import { auditRequestBody } from '../filters/audit-context.js';
 import { asObj, rfc3339, type Obj } from '../registry/object.js';
 import type { UpdateOptions } from '../registry/rest.js';
 import type { Store } from '../registry/store.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
-import type { HandlerContext } from './context.js';
+import { requestScope, type HandlerContext } from './context.js';
 import { deleteParams } from './delete-options.js';
 import { boolParam, dryRunParam, fieldManagerParam, includeParam, optional, type Query } from './params.js';
 import { applyPatch, PATCH_TYPES } from './patch.js';
@@ -148,13 +149,13 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
       const w = await writeRequest(req, res, q, info);
-      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, ...(req.user ? { user: req.user } : {}) });
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, scope: requestScope(req, res) });
       sendEncoded(res, 201, store.json(created));
       return;
     }
     case 'update': {
       const w = await writeRequest(req, res, q, info);
-      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true });
+      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true, scope: requestScope(req, res) });
       sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }
@@ -162,7 +163,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return handlePatch(req, res, ri, q, info, store, ctx, {});
     case 'delete': {
       const body = await readOptionalBody(req);
-      const out = await store.delete(ri.namespace, ri.name, deleteParams(q, body));
+      const out = await store.delete(ri.namespace, ri.name, { ...deleteParams(q, body), scope: requestScope(req, res) });
       if (out.deleted && !store.strategy.returnDeletedObject) {
         sendJson(res, 200, successStatus({ name: ri.name, group: info.group, kind: info.resource, ...(out.obj.metadata.uid ? { uid: out.obj.metadata.uid } : {}) }));
       } else sendJson(res, out.deleted ? 200 : 202, out.obj);
@@ -170,7 +171,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'deletecollection': {
       const body = await readOptionalBody(req);
-      const items = await store.deleteCollection(ri.namespace, parseListOptions(q), deleteParams(q, body));
+      const items = await store.deleteCollection(ri.namespace, parseListOptions(q), { ...deleteParams(q, body), scope: requestScope(req, res) });
       sendJson(res, 200, { kind: listKind(info), apiVersion: apiVersionOf(info), metadata: {}, items });
       return;
     }
@@ -209,6 +210,7 @@ async function handlePatch(
     const config = asObj(parseYamlBody(body));
     if (!config) throw errors.badRequest('the apply configuration is not a YAML/JSON object');
     if (!config.apiVersion || !config.kind) throw errors.badRequest('the apply configuration must set apiVersion and kind');
+    if (req.audit) auditRequestBody(req, config);
     checkUnknownFields(res, config, info, mode);
     const ref = { manager, apiVersion: apiVersionOf(info), time: rfc3339(ctx.clock.now()), ...(extra.subresource ? { subresource: extra.subresource } : {}) };
     const out = await store.update(ri.namespace, ri.name, (cur) => applyConfig(cur, config, ref, force), {
@@ -217,12 +219,14 @@ async function handlePatch(
       fieldManager: manager,
       managedFieldsSet: true,
       allowCreate: !extra.subresource,
+      scope: requestScope(req, res),
     });
     sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
     return;
   }
   const manager = fieldManagerParam(q, req);
   const patch = parseJson(body);
+  if (req.audit) auditRequestBody(req, undefined, body);
   const out = await store.update(
     ri.namespace,
     ri.name,
@@ -231,7 +235,7 @@ async function handlePatch(
       checkUnknownFields(res, next, info, mode);
       return next;
     },
-    { ...extra, dryRun, fieldManager: manager },
+    { ...extra, dryRun, fieldManager: manager, scope: requestScope(req, res) },
   );
   sendEncoded(res, 200, store.json(out.obj));
 }
@@ -246,7 +250,7 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     const dryRun = dryRunParam(q);
     const manager = fieldManagerParam(q, req);
     const obj = decodeBody(req, await readBody(req), info);
-    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true });
+    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true, scope: requestScope(req, res) });
     sendEncoded(res, 200, store.json(out.obj));
     return;
   }

@@ -12,6 +12,7 @@ import { parseBody, parseJson } from './body.js';
 import { deleteParams } from './delete-options.js';
 import { applyPatch, PATCH_TYPES } from './patch.js';
 import { dryRunParam, fieldManagerParam } from './params.js';
+import { requestScope } from './context.js';
 
 export async function handleSubresource(req: IncomingMessage, res: ServerResponse, ri: RequestInfo, info: ResourceInfo, sub: SubresourceStorage): Promise<void> {
   const q = ri.query;
@@ -35,14 +36,14 @@ export async function handleSubresource(req: IncomingMessage, res: ServerRespons
       change = (current) => applyPatch(type, current, patch);
     }
     // The subresource's objects carry metadata (a Scale does): a patch applies to them as to any object.
-    sendJson(res, 200, await sub.update(ri.namespace, ri.name, (current) => change(current as Obj), { dryRun, fieldManager }));
+    sendJson(res, 200, await sub.update(ri.namespace, ri.name, (current) => change(current as Obj), { dryRun, fieldManager, scope: requestScope(req, res) }));
     return;
   }
   if (ri.verb === 'create' && sub.create) {
     const dryRun = dryRunParam(q);
     const raw = await readBody(req);
     const body = sub.bodies === 'any' ? parseBody(req, raw) : parseJson(raw);
-    await sub.create(ri.namespace, ri.name, body, { dryRun, deleteOptions: (options) => deleteParams(q, options) });
+    await sub.create(ri.namespace, ri.name, body, { dryRun, scope: requestScope(req, res), deleteOptions: (options) => deleteParams(q, options) });
     sendJson(res, 201, { ...successStatus({}), code: 201 });
     return;
   }

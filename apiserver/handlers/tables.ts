@@ -3,6 +3,7 @@ import { formatLabels } from '../../api/selectors.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
+import { accessModesString as accessModes, ANN_BETA_DEFAULT_STORAGE_CLASS, ANN_BETA_STORAGE_CLASS, ANN_DEFAULT_STORAGE_CLASS } from '../../api/storage.js';
 
 export interface Column {
   name: string;
@@ -36,6 +37,11 @@ const col = (name: string, type: Column['type'] = 'string'): Column => ({ name, 
 function containersAndImages(podSpec: unknown): [string, string] {
   const cs = arr(obj(podSpec).containers);
   return [cs.map((c) => String(c.name ?? '')).join(','), cs.map((c) => String(c.image ?? '')).join(',')];
+}
+
+/** A volume's or claim's class: the beta annotation wins over spec.storageClassName. */
+function storageClassOf(o: Obj): string {
+  return String(o.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] ?? obj(o.spec).storageClassName ?? '');
 }
 
 /** The STATUS column of `kubectl get pods`, following kubectl's printPod. */
@@ -264,6 +270,74 @@ const PRINTERS: Record<string, Printer> = {
   Namespace: {
     columns: [nameCol, col('Status'), ageCol],
     row: (o, now) => [o.metadata.name ?? '', String(obj(o.status).phase ?? ''), age(o.metadata.creationTimestamp, now)],
+  },
+  PersistentVolume: {
+    columns: [nameCol, col('Capacity'), col('Access Modes'), col('Reclaim Policy'), col('Status'), col('Claim'), col('StorageClass'), col('VolumeAttributesClass'), col('Reason'), ageCol, wide('VolumeMode')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const ref = isObject(spec.claimRef) ? `${String(spec.claimRef.namespace ?? '')}/${String(spec.claimRef.name ?? '')}` : '';
+      const phase = o.metadata.deletionTimestamp ? 'Terminating' : String(obj(o.status).phase ?? '');
+      return [
+        o.metadata.name ?? '',
+        String(obj(spec.capacity).storage ?? '0'),
+        accessModes(Array.isArray(spec.accessModes) ? spec.accessModes : []),
+        String(spec.persistentVolumeReclaimPolicy ?? ''),
+        phase,
+        ref,
+        storageClassOf(o),
+        String(spec.volumeAttributesClassName ?? '<unset>'),
+        String(obj(o.status).reason ?? ''),
+        age(o.metadata.creationTimestamp, now),
+        String(spec.volumeMode ?? '<unset>'),
+      ];
+    },
+  },
+  PersistentVolumeClaim: {
+    columns: [nameCol, col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), col('VolumeAttributesClass'), ageCol, wide('VolumeMode')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const st = obj(o.status);
+      const bound = typeof spec.volumeName === 'string' && spec.volumeName !== '';
+      return [
+        o.metadata.name ?? '',
+        o.metadata.deletionTimestamp ? 'Terminating' : String(st.phase ?? ''),
+        String(spec.volumeName ?? ''),
+        bound ? String(obj(st.capacity).storage ?? '0') : '',
+        bound ? accessModes(Array.isArray(st.accessModes) ? st.accessModes : []) : '',
+        storageClassOf(o),
+        String(spec.volumeAttributesClassName ?? '<unset>'),
+        age(o.metadata.creationTimestamp, now),
+        String(spec.volumeMode ?? '<unset>'),
+      ];
+    },
+  },
+  StorageClass: {
+    columns: [nameCol, col('Provisioner'), col('ReclaimPolicy'), col('VolumeBindingMode'), col('AllowVolumeExpansion'), ageCol],
+    row(o, now) {
+      const ann = o.metadata.annotations ?? {};
+      const dflt = ann[ANN_DEFAULT_STORAGE_CLASS] === 'true' || ann[ANN_BETA_DEFAULT_STORAGE_CLASS] === 'true';
+      return [
+        `${o.metadata.name ?? ''}${dflt ? ' (default)' : ''}`,
+        String(o.provisioner ?? ''),
+        String(o.reclaimPolicy ?? 'Delete'),
+        String(o.volumeBindingMode ?? 'Immediate'),
+        o.allowVolumeExpansion === true,
+        age(o.metadata.creationTimestamp, now),
+      ];
+    },
+  },
+  CSIDriver: {
+    columns: [nameCol, col('AttachRequired', 'boolean'), col('PodInfoOnMount', 'boolean'), col('StorageCapacity', 'boolean'), col('TokenRequests'), col('RequiresRepublish', 'boolean'), col('Modes'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const modes = Array.isArray(spec.volumeLifecycleModes) ? spec.volumeLifecycleModes.map(String).join(',') : '';
+      const tokens = Array.isArray(spec.tokenRequests) ? arr(spec.tokenRequests).map((t) => String(t.audience ?? '')).join(',') : '<unset>';
+      return [o.metadata.name ?? '', spec.attachRequired === true, spec.podInfoOnMount === true, spec.storageCapacity === true, tokens, spec.requiresRepublish === true, modes || '<none>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  CSINode: {
+    columns: [nameCol, col('Drivers', 'integer'), ageCol],
+    row: (o, now) => [o.metadata.name ?? '', arr(obj(o.spec).drivers).length, age(o.metadata.creationTimestamp, now)],
   },
   Event: {
     // kube's eventColumnDefinitions order; the wide columns sit between the others (kubectl get events -o wide).

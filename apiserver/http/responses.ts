@@ -3,6 +3,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApiError, errors, type Status } from '../../api/errors.js';
+import { auditResponse, auditResponseStatus } from '../filters/audit-context.js';
 
 export const notFoundPath = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
@@ -17,11 +18,27 @@ export function sendEncoded(res: ServerResponse, code: number, data: string | Bu
     return;
   }
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': typeof data === 'string' ? Buffer.byteLength(data) : data.length, 'Cache-Control': 'no-cache, private' });
+  auditResponse(res, data);
   res.end(data);
 }
 
 export function sendStatus(res: ServerResponse, status: Status): void {
+  if (status.status === 'Failure') auditResponseStatus(res, status);
   sendJson(res, status.code, status);
+}
+
+/** kube's limits on warnings: at most 4 KiB of Warning headers per answer; the rest is dropped. */
+const MAX_WARNING_BYTES = 4096;
+
+/** Adds a `Warning: 299 - "text"` header (kube's warning.AddWarning): kubectl prints each as "Warning: text"; repeats are sent once. */
+export function addWarning(res: ServerResponse, text: string): void {
+  if (res.headersSent) return;
+  const value = `299 - ${JSON.stringify(text)}`;
+  const cur = res.getHeader('Warning');
+  const list = cur === undefined ? [] : Array.isArray(cur) ? cur : [String(cur)];
+  if (list.includes(value)) return;
+  if (list.reduce((n, v) => n + v.length, value.length) > MAX_WARNING_BYTES) return;
+  res.setHeader('Warning', [...list, value]);
 }
 
 export function sendError(res: ServerResponse, err: unknown): Status {
@@ -55,6 +72,7 @@ const hijacked = new WeakSet<ServerResponse>();
 export function hijack(res: ServerResponse): void {
   hijacked.add(res);
   res.statusCode = 101;
+  res.req?.audit?.responseStarted?.();
 }
 
 /** Whether an answer can still be written: none sent yet, the connection open, and the socket not handed on. */

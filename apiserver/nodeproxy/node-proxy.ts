@@ -133,11 +133,12 @@ export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head
     upstream.once('secureConnect', () => resolve());
     upstream.once('error', (err) => reject(errors.unavailable(`node agent ${t.host}:${t.port}: ${err.message}`)));
   });
-  const skip = new Set(['host', 'authorization', 'content-length']);
+  // The client's credentials and impersonation are the API server's business: the agent sees the API server's own.
+  const skip = new Set(['host', 'authorization', 'content-length', 'impersonate-user', 'impersonate-group', 'impersonate-uid']);
   const lines = [`GET ${t.path} HTTP/1.1`, `Host: ${t.host}:${t.port}`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const k = req.rawHeaders[i] ?? '';
-    if (!skip.has(k.toLowerCase())) lines.push(`${k}: ${req.rawHeaders[i + 1] ?? ''}`);
+    if (!skip.has(k.toLowerCase()) && !k.toLowerCase().startsWith('impersonate-extra-')) lines.push(`${k}: ${req.rawHeaders[i + 1] ?? ''}`);
   }
   upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (head.length) upstream.write(head);

@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { createCa, DAY_MS, generateKeyPair, isIp, signCertificate, subjectAltNames, validity, type CertPair } from '../../lib/x509.js';
+import { createCa, DAY_MS, generateKeyPair, isIp, signCertificate, signedBy, subjectAltNames, validity, type CertPair } from '../../lib/x509.js';
 import { fileExists } from './files.js';
 
 export type { CertPair } from '../../lib/x509.js';
@@ -13,6 +13,9 @@ export interface ClusterPki {
   admin: CertPair;
   /** The API server's client certificate towards node agents (logs, exec, attach, port-forward). */
   kubeletClient: CertPair;
+  /** The scheduler's and the controller manager's own client certificates (CN system:kube-scheduler, system:kube-controller-manager). */
+  scheduler: CertPair;
+  controllerManager: CertPair;
 }
 
 /** The host's names and addresses, for the serving certificate's SANs. */
@@ -80,17 +83,23 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
     serving = await issueCert(ca, { commonName: 'ketch-apiserver', usage: 'server', ...names });
     await savePair(dir, 'serving', serving);
   }
-  let admin = freshCa ? undefined : await loadPair(dir, 'admin');
-  if (!admin) {
-    admin = await issueCert(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
-    await savePair(dir, 'admin', admin);
-  }
-  let kubeletClient = freshCa ? undefined : await loadPair(dir, 'kubelet-client');
-  if (!kubeletClient) {
-    kubeletClient = await issueCert(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' });
-    await savePair(dir, 'kubelet-client', kubeletClient);
-  }
-  return { ca, serving, admin, kubeletClient };
+  const client = async (file: string, commonName: string, organizations: string[] = []): Promise<CertPair> => {
+    const have = freshCa ? undefined : await loadPair(dir, file);
+    if (have) return have;
+    const pair = await issueCert(ca, { commonName, organizations, usage: 'client' });
+    await savePair(dir, file, pair);
+    return pair;
+  };
+  return {
+    ca,
+    serving,
+    // kubeadm's admin.conf before 1.29: system:masters, which the authorizer chain allows before asking anyone.
+    admin: await client('admin', 'admin', ['system:masters']),
+    // kubeadm's apiserver-kubelet-client (before 1.29): system:masters, which the agents' SubjectAccessReview allows.
+    kubeletClient: await client('kubelet-client', 'kube-apiserver-kubelet-client', ['system:masters']),
+    scheduler: await client('scheduler', 'system:kube-scheduler'),
+    controllerManager: await client('controller-manager', 'system:kube-controller-manager'),
+  };
 }
 
 function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {
@@ -127,4 +136,37 @@ export function kubeconfigYaml(opts: { server: string; caPem: string; user: stri
     'preferences: {}',
     '',
   ].join('\n');
+}
+
+export interface NodeCredentials {
+  /** Client certificate CN system:node:NAME, O system:nodes: the node's identity (Node authorizer, NodeRestriction). */
+  client: CertPair;
+  /** Serving certificate of the node's agent, signed by the cluster CA, for the host's names and addresses. */
+  servingCertFile: string;
+  servingKeyFile: string;
+}
+
+/**
+ * A node's credentials issued directly by the cluster CA under DATA_DIR/pki (for an agent that runs beside the API
+ * server, as `ketch up`'s does; other nodes join through the CSR API). Renewed a week before they expire.
+ */
+export async function ensureNodeCredentials(dataDir: string, nodeName: string, extraNames: string[] = []): Promise<NodeCredentials> {
+  const dir = join(dataDir, 'pki');
+  const ca = await loadPair(dir, 'ca');
+  if (!ca) throw new Error(`no cluster CA under ${dir}: start the API server first`);
+  const user = `system:node:${nodeName}`;
+  const base = `node-${nodeName.replace(/[^a-zA-Z0-9.-]/g, '_')}`;
+  const signedByCa = (pair: CertPair | undefined): boolean => !!pair && signedBy(pair.certPem, ca.certPem);
+  let client = await loadPair(dir, base);
+  if (!client || !signedByCa(client)) {
+    client = await issueCert(ca, { commonName: user, organizations: ['system:nodes'], usage: 'client' });
+    await savePair(dir, base, client);
+  }
+  const names = servingNames([nodeName, ...extraNames]);
+  let serving = await loadPair(dir, `${base}-serving`);
+  if (!serving || !signedByCa(serving) || !coversNames(serving.certPem, names)) {
+    serving = await issueCert(ca, { commonName: user, organizations: ['system:nodes'], usage: 'server', ...names });
+    await savePair(dir, `${base}-serving`, serving);
+  }
+  return { client, servingCertFile: join(dir, `${base}-serving.crt`), servingKeyFile: join(dir, `${base}-serving.key`) };
 }

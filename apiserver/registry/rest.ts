@@ -3,36 +3,60 @@
 import type { ApiError } from '../../api/errors.js';
 import type { ListOptions } from '../../api/list-options.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import type { UserInfo } from '../authorization/types.js';
 import type { JsonObject, ManagerRef, Obj } from './object.js';
 
 export interface Clock {
   now(): Date;
 }
 
+/**
+ * Who makes a write, and where what admission has to say goes besides a refusal: warnings for the client (Warning
+ * headers) and annotations for the audit log. Writes without one are the server's own (its loopback identity).
+ */
+export interface RequestScope {
+  user: UserInfo;
+  warn?(message: string): void;
+  annotate?(key: string, value: string): void;
+}
+
+/** kube's loopback client identity: the API server's own writes (post-start hooks, bootstrap policy, publishers). */
+export const SERVER_USER: UserInfo = Object.freeze({ name: 'system:apiserver', groups: Object.freeze(['system:masters', 'system:authenticated']) });
+export const SERVER_SCOPE: RequestScope = Object.freeze({ user: SERVER_USER });
+
+/** What admission sees of a write (kube's admission.Attributes). */
+export interface AdmissionAttributes {
+  operation: 'create' | 'update' | 'delete';
+  info: ResourceInfo;
+  /** '' for the resource itself; status, binding, eviction, scale, token... */
+  subresource: string;
+  namespace: string;
+  name: string;
+  /** The new object (create, update); for a subresource create its body (an Eviction, a TokenRequest). */
+  obj?: Obj;
+  /** The stored object (update, delete). */
+  old?: Obj;
+  scope: RequestScope;
+  dryRun: boolean;
+}
+
 /** Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...). */
-export type Admission = (attrs: { operation: 'create' | 'update' | 'delete'; info: ResourceInfo; namespace: string; name: string; obj?: Obj }) => Promise<void>;
+export type Admission = (attrs: AdmissionAttributes) => Promise<void>;
 
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
 export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef) => void;
 
 /** Who asks for a write (the authenticated user), for kinds that record it (a CertificateSigningRequest's spec.username). */
-export interface RequestUser {
-  name: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
-
 export interface WriteOptions {
   dryRun?: boolean;
-  /** The requesting user; absent for the server's own writes. */
-  user?: RequestUser;
   /** Manager recorded in managedFields; undefined skips tracking. */
   fieldManager?: string;
   /** managedFields were already computed (server-side apply). */
   managedFieldsSet?: boolean;
   /** The caller hands the object over (a decoded request body): the store changes it in place rather than a copy. */
   owned?: boolean;
+  /** Who writes (default: the server itself). */
+  scope?: RequestScope;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -45,6 +69,8 @@ export interface UpdateOptions extends WriteOptions {
   allowCreate?: boolean;
   /** The transform does not change the object it is given, so it gets the stored object itself rather than a copy. */
   currentReadOnly?: boolean;
+  /** The subresource admission is told of when it is not `subresource` (a Scale written through its parent: "scale"). */
+  admissionSubresource?: string;
 }
 
 export interface DeleteParams {
@@ -52,6 +78,8 @@ export interface DeleteParams {
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
   dryRun?: boolean;
+  /** Who deletes (default: the server itself). */
+  scope?: RequestScope;
 }
 
 /** The list options a list reads. */
@@ -79,6 +107,8 @@ export interface ObjectWatch extends AsyncIterable<WatchOut> {
 /** What a subresource reaches of its parent's store. */
 export interface ParentStore {
   readonly info: ResourceInfo;
+  /** Runs the admission chain for a subresource create that has no object of its own to store (an Eviction). */
+  admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<void>;
   get(namespace: string, name: string): Promise<Obj>;
   update(namespace: string, name: string, transform: (current: Obj | undefined) => Obj | Promise<Obj>, opts?: UpdateOptions): Promise<{ obj: Obj; created: boolean }>;
   delete(namespace: string, name: string, p?: DeleteParams): Promise<{ obj: Obj; deleted: boolean }>;
@@ -87,6 +117,7 @@ export interface ParentStore {
 /** kube's CreateOptions of a subresource create, and the request's DeleteOptions for one that deletes (eviction). */
 export interface CreateOptions {
   dryRun: boolean;
+  scope: RequestScope;
   /** The request's DeleteOptions: those of its query over `options` (an Eviction's deleteOptions). */
   deleteOptions(options: unknown): DeleteParams;
 }
@@ -101,7 +132,7 @@ export interface SubresourceStorage {
   /** GET: the subresource object. */
   get?(namespace: string, name: string): Promise<JsonObject>;
   /** PUT and PATCH: `change` gives the desired subresource object from the current one; the answer is the new one. */
-  update?(namespace: string, name: string, change: (current: JsonObject) => unknown, opts: { dryRun: boolean; fieldManager: string }): Promise<JsonObject>;
+  update?(namespace: string, name: string, change: (current: JsonObject) => unknown, opts: { dryRun: boolean; fieldManager: string; scope: RequestScope }): Promise<JsonObject>;
   /** POST: acts on the named object with the body (a Binding, an Eviction); answered 201 Success. */
   create?(namespace: string, name: string, body: unknown, opts: CreateOptions): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { Cacher, type CacheWatch, type CachedEvent, type CacherOptions, type Cac
 import { Codec, type ListItem, type ValueTransformer } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
-import type { Admission, Clock, DeleteParams, ListOut, ListParams, ObjectWatch, TrackFields, UpdateOptions, WatchOut, WatchParams, WriteOptions } from './rest.js';
+import { SERVER_SCOPE, type Admission, type AdmissionAttributes, type Clock, type DeleteParams, type ListOut, type ListParams, type ObjectWatch, type TrackFields, type UpdateOptions, type WatchOut, type WatchParams, type WriteOptions } from './rest.js';
 import { fieldsOf, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';
 import { schemaHooks } from './schema.js';
@@ -162,8 +162,10 @@ export class Store {
     return causes.length ? this.invalid(obj, causes) : err;
   }
 
-  private async admit(operation: 'create' | 'update' | 'delete', namespace: string, name: string, obj?: Obj): Promise<void> {
-    for (const a of this.deps.admission) await a({ operation, info: this.info, namespace, name, ...(obj ? { obj } : {}) });
+  /** The admission chain on a write of this resource (or of one of its subresources). */
+  async admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<void> {
+    const full: AdmissionAttributes = { ...attrs, info: this.info };
+    for (const a of this.deps.admission) await a(full);
   }
 
   // ---- reads ----
@@ -357,7 +359,7 @@ export class Store {
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     schemaHooks.applyDefaults(obj);
-    this.strategy.prepareForCreate(obj, opts.user);
+    this.strategy.prepareForCreate(obj, opts.scope?.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
     const causes = [...schemaHooks.validate(obj, 'create'), ...this.strategy.validate(obj)];
@@ -374,7 +376,7 @@ export class Store {
       let obj: Obj;
       try {
         obj = this.prepareCreate(input, namespace, opts, copy);
-        await this.admit('create', namespace, obj.metadata.name ?? '', obj);
+        await this.admit({ operation: 'create', subresource: '', namespace, name: obj.metadata.name ?? '', obj, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun });
         if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
       } catch (err) {
         throw this.explain(err, input, 'create');
@@ -490,7 +492,7 @@ export class Store {
       try {
         next = await transform(opts.currentReadOnly ? old : structuredClone(old));
         obj = this.prepareUpdate(next, old, opts);
-        await this.admit('update', namespace, name, obj);
+        await this.admit({ operation: 'update', subresource: opts.admissionSubresource ?? opts.subresource ?? '', namespace, name, obj, old, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun });
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
         if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
@@ -542,7 +544,7 @@ export class Store {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
         );
       }
-      await this.admit('delete', namespace, name, obj);
+      await this.admit({ operation: 'delete', subresource: '', namespace, name, old: obj, scope: p.scope ?? SERVER_SCOPE, dryRun: !!p.dryRun });
       const next = structuredClone(obj);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);

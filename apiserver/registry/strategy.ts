@@ -2,7 +2,8 @@
 import type { StatusCause } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { getPath, str, type Obj } from './object.js';
-import type { DeleteParams, RequestUser, SubresourceFactory } from './rest.js';
+import type { DeleteParams, SubresourceFactory } from './rest.js';
+import type { UserInfo } from '../authorization/types.js';
 
 export interface Strategy {
   /** Whether the kind has a status subresource: main-resource writes then keep the stored status. */
@@ -16,7 +17,7 @@ export interface Strategy {
   /** metadata.generation is tracked (bumped on changes outside metadata and status). */
   readonly tracksGeneration: boolean;
   /** Resets server-owned parts of a new object (status, derived fields); `user` is who creates it, when a client does. */
-  prepareForCreate(obj: Obj, user?: RequestUser): void;
+  prepareForCreate(obj: Obj, user?: UserInfo): void;
   /** Carries over what a main-resource update may not change. */
   prepareForUpdate(obj: Obj, old: Obj): void;
   /** Carries over what a status update may not change beyond the spec (kept anyway), e.g. a CSR's approval conditions. */

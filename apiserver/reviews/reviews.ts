@@ -15,6 +15,7 @@ import { readBody } from '../http/requests.js';
 import { notFoundPath, sendJson } from '../http/responses.js';
 import { isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { decodeSegment } from '../http/request-info.js';
+import { rulesReviewStatus } from '../authorization/rules-review.js';
 
 const VERSION = 'v1';
 const ROUTE = /^\/apis\/(authentication\.k8s\.io|authorization\.k8s\.io)\/v1\/(?:namespaces\/([^/]+)\/)?([^/]+)$/;
@@ -84,7 +85,7 @@ export async function serveReview(req: IncomingMessage, res: ServerResponse, use
       const causes = metadataCauses(meta, false);
       if (causes.length) throw invalid(causes);
       const r = await deps.rules.rulesFor(user, typeof spec.namespace === 'string' ? spec.namespace : '');
-      return answer({ resourceRules: r.resourceRules, nonResourceRules: r.nonResourceRules, incomplete: r.incomplete });
+      return answer(rulesReviewStatus(r));
     }
   }
   throw notFoundPath();

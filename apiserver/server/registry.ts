@@ -6,6 +6,7 @@ import type { ValueTransformer } from '../registry/codec.js';
 import type { Logger } from '../../lib/logger.js';
 import { namespaceLifecycle } from '../admission/namespace-lifecycle.js';
 import { priorityAdmission } from '../admission/priority.js';
+import { storageAdmissionFromStores } from '../admission/storage.js';
 import type { ServiceRanges } from '../registry/kinds/service.js';
 import { Registry, type Admission, type Clock, type Store } from '../registry/index.js';
 import { serviceAccountAdmission } from '../serviceaccount/admission.js';
@@ -26,7 +27,7 @@ export interface CoreStores {
 export function newRegistry(
   storage: Storage,
   o: { clock: Clock; log: Logger; bookmarkIntervalMs: number; serviceRanges?: ServiceRanges; transformerFor?: (info: ResourceInfo) => ValueTransformer | undefined },
-): { registry: Registry; stores: CoreStores } {
+): { registry: Registry; stores: CoreStores; admission: Admission[] } {
   const admission: Admission[] = [];
   const registry = new Registry(storage, {
     clock: o.clock,
@@ -58,6 +59,7 @@ export function newRegistry(
       list: async () => (await priorityClasses.lookupAll()) as unknown as PriorityClass[],
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
+    storageAdmissionFromStores(storeOf),
   );
-  return { registry, stores };
+  return { registry, stores, admission };
 }

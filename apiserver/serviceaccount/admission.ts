@@ -52,8 +52,8 @@ export function serviceAccountAdmission(deps: ServiceAccountAdmissionDeps): Admi
     return undefined;
   }
 
-  return async ({ operation, info, namespace, name, obj }) => {
-    if (operation !== 'create' || info.group !== '' || info.resource !== 'pods' || !obj) return;
+  return async ({ operation, info, namespace, name, obj, subresource }) => {
+    if (operation !== 'create' || subresource || info.group !== '' || info.resource !== 'pods' || !obj) return;
     const pod = obj as unknown as Pod;
     if (pod.metadata.annotations?.[MIRROR_POD_ANNOTATION] !== undefined) return;
     const spec = pod.spec;

@@ -9,6 +9,8 @@ import { readBody } from '../http/requests.js';
 import { sendJson } from '../http/responses.js';
 import { isObject, rfc3339, type Obj } from '../registry/object.js';
 import type { RequestInfo } from '../http/request-info.js';
+import { requestScope } from '../handlers/context.js';
+import type { AdmissionAttributes } from '../registry/rest.js';
 import { serviceAccountUsername, type TokenIssuer } from './tokens.js';
 
 const MIN_EXPIRATION_SECONDS = 600;
@@ -19,6 +21,8 @@ export interface ServiceAccountTokenDeps {
   issuer: TokenIssuer;
   getServiceAccount(namespace: string, name: string): Promise<Obj>;
   getPod(namespace: string, name: string): Promise<Obj>;
+  /** The admission chain of serviceaccounts (a TokenRequest is admitted as a serviceaccounts/token create: NodeRestriction). */
+  admit?(attrs: Omit<AdmissionAttributes, 'info'>): Promise<void>;
   clock: { now(): Date };
 }
 
@@ -41,6 +45,8 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
   if (expirationSeconds < MIN_EXPIRATION_SECONDS) throw invalid(ri.name, 'spec.expirationSeconds', expirationSeconds, 'may not specify a duration less than 10 minutes');
   if (expirationSeconds > MAX_EXPIRATION_SECONDS) throw invalid(ri.name, 'spec.expirationSeconds', expirationSeconds, 'may not specify a duration larger than 2^32 seconds');
   const audiences = Array.isArray(spec.audiences) ? spec.audiences.filter((a): a is string => typeof a === 'string' && a !== '') : [];
+  const tokenRequest: Obj = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: ri.name, namespace: ri.namespace }, spec };
+  await deps.admit?.({ operation: 'create', subresource: 'token', namespace: ri.namespace, name: ri.name, obj: tokenRequest, scope: requestScope(req, res), dryRun: ri.query.getAll('dryRun').length > 0 });
 
   const sa = await deps.getServiceAccount(ri.namespace, ri.name);
   const ref = isObject(spec.boundObjectRef) ? spec.boundObjectRef : undefined;

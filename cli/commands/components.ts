@@ -1,7 +1,6 @@
 // Component commands: each runs one part of the cluster alone (`ketch runtime`, ...), as `ketch server`/`ketch up` host them together.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
@@ -52,7 +51,6 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
-  { name: '--token-auth-file', kind: 'string', arg: 'file', description: 'bearer tokens (one a line) accepted by the agent API' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
@@ -141,7 +139,6 @@ export async function runAgentWith(f: Flags): Promise<void> {
   const labels = opt('--node-labels');
   const tlsCertFile = opt('--tls-cert-file');
   const tlsKeyFile = opt('--tls-private-key-file');
-  const tokenFile = opt('--token-auth-file');
   const agent = await startAgent({
     rest,
     nodeName,
@@ -157,7 +154,6 @@ export async function runAgentWith(f: Flags): Promise<void> {
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),
     ...(tlsKeyFile ? { tlsKeyFile } : {}),
-    ...(tokenFile ? { authTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
     rotateCertificates: f.bool('--rotate-certificates'),
     rotateServerCertificates: f.bool('--rotate-server-certificates'),
   });

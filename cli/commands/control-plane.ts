@@ -33,22 +33,28 @@ export interface ComponentSet {
   stop(): Promise<void>;
 }
 
+/** A client per hosted component, each with that component's own credential (its kubeconfig). */
+export interface ComponentClients {
+  controllerManager(userAgent: string): RestClient;
+  scheduler(userAgent: string): RestClient;
+}
+
 /**
  * Starts the controller manager and the scheduler against an API server (in-process hosting for server/up), from the
  * flags given (HOSTED_COMPONENT_FLAGS). Each gets its own client, so that the controllers' many watches never hold
  * the sockets the scheduler binds with.
  */
-export async function startControlPlaneComponents(newClient: (userAgent: string) => RestClient, input: FlagInput): Promise<ComponentSet> {
+export async function startControlPlaneComponents(clients: ComponentClients, input: FlagInput): Promise<ComponentSet> {
   const stops: Array<() => Promise<void>> = [];
   const { options } = controllerManagerOptionsFromFlags(input);
   const hosting = readFlags(HOSTING_FLAGS, input);
   try {
     if (!hosting.bool('--disable-controller-manager')) {
-      const cm = await startControllerManager({ rest: newClient('ketch-controller-manager'), ...options });
+      const cm = await startControllerManager({ rest: clients.controllerManager('ketch-controller-manager'), ...options });
       stops.push(() => cm.stop());
     }
     if (!hosting.bool('--disable-scheduler')) {
-      const sched = await startScheduler({ rest: newClient('ketch-scheduler'), ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
+      const sched = await startScheduler({ rest: clients.scheduler('ketch-scheduler'), ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
       stops.push(() => sched.stop());
     }
   } catch (err) {

@@ -1,5 +1,6 @@
 // `ketch describe`: a readable account of objects with their events, as kubectl's describers print it
-// (pods, deployments, replica sets, nodes, services and config maps in detail; other kinds generically).
+// (pods, deployments, replica sets, nodes, services, config maps, claims, volumes and storage classes in detail;
+// other kinds generically).
 import type { Command } from 'commander';
 import type { ObjectLike } from '../../client/rest.js';
 import { cliOf, type Cli } from '../context.js';
@@ -12,6 +13,7 @@ import { formatLabels } from '../printers/table.js';
 import { parseTargets, type ApiResource } from '../resources.js';
 import { listNamespace, withKind } from '../select.js';
 import { LAST_APPLIED } from './apply.js';
+import { accessModesString, ANN_BETA_STORAGE_CLASS, isDefaultClass, podClaimNames, type Pod, type StorageClass } from '../../api/index.js';
 
 type Any = Record<string, unknown>;
 type Obj = ObjectLike & Any;
@@ -76,7 +78,7 @@ export function register(program: Command): void {
 
 export async function describe(cli: Cli, res: ApiResource, obj: Obj, withEvents = true): Promise<string> {
   let text: string;
-  switch (res.group === '' || res.group === 'apps' ? res.kind : '') {
+  switch (res.group === '' || res.group === 'apps' || res.group === 'storage.k8s.io' ? res.kind : '') {
     case 'Pod':
       text = describePod(obj);
       break;
@@ -95,6 +97,15 @@ export async function describe(cli: Cli, res: ApiResource, obj: Obj, withEvents 
     case 'ConfigMap':
     case 'Secret':
       text = describeData(obj, res.kind === 'Secret');
+      break;
+    case 'PersistentVolumeClaim':
+      text = await describeClaim(cli, obj);
+      break;
+    case 'PersistentVolume':
+      text = describeVolume(obj);
+      break;
+    case 'StorageClass':
+      text = describeStorageClass(obj);
       break;
     case 'Event':
       text = header(obj) + rest(obj, ['metadata', 'apiVersion', 'kind']);
@@ -369,4 +380,73 @@ function describeData(obj: Obj, secret: boolean): string {
   t += `\nBinaryData\n====\n`;
   for (const [k, v] of Object.entries(o(obj.binaryData))) t += `${k}: ${Buffer.from(String(v), 'base64').length} bytes\n`;
   return t + '\n';
+}
+
+const classOf = (obj: Obj): string => s(obj.metadata?.annotations?.[ANN_BETA_STORAGE_CLASS] ?? o(obj.spec).storageClassName, '');
+const finalizers = (obj: Obj): string => `Finalizers:\t[${(Array.isArray(obj.metadata?.finalizers) ? (obj.metadata.finalizers as string[]) : []).join(' ')}]\n`;
+/** A label with one value a line (printPodsMultiline and friends). */
+const multiline = (label: string, values: string[]): string => (values.length ? values.map((v, i) => `${i ? '' : label}\t${v}\n`).join('') : `${label}\t<none>\n`);
+
+/** kubectl's PersistentVolumeClaimDescriber, with `Used By:` computed from the pods of the namespace, as kubectl does. */
+async function describeClaim(cli: Cli, pvc: Obj): Promise<string> {
+  const spec = o(pvc.spec);
+  const st = o(pvc.status);
+  const m = pvc.metadata ?? {};
+  const status = m.deletionTimestamp ? `Terminating (lasts ${age(m.deletionTimestamp)})` : s(st.phase, '');
+  let t = header(pvc, [`StorageClass:\t${classOf(pvc)}\n`, `Status:\t${status}\n`, `Volume:\t${s(spec.volumeName, '')}\n`]);
+  t += finalizers(pvc);
+  const bound = !!spec.volumeName;
+  t += `Capacity:\t${bound ? s(o(st.capacity).storage, '') : ''}\nAccess Modes:\t${bound ? accessModesString(Array.isArray(st.accessModes) ? st.accessModes : []) : ''}\n`;
+  if (spec.volumeMode) t += `VolumeMode:\t${s(spec.volumeMode)}\n`;
+  const ds = o(spec.dataSource);
+  if (spec.dataSource) t += `DataSource:\n  APIGroup:\t${s(ds.apiGroup, '')}\n  Kind:\t${s(ds.kind)}\n  Name:\t${s(ds.name)}\n`;
+  const podRes = (await cli.resolver()).byKind('v1', 'Pod');
+  const pods = podRes ? (await cli.client<Obj>(podRes).listAll(m.namespace)).items : [];
+  t += multiline('Used By:', pods.filter((p) => podClaimNames(p as unknown as Pod).includes(m.name ?? '')).map((p) => p.metadata?.name ?? ''));
+  const conds = a(st.conditions);
+  if (conds.length) {
+    t += `Conditions:\n  Type\tStatus\tLastProbeTime\tLastTransitionTime\tReason\tMessage\n  ----\t------\t-----------------\t------------------\t------\t-------\n`;
+    t += conds.map((c) => `  ${s(c.type)} \t${s(c.status)} \t${rfc1123(c.lastProbeTime)} \t${rfc1123(c.lastTransitionTime)} \t${s(c.reason, '')} \t${s(c.message, '')}\n`).join('');
+  }
+  return t;
+}
+
+/** kubectl's PersistentVolumeDescriber. */
+function describeVolume(pv: Obj): string {
+  const spec = o(pv.spec);
+  const st = o(pv.status);
+  let t = header(pv) + finalizers(pv);
+  t += `StorageClass:\t${classOf(pv)}\n`;
+  t += `Status:\t${pv.metadata?.deletionTimestamp ? `Terminating (lasts ${age(pv.metadata.deletionTimestamp)})` : s(st.phase, '')}\n`;
+  const ref = o(spec.claimRef);
+  t += `Claim:\t${spec.claimRef ? `${s(ref.namespace, '')}/${s(ref.name, '')}` : ''}\n`;
+  t += `Reclaim Policy:\t${s(spec.persistentVolumeReclaimPolicy, '')}\nAccess Modes:\t${accessModesString(Array.isArray(spec.accessModes) ? spec.accessModes : [])}\n`;
+  t += `VolumeMode:\t${s(spec.volumeMode, 'Filesystem')}\nCapacity:\t${s(o(spec.capacity).storage, '')}\n`;
+  const terms = a(o(o(spec.nodeAffinity).required).nodeSelectorTerms);
+  if (!terms.length) t += `Node Affinity:\t<none>\n`;
+  else {
+    t += `Node Affinity:\n  Required Terms:\n`;
+    terms.forEach((term, i) => {
+      const exprs = a(term.matchExpressions).map((e) => `${s(e.key)} ${s(e.operator).toLowerCase()} [${(Array.isArray(e.values) ? e.values : []).join(', ')}]`);
+      t += exprs.map((e, j) => `${j ? '' : `    Term ${i}:`}\t${e}\n`).join('');
+    });
+  }
+  t += `Message:\t${s(st.message, '')}\nSource:\n`;
+  if (spec.hostPath) t += `    Type:\tHostPath (bare host directory volume)\n    Path:\t${s(o(spec.hostPath).path)}\n    HostPathType:\t${s(o(spec.hostPath).type, '')}\n`;
+  else if (spec.local) t += `    Type:\tLocalVolume (a persistent volume backed by local storage on a node)\n    Path:\t${s(o(spec.local).path)}\n`;
+  else if (spec.nfs) t += `    Type:\tNFS (an NFS mount that lasts the lifetime of a pod)\n    Server:\t${s(o(spec.nfs).server)}\n    Path:\t${s(o(spec.nfs).path)}\n    ReadOnly:\t${o(spec.nfs).readOnly === true}\n`;
+  else if (spec.csi) t += `    Type:\tCSI (a Container Storage Interface (CSI) volume source)\n    Driver:\t${s(o(spec.csi).driver)}\n    VolumeHandle:\t${s(o(spec.csi).volumeHandle)}\n    ReadOnly:\t${o(spec.csi).readOnly === true}\n`;
+  return t;
+}
+
+/** kubectl's StorageClassDescriber. */
+function describeStorageClass(sc: Obj): string {
+  const params = Object.entries(o(sc.parameters)).map(([k, v]) => `${k}=${s(v)}`).join(',');
+  let t = `Name:\t${sc.metadata?.name ?? ''}\nIsDefaultClass:\t${isDefaultClass(sc as unknown as StorageClass) ? 'Yes' : 'No'}\n`;
+  t += mapLines('Annotations:', sc.metadata?.annotations, [LAST_APPLIED]);
+  t += `Provisioner:\t${s(sc.provisioner, '')}\nParameters:\t${params || '<none>'}\n`;
+  t += `AllowVolumeExpansion:\t${sc.allowVolumeExpansion === undefined ? '<unset>' : sc.allowVolumeExpansion === true ? 'True' : 'False'}\n`;
+  t += `MountOptions:\t${Array.isArray(sc.mountOptions) && sc.mountOptions.length ? (sc.mountOptions as string[]).join(', ') : '<none>'}\n`;
+  t += `ReclaimPolicy:\t${s(sc.reclaimPolicy, 'Delete')}\nVolumeBindingMode:\t${s(sc.volumeBindingMode, 'Immediate')}\n`;
+  return t;
 }

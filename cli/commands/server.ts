@@ -5,9 +5,10 @@ import { join, resolve } from 'node:path';
 import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
 import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
 import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
-import { startApiServer } from '../../apiserver/index.js';
+import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
+import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { logger } from '../../lib/logger.js';
-import { FlagError, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
@@ -28,6 +29,15 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--etcd-keyfile', kind: 'string', arg: 'file', description: 'key of --etcd-certfile' },
   { name: '--encryption-provider-config', kind: 'string', arg: 'file', description: 'EncryptionConfiguration (apiserver.config.k8s.io/v1): how resources are encrypted at rest' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
+  { name: '--authorization-mode', kind: 'list', arg: 'modes', default: 'Node,RBAC', description: 'authorizers in order, after system:masters: Node, RBAC, AlwaysAllow, AlwaysDeny' },
+  { name: '--admission-control-config-file', kind: 'string', arg: 'file', description: 'AdmissionConfiguration with the PodSecurity plugin\'s PodSecurityConfiguration (defaults, exemptions)' },
+  { name: '--audit-policy-file', kind: 'string', arg: 'file', description: 'audit.k8s.io/v1 Policy: which requests are logged at which level (none without it)' },
+  { name: '--audit-log-path', kind: 'string', arg: 'file', description: 'audit log file, one JSON event per line; - for stdout' },
+  { name: '--audit-log-maxsize', kind: 'int', arg: 'MB', default: '0', description: 'megabytes before the audit log is rotated (0: 100)' },
+  { name: '--audit-log-maxbackup', kind: 'int', arg: 'n', default: '0', description: 'rotated audit log files kept (0: all)' },
+  { name: '--audit-log-maxage', kind: 'int', arg: 'days', default: '0', description: 'days a rotated audit log file is kept (0: no limit)' },
+  { name: '--kubelet-certificate-authority', kind: 'string', arg: 'file', description: "CA that signed the agents' serving certificates (default: the cluster CA)" },
+  { name: '--kubelet-insecure-skip-tls-verify', kind: 'bool', description: "do not verify the agents' serving certificates (kube-apiserver without --kubelet-certificate-authority)" },
   { name: '--etcd-compaction-interval', kind: 'duration', default: '5m', description: 'how often storage is compacted, to the revision it had one interval earlier (embedded store and etcd; 0 disables)' },
   { name: '--snapshot-schedule', kind: 'duration', default: '12h', description: 'time between scheduled snapshots of the store, a duration such as 6h (0 disables)' },
   { name: '--snapshot-retention', kind: 'int', arg: 'n', default: '5', description: 'scheduled snapshots kept; older ones are deleted (0 keeps all)' },
@@ -55,8 +65,38 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** What `ketch up` sets differently from `ketch server` when the flags leave it open. */
+export interface ServerDefaults {
+  /** PodSecurity's configuration without --admission-control-config-file. */
+  podSecurity?: PodSecurityConfiguration;
+}
+
+/** The API server's options from its flags. */
+async function apiServerOptions(f: Flags, defaults: ServerDefaults): Promise<Omit<ApiServerOptions, 'dataDir' | 'storage'>> {
+  const opt = (name: string): string | undefined => f.optional(name) || undefined;
+  const admissionConfig = opt('--admission-control-config-file');
+  const auditPolicy = opt('--audit-policy-file');
+  const auditPath = opt('--audit-log-path');
+  const kubeletCa = opt('--kubelet-certificate-authority');
+  return {
+    securePort: f.int('--secure-port'),
+    bindAddress: f.string('--bind-address'),
+    ...(opt('--advertise-address') ? { advertiseAddress: f.string('--advertise-address') } : {}),
+    maxRequestsInflight: f.int('--max-requests-inflight'),
+    maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
+    authorizationModes: parseAuthorizationModes(f.list('--authorization-mode')),
+    ...(admissionConfig ? { admissionControlConfigFile: admissionConfig } : defaults.podSecurity ? { podSecurity: defaults.podSecurity } : {}),
+    ...(auditPolicy ? { auditPolicyFile: auditPolicy } : {}),
+    ...(auditPath
+      ? { auditLog: { path: auditPath, maxSizeMb: f.int('--audit-log-maxsize'), maxBackups: f.int('--audit-log-maxbackup'), maxAgeDays: f.int('--audit-log-maxage') } }
+      : {}),
+    ...(kubeletCa ? { kubeletCertificateAuthority: readFileSync(kubeletCa, 'utf8') } : {}),
+    kubeletInsecureSkipTlsVerify: f.bool('--kubelet-insecure-skip-tls-verify'),
+  };
+}
+
 /** Starts the API server and the hosted components from the flags given (SERVER_FLAGS, by name). */
-export async function runServer(input: FlagInput): Promise<RunningServer> {
+export async function runServer(input: FlagInput, defaults: ServerDefaults = {}): Promise<RunningServer> {
   const log = logger('server');
   const f = readFlags(SERVER_FLAGS, input);
   const dataDir = resolve(f.string('--data-dir'));
@@ -75,31 +115,26 @@ export async function runServer(input: FlagInput): Promise<RunningServer> {
     ketchVersion: VERSION,
     log,
   });
-  const api = await startApiServer({
-    ...(encryption ? { encryption } : {}),
-    dataDir,
-    securePort: f.int('--secure-port'),
-    bindAddress: f.string('--bind-address'),
-    ...(f.optional('--advertise-address') ? { advertiseAddress: f.string('--advertise-address') } : {}),
-    storage,
-    maxRequestsInflight: f.int('--max-requests-inflight'),
-    maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
-  }).catch(async (err: unknown) => {
+  const api = await startApiServer({ dataDir, storage, ...(encryption ? { encryption } : {}), ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
     await upkeep.stop();
     await storage.close();
     throw err;
   });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers.length ? 'etcd' : 'embedded' });
-  // The hosted components reach the API server as any client would: over TLS with the admin credentials.
+  // The hosted components reach the API server as any client would: over TLS, each with its own client certificate.
   const config = loadClientConfig({ kubeconfig: api.adminKubeconfigPath });
   const rest = new RestClient(config, 'ketch-server');
+  const clients = {
+    controllerManager: (agent: string) => new RestClient(loadClientConfig({ kubeconfig: api.controllerManagerKubeconfigPath }), agent),
+    scheduler: (agent: string) => new RestClient(loadClientConfig({ kubeconfig: api.schedulerKubeconfigPath }), agent),
+  };
   // The hosted CSR signer signs with the cluster CA unless told otherwise (kube-controller-manager's defaults are kubeadm's paths).
   const hosted = {
     '--cluster-signing-cert-file': join(dataDir, 'pki', 'ca.crt'),
     '--cluster-signing-key-file': join(dataDir, 'pki', 'ca.key'),
     ...input,
   };
-  const components = await startControlPlaneComponents((agent) => new RestClient(config, agent), hosted).catch(async (err: unknown) => {
+  const components = await startControlPlaneComponents(clients, hosted).catch(async (err: unknown) => {
     await api.close();
     await upkeep.stop();
     await storage.close();

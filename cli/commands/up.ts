@@ -11,6 +11,11 @@ import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
+import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
+import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
+import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
+import { RestClient } from '../../client/rest.js';
+import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
@@ -32,6 +37,12 @@ export const UP_FLAGS: FlagTable = [
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
   ...HOSTED_COMPONENT_FLAGS,
 ];
+
+/** `ketch up`'s Pod Security defaults: enforce baseline (latest) everywhere but kube-system, which runs system pods. */
+export const UP_POD_SECURITY: PodSecurityConfiguration = {
+  defaults: { ...DEFAULT_POD_SECURITY.defaults, enforce: { level: 'baseline', version: LATEST } },
+  exemptions: { usernames: [], runtimeClasses: [], namespaces: ['kube-system'] },
+};
 
 /** A missing prerequisite, reported with the fix. */
 export class PrerequisiteError extends Error {
@@ -165,10 +176,13 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
   try {
     progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
     // Secrets are encrypted at rest unless a configuration is given: a key made on first start, kept 0600 in the PKI dir.
+    // Pod Security: `ketch up` enforces baseline on namespaces without labels of their own (kube-system exempt), unless
+    // --admission-control-config-file says otherwise; `ketch server` keeps kube's default (privileged).
     const encryption = f.optional('--encryption-provider-config') ?? (await defaultEncryption(join(dataDir, 'server')));
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption });
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption }, { podSecurity: UP_POD_SECURITY });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
+    if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
@@ -186,12 +200,17 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);
+    // The agent's own identity (system:node:NAME) and a serving certificate the API server verifies, both from the CA.
+    const creds = await ensureNodeCredentials(join(dataDir, 'server'), nodeName);
+    const { cert: _c, key: _k, token: _t, ...cluster } = server.rest.config;
     const agent = await startAgent({
-      rest: server.rest,
+      rest: new RestClient({ ...cluster, cert: creds.client.certPem, key: creds.client.keyPem }, 'ketch-agent'),
       nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
       runtimeEndpoint,
       port: f.int('--agent-port'),
+      tlsCertFile: creds.servingCertFile,
+      tlsKeyFile: creds.servingKeyFile,
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);

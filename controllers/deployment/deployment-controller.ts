@@ -138,12 +138,15 @@ export class DeploymentController extends Controller {
     p.d = { ...written, apiVersion: DEPLOYMENTS.apiVersion, kind: DEPLOYMENTS.kind };
   }
 
-  /** The Deployment's revision annotation follows its new ReplicaSet's. */
+  /**
+   * The Deployment's revision annotation follows its new ReplicaSet's: an update of the object as read (a conflict
+   * retries the sync), as kube's controller writes it; its role may update Deployments, not patch them.
+   */
   private async setDeploymentRevision(p: Pass, revision: string): Promise<void> {
     if (p.d.metadata.annotations?.[u.REVISION] === revision) return;
-    const patched = await this.deployments.patch(p.d.metadata.namespace, p.d.metadata.name ?? '', { metadata: { annotations: { [u.REVISION]: revision } } });
+    const updated = await this.deployments.update({ ...p.d, metadata: { ...p.d.metadata, annotations: { ...(p.d.metadata.annotations ?? {}), [u.REVISION]: revision } } });
     // Keep our status (not yet written) but take the new resourceVersion and annotations.
-    p.d = { ...p.d, metadata: { ...p.d.metadata, annotations: patched.metadata.annotations ?? {}, resourceVersion: patched.metadata.resourceVersion ?? '' } };
+    p.d = { ...p.d, metadata: { ...p.d.metadata, annotations: updated.metadata.annotations ?? {}, resourceVersion: updated.metadata.resourceVersion ?? '' } };
   }
 
   // ---- finding and creating the new ReplicaSet ----

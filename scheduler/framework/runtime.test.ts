@@ -5,7 +5,7 @@ import { SchedulerCache } from './cache.js';
 import { PodInfo } from './node-info.js';
 import { Nominator } from './nominator.js';
 import { Framework, numFeasibleNodesToFind } from './runtime.js';
-import { node, pod } from '../../test/support/scheduler-fixtures.js';
+import { fakeApi, node, pod, StaticVolumeListers } from '../../test/support/scheduler-fixtures.js';
 import { CycleState, Status, type FilterPlugin, type PluginFactory, type ReservePlugin, type ScorePlugin } from './types.js';
 import type { Profile } from '../config.js';
 
@@ -13,8 +13,8 @@ function setup(nodes = 3, profile: Profile = {}, extra: Record<string, PluginFac
   const cache = new SchedulerCache();
   for (let i = 0; i < nodes; i++) cache.addNode(node(`n${i}`));
   const nominator = new Nominator();
-  const api = { bind: async () => undefined, evict: async () => undefined, setNominatedNodeName: async () => undefined };
-  const fwk = new Framework(profile, {}, { ...IN_TREE_PLUGINS, ...extra }, { snapshot: cache, clock: new FakeClock(), random: () => 0.99, api, nominator });
+  const api = fakeApi({ bound: [], evicted: [], nominated: [], volumes: [], claims: [] });
+  const fwk = new Framework(profile, {}, { ...IN_TREE_PLUGINS, ...extra }, { snapshot: cache, volumes: new StaticVolumeListers(), clock: new FakeClock(), random: () => 0.99, api, nominator });
   return { cache, fwk, nominator };
 }
 

@@ -12,6 +12,7 @@ import {
   isBind,
   isFilter,
   isPostFilter,
+  isPreBind,
   isPreFilter,
   isPreScore,
   isReserve,
@@ -25,16 +26,19 @@ import {
   type PluginFactory,
   type PostFilterPlugin,
   type PostFilterResult,
+  type PreBindPlugin,
   type PreFilterPlugin,
   type PreScorePlugin,
   type ReservePlugin,
   type ScorePlugin,
   type SchedulerApi,
   type Snapshot,
+  type VolumeListers,
 } from './types.js';
 
 export interface FrameworkDeps {
   snapshot: Snapshot;
+  volumes: VolumeListers;
   clock: Clock;
   random: () => number;
   api: SchedulerApi;
@@ -48,6 +52,7 @@ const IMPLEMENTS: Record<ExtensionPoint, (p: Plugin) => boolean> = {
   preScore: isPreScore,
   score: isScore,
   reserve: isReserve,
+  preBind: isPreBind,
   bind: isBind,
 };
 
@@ -84,6 +89,7 @@ export class Framework {
   private readonly preScores: PreScorePlugin[];
   private readonly scores: Array<{ plugin: ScorePlugin; weight: number }>;
   private readonly reserves: ReservePlugin[];
+  private readonly preBinds: PreBindPlugin[];
   private readonly binders: BindPlugin[];
   /** Where the next search starts, so consecutive pods look at different nodes first. */
   private nextStartNodeIndex = 0;
@@ -100,6 +106,7 @@ export class Framework {
     const args = new Map((profile.pluginConfig ?? []).map((c) => [c.name, c.args ?? {}]));
     this.handle = {
       snapshot: deps.snapshot,
+      volumes: deps.volumes,
       clock: deps.clock,
       random: deps.random,
       api: deps.api,
@@ -136,6 +143,7 @@ export class Framework {
     const scorers = at('score', isScore);
     this.scores = scorers.map((p, i) => ({ plugin: p, weight: this.profile.points.score[i]?.weight ?? 1 }));
     this.reserves = at('reserve', isReserve);
+    this.preBinds = at('preBind', isPreBind);
     this.binders = at('bind', isBind);
     if (!this.binders.length) throw new ConfigError(`profile ${this.profile.schedulerName} has no bind plugin`);
   }
@@ -273,6 +281,22 @@ export class Framework {
 
   runUnreserve(state: CycleState, pod: PodInfo, nodeName: string): void {
     for (let j = this.reserves.length - 1; j >= 0; j--) this.reserves[j]!.unreserve(state, pod, nodeName);
+  }
+
+  /** Whether any PreBind plugin has work for this pod on this node (most pods have none: no async step, no wait). */
+  needsPreBind(state: CycleState, pod: PodInfo, nodeName: string): boolean {
+    for (const p of this.preBinds) if (!p.preBindPreFlight(state, pod, nodeName).isSkip()) return true;
+    return false;
+  }
+
+  /** The PreBind plugins in order; the first failure decides (the caller unreserves and retries the pod). */
+  async runPreBind(state: CycleState, pod: PodInfo, nodeName: string, signal: AbortSignal): Promise<Status> {
+    for (const p of this.preBinds) {
+      if (p.preBindPreFlight(state, pod, nodeName).isSkip()) continue;
+      const st = await p.preBind(state, pod, nodeName, signal);
+      if (!st.isSuccess()) return st.withPlugin(p.name);
+    }
+    return Status.success();
   }
 
   async runBind(state: CycleState, pod: PodInfo, nodeName: string): Promise<Status> {

@@ -1,5 +1,5 @@
 // The scheduling framework's contracts: Status, cycle state, cluster events and the small plugin interfaces.
-import type { Pod } from '../../api/index.js';
+import type { CSINode, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../api/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { NodeInfo, PodInfo } from './node-info.js';
 
@@ -102,7 +102,13 @@ export type ClusterEvent =
   | 'NodeImageChange'
   | 'AssignedPodAdd'
   | 'AssignedPodUpdate'
-  | 'AssignedPodDelete';
+  | 'AssignedPodDelete'
+  | 'PvcAdd'
+  | 'PvcUpdate'
+  | 'PvAdd'
+  | 'PvUpdate'
+  | 'StorageClassAdd'
+  | 'CSINodeChange';
 
 export const ALL_EVENTS: readonly ClusterEvent[] = [
   'NodeAdd',
@@ -115,6 +121,12 @@ export const ALL_EVENTS: readonly ClusterEvent[] = [
   'AssignedPodAdd',
   'AssignedPodUpdate',
   'AssignedPodDelete',
+  'PvcAdd',
+  'PvcUpdate',
+  'PvAdd',
+  'PvUpdate',
+  'StorageClassAdd',
+  'CSINodeChange',
 ];
 
 /** The read-only view of the cluster a scheduling cycle works on. */
@@ -130,15 +142,31 @@ export interface Snapshot {
 /** The API writes a plugin may ask for; the scheduler implements them with the REST client, tests with fakes. */
 export interface SchedulerApi {
   bind(pod: Pod, nodeName: string): Promise<void>;
+  /** Writes a volume (VolumeBinding's claimRef) or a claim (its selected-node annotation); resolves to what was stored. */
+  updateVolume(pv: PersistentVolume): Promise<PersistentVolume>;
+  updateClaim(pvc: PersistentVolumeClaim): Promise<PersistentVolumeClaim>;
   /** Gracefully deletes a victim, marking it DisruptionTarget and recording a Preempted event. */
   evict(victim: Pod, preemptor: Pod, nodeName: string): Promise<void>;
   /** Sets (or clears, with '') status.nominatedNodeName. */
   setNominatedNodeName(pod: Pod, nodeName: string): Promise<void>;
 }
 
+/** The storage objects, from the scheduler's informers (the volume plugins' listers). Never mutate what they return. */
+export interface VolumeListers {
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  volume(name: string): PersistentVolume | undefined;
+  /** The volumes of a storage class ('' = no class). */
+  volumesOfClass(storageClassName: string): readonly PersistentVolume[];
+  storageClass(name: string): StorageClass | undefined;
+  csiNode(name: string): CSINode | undefined;
+  /** Calls fn after each change to a claim or a volume, until the returned function is called. */
+  onChange(fn: () => void): () => void;
+}
+
 /** What plugins get from the framework. */
 export interface Handle {
   readonly snapshot: Snapshot;
+  readonly volumes: VolumeListers;
   readonly clock: Clock;
   readonly random: () => number;
   readonly api: SchedulerApi;
@@ -216,6 +244,13 @@ export interface ReservePlugin extends Plugin {
   unreserve(state: CycleState, pod: PodInfo, nodeName: string): void;
 }
 
+/** PreBind runs after Reserve, off the scheduling loop, before the pod is bound (VolumeBinding writes and waits here). */
+export interface PreBindPlugin extends Plugin {
+  /** Skip when the plugin has nothing to do for this pod on this node (the binding then needs no PreBind step). */
+  preBindPreFlight(state: CycleState, pod: PodInfo, nodeName: string): Status;
+  preBind(state: CycleState, pod: PodInfo, nodeName: string, signal: AbortSignal): Promise<Status>;
+}
+
 export interface BindPlugin extends Plugin {
   /** Skip passes the pod on to the next bind plugin. */
   bind(state: CycleState, pod: PodInfo, nodeName: string): Promise<Status>;
@@ -227,6 +262,7 @@ export const isPostFilter = (p: Plugin): p is PostFilterPlugin => typeof (p as P
 export const isPreScore = (p: Plugin): p is PreScorePlugin => typeof (p as PreScorePlugin).preScore === 'function';
 export const isScore = (p: Plugin): p is ScorePlugin => typeof (p as ScorePlugin).score === 'function';
 export const isReserve = (p: Plugin): p is ReservePlugin => typeof (p as ReservePlugin).reserve === 'function';
+export const isPreBind = (p: Plugin): p is PreBindPlugin => typeof (p as PreBindPlugin).preBind === 'function';
 export const isBind = (p: Plugin): p is BindPlugin => typeof (p as BindPlugin).bind === 'function';
 
 /** Builds a plugin from its pluginConfig args (already an object; each plugin narrows what it reads). */

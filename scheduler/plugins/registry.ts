@@ -11,6 +11,8 @@ import { balancedAllocation, nodeResourcesFit } from './node-resources/index.js'
 import { nodeUnschedulable } from './node-unschedulable/index.js';
 import { podTopologySpread } from './pod-topology-spread/index.js';
 import { taintToleration } from './taint-toleration/index.js';
+import { volumeBinding } from './volume-binding/index.js';
+import { volumeRestrictions } from './volume-restrictions/index.js';
 
 export const IN_TREE_PLUGINS: Readonly<Record<string, PluginFactory>> = {
   NodeUnschedulable: () => nodeUnschedulable(),
@@ -19,6 +21,8 @@ export const IN_TREE_PLUGINS: Readonly<Record<string, PluginFactory>> = {
   NodeAffinity: () => nodeAffinity(),
   NodePorts: () => nodePorts(),
   NodeResourcesFit: (args) => nodeResourcesFit(args),
+  VolumeRestrictions: (args, h) => volumeRestrictions(args, h),
+  VolumeBinding: (args, h) => volumeBinding(args, h),
   NodeResourcesBalancedAllocation: (args) => balancedAllocation(args),
   PodTopologySpread: (args, h) => podTopologySpread(args, h),
   InterPodAffinity: (args, h) => interPodAffinity(args, h),

@@ -16,6 +16,7 @@ import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
 import { startRegistry, type TestRegistry } from '../support/runtime/registry.js';
 import type { TestApiServer } from '../support/cluster.js';
 import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
+import { issueCert } from '../../apiserver/pki/pki.js';
 import { waitFor } from '../support/util.js';
 
 const NODE = 'agent-node-a';
@@ -91,12 +92,13 @@ describe('node agent (API server + runtime shim + registry)', function () {
 
   const cond = (p: Pod, type: string): string | undefined => p.status?.conditions?.find((c) => c.type === type)?.status;
 
-  /** GET on the agent's HTTPS API with the admin client certificate (signed by the cluster CA). */
-  const agentGet = (path: string, auth: 'cert' | 'none' = 'cert'): Promise<{ code: number; body: string }> =>
+  /** GET on the agent's HTTPS API with the admin client certificate (signed by the cluster CA), another one, a token or nothing. */
+  const agentGet = (path: string, auth: 'cert' | 'none' | { cert: string; key: string } | { token: string } = 'cert'): Promise<{ code: number; body: string }> =>
     new Promise((resolve, reject) => {
       const cfg = cluster.rest.config;
+      const creds = auth === 'cert' ? { cert: cfg.cert, key: cfg.key } : auth === 'none' ? {} : 'token' in auth ? { headers: { Authorization: `Bearer ${auth.token}` } } : auth;
       const req = request(
-        { host: '127.0.0.1', port: agent.port, path, rejectUnauthorized: false, ...(auth === 'cert' ? { cert: cfg.cert, key: cfg.key } : {}) },
+        { host: '127.0.0.1', port: agent.port, path, rejectUnauthorized: false, ...creds },
         (res) => {
           let body = '';
           res.on('data', (b: Buffer) => (body += b.toString()));
@@ -160,6 +162,46 @@ describe('node agent (API server + runtime shim + registry)', function () {
     assert.equal(text, `hello from ${pname}\n`);
     // Without a client certificate the agent refuses.
     assert.equal((await agentGet(`/containerLogs/default/${pname}/main`, 'none')).code, 401);
+  });
+
+  it('refuses calls without a valid client certificate or token, and from users who may not nodes/proxy', async () => {
+    const path = '/containerLogs/default/not-here/main';
+    const ca = { certPem: await readFile(join(cluster.dataDir, 'pki', 'ca.crt'), 'utf8'), keyPem: await readFile(join(cluster.dataDir, 'pki', 'ca.key'), 'utf8') };
+    const cert = async (user: string): Promise<{ cert: string; key: string }> => {
+      const c = await issueCert(ca, { commonName: user, usage: 'client' });
+      return { cert: c.certPem, key: c.keyPem };
+    };
+    const grantProxy = (subject: object): Promise<unknown> =>
+      cluster.rest.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { generateName: 'agent-test-' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:kubelet-api-admin' }, subjects: [subject] },
+      });
+    const token = async (sa: string): Promise<string> => {
+      await cluster.rest.request('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } } });
+      const r = await cluster.rest.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/default/serviceaccounts/${sa}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
+      return r.status.token;
+    };
+    assert.equal((await agentGet(path, 'none')).code, 401);
+    assert.equal((await agentGet(path, { token: 'not-a-token' })).code, 401);
+    // Authenticated, but not allowed nodes/proxy on this node: the kubelet's 403.
+    const nobody = await agentGet(path, await cert('carol'));
+    assert.equal(nobody.code, 403);
+    assert.match(nobody.body, /Forbidden \(user=carol, verb=get, resource=nodes, subresource=proxy\)/);
+    assert.equal((await agentGet(path, { token: await token('agent-nobody') })).code, 403);
+    assert.equal((await agentGet('/stats/summary', await cert('carol'))).code, 403);
+    // Granted system:kubelet-api-admin (what the API server's own certificate has through system:masters): past
+    // authorization, the agent answers the request itself (no such pod: 404).
+    await grantProxy({ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'dave' });
+    await grantProxy({ kind: 'ServiceAccount', name: 'agent-reader', namespace: 'default' });
+    // The agent caches a refusal for 30 s: ask the API server first, until its RBAC cache has both bindings.
+    const allowed = async (user: string, groups: string[] = []): Promise<boolean> => {
+      const r = await cluster.rest.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups, resourceAttributes: { verb: 'get', resource: 'nodes', subresource: 'proxy', name: NODE } } },
+      });
+      return r.status.allowed;
+    };
+    await waitFor(async () => ((await allowed('dave')) && (await allowed('system:serviceaccount:default:agent-reader')) ? true : undefined), { what: 'the bindings' });
+    assert.equal((await agentGet(path, await cert('dave'))).code, 404);
+    assert.equal((await agentGet(path, { token: await token('agent-reader') })).code, 404);
   });
 
   it('passes env from values, configMap and secret keys, fieldRef and envFrom; Never + exit 0 is Succeeded', async () => {

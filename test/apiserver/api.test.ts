@@ -53,8 +53,14 @@ describe('apiserver', function () {
     it('accepts a client certificate signed by the cluster CA', async () => {
       const ca = { certPem: readFileSync(join(h.dataDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(h.dataDir, 'pki', 'ca.key'), 'utf8') };
       const user = await issueCert(ca, { commonName: 'alice', organizations: ['dev'], usage: 'client' });
-      const r = await h.call('GET', '/api/v1/namespaces', { auth: { cert: user.certPem, key: user.keyPem } });
-      assert.equal(r.status, 200);
+      const auth = { cert: user.certPem, key: user.keyPem };
+      // Who the server takes the certificate for (CN the user, O the groups); alice holds no rights of her own.
+      const who = await h.call('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, auth });
+      assert.equal(who.status, 201, who.text);
+      assert.deepEqual((who.json.status as J).userInfo, { username: 'alice', groups: ['dev', 'system:authenticated'] });
+      const r = await h.call('GET', '/api/v1/namespaces', { auth });
+      assert.equal(r.status, 403);
+      assert.match(String(r.json.message), /User "alice" cannot list resource "namespaces"/);
     });
   });
 

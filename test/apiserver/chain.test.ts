@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Attributes, AuditEvent, AuthorizationResult, Authorizer } from '../../apiserver/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { grant, startHarness, type Harness } from './harness.js';
 
 type J = Record<string, unknown>;
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -199,9 +199,16 @@ describe('handler chain: upgrades pass in-flight limits, metrics and audit', fun
     h = await startHarness({
       maxRequestsInflight: 1,
       maxMutatingRequestsInflight: 1,
-      audit: { wants: (a) => a.user.name.startsWith('system:serviceaccount:'), process: (e) => events.push(e) },
+      audit: {
+        decide: (a: Attributes) => ({ level: a.user.name.startsWith('system:serviceaccount:') ? 'Metadata' : 'None', omitStages: [], omitManagedFields: false }),
+        process: (e) => events.push(e),
+      },
     });
+    // The account may use the namespace (edit's and view's parts: no aggregation controller runs here) and kubectl top.
     token = await saToken(h, 'busy');
+    const busy = { kind: 'ServiceAccount', name: 'busy', namespace: 'default' } as const;
+    for (const role of ['system:aggregate-to-edit', 'system:aggregate-to-view']) await grant(h, busy, role, 'default');
+    await grant(h, busy, 'system:aggregated-metrics-reader');
   });
   after(async () => {
     await h.stop();
@@ -260,18 +267,25 @@ describe('handler chain: upgrades pass in-flight limits, metrics and audit', fun
     assert.equal((await h.call('GET', `${CM}?limit=1`, { auth: { token } })).status, 200);
     assert.equal((await upgrade(h, '/api/v1/namespaces/default/pods/p/attach', token)).status, 404);
     await until('two requests audited', () => events.filter((e) => e.stage === 'ResponseComplete').length === 2);
-    const [received, complete, upReceived, upComplete] = events;
+    // A long-running request (an attach) also has a ResponseStarted event, when its answer begins.
+    const [received, complete, upReceived, upStarted, upComplete] = events;
+    assert.deepEqual(events.map((e) => e.stage), ['RequestReceived', 'ResponseComplete', 'RequestReceived', 'ResponseStarted', 'ResponseComplete']);
+    assert.equal(upStarted?.auditID, upComplete?.auditID);
     assert.equal(received?.stage, 'RequestReceived');
     assert.equal(received?.auditID, complete?.auditID);
     assert.equal(received?.verb, 'list');
     assert.equal(received?.requestURI, `${CM}?limit=1`);
-    assert.equal(received?.user.name, 'system:serviceaccount:default:busy');
+    assert.equal(received?.user.username, 'system:serviceaccount:default:busy');
     assert.deepEqual(received?.objectRef, { resource: 'configmaps', namespace: 'default', apiVersion: 'v1' });
-    assert.deepEqual(complete?.responseStatus, { code: 200 });
+    assert.deepEqual(complete?.responseStatus, { metadata: {}, code: 200 });
+    assert.equal(complete?.level, 'Metadata');
+    assert.equal(complete?.annotations?.['authorization.k8s.io/decision'], 'allow');
+    assert.match(String(complete?.annotations?.['authorization.k8s.io/reason']), /^RBAC: allowed by RoleBinding /);
     assert.deepEqual(upReceived?.objectRef, { resource: 'pods', namespace: 'default', name: 'p', apiVersion: 'v1', subresource: 'attach' });
-    assert.deepEqual(upComplete?.responseStatus, { code: 404 });
-    // The policy (the sink's wants) leaves the admin's requests out.
+    assert.equal(upComplete?.responseStatus?.code, 404);
+    assert.equal(upComplete?.responseStatus?.reason, 'NotFound');
+    // The policy (the sink's decide) leaves the admin's requests out.
     await h.call('GET', CM);
-    assert.equal(events.length, 4);
+    assert.equal(events.length, 5);
   });
 });

@@ -63,6 +63,15 @@ const COLLECTIONS: { path: string; make: (name?: string) => J }[] = [
   { path: `${NS}/events`, make: (n = 'e') => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: n }, involvedObject: { kind: 'Pod', name: 'p' } }) },
   { path: '/api/v1/nodes', make: (n = 'n') => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n } }) },
   { path: '/api/v1/namespaces', make: (n = 'ns') => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } }) },
+  {
+    path: `${NS}/persistentvolumeclaims`,
+    make: (n = 'pvc') => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: n }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }),
+  },
+  {
+    path: '/api/v1/persistentvolumes',
+    make: (n = 'pv') => ({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: n }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv/pv' } } }),
+  },
+  { path: '/apis/storage.k8s.io/v1/storageclasses', make: (n = 'sc') => ({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: n }, provisioner: 'example.com/p' }) },
 ];
 /** Objects that exist before the fuzzing starts, for the cases aimed at them. */
 const EXISTING = [`${NS}/pods/p`, `${NS}/configmaps/c`, `${APPS}/deployments/d`, `${NS}/services/s`];

@@ -178,3 +178,35 @@ export const deploymentManifest = (name: string, replicas = 2): Record<string, u
     template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } },
   },
 });
+
+export type Subject = { kind: 'User' | 'Group'; name: string } | { kind: 'ServiceAccount'; name: string; namespace: string };
+
+/**
+ * Grants a subject a ClusterRole as the admin: cluster-wide, or within `namespace` when given (a RoleBinding), as
+ * `kubectl create (cluster)rolebinding` does. The binding is named after the subject and role.
+ */
+export async function grant(h: Pick<Harness, 'call'>, subject: Subject, clusterRole: string, namespace?: string): Promise<void> {
+  const G = 'rbac.authorization.k8s.io';
+  const name = `${subject.kind}-${subject.name}-${clusterRole}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-');
+  const binding = {
+    apiVersion: `${G}/v1`,
+    kind: namespace ? 'RoleBinding' : 'ClusterRoleBinding',
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+    roleRef: { apiGroup: G, kind: 'ClusterRole', name: clusterRole },
+    subjects: [subject.kind === 'ServiceAccount' ? subject : { ...subject, apiGroup: G }],
+  };
+  const path = namespace ? `/apis/${G}/v1/namespaces/${namespace}/rolebindings` : `/apis/${G}/v1/clusterrolebindings`;
+  const r = await h.call('POST', path, { body: binding });
+  if (r.status !== 201) throw new Error(`granting ${clusterRole} to ${subject.name}: ${r.status} ${r.text}`);
+}
+
+/** A token of a new service account in `namespace` (default "default"), optionally granted a ClusterRole there. */
+export async function serviceAccountToken(h: Pick<Harness, 'call'>, name: string, opts: { namespace?: string; clusterRole?: string } = {}): Promise<string> {
+  const ns = opts.namespace ?? 'default';
+  const sa = await h.call('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
+  if (sa.status !== 201) throw new Error(`creating service account ${name}: ${sa.status} ${sa.text}`);
+  if (opts.clusterRole) await grant(h, { kind: 'ServiceAccount', name, namespace: ns }, opts.clusterRole, ns);
+  const tr = await h.call('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
+  if (tr.status !== 201) throw new Error(`token for ${name}: ${tr.status} ${tr.text}`);
+  return String((tr.json.status as Record<string, unknown>).token);
+}

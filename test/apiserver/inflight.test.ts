@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import type { ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
-import { startHarness, type Harness } from './harness.js';
+import { grant, serviceAccountToken, startHarness, type Harness } from './harness.js';
 
 type J = Record<string, unknown>;
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -24,11 +24,12 @@ describe('in-flight request limits', function () {
   let token = '';
   before(async () => {
     h = await startHarness({ maxRequestsInflight: 1, maxMutatingRequestsInflight: 1 });
-    // A user outside system:masters (whom the limits never refuse): a service account's token.
-    const sa = await h.call('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'busy' } } });
-    assert.equal(sa.status, 201, sa.text);
-    const tr = await h.call('POST', '/api/v1/namespaces/default/serviceaccounts/busy/token', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
-    token = String((tr.json.status as J).token);
+    // A user outside system:masters (whom the limits never refuse): a service account that may read and write the
+    // namespace and read nodes' metrics, what its requests here do (edit's and view's parts: no aggregation controller runs).
+    token = await serviceAccountToken(h, 'busy', { clusterRole: 'system:aggregate-to-edit' });
+    const busy = { kind: 'ServiceAccount', name: 'busy', namespace: 'default' } as const;
+    await grant(h, busy, 'system:aggregate-to-view', 'default');
+    await grant(h, busy, 'system:aggregated-metrics-reader');
   });
   after(async () => {
     await h.stop();

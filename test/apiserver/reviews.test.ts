@@ -78,8 +78,8 @@ describe('reviews and typed-client protobuf bodies', function () {
       const r = await h.call('POST', `${AUTHZ}/selfsubjectaccessreviews`, pb(CAN_I));
       assert.equal(r.status, 201, r.text);
       assert.deepEqual((r.json.spec as J).resourceAttributes, { namespace: 'kube-system', verb: 'create', resource: 'pods', subresource: 'log', name: 'log' });
-      assert.equal(status(r.json).allowed, true);
-      assert.match(String(status(r.json).reason), /no authorizer/);
+      // The admin is in system:masters, which the chain allows before any authorizer (and so without a reason).
+      assert.deepEqual(status(r.json), { allowed: true });
       const path = await h.call('POST', `${AUTHZ}/selfsubjectaccessreviews`, pb(CAN_I_PATH));
       assert.equal(path.status, 201, path.text);
       assert.deepEqual((path.json.spec as J).nonResourceAttributes, { path: '/logs', verb: 'get' });
@@ -90,11 +90,12 @@ describe('reviews and typed-client protobuf bodies', function () {
       const r = await h.call('POST', `${AUTHZ}/selfsubjectrulesreviews`, pb(CAN_I_LIST));
       assert.equal(r.status, 201, r.text);
       assert.deepEqual(r.json.spec, { namespace: 'foo' });
-      assert.deepEqual(status(r.json), {
-        resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-        nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-        incomplete: false,
-      });
+      // The admin's rules: cluster-admin's (system:masters' binding) first, then those every authenticated user has.
+      const st = status(r.json) as { resourceRules: J[]; nonResourceRules: J[]; incomplete: boolean };
+      assert.equal(st.incomplete, false);
+      assert.deepEqual(st.resourceRules[0], { verbs: ['*'], apiGroups: ['*'], resources: ['*'] });
+      assert.deepEqual(st.nonResourceRules[0], { verbs: ['*'], nonResourceURLs: ['*'] });
+      assert.ok(st.resourceRules.some((x) => JSON.stringify(x) === JSON.stringify({ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] })));
     });
 
     it('refuses reviews without exactly one kind of attributes, without a subject, or outside their namespace', async () => {
@@ -112,7 +113,7 @@ describe('reviews and typed-client protobuf bodies', function () {
       assert.deepEqual(causes(nobody.json), ['spec.user']);
       const bob = await h.call('POST', `${AUTHZ}/subjectaccessreviews`, { body: sar('SubjectAccessReview', { user: 'bob', groups: ['dev'], resourceAttributes: { verb: 'get', resource: 'pods' } }) });
       assert.equal(bob.status, 201, bob.text);
-      assert.equal(status(bob.json).allowed, true);
+      assert.deepEqual(status(bob.json), { allowed: false });
 
       const local = `${AUTHZ}/namespaces/team/localsubjectaccessreviews`;
       const inside = await h.call('POST', local, { body: sar('LocalSubjectAccessReview', { user: 'bob', resourceAttributes: { namespace: 'team', verb: 'list', resource: 'pods' } }) });

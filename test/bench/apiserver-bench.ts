@@ -22,6 +22,9 @@
 // h2load sends HTTP/1.1 over TLS with a bearer token (it has no client certificates), one request in flight per
 // connection, for H2LOAD_SECONDS after a warm-up in which the connections are made; pods are named by generateName.
 //
+// A last line compares creates by a non-admin user with --authorization-mode=Node,RBAC and 1,000 RoleBindings against
+// AlwaysAllow (two API servers in the same run; BENCH_AUTHZ=0 leaves it out).
+//
 // BENCH_OPS (creates per round, default 2000), BENCH_WATCHERS (1000), BENCH_LIST (10000), BENCH_BACKENDS (embedded,etcd),
 // BENCH_CHILD_NODE_ARGS (node flags for the API server child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import Database from 'better-sqlite3';
@@ -36,7 +39,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findByResource } from '../../api/resources.js';
 import { prefixKey } from '../../api/keys.js';
-import { startApiServer } from '../../apiserver/index.js';
+import { parseAuthorizationModes, startApiServer } from '../../apiserver/index.js';
 import { openStorage, type Storage } from '../../apiserver/storage/index.js';
 import { startEtcd } from '../support/etcd-server.js';
 import { InstrumentedStorage } from '../support/instrumented-storage.js';
@@ -91,7 +94,8 @@ async function child(): Promise<void> {
   const inner = await openStorage({ dataDir, ketchVersion: 'bench', ...(etcd ? { etcdServers: [etcd] } : {}) });
   const st = new InstrumentedStorage(inner);
   const storage = st.storage;
-  const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, maxWatches: WATCHERS + 100 });
+  const modes = process.env.BENCH_AUTHZ_MODES ? parseAuthorizationModes([process.env.BENCH_AUTHZ_MODES]) : undefined;
+  const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, maxWatches: WATCHERS + 100, ...(modes ? { authorizationModes: modes } : {}) });
   const engine = rawEngine(dataDir, etcd);
   const floor = await startFloorServer(dataDir, storage);
   const send = (m: unknown): void => void process.send!(m);
@@ -206,10 +210,17 @@ interface Server {
   ask<T>(req: ChildOp): Promise<T>;
 }
 
-async function startChild(dataDir: string, etcd?: string): Promise<Server> {
+async function startChild(dataDir: string, etcd?: string, authorizationModes?: string): Promise<Server> {
   const proc = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
-    env: { ...process.env, BENCH_CHILD: '1', BENCH_DATA_DIR: dataDir, KETCH_LOG_LEVEL: 'warn', ...(etcd ? { BENCH_ETCD: etcd } : {}) },
+    env: {
+      ...process.env,
+      BENCH_CHILD: '1',
+      BENCH_DATA_DIR: dataDir,
+      KETCH_LOG_LEVEL: 'warn',
+      ...(etcd ? { BENCH_ETCD: etcd } : {}),
+      ...(authorizationModes ? { BENCH_AUTHZ_MODES: authorizationModes } : {}),
+    },
   });
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let seq = 0;
@@ -454,12 +465,55 @@ async function benchWatch(backend: string, srv: Server, call: ReturnType<typeof 
   }
 }
 
+/**
+ * What authorization costs a create by a user outside system:masters (whom the chain allows before any authorizer):
+ * two API servers on the embedded store, one with --authorization-mode=Node,RBAC and 1,000 RoleBindings in place
+ * (the user's own binding among them), one with AlwaysAllow and the same objects; h2load POSTs pods as that user
+ * (a token-file user), rounds alternating between the two.
+ */
+async function benchAuthorization(): Promise<void> {
+  const G = 'rbac.authorization.k8s.io';
+  const USER_TOKEN = `bench-user-${RUN}`;
+  const servers: { mode: string; dir: string; srv?: Server }[] = [{ mode: 'Node,RBAC', dir: '' }, { mode: 'AlwaysAllow', dir: '' }];
+  try {
+    for (const s of servers) {
+      s.dir = mkdtempSync(join(tmpdir(), 'ketch-apiserver-bench-authz-'));
+      writeFileSync(join(s.dir, 'token-file'), `admin-${RUN},admin,admin,"system:masters"\n${USER_TOKEN},bench-user,bench-user,"bench-users"\n`, { mode: 0o600 });
+      s.srv = await startChild(s.dir, undefined, s.mode);
+      const call = client(s.srv, 16);
+      await must(call('POST', '/api/v1/namespaces', { metadata: { name: 'bench' } }), 201);
+      const role = { apiVersion: `${G}/v1`, kind: 'Role', metadata: { name: 'pod-writer', namespace: 'bench' }, rules: [{ verbs: ['create', 'get', 'list'], apiGroups: [''], resources: ['pods'] }] };
+      await must(call('POST', `/apis/${G}/v1/namespaces/bench/roles`, role), 201);
+      // 999 bindings for other users and groups, then the user's own: a decision looks among what applies to the user.
+      await rate(1000, 16, (i) => {
+        const subject = i === 999 ? { kind: 'User', apiGroup: G, name: 'bench-user' } : { kind: i % 2 ? 'User' : 'Group', apiGroup: G, name: `other-${i}` };
+        const rb = { apiVersion: `${G}/v1`, kind: 'RoleBinding', metadata: { name: `rb-${i}`, namespace: 'bench' }, roleRef: { apiGroup: G, kind: 'Role', name: 'pod-writer' }, subjects: [subject] };
+        return must(call('POST', `/apis/${G}/v1/namespaces/bench/rolebindings`, rb), 201);
+      });
+    }
+    const bodyFile = join(servers[0]!.dir, 'h2load-pod.json');
+    writeFileSync(bodyFile, JSON.stringify({ ...(pod('') as object), metadata: { generateName: 'authz-', labels: { app: 'bench' } } }));
+    for (const c of [1, 64]) {
+      const rates = new Map<string, number[]>(servers.map((s) => [s.mode, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const s of servers) rates.get(s.mode)!.push(await h2load(`https://127.0.0.1:${s.srv!.port}/api/v1/namespaces/bench/pods`, c, bodyFile, USER_TOKEN));
+      }
+      record('embedded', `pod creates/s c=${c}, h2load, non-admin user, Node,RBAC with 1,000 RoleBindings vs AlwaysAllow [TARGET: ratio >= 0.9]`, median(rates.get('Node,RBAC')!), 'ops/s', median(rates.get('AlwaysAllow')!));
+    }
+  } finally {
+    for (const s of servers) {
+      await s.srv?.ask({ op: 'stop' }).catch(() => s.srv?.proc.kill());
+      if (s.dir) rmSync(s.dir, { recursive: true, force: true });
+    }
+  }
+}
 
 async function main(): Promise<void> {
   const backends = (process.env.BENCH_BACKENDS ?? 'embedded,etcd').split(',');
   process.stderr.write(`API server benchmark: ${OPS} creates per round, ${LIST_N} pods listed, ${WATCHERS} watchers (BENCH_OPS, BENCH_LIST, BENCH_WATCHERS, BENCH_BACKENDS)\n`);
   process.stderr.write(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   if (backends.includes('embedded')) await benchBackend('embedded');
+  if (process.env.BENCH_AUTHZ !== '0') await benchAuthorization();
   if (backends.includes('etcd')) {
     const etcd = await startEtcd();
     try {

@@ -1,6 +1,6 @@
 // Two controller managers on one API server: one leads and acts; the other takes over when the leader stops.
 import assert from 'node:assert/strict';
-import { LEASES, type Lease } from '../../client/index.js';
+import { LEASES, loadClientConfig, RestClient, SERVICEACCOUNTS, type Lease } from '../../client/index.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { PODS, REPLICASETS, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { waitFor } from '../support/util.js';
@@ -50,6 +50,31 @@ describe('controller manager', function () {
     } finally {
       await kubelet.stop();
     }
+  });
+
+  it('with --use-service-account-credentials, each controller writes as its own service account', async () => {
+    // The manager's own credential (system:kube-controller-manager) may not create pods: kube's role holds only what
+    // starting needs; the ReplicaSet controller's account (system:controller:replicaset-controller) may.
+    const own = new RestClient(loadClientConfig({ kubeconfig: cluster.server.controllerManagerKubeconfigPath }));
+    const ns = await createNamespace(cluster.rest);
+    const pods = cluster.rest.resource<Pod>(PODS);
+    await assert.rejects(own.resource<Pod>(PODS).create(ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'direct' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } as Pod), /forbidden/);
+    const cm = await startControllerManager({ rest: own, leaderElect: false, controllers: ['replicaset'], useServiceAccountCredentials: true });
+    managers.push(cm);
+    await cluster.rest.resource<ReplicaSet>(REPLICASETS).create(ns, replicaSet('sa', 2));
+    const created = await waitFor(async () => {
+      const items = (await pods.list(ns)).items;
+      return items.length === 2 ? items : undefined;
+    }, { what: 'pods of the ReplicaSet' });
+    // Its writes name the controller's service account, which was created in kube-system.
+    const sa = await cluster.rest.resource(SERVICEACCOUNTS).get('kube-system', 'replicaset-controller');
+    assert.equal(sa.metadata?.name, 'replicaset-controller');
+    const review = await cluster.rest.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'], resourceAttributes: { verb: 'create', resource: 'pods', namespace: ns } } },
+    });
+    assert.equal(review.status.allowed, true);
+    assert.equal(created.length, 2);
+    await cm.stop();
   });
 
   it('runs every controller by default, without leader election when asked', async () => {

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import type { ResourceClient } from '../../client/index.js';
 import { type KubeEvent } from '../../client/events.js';
-import { EVENTS } from '../../client/resources.js';
+import { EVENTS, PERSISTENTVOLUMECLAIMS } from '../../client/resources.js';
+import type { PersistentVolumeClaim } from '../../api/index.js';
 import { Informer } from '../../client/informer.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
@@ -249,13 +250,17 @@ describe('statefulset controller', function () {
     });
   });
 
-  it('volumeClaimTemplates: without PersistentVolumeClaims served, no pod starts and an event says why', async () => {
+  it('volumeClaimTemplates: each ordinal gets its own claim data-<set>-<ordinal>, made before its pod', async () => {
     await withKubelet(() => true, async (ns) => {
-      await sets.create(ns, statefulSet('vol', 1, { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] }));
-      const ev = await waitFor(async () => (await cluster.rest.resource<KubeEvent>(EVENTS).list(ns)).items.find((e) => e.reason === 'FailedCreate'), { what: 'a FailedCreate event' });
-      assert.match(ev.message ?? '', /^create Claim data-vol-0 for Pod vol-0 in StatefulSet vol failed error: PersistentVolumeClaims are not served/);
-      assert.equal(ev.type, 'Warning');
-      assert.deepEqual(await names(ns), []);
+      await sets.create(ns, statefulSet('vol', 2, { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] }));
+      const claims = cluster.rest.resource<PersistentVolumeClaim>(PERSISTENTVOLUMECLAIMS);
+      await waitFor(async () => (await names(ns)).length === 2, { what: 'both pods' });
+      const made = (await claims.list(ns)).items.map((c) => c.metadata?.name).sort();
+      assert.deepEqual(made, ['data-vol-0', 'data-vol-1']);
+      const c0 = await claims.get(ns, 'data-vol-0');
+      assert.equal(c0.spec?.resources?.requests?.storage, '1Gi');
+      const pod = await cluster.rest.resource<Pod>(PODS).get(ns, 'vol-0');
+      assert.deepEqual(pod.spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim, { claimName: 'data-vol-0' });
     });
   });
 });

@@ -20,6 +20,8 @@ describe('ketch up (e2e with kubectl)', function () {
     await cluster.start();
     const nodes = await kubectl('get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}');
     assert.equal(nodes, 'True');
+    // The default StorageClass, as k3s ships one.
+    assert.match(await kubectl('get', 'sc'), /^local-path \(default\)\s+rancher.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+true\s/m);
     await kubectl('create', 'deployment', 'web', '--image=busybox:1.36', '--replicas=2', '--', 'sh', '-c', 'echo hello from $HOSTNAME; exec sleep 3600');
     await kubectl('rollout', 'status', 'deploy/web', '--timeout=90s');
     const pods = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].metadata.name}')).split(' ');

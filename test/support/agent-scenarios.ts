@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clients, mountsUnder, startKetch, type KetchProcess, type Leftovers } from '../e2e/cluster.js';
 import { startBusyboxMirror } from './local-registry.js';
+import { nodeCredentialFiles } from './node-credentials.js';
 import { freePort, waitFor } from './util.js';
 
 export type BusyboxMirror = Awaited<ReturnType<typeof startBusyboxMirror>>;
@@ -65,11 +66,14 @@ export function agentScenarios(o: AgentScenarioOptions): AgentSuite {
   let c: Clients;
   let crasherWatch: ReturnType<Clients['spawnKubectl']> | undefined;
 
-  const startAgent = async (): Promise<KetchProcess> =>
-    startKetch(
-      ['agent', '--kubeconfig', c.kubeconfig, '--node-name', NODE, '--root-dir', join(dir, 'agent'), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', ...runtime!.agentArgs],
+  // The agent runs as its node (system:node:NAME) with a serving certificate of the cluster CA, as a joined node would.
+  const startAgent = async (): Promise<KetchProcess> => {
+    const creds = await nodeCredentialFiles(join(dir, 'server'), NODE);
+    return startKetch(
+      ['agent', ...creds.agentArgs, '--node-name', NODE, '--root-dir', join(dir, 'agent'), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', ...runtime!.agentArgs],
       'agent API on port',
     );
+  };
 
   const apply = async (name: string, yaml: string): Promise<void> => {
     const file = join(dir, `${name}.yaml`);

@@ -1,10 +1,10 @@
 // Builders for plugin unit tests: nodes, pods, a cache-backed snapshot and a handle with recording API fakes.
-import type { Node, Pod } from '../../api/index.js';
+import { volumeClass, type CSINode, type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass } from '../../api/index.js';
 import { FakeClock } from '../../lib/clock.js';
 import { SchedulerCache } from '../../scheduler/framework/cache.js';
 import { NodeInfo, PodInfo } from '../../scheduler/framework/node-info.js';
 import { Nominator } from '../../scheduler/framework/nominator.js';
-import { CycleState, Status, type FilterPlugin, type Handle, type PreFilterPlugin } from '../../scheduler/framework/types.js';
+import { CycleState, Status, type FilterPlugin, type Handle, type PreFilterPlugin, type SchedulerApi, type VolumeListers } from '../../scheduler/framework/types.js';
 
 export function node(name: string, o: { cpu?: string; memory?: string; pods?: number; labels?: Record<string, string>; spec?: Node['spec']; images?: Array<{ names: string[]; sizeBytes: number }> } = {}): Node {
   const allocatable = { cpu: o.cpu ?? '4', memory: o.memory ?? '8Gi', pods: String(o.pods ?? 110), 'ephemeral-storage': '100Gi' };
@@ -46,10 +46,66 @@ export interface FakeApiCalls {
   bound: Array<{ pod: string; node: string }>;
   evicted: Array<{ victim: string; node: string }>;
   nominated: Array<{ pod: string; node: string }>;
+  volumes: PersistentVolume[];
+  claims: PersistentVolumeClaim[];
+}
+
+/** Storage objects held in memory (a fake of the scheduler's informers); set() replaces an object and tells listeners. */
+export class StaticVolumeListers implements VolumeListers {
+  private readonly objects = new Map<string, PersistentVolumeClaim | PersistentVolume | StorageClass | CSINode>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(objs: Array<PersistentVolumeClaim | PersistentVolume | StorageClass | CSINode> = []) {
+    for (const o of objs) this.set(o);
+  }
+  private static key(o: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
+    return `${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  }
+  set(o: PersistentVolumeClaim | PersistentVolume | StorageClass | CSINode): void {
+    this.objects.set(StaticVolumeListers.key(o), o);
+    for (const fn of this.listeners) fn();
+  }
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined {
+    return this.objects.get(`PersistentVolumeClaim/${namespace}/${name}`) as PersistentVolumeClaim | undefined;
+  }
+  volume(name: string): PersistentVolume | undefined {
+    return this.objects.get(`PersistentVolume//${name}`) as PersistentVolume | undefined;
+  }
+  volumesOfClass(cls: string): readonly PersistentVolume[] {
+    return [...this.objects.values()].filter((o): o is PersistentVolume => o.kind === 'PersistentVolume' && volumeClass(o as PersistentVolume) === cls);
+  }
+  storageClass(name: string): StorageClass | undefined {
+    return this.objects.get(`StorageClass//${name}`) as StorageClass | undefined;
+  }
+  csiNode(name: string): CSINode | undefined {
+    return this.objects.get(`CSINode//${name}`) as CSINode | undefined;
+  }
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}
+
+/** API writes that only record what they were asked (volume and claim writes come back with a new resourceVersion). */
+export function fakeApi(calls: FakeApiCalls): SchedulerApi {
+  let rv = 1000;
+  return {
+    bind: async (p, n) => void calls.bound.push({ pod: p.metadata?.name ?? '', node: n }),
+    evict: async (v, _p, n) => void calls.evicted.push({ victim: v.metadata?.name ?? '', node: n }),
+    setNominatedNodeName: async (p, n) => void calls.nominated.push({ pod: p.metadata?.name ?? '', node: n }),
+    updateVolume: async (pv) => {
+      calls.volumes.push(pv);
+      return { ...pv, metadata: { ...pv.metadata, resourceVersion: String(++rv) } };
+    },
+    updateClaim: async (pvc) => {
+      calls.claims.push(pvc);
+      return { ...pvc, metadata: { ...pvc.metadata, resourceVersion: String(++rv) } };
+    },
+  };
 }
 
 /** A cluster in a cache plus a handle whose API calls are recorded. */
-export function fakeCluster(nodes: Node[], pods: Pod[] = [], filters: FilterPlugin[] = [], preFilters: PreFilterPlugin[] = []): {
+export function fakeCluster(nodes: Node[], pods: Pod[] = [], filters: FilterPlugin[] = [], preFilters: PreFilterPlugin[] = [], volumes: VolumeListers = new StaticVolumeListers()): {
   cache: SchedulerCache;
   handle: Handle;
   calls: FakeApiCalls;
@@ -58,7 +114,7 @@ export function fakeCluster(nodes: Node[], pods: Pod[] = [], filters: FilterPlug
   const cache = new SchedulerCache();
   for (const n of nodes) cache.addNode(n);
   for (const p of pods) cache.addPod(p);
-  const calls: FakeApiCalls = { bound: [], evicted: [], nominated: [] };
+  const calls: FakeApiCalls = { bound: [], evicted: [], nominated: [], volumes: [], claims: [] };
   const nominator = new Nominator();
   const runFilters = (state: CycleState, p: PodInfo, ni: NodeInfo): Status => {
     for (const f of filters) {
@@ -69,13 +125,10 @@ export function fakeCluster(nodes: Node[], pods: Pod[] = [], filters: FilterPlug
   };
   const handle: Handle = {
     snapshot: cache,
+    volumes,
     clock: new FakeClock(),
     random: () => 0,
-    api: {
-      bind: async (p, n) => void calls.bound.push({ pod: p.metadata?.name ?? '', node: n }),
-      evict: async (v, _p, n) => void calls.evicted.push({ victim: v.metadata?.name ?? '', node: n }),
-      setNominatedNodeName: async (p, n) => void calls.nominated.push({ pod: p.metadata?.name ?? '', node: n }),
-    },
+    api: fakeApi(calls),
     nominatedPods: (n) => nominator.podsOn(n),
     runFilters,
     runPreFilterAddPod: (state, p, added, ni) => preFilters.forEach((f) => f.addPod?.(state, p, added, ni)),

@@ -181,7 +181,18 @@ const SYSTEM_ROLES: ClusterRole[] = [
  * system:node-proxier grants the same read.
  */
 export const NODE_ROUTES_ROLE = 'system:ketch:node-routes';
-const KETCH_ROLES: ClusterRole[] = [clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')])];
+/**
+ * metrics.k8s.io is served by the API server itself (kubectl top), so the role metrics-server installs with it is part of
+ * the bootstrap policy: its reads, aggregated into view, edit and admin.
+ */
+export const METRICS_READER_ROLE = 'system:aggregated-metrics-reader';
+/** The scheduler writes why a pod waits as an annotation on it (`ketch why` reads it): kube's role has no pod patch. */
+export const SCHEDULER_DIAGNOSIS_ROLE = 'system:ketch:scheduler-diagnosis';
+const KETCH_ROLES: ClusterRole[] = [
+  clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
+  clusterRole(SCHEDULER_DIAGNOSIS_ROLE, [rule('patch', '', 'pods')]),
+  clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
+];
 
 // ---- controllers (controller_policy.go): one ClusterRole and binding to its service account in kube-system each ----
 
@@ -309,20 +320,7 @@ const CONTROLLER_RULES: Record<string, PolicyRule[]> = {
 export const CONTROLLER_ROLE_PREFIX = 'system:controller:';
 
 /** The service account each ketch controller runs as with --use-service-account-credentials (kube's names). */
-export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
-  replicaset: 'replicaset-controller',
-  deployment: 'deployment-controller',
-  garbagecollector: 'generic-garbage-collector',
-  namespace: 'namespace-controller',
-  nodeipam: 'node-controller',
-  nodelifecycle: 'node-controller',
-  podgc: 'pod-garbage-collector',
-  'clusterrole-aggregation': 'clusterrole-aggregation-controller',
-  csrapproving: 'certificate-controller',
-  csrsigning: 'certificate-controller',
-  tokencleaner: 'token-cleaner',
-  bootstrapsigner: 'bootstrap-signer',
-};
+export { CONTROLLER_SERVICE_ACCOUNTS } from '../../../api/controller-accounts.js';
 
 const subject = {
   user: (name: string): Subject => ({ kind: 'User', apiGroup: RBAC_GROUP, name }),
@@ -362,6 +360,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('ketch:kubelet-bootstrap', 'system:node-bootstrapper', [subject.group('system:bootstrappers')]),
   clusterBinding('ketch:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [subject.group('system:bootstrappers')]),
   clusterBinding('ketch:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [subject.group('system:nodes')]),
+  clusterBinding(SCHEDULER_DIAGNOSIS_ROLE, SCHEDULER_DIAGNOSIS_ROLE, [subject.user('system:kube-scheduler')]),
   ...Object.keys(CONTROLLER_RULES).map((name) => clusterBinding(`${CONTROLLER_ROLE_PREFIX}${name}`, `${CONTROLLER_ROLE_PREFIX}${name}`, [subject.sa('kube-system', name)])),
 ];
 

@@ -10,6 +10,7 @@ import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
 import { certificateSigningRequestStrategy } from './certificates.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
+import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
@@ -30,6 +31,8 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Job: workloadStrategy,
   CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  PersistentVolume: persistentVolumeStrategy,
+  PersistentVolumeClaim: persistentVolumeClaimStrategy,
   ...RBAC_STRATEGIES,
   CertificateSigningRequest: certificateSigningRequestStrategy,
 };

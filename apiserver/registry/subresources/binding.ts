@@ -25,7 +25,7 @@ export const bindingStorage: SubresourceFactory = (parent, { clock }) => ({
         conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(clock.now()) });
         return { ...cur, spec: { ...spec, nodeName: node }, status: { ...status, conditions } };
       },
-      { dryRun: opts.dryRun, subresource: 'binding', currentReadOnly: true },
+      { dryRun: opts.dryRun, subresource: 'binding', currentReadOnly: true, scope: opts.scope },
     );
   },
 });

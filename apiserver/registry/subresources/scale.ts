@@ -69,7 +69,7 @@ export const scaleStorageWith = (selectorOf: ScaleSelector): SubresourceFactory 
         if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name });
         return withReplicas(cur, change(scaleOf(cur, selectorOf)), info);
       },
-      { dryRun: opts.dryRun, fieldManager: opts.fieldManager },
+      { dryRun: opts.dryRun, fieldManager: opts.fieldManager, scope: opts.scope, admissionSubresource: 'scale' },
     );
     return scaleOf(out.obj, selectorOf);
   },

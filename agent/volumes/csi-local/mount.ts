@@ -1,0 +1,33 @@
+// Bind mounts for the node side: mount a directory on a target (read-only when asked), unmount it, and tell whether a
+// path is a mount point (from /proc/self/mountinfo, whose paths escape space, tab, newline and backslash as \ooo).
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').some((l) => unescape(l.split(' ')[4] ?? '') === path);
+}
+
+/** `mount --bind source target`, then a read-only remount when readOnly (a bind mount takes no ro flag at once). */
+export async function bindMount(source: string, target: string, readOnly: boolean): Promise<void> {
+  await exec('mount', ['--bind', source, target]);
+  if (readOnly) {
+    try {
+      await exec('mount', ['-o', 'remount,bind,ro', target]);
+    } catch (err) {
+      // A mount that should be read-only and is not must not stay. The remount's error is the one to report; if the
+      // umount fails as well, the target stays a mount point and the caller's unpublish (which unmounts) retries it.
+      await exec('umount', [target]).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+export async function unmount(target: string): Promise<void> {
+  await exec('umount', [target]);
+}

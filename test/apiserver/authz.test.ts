@@ -1,0 +1,248 @@
+// Authorization against a real API server with --authorization-mode=Node,RBAC (the default): a pod's service-account
+// token holds no rights, a Role grants exactly what it says, RBAC escalation is refused, the access reviews and the real
+// kubectl's `auth can-i [--list] [--as]` answer what the server does, impersonation needs the impersonate verb, and a
+// node reaches only its own objects (Node authorizer and NodeRestriction).
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { issueCert, kubeconfigYaml, type CertPair } from '../../apiserver/pki/pki.js';
+import { KUBECTL } from '../support/kubectl-scenarios.js';
+import { waitFor } from '../support/util.js';
+import { grant, podManifest, startHarness, type Harness } from './harness.js';
+
+type J = Record<string, unknown>;
+const G = 'rbac.authorization.k8s.io';
+const RBAC = `/apis/${G}/v1`;
+const ns = (name: string): J => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+
+describe('authorization (Node, RBAC)', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let ca: CertPair;
+  let home: string;
+  /** A client certificate of the cluster CA for a user and groups. */
+  const userCert = (name: string, groups: string[] = []): Promise<CertPair> => issueCert(ca, { commonName: name, organizations: groups, usage: 'client' });
+  const as = (c: CertPair): { auth: { cert: string; key: string } } => ({ auth: { cert: c.certPem, key: c.keyPem } });
+
+  before(async () => {
+    h = await startHarness();
+    ca = { certPem: readFileSync(join(h.dataDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(h.dataDir, 'pki', 'ca.key'), 'utf8') };
+    home = mkdtempSync(join(tmpdir(), 'ketch-authz-kubectl-'));
+    for (const n of ['team-a', 'team-b']) assert.equal((await h.call('POST', '/api/v1/namespaces', { body: ns(n) })).status, 201);
+  });
+  after(async () => {
+    await h?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const kubectl = (kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, KUBECACHEDIR: join(home, 'cache'), KUBECONFIG: kubeconfig };
+      execFile(KUBECTL, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
+      });
+    });
+  const kubeconfigOf = (name: string, c: CertPair): string => {
+    const file = join(home, `${name}.kubeconfig`);
+    writeFileSync(file, kubeconfigYaml({ server: h.api.url, caPem: h.api.caCertPem, user: name, client: c }));
+    return file;
+  };
+
+  describe('service accounts', () => {
+    it("gives a pod's token no rights: 403 listing Secrets and creating pods", async () => {
+      const created = await h.call('POST', '/api/v1/namespaces/team-a/pods', { body: podManifest('tokened') });
+      assert.equal(created.status, 201, created.text);
+      const pod = created.json as { metadata: { uid: string }; spec: { volumes: { name: string; projected?: { sources: J[] } }[] } };
+      // The projected kube-api-access volume asks for a bound token of 3607 s (what the agent requests and refreshes).
+      const vol = pod.spec.volumes.find((v) => v.name.startsWith('kube-api-access-'));
+      assert.deepEqual(vol?.projected?.sources[0], { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } });
+      const tr = await h.call('POST', '/api/v1/namespaces/team-a/serviceaccounts/default/token', {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3607, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'tokened', uid: pod.metadata.uid } } },
+      });
+      assert.equal(tr.status, 201, tr.text);
+      const token = String((tr.json.status as J).token);
+      const secrets = await h.call('GET', '/api/v1/namespaces/team-a/secrets', { auth: { token } });
+      assert.equal(secrets.status, 403, secrets.text);
+      assert.equal(secrets.json.message, 'secrets is forbidden: User "system:serviceaccount:team-a:default" cannot list resource "secrets" in API group "" in the namespace "team-a"');
+      const pods = await h.call('POST', '/api/v1/namespaces/team-a/pods', { body: podManifest('from-pod'), auth: { token } });
+      assert.equal(pods.status, 403, pods.text);
+      assert.equal(pods.json.message, 'pods is forbidden: User "system:serviceaccount:team-a:default" cannot create resource "pods" in API group "" in the namespace "team-a"');
+      // Nothing in the bootstrap policy is bound to service accounts as a group but issuer discovery.
+      const crbs = (await h.call('GET', `${RBAC}/clusterrolebindings`)).json.items as { metadata: { name: string }; subjects?: { kind: string; name: string }[] }[];
+      const toAllAccounts = crbs.filter((b) => (b.subjects ?? []).some((s) => s.kind === 'Group' && s.name.startsWith('system:serviceaccounts'))).map((b) => b.metadata.name);
+      assert.deepEqual(toAllAccounts, ['system:service-account-issuer-discovery']);
+    });
+  });
+
+  describe('RBAC', () => {
+    let alice: CertPair;
+    before(async () => {
+      alice = await userCert('alice', ['dev']);
+      const role = { apiVersion: `${G}/v1`, kind: 'Role', metadata: { name: 'pod-getter', namespace: 'team-a' }, rules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }] };
+      assert.equal((await h.call('POST', `${RBAC}/namespaces/team-a/roles`, { body: role })).status, 201);
+      const rb = { apiVersion: `${G}/v1`, kind: 'RoleBinding', metadata: { name: 'alice-gets', namespace: 'team-a' }, roleRef: { apiGroup: G, kind: 'Role', name: 'pod-getter' }, subjects: [{ kind: 'User', apiGroup: G, name: 'alice' }] };
+      assert.equal((await h.call('POST', `${RBAC}/namespaces/team-a/rolebindings`, { body: rb })).status, 201);
+      for (const n of ['team-a', 'team-b']) assert.equal((await h.call('POST', `/api/v1/namespaces/${n}/pods`, { body: podManifest('p') })).status, 201);
+    });
+
+    it('a Role granting get pods in one namespace allows exactly that', async () => {
+      // The RBAC cache follows the binding through the watch: poll until it has it.
+      await waitFor(async () => ((await h.call('GET', '/api/v1/namespaces/team-a/pods/p', as(alice))).status === 200 ? true : undefined), { timeoutMs: 5000, what: "alice's binding" });
+      const status = async (method: string, path: string): Promise<number> => (await h.call(method, path, { ...as(alice), ...(method === 'POST' ? { body: podManifest('q') } : {}) })).status;
+      assert.equal(await status('GET', '/api/v1/namespaces/team-a/pods'), 403);
+      assert.equal(await status('GET', '/api/v1/namespaces/team-b/pods/p'), 403);
+      assert.equal(await status('DELETE', '/api/v1/namespaces/team-a/pods/p'), 403);
+      assert.equal(await status('POST', '/api/v1/namespaces/team-a/pods'), 403);
+      assert.equal(await status('GET', '/api/v1/namespaces/team-a/pods/p/log'), 403);
+      assert.equal(await status('GET', '/api/v1/namespaces/team-a/configmaps/kube-root-ca.crt'), 403);
+      assert.equal(await status('GET', '/api/v1/pods'), 403);
+      const ssar = await h.call('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'team-a', name: 'p' } } },
+        ...as(alice),
+      });
+      assert.deepEqual(ssar.json.status, { allowed: true, reason: 'RBAC: allowed by RoleBinding "alice-gets/team-a" of Role "pod-getter" to User "alice"' });
+    });
+
+    it('refuses a RoleBinding to a role the user does not hold, unless it may bind it', async () => {
+      // bob may manage RoleBindings in team-a and get pods there, nothing more.
+      const bob = await userCert('bob');
+      const role = { apiVersion: `${G}/v1`, kind: 'Role', metadata: { name: 'binder', namespace: 'team-a' }, rules: [{ verbs: ['create', 'get', 'delete'], apiGroups: [G], resources: ['rolebindings'] }, { verbs: ['get'], apiGroups: [''], resources: ['pods'] }] };
+      assert.equal((await h.call('POST', `${RBAC}/namespaces/team-a/roles`, { body: role })).status, 201);
+      const rb = (name: string, roleRef: J, subject = 'carol'): J => ({ apiVersion: `${G}/v1`, kind: 'RoleBinding', metadata: { name, namespace: 'team-a' }, roleRef: { apiGroup: G, ...roleRef }, subjects: [{ kind: 'User', apiGroup: G, name: subject }] });
+      assert.equal((await h.call('POST', `${RBAC}/namespaces/team-a/rolebindings`, { body: rb('bob-binds', { kind: 'Role', name: 'binder' }, 'bob') })).status, 201);
+      const post = (body: J): Promise<{ status: number; json: J; text: string }> => h.call('POST', `${RBAC}/namespaces/team-a/rolebindings`, { body, ...as(bob) });
+      await waitFor(async () => ((await h.call('GET', `${RBAC}/namespaces/team-a/rolebindings/bob-binds`, as(bob))).status === 200 ? true : undefined), { timeoutMs: 5000, what: "bob's binding" });
+
+      const escalating = await post(rb('carol-edits', { kind: 'ClusterRole', name: 'system:aggregate-to-view' }));
+      assert.equal(escalating.status, 403, escalating.text);
+      assert.match(
+        String(escalating.json.message),
+        /^rolebindings\.rbac\.authorization\.k8s\.io "carol-edits" is forbidden: user "bob" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\[""\], Resources:\["bindings"\], Verbs:\["get" "list" "watch"\]\}/,
+      );
+      // A role whose rules bob holds (get pods) may be bound.
+      assert.equal((await post(rb('carol-gets', { kind: 'Role', name: 'pod-getter' }))).status, 201);
+      // With `bind` on the role, bob may bind what he does not hold.
+      const bindRole = { apiVersion: `${G}/v1`, kind: 'Role', metadata: { name: 'may-bind-view', namespace: 'team-a' }, rules: [{ verbs: ['bind'], apiGroups: [G], resources: ['clusterroles'], resourceNames: ['system:aggregate-to-view'] }] };
+      assert.equal((await h.call('POST', `${RBAC}/namespaces/team-a/roles`, { body: bindRole })).status, 201);
+      assert.equal((await h.call('POST', `${RBAC}/namespaces/team-a/rolebindings`, { body: rb('bob-may-bind', { kind: 'Role', name: 'may-bind-view' }, 'bob') })).status, 201);
+      await waitFor(async () => ((await post(rb('carol-views', { kind: 'ClusterRole', name: 'system:aggregate-to-view' }))).status === 201 ? true : undefined), { timeoutMs: 5000, what: 'bind to be allowed' });
+      // Nor may bob write a Role with rules he does not hold.
+      const wider = await h.call('POST', `${RBAC}/namespaces/team-a/roles`, { body: { ...role, metadata: { name: 'wider', namespace: 'team-a' } }, ...as(bob) });
+      assert.equal(wider.status, 403);
+    });
+
+    it('kubectl auth can-i and --list answer what the bindings say', async () => {
+      const cfg = kubeconfigOf('alice', alice);
+      const list = await kubectl(cfg, ['auth', 'can-i', '--list', '-n', 'team-a']);
+      assert.equal(list.code, 0, list.stderr);
+      const lines = list.stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s+/));
+      assert.deepEqual(lines[0], ['Resources', 'Non-Resource', 'URLs', 'Resource', 'Names', 'Verbs']);
+      assert.ok(lines.some((l) => l.join(' ') === 'pods [] [] [get]'), list.stdout);
+      assert.ok(lines.some((l) => l.join(' ') === 'selfsubjectaccessreviews.authorization.k8s.io [] [] [create]'), list.stdout);
+      assert.ok(!lines.some((l) => l[0] === 'secrets' || l[0] === '*.*'), list.stdout);
+      // team-b: no pods line.
+      const other = await kubectl(cfg, ['auth', 'can-i', '--list', '-n', 'team-b']);
+      assert.ok(!other.stdout.includes('pods '), other.stdout);
+      assert.equal((await kubectl(cfg, ['auth', 'can-i', 'get', 'pods', '-n', 'team-a'])).stdout.trim(), 'yes');
+      const no = await kubectl(cfg, ['auth', 'can-i', 'list', 'pods', '-n', 'team-a']);
+      assert.equal(no.stdout.trim(), 'no');
+      assert.equal(no.code, 1);
+      // The admin asks as alice (impersonation), and alice may not impersonate the admin.
+      const admin = h.api.adminKubeconfigPath;
+      assert.equal((await kubectl(admin, ['auth', 'can-i', 'get', 'pods', '-n', 'team-a', '--as', 'alice'])).stdout.trim(), 'yes');
+      assert.equal((await kubectl(admin, ['auth', 'can-i', 'delete', 'pods', '-n', 'team-a', '--as', 'alice'])).stdout.trim(), 'no');
+      const asList = await kubectl(admin, ['auth', 'can-i', '--list', '-n', 'team-a', '--as', 'alice', '--as-group', 'dev']);
+      assert.ok(asList.stdout.split('\n').some((l) => /^pods\s+\[\]\s+\[\]\s+\[get\]/.test(l.trim())), asList.stdout);
+      const sneaky = await kubectl(cfg, ['get', 'pods', '-n', 'team-a', '--as', 'admin', '--as-group', 'system:masters']);
+      assert.notEqual(sneaky.code, 0);
+      assert.match(sneaky.stderr, /users "admin" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope/);
+    });
+
+    it('impersonation, once allowed, acts as the impersonated user and groups', async () => {
+      const imp = await userCert('impersonator');
+      const role = { apiVersion: `${G}/v1`, kind: 'ClusterRole', metadata: { name: 'impersonate-alice' }, rules: [{ verbs: ['impersonate'], apiGroups: [''], resources: ['users'], resourceNames: ['alice'] }] };
+      assert.equal((await h.call('POST', `${RBAC}/clusterroles`, { body: role })).status, 201);
+      await grant(h, { kind: 'User', name: 'impersonator' }, 'impersonate-alice');
+      const whoami = (headers: Record<string, string>): Promise<{ status: number; json: J }> =>
+        h.call('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, headers, ...as(imp) });
+      const r = await waitFor(async () => {
+        const x = await whoami({ 'Impersonate-User': 'alice' });
+        return x.status === 201 ? x : undefined;
+      }, { timeoutMs: 5000, what: 'the impersonation binding' });
+      assert.deepEqual((r.json.status as J).userInfo, { username: 'alice', groups: ['system:authenticated'] });
+      // Groups need their own permission; a group without a user is refused outright.
+      assert.equal((await whoami({ 'Impersonate-User': 'alice', 'Impersonate-Group': 'system:masters' })).status, 403);
+      assert.equal((await whoami({ 'Impersonate-Group': 'dev' })).status, 500);
+      assert.equal((await whoami({ 'Impersonate-User': 'bob' })).status, 403);
+      assert.equal((await h.call('GET', '/api/v1/namespaces/team-a/pods/p', { headers: { 'Impersonate-User': 'alice' }, ...as(imp) })).status, 200);
+    });
+  });
+
+  describe('Node authorizer and NodeRestriction', () => {
+    let nodeA: CertPair;
+    const node = (name: string): J => ({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
+    const boundPod = (name: string, nodeName: string, secret: string): J => {
+      const p = podManifest(name) as { spec: J };
+      return { ...p, spec: { ...p.spec, nodeName, volumes: [{ name: 's', secret: { secretName: secret } }] } };
+    };
+    before(async () => {
+      nodeA = await userCert('system:node:node-a', ['system:nodes']);
+      for (const s of ['secret-a', 'secret-b']) {
+        assert.equal((await h.call('POST', '/api/v1/namespaces/team-a/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: s }, stringData: { k: s } } })).status, 201);
+      }
+      assert.equal((await h.call('POST', '/api/v1/namespaces/team-a/pods', { body: boundPod('on-a', 'node-a', 'secret-a') })).status, 201);
+      assert.equal((await h.call('POST', '/api/v1/namespaces/team-a/pods', { body: boundPod('on-b', 'node-b', 'secret-b') })).status, 201);
+      assert.equal((await h.call('POST', '/api/v1/nodes', { body: node('node-b') })).status, 201);
+    });
+
+    it("reads the Secret of its own pod, not one used only by another node's pod", async () => {
+      await waitFor(async () => ((await h.call('GET', '/api/v1/namespaces/team-a/secrets/secret-a', as(nodeA))).status === 200 ? true : undefined), { timeoutMs: 5000, what: 'the node graph' });
+      const other = await h.call('GET', '/api/v1/namespaces/team-a/secrets/secret-b', as(nodeA));
+      assert.equal(other.status, 403);
+      assert.equal(other.json.message, `secrets "secret-b" is forbidden: User "system:node:node-a" cannot get resource "secrets" in API group "" in the namespace "team-a": no relationship found between node 'node-a' and this object`);
+      assert.equal((await h.call('GET', '/api/v1/namespaces/team-a/secrets', as(nodeA))).status, 403);
+      // Its pods by field selector, and a token for its pod's account bound to that pod, but not for another's.
+      assert.equal((await h.call('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a', as(nodeA))).status, 200);
+      assert.equal((await h.call('GET', '/api/v1/pods', as(nodeA))).status, 403);
+      const podB = (await h.call('GET', '/api/v1/namespaces/team-a/pods/on-b')).json as { metadata: { uid: string } };
+      const tokenFor = (name: string, uid: string): Promise<{ status: number; json: J }> =>
+        h.call('POST', '/api/v1/namespaces/team-a/serviceaccounts/default/token', {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid } } },
+          ...as(nodeA),
+        });
+      const podA = (await h.call('GET', '/api/v1/namespaces/team-a/pods/on-a')).json as { metadata: { uid: string } };
+      assert.equal((await tokenFor('on-a', podA.metadata.uid)).status, 201);
+      const stolen = await tokenFor('on-b', podB.metadata.uid);
+      assert.equal(stolen.status, 403);
+      assert.match(String(stolen.json.message), /node requested token bound to a pod scheduled on a different node/);
+    });
+
+    it('writes only its own Node, and neither its labels under node-restriction nor its pod CIDR', async () => {
+      assert.equal((await h.call('POST', '/api/v1/nodes', { body: node('node-a'), ...as(nodeA) })).status, 201);
+      const merge = { contentType: 'application/merge-patch+json', ...as(nodeA) };
+      const other = await h.call('PATCH', '/api/v1/nodes/node-b', { body: { metadata: { labels: { x: 'y' } } }, ...merge });
+      assert.equal(other.status, 403);
+      assert.equal(other.json.message, 'nodes "node-b" is forbidden: node "node-a" is not allowed to modify node "node-b"');
+      assert.equal((await h.call('PATCH', '/api/v1/nodes/node-b/status', { body: { status: { capacity: { pods: '10' } } }, ...merge })).status, 403);
+      assert.equal((await h.call('PATCH', '/api/v1/nodes/node-a', { body: { metadata: { labels: { 'topology.kubernetes.io/zone': 'z1' } } }, ...merge })).status, 200);
+      const restricted = await h.call('PATCH', '/api/v1/nodes/node-a', { body: { metadata: { labels: { 'node-restriction.kubernetes.io/role': 'db' } } }, ...merge });
+      assert.equal(restricted.status, 403);
+      const cidr = await h.call('PATCH', '/api/v1/nodes/node-a', { body: { spec: { podCIDR: '10.42.9.0/24', podCIDRs: ['10.42.9.0/24'] } }, ...merge });
+      assert.equal(cidr.status, 403);
+      assert.equal(cidr.json.message, 'nodes "node-a" is forbidden: node "node-a" is not allowed to modify spec.podCIDR or spec.podCIDRs');
+      // Once the controller manager (here the admin) has set it, the node cannot change it either (validation answers
+      // first, as in kube: a pod CIDR is immutable once set).
+      assert.equal((await h.call('PATCH', '/api/v1/nodes/node-a', { body: { spec: { podCIDR: '10.42.1.0/24', podCIDRs: ['10.42.1.0/24'] } }, contentType: 'application/merge-patch+json' })).status, 200);
+      assert.equal((await h.call('PATCH', '/api/v1/nodes/node-a', { body: { spec: { podCIDR: '10.42.2.0/24', podCIDRs: ['10.42.2.0/24'] } }, ...merge })).status, 422);
+      assert.equal(((await h.call('GET', '/api/v1/nodes/node-a')).json.spec as J).podCIDR, '10.42.1.0/24');
+      // It reads its own Node by name and by a metadata.name field selector, and no other by name.
+      assert.equal((await h.call('GET', '/api/v1/nodes/node-a', as(nodeA))).status, 200);
+      assert.equal((await h.call('GET', '/api/v1/nodes?fieldSelector=metadata.name%3Dnode-a', as(nodeA))).status, 200);
+      assert.equal((await h.call('GET', '/api/v1/nodes/node-b', as(nodeA))).status, 403);
+      // And deletes only pods bound to itself.
+      assert.equal((await h.call('DELETE', '/api/v1/namespaces/team-a/pods/on-b', as(nodeA))).status, 403);
+    });
+  });
+});
