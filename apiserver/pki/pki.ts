@@ -1,4 +1,5 @@
 // The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +86,8 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
   }
   const client = async (file: string, commonName: string, organizations: string[] = []): Promise<CertPair> => {
     const have = freshCa ? undefined : await loadPair(dir, file);
-    if (have) return have;
+    // A certificate of an older issue with other groups (the kubelet client was once in system:masters) is issued again.
+    if (have && sameStrings(organizationsOf(have.certPem), organizations)) return have;
     const pair = await issueCert(ca, { commonName, organizations, usage: 'client' });
     await savePair(dir, file, pair);
     return pair;
@@ -95,12 +97,22 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
     serving,
     // kubeadm's admin.conf before 1.29: system:masters, which the authorizer chain allows before asking anyone.
     admin: await client('admin', 'admin', ['system:masters']),
-    // kubeadm's apiserver-kubelet-client (before 1.29): system:masters, which the agents' SubjectAccessReview allows.
-    kubeletClient: await client('kubelet-client', 'kube-apiserver-kubelet-client', ['system:masters']),
+    // kubeadm's apiserver-kubelet-client, but in no group: the bootstrap policy binds it to system:kubelet-api-admin
+    // (nodes/proxy, nodes/log, nodes/stats, ...), what the agents' SubjectAccessReview asks; a leaked copy is no admin.
+    kubeletClient: await client('kubelet-client', KUBELET_CLIENT_USER),
     scheduler: await client('scheduler', 'system:kube-scheduler'),
     controllerManager: await client('controller-manager', 'system:kube-controller-manager'),
   };
 }
+
+/** The user the API server is towards the agents (its kubelet-client certificate's CN). */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+
+function organizationsOf(certPem: string): string[] {
+  return new X509Certificate(certPem).subject.split('\n').filter((l) => l.startsWith('O=')).map((l) => l.slice(2));
+}
+
+const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
 function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {
   const san = subjectAltNames(certPem);

@@ -2,6 +2,7 @@
 // namespace_policy.go): the roles and bindings kube-apiserver reconciles at every start, as data. Rules follow kube's
 // rendered testdata (cluster-roles.yaml, controller-roles.yaml, ...); resources ketch does not serve yet are kept, so
 // the roles grant what kube's do when those kinds arrive.
+import { KUBELET_CLIENT_USER } from '../../pki/pki.js';
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/schemas/rbac.js';
 import { RBAC_GROUP } from '../../../api/schemas/rbac.js';
 
@@ -355,6 +356,8 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [subject.group('system:serviceaccounts')]),
   clusterBinding('system:volume-scheduler', 'system:volume-scheduler', [subject.user('system:kube-scheduler')]),
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
+  // The API server's client certificate towards the agents (logs, exec, port-forward), as kube-apiserver's docs bind it.
+  clusterBinding('ketch:kube-apiserver-kubelet-client', 'system:kubelet-api-admin', [subject.user(KUBELET_CLIENT_USER)]),
   // Joining nodes, as kubeadm binds them (kubeadm:kubelet-bootstrap, kubeadm:node-autoapprove-*) to every bootstrap
   // token's group: a token may create CSRs and have its node client request approved; a node may renew its own.
   clusterBinding('ketch:kubelet-bootstrap', 'system:node-bootstrapper', [subject.group('system:bootstrappers')]),
