@@ -106,13 +106,9 @@ export async function loadEncryptionConfig(path: string): Promise<EncryptionConf
   return parseEncryptionConfig(await readFile(path, 'utf8'));
 }
 
-/**
- * The configuration `ketch up` keeps beside the PKI when none is given: Secrets under a generated AES-GCM key
- * (identity after it, so that Secrets written before encryption was on stay readable until rewritten). Made once,
- * mode 0600; its path is returned.
- */
-export async function ensureDefaultEncryptionConfig(path: string): Promise<string> {
-  const text = [
+/** An EncryptionConfiguration for Secrets: AES-GCM under these keys (the first writes), then identity. */
+export function secretsEncryptionYaml(keys: readonly { name: string; secret: string }[]): string {
+  return [
     'apiVersion: apiserver.config.k8s.io/v1',
     'kind: EncryptionConfiguration',
     'resources:',
@@ -120,10 +116,19 @@ export async function ensureDefaultEncryptionConfig(path: string): Promise<strin
     '  providers:',
     '  - aesgcm:',
     '      keys:',
-    `      - {name: key-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}, secret: ${randomBytes(32).toString('base64')}}`,
+    ...keys.map((k) => `      - {name: ${k.name}, secret: ${k.secret}}`),
     '  - identity: {}',
     '',
   ].join('\n');
+}
+
+/**
+ * The configuration `ketch up` keeps beside the PKI when none is given: Secrets under a generated AES-GCM key
+ * (identity after it, so that Secrets written before encryption was on stay readable until rewritten). Made once,
+ * mode 0600; its path is returned.
+ */
+export async function ensureDefaultEncryptionConfig(path: string): Promise<string> {
+  const text = secretsEncryptionYaml([{ name: `key-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`, secret: randomBytes(32).toString('base64') }]);
   try {
     await writeFile(path, text, { mode: 0o600, flag: 'wx' });
   } catch (err) {

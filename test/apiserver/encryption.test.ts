@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Etcd3 } from 'etcd3';
-import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { loadEncryptionConfig, secretsEncryptionYaml } from '../../apiserver/encryption/config.js';
 import { startApiServer, type ApiServer } from '../../apiserver/index.js';
 import { EmbeddedStorage } from '../../apiserver/storage/embedded.js';
 import { EtcdStorage } from '../../apiserver/storage/etcd.js';
@@ -18,19 +18,7 @@ import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 
 const SECRET_KEY = '/registry/core/secrets/default/db';
 const key = (fill: number): string => Buffer.alloc(32, fill).toString('base64');
-const configYaml = (keys: { name: string; fill: number }[]): string =>
-  [
-    'apiVersion: apiserver.config.k8s.io/v1',
-    'kind: EncryptionConfiguration',
-    'resources:',
-    '- resources: [secrets]',
-    '  providers:',
-    '  - aesgcm:',
-    '      keys:',
-    ...keys.map((k) => `      - {name: ${k.name}, secret: ${key(k.fill)}}`),
-    '  - identity: {}',
-    '',
-  ].join('\n');
+const configYaml = (keys: { name: string; fill: number }[]): string => secretsEncryptionYaml(keys.map((k) => ({ name: k.name, secret: key(k.fill) })));
 
 interface Backend {
   name: string;
