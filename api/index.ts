@@ -20,6 +20,7 @@ export * from './schemas/storage.js';
 export * from './schemas/rbac.js';
 export * from './schemas/certificates.js';
 export * from './schemas/subresources.js';
+export * from './schemas/extensions.js';
 export * from './schemas/index.js';
 
 export * as field from './field.js';

@@ -80,6 +80,9 @@ describe('openapiV3', () => {
     const paths = openapiV3Paths();
     assert.deepEqual(Object.keys(paths).sort(), [
       'api/v1',
+      'apis/admissionregistration.k8s.io/v1',
+      'apis/apiextensions.k8s.io/v1',
+      'apis/apiregistration.k8s.io/v1',
       'apis/apps/v1',
       'apis/authentication.k8s.io/v1',
       'apis/authorization.k8s.io/v1',

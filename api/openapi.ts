@@ -33,7 +33,10 @@ const json = (schema: object) => ({ 'application/json': { schema }, 'application
 const ok = (schema: object) => ({ '200': { description: 'OK', content: json(schema) } });
 const created = (schema: object) => ({ ...ok(schema), '201': { description: 'Created', content: json(schema) }, '202': { description: 'Accepted', content: json(schema) } });
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
-const patchBody = { required: true, content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: { type: 'object' } }])) };
+const patchBodyOf = (types: readonly string[]) => ({ required: true, content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'object' } }])) });
+const patchBody = patchBodyOf(PATCH_TYPES);
+/** Custom resources take no strategic merge patch (kubectl's client-side apply reads this and sends a merge patch). */
+const customPatchBody = patchBodyOf(PATCH_TYPES.filter((t) => t !== 'application/strategic-merge-patch+json'));
 const body = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
 const param = (name: string, where: 'path' | 'query', description: string, type = 'string') => ({
   name,
@@ -52,11 +55,25 @@ const LIST_PARAMS = [
   param('watch', 'query', 'Watch for changes and return them as a stream of WatchEvents.', 'boolean'),
 ];
 
-function resourcePaths(info: ResourceInfo): Record<string, object> {
+/** The $refs of a kind and of its list in a document. */
+export interface KindRefs {
+  item: object;
+  list: object;
+  /** A custom resource: no strategic merge patch. */
+  custom?: boolean;
+}
+
+function builtinRefs(info: ResourceInfo): KindRefs | undefined {
   const apiVersion = apiVersionOf(info);
   const schema = schemaFor(apiVersion, info.kind);
   const list = schemaFor(apiVersion, `${info.kind}List`);
-  if (!schema || !list) return {};
+  return schema && list ? { item: ref(schema), list: ref(list) } : undefined;
+}
+
+/** The paths and operations of a stored resource (a custom resource's with refs to its own definitions). */
+export function resourcePaths(info: ResourceInfo, refs: KindRefs | undefined = builtinRefs(info)): Record<string, object> {
+  const apiVersion = apiVersionOf(info);
+  if (!refs) return {};
   const base = `/${gvPath(apiVersion)}`;
   const scope = info.namespaced ? 'Namespaced' : '';
   const collection = info.namespaced ? `${base}/namespaces/{namespace}/${info.resource}` : `${base}/${info.resource}`;
@@ -75,36 +92,37 @@ function resourcePaths(info: ResourceInfo): Record<string, object> {
   const paths: Record<string, object> = {
     [collection]: {
       parameters: nsParam,
-      get: op('list', 'list', '', { parameters: LIST_PARAMS, responses: ok(ref(list)) }),
-      post: op('create', 'post', '', { requestBody: body(ref(schema)), responses: created(ref(schema)) }),
+      get: op('list', 'list', '', { parameters: LIST_PARAMS, responses: ok(refs.list) }),
+      post: op('create', 'post', '', { requestBody: body(refs.item), responses: created(refs.item) }),
       delete: op('deletecollection', 'deletecollection', '', { parameters: LIST_PARAMS, responses: ok(ref(StatusSchema)) }),
     },
     [item]: {
       parameters: [nameParam, ...nsParam],
-      get: op('read', 'get', '', { responses: ok(ref(schema)) }),
-      put: op('replace', 'put', '', { requestBody: body(ref(schema)), responses: created(ref(schema)) }),
-      patch: op('patch', 'patch', '', { requestBody: patchBody, responses: created(ref(schema)) }),
+      get: op('read', 'get', '', { responses: ok(refs.item) }),
+      put: op('replace', 'put', '', { requestBody: body(refs.item), responses: created(refs.item) }),
+      patch: op('patch', 'patch', '', { requestBody: refs.custom ? customPatchBody : patchBody, responses: created(refs.item) }),
       delete: op('delete', 'delete', '', { requestBody: { content: { 'application/json': { schema: ref(DeleteOptions) } } }, responses: ok(ref(StatusSchema)) }),
     },
   };
   if (info.namespaced) {
     paths[`${base}/${info.resource}`] = {
-      get: { ...op('list', 'list', 'ForAllNamespaces', { parameters: LIST_PARAMS, responses: ok(ref(list)) }), operationId: `list${p}${info.kind}ForAllNamespaces` },
+      get: { ...op('list', 'list', 'ForAllNamespaces', { parameters: LIST_PARAMS, responses: ok(refs.list) }), operationId: `list${p}${info.kind}ForAllNamespaces` },
     };
   }
-  const sub = (name: string, suffix: string, subSchema: TSchema, verbs: ('get' | 'put' | 'patch' | 'post')[]) => {
+  const sub = (name: string, suffix: string, subSchema: TSchema | object, verbs: ('get' | 'put' | 'patch' | 'post')[]) => {
+    const subRef = definitionName(subSchema) ? ref(subSchema as TSchema) : subSchema;
     const ops: Record<string, object> = { parameters: [nameParam, ...nsParam] };
     for (const v of verbs) {
       const verb = { get: 'read', put: 'replace', patch: 'patch', post: 'create' }[v];
       const extra =
-        v === 'get' ? { responses: ok(ref(subSchema)) }
-        : v === 'patch' ? { requestBody: patchBody, responses: created(ref(subSchema)) }
-        : { requestBody: body(ref(subSchema)), responses: created(ref(subSchema)) };
+        v === 'get' ? { responses: ok(subRef) }
+        : v === 'patch' ? { requestBody: refs.custom ? customPatchBody : patchBody, responses: created(subRef) }
+        : { requestBody: body(subRef), responses: created(subRef) };
       ops[v] = op(verb, v === 'get' ? 'get' : v, suffix, extra);
     }
     paths[`${item}/${name}`] = ops;
   };
-  if (info.subresources.includes('status')) sub('status', 'Status', schema, ['get', 'put', 'patch']);
+  if (info.subresources.includes('status')) sub('status', 'Status', refs.item, ['get', 'put', 'patch']);
   if (info.subresources.includes('scale')) sub('scale', 'Scale', Scale, ['get', 'put', 'patch']);
   if (info.subresources.includes('binding')) sub('binding', 'Binding', Binding, ['post']);
   if (info.subresources.includes('eviction')) sub('eviction', 'Eviction', Eviction, ['post']);
@@ -134,6 +152,24 @@ function reviewPaths(info: ResourceInfo): Record<string, object> {
   };
 }
 
+/** The document around paths and definitions, as kube-apiserver serves it. */
+export function documentOf(paths: Record<string, object>, schemas: Record<string, unknown>): object {
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.30.0' },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } },
+    },
+  };
+}
+
+/** The definitions every resource document refers to (Status, DeleteOptions, ObjectMeta, ListMeta, ...), into defs. */
+export function metaDefinitions(defs: Map<string, JsonSchema>, extra: TSchema[] = []): void {
+  for (const root of [StatusSchema, WatchEventSchema, DeleteOptions, ...extra]) collectDefinitions(root, defs, REF);
+}
+
 /** Collects every `$ref`'d definition of the paths, plus the kinds, their lists and the meta types. */
 function buildDocument(apiVersion: string): object {
   const infos = RESOURCES.filter((r) => apiVersionOf(r) === apiVersion);
@@ -158,15 +194,7 @@ function buildDocument(apiVersion: string): object {
   for (const info of infos) Object.assign(paths, resourcePaths(info));
   for (const info of reviews) Object.assign(paths, reviewPaths(info));
   const schemas = Object.fromEntries([...defs.entries()].sort(([a], [b]) => a.localeCompare(b)));
-  return {
-    openapi: '3.0.0',
-    info: { title: 'Kubernetes', version: 'v1.30.0' },
-    paths,
-    components: {
-      schemas,
-      securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } },
-    },
-  };
+  return documentOf(paths, schemas);
 }
 
 function deepFreeze<T>(o: T): T {

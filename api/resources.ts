@@ -61,6 +61,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
   r('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', false, ['csr'], ['status', 'approval']),
+  r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], ['status'], ['api-extensions']),
+  r('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, [], [], ['api-extensions']),
+  r('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, [], [], ['api-extensions']),
+  r('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false, [], ['status'], ['api-extensions']),
+  r('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false, [], [], ['api-extensions']),
+  r('apiregistration.k8s.io', 'v1', 'APIService', 'apiservices', false, [], ['status'], ['api-extensions']),
 ];
 
 /** Kinds that are created and answered, never stored (authentication.k8s.io and authorization.k8s.io reviews). */
@@ -80,10 +86,33 @@ export const REVIEWS: readonly ResourceInfo[] = [
 export const apiVersionOf = (info: Pick<ResourceInfo, 'group' | 'version'>): string =>
   info.group ? `${info.group}/${info.version}` : info.version;
 
+// Resources added while the server runs (custom resources, by the CRD controller): the registration interface.
+const dynamic = new Map<string, ResourceInfo>();
+const dynamicKey = (group: string, version: string, resource: string): string => `${group}/${version}/${resource}`;
+
+/** Serves `info` from now on (its REST paths, discovery, OpenAPI); replaces an earlier registration of the same resource. */
+export function registerResource(info: ResourceInfo): void {
+  dynamic.set(dynamicKey(info.group, info.version, info.resource), info);
+}
+
+export function unregisterResource(info: Pick<ResourceInfo, 'group' | 'version' | 'resource'>): void {
+  dynamic.delete(dynamicKey(info.group, info.version, info.resource));
+}
+
+/** Whether the resource was registered at run time (not one of the built-in RESOURCES). */
+export function isRegistered(info: Pick<ResourceInfo, 'group' | 'version' | 'resource'>): boolean {
+  return dynamic.has(dynamicKey(info.group, info.version, info.resource));
+}
+
+/** Every stored resource now served: the built-in ones, then those registered at run time. */
+export function servedResources(): readonly ResourceInfo[] {
+  return dynamic.size === 0 ? RESOURCES : [...RESOURCES, ...dynamic.values()];
+}
+
 export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  return RESOURCES.find((x) => apiVersionOf(x) === apiVersion && x.kind === kind);
+  return servedResources().find((x) => apiVersionOf(x) === apiVersion && x.kind === kind);
 }
 
 export function findByResource(group: string, version: string, resource: string): ResourceInfo | undefined {
-  return RESOURCES.find((x) => x.group === group && x.version === version && x.resource === resource);
+  return RESOURCES.find((x) => x.group === group && x.version === version && x.resource === resource) ?? dynamic.get(dynamicKey(group, version, resource));
 }

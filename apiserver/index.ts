@@ -44,6 +44,13 @@ import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
 import type { EncryptionConfig } from './encryption/config.js';
 import { advertiseAddress, CLUSTER_INFO_PATH, ensureClusterInfo } from './bootstrap/cluster-info.js';
 import { bootstrapTokenAuthenticator } from './bootstrap/token-authenticator.js';
+import { apiExtensions } from './apiextensions/index.js';
+import { withAdmissionContext } from './admission/context.js';
+import { serviceResolver } from './admission/extension.js';
+import { Aggregator, localGroupVersions } from './aggregator/aggregator.js';
+import { ensureFrontProxyPki, publishAuthenticationConfigMap } from './aggregator/front-proxy.js';
+import { METRICS_RESOURCES } from './nodeproxy/metrics-api.js';
+import { REVIEWS } from '../api/resources.js';
 import type { Storage } from './storage/interface.js';
 
 export interface ApiServerOptions {
@@ -94,6 +101,8 @@ export interface ApiServerOptions {
   kubeletCertificateAuthority?: string;
   /** Do not verify agents' serving certificates (kube-apiserver without --kubelet-certificate-authority). */
   kubeletInsecureSkipTlsVerify?: boolean;
+  /** How often aggregated APIServices are checked for availability (default 10s). */
+  apiServiceCheckIntervalMs?: number;
 }
 
 export interface ApiServer {
@@ -126,6 +135,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...(encryption ? { transformerFor: (info) => encryption.chainFor(info.group, info.resource) } : {}),
   });
   if (encryption) log.info('encryption at rest', { resources: encryption.resources });
+  const extensions = apiExtensions(registry, clock, log, serviceResolver(registry));
+  const frontProxy = await ensureFrontProxyPki(opts.dataDir);
+  const apiServices = registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices');
+  if (!apiServices) throw new Error('apiservices missing from the resource table');
+  const aggregator = new Aggregator(apiServices, serviceResolver(registry), frontProxy, clock, log.child({ component: 'aggregator' }), opts.apiServiceCheckIntervalMs);
   const authz = serverAuthorization(opts.authorizationModes ?? ['Node', 'RBAC'], registry, stores, log);
   const authorizer = opts.authorizer ?? authz.authorizer;
   // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
@@ -174,6 +188,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metricsApi: metricsApiDeps(stores, nodeProxy, clock, log),
     reviews: { reviewToken: (token, audiences) => authn.reviewToken(token, audiences), authorizer, rules: rulesOf(authorizer) },
     serverAddress: () => serverAddress,
+    openapi: extensions.openapi,
+    aggregator: { handles: (url) => aggregator.handles(url), proxy: (req, res) => aggregator.proxy(req, res), discovery: () => aggregator.discovery() },
   });
   const deadlines = requestDeadlines(opts.requestTimeoutMs ?? 60_000);
   // The handler chain, built once and used by every request and upgrade (kube's DefaultBuildHandlerChain), outermost first.
@@ -185,6 +201,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       withAuthentication(authn, log),
       withAudit(audit, () => clock.now()),
       withImpersonation(authorizer, log),
+      withAdmissionContext,
       withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
       withAuthorization(authorizer, log),
       withDeadline(deadlines),
@@ -221,7 +238,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await bootstrapPriorityClasses(stores.priorityClasses, log);
     await ensureClusterInfo(stores.configMaps, `https://${clientAddress(opts.advertiseAddress ?? advertiseAddress(opts.bindAddress), port)}`, pki.ca.certPem, log);
     await authz.start(log);
+    await extensions.start();
+    await publishAuthenticationConfigMap(stores.configMaps, pki.ca.certPem, frontProxy);
+    await aggregator.start(localGroupVersions([...METRICS_RESOURCES, ...REVIEWS]));
   } catch (err) {
+    aggregator.stop();
+    extensions.stop();
     publisher.stop();
     reloader.stop();
     authz.close();
@@ -244,6 +266,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       deadlines.close();
       publisher.stop();
       authz.close();
+      extensions.stop();
+      aggregator.stop();
       watches.stopAll();
       registry.close();
       await closeServer(server);

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo iproute2 iptables procps kmod util-linux ca-certificates python3-minimal nghttp2-client dnsutils dnsperf)
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal nghttp2-client dnsutils dnsperf nftables conntrack)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -14,6 +14,7 @@ import { CertificateSigningRequest } from './certificates.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
+import { APIService, CustomResourceDefinition, MutatingWebhookConfiguration, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidatingWebhookConfiguration } from './extensions.js';
 
 function list<T extends TSchema>(apiVersion: string, kind: string, item: T) {
   return listOf(definitionName(item) ?? kind, apiVersion, kind, item);
@@ -49,6 +50,13 @@ export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole
 export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
 export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', ClusterRoleBinding);
 export const CertificateSigningRequestList = list('certificates.k8s.io/v1', 'CertificateSigningRequest', CertificateSigningRequest);
+
+export const CustomResourceDefinitionList = list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', CustomResourceDefinition);
+export const MutatingWebhookConfigurationList = list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', MutatingWebhookConfiguration);
+export const ValidatingWebhookConfigurationList = list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', ValidatingWebhookConfiguration);
+export const ValidatingAdmissionPolicyList = list('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', ValidatingAdmissionPolicy);
+export const ValidatingAdmissionPolicyBindingList = list('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', ValidatingAdmissionPolicyBinding);
+export const APIServiceList = list('apiregistration.k8s.io/v1', 'APIService', APIService);
 
 export type PodList = Static<typeof PodList>;
 export type NodeList = Static<typeof NodeList>;
@@ -140,6 +148,19 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,
   'rbac.authorization.k8s.io/v1/ClusterRoleBindingList': ClusterRoleBindingList,
   'certificates.k8s.io/v1/CertificateSigningRequestList': CertificateSigningRequestList,
+
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
+  'apiextensions.k8s.io/v1/CustomResourceDefinitionList': CustomResourceDefinitionList,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfigurationList': MutatingWebhookConfigurationList,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfigurationList': ValidatingWebhookConfigurationList,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': ValidatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyList': ValidatingAdmissionPolicyList,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': ValidatingAdmissionPolicyBinding,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBindingList': ValidatingAdmissionPolicyBindingList,
+  'apiregistration.k8s.io/v1/APIService': APIService,
+  'apiregistration.k8s.io/v1/APIServiceList': APIServiceList,
 
   'v1/Binding': Binding,
   'autoscaling/v1/Scale': Scale,

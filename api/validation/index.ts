@@ -17,6 +17,7 @@ import { priorityClass } from './scheduling.js';
 import * as storage from './storage.js';
 import * as rbac from './rbac.js';
 import { certificateSigningRequest } from './certificates.js';
+import * as extensions from './extensions.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
 const RULES: Record<string, KindRules<never>> = {
@@ -50,6 +51,12 @@ const RULES: Record<string, KindRules<never>> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
   'certificates.k8s.io/v1/CertificateSigningRequest': certificateSigningRequest,
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': extensions.customResourceDefinition,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': extensions.webhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': extensions.webhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': extensions.validatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': extensions.validatingAdmissionPolicyBinding,
+  'apiregistration.k8s.io/v1/APIService': extensions.apiService,
 };
 
 export interface ValidateOptions {

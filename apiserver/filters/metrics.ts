@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { REVIEWS, RESOURCES } from '../../api/resources.js';
+import { findByResource, isRegistered, REVIEWS, RESOURCES } from '../../api/resources.js';
 import type { RequestInfo, Verb } from '../http/request-info.js';
 import type { Filter } from './chain.js';
 import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from '../storage/interface.js';
@@ -57,9 +57,10 @@ for (const [key, subresources] of KNOWN) {
 
 function isKnown(ri: RequestInfo): boolean {
   const rows = BY_RESOURCE.get(ri.resource);
-  if (!rows) return false;
-  for (const row of rows) if (row.group === ri.group && row.version === ri.version) return ri.subresource === '' || row.subresources.has(ri.subresource);
-  return false;
+  for (const row of rows ?? []) if (row.group === ri.group && row.version === ri.version) return ri.subresource === '' || row.subresources.has(ri.subresource);
+  // Custom resources served now (their CRDs bound the label values).
+  const custom = findByResource(ri.group, ri.version, ri.resource);
+  return !!custom && isRegistered(custom) && (ri.subresource === '' || custom.subresources.includes(ri.subresource));
 }
 
 /** kube-apiserver's CleanScope. */

@@ -9,7 +9,7 @@ import { addWarning } from '../http/responses.js';
 import { auditRequestBody } from '../filters/audit-context.js';
 import { decodeProtobuf } from './protobuf.js';
 import type { Obj } from '../registry/object.js';
-import { schemaHooks } from '../registry/schema.js';
+import { schemaHooks, type SchemaHooks } from '../registry/schema.js';
 
 /**
  * How deep a request body may nest objects and arrays. Every built-in kind stays under 20 levels. kube-apiserver's
@@ -131,17 +131,17 @@ export function fieldValidationParam(q: { get(name: string): string | null }): F
 }
 
 /** fieldValidation: Strict rejects unknown fields, Warn reports them in Warning headers; they are dropped either way. */
-export function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation): void {
+export function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation, hooks: SchemaHooks = schemaHooks): void {
   if (mode === 'Ignore') {
-    schemaHooks.prune(obj);
+    hooks.prune(obj);
     return;
   }
-  const unknown = schemaHooks.unknownFields(obj);
+  const unknown = hooks.unknownFields(obj);
   if (unknown.length && mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
     throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);
   }
   if (unknown.length === 0) return; // nothing to prune
   for (const f of unknown) addWarning(res, `unknown field "${f}"`);
-  schemaHooks.prune(obj);
+  hooks.prune(obj);
 }

@@ -1,10 +1,27 @@
 // Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
-import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { REVIEWS, apiVersionOf, servedResources, type ResourceInfo } from '../../api/resources.js';
 import { parseAccept } from '../http/requests.js';
 import { METRICS_RESOURCES } from '../nodeproxy/metrics-api.js';
 
-/** Everything discovery lists: the stored resources, then APIs served without storage (metrics.k8s.io, reviews). */
-const SERVED: ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES, ...REVIEWS];
+/** What discovery adds for group-versions other servers serve (APIServices with a service), and what they replace. */
+export interface DiscoveryExtra {
+  resources: readonly ResourceInfo[];
+  /** apiVersions served by another server (their built-in entries, e.g. metrics.k8s.io's, are left out). */
+  replaced: ReadonlySet<string>;
+}
+
+const NO_EXTRA: DiscoveryExtra = { resources: [], replaced: new Set() };
+
+/**
+ * Everything discovery lists: the stored resources (custom ones included), then APIs served without storage
+ * (metrics.k8s.io, reviews), then the aggregated ones.
+ */
+const served = (extra: DiscoveryExtra): ResourceInfo[] => [
+  ...servedResources(),
+  ...(extra.replaced.size ? METRICS_RESOURCES.filter((r) => !extra.replaced.has(apiVersionOf(r))) : METRICS_RESOURCES),
+  ...REVIEWS,
+  ...extra.resources,
+];
 
 export const VERSION_INFO = {
   major: '1',
@@ -39,10 +56,11 @@ function subInfo(r: ResourceInfo, sub: string): { group: string; version: string
   return { group: s.group ?? r.group, version: s.version ?? r.version, kind: s.kind ?? r.kind, verbs: s.verbs };
 }
 
-/** Groups in serving order: core first, then named groups as RESOURCES lists them. */
-function groups(): { name: string; versions: string[] }[] {
+/** Groups in serving order: core first, then named groups as RESOURCES lists them, then aggregated ones. */
+function groups(extra: DiscoveryExtra): { name: string; versions: string[] }[] {
   const out: { name: string; versions: string[] }[] = [];
-  for (const r of SERVED) {
+  const gvs = [...served(extra), ...[...extra.replaced].map((gv) => ({ group: gv.includes('/') ? gv.split('/')[0] ?? '' : '', version: gv.split('/').pop() ?? '' }))];
+  for (const r of gvs) {
     let g = out.find((x) => x.name === r.group);
     if (!g) out.push((g = { name: r.group, versions: [] }));
     if (!g.versions.includes(r.version)) g.versions.push(r.version);
@@ -50,7 +68,7 @@ function groups(): { name: string; versions: string[] }[] {
   return out;
 }
 
-const resourcesOf = (group: string, version: string): ResourceInfo[] => SERVED.filter((r) => r.group === group && r.version === version);
+const resourcesOf = (group: string, version: string, extra: DiscoveryExtra): ResourceInfo[] => served(extra).filter((r) => r.group === group && r.version === version);
 
 export function wantsAggregated(accept: string | undefined): boolean {
   for (const a of parseAccept(accept)) {
@@ -61,15 +79,15 @@ export function wantsAggregated(accept: string | undefined): boolean {
 }
 
 /** aggregated discovery: one item for the core group (`/api`) or one per named group (`/apis`). */
-export function aggregatedDiscovery(core: boolean): unknown {
-  const items = groups()
+export function aggregatedDiscovery(core: boolean, extra: DiscoveryExtra = NO_EXTRA): unknown {
+  const items = groups(extra)
     .filter((g) => (g.name === '') === core)
     .map((g) => ({
       metadata: { name: g.name, creationTimestamp: null },
       versions: g.versions.map((version) => ({
         version,
         freshness: 'Current',
-        resources: resourcesOf(g.name, version).map((r) => ({
+        resources: resourcesOf(g.name, version, extra).map((r) => ({
           resource: r.resource,
           responseKind: { group: r.group, version: r.version, kind: r.kind },
           scope: r.namespaced ? 'Namespaced' : 'Cluster',
@@ -100,17 +118,17 @@ function apiGroup(g: { name: string; versions: string[] }): unknown {
   return { name: g.name, versions, preferredVersion: versions[0] };
 }
 
-export function apiGroupList(): unknown {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().filter((g) => g.name !== '').map(apiGroup) };
+export function apiGroupList(extra: DiscoveryExtra = NO_EXTRA): unknown {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups(extra).filter((g) => g.name !== '').map(apiGroup) };
 }
 
-export function apiGroupDoc(group: string): unknown | undefined {
-  const g = groups().find((x) => x.name === group && group !== '');
+export function apiGroupDoc(group: string, extra: DiscoveryExtra = NO_EXTRA): unknown | undefined {
+  const g = groups(extra).find((x) => x.name === group && group !== '');
   return g ? { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(g) as object) } : undefined;
 }
 
-export function apiResourceList(group: string, version: string): unknown | undefined {
-  const rs = resourcesOf(group, version);
+export function apiResourceList(group: string, version: string, extra: DiscoveryExtra = NO_EXTRA): unknown | undefined {
+  const rs = resourcesOf(group, version, extra);
   if (rs.length === 0) return undefined;
   const resources = rs.flatMap((r) => [
     {

@@ -41,20 +41,40 @@ function send(res: Response, body: string, cacheControl: string, etag?: string):
   res.end(body);
 }
 
-export function openapiHandler(req: Request, res: Response): void {
+/** Documents of group-versions served beside the built-in ones (custom resources), each with its hash. */
+export interface OpenApiSource {
+  groupVersions(): string[];
+  document(groupVersion: string): { doc: object; hash: string } | undefined;
+}
+
+/** The document of a group-version (built-in or from `extra`) with its hash, or undefined. */
+export function openapiDocument(gv: string, extra?: OpenApiSource): { doc: object; hash: string } | undefined {
+  if (openapiGroupVersions().includes(gv)) return { doc: openapiV3(gv), hash: openapiV3Hash(gv) };
+  return extra?.document(gv);
+}
+
+/** Every group-version with a document. */
+export function documentGroupVersions(extra?: OpenApiSource): string[] {
+  return [...openapiGroupVersions(), ...(extra?.groupVersions() ?? [])];
+}
+
+export function openapiHandler(req: Request, res: Response, extra?: OpenApiSource): void {
   const rest = req.path.replace(/^\/openapi\/v3\/?/, '');
   if (rest === '') {
-    send(res, JSON.stringify({ paths: openapiV3Paths() }), 'no-cache, private');
+    const paths = openapiV3Paths();
+    for (const gv of extra?.groupVersions() ?? []) paths[gvPath(gv)] = { serverRelativeURL: `/openapi/v3/${gvPath(gv)}?hash=${extra?.document(gv)?.hash ?? ''}` };
+    send(res, JSON.stringify({ paths }), 'no-cache, private');
     return;
   }
-  const gv = openapiGroupVersions().find((v) => gvPath(v) === rest);
-  if (!gv) {
+  const gv = documentGroupVersions(extra).find((v) => gvPath(v) === rest);
+  const found = gv === undefined ? undefined : openapiDocument(gv, extra);
+  if (!found) {
     sendError(res, notFoundPath());
     return;
   }
-  let body = bodies.get(gv);
-  if (body === undefined) bodies.set(gv, (body = JSON.stringify(withWriteParams(openapiV3(gv)))));
-  const hash = openapiV3Hash(gv);
+  const hash = found.hash;
+  let body = bodies.get(hash);
+  if (body === undefined) bodies.set(hash, (body = JSON.stringify(withWriteParams(found.doc))));
   // A URL carrying the current hash names this exact document: clients may cache it for good.
   const pinned = new URL(req.url, 'https://localhost').searchParams.get('hash') === hash;
   send(res, body, pinned ? 'public, immutable, max-age=31536000' : 'no-cache, private', hash);

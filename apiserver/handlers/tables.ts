@@ -4,6 +4,7 @@ import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
 import { accessModesString as accessModes, ANN_BETA_DEFAULT_STORAGE_CLASS, ANN_BETA_STORAGE_CLASS, ANN_DEFAULT_STORAGE_CLASS } from '../../api/storage.js';
+import type { TablePrinter } from '../registry/rest.js';
 
 export interface Column {
   name: string;
@@ -15,10 +16,7 @@ export interface Column {
 
 type Cell = string | number | boolean;
 
-interface Printer {
-  columns: Column[];
-  row(o: Obj, now: Date): Cell[];
-}
+type Printer = TablePrinter;
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -124,7 +122,39 @@ function listWithMore(items: string[], max = 3): string {
   return items.length ? items.join(',') : '<unset>';
 }
 
+const webhooksPrinter: Printer = {
+  columns: [nameCol, col('Webhooks', 'integer'), ageCol],
+  row: (o, now) => [o.metadata.name ?? '', arr(o.webhooks).length, age(o.metadata.creationTimestamp, now)],
+};
+
+/** kube-aggregator's APIService columns: SERVICE ("Local" or namespace/name), AVAILABLE ("True", "False (Reason)"). */
+function apiServiceRow(o: Obj, now: Date): Cell[] {
+  const svc = obj(obj(o.spec).service);
+  const c = arr(obj(o.status).conditions).find((x) => x.type === 'Available');
+  const available = !c ? 'Unknown' : c.status === 'True' ? 'True' : `${String(c.status)} (${String(c.reason ?? '')})`;
+  return [o.metadata.name ?? '', svc.name ? `${String(svc.namespace ?? '')}/${String(svc.name)}` : 'Local', available, age(o.metadata.creationTimestamp, now)];
+}
+
 const PRINTERS: Record<string, Printer> = {
+  MutatingWebhookConfiguration: webhooksPrinter,
+  ValidatingWebhookConfiguration: webhooksPrinter,
+  ValidatingAdmissionPolicy: {
+    columns: [nameCol, col('Validations', 'integer'), col('ParamKind'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const pk = obj(spec.paramKind);
+      return [o.metadata.name ?? '', arr(spec.validations).length, pk.kind ? `${String(pk.apiVersion ?? '')}/${String(pk.kind)}` : '<unset>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  ValidatingAdmissionPolicyBinding: {
+    columns: [nameCol, col('PolicyName'), col('ParamRef'), ageCol],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const ref = obj(spec.paramRef);
+      return [o.metadata.name ?? '', String(spec.policyName ?? ''), ref.name ? `${String(ref.namespace ?? '')}/${String(ref.name)}` : '<unset>', age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  APIService: { columns: [nameCol, col('Service'), col('Available'), ageCol], row: apiServiceRow },
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
     row(o, now) {
@@ -424,9 +454,9 @@ function rowObject(o: Obj, include: IncludeObject): unknown {
 export function toTable(
   kind: string,
   items: Obj[],
-  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean },
+  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean; printer?: TablePrinter | undefined },
 ): JsonObject {
-  const p = PRINTERS[kind] ?? DEFAULT_PRINTER;
+  const p: TablePrinter = opts.printer ?? PRINTERS[kind] ?? DEFAULT_PRINTER;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

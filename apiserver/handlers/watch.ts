@@ -145,6 +145,6 @@ function objectJson(obj: object): string {
 
 function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, ctx: HandlerContext): unknown {
   const obj = ev.object as Obj;
-  return toTable(info.kind, [obj], { include, now: ctx.clock.now(), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
+  return toTable(info.kind, [obj], { include, now: ctx.clock.now(), printer: ctx.registry.store(info).strategy.printer, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
 }
 

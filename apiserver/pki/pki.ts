@@ -7,6 +7,8 @@ import { createCa, DAY_MS, generateKeyPair, isIp, signCertificate, signedBy, sub
 import { fileExists } from './files.js';
 
 export type { CertPair } from '../../lib/x509.js';
+/** A new self-signed CA (the cluster CA; tests and the front proxy make their own). */
+export { createCa } from '../../lib/x509.js';
 
 export interface ClusterPki {
   ca: CertPair;

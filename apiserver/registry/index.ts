@@ -1,24 +1,45 @@
 // The registry: one generic Store per served resource, each with its kind's strategy, and the kinds' subresource
 // storage (scale, binding, eviction).
-import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import { findByKind, RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import type { Obj } from './object.js';
 import type { Storage } from '../storage/interface.js';
 import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
 import type { SubresourceStorage } from './rest.js';
 import { Store, type StoreDeps } from './store.js';
+import type { Strategy } from './strategy.js';
+
+/** Builds a resource's store over the registry's storage and dependencies. */
+export type StoreFactory = (info: ResourceInfo, strategy: Strategy, storage: Storage, deps: StoreDeps) => Store;
 
 export class Registry {
   private readonly stores = new Map<ResourceInfo, Store>();
   private readonly subresources = new Map<ResourceInfo, ReadonlyMap<string, SubresourceStorage>>();
 
-  constructor(storage: Storage, deps: StoreDeps & { serviceRanges?: ServiceRanges }) {
-    for (const info of RESOURCES) {
-      const strategy = strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {});
-      const store = new Store(info, strategy, storage, deps);
-      this.stores.set(info, store);
-      const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: deps.clock })] as const);
-      this.subresources.set(info, new Map(subs));
-    }
+  constructor(
+    private readonly storage: Storage,
+    private readonly deps: StoreDeps & { serviceRanges?: ServiceRanges },
+  ) {
+    for (const info of RESOURCES) this.serve(info, strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {}));
+  }
+
+  /**
+   * Serves a resource with its strategy (the built-in ones at start, custom resources when their CRD is established);
+   * `make` builds a Store of another class (a custom resource version converted by webhook).
+   */
+  serve(info: ResourceInfo, strategy: Strategy, make?: StoreFactory): Store {
+    const store = make ? make(info, strategy, this.storage, this.deps) : new Store(info, strategy, this.storage, this.deps);
+    this.stores.set(info, store);
+    const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: this.deps.clock })] as const);
+    this.subresources.set(info, new Map(subs));
+    return store;
+  }
+
+  /** Stops serving a resource added with serve(): its cacher (storage watch and watchers) ends. */
+  unserve(info: ResourceInfo): void {
+    this.stores.get(info)?.close();
+    this.stores.delete(info);
+    this.subresources.delete(info);
   }
 
   store(info: ResourceInfo): Store {
@@ -35,6 +56,23 @@ export class Registry {
   /** Stops every resource type's cacher (and so its storage watch). */
   close(): void {
     for (const s of this.stores.values()) s.close();
+  }
+
+  /** The store serving apiVersion/kind (custom resources included), or undefined. */
+  byKind(apiVersion: string, kind: string): Store | undefined {
+    const info = findByKind(apiVersion, kind);
+    return info && this.stores.get(info);
+  }
+
+  /** An object by kind from the store's cache (admission params), or undefined when the kind or object is missing. */
+  async lookupByKind(apiVersion: string, kind: string, namespace: string, name: string): Promise<Obj | undefined> {
+    return this.byKind(apiVersion, kind)?.lookup(namespace, name);
+  }
+
+  /** Every object of a kind in a namespace ('' = all) from the store's cache. */
+  async lookupAllByKind(apiVersion: string, kind: string, namespace: string): Promise<Obj[]> {
+    const all = (await this.byKind(apiVersion, kind)?.lookupAll()) ?? [];
+    return namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
   }
 
   byResource(group: string, version: string, resource: string): Store | undefined {

@@ -32,7 +32,10 @@ export interface AdmissionAttributes {
   subresource: string;
   namespace: string;
   name: string;
-  /** The new object (create, update); for a subresource create its body (an Eviction, a TokenRequest). */
+  /**
+   * The new object (create, update; a mutating plugin changes it in place); for a subresource create its body (an
+   * Eviction, a TokenRequest); on delete the object being deleted, as `old` is.
+   */
   obj?: Obj;
   /** The stored object (update, delete). */
   old?: Obj;
@@ -40,11 +43,17 @@ export interface AdmissionAttributes {
   dryRun: boolean;
 }
 
-/** Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...). */
-export type Admission = (attrs: AdmissionAttributes) => Promise<void>;
+/**
+ * Runs before an object is created, updated or deleted; throws ApiError to refuse (namespace lifecycle, quotas...).
+ * A plugin that changed the object answers true: the store then defaults and validates it again.
+ */
+export type Admission = (attrs: AdmissionAttributes) => Promise<void | boolean>;
+
+/** How each list field of a kind merges (by key, as a set, atomically), by its path of field names. */
+export type ListTypes = (path: readonly string[]) => { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
 
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
-export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef) => void;
+export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef, listTypes?: ListTypes) => void;
 
 /** Who asks for a write (the authenticated user), for kinds that record it (a CertificateSigningRequest's spec.username). */
 export interface WriteOptions {
@@ -108,7 +117,7 @@ export interface ObjectWatch extends AsyncIterable<WatchOut> {
 export interface ParentStore {
   readonly info: ResourceInfo;
   /** Runs the admission chain for a subresource create that has no object of its own to store (an Eviction). */
-  admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<void>;
+  admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean>;
   get(namespace: string, name: string): Promise<Obj>;
   update(namespace: string, name: string, transform: (current: Obj | undefined) => Obj | Promise<Obj>, opts?: UpdateOptions): Promise<{ obj: Obj; created: boolean }>;
   delete(namespace: string, name: string, p?: DeleteParams): Promise<{ obj: Obj; deleted: boolean }>;
@@ -139,3 +148,12 @@ export interface SubresourceStorage {
 
 /** Makes a kind's subresource storage over the kind's store. */
 export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock }) => SubresourceStorage;
+
+/** A Table cell. */
+export type TableCell = string | number | boolean | null;
+
+/** A kind's Table columns and rows (kube's TableConvertor). */
+export interface TablePrinter {
+  columns: { name: string; type: 'string' | 'integer' | 'number' | 'boolean' | 'date'; format?: string; description?: string; priority?: number }[];
+  row(o: Obj, now: Date): TableCell[];
+}

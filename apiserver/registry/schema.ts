@@ -4,7 +4,16 @@ import type { Obj } from './object.js';
 
 const asKube = (o: Obj): KubeObject => o as unknown as KubeObject;
 
-export const schemaHooks = {
+/** How a kind's objects are defaulted, validated and pruned: the built-in kinds' from api/, a custom resource's from its CRD. */
+export interface SchemaHooks {
+  dropNulls(obj: Obj): void;
+  applyDefaults(obj: Obj): void;
+  validate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string): StatusCause[];
+  unknownFields(obj: Obj): string[];
+  prune(obj: Obj): void;
+}
+
+export const schemaHooks: SchemaHooks = {
   /** Removes nulls (Go decodes them as zero values and never stores them). */
   dropNulls(obj: Obj): void {
     dropNulls(obj);

@@ -11,7 +11,7 @@ import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
 import { SERVER_SCOPE, type Admission, type AdmissionAttributes, type Clock, type DeleteParams, type ListOut, type ListParams, type ObjectWatch, type TrackFields, type UpdateOptions, type WatchOut, type WatchParams, type WriteOptions } from './rest.js';
 import { fieldsOf, type Strategy } from './strategy.js';
 import { newUid, objectKey, prefixKey } from '../../api/keys.js';
-import { schemaHooks } from './schema.js';
+import { schemaHooks, type SchemaHooks } from './schema.js';
 
 const CONFLICT_MSG = 'the object has been modified; please apply your changes to the latest version and try again';
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -64,6 +64,8 @@ export class Store {
   private cache: Cacher<Obj> | undefined;
   /** The revision of this store's newest write: cached reads must be at least as new (read-your-writes). */
   private lastWrite = 0;
+  /** Defaulting, validation and pruning of this kind (the strategy's, else the built-in schemas'). */
+  readonly schema: SchemaHooks;
 
   constructor(
     readonly info: ResourceInfo,
@@ -74,6 +76,7 @@ export class Store {
     this.apiVersion = apiVersionOf(info);
     this.codec = new Codec(info, deps.transformerFor?.(info));
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
+    this.schema = strategy.schema ?? schemaHooks;
   }
 
   // ---- keys and encoding ----
@@ -154,7 +157,7 @@ export class Store {
     if (err instanceof ApiError || !(err instanceof Error)) return err;
     let causes: StatusCause[];
     try {
-      causes = schemaHooks.validate({ ...obj, apiVersion: obj.apiVersion || apiVersionOf(this.info), kind: obj.kind || this.info.kind }, operation, old, subresource);
+      causes = this.schema.validate({ ...obj, apiVersion: obj.apiVersion || apiVersionOf(this.info), kind: obj.kind || this.info.kind }, operation, old, subresource);
     } catch {
       // Validation trips over the object too: it cannot say more than the failure already does, which stands.
       return err;
@@ -162,10 +165,24 @@ export class Store {
     return causes.length ? this.invalid(obj, causes) : err;
   }
 
-  /** The admission chain on a write of this resource (or of one of its subresources). */
-  async admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<void> {
+  /** The admission chain on a write of this resource (or of one of its subresources); whether a plugin changed the object. */
+  async admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean> {
     const full: AdmissionAttributes = { ...attrs, info: this.info };
-    for (const a of this.deps.admission) await a(full);
+    let changed = false;
+    for (const a of this.deps.admission) if ((await a(full)) === true) changed = true;
+    return changed;
+  }
+
+  /** Defaults and validates again an object that mutating admission changed (kube validates after mutation). */
+  private revalidate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string): void {
+    this.schema.dropNulls(obj);
+    this.checkKind(obj);
+    if (!subresource) this.schema.applyDefaults(obj);
+    const causes = [
+      ...this.schema.validate(obj, operation, old, subresource),
+      ...(subresource ? [] : operation === 'create' ? this.strategy.validate(obj) : old ? this.strategy.validateUpdate(obj, old) : []),
+    ];
+    if (causes.length) throw this.invalid(obj, causes);
   }
 
   // ---- reads ----
@@ -347,7 +364,7 @@ export class Store {
   /** Defaults, strategy, validation: everything but the write. */
   private prepareCreate(input: Obj, namespace: string, opts: WriteOptions, copy: boolean): Obj {
     const obj = copy ? structuredClone(input) : input;
-    schemaHooks.dropNulls(obj);
+    this.schema.dropNulls(obj);
     this.checkKind(obj);
     this.checkNamespace(obj, namespace);
     const m = obj.metadata;
@@ -358,13 +375,13 @@ export class Store {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
-    schemaHooks.applyDefaults(obj);
+    this.schema.applyDefaults(obj);
     this.strategy.prepareForCreate(obj, opts.scope?.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
-    const causes = [...schemaHooks.validate(obj, 'create'), ...this.strategy.validate(obj)];
+    const causes = [...this.schema.validate(obj, 'create'), ...this.strategy.validate(obj)];
     if (causes.length) throw this.invalid(obj, causes);
-    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager));
+    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager), this.strategy.listTypes);
     return obj;
   }
 
@@ -376,7 +393,7 @@ export class Store {
       let obj: Obj;
       try {
         obj = this.prepareCreate(input, namespace, opts, copy);
-        await this.admit({ operation: 'create', subresource: '', namespace, name: obj.metadata.name ?? '', obj, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun });
+        if (await this.admit({ operation: 'create', subresource: '', namespace, name: obj.metadata.name ?? '', obj, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun })) this.revalidate(obj, 'create');
         if (this.strategy.allocate) await this.strategy.allocate(obj, undefined, { listAll: () => this.listAll('') });
       } catch (err) {
         throw this.explain(err, input, 'create');
@@ -403,7 +420,7 @@ export class Store {
     const shallow = opts.subresource === 'status' || opts.subresource === 'binding';
     const obj = shallow ? { ...next, metadata: { ...next.metadata } } : structuredClone(next);
     // A binding is server code's change to the stored object, which holds no nulls.
-    if (opts.subresource !== 'binding') schemaHooks.dropNulls(obj);
+    if (opts.subresource !== 'binding') this.schema.dropNulls(obj);
     this.checkKind(obj);
     const name = old.metadata.name ?? '';
     if (obj.metadata.name !== undefined && obj.metadata.name !== '' && obj.metadata.name !== name) {
@@ -421,7 +438,7 @@ export class Store {
       result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
       this.strategy.prepareForStatusUpdate?.(result, old);
-      const causes = schemaHooks.validate(result, 'update', old, 'status');
+      const causes = this.schema.validate(result, 'update', old, 'status');
       if (causes.length) throw this.invalid(result, causes);
     } else if (opts.subresource === 'finalize') {
       const spec = typeof old.spec === 'object' && old.spec !== null ? old.spec : {};
@@ -442,9 +459,9 @@ export class Store {
       }
       if (m.managedFields === undefined && o.managedFields !== undefined) m.managedFields = o.managedFields;
       delete m.selfLink;
-      schemaHooks.applyDefaults(result);
+      this.schema.applyDefaults(result);
       this.strategy.prepareForUpdate(result, old);
-      const causes = [...schemaHooks.validate(result, 'update', old), ...this.strategy.validateUpdate(result, old)];
+      const causes = [...this.schema.validate(result, 'update', old), ...this.strategy.validateUpdate(result, old)];
       if (causes.length) throw this.invalid(result, causes);
     }
     result.metadata.resourceVersion = old.metadata.resourceVersion;
@@ -452,7 +469,7 @@ export class Store {
       result.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     if (deepEqual(withoutManaged(result), withoutManaged(old))) throw new Unchanged(old);
-    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(old, result, this.managerRef(opts.fieldManager, opts.subresource));
+    if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(old, result, this.managerRef(opts.fieldManager, opts.subresource), this.strategy.listTypes);
     return result;
   }
 
@@ -492,7 +509,9 @@ export class Store {
       try {
         next = await transform(opts.currentReadOnly ? old : structuredClone(old));
         obj = this.prepareUpdate(next, old, opts);
-        await this.admit({ operation: 'update', subresource: opts.admissionSubresource ?? opts.subresource ?? '', namespace, name, obj, old, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun });
+        const sub = opts.subresource && opts.subresource !== 'binding' ? opts.subresource : undefined;
+        const admitted = { operation: 'update' as const, subresource: opts.admissionSubresource ?? opts.subresource ?? '', namespace, name, obj, old, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun };
+        if (await this.admit(admitted)) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
         if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
@@ -544,7 +563,7 @@ export class Store {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
         );
       }
-      await this.admit({ operation: 'delete', subresource: '', namespace, name, old: obj, scope: p.scope ?? SERVER_SCOPE, dryRun: !!p.dryRun });
+      await this.admit({ operation: 'delete', subresource: '', namespace, name, obj, old: obj, scope: p.scope ?? SERVER_SCOPE, dryRun: !!p.dryRun });
       const next = structuredClone(obj);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);

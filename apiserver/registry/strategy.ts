@@ -2,7 +2,8 @@
 import type { StatusCause } from '../../api/errors.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { getPath, str, type Obj } from './object.js';
-import type { DeleteParams, SubresourceFactory } from './rest.js';
+import type { DeleteParams, ListTypes, SubresourceFactory, TablePrinter } from './rest.js';
+import type { SchemaHooks } from './schema.js';
 import type { UserInfo } from '../authorization/types.js';
 
 export interface Strategy {
@@ -37,6 +38,12 @@ export interface Strategy {
   allocate?(obj: Obj, old: Obj | undefined, ctx: AllocateContext): Promise<void>;
   /** The kind's subresources with objects of their own (scale, binding, eviction), by name. */
   readonly subresources?: Readonly<Record<string, SubresourceFactory>>;
+  /** Defaulting, validation and pruning of the kind's objects (default: api/'s, from the built-in schemas). */
+  readonly schema?: SchemaHooks;
+  /** The kind's Table columns (default: the built-in printers by kind). */
+  readonly printer?: TablePrinter;
+  /** How the kind's lists merge in server-side apply (default: the built-in kinds' merge keys). */
+  readonly listTypes?: ListTypes;
 }
 
 /** What an allocator may read: the other objects of the same kind. */

@@ -11,6 +11,7 @@ import type { ServiceRanges } from '../registry/kinds/service.js';
 import { Registry, type Admission, type Clock, type Store } from '../registry/index.js';
 import { serviceAccountAdmission } from '../serviceaccount/admission.js';
 import { trackUpdate } from '../patch/managed-fields.js';
+import { extensionAdmission } from '../admission/extension.js';
 import type { Storage } from '../storage/interface.js';
 
 /** The stores the server's own parts use (admission, tokens, node proxy, publisher, post-start hooks). */
@@ -60,6 +61,7 @@ export function newRegistry(
     }),
     serviceAccountAdmission({ getServiceAccount: async (ns, name) => (await serviceAccounts.lookup(ns, name)) as unknown as ServiceAccount | undefined }),
     storageAdmissionFromStores(storeOf),
+    ...extensionAdmission(registry, o.log),
   );
   return { registry, stores, admission };
 }

@@ -5,8 +5,9 @@
 import express from 'express';
 import type { Handler } from '../filters/chain.js';
 import type { ApiServerMetrics } from '../filters/metrics.js';
-import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
-import { openapiHandler } from '../handlers/openapi.js';
+import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, type DiscoveryExtra, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
+import { openapiHandler, type OpenApiSource } from '../handlers/openapi.js';
+import { openapiV2Handler } from '../handlers/openapi-v2.js';
 import { notFoundPath, sendError, sendJson } from '../http/responses.js';
 import { upgradeOf } from '../http/upgrades.js';
 import { isMetricsRequest, serveMetrics, type MetricsDeps } from '../nodeproxy/metrics-api.js';
@@ -23,6 +24,10 @@ export interface RouteDeps {
   reviews: ReviewDeps;
   /** host:port as clients reach the server (legacy /api discovery names it); known once it listens. */
   serverAddress(): string;
+  /** OpenAPI documents beyond the built-in ones (custom resources). */
+  openapi?: OpenApiSource;
+  /** Group-versions served by other servers behind APIServices: proxied there, merged into discovery. */
+  aggregator?: { handles(url: string): boolean; proxy: Handler; discovery(): DiscoveryExtra };
 }
 
 /** /api/v1/<more> and /apis/<group>/<version>/<more>, but not the paths with routes of their own (node proxy, metrics.k8s.io, reviews). */
@@ -36,6 +41,7 @@ function isResourcePath(url: string): boolean {
 export function routes(deps: RouteDeps): Handler {
   const app = otherRoutes(deps);
   return (req, res) => {
+    if (deps.aggregator?.handles(req.url ?? '/')) return deps.aggregator.proxy(req, res);
     if (upgradeOf(req)) return deps.upgrade(req, res);
     if (isResourcePath(req.url ?? '/')) return deps.resource(req, res);
     // express routes answer without telling when they are done: done is when the response closes.
@@ -60,8 +66,8 @@ function otherRoutes(deps: RouteDeps): express.Express {
     });
   }
   discoveryRoutes(app, deps);
-  app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res));
-  app.get('/openapi/v2', (_req, res) => sendError(res, notFoundPath()));
+  app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res, deps.openapi));
+  app.get('/openapi/v2', (req, res) => openapiV2Handler(req, res, deps.openapi));
   app.get(['/api/v1/nodes/:name/proxy', '/api/v1/nodes/:name/proxy/*'], (req, res) => {
     const prefix = `/api/v1/nodes/${req.params.name ?? ''}/proxy`;
     const url = new URL(req.url, 'https://localhost');
@@ -82,13 +88,14 @@ function otherRoutes(deps: RouteDeps): express.Express {
 
 /** Legacy discovery (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated discovery (apidiscovery.k8s.io/v2). */
 function discoveryRoutes(app: express.Express, deps: RouteDeps): void {
+  const extra = (): DiscoveryExtra | undefined => deps.aggregator?.discovery();
   app.get('/api', (req, res) => {
     if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(true), AGGREGATED_CONTENT_TYPE);
     else sendJson(res, 200, apiVersions(deps.serverAddress()));
   });
   app.get('/apis', (req, res) => {
-    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(false), AGGREGATED_CONTENT_TYPE);
-    else sendJson(res, 200, apiGroupList());
+    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(false, extra()), AGGREGATED_CONTENT_TYPE);
+    else sendJson(res, 200, apiGroupList(extra()));
   });
   app.get('/api/:version', (req, res) => {
     const doc = apiResourceList('', req.params.version ?? '');
@@ -96,12 +103,12 @@ function discoveryRoutes(app: express.Express, deps: RouteDeps): void {
     else sendError(res, notFoundPath());
   });
   app.get('/apis/:group', (req, res) => {
-    const doc = apiGroupDoc(req.params.group ?? '');
+    const doc = apiGroupDoc(req.params.group ?? '', extra());
     if (doc) sendJson(res, 200, doc);
     else sendError(res, notFoundPath());
   });
   app.get('/apis/:group/:version', (req, res) => {
-    const doc = apiResourceList(req.params.group ?? '', req.params.version ?? '');
+    const doc = apiResourceList(req.params.group ?? '', req.params.version ?? '', extra());
     if (doc) sendJson(res, 200, doc);
     else sendError(res, notFoundPath());
   });

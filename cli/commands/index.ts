@@ -30,6 +30,9 @@ import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerToken } from './token.js';
 import { register as registerJoin } from './join.js';
+import { register as registerRegistry } from './registry.js';
+import { register as registerBuild } from './build.js';
+import { register as registerCompose } from './compose.js';
 import { register as registerSnapshot } from './snapshot.js';
 
 export function registerAll(program: Command): void {
@@ -62,6 +65,9 @@ export function registerAll(program: Command): void {
   registerDrain(program);
   registerWait(program);
   registerEdit(program);
+  registerRegistry(program);
+  registerBuild(program);
+  registerCompose(program);
   registerVersion(program);
   registerCompletion(program);
 }

@@ -66,7 +66,16 @@ export function register(program: Command): void {
     });
 }
 
-async function stream(cli: Cli, pod: PodObj, container: string, flags: LogsFlags, tail: number, prefix: boolean): Promise<void> {
+/** Streams one container's log to stdout; with `prefix`, each line starts with `tag` (default [pod/NAME/CONTAINER]). */
+export async function stream(
+  cli: Cli,
+  pod: PodObj,
+  container: string,
+  flags: Pick<LogsFlags, 'follow' | 'previous' | 'since' | 'sinceTime' | 'timestamps' | 'limitBytes'>,
+  tail: number,
+  prefix: boolean,
+  tagText?: string,
+): Promise<void> {
   const res = await cli.rest.open('GET', podPath(pod, 'log'), {
     query: {
       container,
@@ -80,7 +89,7 @@ async function stream(cli: Cli, pod: PodObj, container: string, flags: LogsFlags
     },
     accept: '*/*',
   });
-  const tag = `[pod/${pod.metadata?.name ?? ''}/${container}] `;
+  const tag = tagText ?? `[pod/${pod.metadata?.name ?? ''}/${container}] `;
   let partial = '';
   for await (const chunk of res) {
     if (!prefix) {

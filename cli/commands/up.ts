@@ -25,6 +25,7 @@ import { etcd3Credentials } from '../../apiserver/storage/etcd.js';
 import type { EtcdTls } from '../../apiserver/storage/index.js';
 import { ensureDefaultEncryptionConfig } from '../../apiserver/encryption/config.js';
 import { API_SERVER_FLAGS, etcdTlsFromFlags, runServer, type RunningServer } from './server.js';
+import { DEFAULT_REGISTRY_PORT, startClusterRegistry } from '../../registry/index.js';
 
 /** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
 export const UP_FLAGS: FlagTable = [
@@ -35,6 +36,8 @@ export const UP_FLAGS: FlagTable = [
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of this node' },
   { name: '--agent-port', kind: 'int', arg: 'port', default: '10250', description: 'HTTPS port of the node agent API' },
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
+  { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
+  { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -183,6 +186,12 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
     if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
+
+    if (!f.bool('--disable-registry')) {
+      const registry = await startClusterRegistry({ root: join(dataDir, 'registry'), port: f.int('--registry-port'), pkiDir: join(dataDir, 'server', 'pki'), rest: server.rest });
+      stops.push(() => registry.close());
+      progress.step(`built-in registry up at ${registry.url} (cluster CA; docker login -u x -p TOKEN)`);
+    }
 
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);

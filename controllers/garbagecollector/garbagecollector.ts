@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/logger.js';
 import { Controller, type ControllerContext, type SyncContext } from '../framework/controller.js';
 import { metaOf } from '../framework/owners.js';
 import type { OwnerReference } from '../framework/types.js';
+import { CRDS, customResourceInfos, type CrdLike } from '../framework/custom-resources.js';
 import { decide, FOREGROUND, Graph, isDeletingDependents, ORPHAN, type GraphNode, type Identity, type OwnerState, type Work } from './graph.js';
 
 /** Kinds the collector does not track (as kube-controller-manager ignores events). */
@@ -25,29 +26,21 @@ export class GarbageCollector extends Controller {
   readonly graph: Graph;
   private readonly rest: RestClient;
   private readonly clients = new Map<string, ResourceClient<ObjectLike>>();
+  /** Custom kinds by apiVersion/kind, and the custom resources watched (resource.group). */
+  private readonly custom = new Map<string, ResourceInfo>();
+  private readonly customWatched = new Set<string>();
   protected readonly informers;
 
   constructor(ctx: ControllerContext, opts: GarbageCollectorOptions = {}) {
     super({ name: 'garbage-collector-controller', clock: ctx.clock, workers: opts.workers ?? 20 });
     this.rest = ctx.rest;
-    this.graph = new Graph((apiVersion, kind) => findByKind(apiVersion, kind)?.namespaced ?? true);
+    this.graph = new Graph((apiVersion, kind) => this.infoOf(apiVersion, kind)?.namespaced ?? true);
     const watched: Informer<ObjectLike>[] = [];
-    for (const info of RESOURCES) {
-      if (IGNORED.has(info.resource)) continue;
-      const inf = ctx.informers.for<ObjectLike>(info);
-      const identity = (o: ObjectLike): Identity => ({
-        apiVersion: apiVersionOf(info),
-        kind: info.kind,
-        name: o.metadata?.name ?? '',
-        ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
-      });
-      inf.addEventHandler({
-        onAdd: (o) => this.schedule(this.graph.observe(o, identity(o))),
-        onUpdate: (old, o) => this.schedule(this.graph.observe(o, identity(o), old)),
-        onDelete: (o) => this.schedule(this.graph.remove(o.metadata?.uid ?? '')),
-      });
-      watched.push(inf);
-    }
+    for (const info of RESOURCES) if (!IGNORED.has(info.resource)) watched.push(this.watchKind(ctx, info));
+    // Custom resources: their kinds are learnt from the CRDs, and each gets an informer when its CRD is established.
+    const crds = ctx.informers.for<CrdLike>(CRDS);
+    crds.addEventHandler({ onAdd: (c) => this.learn(ctx, c), onUpdate: (_o, c) => this.learn(ctx, c), onDelete: (c) => void this.forget(ctx, c) });
+    watched.push(crds as unknown as Informer<ObjectLike>);
     // Decisions before every kind is known could orphan or block wrongly; a kind that never lists must not stop GC.
     const timeout = opts.syncTimeoutMs ?? 30_000;
     this.informers = [
@@ -71,6 +64,47 @@ export class GarbageCollector extends Controller {
     ];
   }
 
+  /** An informer of one kind feeding the graph. */
+  private watchKind(ctx: ControllerContext, info: ResourceInfo): Informer<ObjectLike> {
+    const inf = ctx.informers.for<ObjectLike>(info);
+    const identity = (o: ObjectLike): Identity => ({
+      apiVersion: apiVersionOf(info),
+      kind: info.kind,
+      name: o.metadata?.name ?? '',
+      ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
+    });
+    inf.addEventHandler({
+      onAdd: (o) => this.schedule(this.graph.observe(o, identity(o))),
+      onUpdate: (old, o) => this.schedule(this.graph.observe(o, identity(o), old)),
+      onDelete: (o) => this.schedule(this.graph.remove(o.metadata?.uid ?? '')),
+    });
+    return inf;
+  }
+
+  /** Learns the kinds of an established CRD and watches its storage version (once). */
+  private learn(ctx: ControllerContext, crd: CrdLike): void {
+    const infos = customResourceInfos(crd);
+    for (const info of infos) this.custom.set(`${apiVersionOf(info)}/${info.kind}`, info);
+    const storage = infos[0];
+    if (!storage || this.customWatched.has(`${storage.resource}.${storage.group}`)) return;
+    this.customWatched.add(`${storage.resource}.${storage.group}`);
+    this.watchKind(ctx, storage).start();
+  }
+
+  /** Stops watching a deleted CRD's resource (its objects were deleted before it). */
+  private async forget(ctx: ControllerContext, crd: CrdLike): Promise<void> {
+    const { group, names } = crd.spec;
+    for (const [k, info] of this.custom) if (info.group === group && info.resource === names.plural) this.custom.delete(k);
+    const storage = crd.spec.versions.find((v) => v.storage);
+    if (!storage || !this.customWatched.delete(`${names.plural}.${group}`)) return;
+    await ctx.informers.for<ObjectLike>({ group, version: storage.name, resource: names.plural, namespaced: crd.spec.scope === 'Namespaced' }).stop();
+  }
+
+  /** A kind this collector can act on: a built-in one, or a custom one its CRD announced. */
+  private infoOf(apiVersion: string, kind: string): ResourceInfo | undefined {
+    return findByKind(apiVersion, kind) ?? this.custom.get(`${apiVersion}/${kind}`);
+  }
+
   private schedule(work: Work[]): void {
     for (const w of work) this.queue.add(`${w.kind}/${w.uid}`);
   }
@@ -86,7 +120,7 @@ export class GarbageCollector extends Controller {
   }
 
   private client(identity: Pick<Identity, 'apiVersion' | 'kind'>): { client: ResourceClient<ObjectLike>; info: ResourceInfo } | undefined {
-    const info = findByKind(identity.apiVersion, identity.kind);
+    const info = this.infoOf(identity.apiVersion, identity.kind);
     if (!info) return undefined;
     let c = this.clients.get(info.resource + '.' + info.group);
     if (!c) this.clients.set(info.resource + '.' + info.group, (c = this.rest.resource<ObjectLike>(info)));
@@ -141,7 +175,7 @@ export class GarbageCollector extends Controller {
   private async ownerState(ref: OwnerReference, dependent: GraphNode): Promise<OwnerState> {
     const known = this.graph.get(ref.uid);
     if (known && !known.virtual) return known.deletingDependents ? 'waiting' : 'solid';
-    const ns = findByKind(ref.apiVersion, ref.kind)?.namespaced ? dependent.identity.namespace : undefined;
+    const ns = this.infoOf(ref.apiVersion, ref.kind)?.namespaced ? dependent.identity.namespace : undefined;
     const owner = await this.live({ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, ...(ns ? { namespace: ns } : {}) }, ref.uid);
     if (owner === 'unknown') return 'solid';
     if (!owner) return 'dangling';

@@ -9,6 +9,8 @@ import { Controller, type ControllerContext, type SyncContext, type SyncResult }
 import { metaOf } from '../framework/owners.js';
 import { rfc3339 } from '../framework/pods.js';
 import { NAMESPACES, type Namespace } from '../framework/types.js';
+import { CRDS, customResourceInfos, type CrdLike } from '../framework/custom-resources.js';
+
 
 export const KUBERNETES_FINALIZER = 'kubernetes';
 
@@ -54,6 +56,7 @@ export class NamespaceController extends Controller {
   private readonly nsInformer: Informer<Namespace>;
   private readonly namespaces: ResourceClient<Namespace>;
   private readonly content: Array<{ info: ResourceInfo; client: ResourceClient<ObjectLike> }>;
+  private readonly rest: ControllerContext['rest'];
   private readonly recheckMs: number;
   protected readonly informers;
 
@@ -64,6 +67,7 @@ export class NamespaceController extends Controller {
     this.informers = [this.nsInformer];
     this.namespaces = ctx.rest.resource<Namespace>(NAMESPACES);
     this.content = RESOURCES.filter((r) => r.namespaced).map((info) => ({ info, client: ctx.rest.resource<ObjectLike>(info) }));
+    this.rest = ctx.rest;
     const onChange = (ns: Namespace): void => {
       if (ns.metadata.deletionTimestamp) this.enqueue(ns);
     };
@@ -96,10 +100,16 @@ export class NamespaceController extends Controller {
     });
   }
 
+  /** Namespaced custom resources, one client per CRD (at its storage version: every version reads the same objects). */
+  private async customContent(): Promise<Array<{ info: ResourceInfo; client: ResourceClient<ObjectLike> }>> {
+    const crds = await this.rest.resource<CrdLike>(CRDS).list(undefined);
+    return crds.items.flatMap((c) => customResourceInfos(c).slice(0, 1)).filter((info) => info.namespaced).map((info) => ({ info, client: this.rest.resource<ObjectLike>(info) }));
+  }
+
   /** Deletes every object of every namespaced kind (Background propagation) and reports what is left. */
   private async deleteContent(namespace: string): Promise<ContentReport> {
     const report: ContentReport = { remaining: new Map(), finalizers: new Map(), errors: [] };
-    for (const { info, client } of this.content) {
+    for (const { info, client } of [...this.content, ...(await this.customContent())]) {
       const what = info.group ? `${info.resource}.${info.group}` : info.resource;
       try {
         const list = await client.list(namespace);

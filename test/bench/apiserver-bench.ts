@@ -42,6 +42,7 @@ import { prefixKey } from '../../api/keys.js';
 import { parseAuthorizationModes, startApiServer } from '../../apiserver/index.js';
 import { openStorage, type Storage } from '../../apiserver/storage/index.js';
 import { startEtcd } from '../support/etcd-server.js';
+import { benchExtensions } from './extension-bench.js';
 import { InstrumentedStorage } from '../support/instrumented-storage.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 2000);
@@ -403,6 +404,7 @@ async function benchBackend(backend: string, etcd?: string): Promise<void> {
     record(backend, `list ${LIST_N} pods, bytes`, bytes, 'B', rawList.bytes);
 
     await benchWatch(backend, srv, call, pods('bench-watch'));
+    await benchExtensions({ backend, call: (m, p, b) => call(m, p, b), must, rate, median, record, ops: OPS, rounds: ROUNDS, run: RUN });
   } finally {
     await srv.ask({ op: 'stop' }).catch(() => srv.proc.kill());
     rmSync(dataDir, { recursive: true, force: true });

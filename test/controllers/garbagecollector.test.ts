@@ -5,6 +5,7 @@ import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { refFor, DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type OwnerReference, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { isGoneAfter, waitFor } from '../support/util.js';
+import { widgetCrd } from '../support/crds.js';
 import { createNamespace, deployment, startTestCluster, type TestCluster } from './harness.js';
 
 interface ConfigMap {
@@ -48,6 +49,23 @@ describe('garbage collector', function () {
     assert.ok(await gone(cms, ns, 'owner'));
     await waitFor(async () => (await gone(cms, ns, 'child')) && (await gone(cms, ns, 'grandchild')), { what: 'dependents collected' });
     assert.ok(!(await gone(cms, ns, 'kept')));
+  });
+
+  it('collects the dependents of a deleted custom resource', async () => {
+    const crds = cluster.rest.resource<{ apiVersion: string; kind: string; metadata: { name?: string }; status?: { conditions?: { type: string; status: string }[] } }>(refFor('apiextensions.k8s.io/v1', 'CustomResourceDefinition'));
+    await crds.create(undefined, widgetCrd({ group: 'gc.ketch.dev' }) as never);
+    await waitFor(async () => (await crds.get(undefined, 'widgets.gc.ketch.dev')).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'), { what: 'established' });
+    const ns = await createNamespace(cluster.rest);
+    const widgets = cluster.rest.resource<ConfigMap>({ group: 'gc.ketch.dev', version: 'v1', resource: 'widgets', namespaced: true });
+    const w = await widgets.create(ns, { apiVersion: 'gc.ketch.dev/v1', kind: 'Widget', metadata: { name: 'owner' }, spec: { color: 'red' } } as never);
+    await make(ns, 'owned', [{ apiVersion: 'gc.ketch.dev/v1', kind: 'Widget', name: 'owner', uid: w.metadata.uid! }]);
+    // A dependent whose Widget owner never existed is collected: the collector has seen both dependents by then.
+    await make(ns, 'dangling', [{ apiVersion: 'gc.ketch.dev/v1', kind: 'Widget', name: 'never', uid: '00000000-0000-0000-0000-000000000000' }]);
+    await waitFor(() => gone(cms, ns, 'dangling'), { what: 'the dependent of a Widget that never existed collected' });
+    assert.ok(!(await gone(cms, ns, 'owned')));
+    // Only the Widget's deletion, seen by the collector's informer of Widgets, can now collect its dependent.
+    await widgets.delete(ns, 'owner');
+    await waitFor(() => gone(cms, ns, 'owned'), { what: 'the dependent of the custom resource collected' });
   });
 
   it('Foreground: the owner waits (foregroundDeletion) until blocking dependents are gone', async () => {

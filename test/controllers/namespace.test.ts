@@ -5,6 +5,7 @@ import type { ResourceClient } from '../../client/index.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { refFor, DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, type Deployment, type Namespace, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { waitFor } from '../support/util.js';
+import { widgetCrd } from '../support/crds.js';
 import { createNamespace, startTestCluster, type TestCluster } from './harness.js';
 
 interface ConfigMap {
@@ -70,6 +71,25 @@ describe('namespace controller', function () {
         return isNotFound(err);
       }
     }, { what: 'namespace removed' });
+  });
+
+  it('deletes the custom resources in a namespace too', async () => {
+    const crds = cluster.rest.resource<{ apiVersion: string; kind: string; metadata: { name?: string }; status?: { conditions?: { type: string; status: string }[] } }>(refFor('apiextensions.k8s.io/v1', 'CustomResourceDefinition'));
+    await crds.create(undefined, widgetCrd({ group: 'ns.ketch.dev' }) as never);
+    await waitFor(async () => (await crds.get(undefined, 'widgets.ns.ketch.dev')).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'), { what: 'established' });
+    const ns = await createNamespace(cluster.rest);
+    const widgets = cluster.rest.resource<{ apiVersion: string; kind: string; metadata: { name?: string } }>({ group: 'ns.ketch.dev', version: 'v1', resource: 'widgets', namespaced: true });
+    await widgets.create(ns, { apiVersion: 'ns.ketch.dev/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { color: 'red' } } as never);
+    await cluster.rest.resource<Namespace>(NAMESPACES).delete(undefined, ns);
+    await waitFor(async () => {
+      try {
+        await cluster.rest.resource<Namespace>(NAMESPACES).get(undefined, ns);
+        return false;
+      } catch (err) {
+        return isNotFound(err);
+      }
+    }, { what: 'namespace removed' });
+    assert.deepEqual((await widgets.list(ns)).items, []);
   });
 
   it('leaves namespaces that are not being deleted alone', async () => {

@@ -164,6 +164,8 @@ export class UpCluster extends Clients {
   readonly bridge: string;
   private up: KetchProcess | undefined;
   private port = 0;
+  /** The built-in registry's port (a free one, so that no other registry on the host is in the way). */
+  registryPort = 0;
   private readonly seen = new Set<string>();
   private census: NodeJS.Timeout | undefined;
 
@@ -194,7 +196,8 @@ export class UpCluster extends Clients {
   /** Starts `ketch up` (on the same port as before, after a stop) and waits for "ketch is up": the node is Ready. */
   async start(): Promise<void> {
     this.port ||= await freePort();
-    const args = ['up', '--data-dir', this.dir, '--secure-port', String(this.port), '--bind-address', '127.0.0.1', '--agent-port', '0'];
+    this.registryPort ||= await freePort();
+    const args = ['up', '--data-dir', this.dir, '--secure-port', String(this.port), '--bind-address', '127.0.0.1', '--agent-port', '0', '--registry-port', String(this.registryPort)];
     args.push('--registry-mirror', `docker.io=${this.mirror.url}`);
     if (this.opts.clusterCidr) args.push('--cluster-cidr', this.opts.clusterCidr);
     this.up = await startKetch([...args, ...(this.opts.args ?? [])], 'ketch is up', 120_000, this.opts.fromDist);

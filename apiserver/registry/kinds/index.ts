@@ -12,6 +12,7 @@ import { certificateSigningRequestStrategy } from './certificates.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
+import { crdStrategy } from '../../apiextensions/crd-strategy.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
   Pod: podStrategy,
@@ -35,6 +36,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   PersistentVolumeClaim: persistentVolumeClaimStrategy,
   ...RBAC_STRATEGIES,
   CertificateSigningRequest: certificateSigningRequestStrategy,
+  CustomResourceDefinition: crdStrategy,
 };
 
 export function strategyFor(info: ResourceInfo, opts: { serviceRanges?: ServiceRanges } = {}): Strategy {

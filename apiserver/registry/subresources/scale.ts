@@ -33,8 +33,8 @@ function scaleOf(obj: Obj, selectorOf: ScaleSelector): JsonObject {
   };
 }
 
-/** Writes a Scale's spec.replicas into the workload, honouring the Scale's resourceVersion precondition. */
-function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
+/** The replicas a Scale written for `cur` asks for, after its resourceVersion precondition and kube's checks. */
+export function scaleReplicas(cur: Obj, scale: unknown, info: Pick<ResourceInfo, 'group' | 'resource'>): number | undefined {
   if (!isObject(scale)) throw errors.badRequest('the body is not a Scale object');
   const meta = isObject(scale.metadata) ? scale.metadata : {};
   const rv = meta.resourceVersion;
@@ -50,29 +50,40 @@ function withReplicas(cur: Obj, scale: unknown, info: ResourceInfo): Obj {
       { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
     ]);
   }
-  const spec = isObject(cur.spec) ? cur.spec : {};
-  return { ...cur, spec: { ...spec, replicas: replicas ?? 0 } };
+  return replicas;
+}
+
+/**
+ * A scale storage over the parent's store: `scaleOf` reads the Scale of an object, `withReplicas` writes replicas into
+ * a copy of it (after the Scale's resourceVersion precondition and checks). Built-in workloads and custom resources.
+ */
+export function scaleStorageOf(scaleOf: (obj: Obj) => JsonObject, withReplicas: (cur: Obj, replicas: number) => Obj): SubresourceFactory {
+  return (parent) => ({
+    bodies: 'json',
+    async get(namespace, name) {
+      return scaleOf(await parent.get(namespace, name));
+    },
+    async update(namespace, name, change, opts) {
+      const { info } = parent;
+      const out = await parent.update(
+        namespace,
+        name,
+        (cur) => {
+          if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name });
+          return withReplicas(cur, scaleReplicas(cur, change(scaleOf(cur)), info) ?? 0);
+        },
+        { dryRun: opts.dryRun, fieldManager: opts.fieldManager, scope: opts.scope, admissionSubresource: 'scale' },
+      );
+      return scaleOf(out.obj);
+    },
+  });
 }
 
 /** The scale storage of a workload whose Scale reports its selector with selectorOf (an RC's is equality-based). */
-export const scaleStorageWith = (selectorOf: ScaleSelector): SubresourceFactory => (parent) => ({
-  bodies: 'json',
-  async get(namespace, name) {
-    return scaleOf(await parent.get(namespace, name), selectorOf);
-  },
-  async update(namespace, name, change, opts) {
-    const { info } = parent;
-    const out = await parent.update(
-      namespace,
-      name,
-      (cur) => {
-        if (!cur) throw errors.notFound({ group: info.group, resource: info.resource, name });
-        return withReplicas(cur, change(scaleOf(cur, selectorOf)), info);
-      },
-      { dryRun: opts.dryRun, fieldManager: opts.fieldManager, scope: opts.scope, admissionSubresource: 'scale' },
-    );
-    return scaleOf(out.obj, selectorOf);
-  },
-});
+export const scaleStorageWith = (selectorOf: ScaleSelector): SubresourceFactory =>
+  scaleStorageOf(
+    (obj) => scaleOf(obj, selectorOf),
+    (cur, replicas) => ({ ...cur, spec: { ...(isObject(cur.spec) ? cur.spec : {}), replicas } }),
+  );
 
 export const scaleStorage: SubresourceFactory = scaleStorageWith(labelSelectorOf);
