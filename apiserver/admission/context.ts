@@ -4,6 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import type { Filter } from '../filters/chain.js';
+import { addWarning as addResponseWarning } from '../http/responses.js';
 import type { UserInfo } from '../filters/authentication.js';
 
 interface RequestContext {
@@ -21,10 +22,7 @@ export function requestUser(): UserInfo | undefined {
 /** Adds a warning to the response of the request being served (a `299 - "text"` Warning header), as kube's admission warnings. */
 export function addWarning(text: string): void {
   const res = current.getStore()?.res;
-  if (!res || res.headersSent) return;
-  const prev = res.getHeader('Warning');
-  const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
-  res.setHeader('Warning', [...list, `299 - ${JSON.stringify(text)}`]);
+  if (res) addResponseWarning(res, text);
 }
 
 /** The filter: runs the rest of the chain with the request's user and response in context. */
