@@ -59,7 +59,14 @@ export interface AgentOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
+  /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
+  seccompDefault?: boolean;
+  /** The cluster's pod network (the controller manager's --cluster-cidr): pod routes only inside it. */
+  clusterCIDR?: string;
 }
+
+/** The controller manager's default --cluster-cidr. */
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 
 export interface Agent {
   /** The HTTPS port actually bound. */
@@ -84,6 +91,8 @@ export const AGENT_FLAGS = [
   { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
   { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
   { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
+  { flag: '--cluster-cidr <cidr>', description: 'the cluster pod network: other nodes\' pod CIDRs are routed only inside it', default: '10.42.0.0/16' },
+  { flag: '--no-seccomp-default', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
   { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
   { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
   { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
@@ -118,7 +127,7 @@ async function runtimeHealth(runtime: RuntimeClient): Promise<RuntimeHealth> {
 /** Routes to the other nodes' pod CIDRs (host-gw); returns how to stop them. */
 function startPodRoutes(o: AgentOptions, hostIP: string, log: Logger): () => Promise<void> {
   const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
-  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, log });
+  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, clusterCIDR: o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR, log });
   routes.start();
   nodes.start();
   return async () => {
@@ -180,6 +189,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       nodeName: o.nodeName,
       hostIP,
       hostCapacity: capacity,
+      security: { seccompDefault: o.seccompDefault ?? true, seccompProfileRoot: join(rootDir, 'seccomp') },
       podCIDR: () => podCIDR,
       logDir: (pod) => podLogDir(rootDir, pod),
       syncIntervalMs: o.syncIntervalMs ?? 1000,

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { bytes, cpuMillis, isNotFound, type ConfigMap, type Container, type Pod, type Secret } from '../api/index.js';
 import type { ResourceClient } from '../client/index.js';
-import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, Mount } from './cri/index.js';
+import type { ContainerConfig, DeepPartial, KeyValue, LinuxContainerResources, LinuxContainerSecurityContext, Mount } from './cri/index.js';
 
 /** A failure the user must fix in the pod or its referenced objects: the container waits with this reason. */
 export class ContainerConfigError extends Error {
@@ -186,18 +186,25 @@ export function linuxResources(c: Container): DeepPartial<LinuxContainerResource
   return out;
 }
 
+export interface MountOptions {
+  /** Volumes containers get read-only whatever their volumeMounts say (configMap, secret, downwardAPI, projected). */
+  readOnly: Set<string>;
+  /** Makes `subPath` of the volume at `base` available without following links; returns the host path to mount. */
+  bindSubPath(volume: string, base: string, subPath: string, index: number): Promise<string>;
+}
+
 /** Container mounts from the pod's volumes: volume name -> host directory (or file). */
-export function containerMounts(c: Container, volumePaths: Map<string, string>, env: Map<string, string>): DeepPartial<Mount>[] {
+export async function containerMounts(c: Container, volumePaths: Map<string, string>, env: Map<string, string>, o: MountOptions): Promise<DeepPartial<Mount>[]> {
   const out: DeepPartial<Mount>[] = [];
-  for (const vm of c.volumeMounts ?? []) {
+  for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
     const base = volumePaths.get(vm.name);
     if (!base) throw new ContainerConfigError(`volume "${vm.name}" mounted by container ${c.name} is not defined in the pod`);
     const sub = vm.subPath ?? (vm.subPathExpr ? expand(vm.subPathExpr, env) : '');
     if (sub.split('/').includes('..') || sub.startsWith('/')) throw new ContainerConfigError(`subPath "${sub}" must be a relative path without ".."`);
     out.push({
       containerPath: vm.mountPath,
-      hostPath: sub ? `${base}/${sub}` : base,
-      readonly: vm.readOnly ?? false,
+      hostPath: sub ? await o.bindSubPath(vm.name, base, sub, i) : base,
+      readonly: (vm.readOnly ?? false) || o.readOnly.has(vm.name),
       propagation: vm.mountPropagation === 'HostToContainer' ? 'PROPAGATION_HOST_TO_CONTAINER' : vm.mountPropagation === 'Bidirectional' ? 'PROPAGATION_BIDIRECTIONAL' : 'PROPAGATION_PRIVATE',
     });
   }
@@ -233,15 +240,13 @@ export interface BuildArgs {
   attempt: number;
   env: Map<string, string>;
   mounts: DeepPartial<Mount>[];
+  /** The CRI security context (pod-security.ts). */
+  security: DeepPartial<LinuxContainerSecurityContext>;
 }
 
 export function containerConfig(a: BuildArgs): DeepPartial<ContainerConfig> {
   const { pod, container: c } = a;
   const envs: DeepPartial<KeyValue>[] = [...a.env].map(([key, value]) => ({ key, value }));
-  const sc = c.securityContext;
-  const psc = pod.spec.securityContext;
-  const runAsUser = sc?.runAsUser ?? psc?.runAsUser;
-  const runAsGroup = sc?.runAsGroup ?? psc?.runAsGroup;
   return {
     metadata: { name: c.name, attempt: a.attempt },
     image: { image: c.image },
@@ -264,19 +269,7 @@ export function containerConfig(a: BuildArgs): DeepPartial<ContainerConfig> {
     tty: c.tty ?? false,
     linux: {
       resources: linuxResources(c),
-      securityContext: {
-        privileged: sc?.privileged ?? false,
-        readonlyRootfs: sc?.readOnlyRootFilesystem ?? false,
-        ...(runAsUser !== undefined ? { runAsUser: { value: runAsUser } } : {}),
-        ...(runAsGroup !== undefined ? { runAsGroup: { value: runAsGroup } } : {}),
-        ...(sc?.capabilities ? { capabilities: { addCapabilities: sc.capabilities.add ?? [], dropCapabilities: sc.capabilities.drop ?? [] } } : {}),
-        noNewPrivs: sc?.allowPrivilegeEscalation === false,
-        namespaceOptions: {
-          network: pod.spec.hostNetwork ? 'NODE' : 'POD',
-          pid: pod.spec.hostPID ? 'NODE' : pod.spec.shareProcessNamespace ? 'POD' : 'CONTAINER',
-          ipc: pod.spec.hostIPC ? 'NODE' : 'POD',
-        },
-      },
+      securityContext: a.security,
     },
   };
 }

@@ -1,8 +1,13 @@
 // One container's runtime steps for the pod executor (kubelet's kuberuntime_container.go and image manager): pull
 // its image as the pull policy says, create and start it, run its lifecycle hooks, stop it.
-import { defaultPullPolicy, type Container, type LifecycleHandler } from '../api/index.js';
+import { join } from 'node:path';
+import { defaultPullPolicy, type Container, type LifecycleHandler, type Secret } from '../api/index.js';
 import { ContainerConfigError, containerConfig, containerEnv, containerMounts, type ObjectCache } from './pod-config.js';
 import type { ContainerToStart } from './pod-actions.js';
+import { containerSecurity, type ImageUser, verifyRunAsNonRoot } from './pod-security.js';
+import { Keyring } from './pull-secrets.js';
+import { SUBPATHS_DIR, bindSubPath } from './subpath.js';
+import { readOnlyVolumes } from './volume-files.js';
 import type { PodState, PodWorkerContext } from './pod-state.js';
 import { runProbe, type ProbeResult } from './probes.js';
 
@@ -31,36 +36,71 @@ export async function killContainer(ctx: PodWorkerContext, state: PodState, cont
     .catch((err: unknown) => state.log.warn('stopping a container failed', { container: containerId, error: String(err) }));
 }
 
-/** Pulls the image as imagePullPolicy says; on failure the container waits in ErrImagePull / ImagePullBackOff. */
-async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container): Promise<boolean> {
+const userOf = (image: { uid?: { value: string | number } | null; username: string }): ImageUser => ({
+  ...(image.uid ? { uid: Number(image.uid.value) } : {}),
+  username: image.username,
+});
+
+/**
+ * Pulls the image as imagePullPolicy says; on failure the container waits in ErrImagePull / ImagePullBackOff. Returns
+ * the image's user (for runAsNonRoot), or undefined when there is no image to run.
+ */
+async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container, objects: ObjectCache): Promise<ImageUser | undefined> {
   const img = ctx.runtime.image;
   const policy = c.imagePullPolicy ?? defaultPullPolicy(c.image);
   const present = (await img.imageStatus({ image: { image: c.image } })).image;
   if (policy === 'Never') {
-    if (present) return true;
+    if (present) return userOf(present);
     state.waiting.set(c.name, { reason: 'ErrImageNeverPull', message: `Container image "${c.image}" is not present with pull policy of Never` });
-    return false;
+    return undefined;
   }
-  if (policy === 'IfNotPresent' && present) return true;
+  if (policy === 'IfNotPresent' && present) return userOf(present);
   const key = `${state.uid}/pull/${c.name}`;
   if (ctx.backoff.check(key)) {
     state.waiting.set(c.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` });
-    return false;
+    return undefined;
   }
   void ctx.events.event(state.ref(), 'Normal', 'Pulling', `Pulling image "${c.image}"`);
   try {
     const started = ctx.clock.now();
-    await img.pullImage({ image: { image: c.image }, sandboxConfig: state.sandboxConfig ?? null });
+    await pullWithSecrets(ctx, state, c, objects);
     ctx.backoff.reset(key);
     void ctx.events.event(state.ref(), 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in ${ctx.clock.now() - started}ms`);
-    return true;
+    const pulled = (await img.imageStatus({ image: { image: c.image } })).image;
+    return pulled ? userOf(pulled) : { username: '' };
   } catch (err) {
     ctx.backoff.next(key);
     const message = `Failed to pull image "${c.image}": ${errorText(err)}`;
     state.waiting.set(c.name, { reason: 'ErrImagePull', message });
     void ctx.events.event(state.ref(), 'Warning', 'Failed', message);
-    return false;
+    return undefined;
   }
+}
+
+/** The pod's pull secrets that exist; a missing one is noted and skipped, as kubelet does. */
+async function pullSecrets(state: PodState, objects: ObjectCache): Promise<Secret[]> {
+  const out: Secret[] = [];
+  for (const ref of state.pod.spec.imagePullSecrets ?? []) {
+    const s = await objects.secret(ref.name ?? '');
+    if (s) out.push(s);
+    else state.log.warn('image pull secret not found, pulling without it', { secret: ref.name });
+  }
+  return out;
+}
+
+/** Pulls with each matching credential of the pod's pull secrets in turn (anonymously when none matches). */
+async function pullWithSecrets(ctx: PodWorkerContext, state: PodState, c: Container, objects: ObjectCache): Promise<void> {
+  const creds = new Keyring(await pullSecrets(state, objects)).lookup(c.image);
+  let last: unknown;
+  for (const auth of creds.length ? creds : [undefined]) {
+    try {
+      await ctx.runtime.image.pullImage({ image: { image: c.image }, ...(auth ? { auth } : {}), sandboxConfig: state.sandboxConfig ?? null });
+      return;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
 }
 
 /** Created but never started (an earlier pass failed half way): start it now. */
@@ -81,13 +121,20 @@ export async function startContainer(ctx: PodWorkerContext, state: PodState, a: 
   if (a.createdId) return startCreated(ctx, state, c, a.createdId);
   if (!state.sandboxId) return;
   if (a.backOffKey) ctx.backoff.next(a.backOffKey);
-  if (!(await ensureImage(ctx, state, c))) return;
+  const imageUser = await ensureImage(ctx, state, c, objects);
+  if (!imageUser) return;
   const rt = ctx.runtime.runtime;
   let containerId: string;
   try {
+    verifyRunAsNonRoot(state.pod, c, imageUser);
+    const security = containerSecurity(state.pod, c, ctx.security);
     const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity });
-    const mounts = containerMounts(c, volumes, env);
-    const config = containerConfig({ pod: state.pod, container: c, kind: a.kind, attempt: a.attempt, env, mounts });
+    const subpaths = join(ctx.volumes.podDir(state.uid), 'volumes', SUBPATHS_DIR);
+    const mounts = await containerMounts(c, volumes, env, {
+      readOnly: readOnlyVolumes(state.pod),
+      bindSubPath: (volume, base, sub, i) => bindSubPath(base, sub, join(subpaths, volume, c.name, String(i))),
+    });
+    const config = containerConfig({ pod: state.pod, container: c, kind: a.kind, attempt: a.attempt, env, mounts, security });
     ({ containerId } = await rt.createContainer({ podSandboxId: state.sandboxId, config, sandboxConfig: state.sandboxConfig ?? null }));
   } catch (err) {
     const reason = err instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';

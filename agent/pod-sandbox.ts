@@ -4,6 +4,7 @@ import type { Pod } from '../api/index.js';
 import { POD_CIDR_ANNOTATION, type DeepPartial, type PodSandboxConfig } from './cri/index.js';
 import type { SandboxSummary } from './pod-actions.js';
 import { LABELS } from './pod-config.js';
+import { refusePod } from './pod-security.js';
 import type { PodState, PodWorkerContext } from './pod-state.js';
 
 export function sandboxLabels(pod: Pod, nodeName: string): Record<string, string> {
@@ -62,6 +63,13 @@ export async function adoptSandbox(ctx: PodWorkerContext, state: PodState, s: Sa
 /** Removes the dead sandboxes and makes a new one; false (the pod waiting, an event) when the runtime refuses. */
 export async function createSandbox(ctx: PodWorkerContext, state: PodState, remove: string[], attempt: number, cidr: string | undefined): Promise<boolean> {
   const rt = ctx.runtime.runtime;
+  const refused = refusePod(state.pod);
+  if (refused) {
+    const message = `failed to create pod sandbox: ${refused}`;
+    state.setWaitingAll('ContainerCreating', message);
+    void ctx.events.event(state.ref(), 'Warning', 'FailedCreatePodSandBox', message);
+    return false;
+  }
   for (const id of remove) {
     state.log.info('removing a dead pod sandbox', { sandbox: id });
     await rt.removePodSandbox({ podSandboxId: id });

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Backoff } from './backoff.js';
 import type { DeepPartial, PodSandboxConfig, RuntimeClient } from './cri/index.js';
 import type { ContainerObservation } from './pod-status.js';
+import type { SecurityOptions } from './pod-security.js';
 import type { ContainerProbes } from './probes.js';
 import type { VolumeManager } from './volumes.js';
 
@@ -25,6 +26,8 @@ export interface PodWorkerContext {
   nodeName: string;
   hostIP: string;
   hostCapacity: Record<string, string>;
+  /** The seccomp default and where Localhost profiles live. */
+  security: SecurityOptions;
   /** The node's pod CIDR, once the controller manager has allocated it. */
   podCIDR(): string | undefined;
   logDir(pod: Pod): string;

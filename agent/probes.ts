@@ -1,7 +1,8 @@
-// Startup, liveness and readiness probes for one container (exec, httpGet, tcpSocket), with periods and thresholds.
+// Startup, liveness and readiness probes for one container (exec, httpGet, tcpSocket, grpc), with periods and thresholds.
 import { connect } from 'node:net';
 import type { Container, Probe } from '../api/index.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { grpcProbe } from './grpc-probe.js';
 
 export type ProbeResult = { ok: boolean; message: string };
 
@@ -59,6 +60,7 @@ export async function runProbe(p: Probe, t: ProbeTarget): Promise<ProbeResult> {
       });
       return { ok: true, message: '' };
     }
+    if (p.grpc) return await grpcProbe(t.host, p.grpc.port, p.grpc.service ?? '', timeoutSec);
     return { ok: true, message: 'no handler' };
   } catch (err) {
     return { ok: false, message: err instanceof Error ? err.message : String(err) };

@@ -24,7 +24,7 @@ describe('agent pod routes between nodes', () => {
       spec: cidr ? { podCIDR: cidr } : {},
       status: addr ? { addresses: [{ type: 'InternalIP', address: addr }, { type: 'Hostname', address: name }] } : {},
     });
-    const self = { name: 'a', ip: '198.51.100.1' };
+    const self = { name: 'a', ip: '198.51.100.1', clusterCIDR: '10.74.0.0/16' };
 
     it('routes another node\'s pod CIDR through its InternalIP', () => {
       assert.deepEqual(routeFor(node('b', '10.74.9.0/24', '198.51.100.2'), self), { cidr: '10.74.9.0/24', via: '198.51.100.2' });
@@ -37,6 +37,16 @@ describe('agent pod routes between nodes', () => {
       assert.equal(routeFor(node('b', '10.74.9.0/24', '198.51.100.1'), self), undefined, 'same address as this host');
       assert.equal(routeFor(node('b', '10.74.9.0/24', '127.0.0.1'), self), undefined, 'loopback: another agent on this host');
       assert.equal(routeFor(node('b', '10.74.9.0/24', 'fd00::2'), self), undefined);
+    });
+
+    it('refuses a Node that would steer this host: a pod CIDR outside the cluster CIDR, a link-local or odd next hop', () => {
+      assert.equal(routeFor(node('b', '0.0.0.0/0', '198.51.100.2'), self), undefined, 'default route');
+      assert.equal(routeFor(node('b', '10.0.0.0/8', '198.51.100.2'), self), undefined, 'wider than the cluster CIDR');
+      assert.equal(routeFor(node('b', '192.0.2.0/24', '198.51.100.2'), self), undefined, 'outside the cluster CIDR');
+      assert.equal(routeFor(node('b', '10.74.9.1/24', '198.51.100.2'), self), undefined, 'host bits set');
+      assert.equal(routeFor(node('b', '10.74.9.0/24', '169.254.169.254'), self), undefined, 'link-local next hop');
+      assert.equal(routeFor(node('b', '10.74.9.0/24', '224.0.0.1'), self), undefined, 'multicast next hop');
+      assert.equal(routeFor(node('b', '10.74.9.0/24', '0.0.0.0'), self), undefined, 'unspecified next hop');
     });
   });
 
@@ -100,7 +110,7 @@ describe('agent pod routes between nodes', () => {
       }
 
       informer = new Informer<Node>(nodes);
-      routes = new NodeRoutes({ nodes: informer, nodeName: `self-${tag}`, hostIP: '198.51.100.1', log: logger('test') });
+      routes = new NodeRoutes({ nodes: informer, nodeName: `self-${tag}`, hostIP: '198.51.100.1', clusterCIDR: '10.74.0.0/16', log: logger('test') });
       routes.start();
       informer.start();
       await informer.waitForSync();

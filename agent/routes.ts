@@ -24,12 +24,49 @@ export const ipCommand: IpCommand = async (args) => {
   await execFileAsync('ip', args, { timeout: 10_000 });
 };
 
-/** The route a node needs on the other nodes, or undefined (no pod CIDR yet, no IPv4 InternalIP, or this node). */
-export function routeFor(node: Node, self: { name: string; ip: string }): Route | undefined {
+/** "a.b.c.d/n" as network number and prefix length; undefined for anything else (or host bits set). */
+export function parseCIDR(s: string): { net: number; bits: number } | undefined {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(s);
+  if (!m?.[1] || !m[2]) return undefined;
+  const bits = Number(m[2]);
+  if (bits > 32) return undefined;
+  let net: number;
+  try {
+    net = parseIPv4(m[1]);
+  } catch {
+    // Not a dotted quad: no CIDR.
+    return undefined;
+  }
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((net & mask) >>> 0) === net ? { net, bits } : undefined;
+}
+
+/** Whether `inner` lies inside `outer`. */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const i = parseCIDR(inner);
+  const o = parseCIDR(outer);
+  if (!i || !o || i.bits < o.bits) return false;
+  const mask = o.bits === 0 ? 0 : (0xffffffff << (32 - o.bits)) >>> 0;
+  return ((i.net & mask) >>> 0) === o.net;
+}
+
+/** A next hop no node may name: loopback, link-local, unspecified, multicast, broadcast. */
+function unroutable(addr: string): boolean {
+  const [a = 0, b = 0] = addr.split('.').map(Number);
+  return a === 127 || a === 0 || a >= 224 || (a === 169 && b === 254);
+}
+
+/**
+ * The route a node needs on the other nodes, or undefined: no pod CIDR yet, this node, no IPv4 InternalIP, or a Node
+ * object that would steer this host's routing (a pod CIDR outside the cluster CIDR, a next hop that is loopback,
+ * link-local or this host's own address). Whether the next hop is on a connected network is checked when routing.
+ */
+export function routeFor(node: Node, self: { name: string; ip: string; clusterCIDR: string }): Route | undefined {
   if (node.metadata?.name === self.name) return undefined;
   const cidr = node.spec?.podCIDR || node.spec?.podCIDRs?.[0];
   const via = node.status?.addresses?.find((a) => a.type === 'InternalIP' && /^\d+\.\d+\.\d+\.\d+$/.test(a.address))?.address;
-  if (!cidr || !via || !cidr.includes('.') || via === self.ip || via.startsWith('127.')) return undefined;
+  if (!cidr || !via || via === self.ip || unroutable(via)) return undefined;
+  if (!cidrWithin(cidr, self.clusterCIDR)) return undefined;
   return { cidr, via };
 }
 
@@ -37,6 +74,8 @@ export interface NodeRoutesOptions {
   nodes: Informer<Node>;
   nodeName: string;
   hostIP: string;
+  /** The cluster's pod network: a pod CIDR outside it is never routed. */
+  clusterCIDR: string;
   log: Logger;
   ip?: IpCommand;
 }
@@ -98,7 +137,10 @@ export class NodeRoutes {
 
   private async sync(name: string, node: Node | undefined): Promise<void> {
     if (this.stopped) return;
-    const want = node ? routeFor(node, { name: this.o.nodeName, ip: this.o.hostIP }) : undefined;
+    const want = node ? routeFor(node, { name: this.o.nodeName, ip: this.o.hostIP, clusterCIDR: this.o.clusterCIDR }) : undefined;
+    if (node && !want && (node.spec?.podCIDR || node.spec?.podCIDRs?.length) && name !== this.o.nodeName) {
+      this.o.log.debug('pod route refused for node', { node: name, podCIDR: node.spec?.podCIDR, clusterCIDR: this.o.clusterCIDR });
+    }
     const have = this.installed.get(name);
     if (have && want && have.cidr === want.cidr && have.via === want.via) return;
     if (have && (!want || have.cidr !== want.cidr)) await this.remove(name, have);

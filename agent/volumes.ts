@@ -2,13 +2,16 @@
 // configMap, secret, downwardAPI and projected (with service-account tokens from the TokenRequest API).
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KeyToPath, Pod, Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
 import { TokenManager } from './token-manager.js';
+import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
+
+export { MountError };
 
 const exec = promisify(execFile);
 
@@ -18,22 +21,6 @@ export interface VolumeContext {
   podIP: string;
   objects: ObjectCache;
   rest: RestClient;
-}
-
-/** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
-export class MountError extends Error {
-  override name = 'MountError';
-}
-
-async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((l) => l.split(' ')[4] === path);
-}
-
-function safeRelative(p: string): string {
-  const n = normalize(p);
-  if (n.startsWith('/') || n.split('/').includes('..')) throw new ContainerConfigError(`volume item path "${p}" must be relative without ".."`);
-  return n;
 }
 
 interface FileEntry {
@@ -79,7 +66,7 @@ export class VolumeManager {
   private async setUpOne(uid: string, v: Volume, ctx: VolumeContext): Promise<string> {
     const dir = join(this.podDir(uid), 'volumes', v.name);
     if (v.hostPath) return this.hostPath(v.hostPath.path, v.hostPath.type ?? '');
-    await mkdir(dir, { recursive: true });
+    await makeVolumeDir(this.podDir(uid), dir);
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
         const size = v.emptyDir.sizeLimit ? [`-o`, `size=${String(v.emptyDir.sizeLimit).replace(/i$/, '')}`] : [];
@@ -88,6 +75,7 @@ export class VolumeManager {
         });
       }
       await chmod(dir, 0o777);
+      await applyFsGroup(dir, ctx.pod);
       return dir;
     }
     // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
@@ -125,17 +113,7 @@ export class VolumeManager {
         }
       }
     }
-    for (const f of files) {
-      const target = join(dir, safeRelative(f.path));
-      await mkdir(dirname(target), { recursive: true });
-      const current = await readFile(target).catch((err: unknown) => {
-        // Not written yet: it is written now.
-        if (isNotExist(err)) return undefined;
-        throw err;
-      });
-      if (!current || !current.equals(f.data)) await writeFile(target, f.data);
-      await chmod(target, f.mode);
-    }
+    await writeProjected(dir, files, ctx.pod, tmpfsVolume(v));
     return dir;
   }
 
@@ -206,15 +184,22 @@ export class VolumeManager {
   /** Unmounts tmpfs emptyDirs and removes the pod's directory (and forgets its tokens). */
   async tearDown(uid: string): Promise<void> {
     this.tokens.forget(uid);
-    const base = join(this.podDir(uid), 'volumes');
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of info.split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp?.startsWith(`${base}/`)) {
-        // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-        await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
-      }
-    }
+    await unmountUnder(join(this.podDir(uid), 'volumes'));
     await rm(this.podDir(uid), { recursive: true, force: true });
   }
+}
+
+/**
+ * Unmounts every mount below base, deepest first (tmpfs volumes, subPath binds): a pod's teardown, and `ketch up`'s
+ * stop for the pods of a node it ran (their volumes outlive the removed sandboxes otherwise).
+ */
+export async function unmountUnder(base: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
+    .sort((a, b) => b.length - a.length);
+  // Busy (a process of the pod still inside): detached now, freed when the last user goes.
+  for (const mp of points) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
 }

@@ -1,6 +1,6 @@
 // metav1.ListOptions: the query parameters of lists and watches, defined once for the API server, which parses them
 // from a request, and the client, which writes them into one.
-import { errors } from './errors.js';
+import { queryBool, queryInt64 } from './query.js';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -33,8 +33,9 @@ const STRINGS = ['labelSelector', 'fieldSelector', 'resourceVersion', 'resourceV
 const INTEGERS = ['timeoutSeconds', 'limit'] as const;
 
 /**
- * The options a request's query gives: empty values count as absent, booleans are "true" or "1", and a number that
- * is no integer is the client's error (400).
+ * The options a request's query gives, converted as kube-apiserver's generated url.Values conversions do: empty
+ * strings count as absent, a boolean is true unless absent, "0" or "false" in any case (`watch=True` and `watch` are
+ * watches), and an integer must be Go's ParseInt syntax, or the request is the client's error (400).
  */
 export function parseListOptions(q: ParamSource): ListOptions {
   const o: ListOptions = {};
@@ -43,16 +44,10 @@ export function parseListOptions(q: ParamSource): ListOptions {
     if (v !== null && v !== '') o[k] = v;
   }
   for (const k of INTEGERS) {
-    const v = q.get(k);
-    if (v === null || v === '') continue;
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw errors.badRequest(`invalid ${k}: ${JSON.stringify(v)} is not an integer`);
-    o[k] = n;
+    const n = queryInt64(q, k);
+    if (n !== undefined) o[k] = n;
   }
-  for (const k of BOOLEANS) {
-    const v = q.get(k);
-    if (v === 'true' || v === '1') o[k] = true;
-  }
+  for (const k of BOOLEANS) if (queryBool(q.get(k))) o[k] = true;
   return o;
 }
 

@@ -45,13 +45,13 @@ import type { EncryptionConfig } from './encryption/config.js';
 import { advertiseAddress, CLUSTER_INFO_PATH, ensureClusterInfo } from './bootstrap/cluster-info.js';
 import { bootstrapTokenAuthenticator } from './bootstrap/token-authenticator.js';
 import { apiExtensions } from './apiextensions/index.js';
-import { withAdmissionContext } from './admission/context.js';
 import { serviceResolver } from './admission/extension.js';
 import { Aggregator, localGroupVersions } from './aggregator/aggregator.js';
 import { ensureFrontProxyPki, publishAuthenticationConfigMap } from './aggregator/front-proxy.js';
 import { METRICS_RESOURCES } from './nodeproxy/metrics-api.js';
 import { REVIEWS } from '../api/resources.js';
 import type { Storage } from './storage/interface.js';
+import { isLoopbackAddress } from './nodeproxy/agent-address.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -89,6 +89,8 @@ export interface ApiServerOptions {
   encryption?: EncryptionConfig;
   /** Where audit events go, and the policy (default: --audit-policy-file and --audit-log-path's, else none). */
   audit?: AuditSink;
+  /** How often aggregated APIServices are checked for availability (default 10s). */
+  apiServiceCheckIntervalMs?: number;
   /** --audit-policy-file: an audit.k8s.io/v1 Policy; with auditLog, requests are logged as it says. */
   auditPolicyFile?: string;
   /** --audit-log-path (- for stdout) and its rotation. */
@@ -101,8 +103,6 @@ export interface ApiServerOptions {
   kubeletCertificateAuthority?: string;
   /** Do not verify agents' serving certificates (kube-apiserver without --kubelet-certificate-authority). */
   kubeletInsecureSkipTlsVerify?: boolean;
-  /** How often aggregated APIServices are checked for availability (default 10s). */
-  apiServiceCheckIntervalMs?: number;
 }
 
 export interface ApiServer {
@@ -135,15 +135,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...(encryption ? { transformerFor: (info) => encryption.chainFor(info.group, info.resource) } : {}),
   });
   if (encryption) log.info('encryption at rest', { resources: encryption.resources });
+  const authz = serverAuthorization(opts.authorizationModes ?? ['Node', 'RBAC'], registry, stores, log);
+  const authorizer = opts.authorizer ?? authz.authorizer;
+  // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
+  admission.push(...authz.admission, podSecurity(await podSecurityConfig(opts), stores));
   const extensions = apiExtensions(registry, clock, log, serviceResolver(registry));
   const frontProxy = await ensureFrontProxyPki(opts.dataDir);
   const apiServices = registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices');
   if (!apiServices) throw new Error('apiservices missing from the resource table');
   const aggregator = new Aggregator(apiServices, serviceResolver(registry), frontProxy, clock, log.child({ component: 'aggregator' }), opts.apiServiceCheckIntervalMs);
-  const authz = serverAuthorization(opts.authorizationModes ?? ['Node', 'RBAC'], registry, stores, log);
-  const authorizer = opts.authorizer ?? authz.authorizer;
-  // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
-  admission.push(...authz.admission, podSecurity(await podSecurityConfig(opts), stores));
   const tokens: ServiceAccountTokenDeps = {
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
@@ -166,6 +166,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
     clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
     ...(opts.kubeletInsecureSkipTlsVerify ? {} : { agentCA: opts.kubeletCertificateAuthority ?? pki.ca.certPem }),
+    // Loopback agents only for an API server that is itself on loopback (all its nodes are this machine).
+    addressPolicy: { allowLoopback: isLoopbackAddress(opts.bindAddress) },
   };
   const ctx: HandlerContext = {
     nodeProxy,
@@ -201,7 +203,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       withAuthentication(authn, log),
       withAudit(audit, () => clock.now()),
       withImpersonation(authorizer, log),
-      withAdmissionContext,
       withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
       withAuthorization(authorizer, log),
       withDeadline(deadlines),
@@ -237,10 +238,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
     await ensureClusterInfo(stores.configMaps, `https://${clientAddress(opts.advertiseAddress ?? advertiseAddress(opts.bindAddress), port)}`, pki.ca.certPem, log);
-    await authz.start(log);
     await extensions.start();
     await publishAuthenticationConfigMap(stores.configMaps, pki.ca.certPem, frontProxy);
     await aggregator.start(localGroupVersions([...METRICS_RESOURCES, ...REVIEWS]));
+    await authz.start(log);
   } catch (err) {
     aggregator.stop();
     extensions.stop();
@@ -265,9 +266,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       reloader.stop();
       deadlines.close();
       publisher.stop();
-      authz.close();
       extensions.stop();
       aggregator.stop();
+      authz.close();
       watches.stopAll();
       registry.close();
       await closeServer(server);

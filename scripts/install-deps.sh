@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal nghttp2-client dnsutils dnsperf nftables conntrack)
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal python3-kubernetes nghttp2-client dnsutils dnsperf nftables conntrack)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -17,6 +17,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# kubectl 1.20, the oldest Debian has (kubernetes-client), for test/clients/kubectl-1.20.test.ts: unpacked to
+# /opt/ketch/kubectl-1.20, not installed, since its /usr/bin/kubectl would replace the 1.32 one the tests use.
+OLD_KUBECTL=/opt/ketch/kubectl-1.20/kubectl
+if [ ! -x "$OLD_KUBECTL" ] && [ "$(id -u)" = 0 ]; then
+  deb_dir=$(mktemp -d)
+  (cd "$deb_dir" && { apt-get download -qq kubernetes-client 2>/dev/null || { apt-get update -qq && apt-get download -qq kubernetes-client; }; })
+  dpkg-deb -x "$deb_dir"/kubernetes-client_*.deb "$deb_dir/root"
+  install -D -m 0755 "$deb_dir/root/usr/bin/kubectl" "$OLD_KUBECTL"
+  rm -rf "$deb_dir"
 fi
 # Debian starts services from these packages; ketch runs its own etcd and registry when it needs them.
 for svc in etcd docker-registry containerd; do

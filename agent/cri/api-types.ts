@@ -47,6 +47,26 @@ export interface NamespaceOption {
   pid: NamespaceMode;
   ipc: NamespaceMode;
   targetId: string;
+  usernsOptions: UserNamespace | null;
+}
+
+export interface IDMapping {
+  hostId: number;
+  containerId: number;
+  length: number;
+}
+
+export interface UserNamespace {
+  mode: NamespaceMode;
+  uids: IDMapping[];
+  gids: IDMapping[];
+}
+
+export type ProfileType = 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+
+export interface SecurityProfile {
+  profileType: ProfileType;
+  localhostRef: string;
 }
 
 export interface Int64Value {
@@ -60,6 +80,8 @@ export interface LinuxSandboxSecurityContext {
   supplementalGroups: Int64[];
   privileged: boolean;
   runAsGroup: Int64Value | null;
+  seccomp: SecurityProfile | null;
+  apparmor: SecurityProfile | null;
 }
 
 export interface LinuxPodSandboxConfig {
@@ -222,6 +244,8 @@ export interface LinuxContainerSecurityContext {
   runAsGroup: Int64Value | null;
   maskedPaths: string[];
   readonlyPaths: string[];
+  seccomp: SecurityProfile | null;
+  apparmor: SecurityProfile | null;
 }
 
 export interface LinuxContainerConfig {

@@ -75,10 +75,15 @@ export class ContentStore {
     const tmp = join(this.ingest, randomBytes(8).toString('hex'));
     const hash = createHash('sha256');
     let size = 0;
+    // The size is held to the descriptor as the bytes arrive: a registry that sends more is cut off at once.
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
         size += chunk.length;
+        if (expectedSize !== undefined && size > expectedSize) {
+          cb(new RuntimeError('FailedPrecondition', `size mismatch for ${what}: more than the ${expectedSize} bytes its descriptor says`, false));
+          return;
+        }
         cb(null, chunk);
       },
     });

@@ -114,7 +114,11 @@ describe('runtime image store', function () {
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     try {
       const { port } = front.address() as { port: number };
-      const s = store();
+      // Plain HTTP on loopback, not named insecure: pulled from anonymously, but no credentials go there.
+      const unnamed = store();
+      await unnamed.init();
+      await assert.rejects(unnamed.pull(`127.0.0.1:${port}/test/busybox:v1`, { username: 'alice', password: 's3cret' }), /127\.0\.0\.1:\d+ asks for credentials over plain HTTP: they are sent only over TLS or to a registry named with --insecure-registry/);
+      const s = new ImageStore(root, { insecureRegistries: [`127.0.0.1:${port}`], mirrors: {} });
       await s.init();
       await assert.rejects(s.pull(`127.0.0.1:${port}/test/busybox:v1`), /token endpoint .* answered 401/);
       await assert.rejects(s.pull(`127.0.0.1:${port}/test/busybox:v1`, { username: 'alice', password: 'wrong' }), /token endpoint .* answered 401/);
@@ -122,6 +126,99 @@ describe('runtime image store', function () {
       assert.equal(rec.id, image.configDigest);
     } finally {
       await new Promise((r) => front.close(r));
+    }
+  });
+
+  /** A registry in front of the real one that rewrites what `alter` says, for hostile answers. */
+  const hostileFront = async (alter: (path: string, up: Response, res: import('node:http').ServerResponse) => Promise<boolean>): Promise<{ host: string; close(): Promise<void> }> => {
+    const front = createServer((req, res) => {
+      void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then(async (up) => {
+        if (await alter(req.url ?? '', up, res)) return;
+        const headers: Record<string, string> = {};
+        for (const h of ['content-type', 'docker-content-digest']) {
+          const v = up.headers.get(h);
+          if (v) headers[h] = v;
+        }
+        res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const { port } = front.address() as { port: number };
+    return { host: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => front.close(() => r())) };
+  };
+
+  it('refuses a manifest over 4 MiB without reading it all', async () => {
+    let sent = 0;
+    const front = await hostileFront(async (path, _up, res) => {
+      if (!path.includes('/manifests/')) return false;
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      // No Content-Length: the cap must hold while the body streams.
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = (): void => {
+        while (sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      pump();
+      return true;
+    });
+    try {
+      const s = store();
+      await s.init();
+      await assert.rejects(s.pull(`${front.host}/test/busybox:v1`), /manifest of ".*" is more than the 4194304 bytes allowed/);
+      assert.ok(sent < 32 * 1024 * 1024, `the server got to send ${sent} bytes`);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('cuts off a blob once it runs past the size of its descriptor, and keeps nothing of it', async () => {
+    const layer = image.layers[0]?.digest ?? '';
+    const front = await hostileFront(async (path, up, res) => {
+      if (!path.endsWith(`/blobs/${layer}`)) return false;
+      const body = Buffer.from(await up.arrayBuffer());
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.on('error', () => undefined);
+      res.write(body);
+      res.end(Buffer.alloc(1024 * 1024));
+      return true;
+    });
+    try {
+      const s = store();
+      await s.init();
+      await assert.rejects(s.pull(`${front.host}/test/busybox:v1`), /size mismatch for blob sha256:[0-9a-f]+.*more than the \d+ bytes its descriptor says/);
+      assert.equal(await s.content.has(layer), false);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('does not send the registry credentials along a redirect to another origin', async () => {
+    const seen: (string | undefined)[] = [];
+    const storage = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      void fetch(`${registry.url}${req.url ?? ''}`).then(async (up) => res.writeHead(up.status).end(Buffer.from(await up.arrayBuffer())));
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    const { port: storagePort } = storage.address() as { port: number };
+    const basic = 'Basic ' + Buffer.from('bob:pw').toString('base64');
+    const front = await hostileFront(async (path, _up, res) => {
+      if (!path.includes('/blobs/')) return false;
+      res.writeHead(307, { location: `http://127.0.0.1:${storagePort}${path}` }).end();
+      return true;
+    });
+    try {
+      const s = new ImageStore(root, { insecureRegistries: [front.host], mirrors: {} });
+      await s.init();
+      await s.pull(`${front.host}/test/busybox:v1`, { auth: basic.slice(6), registryToken: 'tok' });
+      assert.ok(seen.length >= 2);
+      assert.deepEqual(seen.filter(Boolean), []);
+    } finally {
+      await front.close();
+      await new Promise((r) => storage.close(r));
     }
   });
 

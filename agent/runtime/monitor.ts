@@ -184,17 +184,22 @@ export function rotateLog(logPath: string, maxFiles: number): void {
   renameSync(logPath, `${logPath}.1`);
 }
 
-/** Whether the kernel OOM-killed a process of the container (cgroup v1's memory.oom_control). */
-function oomKilled(memoryCgroup: string | undefined, note: (msg: string) => void): boolean {
+/**
+ * Whether the kernel OOM-killed a process of the container: the oom_kill count of memory.events (cgroup v2) or of
+ * memory.oom_control (v1) in its memory cgroup directory.
+ */
+export function oomKilled(memoryCgroup: string | undefined, note: (msg: string) => void): boolean {
   if (!memoryCgroup) return false;
-  try {
-    const m = /oom_kill (\d+)/.exec(readFileSync(join(memoryCgroup, 'memory.oom_control'), 'utf8'));
-    return Number(m?.[1] ?? 0) > 0;
-  } catch (err) {
-    // No such file: the cgroup is already gone or is not a v1 memory cgroup, so there is no OOM count to read.
-    if (errnoOf(err) !== 'ENOENT') note(`cannot read the OOM count: ${String(err)}`);
-    return false;
+  for (const file of ['memory.events', 'memory.oom_control']) {
+    try {
+      const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(memoryCgroup, file), 'utf8'));
+      return Number(m?.[1] ?? 0) > 0;
+    } catch (err) {
+      // No such file: the other hierarchy's, or the cgroup is already gone (then there is no OOM count to read).
+      if (errnoOf(err) !== 'ENOENT') note(`cannot read the OOM count: ${String(err)}`);
+    }
   }
+  return false;
 }
 
 /** Containers one monitor process takes at most: boot cost shared against how many lose their monitor with it. */

@@ -6,26 +6,10 @@ import { invalid } from '../cri/errors.js';
 import { isNotExist } from '../../lib/errno.js';
 import type { ImageRecord } from './image-store.js';
 import { logger } from '../../lib/logger.js';
+import { hostCgroups } from './cgroups.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, apparmorFor, capabilities, seccompFor } from './security.js';
 
 const log = logger('runtime');
-
-/** The capabilities a container gets by default (Docker's and containerd's default set). */
-const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
-const ALL_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
-  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
-  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
-];
-// CAP_SYS_RESOURCE is left out of ALL_CAPS on purpose: runc cannot grant a capability it lacks itself.
-
-const MASKED = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'];
-const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export interface SpecInput {
   config: ContainerConfig;
@@ -159,15 +143,9 @@ export function buildSpec(input: SpecInput): OciSpec {
   const sc = config.linux?.securityContext;
   const privileged = sc?.privileged ?? false;
   const user = resolveUser(input);
-  let caps = privileged ? [...ALL_CAPS] : [...DEFAULT_CAPS];
-  const add = sc?.capabilities?.addCapabilities ?? [];
-  const drop = sc?.capabilities?.dropCapabilities ?? [];
-  const norm = (c: string): string => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
-  if (add.some((c) => c.toUpperCase() === 'ALL')) caps = [...ALL_CAPS];
-  else caps.push(...add.map(norm));
-  if (drop.some((c) => c.toUpperCase() === 'ALL')) caps = add.filter((c) => c.toUpperCase() !== 'ALL').map(norm);
-  else caps = caps.filter((c) => !drop.map(norm).includes(c));
-  caps = [...new Set(caps)];
+  const caps = capabilities(sc);
+  const seccomp = seccompFor(sc, caps);
+  const apparmorProfile = apparmorFor(sc?.apparmor);
   const resources = config.linux?.resources;
   // Lowering oom_score_adj needs CAP_SYS_RESOURCE, which this host withholds; never ask for less than we have.
   const oomScoreAdj = Math.max(num(resources?.oomScoreAdj), currentOomScoreAdj());
@@ -178,6 +156,8 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (!input.hostNetwork) namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
   if (input.ipcPath) namespaces.push({ type: 'ipc', path: input.ipcPath });
   if (input.utsPath) namespaces.push({ type: 'uts', path: input.utsPath });
+  // On the unified hierarchy a container gets its own cgroup namespace, as containerd gives it there.
+  if (hostCgroups().mode === 'v2' && !privileged) namespaces.push({ type: 'cgroup' });
 
   const sysOpts = ['nosuid', 'noexec', 'nodev', privileged ? 'rw' : 'ro'];
   const mounts: Record<string, unknown>[] = [
@@ -205,9 +185,10 @@ export function buildSpec(input: SpecInput): OciSpec {
     sysctl: input.sysctls,
   };
   if (!privileged) {
-    linux.maskedPaths = sc?.maskedPaths.length ? sc.maskedPaths : MASKED;
-    linux.readonlyPaths = sc?.readonlyPaths.length ? sc.readonlyPaths : READONLY;
+    linux.maskedPaths = sc?.maskedPaths.length ? sc.maskedPaths : DEFAULT_MASKED_PATHS;
+    linux.readonlyPaths = sc?.readonlyPaths.length ? sc.readonlyPaths : DEFAULT_READONLY_PATHS;
   }
+  if (seccomp) linux.seccomp = seccomp;
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -221,6 +202,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: sc?.noNewPrivs ?? false,
       oomScoreAdj,
+      ...(apparmorProfile ? { apparmorProfile } : {}),
     },
     root: { path: 'rootfs', readonly: sc?.readonlyRootfs ?? false },
     ...(input.utsPath ? { hostname: input.hostname } : {}),

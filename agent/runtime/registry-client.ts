@@ -58,6 +58,21 @@ export function endpointFor(host: string, opts: RegistryOptions): string {
   return `${plain ? 'http' : 'https'}://${host}`;
 }
 
+/**
+ * Whether credentials may be sent to `url`: over TLS, or to a host the operator named insecure (--insecure-registry,
+ * or a mirror URL given with http://). A loopback registry is pulled from over plain HTTP, but gets no credentials
+ * unless named.
+ */
+export function mayCarryCredentials(url: string, opts: RegistryOptions): boolean {
+  const u = new URL(url);
+  if (u.protocol === 'https:') return true;
+  if (opts.insecureRegistries.includes(u.host)) return true;
+  return Object.values(opts.mirrors).some((m) => m.startsWith('http://') && new URL(m).host === u.host);
+}
+
+/** Manifests and indexes larger than this are refused (containerd's limit). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 function basicAuth(creds: Credentials): string | undefined {
   if (creds.auth) return `Basic ${creds.auth}`;
   if (creds.username || creds.password) {
@@ -86,8 +101,17 @@ class RegistrySession {
     readonly base: string,
     private readonly repository: string,
     private readonly creds: Credentials,
+    private readonly opts: RegistryOptions,
   ) {
-    if (creds.registryToken) this.authorization = `Bearer ${creds.registryToken}`;
+    if (creds.registryToken) this.authorization = `Bearer ${this.checked(base, creds.registryToken)}`;
+  }
+
+  /** `secret`, once `url` is known to be a place it may go; else the pull fails saying why. */
+  private checked(url: string, secret: string): string {
+    if (!mayCarryCredentials(url, this.opts)) {
+      throw new RuntimeError('PermissionDenied', `${new URL(url).host} asks for credentials over plain HTTP: they are sent only over TLS or to a registry named with --insecure-registry`, false);
+    }
+    return secret;
   }
 
   async get(path: string, accept?: string[]): Promise<Response> {
@@ -107,11 +131,20 @@ class RegistrySession {
     return res;
   }
 
-  private send(url: string, accept?: string[]): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (accept) headers.accept = accept.join(', ');
-    if (this.authorization) headers.authorization = this.authorization;
-    return fetch(url, { headers, redirect: 'follow' });
+  /** GET with redirects followed by hand: the Authorization header never goes to another origin (blob storage). */
+  private async send(url: string, accept?: string[]): Promise<Response> {
+    let target = new URL(url);
+    for (let hops = 0; ; hops++) {
+      const headers: Record<string, string> = {};
+      if (accept) headers.accept = accept.join(', ');
+      if (this.authorization && target.origin === new URL(this.base).origin) headers.authorization = this.authorization;
+      const res = await fetch(target, { headers, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) return res;
+      await res.body?.cancel();
+      if (hops >= 5) throw new RuntimeError('Unavailable', `${url}: too many redirects`, false);
+      target = new URL(location, target);
+    }
   }
 
   private async answer(header: string): Promise<string> {
@@ -119,7 +152,7 @@ class RegistrySession {
     const basic = basicAuth(this.creds);
     if (scheme === 'basic') {
       if (!basic) throw new RuntimeError('PermissionDenied', `${this.base} wants credentials and the pull request has none`, false);
-      return basic;
+      return this.checked(this.base, basic);
     }
     if (scheme !== 'bearer' || !params.realm) throw new RuntimeError('PermissionDenied', `${this.base}: unsupported auth challenge "${header}"`, false);
     const realm = new URL(params.realm);
@@ -127,10 +160,11 @@ class RegistrySession {
     realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
     let res: Response;
     if (this.creds.identityToken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.creds.identityToken, service: params.service ?? '', scope: realm.searchParams.get('scope') ?? '', client_id: 'ketch' });
-      res = await fetch(params.realm, { method: 'POST', body: form });
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.checked(params.realm, this.creds.identityToken), service: params.service ?? '', scope: realm.searchParams.get('scope') ?? '', client_id: 'ketch' });
+      res = await fetch(params.realm, { method: 'POST', body: form, redirect: 'error' });
     } else {
-      res = await fetch(realm, { headers: basic ? { authorization: basic } : {} });
+      // Without credentials the token endpoint may still hand out an anonymous token.
+      res = await fetch(realm, { headers: basic ? { authorization: this.checked(realm.href, basic) } : {}, redirect: 'error' });
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -156,11 +190,28 @@ async function errorText(res: Response): Promise<string> {
   return text.slice(0, 200) || res.statusText;
 }
 
+/** The body, read as it comes and abandoned past `max` bytes (a hostile registry cannot make us buffer more). */
+async function readCapped(res: Response, max: number, what: string): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    await res.body?.cancel();
+    throw new RuntimeError('FailedPrecondition', `${what} is ${declared} bytes, more than the ${max} allowed`, false);
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    if (size > max) throw new RuntimeError('FailedPrecondition', `${what} is more than the ${max} bytes allowed`, false);
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
+}
+
 async function fetchManifest(s: RegistrySession, ref: string, expectedDigest: string | undefined, name: string): Promise<{ body: Buffer; digest: string; contentType: string | undefined }> {
   const res = await s.get(`manifests/${ref}`, MANIFEST_ACCEPT);
   if (res.status === 404) throw new RuntimeError('NotFound', `image "${name}" not found at ${s.base}: ${await errorText(res)}`);
   if (!res.ok) throw new RuntimeError('Unavailable', `${s.base}: fetching manifest of "${name}" failed: HTTP ${res.status} ${await errorText(res)}`, false);
-  const body = Buffer.from(await res.arrayBuffer());
+  const body = await readCapped(res, MAX_MANIFEST_BYTES, `the manifest of "${name}"`);
   const digest = sha256(body);
   const want = expectedDigest ?? res.headers.get('docker-content-digest') ?? undefined;
   if (want && want !== digest) throw new DigestMismatchError(`manifest of ${name}`, want, digest);
@@ -172,12 +223,17 @@ async function fetchBlob(s: RegistrySession, store: ContentStore, d: Descriptor,
   const res = await s.get(`blobs/${d.digest}`);
   if (res.status === 404) throw new RuntimeError('NotFound', `image "${name}": blob ${d.digest} not found at ${s.base}`);
   if (!res.ok || !res.body) throw new RuntimeError('Unavailable', `${s.base}: fetching blob ${d.digest} failed: HTTP ${res.status}`, false);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared !== d.size) {
+    await res.body.cancel();
+    throw new RuntimeError('FailedPrecondition', `size mismatch for blob ${d.digest} of ${name}: the manifest says ${d.size} bytes, the registry sends ${declared}`, false);
+  }
   await store.putStream(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), d.digest, d.size, `blob ${d.digest} of ${name}`);
 }
 
-async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials): Promise<PulledImage> {
+async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials, opts: RegistryOptions): Promise<PulledImage> {
   const name = formatReference(ref);
-  const s = new RegistrySession(base, ref.repository, creds);
+  const s = new RegistrySession(base, ref.repository, creds, opts);
   let got = await fetchManifest(s, ref.digest ?? ref.tag ?? 'latest', ref.digest, name);
   let doc = parseManifestOrIndex(got.body, got.contentType);
   await store.putBytes(got.body, got.digest, `manifest of ${name}`);
@@ -218,7 +274,7 @@ export async function pullImage(ref: ImageReference, store: ContentStore, opts: 
   let firstError: unknown;
   for (const [i, base] of endpoints.entries()) {
     try {
-      return await pullFrom(base, ref, store, creds);
+      return await pullFrom(base, ref, store, creds, opts);
     } catch (err) {
       const last = i === endpoints.length - 1;
       firstError ??= err;

@@ -92,10 +92,14 @@ export class SandboxStore {
         throw new RuntimeError('AlreadyExists', `pod sandbox ${md.namespace}/${md.name} attempt ${md.attempt} already exists as ${other.id}`);
       }
     }
+    const ns = config.linux?.securityContext?.namespaceOptions;
+    if (ns?.usernsOptions && ns.usernsOptions.mode !== 'NODE') {
+      // runc 1.1 maps ids but cannot id-map mounts: the rootfs and volumes would need a chowned copy per pod.
+      throw invalid('user namespaces (hostUsers: false) are not supported by this runtime: runc 1.1 cannot id-map the rootfs and volume mounts');
+    }
     const id = randomBytes(32).toString('hex');
     const dir = join(this.dir, id);
     await mkdir(dir, { recursive: true });
-    const ns = config.linux?.securityContext?.namespaceOptions;
     const hostNetwork = ns?.network === 'NODE';
     const hostname = (config.hostname || md.name).slice(0, 63);
     const ownCgroup = !config.linux?.cgroupParent;
@@ -113,19 +117,20 @@ export class SandboxStore {
     };
     await this.save(rec);
     try {
-      if (!hostNetwork) {
-        if (ns?.ipc !== 'NODE') rec.ipcPath = join(this.nsDir, `${id}-ipc`);
-        rec.utsPath = join(this.nsDir, `${id}-uts`);
-        const cidr = config.annotations[POD_CIDR_ANNOTATION] || (await this.net.podCidr());
-        // Independent, so in parallel: each is a couple of process spawns.
-        await Promise.all([
-          this.net.setUp(id, cidr).then((network) => {
-            rec.network = network;
-            return this.save(rec);
-          }),
-          this.holdNamespaces(rec.ipcPath, rec.utsPath, hostname),
-        ]);
-      }
+      // A pod gets the host's IPC namespace only when it asks (hostIPC), whatever its network; hostNetwork pods share
+      // the host's UTS namespace (its host name), as with kubelet.
+      if (ns?.ipc !== 'NODE') rec.ipcPath = join(this.nsDir, `${id}-ipc`);
+      if (!hostNetwork) rec.utsPath = join(this.nsDir, `${id}-uts`);
+      // Independent, so in parallel: each is a couple of process spawns.
+      await Promise.all([
+        hostNetwork
+          ? undefined
+          : this.net.setUp(id, config.annotations[POD_CIDR_ANNOTATION] || (await this.net.podCidr())).then((network) => {
+              rec.network = network;
+              return this.save(rec);
+            }),
+        this.holdNamespaces(rec.ipcPath, rec.utsPath, hostname),
+      ]);
       await this.writeEtc(rec);
       rec.state = 'SANDBOX_READY';
       await this.save(rec);
@@ -141,7 +146,8 @@ export class SandboxStore {
   }
 
   /** Creates IPC/UTS namespaces and keeps them alive by bind-mounting them onto files. */
-  private async holdNamespaces(ipc: string | undefined, uts: string, hostname: string): Promise<void> {
+  private async holdNamespaces(ipc: string | undefined, uts: string | undefined, hostname: string): Promise<void> {
+    if (!ipc && !uts) return;
     const args: string[] = [];
     for (const [flag, path] of [['--uts', uts], ['--ipc', ipc]] as const) {
       if (!path) continue;
@@ -149,13 +155,13 @@ export class SandboxStore {
       args.push(`${flag}=${path}`);
     }
     try {
-      await run('unshare', [...args, 'hostname', hostname]);
+      await run('unshare', [...args, ...(uts ? ['hostname', hostname] : ['true'])]);
     } catch (err) {
       // Bind-mounting a namespace needs a non-shared parent mount (systemd makes / shared): make one.
       if (!(err instanceof CommandError)) throw err;
       await run('mount', ['--bind', this.nsDir, this.nsDir]);
       await run('mount', ['--make-private', this.nsDir]);
-      await run('unshare', [...args, 'hostname', hostname]);
+      await run('unshare', [...args, ...(uts ? ['hostname', hostname] : ['true'])]);
     }
   }
 

@@ -142,6 +142,10 @@ export const SeccompProfile = named(
   def('SeccompProfile'),
   Type.Object({ type: Enum(['Localhost', 'RuntimeDefault', 'Unconfined']), localhostProfile: Opt(Str()) }),
 );
+export const AppArmorProfile = named(
+  def('AppArmorProfile'),
+  Type.Object({ type: Enum(['Localhost', 'RuntimeDefault', 'Unconfined']), localhostProfile: Opt(Str()) }),
+);
 export const SecurityContext = named(
   def('SecurityContext'),
   Type.Object({
@@ -155,6 +159,7 @@ export const SecurityContext = named(
     allowPrivilegeEscalation: Opt(Bool()),
     procMount: Opt(Enum(['Default', 'Unmasked'])),
     seccompProfile: Opt(SeccompProfile),
+    appArmorProfile: Opt(AppArmorProfile),
   }),
 );
 export type SecurityContext = Static<typeof SecurityContext>;
@@ -172,6 +177,7 @@ export const PodSecurityContext = named(
     fsGroupChangePolicy: Opt(Enum(['OnRootMismatch', 'Always'])),
     sysctls: Opt(Arr(Sysctl)),
     seccompProfile: Opt(SeccompProfile),
+    appArmorProfile: Opt(AppArmorProfile),
   }),
 );
 export type PodSecurityContext = Static<typeof PodSecurityContext>;
@@ -449,6 +455,7 @@ export const PodSpec = named(
       hostNetwork: Opt(Bool()),
       hostPID: Opt(Bool()),
       hostIPC: Opt(Bool()),
+      hostUsers: Opt(Bool()),
       shareProcessNamespace: Opt(Bool()),
       securityContext: Opt(PodSecurityContext),
       imagePullSecrets: Opt(MergeList(LocalObjectReference, 'name')),

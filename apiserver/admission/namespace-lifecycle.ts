@@ -6,8 +6,7 @@ import type { Admission } from '../registry/rest.js';
 
 /** An admission refusal as kube-apiserver's admission.NewForbidden words it: `pods "x" is forbidden: why`. */
 export function forbiddenBy(info: Pick<ResourceInfo, 'group' | 'resource'>, name: string, why: string): ApiError {
-  const resource = info.group ? `${info.resource}.${info.group}` : info.resource;
-  return new ApiError(403, 'Forbidden', `${resource} "${name}" is forbidden: ${why}`, { name, group: info.group, kind: info.resource });
+  return errors.forbiddenOn({ group: info.group, resource: info.resource, name }, why);
 }
 
 /** A lookup that answers undefined for NotFound. */
@@ -24,7 +23,7 @@ const UNDELETABLE = new Set(['default', 'kube-system', 'kube-public']);
 export function namespaceLifecycle(getNamespace: (name: string) => Promise<Obj | undefined>): Admission {
   return async ({ operation, info, namespace, name, subresource }) => {
     if (operation === 'delete' && info.group === '' && info.resource === 'namespaces' && UNDELETABLE.has(name)) {
-      throw errors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
+      throw forbiddenBy(info, name, 'this namespace may not be deleted');
     }
     // A subresource create (an eviction, a token) acts on an object that exists: its namespace was checked then.
     if (operation !== 'create' || subresource || !info.namespaced) return;

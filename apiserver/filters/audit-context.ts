@@ -124,5 +124,5 @@ export function auditResponseStatus(res: ServerResponse, status: Status): void {
   const a = res.req?.audit;
   if (!a) return;
   const { kind: _k, apiVersion: _v, ...rest } = status;
-  a.event.responseStatus = { ...rest, metadata: {} };
+  a.event.responseStatus = { ...rest, code: rest.code ?? 200, metadata: {} };
 }

@@ -4,6 +4,7 @@
 // --authorization-mode's (authorization/union.ts); the access reviews (reviews/) ask the same one.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors } from '../../api/errors.js';
+import { goQuote } from '../../api/quote.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { sendError } from '../http/responses.js';
@@ -91,19 +92,18 @@ function pathOf(url: string): string {
 
 /** kube-apiserver's Forbidden answer: `pods "x" is forbidden: User "bob" cannot get resource "pods" in API group "" in the namespace "a"`. */
 export function forbidden(attrs: Attributes, reason: string): ApiError {
-  const who = `User ${JSON.stringify(attrs.user.name)} cannot ${attrs.verb}`;
+  const who = `User ${goQuote(attrs.user.name)} cannot ${attrs.verb}`;
   let what: string;
-  if (!attrs.resourceRequest) what = `${who} path ${JSON.stringify(attrs.path)}`;
+  if (!attrs.resourceRequest) what = `${who} path ${goQuote(attrs.path)}`;
   else {
     const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
-    const scope = attrs.namespace ? `in the namespace ${JSON.stringify(attrs.namespace)}` : 'at the cluster scope';
-    what = `${who} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(attrs.apiGroup)} ${scope}`;
+    const scope = attrs.namespace ? `in the namespace ${goQuote(attrs.namespace)}` : 'at the cluster scope';
+    what = `${who} resource ${goQuote(resource)} in API group ${goQuote(attrs.apiGroup)} ${scope}`;
   }
   const why = reason ? `${what}: ${reason}` : what;
-  if (!attrs.resourceRequest) return errors.forbidden(`forbidden: ${why}`);
-  const qualified = attrs.apiGroup ? `${attrs.resource}.${attrs.apiGroup}` : attrs.resource;
-  const message = attrs.name ? `${qualified} ${JSON.stringify(attrs.name)} is forbidden: ${why}` : `${qualified} is forbidden: ${why}`;
-  return new ApiError(403, 'Forbidden', message, { ...(attrs.name ? { name: attrs.name } : {}), group: attrs.apiGroup, kind: attrs.resource });
+  // A non-resource request names no resource: "forbidden: ...", with empty details, as kube's NewForbidden.
+  if (!attrs.resourceRequest) return errors.forbiddenOn({ group: '', resource: '' }, why);
+  return errors.forbiddenOn({ group: attrs.apiGroup, resource: attrs.resource, name: attrs.name }, why);
 }
 
 /** The audit annotations of a decision (kube's authorization.k8s.io/decision and .../reason). */

@@ -3,7 +3,7 @@
 import { errors } from '../../api/errors.js';
 import { isObject, type JsonObject } from '../registry/object.js';
 import type { DeleteParams } from '../registry/rest.js';
-import { dryRunParam, intParam, type Query } from './params.js';
+import { boolParam, dryRunParam, intParam, type Query } from './params.js';
 
 /** DeleteOptions fields of the wrong type: 400, as kube-apiserver's decoder answers (not silently ignored). */
 function checkDeleteOptions(b: JsonObject): void {
@@ -33,8 +33,9 @@ export function deleteParams(q: Query, body: unknown): DeleteParams {
     out.preconditions = { ...(typeof pre.uid === 'string' ? { uid: pre.uid } : {}), ...(typeof pre.resourceVersion === 'string' ? { resourceVersion: pre.resourceVersion } : {}) };
   }
   let policy = q.get('propagationPolicy') ?? (typeof b.propagationPolicy === 'string' ? b.propagationPolicy : undefined);
-  const orphan = q.get('orphanDependents') ?? (typeof b.orphanDependents === 'boolean' ? String(b.orphanDependents) : undefined);
-  if (!policy && orphan !== undefined) policy = orphan === 'true' ? 'Orphan' : 'Background';
+  const orphanQuery = q.get('orphanDependents');
+  const orphan = orphanQuery !== null ? boolParam(q, 'orphanDependents') : typeof b.orphanDependents === 'boolean' ? b.orphanDependents : undefined;
+  if (!policy && orphan !== undefined) policy = orphan ? 'Orphan' : 'Background';
   if (policy !== undefined && policy !== null) {
     if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
       throw errors.badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
@@ -44,4 +45,13 @@ export function deleteParams(q: Query, body: unknown): DeleteParams {
   const dry = Array.isArray(b.dryRun) && b.dryRun.includes('All');
   if (dry || dryRunParam(q)) out.dryRun = true;
   return out;
+}
+
+/**
+ * Whether the request set orphanDependents to false (query, or the body when there is one): kube answers a delete
+ * that is not done at once with 202 then, and with 200 otherwise (graceful pods, finalizers, orphaning).
+ */
+export function orphanDependentsFalse(q: Query, body: unknown): boolean {
+  if (isObject(body)) return body.orphanDependents === false;
+  return q.get('orphanDependents') !== null && !boolParam(q, 'orphanDependents');
 }

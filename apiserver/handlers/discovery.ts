@@ -35,8 +35,6 @@ export const VERSION_INFO = {
   platform: `${process.platform === 'win32' ? 'windows' : process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
 };
 
-export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
-
 /** The subresource's kind and verbs, as kube-apiserver advertises them. */
 const SUBRESOURCES: Record<string, { group?: string; version?: string; kind?: string; verbs: string[] }> = {
   status: { verbs: ['get', 'patch', 'update'] },
@@ -70,16 +68,28 @@ function groups(extra: DiscoveryExtra): { name: string; versions: string[] }[] {
 
 const resourcesOf = (group: string, version: string, extra: DiscoveryExtra): ResourceInfo[] => served(extra).filter((r) => r.group === group && r.version === version);
 
-export function wantsAggregated(accept: string | undefined): boolean {
+/** The aggregated discovery versions served: v2, and v2beta1 that clients up to 1.29 ask for (kube 1.32 serves both). */
+export type AggregatedVersion = 'v2' | 'v2beta1';
+
+/**
+ * The aggregated discovery version the client prefers (the first in its Accept that is served), or undefined when a
+ * plain JSON type comes first or none is asked for: legacy discovery then.
+ */
+export function wantsAggregated(accept: string | undefined): AggregatedVersion | undefined {
   for (const a of parseAccept(accept)) {
-    if (a.params.as === 'APIGroupDiscoveryList' && a.params.g === 'apidiscovery.k8s.io' && a.params.v === 'v2') return true;
-    if (a.type === 'application/json' && !a.params.as) return false;
+    if (a.params.as === 'APIGroupDiscoveryList' && a.params.g === 'apidiscovery.k8s.io' && (a.params.v === 'v2' || a.params.v === 'v2beta1')) return a.params.v;
+    if (a.type === 'application/json' && !a.params.as) return undefined;
   }
-  return false;
+  return undefined;
+}
+
+/** The Content-Type of an aggregated answer: clients check it to tell it from legacy discovery. */
+export function aggregatedContentType(version: AggregatedVersion): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
 }
 
 /** aggregated discovery: one item for the core group (`/api`) or one per named group (`/apis`). */
-export function aggregatedDiscovery(core: boolean, extra: DiscoveryExtra = NO_EXTRA): unknown {
+export function aggregatedDiscovery(core: boolean, version: AggregatedVersion = 'v2', extra: DiscoveryExtra = NO_EXTRA): unknown {
   const items = groups(extra)
     .filter((g) => (g.name === '') === core)
     .map((g) => ({
@@ -106,7 +116,7 @@ export function aggregatedDiscovery(core: boolean, extra: DiscoveryExtra = NO_EX
         })),
       })),
     }));
-  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
+  return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items };
 }
 
 export function apiVersions(serverAddress: string): unknown {

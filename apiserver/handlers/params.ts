@@ -1,23 +1,21 @@
 // Query parameters of writes and reads that are not list options: dryRun, fieldManager, includeObject, booleans and integers.
 import type { IncomingMessage } from 'node:http';
 import { errors } from '../../api/errors.js';
+import { queryBool, queryInt64 } from '../../api/query.js';
 import type { IncludeObject } from './tables.js';
 
 export interface Query {
   get(name: string): string | null;
 }
 
+/** An int64 parameter as kube converts it (Go's ParseInt; present and bad, even empty, is a 400). */
 export function intParam(q: Query, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw errors.badRequest(`invalid ${name}: ${JSON.stringify(v)} is not an integer`);
-  return n;
+  return queryInt64(q, name);
 }
 
+/** A boolean parameter as kube converts it: absent, "0" or "false" (any case) is false; anything else true. */
 export function boolParam(q: Query, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
+  return queryBool(q.get(name));
 }
 
 export function dryRunParam(q: Query): boolean {

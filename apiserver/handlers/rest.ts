@@ -5,7 +5,7 @@ import { parseListOptions } from '../../api/list-options.js';
 import { apiVersionOf, findByResource, isRegistered, type ResourceInfo } from '../../api/resources.js';
 import type { Handler } from '../filters/chain.js';
 import type { RequestInfo } from '../http/request-info.js';
-import { mediaType, parseAccept, readBody, wantsTable } from '../http/requests.js';
+import { mediaType, parseAccept, readBody, tableVersion, wantsTable } from '../http/requests.js';
 import { notFoundPath, sendEncoded, sendError, sendJson, successStatus } from '../http/responses.js';
 import { proxyPodLog } from '../nodeproxy/node-proxy.js';
 import { applyConfig } from '../patch/managed-fields.js';
@@ -15,7 +15,7 @@ import type { UpdateOptions } from '../registry/rest.js';
 import type { Store } from '../registry/store.js';
 import { checkUnknownFields, fieldValidationParam, parseBody, parseJson, parseYamlBody } from './body.js';
 import { requestScope, type HandlerContext } from './context.js';
-import { deleteParams } from './delete-options.js';
+import { deleteParams, orphanDependentsFalse } from './delete-options.js';
 import { boolParam, dryRunParam, fieldManagerParam, includeParam, optional, type Query } from './params.js';
 import { applyPatch, PATCH_TYPES } from './patch.js';
 import { handleSubresource } from './subresource.js';
@@ -47,9 +47,10 @@ function listKind(info: ResourceInfo): string {
 }
 
 function sendObject(res: ServerResponse, req: IncomingMessage, q: Query, ctx: HandlerContext, info: ResourceInfo, code: number, obj: Obj): void {
-  if (wantsTable(req.headers.accept) && obj.kind === info.kind) {
+  const version = tableVersion(req.headers.accept);
+  if (version && obj.kind === info.kind) {
     const printer = ctx.registry.store(info).strategy.printer;
-    sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), printer, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
+    sendJson(res, code, toTable(info.kind, [obj], { include: includeParam(q), now: ctx.clock.now(), printer, version, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }));
   } else sendJson(res, code, obj);
 }
 
@@ -64,12 +65,12 @@ function acceptable(accept: string | undefined): boolean {
 
 /**
  * The handler of resource requests (and of paths no other route takes): the RequestInfo resolved at the start of the
- * chain says which store and what to do; every failure is answered with a Status, and one that is no ApiError logged.
+ * chain says which store and what to do; every failure is answered with a Status (a 5xx is logged with its error by
+ * the recovery filter).
  */
 export function resourceHandler(ctx: HandlerContext): Handler {
   return (req, res) =>
     serveResource(req, res, ctx).catch((err: unknown) => {
-      if (!(err instanceof ApiError)) ctx.log.error('request failed', { method: req.method, url: req.url, error: (err as Error).stack ?? String(err) });
       sendError(res, err);
     });
 }
@@ -85,7 +86,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
   if (ri.subresource && !info.subresources.includes(ri.subresource)) throw notFoundPath();
   if (!info.namespaced && ri.namespace) throw notFoundPath();
   if (info.namespaced && !ri.namespace && !['list', 'watch', 'deletecollection'].includes(ri.verb)) throw notFoundPath();
-  if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed(`${ri.verb} is not supported on ${ri.resource}`);
+  if (!info.verbs.includes(ri.verb) && !ri.subresource) throw errors.methodNotAllowed();
   if (!acceptable(req.headers.accept)) {
     throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io');
   }
@@ -108,7 +109,7 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, ctx: Han
       throw errors.badRequest(`pods/${ri.subresource} needs a protocol upgrade (WebSocket or SPDY): Upgrade request required`);
     }
     default:
-      throw errors.methodNotAllowed(`${ri.resource}/${ri.subresource} is not supported by this server`);
+      throw notFoundPath();
   }
 }
 
@@ -127,7 +128,8 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'list': {
       const params = parseListOptions(q);
-      if (!wantsTable(req.headers.accept)) {
+      const version = tableVersion(req.headers.accept);
+      if (!version) {
         // The list body is made of the items' stored bytes (see Store.listJson).
         sendEncoded(res, 200, await store.listJson(ri.namespace, params, listKind(info)));
         return;
@@ -140,6 +142,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
           include: includeParam(q),
           printer: store.strategy.printer,
           now: ctx.clock.now(),
+          version,
           resourceVersion: out.resourceVersion,
           ...optional('continue', out.continue),
           ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}),
@@ -168,7 +171,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       const out = await store.delete(ri.namespace, ri.name, { ...deleteParams(q, body), scope: requestScope(req, res) });
       if (out.deleted && !store.strategy.returnDeletedObject) {
         sendJson(res, 200, successStatus({ name: ri.name, group: info.group, kind: info.resource, ...(out.obj.metadata.uid ? { uid: out.obj.metadata.uid } : {}) }));
-      } else sendJson(res, out.deleted ? 200 : 202, out.obj);
+      } else sendJson(res, out.deleted || !orphanDependentsFalse(q, body) ? 200 : 202, out.obj);
       return;
     }
     case 'deletecollection': {
@@ -261,5 +264,5 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     return;
   }
   if (ri.verb === 'patch' && subresource === 'status') return handlePatch(req, res, ri, q, info, store, ctx, { subresource });
-  throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/${subresource}`);
+  throw errors.methodNotAllowed();
 }

@@ -44,8 +44,8 @@ export async function handleSubresource(req: IncomingMessage, res: ServerRespons
     const raw = await readBody(req);
     const body = sub.bodies === 'any' ? parseBody(req, raw) : parseJson(raw);
     await sub.create(ri.namespace, ri.name, body, { dryRun, scope: requestScope(req, res), deleteOptions: (options) => deleteParams(q, options) });
-    sendJson(res, 201, { ...successStatus({}), code: 201 });
+    sendJson(res, 201, successStatus(undefined, 201));
     return;
   }
-  throw errors.methodNotAllowed(`${ri.verb} is not supported on ${what}`);
+  throw errors.methodNotAllowed();
 }

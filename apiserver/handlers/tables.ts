@@ -444,22 +444,23 @@ const DEFAULT_PRINTER: Printer = {
   row: (o) => [o.metadata.name ?? '', String(o.metadata.creationTimestamp ?? '')],
 };
 
-function rowObject(o: Obj, include: IncludeObject): unknown {
+function rowObject(o: Obj, include: IncludeObject, apiVersion: string): unknown {
   if (include === 'None') return undefined;
   if (include === 'Object') return o;
   const { managedFields: _m, ...metadata } = o.metadata;
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
+  return { kind: 'PartialObjectMetadata', apiVersion, metadata };
 }
 
 export function toTable(
   kind: string,
   items: Obj[],
-  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean; printer?: TablePrinter | undefined },
+  opts: { include: IncludeObject; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number; withColumns?: boolean; printer?: TablePrinter | undefined; version?: 'v1' | 'v1beta1' },
 ): JsonObject {
   const p: TablePrinter = opts.printer ?? PRINTERS[kind] ?? DEFAULT_PRINTER;
+  const apiVersion = `meta.k8s.io/${opts.version ?? 'v1'}`;
   return {
     kind: 'Table',
-    apiVersion: 'meta.k8s.io/v1',
+    apiVersion,
     metadata: {
       ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}),
       ...(opts.continue ? { continue: opts.continue } : {}),
@@ -467,7 +468,7 @@ export function toTable(
     },
     columnDefinitions: opts.withColumns === false ? null : p.columns,
     rows: items.map((o) => {
-      const object = rowObject(o, opts.include);
+      const object = rowObject(o, opts.include, apiVersion);
       return { cells: p.row(o, opts.now), ...(object !== undefined ? { object } : {}) };
     }),
   };

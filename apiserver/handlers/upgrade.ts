@@ -17,9 +17,10 @@ const POD_STREAMS = new Set(['exec', 'attach', 'portforward']);
 export function upgradeHandler(ctx: HandlerContext, wss: WebSocketServer): Handler {
   return (req, res) =>
     serveUpgrade(req, res, ctx, wss).catch((err: unknown) => {
-      if (!(err instanceof ApiError)) ctx.log.error('upgrade failed', { url: req.url, error: (err as Error).stack ?? String(err) });
-      // After the handshake the socket belongs to the WebSocket or the tunnel: nothing more to answer on it.
+      // After the handshake the socket belongs to the WebSocket or the tunnel: nothing more to answer on it, so the
+      // failure is logged here; before it, the answer is a Status (a 5xx one logged by the recovery filter).
       if (canAnswer(res)) sendError(res, err);
+      else ctx.log.warn('upgraded stream failed', { url: req.url, error: err instanceof ApiError ? err.message : ((err as Error).stack ?? String(err)) });
     });
 }
 

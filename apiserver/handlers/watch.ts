@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { errors } from '../../api/errors.js';
 import { parseListOptions } from '../../api/list-options.js';
 import { findByResource, type ResourceInfo } from '../../api/resources.js';
-import { wantsTable } from '../http/requests.js';
+import { tableVersion, type TableVersion } from '../http/requests.js';
 import type { RequestInfo } from '../http/request-info.js';
 import { notFoundPath } from '../http/responses.js';
 import type { Obj } from '../registry/object.js';
@@ -51,7 +51,7 @@ function openWatch(req: IncomingMessage, ri: RequestInfo, info: ResourceInfo, st
     watch.close();
     throw err;
   }
-  const table = wantsTable(req.headers.accept);
+  const table = tableVersion(req.headers.accept);
   const include = includeParam(ri.query);
   return {
     close() {
@@ -66,7 +66,7 @@ function openWatch(req: IncomingMessage, ri: RequestInfo, info: ResourceInfo, st
         for await (const ev of watch) {
           if (stopped) break;
           const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
-          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
+          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, table, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
           // A client that stops reading is cut off rather than given an ever-growing buffer.
           if (!sink.send(json) && sink.buffered() > ctx.watchMaxBufferedBytes) {
             cut = true;
@@ -112,7 +112,7 @@ export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, c
   const info = findByResource(ri.group, ri.version, ri.resource);
   const store = info && ctx.registry.store(info);
   if (!info || !store || ri.subresource || (!info.namespaced && ri.namespace)) throw notFoundPath();
-  if (!info.verbs.includes('watch')) throw errors.methodNotAllowed(`watch is not supported on ${ri.resource}`);
+  if (!info.verbs.includes('watch')) throw errors.methodNotSupported({ group: info.group, resource: info.resource }, 'watch');
   const opened = openWatch(req, { ...ri, verb: 'watch' }, info, store, ctx);
   let ws: WebSocket;
   try {
@@ -143,8 +143,8 @@ function objectJson(obj: object): string {
   return json;
 }
 
-function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, ctx: HandlerContext): unknown {
+function tableEvent(info: ResourceInfo, ev: WatchOut, include: IncludeObject, version: TableVersion, ctx: HandlerContext): unknown {
   const obj = ev.object as Obj;
-  return toTable(info.kind, [obj], { include, now: ctx.clock.now(), printer: ctx.registry.store(info).strategy.printer, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
+  return toTable(info.kind, [obj], { include, now: ctx.clock.now(), printer: ctx.registry.store(info).strategy.printer, version, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) });
 }
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { ApiError } from '../../api/errors.js';
-import { resolveRequest, splitTarget } from './request-info.js';
+import { isWatchTarget, resolveRequest, splitTarget } from './request-info.js';
 
 describe('splitTarget', () => {
   it('gives the path as sent and the query as URLSearchParams parses it', () => {
@@ -61,5 +61,16 @@ describe('resolveRequest', () => {
     assert.equal(code('GET', '/api/v1/namespaces/a/pods/%ZZ'), 400);
     assert.equal(code('GET', '/api/v1/namespaces/a/pods/%E2%82'), 400);
     assert.equal(code('GET', '/api/v1/namespaces/a/pods/caf%C3%A9'), 'get');
+  });
+});
+
+describe('isWatchTarget', () => {
+  it('is a watch for a /watch/ path or a watch parameter that converts to true (kube\'s boolean rule)', () => {
+    for (const t of ['/api/v1/pods?watch=true', '/api/v1/pods?watch=1', '/api/v1/pods?watch=True', '/api/v1/pods?limit=1&watch', '/api/v1/pods?watch=&x=1', '/api/v1/pods?watch=%54rue', '/api/v1/watch/pods', '/apis/apps/v1/watch/namespaces/a/deployments']) {
+      assert.equal(isWatchTarget(t), true, t);
+    }
+    for (const t of ['/api/v1/pods', '/api/v1/pods?watch=false', '/api/v1/pods?watch=FALSE&watch=true', '/api/v1/pods?watch=0', '/api/v1/pods?allowWatchBookmarks=true', '/api/v1/pods?xwatch=true', '/api/v1/namespaces/watch/pods']) {
+      assert.equal(isWatchTarget(t), false, t);
+    }
   });
 });

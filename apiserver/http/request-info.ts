@@ -1,5 +1,7 @@
 // Resolves a resource URL (/api/v1/namespaces/ns/pods/name/status, /apis/apps/v1/watch/deployments) into a RequestInfo.
 import { errors } from '../../api/errors.js';
+import { queryBool } from '../../api/query.js';
+import { paramPattern, targetParam } from './requests.js';
 import { notFoundPath } from './responses.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
@@ -43,10 +45,20 @@ export function decodeSegment(segment: string): string {
   }
 }
 
-/** Whether a request target is a watch: ?watch=true|1, or a /watch/ path. A cheap test on the raw target. */
-export const isWatchTarget = (target: string): boolean => WATCH_PARAM.test(target) || WATCH_PATH.test(target);
-const WATCH_PARAM = /[?&]watch=(1|true)(&|$)/;
-const WATCH_PATH = /^\/apis?\/([^/?]+\/)?[^/?]+\/watch\//;
+/**
+ * Whether a request target is a watch: a /watch/ path, or a `watch` parameter whose first value converts to true as
+ * kube converts booleans (`watch=1`, `watch=true`, `watch=True`, `watch`). A cheap test on the raw target: most
+ * targets do not contain "watch" at all.
+ */
+export function isWatchTarget(target: string): boolean {
+  if (!target.includes('watch')) return false;
+  if (WATCH_PATH.test(target)) return true;
+  const v = targetParam(target, WATCH_PARAM);
+  return v !== undefined && queryBool(v);
+}
+const WATCH_PARAM = paramPattern('watch');
+// /api/VERSION/watch/... or /apis/GROUP/VERSION/watch/... (not a namespace or object named watch).
+const WATCH_PATH = /^\/(api\/[^/?]+|apis\/[^/?]+\/[^/?]+)\/watch\//;
 
 /** undefined when the path is not a resource path (discovery, /version, ...). */
 export function resolveRequest(method: string, pathname: string, query: URLSearchParams): RequestInfo | undefined {
@@ -89,8 +101,7 @@ export function resolveRequest(method: string, pathname: string, query: URLSearc
   const [resource = '', name = '', subresource = ''] = rest;
   // The namespace object itself: its name is its namespace for authorization, but not for storage.
   if (resource === 'namespaces') namespace = '';
-  const watchParam = query.get('watch');
-  const isWatch = watchPath || watchParam === 'true' || watchParam === '1';
+  const isWatch = watchPath || queryBool(query.get('watch'));
   let verb: Verb;
   switch (method) {
     case 'GET':
@@ -110,11 +121,11 @@ export function resolveRequest(method: string, pathname: string, query: URLSearc
       verb = name ? 'delete' : 'deletecollection';
       break;
     default:
-      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+      throw errors.methodNotAllowed();
   }
   // As kube-apiserver routes them: objects are created on their collection, and changed one at a time.
   if ((verb === 'create' && name && !subresource) || ((verb === 'update' || verb === 'patch') && !name)) {
-    throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+    throw errors.methodNotAllowed();
   }
   return { group, version, resource, namespace, name, subresource, verb, path: pathname, query };
 }

@@ -62,10 +62,36 @@ export function parseAccept(accept: string | undefined): AcceptedType[] {
   });
 }
 
+/**
+ * The meta.k8s.io Table version the client asked for and prefers to the plain object: v1, or v1beta1 (what clients
+ * before kubectl 1.15 ask for, still served by kube 1.32); undefined for a plain answer.
+ */
+export function tableVersion(accept: string | undefined): TableVersion | undefined {
+  // Most clients never ask for a Table: no need to parse their Accept header.
+  if (!accept?.includes('Table')) return undefined;
+  const first = parseAccept(accept).find((a) => (a.params.as === 'Table' && (a.params.v === 'v1' || a.params.v === 'v1beta1')) || a.type === 'application/json' || a.type === '*/*');
+  if (!first || first.params.as !== 'Table' || (first.params.g ?? 'meta.k8s.io') !== 'meta.k8s.io') return undefined;
+  return first.params.v as TableVersion;
+}
+export type TableVersion = 'v1' | 'v1beta1';
+
 /** Whether the client asked for meta.k8s.io Table output (and prefers it to the plain object). */
 export function wantsTable(accept: string | undefined): boolean {
-  // Most clients never ask for a Table: no need to parse their Accept header.
-  if (!accept?.includes('Table')) return false;
-  const first = parseAccept(accept).find((a) => a.params.as === 'Table' || a.type === 'application/json' || a.type === '*/*');
-  return !!first && first.params.as === 'Table' && (first.params.g ?? 'meta.k8s.io') === 'meta.k8s.io';
+  return tableVersion(accept) !== undefined;
+}
+
+/** A pattern that finds a query parameter in a raw request target (for targetParam). */
+export function paramPattern(name: string): RegExp {
+  return new RegExp(`[?&]${name}(?:=([^&#]*))?(?:[&#]|$)`);
+}
+
+/**
+ * The first value of a query parameter, read from the raw request target without parsing the whole query: undefined
+ * when absent, '' for `?name` and `?name=`, decoded as URLSearchParams decodes (percent escapes, '+' as a space).
+ */
+export function targetParam(target: string, pattern: RegExp): string | undefined {
+  const m = pattern.exec(target);
+  if (!m) return undefined;
+  const raw = m[1] ?? '';
+  return raw.includes('%') || raw.includes('+') ? (new URLSearchParams(`v=${raw}`).get('v') ?? '') : raw;
 }

@@ -2,29 +2,28 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ApiError, errors, type Status } from '../../api/errors.js';
+import { ApiError, errors, statusOf, type Status, type StatusDetails } from '../../api/errors.js';
 import { auditResponse, auditResponseStatus } from '../filters/audit-context.js';
+import { parseGoBool } from '../../api/query.js';
+import { paramPattern, targetParam } from './requests.js';
 
-export const notFoundPath = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+/** No route for the path: kube's answer from go-restful's 404, with an empty details. */
+export const notFoundPath = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   sendEncoded(res, code, res.headersSent ? '' : JSON.stringify(body), contentType);
 }
 
-/** Sends JSON already serialized (a stored object's bytes, see Store.json). */
+/** Sends JSON already serialized (a stored object's bytes, see Store.json); indented when the client asks (pretty). */
 export function sendEncoded(res: ServerResponse, code: number, data: string | Buffer, contentType = 'application/json'): void {
   if (res.headersSent) {
     res.end();
     return;
   }
+  if (wantsPretty(res.req) && contentType.startsWith('application/json')) data = JSON.stringify(JSON.parse(data.toString()), null, 2);
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': typeof data === 'string' ? Buffer.byteLength(data) : data.length, 'Cache-Control': 'no-cache, private' });
   auditResponse(res, data);
   res.end(data);
-}
-
-export function sendStatus(res: ServerResponse, status: Status): void {
-  if (status.status === 'Failure') auditResponseStatus(res, status);
-  sendJson(res, status.code, status);
 }
 
 /** kube's limits on warnings: at most 4 KiB of Warning headers per answer; the rest is dropped. */
@@ -41,15 +40,48 @@ export function addWarning(res: ServerResponse, text: string): void {
   res.setHeader('Warning', [...list, value]);
 }
 
+const PRETTY_PARAM = paramPattern('pretty');
+
+/**
+ * kube-apiserver's isPrettyPrint: a non-empty `pretty` parameter decides, read with strconv.ParseBool (not as the
+ * other booleans: "yes" is not pretty); without one, curl, Wget and browsers get indented JSON.
+ */
+export function wantsPretty(req: IncomingMessage | undefined): boolean {
+  if (!req) return false;
+  const url = req.url ?? '';
+  const pretty = url.includes('pretty') ? targetParam(url, PRETTY_PARAM) : undefined;
+  if (pretty) return parseGoBool(pretty) ?? false;
+  const ua = req.headers['user-agent'];
+  return ua !== undefined && (ua.startsWith('curl') || ua.startsWith('Wget') || ua.startsWith('Mozilla/5.0'));
+}
+
+export function sendStatus(res: ServerResponse, status: Status): void {
+  if (status.status === 'Failure') auditResponseStatus(res, status);
+  sendJson(res, status.code ?? 200, status);
+}
+
+/** The errors behind 5xx answers, kept until the request is logged (filters/recovery.ts). */
+const serverErrors = new WeakMap<ServerResponse, unknown>();
+
 export function sendError(res: ServerResponse, err: unknown): Status {
   const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
+  if (apiErr.code >= 500) serverErrors.set(res, err);
   if (apiErr.status.details?.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('Retry-After', String(apiErr.status.details.retryAfterSeconds));
   sendStatus(res, apiErr.status);
   return apiErr.status;
 }
 
-export function successStatus(details: { name?: string; group?: string; kind?: string; uid?: string }): Status {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: '', reason: '', details, code: 200 };
+/** The error a 5xx answer was made from (sendError), for the log line every 5xx gets. */
+export function serverErrorOf(res: ServerResponse): unknown {
+  return serverErrors.get(res);
+}
+
+/**
+ * A Success Status as kube writes it: a deleted object's (kube's finalizeDelete: name, group, resource, uid, and no
+ * code), or with the code of the answer when given (a created binding or eviction: 201).
+ */
+export function successStatus(details: StatusDetails | undefined, code?: number): Status {
+  return statusOf('Success', code ?? 0, '', '', details);
 }
 
 /**

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { errors } from '../../api/errors.js';
+import { queryBool } from '../../api/query.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { Logger } from '../../lib/logger.js';
 import { limiter } from '../../lib/limit.js';
@@ -56,7 +57,7 @@ export interface MetricsDeps {
 /** Summary over HTTPS from the node's agent, with the API server's kubelet-client certificate. */
 export function fetchSummary(proxy: NodeProxyDeps): (node: ProxyNode & MetaObject) => Promise<SummaryDoc> {
   return (node) => {
-    const { host, port } = agentEndpoint(node.metadata.name, node);
+    const { host, port } = agentEndpoint(node.metadata.name, node, proxy);
     const tls = agentTls(proxy);
     return new Promise<SummaryDoc>((resolve, reject) => {
       const r = httpsRequest({ host, port, path: '/stats/summary', method: 'GET', ...tls, timeout: SCRAPE_TIMEOUT_MS }, (res) => {
@@ -168,7 +169,7 @@ export async function serveMetrics(req: IncomingMessage, res: ServerResponse, de
     if (!m) throw errors.notFound({ group: METRICS_GROUP, resource: url.pathname.split('/')[4] ?? '', name: '' });
     if (req.method !== 'GET') throw errors.methodNotAllowed(`${req.method ?? ''} is not supported on ${METRICS_GROUP} (get and list only)`);
     const q = url.searchParams;
-    if (q.get('watch') === 'true' || q.get('watch') === '1') throw errors.badRequest('metrics.k8s.io does not support watch');
+    if (queryBool(q.get('watch'))) throw errors.badRequest('metrics.k8s.io does not support watch');
     const namespace = m[1] ? decodeURIComponent(m[1]) : undefined;
     const resource = m[2] as 'nodes' | 'pods';
     const name = m[3] ? decodeURIComponent(m[3]) : undefined;

@@ -10,7 +10,7 @@ const TIMEOUT_MS = 30_000;
 
 /** Relays the agent's status, content type and body; an unreachable agent is a 503 Status. */
 export async function proxyNodeGet(res: ServerResponse, nodeName: string, path: string, search: string, deps: NodeProxyDeps): Promise<void> {
-  const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName));
+  const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName), deps);
   const tls = agentTls(deps);
   const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
     const r = httpsRequest({ host, port, path: `/${path.replace(/^\/+/, '')}${search}`, method: 'GET', ...tls, timeout: TIMEOUT_MS }, resolve);

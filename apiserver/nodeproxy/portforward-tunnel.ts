@@ -3,7 +3,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { GOAWAY_PROTOCOL_ERROR, RST_PROTOCOL_ERROR, SpdyDecoder, SpdyEncoder, SpdyError, type SpdyFrame } from './spdy.js';
+import { RST_PROTOCOL_ERROR, type SpdyFrame } from './spdy.js';
+import { acceptSpdyUpgrade, SpdyServerSession, type SpdyTransport } from './spdy-session.js';
 
 /** kubectl ≥1.30 offers this WebSocket subprotocol; the SPDY fallback names the protocol in X-Stream-Protocol-Version. */
 export const SPDY_WEBSOCKET_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
@@ -11,14 +12,6 @@ export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 
 /** Opens the agent's WebSocket port-forward for one port: /portForward/{ns}/{pod}?port=P, subprotocol portforward.k8s.io. */
 export type AgentDialer = (port: number) => WebSocket;
-
-/** The byte pipe to kubectl: one WebSocket binary message, or socket write, per outgoing frame. */
-interface Transport {
-  send(b: Buffer, written: () => void): void;
-  close(): void;
-  pause(): void;
-  resume(): void;
-}
 
 const DATA_CHUNK = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
@@ -57,24 +50,7 @@ export function acceptPortForwardTunnel(req: IncomingMessage, socket: Duplex, he
     });
     return;
   }
-  socket.write(
-    `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORT_FORWARD_PROTOCOL}\r\n\r\n`,
-  );
-  const session = new PortForwardSession(
-    {
-      send: (b, written) => void socket.write(b, () => written()),
-      close: () => socket.end(),
-      pause: () => socket.pause(),
-      resume: () => socket.resume(),
-    },
-    dial,
-  );
-  if (head.length) session.feed(head);
-  socket.on('data', (b: Buffer) => session.feed(b));
-  // The HTTP server's sockets allow half-open connections: kubectl hanging up must close ours too.
-  socket.on('end', () => socket.end());
-  socket.on('close', () => session.end());
-  socket.on('error', () => socket.destroy());
+  acceptSpdyUpgrade(socket, head, PORT_FORWARD_PROTOCOL, (transport) => new PortForwardSession(transport, dial));
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -96,48 +72,35 @@ interface Forward {
 }
 
 /** The SPDY server side of one kubectl port-forward connection. */
-export class PortForwardSession {
-  private readonly decoder = new SpdyDecoder();
-  private readonly encoder = new SpdyEncoder();
+export class PortForwardSession extends SpdyServerSession {
   private readonly forwards = new Map<string, Forward>();
   private readonly byStream = new Map<number, Forward>();
-  private toClient = 0;
   private toAgents = 0;
   private agentsPaused = false;
   private clientPaused = false;
-  private ended = false;
 
   constructor(
-    private readonly transport: Transport,
+    transport: SpdyTransport,
     private readonly dial: AgentDialer,
-  ) {}
-
-  /** Bytes from kubectl, cut anywhere. */
-  feed(chunk: Buffer): void {
-    if (this.ended) return;
-    let frames: SpdyFrame[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      if (!(err instanceof SpdyError)) throw err;
-      this.send({ type: 'goaway', lastGoodStreamId: 0, status: GOAWAY_PROTOCOL_ERROR });
-      this.transport.close();
-      this.end();
-      return;
-    }
-    for (const f of frames) this.handle(f);
+  ) {
+    super(transport);
   }
 
   /** kubectl went away (or said GOAWAY): drop every agent connection. */
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
+  protected onEnd(): void {
     for (const f of this.forwards.values()) f.agent?.terminate();
     this.forwards.clear();
     this.byStream.clear();
   }
 
-  private handle(f: SpdyFrame): void {
+  protected override onWritten(): void {
+    if (this.agentsPaused && this.backlog < LOW_WATER) {
+      this.agentsPaused = false;
+      for (const x of this.forwards.values()) x.agent?.resume();
+    }
+  }
+
+  protected onFrame(f: SpdyFrame): void {
     switch (f.type) {
       case 'syn_stream':
         return this.openStream(f.streamId, f.headers);
@@ -152,11 +115,6 @@ export class PortForwardSession {
         if (fwd) this.drop(fwd);
         return;
       }
-      case 'ping':
-        return this.send(f);
-      case 'goaway':
-        this.transport.close();
-        return this.end();
       default:
         return; // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do (kubectl's spdystream does no flow control)
     }
@@ -265,7 +223,7 @@ export class PortForwardSession {
     for (let off = 0; off < b.length; off += DATA_CHUNK) {
       this.send({ type: 'data', streamId: fwd.dataStream, fin: false, data: b.subarray(off, off + DATA_CHUNK) });
     }
-    if (!this.agentsPaused && this.toClient > HIGH_WATER) {
+    if (!this.agentsPaused && this.backlog > HIGH_WATER) {
       this.agentsPaused = true;
       for (const f of this.forwards.values()) f.agent?.pause();
     }
@@ -298,18 +256,5 @@ export class PortForwardSession {
     this.forwards.delete(fwd.requestId);
     if (fwd.dataStream !== undefined) this.byStream.delete(fwd.dataStream);
     if (fwd.errorStream !== undefined) this.byStream.delete(fwd.errorStream);
-  }
-
-  private send(f: SpdyFrame): void {
-    if (this.ended) return;
-    const b = this.encoder.encode(f);
-    this.toClient += b.length;
-    this.transport.send(b, () => {
-      this.toClient -= b.length;
-      if (this.agentsPaused && this.toClient < LOW_WATER) {
-        this.agentsPaused = false;
-        for (const x of this.forwards.values()) x.agent?.resume();
-      }
-    });
   }
 }

@@ -117,7 +117,7 @@ export interface ObjectWatch extends AsyncIterable<WatchOut> {
 export interface ParentStore {
   readonly info: ResourceInfo;
   /** Runs the admission chain for a subresource create that has no object of its own to store (an Eviction). */
-  admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean>;
+  admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean | void>;
   get(namespace: string, name: string): Promise<Obj>;
   update(namespace: string, name: string, transform: (current: Obj | undefined) => Obj | Promise<Obj>, opts?: UpdateOptions): Promise<{ obj: Obj; created: boolean }>;
   delete(namespace: string, name: string, p?: DeleteParams): Promise<{ obj: Obj; deleted: boolean }>;

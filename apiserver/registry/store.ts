@@ -52,9 +52,10 @@ function checkListOptions(p: { resourceVersion?: string; resourceVersionMatch?: 
 
 /** 504 with the ResourceVersionTooLarge cause that client-go's reflector looks for. */
 function tooLargeResourceVersion(rv: number, current: number): ApiError {
-  const err = errors.timeout(`Too large resource version: ${rv}, current: ${current}`);
-  err.status.details = { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }], retryAfterSeconds: 1 };
-  return err;
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
 }
 
 export class Store {
@@ -165,7 +166,7 @@ export class Store {
     return causes.length ? this.invalid(obj, causes) : err;
   }
 
-  /** The admission chain on a write of this resource (or of one of its subresources); whether a plugin changed the object. */
+  /** The admission chain on a write of this resource (or of one of its subresources); whether a plugin changed the object (then it is defaulted and validated again). */
   async admit(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean> {
     const full: AdmissionAttributes = { ...attrs, info: this.info };
     let changed = false;
@@ -510,8 +511,8 @@ export class Store {
         next = await transform(opts.currentReadOnly ? old : structuredClone(old));
         obj = this.prepareUpdate(next, old, opts);
         const sub = opts.subresource && opts.subresource !== 'binding' ? opts.subresource : undefined;
-        const admitted = { operation: 'update' as const, subresource: opts.admissionSubresource ?? opts.subresource ?? '', namespace, name, obj, old, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun };
-        if (await this.admit(admitted)) this.revalidate(obj, 'update', old, sub);
+        const admitted = await this.admit({ operation: 'update', subresource: opts.admissionSubresource ?? opts.subresource ?? '', namespace, name, obj, old, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun });
+        if (admitted) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
         if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
@@ -563,7 +564,7 @@ export class Store {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
         );
       }
-      await this.admit({ operation: 'delete', subresource: '', namespace, name, obj, old: obj, scope: p.scope ?? SERVER_SCOPE, dryRun: !!p.dryRun });
+      await this.admit({ operation: 'delete', subresource: '', namespace, name, old: obj, scope: p.scope ?? SERVER_SCOPE, dryRun: !!p.dryRun });
       const next = structuredClone(obj);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);

@@ -28,7 +28,7 @@ export function httpsServer(pki: ClusterPki, chain: Handler, log: Logger): Serve
   // CONNECT (a proxy tunnel) is no method of this API: a 405 Status instead of Node's silent hang-up.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     socket.on('error', (err) => dropSocket(socket, err, log));
-    sendError(responseOnSocket(req, socket), errors.methodNotAllowed('the server does not allow this method on the requested resource'));
+    sendError(responseOnSocket(req, socket), errors.methodNotAllowed());
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -5,7 +5,7 @@
 import express from 'express';
 import type { Handler } from '../filters/chain.js';
 import type { ApiServerMetrics } from '../filters/metrics.js';
-import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, type DiscoveryExtra, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
+import { aggregatedContentType, aggregatedDiscovery, type DiscoveryExtra, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from '../handlers/discovery.js';
 import { openapiHandler, type OpenApiSource } from '../handlers/openapi.js';
 import { openapiV2Handler } from '../handlers/openapi-v2.js';
 import { notFoundPath, sendError, sendJson } from '../http/responses.js';
@@ -90,11 +90,13 @@ function otherRoutes(deps: RouteDeps): express.Express {
 function discoveryRoutes(app: express.Express, deps: RouteDeps): void {
   const extra = (): DiscoveryExtra | undefined => deps.aggregator?.discovery();
   app.get('/api', (req, res) => {
-    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(true), AGGREGATED_CONTENT_TYPE);
+    const aggregated = wantsAggregated(req.headers.accept);
+    if (aggregated) sendJson(res, 200, aggregatedDiscovery(true, aggregated), aggregatedContentType(aggregated));
     else sendJson(res, 200, apiVersions(deps.serverAddress()));
   });
   app.get('/apis', (req, res) => {
-    if (wantsAggregated(req.headers.accept)) sendJson(res, 200, aggregatedDiscovery(false, extra()), AGGREGATED_CONTENT_TYPE);
+    const aggregated = wantsAggregated(req.headers.accept);
+    if (aggregated) sendJson(res, 200, aggregatedDiscovery(false, aggregated, extra()), aggregatedContentType(aggregated));
     else sendJson(res, 200, apiGroupList(extra()));
   });
   app.get('/api/:version', (req, res) => {

@@ -22,7 +22,7 @@ export interface ServiceAccountTokenDeps {
   getServiceAccount(namespace: string, name: string): Promise<Obj>;
   getPod(namespace: string, name: string): Promise<Obj>;
   /** The admission chain of serviceaccounts (a TokenRequest is admitted as a serviceaccounts/token create: NodeRestriction). */
-  admit?(attrs: Omit<AdmissionAttributes, 'info'>): Promise<unknown>;
+  admit?(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean | void>;
   clock: { now(): Date };
 }
 

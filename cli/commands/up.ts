@@ -11,6 +11,7 @@ import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
+import { unmountUnder } from '../../agent/volumes.js';
 import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
 import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
@@ -205,6 +206,8 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
+    // Their volumes (tmpfs secrets and tokens, memory emptyDirs) are unmounted once the sandboxes are gone.
+    stops.push(() => unmountUnder(join(dataDir, 'agent', 'pods')));
     stops.push(() => runtime.removeAllPods());
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
@@ -220,6 +223,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       port: f.int('--agent-port'),
       tlsCertFile: creds.servingCertFile,
       tlsKeyFile: creds.servingKeyFile,
+      clusterCIDR: f.string('--cluster-cidr'),
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);

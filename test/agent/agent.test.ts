@@ -10,6 +10,7 @@ import { FakeClock } from '../../lib/clock.js';
 import type { ConfigMap, Container, Lease, Node, Pod, PodSpec, Secret } from '../../api/index.js';
 import type { ResourceClient } from '../../client/index.js';
 import { startAgent, startHollowNodes, type Agent } from '../../agent/index.js';
+import { unmountUnder } from '../../agent/volumes.js';
 import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../../agent/resources.js';
 import { connectRuntime, type RuntimeClient } from '../../agent/cri/index.js';
 import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
@@ -63,6 +64,8 @@ describe('node agent (API server + runtime shim + registry)', function () {
       runtime.close();
       await agent.stop();
     }
+    // Node b's pods (its agent stopped first) keep their tmpfs volumes mounted until here.
+    if (root) await unmountUnder(root);
     await env?.stop();
   });
 

@@ -17,6 +17,7 @@ import { run } from '../../cli/main.js';
 import { Sink } from '../cli/harness.js';
 import type { TestApiServer } from '../support/cluster.js';
 import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
+import { nodeCredentialFiles } from '../support/node-credentials.js';
 import { waitFor } from '../support/util.js';
 
 const NODE = 'stats-node';
@@ -45,7 +46,9 @@ describe('usage metrics (agent stats summary, node proxy, ketch top)', function 
   before(async () => {
     env = await startAgentEnv('stats', BRIDGE);
     ({ registry, cluster, image, root } = env);
-    agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: root, port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250 });
+    // A serving certificate of the cluster CA: the API server verifies the agent it proxies to.
+    const creds = await nodeCredentialFiles(cluster.dataDir, NODE);
+    agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: root, port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250, tlsCertFile: creds.tlsCertFile, tlsKeyFile: creds.tlsKeyFile });
     await cluster.rest.resource<Node>(NODES).patch(undefined, NODE, { spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } });
     await cluster.rest.resource<Pod>(PODS).create('default', {
       apiVersion: 'v1',
@@ -125,7 +128,10 @@ describe('usage metrics (agent stats summary, node proxy, ketch top)', function 
     const volume = pod.spec.volumes?.find((v) => v.name.startsWith('kube-api-access-'));
     assert.ok(volume, 'admission added the token volume');
     const dir = join(root, 'pods', pod.metadata.uid ?? '', 'volumes', volume.name);
-    assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'namespace', 'token']);
+    // The kubelet's atomic writer: the names are links into ..data, which points at a timestamped directory.
+    const names = (await readdir(dir)).sort();
+    assert.deepEqual(names.filter((n) => !n.startsWith('..')), ['ca.crt', 'namespace', 'token']);
+    assert.ok(names.includes('..data'), 'written through the ..data link');
     assert.equal(await readFile(join(dir, 'ca.crt'), 'utf8'), cluster.api.caCertPem);
     assert.equal(await readFile(join(dir, 'namespace'), 'utf8'), 'default');
     const claims = decodeJwt(await readFile(join(dir, 'token'), 'utf8'));

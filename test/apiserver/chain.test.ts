@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Attributes, AuditEvent, AuthorizationResult, Authorizer } from '../../apiserver/index.js';
-import { grant, startHarness, type Harness } from './harness.js';
+import { grant, serviceAccountToken, startHarness, type Harness } from './harness.js';
 
 type J = Record<string, unknown>;
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -22,14 +22,6 @@ async function until(what: string, probe: () => Promise<boolean> | boolean, ms =
 }
 
 /** A service account's token (a user outside system:masters). */
-async function saToken(h: Harness, name: string): Promise<string> {
-  const sa = await h.call('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
-  assert.equal(sa.status, 201, sa.text);
-  const tr = await h.call('POST', `/api/v1/namespaces/default/serviceaccounts/${name}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } });
-  assert.equal(tr.status, 201, tr.text);
-  return String((tr.json.status as J).token);
-}
-
 /** Sends a protocol upgrade request; resolves with the HTTP answer when the server refuses it, or 101 when it switches. */
 function upgrade(h: Harness, path: string, token: string, method = 'GET', protocol = 'websocket'): Promise<{ status: number; headers: IncomingHttpHeaders; json: J }> {
   return new Promise((resolve, reject) => {
@@ -98,8 +90,8 @@ describe('handler chain: authorization', function () {
   before(async () => {
     authorizer = new DenyOne();
     h = await startHarness({ authorizer });
-    denied = await saToken(h, 'denied');
-    allowed = await saToken(h, 'allowed');
+    denied = await serviceAccountToken(h, 'denied');
+    allowed = await serviceAccountToken(h, 'allowed');
     assert.equal((await h.call('POST', CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } })).status, 201);
   });
   after(async () => {
@@ -112,7 +104,7 @@ describe('handler chain: authorization', function () {
     assert.equal(one.json.kind, 'Status');
     assert.equal(one.json.reason, 'Forbidden');
     assert.equal(one.json.message, `configmaps "c" is forbidden: User "${DENIED}" cannot get resource "configmaps" in API group "" in the namespace "default": test authorizer`);
-    assert.deepEqual(one.json.details, { name: 'c', group: '', kind: 'configmaps' });
+    assert.deepEqual(one.json.details, { name: 'c', kind: 'configmaps' }); // an empty group is left out (omitempty)
     const list = await h.call('GET', CM, { auth: { token: denied } });
     assert.equal(list.json.message, `configmaps is forbidden: User "${DENIED}" cannot list resource "configmaps" in API group "" in the namespace "default": test authorizer`);
     const nodes = await h.call('GET', '/api/v1/nodes', { auth: { token: denied } });
@@ -205,7 +197,7 @@ describe('handler chain: upgrades pass in-flight limits, metrics and audit', fun
       },
     });
     // The account may use the namespace (edit's and view's parts: no aggregation controller runs here) and kubectl top.
-    token = await saToken(h, 'busy');
+    token = await serviceAccountToken(h, 'busy');
     const busy = { kind: 'ServiceAccount', name: 'busy', namespace: 'default' } as const;
     for (const role of ['system:aggregate-to-edit', 'system:aggregate-to-view']) await grant(h, busy, role, 'default');
     await grant(h, busy, 'system:aggregated-metrics-reader');

@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { request as httpsRequest } from 'node:https';
 import { startHarness, type Harness } from './harness.js';
+import { isWatchTarget } from '../../apiserver/http/request-info.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const CASES = Number(process.env.FUZZ_CASES ?? 1500);
@@ -278,8 +279,10 @@ function generator(rand: () => number): () => Case {
         'propagationPolicy=X', 'gracePeriodSeconds=-1', 'gracePeriodSeconds=abc', 'orphanDependents=maybe', 'pretty=true', 'includeObject=Everything', 'allowWatchBookmarks=x',
         'sendInitialEvents=true', 'force=maybe', 'limit=1&limit=2', '%ZZ=1', '=', '&&&', 'a=%', 'limit', 'watch',
       ];
-      const q = Array.from({ length: 1 + int(3) }, () => pick(params)).join('&');
+      const drawn = Array.from({ length: 1 + int(3) }, () => pick(params)).join('&');
       const method = pick(['GET', 'GET', 'POST', 'DELETE', 'PATCH', 'PUT']);
+      // `watch`, `watch=maybe` are watches (kube's boolean conversion): their first timeoutSeconds ends them in a second.
+      const q = method === 'GET' && isWatchTarget(`?${drawn}`) ? `timeoutSeconds=1&${drawn}` : drawn;
       const t = target();
       // Deletes aim at objects that do not exist: a deletecollection would empty what later cases aim at.
       const path = method === 'POST' ? t.path : method === 'DELETE' ? `${t.path}/gone-${int(1e6)}` : pick([t.path, ...EXISTING]);

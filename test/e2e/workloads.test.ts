@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBusyboxMirror } from '../support/local-registry.js';
+import { nodeCredentialFiles } from '../support/node-credentials.js';
 import { freePort, waitFor } from '../support/util.js';
 import { bridgeOf, Clients, execResult, leftovers, mountsUnder, startKetch, type KetchProcess } from './cluster.js';
 
@@ -41,10 +42,12 @@ describe('workloads (e2e: DaemonSet and StatefulSet on two nodes, runc, kubectl)
     c = new Clients(join(dir, 'server', 'admin.kubeconfig'), dir);
     for (const node of NODES) {
       sandboxesSeen.set(node, new Set());
+      // Each agent runs as its node with a serving certificate of the cluster CA, which the API server verifies.
+      const creds = await nodeCredentialFiles(join(dir, 'server'), node);
       agents.set(
         node,
         await startKetch(
-          ['agent', '--kubeconfig', c.kubeconfig, '--node-name', node, '--root-dir', agentRoot(node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`],
+          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', agentRoot(node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`],
           'agent API on port',
         ),
       );

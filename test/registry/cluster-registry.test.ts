@@ -79,6 +79,19 @@ describe('registry in a cluster: HTTPS, cluster tokens, real clients', function 
   it("skopeo copies by digest into another repository with a service account's token", async () => {
     await api.rest.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } } });
     await api.rest.request('POST', '/api/v1/namespaces/team/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder' } } });
+    // RBAC: the service account may pull and push under its namespace's prefix, nothing more.
+    await api.rest.request('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles', {
+      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'registry-push' }, rules: [{ apiGroups: ['registry.ketch.dev'], resources: ['repositories'], verbs: ['get', 'create'] }] },
+    });
+    await api.rest.request('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', {
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'builder-push' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'registry-push' },
+        subjects: [{ kind: 'ServiceAccount', name: 'builder', namespace: 'team' }],
+      },
+    });
     const tr = await api.rest.request<{ status: { token: string } }>('POST', '/api/v1/namespaces/team/serviceaccounts/builder/token', {
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
     });
@@ -99,7 +112,8 @@ describe('registry in a cluster: HTTPS, cluster tokens, real clients', function 
       await skopeo(['copy', '--preserve-digests', '--dest-tls-verify=false', '--dest-creds', `x:${adminToken}`, `oci:${image.layout}:v1`, `docker://${plain.host}/team/busybox:1.36`]);
       const store = new ContentStore(join(work, 'runtime'));
       await store.init();
-      const opts = { insecureRegistries: [], mirrors: {} };
+      // Named insecure, as an operator would with --insecure-registry: credentials go to it over plain HTTP.
+      const opts = { insecureRegistries: [plain.host], mirrors: {} };
       const pulled = await pullImage(parseReference(`${plain.host}/team/busybox:1.36`), store, opts, { username: 'x', password: adminToken });
       assert.equal(pulled.manifestDigest, image.manifestDigest);
       assert.ok(await store.has(image.layers[0]!.digest));

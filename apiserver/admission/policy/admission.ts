@@ -7,7 +7,6 @@ import type { Logger } from '../../../lib/logger.js';
 import { compile, errorText, toCel, type Program } from '../../cel/cel.js';
 import type { Obj } from '../../registry/object.js';
 import type { Admission, AdmissionAttributes } from '../../registry/rest.js';
-import { addWarning } from '../context.js';
 import { admissionRequest } from '../webhook/admission.js';
 import { compileConditions, conditionsMatch, namespaceMatches, objectMatches, ruleMatches, type CompiledConditions } from '../webhook/matching.js';
 import { matchesLabelSelector } from '../../../api/selectors.js';
@@ -142,7 +141,7 @@ async function applyBinding(deps: PolicyDeps, policyObj: Obj, binding: Validatin
   const namespaceObject = a.info.namespaced && a.namespace ? ((await deps.getNamespace(a.namespace)) ?? null) : null;
   const base = {
     object: toCel(a.operation === 'delete' ? null : (a.obj ?? null)),
-    oldObject: toCel(a.operation === 'delete' ? (a.obj ?? null) : (a.old ?? null)),
+    oldObject: toCel(a.old ?? null),
     request: toCel(admissionRequest(a, '')),
     namespaceObject: toCel(namespaceObject),
   };
@@ -153,7 +152,7 @@ async function applyBinding(deps: PolicyDeps, policyObj: Obj, binding: Validatin
       deps.log.warn('policy evaluation failed, failing open', { policy: pName, binding: bName, error: r.error });
     }
     for (const v of r.violations) {
-      if (actions.has('Warn')) addWarning(`Validation failed for ValidatingAdmissionPolicy '${pName}' with binding '${bName}': ${v.message}`);
+      if (actions.has('Warn')) a.scope.warn?.(`Validation failed for ValidatingAdmissionPolicy '${pName}' with binding '${bName}': ${v.message}`);
       if (actions.has('Audit')) deps.log.info('policy violation audited', { policy: pName, binding: bName, message: v.message });
       if (actions.has('Deny')) throw new ApiError(CODES[v.reason] ?? 422, v.reason as never, `${prefix}: ${v.message}`);
     }

@@ -10,7 +10,6 @@ import type { Logger } from '../../../lib/logger.js';
 import { toCel } from '../../cel/cel.js';
 import { deepEqual, type Obj } from '../../registry/object.js';
 import type { Admission, AdmissionAttributes } from '../../registry/rest.js';
-import { addWarning, requestUser } from '../context.js';
 import { postJson, WebhookCallError, type ServiceResolver } from './client.js';
 import { compileConditions, conditionsMatch, namespaceMatches, objectMatches, ruleMatches, type CompiledConditions } from './matching.js';
 
@@ -38,7 +37,7 @@ function conditionsOf(config: Obj, hook: Webhook): CompiledConditions {
 /** The AdmissionReview v1 request of a write. */
 export function admissionRequest(a: AdmissionAttributes, uid: string): Record<string, unknown> {
   const { info } = a;
-  const user = requestUser();
+  const user = a.scope.user;
   const kind = { group: info.group, version: info.version, kind: info.kind };
   const resource = { group: info.group, version: info.version, resource: info.resource };
   const op = a.operation.toUpperCase();
@@ -53,9 +52,9 @@ export function admissionRequest(a: AdmissionAttributes, uid: string): Record<st
     name: a.name,
     ...(info.namespaced ? { namespace: a.namespace } : {}),
     operation: op,
-    userInfo: user ? { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups } : { username: 'system:apiserver', groups: ['system:masters'] },
+    userInfo: { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups },
     object: a.operation === 'delete' ? null : (a.obj ?? null),
-    oldObject: a.operation === 'delete' ? (a.obj ?? null) : (a.old ?? null),
+    oldObject: a.old ?? null,
     dryRun: !!a.dryRun,
     options: { kind: optionsKind, apiVersion: 'meta.k8s.io/v1', ...(a.dryRun ? { dryRun: ['All'] } : {}) },
   };
@@ -123,7 +122,7 @@ function shouldCall(deps: WebhookDeps, m: Matched, a: AdmissionAttributes): bool
   if (conds.programs.length === 0) return true;
   const vars = {
     object: toCel(a.operation === 'delete' ? null : (a.obj ?? null)),
-    oldObject: toCel(a.operation === 'delete' ? (a.obj ?? null) : (a.old ?? null)),
+    oldObject: toCel(a.old ?? null),
     request: toCel(admissionRequest(a, '')),
   };
   const r = conditionsMatch(conds, vars);
@@ -168,7 +167,7 @@ async function allowedReview(deps: WebhookDeps, m: Matched, a: AdmissionAttribut
     callFailed(deps, m.hook, err);
     return undefined;
   }
-  for (const w of r.warnings ?? []) addWarning(w);
+  for (const w of r.warnings ?? []) a.scope.warn?.(w);
   if (!r.allowed) throw denied(m.hook, r.status);
   return r;
 }

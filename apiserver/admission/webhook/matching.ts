@@ -49,7 +49,7 @@ export async function namespaceMatches(sel: LabelSelector | undefined, a: Admiss
 export function objectMatches(sel: LabelSelector | undefined, a: AdmissionAttributes): boolean {
   if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) return true;
   const obj = a.operation === 'delete' ? undefined : a.obj;
-  const old = a.operation === 'delete' ? a.obj : a.old;
+  const old = a.old;
   return (!!obj && matchesLabelSelector(sel, labelsOf(obj))) || (!!old && matchesLabelSelector(sel, labelsOf(old)));
 }
 

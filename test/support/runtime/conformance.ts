@@ -2,14 +2,17 @@
 // so that both agree on what each call means. Where a runtime legitimately differs, the target says so
 // in `differences` and the case asserts that documented behaviour instead of skipping.
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { WebSocket } from 'ws';
 import type { ContainerConfig, ContainerStatus, DeepPartial, PodSandboxConfig } from '../../../agent/cri/types.js';
 import { type RuntimeClient, isNotFound } from '../../../agent/cri/client.js';
-import { type BuiltImage, buildBusyboxImage, pushImage } from './oci-image.js';
+import { type BuiltImage, buildBusyboxImage, buildImageFromTars, pushImage } from './oci-image.js';
+import { listing } from './host-listing.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../../../agent/pod-security.js';
+import { tarOf } from './tar-writer.js';
 import { type TestRegistry, pollUntil, startRegistry } from './registry.js';
 
 /** What the suite hands a runtime before it starts: the registry and images it will pull. */
@@ -25,7 +28,23 @@ export interface ConformanceEnv {
 export interface RuntimeDifferences {
   /** gRPC code of a failed StartContainer (containerd: UNKNOWN, with runc's message; ketch: INTERNAL). */
   startFailureCode: grpc.status;
+  /**
+   * A layer entry named with ".." or a hard link to outside the layer: ketch fails the pull (FAILED_PRECONDITION,
+   * "layer refused"); containerd resolves ".." names inside the layer (fs.RootPath) and pulls, and fails a hard link
+   * whose target, bounded to the layer, is not there (UNKNOWN, "link ... no such file or directory"). Either way the
+   * host is unchanged. The error the pull fails with, or undefined where it succeeds.
+   */
+  hostileLayer(kind: HostileLayer): { code: grpc.status; message: RegExp } | undefined;
+  /**
+   * How a path through a chain of links in its own layer resolves (d/l2 -> l1/.., d/l1 -> ..): 'kernel' follows each
+   * link before the ".." after it, as the container will see the path (ketch: d/l2 is the root); 'lexical' cleans
+   * "l1/.." to nothing first, as Go's filepath.Join in continuity's RootPath does (containerd: d/l2 is d). Both stay
+   * inside the layer.
+   */
+  linkChain: 'kernel' | 'lexical';
 }
+
+export type HostileLayer = 'dotdot' | 'hardlink';
 
 export interface RuntimeUnderTest {
   client: RuntimeClient;
@@ -387,6 +406,8 @@ export function runtimeConformance(name: string, startRuntime: StartRuntime): vo
       });
     });
 
+    isolationCases(() => ({ client, registry, rt, image, runPod, runContainer, waitExited, sandboxConfig }));
+
     describe('network', () => {
       let a: string;
       let b: string;
@@ -433,3 +454,177 @@ export function runtimeConformance(name: string, startRuntime: StartRuntime): vo
     });
   });
 }
+
+/** What the isolation cases need of the suite's state (set up in its before hook, so read lazily). */
+interface SuiteState {
+  client: RuntimeClient;
+  registry: TestRegistry;
+  rt: RuntimeUnderTest;
+  image: string;
+  runPod(pod: string): Promise<string>;
+  runContainer(podSandboxId: string, script: string, extra?: DeepPartial<ContainerConfig>): Promise<string>;
+  waitExited(containerId: string, timeoutMs?: number): Promise<ContainerStatus>;
+  sandboxConfig(pod: string): DeepPartial<PodSandboxConfig>;
+}
+
+/** Hostile layers, absolute links, seccomp, capabilities, users, masked paths: the same answers from both runtimes. */
+function isolationCases(get: () => SuiteState): void {
+  describe('isolation', () => {
+    let area: string;
+    let hostBefore: string[];
+
+    before(async () => {
+      // Sentinels where a layer that escaped its root would write; listed before and after each hostile pull.
+      area = await mkdtemp(join(tmpdir(), 'ketch-conf-host-'));
+      await mkdir(join(area, 'host', 'etc'), { recursive: true });
+      await writeFile(join(area, 'host', 'sentinel'), 'sentinel');
+      await writeFile(join(area, 'host', 'etc', 'shadow'), 'sentinel shadow');
+      hostBefore = await listing(area);
+    });
+
+    after(async () => {
+      if (area) await rm(area, { recursive: true, force: true });
+    });
+
+    const push = async (repo: string, tars: Buffer[], busybox = true): Promise<string> => {
+      const { registry } = get();
+      const img = await buildImageFromTars(tars, { busybox });
+      await pushImage(registry.url, repo, 'v1', img);
+      await img.dispose();
+      return `${registry.host}/${repo}:v1`;
+    };
+
+    /** Runs `script` in a container of a new pod made from `ref`; its output and exit code. */
+    const runIn = async (pod: string, ref: string, script: string, extra: DeepPartial<ContainerConfig> = {}): Promise<{ out: string; code: number }> => {
+      const s = get();
+      // The end marker tells when the whole log is there (containerd flushes it after it reports the exit).
+      const id = await s.runContainer(await s.runPod(pod), `(${script}); rc=$?; echo __end__; exit $rc`, { image: { image: ref }, ...extra });
+      const st = await s.waitExited(id);
+      const out = await pollUntil('the whole container log', async () => {
+        const text = await readFile(st.logPath, 'utf8');
+        return text.includes('__end__') ? text : undefined;
+      });
+      const lines = out.split('\n').map((l) => l.replace(/^\S+ std(out|err) [FP] /, ''));
+      return { out: lines.filter((l) => l !== '__end__').join('\n'), code: st.exitCode };
+    };
+
+    it('runs sh in an image whose links are absolute, as alpine has them (/bin/sh -> /bin/busybox)', async () => {
+      const { registry, client } = get();
+      const img = await buildBusyboxImage({ absoluteLinks: true });
+      await pushImage(registry.url, 'test/alpine-like', 'v1', img);
+      await img.dispose();
+      const ref = `${registry.host}/test/alpine-like:v1`;
+      await client.image.pullImage({ image: { image: ref } });
+      const r = await runIn('abslinks', ref, 'readlink /bin/sh; echo running sh');
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /^\/bin\/busybox\nrunning sh/);
+    });
+
+    it('keeps a chain of relative links inside the rootfs: d/l2 -> l1/.., then d/l2/etc/.wh.passwd and d/l3/etc/motd', async () => {
+      const { client } = get();
+      const chain = [
+        { name: 'd/', type: 'dir' as const },
+        { name: 'd/l1', type: 'symlink' as const, linkname: '..' },
+        { name: 'd/l2', type: 'symlink' as const, linkname: 'l1/..' },
+        { name: 'd/l3', type: 'symlink' as const, linkname: 'l2/../../../../../../../../../..' },
+      ];
+      // In the same layer as the links, the names resolve through them (inside the root); in a layer above, the
+      // links are not in that layer's directory and the names are made as plain directories, by both runtimes.
+      const ref = await push('test/link-chain', [
+        tarOf([...chain, { name: 'd/l2/etc/.wh.passwd' }, { name: 'd/l3/etc/motd', data: 'written through a link chain\n' }]),
+        tarOf([{ name: 'd/l2/etc/.wh.group' }, { name: 'd/l3/etc/issue', data: 'a layer above\n' }]),
+      ]);
+      await client.image.pullImage({ image: { image: ref } });
+      const r = await runIn('linkchain', ref, 'cat /etc/motd; test -e /etc/passwd || echo passwd hidden; test -e /etc/group && echo group kept; cat /d/l3/etc/issue');
+      const hidden = get().rt.differences.linkChain === 'kernel' ? 'passwd hidden\n' : '';
+      assert.equal(r.out.trim(), `written through a link chain\n${hidden}group kept\na layer above`);
+      assert.deepEqual(await listing(area), hostBefore);
+    });
+
+    it('resolves an absolute link to a host path inside the rootfs, for files and whiteouts through it', async () => {
+      const { client } = get();
+      const ref = await push('test/abs-escape', [
+        tarOf([
+          { name: 'escape', type: 'symlink', linkname: join(area, 'host') },
+          { name: 'escape/sentinel', data: 'pwned\n' },
+          { name: 'escape/etc/.wh.shadow' },
+        ]),
+      ]);
+      await client.image.pullImage({ image: { image: ref } });
+      assert.deepEqual(await listing(area), hostBefore);
+      const r = await runIn('absescape', ref, `cat ${join(area, 'host', 'sentinel')}`);
+      assert.equal(r.out.trim(), 'pwned');
+    });
+
+    const up = '../'.repeat(24);
+    const hostile: [string, HostileLayer, () => Buffer][] = [
+      ['an entry named with ".." up to the host', 'dotdot', () => tarOf([{ name: `${up}${area.slice(1)}/host/sentinel`, data: 'pwned\n' }])],
+      ['a whiteout named with ".." up to the host', 'dotdot', () => tarOf([{ name: `${up}${area.slice(1)}/host/etc/.wh.shadow` }])],
+      ['a hard link to a host file', 'hardlink', () => tarOf([{ name: 'stolen', type: 'link', linkname: `${up}${area.slice(1)}/host/sentinel` }])],
+    ];
+    for (const [what, kind, tar] of hostile) {
+      it(`pulls or refuses a layer with ${what}, and leaves the host unchanged`, async () => {
+        const { client, rt } = get();
+        const ref = await push(`test/hostile-${what.replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '')}`, [tar()], false);
+        const pull = client.image.pullImage({ image: { image: ref } });
+        const refusal = rt.differences.hostileLayer(kind);
+        if (refusal) await rejectsWith(pull, refusal.code, refusal.message);
+        else await pull;
+        assert.deepEqual(await listing(area), hostBefore);
+      });
+    }
+
+    it('RuntimeDefault seccomp refuses unshare of a user namespace with EPERM; Unconfined allows it', async () => {
+      const { image } = get();
+      const runtimeDefault = await runIn('seccomp-default', image, 'unshare -U true; echo rc=$?', { linux: { securityContext: { seccomp: { profileType: 'RuntimeDefault' } } } });
+      assert.match(runtimeDefault.out, /Operation not permitted[\s\S]*rc=1/);
+      const unconfined = await runIn('seccomp-none', image, 'unshare -U true; echo rc=$?', { linux: { securityContext: { seccomp: { profileType: 'Unconfined' } } } });
+      assert.match(unconfined.out, /rc=0/);
+    });
+
+    it('applies no_new_privs, dropped and added capabilities, masked and read-only paths and a read-only rootfs', async () => {
+      const { image } = get();
+      const script = [
+        'grep -E "^(NoNewPrivs|CapEff|CapBnd)" /proc/self/status',
+        'echo keys=$(wc -c < /proc/keys)',
+        'echo x > /proc/sys/kernel/domainname 2>/dev/null || echo procsys=ro',
+        'touch /newfile 2>/dev/null || echo rootfs=ro',
+      ].join('; ');
+      const r = await runIn('confined', image, script, {
+        linux: {
+          securityContext: {
+            noNewPrivs: true,
+            readonlyRootfs: true,
+            capabilities: { dropCapabilities: ['ALL'], addCapabilities: ['NET_BIND_SERVICE'] },
+            seccomp: { profileType: 'RuntimeDefault' },
+            // Sent explicitly, as kubelet sends them: containerd 1.6 masks nothing when the lists are empty.
+            maskedPaths: MASKED_PATHS,
+            readonlyPaths: READONLY_PATHS,
+          },
+        },
+      });
+      assert.match(r.out, /NoNewPrivs:\s+1/);
+      // CAP_NET_BIND_SERVICE alone is bit 10.
+      assert.match(r.out, /CapEff:\s+0000000000000400/);
+      assert.match(r.out, /CapBnd:\s+0000000000000400/);
+      assert.match(r.out, /keys=0/);
+      assert.match(r.out, /procsys=ro/);
+      assert.match(r.out, /rootfs=ro/);
+    });
+
+    it('runs as runAsUser and runAsGroup with the supplemental groups', async () => {
+      const { image } = get();
+      const r = await runIn('users', image, 'id', {
+        linux: { securityContext: { runAsUser: { value: 1000 }, runAsGroup: { value: 3000 }, supplementalGroups: [4000, 5000] } },
+      });
+      assert.match(r.out, /uid=1000 gid=3000 groups=(3000,)?4000,5000/);
+    });
+  });
+}
+
+const rejectsWith = (p: Promise<unknown>, code: grpc.status, message: RegExp): Promise<void> =>
+  assert.rejects(p, (err: Error) => {
+    assert.equal(codeOf(err), code, `expected gRPC code ${grpc.status[code]}, got ${String(codeOf(err))}: ${err.message}`);
+    assert.match(err.message, message);
+    return true;
+  });

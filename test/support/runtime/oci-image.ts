@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 
 export interface BuiltImage {
@@ -31,6 +31,10 @@ export interface ImageOptions {
   files?: Record<string, string>;
   /** Docker schema-2 media types instead of OCI ones. */
   docker?: boolean;
+  /** Applets as absolute symlinks (/bin/sh -> /bin/busybox), as alpine has them, instead of relative ones. */
+  absoluteLinks?: boolean;
+  /** The image config's User. */
+  user?: string;
 }
 
 const TYPES = {
@@ -57,7 +61,7 @@ export async function buildBusyboxImage(opts: ImageOptions = {}): Promise<BuiltI
   const applets = execFileSync('/bin/busybox', ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
   for (const p of applets) {
     if (p === 'bin/busybox') continue;
-    const target = relative(dirname(join(rootfs, p)), join(rootfs, 'bin/busybox'));
+    const target = opts.absoluteLinks ? '/bin/busybox' : relative(dirname(join(rootfs, p)), join(rootfs, 'bin/busybox'));
     await mkdir(dirname(join(rootfs, p)), { recursive: true });
     await symlink(target, join(rootfs, p)).catch(() => undefined);
   }
@@ -93,6 +97,16 @@ export async function buildTinyImage(layers: Record<string, string>[], opts: Ima
   return { ...image, dispose: () => rm(work, { recursive: true, force: true }) };
 }
 
+/** An image whose layers are the given tar streams (hostile ones included), on top of the busybox layer when `busybox`. */
+export async function buildImageFromTars(tars: Buffer[], opts: ImageOptions & { busybox?: boolean } = {}): Promise<BuiltImage> {
+  const work = await mkdtemp(join(tmpdir(), 'ketch-img-'));
+  const base = opts.busybox ? await buildBusyboxImage(opts) : undefined;
+  const below = base ? [gunzipSync(base.layers[0]?.data ?? Buffer.alloc(0))] : [];
+  await base?.dispose();
+  const image = await writeLayout(join(work, 'layout'), [...below, ...tars], opts);
+  return { ...image, dispose: () => rm(work, { recursive: true, force: true }) };
+}
+
 /** Writes an OCI layout from uncompressed layer tars. */
 export async function writeLayout(layout: string, layerTars: Buffer[], opts: ImageOptions = {}): Promise<BuiltImage> {
   const blobs = join(layout, 'blobs', 'sha256');
@@ -117,6 +131,7 @@ export async function writeLayout(layout: string, layerTars: Buffer[], opts: Ima
         ...(opts.entrypoint ? { Entrypoint: opts.entrypoint } : {}),
         Cmd: opts.cmd ?? ['/bin/sh', '-c', 'echo $GREETING from busybox'],
         WorkingDir: '/',
+        ...(opts.user !== undefined ? { User: opts.user } : {}),
       },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     }),

@@ -1,0 +1,67 @@
+// The host side of pod volumes that hold files: private directories (0700 down to the volume), secrets and projected
+// volumes on tmpfs (never on the node's disk), their contents written by the atomic writer, and fsGroup ownership
+// (kubelet's SetVolumeOwnership, with fsGroupChangePolicy).
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Pod, Volume } from '../api/index.js';
+import { type VolumeFile, setVolumeOwnership, writeAtomic } from './atomic-writer.js';
+import { ContainerConfigError } from './pod-config.js';
+
+const exec = promisify(execFile);
+
+/** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
+export class MountError extends Error {
+  override name = 'MountError';
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').some((l) => l.split(' ')[4] === path);
+}
+
+/** The pod's directory and its volumes directory are the agent's alone (0700); the volume itself is made beneath. */
+export async function makeVolumeDir(podDir: string, dir: string): Promise<void> {
+  for (const d of [podDir, join(podDir, 'volumes')]) {
+    await mkdir(d, { recursive: true, mode: 0o700 });
+    await chmod(d, 0o700);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+}
+
+/** Volumes kubelet backs with memory: secrets and projected volumes (which carry service-account tokens). */
+export function tmpfsVolume(v: Volume): boolean {
+  return Boolean(v.secret || v.projected);
+}
+
+/** configMap, secret, downwardAPI and projected volumes: the containers get them read-only, whatever the mount says. */
+export function readOnlyVolumes(pod: Pod): Set<string> {
+  return new Set((pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((v) => v.name));
+}
+
+async function ensureTmpfs(dir: string): Promise<void> {
+  if (await isMountPoint(dir)) return;
+  await exec('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', dir]).catch((err: unknown) => {
+    throw new MountError(`mounting tmpfs on ${dir} failed: ${String(err)}`);
+  });
+}
+
+/** Writes a file volume's content atomically (on tmpfs when `tmpfs`), owned by the pod's fsGroup when it has one. */
+export async function writeProjected(dir: string, files: VolumeFile[], pod: Pod, tmpfs: boolean): Promise<void> {
+  if (tmpfs) await ensureTmpfs(dir);
+  const fsGroup = pod.spec.securityContext?.fsGroup;
+  try {
+    await writeAtomic(dir, files, fsGroup === undefined ? {} : { setPerms: (ts) => setVolumeOwnership(ts, fsGroup, true) });
+  } catch (err) {
+    if (err instanceof Error && /^volume file path/.test(err.message)) throw new ContainerConfigError(err.message);
+    throw err;
+  }
+}
+
+/** fsGroup ownership of a writable volume (emptyDir), once or on every setup as fsGroupChangePolicy says. */
+export async function applyFsGroup(dir: string, pod: Pod): Promise<void> {
+  const sc = pod.spec.securityContext;
+  if (sc?.fsGroup === undefined) return;
+  await setVolumeOwnership(dir, sc.fsGroup, false, sc.fsGroupChangePolicy === 'OnRootMismatch');
+}
