@@ -7,6 +7,7 @@ import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type P
 import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, type RestClient } from '../client/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger, type Logger } from '../lib/logger.js';
+import { startNodeCertificates } from './certificates/index.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
 import { hostCapacity, primaryIPv4 } from './host.js';
 import { NodeStatusManager, type RuntimeHealth } from './node-status.js';
@@ -53,6 +54,10 @@ export interface AgentOptions extends NodeNetworkSettings {
   runtimeInProcess?: boolean;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Renew the client certificate before it expires (kubelet's --rotate-certificates; the REST client's certificate must be ROOT/pki's, as after a TLS bootstrap). */
+  rotateCertificates?: boolean;
+  /** Serve a certificate from the cluster CA, asked for and renewed through CSRs (kubelet's --rotate-server-certificates). */
+  rotateServerCertificates?: boolean;
   /** How often each pod is compared with the runtime (default 1000 ms). */
   syncIntervalMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
@@ -242,6 +247,18 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     });
     cleanups.push(() => network.stop());
     ctx.network = network;
+    const certs = await startNodeCertificates({
+      rest: o.rest,
+      rootDir,
+      nodeName: o.nodeName,
+      hostIP,
+      rotateClient: o.rotateCertificates === true,
+      rotateServing: o.rotateServerCertificates === true,
+      setServing: (pair) => server.setServingCertificate(pair),
+      clock,
+      log,
+    });
+    cleanups.push(async () => certs.stop());
 
     await pods.start(abort.signal);
     cleanups.push(() => pods.stop());

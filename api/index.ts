@@ -21,6 +21,7 @@ export * from './schemas/storage.js';
 export * from './schemas/rbac.js';
 export * from './schemas/autoscaling.js';
 export * from './schemas/policy.js';
+export * from './schemas/certificates.js';
 export * from './schemas/subresources.js';
 export * from './schemas/extensions.js';
 export * from './schemas/index.js';

@@ -89,6 +89,7 @@ describe('openapiV3', () => {
       'apis/autoscaling/v1',
       'apis/autoscaling/v2',
       'apis/batch/v1',
+      'apis/certificates.k8s.io/v1',
       'apis/coordination.k8s.io/v1',
       'apis/discovery.k8s.io/v1',
       'apis/policy/v1',

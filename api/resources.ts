@@ -62,6 +62,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
   r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
+  r('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', false, ['csr'], ['status', 'approval']),
   r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], ['status'], ['api-extensions']),
   r('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, [], [], ['api-extensions']),
   r('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, [], [], ['api-extensions']),

@@ -9,7 +9,7 @@ import { extractLoggingFlags, LOGGING_FLAGS_HELP } from './logging-flags.js';
 import { configureLogging } from '../lib/logger.js';
 
 /** The components' commands (`ketch server`, `agent`, ...) bring their own flags; the client flags are not theirs. */
-const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'runtime', 'controller-manager', 'scheduler', 'image']);
+const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'join', 'runtime', 'controller-manager', 'scheduler', 'image']);
 
 /**
  * kubectl's global flags (before or after the verb), except for the components' commands: commander would take them
@@ -91,4 +91,4 @@ export async function main(args: string[]): Promise<void> {
 }
 
 /** Commands that run until interrupted manage their own exit. */
-const keepAlive = (argv: string[]): boolean => ['server', 'up', 'agent', 'runtime', 'controller-manager', 'scheduler'].includes(argv[0] ?? '');
+const keepAlive = (argv: string[]): boolean => ['server', 'up', 'agent', 'join', 'runtime', 'controller-manager', 'scheduler'].includes(argv[0] ?? '');

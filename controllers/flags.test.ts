@@ -64,8 +64,8 @@ describe('controller manager flags', () => {
 
   it('selects controllers as --controllers does', () => {
     const volume = ['ephemeral-volume', 'persistentvolume-binder', 'persistentvolume-expander', 'pv-protection', 'pvc-protection'];
-    assert.deepEqual([...enabledControllers(['*'])].sort(), [...volume, 'clusterrole-aggregation', 'cronjob', 'daemonset', 'deployment', 'disruption', 'endpoint', 'endpointslice', 'garbagecollector', 'horizontalpodautoscaling', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'ttl-after-finished'].sort());
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-servicelb', '-endpoint', '-disruption', '-horizontalpodautoscaling', ...volume.map((v) => `-${v}`)])].sort(), ['cronjob', 'deployment', 'endpointslice', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), [...volume, 'bootstrapsigner', 'clusterrole-aggregation', 'cronjob', 'csrapproving', 'csrsigning', 'daemonset', 'deployment', 'disruption', 'endpoint', 'endpointslice', 'garbagecollector', 'horizontalpodautoscaling', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'tokencleaner', 'ttl-after-finished'].sort());
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-servicelb', '-endpoint', '-disruption', '-horizontalpodautoscaling', ...volume.map((v) => `-${v}`), '-csrapproving', '-csrsigning', '-tokencleaner', '-bootstrapsigner'])].sort(), ['cronjob', 'deployment', 'endpointslice', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

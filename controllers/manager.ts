@@ -33,6 +33,10 @@ import { StatefulSetController } from './statefulset/statefulset-controller.js';
 import { JobController } from './job/job-controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttlafterfinished/ttlafterfinished-controller.js';
+import { BootstrapSignerController } from './bootstrap/bootstrapsigner-controller.js';
+import { TokenCleanerController } from './bootstrap/tokencleaner-controller.js';
+import { CsrApprovingController } from './certificates/approver-controller.js';
+import { CsrSigningController } from './certificates/signer-controller.js';
 import { ServiceLbController } from './servicelb/servicelb-controller.js';
 import { DisruptionController } from './disruption/disruption-controller.js';
 import { HorizontalController, type HorizontalOptions } from './podautoscaler/horizontal-controller.js';
@@ -77,6 +81,10 @@ export interface ControllerManagerOptions {
   maxEndpointsPerSlice?: number;
   /** Terminated pods kept before pod GC deletes the oldest (default 12500; 0 disables). */
   terminatedPodGcThreshold?: number;
+  /** The CA the CSR signer signs with (--cluster-signing-cert-file/--cluster-signing-key-file); without it csrsigning does not run. */
+  clusterSigning?: { certFile: string; keyFile: string };
+  /** The longest validity the CSR signer issues (--cluster-signing-duration, default one year). */
+  clusterSigningDurationMs?: number;
   /**
    * --use-service-account-credentials: each controller writes as its own service account in kube-system (tokens asked
    * through `rest`); the shared informers and events stay on `rest`'s credential. Default false.
@@ -126,6 +134,10 @@ export const CONTROLLERS: Record<string, Factory> = {
   disruption: (ctx) => new DisruptionController(ctx),
   horizontalpodautoscaling: (ctx, o) => new HorizontalController(ctx, o.hpa ?? {}),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, { ...(o.concurrentTtlAfterFinishedSyncs ? { workers: o.concurrentTtlAfterFinishedSyncs } : {}) }),
+  csrapproving: (ctx) => new CsrApprovingController(ctx),
+  csrsigning: (ctx, o) => new CsrSigningController(ctx, { ...o.clusterSigning!, ...(o.clusterSigningDurationMs ? { durationMs: o.clusterSigningDurationMs } : {}) }),
+  tokencleaner: (ctx) => new TokenCleanerController(ctx),
+  bootstrapsigner: (ctx) => new BootstrapSignerController(ctx),
   endpointslice: (ctx, o) =>
     new EndpointSliceController(ctx, {
       ...(o.concurrentServiceEndpointSyncs ? { workers: o.concurrentServiceEndpointSyncs } : {}),
@@ -150,8 +162,8 @@ export function enabledControllers(spec: string[] = ['*'], known: string[] = Obj
 export async function startControllerManager(opts: ControllerManagerOptions): Promise<ControllerManager> {
   const clock = opts.clock ?? realClock;
   const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
-  // As kube-controller-manager, node IPAM runs only with --allocate-node-cidrs (on by default here, as in k3s).
-  const names = enabledControllers(opts.controllers).filter((n) => n !== 'nodeipam' || opts.allocateNodeCidrs !== false);
+  // As kube-controller-manager, node IPAM runs only with --allocate-node-cidrs, and the CSR signer only with a CA to sign with.
+  const names = enabledControllers(opts.controllers).filter((n) => (n !== 'nodeipam' || opts.allocateNodeCidrs !== false) && (n !== 'csrsigning' || opts.clusterSigning));
   const log = logger('controller-manager', { identity });
   const abort = new AbortController();
   let leading = false;

@@ -12,6 +12,7 @@ import { StorageClass, CSIDriver, CSINode } from './storage.js';
 import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
 import { HorizontalPodAutoscaler, HorizontalPodAutoscalerV1 } from './autoscaling.js';
 import { PodDisruptionBudget } from './policy.js';
+import { CertificateSigningRequest } from './certificates.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
@@ -53,6 +54,7 @@ export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'Clus
 export const HorizontalPodAutoscalerList = list('autoscaling/v2', 'HorizontalPodAutoscaler', HorizontalPodAutoscaler);
 export const HorizontalPodAutoscalerListV1 = list('autoscaling/v1', 'HorizontalPodAutoscaler', HorizontalPodAutoscalerV1);
 export const PodDisruptionBudgetList = list('policy/v1', 'PodDisruptionBudget', PodDisruptionBudget);
+export const CertificateSigningRequestList = list('certificates.k8s.io/v1', 'CertificateSigningRequest', CertificateSigningRequest);
 
 export const CustomResourceDefinitionList = list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', CustomResourceDefinition);
 export const MutatingWebhookConfigurationList = list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', MutatingWebhookConfiguration);
@@ -124,6 +126,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'autoscaling/v1/HorizontalPodAutoscaler': HorizontalPodAutoscalerV1,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'certificates.k8s.io/v1/CertificateSigningRequest': CertificateSigningRequest,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -157,6 +160,7 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'autoscaling/v2/HorizontalPodAutoscalerList': HorizontalPodAutoscalerList,
   'autoscaling/v1/HorizontalPodAutoscalerList': HorizontalPodAutoscalerListV1,
   'policy/v1/PodDisruptionBudgetList': PodDisruptionBudgetList,
+  'certificates.k8s.io/v1/CertificateSigningRequestList': CertificateSigningRequestList,
 
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
   'apiextensions.k8s.io/v1/CustomResourceDefinitionList': CustomResourceDefinitionList,

@@ -524,6 +524,20 @@ const PRINTERS: Record<string, Printer> = {
   ClusterRole: rolePrinter,
   RoleBinding: bindingPrinter,
   ClusterRoleBinding: bindingPrinter,
+  CertificateSigningRequest: {
+    columns: [nameCol, ageCol, col('SignerName'), col('Requestor'), col('RequestedDuration'), col('Condition')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const status = obj(o.status);
+      const types = new Set(arr(status.conditions).map((c) => c.type));
+      // kube's extractCSRStatus: Denied wins over Approved, else Pending; then Failed and Issued.
+      let condition = types.has('Denied') ? 'Denied' : types.has('Approved') ? 'Approved' : 'Pending';
+      if (types.has('Failed')) condition += ',Failed';
+      if (status.certificate) condition += ',Issued';
+      const secs = spec.expirationSeconds;
+      return [o.metadata.name ?? '', age(o.metadata.creationTimestamp, now), orNone(spec.signerName), String(spec.username ?? ''), typeof secs === 'number' ? humanDuration(secs * 1000) : '<none>', condition];
+    },
+  },
 };
 
 const DEFAULT_PRINTER: Printer = {

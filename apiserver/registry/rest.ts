@@ -32,7 +32,10 @@ export interface AdmissionAttributes {
   subresource: string;
   namespace: string;
   name: string;
-  /** The new object (create, update); for a subresource create its body (an Eviction, a TokenRequest). */
+  /**
+   * The new object (create, update; a mutating plugin changes it in place); for a subresource create its body (an
+   * Eviction, a TokenRequest); on delete the object being deleted, as `old` is.
+   */
   obj?: Obj;
   /** The stored object (update, delete). */
   old?: Obj;
@@ -52,6 +55,7 @@ export type ListTypes = (path: readonly string[]) => { type: 'map'; keys: string
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
 export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef, listTypes?: ListTypes) => void;
 
+/** Who asks for a write (the authenticated user), for kinds that record it (a CertificateSigningRequest's spec.username). */
 export interface WriteOptions {
   dryRun?: boolean;
   /** Manager recorded in managedFields; undefined skips tracking. */

@@ -5,7 +5,7 @@ import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
 import { Cacher, type CacheWatch, type CachedEvent, type CachedObjects, type CacherOptions, type CacherStats } from './cacher.js';
-import { Codec, type ListItem } from './codec.js';
+import { Codec, type ListItem, type ValueTransformer } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
 import { SERVER_SCOPE, type Admission, type AdmissionAttributes, type Clock, type DeleteParams, type ListOut, type ListParams, type ObjectWatch, type TrackFields, type UpdateOptions, type WatchOut, type WatchParams, type WriteOptions } from './rest.js';
@@ -33,6 +33,8 @@ export interface StoreDeps {
   /** managedFields tracking of Update operations (absent: not tracked). */
   trackFields?: TrackFields;
   cacher?: CacherConfig;
+  /** How a resource's values are stored, when not as their JSON (encryption at rest). */
+  transformerFor?: (info: ResourceInfo) => ValueTransformer | undefined;
 }
 
 /** kube-apiserver's ValidateListOptions for resourceVersionMatch: 422 Invalid ListOptions. */
@@ -73,7 +75,7 @@ export class Store {
     private readonly deps: StoreDeps,
   ) {
     this.apiVersion = apiVersionOf(info);
-    this.codec = new Codec(info);
+    this.codec = new Codec(info, deps.transformerFor?.(info));
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
     this.schema = strategy.schema ?? schemaHooks;
   }
@@ -385,7 +387,7 @@ export class Store {
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     this.schema.applyDefaults(obj);
-    this.strategy.prepareForCreate(obj);
+    this.strategy.prepareForCreate(obj, opts.scope?.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
     const causes = [...this.schema.validate(obj, 'create'), ...this.strategy.validate(obj)];
@@ -409,7 +411,8 @@ export class Store {
       }
       if (opts.dryRun) return obj;
       try {
-        const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.codec.encodeWritten(obj)));
+        const key = this.key(namespace, obj.metadata.name ?? '');
+        const kv = this.wrote(await this.storage.create(key, this.codec.encodeWritten(obj, key)));
         // The object as encoded is what was stored: no need to parse the bytes back.
         obj.metadata.resourceVersion = String(kv.modRevision);
         return obj;
@@ -445,6 +448,7 @@ export class Store {
       // A status write changes only .status; everything else stays as stored (shared with `old`, never changed).
       result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
+      this.strategy.prepareForStatusUpdate?.(result, old);
       const causes = this.schema.validate(result, 'update', old, 'status');
       if (causes.length) throw this.invalid(result, causes);
     } else if (opts.subresource === 'finalize') {
@@ -521,8 +525,10 @@ export class Store {
         if (admitted) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
-        if (err instanceof Unchanged) return { obj: err.obj, created: false };
-        throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
+        if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
+        // Unchanged, but stored under an older encryption key: written again under the current one (kube's stale data).
+        if (!this.codec.stale(kv)) return { obj: err.obj, created: false };
+        obj = err.obj;
       }
       if (opts.dryRun) return { obj, created: false };
       try {
@@ -530,7 +536,7 @@ export class Store {
           const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
           return { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(gone.modRevision) } }, created: false };
         }
-        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj), kv.modRevision));
+        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj, key), kv.modRevision));
         obj.metadata.resourceVersion = String(written.modRevision);
         return { obj, created: false };
       } catch (err) {
@@ -598,7 +604,7 @@ export class Store {
           return { obj: this.codec.decode(gone), deleted: true };
         }
         if (deepEqual(next, obj)) return { obj, deleted: false };
-        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next), kv.modRevision))), deleted: false };
+        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next, key), kv.modRevision))), deleted: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));

@@ -1,12 +1,15 @@
 // Component commands: each runs one part of the cluster alone (`ketch runtime`, ...), as `ketch server`/`ketch up` host them together.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { HOST_BUSYBOX_TAGS, importHostBusybox, loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
+import { bootstrapClientCertificate } from '../../agent/certificates/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
-import { readFlags, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type Flags, type FlagTable } from '../../lib/flags.js';
+import { logger } from '../../lib/logger.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 
@@ -32,7 +35,10 @@ export const RUNTIME_FLAGS: FlagTable = [
 ];
 
 export const AGENT_FLAGS: FlagTable = [
-  { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server' },
+  { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server (with --bootstrap-kubeconfig: where the node\'s own is written)' },
+  { name: '--bootstrap-kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig with a bootstrap token: used to get the node\'s client certificate when --kubeconfig has none usable (TLS bootstrap)' },
+  { name: '--rotate-certificates', kind: 'bool', description: 'renew the client certificate (from ROOT/pki, as a TLS bootstrap leaves it) before it expires' },
+  { name: '--rotate-server-certificates', kind: 'bool', description: 'serve the agent API with a certificate from the cluster CA, asked for and renewed through CSRs' },
   { name: '--server', kind: 'string', arg: 'urls', description: "API servers, comma-separated (instead of the kubeconfig's); with several, the agent fails over between them" },
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of the Node object' },
   { name: '--container-runtime-endpoint', kind: 'string', arg: 'endpoint', description: 'CRI endpoint (e.g. unix:///run/containerd/containerd.sock); default: start the built-in runtime' },
@@ -116,10 +122,26 @@ export function register(program: Command): void {
 }
 
 /** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */
-async function runAgent(cmd: Command): Promise<void> {
-  const f = readFlags(AGENT_FLAGS, givenFlags(cmd));
+function runAgent(cmd: Command): Promise<void> {
+  return runAgentWith(readFlags(AGENT_FLAGS, givenFlags(cmd)));
+}
+
+/** Runs the agent from its flags (`ketch agent`, and `ketch join` once it has written the bootstrap kubeconfig). */
+export async function runAgentWith(f: Flags): Promise<void> {
   const opt = (name: string): string | undefined => f.optional(name) || undefined;
   const kubeconfig = opt('--kubeconfig');
+  const bootstrap = opt('--bootstrap-kubeconfig');
+  if (bootstrap) {
+    if (!kubeconfig) throw new FlagError('--bootstrap-kubeconfig needs --kubeconfig: the file the node\'s own kubeconfig is written to');
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort(new Error('interrupted while waiting for the client certificate'));
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    try {
+      await bootstrapClientCertificate({ bootstrapKubeconfig: bootstrap, kubeconfig, certDir: join(f.string('--root-dir'), 'pki'), nodeName: f.string('--node-name'), signal: stop.signal, log: logger('agent') });
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
+  }
   const server = opt('--server');
   const rest = new RestClient(loadClientConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(server ? { server } : {}) }), 'ketch-agent');
   if (f.bool('--hollow')) {
@@ -155,6 +177,8 @@ async function runAgent(cmd: Command): Promise<void> {
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),
     ...(tlsKeyFile ? { tlsKeyFile } : {}),
+    rotateCertificates: f.bool('--rotate-certificates'),
+    rotateServerCertificates: f.bool('--rotate-server-certificates'),
   });
   console.error(`ketch agent: node ${nodeName} registered, agent API on port ${agent.port}`);
   await untilSignal();

@@ -29,6 +29,8 @@ import { register as registerTop } from './top.js';
 import { register as registerDrain } from './drain.js';
 import { register as registerEdit } from './edit.js';
 import { register as registerCompletion } from './completion.js';
+import { register as registerToken } from './token.js';
+import { register as registerJoin } from './join.js';
 import { register as registerRegistry } from './registry.js';
 import { register as registerBuild } from './build.js';
 import { register as registerCompose } from './compose.js';
@@ -39,6 +41,8 @@ export function registerAll(program: Command): void {
   registerServer(program);
   registerComponents(program);
   registerControlPlane(program);
+  registerToken(program);
+  registerJoin(program);
   registerSnapshot(program);
   registerGet(program);
   registerDescribe(program);

@@ -3,13 +3,14 @@
 import type { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openStorage } from '../../apiserver/storage/index.js';
+import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
 import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
 import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
 import { logger } from '../../lib/logger.js';
-import { readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
@@ -27,11 +28,15 @@ export const API_SERVER_FLAGS: FlagTable = [
     name: '--advertise-address',
     kind: 'string',
     arg: 'ip',
-    description: "the API server's address in the kubernetes Service's endpoints (default: --bind-address when it names one, else the first non-loopback IPv4; a loopback address gives no endpoint)",
+    description: "the API server's address in the kubernetes Service's endpoints and in kube-public/cluster-info for joining nodes (default: --bind-address when it names one, else the first non-loopback IPv4; a loopback address gives no endpoint)",
   },
   { name: '--service-cluster-ip-range', kind: 'string', arg: 'cidr', default: DEFAULT_SERVICE_RANGES.serviceCidr, description: "Services' cluster IPs; the first is the kubernetes Service's" },
   { name: '--etcd-servers', kind: 'list', arg: 'urls', description: 'comma-separated etcd endpoints; without it the embedded store is used' },
   { name: '--max-requests-inflight', kind: 'int', arg: 'n', default: '400', description: 'non-mutating requests in flight before the API server answers 429 (0: no limit)' },
+  { name: '--etcd-cafile', kind: 'string', arg: 'file', description: 'CA that signed the etcd servers\' certificates (https etcd endpoints)' },
+  { name: '--etcd-certfile', kind: 'string', arg: 'file', description: 'client certificate towards etcd' },
+  { name: '--etcd-keyfile', kind: 'string', arg: 'file', description: 'key of --etcd-certfile' },
+  { name: '--encryption-provider-config', kind: 'string', arg: 'file', description: 'EncryptionConfiguration (apiserver.config.k8s.io/v1): how resources are encrypted at rest' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
   { name: '--authorization-mode', kind: 'list', arg: 'modes', default: 'Node,RBAC', description: 'authorizers in order, after system:masters: Node, RBAC, AlwaysAllow, AlwaysDeny' },
   { name: '--admission-control-config-file', kind: 'string', arg: 'file', description: 'AdmissionConfiguration with the PodSecurity plugin\'s PodSecurityConfiguration (defaults, exemptions)' },
@@ -47,6 +52,16 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--snapshot-retention', kind: 'int', arg: 'n', default: '5', description: 'scheduled snapshots kept; older ones are deleted (0 keeps all)' },
   { name: '--snapshot-dir', kind: 'string', arg: 'dir', description: 'directory of snapshots (default <data-dir>/snapshots)' },
 ];
+
+/** The etcd client's TLS files from --etcd-cafile, --etcd-certfile and --etcd-keyfile, read; undefined when none is given. */
+export function etcdTlsFromFlags(f: { optional(name: string): string | undefined }): EtcdTls | undefined {
+  const ca = f.optional('--etcd-cafile');
+  const cert = f.optional('--etcd-certfile');
+  const key = f.optional('--etcd-keyfile');
+  if (!ca && !cert && !key) return undefined;
+  if (!cert !== !key) throw new FlagError('--etcd-certfile and --etcd-keyfile go together');
+  return { ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}), ...(cert && key ? { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } : {}) };
+}
 
 /** `ketch server`'s flags: the API server's and the hosted components'. */
 export const SERVER_FLAGS: FlagTable = [...API_SERVER_FLAGS, ...HOSTED_COMPONENT_FLAGS];
@@ -99,7 +114,10 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   const dataDir = resolve(f.string('--data-dir'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const etcdServers = f.list('--etcd-servers');
-  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}) });
+  const etcdTls = etcdTlsFromFlags(f);
+  const encryptionFile = f.optional('--encryption-provider-config');
+  const encryption = encryptionFile ? await loadEncryptionConfig(encryptionFile) : undefined;
+  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}), ...(etcdTls ? { etcdTls } : {}) });
   const upkeep = await startStorageUpkeep(storage, {
     dataDir,
     compactionIntervalMs: f.durationMs('--etcd-compaction-interval'),
@@ -109,7 +127,7 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
     ketchVersion: VERSION,
     log,
   });
-  const api = await startApiServer({ dataDir, storage, ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
+  const api = await startApiServer({ dataDir, storage, ...(encryption ? { encryption } : {}), ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
     await upkeep.stop();
     await storage.close();
     throw err;
@@ -118,7 +136,13 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   // The hosted components reach the API server as any client would: over TLS, each with its own client certificate.
   const rest = new RestClient(loadClientConfig({ kubeconfig: api.adminKubeconfigPath }), 'ketch-server');
   const kubeconfigs = { 'controller-manager': api.controllerManagerKubeconfigPath, scheduler: api.schedulerKubeconfigPath };
-  const components = await startControlPlaneComponents(kubeconfigs, input).catch(async (err: unknown) => {
+  // The hosted CSR signer signs with the cluster CA unless told otherwise (kube-controller-manager's defaults are kubeadm's paths).
+  const hosted = {
+    '--cluster-signing-cert-file': join(dataDir, 'pki', 'ca.crt'),
+    '--cluster-signing-key-file': join(dataDir, 'pki', 'ca.key'),
+    ...input,
+  };
+  const components = await startControlPlaneComponents(kubeconfigs, hosted).catch(async (err: unknown) => {
     await api.close();
     await upkeep.stop();
     await storage.close();

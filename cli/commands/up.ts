@@ -26,7 +26,10 @@ import { processIo } from '../io.js';
 import { progress } from '../wait-util.js';
 import { parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
-import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
+import { etcd3Credentials } from '../../apiserver/storage/etcd.js';
+import type { EtcdTls } from '../../apiserver/storage/index.js';
+import { ensureDefaultEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { API_SERVER_FLAGS, etcdTlsFromFlags, runServer, type RunningServer } from './server.js';
 import { DEFAULT_REGISTRY_PORT, startClusterRegistry } from '../../registry/index.js';
 
 /** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
@@ -164,12 +167,13 @@ export interface RunningCluster {
  * With --etcd-servers, at least one endpoint must answer before anything starts: etcd's maintenance Status through
  * etcd3 (the etcd client for everything off the storage hot path), with a member that knows its leader.
  */
-export async function checkEtcd(urls: string): Promise<void> {
+export async function checkEtcd(urls: string, tls?: EtcdTls): Promise<void> {
   const endpoints = urls.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
   const problems: string[] = [];
   for (const url of endpoints) {
     const client = new Etcd3({
       hosts: [url],
+      ...etcd3Credentials(tls, [url]),
       dialTimeout: 3000,
       defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
       // One attempt per endpoint: the next endpoint is the retry.
@@ -203,12 +207,18 @@ async function ensureHostNetworkFree(clusterCidr: string, runtimeRoot: string): 
   }
 }
 
+/** `ketch up`'s own EncryptionConfiguration under the server's data dir (Secrets under a generated AES-GCM key). */
+async function defaultEncryption(serverDir: string): Promise<string> {
+  mkdirSync(join(serverDir, 'pki'), { recursive: true, mode: 0o700 });
+  return ensureDefaultEncryptionConfig(join(serverDir, 'pki', 'encryption-config.yaml'));
+}
+
 /** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
 export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const f = readFlags(UP_FLAGS, input);
   const etcdServers = f.optional('--etcd-servers');
   checkPrerequisites({ etcdServers });
-  if (etcdServers) await checkEtcd(etcdServers);
+  if (etcdServers) await checkEtcd(etcdServers, etcdTlsFromFlags(f));
   const progress = new Progress();
   const dataDir = resolve(f.string('--data-dir'));
   const nodeName = f.string('--node-name');
@@ -221,9 +231,11 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
   };
   try {
     progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
+    // Secrets are encrypted at rest unless a configuration is given: a key made on first start, kept 0600 in the PKI dir.
     // Pod Security: `ketch up` enforces baseline on namespaces without labels of their own (kube-system exempt), unless
     // --admission-control-config-file says otherwise; `ketch server` keeps kube's default (privileged).
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') }, { podSecurity: UP_POD_SECURITY });
+    const encryption = f.optional('--encryption-provider-config') ?? (await defaultEncryption(join(dataDir, 'server')));
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption }, { podSecurity: UP_POD_SECURITY });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
     if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);

@@ -2,6 +2,7 @@
 // namespace_policy.go): the roles and bindings kube-apiserver reconciles at every start, as data. Rules follow kube's
 // rendered testdata (cluster-roles.yaml, controller-roles.yaml, ...); resources ketch does not serve yet are kept, so
 // the roles grant what kube's do when those kinds arrive.
+import { KUBELET_CLIENT_USER } from '../../pki/pki.js';
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/schemas/rbac.js';
 import { RBAC_GROUP } from '../../../api/schemas/rbac.js';
 
@@ -372,6 +373,13 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
   clusterBinding(NODE_NETWORK_ROLE, NODE_NETWORK_ROLE, [subject.group('system:nodes')]),
   clusterBinding(LOCAL_PATH_CLEANER_ROLE, LOCAL_PATH_CLEANER_ROLE, [subject.group('system:nodes')]),
+  // The API server's client certificate towards the agents (logs, exec, port-forward), as kube-apiserver's docs bind it.
+  clusterBinding('ketch:kube-apiserver-kubelet-client', 'system:kubelet-api-admin', [subject.user(KUBELET_CLIENT_USER)]),
+  // Joining nodes, as kubeadm binds them (kubeadm:kubelet-bootstrap, kubeadm:node-autoapprove-*) to every bootstrap
+  // token's group: a token may create CSRs and have its node client request approved; a node may renew its own.
+  clusterBinding('ketch:kubelet-bootstrap', 'system:node-bootstrapper', [subject.group('system:bootstrappers')]),
+  clusterBinding('ketch:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [subject.group('system:bootstrappers')]),
+  clusterBinding('ketch:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [subject.group('system:nodes')]),
   clusterBinding(SCHEDULER_DIAGNOSIS_ROLE, SCHEDULER_DIAGNOSIS_ROLE, [subject.user('system:kube-scheduler')]),
   ...Object.keys(CONTROLLER_RULES).map((name) => clusterBinding(`${CONTROLLER_ROLE_PREFIX}${name}`, `${CONTROLLER_ROLE_PREFIX}${name}`, [subject.sa('kube-system', name)])),
 ];
@@ -390,6 +398,8 @@ const nsBinding = (namespace: string, name: string, roleName: string, subjects: 
 const LEADER_LOCKING = [rule('create,get,list,update,watch', 'coordination.k8s.io', 'leases'), rule('create,get,list,update,watch', 'coordination.k8s.io', 'leasecandidates')];
 
 export const BOOTSTRAP_ROLES: readonly Role[] = [
+  // kubeadm's kubeadm:bootstrap-signer-clusterinfo: joining nodes read cluster-info before they have credentials.
+  nsRole('kube-public', 'ketch:bootstrap-signer-clusterinfo', [rule('get', '', 'configmaps', 'cluster-info')]),
   nsRole('kube-public', 'system:controller:bootstrap-signer', [rule(READ, '', 'configmaps'), rule('update', '', 'configmaps', 'cluster-info'), EVENTS]),
   nsRole('kube-system', NODE_DNS_PUBLISHER_ROLE, [rule('create,get,patch,update', '', 'services'), rule('create,delete,get,patch,update', 'discovery.k8s.io', 'endpointslices')]),
   nsRole('kube-system', 'extension-apiserver-authentication-reader', [rule(READ, '', 'configmaps', 'extension-apiserver-authentication')]),
@@ -401,6 +411,7 @@ export const BOOTSTRAP_ROLES: readonly Role[] = [
 ];
 
 export const BOOTSTRAP_ROLE_BINDINGS: readonly RoleBinding[] = [
+  nsBinding('kube-public', 'ketch:bootstrap-signer-clusterinfo', 'ketch:bootstrap-signer-clusterinfo', [subject.user('system:anonymous')]),
   nsBinding('kube-public', 'system:controller:bootstrap-signer', 'system:controller:bootstrap-signer', [subject.sa('kube-system', 'bootstrap-signer')]),
   nsBinding('kube-system', NODE_DNS_PUBLISHER_ROLE, NODE_DNS_PUBLISHER_ROLE, [subject.group('system:nodes')]),
   nsBinding('kube-system', 'system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [subject.user('system:kube-controller-manager'), subject.user('system:kube-scheduler')]),

@@ -8,6 +8,7 @@ import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
+import { certificateSigningRequestStrategy } from './certificates.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
@@ -37,6 +38,7 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   PersistentVolume: persistentVolumeStrategy,
   PersistentVolumeClaim: persistentVolumeClaimStrategy,
   ...RBAC_STRATEGIES,
+  CertificateSigningRequest: certificateSigningRequestStrategy,
   CustomResourceDefinition: crdStrategy,
 };
 
