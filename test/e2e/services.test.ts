@@ -18,6 +18,7 @@ import { startBusyboxMirror } from '../support/local-registry.js';
 import { HOST_IP, INTERNET_IP, NODE1_IP, NODE2_IP, NodeLab } from '../support/node-lab.js';
 import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
 import { freePort, waitFor } from '../support/util.js';
+import { nodeCredentialFiles } from '../support/node-credentials.js';
 import { bridgeOf, Clients, removeBridgeAndDir, startKetch, type KetchProcess } from './cluster.js';
 
 const NS = 'svc-e2e';
@@ -144,9 +145,10 @@ describe('Services, cluster DNS and the node network (e2e: two nodes, runc, kube
   let rest: RestClient;
   let labUp = false;
 
-  const agentArgs = (node: string, ip: string): string[] => [
+  // Each agent runs as its node, with a serving certificate of the cluster CA for its address (the API server checks it).
+  const agentArgs = async (node: string, ip: string): Promise<string[]> => [
     'agent',
-    '--kubeconfig', c.kubeconfig,
+    ...(await nodeCredentialFiles(join(dir, 'server'), node, [ip])).agentArgs,
     '--node-name', node,
     '--root-dir', join(dir, node),
     '--port', '0',
@@ -156,8 +158,8 @@ describe('Services, cluster DNS and the node network (e2e: two nodes, runc, kube
     '--service-cluster-ip-range', SERVICE_CIDR,
     '--resolv-conf', join(dir, 'resolv.conf'),
   ];
-  const startAgent1 = (): Promise<KetchProcess> => startKetch(agentArgs(NODE1, NODE1_IP), 'agent API on port', 120_000, false, lab.nsenter(lab.node1));
-  const startAgent2 = (): Promise<KetchProcess> => startKetch(agentArgs(NODE2, NODE2_IP), 'agent API on port', 120_000, false, lab.nsenter(lab.node2));
+  const startAgent1 = async (): Promise<KetchProcess> => startKetch(await agentArgs(NODE1, NODE1_IP), 'agent API on port', 120_000, false, lab.nsenter(lab.node1));
+  const startAgent2 = async (): Promise<KetchProcess> => startKetch(await agentArgs(NODE2, NODE2_IP), 'agent API on port', 120_000, false, lab.nsenter(lab.node2));
 
   const exec = (podName: string, script: string): Promise<string> => c.kubectl('exec', '-n', NS, podName, '--', 'sh', '-c', script);
   const podIP = async (name: string): Promise<string> => (await rest.resource<Pod>(PODS).get(NS, name)).status?.podIP ?? '';

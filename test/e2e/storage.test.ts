@@ -33,12 +33,14 @@ describe('persistent volumes on the node (e2e: local-path, local and hostPath cl
     const port = await freePort();
     server = await startKetch(['server', '--data-dir', join(dir, 'server'), '--secure-port', String(port), '--bind-address', '127.0.0.1', '--cluster-cidr', CIDR], 'ketch server is up');
     c = new Clients(join(dir, 'server', 'admin.kubeconfig'), dir);
+    // Both nodes are this host (node IP 127.0.0.1): the first runs the node's DNS server and service proxy for both.
+    const sharedHostNetwork = (node: string): string[] => (node === NODES[0] ? [] : ['--cluster-dns-port', '0', '--no-service-proxy']);
     for (const node of NODES) {
       // Each agent runs as its node with a serving certificate of the cluster CA, which the API server verifies.
       const creds = await nodeCredentialFiles(join(dir, 'server'), node);
       agents.push(
         await startKetch(
-          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', join(dir, node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`, '--local-path-root', storage],
+          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', join(dir, node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`, '--local-path-root', storage, ...sharedHostNetwork(node)],
           'agent API on port',
         ),
       );

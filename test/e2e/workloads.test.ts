@@ -27,6 +27,8 @@ describe('workloads (e2e: DaemonSet and StatefulSet on two nodes, runc, kubectl)
 
   const agentRoot = (node: string): string => join(dir, node);
   const runtimeRoot = (node: string): string => join(agentRoot(node), 'runtime');
+  // Both nodes are this host (node IP 127.0.0.1): the first runs the node's DNS server and service proxy for both.
+  const sharedHostNetwork = (node: string): string[] => (node === NODES[0] ? [] : ['--cluster-dns-port', '0', '--no-service-proxy']);
   const noteSandboxes = (): void => {
     for (const node of NODES) {
       const sb = join(runtimeRoot(node), 'sandboxes');
@@ -48,7 +50,7 @@ describe('workloads (e2e: DaemonSet and StatefulSet on two nodes, runc, kubectl)
       agents.set(
         node,
         await startKetch(
-          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', agentRoot(node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`],
+          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', agentRoot(node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`, ...sharedHostNetwork(node)],
           'agent API on port',
         ),
       );
