@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { CONTROLLER_SERVICE_ACCOUNTS } from '../../api/controller-accounts.js';
-import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, CONTROLLER_ROLE_PREFIX } from './rbac/bootstrap-policy.js';
+import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_ROLE_BINDINGS, BOOTSTRAP_ROLES, CONTROLLER_ROLE_PREFIX } from './rbac/bootstrap-policy.js';
 import { noOpinion, type Attributes, type AuthorizationResult, type Authorizer } from './types.js';
 import { parseAuthorizationModes, UnionAuthorizer } from './union.js';
 
@@ -48,9 +48,18 @@ describe('the authorizer chain (--authorization-mode)', () => {
   it('gives every controller service account a role and a binding in the bootstrap policy', () => {
     for (const account of new Set(Object.values(CONTROLLER_SERVICE_ACCOUNTS))) {
       const role = `${CONTROLLER_ROLE_PREFIX}${account}`;
-      assert.ok(BOOTSTRAP_CLUSTER_ROLES.some((r) => r.metadata.name === role), role);
-      const binding = BOOTSTRAP_CLUSTER_ROLE_BINDINGS.find((b) => b.metadata.name === role);
-      assert.deepEqual(binding?.subjects, [{ kind: 'ServiceAccount', name: account, namespace: 'kube-system' }], role);
+      const subjects = [{ kind: 'ServiceAccount', name: account, namespace: 'kube-system' }];
+      // A ClusterRole and its binding, or (token-cleaner, bootstrap-signer, as kube has them) Roles and RoleBindings.
+      if (BOOTSTRAP_CLUSTER_ROLES.some((r) => r.metadata.name === role)) {
+        assert.deepEqual(BOOTSTRAP_CLUSTER_ROLE_BINDINGS.find((b) => b.metadata.name === role)?.subjects, subjects, role);
+        continue;
+      }
+      const roles = BOOTSTRAP_ROLES.filter((r) => r.metadata.name === role);
+      assert.ok(roles.length > 0, role);
+      for (const r of roles) {
+        const binding = BOOTSTRAP_ROLE_BINDINGS.find((b) => b.metadata.namespace === r.metadata.namespace && b.roleRef.name === role);
+        assert.deepEqual(binding?.subjects, subjects, `${r.metadata.namespace}/${role}`);
+      }
     }
   });
 });
