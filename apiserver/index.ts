@@ -106,6 +106,8 @@ export interface ApiServerOptions {
   admissionControlConfigFile?: string;
   /** PodSecurity's configuration given directly (overrides the file's). */
   podSecurity?: PodSecurityConfiguration;
+  /** Agents may be reached on loopback whatever the bind address (`ketch up`: the only node is this host). */
+  loopbackAgents?: boolean;
   /** --kubelet-certificate-authority: PEM of the CA agents' serving certificates are checked against (default: the cluster CA). */
   kubeletCertificateAuthority?: string;
   /** Do not verify agents' serving certificates (kube-apiserver without --kubelet-certificate-authority). */
@@ -176,8 +178,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
     clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
     ...(opts.kubeletInsecureSkipTlsVerify ? {} : { agentCA: opts.kubeletCertificateAuthority ?? pki.ca.certPem }),
-    // Loopback agents only for an API server that is itself on loopback (all its nodes are this machine).
-    addressPolicy: { allowLoopback: isLoopbackAddress(opts.bindAddress) },
+    // Loopback agents only for an API server that is itself on loopback, or ketch up's (all its nodes are this machine).
+    addressPolicy: { allowLoopback: opts.loopbackAgents === true || isLoopbackAddress(opts.bindAddress) },
   };
   const ctx: HandlerContext = {
     nodeProxy,

@@ -80,6 +80,8 @@ export interface RunningServer {
 export interface ServerDefaults {
   /** PodSecurity's configuration without --admission-control-config-file. */
   podSecurity?: PodSecurityConfiguration;
+  /** The only node is this host (`ketch up`): its agent may be reached on loopback whatever the bind address. */
+  loopbackAgents?: boolean;
 }
 
 /** The API server's options from its flags. */
@@ -104,6 +106,7 @@ async function apiServerOptions(f: Flags, defaults: ServerDefaults): Promise<Omi
       : {}),
     ...(kubeletCa ? { kubeletCertificateAuthority: readFileSync(kubeletCa, 'utf8') } : {}),
     kubeletInsecureSkipTlsVerify: f.bool('--kubelet-insecure-skip-tls-verify'),
+    ...(defaults.loopbackAgents ? { loopbackAgents: true } : {}),
   };
 }
 
