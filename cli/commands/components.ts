@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
+import { registerImageVerbs } from './image.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
@@ -88,7 +89,7 @@ export function register(program: Command): void {
   const agent = program.command('agent').description('run the node agent: register this node and run the pods bound to it');
   addFlags(agent, AGENT_FLAGS).action((_opts: unknown, cmd: Command) => runAgent(cmd));
 
-  const image = program.command('image').description('manage the node image store');
+  const image = program.command('image').description("manage the nodes' images (load: this host's runtime store)");
   const load = image.command('load').argument('<file>', 'an OCI image-layout tar').description('import an OCI image-layout tar into the runtime image store');
   addFlags(load, IMAGE_LOAD_FLAGS).action(async (file: string, _opts: unknown, cmd: Command) => {
     const f = readFlags(IMAGE_LOAD_FLAGS, givenFlags(cmd));
@@ -96,6 +97,7 @@ export function register(program: Command): void {
     const tags = await loadImageArchive(f.string('--root'), file, name ? { name } : {});
     for (const t of tags) console.log(`loaded ${t}`);
   });
+  registerImageVerbs(image);
 }
 
 /** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */
