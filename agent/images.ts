@@ -29,8 +29,8 @@ export class ImageRequestError extends Error {
   }
 }
 
-/** The ids of the images this node's containers were created from. */
-async function imagesInUse(rt: RuntimeClient, images: Image[]): Promise<Set<string>> {
+/** The ids of those of `images` that this node's containers (running or not) were created from. */
+export async function imagesInUse(rt: Pick<RuntimeClient, 'runtime'>, images: Image[]): Promise<Set<string>> {
   const { containers } = await rt.runtime.listContainers({});
   const used = new Set<string>();
   for (const c of containers) {

@@ -36,7 +36,7 @@ export interface RuntimeServiceOptions {
   /** Log files kept per container, the live one included (kubelet's containerLogMaxFiles; default 5). */
   containerLogMaxFiles?: number;
   /** Image garbage collection by the image filesystem's usage (kubelet's imageGC* settings). */
-  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
+  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number; disabled?: boolean };
 }
 
 export interface RuntimeServiceHandle {
@@ -83,8 +83,9 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
     lowThresholdPercent: opts.imageGc?.lowThresholdPercent ?? 80,
     minAgeMs: opts.imageGc?.minAgeMs ?? 2 * 60_000,
   };
-  // Each collection starts intervalMs after the previous one ended, so two never overlap.
-  const gc = every(clock, opts.imageGc?.intervalMs ?? 5 * 60_000, () => images.garbageCollect(gcPolicy), (err) => log.warn('image garbage collection failed', { error: String(err) }), {
+  // Each collection starts intervalMs after the previous one ended, so two never overlap. A node agent that runs this
+  // runtime turns it off: the agent collects over the CRI (agent/image-gc.ts), as the kubelet does.
+  const gc = opts.imageGc?.disabled ? undefined : every(clock, opts.imageGc?.intervalMs ?? 5 * 60_000, () => images.garbageCollect(gcPolicy), (err) => log.warn('image garbage collection failed', { error: String(err) }), {
     delayFirst: true,
   });
   const runc = await runcVersion();
@@ -113,7 +114,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
       await network.removeBridge();
     },
     async close() {
-      gc.cancel();
+      gc?.cancel();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
       await streaming.close();
       await containers?.close();

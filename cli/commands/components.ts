@@ -9,6 +9,7 @@ import { RestClient } from '../../client/rest.js';
 import { readFlags, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { parseDuration } from '../flags.js';
 
 export const DEFAULT_RUNTIME_ROOT = '/var/lib/ketch/runtime';
 export const DEFAULT_RUNTIME_ENDPOINT = 'unix:///run/ketch/runtime.sock';
@@ -49,6 +50,9 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--cluster-cidr', kind: 'string', arg: 'cidr', default: '10.42.0.0/16', description: "the cluster pod network (the controller manager's --cluster-cidr): other nodes' pod CIDRs are routed only inside it" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
+  { name: '--image-gc-high-threshold', kind: 'int', arg: 'percent', default: '85', description: 'image filesystem usage at which unused images are collected' },
+  { name: '--image-gc-low-threshold', kind: 'int', arg: 'percent', default: '80', description: 'usage the image collection frees down to' },
+  { name: '--image-minimum-gc-age', kind: 'string', arg: 'duration', default: '2m', description: 'images first seen more recently than this are never collected' },
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
   { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
@@ -131,6 +135,11 @@ async function runAgent(cmd: Command): Promise<void> {
     podRoutes: !f.bool('--no-pod-routes'),
     seccompDefault: !f.bool('--no-seccomp-default'),
     clusterCIDR: f.string('--cluster-cidr'),
+    imageGc: {
+      highThresholdPercent: f.int('--image-gc-high-threshold'),
+      lowThresholdPercent: f.int('--image-gc-low-threshold'),
+      minAgeMs: parseDuration(f.string('--image-minimum-gc-age'), '--image-minimum-gc-age'),
+    },
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),

@@ -191,6 +191,8 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       listen: runtimeEndpoint,
       insecureRegistries: f.repeated('--insecure-registry'),
       registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
+      // The agent collects images over the CRI (agent/image-gc.ts).
+      imageGc: { disabled: true },
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
