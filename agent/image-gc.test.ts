@@ -4,23 +4,10 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
-import type { RuntimeClient } from './cri/index.js';
+import { fakeCriImages as fakeRuntime } from '../test/support/fake-cri-images.js';
 import { ImageGcManager, invalidImageGcPolicy, type ImageGcPolicy } from './image-gc.js';
 
 const MB = 1_000_000;
-
-/** A fake runtime: images with sizes; containers naming the image they were created from. */
-function fakeRuntime(images: Map<string, number>, containers: { imageRef: string }[]): Pick<RuntimeClient, 'image' | 'runtime'> {
-  const image = {
-    listImages: async () => ({ images: [...images].map(([id, size]) => ({ id, repoTags: [`example.com/${id}:1`], repoDigests: [], size, uid: null, username: '', spec: null, pinned: false, imageSource: '' })) }),
-    removeImage: async (req?: { image?: { image?: string } | null }) => {
-      assert.ok(images.delete(req?.image?.image ?? ''), `removed an image that exists: ${req?.image?.image}`);
-      return {};
-    },
-  };
-  const runtime = { listContainers: async () => ({ containers: containers.map((c) => ({ id: 'c', podSandboxId: 'p', metadata: null, image: null, imageRef: c.imageRef, state: 'CONTAINER_EXITED', createdAt: 0, labels: {}, annotations: {}, imageId: '' })) }) };
-  return { image, runtime } as unknown as Pick<RuntimeClient, 'image' | 'runtime'>;
-}
 
 describe('agent image garbage collection', () => {
   const policy: ImageGcPolicy = { highThresholdPercent: 85, lowThresholdPercent: 80, minAgeMs: 2 * 60_000 };

@@ -7,7 +7,7 @@ import { statfs } from 'node:fs/promises';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { RuntimeClient } from './cri/index.js';
-import { imagesInUse } from './images.js';
+import { imagesInUse, type CriImages } from './images.js';
 
 /** kubelet's --image-gc-high-threshold, --image-gc-low-threshold and --image-minimum-gc-age. */
 export interface ImageGcPolicy {
@@ -54,7 +54,7 @@ export class ImageGcManager {
   private readonly records = new Map<string, ImageRecord>();
 
   constructor(
-    private readonly rt: Pick<RuntimeClient, 'image' | 'runtime'>,
+    private readonly rt: CriImages,
     private readonly policy: ImageGcPolicy,
     private readonly usage: () => Promise<ImageFsUsage>,
     private readonly clock: Clock,

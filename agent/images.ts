@@ -10,6 +10,9 @@
 import type { RuntimeClient } from './cri/index.js';
 import type { Image } from './cri/api-types.js';
 
+/** The part of a CRI client the image endpoints use. */
+export type CriImages = Pick<RuntimeClient, 'image' | 'runtime'>;
+
 /** An image as the agent reports it. */
 export interface NodeImage {
   id: string;
@@ -47,26 +50,26 @@ function toNodeImage(i: Image, used: Set<string>): NodeImage {
   return { id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: Number(i.size), inUse: used.has(i.id) };
 }
 
-export async function listNodeImages(rt: RuntimeClient): Promise<NodeImage[]> {
+export async function listNodeImages(rt: CriImages): Promise<NodeImage[]> {
   const { images } = await rt.image.listImages({});
   const used = await imagesInUse(rt, images);
   return images.map((i) => toNodeImage(i, used));
 }
 
-export async function imageStatus(rt: RuntimeClient, ref: string): Promise<{ image: NodeImage; info: Record<string, string> }> {
+export async function imageStatus(rt: CriImages, ref: string): Promise<{ image: NodeImage; info: Record<string, string> }> {
   const { image, info } = await rt.image.imageStatus({ image: { image: ref }, verbose: true });
   if (!image) throw new ImageRequestError(404, `image ${ref} not found`);
   const used = await imagesInUse(rt, [image]);
   return { image: toNodeImage(image, used), info };
 }
 
-export async function pullImage(rt: RuntimeClient, ref: string): Promise<{ imageRef: string }> {
+export async function pullImage(rt: CriImages, ref: string): Promise<{ imageRef: string }> {
   const { imageRef } = await rt.image.pullImage({ image: { image: ref } });
   return { imageRef };
 }
 
 /** Removes one image (by id, tag or digest); an image in use needs force. Returns the id removed. */
-export async function removeImage(rt: RuntimeClient, ref: string, force: boolean): Promise<{ removed: string }> {
+export async function removeImage(rt: CriImages, ref: string, force: boolean): Promise<{ removed: string }> {
   const { image } = await rt.image.imageStatus({ image: { image: ref } });
   if (!image) throw new ImageRequestError(404, `image ${ref} not found`);
   if (!force && (await imagesInUse(rt, [image])).has(image.id)) {
@@ -77,7 +80,7 @@ export async function removeImage(rt: RuntimeClient, ref: string, force: boolean
 }
 
 /** Removes every image no container uses (crictl rmi --prune). Returns the ids removed. */
-export async function pruneImages(rt: RuntimeClient): Promise<{ removed: string[]; reclaimedBytes: number }> {
+export async function pruneImages(rt: CriImages): Promise<{ removed: string[]; reclaimedBytes: number }> {
   const { images } = await rt.image.listImages({});
   const used = await imagesInUse(rt, images);
   const removed: string[] = [];
@@ -92,7 +95,7 @@ export async function pruneImages(rt: RuntimeClient): Promise<{ removed: string[
 }
 
 /** Answers an /images request (parts: the path's segments); undefined when the path is none of these. */
-export async function serveImages(rt: RuntimeClient, method: string, parts: string[], q: URLSearchParams): Promise<unknown> {
+export async function serveImages(rt: CriImages, method: string, parts: string[], q: URLSearchParams): Promise<unknown> {
   if (parts[0] !== 'images') return undefined;
   const ref = (): string => {
     const image = q.get('image');
