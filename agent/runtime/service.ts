@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { ContainerStore } from './containers.js';
 import { connectRuntime } from '../cri/client.js';
 import { serveCri } from '../cri/server.js';
+import { saveImageArchive } from './image-archive.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
 import { imageService } from './image-service.js';
 import { NetworkManager } from './network.js';
@@ -126,8 +127,22 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
 
 /** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
 export async function loadImageArchive(root: string, file: string, opts: { name?: string } = {}): Promise<string[]> {
+  const loaded = await (await localStore(root)).loadArchive(file, opts);
+  return loaded.flatMap((i) => i.repoTags);
+}
+
+async function localStore(root: string): Promise<ImageStore> {
   const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
   await images.init();
-  const loaded = await images.loadArchive(file, opts);
-  return loaded.flatMap((i) => i.repoTags);
+  return images;
+}
+
+/** `ketch image save`: images of the store under root as an OCI image-layout tar; returns the names written. */
+export async function saveImagesArchive(root: string, names: string[], file: string): Promise<string[]> {
+  return saveImageArchive(await localStore(root), names, file);
+}
+
+/** `ketch image tag`: names an image of the store under root also as target; returns its id. */
+export async function tagImage(root: string, source: string, target: string): Promise<string> {
+  return (await (await localStore(root)).tag(source, target)).id;
 }

@@ -101,7 +101,7 @@ export function register(program: Command): void {
     const tags = await loadImageArchive(f.string('--root'), file, name ? { name } : {});
     for (const t of tags) console.log(`loaded ${t}`);
   });
-  registerImageVerbs(image);
+  registerImageVerbs(image, DEFAULT_RUNTIME_ROOT);
 }
 
 /** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */

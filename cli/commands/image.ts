@@ -1,7 +1,15 @@
 // `ketch image ls|inspect|pull|rm|prune [--node N]`: the images of every node (or one), through the API server's node
 // proxy to each agent's image endpoints (agent/images.ts), which call the node's CRI ImageService. Nodes are visited
 // one after another; a node that cannot be reached is named on stderr and the exit status says so.
+// `ketch image save|tag|push` act on this host's runtime store, as `ketch image load` does.
 import type { Command } from 'commander';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveImagesArchive, tagImage } from '../../agent/runtime/index.js';
+import { clusterAccess } from '../build/access.js';
+import { registryCertDir, type RegistryAccess } from '../build/buildah.js';
 import { ApiError } from '../../api/errors.js';
 import type { NodeImage } from '../../agent/images.js';
 import { cliOf, type Cli } from '../context.js';
@@ -74,7 +82,12 @@ export function imageRows(byNode: Map<string, NodeImage[]>, quiet: boolean): str
   return rows;
 }
 
-export function registerImageVerbs(image: Command): void {
+export function registerImageVerbs(image: Command, defaultRoot: string): void {
+  registerNodeVerbs(image);
+  registerLocalVerbs(image, defaultRoot);
+}
+
+function registerNodeVerbs(image: Command): void {
   image
     .command('ls')
     .alias('list')
@@ -145,6 +158,81 @@ export function registerImageVerbs(image: Command): void {
       });
       cli.io.stdout.write(`Total reclaimed space: ${humanSize(total)}\n`);
     });
+}
+
+/**
+ * save, tag and push act, as load does, on this host's runtime store (--root): the CRI has no verb for them, so they
+ * are not sent through the node agents. push copies with skopeo (Debian's package), with the cluster's CA and
+ * credentials for the built-in registry.
+ */
+function registerLocalVerbs(image: Command, defaultRoot: string): void {
+  image
+    .command('save')
+    .argument('<image...>')
+    .description("write images of this host's runtime store to an OCI image-layout tar")
+    .requiredOption('-o, --output <file>', 'the tar to write')
+    .option('--root <dir>', 'runtime state directory', defaultRoot)
+    .action(async (refs: string[], flags: { output: string; root: string }, cmd: Command) => {
+      const cli = cliOf(cmd);
+      for (const name of await saveImagesArchive(flags.root, refs, flags.output)) cli.io.stdout.write(`saved ${name}\n`);
+    });
+
+  image
+    .command('tag')
+    .argument('<source>')
+    .argument('<target>')
+    .description("name an image of this host's runtime store also as TARGET")
+    .option('--root <dir>', 'runtime state directory', defaultRoot)
+    .action(async (source: string, target: string, flags: { root: string }) => {
+      await tagImage(flags.root, source, target);
+    });
+
+  image
+    .command('push')
+    .argument('<image>')
+    .argument('[destination]', 'the reference to push to (default: the image name)')
+    .description("push an image of this host's runtime store to a registry (skopeo copy)")
+    .option('--root <dir>', 'runtime state directory', defaultRoot)
+    .option('--creds <user:password>', 'registry credentials (default: the kubeconfig token; its client certificate is presented too)')
+    .option('--tls-verify <bool>', 'verify the registry certificate and use HTTPS', 'true')
+    .action(async (ref: string, dest: string | undefined, flags: { root: string; creds?: string; tlsVerify: string }, cmd: Command) => {
+      const cli = cliOf(cmd);
+      const digest = await pushImage(flags.root, ref, dest ?? ref, clusterAccess(cli, flags.creds), flags.tlsVerify !== 'false');
+      cli.io.stdout.write(`pushed ${dest ?? ref}@${digest}\n`);
+    });
+}
+
+/** Saves the image to a temporary OCI archive and copies it with skopeo; returns the manifest digest pushed. */
+async function pushImage(root: string, ref: string, dest: string, access: RegistryAccess, tlsVerify: boolean): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'ketch-push-'));
+  const certs = await registryCertDir(access);
+  try {
+    const archive = join(work, 'image.tar');
+    const [name] = await saveImagesArchive(root, [ref], archive);
+    const tag = name?.startsWith('sha256:') ? '' : `:${name?.slice(name.lastIndexOf(':') + 1)}`;
+    const digestFile = join(work, 'digest');
+    await runSkopeo([
+      'copy', '--digestfile', digestFile,
+      ...(certs ? ['--dest-cert-dir', certs] : []),
+      ...(access.creds ? ['--dest-creds', access.creds] : []),
+      ...(tlsVerify ? [] : ['--dest-tls-verify=false']),
+      `oci-archive:${archive}${tag}`, `docker://${dest}`,
+    ]);
+    return (await readFile(digestFile, 'utf8')).trim();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    if (certs) await rm(certs, { recursive: true, force: true });
+  }
+}
+
+function runSkopeo(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('skopeo', args, { maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      reject(new CliError(missing ? 'ketch image push needs skopeo (apt-get install skopeo)' : `skopeo copy failed: ${stderr.trim() || err.message}`));
+    });
+  });
 }
 
 function parseJson(v: string): unknown {
