@@ -6,10 +6,12 @@ import { registerImageVerbs } from './image.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
-import { readFlags, type FlagTable } from '../../lib/flags.js';
+import { readFlags, type Flags, type FlagTable } from '../../lib/flags.js';
+import { invalidImageGcPolicy, type ImageGcPolicy } from '../../agent/image-gc.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { parseDuration } from '../flags.js';
+import { CliError } from '../errors.js';
 
 export const DEFAULT_RUNTIME_ROOT = '/var/lib/ketch/runtime';
 export const DEFAULT_RUNTIME_ENDPOINT = 'unix:///run/ketch/runtime.sock';
@@ -32,6 +34,25 @@ export const RUNTIME_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'mirror for a registry, e.g. docker.io=http://127.0.0.1:5000 (repeatable)' },
 ];
 
+/** The agent's image garbage collection (kubelet's flags), for `ketch agent` and `ketch up`. */
+export const IMAGE_GC_FLAGS: FlagTable = [
+  { name: '--image-gc-high-threshold', kind: 'int', arg: 'percent', default: '85', description: 'image filesystem usage at which unused images are collected' },
+  { name: '--image-gc-low-threshold', kind: 'int', arg: 'percent', default: '80', description: 'usage the image collection frees down to' },
+  { name: '--image-minimum-gc-age', kind: 'string', arg: 'duration', default: '2m', description: 'images first seen more recently than this are never collected' },
+];
+
+/** The image GC flags, checked as the kubelet checks them (before anything starts). */
+export function imageGcOptions(f: Flags): ImageGcPolicy {
+  const policy = {
+    highThresholdPercent: f.int('--image-gc-high-threshold'),
+    lowThresholdPercent: f.int('--image-gc-low-threshold'),
+    minAgeMs: parseDuration(f.string('--image-minimum-gc-age'), '--image-minimum-gc-age'),
+  };
+  const bad = invalidImageGcPolicy(policy);
+  if (bad) throw new CliError(bad);
+  return policy;
+}
+
 export const AGENT_FLAGS: FlagTable = [
   { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server' },
   { name: '--server', kind: 'string', arg: 'urls', description: "API servers, comma-separated (instead of the kubeconfig's); with several, the agent fails over between them" },
@@ -50,9 +71,7 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--cluster-cidr', kind: 'string', arg: 'cidr', default: '10.42.0.0/16', description: "the cluster pod network (the controller manager's --cluster-cidr): other nodes' pod CIDRs are routed only inside it" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
-  { name: '--image-gc-high-threshold', kind: 'int', arg: 'percent', default: '85', description: 'image filesystem usage at which unused images are collected' },
-  { name: '--image-gc-low-threshold', kind: 'int', arg: 'percent', default: '80', description: 'usage the image collection frees down to' },
-  { name: '--image-minimum-gc-age', kind: 'string', arg: 'duration', default: '2m', description: 'images first seen more recently than this are never collected' },
+  ...IMAGE_GC_FLAGS,
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
   { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
@@ -107,6 +126,7 @@ export function register(program: Command): void {
 /** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */
 async function runAgent(cmd: Command): Promise<void> {
   const f = readFlags(AGENT_FLAGS, givenFlags(cmd));
+  const imageGc = imageGcOptions(f);
   const opt = (name: string): string | undefined => f.optional(name) || undefined;
   const kubeconfig = opt('--kubeconfig');
   const server = opt('--server');
@@ -135,11 +155,7 @@ async function runAgent(cmd: Command): Promise<void> {
     podRoutes: !f.bool('--no-pod-routes'),
     seccompDefault: !f.bool('--no-seccomp-default'),
     clusterCIDR: f.string('--cluster-cidr'),
-    imageGc: {
-      highThresholdPercent: f.int('--image-gc-high-threshold'),
-      lowThresholdPercent: f.int('--image-gc-low-threshold'),
-      minAgeMs: parseDuration(f.string('--image-minimum-gc-age'), '--image-minimum-gc-age'),
-    },
+    imageGc,
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),

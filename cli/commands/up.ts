@@ -20,7 +20,7 @@ import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
-import { parseMirrors } from './components.js';
+import { IMAGE_GC_FLAGS, imageGcOptions, parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
 import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
 import { DEFAULT_REGISTRY_PORT, startClusterRegistry } from '../../registry/index.js';
@@ -36,6 +36,7 @@ export const UP_FLAGS: FlagTable = [
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
   { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
+  ...IMAGE_GC_FLAGS,
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -155,6 +156,7 @@ export async function checkEtcd(urls: string): Promise<void> {
 /** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
 export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const f = readFlags(UP_FLAGS, input);
+  const imageGc = imageGcOptions(f);
   const etcdServers = f.optional('--etcd-servers');
   checkPrerequisites({ etcdServers });
   if (etcdServers) await checkEtcd(etcdServers);
@@ -214,6 +216,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       tlsCertFile: creds.servingCertFile,
       tlsKeyFile: creds.servingKeyFile,
       clusterCIDR: f.string('--cluster-cidr'),
+      imageGc,
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
