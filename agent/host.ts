@@ -1,6 +1,7 @@
 // What the agent reads from its host: capacity, addresses, system info and the pressure signals.
 import { readFile, statfs } from 'node:fs/promises';
-import { arch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
+import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { primaryIPv4 } from '../lib/ipv4.js';
 import type { NodeAddress, NodeSystemInfo } from '../api/index.js';
 
 export interface HostCapacity {
@@ -21,14 +22,7 @@ export async function hostCapacity(rootDir: string, maxPods = 110): Promise<Host
   };
 }
 
-/** The first non-loopback IPv4 address (the node's InternalIP), or 127.0.0.1 on a host with none. */
-export function primaryIPv4(): string {
-  const preferred = Object.entries(networkInterfaces())
-    .filter(([name]) => !/^(lo|ketch|veth|cni|docker|br-|rtv)/.test(name))
-    .flatMap(([, addrs]) => addrs ?? [])
-    .find((a) => a.family === 'IPv4' && !a.internal);
-  return preferred?.address ?? '127.0.0.1';
-}
+export { primaryIPv4 };
 
 export function hostAddresses(address?: string): NodeAddress[] {
   return [

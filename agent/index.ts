@@ -3,11 +3,12 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ConfigMap, Node, Pod, Secret } from '../api/index.js';
-import { EVENTS, EventRecorder, Informer, type KubeEvent, type RestClient } from '../client/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type PersistentVolume, type Pod, type Secret } from '../api/index.js';
+import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, type RestClient } from '../client/index.js';
 import { every, realClock, type Clock } from '../lib/clock.js';
 import { criImageFsUsage, DEFAULT_IMAGE_GC, ImageGcManager, invalidImageGcPolicy, type ImageGcPolicy } from './image-gc.js';
 import { logger, type Logger } from '../lib/logger.js';
+import { startNodeCertificates } from './certificates/index.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
 import { hostCapacity, primaryIPv4 } from './host.js';
 import { NodeStatusManager, type RuntimeHealth } from './node-status.js';
@@ -15,6 +16,8 @@ import { PodManager } from './pod-manager.js';
 import type { PodWorkerContext } from './pod-state.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
+import { startNodeNetwork, type NodeNetworkSettings } from './node-network.js';
+import { DEFAULT_CLUSTER_CIDR } from '../api/network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
@@ -22,10 +25,13 @@ import { AgentAuth } from './auth.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
 import { VolumeManager } from './volumes.js';
+import { LocalPathCleaner } from './volumes/csi-local/cleanup.js';
+import { LocalPathNodeService } from './volumes/csi-local/node-service.js';
 
 export { startHollowNodes, type HollowNodes, type HollowNodesOptions } from './hollow.js';
 
-export interface AgentOptions {
+/** The agent's options; the node network's (service proxy, DNS) are NodeNetworkSettings. */
+export interface AgentOptions extends NodeNetworkSettings {
   rest: RestClient;
   nodeName: string;
   /** A CRI endpoint (unix:///run/containerd/containerd.sock); without one the agent starts ketch's runtime. */
@@ -49,22 +55,24 @@ export interface AgentOptions {
   runtimeInProcess?: boolean;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Renew the client certificate before it expires (kubelet's --rotate-certificates; the REST client's certificate must be ROOT/pki's, as after a TLS bootstrap). */
+  rotateCertificates?: boolean;
+  /** Serve a certificate from the cluster CA, asked for and renewed through CSRs (kubelet's --rotate-server-certificates). */
+  rotateServerCertificates?: boolean;
   /** How often each pod is compared with the runtime (default 1000 ms). */
   syncIntervalMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Directories local-path volumes may live in on this node besides their class's nodePath (default /var/lib/ketch/storage). */
+  localPathRoots?: string[];
   /** Route the other nodes' pod CIDRs through their InternalIPs (flannel host-gw style; default true). */
   podRoutes?: boolean;
   /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
   seccompDefault?: boolean;
-  /** The cluster's pod network (the controller manager's --cluster-cidr): pod routes only inside it. */
-  clusterCIDR?: string;
   /** Image garbage collection (kubelet's --image-gc-* flags; default 85 %, 80 %, 2 minutes, every 5 minutes). */
   imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
 }
 
-/** The controller manager's default --cluster-cidr. */
-export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 
 export interface Agent {
   /** The HTTPS port actually bound. */
@@ -72,29 +80,6 @@ export interface Agent {
   runtimeEndpoint: string;
   stop(): Promise<void>;
 }
-
-/** Flags of `ketch agent`, for the CLI to wire (name, value placeholder, description, default). */
-export const AGENT_FLAGS = [
-  { flag: '--kubeconfig <file>', description: 'kubeconfig of the agent (its identity towards the API server)' },
-  { flag: '--node-name <name>', description: 'name of the Node object', default: 'the host name' },
-  { flag: '--container-runtime-endpoint <endpoint>', description: 'CRI endpoint, e.g. unix:///run/containerd/containerd.sock; without it the built-in runtime is started' },
-  { flag: '--root-dir <dir>', description: 'state directory (volumes, logs, built-in runtime)', default: '/var/lib/ketch/agent' },
-  { flag: '--port <port>', description: 'HTTPS port of the agent API (logs, exec, attach, port-forward)', default: '10250' },
-  { flag: '--address <ip>', description: 'bind address of the agent API', default: '0.0.0.0' },
-  { flag: '--node-ip <ip>', description: 'InternalIP reported for the node', default: 'first non-loopback IPv4' },
-  { flag: '--node-labels <k=v,...>', description: 'extra labels for the Node' },
-  { flag: '--max-pods <n>', description: 'pods capacity', default: '110' },
-  { flag: '--insecure-registry <host:port>', description: 'built-in runtime: registry reached over plain HTTP (repeatable)' },
-  { flag: '--registry-mirror <host=url>', description: 'built-in runtime: mirror for a registry (repeatable)' },
-  { flag: '--tls-cert-file <file>', description: 'serving certificate of the agent API', default: 'self-signed under ROOT/pki' },
-  { flag: '--tls-private-key-file <file>', description: 'key of --tls-cert-file' },
-  { flag: '--no-pod-routes', description: 'do not route the other nodes\' pod CIDRs through their InternalIPs (host-gw); use when another network plugin does' },
-  { flag: '--cluster-cidr <cidr>', description: 'the cluster pod network: other nodes\' pod CIDRs are routed only inside it', default: '10.42.0.0/16' },
-  { flag: '--no-seccomp-default', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
-  { flag: '--hollow', description: 'simulation: register --count fake nodes, no runtime; bound pods become Running/Ready' },
-  { flag: '--count <n>', description: 'with --hollow: number of nodes', default: '1' },
-  { flag: '--prefix <p>', description: 'with --hollow: node name prefix', default: 'hollow-node-' },
-] as const;
 
 /**
  * The CRI endpoint: the one given, or ketch's runtime started here (as a child process unless runtimeInProcess). The
@@ -107,6 +92,7 @@ async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() =
   const service: RuntimeServiceHandle = await start({
     root: join(rootDir, 'runtime'),
     listen: endpoint,
+    mountsDir: rootDir,
     ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
     ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
     ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
@@ -127,7 +113,7 @@ async function runtimeHealth(runtime: RuntimeClient): Promise<RuntimeHealth> {
 /** Routes to the other nodes' pod CIDRs (host-gw); returns how to stop them. */
 function startPodRoutes(o: AgentOptions, hostIP: string, log: Logger): () => Promise<void> {
   const nodes = new Informer<Node>(o.rest.resource<Node>(NODES), { log });
-  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, clusterCIDR: o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR, log });
+  const routes = new NodeRoutes({ nodes, nodeName: o.nodeName, hostIP, clusterCIDR: o.clusterCidr ?? DEFAULT_CLUSTER_CIDR, log });
   routes.start();
   nodes.start();
   return async () => {
@@ -159,6 +145,24 @@ function startImageGc(o: AgentOptions, runtime: RuntimeClient, clock: Clock, log
   const gc = new ImageGcManager(runtime, policy, criImageFsUsage(runtime), clock, log);
   const timer = every(clock, o.imageGc?.intervalMs ?? 5 * 60_000, () => gc.collect(), (err) => log.warn('image garbage collection failed', { error: String(err) }), { delayFirst: true });
   return async () => timer.cancel();
+}
+
+/**
+ * The node's half of Delete reclaim for local-path volumes pinned here (the directory, then the PV's finalizer). It
+ * lists, watches and updates PersistentVolumes, which the node authorizer does not grant a node's own credentials:
+ * without the rights (a worker joined as its node) it is not run, and the PVs wait for a cleaner that has them.
+ */
+async function startLocalPathCleaner(o: AgentOptions, log: Logger, cleanups: (() => Promise<void>)[]): Promise<void> {
+  try {
+    await o.rest.resource<PersistentVolume>(PERSISTENTVOLUMES).list(undefined, { limit: 1 });
+  } catch (err) {
+    if (!isForbidden(err)) throw err;
+    log.info('local-path cleanup not run on this node: its credentials may not list persistentvolumes', { node: o.nodeName });
+    return;
+  }
+  const cleaner = new LocalPathCleaner(o.rest, new LocalPathNodeService(o.nodeName, o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT]));
+  await cleaner.start();
+  cleanups.push(() => cleaner.stop());
 }
 
 export async function startAgent(o: AgentOptions): Promise<Agent> {
@@ -193,7 +197,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       runtimeName,
       clock,
       log,
-      volumes: new VolumeManager(rootDir),
+      volumes: new VolumeManager(rootDir, undefined, { nodeName: o.nodeName, ...(o.localPathRoots ? { localPathRoots: o.localPathRoots } : {}) }),
       backoff: new Backoff(clock, o.backoff?.initialMs ?? INITIAL_BACKOFF_MS, o.backoff?.maxMs ?? MAX_BACKOFF_MS),
       events: new EventRecorder(o.rest.resource<KubeEvent>(EVENTS), { component: 'kubelet', host: o.nodeName }, clock),
       nodeName: o.nodeName,
@@ -237,15 +241,45 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       ...(o.labels ? { labels: o.labels } : {}),
       ...(o.maxPods ? { maxPods: o.maxPods } : {}),
       runtimeHealth: () => runtimeHealth(runtime),
+      volumesInUse: () => ctx.volumes.volumesInUse(),
     });
     await node.register();
     node.start();
     cleanups.push(() => node.stop());
+    const network = await startNodeNetwork({
+      rest: o.rest,
+      nodeName: o.nodeName,
+      nodeIP: hostIP,
+      nodeUID: (await o.rest.resource<Node>(NODES).get(undefined, o.nodeName)).metadata.uid,
+      log,
+      clusterCidr: o.clusterCidr,
+      serviceCidr: o.serviceCidr,
+      serviceProxy: o.serviceProxy,
+      clusterDNS: o.clusterDNS,
+      clusterDomain: o.clusterDomain,
+      clusterDnsPort: o.clusterDnsPort,
+      resolvConf: o.resolvConf,
+    });
+    cleanups.push(() => network.stop());
+    ctx.network = network;
+    const certs = await startNodeCertificates({
+      rest: o.rest,
+      rootDir,
+      nodeName: o.nodeName,
+      hostIP,
+      rotateClient: o.rotateCertificates === true,
+      rotateServing: o.rotateServerCertificates === true,
+      setServing: (pair) => server.setServingCertificate(pair),
+      clock,
+      log,
+    });
+    cleanups.push(async () => certs.stop());
 
     await pods.start(abort.signal);
     cleanups.push(() => pods.stop());
     awaitPodCIDR(node, runtime, pods, (cidr) => (podCIDR = cidr), abort.signal, log);
     if (o.podRoutes !== false) cleanups.push(startPodRoutes(o, hostIP, log));
+    await startLocalPathCleaner(o, log, cleanups);
 
     cleanups.push(startImageGc(o, runtime, clock, log));
 

@@ -30,6 +30,8 @@ export interface NodeStatusOptions {
   labels?: Record<string, string>;
   maxPods?: number;
   runtimeHealth(): Promise<RuntimeHealth>;
+  /** The volumes mounted for pods that kubelet reports in use (status.volumesInUse), sorted. */
+  volumesInUse?(): string[];
 }
 
 /** A lease object for `node`, owned by the Node so it goes when the node goes. */
@@ -83,6 +85,10 @@ export function mergeConditions(old: NodeCondition[] | undefined, next: NodeCond
 const sameIgnoringHeartbeat = (a: NodeCondition[] | undefined, b: NodeCondition[]): boolean =>
   JSON.stringify((a ?? []).map(({ lastHeartbeatTime: _h, ...r }) => r)) === JSON.stringify(b.map(({ lastHeartbeatTime: _h, ...r }) => r));
 
+/** The same condition types with the same status and reason (messages and times aside). */
+export const sameVerdicts = (a: NodeCondition[] | undefined, b: NodeCondition[]): boolean =>
+  JSON.stringify((a ?? []).map((c) => [c.type, c.status, c.reason])) === JSON.stringify(b.map((c) => [c.type, c.status, c.reason]));
+
 export class NodeStatusManager {
   readonly nodes: ResourceClient<Node>;
   readonly leases: ResourceClient<Lease>;
@@ -134,6 +140,8 @@ export class NodeStatusManager {
       addresses: hostAddresses(await this.hostIP()),
       daemonEndpoints: { kubeletEndpoint: { Port: this.o.port } },
       nodeInfo: await systemInfo(this.o.runtimeVersion, AGENT_VERSION),
+      // Written empty once volumes were in use, so that the list empties; left out while none ever was.
+      ...(this.o.volumesInUse && (this.o.volumesInUse().length || old?.status?.volumesInUse?.length) ? { volumesInUse: this.o.volumesInUse() } : {}),
     };
   }
 
@@ -170,11 +178,16 @@ export class NodeStatusManager {
       const now = this.o.clock.now();
       const { conditions, ...rest } = status;
       const { conditions: oldConditions, ...oldRest } = old?.status ?? {};
-      const changed = !sameIgnoringHeartbeat(oldConditions, conditions) || JSON.stringify(rest) !== JSON.stringify({ ...rest, ...pick(oldRest, Object.keys(rest)) });
+      const sameRest = JSON.stringify(rest) === JSON.stringify({ ...rest, ...pick(oldRest, Object.keys(rest)) });
+      const changed = !sameIgnoringHeartbeat(oldConditions, conditions) || !sameRest;
       if (!force && !changed && now - this.lastReport < STATUS_REPORT_MS) return;
       this.node = await this.nodes.patch(undefined, this.o.nodeName, { status }, 'merge', { sub: 'status' });
       this.lastReport = now;
-      if (changed) this.log.info('node status updated', { node: this.o.nodeName, ready: conditions.find((c) => c.type === 'Ready')?.status });
+      // A condition's status or reason, capacity or addresses changing is news; a new message alone (free memory, disk)
+      // or the periodic report is the heartbeat, at debug: a node where nothing happens keeps the terminal quiet.
+      const ready = conditions.find((c) => c.type === 'Ready')?.status;
+      if (changed && (!sameVerdicts(oldConditions, conditions) || !sameRest)) this.log.info('node status updated', { node: this.o.nodeName, ready });
+      else this.log.debug('node status reported', { node: this.o.nodeName, ready });
     };
     this.busy = this.busy.then(run, run);
     await this.busy;

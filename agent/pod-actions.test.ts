@@ -47,7 +47,7 @@ function backOff(pending: Record<string, number> = {}): BackOffView & { asked: [
 }
 
 function facts(o: Partial<ContainerFacts> = {}): ContainerFacts {
-  return { probeFailures: new Map(), exitedAt: new Map(), backOff: backOff(), ...o };
+  return { probeFailures: new Map(), started: new Set(), exitedAt: new Map(), backOff: backOff(), ...o };
 }
 
 /** The actions in a compact form: what a table row compares. */
@@ -69,6 +69,9 @@ describe('computePodActions (kubelet computePodActions: pure, from the spec and 
   const i2 = c('init-2');
   const app = c('app');
   const side = c('side');
+  const sidecar = c('side-1', { restartPolicy: 'Always' });
+  const sidecar2 = c('side-2', { restartPolicy: 'Always' });
+  const probedSidecar = c('side-1', { restartPolicy: 'Always', startupProbe: { exec: { command: ['true'] } } });
 
   const rows: { name: string; pod: Pod; runtime: PodRuntimeState; facts?: ContainerFacts; want: Record<string, unknown> }[] = [
     {
@@ -206,6 +209,112 @@ describe('computePodActions (kubelet computePodActions: pure, from the spec and 
       runtime: runtime([ctr(app, 'CONTAINER_RUNNING')]),
       facts: facts({ probeFailures: new Map<string, ProbeFailure>([['app-0', { kind: 'startup', message: 'Startup probe failed: x' }]]) }),
       want: { sandbox: 'sb-1', ...none, kill: ['app:StartupProbe:9s'] },
+    },
+    // ---- sidecars (init containers with restartPolicy Always) ----
+    {
+      name: 'sidecar first: started alone, nothing after it yet',
+      pod: pod({ initContainers: [sidecar, i2] }),
+      runtime: runtime([]),
+      want: { sandbox: 'sb-1', ...none, start: ['init:side-1#0'] },
+    },
+    {
+      name: 'sidecar running (no startup probe): the next init container starts, the sidecar is left running',
+      pod: pod({ initContainers: [sidecar, i2] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING')]),
+      want: { sandbox: 'sb-1', ...none, start: ['init:init-2#0'] },
+    },
+    {
+      name: 'sidecar running, startup probe not passed yet: the pod waits for it',
+      pod: pod({ initContainers: [probedSidecar, i2] }),
+      runtime: runtime([ctr(probedSidecar, 'CONTAINER_RUNNING')]),
+      want: { sandbox: 'sb-1', ...none },
+    },
+    {
+      name: 'sidecar running, startup probe passed: the next init container starts',
+      pod: pod({ initContainers: [probedSidecar, i2] }),
+      runtime: runtime([ctr(probedSidecar, 'CONTAINER_RUNNING')]),
+      facts: facts({ started: new Set(['side-1-0']) }),
+      want: { sandbox: 'sb-1', ...none, start: ['init:init-2#0'] },
+    },
+    {
+      name: 'sidecar running and the init containers after it done: the app containers start beside it',
+      pod: pod({ initContainers: [sidecar, i2] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING'), ctr(i2, 'CONTAINER_EXITED')]),
+      want: { sandbox: 'sb-1', ...none, start: ['app:app#0'] },
+    },
+    {
+      name: 'two sidecars in order: the second starts once the first runs',
+      pod: pod({ initContainers: [sidecar, sidecar2] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING')]),
+      want: { sandbox: 'sb-1', ...none, start: ['init:side-2#0'] },
+    },
+    {
+      name: 'sidecar exited before the pod was initialized: restarted (back-off recorded), even under restartPolicy Never',
+      pod: pod({ restartPolicy: 'Never', initContainers: [sidecar, i2] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_EXITED', { exitCode: 1 })]),
+      want: { sandbox: 'sb-1', ...none, start: ['init:side-1#1 backoff'] },
+    },
+    {
+      name: 'sidecar exited beside running app containers: restarted, the app left running',
+      pod: pod({ restartPolicy: 'Never', initContainers: [sidecar, i2] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_EXITED', { exitCode: 0, attempt: 2 }), ctr(i2, 'CONTAINER_EXITED'), ctr(app, 'CONTAINER_RUNNING')]),
+      want: { sandbox: 'sb-1', ...none, start: ['init:side-1#3 backoff'] },
+    },
+    {
+      name: 'sidecar exited and backing off beside running app containers: the back-off is reported, the app goes on',
+      pod: pod({ initContainers: [sidecar] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_EXITED', { exitCode: 1 }), ctr(app, 'CONTAINER_RUNNING')]),
+      facts: facts({ backOff: backOff({ [restartBackOffKey(UID, 'side-1')]: 40_000 }) }),
+      want: { sandbox: 'sb-1', ...none, backingOff: ['init:side-1:40000'] },
+    },
+    {
+      name: 'after initialization a regular init container whose record is gone is not run again; the sidecar is restarted',
+      pod: pod({ initContainers: [i1, sidecar] }),
+      runtime: runtime([ctr(app, 'CONTAINER_RUNNING')]),
+      want: { sandbox: 'sb-1', ...none, start: ['init:side-1#0'] },
+    },
+    {
+      name: 'sidecar fails its liveness probe: killed with the probe grace period; the restart comes when it is seen exited',
+      pod: pod({ initContainers: [c('side-1', { restartPolicy: 'Always', livenessProbe: { exec: { command: ['false'] }, terminationGracePeriodSeconds: 4 } })] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING', { hash: null }), ctr(app, 'CONTAINER_RUNNING')]),
+      facts: facts({ probeFailures: new Map<string, ProbeFailure>([['side-1-0', { kind: 'liveness', message: 'Liveness probe failed: x' }]]) }),
+      want: { sandbox: 'sb-1', ...none, kill: ['side-1:LivenessProbe:4s'] },
+    },
+    {
+      name: 'sidecar definition changed (new image): killed and restarted at once, the app left running',
+      pod: pod({ initContainers: [c('side-1', { restartPolicy: 'Always', image: 'busybox:1.37' })] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING', { attempt: 1 }), ctr(app, 'CONTAINER_RUNNING')]),
+      want: { sandbox: 'sb-1', ...none, kill: ['side-1:SpecChanged:30s'], start: ['init:side-1#2'] },
+    },
+    {
+      name: 'restartPolicy Never, every app container done: the sidecars are stopped last to first, nothing restarts',
+      pod: pod({ restartPolicy: 'Never', terminationGracePeriodSeconds: 5, initContainers: [sidecar, i2, sidecar2], containers: [app, c('second')] }),
+      runtime: runtime([
+        ctr(sidecar, 'CONTAINER_RUNNING'),
+        ctr(i2, 'CONTAINER_EXITED'),
+        ctr(sidecar2, 'CONTAINER_RUNNING'),
+        ctr(app, 'CONTAINER_EXITED', { exitCode: 0 }),
+        ctr(c('second'), 'CONTAINER_EXITED', { exitCode: 3 }),
+      ]),
+      want: { sandbox: 'sb-1', ...none, kill: ['side-2:PodCompleted:5s', 'side-1:PodCompleted:5s'] },
+    },
+    {
+      name: 'restartPolicy OnFailure, the app container exited 0: sidecars stopped; an exited sidecar is not restarted',
+      pod: pod({ restartPolicy: 'OnFailure', initContainers: [sidecar, sidecar2] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_EXITED', { exitCode: 137 }), ctr(sidecar2, 'CONTAINER_RUNNING'), ctr(app, 'CONTAINER_EXITED', { exitCode: 0 })]),
+      want: { sandbox: 'sb-1', ...none, kill: ['side-2:PodCompleted:30s'] },
+    },
+    {
+      name: 'restartPolicy OnFailure, the app container failed: it is restarted and the sidecar kept',
+      pod: pod({ restartPolicy: 'OnFailure', initContainers: [sidecar] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING'), ctr(app, 'CONTAINER_EXITED', { exitCode: 1 })]),
+      want: { sandbox: 'sb-1', ...none, start: ['app:app#1 backoff'] },
+    },
+    {
+      name: 'restartPolicy Always: app containers exited are restarted, sidecars never stopped for it',
+      pod: pod({ restartPolicy: 'Always', initContainers: [sidecar] }),
+      runtime: runtime([ctr(sidecar, 'CONTAINER_RUNNING'), ctr(app, 'CONTAINER_EXITED', { exitCode: 0 })]),
+      want: { sandbox: 'sb-1', ...none, start: ['app:app#1 backoff'] },
     },
     {
       name: 'pod being deleted: kill the pod, nothing made or started',

@@ -128,15 +128,20 @@ export function expand(s: string, env: Map<string, string>): string {
 
 export interface EnvContext {
   pod: Pod;
+  /** The service variables (WEB_SERVICE_HOST, ...): under the container's own, which win over them. */
+  serviceEnv?: ReadonlyMap<string, string>;
   hostIP: string;
   podIP: string;
   objects: ObjectCache;
   hostCapacity: Record<string, string>;
 }
 
-/** The container's environment, in order: envFrom, then env (later entries win, $(VAR) sees earlier ones). */
+/**
+ * The container's environment, in order: the service variables, envFrom, then env (later entries win, $(VAR) sees
+ * earlier ones and every service variable, as the kubelet's expansion does).
+ */
 export async function containerEnv(c: Container, ctx: EnvContext): Promise<Map<string, string>> {
-  const env = new Map<string, string>();
+  const env = new Map<string, string>(ctx.serviceEnv ?? []);
   for (const from of c.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     const data = from.configMapRef

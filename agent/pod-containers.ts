@@ -128,7 +128,8 @@ export async function startContainer(ctx: PodWorkerContext, state: PodState, a: 
   try {
     verifyRunAsNonRoot(state.pod, c, imageUser);
     const security = containerSecurity(state.pod, c, ctx.security);
-    const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity });
+    const serviceEnv = await ctx.network?.serviceEnv(state.pod);
+    const env = await containerEnv(c, { pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, hostCapacity: ctx.hostCapacity, ...(serviceEnv ? { serviceEnv } : {}) });
     const subpaths = join(ctx.volumes.podDir(state.uid), 'volumes', SUBPATHS_DIR);
     const mounts = await containerMounts(c, volumes, env, {
       readOnly: readOnlyVolumes(state.pod),

@@ -1,5 +1,5 @@
 // Reads what the runtime holds for a pod (kubelet's GetPodStatus) and keeps its probe workers in step with it.
-import type { Container } from '../api/index.js';
+import { isRestartableInitContainer, type Container } from '../api/index.js';
 import type { ContainerStatus as CriStatus } from './cri/index.js';
 import { execSync } from './pod-containers.js';
 import { LABELS } from './pod-config.js';
@@ -60,22 +60,24 @@ export async function observe(ctx: PodWorkerContext, state: PodState): Promise<O
   return out;
 }
 
-/** Starts probe workers for running app containers and drops those of containers that stopped. */
+/** Starts probe workers for running app containers and sidecars, and drops those of containers that stopped. */
 export function updateProbes(ctx: PodWorkerContext, state: PodState, obs: Observed): void {
   const live = new Set<string>();
-  for (const c of state.pod.spec.containers) {
-    const cur = obs.app.get(c.name)?.current;
-    if (!isRunning(cur)) continue;
+  const probed: [Container, Map<string, ContainerObservation>][] = [
+    ...(state.pod.spec.initContainers ?? []).filter(isRestartableInitContainer).map((c) => [c, obs.init] as [Container, Map<string, ContainerObservation>]),
+    ...state.pod.spec.containers.map((c) => [c, obs.app] as [Container, Map<string, ContainerObservation>]),
+  ];
+  for (const [c, observed] of probed) {
+    const o = observed.get(c.name);
+    const cur = o?.current;
+    if (!o || !isRunning(cur)) continue;
     live.add(cur.id);
     if (state.probes.has(cur.id)) continue;
     const target = { containerId: cur.id, container: c, host: state.podIP ?? ctx.hostIP, exec: (id: string, cmd: string[], t: number) => execSync(ctx, id, cmd, t) };
     const probes = new ContainerProbes(target, ctx.clock, state.wake);
     state.probes.set(cur.id, probes);
-    const o = obs.app.get(c.name);
-    if (o) {
-      o.ready = probes.ready;
-      o.started = probes.started;
-    }
+    o.ready = probes.ready;
+    o.started = probes.started;
   }
   for (const [id, p] of state.probes) {
     if (!live.has(id)) {

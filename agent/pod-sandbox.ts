@@ -6,6 +6,7 @@ import type { SandboxSummary } from './pod-actions.js';
 import { LABELS } from './pod-config.js';
 import { refusePod } from './pod-security.js';
 import type { PodState, PodWorkerContext } from './pod-state.js';
+import type { ResolvConf } from './dns/index.js';
 
 export function sandboxLabels(pod: Pod, nodeName: string): Record<string, string> {
   return {
@@ -16,13 +17,19 @@ export function sandboxLabels(pod: Pod, nodeName: string): Record<string, string
   };
 }
 
-export function sandboxConfig(ctx: PodWorkerContext, pod: Pod, attempt: number, cidr: string | undefined): DeepPartial<PodSandboxConfig> {
+/** The pod's own dnsConfig as the CRI takes it (what a node without cluster DNS gives its pods). */
+function ownDnsConfig(pod: Pod): ResolvConf | undefined {
   const dns = pod.spec.dnsConfig;
+  return dns ? { nameservers: dns.nameservers ?? [], searches: dns.searches ?? [], options: (dns.options ?? []).map((o) => (o.value ? `${o.name}:${o.value}` : (o.name ?? ''))) } : undefined;
+}
+
+/** The sandbox's CRI config; `dns` is the pod's resolv.conf (podDns()), else only its own dnsConfig. */
+export function sandboxConfig(ctx: PodWorkerContext, pod: Pod, attempt: number, cidr: string | undefined, dns = ownDnsConfig(pod)): DeepPartial<PodSandboxConfig> {
   return {
     metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid ?? '', attempt },
     hostname: pod.spec.hostname || pod.metadata.name,
     logDirectory: ctx.logDir(pod),
-    ...(dns ? { dnsConfig: { servers: dns.nameservers ?? [], searches: dns.searches ?? [], options: (dns.options ?? []).map((o) => (o.value ? `${o.name}:${o.value}` : (o.name ?? ''))) } } : {}),
+    ...(dns ? { dnsConfig: { servers: dns.nameservers, searches: dns.searches, options: dns.options } } : {}),
     portMappings: pod.spec.containers.flatMap((c) =>
       (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP ?? '' })),
     ),
@@ -60,6 +67,14 @@ export async function adoptSandbox(ctx: PodWorkerContext, state: PodState, s: Sa
   await learnPodIP(ctx, state, s.id);
 }
 
+/** The pod's resolv.conf from the node's DNS settings (the kubelet's warnings become events), or its own dnsConfig. */
+async function podResolvConf(ctx: PodWorkerContext, state: PodState): Promise<ResolvConf | undefined> {
+  if (!ctx.network) return ownDnsConfig(state.pod);
+  const { conf, warnings } = await ctx.network.podDns(state.pod);
+  for (const w of warnings) void ctx.events.event(state.ref(), 'Warning', w.reason, w.message);
+  return conf;
+}
+
 /** Removes the dead sandboxes and makes a new one; false (the pod waiting, an event) when the runtime refuses. */
 export async function createSandbox(ctx: PodWorkerContext, state: PodState, remove: string[], attempt: number, cidr: string | undefined): Promise<boolean> {
   const rt = ctx.runtime.runtime;
@@ -74,8 +89,8 @@ export async function createSandbox(ctx: PodWorkerContext, state: PodState, remo
     state.log.info('removing a dead pod sandbox', { sandbox: id });
     await rt.removePodSandbox({ podSandboxId: id });
   }
-  state.sandboxConfig = sandboxConfig(ctx, state.pod, attempt, cidr);
   try {
+    state.sandboxConfig = sandboxConfig(ctx, state.pod, attempt, cidr, await podResolvConf(ctx, state));
     const { podSandboxId } = await rt.runPodSandbox({ config: state.sandboxConfig });
     state.sandboxId = podSandboxId;
     await learnPodIP(ctx, state, podSandboxId);

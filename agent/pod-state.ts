@@ -6,6 +6,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Backoff } from './backoff.js';
 import type { DeepPartial, PodSandboxConfig, RuntimeClient } from './cri/index.js';
+import type { PodDns } from './dns/index.js';
 import type { ContainerObservation } from './pod-status.js';
 import type { SecurityOptions } from './pod-security.js';
 import type { ContainerProbes } from './probes.js';
@@ -36,6 +37,14 @@ export interface PodWorkerContext {
    * of the runtime relist (pleg.ts), which syncs at once any pod whose containers or sandbox changed in the runtime.
    */
   syncIntervalMs: number;
+  /** The node's Services (agent/node-network.ts): pods' resolv.conf and service variables; without it, neither. */
+  network?: PodNetworkSource;
+}
+
+/** What pods take from the node's Services: a resolv.conf by dnsPolicy and the service environment variables. */
+export interface PodNetworkSource {
+  podDns(pod: Pod): Promise<PodDns>;
+  serviceEnv(pod: Pod): Promise<Map<string, string>>;
 }
 
 /** The runtime's view of a pod's containers, by name: the latest attempt and the one before, with probe results. */

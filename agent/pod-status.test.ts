@@ -92,3 +92,66 @@ describe('pod status', () => {
     assert.equal(failed.phase, 'Failed');
   });
 });
+
+describe('pod status with sidecars (init containers with restartPolicy Always)', () => {
+  const sidecarPod = (restartPolicy: 'Always' | 'OnFailure' | 'Never'): Pod =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'default', uid: 'u' },
+      spec: { restartPolicy, initContainers: [{ name: 'side', image: 'busybox', restartPolicy: 'Always' }, { name: 'setup', image: 'busybox' }], containers: [{ name: 'c', image: 'busybox' }] },
+    }) as Pod;
+  const obs = (o: Partial<ContainerObservation>): ContainerObservation => ({ ready: false, started: false, ...o });
+  const of = (p: Pod, init: Record<string, ContainerObservation>, app?: ContainerObservation) =>
+    computePodStatus({ pod: p, hostIP: '192.0.2.2', startTime: '2024-01-01T00:00:00Z', runtimeName: 'test', init: new Map(Object.entries(init)), app: new Map(app ? [['c', app]] : []), now: new Date(0) });
+  const cond = (s: ReturnType<typeof of>, type: string) => {
+    const c = s.conditions?.find((x) => x.type === type);
+    return `${c?.status}${c?.reason ? ` ${c.reason}` : ''}${c?.message ? `: ${c.message}` : ''}`;
+  };
+
+  it('a sidecar not started yet keeps the pod Pending and uninitialized, the next init container not begun', () => {
+    const s = of(sidecarPod('Always'), { side: obs({ current: cri('s1', 'CONTAINER_RUNNING', 0) }) });
+    assert.equal(s.phase, 'Pending');
+    assert.equal(cond(s, 'Initialized'), 'False ContainersNotInitialized: containers with incomplete status: [side setup]');
+    assert.deepEqual(s.initContainerStatuses?.map((c) => [c.name, c.started, c.ready]), [['side', false, false], ['setup', false, false]]);
+    assert.equal(s.containerStatuses?.[0]?.state?.waiting?.reason, 'PodInitializing');
+  });
+
+  it('a started sidecar and the app running: Running; initContainerStatuses show started and ready; readiness of the sidecar counts', () => {
+    const setupDone = obs({ current: cri('i1', 'CONTAINER_EXITED', 0, 0) });
+    const app = obs({ current: cri('a1', 'CONTAINER_RUNNING', 0), ready: true, started: true });
+    const ready = of(sidecarPod('Always'), { side: obs({ current: cri('s1', 'CONTAINER_RUNNING', 0), ready: true, started: true }), setup: setupDone }, app);
+    assert.equal(ready.phase, 'Running');
+    assert.equal(cond(ready, 'Initialized'), 'True');
+    assert.equal(cond(ready, 'Ready'), 'True');
+    assert.deepEqual(ready.initContainerStatuses?.map((c) => [c.name, c.started, c.ready, Object.keys(c.state ?? {})[0]]), [['side', true, true, 'running'], ['setup', false, true, 'terminated']]);
+    const unready = of(sidecarPod('Always'), { side: obs({ current: cri('s1', 'CONTAINER_RUNNING', 0), ready: false, started: true }), setup: setupDone }, app);
+    assert.equal(unready.phase, 'Running');
+    assert.equal(cond(unready, 'ContainersReady'), 'False ContainersNotReady: containers with unready status: [side]');
+    assert.equal(cond(unready, 'Ready'), 'False ContainersNotReady: containers with unready status: [side]');
+  });
+
+  it('a sidecar restarting after the app ran does not put the pod back to Pending or uninitialized', () => {
+    const s = of(
+      sidecarPod('Always'),
+      { side: obs({ current: cri('s2', 'CONTAINER_EXITED', 1, 1), waiting: { reason: 'CrashLoopBackOff', message: 'back-off' } }), setup: obs({ current: cri('i1', 'CONTAINER_EXITED', 0, 0) }) },
+      obs({ current: cri('a1', 'CONTAINER_RUNNING', 0), ready: true, started: true }),
+    );
+    assert.equal(s.phase, 'Running');
+    assert.equal(cond(s, 'Initialized'), 'True');
+    assert.equal(cond(s, 'Ready'), 'False ContainersNotReady: containers with unready status: [side]');
+  });
+
+  it('restartPolicy Never: Running while the sidecar still runs, then the app containers decide (Succeeded or Failed)', () => {
+    const setup = obs({ current: cri('i1', 'CONTAINER_EXITED', 0, 0) });
+    const running = of(sidecarPod('Never'), { side: obs({ current: cri('s1', 'CONTAINER_RUNNING', 0), ready: true, started: true }), setup }, obs({ current: cri('a1', 'CONTAINER_EXITED', 0, 0) }));
+    assert.equal(running.phase, 'Running');
+    const stoppedSidecar = obs({ current: cri('s1', 'CONTAINER_EXITED', 0, 143) });
+    const ok = of(sidecarPod('Never'), { side: stoppedSidecar, setup }, obs({ current: cri('a1', 'CONTAINER_EXITED', 0, 0) }));
+    assert.equal(ok.phase, 'Succeeded', 'the sidecar killed with SIGTERM does not fail the pod');
+    assert.equal(cond(ok, 'Initialized'), 'True');
+    assert.equal(cond(ok, 'Ready'), 'False PodCompleted');
+    assert.equal(of(sidecarPod('Never'), { side: stoppedSidecar, setup }, obs({ current: cri('a1', 'CONTAINER_EXITED', 0, 2) })).phase, 'Failed');
+    assert.equal(of(sidecarPod('OnFailure'), { side: stoppedSidecar, setup }, obs({ current: cri('a1', 'CONTAINER_EXITED', 0, 0) })).phase, 'Succeeded');
+  });
+});

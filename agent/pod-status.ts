@@ -1,5 +1,5 @@
 // Computes a pod's status from what the runtime reports: container states, phase, conditions and IPs.
-import { nowRFC3339, type ContainerState, type ContainerStatus, type Pod, type PodCondition, type PodStatus } from '../api/index.js';
+import { isRestartableInitContainer, nowRFC3339, type ContainerState, type ContainerStatus, type Pod, type PodCondition, type PodStatus } from '../api/index.js';
 import type { ContainerStatus as CriStatus } from './cri/index.js';
 
 export interface ContainerObservation {
@@ -76,22 +76,50 @@ function containerStatus(name: string, image: string, o: ContainerObservation | 
   };
 }
 
-/** Pending, Running, Succeeded or Failed, by kubelet's rules (getPhase). */
+/** A started container that has not stopped (a sidecar is initialized once it has started). */
+const isStarted = (s: ContainerStatus): boolean => Boolean(s.state?.running && s.started);
+
+/** Some app container runs or ran: the pod was initialized (kube's HasAnyRegularContainerStarted). */
+const anyAppStarted = (statuses: ContainerStatus[]): boolean => statuses.some((s) => s.state?.running || s.state?.terminated);
+
+/** The regular init containers' counts toward the phase: failed ones, and ones still to finish. */
+function regularInitCounts(pod: Pod, initStatuses: ContainerStatus[]): { failed: number; pending: number } {
+  let failed = 0;
+  let pending = 0;
+  (pod.spec.initContainers ?? []).forEach((c, i) => {
+    if (isRestartableInitContainer(c)) return;
+    const s = initStatuses[i];
+    const t = s?.state?.terminated ?? (s?.state?.waiting ? s.lastState?.terminated : undefined);
+    if (t && t.exitCode !== 0) failed++;
+    else if (!s?.state?.terminated) pending++;
+  });
+  return { failed, pending };
+}
+
+/**
+ * Pending, Running, Succeeded or Failed, by kubelet's getPhase (1.29+): a running sidecar counts as running (so a pod
+ * whose sidecars still run is Running), a stopped one not at all, so that once the sidecars are stopped the phase
+ * is the app containers'.
+ */
 export function podPhase(pod: Pod, initStatuses: ContainerStatus[], statuses: ContainerStatus[]): PodStatus['phase'] {
   const policy = pod.spec.restartPolicy ?? 'Always';
-  let initPending = false;
-  for (const s of initStatuses) {
-    const t = s.state?.terminated;
-    if (t && t.exitCode === 0) continue;
-    if (t && policy === 'Never') return 'Failed';
-    if (!t && policy === 'Never' && s.lastState?.terminated && s.lastState.terminated.exitCode !== 0) return 'Failed';
-    initPending = true;
-  }
-  if (initPending) return 'Pending';
+  const init = regularInitCounts(pod, initStatuses);
+  let pendingSidecars = 0;
   let running = 0;
   let waiting = 0;
   let stopped = 0;
   let succeeded = 0;
+  (pod.spec.initContainers ?? []).forEach((c, i) => {
+    const s = initStatuses[i];
+    if (!isRestartableInitContainer(c) || !s) return;
+    if (s.state?.running) {
+      if (!s.started) pendingSidecars++;
+      running++;
+    } else if (s.state?.waiting && !s.lastState?.terminated) {
+      pendingSidecars++;
+      waiting++;
+    }
+  });
   for (const s of statuses) {
     if (s.state?.running) running++;
     else if (s.state?.terminated) {
@@ -102,7 +130,9 @@ export function podPhase(pod: Pod, initStatuses: ContainerStatus[], statuses: Co
       else waiting++;
     }
   }
-  if (waiting > 0) return 'Pending';
+  if (init.failed > 0 && policy === 'Never') return 'Failed';
+  // Sidecars restarting after the app containers ran do not put the pod back into Pending.
+  if (init.pending > 0 || (pendingSidecars > 0 && !anyAppStarted(statuses)) || waiting > 0) return 'Pending';
   if (running > 0) return 'Running';
   if (stopped > 0) {
     if (policy === 'Always') return 'Running';
@@ -126,22 +156,42 @@ function condition(type: string, ok: boolean, reason: string, message: string, n
 
 const OWN_CONDITIONS = new Set(['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']);
 
+/** An init container's status: a regular one is ready once it exited 0 and started while it runs (kubelet). */
+function initContainerStatus(c: Pod['spec']['containers'][number], o: ContainerObservation | undefined, runtimeName: string): ContainerStatus {
+  const s = containerStatus(c.name, c.image, o, runtimeName, 'PodInitializing');
+  if (isRestartableInitContainer(c)) return s;
+  return { ...s, ready: s.state?.terminated?.exitCode === 0, started: Boolean(s.state?.running) };
+}
+
+/** The names of the init containers that keep the pod from being initialized (a sidecar until it has started). */
+function incompleteInit(pod: Pod, initStatuses: ContainerStatus[]): string[] {
+  return (pod.spec.initContainers ?? [])
+    .filter((c, i) => {
+      const s = initStatuses[i];
+      return !s || (isRestartableInitContainer(c) ? !isStarted(s) : s.state?.terminated?.exitCode !== 0);
+    })
+    .map((c) => c.name);
+}
+
 export function computePodStatus(o: PodObservation): PodStatus {
   const { pod } = o;
   const now = nowRFC3339(o.now);
-  const initStatuses = (pod.spec.initContainers ?? []).map((c) => containerStatus(c.name, c.image, o.init.get(c.name), o.runtimeName, 'PodInitializing'));
-  const initDone = initStatuses.every((s) => s.state?.terminated?.exitCode === 0);
-  const statuses = pod.spec.containers.map((c) => containerStatus(c.name, c.image, o.app.get(c.name), o.runtimeName, initDone ? 'ContainerCreating' : 'PodInitializing'));
+  const initStatuses = (pod.spec.initContainers ?? []).map((c) => initContainerStatus(c, o.init.get(c.name), o.runtimeName));
+  const incomplete = incompleteInit(pod, initStatuses);
+  const statuses = pod.spec.containers.map((c) => containerStatus(c.name, c.image, o.app.get(c.name), o.runtimeName, incomplete.length ? 'PodInitializing' : 'ContainerCreating'));
   const phase = podPhase(pod, initStatuses, statuses);
   const old = pod.status?.conditions;
   const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const incompleteInit = initStatuses.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name);
-  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
+  // After the app containers ran, a restarting sidecar does not make the pod uninitialized again (kubelet).
+  const initialized = incomplete.length === 0 || phase === 'Succeeded' || anyAppStarted(statuses);
+  // Sidecars' readiness counts for the pod, before the app containers' (kube's GenerateContainersReadyCondition).
+  const sidecarStatuses = (pod.spec.initContainers ?? []).flatMap((c, i) => (isRestartableInitContainer(c) && initStatuses[i] ? [initStatuses[i]] : []));
+  const unready = [...sidecarStatuses, ...statuses].filter((s) => !s.ready).map((s) => s.name);
   const gates = (pod.spec.readinessGates ?? []).filter((g) => old?.find((c) => c.type === g.conditionType)?.status !== 'True').map((g) => g.conditionType);
   const containersReady = !terminal && unready.length === 0;
   const conditions: PodCondition[] = [
     condition('PodScheduled', true, '', '', now, old),
-    condition('Initialized', initDone || terminal, 'ContainersNotInitialized', `containers with incomplete status: [${incompleteInit.join(' ')}]`, now, old),
+    condition('Initialized', initialized, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`, now, old),
     condition('ContainersReady', containersReady, terminal ? 'PodCompleted' : 'ContainersNotReady', terminal ? '' : `containers with unready status: [${unready.join(' ')}]`, now, old),
     condition(
       'Ready',

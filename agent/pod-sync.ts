@@ -8,6 +8,7 @@ import { computePodActions, currentSandbox, DEFAULT_GRACE_SECONDS, type BackingO
 import { killContainer, runHook, startContainer } from './pod-containers.js';
 import { ContainerConfigError, LABELS, ObjectCache } from './pod-config.js';
 import { observe, updateProbes } from './pod-observe.js';
+import { TerminationOrder } from './termination-order.js';
 import { adoptSandbox, createSandbox, listSandboxes, stopSandboxes } from './pod-sandbox.js';
 import type { Observed, PodState, PodWorkerContext } from './pod-state.js';
 import { computePodStatus, stableJson } from './pod-status.js';
@@ -108,8 +109,12 @@ export class PodSyncer {
 
   private facts(state: PodState): ContainerFacts {
     const probeFailures = new Map<string, ProbeFailure>();
-    for (const [id, p] of state.probes) if (p.failed) probeFailures.set(id, p.failed);
-    return { probeFailures, exitedAt: state.exitSeen, backOff: this.ctx.backoff };
+    const started = new Set<string>();
+    for (const [id, p] of state.probes) {
+      if (p.failed) probeFailures.set(id, p.failed);
+      if (p.started) started.add(id);
+    }
+    return { probeFailures, started, exitedAt: state.exitSeen, backOff: this.ctx.backoff };
   }
 
   /** Carries the container actions out: kills, then starts, then back-off notices. True when it changed something. */
@@ -123,7 +128,10 @@ export class PodSyncer {
   private async kill(state: PodState, k: ContainerToKill): Promise<void> {
     const { ctx } = this;
     const name = k.container.name;
-    if (k.reason === 'SpecChanged') {
+    if (k.reason === 'PodCompleted') {
+      state.log.info('app containers done, stopping a sidecar', { container: name });
+      void ctx.events.event(state.ref(), 'Normal', 'Killing', k.message);
+    } else if (k.reason === 'SpecChanged') {
       state.log.info('container definition changed, restarting it', { container: name });
       void ctx.events.event(state.ref(), 'Normal', 'Killing', `${k.message}, will be restarted`);
     } else {
@@ -157,19 +165,24 @@ export class PodSyncer {
     state.stopProbes();
     const { containers } = await ctx.runtime.runtime.listContainers({ filter: { labelSelector: { [LABELS.podUid]: state.uid } } });
     const running = containers.filter((c) => c.state === 'CONTAINER_RUNNING');
+    const order = new TerminationOrder(pod, running.map((rc) => rc.labels[LABELS.container] ?? ''));
     await Promise.all(
       running.map(async (rc) => {
-        const spec = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === rc.labels[LABELS.container]);
+        const name = rc.labels[LABELS.container] ?? '';
+        const spec = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === name);
         const preStop = spec?.lifecycle?.preStop;
         if (preStop && spec && grace > 0) {
           const left = Math.max(1, Math.floor((deadline - ctx.clock.now()) / 1000));
           const r = await this.withDeadline(runHook(ctx, state, preStop, rc.id, spec, left), left * 1000, { ok: false, message: 'preStop hook timed out' });
           if (!r.ok) void ctx.events.event(state.ref(), 'Warning', 'FailedPreStopHook', r.message);
         }
+        // Sidecars stop after the app containers, last to first, within the same grace period.
+        if (grace > 0) await order.waitForTurn(name, deadline - ctx.clock.now(), ctx.clock);
         if (spec) void ctx.events.event(state.ref(), 'Normal', 'Killing', `Stopping container ${spec.name}`);
-        // As kubelet: at least 2 s for SIGTERM after a preStop hook that used up the grace period.
-        const left = grace === 0 ? 0 : Math.max(preStop ? 2 : 0, (deadline - ctx.clock.now()) / 1000);
+        // As kubelet: at least 2 s for SIGTERM after a preStop hook or a wait that used up the grace period.
+        const left = grace === 0 ? 0 : Math.max(preStop || order.waits(name) ? 2 : 0, (deadline - ctx.clock.now()) / 1000);
         await killContainer(ctx, state, rc.id, left);
+        order.containerStopped(name);
       }),
     );
     state.final = undefined;

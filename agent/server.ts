@@ -12,6 +12,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Clock } from '../lib/clock.js';
 import { isNotExist } from '../lib/errno.js';
 import type { Logger } from '../lib/logger.js';
+import { CertificateReloader, SERVER_TLS } from '../lib/tls.js';
 import { AgentAuthError, type AgentAuth } from './auth.js';
 import { ImageRequestError, serveImages } from './images.js';
 import { LABELS } from './pod-config.js';
@@ -122,18 +123,25 @@ export function formatLogs(text: string, o: Pick<LogOptions, 'timestamps' | 'tai
 
 export class AgentServer {
   private server: Server | undefined;
+  /** Re-reads --tls-cert-file/--tls-private-key-file while running. */
+  private reloader: CertificateReloader | undefined;
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => pickProtocol(offered) });
   port = 0;
 
   constructor(private readonly o: AgentServerOptions) {}
 
   async start(): Promise<void> {
-    const tls = this.o.tlsCertFile && this.o.tlsKeyFile
-      ? { cert: await readFile(this.o.tlsCertFile, 'utf8'), key: await readFile(this.o.tlsKeyFile, 'utf8') }
-      : await selfSignedCert(join(this.o.rootDir, 'pki'), this.o.servingNames);
-    this.server = createServer({ ...tls, ...(this.o.clientCA ? { ca: this.o.clientCA } : {}), requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const files = this.o.tlsCertFile && this.o.tlsKeyFile ? { cert: this.o.tlsCertFile, key: this.o.tlsKeyFile } : undefined;
+    const readFiles = async (f: { cert: string; key: string }): Promise<{ cert: string; key: string }> => ({ cert: await readFile(f.cert, 'utf8'), key: await readFile(f.key, 'utf8') });
+    const tls = files ? await readFiles(files) : await selfSignedCert(join(this.o.rootDir, 'pki'), this.o.servingNames);
+    this.server = createServer({ ...SERVER_TLS, ...tls, ...(this.o.clientCA ? { ca: this.o.clientCA } : {}), requestCert: true, rejectUnauthorized: false }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
+    if (files) {
+      // A certificate renewed on disk (by an operator or cert-manager) is served from the next check on.
+      this.reloader = new CertificateReloader(this.server, { load: () => readFiles(files), ...this.context(), log: this.o.log });
+      await this.reloader.start();
+    }
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(req, socket, head).catch((err: unknown) => {
         const code = err instanceof HttpError || err instanceof AgentAuthError ? err.code : 500;
@@ -149,7 +157,17 @@ export class AgentServer {
     this.port = typeof addr === 'object' && addr ? addr.port : this.o.port;
   }
 
+  /** Serves pair from the next connection on (a serving certificate from the cluster CA, or its renewal). */
+  setServingCertificate(pair: { cert: string; key: string }): void {
+    this.server?.setSecureContext({ ...SERVER_TLS, ...this.context().context, cert: pair.cert, key: pair.key });
+  }
+
+  private context(): { context: { ca?: string } } {
+    return { context: this.o.clientCA ? { ca: this.o.clientCA } : {} };
+  }
+
   async close(): Promise<void> {
+    this.reloader?.stop();
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => {

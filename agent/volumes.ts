@@ -1,15 +1,20 @@
 // Pod volumes on the host, under ROOT/pods/<uid>/volumes/<name>: emptyDir (tmpfs for medium Memory), hostPath,
-// configMap, secret, downwardAPI and projected (with service-account tokens from the TokenRequest API).
+// configMap, secret, downwardAPI, projected (with service-account tokens from the TokenRequest API), and claims
+// (persistentVolumeClaim and ephemeral, bind-mounted from their PersistentVolume: volumes/claims.ts).
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { KeyToPath, Pod, Volume } from '../api/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, type KeyToPath, type Pod, type Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
+import { logger } from '../lib/logger.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
 import { TokenManager } from './token-manager.js';
 import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
+import { ClaimError, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
+import { mountsUnder } from './volumes/csi-local/mount.js';
+import { setVolumeOwnership } from './volumes/ownership.js';
 
 export { MountError };
 
@@ -43,11 +48,31 @@ function pickItems(data: Map<string, Buffer>, items: KeyToPath[] | undefined, mo
   return out;
 }
 
+export interface VolumeManagerOptions {
+  /** The node's name: claims' volumes must be meant for it (node affinity; local-path volumes are pinned to one). */
+  nodeName?: string;
+  /** Roots local-path volumes may live in besides their class's nodePath (default /var/lib/ketch/storage). */
+  localPathRoots?: string[];
+}
+
 export class VolumeManager {
+  private readonly log = logger('volumes');
+  /**
+   * Claim volumes mounted, by `<pod uid>/<volume>` (not read again from the API on each refresh, as kubelet does not),
+   * with the unique name kubelet reports in the node's volumesInUse ('' for none).
+   */
+  private readonly claimsMounted = new Map<string, string>();
+  private readonly nodeName: string;
+  private readonly localPathRoots: string[];
+
   constructor(
     private readonly rootDir: string,
     private readonly tokens = new TokenManager(),
-  ) {}
+    o: VolumeManagerOptions = {},
+  ) {
+    this.nodeName = o.nodeName ?? '';
+    this.localPathRoots = o.localPathRoots ?? [DEFAULT_LOCAL_PATH_ROOT];
+  }
 
   podDir(uid: string): string {
     return join(this.rootDir, 'pods', uid);
@@ -66,6 +91,10 @@ export class VolumeManager {
   private async setUpOne(uid: string, v: Volume, ctx: VolumeContext): Promise<string> {
     const dir = join(this.podDir(uid), 'volumes', v.name);
     if (v.hostPath) return this.hostPath(v.hostPath.path, v.hostPath.type ?? '');
+    if (v.persistentVolumeClaim || v.ephemeral) {
+      await makeVolumeDir(this.podDir(uid), dir);
+      return this.claim(uid, v, ctx, dir);
+    }
     await makeVolumeDir(this.podDir(uid), dir);
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
@@ -181,11 +210,51 @@ export class VolumeManager {
     return path;
   }
 
-  /** Unmounts tmpfs emptyDirs and removes the pod's directory (and forgets its tokens). */
+  /** A claim's volume mounted on dir (fsGroup applied once, where kubelet manages ownership); waits while unbound. */
+  private async claim(uid: string, v: Volume, ctx: VolumeContext, dir: string): Promise<string> {
+    const key = `${uid}/${v.name}`;
+    if (this.claimsMounted.has(key)) return dir;
+    const { pod } = ctx;
+    let mount;
+    try {
+      mount = await resolveClaim(ctx.rest, this.nodeName, pod, v);
+    } catch (err) {
+      if (!(err instanceof ClaimError)) throw err;
+      // kubelet's wording: the volumes still to mount, and the one whose claim cannot be processed.
+      const pending = (pod.spec.volumes ?? []).filter((x) => claimNameOf(pod, x) !== undefined && !this.claimsMounted.has(`${uid}/${x.name}`)).map((x) => x.name);
+      throw new MountError(`Unable to attach or mount volumes: unmounted volumes=[${pending.join(' ')}], unattached volumes=[${pending.join(' ')}], failed to process volumes=[${v.name}]: ${err.message}`);
+    }
+    const readOnly = !!v.persistentVolumeClaim?.readOnly;
+    await mountClaim({ rest: ctx.rest, nodeName: this.nodeName, roots: this.localPathRoots, mount, target: dir, readOnly, checkHostPath: (p, t) => this.hostPath(p, t) });
+    const sc = pod.spec.securityContext;
+    if (sc?.fsGroup !== undefined && ownershipManaged(mount.backing)) {
+      const changed = await setVolumeOwnership(dir, sc.fsGroup, sc.fsGroupChangePolicy ?? 'Always', readOnly).catch((err: unknown) => {
+        throw new MountError(`MountVolume.SetUp failed for volume "${mount.volume.metadata.name ?? ''}" : applying fsGroup ${sc.fsGroup}: ${String(err)}`);
+      });
+      this.log.debug('volume ownership set', { pod: uid, volume: v.name, fsGroup: sc.fsGroup, changed });
+    }
+    this.claimsMounted.set(key, inUseName(mount.volume, mount.backing));
+    this.log.info('claim volume mounted', { pod: uid, volume: v.name, claim: mount.claim.metadata?.name, pv: mount.volume.metadata.name, kind: mount.backing.kind, readOnly });
+    return dir;
+  }
+
+  /** status.volumesInUse: the unique names of the mounted volumes kubelet reports (local ones), sorted. */
+  volumesInUse(): string[] {
+    return [...new Set([...this.claimsMounted.values()].filter(Boolean))].sort();
+  }
+
+  /**
+   * Unmounts everything under the pod's directory (tmpfs emptyDirs, claims, subPaths), removes the directory and
+   * forgets its tokens. A mount that stays refuses the removal: a claim's data is never deleted through its mount point.
+   */
   async tearDown(uid: string): Promise<void> {
     this.tokens.forget(uid);
-    await unmountUnder(join(this.podDir(uid), 'volumes'));
-    await rm(this.podDir(uid), { recursive: true, force: true });
+    const dir = this.podDir(uid);
+    await unmountUnder(dir);
+    const left = await mountsUnder(dir);
+    if (left.length) throw new MountError(`pod ${uid}: still mounted after unmounting, not removing the pod directory: ${left.join(', ')}`);
+    for (const key of this.claimsMounted.keys()) if (key.startsWith(`${uid}/`)) this.claimsMounted.delete(key);
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

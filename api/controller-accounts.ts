@@ -12,6 +12,8 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   job: 'job-controller',
   cronjob: 'cronjob-controller',
   'ttl-after-finished': 'ttl-after-finished-controller',
+  disruption: 'disruption-controller',
+  horizontalpodautoscaling: 'horizontal-pod-autoscaler',
   garbagecollector: 'generic-garbage-collector',
   namespace: 'namespace-controller',
   nodeipam: 'node-controller',
@@ -27,6 +29,11 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   endpoint: 'endpoint-controller',
   // k3s's ServiceLB writes LoadBalancer Services' status, what kube's (cloud) service controller does.
   servicelb: 'service-controller',
+  // Joining nodes: CSR approval and signing, bootstrap tokens' expiry and cluster-info signatures.
+  csrapproving: 'certificate-controller',
+  csrsigning: 'certificate-controller',
+  tokencleaner: 'token-cleaner',
+  bootstrapsigner: 'bootstrap-signer',
 };
 
 /** The namespace of the controllers' service accounts. */

@@ -11,6 +11,7 @@ import type { EndpointSlice } from './schemas/discovery.js';
 import type { PriorityClass } from './schemas/scheduling.js';
 import type { CSIDriver, StorageClass } from './schemas/storage.js';
 import { RBAC_GROUP, type RoleBinding, type Subject } from './schemas/rbac.js';
+import type { HorizontalPodAutoscaler, HPAScalingRules } from './schemas/autoscaling.js';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -357,6 +358,34 @@ function defaultBinding(b: Pick<RoleBinding, 'roleRef' | 'subjects'>): void {
   }
 }
 
+/** The CPU utilization an HPA without metrics targets (kube's autoscaling.DefaultCPUUtilization). */
+export const DEFAULT_CPU_UTILIZATION = 80;
+
+/** kube's default scaling rules: up by 4 pods or 100% per 15 s, down by 100% per 15 s (its window from the controller's flag). */
+const DEFAULT_SCALE_UP: HPAScalingRules = { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }] };
+const DEFAULT_SCALE_DOWN: HPAScalingRules = { selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] };
+
+/** Scaling rules with each unset field from the defaults (kube's copyHPAScalingRules). */
+export function withDefaultScalingRules(rules: HPAScalingRules | undefined, direction: 'up' | 'down'): HPAScalingRules {
+  const out = structuredClone(direction === 'up' ? DEFAULT_SCALE_UP : DEFAULT_SCALE_DOWN);
+  if (rules?.selectPolicy !== undefined) out.selectPolicy = rules.selectPolicy;
+  if (rules?.stabilizationWindowSeconds !== undefined) out.stabilizationWindowSeconds = rules.stabilizationWindowSeconds;
+  if (rules?.policies !== undefined) out.policies = rules.policies;
+  return out;
+}
+
+/** autoscaling/v2 SetDefaults_HorizontalPodAutoscaler: minReplicas 1, CPU at 80% without metrics, a behavior filled in. */
+function defaultHorizontalPodAutoscaler(hpa: HorizontalPodAutoscaler): void {
+  const spec = hpa.spec;
+  if (!spec || typeof spec !== 'object') return;
+  spec.minReplicas ??= 1;
+  if (!spec.metrics?.length) spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } } }];
+  if (spec.behavior && typeof spec.behavior === 'object') {
+    spec.behavior.scaleUp = withDefaultScalingRules(spec.behavior.scaleUp, 'up');
+    spec.behavior.scaleDown = withDefaultScalingRules(spec.behavior.scaleDown, 'down');
+  }
+}
+
 const DEFAULTERS: Record<string, (obj: never) => void> = {
   'v1/Pod': defaultPod,
   'v1/Service': defaultService,
@@ -372,6 +401,7 @@ const DEFAULTERS: Record<string, (obj: never) => void> = {
   'apps/v1/StatefulSet': defaultStatefulSet,
   'batch/v1/Job': defaultJob,
   'batch/v1/CronJob': defaultCronJob,
+  'autoscaling/v2/HorizontalPodAutoscaler': defaultHorizontalPodAutoscaler,
   'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
   'v1/PersistentVolume': defaultPersistentVolume,
   'v1/PersistentVolumeClaim': defaultClaim,

@@ -157,6 +157,7 @@ const is = (reason: StatusReason) => (err: unknown): boolean => err instanceof A
 export const isNotFound = is('NotFound');
 export const isAlreadyExists = is('AlreadyExists');
 export const isConflict = is('Conflict');
+export const isForbidden = is('Forbidden');
 export const isInvalid = is('Invalid');
 export const isGone = (err: unknown): boolean => err instanceof ApiError && err.code === 410;
 export const isTooManyRequests = is('TooManyRequests');

@@ -7,6 +7,7 @@
 export * from './errors.js';
 export * from './resources.js';
 export * from './annotations.js';
+export * from './network.js';
 
 export { IntOrString, Quantity, ResourceList, Time, MicroTime, DefName, definitionName } from './schemas/kit.js';
 export * from './schemas/meta.js';
@@ -18,6 +19,9 @@ export * from './schemas/discovery.js';
 export * from './schemas/scheduling.js';
 export * from './schemas/storage.js';
 export * from './schemas/rbac.js';
+export * from './schemas/autoscaling.js';
+export * from './schemas/policy.js';
+export * from './schemas/certificates.js';
 export * from './schemas/subresources.js';
 export * from './schemas/extensions.js';
 export * from './schemas/index.js';
@@ -34,7 +38,10 @@ export * from './keys.js';
 export * from './list-options.js';
 export * from './prune.js';
 export * from './qos.js';
+export * from './pod-helpers.js';
 export * from './defaults.js';
 export { validateObject, type ValidateOptions } from './validation/index.js';
 export { SYSTEM_PRIORITY_CLASSES, HIGHEST_USER_DEFINABLE_PRIORITY } from './validation/scheduling.js';
 export * from './openapi.js';
+export * from './hpa-conversion.js';
+export * from './disruption.js';

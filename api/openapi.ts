@@ -8,14 +8,14 @@ import { Binding } from './schemas/core.js';
 import { Scale, Eviction } from './schemas/subresources.js';
 import { schemaFor } from './schemas/index.js';
 import { definitionName } from './schemas/kit.js';
-import { RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from './resources.js';
+import { OTHER_VERSIONS, RESOURCES, REVIEWS, apiVersionOf, type ResourceInfo } from './resources.js';
 import { errors } from './errors.js';
 
 const REF = (name: string) => `#/components/schemas/${name}`;
 const ref = (schema: TSchema) => ({ $ref: REF(definitionName(schema) ?? '') });
 
 /** Every group-version with a document: the stored kinds' and the reviews'. */
-export const openapiGroupVersions = (): string[] => [...new Set([...RESOURCES, ...REVIEWS].map(apiVersionOf))];
+export const openapiGroupVersions = (): string[] => [...new Set([...RESOURCES, ...REVIEWS, ...OTHER_VERSIONS].map(apiVersionOf))];
 
 /** `api/v1` for core, `apis/<group>/<version>` otherwise: the key of /openapi/v3 and the URL prefix. */
 export function gvPath(apiVersion: string): string {
@@ -172,7 +172,7 @@ export function metaDefinitions(defs: Map<string, JsonSchema>, extra: TSchema[] 
 
 /** Collects every `$ref`'d definition of the paths, plus the kinds, their lists and the meta types. */
 function buildDocument(apiVersion: string): object {
-  const infos = RESOURCES.filter((r) => apiVersionOf(r) === apiVersion);
+  const infos = [...RESOURCES, ...OTHER_VERSIONS].filter((r) => apiVersionOf(r) === apiVersion);
   const defs = new Map<string, JsonSchema>();
   const roots: TSchema[] = [StatusSchema, WatchEventSchema, DeleteOptions];
   for (const info of infos) {

@@ -48,6 +48,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   r('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
   r('batch', 'v1', 'CronJob', 'cronjobs', true, ['cj'], ['status'], ['all']),
+  r('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], ['status'], ['all']),
+  r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, ['pdb'], ['status']),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
@@ -60,6 +62,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
   r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
+  r('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', false, ['csr'], ['status', 'approval']),
   r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], ['status'], ['api-extensions']),
   r('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, [], [], ['api-extensions']),
   r('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, [], [], ['api-extensions']),
@@ -67,6 +70,18 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false, [], [], ['api-extensions']),
   r('apiregistration.k8s.io', 'v1', 'APIService', 'apiservices', false, [], ['status'], ['api-extensions']),
 ];
+
+/**
+ * Other versions served of a stored kind, as kube serves autoscaling/v1 HorizontalPodAutoscalers beside v2: read and
+ * written through the stored version's store, converted each way (apiserver/registry/versions.ts). Discovery lists
+ * them after the stored (preferred) version; controllers and the garbage collector use the stored one only.
+ */
+export const OTHER_VERSIONS: readonly ResourceInfo[] = [r('autoscaling', 'v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], ['status'], ['all'])];
+
+/** The stored version of a kind that OTHER_VERSIONS serves in another version. */
+export function storedVersionOf(info: Pick<ResourceInfo, 'group' | 'kind'>): ResourceInfo | undefined {
+  return RESOURCES.find((x) => x.group === info.group && x.kind === info.kind);
+}
 
 /** Kinds that are created and answered, never stored (authentication.k8s.io and authorization.k8s.io reviews). */
 function review(group: string, kind: string, resource: string, namespaced: boolean): ResourceInfo {
@@ -109,9 +124,11 @@ export function servedResources(): readonly ResourceInfo[] {
 }
 
 export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  return servedResources().find((x) => apiVersionOf(x) === apiVersion && x.kind === kind);
+  const match = (x: ResourceInfo): boolean => apiVersionOf(x) === apiVersion && x.kind === kind;
+  return servedResources().find(match) ?? OTHER_VERSIONS.find(match);
 }
 
 export function findByResource(group: string, version: string, resource: string): ResourceInfo | undefined {
-  return RESOURCES.find((x) => x.group === group && x.version === version && x.resource === resource) ?? dynamic.get(dynamicKey(group, version, resource));
+  const match = (x: ResourceInfo): boolean => x.group === group && x.version === version && x.resource === resource;
+  return RESOURCES.find(match) ?? OTHER_VERSIONS.find(match) ?? dynamic.get(dynamicKey(group, version, resource));
 }

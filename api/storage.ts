@@ -32,6 +32,8 @@ export const LOCAL_PATH_PROVISIONER = 'rancher.io/local-path';
 export const LOCAL_PATH_CLASS = 'local-path';
 /** Where local-path volumes live on each node unless the class's `nodePath` parameter says otherwise. */
 export const DEFAULT_LOCAL_PATH_ROOT = '/var/lib/ketch/storage';
+/** The local-path StorageClass parameter naming the root its volumes live in (one per class; the node reads it too). */
+export const LOCAL_PATH_PARAM_NODE_PATH = 'nodePath';
 /**
  * On a local-path PersistentVolume: held until the node that has the directory has removed it (Delete reclaim); the
  * node's agent removes the finalizer after removing the directory.

@@ -333,6 +333,19 @@ describe('validateObject', () => {
       pod.spec.initContainers![0]!.restartPolicy = 'Always';
       expectCauses(create(pod));
     });
+    it('allows lifecycle hooks only on sidecars among init containers, and only restartPolicy Always', () => {
+      const pod = examples.pod();
+      pod.spec.initContainers![0]!.lifecycle = { preStop: { exec: { command: ['true'] } } };
+      expectCauses(create(pod), 'spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always');
+      pod.spec.initContainers![0]!.restartPolicy = 'Always';
+      expectCauses(create(pod));
+      (pod.spec.initContainers![0] as { restartPolicy?: string }).restartPolicy = 'OnFailure';
+      expectCauses(
+        create(pod),
+        'spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always',
+        'spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: "Always"',
+      );
+    });
     it('checks pod-level fields', () => {
       const pod = examples.pod();
       pod.spec.activeDeadlineSeconds = 0;

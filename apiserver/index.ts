@@ -4,7 +4,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { nthIPv4, primaryIPv4 } from '../lib/ipv4.js';
 import { logger as makeLogger, type Logger } from '../lib/logger.js';
+import { CertificateReloader } from '../lib/tls.js';
 import { loadPodSecurityConfiguration, DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from './admission/pod-security/config.js';
 import { PodSecurityAdmission } from './admission/pod-security/admission.js';
 import { AuditLog, type AuditLogOptions } from './audit/log.js';
@@ -30,16 +32,20 @@ import type { NodeProxyDeps, ProxyNode, ProxyPod } from './nodeproxy/node-proxy.
 import { ensurePki, kubeconfigYaml, type ClusterPki } from './pki/pki.js';
 import { ensureTokenFile } from './pki/token-file.js';
 import type { Admission, Clock } from './registry/index.js';
-import type { ServiceRanges } from './registry/kinds/service.js';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './registry/kinds/service.js';
 import { serverAuthorization } from './server/authorization.js';
 import { bootstrapNamespaces, bootstrapPriorityClasses } from './server/bootstrap.js';
 import { clientAddress, closeServer, httpsServer, listen } from './server/https.js';
+import { KubernetesServiceReconciler } from './server/kubernetes-service.js';
 import { newRegistry, type CoreStores } from './server/registry.js';
 import { routes } from './server/routes.js';
 import { NamespaceContentPublisher } from './serviceaccount/publisher.js';
 import { handleTokenRequest, serviceAccountAuthenticator, type ServiceAccountTokenDeps } from './serviceaccount/token-request.js';
 import { ensureServiceAccountKey, TokenIssuer } from './serviceaccount/tokens.js';
 import { SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
+import type { EncryptionConfig } from './encryption/config.js';
+import { CLUSTER_INFO_PATH, ensureClusterInfo } from './bootstrap/cluster-info.js';
+import { bootstrapTokenAuthenticator } from './bootstrap/token-authenticator.js';
 import { apiExtensions } from './apiextensions/index.js';
 import { serviceResolver } from './admission/extension.js';
 import { Aggregator, localGroupVersions } from './aggregator/aggregator.js';
@@ -73,10 +79,21 @@ export interface ApiServerOptions {
   /** Mutating requests in flight before 429 (--max-mutating-requests-inflight, default 200; 0: no limit). */
   maxMutatingRequestsInflight?: number;
   serviceRanges?: ServiceRanges;
+  /**
+   * The address the `kubernetes` Service's endpoint names for this server, also written in kube-public/cluster-info for
+   * joining nodes (kube-apiserver's --advertise-address); default: the bind address when it is a specific one, else the host's first non-loopback IPv4.
+   */
+  advertiseAddress?: string;
+  /** Whether to keep the `kubernetes` Service and its endpoints (default true). */
+  kubernetesService?: boolean;
   /** --authorization-mode: the authorizers in order (default Node, RBAC), after system:masters. */
   authorizationModes?: readonly AuthorizationMode[];
   /** A custom authorizer instead of the modes' (tests); the access reviews ask it too, and its rules when it resolves them. */
   authorizer?: Authorizer & Partial<RuleResolver>;
+  /** How often the serving certificate is re-read (and renewed when near expiry) while the server runs (default 60 s). */
+  servingCertCheckIntervalMs?: number;
+  /** Encryption at rest (--encryption-provider-config); absent: values stored as their JSON. */
+  encryption?: EncryptionConfig;
   /** Where audit events go, and the policy (default: --audit-policy-file and --audit-log-path's, else none). */
   audit?: AuditSink;
   /** How often aggregated APIServices are checked for availability (default 10s). */
@@ -111,12 +128,23 @@ export interface ApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.logger ?? makeLogger('apiserver');
   const clock: Clock = opts.clock ?? { now: () => new Date() };
-  const pki = await ensurePki(opts.dataDir, [opts.bindAddress]);
+  const advertiseAddress = opts.advertiseAddress || defaultAdvertiseAddress(opts.bindAddress);
+  const serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
+  // Clients reach the server by its address, the advertised one, and (from pods) the kubernetes Service's cluster IP.
+  const pki = await ensurePki(opts.dataDir, [opts.bindAddress, advertiseAddress, nthIPv4(serviceRanges.serviceCidr, 1)]);
   const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
   const metrics = new ApiServerMetrics(() => watches.size);
-  const { registry, stores, admission } = newRegistry(metrics.instrumentStorage(opts.storage), { clock, log, bookmarkIntervalMs, ...(opts.serviceRanges ? { serviceRanges: opts.serviceRanges } : {}) });
+  const encryption = opts.encryption;
+  const { registry, stores, admission } = newRegistry(metrics.instrumentStorage(opts.storage), {
+    clock,
+    log,
+    bookmarkIntervalMs,
+    serviceRanges,
+    ...(encryption ? { transformerFor: (info) => encryption.chainFor(info.group, info.resource) } : {}),
+  });
+  if (encryption) log.info('encryption at rest', { resources: encryption.resources });
   const authz = serverAuthorization(opts.authorizationModes ?? ['Node', 'RBAC'], registry, stores, log);
   const authorizer = opts.authorizer ?? authz.authorizer;
   // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
@@ -134,7 +162,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     clock,
   };
   const tokenFile = await loadTokenFile(await ensureTokenFile(opts.dataDir, opts.tokenFile, log));
-  const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log)], tokens.issuer.apiAudiences);
+  const bootstrapTokens = bootstrapTokenAuthenticator({
+    getSecret: (ns, name) => stores.secrets.lookup(ns, name),
+    now: () => clock.now().getTime(),
+    apiAudiences: tokens.issuer.apiAudiences,
+    log,
+  });
+  const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log), bootstrapTokens], tokens.issuer.apiAudiences, [CLUSTER_INFO_PATH]);
   const audit = opts.audit ?? (await auditLogOf(opts, log));
   const publisher = new NamespaceContentPublisher(stores, pki.ca.certPem, log);
   const nodeProxy: NodeProxyDeps = {
@@ -187,25 +221,47 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     router,
   );
   const server = httpsServer(pki, chain, log);
-  const port = await listen(server, opts.securePort, opts.bindAddress);
+  // ensurePki renews a leaf a week before it expires and reads what is on disk: a renewed or replaced serving
+  // certificate is served from the next check on.
+  const reloader = new CertificateReloader(server, {
+    load: async () => {
+      const { serving } = await ensurePki(opts.dataDir, [opts.bindAddress]);
+      return { cert: serving.certPem, key: serving.keyPem };
+    },
+    context: { ca: pki.ca.certPem },
+    ...(opts.servingCertCheckIntervalMs ? { intervalMs: opts.servingCertCheckIntervalMs } : {}),
+    log,
+  });
+  await reloader.start();
+  const port = await listen(server, opts.securePort, opts.bindAddress).catch((err: unknown) => {
+    reloader.stop();
+    throw err;
+  });
   serverAddress = clientAddress(opts.bindAddress, port);
   const url = `https://${serverAddress}`;
 
   // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes, the
-  // bootstrap RBAC policy; then the authorizers' caches are synced before anyone is told the server is up.
+  // bootstrap RBAC policy, the kubernetes Service with this server's endpoint; then the authorizers' caches are synced
+  // before anyone is told the server is up.
   publisher.start();
+  const kubernetesService =
+    opts.kubernetesService === false ? undefined : new KubernetesServiceReconciler({ stores, advertiseAddress, securePort: port, serviceCidr: serviceRanges.serviceCidr, log });
   try {
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
     await bootstrapPriorityClasses(stores.priorityClasses, log);
+    await ensureClusterInfo(stores.configMaps, `https://${clientAddress(advertiseAddress, port)}`, pki.ca.certPem, log);
     await extensions.start();
     await publishAuthenticationConfigMap(stores.configMaps, pki.ca.certPem, frontProxy);
     await aggregator.start(localGroupVersions([...METRICS_RESOURCES, ...REVIEWS]));
+    await kubernetesService?.start();
     await authz.start(log);
   } catch (err) {
+    await kubernetesService?.stop().catch((e: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(e) }));
     aggregator.stop();
     extensions.stop();
     publisher.stop();
+    reloader.stop();
     authz.close();
     server.close();
     throw err;
@@ -222,6 +278,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     schedulerKubeconfigPath: kubeconfigs.scheduler,
     controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
     async close() {
+      // While storage is still there: this server's lease and endpoint go first.
+      await kubernetesService?.stop().catch((err: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(err) }));
+      reloader.stop();
       deadlines.close();
       publisher.stop();
       extensions.stop();
@@ -266,6 +325,11 @@ function podSecurity(config: PodSecurityConfiguration, stores: CoreStores): Admi
     getNamespace: (name) => stores.namespaces.lookup('', name),
     listPods: async (ns) => (await stores.pods.lookupAll()).filter((p) => p.metadata.namespace === ns),
   }).admission();
+}
+
+/** kube-apiserver's default: the bind address when it names one, else the host's first non-loopback IPv4. */
+export function defaultAdvertiseAddress(bindAddress: string): string {
+  return bindAddress && bindAddress !== '0.0.0.0' && bindAddress !== '::' ? bindAddress : primaryIPv4();
 }
 
 /** metrics.k8s.io (kubectl top) reads nodes and pods from the stores and the usage from the agents. */

@@ -5,9 +5,11 @@ import { ExitError, formatError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { registerAll } from './commands/index.js';
 import { VERSION } from './version.js';
+import { extractLoggingFlags, LOGGING_FLAGS_HELP } from './logging-flags.js';
+import { configureLogging } from '../lib/logger.js';
 
 /** The components' commands (`ketch server`, `agent`, ...) bring their own flags; the client flags are not theirs (`ketch image` talks to the API server: it takes them). */
-const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'runtime', 'controller-manager', 'scheduler']);
+const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'join', 'runtime', 'controller-manager', 'scheduler']);
 
 /**
  * kubectl's global flags (before or after the verb), except for the components' commands: commander would take them
@@ -41,6 +43,9 @@ export function buildProgram(io: Io = processIo(), argv: string[] = []): Command
     .version(VERSION, '--client-version', 'print the client version')
     .showHelpAfterError();
   setIo(program, io);
+  // Help text only, not options: main() takes them out of the command line before commander parses it (as options of
+  // the program, commander would also take a subcommand's own -v).
+  program.addHelpText('after', `\nLogging flags (every command):\n${LOGGING_FLAGS_HELP.map(([f, d]) => `  ${f.padEnd(28)}${d}`).join('\n')}`);
   registerAll(program);
   if (!COMPONENT_COMMANDS.has(verbOf(argv) ?? '')) addClientFlags(program);
   // Every command reports errors through run(), not process.exit, and writes to the given streams.
@@ -68,7 +73,17 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
   return existingCli(program)?.failed ? 1 : 0;
 }
 
-export async function main(argv: string[]): Promise<void> {
+export async function main(args: string[]): Promise<void> {
+  let argv: string[];
+  try {
+    const parsed = extractLoggingFlags(args);
+    configureLogging(parsed.flags);
+    argv = parsed.argv;
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const code = await run(argv);
   process.exitCode = code;
   // Streams (watches, follow) may hold the event loop; a finished command ends the process.
@@ -76,4 +91,4 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 /** Commands that run until interrupted manage their own exit. */
-const keepAlive = (argv: string[]): boolean => ['server', 'up', 'agent', 'runtime', 'controller-manager', 'scheduler'].includes(argv[0] ?? '');
+const keepAlive = (argv: string[]): boolean => ['server', 'up', 'agent', 'join', 'runtime', 'controller-manager', 'scheduler'].includes(argv[0] ?? '');

@@ -9,17 +9,23 @@ export interface Progress {
   done(): void;
 }
 
-/** A one-line status on stderr, redrawn in place; nothing unless stderr is a terminal. */
-export function progress(io: Io): Progress {
-  if (!io.stderr.isTTY) return { update: () => undefined, done: () => undefined };
+/**
+ * A one-line status on stderr, redrawn in place on a terminal. Elsewhere nothing, or with plainEveryMs a plain line
+ * "TEXT (Ns)" that often (a log or CI job shows what a long wait waits on).
+ */
+export function progress(io: Io, opts: { plainEveryMs?: number } = {}): Progress {
+  const tty = !!io.stderr.isTTY;
+  if (!tty && !opts.plainEveryMs) return { update: () => undefined, done: () => undefined };
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let i = 0;
   let last = '';
   const t0 = Date.now();
+  const line = (): string => `${last} (${Math.round((Date.now() - t0) / 1000)}s)`;
   const draw = (): void => {
-    io.stderr.write(`\r\u001b[2K${frames[i++ % frames.length]} ${last} (${Math.round((Date.now() - t0) / 1000)}s)`);
+    if (tty) io.stderr.write(`\r\u001b[2K${frames[i++ % frames.length]} ${line()}`);
+    else if (last) io.stderr.write(`${line()}\n`);
   };
-  const timer = setInterval(draw, 120);
+  const timer = setInterval(draw, tty ? 120 : opts.plainEveryMs);
   timer.unref();
   return {
     update(text) {
@@ -27,7 +33,7 @@ export function progress(io: Io): Progress {
     },
     done() {
       clearInterval(timer);
-      io.stderr.write('\r\u001b[2K');
+      if (tty) io.stderr.write('\r\u001b[2K');
     },
   };
 }

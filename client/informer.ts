@@ -30,6 +30,8 @@ export class Indexer<T extends ObjectLike> {
   private readonly items = new Map<string, T>();
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   private readonly funcs = new Map<string, IndexFunc<T>>();
+  /** Objects handed out by list() and byIndex() so far: what tests of a controller's work per event count. */
+  handedOut = 0;
 
   constructor(indexers: Record<string, IndexFunc<T>> = {}) {
     this.addIndexer('namespace', (o) => (o.metadata?.namespace ? [o.metadata.namespace] : []));
@@ -48,6 +50,7 @@ export class Indexer<T extends ObjectLike> {
   }
 
   list(): T[] {
+    this.handedOut += this.items.size;
     return [...this.items.values()];
   }
 
@@ -57,7 +60,14 @@ export class Indexer<T extends ObjectLike> {
 
   byIndex(name: string, value: string): T[] {
     const keys = this.indices.get(name)?.get(value);
-    return keys ? [...keys].map((k) => this.items.get(k)!).filter(Boolean) : [];
+    if (!keys) return [];
+    this.handedOut += keys.size;
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.items.get(k);
+      if (o) out.push(o);
+    }
+    return out;
   }
 
   set(obj: T): T | undefined {
@@ -100,12 +110,17 @@ function getOrAdd<K, V>(m: Map<K, Set<V>>, k: K): Set<V> {
   return s;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends ObjectLike = ObjectLike> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
   /** Backoff between failed list/watch attempts (ms). */
   retryMs?: number;
+  /**
+   * Applied to each object as it arrives, before the cache keeps it (client-go's SetTransform): a cache keeps what its
+   * users read (e.g. stripManagedFields). It may change the object it is given (a fresh parse) and return it.
+   */
+  transform?: (obj: T) => T;
   clock?: Clock;
   log?: Logger;
 }
@@ -124,7 +139,7 @@ export class Informer<T extends ObjectLike> {
 
   constructor(
     readonly client: ResourceClient<T>,
-    private readonly opts: InformerOptions = {},
+    private readonly opts: InformerOptions<T> = {},
   ) {
     this.indexer = new Indexer<T>();
     this.clock = opts.clock ?? realClock;
@@ -183,8 +198,8 @@ export class Informer<T extends ObjectLike> {
         })) {
           const rv = ev.object.metadata?.resourceVersion;
           if (rv) this.lastResourceVersion = rv;
-          if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.upsert(ev.object);
-          else if (ev.type === 'DELETED') this.remove(keyOf(ev.object), ev.object);
+          if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.upsert(this.kept(ev.object));
+          else if (ev.type === 'DELETED') this.remove(keyOf(ev.object), this.kept(ev.object));
         }
       } catch (err) {
         if (signal.aborted) break;
@@ -208,7 +223,7 @@ export class Informer<T extends ObjectLike> {
     const seen = new Set<string>();
     for (const o of list.items) {
       seen.add(keyOf(o));
-      this.upsert(o);
+      this.upsert(this.kept(o));
     }
     for (const k of this.indexer.keys()) if (!seen.has(k)) this.remove(k, this.indexer.get(k)!);
     this.lastResourceVersion = list.metadata.resourceVersion ?? '';
@@ -216,6 +231,10 @@ export class Informer<T extends ObjectLike> {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w();
     }
+  }
+
+  private kept(obj: T): T {
+    return this.opts.transform ? this.opts.transform(obj) : obj;
   }
 
   private upsert(obj: T): void {
@@ -244,20 +263,31 @@ export class Informer<T extends ObjectLike> {
   }
 }
 
+/** A transform for caches of components that never read field ownership (kube's scheduler and controller manager strip it too). */
+export function stripManagedFields<T extends ObjectLike>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
+}
+
 /** One shared informer per resource type (and namespace/selector) per process. */
 export class InformerFactory {
   private readonly informers = new Map<string, Informer<ObjectLike>>();
 
   constructor(
     readonly rest: RestClient,
-    private readonly defaults: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector'> = {},
+    private readonly defaults: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'transform'> & {
+      /** The transform of each resource type's informer (see InformerOptions.transform). */
+      transform?: (ref: ResourceRef) => ((obj: ObjectLike) => ObjectLike) | undefined;
+    } = {},
   ) {}
 
   for<T extends ObjectLike>(ref: ResourceRef, opts: Pick<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector'> = {}): Informer<T> {
     const id = [ref.group, ref.version, ref.resource, opts.namespace ?? '', opts.labelSelector ?? '', opts.fieldSelector ?? ''].join('|');
     let inf = this.informers.get(id);
     if (!inf) {
-      inf = new Informer<ObjectLike>(this.rest.resource<ObjectLike>(ref), { ...this.defaults, ...opts });
+      const { transform, ...defaults } = this.defaults;
+      const t = transform?.(ref);
+      inf = new Informer<ObjectLike>(this.rest.resource<ObjectLike>(ref), { ...defaults, ...opts, ...(t ? { transform: t } : {}) });
       this.informers.set(id, inf);
     }
     return inf as unknown as Informer<T>;

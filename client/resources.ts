@@ -34,3 +34,5 @@ export const CSINODES = refFor('storage.k8s.io/v1', 'CSINode');
 export const SERVICES = refFor('v1', 'Service');
 export const ENDPOINTS = refFor('v1', 'Endpoints');
 export const ENDPOINTSLICES = refFor('discovery.k8s.io/v1', 'EndpointSlice');
+export const PODDISRUPTIONBUDGETS = refFor('policy/v1', 'PodDisruptionBudget');
+export const HORIZONTALPODAUTOSCALERS = refFor('autoscaling/v2', 'HorizontalPodAutoscaler');

@@ -101,7 +101,7 @@ function targetOf(server: string): Target {
 }
 
 export class RestClient {
-  private readonly agent: Agent | undefined;
+  private agent: Agent | undefined;
   private readonly https: boolean;
   private readonly targets: Map<string, Target>;
   private readonly single: Target | undefined;
@@ -130,6 +130,20 @@ export class RestClient {
       : undefined;
     if (servers.length === 1) this.single = this.targets.get(servers[0]!);
     else this.balancer = new ServerBalancer(servers, { probe: (server) => this.probe(server) });
+  }
+
+  /**
+   * Uses a new client certificate from now on (a rotated one), as the kubelet's certificate manager does: new
+   * connections present it, and the open ones are closed so that nothing goes on as the old identity (watches
+   * reconnect from their last resourceVersion).
+   */
+  setClientCertificate(cert: string, key: string): void {
+    const old = this.agent;
+    if (!old) return;
+    this.config.cert = cert;
+    this.config.key = key;
+    this.agent = new Agent({ ...old.options, cert, key });
+    old.destroy();
   }
 
   /**

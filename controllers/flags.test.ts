@@ -55,10 +55,17 @@ describe('controller manager flags', () => {
     assert.equal(options.concurrentTtlAfterFinishedSyncs, 2);
   });
 
+  it('takes the --horizontal-pod-autoscaler-* flags with kube\'s defaults', () => {
+    assert.deepEqual(parseControllerManagerFlags([]).options.hpa, { syncPeriodMs: 15_000, tolerance: 0.1, downscaleStabilizationMs: 300_000, cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 });
+    const { options } = parseControllerManagerFlags(['--horizontal-pod-autoscaler-sync-period=30s', '--horizontal-pod-autoscaler-tolerance=0.05', '--horizontal-pod-autoscaler-downscale-stabilization=1m']);
+    assert.deepEqual([options.hpa?.syncPeriodMs, options.hpa?.tolerance, options.hpa?.downscaleStabilizationMs], [30_000, 0.05, 60_000]);
+    assert.throws(() => parseControllerManagerFlags(['--horizontal-pod-autoscaler-tolerance=lots']), /invalid argument "lots" for "--horizontal-pod-autoscaler-tolerance" flag/);
+  });
+
   it('selects controllers as --controllers does', () => {
     const volume = ['ephemeral-volume', 'persistentvolume-binder', 'persistentvolume-expander', 'pv-protection', 'pvc-protection'];
-    assert.deepEqual([...enabledControllers(['*'])].sort(), [...volume, 'clusterrole-aggregation', 'cronjob', 'daemonset', 'deployment', 'endpoint', 'endpointslice', 'garbagecollector', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'ttl-after-finished'].sort());
-    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-servicelb', '-endpoint', ...volume.map((v) => `-${v}`)])].sort(), ['cronjob', 'deployment', 'endpointslice', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
+    assert.deepEqual([...enabledControllers(['*'])].sort(), [...volume, 'bootstrapsigner', 'clusterrole-aggregation', 'cronjob', 'csrapproving', 'csrsigning', 'daemonset', 'deployment', 'disruption', 'endpoint', 'endpointslice', 'garbagecollector', 'horizontalpodautoscaling', 'job', 'namespace', 'nodeipam', 'nodelifecycle', 'podgc', 'replicaset', 'replicationcontroller', 'servicelb', 'statefulset', 'tokencleaner', 'ttl-after-finished'].sort());
+    assert.deepEqual([...enabledControllers(['*', '-garbagecollector', '-nodeipam', '-daemonset', '-statefulset', '-replicationcontroller', '-clusterrole-aggregation', '-ttl-after-finished', '-servicelb', '-endpoint', '-disruption', '-horizontalpodautoscaling', ...volume.map((v) => `-${v}`), '-csrapproving', '-csrsigning', '-tokencleaner', '-bootstrapsigner'])].sort(), ['cronjob', 'deployment', 'endpointslice', 'job', 'namespace', 'nodelifecycle', 'podgc', 'replicaset']);
     assert.deepEqual(enabledControllers(['deployment']), ['deployment']);
     assert.throws(() => enabledControllers(['bogus']), /not in the list of known controllers/);
   });

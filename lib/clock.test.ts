@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock, every, flushMicrotasks, sleepUnlessAborted, type Clock } from './clock.js';
+import { FakeClock, every, flushMicrotasks, realClock, sleepUnlessAborted, type Clock } from './clock.js';
 
 describe('clock', () => {
   it('fires fake timers in order as time advances', async () => {
@@ -92,5 +92,16 @@ describe('clock: every()', () => {
     await clock.advance(50);
     assert.equal(calls, 1);
     h.cancel();
+  });
+});
+
+describe('realClock.setTimer', () => {
+  it('waits past setTimeout\'s 2^31-1 ms limit instead of firing at once (a year-long certificate deadline)', async () => {
+    let fired = false;
+    const long = realClock.setTimer(2 ** 31 + 1000, () => (fired = true));
+    // A short timer set after it fires first; the long one must not have fired by then.
+    await new Promise<void>((resolve) => realClock.setTimer(30, resolve));
+    long.cancel();
+    assert.equal(fired, false);
   });
 });

@@ -10,11 +10,18 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
+    // setTimeout takes at most 2^31-1 ms (24.8 days) and fires at once past it: a longer wait is made of several.
+    let t: NodeJS.Timeout;
+    const arm = (left: number): void => {
+      t = setTimeout(() => (left > MAX_TIMEOUT_MS ? arm(left - MAX_TIMEOUT_MS) : fn()), Math.min(left, MAX_TIMEOUT_MS));
+      t.unref?.();
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(t) };
   },
   sleep(ms, signal) {

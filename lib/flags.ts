@@ -3,6 +3,7 @@
 // back through readFlags(), which fills in the defaults and parses each kind. parseFlagArgs() reads raw argv
 // against a table (for running a component without the CLI, and for tests).
 import { parseDuration } from './duration.js';
+import { parseCIDR } from './ipv4.js';
 
 export type FlagKind =
   /** --flag VALUE */
@@ -117,6 +118,19 @@ export class Flags {
     } catch (err) {
       throw new FlagError(`invalid argument "${v}" for "${name}" flag: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /** An IPv4 CIDR, checked; with a prefix from minPrefix to maxPrefix. */
+  cidr(name: string, minPrefix = 0, maxPrefix = 32): string {
+    const v = this.string(name);
+    let prefix: number;
+    try {
+      prefix = parseCIDR(v).prefix;
+    } catch (err) {
+      throw new FlagError(`invalid argument "${v}" for "${name}" flag: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (prefix < minPrefix || prefix > maxPrefix) throw new FlagError(`invalid argument "${v}" for "${name}" flag: want a prefix from /${minPrefix} to /${maxPrefix}`);
+    return v;
   }
 
   /** A comma-separated list, blanks dropped. */

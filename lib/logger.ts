@@ -1,4 +1,5 @@
-// The one logger module: winston, JSON in production (or KETCH_LOG_FORMAT=json), readable on a terminal.
+// The one logger module: winston, JSON in production (or KETCH_LOG_FORMAT=json), readable on a terminal; the CLI's
+// --logging-format and -v set format and level (configureLogging) as kube components' flags do.
 import winston from 'winston';
 
 export type Logger = winston.Logger;
@@ -43,6 +44,29 @@ for (const level of Object.keys(rootLogger.levels)) {
   (rootLogger as unknown as Record<string, unknown>)[level] = function (this: Logger, ...args: unknown[]): Logger {
     return this.isLevelEnabled(level) ? method.apply(this, args) : this;
   };
+}
+
+export type LogFormat = 'text' | 'json';
+
+/** klog's -v on winston's levels: 0-1 info (what kube components log by default), 2-3 verbose, 4 and more debug. */
+export function levelForVerbosity(v: number): string {
+  return v >= 4 ? 'debug' : v >= 2 ? 'verbose' : 'info';
+}
+
+/**
+ * Sets the format and the detail of every logger (children included: they write through the root). The environment
+ * carries both on to child processes (the runtime service), which read it at start.
+ */
+export function configureLogging(opts: { format?: LogFormat; verbosity?: number }): void {
+  if (opts.format) {
+    process.env.KETCH_LOG_FORMAT = opts.format;
+    rootLogger.format = pickFormat();
+  }
+  if (opts.verbosity !== undefined) {
+    const level = levelForVerbosity(opts.verbosity);
+    process.env.KETCH_LOG_LEVEL = level;
+    rootLogger.level = level;
+  }
 }
 
 /** A child logger for one component: every line carries {component}. */

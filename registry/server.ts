@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { issueCert, servingNames, type CertPair } from '../apiserver/pki/pki.js';
+import { SERVER_TLS } from '../lib/tls.js';
 import type { RestClient } from '../client/rest.js';
 import { RegistryApp } from './app.js';
 import { type ClusterAuth, TokenService, apiServerAuth, loadOrCreateKey } from './auth.js';
@@ -73,7 +74,7 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Runnin
   });
   const clientCa = opts.tls?.clientCaPem;
   const server: Server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, app.handle)
+    ? createHttpsServer({ ...SERVER_TLS, cert: opts.tls.certPem, key: opts.tls.keyPem, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, app.handle)
     : createHttpServer(app.handle);
   server.keepAliveTimeout = 65_000;
   // Uploads of large layers may take long; the socket timeout is what guards against stalled clients.

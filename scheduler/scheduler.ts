@@ -3,7 +3,8 @@
 // failures become a PodScheduled=False condition, a FailedScheduling event and the per-node diagnosis annotation.
 import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition } from '../api/index.js';
 import {
-  EventBroadcaster, InformerFactory, NODES, objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, type EventRecorder, type ResourceClient, type RestClient,
+  EventBroadcaster, InformerFactory, NODES, objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, stripManagedFields, type EventRecorder, type ObjectLike, type ResourceClient,
+  type RestClient,
 } from '../client/index.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { Limiter } from '../lib/limit.js';
@@ -15,6 +16,7 @@ import { FitError, NO_NODES_AVAILABLE } from './framework/fit-error.js';
 import { podName, type PodInfo } from './framework/node-info.js';
 import { Nominator } from './framework/nominator.js';
 import { SchedulingQueue, type QueuedPod } from './framework/queue.js';
+import { slimPod } from './framework/slim-pod.js';
 import { Framework } from './framework/runtime.js';
 import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi, type Status } from './framework/types.js';
 import { InformerVolumeListers } from './framework/volume-listers.js';
@@ -120,7 +122,8 @@ export class Scheduler {
         await this.pods.patch(pod.metadata?.namespace, pod.metadata?.name ?? '', { status: { nominatedNodeName: node || null } }, 'merge', { sub: 'status' });
       },
     };
-    this.informers = new InformerFactory(opts.rest, { clock: this.clock });
+    // The caches keep what scheduling reads: pods cut down (slimPod), nothing kept of field ownership.
+    this.informers = new InformerFactory(opts.rest, { clock: this.clock, transform: (ref) => (ref === PODS ? (o: ObjectLike) => slimPod(o as Pod) : stripManagedFields) });
     const volumes = new InformerVolumeListers(this.informers, (e) => this.queue.onEvent(e));
     const registry = { ...IN_TREE_PLUGINS, ...(opts.plugins ?? {}) };
     const deps = { snapshot: this.cache, volumes, clock: this.clock, random: opts.random ?? Math.random, api: this.api, nominator: this.nominator };

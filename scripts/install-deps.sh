@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal python3-kubernetes nghttp2-client dnsutils dnsperf nftables conntrack)
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal python3-kubernetes nghttp2-client dnsutils dnsperf nftables conntrack apache2-utils openssl perl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,5 +33,21 @@ for svc in etcd docker-registry containerd; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 
-npm ci --no-audit --no-fund
-npm run build
+# npm ci (which also rebuilds the native SQLite module) only when node_modules is missing or was installed from another
+# package-lock.json or for another Node ABI; the build only when a source file is newer than the last build. A second
+# run of the quick start so starts the cluster in seconds. KETCH_REINSTALL=1 does both anyway.
+npm_stamp="$(cat package-lock.json package.json | sha256sum | cut -c1-64) node-abi-$(node -p process.versions.modules)"
+if [ -n "${KETCH_REINSTALL:-}" ] || [ ! -d node_modules ] || [ "$(cat node_modules/.ketch-installed 2>/dev/null)" != "$npm_stamp" ]; then
+  npm ci --no-audit --no-fund
+  echo "$npm_stamp" > node_modules/.ketch-installed
+else
+  echo "ketch: npm dependencies up to date (package-lock.json unchanged since the last npm ci)"
+fi
+build_stamp=dist/.ketch-built
+if [ -n "${KETCH_REINSTALL:-}" ] || [ ! -f dist/cli/main.js ] || [ ! -f "$build_stamp" ] ||
+  [ -n "$(find api lib client apiserver scheduler controllers agent cli registry tsconfig.json tsconfig.build.json package-lock.json -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
+  npm run build
+  touch "$build_stamp"
+else
+  echo "ketch: build up to date (no source file changed since the last build)"
+fi

@@ -13,6 +13,7 @@ export const KUBE_DNS_NAME = 'kube-dns';
 /** The managed-by value of the slices agents write (the EndpointSlice controller leaves slices it does not manage). */
 export const KUBE_DNS_MANAGER = 'ketch-agent';
 const MAX_NAME = 253;
+const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
 
 /** The kube-dns Service: port 53 over UDP and TCP to each node's own DNS server. */
 export function kubeDnsService(clusterIP: string): Service {
@@ -93,6 +94,11 @@ export class KubeDnsPublisher {
   /** Idempotent: call at start and whenever the address may have changed. */
   async publish(): Promise<void> {
     await this.ensureService();
+    if (isLoopback(this.opts.address)) {
+      // No endpoint may be loopback (and no pod could reach it): the node serves DNS to itself only.
+      this.log.info('node address is loopback: no kube-dns endpoint for this node', { address: this.opts.address });
+      return;
+    }
     await this.ensureSlice();
   }
 

@@ -3,6 +3,7 @@
 // it) and withdrawn on stop. Also the kubelet-style flags the agent takes for it.
 import type { InformerFactory, RestClient } from '../../client/index.js';
 import { realClock, type Clock } from '../../lib/clock.js';
+import type { FlagTable } from '../../lib/flags.js';
 import { logger, type Logger } from '../../lib/logger.js';
 import { dnsSourcesFrom } from './sources.js';
 import { KubeDnsPublisher } from './kube-dns.js';
@@ -10,13 +11,13 @@ import type { PodMode } from './kubernetes-zone.js';
 import { ClusterDnsServer } from './server.js';
 import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, ENDPOINTSLICES_REF, SERVICES_REF, type EndpointSlice, type Service } from './types.js';
 
-/** Flags of `ketch agent` for DNS (the kubelet's names where the kubelet has them), in AGENT_FLAGS' shape. */
-export const CLUSTER_DNS_FLAGS = [
-  { flag: '--cluster-dns <ip>', description: "the kube-dns Service's cluster IP, the nameserver of ClusterFirst pods", default: DEFAULT_CLUSTER_DNS },
-  { flag: '--cluster-domain <domain>', description: 'the cluster domain: searched by pods, answered by the node DNS server', default: DEFAULT_CLUSTER_DOMAIN },
-  { flag: '--cluster-dns-port <port>', description: "port of this node's DNS server on the node address (0: no DNS server on this node)", default: '53' },
-  { flag: '--resolv-conf <file>', description: 'resolver configuration of the host: Default pods and the DNS upstreams', default: '/etc/resolv.conf' },
-] as const;
+/** Flags of `ketch agent` for DNS (the kubelet's names where the kubelet has them). */
+export const CLUSTER_DNS_FLAGS: FlagTable = [
+  { name: '--cluster-dns', kind: 'string', arg: 'ip', description: `the kube-dns Service's cluster IP, the nameserver of ClusterFirst pods (default: the tenth address of --service-cluster-ip-range, ${DEFAULT_CLUSTER_DNS})` },
+  { name: '--cluster-domain', kind: 'string', arg: 'domain', default: DEFAULT_CLUSTER_DOMAIN, description: 'the cluster domain: searched by pods, answered by the node DNS server' },
+  { name: '--cluster-dns-port', kind: 'int', arg: 'port', default: '53', description: "port of this node's DNS server on the node address (0: no DNS server on this node)" },
+  { name: '--resolv-conf', kind: 'string', arg: 'file', default: '/etc/resolv.conf', description: 'resolver configuration of the host: Default pods and the DNS upstreams ("": none)' },
+];
 
 export interface NodeDnsOptions {
   rest: RestClient;
@@ -66,7 +67,7 @@ export async function startNodeDns(opts: NodeDnsOptions): Promise<NodeDns> {
   const { port } = await server.start();
   const publisher = new KubeDnsPublisher({
     services: opts.rest.resource<Service>(SERVICES_REF),
-    slices: opts.rest.resource<EndpointSlice & { metadata: { name?: string } }>(ENDPOINTSLICES_REF),
+    slices: opts.rest.resource<EndpointSlice>(ENDPOINTSLICES_REF),
     nodeName: opts.nodeName,
     address: opts.nodeIP,
     port,

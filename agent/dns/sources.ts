@@ -6,7 +6,7 @@ import { ENDPOINTSLICES_REF, NAMESPACES_REF, PODS_REF, SERVICES_REF, type DnsSou
 export function dnsSourcesFrom(factory: InformerFactory, opts: { pods?: boolean } = {}): DnsSources {
   const sources: DnsSources = {
     services: factory.for<Service>(SERVICES_REF),
-    endpointSlices: factory.for<EndpointSlice & { metadata: { name?: string } }>(ENDPOINTSLICES_REF),
+    endpointSlices: factory.for<EndpointSlice>(ENDPOINTSLICES_REF),
     namespaces: factory.for<Namespace>(NAMESPACES_REF),
   };
   if (opts.pods) sources.pods = factory.for<Pod>(PODS_REF);

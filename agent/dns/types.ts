@@ -1,35 +1,11 @@
 // What the cluster DNS reads: the kinds it is fed (Services, EndpointSlices, Pods, Namespaces), as narrow sources that
 // an Informer satisfies, and the few constants of the Kubernetes DNS schema.
-import type { Namespace, ObjectMeta, Pod, Service } from '../../api/index.js';
+import type { Endpoint, EndpointSlice, EndpointSlicePort, Namespace, Pod, Service } from '../../api/index.js';
 import type { EventHandlers, ResourceRef } from '../../client/index.js';
 
-export type { Namespace, Pod, Service };
-
-/** discovery.k8s.io/v1 EndpointSlice, the fields DNS reads (the full kind is served by the API server). */
-export interface EndpointSlice {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  addressType: 'IPv4' | 'IPv6' | 'FQDN';
-  endpoints?: SliceEndpoint[] | null;
-  ports?: SlicePort[] | null;
-}
-
-export interface SliceEndpoint {
-  addresses: string[];
-  conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
-  hostname?: string;
-  nodeName?: string;
-  zone?: string;
-  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
-}
-
-export interface SlicePort {
-  name?: string;
-  port?: number;
-  protocol?: string;
-  appProtocol?: string;
-}
+export type { EndpointSlice, Namespace, Pod, Service };
+export type SliceEndpoint = Endpoint;
+export type SlicePort = EndpointSlicePort;
 
 /** The label that ties an EndpointSlice to its Service. */
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';

@@ -4,7 +4,7 @@
 // change rewrites only the changed services' chains, sets and map elements, in one `nft -f -` transaction per sync.
 // Syncs are serial and at most one per minSyncIntervalMs; a failed one is retried as a full sync. UDP conntrack entries
 // that point at endpoints that went away are deleted after the rules change. stop() deletes the table.
-import type { EndpointSlice, Service } from '../../api/index.js';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR, type EndpointSlice, type Service } from '../../api/index.js';
 import { LABEL_SERVICE_NAME } from '../../api/schemas/discovery.js';
 import type { EventHandlers } from '../../client/informer.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
@@ -31,6 +31,8 @@ export interface ServiceProxyOptions {
   serviceCidr?: string;
   /** Masquerade pod traffic leaving the cluster network (default true). */
   podEgressMasquerade?: boolean;
+  /** SNAT all traffic to services (kube-proxy's --masquerade-all): for nodes whose bridge skips netfilter. */
+  masqueradeAll?: boolean;
   /** kube-proxy's --masquerade-bit (default 14: mark 0x4000). */
   masqueradeBit?: number;
   /** kube-proxy's --min-sync-period (default 100 ms). */
@@ -85,10 +87,11 @@ export class ServiceProxy {
     this.o = { minSyncIntervalMs: 100, ...opts };
     const bit = opts.masqueradeBit ?? 14;
     this.net = {
-      clusterCidr: opts.clusterCidr ?? '10.42.0.0/16',
-      serviceCidr: opts.serviceCidr ?? '10.96.0.0/16',
+      clusterCidr: opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
+      serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR,
       masqueradeMark: `0x${(2 ** bit).toString(16).padStart(8, '0')}`,
       podEgressMasquerade: opts.podEgressMasquerade ?? true,
+      masqueradeAll: opts.masqueradeAll ?? false,
     };
     this.commands = opts.commands ?? hostCommands();
     this.clock = opts.clock ?? realClock;

@@ -47,6 +47,13 @@ describe('service proxy rules', () => {
     assert.deepEqual(reachable.map((e) => e.ip), ['10.42.0.2', '10.42.0.3']);
   });
 
+  it('masquerades pods\' service traffic too with masqueradeAll (a bridge without br_netfilter)', () => {
+    const [port] = servicePorts(service());
+    const { rules } = renderServicePort(port!, [ep('10.42.0.2')], { ...net, masqueradeAll: true });
+    const n = chainNames({ namespace: 'ns', service: 'web', portName: 'http', protocol: 'TCP' });
+    assert.equal(rules.chains.get(n.cluster)?.[0], 'ip daddr 10.96.0.20 tcp dport 80 jump mark-for-masquerade');
+  });
+
   it('rejects a service without endpoints and drops Local traffic without local endpoints', () => {
     const none = render(service({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }] }), []);
     assert.deepEqual([...none.rules.elements], [

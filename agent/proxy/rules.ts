@@ -28,6 +28,8 @@ export interface ProxyNetwork {
   masqueradeMark: string;
   /** Masquerade pod traffic that leaves the cluster network (a chain in this table). */
   podEgressMasquerade: boolean;
+  /** Masquerade every packet to a service, pods' too (kube-proxy's masqueradeAll); default false. */
+  masqueradeAll?: boolean;
 }
 
 /** One service port's share of the ruleset. Keys of `elements` are "map|key", values the verdicts. */
@@ -126,7 +128,7 @@ export function renderServicePort(p: ServicePortInfo, endpoints: EndpointInfo[],
   }
 
   // Traffic to the cluster IP from outside the pod network is masqueraded (it may be answered from another node).
-  if (hasInternal) rule(internalChain, `ip daddr ${p.clusterIP} ${proto} dport ${p.port} ip saddr != ${net.clusterCidr} jump ${MARK_MASQ}`);
+  if (hasInternal) rule(internalChain, `ip daddr ${p.clusterIP} ${proto} dport ${p.port}${net.masqueradeAll ? '' : ` ip saddr != ${net.clusterCidr}`} jump ${MARK_MASQ}`);
   if (usesExternalChain) {
     if (!p.externalPolicyLocal) {
       rule(n.external, `jump ${MARK_MASQ}`);

@@ -37,7 +37,7 @@ process.on('message', (m: unknown) => {
   if (!isChildRequest(m)) return;
   const svc = service;
   if (!svc) return send({ type: 'done', id: m.id, error: 'runtime not started' });
-  svc.removeAllPods().then(
+  svc.removeAllPods(m.graceSeconds ?? 0).then(
     () => send({ type: 'done', id: m.id }),
     (err: unknown) => send({ type: 'done', id: m.id, error: String(err) }),
   );

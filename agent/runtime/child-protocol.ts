@@ -4,6 +4,8 @@
 export interface ChildRequest {
   type: 'removeAllPods';
   id: number;
+  /** How long running containers get to exit after their stop signal (0: killed at once). */
+  graceSeconds?: number;
 }
 
 /** Child -> agent: the gRPC server listens; or a request finished. */

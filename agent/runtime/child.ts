@@ -134,12 +134,12 @@ export async function spawnRuntimeService(opts: RuntimeServiceOptions, co: Runti
   log.info('runtime child started', { pid: child.pid, listen: opts.listen });
   return {
     close,
-    removeAllPods() {
+    removeAllPods(graceSeconds = 0) {
       if (exitError) return Promise.reject(exitError);
       const id = nextId++;
       return new Promise<void>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        const req: ChildRequest = { type: 'removeAllPods', id };
+        const req: ChildRequest = { type: 'removeAllPods', id, graceSeconds };
         child.send(req);
       });
     },

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandRunner } from './command-runner.js';
@@ -22,6 +22,16 @@ describe('CommandRunner (host commands through the helper process)', () => {
   it('rejects with a CommandError for a non-zero exit, unless failure is allowed', async () => {
     await assert.rejects(runner.run('sh', ['-c', 'echo bad >&2; exit 3']), (err: unknown) => err instanceof CommandError && err.result.code === 3 && err.result.stderr === 'bad\n');
     assert.equal((await runner.run('sh', ['-c', 'exit 4'], { allowFailure: true })).code, 4);
+  });
+
+  it("runs outside this process group and its session, so a terminal's Ctrl-C does not reach the helper", async () => {
+    // Fields 5 and 6 of /proc/PID/stat (after the command name in parentheses): process group and session.
+    const groupAndSession = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
+    const ours = groupAndSession(await readFile('/proc/self/stat', 'utf8'));
+    // The command's own group and session are the helper's (it does not start new ones).
+    const theirs = groupAndSession((await runner.run('sh', ['-c', 'cat /proc/$$/stat'])).stdout);
+    assert.notEqual(theirs[0], ours[0]);
+    assert.notEqual(theirs[1], ours[1]);
   });
 
   it('kills a command that overruns its timeout', async () => {

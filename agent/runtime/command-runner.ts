@@ -126,7 +126,9 @@ export class CommandRunner {
 
   private start(): ChildProcess | undefined {
     if (!existsSync(this.python)) return undefined;
-    const child = spawn(this.python, ['-I', '-S', '-c', HELPER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // A session of its own: the terminal's Ctrl-C (SIGINT to the foreground process group) would end it with a Python
+    // traceback while the runtime still needs it to remove the pods; it ends at the end of its stdin instead.
+    const child = spawn(this.python, ['-I', '-S', '-c', HELPER], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     this.helper = child;
     child.on('error', (err) => log.warn('command helper failed', { error: String(err) }));
     // A helper that died closes its stdin (EPIPE): the 'error' and 'exit' handlers already report and replace it.

@@ -1,16 +1,20 @@
 // Image pulls against a real docker-registry: OCI manifests, mirrors, errors, digest checks, archives, whiteouts.
 import { strict as assert } from 'node:assert';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { sha256 } from './content-store.js';
 import { saveImageArchive } from './image-archive.js';
-import { ImageStore } from './image-store.js';
 
 const execFileP = promisify(execFile);
+import { PassThrough } from 'node:stream';
+import winston from 'winston';
+import { FakeClock } from '../../lib/clock.js';
+import { rootLogger } from '../../lib/logger.js';
+import { ImageStore, PULL_PROGRESS_MS } from './image-store.js';
 import { parseReference } from './reference.js';
 import { type BuiltImage, archiveLayout, buildBusyboxImage, buildTinyImage, multiArchIndex, pushImage, pushManifest } from '../../test/support/runtime/oci-image.js';
 import { type TestRegistry, startRegistry } from '../../test/support/runtime/registry.js';
@@ -90,6 +94,16 @@ describe('runtime image store', function () {
     });
   }
 
+  /** Answers `res` with the real registry's answer `up` (status, content type, digest and body). */
+  const relay = async (up: Response, res: ServerResponse): Promise<void> => {
+    const headers: Record<string, string> = {};
+    for (const h of ['content-type', 'docker-content-digest']) {
+      const v = up.headers.get(h);
+      if (v) headers[h] = v;
+    }
+    res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
+  };
+
   it('answers a bearer-token challenge with the credentials of the pull', async () => {
     // A front door that demands a token, as Docker Hub does, in front of the real registry.
     const token = 'tok-' + Math.random().toString(16).slice(2);
@@ -108,14 +122,7 @@ describe('runtime image store', function () {
           .end();
         return;
       }
-      void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then(async (up) => {
-        const headers: Record<string, string> = {};
-        for (const h of ['content-type', 'docker-content-digest']) {
-          const v = up.headers.get(h);
-          if (v) headers[h] = v;
-        }
-        res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
-      });
+      void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then((up) => relay(up, res));
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     try {
@@ -136,16 +143,11 @@ describe('runtime image store', function () {
   });
 
   /** A registry in front of the real one that rewrites what `alter` says, for hostile answers. */
-  const hostileFront = async (alter: (path: string, up: Response, res: import('node:http').ServerResponse) => Promise<boolean>): Promise<{ host: string; close(): Promise<void> }> => {
+  const hostileFront = async (alter: (path: string, up: Response, res: ServerResponse) => Promise<boolean>): Promise<{ host: string; close(): Promise<void> }> => {
     const front = createServer((req, res) => {
       void fetch(`${registry.url}${req.url ?? ''}`, { headers: { accept: req.headers.accept ?? '' } }).then(async (up) => {
         if (await alter(req.url ?? '', up, res)) return;
-        const headers: Record<string, string> = {};
-        for (const h of ['content-type', 'docker-content-digest']) {
-          const v = up.headers.get(h);
-          if (v) headers[h] = v;
-        }
-        res.writeHead(up.status, headers).end(Buffer.from(await up.arrayBuffer()));
+        await relay(up, res);
       });
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
@@ -254,6 +256,43 @@ describe('runtime image store', function () {
     await assert.rejects(s.pull(`${registry.host}/test/corrupt:v1`), /digest mismatch/);
     assert.equal(await s.content.has(layer.digest), false);
     assert.equal((await s.list()).length, 0);
+  });
+
+  it('says every few seconds that a slow pull still runs, and stops when it ends', async () => {
+    // A registry that takes connections and answers nothing until the test lets it go.
+    const held: import('node:http').ServerResponse[] = [];
+    const slow = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const port = (slow.address() as import('node:net').AddressInfo).port;
+    const lines: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => lines.push(d.toString()));
+    const transport = new winston.transports.Stream({ stream: sink });
+    const level = rootLogger.level;
+    rootLogger.level = 'info';
+    rootLogger.add(transport);
+    const clock = new FakeClock(0);
+    try {
+      const s = new ImageStore(root, { insecureRegistries: [`127.0.0.1:${port}`], mirrors: {} }, undefined, clock);
+      await s.init();
+      const pull = s.pull(`127.0.0.1:${port}/slow/image:v1`).then(() => 'pulled', (err: unknown) => String(err));
+      const progress = (): string[] => lines.filter((l) => l.includes('still pulling image'));
+      await clock.advance(PULL_PROGRESS_MS - 1);
+      assert.deepEqual(progress(), []);
+      await clock.advance(1);
+      await clock.advance(PULL_PROGRESS_MS);
+      assert.equal(progress().length, 2);
+      assert.match(progress()[1]!, /"image":"127\.0\.0\.1:\d+\/slow\/image:v1".*"seconds":10/);
+      for (const res of held) res.writeHead(404).end();
+      assert.match(await pull, /not found|NotFound|404/i);
+      await clock.advance(PULL_PROGRESS_MS * 3);
+      assert.equal(progress().length, 2);
+    } finally {
+      rootLogger.remove(transport);
+      rootLogger.level = level;
+      for (const res of held) if (!res.writableEnded) res.end();
+      await new Promise((r) => slow.close(r));
+    }
   });
 
   it('loads an OCI image-layout archive', async () => {

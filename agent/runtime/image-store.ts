@@ -12,7 +12,7 @@ import { layerCompression, unpackLayer } from './layer-unpack.js';
 import { type Descriptor, type ImageConfig, type Manifest, isIndex, parseImageConfig, parseManifestOrIndex, pickPlatform } from './oci.js';
 import { type ImageReference, formatReference, isDigest, parseReference, repoName } from './reference.js';
 import { type Credentials, type RegistryOptions, pullImage } from './registry-client.js';
-import { realClock, type Clock } from '../../lib/clock.js';
+import { every, realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
@@ -70,6 +70,9 @@ export function chainIds(diffIds: string[]): string[] {
   }
   return out;
 }
+
+/** How often a pull still running says so. */
+export const PULL_PROGRESS_MS = 5000;
 
 const hex = (digest: string): string => digest.slice('sha256:'.length);
 
@@ -144,10 +147,23 @@ export class ImageStore {
   async pull(name: string, creds: Credentials = {}): Promise<ImageRecord> {
     const ref = parseReference(name);
     const started = this.clock.now();
-    const pulled = await pullImage(ref, this.content, this.registry, creds);
-    const record = await this.register(ref, pulled.manifestDigest, pulled.manifest, pulled.config, pulled.source);
-    log.info('image pulled', { image: formatReference(ref), id: record.id, source: pulled.source, ms: this.clock.now() - started });
-    return record;
+    const image = formatReference(ref);
+    // A pull that takes more than a few seconds says so every PULL_PROGRESS_MS: a terminal (ketch up) shows what waits.
+    const progress = every(
+      this.clock,
+      PULL_PROGRESS_MS,
+      () => log.info('still pulling image', { image, seconds: Math.round((this.clock.now() - started) / 1000) }),
+      (err) => log.debug('pull progress line failed', { error: String(err) }),
+      { delayFirst: true },
+    );
+    try {
+      const pulled = await pullImage(ref, this.content, this.registry, creds);
+      const record = await this.register(ref, pulled.manifestDigest, pulled.manifest, pulled.config, pulled.source);
+      log.info('image pulled', { image, id: record.id, source: pulled.source, ms: this.clock.now() - started });
+      return record;
+    } finally {
+      progress.cancel();
+    }
   }
 
   /** Records an image whose blobs are all in the content store, and unpacks its layers. */

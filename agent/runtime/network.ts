@@ -1,15 +1,25 @@
-// Pod networking: one netns per sandbox (ip netns), and, given a pod CIDR, a bridge + veth with an IP from it.
+// Pod networking: one netns per sandbox (ip netns), and, given a pod CIDR, a bridge + veth with an IP from it, in
+// hairpin mode (a pod reaching itself through a Service); hostPorts (hostports.ts). The node provides what the service
+// proxy needs: IPv4 forwarding and br_netfilter (bridged traffic through conntrack), turned on at start.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError, invalid } from '../cri/errors.js';
+import { writeFile } from 'node:fs/promises';
+import { RuntimeError } from '../cri/errors.js';
+import type { PortMapping } from '../cri/index.js';
+import { isNotExist } from '../../lib/errno.js';
+import { HostPorts, hostPortMappings, type HostPortMapping } from './hostports.js';
+import { parseCidr } from './cidr.js';
 import { run } from './command-runner.js';
 import { readJson, writeJson } from './files.js';
+import { ensurePodCidrFree, releaseBridge } from './host-claims.js';
 import { formatIPv4 } from '../../lib/ipv4.js';
 import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
+
+export { parseCidr };
 
 export interface PodNetwork {
   netns: string;
@@ -18,24 +28,9 @@ export interface PodNetwork {
   ip?: string;
   cidr?: string;
   hostVeth?: string;
+  /** The pod's hostPorts, DNATed to it while the sandbox is up. */
+  hostPorts?: HostPortMapping[];
 }
-
-interface Cidr {
-  base: number;
-  prefix: number;
-}
-
-export function parseCidr(s: string): Cidr {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(s.trim());
-  if (!m) throw invalid(`pod CIDR "${s}" is not an IPv4 CIDR`);
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 30) throw invalid(`pod CIDR "${s}" is out of range (prefix /8../30)`);
-  const ip = octets.reduce((n, o) => n * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  return { base: ip - (ip % size), prefix };
-}
-
 
 const short = (s: string, n: number): string => createHash('sha1').update(s).digest('hex').slice(0, n);
 
@@ -43,6 +38,7 @@ export class NetworkManager {
   private readonly dir: string;
   private lock: Promise<unknown> = Promise.resolve();
   private readonly bridgeReady = new Set<string>();
+  private readonly hostPorts: HostPorts;
 
   constructor(
     root: string,
@@ -50,10 +46,22 @@ export class NetworkManager {
     readonly bridge: string,
   ) {
     this.dir = join(root, 'network');
+    this.hostPorts = new HostPorts(bridge);
   }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await prepareHost();
+  }
+
+  /** The hostPort rules of the sandboxes that are up, replacing what an earlier run (maybe killed) left. */
+  async restoreHostPorts(networks: ReadonlyMap<string, PodNetwork>): Promise<void> {
+    const entries = new Map([...networks].filter(([, n]) => n.ip && n.cidr && n.hostPorts?.length).map(([id, n]) => [id, { podIP: n.ip!, podCidr: n.cidr!, mappings: n.hostPorts! }]));
+    await this.serial(() => this.hostPorts.restore(entries)).catch((err: unknown) => {
+      // No nft on this host: no hostPort rules were left either; pods with hostPorts fail to start with the reason.
+      if (entries.size) log.warn('hostPort rules not restored', { error: String(err) });
+      else log.debug('no hostPort table to clear', { error: String(err) });
+    });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -68,9 +76,25 @@ export class NetworkManager {
     return (await readJson<{ podCidr?: string }>(join(this.dir, 'config.json'), {})).podCidr;
   }
 
+  /** Why pods cannot be networked (another live cluster routes the pod CIDR), reported as NetworkReady=false. */
+  conflict: string | undefined;
+
   async setPodCidr(cidr: string): Promise<void> {
-    if (cidr) parseCidr(cidr);
+    if (cidr) await this.checkPodCidr(cidr);
     await writeJson(join(this.dir, 'config.json'), { podCidr: cidr || undefined });
+  }
+
+  /** Refuses (and remembers why) a pod CIDR that another live cluster on this host routes; clears a past refusal. */
+  async checkPodCidr(cidr: string): Promise<void> {
+    parseCidr(cidr);
+    try {
+      await ensurePodCidrFree(cidr, this.bridge);
+      this.conflict = undefined;
+    } catch (err) {
+      this.conflict = err instanceof Error ? err.message : String(err);
+      log.error('pod CIDR refused', { podCIDR: cidr, reason: this.conflict });
+      throw err;
+    }
   }
 
   /**
@@ -79,13 +103,15 @@ export class NetworkManager {
    */
   async removeBridge(): Promise<void> {
     await this.serial(async () => {
+      await this.hostPorts.removeAll();
       await run('ip', ['link', 'del', this.bridge], { allowFailure: true });
       this.bridgeReady.clear();
+      await releaseBridge(this.bridge);
     });
   }
 
-  /** Creates the netns (loopback up) and, when `cidr` is given, the veth into the bridge. */
-  async setUp(sandboxId: string, cidr: string | undefined): Promise<PodNetwork> {
+  /** Creates the netns (loopback up) and, when `cidr` is given, the veth into the bridge and the pod's hostPorts. */
+  async setUp(sandboxId: string, cidr: string | undefined, portMappings?: readonly Partial<PortMapping>[]): Promise<PodNetwork> {
     const netns = `ketch-${sandboxId.slice(0, 12)}`;
     const net: PodNetwork = { netns, netnsPath: `/var/run/netns/${netns}` };
     try {
@@ -101,10 +127,17 @@ export class NetworkManager {
       const hostVeth = `kv${sandboxId.slice(0, 12)}`;
       Object.assign(net, { ip, cidr, hostVeth });
       // Two processes in all (recipe §3): `-n` is not accepted inside a batch, hence the second one.
-      await run('ip', ['-batch', '-'], { input: `netns add ${netns}\nlink add ${hostVeth} type veth peer name eth0 netns ${netns}\nlink set ${hostVeth} master ${this.bridge} up\n` });
+      await run('ip', ['-batch', '-'], {
+        input: `netns add ${netns}\nlink add ${hostVeth} type veth peer name eth0 netns ${netns}\nlink set ${hostVeth} master ${this.bridge} up\nlink set ${hostVeth} type bridge_slave hairpin on\n`,
+      });
       await run('ip', ['-n', netns, '-batch', '-'], {
         input: `link set lo up\naddr add ${ip}/${c.prefix} dev eth0\nlink set eth0 up\nroute add default via ${gateway}\n`,
       });
+      const hostPorts = hostPortMappings(portMappings);
+      if (hostPorts.length) {
+        net.hostPorts = hostPorts;
+        await this.serial(() => this.hostPorts.add(sandboxId, { podIP: ip, podCidr: cidr, mappings: hostPorts }));
+      }
       log.debug('pod network up', { sandbox: sandboxId, netns, ip });
       return net;
     } catch (err) {
@@ -115,6 +148,7 @@ export class NetworkManager {
 
   /** Idempotent: removes veth, netns and the IP allocation. */
   async tearDown(sandboxId: string, net: PodNetwork): Promise<void> {
+    if (net.hostPorts?.length) await this.serial(() => this.hostPorts.remove(sandboxId));
     if (net.hostVeth) await run('ip', ['link', 'del', net.hostVeth], { allowFailure: true });
     await run('ip', ['netns', 'del', net.netns], { allowFailure: true });
     if (net.cidr) await this.release(net.cidr, sandboxId);
@@ -170,3 +204,25 @@ export class NetworkManager {
   }
 }
 
+/**
+ * What the service proxy needs of the node: IPv4 forwarding, and br_netfilter with bridge-nf-call-iptables (a reply
+ * from a pod to a pod on the same bridge must pass conntrack to be un-DNATed). The module is loaded when missing; a
+ * kernel without it is logged, and the agent's proxy then masquerades service traffic instead.
+ */
+export async function prepareHost(procSys = '/proc/sys'): Promise<void> {
+  await writeFile(join(procSys, 'net/ipv4/ip_forward'), '1').catch((err: unknown) => {
+    // A read-only /proc/sys (a container): the host may forward already; pods reach only their own node otherwise.
+    log.warn('IPv4 forwarding not turned on: pods may not reach other nodes or services', { error: String(err) });
+  });
+  const nfCall = join(procSys, 'net/bridge/bridge-nf-call-iptables');
+  if (!existsSync(nfCall)) {
+    const loaded = await run('modprobe', ['br_netfilter'], { allowFailure: true }).catch((err: unknown) => ({ code: -1, stderr: String(err) }));
+    if (loaded.code !== 0) log.debug('modprobe br_netfilter failed', { stderr: loaded.stderr.trim() });
+  }
+  try {
+    await writeFile(nfCall, '1');
+  } catch (err) {
+    if (!isNotExist(err)) throw err;
+    log.warn('br_netfilter is not available: replies between pods on one bridge skip conntrack; the service proxy masquerades service traffic instead', { sysctl: nfCall });
+  }
+}

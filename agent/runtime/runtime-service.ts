@@ -27,7 +27,9 @@ export function runtimeService(deps: Omit<RuntimeDeps, 'locks'>): ServiceImpl<Ru
         status: {
           conditions: [
             { type: 'RuntimeReady', status: Boolean(d.runcVersion), reason: d.runcVersion ? '' : 'RuncMissing', message: d.runcVersion ? '' : 'runc was not found' },
-            { type: 'NetworkReady', status: true, reason: '', message: cidr ? '' : 'no pod CIDR: pods get a loopback-only network' },
+            network.conflict
+              ? { type: 'NetworkReady', status: false, reason: 'PodCIDRConflict', message: network.conflict }
+              : { type: 'NetworkReady', status: true, reason: '', message: cidr ? '' : 'no pod CIDR: pods get a loopback-only network' },
           ],
         },
         info: req.verbose ? { runc: JSON.stringify(d.runcVersion), podCidr: JSON.stringify(cidr ?? '') } : {},

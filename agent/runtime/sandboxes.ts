@@ -10,6 +10,7 @@ import { run } from './command-runner.js';
 import { isNotExist } from '../../lib/errno.js';
 import { CommandError } from './exec.js';
 import { nowNanos } from './monitor.js';
+import { formatResolvConf } from '../dns/resolv-conf.js';
 import type { NetworkManager, PodNetwork } from './network.js';
 import { RecordFiles } from './records.js';
 import { logger } from '../../lib/logger.js';
@@ -58,6 +59,9 @@ export class SandboxStore {
         await this.stop(rec);
       }
     }
+    // The hostPorts of the sandboxes that are up, in place of what an earlier run of the runtime left.
+    const up = (await this.list((r) => r.state === 'SANDBOX_READY' && !!r.network)).map((r) => [r.id, r.network!] as const);
+    await this.net.restoreHostPorts(new Map(up));
   }
 
   /** Copies of the records (of those that match); served from memory. */
@@ -125,7 +129,7 @@ export class SandboxStore {
       await Promise.all([
         hostNetwork
           ? undefined
-          : this.net.setUp(id, config.annotations[POD_CIDR_ANNOTATION] || (await this.net.podCidr())).then((network) => {
+          : this.net.setUp(id, config.annotations[POD_CIDR_ANNOTATION] || (await this.net.podCidr()), config.portMappings).then((network) => {
               rec.network = network;
               return this.save(rec);
             }),
@@ -171,12 +175,8 @@ export class SandboxStore {
     await writeFile(rec.etc.hostname, `${rec.hostname}\n`);
     const dns = rec.config.dnsConfig;
     if (dns && (dns.servers.length || dns.searches.length || dns.options.length)) {
-      const lines = [
-        ...dns.servers.map((s) => `nameserver ${s}`),
-        ...(dns.searches.length ? [`search ${dns.searches.join(' ')}`] : []),
-        ...(dns.options.length ? [`options ${dns.options.join(' ')}`] : []),
-      ];
-      await writeFile(rec.etc.resolv, `${lines.join('\n')}\n`);
+      // As containerd writes it: search, nameservers, options.
+      await writeFile(rec.etc.resolv, formatResolvConf({ nameservers: dns.servers, searches: dns.searches, options: dns.options }));
     } else {
       await copyFile('/etc/resolv.conf', rec.etc.resolv).catch((err: unknown) => {
         // A host without resolv.conf gives its pods none either: an empty file, as runc needs one to mount.

@@ -649,6 +649,8 @@ export const NodeStatus = named(
     ),
     nodeInfo: Opt(NodeSystemInfo),
     images: Opt(Arr(named(def('ContainerImage'), Type.Object({ names: Opt(StrArr()), sizeBytes: Opt(Int64()) })))),
+    volumesInUse: Opt(StrArr()),
+    volumesAttached: Opt(Arr(named(def('AttachedVolume'), Type.Object({ name: Str(), devicePath: Str() })))),
   }),
 );
 export type NodeStatus = Static<typeof NodeStatus>;

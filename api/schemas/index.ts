@@ -10,6 +10,9 @@ import { EndpointSlice } from './discovery.js';
 import { PriorityClass } from './scheduling.js';
 import { StorageClass, CSIDriver, CSINode } from './storage.js';
 import { Role, ClusterRole, RoleBinding, ClusterRoleBinding } from './rbac.js';
+import { HorizontalPodAutoscaler, HorizontalPodAutoscalerV1 } from './autoscaling.js';
+import { PodDisruptionBudget } from './policy.js';
+import { CertificateSigningRequest } from './certificates.js';
 import { Scale, Eviction, TokenRequest } from './subresources.js';
 import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview, SubjectAccessReview, TokenReview } from './reviews.js';
 import { definitionName } from './kit.js';
@@ -48,6 +51,10 @@ export const RoleList = list('rbac.authorization.k8s.io/v1', 'Role', Role);
 export const ClusterRoleList = list('rbac.authorization.k8s.io/v1', 'ClusterRole', ClusterRole);
 export const RoleBindingList = list('rbac.authorization.k8s.io/v1', 'RoleBinding', RoleBinding);
 export const ClusterRoleBindingList = list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', ClusterRoleBinding);
+export const HorizontalPodAutoscalerList = list('autoscaling/v2', 'HorizontalPodAutoscaler', HorizontalPodAutoscaler);
+export const HorizontalPodAutoscalerListV1 = list('autoscaling/v1', 'HorizontalPodAutoscaler', HorizontalPodAutoscalerV1);
+export const PodDisruptionBudgetList = list('policy/v1', 'PodDisruptionBudget', PodDisruptionBudget);
+export const CertificateSigningRequestList = list('certificates.k8s.io/v1', 'CertificateSigningRequest', CertificateSigningRequest);
 
 export const CustomResourceDefinitionList = list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', CustomResourceDefinition);
 export const MutatingWebhookConfigurationList = list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', MutatingWebhookConfiguration);
@@ -83,6 +90,8 @@ export type RoleList = Static<typeof RoleList>;
 export type ClusterRoleList = Static<typeof ClusterRoleList>;
 export type RoleBindingList = Static<typeof RoleBindingList>;
 export type ClusterRoleBindingList = Static<typeof ClusterRoleBindingList>;
+export type HorizontalPodAutoscalerList = Static<typeof HorizontalPodAutoscalerList>;
+export type PodDisruptionBudgetList = Static<typeof PodDisruptionBudgetList>;
 
 export const schemas: Readonly<Record<string, TSchema>> = {
   'v1/Namespace': Namespace,
@@ -114,6 +123,10 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'autoscaling/v1/HorizontalPodAutoscaler': HorizontalPodAutoscalerV1,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'certificates.k8s.io/v1/CertificateSigningRequest': CertificateSigningRequest,
 
   'v1/NamespaceList': NamespaceList,
   'v1/PodList': PodList,
@@ -144,6 +157,10 @@ export const schemas: Readonly<Record<string, TSchema>> = {
   'rbac.authorization.k8s.io/v1/ClusterRoleList': ClusterRoleList,
   'rbac.authorization.k8s.io/v1/RoleBindingList': RoleBindingList,
   'rbac.authorization.k8s.io/v1/ClusterRoleBindingList': ClusterRoleBindingList,
+  'autoscaling/v2/HorizontalPodAutoscalerList': HorizontalPodAutoscalerList,
+  'autoscaling/v1/HorizontalPodAutoscalerList': HorizontalPodAutoscalerListV1,
+  'policy/v1/PodDisruptionBudgetList': PodDisruptionBudgetList,
+  'certificates.k8s.io/v1/CertificateSigningRequestList': CertificateSigningRequestList,
 
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
   'apiextensions.k8s.io/v1/CustomResourceDefinitionList': CustomResourceDefinitionList,

@@ -16,6 +16,9 @@ import { endpointSlice } from './discovery.js';
 import { priorityClass } from './scheduling.js';
 import * as storage from './storage.js';
 import * as rbac from './rbac.js';
+import { horizontalPodAutoscaler } from './autoscaling.js';
+import { podDisruptionBudget } from './policy.js';
+import { certificateSigningRequest } from './certificates.js';
 import * as extensions from './extensions.js';
 
 // The rules table: one strategy per kind, looked up by "<apiVersion>/<Kind>"; no switch on kinds.
@@ -49,6 +52,9 @@ const RULES: Record<string, KindRules<never>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.clusterRole,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbac.roleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.clusterRoleBinding,
+  'autoscaling/v2/HorizontalPodAutoscaler': horizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': podDisruptionBudget,
+  'certificates.k8s.io/v1/CertificateSigningRequest': certificateSigningRequest,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': extensions.customResourceDefinition,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': extensions.webhookConfiguration,
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': extensions.webhookConfiguration,

@@ -120,8 +120,10 @@ function validateContainer(c: Container, path: string, ctx: ContainerContext): C
       causes.push(invalid(child(path, probe, 'successThreshold'), pr.successThreshold, 'must be 1'));
     }
   }
-  if (c.lifecycle?.postStart) causes.push(...validateHandler(c.lifecycle.postStart, child(path, 'lifecycle', 'postStart')));
-  if (c.lifecycle?.preStop) causes.push(...validateHandler(c.lifecycle.preStop, child(path, 'lifecycle', 'preStop')));
+  // A regular init container runs to completion: no lifecycle hooks (a sidecar may have them).
+  if (ctx.init && !sidecar && c.lifecycle) causes.push(forbidden(child(path, 'lifecycle'), 'may not be set for init containers without restartPolicy=Always'));
+  else if (c.lifecycle?.postStart) causes.push(...validateHandler(c.lifecycle.postStart, child(path, 'lifecycle', 'postStart')));
+  if (c.lifecycle?.preStop && (!ctx.init || sidecar)) causes.push(...validateHandler(c.lifecycle.preStop, child(path, 'lifecycle', 'preStop')));
   if (c.stdinOnce && !c.stdin) causes.push(forbidden(child(path, 'stdinOnce'), 'may not be set when `stdin` is false'));
   return causes;
 }

@@ -41,7 +41,7 @@ function validateRunningTemplate(template: PodTemplateSpec | undefined, kind: st
 }
 
 /** An int >= 0 or a percentage; returns the causes and the value as a number (percent of 100) or undefined. */
-function validateIntOrPercent(v: IntOrString | undefined, path: string): Cause[] {
+export function validateIntOrPercent(v: IntOrString | undefined, path: string): Cause[] {
   if (v === undefined) return [];
   if (typeof v === 'number') return nonNegative(v, path);
   const msgs = isValidPercent(v);
@@ -174,6 +174,18 @@ export const daemonSet = rules<DaemonSet>({
 
 const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'] as const;
 
+/**
+ * The template as its pods get it: each volumeClaimTemplate the template has no volume for becomes a claim volume, so
+ * that volumeMounts may name claim templates (kube skips the template's volume checks for StatefulSets altogether).
+ */
+function withClaimVolumes(spec: NonNullable<StatefulSet['spec']>): PodTemplateSpec | undefined {
+  const t = spec.template;
+  if (!t?.spec || !spec.volumeClaimTemplates?.length) return t;
+  const have = new Set((t.spec.volumes ?? []).map((v) => v.name));
+  const extra = spec.volumeClaimTemplates.map((c) => c.metadata?.name ?? '').filter((n) => n && !have.has(n));
+  return { ...t, spec: { ...t.spec, volumes: [...(t.spec.volumes ?? []), ...extra.map((name) => ({ name, persistentVolumeClaim: { claimName: name } }))] } };
+}
+
 export const statefulSet = rules<StatefulSet>({
   name: nameIsDNSSubdomain,
   validate: (ss) => {
@@ -184,7 +196,7 @@ export const statefulSet = rules<StatefulSet>({
       ...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'),
       ...nonNegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'),
       ...validateSelectorAndTemplate(spec.selector, spec.template, 'statefulset'),
-      ...validateRunningTemplate(spec.template, 'StatefulSet'),
+      ...validateRunningTemplate(withClaimVolumes(spec), 'StatefulSet'),
       ...nonNegative(spec.ordinals?.start, 'spec.ordinals.start'),
     ];
     const us = spec.updateStrategy;

@@ -97,11 +97,16 @@ export type TokenAuthenticator = (token: string, audiences?: readonly string[]) 
 export class Authenticator {
   private readonly tokens: { hash: Buffer; user: UserInfo }[];
 
-  /** `apiAudiences`: what static tokens, which name no audience, are valid for (kube-apiserver's --api-audiences). */
+  /**
+   * `apiAudiences`: what static tokens, which name no audience, are valid for (kube-apiserver's --api-audiences).
+   * `anonymousPaths`: the paths a request with no credentials may GET as system:anonymous (kube's anonymous
+   * authenticator limited to its AuthenticationConfiguration conditions); every other such request is a 401.
+   */
   constructor(
     tokens: TokenEntry[],
     private readonly tokenAuthenticators: TokenAuthenticator[] = [],
     private readonly apiAudiences: readonly string[] = [],
+    private readonly anonymousPaths: readonly string[] = [],
   ) {
     this.tokens = tokens.map((t) => ({ hash: digest(t.token), user: t.user }));
   }
@@ -157,9 +162,13 @@ export class Authenticator {
       }
       if (user) return user;
     }
+    if (req.method === 'GET' && this.anonymousPaths.includes((req.url ?? '').split('?')[0]!)) return ANONYMOUS;
     throw errors.unauthorized();
   }
 }
+
+/** kube's anonymous user: not in system:authenticated. */
+const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 const certUsers = new WeakMap<TLSSocket, UserInfo | null>();
 

@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { findByResource, isRegistered, REVIEWS, RESOURCES } from '../../api/resources.js';
+import { findByResource, isRegistered, OTHER_VERSIONS, REVIEWS, RESOURCES } from '../../api/resources.js';
 import type { RequestInfo, Verb } from '../http/request-info.js';
 import type { Filter } from './chain.js';
 import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from '../storage/interface.js';
@@ -45,7 +45,7 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 
 /** group/version/resource → its subresources, for every resource this server answers (stored, reviews, metrics.k8s.io). */
 const KNOWN = new Map<string, ReadonlySet<string>>();
-for (const r of [...RESOURCES, ...REVIEWS]) KNOWN.set(`${r.group}/${r.version}/${r.resource}`, new Set(r.resource === 'nodes' ? [...r.subresources, 'proxy'] : r.subresources));
+for (const r of [...RESOURCES, ...OTHER_VERSIONS, ...REVIEWS]) KNOWN.set(`${r.group}/${r.version}/${r.resource}`, new Set(r.resource === 'nodes' ? [...r.subresources, 'proxy'] : r.subresources));
 for (const resource of ['nodes', 'pods']) KNOWN.set(`metrics.k8s.io/v1beta1/${resource}`, new Set());
 
 /** Resource name → its group/version keys in KNOWN: the per-request check allocates no string. */

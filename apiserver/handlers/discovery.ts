@@ -1,5 +1,5 @@
 // Discovery: /version, legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated (apidiscovery.k8s.io/v2) documents.
-import { REVIEWS, apiVersionOf, servedResources, type ResourceInfo } from '../../api/resources.js';
+import { OTHER_VERSIONS, REVIEWS, apiVersionOf, servedResources, type ResourceInfo } from '../../api/resources.js';
 import { parseAccept } from '../http/requests.js';
 import { METRICS_RESOURCES } from '../nodeproxy/metrics-api.js';
 
@@ -14,12 +14,14 @@ const NO_EXTRA: DiscoveryExtra = { resources: [], replaced: new Set() };
 
 /**
  * Everything discovery lists: the stored resources (custom ones included), then APIs served without storage
- * (metrics.k8s.io, reviews), then the aggregated ones.
+ * (metrics.k8s.io, reviews), then the other versions of stored kinds (after the stored one, which is so the preferred
+ * version of its group), then the aggregated ones.
  */
 const served = (extra: DiscoveryExtra): ResourceInfo[] => [
   ...servedResources(),
   ...(extra.replaced.size ? METRICS_RESOURCES.filter((r) => !extra.replaced.has(apiVersionOf(r))) : METRICS_RESOURCES),
   ...REVIEWS,
+  ...OTHER_VERSIONS,
   ...extra.resources,
 ];
 

@@ -1,6 +1,6 @@
 // Decodes the Kubernetes protobuf envelope ("k8s\0" + runtime.Unknown) that kubectl's typed clients send, for the
 // kinds they send (Namespace, ConfigMap, Secret, Deployment, ServiceAccount, the RBAC kinds from `kubectl create` and
-// `kubectl auth reconcile`; Job and CronJob from `kubectl create job|cronjob`; DeleteOptions and Eviction from
+// `kubectl auth reconcile`; Job and CronJob from `kubectl create job|cronjob`; HorizontalPodAutoscaler from `kubectl autoscale`; DeleteOptions and Eviction from
 // `kubectl drain`; TokenRequest from `kubectl create token`; the review kinds from `kubectl auth`), into JSON objects.
 import { errors } from '../../api/errors.js';
 import type { JsonObject } from '../registry/object.js';
@@ -424,7 +424,31 @@ const cronJobSpec = S('CronJobSpec', {
 /** `kubectl create cronjob`. */
 const cronJob: Decoder = (buf) => withoutServerFields(S('CronJob', { 1: ['metadata', strictMeta], 2: ['spec', cronJobSpec], 3: ['-status', 'bytes'] })(buf));
 
+/** metav1.Time: seconds (and nanos, dropped: the JSON form has whole seconds) as RFC 3339. */
+const time: Decoder = (buf) => {
+  const secs = fields(buf).find((f) => f.no === 1);
+  return new Date(Number(BigInt.asIntN(64, secs?.varint ?? 0n)) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+};
+
+// certificates.k8s.io/v1 (k8s.io/api/certificates/v1/generated.proto): `kubectl certificate approve|deny` PUTs the
+// whole request to /approval. spec.extra (a map of ExtraValue) is left out: the server records who asked itself.
+const certificateSigningRequest = message({
+  1: ['metadata', objectMeta],
+  2: [
+    'spec',
+    message({ 1: ['request', 'bytes'], 2: ['username', 'string'], 3: ['uid', 'string'], 4: ['groups', 'string', true], 5: ['usages', 'string', true], 7: ['signerName', 'string'], 8: ['expirationSeconds', 'int'] }),
+  ],
+  3: [
+    'status',
+    message({
+      1: ['conditions', message({ 1: ['type', 'string'], 6: ['status', 'string'], 2: ['reason', 'string'], 3: ['message', 'string'], 4: ['lastUpdateTime', time], 5: ['lastTransitionTime', time] }), true],
+      2: ['certificate', 'bytes'],
+    }),
+  ],
+});
+
 const BODIES: Record<string, Decoder> = {
+  'certificates.k8s.io/v1/CertificateSigningRequest': certificateSigningRequest,
   'rbac.authorization.k8s.io/v1/Role': message({ 1: ['metadata', objectMeta], 2: ['rules', policyRule, true] }),
   'rbac.authorization.k8s.io/v1/ClusterRole': message({ 1: ['metadata', objectMeta], 2: ['rules', policyRule, true], 3: ['aggregationRule', message({ 1: ['clusterRoleSelectors', labelSelector, true] })] }),
   'rbac.authorization.k8s.io/v1/RoleBinding': rbacBinding,
@@ -436,6 +460,19 @@ const BODIES: Record<string, Decoder> = {
   'apps/v1/Deployment': message({ 1: ['metadata', objectMeta], 2: ['spec', deploymentSpec] }),
   'batch/v1/Job': job,
   'batch/v1/CronJob': cronJob,
+  // `kubectl autoscale`.
+  'autoscaling/v1/HorizontalPodAutoscaler': message({
+    1: ['metadata', objectMeta],
+    2: [
+      'spec',
+      message({
+        1: ['scaleTargetRef', message({ 1: ['kind', 'string'], 2: ['name', 'string'], 3: ['apiVersion', 'string'] })],
+        2: ['minReplicas', 'int'],
+        3: ['maxReplicas', 'int0'],
+        4: ['targetCPUUtilizationPercentage', 'int'],
+      }),
+    ],
+  }),
   'v1/DeleteOptions': deleteOptions,
   'meta.k8s.io/v1/DeleteOptions': deleteOptions,
   'policy/v1/Eviction': message({ 1: ['metadata', objectMeta], 2: ['deleteOptions', deleteOptions] }),

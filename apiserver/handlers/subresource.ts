@@ -27,7 +27,7 @@ export async function handleSubresource(req: IncomingMessage, res: ServerRespons
     const body = await readBody(req);
     let change: (current: Obj) => unknown;
     if (ri.verb === 'update') {
-      const desired = parseJson(body);
+      const desired = sub.bodies === 'any' ? parseBody(req, body) : parseJson(body);
       change = () => desired;
     } else {
       const type = mediaType(req.headers['content-type']);

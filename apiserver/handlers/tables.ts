@@ -1,5 +1,6 @@
 // meta.k8s.io/v1 Table output with kubectl's columns per kind (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
 import { formatLabels } from '../../api/selectors.js';
+import { hpaToV2, type HorizontalPodAutoscaler, type HorizontalPodAutoscalerV1, type MetricSpec, type MetricStatus } from '../../api/index.js';
 import { age as ageAt, humanDuration } from '../../lib/duration.js';
 import { getPath, isObject, type JsonObject, type Obj } from '../registry/object.js';
 import { selectorCell } from '../registry/selectors.js';
@@ -42,48 +43,84 @@ function storageClassOf(o: Obj): string {
   return String(o.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] ?? obj(o.spec).storageClassName ?? '');
 }
 
-/** The STATUS column of `kubectl get pods`, following kubectl's printPod. */
-export function podStatusReason(pod: Obj): string {
+/** A container status's last termination time, if it has restarted (ms since the epoch). */
+const lastTerminated = (c: JsonObject): number => {
+  const t = obj(obj(c.lastState).terminated).finishedAt;
+  return typeof t === 'string' ? Date.parse(t) || 0 : 0;
+};
+
+/** A terminated state's reason as kube prints it: its reason, else Signal:N or ExitCode:N. */
+const terminatedReason = (term: JsonObject): string =>
+  term.reason ? String(term.reason) : term.signal ? `Signal:${String(term.signal)}` : `ExitCode:${String(term.exitCode)}`;
+
+/**
+ * READY, STATUS and RESTARTS of `kubectl get pods`, as kube's printPod: sidecars (restartable init containers) count
+ * among the containers and their restarts, the first init container not done gives Init:..., and RESTARTS shows
+ * how long ago the last restart was.
+ */
+export function podSummary(pod: Obj, now: Date): { ready: string; status: string; restarts: string } {
+  const spec = obj(pod.spec);
   const status = obj(pod.status);
+  const inits = arr(spec.initContainers);
+  const sidecars = new Set(inits.filter((c) => c.restartPolicy === 'Always').map((c) => String(c.name)));
+  const total = arr(spec.containers).length + sidecars.size;
   let reason = String(status.reason ?? status.phase ?? 'Pending');
-  const initStatuses = arr(status.initContainerStatuses);
-  const initCount = arr(obj(pod.spec).initContainers).length;
+  let ready = 0;
+  let restarts = 0;
+  let lastRestart = 0;
+  let sidecarRestarts = 0;
+  let lastSidecarRestart = 0;
   let initializing = false;
-  initStatuses.forEach((c, i) => {
+  for (const [i, c] of arr(status.initContainerStatuses).entries()) {
+    restarts += num(c.restartCount);
+    lastRestart = Math.max(lastRestart, lastTerminated(c));
+    const sidecar = sidecars.has(String(c.name));
+    if (sidecar) {
+      sidecarRestarts += num(c.restartCount);
+      lastSidecarRestart = Math.max(lastSidecarRestart, lastTerminated(c));
+    }
     const state = obj(c.state);
     const term = obj(state.terminated);
     const wait = obj(state.waiting);
-    if (isObject(state.terminated) && term.exitCode === 0) return;
-    if (initializing) return;
-    if (isObject(state.terminated)) {
-      reason = term.reason ? `Init:${String(term.reason)}` : term.signal ? `Init:Signal:${String(term.signal)}` : `Init:ExitCode:${String(term.exitCode)}`;
-      initializing = true;
-    } else if (isObject(state.waiting) && wait.reason && wait.reason !== 'PodInitializing') {
-      reason = `Init:${String(wait.reason)}`;
-      initializing = true;
-    } else if (!(c.started === true && isObject(state.running))) {
-      reason = `Init:${i}/${initCount}`;
-      initializing = true;
+    if (isObject(state.terminated) && term.exitCode === 0) continue;
+    if (sidecar && c.started === true) {
+      if (c.ready === true) ready++;
+      continue;
     }
-  });
-  if (!initializing) {
+    if (isObject(state.terminated)) reason = `Init:${terminatedReason(term)}`;
+    else if (isObject(state.waiting) && wait.reason && wait.reason !== 'PodInitializing') reason = `Init:${String(wait.reason)}`;
+    else reason = `Init:${i}/${inits.length}`;
+    initializing = true;
+    break;
+  }
+  const initialized = arr(status.conditions).some((c) => c.type === 'Initialized' && c.status === 'True');
+  if (!initializing || initialized) {
+    restarts = sidecarRestarts;
+    lastRestart = lastSidecarRestart;
     let hasRunning = false;
     for (const c of [...arr(status.containerStatuses)].reverse()) {
+      restarts += num(c.restartCount);
+      lastRestart = Math.max(lastRestart, lastTerminated(c));
       const state = obj(c.state);
       const wait = obj(state.waiting);
       const term = obj(state.terminated);
       if (isObject(state.waiting) && wait.reason) reason = String(wait.reason);
-      else if (isObject(state.terminated) && term.reason) reason = String(term.reason);
-      else if (isObject(state.terminated)) reason = term.signal ? `Signal:${String(term.signal)}` : `ExitCode:${String(term.exitCode)}`;
-      else if (isObject(state.running) && c.ready === true) hasRunning = true;
+      else if (isObject(state.terminated)) reason = terminatedReason(term);
+      else if (isObject(state.running) && c.ready === true) {
+        hasRunning = true;
+        ready++;
+      }
     }
     if (reason === 'Completed' && hasRunning) {
-      const ready = arr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
-      reason = ready ? 'Running' : 'NotReady';
+      const podReady = arr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+      reason = podReady ? 'Running' : 'NotReady';
     }
   }
-  if (pod.metadata.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
-  return reason;
+  const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
+  if (pod.metadata.deletionTimestamp && status.reason === 'NodeLost') reason = 'Unknown';
+  else if (pod.metadata.deletionTimestamp && !terminal) reason = 'Terminating';
+  const restartsCell = restarts !== 0 && lastRestart > 0 ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)` : String(restarts);
+  return { ready: `${ready}/${total}`, status: reason, restarts: restartsCell };
 }
 
 /** kube's printRole: the creation time as stored (RFC 3339, UTC), in a string column. */
@@ -122,6 +159,50 @@ function listWithMore(items: string[], max = 3): string {
   return items.length ? items.join(',') : '<unset>';
 }
 
+/** A quantity as given, or a placeholder (kube prints Quantity.String()). */
+const q = (v: unknown, none = '<unknown>'): string => (v === undefined || v === null ? none : String(v));
+
+/** One metric of the TARGETS column: current/target, as kube's formatHPAMetrics. */
+function hpaMetric(spec: MetricSpec, status: MetricStatus | undefined): string {
+  const avg = (target: unknown, current: unknown): string => `${q(current)}/${q(target)} (avg)`;
+  switch (spec.type) {
+    case 'External': {
+      const t = spec.external?.target;
+      return t?.averageValue !== undefined ? avg(t.averageValue, status?.external?.current.averageValue) : `${q(status?.external?.current.value)}/${q(t?.value)}`;
+    }
+    case 'Pods':
+      return `${q(status?.pods?.current.averageValue)}/${q(spec.pods?.target.averageValue)}`;
+    case 'Object': {
+      const t = spec.object?.target;
+      return t?.averageValue !== undefined ? avg(t.averageValue, status?.object?.current.averageValue) : `${q(status?.object?.current.value)}/${q(t?.value)}`;
+    }
+    case 'Resource':
+    case 'ContainerResource': {
+      const src = spec.type === 'Resource' ? spec.resource : spec.containerResource;
+      const cur = spec.type === 'Resource' ? status?.resource?.current : status?.containerResource?.current;
+      const prefix = spec.type === 'Resource' ? `${src?.name ?? ''}: ` : '';
+      if (src?.target.averageValue !== undefined) return `${prefix}${q(cur?.averageValue)}/${q(src.target.averageValue)}`;
+      const current = cur?.averageUtilization !== undefined ? `${cur.averageUtilization}%` : '<unknown>';
+      const target = src?.target.averageUtilization !== undefined ? `${src.target.averageUtilization}%` : '<auto>';
+      return `${prefix}${current}/${target}`;
+    }
+    default:
+      return '<unknown type>';
+  }
+}
+
+/** The TARGETS column: the first two metrics, then "+ N more..." (kube's formatHPAMetrics). */
+function hpaTargets(hpa: HorizontalPodAutoscaler): string {
+  const specs = hpa.spec?.metrics ?? [];
+  if (!specs.length) return '<none>';
+  const statuses = hpa.status?.currentMetrics ?? [];
+  const list = specs.map((m, i) => hpaMetric(m, statuses[i]));
+  return list.length > 2 ? `${list.slice(0, 2).join(', ')} + ${list.length - 2} more...` : list.join(', ');
+}
+
+/** An IntOrString as Go's String(), or N/A when unset (kube's printPodDisruptionBudget). */
+const orNA = (v: unknown): string => (v === undefined || v === null ? 'N/A' : String(v));
+
 const webhooksPrinter: Printer = {
   columns: [nameCol, col('Webhooks', 'integer'), ageCol],
   row: (o, now) => [o.metadata.name ?? '', arr(o.webhooks).length, age(o.metadata.creationTimestamp, now)],
@@ -155,21 +236,41 @@ const PRINTERS: Record<string, Printer> = {
     },
   },
   APIService: { columns: [nameCol, col('Service'), col('Available'), ageCol], row: apiServiceRow },
+  HorizontalPodAutoscaler: {
+    columns: [nameCol, col('Reference'), col('Targets'), col('MinPods'), col('MaxPods'), col('Replicas'), ageCol],
+    row(o, now) {
+      // Printed from the stored version whatever version was asked for, as kube prints its internal one.
+      const hpa = (o.apiVersion === 'autoscaling/v1' ? hpaToV2(o as unknown as HorizontalPodAutoscalerV1) : o) as unknown as HorizontalPodAutoscaler;
+      const ref = hpa.spec?.scaleTargetRef;
+      const min = hpa.spec?.minReplicas;
+      return [o.metadata.name ?? '', `${ref?.kind ?? ''}/${ref?.name ?? ''}`, hpaTargets(hpa), min === undefined ? '<unset>' : String(min), num(hpa.spec?.maxReplicas), num(hpa.status?.currentReplicas), age(o.metadata.creationTimestamp, now)];
+    },
+  },
+  PodDisruptionBudget: {
+    columns: [
+      nameCol,
+      { name: 'Min Available', type: 'string', description: 'The minimum number of pods that must be available.' },
+      { name: 'Max Unavailable', type: 'string', description: 'The maximum number of pods that may be unavailable.' },
+      { name: 'Allowed Disruptions', type: 'integer', description: 'Calculated number of pods that may be disrupted at this time.' },
+      ageCol,
+    ],
+    row(o, now) {
+      const spec = obj(o.spec);
+      return [o.metadata.name ?? '', orNA(spec.minAvailable), orNA(spec.maxUnavailable), num(obj(o.status).disruptionsAllowed), age(o.metadata.creationTimestamp, now)];
+    },
+  },
   Pod: {
     columns: [nameCol, col('Ready'), col('Status'), col('Restarts'), ageCol, wide('IP'), wide('Node'), wide('Nominated Node'), wide('Readiness Gates')],
     row(o, now) {
       const spec = obj(o.spec);
       const status = obj(o.status);
-      const statuses = arr(status.containerStatuses);
-      const total = arr(spec.containers).length;
-      const ready = statuses.filter((c) => c.ready === true).length;
-      const restarts = statuses.reduce((n, c) => n + num(c.restartCount), 0);
       const gates = arr(spec.readinessGates);
       const conds = arr(status.conditions);
       const gatesCell = gates.length
         ? `${gates.filter((g) => conds.some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`
         : '<none>';
-      return [o.metadata.name ?? '', `${ready}/${total}`, podStatusReason(o), String(restarts), age(o.metadata.creationTimestamp, now), orNone(status.podIP), orNone(spec.nodeName), orNone(status.nominatedNodeName), gatesCell];
+      const sum = podSummary(o, now);
+      return [o.metadata.name ?? '', sum.ready, sum.status, sum.restarts, age(o.metadata.creationTimestamp, now), orNone(status.podIP), orNone(spec.nodeName), orNone(status.nominatedNodeName), gatesCell];
     },
   },
   Deployment: {
@@ -423,6 +524,20 @@ const PRINTERS: Record<string, Printer> = {
   ClusterRole: rolePrinter,
   RoleBinding: bindingPrinter,
   ClusterRoleBinding: bindingPrinter,
+  CertificateSigningRequest: {
+    columns: [nameCol, ageCol, col('SignerName'), col('Requestor'), col('RequestedDuration'), col('Condition')],
+    row(o, now) {
+      const spec = obj(o.spec);
+      const status = obj(o.status);
+      const types = new Set(arr(status.conditions).map((c) => c.type));
+      // kube's extractCSRStatus: Denied wins over Approved, else Pending; then Failed and Issued.
+      let condition = types.has('Denied') ? 'Denied' : types.has('Approved') ? 'Approved' : 'Pending';
+      if (types.has('Failed')) condition += ',Failed';
+      if (status.certificate) condition += ',Issued';
+      const secs = spec.expirationSeconds;
+      return [o.metadata.name ?? '', age(o.metadata.creationTimestamp, now), orNone(spec.signerName), String(spec.username ?? ''), typeof secs === 'number' ? humanDuration(secs * 1000) : '<none>', condition];
+    },
+  },
 };
 
 const DEFAULT_PRINTER: Printer = {

@@ -16,8 +16,8 @@ import { toTable, type IncludeObject } from './tables.js';
 
 /** Where a watch's events go: a chunked HTTP response or a WebSocket. */
 export interface WatchSink {
-  /** Sends one event's JSON; false when it had to be queued (the client is behind). */
-  send(json: string): boolean;
+  /** Sends one event's JSON (without a line end); false when it had to be queued (the client is behind). */
+  send(json: string | Buffer): boolean;
   /** Bytes queued for the client and not sent yet. */
   buffered(): number;
   onClose(listener: () => void): void;
@@ -66,7 +66,7 @@ function openWatch(req: IncomingMessage, ri: RequestInfo, info: ResourceInfo, st
         for await (const ev of watch) {
           if (stopped) break;
           const change = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED';
-          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, table, ctx) }) : change ? `{"type":"${ev.type}","object":${objectJson(ev.object)}}` : JSON.stringify(ev);
+          const json = table && change ? JSON.stringify({ type: ev.type, object: tableEvent(info, ev, include, table, ctx) }) : change ? changeJson(ev) : JSON.stringify(ev);
           // A client that stops reading is cut off rather than given an ever-growing buffer.
           if (!sink.send(json) && sink.buffered() > ctx.watchMaxBufferedBytes) {
             cut = true;
@@ -95,7 +95,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   await opened.run({
-    send: (json) => res.write(json + '\n'),
+    send: (json) => res.write(typeof json === 'string' ? json + '\n' : json),
     buffered: () => res.writableLength,
     onClose: (listener) => res.on('close', listener),
     end: () => res.end(),
@@ -125,7 +125,8 @@ export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, c
   // Messages from the client mean nothing to a watch; its close ends the watch.
   await opened.run({
     send: (json) => {
-      ws.send(json);
+      // A Buffer line ends in '\n' (see changeJson): the message is the JSON without it, as text.
+      ws.send(typeof json === 'string' ? json : json.subarray(0, json.length - 1), { binary: false });
       return ws.bufferedAmount === 0;
     },
     buffered: () => ws.bufferedAmount,
@@ -133,6 +134,18 @@ export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, c
     end: () => ws.close(1000),
     abort: () => ws.terminate(),
   });
+}
+
+const EVENT_HEAD: Record<string, Buffer> = Object.fromEntries(['ADDED', 'MODIFIED', 'DELETED'].map((t) => [t, Buffer.from(`{"type":"${t}","object":`)]));
+const EVENT_END = Buffer.from('}\n');
+
+/**
+ * A change's line: from the object's shared JSON (its stored bytes) when the watch cache has it, ending in '\n' as
+ * the chunked stream sends it; else its serialization, shared by every watcher of that object.
+ */
+function changeJson(ev: WatchOut): Buffer | string {
+  if (ev.json) return Buffer.concat([EVENT_HEAD[ev.type]!, ev.json(), EVENT_END]);
+  return `{"type":"${ev.type}","object":${objectJson(ev.object)}}`;
 }
 
 /** The JSON of each object a watch sent, shared by every watcher it goes to (objects of the watch cache never change). */

@@ -1,24 +1,14 @@
 // The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
-import { webcrypto } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { createCa, DAY_MS, generateKeyPair, isIp, signCertificate, signedBy, subjectAltNames, validity, type CertPair } from '../../lib/x509.js';
 import { fileExists } from './files.js';
-import './reflect-polyfill.js';
-import * as x509 from '@peculiar/x509';
 
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-
-x509.cryptoProvider.set(webcrypto as Parameters<typeof x509.cryptoProvider.set>[1]);
-
-const ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const DAY_MS = 24 * 3600 * 1000;
-
-export interface CertPair {
-  certPem: string;
-  keyPem: string;
-}
+export type { CertPair } from '../../lib/x509.js';
+/** A new self-signed CA (the cluster CA; tests and the front proxy make their own). */
+export { createCa } from '../../lib/x509.js';
 
 export interface ClusterPki {
   ca: CertPair;
@@ -31,19 +21,6 @@ export interface ClusterPki {
   controllerManager: CertPair;
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
-}
-
-async function importKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
-  if (!der) throw new Error('no PEM block in private key file');
-  return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
-}
-
-const serial = (): string => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
-
 /** The host's names and addresses, for the serving certificate's SANs. */
 export function servingNames(extra: string[] = []): { dns: string[]; ips: string[] } {
   const dns = new Set(['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local']);
@@ -53,29 +30,10 @@ export function servingNames(extra: string[] = []): { dns: string[]; ips: string
   for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) ips.add(a.address.replace(/%.*$/, ''));
   for (const e of extra) {
     if (!e || e === '0.0.0.0' || e === '::') continue;
-    if (/^[\d.]+$/.test(e) || e.includes(':')) ips.add(e);
+    if (isIp(e)) ips.add(e);
     else dns.add(e);
   }
   return { dns: [...dns], ips: [...ips] };
-}
-
-/** A new self-signed CA (the cluster CA; tests and the front proxy make their own). */
-export async function createCa(commonName = 'ketch-ca'): Promise<CertPair> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=${commonName}`,
-    notBefore: new Date(Date.now() - 3600_000),
-    notAfter: new Date(Date.now() + 10 * 365 * DAY_MS),
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
 }
 
 /** Issues a leaf certificate signed by the CA: serving (SANs) or client (CN=user, O=groups). */
@@ -83,36 +41,17 @@ export async function issueCert(
   ca: CertPair,
   params: { commonName: string; organizations?: string[]; dns?: string[]; ips?: string[]; usage: 'server' | 'client'; days?: number },
 ): Promise<CertPair> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKey(ca.keyPem);
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const subject: x509.JsonName = [{ CN: [params.commonName] }, ...(params.organizations?.length ? [{ O: params.organizations }] : [])];
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-    new x509.ExtendedKeyUsageExtension([params.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
-    await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
-  ];
-  if (params.usage === 'server') {
-    extensions.push(
-      new x509.SubjectAlternativeNameExtension([
-        ...(params.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
-        ...(params.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
-      ]),
-    );
-  }
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject,
-    issuer: caCert.subject,
-    notBefore: new Date(Date.now() - 3600_000),
-    notAfter: new Date(Date.now() + (params.days ?? 365) * DAY_MS),
+  const keys = await generateKeyPair();
+  const now = Date.now();
+  const certPem = await signCertificate(ca, {
+    subject: { commonName: params.commonName, ...(params.organizations ? { organizations: params.organizations } : {}) },
     publicKey: keys.publicKey,
-    signingKey: caKey,
-    signingAlgorithm: ALG,
-    extensions,
+    usages: ['digital signature', 'key encipherment', params.usage === 'server' ? 'server auth' : 'client auth'],
+    ...(params.usage === 'server' ? { dns: params.dns ?? [], ips: params.ips ?? [] } : {}),
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + (params.days ?? 365) * DAY_MS),
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+  return { certPem, keyPem: keys.keyPem };
 }
 
 async function loadPair(dir: string, name: string): Promise<CertPair | undefined> {
@@ -121,8 +60,7 @@ async function loadPair(dir: string, name: string): Promise<CertPair | undefined
   if (!(await fileExists(crt)) || !(await fileExists(key))) return undefined;
   const pair = { certPem: await readFile(crt, 'utf8'), keyPem: await readFile(key, 'utf8') };
   // Renew leaf certificates a week before they expire; the CA lasts ten years.
-  const cert = new x509.X509Certificate(pair.certPem);
-  if (cert.notAfter.getTime() - Date.now() < 7 * DAY_MS) return undefined;
+  if (validity(pair.certPem).notAfter.getTime() - Date.now() < 7 * DAY_MS) return undefined;
   return pair;
 }
 
@@ -138,7 +76,7 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
   let ca = await loadPair(dir, 'ca');
   const freshCa = !ca;
   if (!ca) {
-    ca = await createCa();
+    ca = await createCa('ketch-ca');
     await savePair(dir, 'ca', ca);
   }
   const names = servingNames(extraNames);
@@ -150,7 +88,8 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
   }
   const client = async (file: string, commonName: string, organizations: string[] = []): Promise<CertPair> => {
     const have = freshCa ? undefined : await loadPair(dir, file);
-    if (have) return have;
+    // A certificate of an older issue with other groups (the kubelet client was once in system:masters) is issued again.
+    if (have && sameStrings(organizationsOf(have.certPem), organizations)) return have;
     const pair = await issueCert(ca, { commonName, organizations, usage: 'client' });
     await savePair(dir, file, pair);
     return pair;
@@ -160,18 +99,26 @@ export async function ensurePki(dataDir: string, extraNames: string[] = []): Pro
     serving,
     // kubeadm's admin.conf before 1.29: system:masters, which the authorizer chain allows before asking anyone.
     admin: await client('admin', 'admin', ['system:masters']),
-    // kubeadm's apiserver-kubelet-client (before 1.29): system:masters, which the agents' SubjectAccessReview allows.
-    kubeletClient: await client('kubelet-client', 'kube-apiserver-kubelet-client', ['system:masters']),
+    // kubeadm's apiserver-kubelet-client, but in no group: the bootstrap policy binds it to system:kubelet-api-admin
+    // (nodes/proxy, nodes/log, nodes/stats, ...), what the agents' SubjectAccessReview asks; a leaked copy is no admin.
+    kubeletClient: await client('kubelet-client', KUBELET_CLIENT_USER),
     scheduler: await client('scheduler', 'system:kube-scheduler'),
     controllerManager: await client('controller-manager', 'system:kube-controller-manager'),
   };
 }
 
+/** The user the API server is towards the agents (its kubelet-client certificate's CN). */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+
+function organizationsOf(certPem: string): string[] {
+  return new X509Certificate(certPem).subject.split('\n').filter((l) => l.startsWith('O=')).map((l) => l.slice(2));
+}
+
+const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+
 function coversNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {
-  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
-  if (!san) return false;
-  const have = new Set(san.names.items.map((n) => `${n.type}:${n.value}`));
-  return names.dns.every((d) => have.has(`dns:${d}`)) && names.ips.every((ip) => have.has(`ip:${ip}`));
+  const san = subjectAltNames(certPem);
+  return names.dns.every((d) => san.dns.includes(d)) && names.ips.every((ip) => san.ips.includes(ip));
 }
 
 /** A kubeconfig that kubectl and @kubernetes/client-node use as it is. */
@@ -223,16 +170,15 @@ export async function ensureNodeCredentials(dataDir: string, nodeName: string, e
   if (!ca) throw new Error(`no cluster CA under ${dir}: start the API server first`);
   const user = `system:node:${nodeName}`;
   const base = `node-${nodeName.replace(/[^a-zA-Z0-9.-]/g, '_')}`;
-  const signedByCa = async (pair: CertPair | undefined): Promise<boolean> =>
-    !!pair && (await new x509.X509Certificate(pair.certPem).verify({ publicKey: new x509.X509Certificate(ca.certPem), signatureOnly: true }));
+  const signedByCa = (pair: CertPair | undefined): boolean => !!pair && signedBy(pair.certPem, ca.certPem);
   let client = await loadPair(dir, base);
-  if (!(await signedByCa(client)) || !client) {
+  if (!client || !signedByCa(client)) {
     client = await issueCert(ca, { commonName: user, organizations: ['system:nodes'], usage: 'client' });
     await savePair(dir, base, client);
   }
   const names = servingNames([nodeName, ...extraNames]);
   let serving = await loadPair(dir, `${base}-serving`);
-  if (!serving || !(await signedByCa(serving)) || !coversNames(serving.certPem, names)) {
+  if (!serving || !signedByCa(serving) || !coversNames(serving.certPem, names)) {
     serving = await issueCert(ca, { commonName: user, organizations: ['system:nodes'], usage: 'server', ...names });
     await savePair(dir, `${base}-serving`, serving);
   }

@@ -11,7 +11,7 @@ import { Registry } from './index.js';
 import type { Obj } from './object.js';
 import type { WatchOut } from './rest.js';
 import type { Store } from './store.js';
-import { Cacher, type CacheWatch } from './cacher.js';
+import { Cacher, type CachedObjects, type CacheWatch } from './cacher.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(JSON.stringify({ v: s }));
 type Ev = { type: string; key: string; rev: number; v?: string };
@@ -229,7 +229,7 @@ describe('the current objects: Cacher.snapshot and Store.lookup (admission reads
     await namespaces.create('', ns('a'));
     const prefix = namespaces.prefix('');
     const cache = new Cacher<Obj>({ storage: db, prefix, decode: (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as Obj });
-    const snapshot = async (atLeast: number): Promise<ReadonlyMap<string, Obj> | undefined> => {
+    const snapshot = async (atLeast: number): Promise<CachedObjects<Obj> | undefined> => {
       let snap = cache.snapshot(atLeast);
       for (let i = 0; !snap && i < 100; i++) {
         await new Promise<void>((r) => setImmediate(r));
@@ -244,12 +244,47 @@ describe('the current objects: Cacher.snapshot and Store.lookup (admission reads
       const rev = Number(b.metadata.resourceVersion);
       // Behind the write: no answer (the caller reads storage) until the event is in.
       const early = cache.snapshot(rev);
-      assert.ok(early === undefined || early.has(`${prefix}b`));
-      assert.ok((await snapshot(rev))?.has(`${prefix}b`), 'the cache caught up with the write');
+      assert.ok(early === undefined || early.stored(`${prefix}b`) !== undefined);
+      assert.ok((await snapshot(rev))?.stored(`${prefix}b`), 'the cache caught up with the write');
       await namespaces.update('', 'b', (cur) => ({ ...cur!, spec: { finalizers: [] } }), { subresource: 'finalize' });
       await namespaces.delete('', 'b');
       const gone = Number((await db.currentRevision()));
-      assert.equal((await snapshot(gone))?.has(`${prefix}b`), false, 'a delete leaves the objects');
+      assert.equal((await snapshot(gone))?.stored(`${prefix}b`), undefined, 'a delete leaves the objects');
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('keeps the current objects as stored bytes of their own, decoding one only when it is read', async () => {
+    const prefix = namespaces.prefix('');
+    let decodes = 0;
+    const cache = new Cacher<Obj>({
+      storage: db,
+      prefix,
+      decode: (kv) => {
+        decodes++;
+        return JSON.parse(Buffer.from(kv.value).toString('utf8')) as Obj;
+      },
+    });
+    try {
+      for (let i = 0; i < 20; i++) await namespaces.create('', ns(`bytes-${i}`));
+      let snap = cache.snapshot(0);
+      for (let i = 0; !snap && i < 100; i++) {
+        await new Promise<void>((r) => setImmediate(r));
+        snap = cache.snapshot(0);
+      }
+      await namespaces.create('', ns('bytes-late'));
+      const rev = await db.currentRevision();
+      for (let i = 0; (cache.snapshot(rev)?.revision ?? 0) < rev && i < 100; i++) await new Promise<void>((r) => setImmediate(r));
+      const view = cache.snapshot(rev)!;
+      assert.equal(decodes, 0, 'listing and following events decodes nothing');
+      const stored = view.stored(`${prefix}bytes-3`)!;
+      assert.equal(stored.value.byteOffset, 0, 'a buffer of its own, not a slice of a larger one');
+      assert.equal(stored.value.buffer.byteLength, stored.value.byteLength);
+      assert.equal(view.get(`${prefix}bytes-3`)?.metadata.name, 'bytes-3');
+      assert.equal(view.get(`${prefix}bytes-3`)?.metadata.name, 'bytes-3');
+      assert.equal(decodes, 1, 'a repeated lookup is decoded once');
+      assert.equal(view.get(`${prefix}bytes-late`)?.metadata.name, 'bytes-late');
     } finally {
       cache.close();
     }

@@ -4,19 +4,38 @@
 // by the same events) for resourceVersion=0 reads and admission lookups. Older than the buffer → 410 Expired; a failed
 // storage watch is resumed exactly where it stopped, or, when that history is compacted, restarted at the current
 // revision (watchers then get 410, and the objects are listed again).
+//
+// Memory: the current objects are kept as their stored bytes (copied to their exact size), not parsed: a pod costs
+// its ~2.5 KB of JSON instead of a parsed object, its serialization and its bytes. An object is decoded when a reader
+// asks for it (a few recent decodes are kept); an event is decoded once, when a watcher's filter needs it, and its
+// JSON (the stored bytes with the resourceVersion spliced in) is made once and shared by every watcher.
 import { AsyncQueue } from '../../lib/async-queue.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { isStorageError, StorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
 
-/** One change as every watcher of the type sees it: decoded once, shared by all. Never mutate obj or prev(). */
+/** One change as every watcher of the type sees it: decoded at most once, shared by all. Never mutate obj or prev(). */
 export interface CachedEvent<T> {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  key: string;
-  revision: number;
-  /** The new state; for DELETED the last state, at the delete's revision. */
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly key: string;
+  readonly revision: number;
+  /** The stored value: the new state; for DELETED the last state. */
+  readonly kv: KeyValue;
+  /** The new state (for DELETED the last state), at the event's revision; decoded on first use. */
   readonly obj: T;
   /** The state before this change, when the backend had it (decoded on first use). */
   prev(): T | undefined;
+  /** The object's JSON at the event's revision (see CacherOptions.json), made on first use. */
+  json(): Buffer;
+}
+
+/** The current objects of the type at a revision: stored bytes, decoded on use. Never mutate what get() returns. */
+export interface CachedObjects<T> {
+  readonly revision: number;
+  readonly size: number;
+  keys(): IterableIterator<string>;
+  get(key: string): T | undefined;
+  /** The stored value of a key (its bytes, at its revision). */
+  stored(key: string): KeyValue | undefined;
 }
 
 export interface CacheWatchOptions<T, O> {
@@ -40,6 +59,8 @@ export interface CacherOptions<T> {
   /** The resource type's key prefix, ending in '/'. */
   prefix: string;
   decode(kv: KeyValue, revision: number): T;
+  /** The JSON of a stored value at a revision (default: decode, then serialize). */
+  json?(kv: KeyValue, revision: number): Buffer;
   /** Events kept in memory for watches that resume from a resourceVersion (default 2048). */
   capacity?: number;
   /** Idle watchers that asked for bookmarks get one this often (default 10s). */
@@ -71,6 +92,49 @@ interface Watcher<T, O> {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Decoded current objects kept for repeated lookups (namespaces, service accounts, a pod its node writes). */
+const DECODED_KEPT = 512;
+
+/** A current object as kept: its bytes, copied to their exact size (never a slice of a larger buffer), and revision. */
+interface Stored {
+  value: Uint8Array;
+  rev: number;
+}
+
+function exactCopy(v: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(v.byteLength);
+  out.set(v);
+  return out;
+}
+
+/** A change, decoded and serialized on first use. */
+class Change<T> implements CachedEvent<T> {
+  private decoded: T | undefined;
+  private prevDecoded: { obj: T | undefined } | undefined;
+  private encoded: Buffer | undefined;
+
+  constructor(
+    readonly type: CachedEvent<T>['type'],
+    readonly key: string,
+    readonly revision: number,
+    readonly kv: KeyValue,
+    private readonly prevKv: KeyValue | undefined,
+    private readonly o: Pick<CacherOptions<T>, 'decode' | 'json'>,
+  ) {}
+
+  get obj(): T {
+    return (this.decoded ??= this.o.decode(this.kv, this.revision));
+  }
+
+  prev(): T | undefined {
+    const p = this.prevKv;
+    return (this.prevDecoded ??= { obj: p ? this.o.decode(p, p.modRevision) : undefined }).obj;
+  }
+
+  json(): Buffer {
+    return (this.encoded ??= this.o.json ? this.o.json(this.kv, this.revision) : Buffer.from(JSON.stringify(this.obj)));
+  }
+}
 
 export class Cacher<T> {
   private readonly ring: (CachedEvent<T> | undefined)[];
@@ -87,8 +151,10 @@ export class Cacher<T> {
   private readonly clock: Clock;
   private readonly maxPending: number;
   /** The current objects by key, complete up to objectsRevision; undefined until listed (and after a relist is due). */
-  private objects: Map<string, T> | undefined;
+  private objects: Map<string, Stored> | undefined;
   private objectsRevision = 0;
+  /** Recent decodes of current objects, valid while their stored value is the same. */
+  private readonly decoded = new Map<string, { stored: Stored; obj: T }>();
   /** The list under way that fills `objects`. */
   private loading: Promise<void> | undefined;
 
@@ -121,6 +187,7 @@ export class Cacher<T> {
     if (this.closed) return;
     this.closed = true;
     this.objects = undefined;
+    this.decoded.clear();
     this.ticker?.cancel();
     this.storageWatch?.close();
     for (const w of [...this.watchers]) w.queue.close();
@@ -133,8 +200,8 @@ export class Cacher<T> {
    * write of the type, so that a lookup sees its own writes); undefined when they do not (yet): read storage then.
    * The first call starts the list that fills them. Shared objects: never mutate them.
    */
-  snapshot(atLeast: number): ReadonlyMap<string, T> | undefined {
-    if (this.objects) return this.objectsRevision >= atLeast ? this.objects : undefined;
+  snapshot(atLeast: number): CachedObjects<T> | undefined {
+    if (this.objects) return this.objectsRevision >= atLeast ? this.view(this.objects) : undefined;
     this.load().catch((err: unknown) => this.listFailed(err));
     return undefined;
   }
@@ -143,14 +210,42 @@ export class Cacher<T> {
    * The current objects and the revision they are at, once listed (resourceVersion=0 reads: any recent state will
    * do); undefined when that takes longer than timeoutMs or fails (read storage then). Never mutate them.
    */
-  async read(timeoutMs: number): Promise<{ items: ReadonlyMap<string, T>; revision: number } | undefined> {
+  async read(timeoutMs: number): Promise<CachedObjects<T> | undefined> {
     if (!this.objects) {
       let timer: TimerHandle | undefined;
       const waited = new Promise<void>((resolve) => (timer = this.clock.setTimer(timeoutMs, resolve)));
       await Promise.race([this.load(), waited]).catch((err: unknown) => this.listFailed(err));
       timer?.cancel();
     }
-    return this.objects ? { items: this.objects, revision: this.objectsRevision } : undefined;
+    return this.objects ? this.view(this.objects) : undefined;
+  }
+
+  /** The current objects as readers see them (read synchronously: the next event changes them). */
+  private view(items: Map<string, Stored>): CachedObjects<T> {
+    const self = this;
+    return {
+      revision: this.objectsRevision,
+      size: items.size,
+      keys: () => items.keys(),
+      get: (key) => {
+        const st = items.get(key);
+        return st && self.decodeStored(key, st);
+      },
+      stored: (key) => {
+        const st = items.get(key);
+        return st && { key, value: st.value, createRevision: 0, modRevision: st.rev };
+      },
+    };
+  }
+
+  private decodeStored(key: string, st: Stored): T {
+    const hit = this.decoded.get(key);
+    if (hit?.stored === st) return hit.obj;
+    const obj = this.o.decode({ key, value: st.value, createRevision: 0, modRevision: st.rev }, st.rev);
+    this.decoded.delete(key);
+    if (this.decoded.size >= DECODED_KEPT) this.decoded.delete(this.decoded.keys().next().value!);
+    this.decoded.set(key, { stored: st, obj });
+    return obj;
   }
 
   /** A failed list leaves the objects unlisted: readers go to storage, and the next one lists again. */
@@ -174,8 +269,8 @@ export class Cacher<T> {
         if (attempt < 3) continue;
         throw new StorageError('Unavailable', this.o.prefix, `the list (revision ${listed.revision}) is older than the watch (${this.oldest})`);
       }
-      const items = new Map<string, T>();
-      for (const kv of listed.items) items.set(kv.key, this.o.decode(kv, kv.modRevision));
+      const items = new Map<string, Stored>();
+      for (const kv of listed.items) items.set(kv.key, { value: exactCopy(kv.value), rev: kv.modRevision });
       this.objectsRevision = listed.revision;
       this.objects = items;
       for (let i = this.firstAfter(listed.revision); i < this.size; i++) this.apply(this.at(i));
@@ -187,8 +282,10 @@ export class Cacher<T> {
   private apply(e: CachedEvent<T>): void {
     const items = this.objects;
     if (!items || e.revision <= this.objectsRevision) return;
-    if (e.type === 'DELETED') items.delete(e.key);
-    else items.set(e.key, e.obj);
+    if (e.type === 'DELETED') {
+      items.delete(e.key);
+      this.decoded.delete(e.key);
+    } else items.set(e.key, { value: exactCopy(e.kv.value), rev: e.revision });
     this.objectsRevision = e.revision;
   }
 
@@ -288,6 +385,7 @@ export class Cacher<T> {
     this.oldest = this.revision = revision;
     // The objects missed the compacted changes: the next read lists them again.
     this.objects = undefined;
+    this.decoded.clear();
     for (const w of [...this.watchers]) w.queue.fail(this.tooOld(w.rv, revision));
   }
 
@@ -306,16 +404,7 @@ export class Cacher<T> {
   }
 
   private cached(ev: WatchEvent, kv: KeyValue): CachedEvent<T> {
-    const decode = this.o.decode;
-    const prevKv = ev.prevKv;
-    let prev: T | undefined;
-    return {
-      type: ev.type as CachedEvent<T>['type'],
-      key: kv.key,
-      revision: ev.revision,
-      obj: decode(kv, ev.revision),
-      prev: () => (prev ??= prevKv ? decode(prevKv, prevKv.modRevision) : undefined),
-    };
+    return new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, ev.prevKv, this.o);
   }
 
   private offer<O>(w: Watcher<T, O>, e: CachedEvent<T>): void {

@@ -3,6 +3,7 @@
 // offset, so that the JSON of an object at a revision is its stored bytes with a resourceVersion spliced in. A write's
 // answer is not serialized twice, a plain get or list is not parsed, and the decode of this server's own writes (the
 // embedded backend hands their very bytes back in watch events) costs no parse either.
+import { errors } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { KeyValue } from '../storage/interface.js';
 import { convertStored } from './conversion.js';
@@ -12,6 +13,18 @@ import type { Obj } from './object.js';
 interface Encoded {
   bytes: Buffer;
   meta: number;
+}
+
+/**
+ * How a resource's stored bytes differ from its JSON (encryption at rest, apiserver/encryption): applied to every value
+ * written and read, with the storage key (AES-GCM authenticates it).
+ */
+export interface ValueTransformer {
+  toStorage(plain: Uint8Array, key: string): Uint8Array;
+  /** Throws when the data cannot be read (a key missing from the configuration, data that does not authenticate). */
+  fromStorage(data: Uint8Array, key: string): Uint8Array;
+  /** Whether data was written otherwise than a write would now (an older key): an update then rewrites it. */
+  stale(data: Uint8Array): boolean;
 }
 
 /** A list item: stored bytes (with the object when a selector had to decode it), or an object from the cache. */
@@ -37,7 +50,10 @@ export class Codec {
   /** The encoding of each object a write returned (see json()). */
   private readonly encodings = new WeakMap<Obj, Encoded>();
 
-  constructor(private readonly info: ResourceInfo) {
+  constructor(
+    private readonly info: ResourceInfo,
+    private readonly transformer?: ValueTransformer,
+  ) {
     this.apiVersion = apiVersionOf(info);
     this.head = `{"apiVersion":${JSON.stringify(this.apiVersion)},"kind":${JSON.stringify(info.kind)},"metadata":`;
     this.headBytes = Buffer.from(this.head);
@@ -51,8 +67,7 @@ export class Codec {
       mine.metadata.resourceVersion = String(revision);
       return mine;
     }
-    // A view, not a copy: decode runs on every read and every watch event.
-    let obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as Obj;
+    let obj = JSON.parse(this.plain(kv).toString('utf8')) as Obj;
     // Read back through the version it was stored as (see conversion.ts), never relabelled.
     if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion) obj = convertStored(this.info, kv.key, obj);
     obj.apiVersion = this.apiVersion;
@@ -61,9 +76,29 @@ export class Codec {
     return obj;
   }
 
-  /** The stored form of obj (its resourceVersion left out). */
-  encode(obj: Obj): Uint8Array {
-    return this.encoded(obj).bytes;
+  /** A stored value's plain bytes (a view, not a copy, when not transformed: decode runs on every read and event). */
+  private plain(kv: KeyValue): Buffer {
+    const value = this.transformer ? this.fromStorage(kv) : kv.value;
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  private fromStorage(kv: KeyValue): Uint8Array {
+    try {
+      return this.transformer!.fromStorage(kv.value, kv.key);
+    } catch (err) {
+      throw errors.internal(`unable to transform key "${kv.key}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Whether the stored value is in a form a write would no longer make (see ValueTransformer.stale). */
+  stale(kv: KeyValue): boolean {
+    return this.transformer?.stale(kv.value) ?? false;
+  }
+
+  /** The stored form of obj (its resourceVersion left out) under key. */
+  encode(obj: Obj, key: string): Uint8Array {
+    const bytes = this.encoded(obj).bytes;
+    return this.transformer ? this.transformer.toStorage(bytes, key) : bytes;
   }
 
   private encoded(obj: Obj): Encoded {
@@ -75,12 +110,13 @@ export class Codec {
   }
 
   /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */
-  encodeWritten(obj: Obj): Uint8Array {
+  encodeWritten(obj: Obj, key: string): Uint8Array {
     const enc = this.encoded(obj);
     delete obj.metadata.resourceVersion;
-    this.written.set(enc.bytes, obj);
+    const stored = this.transformer ? this.transformer.toStorage(enc.bytes, key) : enc.bytes;
+    this.written.set(stored, obj);
     this.encodings.set(obj, enc);
-    return enc.bytes;
+    return stored;
   }
 
   /**
@@ -99,15 +135,18 @@ export class Codec {
     return typeof parts === 'string' ? parts : Buffer.concat(parts);
   }
 
-  /** A stored value's JSON in pieces (its bytes around the spliced resourceVersion), or a fresh serialization. */
-  private jsonParts(kv: KeyValue): Buffer[] | string {
-    const bytes = Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength);
+  /**
+   * A stored value's JSON at a revision (default its own) in pieces: its bytes (decrypted when stored encrypted) around
+   * the spliced resourceVersion, or a fresh serialization.
+   */
+  jsonParts(kv: KeyValue, revision = kv.modRevision): Buffer[] | string {
+    const bytes = this.plain(kv);
     const meta = this.head.length + 1;
     // Bytes in another form (an older layout, or a resourceVersion inside) take the decode path.
     if (bytes.length > meta && bytes[meta - 1] === 0x7b && bytes.subarray(0, this.head.length).equals(this.headBytes) && bytes.indexOf(RV_KEY) < 0) {
-      return resourceVersionParts({ bytes, meta }, String(kv.modRevision));
+      return resourceVersionParts({ bytes, meta }, String(revision));
     }
-    return JSON.stringify(this.decode(kv));
+    return JSON.stringify(this.decode(kv, revision));
   }
 
   /** A list body (kind, apiVersion, metadata, items) made of the items' stored bytes, or their JSON when they have none. */

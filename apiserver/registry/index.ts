@@ -1,12 +1,14 @@
 // The registry: one generic Store per served resource, each with its kind's strategy, and the kinds' subresource
 // storage (scale, binding, eviction).
-import { findByKind, RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import { findByKind, OTHER_VERSIONS, RESOURCES, storedVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { Obj } from './object.js';
 import type { Storage } from '../storage/interface.js';
 import { strategyFor } from './kinds/index.js';
 import type { ServiceRanges } from './kinds/service.js';
 import type { SubresourceStorage } from './rest.js';
 import { Store, type StoreDeps } from './store.js';
+import { ConversionStore } from '../apiextensions/conversion.js';
+import { converterFor } from './versions.js';
 import type { Strategy } from './strategy.js';
 
 /** Builds a resource's store over the registry's storage and dependencies. */
@@ -21,6 +23,13 @@ export class Registry {
     private readonly deps: StoreDeps & { serviceRanges?: ServiceRanges },
   ) {
     for (const info of RESOURCES) this.serve(info, strategyFor(info, deps.serviceRanges ? { serviceRanges: deps.serviceRanges } : {}));
+    // Other versions of stored kinds: served through the stored version's store, converted.
+    for (const info of OTHER_VERSIONS) {
+      const stored = storedVersionOf(info);
+      const convert = converterFor(info);
+      if (!stored || !convert) throw new Error(`${info.resource} in ${info.group}/${info.version}: no stored version or no conversion`);
+      this.serve(info, strategyFor(info), (i, strategy, st, d) => new ConversionStore(i, strategy, st, d, this.store(stored), convert));
+    }
   }
 
   /**
@@ -30,7 +39,8 @@ export class Registry {
   serve(info: ResourceInfo, strategy: Strategy, make?: StoreFactory): Store {
     const store = make ? make(info, strategy, this.storage, this.deps) : new Store(info, strategy, this.storage, this.deps);
     this.stores.set(info, store);
-    const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: this.deps.clock })] as const);
+    const peer = (other: ResourceInfo): Store => this.store(other);
+    const subs = Object.entries(strategy.subresources ?? {}).map(([name, make]) => [name, make(store, { clock: this.deps.clock, peer })] as const);
     this.subresources.set(info, new Map(subs));
     return store;
   }

@@ -32,7 +32,10 @@ export interface AdmissionAttributes {
   subresource: string;
   namespace: string;
   name: string;
-  /** The new object (create, update); for a subresource create its body (an Eviction, a TokenRequest). */
+  /**
+   * The new object (create, update; a mutating plugin changes it in place); for a subresource create its body (an
+   * Eviction, a TokenRequest); on delete the object being deleted, as `old` is.
+   */
   obj?: Obj;
   /** The stored object (update, delete). */
   old?: Obj;
@@ -52,6 +55,7 @@ export type ListTypes = (path: readonly string[]) => { type: 'map'; keys: string
 /** Records in obj's managedFields what its manager changed from old (patch/managed-fields.ts implements it). */
 export type TrackFields = (old: Obj | undefined, obj: Obj, ref: ManagerRef, listTypes?: ListTypes) => void;
 
+/** Who asks for a write (the authenticated user), for kinds that record it (a CertificateSigningRequest's spec.username). */
 export interface WriteOptions {
   dryRun?: boolean;
   /** Manager recorded in managedFields; undefined skips tracking. */
@@ -103,6 +107,8 @@ export type WatchParams = Pick<ListOptions, 'labelSelector' | 'fieldSelector' | 
 export interface WatchOut {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: Obj | ApiError['status'];
+  /** For changes: the object's JSON, made once from its stored bytes and shared by every watcher (no serialization). */
+  json?(): Buffer;
 }
 
 export interface ObjectWatch extends AsyncIterable<WatchOut> {
@@ -142,8 +148,13 @@ export interface SubresourceStorage {
   create?(namespace: string, name: string, body: unknown, opts: CreateOptions): Promise<void>;
 }
 
-/** Makes a kind's subresource storage over the kind's store. */
-export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock }) => SubresourceStorage;
+/** What a subresource reaches of another kind's store (an eviction reads and updates PodDisruptionBudgets). */
+export interface PeerStore extends ParentStore {
+  list(namespace: string, p?: ListParams): Promise<ListOut>;
+}
+
+/** Makes a kind's subresource storage over the kind's store; `peer` reaches the store of another kind. */
+export type SubresourceFactory = (parent: ParentStore, deps: { clock: Clock; peer(info: ResourceInfo): PeerStore }) => SubresourceStorage;
 
 /** A Table cell. */
 export type TableCell = string | number | boolean | null;

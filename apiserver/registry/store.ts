@@ -4,8 +4,8 @@
 import { ApiError, errors, type StatusCause } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
-import { Cacher, type CacheWatch, type CachedEvent, type CacherOptions, type CacherStats } from './cacher.js';
-import { Codec, type ListItem } from './codec.js';
+import { Cacher, type CacheWatch, type CachedEvent, type CachedObjects, type CacherOptions, type CacherStats } from './cacher.js';
+import { Codec, type ListItem, type ValueTransformer } from './codec.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
 import { SERVER_SCOPE, type Admission, type AdmissionAttributes, type Clock, type DeleteParams, type ListOut, type ListParams, type ObjectWatch, type TrackFields, type UpdateOptions, type WatchOut, type WatchParams, type WriteOptions } from './rest.js';
@@ -33,6 +33,8 @@ export interface StoreDeps {
   /** managedFields tracking of Update operations (absent: not tracked). */
   trackFields?: TrackFields;
   cacher?: CacherConfig;
+  /** How a resource's values are stored, when not as their JSON (encryption at rest). */
+  transformerFor?: (info: ResourceInfo) => ValueTransformer | undefined;
 }
 
 /** kube-apiserver's ValidateListOptions for resourceVersionMatch: 422 Invalid ListOptions. */
@@ -73,7 +75,7 @@ export class Store {
     private readonly deps: StoreDeps,
   ) {
     this.apiVersion = apiVersionOf(info);
-    this.codec = new Codec(info);
+    this.codec = new Codec(info, deps.transformerFor?.(info));
     this.supportedFields = new Set(['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
     this.schema = strategy.schema ?? schemaHooks;
   }
@@ -208,11 +210,11 @@ export class Store {
   /** Every object of the type, from the cache as lookup() does (or a storage list). Never mutate them. */
   async lookupAll(): Promise<Obj[]> {
     const items = this.cacher().snapshot(this.lastWrite);
-    return items ? [...items.values()] : this.listAll('');
+    return items ? [...items.keys()].map((k) => items.get(k)!) : this.listAll('');
   }
 
   /** resourceVersion=0 reads (any recent state): from the in-memory cache once it has synced, else undefined. */
-  private recent(): Promise<{ items: ReadonlyMap<string, Obj>; revision: number } | undefined> {
+  private recent(): Promise<CachedObjects<Obj> | undefined> {
     return this.cacher().read(RECENT_SYNC_TIMEOUT_MS);
   }
 
@@ -220,7 +222,7 @@ export class Store {
   async getRecent(namespace: string, name: string): Promise<Obj> {
     const snap = await this.recent();
     if (!snap) return this.get(namespace, name);
-    const obj = snap.items.get(this.key(namespace, name));
+    const obj = snap.get(this.key(namespace, name));
     if (!obj) throw errors.notFound(this.ref(name));
     return obj;
   }
@@ -269,8 +271,18 @@ export class Store {
       const snap = await this.recent();
       if (snap) {
         const prefix = this.prefix(namespace);
-        const keys = [...snap.items.keys()].filter((k) => k.startsWith(prefix)).sort();
-        const items = keys.map((k) => snap.items.get(k)!).filter(match).map((obj) => ({ obj }));
+        const keys = [...snap.keys()].filter((k) => k.startsWith(prefix)).sort();
+        // Stored bytes as they are when nothing is selected; decoded only to select.
+        const selecting = !!(p.labelSelector || p.fieldSelector);
+        const items: ListItem[] = [];
+        for (const k of keys) {
+          const kv = snap.stored(k)!;
+          if (!selecting) items.push({ kv });
+          else {
+            const obj = snap.get(k)!;
+            if (match(obj)) items.push({ kv, obj });
+          }
+        }
         return { out: { resourceVersion: String(snap.revision) }, items };
       }
     }
@@ -375,7 +387,7 @@ export class Store {
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     this.schema.applyDefaults(obj);
-    this.strategy.prepareForCreate(obj);
+    this.strategy.prepareForCreate(obj, opts.scope?.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
     const causes = [...this.schema.validate(obj, 'create'), ...this.strategy.validate(obj)];
@@ -399,7 +411,8 @@ export class Store {
       }
       if (opts.dryRun) return obj;
       try {
-        const kv = this.wrote(await this.storage.create(this.key(namespace, obj.metadata.name ?? ''), this.codec.encodeWritten(obj)));
+        const key = this.key(namespace, obj.metadata.name ?? '');
+        const kv = this.wrote(await this.storage.create(key, this.codec.encodeWritten(obj, key)));
         // The object as encoded is what was stored: no need to parse the bytes back.
         obj.metadata.resourceVersion = String(kv.modRevision);
         return obj;
@@ -435,6 +448,7 @@ export class Store {
       // A status write changes only .status; everything else stays as stored (shared with `old`, never changed).
       result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
+      this.strategy.prepareForStatusUpdate?.(result, old);
       const causes = this.schema.validate(result, 'update', old, 'status');
       if (causes.length) throw this.invalid(result, causes);
     } else if (opts.subresource === 'finalize') {
@@ -511,8 +525,10 @@ export class Store {
         if (admitted) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
-        if (err instanceof Unchanged) return { obj: err.obj, created: false };
-        throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
+        if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
+        // Unchanged, but stored under an older encryption key: written again under the current one (kube's stale data).
+        if (!this.codec.stale(kv)) return { obj: err.obj, created: false };
+        obj = err.obj;
       }
       if (opts.dryRun) return { obj, created: false };
       try {
@@ -520,7 +536,7 @@ export class Store {
           const gone = this.wrote(await this.storage.delete(key, { expectedRevision: kv.modRevision }));
           return { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(gone.modRevision) } }, created: false };
         }
-        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj), kv.modRevision));
+        const written = this.wrote(await this.storage.update(key, this.codec.encodeWritten(obj, key), kv.modRevision));
         obj.metadata.resourceVersion = String(written.modRevision);
         return { obj, created: false };
       } catch (err) {
@@ -588,7 +604,7 @@ export class Store {
           return { obj: this.codec.decode(gone), deleted: true };
         }
         if (deepEqual(next, obj)) return { obj, deleted: false };
-        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next), kv.modRevision))), deleted: false };
+        return { obj: this.codec.decode(this.wrote(await this.storage.update(key, this.codec.encode(next, key), kv.modRevision))), deleted: false };
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue;
         if (isStorageError(err, 'NotFound')) throw errors.notFound(this.ref(name));
@@ -619,6 +635,10 @@ export class Store {
       storage: this.storage,
       prefix: this.prefix(''),
       decode: (kv, revision) => this.codec.decode(kv, revision),
+      json: (kv, revision) => {
+        const parts = this.codec.jsonParts(kv, revision);
+        return typeof parts === 'string' ? Buffer.from(parts) : Buffer.concat(parts);
+      },
       ...this.deps.cacher,
     }));
   }
@@ -639,7 +659,8 @@ export class Store {
    */
   watch(namespace: string, p: WatchParams): ObjectWatch {
     const match = this.matcher(p.labelSelector, p.fieldSelector);
-    const nameMatch = (o: Obj): boolean => match(o) && (p.name === undefined || o.metadata.name === p.name);
+    // With no selector every change of the key range goes out as its stored bytes, never decoded here.
+    const selecting = !!(p.labelSelector || p.fieldSelector);
     let fromRv: number | undefined;
     if (p.resourceVersion && p.resourceVersion !== '0') {
       fromRv = Number(p.resourceVersion);
@@ -670,7 +691,7 @@ export class Store {
           fromRevision: from,
           key: p.name !== undefined ? self.key(namespace, p.name) : self.prefix(namespace),
           exact: p.name !== undefined,
-          translate: (ev) => self.translate(ev, nameMatch),
+          translate: (ev) => (selecting ? self.translate(ev, match) : unfiltered(ev)),
           ...(p.allowWatchBookmarks ? { bookmark: (rev: number) => bookmark(rev) } : {}),
         });
         if (closed) cw.close();
@@ -694,18 +715,30 @@ export class Store {
     };
   }
 
-  /** A change as this watcher sees it: filtered, with objects entering or leaving the selection. */
+  /** A change as a selecting watcher sees it: filtered, with objects entering or leaving the selection. */
   private translate(ev: CachedEvent<Obj>, match: (o: Obj) => boolean): WatchOut | undefined {
     const cur = ev.obj;
-    if (ev.type !== 'MODIFIED') return match(cur) ? { type: ev.type, object: cur } : undefined;
+    const json = (): Buffer => ev.json();
+    if (ev.type !== 'MODIFIED') return match(cur) ? { type: ev.type, object: cur, json } : undefined;
     const now = match(cur);
     const prev = ev.prev();
     const before = prev ? match(prev) : now;
-    if (now && before) return { type: 'MODIFIED', object: cur };
-    if (now) return { type: 'ADDED', object: cur };
-    if (before) return { type: 'DELETED', object: cur };
+    if (now && before) return { type: 'MODIFIED', object: cur, json };
+    if (now) return { type: 'ADDED', object: cur, json };
+    if (before) return { type: 'DELETED', object: cur, json };
     return undefined;
   }
+}
+
+/** A change as a watcher without selectors sees it: the object decoded only if the watcher reads it. */
+function unfiltered(ev: CachedEvent<Obj>): WatchOut {
+  return {
+    type: ev.type,
+    get object() {
+      return ev.obj;
+    },
+    json: () => ev.json(),
+  };
 }
 
 function specOf(o: Obj): unknown {

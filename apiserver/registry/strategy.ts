@@ -4,6 +4,7 @@ import type { ResourceInfo } from '../../api/resources.js';
 import { getPath, str, type Obj } from './object.js';
 import type { DeleteParams, ListTypes, SubresourceFactory, TablePrinter } from './rest.js';
 import type { SchemaHooks } from './schema.js';
+import type { UserInfo } from '../authorization/types.js';
 
 export interface Strategy {
   /** Whether the kind has a status subresource: main-resource writes then keep the stored status. */
@@ -16,10 +17,12 @@ export interface Strategy {
   readonly selectableFields: readonly string[];
   /** metadata.generation is tracked (bumped on changes outside metadata and status). */
   readonly tracksGeneration: boolean;
-  /** Resets server-owned parts of a new object (status, derived fields). */
-  prepareForCreate(obj: Obj): void;
+  /** Resets server-owned parts of a new object (status, derived fields); `user` is who creates it, when a client does. */
+  prepareForCreate(obj: Obj, user?: UserInfo): void;
   /** Carries over what a main-resource update may not change. */
   prepareForUpdate(obj: Obj, old: Obj): void;
+  /** Carries over what a status update may not change beyond the spec (kept anyway), e.g. a CSR's approval conditions. */
+  prepareForStatusUpdate?(obj: Obj, old: Obj): void;
   /** Kind-specific checks beyond the schema (api's validateObject runs as well). */
   validate(obj: Obj): StatusCause[];
   validateUpdate(obj: Obj, old: Obj): StatusCause[];

@@ -1,16 +1,21 @@
-// The HTTPS server: TLS with optional client certificates, every request and every upgrade into the one handler chain.
+// The HTTPS server: TLS (1.2 at least, kube's cipher suites) with optional client certificates, every request and every
+// upgrade into the one handler chain.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { SERVER_TLS } from '../../lib/tls.js';
 import type { Handler } from '../filters/chain.js';
 import { responseOnSocket, sendError } from '../http/responses.js';
 import { rememberUpgrade } from '../http/upgrades.js';
 import type { ClusterPki } from '../pki/pki.js';
 
 export function httpsServer(pki: ClusterPki, chain: Handler, log: Logger): Server {
-  const server = createServer({ key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => void chain(req, res));
+  const server = createServer(
+    { ...SERVER_TLS, key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false },
+    (req, res) => void chain(req, res),
+  );
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long; per-request deadlines are the chain's (filters/deadlines.ts)
   server.keepAliveTimeout = 65_000;

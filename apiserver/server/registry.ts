@@ -1,6 +1,8 @@
 // The registry as the server runs it: every store over the (timed) storage, and the admission plugins, which read the
 // stores' in-memory caches (informers, in kube-apiserver): no storage round trip per pod.
 import type { PriorityClass, ServiceAccount } from '../../api/index.js';
+import type { ResourceInfo } from '../../api/resources.js';
+import type { ValueTransformer } from '../registry/codec.js';
 import type { Logger } from '../../lib/logger.js';
 import { namespaceLifecycle } from '../admission/namespace-lifecycle.js';
 import { priorityAdmission } from '../admission/priority.js';
@@ -19,18 +21,24 @@ export interface CoreStores {
   nodes: Store;
   serviceAccounts: Store;
   configMaps: Store;
+  secrets: Store;
   priorityClasses: Store;
+  services: Store;
+  endpoints: Store;
+  endpointSlices: Store;
+  leases: Store;
 }
 
 export function newRegistry(
   storage: Storage,
-  o: { clock: Clock; log: Logger; bookmarkIntervalMs: number; serviceRanges?: ServiceRanges },
+  o: { clock: Clock; log: Logger; bookmarkIntervalMs: number; serviceRanges?: ServiceRanges; transformerFor?: (info: ResourceInfo) => ValueTransformer | undefined },
 ): { registry: Registry; stores: CoreStores; admission: Admission[] } {
   const admission: Admission[] = [];
   const registry = new Registry(storage, {
     clock: o.clock,
     admission,
     ...(o.serviceRanges ? { serviceRanges: o.serviceRanges } : {}),
+    ...(o.transformerFor ? { transformerFor: o.transformerFor } : {}),
     trackFields: trackUpdate,
     cacher: { bookmarkIntervalMs: o.bookmarkIntervalMs, onError: (msg, fields) => o.log.warn(msg, fields) },
   });
@@ -45,7 +53,12 @@ export function newRegistry(
     nodes: storeOf('', 'nodes'),
     serviceAccounts: storeOf('', 'serviceaccounts'),
     configMaps: storeOf('', 'configmaps'),
+    secrets: storeOf('', 'secrets'),
     priorityClasses: storeOf('scheduling.k8s.io', 'priorityclasses'),
+    services: storeOf('', 'services'),
+    endpoints: storeOf('', 'endpoints'),
+    endpointSlices: storeOf('discovery.k8s.io', 'endpointslices'),
+    leases: storeOf('coordination.k8s.io', 'leases'),
   };
   const { namespaces, priorityClasses, serviceAccounts } = stores;
   admission.push(

@@ -122,10 +122,18 @@ export class GrpcError extends Error {
   }
 }
 
+/** TLS towards etcd (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile), as PEM text. */
+export interface EtcdTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface EtcdKvOptions {
-  /** e.g. ['http://127.0.0.1:2379']; https endpoints are verified against the system CAs. */
+  /** e.g. ['http://127.0.0.1:2379']; https endpoints are verified against tls.ca, else the system CAs. */
   endpoints: string[];
   callTimeoutMs: number;
+  tls?: EtcdTls;
 }
 
 /**
@@ -231,7 +239,8 @@ export class EtcdKv {
     let s = this.sessions[index];
     if (!s || s.closed || s.destroyed) {
       const ep = this.opts.endpoints[index]!;
-      s = connect(ep);
+      const tls = this.opts.tls;
+      s = ep.startsWith('https:') && tls ? connect(ep, { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}) }) : connect(ep);
       const drop = (): void => {
         if (this.sessions[index] !== s) return;
         this.sessions[index] = undefined;

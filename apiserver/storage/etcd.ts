@@ -6,7 +6,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
-import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp } from './etcd-kv.js';
+import { createRevisionIs, deleteOp, EtcdKv, modRevisionIs, putOp, rangeOp, type EtcdTls } from './etcd-kv.js';
 import { checkSize, compactForRound, decodeContinue, encodeContinue, EventQueue, guaranteedUpdate, prefixEnd } from './common.js';
 import {
   StorageError,
@@ -32,6 +32,20 @@ export interface EtcdOptions {
   endpoints: string[];
   /** Per-call deadline (ms) so that a dead etcd gives an error instead of a hang. */
   callTimeoutMs?: number;
+  /** For https endpoints: the CA that signed etcd's certificates (default: the system's) and a client certificate. */
+  tls?: EtcdTls;
+}
+
+/** etcd3's credentials for the same TLS files (its gRPC channel verifies against them), for https endpoints only. */
+export function etcd3Credentials(tls: EtcdTls | undefined, endpoints: readonly string[]): { credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } } {
+  if (!tls || !endpoints.some((e) => e.startsWith('https:'))) return {};
+  return {
+    credentials: {
+      // null makes grpc-js's createSsl use the system's roots, as with no --etcd-cafile.
+      rootCertificate: tls.ca ? Buffer.from(tls.ca) : (null as unknown as Buffer),
+      ...(tls.cert && tls.key ? { privateKey: Buffer.from(tls.key), certChain: Buffer.from(tls.cert) } : {}),
+    },
+  };
 }
 
 /** Maps etcd's errors onto StorageError codes. */
@@ -53,9 +67,10 @@ export class EtcdStorage implements Storage, Maintenance {
   private readonly watches = new Set<EventQueue>();
 
   constructor(opts: EtcdOptions) {
-    this.kv = new EtcdKv({ endpoints: opts.endpoints, callTimeoutMs: opts.callTimeoutMs ?? 10_000 });
+    this.kv = new EtcdKv({ endpoints: opts.endpoints, callTimeoutMs: opts.callTimeoutMs ?? 10_000, ...(opts.tls ? { tls: opts.tls } : {}) });
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      ...etcd3Credentials(opts.tls, opts.endpoints),
       // A list of every object of a kind can exceed gRPC's 4 MiB default (kube-apiserver lifts it too).
       grpcOptions: { 'grpc.max_receive_message_length': -1 },
       // Calls get a deadline; watch streams live until closed (a deadline would cut every watch after 10s).

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { logger, type Logger } from '../../lib/logger.js';
 import { EmbeddedStorage } from './embedded.js';
 import { EtcdStorage } from './etcd.js';
+import type { EtcdTls } from './etcd-kv.js';
 import { checkFormat } from './format.js';
 import type { Backend } from './maintenance.js';
 
@@ -12,6 +13,7 @@ export * from './interface.js';
 export type { Backend, BackendKind, CompactRound, FormatRecord, Maintenance, SnapshotResult } from './maintenance.js';
 export { EmbeddedStorage } from './embedded.js';
 export { EtcdStorage } from './etcd.js';
+export type { EtcdTls } from './etcd-kv.js';
 export { checkFormat, FormatError, STORAGE_FORMAT_VERSION } from './format.js';
 export { startCompactor, type Compactor } from './compactor.js';
 
@@ -20,6 +22,8 @@ export interface OpenStorageOptions {
   dataDir: string;
   /** etcd endpoints; when set the embedded store is not used. */
   etcdServers?: string[];
+  /** The etcd client's CA, certificate and key (https endpoints). */
+  etcdTls?: EtcdTls;
   /** The version of the ketch opening the store, recorded in it (see format.ts). */
   ketchVersion: string;
   log?: Logger;
@@ -34,7 +38,7 @@ export async function openStorage(opts: OpenStorageOptions): Promise<Backend> {
   let backend: Backend;
   let where: string;
   if (opts.etcdServers?.length) {
-    backend = new EtcdStorage({ endpoints: opts.etcdServers });
+    backend = new EtcdStorage({ endpoints: opts.etcdServers, ...(opts.etcdTls ? { tls: opts.etcdTls } : {}) });
     where = `etcd ${opts.etcdServers.join(',')}`;
   } else {
     mkdirSync(join(opts.dataDir, 'db'), { recursive: true, mode: 0o700 });

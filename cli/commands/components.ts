@@ -1,12 +1,16 @@
 // Component commands: each runs one part of the cluster alone (`ketch runtime`, ...), as `ketch server`/`ketch up` host them together.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
+import { join } from 'node:path';
+import { HOST_BUSYBOX_TAGS, importHostBusybox, loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
 import { registerImageVerbs } from './image.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
+import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
+import { bootstrapClientCertificate } from '../../agent/certificates/index.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
-import { readFlags, type Flags, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type Flags, type FlagTable } from '../../lib/flags.js';
+import { logger } from '../../lib/logger.js';
 import { invalidImageGcPolicy, type ImageGcPolicy } from '../../agent/image-gc.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
@@ -54,7 +58,10 @@ export function imageGcOptions(f: Flags): ImageGcPolicy {
 }
 
 export const AGENT_FLAGS: FlagTable = [
-  { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server' },
+  { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server (with --bootstrap-kubeconfig: where the node\'s own is written)' },
+  { name: '--bootstrap-kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig with a bootstrap token: used to get the node\'s client certificate when --kubeconfig has none usable (TLS bootstrap)' },
+  { name: '--rotate-certificates', kind: 'bool', description: 'renew the client certificate (from ROOT/pki, as a TLS bootstrap leaves it) before it expires' },
+  { name: '--rotate-server-certificates', kind: 'bool', description: 'serve the agent API with a certificate from the cluster CA, asked for and renewed through CSRs' },
   { name: '--server', kind: 'string', arg: 'urls', description: "API servers, comma-separated (instead of the kubeconfig's); with several, the agent fails over between them" },
   { name: '--node-name', kind: 'string', arg: 'name', default: hostname().toLowerCase(), description: 'name of the Node object' },
   { name: '--container-runtime-endpoint', kind: 'string', arg: 'endpoint', description: 'CRI endpoint (e.g. unix:///run/containerd/containerd.sock); default: start the built-in runtime' },
@@ -68,10 +75,11 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'built-in runtime: mirror for a registry (repeatable)' },
   { name: '--tls-cert-file', kind: 'string', arg: 'file', description: 'serving certificate of the agent API (default: self-signed)' },
   { name: '--tls-private-key-file', kind: 'string', arg: 'file', description: 'key of --tls-cert-file' },
+  { name: '--local-path-root', kind: 'repeated', arg: 'dir', description: 'directory local-path volumes may live in besides their StorageClass nodePath (repeatable; default /var/lib/ketch/storage)' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
-  { name: '--cluster-cidr', kind: 'string', arg: 'cidr', default: '10.42.0.0/16', description: "the cluster pod network (the controller manager's --cluster-cidr): other nodes' pod CIDRs are routed only inside it" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
   ...IMAGE_GC_FLAGS,
+  ...NODE_NETWORK_FLAGS,
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
   { name: '--prefix', kind: 'string', arg: 'p', default: 'hollow-node-', description: 'with --hollow: node name prefix' },
@@ -80,6 +88,11 @@ export const AGENT_FLAGS: FlagTable = [
 export const IMAGE_LOAD_FLAGS: FlagTable = [
   { name: '--root', kind: 'string', arg: 'dir', default: DEFAULT_RUNTIME_ROOT, description: 'runtime state directory' },
   { name: '--name', kind: 'string', arg: 'ref', description: 'tag the image with this name' },
+];
+
+export const IMAGE_IMPORT_HOST_FLAGS: FlagTable = [
+  { name: '--root', kind: 'string', arg: 'dir', default: DEFAULT_RUNTIME_ROOT, description: 'runtime state directory (of `ketch up`: DATA-DIR/runtime; not while it runs)' },
+  { name: '--tag', kind: 'repeated', arg: 'ref', description: `name of the image (repeatable; default ${HOST_BUSYBOX_TAGS.join(' and ')})` },
 ];
 
 /** Parses `k=v,k2=v2`. */
@@ -120,15 +133,41 @@ export function register(program: Command): void {
     const tags = await loadImageArchive(f.string('--root'), file, name ? { name } : {});
     for (const t of tags) console.log(`loaded ${t}`);
   });
+  const importHost = image
+    .command('import-host')
+    .argument('<image>', 'what to make from this host: busybox (from busybox-static)')
+    .description("make an image from the host's files and put it into the runtime image store (for a node without internet)");
+  addFlags(importHost, IMAGE_IMPORT_HOST_FLAGS).action(async (what: string, _opts: unknown, cmd: Command) => {
+    if (what !== 'busybox') throw new Error(`ketch image import-host: only busybox can be made from the host, not "${what}"`);
+    const f = readFlags(IMAGE_IMPORT_HOST_FLAGS, givenFlags(cmd));
+    const tags = f.repeated('--tag');
+    for (const t of await importHostBusybox(f.string('--root'), tags.length ? tags : HOST_BUSYBOX_TAGS)) console.log(`imported ${t}`);
+  });
   registerImageVerbs(image, DEFAULT_RUNTIME_ROOT);
 }
 
 /** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */
-async function runAgent(cmd: Command): Promise<void> {
-  const f = readFlags(AGENT_FLAGS, givenFlags(cmd));
+function runAgent(cmd: Command): Promise<void> {
+  return runAgentWith(readFlags(AGENT_FLAGS, givenFlags(cmd)));
+}
+
+/** Runs the agent from its flags (`ketch agent`, and `ketch join` once it has written the bootstrap kubeconfig). */
+export async function runAgentWith(f: Flags): Promise<void> {
   const imageGc = imageGcOptions(f);
   const opt = (name: string): string | undefined => f.optional(name) || undefined;
   const kubeconfig = opt('--kubeconfig');
+  const bootstrap = opt('--bootstrap-kubeconfig');
+  if (bootstrap) {
+    if (!kubeconfig) throw new FlagError('--bootstrap-kubeconfig needs --kubeconfig: the file the node\'s own kubeconfig is written to');
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort(new Error('interrupted while waiting for the client certificate'));
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    try {
+      await bootstrapClientCertificate({ bootstrapKubeconfig: bootstrap, kubeconfig, certDir: join(f.string('--root-dir'), 'pki'), nodeName: f.string('--node-name'), signal: stop.signal, log: logger('agent') });
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
+  }
   const server = opt('--server');
   const rest = new RestClient(loadClientConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(server ? { server } : {}) }), 'ketch-agent');
   if (f.bool('--hollow')) {
@@ -145,6 +184,7 @@ async function runAgent(cmd: Command): Promise<void> {
   const labels = opt('--node-labels');
   const tlsCertFile = opt('--tls-cert-file');
   const tlsKeyFile = opt('--tls-private-key-file');
+  const localPathRoots = f.repeated('--local-path-root');
   const agent = await startAgent({
     rest,
     nodeName,
@@ -154,15 +194,18 @@ async function runAgent(cmd: Command): Promise<void> {
     maxPods: f.int('--max-pods'),
     podRoutes: !f.bool('--no-pod-routes'),
     seccompDefault: !f.bool('--no-seccomp-default'),
-    clusterCIDR: f.string('--cluster-cidr'),
+    ...nodeNetworkFlags(f),
     imageGc,
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),
+    ...(localPathRoots.length ? { localPathRoots } : {}),
     ...(nodeIP ? { nodeIP } : {}),
     ...(labels ? { labels: parseLabels(labels) } : {}),
     ...(tlsCertFile ? { tlsCertFile } : {}),
     ...(tlsKeyFile ? { tlsKeyFile } : {}),
+    rotateCertificates: f.bool('--rotate-certificates'),
+    rotateServerCertificates: f.bool('--rotate-server-certificates'),
   });
   console.error(`ketch agent: node ${nodeName} registered, agent API on port ${agent.port}`);
   await untilSignal();

@@ -1,5 +1,6 @@
 // `ketch controller-manager` and `ketch scheduler`: the control-plane components alone, against any API server;
-// `ketch server` and `ketch up` host the same components in one process through startControlPlaneComponents().
+// `ketch server` and `ketch up` host the same components in their process through startControlPlaneComponents(), each
+// in a worker thread of its own (component-thread.ts) unless --single-process.
 import type { Command } from 'commander';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
@@ -8,6 +9,7 @@ import { startControllerManager } from '../../controllers/manager.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler } from '../../scheduler/index.js';
 import { addFlags, givenFlags } from '../component-flags.js';
+import { startComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
 import { untilSignal } from '../signals.js';
 
 const restFrom = (kubeconfig: string | undefined, agent: string): RestClient =>
@@ -17,6 +19,11 @@ const restFrom = (kubeconfig: string | undefined, agent: string): RestClient =>
 export const HOSTING_FLAGS: FlagTable = [
   { name: '--disable-controller-manager', kind: 'bool', description: 'do not run the controller manager in this process' },
   { name: '--disable-scheduler', kind: 'bool', description: 'do not run the scheduler in this process' },
+  {
+    name: '--single-process',
+    kind: 'bool',
+    description: "run the controller manager and the scheduler on the API server's thread (one event loop) instead of a worker thread each",
+  },
 ];
 
 /**
@@ -30,38 +37,55 @@ export const HOSTED_COMPONENT_FLAGS: FlagTable = [
 ];
 
 export interface ComponentSet {
+  /** The components and where they run (for `<data-dir>/components.json`). */
+  readonly threads: readonly HostedThread[];
+  /** Rejects when a component's thread fails after it started; never settles otherwise. */
+  readonly failed: Promise<never>;
   stop(): Promise<void>;
 }
 
-/** A client per hosted component, each with that component's own credential (its kubeconfig). */
-export interface ComponentClients {
-  controllerManager(userAgent: string): RestClient;
-  scheduler(userAgent: string): RestClient;
+/** The kubeconfig of each hosted component: its own credential. */
+export type ComponentKubeconfigs = Readonly<Record<HostedComponent, string>>;
+
+/** Starts one hosted component on the calling thread, from the flags given (HOSTED_COMPONENT_FLAGS). */
+export async function startHostedComponent(which: HostedComponent, kubeconfig: string, input: FlagInput): Promise<{ stop(): Promise<void> }> {
+  const { options } = controllerManagerOptionsFromFlags(input);
+  const rest = new RestClient(loadClientConfig({ kubeconfig }), `ketch-${which}`);
+  if (which === 'controller-manager') return startControllerManager({ rest, ...options });
+  return startScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
 }
 
 /**
- * Starts the controller manager and the scheduler against an API server (in-process hosting for server/up), from the
- * flags given (HOSTED_COMPONENT_FLAGS). Each gets its own client, so that the controllers' many watches never hold
- * the sockets the scheduler binds with.
+ * Starts the controller manager and the scheduler against an API server (hosting for server/up), from the flags given
+ * (HOSTED_COMPONENT_FLAGS). Each reaches the API server as any client does, over loopback HTTPS with its own kubeconfig's
+ * credentials and a client of its own (the controllers' many watches never hold the sockets the scheduler binds with).
+ * By default each runs in a worker thread of its own (an event loop and a heap per component, so the three use every
+ * core); --single-process keeps them on the calling thread.
  */
-export async function startControlPlaneComponents(clients: ComponentClients, input: FlagInput): Promise<ComponentSet> {
-  const stops: Array<() => Promise<void>> = [];
-  const { options } = controllerManagerOptionsFromFlags(input);
+export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconfigs, input: FlagInput): Promise<ComponentSet> {
   const hosting = readFlags(HOSTING_FLAGS, input);
+  const wanted = (['controller-manager', 'scheduler'] as const).filter((c) => !hosting.bool(`--disable-${c}`));
+  const threaded = !hosting.bool('--single-process');
+  const started: Array<{ thread: HostedThread; stop(): Promise<void>; failed?: Promise<never> }> = [];
   try {
-    if (!hosting.bool('--disable-controller-manager')) {
-      const cm = await startControllerManager({ rest: clients.controllerManager('ketch-controller-manager'), ...options });
-      stops.push(() => cm.stop());
-    }
-    if (!hosting.bool('--disable-scheduler')) {
-      const sched = await startScheduler({ rest: clients.scheduler('ketch-scheduler'), ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
-      stops.push(() => sched.stop());
+    for (const name of wanted) {
+      if (threaded) started.push(await startComponentThread(name, kubeconfigs[name], input));
+      else {
+        const c = await startHostedComponent(name, kubeconfigs[name], input);
+        started.push({ thread: { name, pid: process.pid }, stop: () => c.stop() });
+      }
     }
   } catch (err) {
-    await Promise.all(stops.map((s) => s()));
+    await Promise.all(started.map((s) => s.stop()));
     throw err;
   }
-  return { stop: async () => void (await Promise.all(stops.map((s) => s()))) };
+  const failed = Promise.race(started.flatMap((s) => (s.failed ? [s.failed] : [new Promise<never>(() => undefined)])));
+  failed.catch(() => undefined); // the thread logged it; a caller that does not race it must not die of an unhandled rejection
+  return {
+    threads: started.map((s) => s.thread),
+    failed,
+    stop: async () => void (await Promise.all(started.map((s) => s.stop()))),
+  };
 }
 
 export function register(program: Command): void {

@@ -92,7 +92,7 @@ export async function describe(cli: Cli, res: ApiResource, obj: Obj, withEvents 
       text = await describeNode(cli, obj);
       break;
     case 'Service':
-      text = describeService(obj);
+      text = await describeService(cli, obj);
       break;
     case 'ConfigMap':
     case 'Secret':
@@ -353,18 +353,59 @@ async function describeNode(cli: Cli, node: Obj): Promise<string> {
   return t;
 }
 
-function describeService(svc: Obj): string {
+/** kubectl's formatEndpointSlices: the ready endpoints of the named port (address:port), three at most and a count. */
+export function formatEndpointSlices(slices: Any[], portName: string): string {
+  if (!slices.length) return '<none>';
+  const list: string[] = [];
+  let count = 0;
+  const add = (addr: string): void => {
+    if (list.length < 3) list.push(addr);
+    count++;
+  };
+  const ready = (e: Any): boolean => o(e.conditions).ready !== false;
+  const first = (e: Any): string => String((e.addresses as unknown[] | undefined)?.[0] ?? '');
+  for (const slice of slices) {
+    const ports = a(slice.ports);
+    const endpoints = a(slice.endpoints).filter(ready);
+    // A headless service may have no ports: its addresses alone.
+    if (!ports.length) for (const e of endpoints) add(first(e));
+    for (const p of ports) if (s(p.name, '') === portName) for (const e of endpoints) add(`${first(e)}:${s(p.port)}`);
+  }
+  return count > list.length ? `${list.join(',')} + ${count - list.length} more...` : list.join(',');
+}
+
+/** kubectl's service describer: the spec, the load balancer ingress, and each port's endpoints from the EndpointSlices. */
+async function describeService(cli: Cli, svc: Obj): Promise<string> {
   const spec = o(svc.spec);
+  const ingress = a(o(o(svc.status).loadBalancer).ingress);
+  const slicesRes = (await cli.resolver()).byKind('discovery.k8s.io/v1', 'EndpointSlice');
+  const slices = slicesRes
+    ? (await cli.client<Obj>(slicesRes).listAll(svc.metadata?.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata?.name ?? ''}` }).catch(() => ({ items: [] as Obj[] }))).items
+    : [];
+  const list = (v: unknown): string => (Array.isArray(v) && v.length ? v.map(String).join(',') : '<none>');
   let t = header(svc);
   t += `Selector:\t${formatLabels(spec.selector as Record<string, string> | undefined)}\n`;
-  t += `Type:\t${s(spec.type, 'ClusterIP')}\nIP Family Policy:\t${s(spec.ipFamilyPolicy, 'SingleStack')}\n`;
-  t += `IP:\t${s(spec.clusterIP)}\n`;
+  t += `Type:\t${s(spec.type, '')}\n`;
+  if (spec.ipFamilyPolicy) t += `IP Family Policy:\t${s(spec.ipFamilyPolicy)}\n`;
+  t += `IP Families:\t${list(spec.ipFamilies)}\n`;
+  t += `IP:\t${s(spec.clusterIP, '')}\nIPs:\t${list(spec.clusterIPs)}\n`;
+  if (Array.isArray(spec.externalIPs) && spec.externalIPs.length) t += `External IPs:\t${list(spec.externalIPs)}\n`;
+  if (spec.loadBalancerIP) t += `Desired LoadBalancer IP:\t${s(spec.loadBalancerIP)}\n`;
+  if (spec.externalName) t += `External Name:\t${s(spec.externalName)}\n`;
+  if (ingress.length) t += `LoadBalancer Ingress:\t${ingress.map((i) => (i.ip ? `${s(i.ip)}${i.ipMode ? ` (${s(i.ipMode)})` : ''}` : s(i.hostname, ''))).join(', ')}\n`;
   for (const p of a(spec.ports)) {
-    t += `Port:\t${s(p.name, '<unset>')}\t${s(p.port)}/${s(p.protocol, 'TCP')}\n`;
-    t += `TargetPort:\t${s(p.targetPort, s(p.port))}/${s(p.protocol, 'TCP')}\n`;
-    if (p.nodePort) t += `NodePort:\t${s(p.name, '<unset>')}\t${s(p.nodePort)}/${s(p.protocol, 'TCP')}\n`;
+    const name = s(p.name, '<unset>');
+    const proto = s(p.protocol, 'TCP');
+    t += `Port:\t${name}\t${s(p.port)}/${proto}\n`;
+    t += `TargetPort:\t${s(p.targetPort, s(p.port))}/${proto}\n`;
+    if (p.nodePort) t += `NodePort:\t${name}\t${s(p.nodePort)}/${proto}\n`;
+    t += `Endpoints:\t${formatEndpointSlices(slices, s(p.name, ''))}\n`;
   }
-  t += `Session Affinity:\t${s(spec.sessionAffinity, 'None')}\n`;
+  t += `Session Affinity:\t${s(spec.sessionAffinity, '')}\n`;
+  if (spec.externalTrafficPolicy) t += `External Traffic Policy:\t${s(spec.externalTrafficPolicy)}\n`;
+  if (spec.internalTrafficPolicy) t += `Internal Traffic Policy:\t${s(spec.internalTrafficPolicy)}\n`;
+  if (spec.healthCheckNodePort) t += `HealthCheck NodePort:\t${s(spec.healthCheckNodePort)}\n`;
+  if (Array.isArray(spec.loadBalancerSourceRanges) && spec.loadBalancerSourceRanges.length) t += `LoadBalancer Source Ranges:\t${list(spec.loadBalancerSourceRanges)}\n`;
   return t;
 }
 

@@ -1,11 +1,10 @@
-// `ketch rollout status|history|undo|restart|pause|resume` for deployments (status and restart also for daemon sets
-// and stateful sets), following kubectl's status messages.
+// `ketch rollout status|history|undo|restart|pause|resume` for deployments (status, history, undo and restart also for
+// daemon sets and stateful sets, from their ControllerRevisions), following kubectl's messages.
 import type { Command } from 'commander';
 import type { ObjectLike } from '../../client/rest.js';
 import { cliOf, type Cli } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../flags.js';
-import { formatColumns } from '../printers/table.js';
 import { objectName } from '../printers/index.js';
 import { tabwrite } from '../printers/tabwriter.js';
 import { deepEqual } from '../merge.js';
@@ -87,7 +86,7 @@ export function register(program: Command): void {
     .option('--revision <n>', 'pin to a specific revision', '0')
     .action((args: string[], flags: StatusFlags, cmd: Command) => status(cliOf(cmd), args, flags));
 
-  sub('history', 'show the revisions of a deployment')
+  sub('history', 'show the revisions of a deployment, daemon set or stateful set')
     .option('--revision <n>', 'show the pod template of this revision', '0')
     .action((args: string[], flags: SelectFlags & { revision: string }, cmd: Command) => history(cliOf(cmd), args, flags));
 
@@ -95,7 +94,10 @@ export function register(program: Command): void {
     .option('--to-revision <n>', 'the revision to roll back to (0: the previous one)', '0')
     .action(async (args: string[], flags: SelectFlags & { toRevision: string }, cmd: Command) => {
       const cli = cliOf(cmd);
-      for (const info of await workloads(cli, args, flags, 'undo', ['Deployment'], true)) await undo(cli, info, Number(flags.toRevision)).catch((e: unknown) => cli.fail(e));
+      for (const info of await workloads(cli, args, flags, 'undo', ['Deployment', 'DaemonSet', 'StatefulSet'], true)) {
+        const to = Number(flags.toRevision);
+        await (info.res.kind === 'Deployment' ? undo(cli, info, to) : undoFromRevision(cli, info, to)).catch((e: unknown) => cli.fail(e));
+      }
     });
 
   sub('restart', 'restart the pods of a workload (a new rollout)').action(async (args: string[], flags: SelectFlags, cmd: Command) => {
@@ -151,21 +153,65 @@ async function status(cli: Cli, args: string[], flags: StatusFlags): Promise<voi
 
 /** `rollout history`: the revisions and their change causes, or one revision's pod template. */
 async function history(cli: Cli, args: string[], flags: SelectFlags & { revision: string }): Promise<void> {
-  for (const info of await workloads(cli, args, flags, 'history', ['Deployment'])) {
-    const rss = await replicaSets(cli, info);
+  for (const info of await workloads(cli, args, flags, 'history')) {
+    const revs = await revisionsOf(cli, info);
     const rev = Number(flags.revision);
+    const name = objectName({ metadata: { name: info.name } }, info.res);
     if (rev > 0) {
-      const rs = rss.find((r) => revisionOf(r) === rev);
-      if (!rs) throw new CliError(`unable to find the specified revision`);
-      const tpl = (rs as { spec?: { template?: Any } }).spec?.template ?? {};
-      cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} with revision #${rev}`);
-      cli.out(tabwrite(podTemplate(tpl)));
+      const r = revs.find((x) => x.revision === rev);
+      if (!r) throw new CliError(`unable to find the specified revision`);
+      cli.out(`${name} with revision #${rev}`);
+      cli.out(tabwrite(podTemplate(r.template)));
       continue;
     }
-    cli.out(`${objectName({ metadata: { name: info.name } }, info.res)} `);
-    const rows = [['REVISION', 'CHANGE-CAUSE'], ...rss.map((r) => [String(revisionOf(r)), r.metadata?.annotations?.[CHANGE_CAUSE] ?? '<none>'])];
-    cli.io.stdout.write(formatColumns(rows) + '\n');
+    cli.out(`${name} `);
+    if (!revs.length) {
+      cli.out('No rollout history found.');
+      continue;
+    }
+    // kubectl's tabbedString: a tabwriter with padding 2.
+    cli.io.stdout.write(tabwrite(['REVISION\tCHANGE-CAUSE', ...revs.map((r) => `${r.revision}\t${r.changeCause || '<none>'}`)].join('\n') + '\n') + '\n');
   }
+}
+
+interface Revision {
+  revision: number;
+  changeCause: string;
+  template: Any;
+  /** A daemon set's or stateful set's ControllerRevision data: the strategic merge patch that restores it. */
+  patch?: Any;
+}
+
+/** A workload's revisions, oldest first: a deployment's replica sets, or the ControllerRevisions it controls. */
+async function revisionsOf(cli: Cli, info: Info): Promise<Revision[]> {
+  if (info.res.kind === 'Deployment') {
+    return (await replicaSets(cli, info)).map((r) => ({ revision: revisionOf(r), changeCause: r.metadata?.annotations?.[CHANGE_CAUSE] ?? '', template: (r as { spec?: { template?: Any } }).spec?.template ?? {} }));
+  }
+  const owner = info.obj ?? (await cli.client(info.res).get(info.namespace, info.name));
+  const crRes = (await cli.resolver()).byKind('apps/v1', 'ControllerRevision');
+  if (!crRes) throw new CliError('the server has no controller revisions');
+  const list = await cli.client<ObjectLike & { revision?: number; data?: Any }>(crRes).listAll(info.namespace);
+  return list.items
+    .filter((cr) => ((cr.metadata?.ownerReferences ?? []) as { uid?: string; controller?: boolean }[]).some((x) => x.controller && x.uid === owner.metadata?.uid))
+    .map((cr) => {
+      const { $patch: _directive, ...template } = ((cr.data?.spec as Any | undefined)?.template ?? {}) as Any;
+      return { revision: cr.revision ?? 0, changeCause: cr.metadata?.annotations?.[CHANGE_CAUSE] ?? '', template, patch: cr.data ?? {} };
+    })
+    .sort((a, b) => a.revision - b.revision);
+}
+
+/** `rollout undo` of a daemon set or stateful set: its revision's patch applied (kubectl's DaemonSetRollbacker). */
+async function undoFromRevision(cli: Cli, info: Info, to: number): Promise<void> {
+  const revs = await revisionsOf(cli, info);
+  const target = to === 0 ? (revs.length > 1 ? revs[revs.length - 2] : undefined) : revs.find((r) => r.revision === to);
+  if (!target) throw new CliError(`unable to find specified revision ${to} in history`);
+  const name = objectName({ metadata: { name: info.name } }, info.res);
+  if (deepEqual(target.template, (info.obj as Workload).spec?.template ?? {})) {
+    cli.out(`${name} skipped rollback (current template already matches revision ${target.revision})`);
+    return;
+  }
+  await cli.client(info.res).patch(info.namespace, info.name, target.patch ?? {}, 'strategic');
+  cli.out(`${name} rolled back`);
 }
 
 /** `rollout undo`: the deployment's template back to revision `to` (0: the one before the current). */

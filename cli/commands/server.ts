@@ -1,18 +1,22 @@
-// `ketch server`: the control plane in one process (k3s-style): storage, API server, and the components hosted with it.
+// `ketch server`: the control plane in one process (k3s-style): storage and the API server on the main thread, the
+// controller manager and the scheduler hosted with it, each on a worker thread (or all on one with --single-process).
 import type { Command } from 'commander';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { openStorage } from '../../apiserver/storage/index.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
 import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
 import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
+import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
 import { logger } from '../../lib/logger.js';
-import { readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
+import { FlagError, readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { VERSION } from '../version.js';
+import { osThreadId } from './component-thread.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -20,8 +24,19 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--data-dir', kind: 'string', arg: 'dir', default: '/var/lib/ketch/server', description: 'state directory (embedded store, PKI, admin.kubeconfig)' },
   { name: '--secure-port', kind: 'int', arg: 'port', default: '6443', description: 'API server HTTPS port' },
   { name: '--bind-address', kind: 'string', arg: 'addr', default: '0.0.0.0', description: 'API server address to listen on' },
+  {
+    name: '--advertise-address',
+    kind: 'string',
+    arg: 'ip',
+    description: "the API server's address in the kubernetes Service's endpoints and in kube-public/cluster-info for joining nodes (default: --bind-address when it names one, else the first non-loopback IPv4; a loopback address gives no endpoint)",
+  },
+  { name: '--service-cluster-ip-range', kind: 'string', arg: 'cidr', default: DEFAULT_SERVICE_RANGES.serviceCidr, description: "Services' cluster IPs; the first is the kubernetes Service's" },
   { name: '--etcd-servers', kind: 'list', arg: 'urls', description: 'comma-separated etcd endpoints; without it the embedded store is used' },
   { name: '--max-requests-inflight', kind: 'int', arg: 'n', default: '400', description: 'non-mutating requests in flight before the API server answers 429 (0: no limit)' },
+  { name: '--etcd-cafile', kind: 'string', arg: 'file', description: 'CA that signed the etcd servers\' certificates (https etcd endpoints)' },
+  { name: '--etcd-certfile', kind: 'string', arg: 'file', description: 'client certificate towards etcd' },
+  { name: '--etcd-keyfile', kind: 'string', arg: 'file', description: 'key of --etcd-certfile' },
+  { name: '--encryption-provider-config', kind: 'string', arg: 'file', description: 'EncryptionConfiguration (apiserver.config.k8s.io/v1): how resources are encrypted at rest' },
   { name: '--max-mutating-requests-inflight', kind: 'int', arg: 'n', default: '200', description: 'mutating requests in flight before the API server answers 429 (0: no limit)' },
   { name: '--authorization-mode', kind: 'list', arg: 'modes', default: 'Node,RBAC', description: 'authorizers in order, after system:masters: Node, RBAC, AlwaysAllow, AlwaysDeny' },
   { name: '--admission-control-config-file', kind: 'string', arg: 'file', description: 'AdmissionConfiguration with the PodSecurity plugin\'s PodSecurityConfiguration (defaults, exemptions)' },
@@ -38,6 +53,16 @@ export const API_SERVER_FLAGS: FlagTable = [
   { name: '--snapshot-dir', kind: 'string', arg: 'dir', description: 'directory of snapshots (default <data-dir>/snapshots)' },
 ];
 
+/** The etcd client's TLS files from --etcd-cafile, --etcd-certfile and --etcd-keyfile, read; undefined when none is given. */
+export function etcdTlsFromFlags(f: { optional(name: string): string | undefined }): EtcdTls | undefined {
+  const ca = f.optional('--etcd-cafile');
+  const cert = f.optional('--etcd-certfile');
+  const key = f.optional('--etcd-keyfile');
+  if (!ca && !cert && !key) return undefined;
+  if (!cert !== !key) throw new FlagError('--etcd-certfile and --etcd-keyfile go together');
+  return { ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}), ...(cert && key ? { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } : {}) };
+}
+
 /** `ketch server`'s flags: the API server's and the hosted components'. */
 export const SERVER_FLAGS: FlagTable = [...API_SERVER_FLAGS, ...HOSTED_COMPONENT_FLAGS];
 
@@ -46,6 +71,8 @@ export interface RunningServer {
   adminKubeconfigPath: string;
   /** A client with the admin credentials. */
   rest: RestClient;
+  /** Rejects when a hosted component's thread fails; never settles otherwise. */
+  failed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +92,8 @@ async function apiServerOptions(f: Flags, defaults: ServerDefaults): Promise<Omi
   return {
     securePort: f.int('--secure-port'),
     bindAddress: f.string('--bind-address'),
+    ...(f.optional('--advertise-address') ? { advertiseAddress: f.string('--advertise-address') } : {}),
+    serviceRanges: { ...DEFAULT_SERVICE_RANGES, serviceCidr: f.cidr('--service-cluster-ip-range', 8, 28) },
     maxRequestsInflight: f.int('--max-requests-inflight'),
     maxMutatingRequestsInflight: f.int('--max-mutating-requests-inflight'),
     authorizationModes: parseAuthorizationModes(f.list('--authorization-mode')),
@@ -85,7 +114,10 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   const dataDir = resolve(f.string('--data-dir'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const etcdServers = f.list('--etcd-servers');
-  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}) });
+  const etcdTls = etcdTlsFromFlags(f);
+  const encryptionFile = f.optional('--encryption-provider-config');
+  const encryption = encryptionFile ? await loadEncryptionConfig(encryptionFile) : undefined;
+  const storage = await openStorage({ dataDir, ketchVersion: VERSION, ...(etcdServers.length ? { etcdServers } : {}), ...(etcdTls ? { etcdTls } : {}) });
   const upkeep = await startStorageUpkeep(storage, {
     dataDir,
     compactionIntervalMs: f.durationMs('--etcd-compaction-interval'),
@@ -95,29 +127,35 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
     ketchVersion: VERSION,
     log,
   });
-  const api = await startApiServer({ dataDir, storage, ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
+  const api = await startApiServer({ dataDir, storage, ...(encryption ? { encryption } : {}), ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
     await upkeep.stop();
     await storage.close();
     throw err;
   });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers.length ? 'etcd' : 'embedded' });
   // The hosted components reach the API server as any client would: over TLS, each with its own client certificate.
-  const config = loadClientConfig({ kubeconfig: api.adminKubeconfigPath });
-  const rest = new RestClient(config, 'ketch-server');
-  const clients = {
-    controllerManager: (agent: string) => new RestClient(loadClientConfig({ kubeconfig: api.controllerManagerKubeconfigPath }), agent),
-    scheduler: (agent: string) => new RestClient(loadClientConfig({ kubeconfig: api.schedulerKubeconfigPath }), agent),
+  const rest = new RestClient(loadClientConfig({ kubeconfig: api.adminKubeconfigPath }), 'ketch-server');
+  const kubeconfigs = { 'controller-manager': api.controllerManagerKubeconfigPath, scheduler: api.schedulerKubeconfigPath };
+  // The hosted CSR signer signs with the cluster CA unless told otherwise (kube-controller-manager's defaults are kubeadm's paths).
+  const hosted = {
+    '--cluster-signing-cert-file': join(dataDir, 'pki', 'ca.crt'),
+    '--cluster-signing-key-file': join(dataDir, 'pki', 'ca.key'),
+    ...input,
   };
-  const components = await startControlPlaneComponents(clients, input).catch(async (err: unknown) => {
+  const components = await startControlPlaneComponents(kubeconfigs, hosted).catch(async (err: unknown) => {
     await api.close();
     await upkeep.stop();
     await storage.close();
     throw err;
   });
+  // Which thread is which component (a diagnostic: per-component CPU from /proc/<pid>/task/<tid>).
+  const threads = [{ name: 'apiserver', pid: process.pid, ...(osThreadId() !== undefined ? { tid: osThreadId() } : {}) }, ...components.threads];
+  writeFileSync(join(dataDir, 'components.json'), JSON.stringify(threads) + '\n');
   return {
     url: api.url,
     adminKubeconfigPath: api.adminKubeconfigPath,
     rest,
+    failed: components.failed,
     stop: async () => {
       await components.stop();
       await api.close();
@@ -132,7 +170,9 @@ export function register(program: Command): void {
   addFlags(cmd, SERVER_FLAGS).action(async (_opts: unknown, c: Command) => {
     const srv = await runServer(givenFlags(c));
     console.error(`ketch server is up at ${srv.url}\n  export KUBECONFIG=${srv.adminKubeconfigPath}\n  kubectl get ns`);
-    await untilSignal();
+    // A component thread that dies takes the server down (as a crashed k3s component does), after a clean stop.
+    const failure = await Promise.race([untilSignal().then(() => undefined), srv.failed.catch((err: unknown) => err)]);
     await srv.stop();
+    if (failure !== undefined) process.exitCode = 1;
   });
 }

@@ -9,20 +9,27 @@ import { Etcd3 } from 'etcd3';
 import YAML from 'yaml';
 import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
-import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
+import type { ResourceClient } from '../../client/rest.js';
+import { defaultBridge, ensurePodCidrFree, HOST_BUSYBOX_TAGS, hasDefaultRoute, importHostBusybox, RuntimeError, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { startAgent } from '../../agent/index.js';
 import { unmountUnder } from '../../agent/volumes.js';
 import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
 import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
 import { RestClient } from '../../client/rest.js';
+import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { ensureLocalPathStorageClass } from '../../controllers/volume/local-path/bootstrap.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { processIo } from '../io.js';
+import { progress } from '../wait-util.js';
 import { IMAGE_GC_FLAGS, imageGcOptions, parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
-import { API_SERVER_FLAGS, runServer, type RunningServer } from './server.js';
+import { etcd3Credentials } from '../../apiserver/storage/etcd.js';
+import type { EtcdTls } from '../../apiserver/storage/index.js';
+import { ensureDefaultEncryptionConfig } from '../../apiserver/encryption/config.js';
+import { API_SERVER_FLAGS, etcdTlsFromFlags, runServer, type RunningServer } from './server.js';
 import { DEFAULT_REGISTRY_PORT, startClusterRegistry } from '../../registry/index.js';
 
 /** `ketch up`'s flags: the API server's (data dir /var/lib/ketch), then the runtime's and agent's, then the hosted components'. */
@@ -37,6 +44,10 @@ export const UP_FLAGS: FlagTable = [
   { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
   ...IMAGE_GC_FLAGS,
+  // The node network's flags but the two ranges, which the API server's and the controller manager's flags give.
+  ...NODE_NETWORK_FLAGS.filter((f) => f.name !== '--cluster-cidr' && f.name !== '--service-cluster-ip-range'),
+  { name: '--host-busybox', kind: 'string', arg: 'auto|always|never', default: 'auto', description: "put busybox:1.36 and busybox:latest made from the host's busybox-static into the node's image store when it lacks them: always, never, or auto (when this machine has no default route, i.e. no internet)" },
+  { name: '--shutdown-grace-period', kind: 'duration', arg: 'duration', default: '5s', description: "on Ctrl-C, how long running containers get to exit after their stop signal before they are killed (0s: at once)" },
   ...HOSTED_COMPONENT_FLAGS,
 ];
 
@@ -97,7 +108,18 @@ interface NodeLike {
 
 async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 120_000): Promise<void> {
   const nodes = server.rest.resource<NodeLike & { metadata?: { name?: string } }>(NODES);
-  const deadline = Date.now() + timeoutMs;
+  // On a terminal, a spinner line with what the node still lacks; elsewhere a plain line every 10 s.
+  const spinner = progress(processIo(), { plainEveryMs: 10_000 });
+  try {
+    await pollNodeReady(nodes, name, Date.now() + timeoutMs, (what) => spinner.update(`waiting for node "${name}": ${what}`));
+  } catch (err) {
+    throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    spinner.done();
+  }
+}
+
+async function pollNodeReady(nodes: ResourceClient<NodeLike & { metadata?: { name?: string } }>, name: string, deadline: number, note: (what: string) => void): Promise<void> {
   let last = 'not registered yet';
   while (Date.now() < deadline) {
     // Not registered yet, or the API server busy starting: both are worth another look until the deadline.
@@ -105,9 +127,10 @@ async function waitNodeReady(server: RunningServer, name: string, timeoutMs = 12
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return;
     if (node) last = `Ready=${ready?.status ?? 'unknown'}${ready?.message ? ` (${ready.message})` : ''}${node.spec?.podCIDR ? '' : ', no pod CIDR yet'}`;
+    note(last);
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`node ${name} did not become Ready within ${timeoutMs / 1000}s: ${last}`);
+  throw new Error(last);
 }
 
 /** Start-up progress on stderr: one line per step, saying what it waits for. */
@@ -116,6 +139,24 @@ class Progress {
   step(what: string): void {
     process.stderr.write(`[${((Date.now() - this.t0) / 1000).toFixed(1)}s] ${what}\n`);
   }
+}
+
+/** --host-busybox: the quick start's image made on this machine, when it has no route to a registry (or always). */
+async function offlineImages(mode: string, runtimeRoot: string, progress: Progress): Promise<void> {
+  if (!['auto', 'always', 'never'].includes(mode)) throw new PrerequisiteError(`  - --host-busybox wants auto, always or never, got "${mode}"`);
+  const offline = mode === 'always' || (mode === 'auto' && !hasDefaultRoute(readIfThere('/proc/net/route'), readIfThere('/proc/net/ipv6_route')));
+  if (!offline) return;
+  try {
+    const imported = await importHostBusybox(runtimeRoot, HOST_BUSYBOX_TAGS, { keepExisting: true });
+    if (imported.length) progress.step(`${mode === 'auto' ? 'no route to the internet: ' : ''}${imported.join(', ')} made from the host's busybox-static (--host-busybox=never to pull instead)`);
+  } catch (err) {
+    // Without it the cluster still runs; pods of images the store lacks then fail their pulls, which `ketch why` explains.
+    progress.step(`cannot make busybox from the host (${err instanceof Error ? err.message : String(err)}); pods will pull their images`);
+  }
+}
+
+function readIfThere(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
 }
 
 export interface RunningCluster {
@@ -127,12 +168,13 @@ export interface RunningCluster {
  * With --etcd-servers, at least one endpoint must answer before anything starts: etcd's maintenance Status through
  * etcd3 (the etcd client for everything off the storage hot path), with a member that knows its leader.
  */
-export async function checkEtcd(urls: string): Promise<void> {
+export async function checkEtcd(urls: string, tls?: EtcdTls): Promise<void> {
   const endpoints = urls.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
   const problems: string[] = [];
   for (const url of endpoints) {
     const client = new Etcd3({
       hosts: [url],
+      ...etcd3Credentials(tls, [url]),
       dialTimeout: 3000,
       defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
       // One attempt per endpoint: the next endpoint is the retry.
@@ -153,27 +195,49 @@ export async function checkEtcd(urls: string): Promise<void> {
   );
 }
 
+/**
+ * Before anything starts: what a killed earlier run left on the host is removed (ours is adopted by the runtime), and a
+ * live cluster that routes part of the cluster CIDR here is a prerequisite failure, said as such.
+ */
+async function ensureHostNetworkFree(clusterCidr: string, runtimeRoot: string): Promise<void> {
+  try {
+    await ensurePodCidrFree(clusterCidr, defaultBridge(runtimeRoot));
+  } catch (err) {
+    if (err instanceof RuntimeError && err.code === 'FailedPrecondition') throw new PrerequisiteError(`  - ${err.message}`);
+    throw err;
+  }
+}
+
+/** `ketch up`'s own EncryptionConfiguration under the server's data dir (Secrets under a generated AES-GCM key). */
+async function defaultEncryption(serverDir: string): Promise<string> {
+  mkdirSync(join(serverDir, 'pki'), { recursive: true, mode: 0o700 });
+  return ensureDefaultEncryptionConfig(join(serverDir, 'pki', 'encryption-config.yaml'));
+}
+
 /** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
 export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const f = readFlags(UP_FLAGS, input);
   const imageGc = imageGcOptions(f);
   const etcdServers = f.optional('--etcd-servers');
   checkPrerequisites({ etcdServers });
-  if (etcdServers) await checkEtcd(etcdServers);
+  if (etcdServers) await checkEtcd(etcdServers, etcdTlsFromFlags(f));
   const progress = new Progress();
   const dataDir = resolve(f.string('--data-dir'));
   const nodeName = f.string('--node-name');
   const runtimeInProcess = f.bool('--runtime-in-process');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  await ensureHostNetworkFree(f.string('--cluster-cidr'), join(dataDir, 'runtime'));
   const stops: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => process.stderr.write(`stop failed: ${String(err)}\n`));
   };
   try {
     progress.step(`starting the API server (${etcdServers ? `etcd at ${etcdServers}` : `embedded store in ${dataDir}/server`})`);
+    // Secrets are encrypted at rest unless a configuration is given: a key made on first start, kept 0600 in the PKI dir.
     // Pod Security: `ketch up` enforces baseline on namespaces without labels of their own (kube-system exempt), unless
     // --admission-control-config-file says otherwise; `ketch server` keeps kube's default (privileged).
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server') }, { podSecurity: UP_POD_SECURITY });
+    const encryption = f.optional('--encryption-provider-config') ?? (await defaultEncryption(join(dataDir, 'server')));
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption }, { podSecurity: UP_POD_SECURITY });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
     if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);
@@ -184,6 +248,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       progress.step(`built-in registry up at ${registry.url} (cluster CA; docker login -u x -p TOKEN)`);
     }
 
+    await offlineImages(f.string('--host-busybox'), join(dataDir, 'runtime'), progress);
     const runtimeEndpoint = `unix://${join(dataDir, 'runtime.sock')}`;
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
     // Its own process by default: the API server, controllers, scheduler and agent already share this event loop.
@@ -195,12 +260,14 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
       // The agent collects images over the CRI (agent/image-gc.ts).
       imageGc: { disabled: true },
+      mountsDir: dataDir,
     });
     stops.push(() => runtime.close());
     // Ctrl-C stops every pod of this node: no container, mount, netns, veth or cgroup outlives `ketch up`.
     // Their volumes (tmpfs secrets and tokens, memory emptyDirs) are unmounted once the sandboxes are gone.
     stops.push(() => unmountUnder(join(dataDir, 'agent', 'pods')));
-    stops.push(() => runtime.removeAllPods());
+    const graceSeconds = Math.ceil(f.durationMs('--shutdown-grace-period') / 1000);
+    stops.push(() => runtime.removeAllPods(graceSeconds));
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);
@@ -211,11 +278,12 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       rest: new RestClient({ ...cluster, cert: creds.client.certPem, key: creds.client.keyPem }, 'ketch-agent'),
       nodeName: nodeName,
       rootDir: join(dataDir, 'agent'),
+      localPathRoots: [join(dataDir, 'storage')],
       runtimeEndpoint,
       port: f.int('--agent-port'),
       tlsCertFile: creds.servingCertFile,
       tlsKeyFile: creds.servingKeyFile,
-      clusterCIDR: f.string('--cluster-cidr'),
+      ...nodeNetworkFlags(f),
       imageGc,
     });
     stops.push(() => agent.stop());

@@ -87,7 +87,7 @@ export function register(program: Command): void {
         }
         return;
       }
-      const p = progress(cli.io);
+      const p = progress(cli.io, { plainEveryMs: 10_000 });
       const deadline = Date.now() + timeoutMs;
       try {
         for (const info of infos) {

@@ -98,5 +98,11 @@ export function indexByController<T extends ObjectLike>(informer: Informer<T>): 
  */
 export function ownedAndOrphans<T extends ObjectLike>(informer: Informer<T>, owner: ObjectLike): T[] {
   const m = metaOf(owner);
-  return [...informer.indexer.byIndex(BY_CONTROLLER, m.uid ?? ''), ...informer.indexer.byIndex(ORPHANS, m.namespace ?? '')];
+  return [...ownedBy(informer, m.uid ?? ''), ...orphansIn(informer, m.namespace ?? '')];
 }
+
+/** The objects whose controller reference has this uid (indexByController). */
+export const ownedBy = <T extends ObjectLike>(informer: Informer<T>, uid: string): T[] => informer.indexer.byIndex(BY_CONTROLLER, uid);
+
+/** The objects of a namespace with no controller (indexByController). */
+export const orphansIn = <T extends ObjectLike>(informer: Informer<T>, namespace: string): T[] => informer.indexer.byIndex(ORPHANS, namespace);

@@ -8,9 +8,7 @@ export function podReadyCondition(pod: Pod): PodCondition | undefined {
   return pod.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
-export function isPodReady(pod: Pod): boolean {
-  return podReadyCondition(pod)?.status === 'True';
-}
+export { isPodReady } from '../../api/pod-helpers.js';
 
 /** Ready for at least minReadySeconds at time now. */
 export function isPodAvailable(pod: Pod, minReadySeconds: number, now: number): boolean {

@@ -26,7 +26,7 @@ import {
 /** Pods created or deleted per sync (kube's MaxPodCreateDeletePerSync). */
 const MAX_PER_SYNC = 500;
 /** Pod writes in flight at once per controller (the manager's client has 64 connections, shared). */
-const WRITE_CONCURRENCY = 32;
+export const WRITE_CONCURRENCY = 32;
 
 export interface JobPodsOptions {
   pods: ResourceClient<Pod>;

@@ -1,16 +1,8 @@
 // Per-node pod CIDRs cut from the cluster CIDR (pkg/controller/nodeipam/ipam/cidrset), IPv4: 10.42.0.0/16 in /24s
 // gives 10.42.0.0/24, 10.42.1.0/24, ... as k3s hands them out.
-import { formatIPv4, parseIPv4 } from '../../lib/ipv4.js';
+import { formatIPv4, parseCIDR as parseCidr } from '../../lib/ipv4.js';
 
-export function parseCidr(cidr: string): { base: number; prefix: number } {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr.trim());
-  if (!m) throw new Error(`invalid CIDR "${cidr}"`);
-  const prefix = Number(m[2]);
-  if (prefix > 32) throw new Error(`invalid CIDR "${cidr}"`);
-  const ip = parseIPv4(m[1]!);
-  const size = 2 ** (32 - prefix);
-  return { base: ip - (ip % size), prefix };
-}
+export { parseCidr };
 
 export class CidrSet {
   private readonly base: number;

@@ -1,4 +1,5 @@
 // Node IPAM (pkg/controller/nodeipam, range allocator): gives every node a spec.podCIDR from the cluster CIDR.
+import { DEFAULT_CLUSTER_CIDR } from '../../api/network.js';
 import type { EventRecorder } from '../../client/events.js';
 import { objectReference } from '../../client/object-ref.js';
 import type { Informer } from '../../client/informer.js';
@@ -7,7 +8,7 @@ import { Controller, type ControllerContext, type SyncContext } from '../framewo
 import { NODES, type Node } from '../framework/types.js';
 import { CidrSet } from './cidr-set.js';
 
-export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export { DEFAULT_CLUSTER_CIDR };
 export const DEFAULT_NODE_CIDR_MASK_SIZE = 24;
 
 export interface NodeIpamOptions {

@@ -10,9 +10,10 @@ import { slowStartBatch } from '../framework/batch.js';
 import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
 import { UIDTrackingExpectations } from '../framework/expectations.js';
 import { ownedEventHandlers } from '../framework/owned-events.js';
-import { claimObjects, controllerRefOf, indexByController, ownedAndOrphans } from '../framework/owners.js';
+import { claimObjects, controllerRefOf, indexByController, orphansIn, ownedBy } from '../framework/owners.js';
 import { isNamespaceTerminating, PodControl } from '../framework/pod-control.js';
-import { isPodActive, isPodAvailable, isPodReady, podFromTemplate, rfc3339 } from '../framework/pods.js';
+import { PodTally, type Standing } from '../framework/pod-tally.js';
+import { isPodActive, podFromTemplate, podReadyCondition, rfc3339 } from '../framework/pods.js';
 import { PODS, REPLICASETS, REPLICATIONCONTROLLERS, type OwnerReference, type Pod, type ReplicaSet, type ReplicaSetStatus, type ReplicationController } from '../framework/types.js';
 import { podsToDelete } from './pod-ranking.js';
 
@@ -57,8 +58,53 @@ export interface ReplicaSetControllerOptions {
 
 type Condition = NonNullable<ReplicaSetStatus['conditions']>[number];
 
+/** The buckets of a ReplicaSet's pod tally: calculateStatus's counts, and the owned pods whose labels stopped matching. */
+const COUNTED = 0;
+const LABELED = 1;
+const READY = 2;
+const AVAILABLE = 3;
+const MISMATCHED = 4;
+const BUCKETS = 5;
+
+/** What calculateStatus counts among the active pods a ReplicaSet owns. */
+export interface ReplicaCounts {
+  replicas: number;
+  labeled: number;
+  ready: number;
+  available: number;
+}
+
+/**
+ * A pod's standing with its ReplicaSet: counted when active and selected; labeled, ready and available (Ready for
+ * minReadySeconds, when that is still to come: changesAt) among those; mismatched when active but no longer selected.
+ */
+export function replicaSetStanding(pod: Pod, rs: ReplicaSet, now: number): Standing {
+  if (!isPodActive(pod)) return { bits: 0 };
+  const labels = pod.metadata.labels ?? {};
+  if (!matchesLabelSelector(rs.spec.selector, labels)) return { bits: 1 << MISMATCHED };
+  let bits = 1 << COUNTED;
+  const template = rs.spec.template?.metadata?.labels ?? {};
+  let labeled = true;
+  for (const k in template) if (labels[k] !== template[k]) labeled = false;
+  if (labeled) bits |= 1 << LABELED;
+  const ready = podReadyCondition(pod);
+  if (ready?.status !== 'True') return { bits };
+  bits |= 1 << READY;
+  const minReady = rs.spec.minReadySeconds ?? 0;
+  if (minReady <= 0) return { bits: bits | (1 << AVAILABLE) };
+  const since = ready.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : NaN;
+  if (!Number.isFinite(since)) return { bits };
+  const at = since + minReady * 1000;
+  return at <= now ? { bits: bits | (1 << AVAILABLE) } : { bits, changesAt: at };
+}
+
+/** What the tally's standing depends on, besides the pod: a change means a recount. */
+const countedBy = (rs: ReplicaSet): string => JSON.stringify([rs.spec.selector, rs.spec.template?.metadata?.labels ?? {}, rs.spec.minReadySeconds ?? 0]);
+
 export class ReplicaSetController extends Controller {
   readonly expectations: UIDTrackingExpectations;
+  /** Each ReplicaSet's pods counted as they change (public for tests that count the work). */
+  readonly tally: PodTally<ReplicaSet>;
   private readonly kind: ReplicaKind;
   private readonly rsInformer: Informer<ObjectLike>;
   private readonly podInformer: Informer<Pod>;
@@ -83,13 +129,37 @@ export class ReplicaSetController extends Controller {
     this.replicaSets = ctx.rest.resource<ObjectLike>(kind.ref);
     this.pods = ctx.rest.resource<Pod>(PODS);
     this.podControl = new PodControl(this.pods, ctx.recorder(this.name));
+    this.tally = new PodTally<ReplicaSet>({
+      clock: ctx.clock,
+      buckets: BUCKETS,
+      keyed: 1 << MISMATCHED,
+      ownerOf: (pod) => this.resolveControllerRef(pod.metadata.namespace, controllerRefOf(pod)),
+      uidOf: (rs) => rs.metadata.uid ?? '',
+      standing: replicaSetStanding,
+      podsOf: (uid) => ownedBy(this.podInformer, uid),
+      // A pod became available minReadySeconds after it became ready.
+      onTimer: (rs) => this.enqueue(rs),
+    });
 
-    this.rsInformer.addEventHandler(
-      this.enqueueOnChange((rs) => {
-        this.expectations.delete(keyOf(rs));
-        this.enqueue(rs);
-      }),
-    );
+    this.rsInformer.addEventHandler({
+      onAdd: (obj) => {
+        // Its pods may have come first (the two caches fill apart): count them now.
+        this.tally.recount(this.kind.asReplicaSet(obj));
+        this.enqueue(obj);
+      },
+      onUpdate: (old, obj) => {
+        const rs = this.kind.asReplicaSet(obj);
+        if (countedBy(this.kind.asReplicaSet(old)) !== countedBy(rs)) this.tally.recount(rs);
+        this.enqueue(obj);
+      },
+      onDelete: (obj) => {
+        this.tally.forgetOwner(obj.metadata?.uid ?? '');
+        this.expectations.delete(keyOf(obj));
+        this.enqueue(obj);
+      },
+    });
+    // The tally first, so that the syncs these events cause see the pods counted.
+    this.podInformer.addEventHandler({ onAdd: (pod) => this.tally.observe(pod), onUpdate: (_old, pod) => this.tally.observe(pod), onDelete: (pod) => this.tally.forgetPod(pod) });
     this.podInformer.addEventHandler(
       ownedEventHandlers<ReplicaSet, Pod>({
         resolve: (ns, ref) => this.resolveControllerRef(ns, ref),
@@ -97,13 +167,14 @@ export class ReplicaSetController extends Controller {
         enqueue: (rs) => this.enqueue(rs),
         added: (rs) => this.expectations.creationObserved(keyOf(rs)),
         deleted: (rs, pod) => this.expectations.deletionObserved(keyOf(rs), keyOf(pod)),
-        updated: (rs, old, cur) => {
-          // A pod that just became ready becomes available minReadySeconds later: look again then.
-          const minReady = rs.spec.minReadySeconds ?? 0;
-          if (minReady > 0 && !isPodReady(old) && isPodReady(cur)) this.enqueueAfter(rs, minReady * 1000 + 1000);
-        },
       }),
     );
+  }
+
+  /** The tally's counts for a ReplicaSet. */
+  counts(uid: string): ReplicaCounts {
+    const t = this.tally;
+    return { replicas: t.count(uid, COUNTED), labeled: t.count(uid, LABELED), ready: t.count(uid, READY), available: t.count(uid, AVAILABLE) };
   }
 
   /** The ReplicaSet a controller reference points at, if it is in the cache with that uid. */
@@ -128,29 +199,35 @@ export class ReplicaSetController extends Controller {
       return;
     }
     const rs = this.kind.asReplicaSet(cached);
+    const uid = rs.metadata.uid ?? '';
     const needsSync = this.expectations.satisfied(key);
-    const selector = rs.spec.selector;
-    const active = ownedAndOrphans(this.podInformer, rs).filter(isPodActive);
-    const filtered = await claimObjects({
-      owner: rs,
-      gvk: this.kind.ref,
-      selector,
-      candidates: active,
-      client: this.pods,
-      canAdopt: () => this.canAdopt(rs),
-      log,
-    });
+    // The counts before the claims' writes, whose events may come back while they are awaited.
+    const counts = this.counts(uid);
+    // Only what claiming can change is looked at: the namespace's orphans and the owned pods that stopped matching.
+    const mismatched = [...this.tally.keys(uid, MISMATCHED)].flatMap((k) => this.podInformer.indexer.get(k) ?? []);
+    const candidates = [...orphansIn(this.podInformer, rs.metadata.namespace ?? '').filter(isPodActive), ...mismatched];
+    const adopted = candidates.length
+      ? await claimObjects({ owner: rs, gvk: this.kind.ref, selector: rs.spec.selector, candidates, client: this.pods, canAdopt: () => this.canAdopt(rs), log })
+      : [];
+    const now = this.clock.now();
+    for (const pod of adopted) {
+      const { bits } = replicaSetStanding(pod, rs, now);
+      counts.replicas += (bits >> COUNTED) & 1;
+      counts.labeled += (bits >> LABELED) & 1;
+      counts.ready += (bits >> READY) & 1;
+      counts.available += (bits >> AVAILABLE) & 1;
+    }
 
     let manageErr: unknown;
     if (needsSync && !rs.metadata.deletionTimestamp) {
       try {
-        await this.manageReplicas(filtered, rs, key, log);
+        await this.manageReplicas(counts.replicas, () => [...this.activePods(rs), ...adopted], rs, key, log);
       } catch (err) {
         manageErr = err;
       }
     }
 
-    const status = this.calculateStatus(rs, filtered, manageErr);
+    const status = this.calculateStatus(rs, counts, manageErr);
     const updated = await this.updateStatus(rs, status);
     if (manageErr) throw manageErr;
     const minReady = rs.spec.minReadySeconds ?? 0;
@@ -166,14 +243,19 @@ export class ReplicaSetController extends Controller {
     if (fresh.metadata?.deletionTimestamp) throw new Error(`${this.kind.ref.kind} ${keyOf(rs)} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
   }
 
-  private async manageReplicas(filtered: Pod[], rs: ReplicaSet, key: string, log: SyncContext['log']): Promise<void> {
-    const diff = filtered.length - (rs.spec.replicas ?? 1);
+  /** The active pods rs owns and selects: read only to choose pods to delete (O(its pods) then, never per change). */
+  private activePods(rs: ReplicaSet): Pod[] {
+    return ownedBy(this.podInformer, rs.metadata.uid ?? '').filter((p) => isPodActive(p) && matchesLabelSelector(rs.spec.selector, p.metadata.labels));
+  }
+
+  private async manageReplicas(have: number, filtered: () => Pod[], rs: ReplicaSet, key: string, log: SyncContext['log']): Promise<void> {
+    const diff = have - (rs.spec.replicas ?? 1);
     if (diff < 0) {
       const want = Math.min(-diff, this.burst);
       const template = rs.spec.template;
       if (!template) throw new Error(`${this.kind.ref.kind} has no pod template`);
       this.expectations.expectCreations(key, want);
-      log.info('creating pods', { want, have: filtered.length, replicas: rs.spec.replicas ?? 1 });
+      log.info('creating pods', { want, have, replicas: rs.spec.replicas ?? 1 });
       const { successes, error } = await slowStartBatch(want, 1, async () => {
         try {
           await this.podControl.create(rs, this.kind.ref, podFromTemplate(template, rs, this.kind.ref));
@@ -190,9 +272,9 @@ export class ReplicaSetController extends Controller {
     }
     if (diff > 0) {
       const n = Math.min(diff, this.burst);
-      const victims = podsToDelete(filtered, this.relatedPods(rs), n);
+      const victims = podsToDelete(filtered(), this.relatedPods(rs), n);
       this.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
-      log.info('deleting pods', { n, have: filtered.length, replicas: rs.spec.replicas ?? 1 });
+      log.info('deleting pods', { n, have, replicas: rs.spec.replicas ?? 1 });
       const results = await Promise.allSettled(
         victims.map(async (pod) => {
           try {
@@ -215,24 +297,23 @@ export class ReplicaSetController extends Controller {
     const siblings = owner
       ? this.rsInformer.indexer.byIndex('namespace', rs.metadata.namespace ?? '').filter((x) => controllerRefOf(x)?.uid === owner.uid)
       : [rs];
-    return siblings.flatMap((x) => ownedAndOrphans(this.podInformer, x).filter((p) => controllerRefOf(p)?.uid === x.metadata?.uid));
+    return siblings.flatMap((x) => ownedBy(this.podInformer, x.metadata?.uid ?? ''));
   }
 
-  calculateStatus(rs: ReplicaSet, filtered: Pod[], manageErr: unknown): ReplicaSetStatus {
+  /** The status from the tally's counts (kube's calculateStatus, which counts them from the pods each time). */
+  calculateStatus(rs: ReplicaSet, counts: ReplicaCounts, manageErr: unknown): ReplicaSetStatus {
     const now = this.clock.now();
-    const templateLabels = rs.spec.template?.metadata?.labels ?? {};
-    const minReady = rs.spec.minReadySeconds ?? 0;
     const status: ReplicaSetStatus = {
-      replicas: filtered.length,
-      fullyLabeledReplicas: filtered.filter((p) => Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length,
-      readyReplicas: filtered.filter(isPodReady).length,
-      availableReplicas: filtered.filter((p) => isPodAvailable(p, minReady, now)).length,
+      replicas: counts.replicas,
+      fullyLabeledReplicas: counts.labeled,
+      readyReplicas: counts.ready,
+      availableReplicas: counts.available,
       observedGeneration: rs.metadata.generation ?? 0,
     };
     let conditions: Condition[] = [...(rs.status?.conditions ?? [])];
     const failure = conditions.find((c) => c.type === 'ReplicaFailure');
     if (manageErr && !failure) {
-      const diff = filtered.length - (rs.spec.replicas ?? 1);
+      const diff = counts.replicas - (rs.spec.replicas ?? 1);
       conditions.push({
         type: 'ReplicaFailure',
         status: 'True',

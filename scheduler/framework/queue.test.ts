@@ -41,6 +41,22 @@ describe('SchedulingQueue', () => {
     assert.equal(q.pending.active + q.pending.backoff, 1);
   });
 
+  it('looks only at the unschedulable pods an event may help: a binding costs nothing with 10,000 pods waiting for room', async () => {
+    const clock = new FakeClock();
+    // NodeResourcesFit is helped by nodes and by pods going away, not by pods being placed.
+    const q = new SchedulingQueue({ clock, eventHelps: (qp, ev) => qp.unschedulablePlugins.has('NodeResourcesFit') && (ev === 'NodeAdd' || ev === 'AssignedPodDelete') });
+    const pods = Array.from({ length: 10_000 }, (_, i) => pod(`p${i}`));
+    for (const p of pods) q.add(p);
+    for (let i = 0; i < 10_000; i++) q.addUnschedulable((await q.pop())!, ['NodeResourcesFit']);
+    assert.equal(q.pending.unschedulable, 10_000);
+    for (let i = 0; i < 1000; i++) assert.equal(q.onEvent('AssignedPodAdd'), 0);
+    assert.equal(q.visits, 0, 'no unschedulable pod looked at for a thousand bindings');
+    q.delete(pods[0]!);
+    assert.equal(q.onEvent('AssignedPodDelete'), 9_999);
+    assert.equal(q.visits, 9_999);
+    assert.equal(q.onEvent('NodeAdd'), 0, 'each pod leaves every bucket it was in');
+  });
+
   it('backs off 1 s, doubling up to 10 s, counting from the failure', async () => {
     const clock = new FakeClock();
     const q = new SchedulingQueue({ clock });

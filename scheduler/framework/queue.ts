@@ -1,12 +1,14 @@
 // The scheduling queue: an active heap (priority, then arrival), a backoff heap (1 s doubling to 10 s by default) and
 // an unschedulable set. Pods leave the unschedulable set only when a cluster event arrives that one of the plugins
-// that rejected them registered for (a node added, a pod deleted, ...), never on a timer.
+// that rejected them registered for (a node added, a pod deleted, ...), never on a timer. The unschedulable pods are
+// filed by the events that can help them when they fail, so that an event (one per binding) looks only at the pods
+// it may help, not at every unschedulable pod.
 import type { Pod } from '../../api/index.js';
 import { exponentialDelay } from '../../lib/backoff.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { KeyedHeap } from './heap.js';
 import { PodInfo, podKey } from './node-info.js';
-import type { ClusterEvent } from './types.js';
+import { ALL_EVENTS, type ClusterEvent } from './types.js';
 
 export interface QueuedPod {
   pi: PodInfo;
@@ -57,6 +59,10 @@ export class SchedulingQueue {
   );
   private readonly backoff = new KeyedHeap<QueuedPod>((a, b) => this.backoffExpiry(a) < this.backoffExpiry(b), (q) => q.pi.key);
   private readonly unschedulable = new Map<string, QueuedPod>();
+  /** The unschedulable pods by the events that may help them (filed once, when they fail). */
+  private readonly helpedBy = new Map<ClusterEvent, Map<string, QueuedPod>>(ALL_EVENTS.map((e) => [e, new Map()]));
+  /** Unschedulable pods looked at by events so far (tests count it). */
+  visits = 0;
   /** Pods held back by spec.schedulingGates until the gates are removed. */
   private readonly gatedPods = new Map<string, QueuedPod>();
   private readonly inFlight = new Map<string, InFlight>();
@@ -137,7 +143,7 @@ export class SchedulingQueue {
     if (u) {
       u.pi = pi;
       if (podUpdateMatters(oldPod, newPod)) {
-        this.unschedulable.delete(key);
+        this.unfile(u);
         this.requeue(u);
       }
       return;
@@ -150,7 +156,8 @@ export class SchedulingQueue {
     const key = podKey(pod);
     this.active.delete(key);
     this.backoff.delete(key);
-    this.unschedulable.delete(key);
+    const u = this.unschedulable.get(key);
+    if (u) this.unfile(u);
     this.gatedPods.delete(key);
     this.inFlight.delete(key);
   }
@@ -198,7 +205,18 @@ export class SchedulingQueue {
     qp.failedAt = this.clock.now();
     qp.unschedulablePlugins = new Set(plugins);
     if (fl.updated || this.moveRequestCycle >= fl.cycle) this.requeue(qp);
-    else this.unschedulable.set(qp.pi.key, qp);
+    else this.file(qp);
+  }
+
+  /** Puts an unschedulable pod in the set and under each event that may help it. */
+  private file(qp: QueuedPod): void {
+    this.unschedulable.set(qp.pi.key, qp);
+    for (const e of ALL_EVENTS) if (!qp.unschedulablePlugins.size || this.eventHelps(qp, e)) this.helpedBy.get(e)!.set(qp.pi.key, qp);
+  }
+
+  private unfile(qp: QueuedPod): void {
+    this.unschedulable.delete(qp.pi.key);
+    for (const m of this.helpedBy.values()) m.delete(qp.pi.key);
   }
 
   /** The attempt failed with an error (or its binding failed): retry after the backoff. */
@@ -214,14 +232,15 @@ export class SchedulingQueue {
   /** A cluster event: unschedulable pods it may help go to backoff (or straight to active if their backoff is over). */
   onEvent(event: ClusterEvent): number {
     this.moveRequestCycle = this.cycle;
-    let moved = 0;
-    for (const [key, qp] of this.unschedulable) {
-      if (qp.unschedulablePlugins.size && !this.eventHelps(qp, event)) continue;
-      this.unschedulable.delete(key);
+    const helped = this.helpedBy.get(event)!;
+    if (!helped.size) return 0;
+    const moved = [...helped.values()];
+    this.visits += moved.length;
+    for (const qp of moved) {
+      this.unfile(qp);
       this.requeue(qp);
-      moved++;
     }
-    return moved;
+    return moved.length;
   }
 
   backoffDuration(qp: QueuedPod): number {

@@ -43,7 +43,7 @@ describe('node agent (API server + runtime shim + registry)', function () {
     ({ registry, cluster, image, root } = env);
     pods = cluster.rest.resource<Pod>(PODS);
     nodes = cluster.rest.resource<Node>(NODES);
-    agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: join(root, 'a'), port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250 });
+    agent = await startAgent({ rest: cluster.rest, nodeName: NODE, rootDir: join(root, 'a'), port: 0, runtimeBridge: BRIDGE, syncIntervalMs: 250, clusterCidr: '10.252.0.0/16' });
     runtime = connectRuntime(agent.runtimeEndpoint);
     // Stands in for the controller manager's node IPAM.
     await nodes.patch(undefined, NODE, { spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } });
@@ -301,7 +301,8 @@ describe('node agent (API server + runtime shim + registry)', function () {
     const p = await waitPod(pname, (x) => x.status?.phase === 'Failed', 'Failed');
     assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 4);
     assert.equal(p.status?.containerStatuses?.[0]?.state?.waiting?.reason, 'PodInitializing');
-    assert.equal(cond(p, 'Initialized'), 'True');
+    // kubelet's GeneratePodInitializedCondition: a failed init container is not ready, so the pod never initialized.
+    assert.equal(cond(p, 'Initialized'), 'False');
   });
 
   it('reports exit codes: Never + exit 3 is Failed; OnFailure restarts until success', async () => {
@@ -615,7 +616,19 @@ describe('node agent (API server + runtime shim + registry)', function () {
 
     before(async () => {
       clock = new FakeClock(Date.now());
-      agentB = await startAgent({ rest: cluster.rest, nodeName: NODE_B, rootDir: join(root, 'b'), runtimeEndpoint: agent.runtimeEndpoint, clock, port: 0, bindAddress: '127.0.0.1', syncIntervalMs: 200 });
+      // The first agent's proxy and DNS serve this host: a second set would fight over its table and port 53.
+      agentB = await startAgent({
+        rest: cluster.rest,
+        nodeName: NODE_B,
+        rootDir: join(root, 'b'),
+        runtimeEndpoint: agent.runtimeEndpoint,
+        clock,
+        port: 0,
+        bindAddress: '127.0.0.1',
+        syncIntervalMs: 200,
+        serviceProxy: false,
+        clusterDnsPort: 0,
+      });
       await nodes.patch(undefined, NODE_B, { spec: { podCIDR: POD_CIDR } });
     });
 

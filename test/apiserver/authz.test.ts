@@ -4,6 +4,7 @@
 // node reaches only its own objects (Node authorizer and NodeRestriction).
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,24 @@ describe('authorization (Node, RBAC)', function () {
     writeFileSync(file, kubeconfigYaml({ server: h.api.url, caPem: h.api.caCertPem, user: name, client: c }));
     return file;
   };
+
+  describe("the API server's kubelet client", () => {
+    it('is in no group, and may proxy to nodes (system:kubelet-api-admin) but not read Secrets', async () => {
+      const pem = readFileSync(join(h.dataDir, 'pki', 'kubelet-client.crt'), 'utf8');
+      assert.equal(new X509Certificate(pem).subject, 'CN=kube-apiserver-kubelet-client');
+      const review = async (resourceAttributes: J): Promise<boolean> => {
+        const r = await h.call('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'kube-apiserver-kubelet-client', groups: ['system:authenticated'], resourceAttributes } },
+        });
+        assert.equal(r.status, 201, r.text);
+        return (r.json as { status: { allowed: boolean } }).status.allowed;
+      };
+      assert.equal(await review({ verb: 'get', resource: 'nodes', subresource: 'proxy', name: 'node-a' }), true);
+      assert.equal(await review({ verb: 'create', resource: 'nodes', subresource: 'proxy', name: 'node-a' }), true);
+      assert.equal(await review({ verb: 'list', resource: 'secrets', namespace: 'team-a' }), false);
+      assert.equal(await review({ verb: 'create', resource: 'pods', namespace: 'team-a' }), false);
+    });
+  });
 
   describe('service accounts', () => {
     it("gives a pod's token no rights: 403 listing Secrets and creating pods", async () => {

@@ -7,6 +7,7 @@
 // server).
 import { strict as assert } from 'node:assert';
 import { request as httpsRequest } from 'node:https';
+import { seededRandom } from '../support/util.js';
 import { startHarness, type Harness } from './harness.js';
 import { isWatchTarget } from '../../apiserver/http/request-info.js';
 
@@ -14,18 +15,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const CASES = Number(process.env.FUZZ_CASES ?? 1500);
 const CONCURRENCY = 8;
 const TIMEOUT_MS = 15_000;
-
-/** mulberry32: a small seeded PRNG, so that a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   what: string;
@@ -390,7 +379,7 @@ describe('hostile and malformed requests (fuzz)', function () {
 
   it(`answers ${CASES} generated cases (seed ${SEED}) with a Status or a success, never a 5xx, and stays healthy`, async () => {
     // Cases are made one at a time as workers take them (some bodies are MiBs): the same sequence for a seed.
-    const next = generator(prng(SEED));
+    const next = generator(seededRandom(SEED));
     const failures: string[] = [];
     const byStatus = new Map<number, number>();
     let i = 0;

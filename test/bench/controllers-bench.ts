@@ -11,18 +11,15 @@
 //   controller's CREATE_CONCURRENCY),
 //   BENCH_PROFILE=DIR (CPU profile of the server process into DIR).
 import { limiter } from '../../lib/limit.js';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { pool, startServer, until } from './server-process.js';
 import { startHollowNodes } from '../../agent/hollow.js';
 import { Informer, loadClientConfig, RestClient, type ResourceClient } from '../../client/index.js';
 import { podFromTemplate, isPodReady } from '../../controllers/framework/pods.js';
 import { CREATE_CONCURRENCY } from '../../controllers/replicaset/replicaset-controller.js';
 import { DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, refFor, type Deployment, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
-import { freePort } from '../support/util.js';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1000);
 const NODES = Number(process.env.BENCH_NODES ?? 50);
@@ -37,42 +34,6 @@ const CONFIGMAPS = refFor('v1', 'ConfigMap');
 
 const say = (s: string): boolean => process.stderr.write(s + '\n');
 const secs = (ms: number): string => (ms / 1000).toFixed(1);
-
-/** `ketch server` in a child process; resolves with its admin kubeconfig once it serves. */
-async function startServer(dataDir: string): Promise<{ kubeconfig: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const entry = fileURLToPath(new URL('../../cli/entry.ts', import.meta.url));
-  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, '--import', 'tsx', entry, 'server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--disable-scheduler'],
-    { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn' } },
-  );
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    stopping = true; // what it logs while it shuts down is not the benchmark's business
-    child.kill('SIGTERM');
-    await exited;
-  };
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`ketch server exited with ${code}`)));
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      if (/ketch server is up/.test(line)) resolve({ kubeconfig: join(dataDir, 'admin.kubeconfig'), stop });
-      else if (!stopping && !/^\s+(export|kubectl)/.test(line)) process.stderr.write(`[server] ${line}\n`);
-    });
-  });
-}
-
-async function pool(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      while (next < total) await op(next++);
-    }),
-  );
-}
-
 
 /** Watches a namespace: binds new pods to hollow nodes round-robin and records when each was seen and ready. */
 class PodTracker {
@@ -105,15 +66,6 @@ class PodTracker {
   }
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 600_000): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now();
-}
-
 const web = (image: string): Deployment => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -128,7 +80,7 @@ const web = (image: string): Deployment => ({
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ketch-ctrl-bench-'));
   say(`controllers benchmark: Deployment of ${REPLICAS} replicas on ${NODES} hollow nodes; ketch server (embedded store, hosted controller manager)`);
-  const server = await startServer(dataDir);
+  const server = await startServer(dataDir, PROFILE);
   const rest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'controllers-bench');
   // Baseline writes go through a client of their own, as the controller manager's do.
   const baseRest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'controllers-bench-baseline');

@@ -1,14 +1,17 @@
 // `npm run bench:services`: what Services cost. Each section measures one thing beside a baseline in the same run and
-// prints a markdown table; add a section to SECTIONS (the cluster DNS adds its own). Needs root, iproute2, nftables.
+// prints a markdown table; add a section to SECTIONS. Needs root, iproute2, nftables, dnsperf.
 //  - proxy data path: requests/s and p99 through a ClusterIP against straight to the pod IP, from a pod namespace, over
 //    kept-alive connections and with a new connection per request (the DNAT is set up per connection); target >= 0.9.
 //  - proxy programming: the first sync of 1,000 Services with 10 endpoints each (against `nft -f` of the same
 //    ruleset), then one endpoint change at a time until its rule is in the kernel (against `nft -f` of the same
 //    transaction); target p99 < 1 s.
+//  - cluster DNS: queries/s and p99 against a minimal dns-packet responder on the same kind of socket (dns-bench.ts,
+//    whose DNS_BENCH_* variables apply); target >= 0.8.
 // BENCH_SECONDS (default 5) per load run, BENCH_CONNS (default 16) connections, BENCH_SERVICES (default 1000),
 // BENCH_CHANGES (default 100) endpoint changes.
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { EndpointSlice, Service } from '../../api/index.js';
 import { hostCommands } from '../../agent/proxy/commands.js';
@@ -221,8 +224,18 @@ const programming: Section = {
   },
 };
 
-/** The sections in print order; other parts of Services (cluster DNS) add theirs here. */
-export const SECTIONS: Section[] = [dataPath, programming];
+/** The cluster DNS against a minimal dns-packet responder: dns-bench.ts, run in a process of its own (it forks its servers). */
+const clusterDns: Section = {
+  title: 'Cluster DNS',
+  async run() {
+    const script = fileURLToPath(new URL('./dns-bench.ts', import.meta.url));
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script], { maxBuffer: 16 << 20 });
+    return ['```', ...stdout.trimEnd().split('\n'), '```'];
+  },
+};
+
+/** The sections in print order. */
+export const SECTIONS: Section[] = [dataPath, programming, clusterDns];
 
 async function main(): Promise<void> {
   rootLogger.level = process.env.KETCH_LOG_LEVEL ?? 'warn';

@@ -1,4 +1,5 @@
-// The ketch CLI's verbs against a real API server: tables, output formats, apply, delete, label, patch, scale, wait.
+// The ketch CLI's verbs against a real API server: tables, output formats, apply, delete, label, patch, scale,
+// autoscale, wait.
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -224,6 +225,28 @@ describe('ketch verbs', function () {
       assert.equal(pre.stderr.trim(), 'error: Expected replicas to be 2, was 5');
       const cm = await h.ketch(['scale', 'cm', 'lab', '--replicas', '1']);
       assert.equal(cm.code, 1);
+    });
+
+    it('autoscales a workload with a HorizontalPodAutoscaler, as kubectl autoscale', async () => {
+      const r = await h.ketch(['autoscale', 'deploy/app', '--min=2', '--max=6', '--cpu-percent=70']);
+      assert.equal(r.stdout, 'horizontalpodautoscaler.autoscaling/app autoscaled\n', r.stderr);
+      const hpa = JSON.parse((await h.ketch(['get', 'hpa', 'app', '-o', 'json'])).stdout) as { spec: Record<string, unknown> };
+      assert.deepEqual(hpa.spec, {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      });
+      assert.match((await h.ketch(['get', 'hpa'])).stdout, /^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\napp\s+Deployment\/app\s+cpu: <unknown>\/70%\s+2\s+6\s+0\s+/);
+      const v1 = await h.rest.request<{ spec: Record<string, unknown> }>('GET', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/app');
+      assert.equal(v1.spec.targetCPUUtilizationPercentage, 70);
+      const noMax = await h.ketch(['autoscale', 'deploy/app', '--name=other']);
+      assert.equal(noMax.code, 1);
+      assert.equal(noMax.stderr.trim(), 'error: --max=MAXPODS is required and must be at least 1, max: -1');
+      assert.equal((await h.ketch(['autoscale', 'cm', 'lab', '--max=2'])).code, 1);
+      const missing = await h.ketch(['autoscale', 'deploy/none', '--max=2']);
+      assert.equal(missing.stderr.trim(), 'Error from server (NotFound): deployments.apps "none" not found');
+      await h.ketch(['delete', 'hpa', 'app']);
     });
 
     it('waits for a condition, for a jsonpath value and for deletion; times out with exit 1', async () => {

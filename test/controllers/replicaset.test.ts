@@ -1,7 +1,9 @@
 // The ReplicaSet controller against a real API server: scaling, status, adoption and release, deletion order.
 import assert from 'node:assert/strict';
-import type { ResourceClient } from '../../client/index.js';
+import { EventBroadcaster, InformerFactory, type ResourceClient } from '../../client/index.js';
+import { realClock } from '../../lib/clock.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
+import { ReplicaSetController } from '../../controllers/replicaset/replicaset-controller.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { PODS, REPLICASETS, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { waitFor } from '../support/util.js';
@@ -134,5 +136,46 @@ describe('replicaset controller', function () {
       assert.equal(early.availableReplicas, 0);
       await waitFor(async () => (await rss.get(ns, 'slow')).status?.availableReplicas === 2, { timeoutMs: 8000, what: 'available after minReadySeconds' });
     });
+  });
+});
+
+describe('replicaset controller: work per pod change', function () {
+  this.timeout(60_000);
+  let cluster: TestCluster;
+
+  before(async () => (cluster = await startTestCluster()));
+  after(async () => await cluster?.close());
+
+  it('looks at O(1) pods for a pod status change, not at every pod of the set', async () => {
+    const N = 400;
+    const informers = new InformerFactory(cluster.rest);
+    const events = new EventBroadcaster(cluster.rest, realClock);
+    const rsc = new ReplicaSetController({ rest: cluster.rest, informers, clock: realClock, recorder: (component) => events.recorder({ component }) });
+    const podIndex = informers.for<Pod>(PODS).indexer;
+    const stop = new AbortController();
+    informers.start();
+    const running = rsc.run(stop.signal);
+    const pods = cluster.rest.resource<Pod>(PODS);
+    const rss = cluster.rest.resource<ReplicaSet>(REPLICASETS);
+    try {
+      await withKubelet(cluster.rest, {}, async (ns) => {
+        await rss.create(ns, replicaSet('big', N));
+        await waitFor(async () => (await rss.get(ns, 'big')).status?.readyReplicas === N, { timeoutMs: 40_000, what: `${N} ready` });
+        await waitFor(() => rsc.queue.length === 0, { what: 'a quiet queue' });
+        const one = (await pods.list(ns)).items[0]!;
+        const visits = rsc.tally.visits;
+        const read = podIndex.handedOut;
+        await setPodReady(pods, one, false);
+        await waitFor(async () => (await rss.get(ns, 'big')).status?.readyReplicas === N - 1, { what: 'one pod not ready in the status' });
+        // The event is looked at once; the sync reads the counts, not the pods (before: N pods per sync, and
+        // calculateStatus went over all of them again).
+        assert.equal(rsc.tally.visits - visits, 1);
+        assert.ok(podIndex.handedOut - read < 10, `pods read from the cache: ${podIndex.handedOut - read}`);
+      });
+    } finally {
+      stop.abort();
+      await running;
+      await informers.stop();
+    }
   });
 });

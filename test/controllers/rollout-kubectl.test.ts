@@ -10,6 +10,9 @@ import type { ResourceClient } from '../../client/index.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { CONTROLLERREVISIONS, PODS, type ControllerRevision, type Pod } from '../../controllers/framework/types.js';
 import { startScheduler, type RunningScheduler } from '../../scheduler/index.js';
+import { PassThrough } from 'node:stream';
+import { run } from '../../cli/main.js';
+import { Sink } from '../cli/harness.js';
 import { waitFor } from '../support/util.js';
 import { createNamespace, startTestCluster, type TestCluster } from './harness.js';
 import { deleteNodes, FakeKubelet, registerNodes } from './nodes.js';
@@ -148,5 +151,42 @@ spec:
       return list.length === 2 && list.every((p) => !before.includes(p.metadata.uid) && p.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']);
     }, { timeoutMs: 30_000, what: 'both pods restarted' });
     assert.match(await ok('rollout', 'status', 'sts/web', '--timeout=30s'), /partitioned roll out complete: 2 new pods have been updated/);
+  });
+
+  it('ketch rollout history and undo of a daemon set, as kubectl', async () => {
+    const ketch = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      const out = new Sink();
+      const err = new Sink();
+      const stdin = new PassThrough();
+      stdin.end();
+      const code = await run(['--kubeconfig', cluster.server.adminKubeconfigPath, '-n', ns, ...args], { stdout: out, stderr: err, stdin, env: process.env });
+      return { code, stdout: out.text, stderr: err.text };
+    };
+    await apply('probe', `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: probe, annotations: {kubernetes.io/change-cause: first}}
+spec:
+  selector: {matchLabels: {app: probe}}
+  template:
+    metadata: {labels: {app: probe}}
+    spec:
+      nodeSelector: {pool: rollout}
+      containers: [{name: c, image: "busybox:1"}]
+`);
+    assert.match(await ok('rollout', 'status', 'ds/probe', '--timeout=30s'), /successfully rolled out/);
+    await ok('patch', 'ds', 'probe', '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { 'kubernetes.io/change-cause': 'second' } }, spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox:2' }] } } } }));
+    assert.match(await ok('rollout', 'status', 'ds/probe', '--timeout=30s'), /successfully rolled out/);
+    const mine = await ketch('rollout', 'history', 'ds/probe');
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.equal(mine.stdout.trimEnd(), (await ok('rollout', 'history', 'ds/probe')).trimEnd(), 'the same table as kubectl');
+    assert.match((await ketch('rollout', 'history', 'ds/probe', '--revision=1')).stdout, /^daemonset.apps\/probe with revision #1\n[\s\S]*Image:\s+busybox:1/);
+    assert.equal((await ketch('rollout', 'undo', 'ds/probe', '--to-revision=9')).stderr, 'error: unable to find specified revision 9 in history\n');
+    assert.equal((await ketch('rollout', 'undo', 'ds/probe')).stdout, 'daemonset.apps/probe rolled back\n');
+    assert.match(await ok('rollout', 'status', 'ds/probe', '--timeout=30s'), /successfully rolled out/);
+    await waitFor(async () => JSON.stringify(await images('probe')) === JSON.stringify(['busybox:1', 'busybox:1']), { what: 'back on busybox:1' });
+    await waitFor(async () => (await ketch('rollout', 'history', 'ds/probe')).stdout.includes('\n3 '), { what: 'revision 3 recorded' });
+    assert.equal((await ketch('rollout', 'undo', 'ds/probe', '--to-revision=3')).stdout, 'daemonset.apps/probe skipped rollback (current template already matches revision 3)\n');
+    const sts = await ketch('rollout', 'history', 'sts/web');
+    assert.match(sts.stdout, /^statefulset.apps\/web \nREVISION\s+CHANGE-CAUSE\n/);
   });
 });

@@ -146,7 +146,8 @@ describe('cluster DNS against a real API server', function () {
   });
 
   it('publishes kube-dns (Service at --cluster-dns, this node as endpoint) and answers for it', async () => {
-    const publisher = new KubeDnsPublisher({ services: rest.resource<Service>(SERVICES_REF), slices: new InMemorySlices(slices), nodeName: 'node-a', address: '127.0.0.1', port, clusterIP: '10.96.0.10' });
+    const publisher = new KubeDnsPublisher({ services: rest.resource<Service>(SERVICES_REF), slices: new InMemorySlices(slices), nodeName: 'node-a', address: '192.0.2.53', port, clusterIP: '10.96.0.10' });
+    // The node's address as its endpoint (a loopback one would publish none: no pod could reach it).
     await publisher.publish();
     await publisher.publish(); // idempotent
     const svc = await rest.resource<Service>(SERVICES_REF).get(KUBE_DNS_NAMESPACE, 'kube-dns');
@@ -157,7 +158,7 @@ describe('cluster DNS against a real API server', function () {
     assert.equal((await dig(port, '+short', 'kube-dns.kube-system.svc.cluster.local')).trim(), '10.96.0.10');
     assert.equal((await dig(port, '+short', 'SRV', '_dns._udp.kube-dns.kube-system.svc.cluster.local')).trim(), '0 100 53 kube-dns.kube-system.svc.cluster.local.');
     assert.equal((await dig(port, '+short', '-x', '10.96.0.10')).trim(), 'kube-dns.kube-system.svc.cluster.local.');
-    assert.equal((await dig(port, '+short', '-x', '127.0.0.1')).trim(), '127-0-0-1.kube-dns.kube-system.svc.cluster.local.');
+    assert.equal((await dig(port, '+short', '-x', '192.0.2.53')).trim(), '192-0-2-53.kube-dns.kube-system.svc.cluster.local.');
     await publisher.withdraw();
     await publisher.withdraw(); // already gone: no error
     await assert.rejects(new InMemorySlices(slices).get(KUBE_DNS_NAMESPACE, 'kube-dns-node-a'), (e: unknown) => isNotFound(e));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { CLAIMS_DIR } from '../../agent/runtime/host-claims.js';
 import { run as runKetch } from '../../cli/main.js';
 import { Sink } from '../cli/harness.js';
 import { startBusyboxMirror } from '../support/local-registry.js';
@@ -92,9 +93,10 @@ export interface KetchProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startKetch(args: string[], ready: string, timeoutMs = 120_000, fromDist = false): Promise<KetchProcess> {
-  const argv = fromDist ? [BIN, ...args] : ['--import', 'tsx', ENTRY, ...args];
-  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
+/** Starts `ketch ARGS`; `prefix` runs it through another command (e.g. nsenter into a node's network namespace). */
+export async function startKetch(args: string[], ready: string, timeoutMs = 120_000, fromDist = false, prefix: string[] = []): Promise<KetchProcess> {
+  const argv = [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), ...(fromDist ? [BIN, ...args] : ['--import', 'tsx', ENTRY, ...args])];
+  const proc = spawn(prefix[0] ?? process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'warn' } });
   let log = '';
   proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -195,13 +197,23 @@ export class UpCluster extends Clients {
 
   /** Starts `ketch up` (on the same port as before, after a stop) and waits for "ketch is up": the node is Ready. */
   async start(): Promise<void> {
+    this.up = await startKetch(await this.upArgs(), 'ketch is up', 120_000, this.opts.fromDist);
+    // Sandboxes come and go with pods; their ids name the netns and veths that must be gone after stop().
+    this.watchSandboxes();
+  }
+
+  /** The `ketch up` command line (ports chosen on first use, kept for a restart). */
+  async upArgs(): Promise<string[]> {
     this.port ||= await freePort();
     this.registryPort ||= await freePort();
     const args = ['up', '--data-dir', this.dir, '--secure-port', String(this.port), '--bind-address', '127.0.0.1', '--agent-port', '0', '--registry-port', String(this.registryPort)];
     args.push('--registry-mirror', `docker.io=${this.mirror.url}`);
     if (this.opts.clusterCidr) args.push('--cluster-cidr', this.opts.clusterCidr);
-    this.up = await startKetch([...args, ...(this.opts.args ?? [])], 'ketch is up', 120_000, this.opts.fromDist);
-    // Sandboxes come and go with pods; their ids name the netns and veths that must be gone after stop().
+    return [...args, ...(this.opts.args ?? [])];
+  }
+
+  /** Follows the sandboxes of a `ketch up` this test started itself (so that leftovers() knows them). */
+  watchSandboxes(): void {
     this.census = setInterval(() => this.noteSandboxes(), 250);
     this.census.unref();
   }
@@ -221,6 +233,18 @@ export class UpCluster extends Clients {
     if (code !== 0) throw new Error(`ketch up exited ${code} after SIGINT; output:\n${up.output()}`);
   }
 
+  /** kill -9 of `ketch up` (a crash): resolves once it and its runtime child are gone, leaving what they made. */
+  async kill(): Promise<void> {
+    const up = this.up;
+    if (!up) return;
+    this.noteSandboxes();
+    clearInterval(this.census);
+    const claim = JSON.parse(readFileSync(join(CLAIMS_DIR, `${this.bridge}.json`), 'utf8')) as { pid: number };
+    await up.stop('SIGKILL');
+    this.up = undefined;
+    await waitFor(() => !existsSync(`/proc/${claim.pid}`), { timeoutMs: 30_000, what: 'the runtime child to exit after its parent died' });
+  }
+
   /** Mounts under the data dir, sandboxes in the runtime, and the netns and veths of every sandbox seen while running. */
   leftovers(): Leftovers {
     this.noteSandboxes();
@@ -238,8 +262,12 @@ export class UpCluster extends Clients {
     if (this.up) {
       const up = this.up;
       this.up = undefined;
-      await Promise.race([up.stop('SIGINT'), new Promise((r) => setTimeout(r, 30_000).unref())]);
-      up.proc.kill('SIGKILL');
+      const stopped = await Promise.race([up.stop('SIGINT').then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000).unref())]);
+      if (!stopped) {
+        up.proc.kill('SIGKILL');
+        // A killed agent leaves its nftables tables on the host (the next agent would replace them): removed here.
+        for (const table of ['ketch-proxy', `${this.bridge}-hostports`]) await execResult('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
+      }
     }
     await this.mirror.stop();
     await removeBridgeAndDir(this.bridge, this.dir);

@@ -83,8 +83,11 @@ describe('ketch up: built-in registry and ketch compose (e2e)', function () {
     // (Debian's busybox wget crashes with -T: timeout(1) bounds it instead.)
     const fetched = await cluster.kubectl('-n', 'e2e', 'exec', 'deploy/web', '--', 'timeout', '5', 'wget', '-qO-', `http://${endpoint}/`);
     assert.equal(fetched.trim(), 'cached-value');
-    const ps = await cluster.ketch('compose', '-f', file, 'ps', '-a');
-    assert.match(ps, /web-\S+\s+web\s+Running\s+1\/1/);
+    // Readiness is reported by the agent's next status write after the container starts: polled, not assumed.
+    const ps = await waitFor(async () => {
+      const out = await cluster.ketch('compose', '-f', file, 'ps', '-a');
+      return /web-\S+\s+web\s+Running\s+1\/1/.test(out) ? out : undefined;
+    }, { timeoutMs: 30_000, what: 'web Running and ready in compose ps' });
     assert.match(ps, /cache-\S+\s+cache\s+Running\s+1\/1/);
     assert.match(ps, /migrate-\S+\s+migrate\s+(Succeeded|Completed)/);
     assert.match(await cluster.ketch('compose', '-f', file, 'logs', 'migrate'), /migrated/);

@@ -1,6 +1,7 @@
 // DaemonSets and StatefulSets end to end on real runc containers: `ketch server` and two `ketch agent` processes
 // (two nodes on this host, each with its own runtime root, pod bridge and pod CIDR), driven by the real kubectl.
-// A DaemonSet runs one pod on each node and rolls out a new image; a StatefulSet starts web-0, then web-1.
+// A DaemonSet runs one pod on each node and rolls out a new image; a StatefulSet starts web-0, then web-1; kubectl
+// drain waits on a PodDisruptionBudget.
 // Runs under the host-wide e2e lock (fixed pod CIDR 10.78.0.0/16).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
@@ -26,6 +27,8 @@ describe('workloads (e2e: DaemonSet and StatefulSet on two nodes, runc, kubectl)
 
   const agentRoot = (node: string): string => join(dir, node);
   const runtimeRoot = (node: string): string => join(agentRoot(node), 'runtime');
+  // Both nodes are this host (node IP 127.0.0.1): the first runs the node's DNS server and service proxy for both.
+  const sharedHostNetwork = (node: string): string[] => (node === NODES[0] ? [] : ['--cluster-dns-port', '0', '--no-service-proxy']);
   const noteSandboxes = (): void => {
     for (const node of NODES) {
       const sb = join(runtimeRoot(node), 'sandboxes');
@@ -47,7 +50,7 @@ describe('workloads (e2e: DaemonSet and StatefulSet on two nodes, runc, kubectl)
       agents.set(
         node,
         await startKetch(
-          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', agentRoot(node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`],
+          ['agent', ...creds.agentArgs, '--node-name', node, '--root-dir', agentRoot(node), '--port', '0', '--address', '127.0.0.1', '--node-ip', '127.0.0.1', '--registry-mirror', `docker.io=${mirror.url}`, ...sharedHostNetwork(node)],
           'agent API on port',
         ),
       );
@@ -62,7 +65,7 @@ describe('workloads (e2e: DaemonSet and StatefulSet on two nodes, runc, kubectl)
 
   after(async () => {
     if (census) clearInterval(census);
-    if (server && agents.size) await c.kubectl('delete', 'ds,sts,pods', '--all', '--grace-period=1', '--wait=true', '--timeout=60s').catch(() => undefined);
+    if (server && agents.size) await c.kubectl('delete', 'deploy,pdb,ds,sts,pods', '--all', '--grace-period=1', '--wait=true', '--timeout=60s').catch(() => undefined);
     noteSandboxes();
     for (const a of agents.values()) await a.stop('SIGTERM');
     await server?.stop('SIGTERM');
@@ -153,6 +156,52 @@ spec:
     // Its stable identity: the hostname is the pod's name.
     assert.equal((await c.kubectl('exec', 'web-1', '--', 'hostname')).trim(), 'web-1');
     assert.equal(await c.kubectl('get', 'pod', 'web-1', '-o', 'jsonpath={.spec.hostname}.{.spec.subdomain} {.metadata.labels.apps\\.kubernetes\\.io/pod-index}'), 'web-1.web 1');
+  });
+
+  it('kubectl drain waits on a PodDisruptionBudget, and drains once the budget allows it', async () => {
+    await apply(
+      'guarded',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: guarded}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: guarded}}
+  template:
+    metadata: {labels: {app: guarded}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: "busybox:1.36", command: [sleep, "3600"]}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: guarded}
+spec:
+  minAvailable: 2
+  selector: {matchLabels: {app: guarded}}
+`,
+    );
+    await c.kubectl('rollout', 'status', 'deploy/guarded', '--timeout=120s');
+    await waitFor(async () => (await c.kubectl('get', 'pdb', 'guarded', '-o', 'jsonpath={.status.currentHealthy}/{.status.disruptionsAllowed}')) === '2/0', { timeoutMs: 30_000, what: 'the budget with 2 healthy pods, none to spare' });
+    const node = (await c.kubectl('get', 'pods', '-l', 'app=guarded', '-o', 'jsonpath={.items[0].spec.nodeName}')).trim();
+    const onNode = async (): Promise<string[]> =>
+      (await c.kubectl('get', 'pods', '-l', 'app=guarded', '--field-selector', `spec.nodeName=${node}`, '-o', 'jsonpath={.items[*].metadata.name}')).split(' ').filter(Boolean);
+    const before = await onNode();
+    try {
+      // No disruption allowed: the eviction is refused with 429 and retried every 5 s until the drain times out.
+      const blocked = await c.kubectlResult(['drain', node, '--pod-selector=app=guarded', '--timeout=8s'], 60_000);
+      assert.notEqual(blocked.code, 0);
+      assert.match(blocked.stderr, /\(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\./);
+      assert.deepEqual(await onNode(), before, 'no pod evicted');
+      // A third replica (on the other node: this one is cordoned) makes room for one disruption at a time.
+      await c.kubectl('scale', 'deploy/guarded', '--replicas=3');
+      await waitFor(async () => (await c.kubectl('get', 'pdb', 'guarded', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1', { timeoutMs: 60_000, what: 'one disruption allowed' });
+      assert.match(await c.kubectl('drain', node, '--pod-selector=app=guarded', '--timeout=120s'), new RegExp(`node/${node} drained`));
+      assert.deepEqual(await onNode(), [], 'the drained node keeps no guarded pod');
+    } finally {
+      await c.kubectl('uncordon', node);
+      await c.kubectl('delete', 'deploy/guarded', 'pdb/guarded', '--wait=true', '--timeout=60s');
+    }
   });
 
   it('removing the workloads leaves no sandbox, netns, veth or mount behind on either node', async () => {

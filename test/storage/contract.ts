@@ -7,6 +7,8 @@ export interface ContractTarget {
   make(): Promise<Storage>;
   /** Whether progress events arrive within ~progressMs of idleness. */
   progressMs: number;
+  /** Run only these sections ('create and get', 'list', 'watch', ...); all of them when absent. */
+  sections?: readonly string[];
 }
 
 const enc = (s: string): Uint8Array => Buffer.from(s, 'utf8');
@@ -56,8 +58,12 @@ export function storageContract(name: string, target: ContractTarget): void {
     afterEach(async () => {
       await s.close();
     });
+    /** A section of the suite, defined only when the target runs it. */
+    const section = (title: string, cases: () => void): void => {
+      if (!target.sections || target.sections.includes(title)) describe(title, cases);
+    };
 
-    describe('create and get', () => {
+    section('create and get', () => {
       it('creates a key and reads it back with its revisions', async () => {
         const kv = await s.create(k('a'), enc('one'));
         assert.equal(kv.createRevision, kv.modRevision);
@@ -93,7 +99,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       });
     });
 
-    describe('update (compare-and-swap)', () => {
+    section('update (compare-and-swap)', () => {
       it('updates when the revision matches, keeping the create revision', async () => {
         const a = await s.create(k('a'), enc('1'));
         const b = await s.update(k('a'), enc('2'), a.modRevision);
@@ -158,7 +164,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       });
     });
 
-    describe('delete', () => {
+    section('delete', () => {
       it('returns the last value with the revision of the delete', async () => {
         const a = await s.create(k('a'), enc('last'));
         const d = await s.delete(k('a'));
@@ -195,7 +201,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       });
     });
 
-    describe('list', () => {
+    section('list', () => {
       it('lists only keys under the prefix, in key order', async () => {
         for (const x of ['c', 'a', 'b']) await s.create(k(`pods/${x}`), enc(x));
         await s.create(k('podsx/z'), enc('z'));
@@ -275,7 +281,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       });
     });
 
-    describe('watch', () => {
+    section('watch', () => {
       it('delivers ADDED, MODIFIED and DELETED live, with previous values', async () => {
         const w = await watchNow(s, k('w/'));
         try {
@@ -389,7 +395,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       });
     });
 
-    describe('limits', () => {
+    section('limits', () => {
       it(`accepts a value of ${MAX_VALUE_BYTES} bytes`, async () => {
         const big = new Uint8Array(MAX_VALUE_BYTES).fill(7);
         await s.create(k('big'), big);
@@ -406,7 +412,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       });
     });
 
-    describe('compaction', () => {
+    section('compaction', () => {
       it('keeps current values readable and fails reads below the compacted revision', async () => {
         const a = await s.create(k('k/a'), enc('1'));
         const b = await s.update(k('k/a'), enc('2'), a.modRevision);

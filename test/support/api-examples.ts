@@ -6,6 +6,8 @@ import type { CronJob, Job } from '../../api/schemas/batch.js';
 import type { Lease } from '../../api/schemas/coordination.js';
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../../api/schemas/rbac.js';
 import type { EndpointSlice } from '../../api/schemas/discovery.js';
+import type { HorizontalPodAutoscaler } from '../../api/schemas/autoscaling.js';
+import type { PodDisruptionBudget } from '../../api/schemas/policy.js';
 import type { PodTemplateSpec } from '../../api/schemas/core.js';
 
 const template = (app: string): PodTemplateSpec => ({
@@ -300,6 +302,29 @@ export const examples = {
     kind: 'Lease',
     metadata: { name: 'worker-1', namespace: 'kube-node-lease' },
     spec: { holderIdentity: 'worker-1', leaseDurationSeconds: 40, renewTime: '2024-01-02T15:04:05.123456Z' },
+  }),
+
+  horizontalPodAutoscaler: (): HorizontalPodAutoscaler => ({
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      minReplicas: 2,
+      maxReplicas: 10,
+      metrics: [
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
+        { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '200Mi' } } },
+      ],
+      behavior: { scaleDown: { stabilizationWindowSeconds: 60, policies: [{ type: 'Pods', value: 1, periodSeconds: 30 }] } },
+    },
+  }),
+
+  podDisruptionBudget: (): PodDisruptionBudget => ({
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { minAvailable: '50%', selector: { matchLabels: { app: 'web' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   }),
 
   role: (): Role => ({

@@ -3,8 +3,8 @@
 import { buildBusyboxImage, pushImage } from './runtime/oci-image.js';
 import { startRegistry } from './runtime/registry.js';
 
-export async function startBusyboxMirror(): Promise<{ url: string; host: string; stop(): Promise<void> }> {
-  const registry = await startRegistry();
+export async function startBusyboxMirror(address?: string): Promise<{ url: string; host: string; stop(): Promise<void> }> {
+  const registry = await startRegistry(address ? { address } : {});
   const image = await buildBusyboxImage();
   try {
     await pushImage(registry.url, 'library/busybox', '1.36', image);

@@ -14,8 +14,9 @@ export interface NodeCredentialFiles {
   agentArgs: string[];
 }
 
-export async function nodeCredentialFiles(serverDataDir: string, nodeName: string): Promise<NodeCredentialFiles> {
-  const creds = await ensureNodeCredentials(serverDataDir, nodeName);
+/** `extraNames`: more names or addresses for the serving certificate (a node address other than the host's). */
+export async function nodeCredentialFiles(serverDataDir: string, nodeName: string, extraNames: string[] = []): Promise<NodeCredentialFiles> {
+  const creds = await ensureNodeCredentials(serverDataDir, nodeName, extraNames);
   const admin = YAML.parse(readFileSync(join(serverDataDir, 'admin.kubeconfig'), 'utf8')) as { clusters: { cluster: { server: string } }[] };
   const server = admin.clusters[0]?.cluster.server ?? '';
   const kubeconfig = join(serverDataDir, `node-${nodeName}.kubeconfig`);

@@ -15,7 +15,7 @@ export interface EndpointSpec {
   hostname?: string;
 }
 
-export function slice(namespace: string, svcName: string, name: string, endpoints: EndpointSpec[], ports: Array<{ name?: string; port: number; protocol?: string }> = []): EndpointSlice {
+export function slice(namespace: string, svcName: string, name: string, endpoints: EndpointSpec[], ports: Array<{ name?: string; port: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }> = []): EndpointSlice {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -36,7 +36,7 @@ export function pod(namespace: string, name: string, ip: string, extra: Partial<
 
 export const namespace = (name: string): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
-const http = [{ name: 'http', port: 80, protocol: 'TCP' }];
+const http = [{ name: 'http', port: 80, protocol: 'TCP' as const }];
 
 /** The test cluster: namespaces testns and podns, and the services CoreDNS's handler tests use. */
 export function fixtureSources(synced = true): DnsSources & {

@@ -1,4 +1,5 @@
-// Test support: a small upstream DNS server (UDP and TCP on one loopback port, dns-packet), answering as the test says.
+// Test support: a small upstream DNS server (UDP and TCP on one port, loopback unless told, dns-packet), answering as
+// the test says.
 import { createSocket } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
@@ -18,7 +19,8 @@ function reply(q: DecodedPacket, p: Packet): Buffer {
   return dnsPacket.encode({ type: 'response', id: q.id, questions: q.questions, flags: dnsPacket.RECURSION_AVAILABLE, ...p });
 }
 
-export async function startTestUpstream(handler: UpstreamHandler): Promise<TestUpstream> {
+export async function startTestUpstream(handler: UpstreamHandler, at: { address?: string; port?: number } = {}): Promise<TestUpstream> {
+  const address = at.address ?? '127.0.0.1';
   const seen: TestUpstream['seen'] = [];
   const conns = new Set<Socket>();
   const tcp = createServer((sock) => {
@@ -38,7 +40,7 @@ export async function startTestUpstream(handler: UpstreamHandler): Promise<TestU
       }
     });
   });
-  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => tcp.listen(at.port ?? 0, address, resolve));
   const port = (tcp.address() as { port: number }).port;
   const udp = createSocket('udp4');
   udp.on('message', async (msg, rinfo) => {
@@ -47,9 +49,9 @@ export async function startTestUpstream(handler: UpstreamHandler): Promise<TestU
     const p = await handler(q, 'udp');
     if (p) udp.send(reply(q, p), rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => udp.bind(port, address, resolve));
   return {
-    host: '127.0.0.1',
+    host: address,
     port,
     seen,
     async close() {

@@ -8,9 +8,18 @@ const exec = promisify(execFile);
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
-export async function isMountPoint(path: string): Promise<boolean> {
+async function mountPoints(): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((l) => unescape(l.split(' ')[4] ?? '') === path);
+  return info.split('\n').map((l) => unescape(l.split(' ')[4] ?? ''));
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPoints()).includes(path);
+}
+
+/** Mount points strictly under dir, in mountinfo's order (a mount made on top of another comes after it). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  return (await mountPoints()).filter((mp) => mp.startsWith(`${dir}/`));
 }
 
 /** `mount --bind source target`, then a read-only remount when readOnly (a bind mount takes no ro flag at once). */

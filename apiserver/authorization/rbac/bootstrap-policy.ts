@@ -2,6 +2,7 @@
 // namespace_policy.go): the roles and bindings kube-apiserver reconciles at every start, as data. Rules follow kube's
 // rendered testdata (cluster-roles.yaml, controller-roles.yaml, ...); resources ketch does not serve yet are kept, so
 // the roles grant what kube's do when those kinds arrive.
+import { KUBELET_CLIENT_USER } from '../../pki/pki.js';
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/schemas/rbac.js';
 import { RBAC_GROUP } from '../../../api/schemas/rbac.js';
 
@@ -186,10 +187,25 @@ export const NODE_ROUTES_ROLE = 'system:ketch:node-routes';
  * the bootstrap policy: its reads, aggregated into view, edit and admin.
  */
 export const METRICS_READER_ROLE = 'system:aggregated-metrics-reader';
+/**
+ * Every agent runs the service proxy and the node's cluster DNS (agent/node-network.ts) with its node credential, as
+ * kube-proxy (system:node-proxier) and CoreDNS (system:kube-dns) would with theirs: reads of Services, Endpoints,
+ * EndpointSlices and Namespaces. Bound to system:nodes.
+ */
+export const NODE_NETWORK_ROLE = 'system:ketch:node-network';
+/**
+ * Local-path volumes are removed by the agent of their node (agent/volumes/csi-local/cleanup.ts: the directory, then
+ * the cleanup finalizer), so nodes read PersistentVolumes and update them (rancher's provisioner holds the same rights).
+ */
+export const LOCAL_PATH_CLEANER_ROLE = 'system:ketch:local-path-cleaner';
+/** The nodes keep the kube-dns Service and their own kube-dns EndpointSlice in kube-system (agent/dns/kube-dns.ts). */
+export const NODE_DNS_PUBLISHER_ROLE = 'system:ketch:node-dns-publisher';
 /** The scheduler writes why a pod waits as an annotation on it (`ketch why` reads it): kube's role has no pod patch. */
 export const SCHEDULER_DIAGNOSIS_ROLE = 'system:ketch:scheduler-diagnosis';
 const KETCH_ROLES: ClusterRole[] = [
   clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
+  clusterRole(LOCAL_PATH_CLEANER_ROLE, [rule('get,list,update,watch', '', 'persistentvolumes')]),
+  clusterRole(NODE_NETWORK_ROLE, [rule(READ, '', 'endpoints,services,namespaces'), rule(READ, 'discovery.k8s.io', 'endpointslices'), EVENTS]),
   clusterRole(SCHEDULER_DIAGNOSIS_ROLE, [rule('patch', '', 'pods')]),
   clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
 ];
@@ -355,6 +371,15 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [subject.group('system:serviceaccounts')]),
   clusterBinding('system:volume-scheduler', 'system:volume-scheduler', [subject.user('system:kube-scheduler')]),
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
+  clusterBinding(NODE_NETWORK_ROLE, NODE_NETWORK_ROLE, [subject.group('system:nodes')]),
+  clusterBinding(LOCAL_PATH_CLEANER_ROLE, LOCAL_PATH_CLEANER_ROLE, [subject.group('system:nodes')]),
+  // The API server's client certificate towards the agents (logs, exec, port-forward), as kube-apiserver's docs bind it.
+  clusterBinding('ketch:kube-apiserver-kubelet-client', 'system:kubelet-api-admin', [subject.user(KUBELET_CLIENT_USER)]),
+  // Joining nodes, as kubeadm binds them (kubeadm:kubelet-bootstrap, kubeadm:node-autoapprove-*) to every bootstrap
+  // token's group: a token may create CSRs and have its node client request approved; a node may renew its own.
+  clusterBinding('ketch:kubelet-bootstrap', 'system:node-bootstrapper', [subject.group('system:bootstrappers')]),
+  clusterBinding('ketch:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [subject.group('system:bootstrappers')]),
+  clusterBinding('ketch:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [subject.group('system:nodes')]),
   clusterBinding(SCHEDULER_DIAGNOSIS_ROLE, SCHEDULER_DIAGNOSIS_ROLE, [subject.user('system:kube-scheduler')]),
   ...Object.keys(CONTROLLER_RULES).map((name) => clusterBinding(`${CONTROLLER_ROLE_PREFIX}${name}`, `${CONTROLLER_ROLE_PREFIX}${name}`, [subject.sa('kube-system', name)])),
 ];
@@ -373,7 +398,10 @@ const nsBinding = (namespace: string, name: string, roleName: string, subjects: 
 const LEADER_LOCKING = [rule('create,get,list,update,watch', 'coordination.k8s.io', 'leases'), rule('create,get,list,update,watch', 'coordination.k8s.io', 'leasecandidates')];
 
 export const BOOTSTRAP_ROLES: readonly Role[] = [
+  // kubeadm's kubeadm:bootstrap-signer-clusterinfo: joining nodes read cluster-info before they have credentials.
+  nsRole('kube-public', 'ketch:bootstrap-signer-clusterinfo', [rule('get', '', 'configmaps', 'cluster-info')]),
   nsRole('kube-public', 'system:controller:bootstrap-signer', [rule(READ, '', 'configmaps'), rule('update', '', 'configmaps', 'cluster-info'), EVENTS]),
+  nsRole('kube-system', NODE_DNS_PUBLISHER_ROLE, [rule('create,get,patch,update', '', 'services'), rule('create,delete,get,patch,update', 'discovery.k8s.io', 'endpointslices')]),
   nsRole('kube-system', 'extension-apiserver-authentication-reader', [rule(READ, '', 'configmaps', 'extension-apiserver-authentication')]),
   nsRole('kube-system', 'system::leader-locking-kube-controller-manager', LEADER_LOCKING),
   nsRole('kube-system', 'system::leader-locking-kube-scheduler', LEADER_LOCKING),
@@ -383,7 +411,9 @@ export const BOOTSTRAP_ROLES: readonly Role[] = [
 ];
 
 export const BOOTSTRAP_ROLE_BINDINGS: readonly RoleBinding[] = [
+  nsBinding('kube-public', 'ketch:bootstrap-signer-clusterinfo', 'ketch:bootstrap-signer-clusterinfo', [subject.user('system:anonymous')]),
   nsBinding('kube-public', 'system:controller:bootstrap-signer', 'system:controller:bootstrap-signer', [subject.sa('kube-system', 'bootstrap-signer')]),
+  nsBinding('kube-system', NODE_DNS_PUBLISHER_ROLE, NODE_DNS_PUBLISHER_ROLE, [subject.group('system:nodes')]),
   nsBinding('kube-system', 'system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [subject.user('system:kube-controller-manager'), subject.user('system:kube-scheduler')]),
   nsBinding('kube-system', 'system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [
     subject.user('system:kube-controller-manager'),

@@ -8,9 +8,11 @@ import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { priorityClassStrategy } from './scheduling.js';
 import { RBAC_STRATEGIES } from './rbac.js';
+import { certificateSigningRequestStrategy } from './certificates.js';
 import { serviceStrategy, type ServiceRanges } from './service.js';
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './storage.js';
 import { workloadStrategy } from './workloads.js';
+import { statusKindStrategy } from './autoscaling.js';
 import { crdStrategy } from '../../apiextensions/crd-strategy.js';
 
 const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: ServiceRanges }) => Strategy> = {
@@ -31,9 +33,12 @@ const BY_KIND: Record<string, (info: ResourceInfo, opts: { serviceRanges?: Servi
   Job: workloadStrategy,
   CronJob: workloadStrategy,
   PriorityClass: priorityClassStrategy,
+  HorizontalPodAutoscaler: statusKindStrategy,
+  PodDisruptionBudget: statusKindStrategy,
   PersistentVolume: persistentVolumeStrategy,
   PersistentVolumeClaim: persistentVolumeClaimStrategy,
   ...RBAC_STRATEGIES,
+  CertificateSigningRequest: certificateSigningRequestStrategy,
   CustomResourceDefinition: crdStrategy,
 };
 

@@ -1,5 +1,6 @@
 // Services: a cluster IP from the service range and node ports for NodePort/LoadBalancer, allocated on create.
 import { errors } from '../../../api/errors.js';
+import { DEFAULT_SERVICE_CIDR } from '../../../api/network.js';
 import type { ResourceInfo } from '../../../api/resources.js';
 import { isObject, type JsonObject, type Obj } from '../object.js';
 import { defaultStrategy, type Strategy } from '../strategy.js';
@@ -10,7 +11,7 @@ export interface ServiceRanges {
   nodePortRange: [number, number];
 }
 
-export const DEFAULT_SERVICE_RANGES: ServiceRanges = { serviceCidr: '10.96.0.0/16', nodePortRange: [30000, 32767] };
+export const DEFAULT_SERVICE_RANGES: ServiceRanges = { serviceCidr: DEFAULT_SERVICE_CIDR, nodePortRange: [30000, 32767] };
 
 const ipToInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
@@ -76,6 +77,9 @@ export function serviceStrategy(info: ResourceInfo, ranges: ServiceRanges = DEFA
       const spec = isObject(obj.spec) ? obj.spec : (obj.spec = {});
       const type = typeof spec.type === 'string' ? spec.type : 'ClusterIP';
       if (type === 'ExternalName') return;
+      // kube-apiserver's allocator fills the families of a single-stack IPv4 cluster (headless services too).
+      spec.ipFamilyPolicy ??= 'SingleStack';
+      spec.ipFamilies ??= ['IPv4'];
       const needIp = spec.clusterIP === undefined || spec.clusterIP === '';
       const needPorts = (type === 'NodePort' || type === 'LoadBalancer') && portsOf(spec).some((p) => p.nodePort === undefined);
       if (!needIp && !needPorts) return;

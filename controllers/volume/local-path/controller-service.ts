@@ -5,13 +5,13 @@
 // on the node, by the Node side (agent/volumes/csi-local/): NodeStageVolume creates it when a pod using the PV lands,
 // and after a Delete reclaim the node's agent removes it and then the finalizer.
 import { isAbsolute, normalize } from 'node:path';
-import { DEFAULT_LOCAL_PATH_ROOT, LOCAL_PATH_CLEANUP_FINALIZER, LOCAL_PATH_PROVISIONER, type PersistentVolume } from '../../../api/index.js';
+import { DEFAULT_LOCAL_PATH_ROOT, LOCAL_PATH_CLEANUP_FINALIZER, LOCAL_PATH_PARAM_NODE_PATH, LOCAL_PATH_PROVISIONER, type PersistentVolume } from '../../../api/index.js';
 import type { ControllerService, CreateVolumeRequest, CsiVolume } from '../csi/controller-service.js';
 
 export const HOSTNAME_KEY = 'kubernetes.io/hostname';
 
 /** The class parameters the driver reads. */
-export const PARAM_NODE_PATH = 'nodePath';
+export const PARAM_NODE_PATH = LOCAL_PATH_PARAM_NODE_PATH;
 export const PARAM_VOLUME_TYPE = 'volumeType';
 
 /** Refused requests say what to change, as rancher's provisioner does. */

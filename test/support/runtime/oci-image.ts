@@ -1,11 +1,11 @@
 // Test support: builds a busybox OCI image offline (from the host's busybox-static) and pushes it to a registry.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tar from 'tar';
+import { writeBusyboxRootfs } from '../../../agent/runtime/host-image.js';
 
 export interface BuiltImage {
   manifestType: string;
@@ -35,6 +35,8 @@ export interface ImageOptions {
   absoluteLinks?: boolean;
   /** The image config's User. */
   user?: string;
+  /** Host files or directories copied into the image at the same paths, symlinks followed (a program and its libraries). */
+  hostPaths?: string[];
 }
 
 const TYPES = {
@@ -54,23 +56,12 @@ const TYPES = {
 export async function buildBusyboxImage(opts: ImageOptions = {}): Promise<BuiltImage> {
   const work = await mkdtemp(join(tmpdir(), 'ketch-img-'));
   const rootfs = join(work, 'rootfs');
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'var']) {
-    await mkdir(join(rootfs, d), { recursive: true });
-  }
-  await copyFile('/bin/busybox', join(rootfs, 'bin/busybox'));
-  const applets = execFileSync('/bin/busybox', ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const p of applets) {
-    if (p === 'bin/busybox') continue;
-    const target = opts.absoluteLinks ? '/bin/busybox' : relative(dirname(join(rootfs, p)), join(rootfs, 'bin/busybox'));
-    await mkdir(dirname(join(rootfs, p)), { recursive: true });
-    await symlink(target, join(rootfs, p)).catch(() => undefined);
-  }
-  await writeFile(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
-  await writeFile(join(rootfs, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  await writeBusyboxRootfs(rootfs, { absoluteLinks: opts.absoluteLinks });
   for (const [p, content] of Object.entries(opts.files ?? {})) {
     await mkdir(dirname(join(rootfs, p)), { recursive: true });
     await writeFile(join(rootfs, p), content);
   }
+  for (const p of opts.hostPaths ?? []) await cp(p, join(rootfs, p), { recursive: true, dereference: true });
   const layerTar = join(work, 'layer.tar');
   await tar.c({ file: layerTar, cwd: rootfs, portable: true, noMtime: false }, ['.']);
   const layout = join(work, 'layout');

@@ -1,4 +1,5 @@
-// Test support: a real distribution registry (Debian's docker-registry) on a free loopback port.
+// Test support: a real distribution registry (Debian's docker-registry) on a free port of loopback (or of an address
+// the test gives, for nodes in other network namespaces).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -6,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface TestRegistry {
-  /** http://127.0.0.1:PORT */
+  /** http://ADDRESS:PORT */
   url: string;
-  /** 127.0.0.1:PORT */
+  /** ADDRESS:PORT (127.0.0.1 unless given) */
   host: string;
   /** The filesystem driver's root: blobs live under docker/registry/v2/blobs/sha256/xx/<hex>/data. */
   storage: string;
@@ -42,11 +43,21 @@ export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined
   }
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /** Serve another registry's storage (a second registry on the same blobs, e.g. one that asks for credentials). */
+  storage?: string;
+  /** An htpasswd file (bcrypt): the registry then answers 401 with a Basic challenge without credentials. */
+  htpasswd?: string;
+  /** The address it listens on (default 127.0.0.1). */
+  address?: string;
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
+  const address = opts.address ?? '127.0.0.1';
   const dir = await mkdtemp(join(tmpdir(), 'ketch-registry-'));
-  const storage = join(dir, 'data');
+  const storage = opts.storage ?? join(dir, 'data');
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `${address}:${port}`;
   const config = join(dir, 'config.yml');
   await writeFile(
     config,
@@ -55,6 +66,7 @@ export async function startRegistry(): Promise<TestRegistry> {
       'log: { level: error }',
       `storage: { filesystem: { rootdirectory: ${storage} }, delete: { enabled: true } }`,
       `http: { addr: "${host}" }`,
+      ...(opts.htpasswd ? [`auth: { htpasswd: { realm: ketch-test, path: ${opts.htpasswd} } }`] : []),
       '',
     ].join('\n'),
   );
@@ -67,7 +79,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     await pollUntil('registry to answer /v2/', async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
       const res = await fetch(`${url}/v2/`);
-      return res.status === 200 ? true : undefined;
+      return res.status === (opts.htpasswd ? 401 : 200) ? true : undefined;
     });
   } catch (err) {
     child.kill('SIGKILL');

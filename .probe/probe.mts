@@ -1,0 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { startApiServer } from '/work/wt/identity/apiserver/index.js';
+import { EmbeddedStorage } from '/work/wt/identity/apiserver/storage/embedded.js';
+const dir = mkdtempSync(join(tmpdir(), 'probe-'));
+const api = await startApiServer({ dataDir: dir, securePort: 0, bindAddress: '127.0.0.1', storage: new EmbeddedStorage({ path: ':memory:' }) });
+const k = (args: string[], input = '') => new Promise<string>((r) => { const c = execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: api.adminKubeconfigPath, HOME: dir } }, (e, o, s) => r(o + s)); c.stdin!.end(input); });
+console.log(await k(['create', 'secret', 'generic', 'db', '--from-literal=a=b']));
+const all = await k(['get', 'secrets', '-A', '-o', 'json']);
+console.log((await k(['replace', '-f', '-', '-v=6'], all)).split('\n').filter((l) => /GET|POST|PUT|error/i.test(l)).join('\n'));
+await api.close();
+process.exit(0);

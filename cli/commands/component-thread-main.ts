@@ -1,0 +1,19 @@
+// The entry of a hosted component's worker thread (see component-thread.ts): starts the component from the flags the
+// server was given, reports its OS thread id, and stops it when the parent asks.
+import { parentPort, workerData } from 'node:worker_threads';
+import { osThreadId, type ComponentThreadData, type ComponentThreadMessage } from './component-thread.js';
+import { startHostedComponent } from './control-plane.js';
+
+const data = workerData as ComponentThreadData;
+const port = parentPort;
+if (!port) throw new Error('component-thread-main runs only as a worker thread');
+const running = await startHostedComponent(data.component, data.kubeconfig, data.input);
+const send = (m: ComponentThreadMessage): void => port.postMessage(m);
+port.on('message', (m: unknown) => {
+  if (m !== 'stop') return;
+  running.stop().then(
+    () => send({ type: 'stopped' }),
+    (err: unknown) => send({ type: 'stopped', error: String(err instanceof Error ? err.stack : err) }),
+  );
+});
+send({ type: 'started', ...(osThreadId() !== undefined ? { tid: osThreadId() } : {}) });

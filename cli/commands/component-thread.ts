@@ -1,0 +1,114 @@
+// A hosted control-plane component (controller manager, scheduler) in a worker thread of `ketch server`: an event loop
+// and a V8 heap of its own, so that the API server, the controllers and the scheduler each get a core. The thread
+// reaches the API server over loopback HTTPS as any client does; the parent only starts it, stops it, and learns its
+// OS thread id (for per-component CPU in /proc/<pid>/task/<tid>).
+import { readFileSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FlagInput } from '../../lib/flags.js';
+import { logger } from '../../lib/logger.js';
+
+export type HostedComponent = 'controller-manager' | 'scheduler';
+
+/** A hosted component as `ketch server` runs it: on a thread of its own (tid: the OS thread id) or on the server's. */
+export interface HostedThread {
+  name: HostedComponent;
+  pid: number;
+  tid?: number;
+}
+
+/** What the parent hands the thread. */
+export interface ComponentThreadData {
+  component: HostedComponent;
+  kubeconfig: string;
+  input: FlagInput;
+}
+
+/** Messages from the thread: started (with its OS thread id), stopped. */
+export type ComponentThreadMessage = { type: 'started'; tid?: number } | { type: 'stopped'; error?: string };
+
+/** The calling thread's OS thread id (Linux), or undefined elsewhere. */
+export function osThreadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return undefined; // not Linux: the figure is only a diagnostic
+  }
+}
+
+/** The thread's entry module beside this one (.ts under tsx, .js in the build). */
+const ENTRY = new URL(`./component-thread-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/** The ESM build of tsx's register() API (tsx/esm/api, import condition), from tsx's package.json. */
+function tsxApiUrl(): string {
+  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } } | string> };
+  const api = pkg.exports['./esm/api'];
+  const rel = typeof api === 'object' ? api.import?.default : undefined;
+  if (!rel) throw new Error('tsx/esm/api: no ESM export in tsx/package.json');
+  return pathToFileURL(join(dirname(pkgPath), rel)).href;
+}
+
+/**
+ * A worker on the entry. Run from source under tsx (tests), the thread first registers tsx's loader: Node 20 does not
+ * pass a loader registered with module.register() on to worker threads.
+ */
+function newWorker(data: ComponentThreadData, name: string): Worker {
+  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name });
+  const boot = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: data, name });
+}
+const STOP_TIMEOUT_MS = 30_000;
+
+/** Starts a component in a worker thread; resolves once it runs, rejects if it fails to start. */
+export function startComponentThread(
+  name: HostedComponent,
+  kubeconfig: string,
+  input: FlagInput,
+): Promise<{ thread: HostedThread; failed: Promise<never>; stop(): Promise<void> }> {
+  const log = logger('server').child({ thread: name });
+  const data: ComponentThreadData = { component: name, kubeconfig, input };
+  const worker = newWorker(data, name);
+  let stopping = false;
+  let onStopped: (() => void) | undefined;
+  const exited = new Promise<number>((res) => worker.once('exit', res));
+  const failed = new Promise<never>((_res, reject) => {
+    worker.on('error', (err) => {
+      if (!stopping) log.error('component thread failed', { error: String(err instanceof Error ? err.stack : err) });
+      reject(err);
+    });
+    void exited.then((code) => {
+      if (!stopping) reject(new Error(`${name} thread exited with code ${code}`));
+    });
+  });
+  failed.catch(() => undefined); // observed by startup below and by the caller's race; not an unhandled rejection
+  const stop = async (): Promise<void> => {
+    if (stopping) return exited.then(() => undefined);
+    stopping = true;
+    const stopped = new Promise<void>((res) => (onStopped = res));
+    worker.postMessage('stop');
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<void>((res) => {
+      timer = setTimeout(() => {
+        log.warn('component thread slow to stop, terminating', { timeoutMs: STOP_TIMEOUT_MS });
+        res();
+      }, STOP_TIMEOUT_MS);
+    });
+    await Promise.race([stopped, exited, slow]);
+    clearTimeout(timer);
+    // The component stopped (informers, leases); sockets its clients keep alive would hold the thread open.
+    await worker.terminate();
+  };
+  return new Promise((resolve, reject) => {
+    worker.on('message', (m: ComponentThreadMessage) => {
+      if (m.type === 'stopped') {
+        if (m.error) log.error('component failed to stop', { error: m.error });
+        onStopped?.();
+      }
+      else resolve({ thread: { name, pid: process.pid, ...(m.tid !== undefined ? { tid: m.tid } : {}) }, failed, stop });
+    });
+    failed.catch(reject);
+  });
+}

@@ -1,0 +1,470 @@
+// `npm run bench:density`: kube's ClusterLoader2 load test in small. A real `ketch server` (built, as users run it)
+// on the embedded store or a real etcd, `ketch agent --hollow --count N` (a fake: nodes without a runtime that mark
+// the pods bound to them Running) in a process of its own, then D Deployments of P/D replicas created at once. Prints
+// the time from the creates until every pod is Running (pods/s end to end), the RSS of every control-plane process
+// sampled each second (peak and at the end, and bytes per pod held), API latency percentiles during the run (the
+// server's apiserver_request_duration_seconds, mutating and read, and a user's own requests measured from outside),
+// and the CPU per pod of each component. The targets (issue 25) are checked for 1,000 nodes and 30,000 pods on the
+// embedded store: all Running within 60 s of the creates (>= 500 pods/s), combined RSS <= 512 MB at the end, mutating
+// p99 <= 1 s; other sizes print the same figures without a target.
+//   BENCH_SCALES   sizes, NODESxPODS, comma-separated (default "1000x30000,5000x150000")
+//   BENCH_STORES   "embedded", "etcd" or both (default "embedded,etcd")
+//   BENCH_DEPLOYMENTS  Deployments per run (default 10)
+//   BENCH_TIMEOUT  seconds to wait for every pod Running before printing how far it got (default 300)
+//   BENCH_SERVER_ARGS  extra `ketch server` flags, space-separated (e.g. "--single-process")
+//   BENCH_PROFILE  a directory: CPU profiles of the server (node --cpu-prof)
+//   BENCH_BASELINE a built ketch checkout (e.g. main's): each size and store also runs with its `ketch server`
+//                  first (same hollow agent, same load), and the ratio of the two pods/s is printed
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Deployment, Node, Pod } from '../../api/index.js';
+import { DEPLOYMENTS, loadClientConfig, NAMESPACES, NODES, PODS, refFor, RestClient, type ObjectLike } from '../../client/index.js';
+import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
+import { freePort } from '../support/util.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SCALES = (process.env.BENCH_SCALES ?? '1000x30000,5000x150000').split(',').filter(Boolean).map((s) => {
+  const [n, p] = s.split('x').map(Number);
+  if (!n || !p) throw new Error(`BENCH_SCALES: "${s}" is not NODESxPODS`);
+  return { nodes: n, pods: p };
+});
+const STORES = (process.env.BENCH_STORES ?? 'embedded,etcd').split(',').filter(Boolean) as Array<'embedded' | 'etcd'>;
+const DEPLOYMENT_COUNT = Number(process.env.BENCH_DEPLOYMENTS ?? 10);
+const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT ?? 300);
+const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+const PROFILE = process.env.BENCH_PROFILE;
+const BASELINE = process.env.BENCH_BASELINE;
+const NS = 'density';
+const CONFIGMAPS = refFor('v1', 'ConfigMap');
+/** The targets, checked for this size on the embedded store. */
+const TARGET = { nodes: 1000, pods: 30000, seconds: 60, rssMB: 512, mutatingP99s: 1 };
+
+const say = (s: string): boolean => process.stderr.write(s + '\n');
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+const MB = 1e6;
+
+// ---- processes: RSS and CPU from /proc ----
+
+/** The pid and every descendant of it (children of children). */
+function processTree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parent) if (ppid === out[i]) out.push(pid);
+  return out.filter((p) => parent.has(p));
+}
+
+function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** user+system CPU ms of a process, or of one of its threads (task). */
+function cpuMs(pid: number, tid?: number): number {
+  try {
+    const stat = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(2, 4).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * The control plane's components as the server reports them (<data-dir>/components.json: name, pid, thread id) when
+ * it runs them apart, else one "server" entry for the whole process tree.
+ */
+interface Component {
+  name: string;
+  pid: number;
+  tid?: number;
+}
+function componentsOf(dataDir: string, serverPid: number): Component[] {
+  const file = join(dataDir, 'components.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Component[];
+  return [{ name: 'server', pid: serverPid }];
+}
+
+// ---- the server's latency histograms ----
+
+type Histo = Map<number, number>; // upper bound (s) -> cumulative count
+interface Latency {
+  mutating: Histo;
+  read: Histo;
+}
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY', 'DELETECOLLECTION']);
+const READ = new Set(['GET', 'LIST']);
+
+function parseLatency(text: string): Latency {
+  const out: Latency = { mutating: new Map(), read: new Map() };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_duration_seconds_bucket{')) continue;
+    const verb = /verb="([^"]*)"/.exec(line)?.[1] ?? '';
+    const le = /le="([^"]*)"/.exec(line)?.[1] ?? '';
+    const h = MUTATING.has(verb) ? out.mutating : READ.has(verb) ? out.read : undefined;
+    if (!h) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    h.set(bound, (h.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** The p-th percentile of the requests between two scrapes, as the upper bound of its bucket (Prometheus' histogram_quantile without interpolation). */
+function histoPct(before: Histo, after: Histo, p: number): { le: number; n: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  for (const b of bounds) if ((after.get(b) ?? 0) - (before.get(b) ?? 0) >= (p / 100) * total) return { le: b, n: total };
+  return { le: NaN, n: total };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+/** Request counts by verb and (sub)resource from /metrics (the pipeline's progress: pods created, bound, Running). */
+function counts(text: string): { created: number; bound: number; status: number } {
+  let created = 0;
+  let bound = 0;
+  let status = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{') || !line.includes('resource="pods"') || !/code="20[01]"/.test(line)) continue;
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const verb = /verb="([^"]*)"/.exec(line)?.[1];
+    const sub = /subresource="([^"]*)"/.exec(line)?.[1];
+    if (verb === 'POST' && sub === '') created += n;
+    else if (verb === 'POST' && sub === 'binding') bound += n;
+    else if ((verb === 'PUT' || verb === 'PATCH') && sub === 'status') status += n;
+  }
+  return { created, bound, status };
+}
+
+// ---- processes we start ----
+
+interface Proc {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A `ketch` command from the build, resolving once a line of its stderr matches `ready`. */
+function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = [], repo = REPO): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/ketch.js'), ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn' },
+  });
+  let stopping = false;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(t);
+  };
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`${tag} exited with ${code}`));
+    child.once('exit', onExit);
+    let lines = 0;
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (ready.test(line)) {
+        child.off('exit', onExit);
+        resolve({ child, stop });
+      } else if (!stopping && lines++ < 200 && !/^\s+(export|kubectl)/.test(line)) process.stderr.write(`  [${tag}] ${line.slice(0, 400)}\n`);
+    });
+  });
+}
+
+// ---- the run ----
+
+const deployment = (name: string, replicas: number): Deployment => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: NS },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name, group: 'load' } },
+      spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9', resources: { requests: { cpu: '10m', memory: '10Mi' } } }] },
+    },
+  },
+});
+
+interface RunResult {
+  /** 'this' build or 'baseline' (BENCH_BASELINE's server). */
+  build: string;
+  store: string;
+  nodes: number;
+  pods: number;
+  running: number;
+  seconds: number;
+  podsPerSec: number;
+  complete: boolean;
+  rssEndMB: number;
+  rssPeakMB: number;
+  rssIdleMB: number;
+  bytesPerPod: number;
+  perComponent: Array<{ name: string; rssEndMB?: number; cpuMsPerPod: number }>;
+  mutatingP99s: number;
+  mutatingP50s: number;
+  readP99s: number;
+  requests: { mutating: number; read: number };
+  userMutatingP99ms: number;
+  userReadP99ms: number;
+  etcdRssMB?: number;
+  load: string;
+}
+
+/** A user beside the load: one ConfigMap created, updated, read and deleted in turn, timed from outside. */
+function startUser(rest: RestClient): { stop(): Promise<{ mutating: number[]; read: number[] }> } {
+  const cms = rest.resource<ObjectLike & { data?: Record<string, string> }>(CONFIGMAPS);
+  const lat = { mutating: [] as number[], read: [] as number[] };
+  let stopped = false;
+  const timed = async (bucket: number[], op: () => Promise<unknown>): Promise<void> => {
+    const t = performance.now();
+    await op();
+    bucket.push(performance.now() - t);
+  };
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const name = `user-${i}`;
+      try {
+        await timed(lat.mutating, () => cms.create(NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { i: String(i) } }));
+        await timed(lat.read, () => cms.get(NS, name));
+        await timed(lat.mutating, () => cms.patch(NS, name, { data: { j: String(i) } }, 'merge'));
+        await timed(lat.read, () => rest.resource(DEPLOYMENTS).list(NS));
+        await timed(lat.mutating, () => cms.delete(NS, name));
+      } catch (err) {
+        say(`  user request failed: ${String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return lat;
+    },
+  };
+}
+
+async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, build: 'this' | 'baseline'): Promise<RunResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-density-'));
+  let etcd: EtcdServer | undefined;
+  let server: Proc | undefined;
+  let agent: Proc | undefined;
+  const samples: number[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    if (store === 'etcd') etcd = await startEtcd();
+    const port = await freePort();
+    const serverArgs = ['server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--snapshot-schedule', '0', ...(etcd ? ['--etcd-servers', etcd.endpoint] : []), ...SERVER_ARGS];
+    const serverRepo = build === 'baseline' && BASELINE ? BASELINE : REPO;
+    server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [], serverRepo);
+    const kubeconfig = join(dataDir, 'admin.kubeconfig');
+    const rest = new RestClient(loadClientConfig({ kubeconfig }), 'density-bench');
+    const serverPid = server.child.pid!;
+    const tree = (): number[] => processTree(serverPid);
+    const rssNow = (): number => tree().reduce((s, p) => s + rssBytes(p), 0);
+    sampler = setInterval(() => samples.push(rssNow()), 1000);
+
+    const t0 = performance.now();
+    agent = await startKetch(['agent', '--hollow', '--count', String(nodes), '--kubeconfig', kubeconfig], /hollow nodes registered/, 'hollow');
+    const ready = async (): Promise<number> => (await rest.resource<Node>(NODES).list(undefined, { resourceVersion: '0' })).items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    while ((await ready()) < nodes) await new Promise((r) => setTimeout(r, 500));
+    say(`  ${nodes} hollow nodes Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s (load ${load()})`);
+    await rest.resource(NAMESPACES).create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await new Promise((r) => setTimeout(r, 3000)); // a settled idle figure: leases renewed, caches filled
+    const rssIdle = rssNow();
+
+    // Pods Running, seen through a watch that only carries them (a field selector): the bench holds no pod cache.
+    const running = new Set<string>();
+    const watchAbort = new AbortController();
+    let lastRunningAt = 0;
+    const watching = (async () => {
+      for (;;) {
+        try {
+          for await (const ev of rest.resource<Pod>(PODS).watch(NS, { fieldSelector: 'status.phase=Running', signal: watchAbort.signal })) {
+            if (ev.type === 'ADDED' || ev.type === 'MODIFIED') {
+              const name = ev.object.metadata?.name ?? '';
+              if (!running.has(name)) {
+                running.add(name);
+                lastRunningAt = performance.now();
+              }
+            }
+          }
+        } catch (err) {
+          if (watchAbort.signal.aborted) return;
+          say(`  running watch failed, re-watching: ${String(err)}`);
+        }
+        if (watchAbort.signal.aborted) return;
+      }
+    })();
+
+    const comps = componentsOf(dataDir, serverPid);
+    const cpu0 = comps.map((c) => cpuMs(c.pid, c.tid));
+    const serverCpu0 = tree().reduce((s, p) => s + cpuMs(p), 0);
+    const agentCpu0 = cpuMs(agent.child.pid!);
+    const metrics0 = await rest.request<string>('GET', '/metrics', { accept: 'text/plain' });
+    const lat0 = parseLatency(metrics0);
+    const user = startUser(rest);
+
+    const size = Math.floor(pods / DEPLOYMENT_COUNT);
+    const sizes = Array.from({ length: DEPLOYMENT_COUNT }, (_, i) => size + (i < pods - size * DEPLOYMENT_COUNT ? 1 : 0));
+    say(`  creating ${DEPLOYMENT_COUNT} Deployments (${sizes[0]} replicas each) at once`);
+    const start = performance.now();
+    await Promise.all(sizes.map((n, i) => rest.resource<Deployment>(DEPLOYMENTS).create(NS, deployment(`load-${i}`, n))));
+    const deadline = start + TIMEOUT_S * 1000;
+    let lastPrint = start;
+    let peak = 0;
+    while (running.size < pods && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (performance.now() - lastPrint >= 5000) {
+        lastPrint = performance.now();
+        const c = counts(await rest.request<string>('GET', '/metrics', { accept: 'text/plain' }));
+        const rss = samples.at(-1) ?? 0;
+        peak = Math.max(peak, rss);
+        say(`  ${((lastPrint - start) / 1000).toFixed(0).padStart(4)} s: created ${c.created}, bound ${c.bound}, status writes ${c.status}, Running ${running.size}; RSS ${(rss / MB).toFixed(0)} MB; load ${load()}`);
+      }
+    }
+    const complete = running.size >= pods;
+    const end = complete ? lastRunningAt : performance.now();
+    const seconds = (end - start) / 1000;
+    const userLat = await user.stop();
+    const metrics1 = await rest.request<string>('GET', '/metrics', { accept: 'text/plain' });
+    const lat1 = parseLatency(metrics1);
+    const done = Math.max(1, running.size);
+    const perComponent = comps.map((c, i) => ({
+      name: c.name,
+      ...(c.tid === undefined ? { rssEndMB: Math.round(rssBytes(c.pid) / MB) } : {}),
+      cpuMsPerPod: +((cpuMs(c.pid, c.tid) - cpu0[i]!) / done).toFixed(2),
+    }));
+    if (comps.length > 1 || comps[0]!.tid !== undefined) {
+      perComponent.push({ name: 'control plane (all)', cpuMsPerPod: +((tree().reduce((s, p) => s + cpuMs(p), 0) - serverCpu0) / done).toFixed(2) });
+    }
+    perComponent.push({ name: 'hollow agent (not control plane)', rssEndMB: Math.round(rssBytes(agent.child.pid!) / MB), cpuMsPerPod: +((cpuMs(agent.child.pid!) - agentCpu0) / done).toFixed(2) });
+    await new Promise((r) => setTimeout(r, 1500)); // one more sample after the last pod
+    const rssEnd = rssNow();
+    peak = Math.max(peak, ...samples);
+    watchAbort.abort();
+    await watching;
+    const mut99 = histoPct(lat0.mutating, lat1.mutating, 99);
+    const mut50 = histoPct(lat0.mutating, lat1.mutating, 50);
+    const read99 = histoPct(lat0.read, lat1.read, 99);
+    for (const pid of tree()) say(`    process ${pid} (${commOf(pid)}): RSS ${(rssBytes(pid) / MB).toFixed(0)} MB`);
+    return {
+      build,
+      store,
+      nodes,
+      pods,
+      running: running.size,
+      seconds: +seconds.toFixed(1),
+      podsPerSec: Math.round(running.size / seconds),
+      complete,
+      rssEndMB: Math.round(rssEnd / MB),
+      rssPeakMB: Math.round(peak / MB),
+      rssIdleMB: Math.round(rssIdle / MB),
+      bytesPerPod: Math.round((rssEnd - rssIdle) / done),
+      perComponent,
+      mutatingP99s: mut99.le,
+      mutatingP50s: mut50.le,
+      readP99s: read99.le,
+      requests: { mutating: mut99.n, read: read99.n },
+      userMutatingP99ms: Math.round(pct(userLat.mutating, 99)),
+      userReadP99ms: Math.round(pct(userLat.read, 99)),
+      ...(etcd ? { etcdRssMB: Math.round(etcdRss(etcd) / MB) } : {}),
+      load: load(),
+    };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    await agent?.stop();
+    await server?.stop();
+    await etcd?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** RSS of the etcd process listening on the endpoint's port (found by its command line). */
+function etcdRss(etcd: EtcdServer): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(etcd.endpoint)) return rssBytes(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return 0;
+}
+
+function report(r: RunResult): void {
+  const targeted = r.build === 'this' && r.store === 'embedded' && r.nodes === TARGET.nodes && r.pods === TARGET.pods;
+  const mark = (ok: boolean): string => (targeted ? (ok ? '  [target met]' : '  [TARGET MISSED]') : '');
+  say('');
+  say(`  ${r.build === 'baseline' ? 'BASELINE: ' : ''}${r.nodes} hollow nodes, ${r.pods} pods, ${r.store} store (load average at the end: ${r.load})`);
+  say(`    Running: ${r.running}/${r.pods} after ${r.seconds} s: ${r.podsPerSec} pods/s end to end${r.complete ? '' : ' (INCOMPLETE: timed out)'}${mark(r.complete && r.seconds <= TARGET.seconds)}`);
+  say(`    control plane RSS: ${r.rssEndMB} MB at the end${mark(r.rssEndMB <= TARGET.rssMB)}, peak ${r.rssPeakMB} MB, ${r.rssIdleMB} MB with the nodes and no pods; ${r.bytesPerPod} bytes per pod held`);
+  if (r.etcdRssMB !== undefined) say(`    etcd RSS (beside the control plane): ${r.etcdRssMB} MB`);
+  say(`    API latency (server histogram, bucket bound): mutating p50 <= ${r.mutatingP50s} s, p99 <= ${r.mutatingP99s} s${mark(r.mutatingP99s <= TARGET.mutatingP99s)} (${r.requests.mutating} requests); read p99 <= ${r.readP99s} s (${r.requests.read})`);
+  say(`    a user's own requests meanwhile: mutating p99 ${r.userMutatingP99ms} ms, read p99 ${r.userReadP99ms} ms`);
+  for (const c of r.perComponent) say(`    ${c.name.padEnd(34)} CPU ${String(c.cpuMsPerPod).padStart(6)} ms/pod${c.rssEndMB !== undefined ? `, RSS ${c.rssEndMB} MB` : ''}`);
+}
+
+async function main(): Promise<void> {
+  say(`density benchmark: ${SCALES.map((s) => `${s.nodes} nodes/${s.pods} pods`).join(', ')}; stores ${STORES.join(', ')}; ${DEPLOYMENT_COUNT} Deployments; load ${load()}`);
+  const results: RunResult[] = [];
+  for (const scale of SCALES) {
+    for (const store of STORES) {
+      for (const build of BASELINE ? (['baseline', 'this'] as const) : (['this'] as const)) {
+        say(`run: ${build === 'baseline' ? `baseline (${BASELINE}) ` : ''}${scale.nodes} nodes, ${scale.pods} pods, ${store} (load ${load()})`);
+        try {
+          const r = await runOnce(store, scale.nodes, scale.pods, build);
+          results.push(r);
+          report(r);
+        } catch (err) {
+          say(`  run failed: ${String(err instanceof Error ? err.stack : err)}`);
+        }
+      }
+    }
+  }
+  say('');
+  say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const base = results.find((b) => b.build === 'baseline' && b.nodes === r.nodes && b.store === r.store);
+    const ratio = r.build === 'this' && base ? (r.podsPerSec / Math.max(1, base.podsPerSec)).toFixed(1) : '';
+    say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
+  }
+  for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(1);
+});

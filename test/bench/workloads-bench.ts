@@ -1,0 +1,342 @@
+// `npm run bench:workloads`: the Job, DaemonSet and CronJob controllers of the controller manager that `ketch server`
+// hosts (API server, embedded store on disk and controllers in one child process; no scheduler), on hollow nodes
+// (agent/hollow.ts marks bound pods Running and Ready). This process plays the rest of the cluster: a simulated binder
+// puts each new pod on the node its DaemonSet affinity names, or on a hollow node round-robin, and a simulated kubelet
+// marks a Job's pod Succeeded (exit code 0) once it runs, so that the times measure the controllers and not scheduling.
+//   1. An Indexed Job of BENCH_COMPLETIONS (5000) completions with parallelism BENCH_PARALLELISM (500): time to its
+//      Complete condition, and completions/s against raw POSTs of the same pod bodies at the Job controller's write
+//      concurrency, and against raw pods taken through a Job pod's whole life (created with the tracking finalizer,
+//      bound, Running, Succeeded, finalizer removed; as many at once as the parallelism), which is what the Job
+//      controller has to get done with no cost of its own; both measured in the same run (half before all phases,
+//      half after, so that drift hits both alike).
+//   2. A DaemonSet across BENCH_NODES (1000) hollow nodes: created until every pod is Ready, then an image change rolled
+//      out (RollingUpdate, maxUnavailable BENCH_DS_MAX_UNAVAILABLE, default 10%) until `kubectl rollout status` would
+//      return. Target: rollout under 30 s.
+//   3. BENCH_CRONJOBS (1000) CronJobs due in the same minute (the server's real clock: the next whole minute that
+//      leaves time to create them): how late after it each Job is created and started (status.active), against raw
+//      POSTs of as many Jobs at the CronJob controller's 5 workers. Target: all started within 5 s.
+//   BENCH_PROFILE=DIR (CPU profile of the server process into DIR).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHollowNodes } from '../../agent/hollow.js';
+import { isConflict, isNotFound, nowRFC3339 } from '../../api/index.js';
+import { Informer, loadClientConfig, RestClient, type ResourceClient } from '../../client/index.js';
+import { targetNodeName } from '../../controllers/daemonset/util.js';
+import { podFromTemplate } from '../../controllers/framework/pods.js';
+import { DAEMONSETS, NAMESPACES, PODS, refFor, type DaemonSet, type Pod, type PodTemplateSpec } from '../../controllers/framework/types.js';
+import { WRITE_CONCURRENCY } from '../../controllers/job/job-pods.js';
+import { JOB_TRACKING_FINALIZER, REMOVE_FINALIZER_PATCH } from '../../controllers/job/util.js';
+import { CRONJOBS, JOBS, type CronJob, type Job } from '../../controllers/job/types.js';
+import { limiter } from '../../lib/limit.js';
+import { pool, startServer, until } from './server-process.js';
+
+const NODES = Number(process.env.BENCH_NODES ?? 1000);
+const COMPLETIONS = Number(process.env.BENCH_COMPLETIONS ?? 5000);
+const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 500);
+const CRONJOB_COUNT = Number(process.env.BENCH_CRONJOBS ?? 1000);
+const DS_MAX_UNAVAILABLE = process.env.BENCH_DS_MAX_UNAVAILABLE ?? '10%';
+const PROFILE = process.env.BENCH_PROFILE;
+/** The CronJob controller's workers (kube's --concurrent-cron-job-syncs default). */
+const CRON_WORKERS = 5;
+const JOB_NS = 'jobs';
+const DS_NS = 'daemons';
+const CRON_NS = 'crons';
+/** Raw pod POSTs and raw Job POSTs: nothing acts on them (the pods stay unbound, the Jobs suspended). */
+const BASE_NS = 'baseline';
+/** Raw pods that go through a Job pod's whole life: bound, Running, Succeeded, tracking finalizer removed. */
+const LIFE_NS = 'baseline-lifecycle';
+const CONFIGMAPS = refFor('v1', 'ConfigMap');
+
+const say = (s: string): boolean => process.stderr.write(s + '\n');
+const secs = (ms: number): string => (ms / 1000).toFixed(1);
+const template = (labels: Record<string, string>, image: string): PodTemplateSpec => ({
+  metadata: { labels },
+  spec: { restartPolicy: 'Never', containers: [{ name: 'c', image, resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+});
+
+/** The status a kubelet writes when a pod's only container exited 0. */
+function succeeded(pod: Pod): NonNullable<Pod['status']> {
+  const now = nowRFC3339(new Date());
+  return {
+    ...(pod.status ?? {}),
+    phase: 'Succeeded',
+    conditions: (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const, reason: 'PodCompleted', lastTransitionTime: now } : c)),
+    containerStatuses: pod.spec.containers.map((c) => ({
+      name: c.name,
+      state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+      lastState: {},
+      ready: false,
+      started: false,
+      restartCount: 0,
+      image: c.image,
+      imageID: `fake://${c.image}`,
+      containerID: `fake://${pod.metadata.uid ?? ''}-${c.name}`,
+    })),
+  };
+}
+
+/**
+ * The simulated binder and kubelet: binds every new pod outside BASE_NS (to the node a daemon pod's affinity names,
+ * else round-robin), and marks the Job phase's pods Succeeded once the hollow node runs them.
+ */
+class Cluster {
+  readonly informer: Informer<Pod>;
+  private next = 0;
+  private readonly write = limiter(32);
+  private readonly finishing = new Set<string>();
+  /** Called once for each pod of LIFE_NS that has Succeeded. */
+  onLifecycleDone: (p: Pod) => void = () => undefined;
+  private readonly lifecycleDone = new Set<string>();
+
+  constructor(
+    private readonly rest: RestClient,
+    private readonly pods: ResourceClient<Pod>,
+    private readonly nodes: string[],
+  ) {
+    this.informer = new Informer<Pod>(pods, {});
+    this.informer.addEventHandler({ onAdd: (p) => this.handle(p), onUpdate: (_o, p) => this.handle(p) });
+  }
+
+  private handle(p: Pod): void {
+    const ns = p.metadata.namespace ?? '';
+    if (ns === BASE_NS || p.metadata.deletionTimestamp) return;
+    const name = p.metadata.name ?? '';
+    const uid = p.metadata.uid ?? '';
+    if (!p.spec.nodeName) {
+      const node = targetNodeName(p) ?? this.nodes[this.next++ % this.nodes.length]!;
+      const body = { apiVersion: 'v1', kind: 'Binding', metadata: { name, uid }, target: { kind: 'Node', name: node } };
+      void this.write(() => this.rest.request('POST', this.pods.path(ns, name, 'binding'), { body })).catch((err: unknown) => {
+        if (!isConflict(err) && !isNotFound(err)) say(`  bind ${name} failed: ${String(err)}`);
+      });
+      return;
+    }
+    if (ns === LIFE_NS && p.status?.phase === 'Succeeded' && !this.lifecycleDone.has(uid)) {
+      this.lifecycleDone.add(uid);
+      this.onLifecycleDone(p);
+    }
+    if ((ns !== JOB_NS && ns !== LIFE_NS) || p.status?.phase !== 'Running' || this.finishing.has(uid)) return;
+    this.finishing.add(uid);
+    void this.write(() => this.pods.updateStatus({ ...p, status: succeeded(p) })).catch((err: unknown) => {
+      this.finishing.delete(uid); // a conflict: the next update of the pod retries
+      if (!isConflict(err) && !isNotFound(err)) say(`  finishing ${name} failed: ${String(err)}`);
+    });
+  }
+}
+
+/**
+ * What a Job controller that cost nothing would leave to do: n pods created at its write concurrency, at most
+ * `parallel` unfinished at once, each bound, run, Succeeded and its tracking finalizer removed. Returns ms.
+ */
+async function rawLifecycle(cluster: Cluster, pods: ResourceClient<Pod>, body: Pod, n: number, parallel: number): Promise<number> {
+  const waiting = new Map<string, () => void>();
+  const finished = new Set<string>();
+  const write = limiter(WRITE_CONCURRENCY);
+  cluster.onLifecycleDone = (p) => {
+    const uid = p.metadata.uid ?? '';
+    void write(() => pods.patch(LIFE_NS, p.metadata.name ?? '', REMOVE_FINALIZER_PATCH, 'strategic')).then(
+      () => (waiting.get(uid) ?? ((): void => void finished.add(uid)))(),
+      (err: unknown) => say(`  lifecycle finalizer removal failed: ${String(err)}`),
+    );
+  };
+  const t = performance.now();
+  await pool(n, parallel, async () => {
+    const p = await write(() => pods.create(LIFE_NS, body));
+    const uid = p.metadata.uid ?? '';
+    if (!finished.has(uid)) await new Promise<void>((r) => waiting.set(uid, r));
+  });
+  return performance.now() - t;
+}
+
+const isComplete = (j: Job | undefined): boolean => j?.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ?? false;
+
+/** 1. The Indexed Job: seconds from its create to its Complete condition. */
+async function runJob(jobs: ResourceClient<Job>, informer: Informer<Job>): Promise<number> {
+  const t0 = performance.now();
+  await jobs.create(JOB_NS, {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'indexed' },
+    spec: { completionMode: 'Indexed', completions: COMPLETIONS, parallelism: PARALLELISM, backoffLimit: 6, template: template({ app: 'indexed' }, 'busybox:1') },
+  });
+  const done = await until(() => isComplete(informer.indexer.get(`${JOB_NS}/indexed`)), 'the Job to complete');
+  const j = informer.indexer.get(`${JOB_NS}/indexed`);
+  say(`  Indexed Job: Complete after ${secs(done - t0)} s (succeeded ${j?.status?.succeeded ?? 0}, failed ${j?.status?.failed ?? 0})`);
+  return done - t0;
+}
+
+/** 2. The DaemonSet: seconds until all pods are Ready after its create, and until its image change is rolled out. */
+async function runDaemonSet(rest: RestClient): Promise<{ createMs: number; rolloutMs: number }> {
+  const dss = rest.resource<DaemonSet>(DAEMONSETS);
+  const informer = new Informer<DaemonSet>(dss, { namespace: DS_NS });
+  informer.start();
+  await informer.waitForSync();
+  /** As `kubectl rollout status`: the controller saw generation gen and every node's pod is updated and available. */
+  const rolledOut = (gen: number): boolean => {
+    const st = informer.indexer.get(`${DS_NS}/agent`)?.status;
+    if (!st || (st.observedGeneration ?? 0) < gen) return false;
+    const want = st.desiredNumberScheduled;
+    return want === NODES && (st.updatedNumberScheduled ?? 0) >= want && (st.numberAvailable ?? 0) >= want && st.numberReady >= want;
+  };
+  try {
+    const t0 = performance.now();
+    const tpl = template({ app: 'agent' }, 'agent:1');
+    tpl.spec!.restartPolicy = 'Always';
+    const made = await dss.create(DS_NS, {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent' },
+      spec: { selector: { matchLabels: { app: 'agent' } }, template: tpl, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: DS_MAX_UNAVAILABLE } } },
+    });
+    const created = await until(() => rolledOut(made.metadata.generation ?? 1), 'the DaemonSet to be Ready');
+    say(`  DaemonSet: ${NODES} pods Ready after ${secs(created - t0)} s`);
+    const t1 = performance.now();
+    const patched = await dss.patch(DS_NS, 'agent', { spec: { template: { spec: { containers: [{ name: 'c', image: 'agent:2' }] } } } }, 'strategic');
+    const rolled = await until(() => rolledOut(patched.metadata.generation ?? 2), 'the DaemonSet rollout');
+    say(`  DaemonSet: image change rolled out after ${secs(rolled - t1)} s`);
+    return { createMs: created - t0, rolloutMs: rolled - t1 };
+  } finally {
+    await informer.stop();
+  }
+}
+
+/** 3. The CronJobs: how late after their common schedule time each Job was created and started, in ms. */
+async function runCronJobs(rest: RestClient, jobInformer: Informer<Job>, rawJobRate: number): Promise<{ created: number[]; started: number[]; dueAt: number }> {
+  const created = new Map<string, number>();
+  const started = new Map<string, number>();
+  const seen = (j: Job): void => {
+    if (j.metadata.namespace !== CRON_NS) return;
+    const key = j.metadata.name ?? '';
+    if (!created.has(key)) created.set(key, Date.now());
+    if ((j.status?.active ?? 0) + (j.status?.succeeded ?? 0) > 0 && !started.has(key)) started.set(key, Date.now());
+  };
+  jobInformer.addEventHandler({ onAdd: seen, onUpdate: (_o, j) => seen(j) });
+  // The next whole minute that leaves time to create them all (twice the raw time, plus 5 s).
+  const margin = (2 * CRONJOB_COUNT) / rawJobRate * 1000 + 5000;
+  let dueAt = Math.ceil(Date.now() / 60_000) * 60_000;
+  if (dueAt - Date.now() < margin) dueAt += 60_000 * Math.ceil((margin - (dueAt - Date.now())) / 60_000);
+  const minute = new Date(dueAt).getUTCMinutes();
+  const cronjobs = rest.resource<CronJob>(CRONJOBS);
+  await pool(CRONJOB_COUNT, CRON_WORKERS * 4, (i) =>
+    cronjobs.create(CRON_NS, {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: `cron-${i}` },
+      spec: { schedule: `${minute} * * * *`, timeZone: 'Etc/UTC', jobTemplate: { spec: { template: template({ app: `cron-${i}` }, 'busybox:1') } } },
+    }),
+  );
+  say(`  CronJobs: ${CRONJOB_COUNT} created, due at ${new Date(dueAt).toISOString()} (in ${secs(dueAt - Date.now())} s)`);
+  await until(() => started.size >= CRONJOB_COUNT, 'all CronJobs to start their Jobs', dueAt - Date.now() + 120_000);
+  const late = (m: Map<string, number>): number[] => [...m.values()].map((t) => t - dueAt).sort((a, b) => a - b);
+  return { created: late(created), started: late(started), dueAt };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ketch-workloads-bench-'));
+  say(`workloads benchmark: ${NODES} hollow nodes; Indexed Job ${COMPLETIONS}/${PARALLELISM}; DaemonSet; ${CRONJOB_COUNT} CronJobs; ketch server (embedded store, hosted controller manager)`);
+  const server = await startServer(dataDir, PROFILE);
+  const rest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'workloads-bench');
+  // Baseline writes go through a client of their own, as the controller manager's do.
+  const baseRest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'workloads-bench-baseline');
+  const pods = rest.resource<Pod>(PODS);
+  const jobs = rest.resource<Job>(JOBS);
+  let hollow: Awaited<ReturnType<typeof startHollowNodes>> | undefined;
+  let cluster: Cluster | undefined;
+  const jobInformer = new Informer<Job>(jobs, {});
+  try {
+    for (const name of [JOB_NS, DS_NS, CRON_NS, BASE_NS, LIFE_NS]) await rest.resource(NAMESPACES).create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    const th = performance.now();
+    const capacity = { cpu: '64', memory: '256Gi', pods: String(Math.ceil((COMPLETIONS + CRONJOB_COUNT) / NODES) + 20), 'ephemeral-storage': '100Gi' };
+    hollow = await startHollowNodes({ rest, count: NODES, capacity, concurrency: 32 });
+    say(`  ${NODES} hollow nodes registered in ${secs(performance.now() - th)} s`);
+    cluster = new Cluster(rest, pods, hollow.nodes);
+    cluster.informer.start();
+    jobInformer.start();
+    await Promise.all([cluster.informer.waitForSync(), jobInformer.waitForSync()]);
+
+    // Baseline bodies: the pod the Job controller posts (generateName, labels, a controller reference), owned by a
+    // ConfigMap so that no controller touches it; and the Job a CronJob posts, suspended so that nothing runs it.
+    const owner = await rest.resource(CONFIGMAPS).create(BASE_NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' } });
+    const podBody = podFromTemplate(template({ app: 'indexed' }, 'busybox:1'), { metadata: { name: 'owner', namespace: BASE_NS, uid: owner.metadata?.uid ?? '' } }, { apiVersion: 'v1', kind: 'ConfigMap' });
+    podBody.metadata.generateName = 'indexed-';
+    const lifeOwner = await rest.resource(CONFIGMAPS).create(LIFE_NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' } });
+    const lifeBody = podFromTemplate(template({ app: 'indexed' }, 'busybox:1'), { metadata: { name: 'owner', namespace: LIFE_NS, uid: lifeOwner.metadata?.uid ?? '' } }, { apiVersion: 'v1', kind: 'ConfigMap' });
+    lifeBody.metadata.generateName = 'indexed-';
+    lifeBody.metadata.finalizers = [JOB_TRACKING_FINALIZER];
+    const jobBody = (i: number): Job => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: `raw-${i}` }, spec: { suspend: true, template: template({ app: `raw-${i}` }, 'busybox:1') } });
+    const basePods = baseRest.resource<Pod>(PODS);
+    const baseJobs = baseRest.resource<Job>(JOBS);
+    const spent = { pods: { ms: 0, n: 0 }, jobs: { ms: 0, n: 0 }, life: { ms: 0, n: 0 } };
+    let jobSeq = 0;
+    const raw = async (podsN: number, jobsN: number): Promise<void> => {
+      spent.life.ms += await rawLifecycle(cluster!, basePods, lifeBody, podsN, PARALLELISM);
+      spent.life.n += podsN;
+      let t = performance.now();
+      await pool(podsN, WRITE_CONCURRENCY, () => basePods.create(BASE_NS, podBody));
+      spent.pods.ms += performance.now() - t;
+      spent.pods.n += podsN;
+      t = performance.now();
+      await pool(jobsN, CRON_WORKERS, () => baseJobs.create(BASE_NS, jobBody(jobSeq++)));
+      spent.jobs.ms += performance.now() - t;
+      spent.jobs.n += jobsN;
+    };
+    const rate = (x: { ms: number; n: number }): number => x.n / (x.ms / 1000);
+    // Warm up (connections, JIT); then half of the baseline before the phases and half after.
+    await pool(100, WRITE_CONCURRENCY, () => basePods.create(BASE_NS, podBody));
+    await raw(Math.floor(COMPLETIONS / 2), Math.floor(CRONJOB_COUNT / 2));
+
+    const jobMs = await runJob(jobs, jobInformer);
+    const ds = await runDaemonSet(rest);
+    const cron = await runCronJobs(rest, jobInformer, rate(spent.jobs));
+
+    await raw(COMPLETIONS - Math.floor(COMPLETIONS / 2), CRONJOB_COUNT - Math.floor(CRONJOB_COUNT / 2));
+    report(jobMs, ds, cron, { pods: rate(spent.pods), jobs: rate(spent.jobs), life: rate(spent.life) });
+  } finally {
+    await jobInformer.stop();
+    await cluster?.informer.stop();
+    await hollow?.stop();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function report(jobMs: number, ds: { createMs: number; rolloutMs: number }, cron: { created: number[]; started: number[] }, raw: { pods: number; jobs: number; life: number }): void {
+  const { pods: rawPods, jobs: rawJobs, life: rawLife } = raw;
+  const jobRate = COMPLETIONS / (jobMs / 1000);
+  const pct = (xs: number[], q: number): number => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+  const rawJobsMs = (CRONJOB_COUNT / rawJobs) * 1000;
+  say('');
+  say(`| workload (${NODES} hollow nodes) | ketch | raw (same run) | ratio / target |`);
+  say('|---|---|---|---|');
+  say(`| Indexed Job ${COMPLETIONS} completions, parallelism ${PARALLELISM}: pods/s to Complete (${secs(jobMs)} s) | ${jobRate.toFixed(0)} | ${rawPods.toFixed(0)} pod POSTs/s (c=${WRITE_CONCURRENCY}) | ${(jobRate / rawPods).toFixed(2)} (>= 0.7) |`);
+  say(`| the same, against raw pods taken through a Job pod's life (create, bind, Running, Succeeded, finalizer removed; ${PARALLELISM} at once) | ${jobRate.toFixed(0)} | ${rawLife.toFixed(0)} pods/s | ${(jobRate / rawLife).toFixed(2)} |`);
+  say(`| DaemonSet created: all ${NODES} pods Ready, s | ${secs(ds.createMs)} | ${secs((NODES / rawPods) * 1000)} (${NODES} pod POSTs) | |`);
+  say(`| DaemonSet image change (maxUnavailable ${DS_MAX_UNAVAILABLE}): all updated and available, s | ${secs(ds.rolloutMs)} | | < 30 |`);
+  say(`| ${CRONJOB_COUNT} CronJobs due in one minute: last Job created, s after due | ${secs(pct(cron.created, 1))} (p50 ${secs(pct(cron.created, 0.5))}) | ${secs(rawJobsMs)} (${CRONJOB_COUNT} Job POSTs, c=${CRON_WORKERS}) | |`);
+  say(`| ${CRONJOB_COUNT} CronJobs due in one minute: last Job started (status.active), s after due | ${secs(pct(cron.started, 1))} (p50 ${secs(pct(cron.started, 0.5))}) | | < 5 |`);
+  process.stdout.write(
+    JSON.stringify({
+      nodes: NODES,
+      completions: COMPLETIONS,
+      parallelism: PARALLELISM,
+      jobCompleteSec: +(jobMs / 1000).toFixed(2),
+      jobPodsPerSec: Math.round(jobRate),
+      rawPodCreatesPerSec: Math.round(rawPods),
+      jobRatio: +(jobRate / rawPods).toFixed(2),
+      rawLifecyclePodsPerSec: Math.round(rawLife),
+      jobRatioToLifecycle: +(jobRate / rawLife).toFixed(2),
+      daemonSetReadySec: +(ds.createMs / 1000).toFixed(2),
+      daemonSetRolloutSec: +(ds.rolloutMs / 1000).toFixed(2),
+      dsMaxUnavailable: DS_MAX_UNAVAILABLE,
+      cronJobs: CRONJOB_COUNT,
+      cronLastCreatedSec: +(pct(cron.created, 1) / 1000).toFixed(2),
+      cronLastStartedSec: +(pct(cron.started, 1) / 1000).toFixed(2),
+      rawJobCreatesPerSec: Math.round(rawJobs),
+    }) + '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(1);
+});

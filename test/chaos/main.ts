@@ -1,0 +1,17 @@
+// `npm run chaos -- [--duration 20m] [--seed N]`: a chaos run that prints its report; exits 1 when a check fails.
+import { parseDuration } from '../../lib/duration.js';
+import { formatReport, runChaos } from './run.js';
+import { reportProblems } from './checks.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+const durationMs = parseDuration(arg('--duration') ?? '2m');
+const seed = Number(arg('--seed') ?? 1);
+const report = await runChaos({ durationMs, seed, progress: (l) => console.log(l) });
+console.log(formatReport(report));
+const problems = reportProblems(report);
+for (const p of problems) console.log(`FAILED: ${p}`);
+process.exit(problems.length ? 1 : 0);

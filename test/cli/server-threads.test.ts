@@ -1,0 +1,95 @@
+// `ketch server` hosts the controller manager and the scheduler each in a worker thread of its own (the default) or on
+// the API server's thread (--single-process); either way a Deployment becomes bound pods, and stop ends every thread.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Deployment, Node, Pod } from '../../api/index.js';
+import { DEPLOYMENTS, NODES, PODS } from '../../client/index.js';
+import { runServer, type RunningServer } from '../../cli/commands/server.js';
+import { waitFor } from '../support/util.js';
+
+const node: Node = {
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: 'n1' },
+  status: {
+    allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+    capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }],
+  },
+};
+
+const deployment: Deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'default' },
+  spec: {
+    replicas: 3,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] } },
+  },
+};
+
+for (const mode of ['threads', 'single-process'] as const) {
+  describe(`ketch server hosting its components (${mode})`, () => {
+    let dir: string;
+    let server: RunningServer | undefined;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ketch-server-threads-'));
+      server = await runServer({
+        '--data-dir': dir,
+        '--secure-port': '0',
+        '--bind-address': '127.0.0.1',
+        '--snapshot-schedule': '0',
+        ...(mode === 'single-process' ? { '--single-process': 'true' } : {}),
+      });
+    });
+
+    after(async () => {
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it(`runs the controller manager and the scheduler ${mode === 'threads' ? 'on threads of their own' : "on the API server's thread"}`, () => {
+      const threads = JSON.parse(readFileSync(join(dir, 'components.json'), 'utf8')) as Array<{ name: string; pid: number; tid?: number }>;
+      assert.deepEqual(threads.map((t) => t.name), ['apiserver', 'controller-manager', 'scheduler']);
+      assert.ok(threads.every((t) => t.pid === process.pid));
+      if (mode === 'threads') {
+        assert.equal(new Set(threads.map((t) => t.tid)).size, 3, `three OS threads: ${JSON.stringify(threads)}`);
+        assert.equal(threads[0]!.tid, process.pid, 'the API server keeps the main thread');
+      } else {
+        assert.ok(threads.slice(1).every((t) => t.tid === undefined));
+      }
+    });
+
+    it('turns a Deployment into pods bound to the node', async () => {
+      await server!.rest.resource<Node>(NODES).create(undefined, node);
+      await server!.rest.resource<Deployment>(DEPLOYMENTS).create('default', deployment);
+      const pods = server!.rest.resource<Pod>(PODS);
+      await waitFor(async () => {
+        const list = (await pods.list('default', { labelSelector: 'app=web' })).items;
+        return list.length === 3 && list.every((p) => p.spec.nodeName === 'n1');
+      }, { timeoutMs: 30_000, what: '3 pods bound to n1' });
+    });
+  });
+}
+
+describe('ketch server stop', () => {
+  it('ends the component threads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ketch-server-threads-'));
+    try {
+      const server = await runServer({ '--data-dir': dir, '--secure-port': '0', '--bind-address': '127.0.0.1', '--snapshot-schedule': '0' });
+      const threads = JSON.parse(readFileSync(join(dir, 'components.json'), 'utf8')) as Array<{ name: string; tid: number }>;
+      const alive = (): string[] => threads.slice(1).filter((t) => existsSync(`/proc/self/task/${t.tid}`)).map((t) => t.name);
+      assert.deepEqual(alive(), ['controller-manager', 'scheduler']);
+      const t0 = Date.now();
+      await server.stop();
+      assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+      await waitFor(() => alive().length === 0, { what: `threads gone, still ${alive().join(', ')}` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
