@@ -5,7 +5,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type PersistentVolume, type Pod, type Secret } from '../api/index.js';
 import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, type RestClient } from '../client/index.js';
-import { realClock, type Clock } from '../lib/clock.js';
+import { every, realClock, type Clock } from '../lib/clock.js';
+import { criImageFsUsage, DEFAULT_IMAGE_GC, ImageGcManager, invalidImageGcPolicy, type ImageGcPolicy } from './image-gc.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { startNodeCertificates } from './certificates/index.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
@@ -68,6 +69,8 @@ export interface AgentOptions extends NodeNetworkSettings {
   podRoutes?: boolean;
   /** Containers without a seccompProfile run under RuntimeDefault (kubelet's --seccomp-default; default true). */
   seccompDefault?: boolean;
+  /** Image garbage collection (kubelet's --image-gc-* flags; default 85 %, 80 %, 2 minutes, every 5 minutes). */
+  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
 }
 
 
@@ -93,6 +96,8 @@ async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() =
     ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
     ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
     ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
+    // The agent collects images itself (image-gc.ts), over the CRI, as the kubelet does.
+    imageGc: { disabled: true },
   });
   cleanups.push(() => service.close());
   return endpoint;
@@ -130,6 +135,16 @@ function awaitPodCIDR(node: NodeStatusManager, runtime: RuntimeClient, pods: Pod
     .catch((err: unknown) => {
       if (!signal.aborted) log.error('waiting for the pod CIDR failed', { error: String(err) });
     });
+}
+
+/** The image collector, every intervalMs (the kubelet's 5 minutes), the first one intervalMs after start. */
+function startImageGc(o: AgentOptions, runtime: RuntimeClient, clock: Clock, log: Logger): () => Promise<void> {
+  const policy: ImageGcPolicy = { ...DEFAULT_IMAGE_GC, ...o.imageGc };
+  const bad = invalidImageGcPolicy(policy);
+  if (bad) throw new Error(bad);
+  const gc = new ImageGcManager(runtime, policy, criImageFsUsage(runtime), clock, log);
+  const timer = every(clock, o.imageGc?.intervalMs ?? 5 * 60_000, () => gc.collect(), (err) => log.warn('image garbage collection failed', { error: String(err) }), { delayFirst: true });
+  return async () => timer.cancel();
 }
 
 /**
@@ -265,6 +280,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     awaitPodCIDR(node, runtime, pods, (cidr) => (podCIDR = cidr), abort.signal, log);
     if (o.podRoutes !== false) cleanups.push(startPodRoutes(o, hostIP, log));
     await startLocalPathCleaner(o, log, cleanups);
+
+    cleanups.push(startImageGc(o, runtime, clock, log));
 
     log.info('agent started', { node: o.nodeName, port: server.port, runtime: endpoint });
     return { port: server.port, runtimeEndpoint: endpoint, stop: cleanup };

@@ -14,6 +14,7 @@ import { isNotExist } from '../lib/errno.js';
 import type { Logger } from '../lib/logger.js';
 import { CertificateReloader, SERVER_TLS } from '../lib/tls.js';
 import { AgentAuthError, type AgentAuth } from './auth.js';
+import { ImageRequestError, serveImages } from './images.js';
 import { LABELS } from './pod-config.js';
 import type { PodManager } from './pod-manager.js';
 import type { StatsProvider } from './stats.js';
@@ -68,7 +69,8 @@ class HttpError extends Error {
 }
 
 function statusBody(code: number, message: string): string {
-  const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError';
+  const reasons: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict' };
+  const reason = reasons[code] ?? 'InternalError';
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
@@ -176,7 +178,7 @@ export class AgentServer {
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    const code = err instanceof HttpError || err instanceof AgentAuthError ? err.code : 500;
+    const code = err instanceof HttpError || err instanceof AgentAuthError || err instanceof ImageRequestError ? err.code : 500;
     if (code === 500) this.o.log.warn('agent request failed', { error: String(err) });
     if (res.headersSent) {
       res.destroy();
@@ -206,6 +208,12 @@ export class AgentServer {
     if (parts[0] === 'pods' && parts.length === 1) {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.o.pods.informer.indexer.list() }));
+      return;
+    }
+    const images = await serveImages(this.o.runtime, req.method ?? 'GET', parts, url.searchParams);
+    if (images !== undefined) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(images));
       return;
     }
     if (['exec', 'attach', 'portForward'].includes(parts[0] ?? '')) throw new HttpError(400, `${parts[0]} needs a WebSocket upgrade (SPDY is not supported)`);

@@ -8,8 +8,8 @@ import { VERSION } from './version.js';
 import { extractLoggingFlags, LOGGING_FLAGS_HELP } from './logging-flags.js';
 import { configureLogging } from '../lib/logger.js';
 
-/** The components' commands (`ketch server`, `agent`, ...) bring their own flags; the client flags are not theirs. */
-const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'join', 'runtime', 'controller-manager', 'scheduler', 'image']);
+/** The components' commands (`ketch server`, `agent`, ...) bring their own flags; the client flags are not theirs (`ketch image` talks to the API server: it takes them). */
+const COMPONENT_COMMANDS = new Set(['server', 'up', 'agent', 'join', 'runtime', 'controller-manager', 'scheduler']);
 
 /**
  * kubectl's global flags (before or after the verb), except for the components' commands: commander would take them

@@ -4,6 +4,12 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { sha256 } from './content-store.js';
+import { saveImageArchive } from './image-archive.js';
+
+const execFileP = promisify(execFile);
 import { PassThrough } from 'node:stream';
 import winston from 'winston';
 import { FakeClock } from '../../lib/clock.js';
@@ -299,6 +305,26 @@ describe('runtime image store', function () {
     assert.ok(await s.remove('example.com/tools/bb:v1'));
     assert.equal((await s.content.list()).length, 0);
     assert.equal((await readdir(s.snapshotsDir)).length, 0);
+  });
+
+  it('tags an image and saves it as an OCI layout tar that skopeo reads and a fresh store loads back', async () => {
+    const s = store();
+    await s.init();
+    const rec = await s.pull(`${registry.host}/test/busybox:v1`);
+    await s.tag(`${registry.host}/test/busybox:v1`, 'example.com/copy/bb:2');
+    assert.deepEqual((await s.get('example.com/copy/bb:2')).id, rec.id);
+    await assert.rejects(s.tag('example.com/nothing:1', 'example.com/x:1'), /not found|No such image/i);
+    const file = join(root, 'saved.tar');
+    assert.deepEqual(await saveImageArchive(s, ['example.com/copy/bb:2'], file), ['example.com/copy/bb:2']);
+    // A real client reads it: skopeo inspects the archive by its ref name.
+    const { stdout } = await execFileP('skopeo', ['inspect', '--raw', `oci-archive:${file}:2`]);
+    assert.equal(sha256(stdout), image.manifestDigest);
+    const other = new ImageStore(join(root, 'other'), { insecureRegistries: [], mirrors: {} });
+    await other.init();
+    const [loaded] = await other.loadArchive(file);
+    assert.equal(loaded?.id, rec.id);
+    assert.deepEqual(loaded?.repoTags, ['example.com/copy/bb:2']);
+    assert.ok((await stat(join(other.snapshotFs(loaded?.chainIds[0] ?? ''), 'bin/busybox'))).isFile());
   });
 
   it('turns whiteouts and opaque directories into overlay form', async () => {

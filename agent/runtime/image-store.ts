@@ -190,19 +190,35 @@ export class ImageStore {
         config: config.config ?? {},
         source,
       };
-      if (tag && !record.repoTags.includes(tag)) record.repoTags.push(tag);
       if (!record.repoDigests.includes(digestRef)) record.repoDigests.push(digestRef);
       record.lastUsedAt = this.clock.now();
-      // A tag names one image: take it away from the image that had it.
-      if (tag) {
-        for (const other of await this.list()) {
-          if (other.id !== id && other.repoTags.includes(tag)) {
-            other.repoTags = other.repoTags.filter((t) => t !== tag);
-            await this.save(other);
-          }
-        }
-      }
+      if (tag) await this.moveTag(record, tag);
       await this.save(record);
+      return record;
+    });
+  }
+
+  /** Gives `record` the tag (not saved here), taking it away from the image that had it: a tag names one image. */
+  private async moveTag(record: ImageRecord, tag: string): Promise<void> {
+    if (!record.repoTags.includes(tag)) record.repoTags.push(tag);
+    for (const other of await this.list()) {
+      if (other.id !== record.id && other.repoTags.includes(tag)) {
+        other.repoTags = other.repoTags.filter((t) => t !== tag);
+        await this.save(other);
+      }
+    }
+  }
+
+  /** `docker tag`: names the image `source` also as `target` (a reference with a tag; default tag latest). */
+  async tag(source: string, target: string): Promise<ImageRecord> {
+    const ref = parseReference(target);
+    if (ref.digest && !ref.tag) throw invalid(`${target}: a tag, not a digest, names a tagged image`);
+    const tag = `${repoName(ref)}:${ref.tag ?? 'latest'}`;
+    return this.locks.with('records', async () => {
+      const record = await this.get(source);
+      await this.moveTag(record, tag);
+      await this.save(record);
+      log.info('image tagged', { image: source, id: record.id, tag });
       return record;
     });
   }

@@ -8,6 +8,7 @@ import { ContainerStore } from './containers.js';
 import { writeHostBusyboxArchive } from './host-image.js';
 import { connectRuntime, type RuntimeClient } from '../cri/client.js';
 import { serveCri } from '../cri/server.js';
+import { saveImageArchive } from './image-archive.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
 import { imageService } from './image-service.js';
 import { NetworkManager } from './network.js';
@@ -44,7 +45,7 @@ export interface RuntimeServiceOptions {
    */
   mountsDir?: string;
   /** Image garbage collection by the image filesystem's usage (kubelet's imageGC* settings). */
-  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number };
+  imageGc?: Partial<ImageGcPolicy> & { intervalMs?: number; disabled?: boolean };
 }
 
 export interface RuntimeServiceHandle {
@@ -111,8 +112,9 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
     lowThresholdPercent: opts.imageGc?.lowThresholdPercent ?? 80,
     minAgeMs: opts.imageGc?.minAgeMs ?? 2 * 60_000,
   };
-  // Each collection starts intervalMs after the previous one ended, so two never overlap.
-  const gc = every(clock, opts.imageGc?.intervalMs ?? 5 * 60_000, () => images.garbageCollect(gcPolicy), (err) => log.warn('image garbage collection failed', { error: String(err) }), {
+  // Each collection starts intervalMs after the previous one ended, so two never overlap. A node agent that runs this
+  // runtime turns it off: the agent collects over the CRI (agent/image-gc.ts), as the kubelet does.
+  const gc = opts.imageGc?.disabled ? undefined : every(clock, opts.imageGc?.intervalMs ?? 5 * 60_000, () => images.garbageCollect(gcPolicy), (err) => log.warn('image garbage collection failed', { error: String(err) }), {
     delayFirst: true,
   });
   const runc = await runcVersion();
@@ -142,7 +144,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
       await network.removeBridge();
     },
     async close() {
-      gc.cancel();
+      gc?.cancel();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
       await streaming.close();
       await containers?.close();
@@ -174,10 +176,24 @@ export async function importHostBusybox(root: string, refs: string[], opts: { ke
 
 /** Imports an OCI image-layout tar into the image store under `root` (the service need not run). */
 export async function loadImageArchive(root: string, file: string, opts: { name?: string } = {}): Promise<string[]> {
+  const loaded = await (await localStore(root)).loadArchive(file, opts);
+  return loaded.flatMap((i) => i.repoTags);
+}
+
+async function localStore(root: string): Promise<ImageStore> {
   const images = new ImageStore(resolve(root), { insecureRegistries: [], mirrors: {} });
   await images.init();
-  const loaded = await images.loadArchive(file, opts);
-  return loaded.flatMap((i) => i.repoTags);
+  return images;
+}
+
+/** `ketch image save`: images of the store under root as an OCI image-layout tar; returns the names written. */
+export async function saveImagesArchive(root: string, names: string[], file: string): Promise<string[]> {
+  return saveImageArchive(await localStore(root), names, file);
+}
+
+/** `ketch image tag`: names an image of the store under root also as target; returns its id. */
+export async function tagImage(root: string, source: string, target: string): Promise<string> {
+  return (await (await localStore(root)).tag(source, target)).id;
 }
 
 /** Pod/container names of the running containers, as a reader knows them ("default/web-1/web"). */

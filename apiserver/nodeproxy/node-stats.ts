@@ -1,5 +1,6 @@
-// GET /api/v1/nodes/NAME/proxy/PATH (nodes/proxy, read-only here): the node agent's answer for PATH, e.g. the
-// stats summary `ketch top` reads, over HTTPS with the API server's kubelet-client certificate.
+// /api/v1/nodes/NAME/proxy/PATH (nodes/proxy): the node agent's answer for PATH, e.g. the stats summary `ketch top`
+// reads or the image endpoints `ketch image` calls, over HTTPS with the API server's kubelet-client certificate. The
+// method and the request body are relayed (the caller was authorized for nodes/proxy with the method's verb).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { errors } from '../../api/errors.js';
@@ -8,15 +9,22 @@ import { agentEndpoint, agentTls, type NodeProxyDeps } from './node-proxy.js';
 
 const TIMEOUT_MS = 30_000;
 
-/** Relays the agent's status, content type and body; an unreachable agent is a 503 Status. */
-export async function proxyNodeGet(res: ServerResponse, nodeName: string, path: string, search: string, deps: NodeProxyDeps): Promise<void> {
+/**
+ * Relays `req` (its method and body, when given; else a GET) and then the agent's status, content type and body; an
+ * unreachable agent is a 503 Status.
+ */
+export async function proxyNode(res: ServerResponse, nodeName: string, path: string, search: string, deps: NodeProxyDeps, req?: IncomingMessage): Promise<void> {
   const { host, port } = agentEndpoint(nodeName, await deps.getNode(nodeName), deps);
   const tls = agentTls(deps);
   const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
-    const r = httpsRequest({ host, port, path: `/${path.replace(/^\/+/, '')}${search}`, method: 'GET', ...tls, timeout: TIMEOUT_MS }, resolve);
+    const method = req?.method ?? 'GET';
+    const contentType = req?.headers['content-type'];
+    const headers = contentType ? { 'Content-Type': contentType } : {};
+    const r = httpsRequest({ host, port, path: `/${path.replace(/^\/+/, '')}${search}`, method, headers, ...tls, timeout: TIMEOUT_MS }, resolve);
     r.on('timeout', () => r.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)));
     r.on('error', (err) => reject(errors.unavailable(`error trying to reach node ${nodeName}: ${err.message}`)));
-    r.end();
+    if (req && method !== 'GET' && method !== 'HEAD') req.pipe(r);
+    else r.end();
   });
   res.writeHead(upstream.statusCode ?? 502, { 'Content-Type': upstream.headers['content-type'] ?? 'application/octet-stream', 'Cache-Control': 'no-cache, private' });
   upstream.pipe(res);

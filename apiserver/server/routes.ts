@@ -12,7 +12,7 @@ import { notFoundPath, sendError, sendJson } from '../http/responses.js';
 import { upgradeOf } from '../http/upgrades.js';
 import { isMetricsRequest, serveMetrics, type MetricsDeps } from '../nodeproxy/metrics-api.js';
 import type { NodeProxyDeps } from '../nodeproxy/node-proxy.js';
-import { proxyNodeGet } from '../nodeproxy/node-stats.js';
+import { proxyNode } from '../nodeproxy/node-stats.js';
 import { serveReview, type ReviewDeps } from '../reviews/reviews.js';
 
 export interface RouteDeps {
@@ -68,10 +68,10 @@ function otherRoutes(deps: RouteDeps): express.Express {
   discoveryRoutes(app, deps);
   app.get(['/openapi/v3', '/openapi/v3/*'], (req, res) => openapiHandler(req, res, deps.openapi));
   app.get('/openapi/v2', (req, res) => openapiV2Handler(req, res, deps.openapi));
-  app.get(['/api/v1/nodes/:name/proxy', '/api/v1/nodes/:name/proxy/*'], (req, res) => {
+  app.all(['/api/v1/nodes/:name/proxy', '/api/v1/nodes/:name/proxy/*'], (req, res) => {
     const prefix = `/api/v1/nodes/${req.params.name ?? ''}/proxy`;
     const url = new URL(req.url, 'https://localhost');
-    proxyNodeGet(res, req.params.name ?? '', url.pathname.slice(prefix.length), url.search, deps.nodeProxy).catch((err: unknown) => sendError(res, err));
+    proxyNode(res, req.params.name ?? '', url.pathname.slice(prefix.length), url.search, deps.nodeProxy, req).catch((err: unknown) => sendError(res, err));
   });
   // metrics.k8s.io (kubectl top): read from the agents on request; discovery lists it beside the stored resources.
   app.all('/apis/metrics.k8s.io/v1beta1/*', (req, res, next) => {

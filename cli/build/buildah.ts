@@ -105,8 +105,8 @@ async function storageDriver(req: BuildRequest): Promise<string> {
   }
 }
 
-/** A --cert-dir for buildah: ca.crt, and client.cert/client.key when a client certificate is given. */
-async function certDir(access: RegistryAccess): Promise<string | undefined> {
+/** A --cert-dir for buildah and skopeo (the caller removes it): ca.crt, and client.cert/client.key when a client certificate is given. */
+export async function registryCertDir(access: RegistryAccess): Promise<string | undefined> {
   if (!access.caPem && !access.certPem) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'ketch-build-certs-'));
   if (access.caPem) await writeFile(join(dir, 'ca.crt'), access.caPem);
@@ -127,7 +127,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   await mkdir(req.buildRoot, { recursive: true, mode: 0o700 });
   await writeFile(join(req.buildRoot, 'registries.conf'), registriesConf(req.mirrors, req.insecureRegistries));
   const driver = await storageDriver(req);
-  const certs = await certDir(req.access);
+  const certs = await registryCertDir(req.access);
   const work = await mkdtemp(join(tmpdir(), 'ketch-build-'));
   const auth = [...(certs ? ['--cert-dir', certs] : []), ...(req.access.creds ? ['--creds', req.access.creds] : [])];
   try {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HOST_BUSYBOX_TAGS, importHostBusybox, loadImageArchive, startRuntimeService } from '../../agent/runtime/index.js';
+import { registerImageVerbs } from './image.js';
 import { startAgent, startHollowNodes } from '../../agent/index.js';
 import { NODE_NETWORK_FLAGS, nodeNetworkFlags } from '../../agent/node-network.js';
 import { bootstrapClientCertificate } from '../../agent/certificates/index.js';
@@ -10,8 +11,11 @@ import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { FlagError, readFlags, type Flags, type FlagTable } from '../../lib/flags.js';
 import { logger } from '../../lib/logger.js';
+import { invalidImageGcPolicy, type ImageGcPolicy } from '../../agent/image-gc.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
+import { parseDuration } from '../flags.js';
+import { CliError } from '../errors.js';
 
 export const DEFAULT_RUNTIME_ROOT = '/var/lib/ketch/runtime';
 export const DEFAULT_RUNTIME_ENDPOINT = 'unix:///run/ketch/runtime.sock';
@@ -34,6 +38,25 @@ export const RUNTIME_FLAGS: FlagTable = [
   { name: '--registry-mirror', kind: 'repeated', arg: 'name=url', description: 'mirror for a registry, e.g. docker.io=http://127.0.0.1:5000 (repeatable)' },
 ];
 
+/** The agent's image garbage collection (kubelet's flags), for `ketch agent` and `ketch up`. */
+export const IMAGE_GC_FLAGS: FlagTable = [
+  { name: '--image-gc-high-threshold', kind: 'int', arg: 'percent', default: '85', description: 'image filesystem usage at which unused images are collected' },
+  { name: '--image-gc-low-threshold', kind: 'int', arg: 'percent', default: '80', description: 'usage the image collection frees down to' },
+  { name: '--image-minimum-gc-age', kind: 'string', arg: 'duration', default: '2m', description: 'images first seen more recently than this are never collected' },
+];
+
+/** The image GC flags, checked as the kubelet checks them (before anything starts). */
+export function imageGcOptions(f: Flags): ImageGcPolicy {
+  const policy = {
+    highThresholdPercent: f.int('--image-gc-high-threshold'),
+    lowThresholdPercent: f.int('--image-gc-low-threshold'),
+    minAgeMs: parseDuration(f.string('--image-minimum-gc-age'), '--image-minimum-gc-age'),
+  };
+  const bad = invalidImageGcPolicy(policy);
+  if (bad) throw new CliError(bad);
+  return policy;
+}
+
 export const AGENT_FLAGS: FlagTable = [
   { name: '--kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig of the API server (with --bootstrap-kubeconfig: where the node\'s own is written)' },
   { name: '--bootstrap-kubeconfig', kind: 'string', arg: 'file', description: 'kubeconfig with a bootstrap token: used to get the node\'s client certificate when --kubeconfig has none usable (TLS bootstrap)' },
@@ -55,6 +78,7 @@ export const AGENT_FLAGS: FlagTable = [
   { name: '--local-path-root', kind: 'repeated', arg: 'dir', description: 'directory local-path volumes may live in besides their StorageClass nodePath (repeatable; default /var/lib/ketch/storage)' },
   { name: '--no-pod-routes', kind: 'bool', description: "do not route the other nodes' pod CIDRs through their InternalIPs (host-gw); for another network plugin" },
   { name: '--no-seccomp-default', kind: 'bool', description: 'containers without a seccompProfile run Unconfined (kubelet --seccomp-default=false) instead of RuntimeDefault' },
+  ...IMAGE_GC_FLAGS,
   ...NODE_NETWORK_FLAGS,
   { name: '--hollow', kind: 'bool', description: 'simulation (a fake, for scale tests): register --count nodes without a runtime' },
   { name: '--count', kind: 'int', arg: 'n', default: '1', description: 'with --hollow: number of nodes' },
@@ -101,7 +125,7 @@ export function register(program: Command): void {
   const agent = program.command('agent').description('run the node agent: register this node and run the pods bound to it');
   addFlags(agent, AGENT_FLAGS).action((_opts: unknown, cmd: Command) => runAgent(cmd));
 
-  const image = program.command('image').description('manage the node image store');
+  const image = program.command('image').description("manage the nodes' images (load: this host's runtime store)");
   const load = image.command('load').argument('<file>', 'an OCI image-layout tar').description('import an OCI image-layout tar into the runtime image store');
   addFlags(load, IMAGE_LOAD_FLAGS).action(async (file: string, _opts: unknown, cmd: Command) => {
     const f = readFlags(IMAGE_LOAD_FLAGS, givenFlags(cmd));
@@ -119,6 +143,7 @@ export function register(program: Command): void {
     const tags = f.repeated('--tag');
     for (const t of await importHostBusybox(f.string('--root'), tags.length ? tags : HOST_BUSYBOX_TAGS)) console.log(`imported ${t}`);
   });
+  registerImageVerbs(image, DEFAULT_RUNTIME_ROOT);
 }
 
 /** `ketch agent`: hollow nodes (a simulation), or one real node with the built-in runtime or another CRI endpoint. */
@@ -128,6 +153,7 @@ function runAgent(cmd: Command): Promise<void> {
 
 /** Runs the agent from its flags (`ketch agent`, and `ketch join` once it has written the bootstrap kubeconfig). */
 export async function runAgentWith(f: Flags): Promise<void> {
+  const imageGc = imageGcOptions(f);
   const opt = (name: string): string | undefined => f.optional(name) || undefined;
   const kubeconfig = opt('--kubeconfig');
   const bootstrap = opt('--bootstrap-kubeconfig');
@@ -169,6 +195,7 @@ export async function runAgentWith(f: Flags): Promise<void> {
     podRoutes: !f.bool('--no-pod-routes'),
     seccompDefault: !f.bool('--no-seccomp-default'),
     ...nodeNetworkFlags(f),
+    imageGc,
     insecureRegistries: f.repeated('--insecure-registry'),
     registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
     ...(runtimeEndpoint ? { runtimeEndpoint } : {}),

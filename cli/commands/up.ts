@@ -24,7 +24,7 @@ import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { processIo } from '../io.js';
 import { progress } from '../wait-util.js';
-import { parseMirrors } from './components.js';
+import { IMAGE_GC_FLAGS, imageGcOptions, parseMirrors } from './components.js';
 import { HOSTED_COMPONENT_FLAGS } from './control-plane.js';
 import { etcd3Credentials } from '../../apiserver/storage/etcd.js';
 import type { EtcdTls } from '../../apiserver/storage/index.js';
@@ -43,6 +43,7 @@ export const UP_FLAGS: FlagTable = [
   { name: '--runtime-in-process', kind: 'bool', description: 'run the runtime service in this process (default: a child process)' },
   { name: '--registry-port', kind: 'int', arg: 'port', default: String(DEFAULT_REGISTRY_PORT), description: 'HTTPS port of the built-in OCI registry (storage under DATA-DIR/registry)' },
   { name: '--disable-registry', kind: 'bool', description: 'do not run the built-in registry' },
+  ...IMAGE_GC_FLAGS,
   // The node network's flags but the two ranges, which the API server's and the controller manager's flags give.
   ...NODE_NETWORK_FLAGS.filter((f) => f.name !== '--cluster-cidr' && f.name !== '--service-cluster-ip-range'),
   { name: '--host-busybox', kind: 'string', arg: 'auto|always|never', default: 'auto', description: "put busybox:1.36 and busybox:latest made from the host's busybox-static into the node's image store when it lacks them: always, never, or auto (when this machine has no default route, i.e. no internet)" },
@@ -216,6 +217,7 @@ async function defaultEncryption(serverDir: string): Promise<string> {
 /** Starts the one-node cluster from the flags given (UP_FLAGS, by name). */
 export async function runUp(input: FlagInput): Promise<RunningCluster> {
   const f = readFlags(UP_FLAGS, input);
+  const imageGc = imageGcOptions(f);
   const etcdServers = f.optional('--etcd-servers');
   checkPrerequisites({ etcdServers });
   if (etcdServers) await checkEtcd(etcdServers, etcdTlsFromFlags(f));
@@ -256,6 +258,8 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       listen: runtimeEndpoint,
       insecureRegistries: f.repeated('--insecure-registry'),
       registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
+      // The agent collects images over the CRI (agent/image-gc.ts).
+      imageGc: { disabled: true },
       mountsDir: dataDir,
     });
     stops.push(() => runtime.close());
@@ -280,6 +284,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
       tlsCertFile: creds.servingCertFile,
       tlsKeyFile: creds.servingKeyFile,
       ...nodeNetworkFlags(f),
+      imageGc,
     });
     stops.push(() => agent.stop());
     progress.step(`waiting for node "${nodeName}" to be Ready (pod CIDR from the controller manager, runtime status)`);
