@@ -16,7 +16,7 @@ import { PodManager } from './pod-manager.js';
 import type { PodWorkerContext } from './pod-state.js';
 import { podLogDir } from './pod-worker.js';
 import { CONFIGMAPS, NODES, PODS, SECRETS } from './resources.js';
-import { startNodeNetwork, type NodeNetworkSettings } from './node-network.js';
+import { startNodeNetwork, type NodeNetwork, type NodeNetworkSettings } from './node-network.js';
 import { DEFAULT_CLUSTER_CIDR } from '../api/network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
@@ -165,6 +165,26 @@ async function startLocalPathCleaner(o: AgentOptions, log: Logger, cleanups: (()
   cleanups.push(() => cleaner.stop());
 }
 
+/** The node network (service proxy, cluster DNS) from the agent's NodeNetworkSettings; stopped with the agent. */
+async function startAgentNetwork(o: AgentOptions, hostIP: string, log: Logger, cleanups: (() => Promise<void>)[]): Promise<NodeNetwork> {
+  const network = await startNodeNetwork({
+    rest: o.rest,
+    nodeName: o.nodeName,
+    nodeIP: hostIP,
+    nodeUID: (await o.rest.resource<Node>(NODES).get(undefined, o.nodeName)).metadata.uid,
+    log,
+    clusterCidr: o.clusterCidr,
+    serviceCidr: o.serviceCidr,
+    serviceProxy: o.serviceProxy,
+    clusterDNS: o.clusterDNS,
+    clusterDomain: o.clusterDomain,
+    clusterDnsPort: o.clusterDnsPort,
+    resolvConf: o.resolvConf,
+  });
+  cleanups.push(() => network.stop());
+  return network;
+}
+
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const clock = o.clock ?? realClock;
   const rootDir = resolve(o.rootDir);
@@ -246,22 +266,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await node.register();
     node.start();
     cleanups.push(() => node.stop());
-    const network = await startNodeNetwork({
-      rest: o.rest,
-      nodeName: o.nodeName,
-      nodeIP: hostIP,
-      nodeUID: (await o.rest.resource<Node>(NODES).get(undefined, o.nodeName)).metadata.uid,
-      log,
-      clusterCidr: o.clusterCidr,
-      serviceCidr: o.serviceCidr,
-      serviceProxy: o.serviceProxy,
-      clusterDNS: o.clusterDNS,
-      clusterDomain: o.clusterDomain,
-      clusterDnsPort: o.clusterDnsPort,
-      resolvConf: o.resolvConf,
-    });
-    cleanups.push(() => network.stop());
-    ctx.network = network;
+    ctx.network = await startAgentNetwork(o, hostIP, log, cleanups);
     const certs = await startNodeCertificates({
       rest: o.rest,
       rootDir,

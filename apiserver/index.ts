@@ -151,43 +151,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const authorizer = opts.authorizer ?? authz.authorizer;
   // Validating admission after the mutating plugins, in kube's order: NodeRestriction (and RBAC's escalation checks), PodSecurity.
   admission.push(...authz.admission, podSecurity(await podSecurityConfig(opts), stores));
-  const extensions = apiExtensions(registry, clock, log, serviceResolver(registry));
+  const services = serviceResolver(registry);
+  const extensions = apiExtensions(registry, clock, log, services);
   const frontProxy = await ensureFrontProxyPki(opts.dataDir);
   const apiServices = registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices');
   if (!apiServices) throw new Error('apiservices missing from the resource table');
-  const aggregator = new Aggregator(apiServices, serviceResolver(registry), frontProxy, clock, log.child({ component: 'aggregator' }), opts.apiServiceCheckIntervalMs);
-  const tokens: ServiceAccountTokenDeps = {
-    issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
-    getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
-    getPod: (ns, name) => stores.pods.get(ns, name),
-    admit: (attrs) => stores.serviceAccounts.admit(attrs),
-    clock,
-  };
-  const tokenFile = await loadTokenFile(await ensureTokenFile(opts.dataDir, opts.tokenFile, log));
-  const bootstrapTokens = bootstrapTokenAuthenticator({
-    getSecret: (ns, name) => stores.secrets.lookup(ns, name),
-    now: () => clock.now().getTime(),
-    apiAudiences: tokens.issuer.apiAudiences,
-    log,
-  });
-  const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log), bootstrapTokens], tokens.issuer.apiAudiences, [CLUSTER_INFO_PATH]);
+  const aggregator = new Aggregator(apiServices, services, frontProxy, clock, log.child({ component: 'aggregator' }), opts.apiServiceCheckIntervalMs);
+  const { tokens, authn } = await serverAuthentication(opts, stores, clock, log);
   const audit = opts.audit ?? (await auditLogOf(opts, log));
   const publisher = new NamespaceContentPublisher(stores, pki.ca.certPem, log);
-  const nodeProxy: NodeProxyDeps = {
-    getPod: async (ns, name) => (await stores.pods.get(ns, name)) as unknown as ProxyPod,
-    getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
-    clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
-    ...(opts.kubeletInsecureSkipTlsVerify ? {} : { agentCA: opts.kubeletCertificateAuthority ?? pki.ca.certPem }),
-    // Loopback agents only for an API server that is itself on loopback, or ketch up's (all its nodes are this machine).
-    addressPolicy: { allowLoopback: opts.loopbackAgents === true || isLoopbackAddress(opts.bindAddress) },
-  };
+  const nodeProxy = nodeProxyDeps(opts, stores, pki);
   const ctx: HandlerContext = {
-    nodeProxy,
+    nodeProxy, registry, clock, log, watches,
     serviceAccountToken: (req, res, ri) => handleTokenRequest(req, res, ri, tokens),
-    registry,
-    clock,
-    log,
-    watches,
     minWatchTimeoutSec: opts.minRequestTimeoutSec ?? 1800,
     watchMaxBufferedBytes: opts.watchMaxBufferedBytes ?? 16 * 1024 * 1024,
   };
@@ -206,34 +182,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     aggregator: { handles: (url) => aggregator.handles(url), proxy: (req, res) => aggregator.proxy(req, res), discovery: () => aggregator.discovery() },
   });
   const deadlines = requestDeadlines(opts.requestTimeoutMs ?? 60_000);
-  // The handler chain, built once and used by every request and upgrade (kube's DefaultBuildHandlerChain), outermost first.
-  const chain = buildHandlerChain(
-    [
-      withRecovery(log),
-      metrics.filter,
-      withRequestInfo,
-      withAuthentication(authn, log),
-      withAudit(audit, () => clock.now()),
-      withImpersonation(authorizer, log),
-      withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
-      withAuthorization(authorizer, log),
-      withDeadline(deadlines),
-      withRequestLog(log),
-    ],
-    router,
-  );
+  const chain = handlerChain(opts, { log, metrics, authn, audit, clock, authorizer, deadlines }, router);
   const server = httpsServer(pki, chain, log);
-  // ensurePki renews a leaf a week before it expires and reads what is on disk: a renewed or replaced serving
-  // certificate is served from the next check on.
-  const reloader = new CertificateReloader(server, {
-    load: async () => {
-      const { serving } = await ensurePki(opts.dataDir, [opts.bindAddress]);
-      return { cert: serving.certPem, key: serving.keyPem };
-    },
-    context: { ca: pki.ca.certPem },
-    ...(opts.servingCertCheckIntervalMs ? { intervalMs: opts.servingCertCheckIntervalMs } : {}),
-    log,
-  });
+  const reloader = servingCertReloader(server, opts, pki, log);
   await reloader.start();
   const port = await listen(server, opts.securePort, opts.bindAddress).catch((err: unknown) => {
     reloader.stop();
@@ -248,6 +199,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   publisher.start();
   const kubernetesService =
     opts.kubernetesService === false ? undefined : new KubernetesServiceReconciler({ stores, advertiseAddress, securePort: port, serviceCidr: serviceRanges.serviceCidr, log });
+  // What the post-start hooks started, stopped after a failed start and by close(); the lease and endpoint go first,
+  // while storage is still there.
+  const stopHooks = async (): Promise<void> => {
+    await kubernetesService?.stop().catch((err: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(err) }));
+    reloader.stop();
+    publisher.stop();
+    extensions.stop();
+    aggregator.stop();
+    authz.close();
+  };
   try {
     await bootstrapNamespaces(stores.namespaces, log);
     await publisher.syncNow(SYSTEM_NAMESPACES);
@@ -259,12 +220,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await kubernetesService?.start();
     await authz.start(log);
   } catch (err) {
-    await kubernetesService?.stop().catch((e: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(e) }));
-    aggregator.stop();
-    extensions.stop();
-    publisher.stop();
-    reloader.stop();
-    authz.close();
+    await stopHooks();
     server.close();
     throw err;
   }
@@ -280,19 +236,84 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     schedulerKubeconfigPath: kubeconfigs.scheduler,
     controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
     async close() {
-      // While storage is still there: this server's lease and endpoint go first.
-      await kubernetesService?.stop().catch((err: unknown) => log.warn('kubernetes service endpoint not withdrawn', { error: String(err) }));
-      reloader.stop();
+      await stopHooks();
       deadlines.close();
-      publisher.stop();
-      extensions.stop();
-      aggregator.stop();
-      authz.close();
       watches.stopAll();
       registry.close();
       await closeServer(server);
       if (audit instanceof AuditLog) audit.close();
     },
+  };
+}
+
+/** The handler chain, built once and used by every request and upgrade (kube's DefaultBuildHandlerChain), outermost first. */
+function handlerChain(
+  opts: ApiServerOptions,
+  d: { log: Logger; metrics: ApiServerMetrics; authn: Authenticator; audit: AuditSink | undefined; clock: Clock; authorizer: Authorizer; deadlines: ReturnType<typeof requestDeadlines> },
+  router: Handler,
+): Handler {
+  return buildHandlerChain(
+    [
+      withRecovery(d.log),
+      d.metrics.filter,
+      withRequestInfo,
+      withAuthentication(d.authn, d.log),
+      withAudit(d.audit, () => d.clock.now()),
+      withImpersonation(d.authorizer, d.log),
+      withMaxInFlight(new InFlightLimiter(opts.maxRequestsInflight ?? 400, opts.maxMutatingRequestsInflight ?? 200)),
+      withAuthorization(d.authorizer, d.log),
+      withDeadline(d.deadlines),
+      withRequestLog(d.log),
+    ],
+    router,
+  );
+}
+
+/** Who makes a request: the token file, service-account tokens (and TokenRequest's issuer), bootstrap tokens, certificates. */
+async function serverAuthentication(opts: ApiServerOptions, stores: CoreStores, clock: Clock, log: Logger): Promise<{ tokens: ServiceAccountTokenDeps; authn: Authenticator }> {
+  const tokens: ServiceAccountTokenDeps = {
+    issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
+    getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
+    getPod: (ns, name) => stores.pods.get(ns, name),
+    admit: (attrs) => stores.serviceAccounts.admit(attrs),
+    clock,
+  };
+  const tokenFile = await loadTokenFile(await ensureTokenFile(opts.dataDir, opts.tokenFile, log));
+  const bootstrapTokens = bootstrapTokenAuthenticator({
+    getSecret: (ns, name) => stores.secrets.lookup(ns, name),
+    now: () => clock.now().getTime(),
+    apiAudiences: tokens.issuer.apiAudiences,
+    log,
+  });
+  const authn = new Authenticator(tokenFile, [serviceAccountAuthenticator(tokens, log), bootstrapTokens], tokens.issuer.apiAudiences, [CLUSTER_INFO_PATH]);
+  return { tokens, authn };
+}
+
+/**
+ * The serving certificate, re-read while the server runs: ensurePki renews a leaf a week before it expires and reads
+ * what is on disk, so a renewed or replaced certificate is served from the next check on.
+ */
+function servingCertReloader(server: Parameters<typeof closeServer>[0], opts: ApiServerOptions, pki: ClusterPki, log: Logger): CertificateReloader {
+  return new CertificateReloader(server, {
+    load: async () => {
+      const { serving } = await ensurePki(opts.dataDir, [opts.bindAddress]);
+      return { cert: serving.certPem, key: serving.keyPem };
+    },
+    context: { ca: pki.ca.certPem },
+    ...(opts.servingCertCheckIntervalMs ? { intervalMs: opts.servingCertCheckIntervalMs } : {}),
+    log,
+  });
+}
+
+/** How the API server reaches the agents: stores for pods and nodes, its kubelet client certificate, the agents' CA. */
+function nodeProxyDeps(opts: ApiServerOptions, stores: CoreStores, pki: ClusterPki): NodeProxyDeps {
+  return {
+    getPod: async (ns, name) => (await stores.pods.get(ns, name)) as unknown as ProxyPod,
+    getNode: async (name) => (await stores.nodes.get('', name)) as unknown as ProxyNode,
+    clientCert: { cert: pki.kubeletClient.certPem, key: pki.kubeletClient.keyPem },
+    ...(opts.kubeletInsecureSkipTlsVerify ? {} : { agentCA: opts.kubeletCertificateAuthority ?? pki.ca.certPem }),
+    // Loopback agents only for an API server that is itself on loopback, or ketch up's (all its nodes are this machine).
+    addressPolicy: { allowLoopback: opts.loopbackAgents === true || isLoopbackAddress(opts.bindAddress) },
   };
 }
 
