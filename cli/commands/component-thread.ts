@@ -56,9 +56,11 @@ function tsxApiUrl(): string {
  * pass a loader registered with module.register() on to worker threads.
  */
 function newWorker(data: ComponentThreadData, name: string): Worker {
-  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name });
+  // A thread's stderr is a pipe to this one, never a terminal: it logs in the format this process chose.
+  const env = { ...process.env, KETCH_LOG_FORMAT: process.env.KETCH_LOG_FORMAT ?? (process.stderr.isTTY ? 'text' : 'json') };
+  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name, env });
   const boot = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: data, name });
+  return new Worker(boot, { eval: true, workerData: data, name, env });
 }
 const STOP_TIMEOUT_MS = 30_000;
 

@@ -8,8 +8,10 @@ import { ENTRY, UpCluster } from './cluster.js';
 
 /** A command on a new pseudo-terminal: what it prints (\r\n made \n), keys typed into it, and its exit. */
 function onTerminal(argv: string[], env: NodeJS.ProcessEnv): { proc: ChildProcess; output(): string; type(keys: string): void; exit: Promise<number | null> } {
+  // `exec`: script runs the command with $SHELL -c, and dash (/bin/sh, when SHELL is unset) stays as the parent, catches
+  // the ^C itself and ends by SIGINT (status 130) after the command exited 0.
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const proc = spawn('script', ['-q', '-e', '-c', quoted, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const proc = spawn('script', ['-q', '-e', '-c', `exec ${quoted}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString().replace(/\r\n/g, '\n')));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -68,6 +70,9 @@ describe('ketch up on a terminal (e2e: script, Ctrl-C with pods running)', funct
     assert.equal(code, 0, out);
     const stop = out.slice(settled);
     assert.match(stop, /SIGINT: stopping/);
+    // The controller manager and the scheduler run in threads of their own, whose stderr is a pipe: text all the same.
+    assert.match(out, /\[deployment-controller\] created new replica set/);
+    assert.doesNotMatch(out, /^\{"/m, out);
     assert.doesNotMatch(stop, /Traceback|KeyboardInterrupt|File "<string>"/, stop);
     // It names the container that does not exit on SIGTERM while it waits for it.
     assert.match(stop, new RegExp(`waiting for containers to exit after their stop signal.*default/${stubborn}/busybox`), stop);
