@@ -2,6 +2,7 @@
 // (/run/ketch/bridges/<bridge>.json: its root, pid and the pid's start time). A runtime that starts after a crash (kill -9,
 // power loss) tells a dead run's leftovers (removed: containers, veths, network namespaces, mounts, cgroups, the bridge
 // and with it its pod-CIDR route) from a live cluster's network (then it refuses the pod CIDR with a clear message).
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../cri/errors.js';
@@ -27,29 +28,42 @@ export interface BridgeClaim {
   startTime: string;
 }
 
-const claimFile = (bridge: string): string => join(CLAIMS_DIR, `${bridge}.json`);
+const claimFile = (bridge: string, dir = CLAIMS_DIR): string => join(dir, `${bridge}.json`);
 
 export const isAlive = (c: Pick<BridgeClaim, 'pid' | 'startTime'>): boolean => procStartTime(c.pid) === c.startTime;
 
-async function readClaims(): Promise<BridgeClaim[]> {
+async function readClaims(dir = CLAIMS_DIR): Promise<BridgeClaim[]> {
   let names: string[];
   try {
-    names = await readdir(CLAIMS_DIR);
+    names = await readdir(dir);
   } catch (err) {
     if (isNotExist(err)) return [];
     throw err;
   }
   const out: BridgeClaim[] = [];
   for (const n of names.filter((x) => x.endsWith('.json'))) {
-    const c = await readJson<BridgeClaim | undefined>(join(CLAIMS_DIR, n), undefined);
+    const c = await readJson<BridgeClaim | undefined>(join(dir, n), undefined);
     if (c?.bridge) out.push(c);
   }
   return out;
 }
 
+/**
+ * Removes the claims that nothing is left behind for: a dead run whose bridge and root directory are both gone (a clean
+ * stop keeps the bridge for the next start; whoever removed it and the directory afterwards left the record). Returns
+ * the bridges whose claims it removed.
+ */
+export async function pruneStaleClaims(dir = CLAIMS_DIR): Promise<string[]> {
+  const stale = (await readClaims(dir)).filter((c) => !isAlive(c) && !existsSync(join('/sys/class/net', c.bridge)) && !existsSync(c.root));
+  for (const c of stale) await rm(claimFile(c.bridge, dir), { force: true });
+  if (stale.length) log.info('removed stale bridge claims', { bridges: stale.map((c) => c.bridge) });
+  return stale.map((c) => c.bridge);
+}
+
 /** Records this process as the owner of `bridge` (a run of the same root after a crash adopts its own claim). */
 export async function claimBridge(bridge: string, root: string, mountsDir = root): Promise<void> {
   await mkdir(CLAIMS_DIR, { recursive: true });
+  await pruneStaleClaims();
   await writeJson(claimFile(bridge), { bridge, root, mountsDir, pid: process.pid, startTime: procStartTime(process.pid) ?? '' } satisfies BridgeClaim);
 }
 
