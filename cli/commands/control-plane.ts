@@ -41,18 +41,31 @@ export interface ComponentSet {
   readonly threads: readonly HostedThread[];
   /** Rejects when a component's thread fails after it started; never settles otherwise. */
   readonly failed: Promise<never>;
+  /** Each component's metrics in the Prometheus text format (appended to the API server's /metrics). */
+  readonly metrics: ReadonlyArray<{ name: HostedComponent; text(): Promise<string> }>;
   stop(): Promise<void>;
+}
+
+/** A hosted component running (on this thread or its own). */
+export interface HostedRunning {
+  stop(): Promise<void>;
+  /** Its metrics in the Prometheus text format. */
+  metrics(): Promise<string>;
 }
 
 /** The kubeconfig of each hosted component: its own credential. */
 export type ComponentKubeconfigs = Readonly<Record<HostedComponent, string>>;
 
 /** Starts one hosted component on the calling thread, from the flags given (HOSTED_COMPONENT_FLAGS). */
-export async function startHostedComponent(which: HostedComponent, kubeconfig: string, input: FlagInput): Promise<{ stop(): Promise<void> }> {
+export async function startHostedComponent(which: HostedComponent, kubeconfig: string, input: FlagInput): Promise<HostedRunning> {
   const { options } = controllerManagerOptionsFromFlags(input);
   const rest = new RestClient(loadClientConfig({ kubeconfig }), `ketch-${which}`);
-  if (which === 'controller-manager') return startControllerManager({ rest, ...options });
-  return startScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
+  if (which === 'controller-manager') {
+    const cm = await startControllerManager({ rest, ...options });
+    return { stop: () => cm.stop(), metrics: () => cm.metrics.metrics() };
+  }
+  const s = await startScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
+  return { stop: () => s.stop(), metrics: () => s.scheduler.metrics.registry.metrics() };
 }
 
 /**
@@ -66,13 +79,13 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
   const hosting = readFlags(HOSTING_FLAGS, input);
   const wanted = (['controller-manager', 'scheduler'] as const).filter((c) => !hosting.bool(`--disable-${c}`));
   const threaded = !hosting.bool('--single-process');
-  const started: Array<{ thread: HostedThread; stop(): Promise<void>; failed?: Promise<never> }> = [];
+  const started: Array<HostedRunning & { thread: HostedThread; failed?: Promise<never> }> = [];
   try {
     for (const name of wanted) {
       if (threaded) started.push(await startComponentThread(name, kubeconfigs[name], input));
       else {
         const c = await startHostedComponent(name, kubeconfigs[name], input);
-        started.push({ thread: { name, pid: process.pid }, stop: () => c.stop() });
+        started.push({ thread: { name, pid: process.pid }, stop: () => c.stop(), metrics: () => c.metrics() });
       }
     }
   } catch (err) {
@@ -84,6 +97,7 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
   return {
     threads: started.map((s) => s.thread),
     failed,
+    metrics: started.map((s) => ({ name: s.thread.name, text: () => s.metrics() })),
     stop: async () => void (await Promise.all(started.map((s) => s.stop()))),
   };
 }

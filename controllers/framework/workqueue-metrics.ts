@@ -1,0 +1,158 @@
+// The controllers' work queues in Prometheus, named and shaped as client-go's workqueue metrics that
+// kube-controller-manager serves (k8s.io/component-base/metrics/prometheus/workqueue), one `name` label per queue:
+//
+//   workqueue_depth{name}                              gauge
+//   workqueue_adds_total{name}                         counter
+//   workqueue_queue_duration_seconds{name}             histogram (time from add to a worker's get)
+//   workqueue_work_duration_seconds{name}              histogram (time from get to done)
+//   workqueue_retries_total{name}                      counter
+//   workqueue_unfinished_work_seconds{name}            gauge (work in progress not yet observed; read at each scrape)
+//   workqueue_longest_running_processor_seconds{name}  gauge (read at each scrape)
+//
+// Each queue keeps two maps (item -> time added, item -> time taken), as client-go's defaultQueueMetrics does; the
+// per-scrape gauges walk only the items being processed (at most the workers).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { QueueMetrics } from '../../client/workqueue.js';
+import type { Clock } from '../../lib/clock.js';
+
+/** client-go's buckets: 10 ns to 10 s, ten powers of ten. */
+const DURATION_BUCKETS = Array.from({ length: 10 }, (_v, i) => 1e-8 * 10 ** i);
+
+/** The queue names kube-controller-manager gives its controllers' queues, where they differ from the controller's name. */
+const KUBE_QUEUE_NAMES: Readonly<Record<string, string>> = {
+  replicationcontroller: 'replicationmanager',
+  endpointslice: 'endpoint_slice',
+  garbagecollector: 'garbage_collector_attempt_to_delete',
+  'ttl-after-finished': 'ttl_jobs_to_delete',
+  horizontalpodautoscaling: 'horizontalpodautoscaler',
+};
+
+/** A controller's queue name in the metrics (kube's, e.g. "replicaset", "endpoint_slice"). */
+export function queueNameOf(controller: string): string {
+  return KUBE_QUEUE_NAMES[controller] ?? controller.replace(/-/g, '_');
+}
+
+class NamedQueueMetrics implements QueueMetrics {
+  readonly addedAt = new Map<string, number>();
+  readonly startedAt = new Map<string, number>();
+  private readonly depth: Gauge.Internal<'name'>;
+  private readonly adds: Counter.Internal;
+  private readonly retries: Counter.Internal;
+  private readonly latency: Histogram.Internal<'name'>;
+  private readonly work: Histogram.Internal<'name'>;
+
+  constructor(
+    readonly name: string,
+    private readonly clock: Clock,
+    f: WorkQueueMetrics,
+  ) {
+    this.depth = f.depth.labels({ name });
+    this.adds = f.adds.labels({ name });
+    this.retries = f.retries.labels({ name });
+    this.latency = f.latency.labels({ name });
+    this.work = f.work.labels({ name });
+    this.depth.set(0);
+    this.adds.inc(0);
+    this.retries.inc(0);
+  }
+
+  add(item: string): void {
+    this.adds.inc();
+    this.depth.inc();
+    if (!this.addedAt.has(item)) this.addedAt.set(item, this.clock.now());
+  }
+
+  get(item: string): void {
+    const now = this.clock.now();
+    this.depth.dec();
+    const added = this.addedAt.get(item);
+    if (added !== undefined) {
+      this.latency.observe((now - added) / 1000);
+      this.addedAt.delete(item);
+    }
+    this.startedAt.set(item, now);
+  }
+
+  done(item: string): void {
+    const started = this.startedAt.get(item);
+    if (started === undefined) return;
+    this.work.observe((this.clock.now() - started) / 1000);
+    this.startedAt.delete(item);
+  }
+
+  retry(): void {
+    this.retries.inc();
+  }
+}
+
+/** The workqueue metric families in one registry (one per controller manager), and a reporter per named queue. */
+export class WorkQueueMetrics {
+  readonly depth: Gauge<'name'>;
+  readonly adds: Counter<'name'>;
+  readonly retries: Counter<'name'>;
+  readonly latency: Histogram<'name'>;
+  readonly work: Histogram<'name'>;
+  private readonly queues = new Map<string, NamedQueueMetrics>();
+
+  constructor(
+    registry: Registry,
+    private readonly clock: Clock,
+  ) {
+    const registers = [registry];
+    const labelNames = ['name'] as const;
+    this.depth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames, registers });
+    this.adds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames, registers });
+    this.retries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames, registers });
+    this.latency = new Histogram({
+      name: 'workqueue_queue_duration_seconds',
+      help: 'How long in seconds an item stays in workqueue before being requested.',
+      labelNames,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.work = new Histogram({
+      name: 'workqueue_work_duration_seconds',
+      help: 'How long in seconds processing an item from workqueue takes.',
+      labelNames,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    const queues = this.queues;
+    const now = (): number => this.clock.now();
+    new Gauge({
+      name: 'workqueue_unfinished_work_seconds',
+      help: "How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.",
+      labelNames,
+      registers,
+      collect() {
+        const t = now();
+        for (const q of queues.values()) {
+          let total = 0;
+          for (const started of q.startedAt.values()) total += t - started;
+          this.set({ name: q.name }, total / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'workqueue_longest_running_processor_seconds',
+      help: 'How many seconds has the longest running processor for workqueue been running.',
+      labelNames,
+      registers,
+      collect() {
+        const t = now();
+        for (const q of queues.values()) {
+          let longest = 0;
+          for (const started of q.startedAt.values()) longest = Math.max(longest, t - started);
+          this.set({ name: q.name }, longest / 1000);
+        }
+      },
+    });
+  }
+
+  /** The reporter of the queue called name (one per name: a second queue of the same name shares it). */
+  forQueue(name: string): QueueMetrics {
+    let q = this.queues.get(name);
+    if (!q) this.queues.set(name, (q = new NamedQueueMetrics(name, this.clock, this)));
+    return q;
+  }
+}
