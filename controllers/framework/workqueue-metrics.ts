@@ -117,36 +117,31 @@ export class WorkQueueMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
-    const queues = this.queues;
-    const now = (): number => this.clock.now();
-    new Gauge({
-      name: 'workqueue_unfinished_work_seconds',
-      help: "How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.",
-      labelNames,
-      registers,
-      collect() {
-        const t = now();
-        for (const q of queues.values()) {
-          let total = 0;
-          for (const started of q.startedAt.values()) total += t - started;
-          this.set({ name: q.name }, total / 1000);
-        }
-      },
-    });
-    new Gauge({
-      name: 'workqueue_longest_running_processor_seconds',
-      help: 'How many seconds has the longest running processor for workqueue been running.',
-      labelNames,
-      registers,
-      collect() {
-        const t = now();
-        for (const q of queues.values()) {
-          let longest = 0;
-          for (const started of q.startedAt.values()) longest = Math.max(longest, t - started);
-          this.set({ name: q.name }, longest / 1000);
-        }
-      },
-    });
+    // Read at each scrape from the items being processed: their total time so far, and the longest.
+    const inProgress = (name: string, help: string, reduce: (acc: number, ms: number) => number): void => {
+      const queues = this.queues;
+      const now = (): number => this.clock.now();
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          const t = now();
+          for (const q of queues.values()) {
+            let acc = 0;
+            for (const started of q.startedAt.values()) acc = reduce(acc, t - started);
+            this.set({ name: q.name }, acc / 1000);
+          }
+        },
+      });
+    };
+    inProgress(
+      'workqueue_unfinished_work_seconds',
+      "How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.",
+      (acc, ms) => acc + ms,
+    );
+    inProgress('workqueue_longest_running_processor_seconds', 'How many seconds has the longest running processor for workqueue been running.', Math.max);
   }
 
   /** The reporter of the queue called name (one per name: a second queue of the same name shares it). */
