@@ -9,8 +9,9 @@
 //   workqueue_unfinished_work_seconds{name}            gauge (work in progress not yet observed; read at each scrape)
 //   workqueue_longest_running_processor_seconds{name}  gauge (read at each scrape)
 //
-// Each queue keeps two maps (item -> time added, item -> time taken), as client-go's defaultQueueMetrics does; the
-// per-scrape gauges walk only the items being processed (at most the workers).
+// Each queue keeps two maps (item -> time added, item -> time taken), as client-go's defaultQueueMetrics does, and
+// plain numbers for depth, adds and retries that the registry reads at each scrape; the in-progress gauges walk only
+// the items being processed (at most the workers).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { QueueMetrics } from '../../client/workqueue.js';
 import type { Clock } from '../../lib/clock.js';
@@ -33,38 +34,34 @@ export function queueNameOf(controller: string): string {
 }
 
 class NamedQueueMetrics implements QueueMetrics {
-  readonly addedAt = new Map<string, number>();
-  readonly startedAt = new Map<string, number>();
-  private readonly depth: Gauge.Internal<'name'>;
-  private readonly adds: Counter.Internal;
-  private readonly retries: Counter.Internal;
+  /** Plain numbers on the hot path; the registry reads them at each scrape. */
+  depth = 0;
+  adds = 0;
+  retries = 0;
+  private readonly addedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
   private readonly latency: Histogram.Internal<'name'>;
   private readonly work: Histogram.Internal<'name'>;
 
   constructor(
     readonly name: string,
     private readonly clock: Clock,
-    f: WorkQueueMetrics,
+    latency: Histogram<'name'>,
+    work: Histogram<'name'>,
   ) {
-    this.depth = f.depth.labels({ name });
-    this.adds = f.adds.labels({ name });
-    this.retries = f.retries.labels({ name });
-    this.latency = f.latency.labels({ name });
-    this.work = f.work.labels({ name });
-    this.depth.set(0);
-    this.adds.inc(0);
-    this.retries.inc(0);
+    this.latency = latency.labels({ name });
+    this.work = work.labels({ name });
   }
 
   add(item: string): void {
-    this.adds.inc();
-    this.depth.inc();
+    this.adds++;
+    this.depth++;
     if (!this.addedAt.has(item)) this.addedAt.set(item, this.clock.now());
   }
 
   get(item: string): void {
     const now = this.clock.now();
-    this.depth.dec();
+    this.depth--;
     const added = this.addedAt.get(item);
     if (added !== undefined) {
       this.latency.observe((now - added) / 1000);
@@ -81,17 +78,21 @@ class NamedQueueMetrics implements QueueMetrics {
   }
 
   retry(): void {
-    this.retries.inc();
+    this.retries++;
+  }
+
+  /** The items being processed at time now, their times so far folded by reduce, in seconds. */
+  inProgress(now: number, reduce: (acc: number, ms: number) => number): number {
+    let acc = 0;
+    for (const started of this.startedAt.values()) acc = reduce(acc, now - started);
+    return acc / 1000;
   }
 }
 
 /** The workqueue metric families in one registry (one per controller manager), and a reporter per named queue. */
 export class WorkQueueMetrics {
-  readonly depth: Gauge<'name'>;
-  readonly adds: Counter<'name'>;
-  readonly retries: Counter<'name'>;
-  readonly latency: Histogram<'name'>;
-  readonly work: Histogram<'name'>;
+  private readonly latency: Histogram<'name'>;
+  private readonly work: Histogram<'name'>;
   private readonly queues = new Map<string, NamedQueueMetrics>();
 
   constructor(
@@ -100,9 +101,6 @@ export class WorkQueueMetrics {
   ) {
     const registers = [registry];
     const labelNames = ['name'] as const;
-    this.depth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames, registers });
-    this.adds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames, registers });
-    this.retries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames, registers });
     this.latency = new Histogram({
       name: 'workqueue_queue_duration_seconds',
       help: 'How long in seconds an item stays in workqueue before being requested.',
@@ -117,10 +115,10 @@ export class WorkQueueMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
-    // Read at each scrape from the items being processed: their total time so far, and the longest.
-    const inProgress = (name: string, help: string, reduce: (acc: number, ms: number) => number): void => {
-      const queues = this.queues;
-      const now = (): number => this.clock.now();
+    // The rest is read from each queue's numbers at each scrape.
+    const queues = this.queues;
+    const now = (): number => clock.now();
+    const gauge = (name: string, help: string, value: (q: NamedQueueMetrics, now: number) => number): void => {
       new Gauge({
         name,
         help,
@@ -128,26 +126,37 @@ export class WorkQueueMetrics {
         registers,
         collect() {
           const t = now();
-          for (const q of queues.values()) {
-            let acc = 0;
-            for (const started of q.startedAt.values()) acc = reduce(acc, t - started);
-            this.set({ name: q.name }, acc / 1000);
-          }
+          for (const q of queues.values()) this.set({ name: q.name }, value(q, t));
         },
       });
     };
-    inProgress(
+    const counter = (name: string, help: string, value: (q: NamedQueueMetrics) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const q of queues.values()) this.inc({ name: q.name }, value(q));
+        },
+      });
+    };
+    gauge('workqueue_depth', 'Current depth of workqueue', (q) => q.depth);
+    counter('workqueue_adds_total', 'Total number of adds handled by workqueue', (q) => q.adds);
+    counter('workqueue_retries_total', 'Total number of retries handled by workqueue', (q) => q.retries);
+    gauge(
       'workqueue_unfinished_work_seconds',
       "How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.",
-      (acc, ms) => acc + ms,
+      (q, t) => q.inProgress(t, (acc, ms) => acc + ms),
     );
-    inProgress('workqueue_longest_running_processor_seconds', 'How many seconds has the longest running processor for workqueue been running.', Math.max);
+    gauge('workqueue_longest_running_processor_seconds', 'How many seconds has the longest running processor for workqueue been running.', (q, t) => q.inProgress(t, Math.max));
   }
 
   /** The reporter of the queue called name (one per name: a second queue of the same name shares it). */
   forQueue(name: string): QueueMetrics {
     let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = new NamedQueueMetrics(name, this.clock, this)));
+    if (!q) this.queues.set(name, (q = new NamedQueueMetrics(name, this.clock, this.latency, this.work)));
     return q;
   }
 }
