@@ -43,6 +43,8 @@ export interface QueueMetrics {
   get(item: string): void;
   done(item: string): void;
   retry(): void;
+  /** The queue shut down with item waiting or in progress: it no longer counts (a queue of the same name may follow). */
+  discard(item: string): void;
 }
 
 export class WorkQueue {
@@ -142,6 +144,10 @@ export class WorkQueue {
   /** Stops accepting items; waiting get() calls resolve with undefined. */
   shutDown(): void {
     this.shuttingDown = true;
+    if (this.metrics) {
+      for (const item of new Set([...this.dirty, ...this.processing])) this.metrics.discard(item);
+      this.metrics = undefined;
+    }
     for (const w of this.waiting.values()) w.timer.cancel();
     this.waiting.clear();
     for (const g of this.getters.splice(0)) g(undefined);

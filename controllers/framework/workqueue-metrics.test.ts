@@ -51,4 +51,24 @@ describe('workqueue metrics', () => {
     assert.equal(await value(registry, 'workqueue_retries_total', { name: 'replicaset' }), 1);
     assert.equal(await value(registry, 'workqueue_unfinished_work_seconds', { name: 'replicaset' }), 0);
   });
+
+  it('forgets what a queue held when it shuts down (a new leader term starts a queue of the same name)', async () => {
+    const clock = new FakeClock();
+    const registry = new Registry();
+    const metrics = new WorkQueueMetrics(registry, clock);
+    const q = new WorkQueue({ clock });
+    q.instrument(metrics.forQueue('deployment'));
+    q.add('a');
+    q.add('b');
+    await q.get();
+    q.shutDown();
+    assert.equal(await value(registry, 'workqueue_depth', { name: 'deployment' }), 0);
+    clock.advance(1000);
+    assert.equal(await value(registry, 'workqueue_unfinished_work_seconds', { name: 'deployment' }), 0);
+    const next = new WorkQueue({ clock });
+    next.instrument(metrics.forQueue('deployment'));
+    next.add('a');
+    assert.equal(await value(registry, 'workqueue_depth', { name: 'deployment' }), 1);
+    assert.equal(await value(registry, 'workqueue_adds_total', { name: 'deployment' }), 3);
+  });
 });

@@ -81,6 +81,11 @@ class NamedQueueMetrics implements QueueMetrics {
     this.retries++;
   }
 
+  discard(item: string): void {
+    if (this.addedAt.delete(item)) this.depth--;
+    this.startedAt.delete(item);
+  }
+
   /** The items being processed at time now, their times so far folded by reduce, in seconds. */
   inProgress(now: number, reduce: (acc: number, ms: number) => number): number {
     let acc = 0;
