@@ -112,8 +112,20 @@ export class AgentAuth {
     const user = await this.authenticate(req);
     const subresource = subresourceOf(path);
     const verb = verbOf(req.method);
-    const { allowed } = await this.authorize(user, verb, subresource);
+    const { allowed } = await this.authorize(user, { resourceAttributes: { verb, resource: 'nodes', subresource, name: this.nodeName, version: 'v1' } });
     if (!allowed) throw new AgentAuthError(403, `Forbidden (user=${user.username}, verb=${verb}, resource=nodes, subresource=${subresource})`);
+    return user;
+  }
+
+  /**
+   * The same delegated check for a non-resource path (kube-controller-manager's and kube-scheduler's /metrics): the
+   * caller must be allowed the HTTP method's verb on the path.
+   */
+  async checkPath(req: IncomingMessage, path: string): Promise<AgentUser> {
+    const user = await this.authenticate(req);
+    const verb = (req.method ?? 'GET').toLowerCase();
+    const { allowed } = await this.authorize(user, { nonResourceAttributes: { path, verb } });
+    if (!allowed) throw new AgentAuthError(403, `forbidden: User "${user.username}" cannot ${verb} path "${path}"`);
     return user;
   }
 
@@ -143,13 +155,13 @@ export class AgentAuth {
     return user ?? undefined;
   }
 
-  private async authorize(user: AgentUser, verb: string, subresource: string): Promise<{ allowed: boolean; reason: string }> {
+  private async authorize(user: AgentUser, attributes: { resourceAttributes: Record<string, string> } | { nonResourceAttributes: Record<string, string> }): Promise<{ allowed: boolean; reason: string }> {
     const spec = {
       user: user.username,
       ...(user.uid ? { uid: user.uid } : {}),
       groups: user.groups,
       ...(user.extra ? { extra: user.extra } : {}),
-      resourceAttributes: { verb, resource: 'nodes', subresource, name: this.nodeName, version: 'v1' },
+      ...attributes,
     };
     const key = JSON.stringify(spec);
     const cached = this.decisions.get(key);

@@ -20,7 +20,7 @@ import { buildHandlerChain, type Handler } from './filters/chain.js';
 import { requestDeadlines, withDeadline } from './filters/deadlines.js';
 import { InFlightLimiter, withMaxInFlight } from './filters/inflight.js';
 import { withRequestLog } from './filters/logging.js';
-import { ApiServerMetrics } from './filters/metrics.js';
+import { ApiServerMetrics, type MetricsSource } from './filters/metrics.js';
 import { withRecovery } from './filters/recovery.js';
 import { withRequestInfo } from './filters/request-info.js';
 import type { HandlerContext } from './handlers/context.js';
@@ -124,6 +124,11 @@ export interface ApiServer {
   schedulerKubeconfigPath: string;
   /** Client certificate of user system:kube-controller-manager. */
   controllerManagerKubeconfigPath: string;
+  /**
+   * Appends a hosted component's Prometheus text to this server's /metrics (`ketch server`: the controller manager's
+   * and the scheduler's, which serve no port of their own there).
+   */
+  addMetricsSource(source: MetricsSource): void;
   close(): Promise<void>;
 }
 
@@ -137,7 +142,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const bookmarkIntervalMs = opts.watchBookmarkIntervalMs ?? 10_000;
   const watches = new WatchLimiter(opts.maxWatches ?? 1000);
   // /metrics (see filters/metrics.ts): open watches are read from the limiter at each scrape; storage calls are timed.
-  const metrics = new ApiServerMetrics(() => watches.size);
+  const metrics = new ApiServerMetrics(() => watches.size, log);
   const encryption = opts.encryption;
   const { registry, stores, admission } = newRegistry(metrics.instrumentStorage(opts.storage), {
     clock,
@@ -235,6 +240,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     adminKubeconfigPath: kubeconfigs.admin,
     schedulerKubeconfigPath: kubeconfigs.scheduler,
     controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
+    addMetricsSource: (source) => metrics.addSource(source),
     async close() {
       await stopHooks();
       deadlines.close();

@@ -34,6 +34,19 @@ export interface WorkQueueOptions {
   rateLimiter?: RateLimiter;
 }
 
+/**
+ * What a queue reports, as client-go's queueMetrics: add when an item becomes dirty (depth up), get when a worker
+ * takes it (depth down, time queued), done when processed (time worked), retry on each rate-limited add.
+ */
+export interface QueueMetrics {
+  add(item: string): void;
+  get(item: string): void;
+  done(item: string): void;
+  retry(): void;
+  /** The queue shut down with item waiting or in progress: it no longer counts (a queue of the same name may follow). */
+  discard(item: string): void;
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -41,6 +54,7 @@ export class WorkQueue {
   private readonly waiting = new Map<string, { at: number; timer: TimerHandle }>();
   private readonly getters: Array<(item: string | undefined) => void> = [];
   private shuttingDown = false;
+  private metrics: QueueMetrics | undefined;
   private readonly clock: Clock;
   readonly rateLimiter: RateLimiter;
 
@@ -49,15 +63,27 @@ export class WorkQueue {
     this.rateLimiter = opts.rateLimiter ?? new ExponentialRateLimiter(undefined, undefined, this.clock);
   }
 
+  /** Reports to metrics from now on (the controller manager names each queue). */
+  instrument(metrics: QueueMetrics): void {
+    this.metrics = metrics;
+  }
+
   /** Queues item unless it is already waiting; if it is being processed, it is queued again when done. */
   add(item: string): void {
     if (this.shuttingDown || this.dirty.has(item)) return;
+    this.metrics?.add(item);
     this.dirty.add(item);
     if (this.processing.has(item)) return;
+    this.push(item);
+  }
+
+  /** A dirty item that is not being processed: to a waiting worker, else to the end of the queue. */
+  private push(item: string): void {
     const getter = this.getters.shift();
     if (getter) {
       this.dirty.delete(item);
       this.processing.add(item);
+      this.metrics?.get(item);
       getter(item);
     } else this.queue.push(item);
   }
@@ -79,6 +105,7 @@ export class WorkQueue {
 
   /** Adds item after its rate limiter's backoff (for retries after an error). */
   addRateLimited(item: string): void {
+    this.metrics?.retry();
     this.addAfter(item, this.rateLimiter.when(item));
   }
 
@@ -93,6 +120,7 @@ export class WorkQueue {
     if (item !== undefined) {
       this.dirty.delete(item);
       this.processing.add(item);
+      this.metrics?.get(item);
       return Promise.resolve(item);
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
@@ -102,10 +130,11 @@ export class WorkQueue {
   /** Marks item processed; if it was added meanwhile, it goes back on the queue. */
   done(item: string): void {
     this.processing.delete(item);
-    if (this.dirty.has(item)) {
-      this.dirty.delete(item);
-      this.add(item);
-    }
+    this.metrics?.done(item);
+    // Added while processed: already counted (depth included it), so it goes back without another add.
+    if (!this.dirty.has(item)) return;
+    if (this.shuttingDown) this.dirty.delete(item);
+    else this.push(item);
   }
 
   get length(): number {
@@ -115,6 +144,10 @@ export class WorkQueue {
   /** Stops accepting items; waiting get() calls resolve with undefined. */
   shutDown(): void {
     this.shuttingDown = true;
+    if (this.metrics) {
+      for (const item of new Set([...this.dirty, ...this.processing])) this.metrics.discard(item);
+      this.metrics = undefined;
+    }
     for (const w of this.waiting.values()) w.timer.cancel();
     this.waiting.clear();
     for (const g of this.getters.splice(0)) g(undefined);

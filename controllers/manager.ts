@@ -8,11 +8,13 @@ import { InformerFactory, stripManagedFields } from '../client/informer.js';
 import { LeaderElector, type Lease } from '../client/leader-election.js';
 import { LEASES } from '../client/resources.js';
 import type { RestClient } from '../client/rest.js';
+import { Registry } from 'prom-client';
 import { realClock, type Clock } from '../lib/clock.js';
 import { logger } from '../lib/logger.js';
 import { CONTROLLER_SERVICE_ACCOUNTS } from '../api/controller-accounts.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { serviceAccountClients } from './service-account-credentials.js';
+import { queueNameOf, WorkQueueMetrics } from './framework/workqueue-metrics.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation-controller.js';
 import { DeploymentController } from './deployment/deployment-controller.js';
 import { EndpointsController } from './endpoints/endpoints-controller.js';
@@ -92,11 +94,15 @@ export interface ControllerManagerOptions {
   useServiceAccountCredentials?: boolean;
   /** The --horizontal-pod-autoscaler-* flags. */
   hpa?: Omit<HorizontalOptions, 'metrics' | 'workers'>;
+  /** Where the work queues' metrics go (default: a registry of this manager's own). */
+  metrics?: Registry;
 }
 
 export interface ControllerManager {
   /** True while this manager holds the lease and runs controllers. */
   readonly leading: boolean;
+  /** The manager's Prometheus metrics (the work queues'), as kube-controller-manager serves them at /metrics. */
+  readonly metrics: Registry;
   /** Stops the controllers and gives up the lease. */
   stop(): Promise<void>;
 }
@@ -167,6 +173,8 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   const log = logger('controller-manager', { identity });
   const abort = new AbortController();
   let leading = false;
+  const metrics = opts.metrics ?? new Registry();
+  const queueMetrics = new WorkQueueMetrics(metrics, clock);
 
   const runControllers = async (signal: AbortSignal): Promise<void> => {
     setMaxListeners(0, signal); // every controller and informer wait listens to it
@@ -190,7 +198,11 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
       clock,
       recorder: (component) => events.recorder({ component }),
     };
-    const controllers = names.map((n) => CONTROLLERS[n]!(own ? { ...ctx, rest: own.get(n)! } : ctx, opts));
+    const controllers = names.map((n) => {
+      const c = CONTROLLERS[n]!(own ? { ...ctx, rest: own.get(n)! } : ctx, opts);
+      c.queue.instrument(queueMetrics.forQueue(queueNameOf(n)));
+      return c;
+    });
     informers.start();
     log.info('starting controllers', { controllers: names, serviceAccountCredentials: !!own });
     try {
@@ -224,6 +236,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     );
   }
   return {
+    metrics,
     get leading() {
       return leading;
     },

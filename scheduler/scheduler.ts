@@ -1,6 +1,7 @@
 // The scheduler: informers feed the cache and the queue; one loop pops a pod, runs its profile's framework
 // synchronously against the cache, assumes the pod onto the chosen node and hands the binding to a background writer;
 // failures become a PodScheduled=False condition, a FailedScheduling event and the per-node diagnosis annotation.
+import { Registry } from 'prom-client';
 import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition } from '../api/index.js';
 import {
   EventBroadcaster, InformerFactory, NODES, objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, stripManagedFields, type EventRecorder, type ObjectLike, type ResourceClient,
@@ -21,6 +22,7 @@ import { Framework } from './framework/runtime.js';
 import { CycleState, type ClusterEvent, type PluginFactory, type SchedulerApi, type Status } from './framework/types.js';
 import { InformerVolumeListers } from './framework/volume-listers.js';
 import { IN_TREE_PLUGINS } from './plugins/registry.js';
+import { SchedulerMetrics, type AttemptResult } from './metrics.js';
 
 
 export interface ScheduledInfo {
@@ -46,6 +48,8 @@ export interface SchedulerOptions {
   bindConcurrency?: number;
   /** Called after each successful binding (metrics, benchmarks). */
   onScheduled?(info: ScheduledInfo): void;
+  /** Where the scheduler's metrics go (default: a registry of its own). */
+  metrics?: Registry;
 }
 
 const isTerminal = (pod: Pod): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
@@ -76,6 +80,8 @@ export class Scheduler {
   readonly cache = new SchedulerCache();
   readonly nominator = new Nominator();
   readonly queue: SchedulingQueue;
+  /** kube-scheduler's metrics (pending pods per queue, attempts, incoming pods). */
+  readonly metrics: SchedulerMetrics;
   readonly profiles = new Map<string, Framework>();
   private readonly informers: InformerFactory;
   /** PreBind steps in flight, and their abort on stop. */
@@ -99,7 +105,9 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
     const cfg = opts.config ?? {};
+    this.metrics = new SchedulerMetrics(opts.metrics ?? new Registry(), () => this.queue.pending);
     this.queue = new SchedulingQueue({
+      onIncoming: (queue, event) => this.metrics.incoming(queue, event),
       clock: this.clock,
       initialBackoffMs: (cfg.podInitialBackoffSeconds ?? 1) * 1000,
       maxBackoffMs: (cfg.podMaxBackoffSeconds ?? 10) * 1000,
@@ -236,6 +244,7 @@ export class Scheduler {
         await this.scheduleOne(qp);
       } catch (err) {
         this.log.error('scheduling attempt failed', { pod: qp.pi.name, error: String(err) });
+        this.attemptEnded(qp, 'error');
         this.queue.addBackoff(qp);
         this.recordFailure(qp.pi, 'SchedulerError', String(err instanceof Error ? err.message : err));
       }
@@ -264,7 +273,9 @@ export class Scheduler {
     }
     const state = new CycleState();
     const t0 = performance.now();
+    qp.attemptStartedAt = t0;
     if (this.cache.list().length === 0) {
+      this.attemptEnded(qp, 'unschedulable');
       this.queue.addUnschedulable(qp, []);
       this.recordFailure(pi, 'Unschedulable', NO_NODES_AVAILABLE);
       return;
@@ -279,6 +290,7 @@ export class Scheduler {
         nominated = post.nominatedNodeName;
         this.nominator.set(pi, nominated);
       }
+      this.attemptEnded(qp, 'unschedulable');
       this.queue.addUnschedulable(qp, fe.unschedulablePlugins);
       if (this.log.isDebugEnabled()) this.log.debug('pod unschedulable', { pod: pi.name, message: fe.message });
       this.recordFailure(pi, 'Unschedulable', fe.message, fe, nominated);
@@ -289,6 +301,7 @@ export class Scheduler {
     const reserved = fwk.runReserve(state, pi, node);
     if (!reserved.isSuccess()) {
       this.cache.forgetPod(pi);
+      this.attemptEnded(qp, 'error');
       this.queue.addBackoff(qp);
       this.recordFailure(pi, 'SchedulerError', `running Reserve plugin ${JSON.stringify(reserved.plugin)}: ${reserved.message}`);
       return;
@@ -326,6 +339,7 @@ export class Scheduler {
     const st = await fwk.runBind(state, pi, node);
     if (st.isSuccess()) {
       const pod = pi.pod;
+      this.attemptEnded(qp, 'scheduled');
       // winston formats a line before its transport drops it by level: ask first on this path.
       if (this.log.isDebugEnabled()) this.log.debug('pod bound', { pod: pi.name, node, decisionMs });
       this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${podName(pod)} to ${node}`);
@@ -344,6 +358,7 @@ export class Scheduler {
   private bindingFailed(fwk: Framework, state: CycleState, qp: QueuedPod, node: string, st: Status, message: string): void {
     const pi = qp.pi;
     this.cache.forgetPod(pi);
+    this.attemptEnded(qp, 'error');
     fwk.runUnreserve(state, pi, node);
     this.queue.onEvent('AssignedPodDelete');
     const err = st.error;
@@ -354,6 +369,13 @@ export class Scheduler {
     this.log.warn('binding failed; retrying', { pod: pi.name, node, error: st.message });
     this.queue.addBackoff(qp);
     this.recordFailure(pi, 'SchedulerError', message);
+  }
+
+  /** Counts an attempt's end in scheduler_schedule_attempts_total and its duration. */
+  private attemptEnded(qp: QueuedPod, result: AttemptResult): void {
+    const started = qp.attemptStartedAt;
+    const profile = qp.pi.pod.spec.schedulerName ?? DEFAULT_SCHEDULER_NAME;
+    this.metrics.attempt(result, profile, started === undefined ? 0 : (performance.now() - started) / 1000);
   }
 
   // ---- API writes ----

@@ -18,6 +18,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { findByResource, isRegistered, OTHER_VERSIONS, REVIEWS, RESOURCES } from '../../api/resources.js';
 import type { RequestInfo, Verb } from '../http/request-info.js';
 import type { Filter } from './chain.js';
+import type { Logger } from '../../lib/logger.js';
 import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from '../storage/interface.js';
 
 /** kube-apiserver's buckets for apiserver_request_duration_seconds and etcd_request_duration_seconds. */
@@ -87,6 +88,13 @@ function labelsOf(req: IncomingMessage): RequestLabels {
 const CODES: string[] = [];
 const codeLabel = (code: number): string => (CODES[code] ??= String(code));
 
+/** Another component's metrics in the Prometheus text format, appended to this server's at each scrape. */
+export interface MetricsSource {
+  /** Who it is, for the log when it fails. */
+  name: string;
+  text(): Promise<string>;
+}
+
 /** At most this many storage `type` label values; past it, "other" (keys come from the resource table: never reached). */
 const MAX_STORAGE_TYPES = 256;
 
@@ -97,9 +105,13 @@ export class ApiServerMetrics {
   private readonly storageLatency: Histogram<'operation' | 'type'>;
   /** Storage key's `<group>/<resource>` → the type label ("pods", "deployments.apps"). */
   private readonly storageTypes = new Map<string, string>();
+  private readonly sources: MetricsSource[] = [];
 
-  /** openWatches is read at each scrape (WatchLimiter.size). */
-  constructor(openWatches: () => number) {
+  /** openWatches is read at each scrape (WatchLimiter.size); log tells of a metrics source that failed. */
+  constructor(
+    openWatches: () => number,
+    private readonly log?: Logger,
+  ) {
     const registers = [this.registry];
     const requestLabels: RequestLabel[] = ['verb', 'group', 'version', 'resource', 'subresource', 'scope', 'component'];
     this.requests = new Counter({
@@ -149,9 +161,25 @@ export class ApiServerMetrics {
     else res.once('close', () => this.observeRequest(req, res, startedMs));
   }
 
-  /** GET /metrics: the Prometheus text format. */
+  addSource(source: MetricsSource): void {
+    this.sources.push(source);
+  }
+
+  /**
+   * GET /metrics: the Prometheus text format, this server's metrics then each source's (their metric names differ:
+   * workqueue_*, scheduler_*). A source that fails is left out of this scrape and logged.
+   */
   async serve(res: ServerResponse): Promise<void> {
-    const text = await this.registry.metrics();
+    const parts = await Promise.all([
+      this.registry.metrics(),
+      ...this.sources.map((s) =>
+        s.text().catch((err: unknown) => {
+          this.log?.warn('metrics source failed', { source: s.name, error: String(err) });
+          return '';
+        }),
+      ),
+    ]);
+    const text = parts.filter((p) => p !== '').map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
     res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
     res.end(text);
   }

@@ -1,7 +1,7 @@
 // The entry of a hosted component's worker thread (see component-thread.ts): starts the component from the flags the
-// server was given, reports its OS thread id, and stops it when the parent asks.
+// server was given, reports its OS thread id, sends its metrics' text and stops it when the parent asks.
 import { parentPort, workerData } from 'node:worker_threads';
-import { osThreadId, type ComponentThreadData, type ComponentThreadMessage } from './component-thread.js';
+import { osThreadId, type ComponentThreadData, type ComponentThreadMessage, type ComponentThreadRequest } from './component-thread.js';
 import { startHostedComponent } from './control-plane.js';
 
 const data = workerData as ComponentThreadData;
@@ -9,7 +9,14 @@ const port = parentPort;
 if (!port) throw new Error('component-thread-main runs only as a worker thread');
 const running = await startHostedComponent(data.component, data.kubeconfig, data.input);
 const send = (m: ComponentThreadMessage): void => port.postMessage(m);
-port.on('message', (m: unknown) => {
+port.on('message', (m: ComponentThreadRequest) => {
+  if (typeof m === 'object' && m.type === 'metrics') {
+    running.metrics().then(
+      (text) => send({ type: 'metrics', id: m.id, text }),
+      (err: unknown) => send({ type: 'metrics', id: m.id, error: String(err) }),
+    );
+    return;
+  }
   if (m !== 'stop') return;
   running.stop().then(
     () => send({ type: 'stopped' }),

@@ -1,7 +1,8 @@
 // A hosted control-plane component (controller manager, scheduler) in a worker thread of `ketch server`: an event loop
 // and a V8 heap of its own, so that the API server, the controllers and the scheduler each get a core. The thread
-// reaches the API server over loopback HTTPS as any client does; the parent only starts it, stops it, and learns its
-// OS thread id (for per-component CPU in /proc/<pid>/task/<tid>).
+// reaches the API server over loopback HTTPS as any client does; the parent only starts it, stops it, learns its
+// OS thread id (for per-component CPU in /proc/<pid>/task/<tid>), and asks it for its metrics' Prometheus text over
+// the worker's message port (the API server appends it to its /metrics).
 import { readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
@@ -26,8 +27,17 @@ export interface ComponentThreadData {
   input: FlagInput;
 }
 
-/** Messages from the thread: started (with its OS thread id), stopped. */
-export type ComponentThreadMessage = { type: 'started'; tid?: number } | { type: 'stopped'; error?: string };
+/** Messages from the thread: started (with its OS thread id), stopped, the metrics asked for by id. */
+export type ComponentThreadMessage =
+  | { type: 'started'; tid?: number }
+  | { type: 'stopped'; error?: string }
+  | { type: 'metrics'; id: number; text?: string; error?: string };
+
+/** Messages to the thread: stop, or send the metrics' text. */
+export type ComponentThreadRequest = 'stop' | { type: 'metrics'; id: number };
+
+/** A scrape waits this long for a thread (one busy for longer is left out of that scrape). */
+const METRICS_TIMEOUT_MS = 10_000;
 
 /** The calling thread's OS thread id (Linux), or undefined elsewhere. */
 export function osThreadId(): number | undefined {
@@ -64,18 +74,55 @@ function newWorker(data: ComponentThreadData, name: string): Worker {
 }
 const STOP_TIMEOUT_MS = 30_000;
 
+/** The parent's side of the metrics requests: one id per request, answered or failed by the thread's reply. */
+class MetricsRequests {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve(text: string): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
+  constructor(private readonly worker: Worker) {}
+
+  ask(): Promise<string> {
+    const id = ++this.nextId;
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, undefined, `no answer within ${METRICS_TIMEOUT_MS} ms`), METRICS_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.postMessage({ type: 'metrics', id } satisfies ComponentThreadRequest);
+    });
+  }
+
+  settle(id: number, text: string | undefined, error?: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (text !== undefined) p.resolve(text);
+    else p.reject(new Error(error ?? 'no metrics'));
+  }
+
+  /** The thread is gone: every request fails. */
+  failAll(): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, undefined, 'component thread exited');
+  }
+}
+
+/** A started component thread. */
+export interface ComponentThread {
+  thread: HostedThread;
+  failed: Promise<never>;
+  stop(): Promise<void>;
+  /** The component's metrics in the Prometheus text format. */
+  metrics(): Promise<string>;
+}
+
 /** Starts a component in a worker thread; resolves once it runs, rejects if it fails to start. */
-export function startComponentThread(
-  name: HostedComponent,
-  kubeconfig: string,
-  input: FlagInput,
-): Promise<{ thread: HostedThread; failed: Promise<never>; stop(): Promise<void> }> {
+export function startComponentThread(name: HostedComponent, kubeconfig: string, input: FlagInput): Promise<ComponentThread> {
   const log = logger('server').child({ thread: name });
   const data: ComponentThreadData = { component: name, kubeconfig, input };
   const worker = newWorker(data, name);
   let stopping = false;
   let onStopped: (() => void) | undefined;
   const exited = new Promise<number>((res) => worker.once('exit', res));
+  const metrics = new MetricsRequests(worker);
+  void exited.then(() => metrics.failAll());
   const failed = new Promise<never>((_res, reject) => {
     worker.on('error', (err) => {
       if (!stopping) log.error('component thread failed', { error: String(err instanceof Error ? err.stack : err) });
@@ -90,7 +137,7 @@ export function startComponentThread(
     if (stopping) return exited.then(() => undefined);
     stopping = true;
     const stopped = new Promise<void>((res) => (onStopped = res));
-    worker.postMessage('stop');
+    worker.postMessage('stop' satisfies ComponentThreadRequest);
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<void>((res) => {
       timer = setTimeout(() => {
@@ -105,11 +152,11 @@ export function startComponentThread(
   };
   return new Promise((resolve, reject) => {
     worker.on('message', (m: ComponentThreadMessage) => {
-      if (m.type === 'stopped') {
+      if (m.type === 'metrics') metrics.settle(m.id, m.text, m.error);
+      else if (m.type === 'stopped') {
         if (m.error) log.error('component failed to stop', { error: m.error });
         onStopped?.();
-      }
-      else resolve({ thread: { name, pid: process.pid, ...(m.tid !== undefined ? { tid: m.tid } : {}) }, failed, stop });
+      } else resolve({ thread: { name, pid: process.pid, ...(m.tid !== undefined ? { tid: m.tid } : {}) }, failed, stop, metrics: () => metrics.ask() });
     });
     failed.catch(reject);
   });

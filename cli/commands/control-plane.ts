@@ -5,12 +5,14 @@ import type { Command } from 'commander';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { CONTROLLER_MANAGER_FLAGS, controllerManagerOptionsFromFlags } from '../../controllers/flags.js';
-import { startControllerManager } from '../../controllers/manager.js';
+import { startControllerManager, type ControllerManagerOptions } from '../../controllers/manager.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
-import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler } from '../../scheduler/index.js';
+import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler, type StartSchedulerOptions } from '../../scheduler/index.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { startComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
 import { untilSignal } from '../signals.js';
+import { serveComponentMetrics, servingFlags } from '../metrics-server.js';
+import { logger } from '../../lib/logger.js';
 
 const restFrom = (kubeconfig: string | undefined, agent: string): RestClient =>
   new RestClient(loadClientConfig(kubeconfig ? { kubeconfig } : {}), agent);
@@ -41,18 +43,37 @@ export interface ComponentSet {
   readonly threads: readonly HostedThread[];
   /** Rejects when a component's thread fails after it started; never settles otherwise. */
   readonly failed: Promise<never>;
+  /** Each component's metrics in the Prometheus text format (appended to the API server's /metrics). */
+  readonly metrics: ReadonlyArray<{ name: HostedComponent; text(): Promise<string> }>;
   stop(): Promise<void>;
+}
+
+/** A hosted component running (on this thread or its own). */
+export interface HostedRunning {
+  stop(): Promise<void>;
+  /** Its metrics in the Prometheus text format. */
+  metrics(): Promise<string>;
 }
 
 /** The kubeconfig of each hosted component: its own credential. */
 export type ComponentKubeconfigs = Readonly<Record<HostedComponent, string>>;
 
 /** Starts one hosted component on the calling thread, from the flags given (HOSTED_COMPONENT_FLAGS). */
-export async function startHostedComponent(which: HostedComponent, kubeconfig: string, input: FlagInput): Promise<{ stop(): Promise<void> }> {
+export async function startHostedComponent(which: HostedComponent, kubeconfig: string, input: FlagInput): Promise<HostedRunning> {
   const { options } = controllerManagerOptionsFromFlags(input);
   const rest = new RestClient(loadClientConfig({ kubeconfig }), `ketch-${which}`);
-  if (which === 'controller-manager') return startControllerManager({ rest, ...options });
-  return startScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
+  if (which === 'controller-manager') return runControllerManager({ rest, ...options });
+  return runScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
+}
+
+async function runControllerManager(opts: ControllerManagerOptions): Promise<HostedRunning> {
+  const c = await startControllerManager(opts);
+  return { stop: () => c.stop(), metrics: () => c.metrics.metrics() };
+}
+
+async function runScheduler(opts: StartSchedulerOptions): Promise<HostedRunning> {
+  const s = await startScheduler(opts);
+  return { stop: () => s.stop(), metrics: () => s.scheduler.metrics.registry.metrics() };
 }
 
 /**
@@ -66,13 +87,13 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
   const hosting = readFlags(HOSTING_FLAGS, input);
   const wanted = (['controller-manager', 'scheduler'] as const).filter((c) => !hosting.bool(`--disable-${c}`));
   const threaded = !hosting.bool('--single-process');
-  const started: Array<{ thread: HostedThread; stop(): Promise<void>; failed?: Promise<never> }> = [];
+  const started: Array<HostedRunning & { thread: HostedThread; failed?: Promise<never> }> = [];
   try {
     for (const name of wanted) {
       if (threaded) started.push(await startComponentThread(name, kubeconfigs[name], input));
       else {
         const c = await startHostedComponent(name, kubeconfigs[name], input);
-        started.push({ thread: { name, pid: process.pid }, stop: () => c.stop() });
+        started.push({ thread: { name, pid: process.pid }, stop: () => c.stop(), metrics: () => c.metrics() });
       }
     }
   } catch (err) {
@@ -84,29 +105,49 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
   return {
     threads: started.map((s) => s.thread),
     failed,
+    metrics: started.map((s) => ({ name: s.thread.name, text: () => s.metrics() })),
     stop: async () => void (await Promise.all(started.map((s) => s.stop()))),
   };
+}
+
+/** kube-controller-manager's and kube-scheduler's secure ports. */
+const CONTROLLER_MANAGER_SERVING = servingFlags(10257);
+const SCHEDULER_SERVING = servingFlags(10259);
+
+/**
+ * Runs a component apart until a signal: its secure port (/metrics, /healthz) unless --secure-port 0, then stop.
+ * `start` starts the component and says how to read its metrics.
+ */
+async function runApart(name: string, rest: RestClient, serving: FlagInput, start: () => Promise<HostedRunning>): Promise<void> {
+  const running = await start();
+  const f = readFlags(name === 'kube-scheduler' ? SCHEDULER_SERVING : CONTROLLER_MANAGER_SERVING, serving);
+  const port = f.int('--secure-port');
+  const server = port === 0 ? undefined : await serveComponentMetrics({ rest, name, port, address: f.string('--bind-address'), metrics: () => running.metrics(), log: logger(name) }).catch(async (err: unknown) => {
+    await running.stop();
+    throw err;
+  });
+  console.error(`ketch ${name.replace(/^kube-/, '')} running${server ? `, /metrics on port ${server.port}` : ''}`);
+  await untilSignal();
+  await server?.close();
+  await running.stop();
 }
 
 export function register(program: Command): void {
   const cm = program
     .command('controller-manager')
     .description('run the controllers (ReplicaSet, Deployment, GC, Namespace, node lifecycle, node IPAM) against an API server');
-  addFlags(cm, CONTROLLER_MANAGER_FLAGS).action(async (_opts: unknown, cmd: Command) => {
-    const { kubeconfig, options } = controllerManagerOptionsFromFlags(givenFlags(cmd));
-    const running = await startControllerManager({ rest: restFrom(kubeconfig, 'ketch-controller-manager'), ...options });
-    console.error('ketch controller-manager running');
-    await untilSignal();
-    await running.stop();
+  addFlags(cm, [...CONTROLLER_MANAGER_FLAGS, ...CONTROLLER_MANAGER_SERVING]).action(async (_opts: unknown, cmd: Command) => {
+    const input = givenFlags(cmd);
+    const { kubeconfig, options } = controllerManagerOptionsFromFlags(input);
+    const rest = restFrom(kubeconfig, 'ketch-controller-manager');
+    await runApart('kube-controller-manager', rest, input, () => runControllerManager({ rest, ...options }));
   });
 
   const sched = program.command('scheduler').description('run the scheduler against an API server');
-  addFlags(sched, SCHEDULER_FLAGS).action(async (_opts: unknown, cmd: Command) => {
+  addFlags(sched, [...SCHEDULER_FLAGS, ...SCHEDULER_SERVING]).action(async (_opts: unknown, cmd: Command) => {
     const input = givenFlags(cmd);
     const kubeconfig = readFlags(SCHEDULER_FLAGS, input).optional('--kubeconfig');
-    const running = await startScheduler({ rest: restFrom(kubeconfig, 'ketch-scheduler'), ...schedulerOptionsFromFlags(input) });
-    console.error('ketch scheduler running');
-    await untilSignal();
-    await running.stop();
+    const rest = restFrom(kubeconfig, 'ketch-scheduler');
+    await runApart('kube-scheduler', rest, input, () => runScheduler({ rest, ...schedulerOptionsFromFlags(input) }));
   });
 }

@@ -151,6 +151,8 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
     await storage.close();
     throw err;
   });
+  // kube-controller-manager and kube-scheduler serve /metrics on ports of their own; hosted here, theirs are appended to the API server's.
+  for (const source of components.metrics) api.addMetricsSource(source);
   // Which thread is which component (a diagnostic: per-component CPU from /proc/<pid>/task/<tid>).
   const threads = [{ name: 'apiserver', pid: process.pid, ...(osThreadId() !== undefined ? { tid: osThreadId() } : {}) }, ...components.threads];
   writeFileSync(join(dataDir, 'components.json'), JSON.stringify(threads) + '\n');

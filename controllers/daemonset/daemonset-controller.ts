@@ -188,7 +188,7 @@ export class DaemonSetController extends Controller {
       owner: ds,
       gvk: DAEMONSETS,
       selector: ds.spec.selector,
-      candidates: ownedAndOrphans(this.podInformer, ds),
+      candidates: ownedAndOrphans(this.podInformer, ds, ds.spec.selector),
       client: this.pods,
       canAdopt: () => this.canAdopt(ds),
       log,

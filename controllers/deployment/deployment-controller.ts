@@ -9,7 +9,7 @@ import { keyOf, type Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
 import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
-import { claimObjects, controllerRefOf, newControllerRef } from '../framework/owners.js';
+import { claimObjects, controllerRefOf, indexByController, newControllerRef, ownedBy } from '../framework/owners.js';
 import { DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type DeploymentStatus, type OwnerReference, type Pod, type ReplicaSet } from '../framework/types.js';
 import * as u from './util.js';
 
@@ -37,6 +37,7 @@ export class DeploymentController extends Controller {
     this.dInformer = ctx.informers.for<Deployment>(DEPLOYMENTS);
     this.rsInformer = ctx.informers.for<ReplicaSet>(REPLICASETS);
     this.podInformer = ctx.informers.for<Pod>(PODS);
+    indexByController(this.podInformer);
     this.informers = [this.dInformer, this.rsInformer, this.podInformer];
     this.deployments = ctx.rest.resource<Deployment>(DEPLOYMENTS);
     this.replicaSets = ctx.rest.resource<ReplicaSet>(REPLICASETS);
@@ -366,7 +367,7 @@ export class DeploymentController extends Controller {
       scaledDown ||= r.scaled;
     }
     if (scaledDown) return this.syncRolloutStatus(p, all(), newRS);
-    if (this.oldPodsRunning(p.d, newRS, oldRSs)) return this.syncRolloutStatus(p, all(), newRS);
+    if (this.oldPodsRunning(newRS, oldRSs)) return this.syncRolloutStatus(p, all(), newRS);
     // ...then the new set comes up at full size.
     if (!newRS) ({ newRS, oldRSs } = await this.newAndOld(p, rsList, true));
     if (newRS) newRS = (await this.scaleReplicaSet(p, newRS, u.replicasOf(p.d))).rs;
@@ -374,17 +375,16 @@ export class DeploymentController extends Controller {
     return this.syncRolloutStatus(p, all(), newRS);
   }
 
-  /** Whether any pod of an old set still exists and has not finished (terminating pods count). */
-  private oldPodsRunning(d: Deployment, newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[]): boolean {
+  /**
+   * Whether any pod of an old set still exists and has not finished (terminating pods count). Read from the pods'
+   * controller index: the old sets' own pods, not every pod of the namespace (kube lists the Deployment's pods by its
+   * selector on each sync).
+   */
+  private oldPodsRunning(newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[]): boolean {
     if (u.actualReplicas(oldRSs) > 0) return true;
-    const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
-    return this.podInformer.indexer
-      .byIndex('namespace', d.metadata.namespace ?? '')
-      .some((pod) => {
-        const owner = controllerRefOf(pod)?.uid;
-        if (!owner || !oldUids.has(owner) || owner === newRS?.metadata.uid) return false;
-        return pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
-      });
+    return oldRSs.some(
+      (rs) => rs.metadata.uid !== newRS?.metadata.uid && ownedBy(this.podInformer, rs.metadata.uid ?? '').some((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed'),
+    );
   }
 
   // ---- history, pause, status ----

@@ -82,23 +82,50 @@ export function patchOwnerRefs<T extends ObjectLike>(client: ResourceClient<T>, 
 
 const BY_CONTROLLER = 'controller-uid';
 const ORPHANS = 'orphan-namespace';
+const ORPHAN_LABELS = 'orphan-namespace-label';
 
-/** Indexes an informer's objects by their controller's uid, and the orphans by namespace (for ownedAndOrphans). */
+/**
+ * Indexes an informer's objects by their controller's uid, and the orphans by namespace and by "namespace/key=value"
+ * of each label (for ownedAndOrphans and orphansMatching). An owned object costs the label index nothing.
+ */
 export function indexByController<T extends ObjectLike>(informer: Informer<T>): void {
   ensureIndex(informer, BY_CONTROLLER, (o) => {
     const ref = controllerRefOf(o);
     return ref ? [ref.uid] : [];
   });
   ensureIndex(informer, ORPHANS, (o) => (controllerRefOf(o) ? [] : [o.metadata?.namespace ?? '']));
+  ensureIndex(informer, ORPHAN_LABELS, (o) => {
+    if (controllerRefOf(o)) return [];
+    const ns = o.metadata?.namespace ?? '';
+    return Object.entries(o.metadata?.labels ?? {}).map(([k, v]) => `${ns}/${k}=${v}`);
+  });
 }
 
 /**
- * What claimObjects needs to look at for owner: the objects it controls and the orphans of its namespace, read from
- * two indexes (indexByController) so that a sync costs what the owner has, not what its namespace holds.
+ * What claimObjects needs to look at for owner: the objects it controls and the orphans of its namespace its selector
+ * may match, read from the indexes (indexByController) so that a sync costs what the owner has, not what its
+ * namespace holds.
  */
-export function ownedAndOrphans<T extends ObjectLike>(informer: Informer<T>, owner: ObjectLike): T[] {
+export function ownedAndOrphans<T extends ObjectLike>(informer: Informer<T>, owner: ObjectLike, selector: LabelSelector): T[] {
   const m = metaOf(owner);
-  return [...ownedBy(informer, m.uid ?? ''), ...orphansIn(informer, m.namespace ?? '')];
+  return [...ownedBy(informer, m.uid ?? ''), ...orphansMatching(informer, m.namespace ?? '', selector)];
+}
+
+/**
+ * The orphans of a namespace that may match selector: the smallest bucket of its matchLabels pairs (a superset of
+ * the matches; claimObjects checks the whole selector), or every orphan of the namespace for a selector without
+ * matchLabels.
+ */
+export function orphansMatching<T extends ObjectLike>(informer: Informer<T>, namespace: string, selector: LabelSelector): T[] {
+  const terms = Object.entries(selector.matchLabels ?? {});
+  if (!terms.length) return orphansIn(informer, namespace);
+  let smallest: T[] | undefined;
+  for (const [k, v] of terms) {
+    const bucket = informer.indexer.byIndex(ORPHAN_LABELS, `${namespace}/${k}=${v}`);
+    if (!smallest || bucket.length < smallest.length) smallest = bucket;
+    if (!bucket.length) break;
+  }
+  return smallest ?? [];
 }
 
 /** The objects whose controller reference has this uid (indexByController). */

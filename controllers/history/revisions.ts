@@ -90,7 +90,7 @@ export class RevisionHistory {
 
   /** The revisions owner controls after adopting matching orphans and releasing what stopped matching. */
   claim(owner: ObjectLike, gvk: { apiVersion: string; kind: string }, selector: LabelSelector, canAdopt: () => Promise<void>, log: Logger): Promise<ControllerRevision[]> {
-    return claimObjects({ owner, gvk, selector, candidates: ownedAndOrphans(this.informer, owner), client: this.client, canAdopt, log });
+    return claimObjects({ owner, gvk, selector, candidates: ownedAndOrphans(this.informer, owner, selector), client: this.client, canAdopt, log });
   }
 
   /**

@@ -10,7 +10,7 @@ import { slowStartBatch } from '../framework/batch.js';
 import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
 import { UIDTrackingExpectations } from '../framework/expectations.js';
 import { ownedEventHandlers } from '../framework/owned-events.js';
-import { claimObjects, controllerRefOf, indexByController, orphansIn, ownedBy } from '../framework/owners.js';
+import { claimObjects, controllerRefOf, indexByController, orphansMatching, ownedBy } from '../framework/owners.js';
 import { isNamespaceTerminating, PodControl } from '../framework/pod-control.js';
 import { PodTally, type Standing } from '../framework/pod-tally.js';
 import { isPodActive, podFromTemplate, podReadyCondition, rfc3339 } from '../framework/pods.js';
@@ -203,9 +203,9 @@ export class ReplicaSetController extends Controller {
     const needsSync = this.expectations.satisfied(key);
     // The counts before the claims' writes, whose events may come back while they are awaited.
     const counts = this.counts(uid);
-    // Only what claiming can change is looked at: the namespace's orphans and the owned pods that stopped matching.
+    // Only what claiming can change is looked at: the namespace's orphans the selector may match and the owned pods that stopped matching.
     const mismatched = [...this.tally.keys(uid, MISMATCHED)].flatMap((k) => this.podInformer.indexer.get(k) ?? []);
-    const candidates = [...orphansIn(this.podInformer, rs.metadata.namespace ?? '').filter(isPodActive), ...mismatched];
+    const candidates = [...orphansMatching(this.podInformer, rs.metadata.namespace ?? '', rs.spec.selector).filter(isPodActive), ...mismatched];
     const adopted = candidates.length
       ? await claimObjects({ owner: rs, gvk: this.kind.ref, selector: rs.spec.selector, candidates, client: this.pods, canAdopt: () => this.canAdopt(rs), log })
       : [];

@@ -93,7 +93,7 @@ export class StatefulSetController extends Controller {
       owner: set,
       gvk: STATEFULSETS,
       selector: set.spec.selector,
-      candidates: ownedAndOrphans(this.podInformer, set),
+      candidates: ownedAndOrphans(this.podInformer, set, set.spec.selector),
       client: this.pods,
       canAdopt: () => this.canAdopt(set),
       filter: (pod) => isMemberOf(set, pod),

@@ -101,6 +101,18 @@ describe('SchedulingQueue', () => {
     assert.equal(q.pending.unschedulable, 0);
   });
 
+  it('reports each pod entering a queue with kube-scheduler\'s event labels (scheduler_queue_incoming_pods_total)', async () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+    const q = new SchedulingQueue({ clock, eventHelps: (_qp, ev) => ev === 'NodeAdd', onIncoming: (queue, event) => seen.push(`${queue}/${event}`) });
+    q.add(pod('p'));
+    q.addUnschedulable((await q.pop())!, ['NodeResourcesFit']);
+    q.onEvent('NodeAdd'); // within the backoff: to backoff
+    await clock.advance(1000);
+    q.add(pod('g', { spec: { schedulingGates: [{ name: 'wait' }] } }));
+    assert.deepEqual(seen, ['active/PodAdd', 'unschedulable/ScheduleAttemptFailure', 'backoff/NodeAdd', 'active/BackoffComplete', 'gated/PodAdd']);
+  });
+
   it('holds gated pods until their scheduling gates are removed', async () => {
     const q = new SchedulingQueue({ clock: new FakeClock() });
     const p = pod('gated', { spec: { schedulingGates: [{ name: 'wait' }] } });

@@ -21,6 +21,8 @@ export interface QueuedPod {
   failedAt: number;
   /** The plugins that rejected the pod in its last attempt; empty means any event may help. */
   unschedulablePlugins: Set<string>;
+  /** performance.now() when the current attempt started (scheduler_scheduling_attempt_duration_seconds). */
+  attemptStartedAt?: number;
 }
 
 export interface QueueOptions {
@@ -29,7 +31,13 @@ export interface QueueOptions {
   maxBackoffMs?: number;
   /** Whether a cluster event can help a pod that qp.unschedulablePlugins (never empty here) rejected. */
   eventHelps?(qp: QueuedPod, event: ClusterEvent): boolean;
+  /** A pod entered a queue, and why (scheduler_queue_incoming_pods_total's labels). */
+  onIncoming?(queue: QueueName, event: IncomingEvent): void;
 }
+
+export type QueueName = 'active' | 'backoff' | 'unschedulable' | 'gated';
+/** kube-scheduler's event labels: the pod's own add or update, a failed attempt, a backoff over, or a cluster event. */
+export type IncomingEvent = 'PodAdd' | 'PodUpdate' | 'ScheduleAttemptFailure' | 'BackoffComplete' | ClusterEvent;
 
 interface InFlight {
   qp: QueuedPod;
@@ -53,6 +61,7 @@ export class SchedulingQueue {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly eventHelps: (qp: QueuedPod, event: ClusterEvent) => boolean;
+  private readonly incoming: (queue: QueueName, event: IncomingEvent) => void;
   private readonly active = new KeyedHeap<QueuedPod>(
     (a, b) => a.pi.priority > b.pi.priority || (a.pi.priority === b.pi.priority && a.timestamp < b.timestamp),
     (q) => q.pi.key,
@@ -78,6 +87,7 @@ export class SchedulingQueue {
     this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
     this.eventHelps = opts.eventHelps ?? (() => true);
+    this.incoming = opts.onIncoming ?? (() => undefined);
   }
 
   get schedulingCycle(): number {
@@ -106,8 +116,10 @@ export class SchedulingQueue {
     if (this.has(pod)) return this.update(pod, pod);
     const now = this.clock.now();
     const qp: QueuedPod = { pi: new PodInfo(pod), timestamp: now, initialTimestamp: now, attempts: 0, failedAt: 0, unschedulablePlugins: new Set() };
-    if (gated(pod)) this.gatedPods.set(qp.pi.key, qp);
-    else this.pushActive(qp);
+    if (gated(pod)) {
+      this.gatedPods.set(qp.pi.key, qp);
+      this.incoming('gated', 'PodAdd');
+    } else this.pushActive(qp, 'PodAdd');
   }
 
   /** A pending pod changed: keep the newest object; an unschedulable pod whose spec or labels changed gets another try. */
@@ -127,7 +139,7 @@ export class SchedulingQueue {
       if (!gated(newPod)) {
         this.gatedPods.delete(key);
         g.timestamp = this.clock.now();
-        this.pushActive(g);
+        this.pushActive(g, 'PodUpdate');
       }
       return;
     }
@@ -144,7 +156,7 @@ export class SchedulingQueue {
       u.pi = pi;
       if (podUpdateMatters(oldPod, newPod)) {
         this.unfile(u);
-        this.requeue(u);
+        this.requeue(u, 'PodUpdate');
       }
       return;
     }
@@ -204,8 +216,11 @@ export class SchedulingQueue {
     this.inFlight.delete(qp.pi.key);
     qp.failedAt = this.clock.now();
     qp.unschedulablePlugins = new Set(plugins);
-    if (fl.updated || this.moveRequestCycle >= fl.cycle) this.requeue(qp);
-    else this.file(qp);
+    if (fl.updated || this.moveRequestCycle >= fl.cycle) this.requeue(qp, 'ScheduleAttemptFailure');
+    else {
+      this.file(qp);
+      this.incoming('unschedulable', 'ScheduleAttemptFailure');
+    }
   }
 
   /** Puts an unschedulable pod in the set and under each event that may help it. */
@@ -226,7 +241,7 @@ export class SchedulingQueue {
     if (this.has(qp.pi.pod)) return;
     qp.failedAt = this.clock.now();
     qp.unschedulablePlugins = new Set();
-    this.requeue(qp);
+    this.requeue(qp, 'ScheduleAttemptFailure');
   }
 
   /** A cluster event: unschedulable pods it may help go to backoff (or straight to active if their backoff is over). */
@@ -238,7 +253,7 @@ export class SchedulingQueue {
     this.visits += moved.length;
     for (const qp of moved) {
       this.unfile(qp);
-      this.requeue(qp);
+      this.requeue(qp, event);
     }
     return moved.length;
   }
@@ -251,15 +266,17 @@ export class SchedulingQueue {
     return qp.failedAt + this.backoffDuration(qp);
   }
 
-  private requeue(qp: QueuedPod): void {
+  private requeue(qp: QueuedPod, event: IncomingEvent): void {
     qp.timestamp = this.clock.now();
     if (qp.attempts > 0 && this.backoffExpiry(qp) > this.clock.now()) {
       this.backoff.push(qp);
+      this.incoming('backoff', event);
       this.armBackoffTimer();
-    } else this.pushActive(qp);
+    } else this.pushActive(qp, event);
   }
 
-  private pushActive(qp: QueuedPod): void {
+  private pushActive(qp: QueuedPod, event: IncomingEvent): void {
+    this.incoming('active', event);
     const w = this.waiters.shift();
     if (w) w(this.startAttempt(qp));
     else this.active.push(qp);
@@ -283,7 +300,7 @@ export class SchedulingQueue {
     const now = this.clock.now();
     for (let head = this.backoff.peek(); head && this.backoffExpiry(head) <= now; head = this.backoff.peek()) {
       this.backoff.pop();
-      this.pushActive(head);
+      this.pushActive(head, 'BackoffComplete');
     }
     this.armBackoffTimer();
   }

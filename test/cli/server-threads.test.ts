@@ -1,5 +1,6 @@
 // `ketch server` hosts the controller manager and the scheduler each in a worker thread of its own (the default) or on
-// the API server's thread (--single-process); either way a Deployment becomes bound pods, and stop ends every thread.
+// the API server's thread (--single-process); either way a Deployment becomes bound pods, the components' metrics
+// show on the API server's /metrics (kube's names and labels), and stop ends every thread.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,35 @@ const deployment: Deployment = {
     template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] } },
   },
 };
+
+/** One replica asking for more CPU than any node has: created, never bound. */
+const huge: Deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'huge', namespace: 'default' },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'huge' } },
+    template: {
+      metadata: { labels: { app: 'huge' } },
+      spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9', resources: { requests: { cpu: '100' } } }] },
+    },
+  },
+};
+
+/** GET /metrics as text. */
+async function scrape(server: RunningServer): Promise<string> {
+  const res = await server.rest.open('GET', '/metrics');
+  let text = '';
+  for await (const chunk of res) text += String(chunk);
+  return text;
+}
+
+/** The value of the sample `name{labels}` (labels exactly as written), or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
 
 for (const mode of ['threads', 'single-process'] as const) {
   describe(`ketch server hosting its components (${mode})`, () => {
@@ -72,6 +102,33 @@ for (const mode of ['threads', 'single-process'] as const) {
         const list = (await pods.list('default', { labelSelector: 'app=web' })).items;
         return list.length === 3 && list.every((p) => p.spec.nodeName === 'n1');
       }, { timeoutMs: 30_000, what: '3 pods bound to n1' });
+    });
+
+    it('shows the work queues and the scheduling queue as kube names them', async () => {
+      // n1 (4 CPUs) is there from the test before; this one replica asks for 100.
+      await server!.rest.resource<Deployment>(DEPLOYMENTS).create('default', huge);
+      const text = await waitFor(
+        async () => {
+          const t = await scrape(server!);
+          const pending = sample(t, 'scheduler_pending_pods{queue="unschedulable"}') === 1;
+          return pending && (sample(t, 'workqueue_work_duration_seconds_count{name="replicaset"}') ?? 0) >= 1 ? t : false;
+        },
+        { timeoutMs: 30_000, what: 'one unschedulable pod and a replicaset sync done, in /metrics' },
+      );
+      // The API server's own metrics are still there, once each.
+      assert.equal(text.split('\n').filter((l) => l === '# TYPE apiserver_request_total counter').length, 1);
+      for (const type of ['# TYPE workqueue_depth gauge', '# TYPE workqueue_queue_duration_seconds histogram', '# TYPE scheduler_pending_pods gauge']) {
+        assert.equal(text.split('\n').filter((l) => l === type).length, 1, type);
+      }
+      assert.notEqual(sample(text, 'workqueue_depth{name="replicaset"}'), undefined, 'workqueue_depth{name="replicaset"}');
+      assert.ok((sample(text, 'workqueue_adds_total{name="replicaset"}') ?? 0) >= 1, 'the replicaset queue counted its adds');
+      assert.ok((sample(text, 'workqueue_adds_total{name="deployment"}') ?? 0) >= 1, 'the deployment queue counted its adds');
+      assert.equal(sample(text, 'scheduler_pending_pods{queue="active"}'), 0);
+      assert.equal(sample(text, 'scheduler_pending_pods{queue="gated"}'), 0);
+      assert.ok((sample(text, 'scheduler_schedule_attempts_total{result="unschedulable",profile="default-scheduler"}') ?? 0) >= 1);
+      assert.ok((sample(text, 'scheduler_schedule_attempts_total{result="scheduled",profile="default-scheduler"}') ?? 0) >= 3, 'the three web pods');
+      assert.ok((sample(text, 'scheduler_queue_incoming_pods_total{queue="active",event="PodAdd"}') ?? 0) >= 1);
+      assert.ok((sample(text, 'scheduler_queue_incoming_pods_total{queue="unschedulable",event="ScheduleAttemptFailure"}') ?? 0) >= 1);
     });
   });
 }

@@ -30,6 +30,8 @@ class ManagerProcess {
         '--leader-elect-retry-period', `${RETRY_MS}ms`,
         '--leader-elect-identity', identity,
         '--controllers', 'replicaset,deployment',
+        // Two managers on one host: no secure port (kube's 10257 could be taken only once).
+        '--secure-port', '0',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KETCH_LOG_LEVEL: 'info', KETCH_LOG_FORMAT: 'json' } },
     );
