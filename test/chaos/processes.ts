@@ -131,6 +131,7 @@ export async function isEtcdLeader(m: EtcdMember): Promise<boolean> {
 export interface ServerProc {
   proc: Proc;
   url: string;
+  port: number;
   dataDir: string;
 }
 
@@ -138,7 +139,7 @@ export interface ServerProc {
  * `ketch server` processes on the etcd members (none: the embedded SQLite store in the data dir), each hosting the controller manager and scheduler (leader-elected on
  * short leases). The later ones share the first one's PKI and tokens, as the README says to run several.
  */
-export async function ketchServers(dir: string, etcd: string[], count: number): Promise<ServerProc[]> {
+export async function ketchServers(dir: string, etcd: string[], count: number, o: { bindAddress?: string; extraArgs?: string[] } = {}): Promise<ServerProc[]> {
   const out: ServerProc[] = [];
   for (let i = 0; i < count; i++) {
     const dataDir = join(dir, `server-${i}`);
@@ -153,13 +154,14 @@ export async function ketchServers(dir: string, etcd: string[], count: number): 
     const schedulerConfig = join(dir, 'scheduler.yaml');
     writeFileSync(schedulerConfig, 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nleaderElection: {leaseDuration: 4s, renewDeadline: 3s, retryPeriod: 1s}\n');
     const args = [
-      '--import', 'tsx', ENTRY, 'server', '--data-dir', dataDir, '--config', schedulerConfig, '--secure-port', String(port), '--bind-address', '127.0.0.1',
+      '--import', 'tsx', ENTRY, 'server', '--data-dir', dataDir, '--config', schedulerConfig, '--secure-port', String(port), '--bind-address', o.bindAddress ?? '127.0.0.1',
       ...(etcd.length ? ['--etcd-servers', etcd.join(',')] : []), '--snapshot-schedule', '0',
       '--leader-elect-identity', `server-${i}`, '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
+      ...(o.extraArgs ?? []),
     ];
     const proc: Proc = new Proc(`server-${i}`, process.execPath, args, async () => proc.output.includes('ketch server is up'));
     await proc.start();
-    out.push({ proc, url: `https://127.0.0.1:${port}`, dataDir });
+    out.push({ proc, url: `https://127.0.0.1:${port}`, port, dataDir });
   }
   return out;
 }

@@ -6,14 +6,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import type { ConfigMap, Namespace } from '../../api/index.js';
+import type { ConfigMap, Namespace, Pod } from '../../api/index.js';
 import { loadClientConfig, SERVERS_EXTENSION, type KubeconfigFile } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { LEASES, type Lease } from '../../client/index.js';
-import { CONFIGMAPS, NAMESPACES } from '../../client/resources.js';
+import { CONFIGMAPS, NAMESPACES, PODS } from '../../client/resources.js';
 import { DEPLOYMENTS, type Deployment } from '../../controllers/framework/types.js';
 import { seededRandom, waitFor } from '../support/util.js';
 import { checkWatch, lostWrites, percentile, type Observed, type WatchAnomaly } from './history.js';
+import { formatLeaks, HOST_IP, leakCount, REAL_NODE, RealNode, type Leaks } from './real-node.js';
 import { etcdCluster, hollowNodes, isEtcdLeader, ketchServers, type EtcdMember, type Proc, type ServerProc } from './processes.js';
 import { deployment, deploymentsConverged, HollowJobPods, job, jobsComplete, NAMESPACE, Watcher, Writer, type Sample } from './workload.js';
 import { JOBS, type Job } from '../../controllers/job/types.js';
@@ -24,6 +25,8 @@ export interface ChaosOptions {
   servers?: number;
   /** etcd (three members, several API servers) or the embedded SQLite store (one API server). */
   store?: 'etcd' | 'sqlite';
+  /** One real agent (runc) in a network namespace, with its Deployment and faults (long runs; needs root). */
+  realAgent?: boolean;
   /** Progress lines (the CLI prints them; the test keeps them quiet). */
   progress?: (line: string) => void;
 }
@@ -43,7 +46,9 @@ export interface ChaosReport {
   availability: { all: number; outsideKills: number; duringApiServerPauses: number };
   p99WriteMs: { withoutFaults: number; duringFaults: number; duringApiServerPauses: number };
   jobs: { created: number; complete: boolean };
-  leaks: string;
+  /** Leftovers on the real node after the cluster stopped (undefined without one). */
+  leaks: number | undefined;
+  leaksDetail: string;
 }
 
 interface Window {
@@ -53,7 +58,9 @@ interface Window {
 }
 
 const ETCD_FAULTS = ['kill-etcd-leader', 'kill-etcd-follower', 'kill-api-server', 'kill-controller-manager-leader', 'kill-scheduler-leader', 'pause-etcd-member', 'pause-api-server', 'kill-hollow-nodes'] as const;
-type Fault = (typeof ETCD_FAULTS)[number];
+/** With the real node: its agent killed, its runtime child killed, its link to the servers cut. */
+const REAL_NODE_FAULTS = ['kill-agent', 'kill-runtime-child', 'cut-agent-network'] as const;
+type Fault = (typeof ETCD_FAULTS)[number] | (typeof REAL_NODE_FAULTS)[number];
 /** On the embedded store there is one API server and no etcd: what applies is the server's kill and pause, and the agents'. */
 const SQLITE_FAULTS: Fault[] = ['kill-api-server', 'pause-api-server', 'kill-hollow-nodes'];
 
@@ -64,6 +71,7 @@ interface FaultTargets {
   /** The server holding a leader-election lease (kube-controller-manager, kube-scheduler). */
   leaderOf: (lease: string) => Promise<Proc | undefined>;
   hollow: Proc;
+  node: RealNode | undefined;
 }
 
 /** Runs one fault: the process goes down (SIGKILL or SIGSTOP) for a while and comes back. */
@@ -100,14 +108,21 @@ async function injectFault(kind: Fault, pick: <T>(xs: T[]) => T, procs: FaultTar
       return pause(pick(procs.servers), 5000 + downMs);
     case 'kill-hollow-nodes':
       return killRestart(procs.hollow);
+    case 'kill-agent':
+      return killRestart(procs.node!.agent!);
+    case 'kill-runtime-child':
+      return procs.node!.killRuntimeChild();
+    case 'cut-agent-network':
+      return procs.node!.cutNetwork(10_000 + (downMs - 1000) * (10 / 3));
   }
 }
 
 /** A kubeconfig listing every server (the client-side balancer fails over between them). */
-function balancedKubeconfig(dir: string, adminKubeconfig: string, urls: string[]): string {
+function balancedKubeconfig(dir: string, adminKubeconfig: string, urls: string[], name = 'chaos'): string {
   const doc = YAML.parse(readFileSync(adminKubeconfig, 'utf8')) as KubeconfigFile;
+  doc.clusters![0]!.cluster.server = urls[0]!;
   doc.clusters![0]!.cluster.extensions = [{ name: SERVERS_EXTENSION, extension: { servers: urls } }];
-  const file = join(dir, 'chaos.kubeconfig');
+  const file = join(dir, `${name}.kubeconfig`);
   writeFileSync(file, YAML.stringify(doc));
   return file;
 }
@@ -120,21 +135,32 @@ interface Cluster {
   servers: ServerProc[];
   hollow: Proc;
   kubeconfig: string;
+  node: RealNode | undefined;
 }
 
 /** Starts the processes (each goes into `all` as soon as it runs, for the caller to stop). */
 async function startCluster(dir: string, o: ChaosOptions, all: Proc[], say: (line: string) => void): Promise<Cluster> {
+  // The real node's veth comes first: the servers' certificate then names its host end, where they listen too.
+  const node = o.realAgent ? new RealNode(dir) : undefined;
+  await node?.createNetwork();
   const etcd = o.store === 'sqlite' ? [] : await etcdCluster(join(dir, 'etcd'));
   all.push(...etcd.map((m) => m.proc));
   if (etcd.length) say(`etcd members up: ${etcd.map((m) => m.client).join(' ')}`);
-  const servers = await ketchServers(dir, etcd.map((m) => m.client), o.store === 'sqlite' ? 1 : (o.servers ?? 2));
+  const serverOpts = node ? { bindAddress: '0.0.0.0', extraArgs: ['--cluster-cidr', '10.91.0.0/16'] } : {};
+  const servers = await ketchServers(dir, etcd.map((m) => m.client), o.store === 'sqlite' ? 1 : (o.servers ?? 2), serverOpts);
   all.push(...servers.map((s) => s.proc));
   const kubeconfig = balancedKubeconfig(dir, join(servers[0]!.dataDir, 'admin.kubeconfig'), servers.map((s) => s.url));
   say(`ketch servers up (${o.store ?? 'etcd'}): ${servers.map((s) => s.url).join(' ')}`);
   const hollow = hollowNodes(kubeconfig, 3);
   all.push(hollow);
   await hollow.start();
-  return { etcd, servers, hollow, kubeconfig };
+  if (node) {
+    const admin = join(servers[0]!.dataDir, 'admin.kubeconfig');
+    await node.startAgent(balancedKubeconfig(dir, admin, servers.map((s) => `https://${HOST_IP}:${s.port}`), 'real-node'));
+    all.push(node.agent!);
+    say(`real agent up: node ${REAL_NODE}`);
+  }
+  return { etcd, servers, hollow, kubeconfig, node };
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -143,13 +169,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
   const dir = mkdtempSync(join(tmpdir(), 'ketch-chaos-'));
   const all: Proc[] = [];
+  let node: RealNode | undefined;
   try {
-    const { etcd, servers, hollow, kubeconfig } = await startCluster(dir, o, all, say);
+    const cluster = await startCluster(dir, o, all, say);
+    node = cluster.node;
+    const { etcd, servers, hollow, kubeconfig } = cluster;
     const client = (name: string): RestClient => new RestClient(loadClientConfig({ kubeconfig }), name);
     const rest = client('chaos');
     await rest.resource<Namespace>(NAMESPACES).create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const deps = rest.resource<Deployment>(DEPLOYMENTS);
     for (const name of ['web', 'api']) await deps.create(NAMESPACE, deployment(name, 3, 0));
+    if (node) await deps.create(NAMESPACE, deployment('on-real-node', 2, 0, { 'kubernetes.io/hostname': REAL_NODE }));
     const jobs = rest.resource<Job>(JOBS);
     let jobsCreated = 0;
     await jobs.create(NAMESPACE, job(`job-${jobsCreated++}`, 4));
@@ -173,6 +203,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       etcd: etcd.map((m) => m.proc),
       servers: servers.map((s) => s.proc),
       hollow,
+      node,
       etcdLeader: async () => {
         for (const m of etcd) if (await isEtcdLeader(m)) return m.proc;
         return undefined;
@@ -182,13 +213,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         return servers.find((s) => s.proc.name === lease?.spec?.holderIdentity)?.proc;
       },
     };
-    const kinds = o.store === 'sqlite' ? SQLITE_FAULTS : [...ETCD_FAULTS];
+    const kinds: Fault[] = [...(o.store === 'sqlite' ? SQLITE_FAULTS : ETCD_FAULTS), ...(node ? REAL_NODE_FAULTS : [])];
     while (now() < o.durationMs) {
       const kind = pick(kinds);
       const startMs = now();
       await injectFault(kind, pick, targets, 1000 + random() * 3000);
       windows.push({ kind, startMs, endMs: now() });
       faults[kind] = (faults[kind] ?? 0) + 1;
+      node?.noteSandboxes();
       say(`${(now() / 1000).toFixed(0)}s fault ${kind} (${((now() - startMs) / 1000).toFixed(1)}s)`);
       // Workload changes between faults: scale one Deployment, roll the other, and every third time a new Job.
       const scaled = await deps.patch(NAMESPACE, 'web', { spec: { replicas: 1 + Math.floor(random() * 5) } }).catch(() => undefined);
@@ -207,6 +239,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(watchers.map((w) => w.stop()));
     const crashes: Record<string, number> = {};
     for (const p of all) if (p.unexpectedExits) crashes[p.name] = p.unexpectedExits;
+    const leaks = node ? await realNodeLeaks(rest, node) : undefined;
     return {
       store: o.store ?? 'etcd',
       seed: o.seed,
@@ -217,12 +250,28 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       crashes,
       ...latencyFigures(writer.samples, windows),
       jobs: { created: jobsCreated, complete: await jobsComplete(rest).catch(() => false) },
-      leaks: 'not checked: hollow nodes only (no containers, netns, mounts or cgroups are made)',
+      leaks: leaks ? leakCount(leaks) : undefined,
+      leaksDetail: leaks ? formatLeaks(leaks) : 'not checked: hollow nodes only (no containers, netns, mounts or cgroups are made); --real-agent checks them',
     };
   } finally {
     await Promise.all(all.map((p) => p.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    await node?.removeNetwork();
+    // A mount left under the dir (a leak, reported) keeps the dir: removing through it would reach the host's files.
+    if (!readFileSync('/proc/self/mountinfo', 'utf8').includes(dir)) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The real node's leftovers after the cluster stops: its Deployment deleted and its pods gone (the agent tears them
+ * down), then the agent stopped; what is still on the host is a leak.
+ */
+async function realNodeLeaks(rest: RestClient, node: RealNode): Promise<Leaks> {
+  await rest.resource<Deployment>(DEPLOYMENTS).delete(NAMESPACE, 'on-real-node', { propagationPolicy: 'Foreground' });
+  const pods = rest.resource<Pod>(PODS);
+  await waitFor(async () => (await pods.list(NAMESPACE, { fieldSelector: `spec.nodeName=${REAL_NODE}` }).catch(() => undefined))?.items.length === 0, { timeoutMs: 90_000, intervalMs: 500, what: 'the real node\'s pods to be gone' }).catch(() => undefined);
+  node.noteSandboxes();
+  await node.agent!.stop();
+  return node.leaks();
 }
 
 /** The history checker's figures: lost writes (against a final read) and watch anomalies. */
@@ -266,7 +315,7 @@ export function formatReport(r: ChaosReport): string {
     `watch events checked: ${r.watchEvents}, watch anomalies: ${r.watchAnomalies.length}${r.watchAnomalies.length ? ` (${r.watchAnomalies.slice(0, 5).map((a) => `${a.watcher} ${a.kind} ${a.detail}`).join('; ')})` : ''}, watches expired (410, relisted): ${r.watchExpired}`,
     `time to converge after the last fault: ${r.convergedAfterLastFaultMs === undefined ? 'did not converge' : `${(r.convergedAfterLastFaultMs / 1000).toFixed(1)} s`}`,
     `processes crashed outside injected faults: ${Object.entries(r.crashes).map(([k, n]) => `${k}=${n}`).join(' ') || 0}`,
-    `leaks: ${r.leaks}`,
+    `leaks: ${r.leaksDetail}`,
     `jobs: ${r.jobs.created} created, ${r.jobs.complete ? 'all complete' : 'NOT all complete'}`,
     `availability (writes answered without 5xx/timeout): ${pct(r.availability.all)} overall, ${pct(r.availability.outsideKills)} outside API server kills, ${pct(r.availability.duringApiServerPauses)} during API server pauses`,
     `p99 acknowledged write latency: ${r.p99WriteMs.withoutFaults} ms without faults, ${r.p99WriteMs.duringFaults} ms during faults, ${r.p99WriteMs.duringApiServerPauses} ms during API server pauses`,

@@ -132,7 +132,10 @@ export class Watcher {
   }
 }
 
-export function deployment(name: string, replicas: number, rev: number): Deployment {
+/** The hollow nodes' label: the hollow workload stays off the real node. */
+export const ON_HOLLOW = { 'ketch.io/hollow': 'true' };
+
+export function deployment(name: string, replicas: number, rev: number, nodeSelector: Record<string, string> = ON_HOLLOW): Deployment {
   const labels = { app: name };
   return {
     apiVersion: 'apps/v1',
@@ -141,7 +144,10 @@ export function deployment(name: string, replicas: number, rev: number): Deploym
     spec: {
       replicas,
       selector: { matchLabels: labels },
-      template: { metadata: { labels, annotations: { 'chaos/rev': String(rev) } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'] }] } },
+      template: {
+        metadata: { labels, annotations: { 'chaos/rev': String(rev) } },
+        spec: { nodeSelector, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'] }] },
+      },
     },
   } as Deployment;
 }
@@ -161,7 +167,7 @@ export function job(name: string, completions: number): Job {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace: NAMESPACE },
-    spec: { completions, parallelism: 2, backoffLimit: 100, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1.36', command: ['true'] }] } } },
+    spec: { completions, parallelism: 2, backoffLimit: 100, template: { spec: { nodeSelector: ON_HOLLOW, restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1.36', command: ['true'] }] } } },
   } as Job;
 }
 
