@@ -170,11 +170,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dir = mkdtempSync(join(tmpdir(), 'ketch-chaos-'));
   const all: Proc[] = [];
   let node: RealNode | undefined;
+  const clients: RestClient[] = [];
   try {
     const cluster = await startCluster(dir, o, all, say);
     node = cluster.node;
     const { etcd, servers, hollow, kubeconfig } = cluster;
-    const client = (name: string): RestClient => new RestClient(loadClientConfig({ kubeconfig }), name);
+    const client = (name: string): RestClient => {
+      const c = new RestClient(loadClientConfig({ kubeconfig }), name);
+      clients.push(c);
+      return c;
+    };
     const rest = client('chaos');
     await rest.resource<Namespace>(NAMESPACES).create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const deps = rest.resource<Deployment>(DEPLOYMENTS);
@@ -254,6 +259,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       leaksDetail: leaks ? formatLeaks(leaks) : 'not checked: hollow nodes only (no containers, netns, mounts or cgroups are made); --real-agent checks them',
     };
   } finally {
+    for (const c of clients) c.balancer?.close(); // their health checks end with the run
     await Promise.all(all.map((p) => p.stop()));
     await node?.removeNetwork();
     // A mount left under the dir (a leak, reported) keeps the dir: removing through it would reach the host's files.
