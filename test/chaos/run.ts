@@ -218,9 +218,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         return servers.find((s) => s.proc.name === lease?.spec?.holderIdentity)?.proc;
       },
     };
-    const kinds: Fault[] = [...(o.store === 'sqlite' ? SQLITE_FAULTS : ETCD_FAULTS), ...(node ? REAL_NODE_FAULTS : [])];
+    const kinds: Fault[] = [...(o.store === 'sqlite' ? SQLITE_FAULTS : ETCD_FAULTS)];
+    // With the real node, every third fault is one of its own, in turn: a short run has each of them.
+    const nextKind = (): Fault => (node && windows.length % 3 === 2 ? REAL_NODE_FAULTS[Math.floor(windows.length / 3) % REAL_NODE_FAULTS.length]! : pick(kinds));
     while (now() < o.durationMs) {
-      const kind = pick(kinds);
+      const kind = nextKind();
       const startMs = now();
       await injectFault(kind, pick, targets, 1000 + random() * 3000);
       windows.push({ kind, startMs, endMs: now() });
