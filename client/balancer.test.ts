@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { errors } from '../api/errors.js';
 import { FakeClock } from '../lib/clock.js';
-import { failoverVerdict, ServerBalancer } from './balancer.js';
+import { failoverVerdict, NOT_SENT_CODE, ServerBalancer } from './balancer.js';
 import { loadClientConfig } from './kubeconfig.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,28 +12,32 @@ import { join } from 'node:path';
 const errno = (code: string): Error => Object.assign(new Error(`connect ${code}`), { code });
 
 describe('ServerBalancer', () => {
-  it('sticks to the current server, fails over to the next healthy one, and takes a server back once its probe answers', async () => {
+  it('sticks to the current server, fails over to the next healthy one, and takes a server back once its health check answers', async () => {
     const clock = new FakeClock();
     const up = new Set(['https://b:6443', 'https://c:6443']);
     const probed: string[] = [];
+    const downed: string[] = [];
     const b = new ServerBalancer(['https://a:6443', 'https://b:6443', 'https://c:6443'], {
       clock,
-      recheckMs: 1000,
+      healthCheckMs: 1000,
+      onDown: (s) => downed.push(s),
       probe: (s) => {
         probed.push(s);
         return Promise.resolve(up.has(s));
       },
     });
+    assert.equal(clock.pending, 0, 'no health check before the first request');
     assert.equal(b.pick(), 'https://a:6443');
     assert.equal(b.pick(), 'https://a:6443');
     b.fail('https://a:6443', 'ECONNREFUSED');
     assert.equal(b.pick(), 'https://b:6443');
     b.fail('https://b:6443', '503');
     assert.equal(b.pick(), 'https://c:6443');
-    // Probes only after the recheck interval, and only of the servers marked down.
+    assert.deepEqual(downed, ['https://a:6443', 'https://b:6443']);
+    // Health checks every interval, of every server.
     assert.deepEqual(probed, []);
     await clock.advance(1000);
-    assert.deepEqual(probed.sort(), ['https://a:6443', 'https://b:6443']);
+    assert.deepEqual(probed.sort(), ['https://a:6443', 'https://b:6443', 'https://c:6443']);
     assert.deepEqual(
       b.states().map((s) => [s.server, s.healthy, s.current]),
       [
@@ -42,12 +46,39 @@ describe('ServerBalancer', () => {
         ['https://c:6443', true, true],
       ],
     );
-    // a comes back on a later recheck; the balancer stays on c while c is healthy.
+    // a comes back on a later check; the balancer stays on c while c is healthy.
     up.add('https://a:6443');
     await clock.advance(1000);
     assert.ok(b.states().every((s) => s.healthy));
     assert.equal(b.pick(), 'https://c:6443');
-    assert.equal(clock.pending, 0, 'no timer while every server is healthy');
+    // c stops answering its health check (a paused process): marked down after the probe timeout, b or a takes over.
+    up.delete('https://c:6443');
+    await clock.advance(1000);
+    assert.equal(b.states().find((s) => s.server === 'https://c:6443')?.healthy, false);
+    assert.notEqual(b.pick(), 'https://c:6443');
+    b.close();
+    assert.equal(clock.pending, 0, 'no timer after close');
+  });
+
+  it('counts a health check that does not answer within its timeout as failed', async () => {
+    const clock = new FakeClock();
+    const aborted: string[] = [];
+    const b = new ServerBalancer(['https://a:6443', 'https://b:6443'], {
+      clock,
+      healthCheckMs: 1000,
+      probeTimeoutMs: 300,
+      probe: (s, signal) =>
+        s === 'https://b:6443'
+          ? Promise.resolve(true)
+          : new Promise((_, reject) => signal.addEventListener('abort', () => (aborted.push(s), reject(signal.reason)))),
+    });
+    assert.equal(b.pick(), 'https://a:6443');
+    await clock.advance(1000);
+    assert.ok(b.states()[0]!.healthy, 'a is healthy until its check times out');
+    await clock.advance(300);
+    assert.deepEqual(aborted, ['https://a:6443'], 'the hanging check was ended');
+    assert.equal(b.pick(), 'https://b:6443');
+    b.close();
   });
 
   it('keeps the current server when every one is down (a request is the best probe)', () => {
@@ -60,6 +91,7 @@ describe('ServerBalancer', () => {
 
   it('sends to another server what never reached one, and only reads after a connection broke or a server answered 502/503/504', () => {
     assert.equal(failoverVerdict(errno('ECONNREFUSED'), 'POST'), 'retry');
+    assert.equal(failoverVerdict(errno(NOT_SENT_CODE), 'POST'), 'retry');
     assert.equal(failoverVerdict(errno('EHOSTUNREACH'), 'DELETE'), 'retry');
     assert.equal(failoverVerdict(errno('ECONNRESET'), 'GET'), 'retry');
     assert.equal(failoverVerdict(errno('ECONNRESET'), 'POST'), 'mark');

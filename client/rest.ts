@@ -2,10 +2,11 @@
 // JSON bodies, Status errors as ApiError, and watches as async iterators. Given several servers, requests go through a
 // client-side balancer (balancer.ts) that fails over between them.
 import { Agent, request as httpsRequest } from 'node:https';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { listOptionsQuery, type ListOptions } from '../api/list-options.js';
-import { failoverVerdict, ServerBalancer } from './balancer.js';
+import { realClock, type Clock } from '../lib/clock.js';
+import { failoverVerdict, NOT_SENT_CODE, ServerBalancer } from './balancer.js';
 import type { ClientConfig } from './kubeconfig.js';
 
 /** What a client needs to know about a resource to build its URLs. */
@@ -86,6 +87,12 @@ function queryString(q: Query | undefined): string {
   return s ? `?${s}` : '';
 }
 
+/** One try of a request on one of several servers: where it is tracked, and how long it may take before another is tried. */
+interface Attempt {
+  open: Set<OpenRequest>;
+  deadlineMs: number | undefined;
+}
+
 /** Where requests to one server go: request options from its parsed address (a URL per request costs more than the rest). */
 interface Target {
   server: string;
@@ -100,6 +107,26 @@ function targetOf(server: string): Target {
   return { server, protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port };
 }
 
+/** How a client with several servers fails over (defaults: health checks every 2 s of 2 s each, attempts of 4 s). */
+export interface FailoverOptions {
+  clock?: Clock;
+  healthCheckMs?: number;
+  probeTimeoutMs?: number;
+  /**
+   * Before the last server is tried, how long one may take: a read (and a watch's start) until its answer begins, a
+   * write until its connection is up (a write that was sent may have been served, so it is never sent twice).
+   */
+  attemptTimeoutMs?: number;
+}
+
+/** A request open on one server, closed when the balancer marks that server down. */
+interface OpenRequest {
+  idempotent: boolean;
+  close(err: Error): void;
+}
+
+const isIdempotent = (method: string): boolean => method === 'GET' || method === 'HEAD';
+
 export class RestClient {
   private agent: Agent | undefined;
   private readonly https: boolean;
@@ -108,11 +135,16 @@ export class RestClient {
   /** Set when the config names several servers. */
   readonly balancer: ServerBalancer | undefined;
   readonly namespace: string;
+  private readonly clock: Clock;
+  /** Per server, the requests and streams open on it (only with several servers). */
+  private readonly openOnServer = new Map<string, Set<OpenRequest>>();
 
   constructor(
     readonly config: ClientConfig,
     private readonly userAgent = 'ketch/0.1',
+    private readonly failover: FailoverOptions = {},
   ) {
+    this.clock = failover.clock ?? realClock;
     const servers = config.servers?.length ? config.servers : [config.server];
     this.targets = new Map(servers.map((s) => [s, targetOf(s)]));
     const protocols = new Set([...this.targets.values()].map((t) => t.protocol));
@@ -129,7 +161,16 @@ export class RestClient {
         })
       : undefined;
     if (servers.length === 1) this.single = this.targets.get(servers[0]!);
-    else this.balancer = new ServerBalancer(servers, { probe: (server) => this.probe(server) });
+    else {
+      for (const s of servers) this.openOnServer.set(s, new Set());
+      this.balancer = new ServerBalancer(servers, {
+        probe: (server, signal) => this.probe(server, signal),
+        onDown: (server) => this.closeReadsOn(server),
+        clock: this.clock,
+        ...(failover.healthCheckMs ? { healthCheckMs: failover.healthCheckMs } : {}),
+        ...(failover.probeTimeoutMs ? { probeTimeoutMs: failover.probeTimeoutMs } : {}),
+      });
+    }
   }
 
   /**
@@ -154,10 +195,12 @@ export class RestClient {
     const balancer = this.balancer;
     if (!balancer) return this.openOn(this.single!, method, path, opts);
     let failure: unknown;
-    for (let attempt = 0; attempt < balancer.servers.length; attempt++) {
+    const attempts = balancer.servers.length;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const server = balancer.pick();
+      const deadlineMs = attempt < attempts - 1 ? (this.failover.attemptTimeoutMs ?? 4000) : undefined;
       try {
-        return await this.openOn(this.targets.get(server)!, method, path, opts);
+        return await this.openOn(this.targets.get(server)!, method, path, opts, { open: this.openOnServer.get(server)!, deadlineMs });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         const verdict = failoverVerdict(err, method);
@@ -170,14 +213,23 @@ export class RestClient {
     throw failure;
   }
 
-  /** Whether server serves (GET /readyz with this client's credentials): the balancer's recheck of a server marked down. */
-  private async probe(server: string): Promise<boolean> {
-    const res = await this.openOn(this.targets.get(server)!, 'GET', '/readyz', { timeoutMs: 5000 });
+  /** Whether server serves (GET /readyz with this client's credentials): the balancer's health check. */
+  private async probe(server: string, signal: AbortSignal): Promise<boolean> {
+    const res = await this.openOn(this.targets.get(server)!, 'GET', '/readyz', { signal });
     res.resume();
     return true;
   }
 
-  private async openOn(target: Target, method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  /** A server was marked down: its reads go to another server, and its watches resume there from their last revision. */
+  private closeReadsOn(server: string): void {
+    const open = this.openOnServer.get(server);
+    if (!open) return;
+    for (const r of [...open]) {
+      if (r.idempotent) r.close(Object.assign(new Error(`api server ${server} marked down`), { code: 'ECONNRESET' }));
+    }
+  }
+
+  private async openOn(target: Target, method: string, path: string, opts: RequestOptions, attempt?: Attempt): Promise<IncomingMessage> {
     const fullPath = path + queryString(opts.query);
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, Accept: opts.accept ?? 'application/json' };
     // Credentials go only over TLS, as with client-go.
@@ -199,12 +251,45 @@ export class RestClient {
         req.setTimeout(opts.timeoutMs, () => req.destroy(errors.timeout(`request ${method} ${path} timed out after ${opts.timeoutMs} ms`)));
       }
       req.on('error', reject);
+      if (attempt) this.track(req, method, path, attempt);
       req.end(payload);
     });
     const code = res.statusCode ?? 0;
     if (code >= 200 && code < 300) return res;
     const text = await readAll(res);
     throw toApiError(code, text, `${method} ${path}`);
+  }
+
+  /**
+   * Keeps req in its server's open set until it closes, and ends it at the attempt's deadline: a read that has no answer
+   * yet, or any request whose connection is not up yet (nothing was sent, so another server may take it).
+   */
+  private track(req: ClientRequest, method: string, path: string, attempt: Attempt): void {
+    const idempotent = isIdempotent(method);
+    let res: IncomingMessage | undefined;
+    const entry: OpenRequest = { idempotent, close: (err) => (res ? res.destroy(err) : req.destroy(err)) };
+    attempt.open.add(entry);
+    let sent = false;
+    req.once('socket', (socket) => {
+      if (req.reusedSocket) sent = true;
+      else socket.once(this.https ? 'secureConnect' : 'connect', () => (sent = true));
+    });
+    const timer =
+      attempt.deadlineMs === undefined
+        ? undefined
+        : this.clock.setTimer(attempt.deadlineMs, () => {
+            if (!sent) req.destroy(Object.assign(new Error(`${method} ${path}: no connection within ${attempt.deadlineMs} ms`), { code: NOT_SENT_CODE }));
+            else if (idempotent) req.destroy(errors.timeout(`${method} ${path}: no answer within ${attempt.deadlineMs} ms`));
+            // A write that was sent may have been served: it keeps its own timeout and is not sent again.
+          });
+    req.once('response', (r) => {
+      res = r;
+      timer?.cancel();
+    });
+    req.once('close', () => {
+      timer?.cancel();
+      attempt.open.delete(entry);
+    });
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {

@@ -56,6 +56,21 @@ describe('cgroups (v1 here, v2 in a mounted cgroup2 and a fixture)', () => {
     });
   });
 
+  describe('v1 removal (fixture tree)', () => {
+    let root: string;
+    before(() => mkdtemp(join(tmpdir(), 'ketch-cgv1-')).then((r) => (root = r)));
+    after(() => rm(root, { recursive: true, force: true }));
+
+    it("removes a pod's cgroup from every hierarchy, the hybrid host's unified tree too, up to where it stops", async () => {
+      for (const c of ['pids', 'memory', 'unified']) await mkdir(join(root, c, 'ketch', 'abc'), { recursive: true });
+      await new Cgroups(root, 'v1').remove('/ketch/abc', '/ketch');
+      for (const c of ['pids', 'memory', 'unified']) {
+        assert.equal(existsSync(join(root, c, 'ketch', 'abc')), false, c);
+        assert.equal(existsSync(join(root, c, 'ketch')), true, `${c}: stops at /ketch`);
+      }
+    });
+  });
+
   describe('v2 memory files (fixture tree)', () => {
     let root: string;
     before(async () => {

@@ -9,7 +9,8 @@ import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
 
-const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'devices', 'freezer', 'systemd'];
+/** The v1 hierarchies runc makes a container's cgroup in; `unified` is the cgroup2 tree of a hybrid host (systemd's). */
+const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'devices', 'freezer', 'systemd', 'unified'];
 /** statfs f_type of cgroup2 (CGROUP2_SUPER_MAGIC). */
 const CGROUP2_MAGIC = 0x63677270;
 

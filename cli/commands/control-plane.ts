@@ -30,7 +30,7 @@ export const HOSTING_FLAGS: FlagTable = [
 
 /**
  * The hosted components' flags in `ketch server` and `ketch up`: they share the server's credentials (no --kubeconfig),
- * and the scheduler follows the controller manager's --leader-elect.
+ * and the scheduler follows the controller manager's --leader-elect and --leader-elect-identity.
  */
 export const HOSTED_COMPONENT_FLAGS: FlagTable = [
   ...adjustFlags(CONTROLLER_MANAGER_FLAGS, {}, ['--kubeconfig']),
@@ -63,7 +63,8 @@ export async function startHostedComponent(which: HostedComponent, kubeconfig: s
   const { options } = controllerManagerOptionsFromFlags(input);
   const rest = new RestClient(loadClientConfig({ kubeconfig }), `ketch-${which}`);
   if (which === 'controller-manager') return runControllerManager({ rest, ...options });
-  return runScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true });
+  // The hosted scheduler campaigns under the server's --leader-elect-identity too (a Lease names which server leads).
+  return runScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true, ...(options.identity ? { identity: options.identity } : {}) });
 }
 
 async function runControllerManager(opts: ControllerManagerOptions): Promise<HostedRunning> {

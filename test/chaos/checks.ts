@@ -9,7 +9,9 @@ export function reportProblems(r: ChaosReport): string[] {
   if (r.lost) out.push(`${r.lost} acknowledged writes lost`);
   if (r.watchAnomalies.length) out.push(`${r.watchAnomalies.length} watch anomalies`);
   if (r.watchEvents === 0) out.push('the watchers saw no event');
-  if (r.convergedAfterLastFaultMs === undefined || r.convergedAfterLastFaultMs > CONVERGE_WITHIN_MS) out.push(`Deployments not converged within ${CONVERGE_WITHIN_MS / 1000} s of the last fault`);
+  if (r.convergedAfterLastFaultMs === undefined || r.convergedAfterLastFaultMs > CONVERGE_WITHIN_MS) out.push(`Deployments and Jobs not converged within ${CONVERGE_WITHIN_MS / 1000} s of the last fault`);
+  if (!r.jobs.complete) out.push('not every Job completed');
+  if (r.leaks) out.push(`the real node left ${r.leaksDetail}`);
   const crashed = Object.entries(r.crashes);
   if (crashed.length) out.push(`processes crashed outside the injected faults: ${crashed.map(([k, n]) => `${k}=${n}`).join(' ')}`);
   if (Object.keys(r.faults).length === 0) out.push('no fault was injected');

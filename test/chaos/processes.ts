@@ -1,7 +1,7 @@
 // The chaos suite's processes: each can be killed (SIGKILL), started again on the same ports and data, and paused
 // (SIGSTOP/SIGCONT). Three etcd members on loopback, `ketch server` processes on them, hollow nodes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '../support/util.js';
@@ -131,14 +131,15 @@ export async function isEtcdLeader(m: EtcdMember): Promise<boolean> {
 export interface ServerProc {
   proc: Proc;
   url: string;
+  port: number;
   dataDir: string;
 }
 
 /**
- * `ketch server` processes on the etcd members, each hosting the controller manager and scheduler (leader-elected on
+ * `ketch server` processes on the etcd members (none: the embedded SQLite store in the data dir), each hosting the controller manager and scheduler (leader-elected on
  * short leases). The later ones share the first one's PKI and tokens, as the README says to run several.
  */
-export async function ketchServers(dir: string, etcd: string[], count: number): Promise<ServerProc[]> {
+export async function ketchServers(dir: string, etcd: string[], count: number, o: { bindAddress?: string; extraArgs?: string[] } = {}): Promise<ServerProc[]> {
   const out: ServerProc[] = [];
   for (let i = 0; i < count; i++) {
     const dataDir = join(dir, `server-${i}`);
@@ -149,14 +150,18 @@ export async function ketchServers(dir: string, etcd: string[], count: number): 
       cpSync(join(first.dataDir, 'pki'), join(dataDir, 'pki'), { recursive: true });
       cpSync(join(first.dataDir, 'token-file'), join(dataDir, 'token-file'));
     }
+    // The hosted scheduler's Lease is as short as the controller manager's (its config file holds its timings).
+    const schedulerConfig = join(dir, 'scheduler.yaml');
+    writeFileSync(schedulerConfig, 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nleaderElection: {leaseDuration: 4s, renewDeadline: 3s, retryPeriod: 1s}\n');
     const args = [
-      '--import', 'tsx', ENTRY, 'server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1',
-      '--etcd-servers', etcd.join(','), '--snapshot-schedule', '0',
+      '--import', 'tsx', ENTRY, 'server', '--data-dir', dataDir, '--config', schedulerConfig, '--secure-port', String(port), '--bind-address', o.bindAddress ?? '127.0.0.1',
+      ...(etcd.length ? ['--etcd-servers', etcd.join(',')] : []), '--snapshot-schedule', '0',
       '--leader-elect-identity', `server-${i}`, '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
+      ...(o.extraArgs ?? []),
     ];
     const proc: Proc = new Proc(`server-${i}`, process.execPath, args, async () => proc.output.includes('ketch server is up'));
     await proc.start();
-    out.push({ proc, url: `https://127.0.0.1:${port}`, dataDir });
+    out.push({ proc, url: `https://127.0.0.1:${port}`, port, dataDir });
   }
   return out;
 }

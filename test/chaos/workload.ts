@@ -1,11 +1,13 @@
 // The chaos suite's clients: a writer whose acknowledged writes (ConfigMap creates and patches with the
-// resourceVersions answered) are the store's history, watchers that record what they are told, and Deployments that
-// are scaled and rolled while faults happen.
-import type { ConfigMap } from '../../api/index.js';
-import { ApiError } from '../../api/errors.js';
+// resourceVersions answered) are the store's history, watchers that record what they are told, Deployments that
+// are scaled and rolled and Jobs that run while faults happen.
+import type { ConfigMap, Job, Pod } from '../../api/index.js';
+import { JOB_NAME_LABEL } from '../../api/defaults.js';
+import { ApiError, isConflict, isNotFound } from '../../api/errors.js';
 import type { RestClient } from '../../client/rest.js';
-import { CONFIGMAPS } from '../../client/resources.js';
+import { CONFIGMAPS, JOBS, PODS } from '../../client/resources.js';
 import { DEPLOYMENTS, type Deployment } from '../../controllers/framework/types.js';
+import { isJobFinished } from '../../controllers/job/util.js';
 import type { Observed, Write } from './history.js';
 
 export const NAMESPACE = 'chaos';
@@ -130,7 +132,10 @@ export class Watcher {
   }
 }
 
-export function deployment(name: string, replicas: number, rev: number): Deployment {
+/** The hollow nodes' label: the hollow workload stays off the real node. */
+export const ON_HOLLOW = { 'ketch.io/hollow': 'true' };
+
+export function deployment(name: string, replicas: number, rev: number, nodeSelector: Record<string, string> = ON_HOLLOW): Deployment {
   const labels = { app: name };
   return {
     apiVersion: 'apps/v1',
@@ -139,7 +144,10 @@ export function deployment(name: string, replicas: number, rev: number): Deploym
     spec: {
       replicas,
       selector: { matchLabels: labels },
-      template: { metadata: { labels, annotations: { 'chaos/rev': String(rev) } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'] }] } },
+      template: {
+        metadata: { labels, annotations: { 'chaos/rev': String(rev) } },
+        spec: { nodeSelector, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'] }] },
+      },
     },
   } as Deployment;
 }
@@ -152,4 +160,63 @@ export async function deploymentsConverged(rest: RestClient): Promise<boolean> {
     const st = d.status ?? {};
     return (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && st.replicas === want && st.updatedReplicas === want && st.readyReplicas === want && st.availableReplicas === want;
   });
+}
+
+export function job(name: string, completions: number): Job {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: NAMESPACE },
+    spec: { completions, parallelism: 2, backoffLimit: 100, template: { spec: { nodeSelector: ON_HOLLOW, restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1.36', command: ['true'] }] } } },
+  } as Job;
+}
+
+/**
+ * Plays the containers of Job pods on hollow nodes (which never end a pod, a fake whose point is scale): a Job pod
+ * that has been Running for a second is set Succeeded, as its `true` command would have it. Errors are the faults'
+ * and the next pass tries again.
+ */
+export class HollowJobPods {
+  private stopped = false;
+  private done: Promise<void> = Promise.resolve();
+  readonly finished = new Set<string>();
+
+  constructor(private readonly rest: RestClient) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    const pods = this.rest.resource<Pod>(PODS);
+    while (!this.stopped) {
+      const list = await withDeadline(pods.list(NAMESPACE, { labelSelector: JOB_NAME_LABEL })).catch(() => undefined);
+      for (const pod of list?.items ?? []) {
+        const started = pod.status?.startTime ? Date.parse(pod.status.startTime) : Date.now();
+        if (pod.status?.phase !== 'Running' || pod.metadata.deletionTimestamp || Date.now() - started < 1000) continue;
+        const now = new Date().toISOString();
+        const terminated = { exitCode: 0, reason: 'Completed', startedAt: pod.status.startTime ?? now, finishedAt: now };
+        const containerStatuses = (pod.status.containerStatuses ?? []).map((c) => ({ ...c, ready: false, started: false, state: { terminated } }));
+        try {
+          await withDeadline(pods.updateStatus({ ...pod, status: { ...pod.status, phase: 'Succeeded', containerStatuses } }));
+          this.finished.add(pod.metadata.uid ?? '');
+        } catch (err) {
+          // A conflict or a deleted pod: the next pass reads it again; unavailability is the faults' (the writer counts it).
+          if (!isConflict(err) && !isNotFound(err) && err instanceof ApiError && err.code < 500) throw err;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** Whether every Job is Complete with all its completions. */
+export async function jobsComplete(rest: RestClient): Promise<boolean> {
+  const list = await withDeadline(rest.resource<Job>(JOBS).list(NAMESPACE));
+  return list.items.every((j) => isJobFinished(j) && j.status?.succeeded === (j.spec?.completions ?? 1) && j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'));
 }
