@@ -93,7 +93,7 @@ export class PodSyncer {
   private async setUpVolumes(state: PodState, objects: ObjectCache): Promise<Map<string, string> | undefined> {
     const { ctx } = this;
     try {
-      if (!state.volumes || ctx.clock.now() - state.volumesAt > VOLUME_REFRESH_MS) {
+      if (!state.volumes || ctx.clock.now() - state.volumesAt > (ctx.volumeRefreshMs ?? VOLUME_REFRESH_MS)) {
         state.volumes = await ctx.volumes.setUp({ pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, rest: ctx.rest });
         state.volumesAt = ctx.clock.now();
       }
