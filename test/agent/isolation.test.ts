@@ -162,7 +162,7 @@ describe('node isolation through the agent', function () {
       ],
     });
     const p = await waitPod(pname, (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined, 'running');
-    const containerId = (p.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^[a-z]+:\/\//, '');
+    const containerId = (p.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^[^:]+:\/\//, '');
     const rt = runtime!;
     const inside = async (cmd: string[]): Promise<{ exitCode: number; out: string }> => {
       const r = await rt.runtime.execSync({ containerId, cmd, timeout: 10 });
@@ -172,7 +172,8 @@ describe('node isolation through the agent', function () {
     const attempts: string[][] = [
       ['sh', '-c', 'echo evil > /etc/cfg/app.conf'],
       ['rm', '-f', '/etc/cfg/app.conf'],
-      ['ln', '-sfn', canary, '/etc/cfg/app.conf'],
+      // The swap itself: a link made beside the key, renamed over it (busybox's ln -sf over an existing name stops at EEXIST).
+      ['sh', '-c', `ln -s ${canary} /etc/cfg/.swap && mv -f /etc/cfg/.swap /etc/cfg/app.conf`],
       ['mv', '/etc/cfg/..data', '/etc/cfg/..old'],
       ['ln', '-s', canary, '/etc/cfg/..data_tmp'],
       ['touch', '/etc/cfg/..2099_01_01_00_00_00.000000000'],
