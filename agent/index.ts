@@ -61,6 +61,8 @@ export interface AgentOptions extends NodeNetworkSettings {
   rotateServerCertificates?: boolean;
   /** How often each pod is compared with the runtime (default 1000 ms). */
   syncIntervalMs?: number;
+  /** How often a running pod's configMap, secret, downwardAPI and projected volumes are rewritten from the API (default 60 s, kubelet's sync frequency). */
+  volumeRefreshMs?: number;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: { initialMs?: number; maxMs?: number };
   /** Directories local-path volumes may live in on this node besides their class's nodePath (default /var/lib/ketch/storage). */
@@ -227,6 +229,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       podCIDR: () => podCIDR,
       logDir: (pod) => podLogDir(rootDir, pod),
       syncIntervalMs: o.syncIntervalMs ?? 1000,
+      ...(o.volumeRefreshMs !== undefined ? { volumeRefreshMs: o.volumeRefreshMs } : {}),
     };
     // The relist, log follows and CPU rates deal with the real world (runtime states, log files, CPU time): they keep
     // real time even where a test gives the agent a fake clock for back-off, leases and grace periods.

@@ -10,6 +10,7 @@ import { SUBPATHS_DIR, bindSubPath } from './subpath.js';
 import { readOnlyVolumes } from './volume-files.js';
 import type { PodState, PodWorkerContext } from './pod-state.js';
 import { runProbe, type ProbeResult } from './probes.js';
+import { reportPullProgress } from './pull-progress.js';
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -61,9 +62,10 @@ async function ensureImage(ctx: PodWorkerContext, state: PodState, c: Container,
     return undefined;
   }
   void ctx.events.event(state.ref(), 'Normal', 'Pulling', `Pulling image "${c.image}"`);
+  const progress = reportPullProgress({ ...ctx, log: state.log }, state.ref(), c.image);
   try {
     const started = ctx.clock.now();
-    await pullWithSecrets(ctx, state, c, objects);
+    await pullWithSecrets(ctx, state, c, objects).finally(() => progress.cancel());
     ctx.backoff.reset(key);
     void ctx.events.event(state.ref(), 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in ${ctx.clock.now() - started}ms`);
     const pulled = (await img.imageStatus({ image: { image: c.image } })).image;

@@ -37,6 +37,8 @@ export interface PodWorkerContext {
    * of the runtime relist (pleg.ts), which syncs at once any pod whose containers or sandbox changed in the runtime.
    */
   syncIntervalMs: number;
+  /** How often volume contents (configMaps, secrets, tokens) are rewritten (default VOLUME_REFRESH_MS, pod-sync.ts). */
+  volumeRefreshMs?: number;
   /** The node's Services (agent/node-network.ts): pods' resolv.conf and service variables; without it, neither. */
   network?: PodNetworkSource;
 }

@@ -11,7 +11,7 @@ import { observe, updateProbes } from './pod-observe.js';
 import { TerminationOrder } from './termination-order.js';
 import { adoptSandbox, createSandbox, listSandboxes, stopSandboxes } from './pod-sandbox.js';
 import type { Observed, PodState, PodWorkerContext } from './pod-state.js';
-import { computePodStatus, stableJson } from './pod-status.js';
+import { writePodStatus } from './pod-status-writer.js';
 import type { ProbeFailure, ProbeResult } from './probes.js';
 import { MountError } from './volumes.js';
 
@@ -93,7 +93,7 @@ export class PodSyncer {
   private async setUpVolumes(state: PodState, objects: ObjectCache): Promise<Map<string, string> | undefined> {
     const { ctx } = this;
     try {
-      if (!state.volumes || ctx.clock.now() - state.volumesAt > VOLUME_REFRESH_MS) {
+      if (!state.volumes || ctx.clock.now() - state.volumesAt > (ctx.volumeRefreshMs ?? VOLUME_REFRESH_MS)) {
         state.volumes = await ctx.volumes.setUp({ pod: state.pod, hostIP: ctx.hostIP, podIP: state.podIP ?? '', objects, rest: ctx.rest });
         state.volumesAt = ctx.clock.now();
       }
@@ -223,39 +223,7 @@ export class PodSyncer {
     }
   }
 
-  /** Computes the status and writes it when it differs from what the API has (retrying conflicts on a fresh read). */
-  private async writeStatus(state: PodState, obs: Observed, message?: string): Promise<NonNullable<Pod['status']>> {
-    const { ctx } = this;
-    const status = computePodStatus({
-      pod: state.pod,
-      hostIP: ctx.hostIP,
-      ...(obs.podIP ? { podIP: obs.podIP } : {}),
-      startTime: state.startTime ?? nowRFC3339(new Date(ctx.clock.now())),
-      runtimeName: ctx.runtimeName,
-      init: obs.init,
-      app: obs.app,
-      now: new Date(ctx.clock.now()),
-    });
-    if (message && status.phase === 'Pending') status.message = message;
-    const text = stableJson(status);
-    if (text === state.lastWritten || text === stableJson(state.pod.status ?? {})) {
-      state.lastWritten = text;
-      return status;
-    }
-    let base = state.pod;
-    for (let i = 0; ; i++) {
-      try {
-        const written = await ctx.pods.updateStatus({ ...base, status });
-        state.lastWritten = text;
-        // Keep our own write unless the informer already brought something newer (a deletion, say).
-        if (Number(written.metadata.resourceVersion ?? 0) > Number(state.pod.metadata.resourceVersion ?? 0)) state.pod = written;
-        state.log.debug('pod status written', { phase: status.phase });
-        return status;
-      } catch (err) {
-        if (!isConflict(err) || i >= 2) throw err;
-        base = await ctx.pods.get(state.pod.metadata.namespace, state.pod.metadata.name ?? '');
-        if (base.metadata.uid !== state.uid) throw err;
-      }
-    }
+  private writeStatus(state: PodState, obs: Observed, message?: string): Promise<NonNullable<Pod['status']>> {
+    return writePodStatus(this.ctx, state, obs, message);
   }
 }

@@ -5,3 +5,4 @@ export { int64, POD_CIDR_ANNOTATION } from './types.js';
 export { connectRuntime, isNotFound, type RuntimeClient } from './client.js';
 export { serveCri } from './server.js';
 export { RuntimeError, invalid, notFound, type RuntimeErrorCode } from './errors.js';
+export { PULL_PROGRESS_INFO, decodePullProgress, encodePullProgress, type PullProgressInfo } from './pull-progress.js';

@@ -69,8 +69,11 @@ export class ContentStore {
     return actual;
   }
 
-  /** Streams a blob in, hashing as it goes; it lands in the store only when digest (and size) match. */
-  async putStream(source: Readable, expected: string, expectedSize: number | undefined, what = 'blob'): Promise<void> {
+  /**
+   * Streams a blob in, hashing as it goes; it lands in the store only when digest (and size) match. onBytes hears of
+   * each chunk as it arrives (pull progress).
+   */
+  async putStream(source: Readable, expected: string, expectedSize: number | undefined, what = 'blob', onBytes?: (n: number) => void): Promise<void> {
     hexOf(expected);
     const tmp = join(this.ingest, randomBytes(8).toString('hex'));
     const hash = createHash('sha256');
@@ -80,6 +83,7 @@ export class ContentStore {
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
         size += chunk.length;
+        onBytes?.(chunk.length);
         if (expectedSize !== undefined && size > expectedSize) {
           cb(new RuntimeError('FailedPrecondition', `size mismatch for ${what}: more than the ${expectedSize} bytes its descriptor says`, false));
           return;

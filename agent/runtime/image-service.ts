@@ -1,6 +1,7 @@
 // The CRI ImageService: pull, status, list, remove and filesystem usage over the image store.
 import type { DeepPartial, Image, ImageServiceMethods, ServiceImpl } from '../cri/types.js';
 import { invalid } from '../cri/errors.js';
+import { PULL_PROGRESS_INFO, encodePullProgress } from '../cri/pull-progress.js';
 import { type ImageRecord, type ImageStore, imageUser } from './image-store.js';
 import { nowNanos } from './monitor.js';
 
@@ -34,10 +35,11 @@ export function imageService(images: ImageStore): ServiceImpl<ImageServiceMethod
       const name = req.image?.image;
       if (!name) throw invalid('image is required');
       const found = await images.find(name);
-      return {
-        image: found ? toImage(found) : null,
-        info: found && req.verbose ? { config: JSON.stringify(found.config), chainIds: JSON.stringify(found.chainIds) } : {},
-      };
+      const info: Record<string, string> = found && req.verbose ? { config: JSON.stringify(found.config), chainIds: JSON.stringify(found.chainIds) } : {};
+      // A pull of this reference under way (a first pull, or a re-pull of a tag present): how far it has come.
+      const pulling = req.verbose ? images.pullProgress(name) : undefined;
+      if (pulling) info[PULL_PROGRESS_INFO] = encodePullProgress(pulling);
+      return { image: found ? toImage(found) : null, info };
     },
 
     async PullImage(req) {

@@ -11,7 +11,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { layerCompression, unpackLayer } from './layer-unpack.js';
 import { type Descriptor, type ImageConfig, type Manifest, isIndex, parseImageConfig, parseManifestOrIndex, pickPlatform } from './oci.js';
 import { type ImageReference, formatReference, isDigest, parseReference, repoName } from './reference.js';
-import { type Credentials, type RegistryOptions, pullImage } from './registry-client.js';
+import { type Credentials, PullProgress, type RegistryOptions, pullImage } from './registry-client.js';
 import { every, realClock, type Clock } from '../../lib/clock.js';
 import { logger } from '../../lib/logger.js';
 
@@ -81,6 +81,8 @@ export class ImageStore {
   private readonly imagesDir: string;
   readonly snapshotsDir: string;
   private readonly locks = new KeyedLock();
+  /** Pulls under way, by normalized reference (two pods may pull the same image at once). */
+  private readonly pulling = new Map<string, Set<PullProgress>>();
 
   constructor(
     readonly root: string,
@@ -148,22 +150,42 @@ export class ImageStore {
     const ref = parseReference(name);
     const started = this.clock.now();
     const image = formatReference(ref);
+    const bytes = new PullProgress();
+    const under = this.pulling.get(image) ?? new Set<PullProgress>();
+    this.pulling.set(image, under.add(bytes));
     // A pull that takes more than a few seconds says so every PULL_PROGRESS_MS: a terminal (ketch up) shows what waits.
     const progress = every(
       this.clock,
       PULL_PROGRESS_MS,
-      () => log.info('still pulling image', { image, seconds: Math.round((this.clock.now() - started) / 1000) }),
+      () => log.info('still pulling image', { image, seconds: Math.round((this.clock.now() - started) / 1000), doneBytes: bytes.doneBytes, totalBytes: bytes.totalBytes }),
       (err) => log.debug('pull progress line failed', { error: String(err) }),
       { delayFirst: true },
     );
     try {
-      const pulled = await pullImage(ref, this.content, this.registry, creds);
+      const pulled = await pullImage(ref, this.content, this.registry, creds, bytes);
       const record = await this.register(ref, pulled.manifestDigest, pulled.manifest, pulled.config, pulled.source);
       log.info('image pulled', { image, id: record.id, source: pulled.source, ms: this.clock.now() - started });
       return record;
     } finally {
       progress.cancel();
+      under.delete(bytes);
+      if (!under.size && this.pulling.get(image) === under) this.pulling.delete(image);
     }
+  }
+
+  /** How far a pull of `name` under way has come (the one furthest along), or undefined when none is. */
+  pullProgress(name: string): { totalBytes: number; doneBytes: number } | undefined {
+    let image: string;
+    try {
+      image = formatReference(parseReference(name.trim()));
+    } catch (err) {
+      // Not a reference: nothing by that name is being pulled.
+      log.debug('not an image reference', { name, error: String(err) });
+      return undefined;
+    }
+    let best: PullProgress | undefined;
+    for (const p of this.pulling.get(image) ?? []) if (p.totalBytes && (!best || p.doneBytes > best.doneBytes)) best = p;
+    return best && { totalBytes: best.totalBytes, doneBytes: best.doneBytes };
   }
 
   /** Records an image whose blobs are all in the content store, and unpacks its layers. */

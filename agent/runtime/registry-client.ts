@@ -45,6 +45,15 @@ export interface PulledImage {
   source: string;
 }
 
+/**
+ * How far a pull has come: the bytes of the manifest's config and layers, and how many of them are in the content
+ * store (already there, or streamed so far). Read while the pull runs (the CRI's ImageStatus, the progress log line).
+ */
+export class PullProgress {
+  totalBytes = 0;
+  doneBytes = 0;
+}
+
 function isLoopback(host: string): boolean {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
@@ -218,8 +227,11 @@ async function fetchManifest(s: RegistrySession, ref: string, expectedDigest: st
   return { body, digest, contentType: res.headers.get('content-type') ?? undefined };
 }
 
-async function fetchBlob(s: RegistrySession, store: ContentStore, d: Descriptor, name: string): Promise<void> {
-  if (await store.has(d.digest)) return;
+async function fetchBlob(s: RegistrySession, store: ContentStore, d: Descriptor, name: string, progress: PullProgress): Promise<void> {
+  if (await store.has(d.digest)) {
+    progress.doneBytes += d.size;
+    return;
+  }
   const res = await s.get(`blobs/${d.digest}`);
   if (res.status === 404) throw new RuntimeError('NotFound', `image "${name}": blob ${d.digest} not found at ${s.base}`);
   if (!res.ok || !res.body) throw new RuntimeError('Unavailable', `${s.base}: fetching blob ${d.digest} failed: HTTP ${res.status}`, false);
@@ -228,10 +240,20 @@ async function fetchBlob(s: RegistrySession, store: ContentStore, d: Descriptor,
     await res.body.cancel();
     throw new RuntimeError('FailedPrecondition', `size mismatch for blob ${d.digest} of ${name}: the manifest says ${d.size} bytes, the registry sends ${declared}`, false);
   }
-  await store.putStream(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), d.digest, d.size, `blob ${d.digest} of ${name}`);
+  let streamed = 0;
+  try {
+    await store.putStream(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), d.digest, d.size, `blob ${d.digest} of ${name}`, (n) => {
+      streamed += n;
+      progress.doneBytes += n;
+    });
+  } catch (err) {
+    // The bytes of a blob that failed are not in the store: the count says so.
+    progress.doneBytes -= streamed;
+    throw err;
+  }
 }
 
-async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials, opts: RegistryOptions): Promise<PulledImage> {
+async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials, opts: RegistryOptions, progress: PullProgress): Promise<PulledImage> {
   const name = formatReference(ref);
   const s = new RegistrySession(base, ref.repository, creds, opts);
   let got = await fetchManifest(s, ref.digest ?? ref.tag ?? 'latest', ref.digest, name);
@@ -245,7 +267,9 @@ async function pullFrom(base: string, ref: ImageReference, store: ContentStore, 
     await store.putBytes(got.body, got.digest, `manifest of ${name}`);
   }
   const manifest = doc;
-  await fetchBlob(s, store, manifest.config, name);
+  progress.totalBytes = manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+  progress.doneBytes = 0;
+  await fetchBlob(s, store, manifest.config, name, progress);
   const config = parseImageConfig(await store.read(manifest.config.digest));
   if (config.rootfs.diff_ids.length !== manifest.layers.length) {
     throw new RuntimeError('FailedPrecondition', `image "${name}": ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`, false);
@@ -253,7 +277,7 @@ async function pullFrom(base: string, ref: ImageReference, store: ContentStore, 
   // Three downloads at a time.
   const queue = [...manifest.layers];
   const worker = async (): Promise<void> => {
-    for (let d = queue.shift(); d; d = queue.shift()) await fetchBlob(s, store, d, name);
+    for (let d = queue.shift(); d; d = queue.shift()) await fetchBlob(s, store, d, name, progress);
   };
   await Promise.all([worker(), worker(), worker()]);
   return { manifestDigest: got.digest, manifest, configDigest: manifest.config.digest, config, source: base };
@@ -266,7 +290,7 @@ function isFallbackWorthy(err: unknown): boolean {
   return true;
 }
 
-export async function pullImage(ref: ImageReference, store: ContentStore, opts: RegistryOptions, creds: Credentials = {}): Promise<PulledImage> {
+export async function pullImage(ref: ImageReference, store: ContentStore, opts: RegistryOptions, creds: Credentials = {}, progress = new PullProgress()): Promise<PulledImage> {
   const endpoints: string[] = [];
   const mirror = opts.mirrors[ref.domain];
   if (mirror) endpoints.push(endpointFor(mirror, opts));
@@ -274,7 +298,7 @@ export async function pullImage(ref: ImageReference, store: ContentStore, opts: 
   let firstError: unknown;
   for (const [i, base] of endpoints.entries()) {
     try {
-      return await pullFrom(base, ref, store, creds, opts);
+      return await pullFrom(base, ref, store, creds, opts, progress);
     } catch (err) {
       const last = i === endpoints.length - 1;
       firstError ??= err;

@@ -1,16 +1,16 @@
 // Node isolation through the whole agent (issue 17's "done when"): runAsNonRoot against a root image, the default
-// seccomp profile, a private registry with htpasswd auth reached through an imagePullSecret, and a gRPC liveness probe
-// that fails on NOT_SERVING. A real API server, the runtime shim (runc) and Debian's docker-registry.
+// seccomp profile, a private registry with htpasswd auth reached through an imagePullSecret, a gRPC liveness probe
+// that fails on NOT_SERVING, and a container that tries to swap a configMap file for a symlink. A real API server, the runtime shim (runc) and Debian's docker-registry.
 // Needs root, runc, iproute2, docker-registry and htpasswd (apache2-utils).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { Container, Event, Pod, PodSpec, Secret } from '../../api/index.js';
+import type { ConfigMap, Container, Event, Pod, PodSpec, Secret } from '../../api/index.js';
 import type { ResourceClient } from '../../client/index.js';
 import { startAgent, type Agent } from '../../agent/index.js';
-import { EVENTS, NODES, PODS, SECRETS } from '../../agent/resources.js';
+import { CONFIGMAPS, EVENTS, NODES, PODS, SECRETS } from '../../agent/resources.js';
 import { connectRuntime, type RuntimeClient } from '../../agent/cri/index.js';
 import { startRegistry, type TestRegistry } from '../support/runtime/registry.js';
 import { startAgentEnv, type AgentEnv } from '../support/agent-env.js';
@@ -44,6 +44,8 @@ describe('node isolation through the agent', function () {
       port: 0,
       runtimeBridge: BRIDGE,
       syncIntervalMs: 250,
+      // ConfigMap volumes rewritten within a second of a change (the configMap test waits for one).
+      volumeRefreshMs: 500,
       // Named insecure by the operator, so that credentials may go to it over plain HTTP.
       insecureRegistries: [authed.host],
     });
@@ -135,5 +137,72 @@ describe('node isolation through the agent', function () {
     } finally {
       server.forceShutdown();
     }
+  });
+
+  // The container cannot plant a link at all: every mount of a configMap volume is read-only. (A subPath of a key is
+  // no way in either: the key is a link into ..data, and subpath.ts refuses links.)
+  it('keeps a container from swapping a configMap file for a symlink, and updates the volume without following links', async () => {
+    // A host file outside the volume that a planted link would aim at: the atomic writer must never write it.
+    const canary = join(env.root, `canary-${++serial}`);
+    await writeFile(canary, 'canary');
+    const cm = name('cfg');
+    const configMaps = env.cluster.rest.resource<ConfigMap>(CONFIGMAPS);
+    await configMaps.create('default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm }, data: { 'app.conf': 'v1' } } as ConfigMap);
+    const pname = name('cm-swap');
+    await createPod(pname, {
+      volumes: [{ name: 'cfg', configMap: { name: cm } }],
+      containers: [
+        bb('sleep 3600', {
+          volumeMounts: [
+            { name: 'cfg', mountPath: '/etc/cfg' },
+            // Asked for writable: configMap volumes are read-only whatever the mount says (kubelet since 1.10).
+            { name: 'cfg', mountPath: '/etc/cfg-rw', readOnly: false },
+          ],
+        }),
+      ],
+    });
+    const p = await waitPod(pname, (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined, 'running');
+    const containerId = (p.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^[^:]+:\/\//, '');
+    const rt = runtime!;
+    const inside = async (cmd: string[]): Promise<{ exitCode: number; out: string }> => {
+      const r = await rt.runtime.execSync({ containerId, cmd, timeout: 10 });
+      return { exitCode: r.exitCode, out: Buffer.concat([Buffer.from(r.stdout), Buffer.from(r.stderr)]).toString() };
+    };
+    // Every way to put a link (or anything) in place of a key, of ..data or beside them fails with EROFS, on both mounts.
+    const attempts: string[][] = [
+      ['sh', '-c', 'echo evil > /etc/cfg/app.conf'],
+      ['rm', '-f', '/etc/cfg/app.conf'],
+      // The swap itself: a link made beside the key, renamed over it (busybox's ln -sf over an existing name stops at EEXIST).
+      ['sh', '-c', `ln -s ${canary} /etc/cfg/.swap && mv -f /etc/cfg/.swap /etc/cfg/app.conf`],
+      ['mv', '/etc/cfg/..data', '/etc/cfg/..old'],
+      ['ln', '-s', canary, '/etc/cfg/..data_tmp'],
+      ['touch', '/etc/cfg/..2099_01_01_00_00_00.000000000'],
+      ['ln', '-s', canary, '/etc/cfg-rw/evil'],
+      ['mv', '/etc/cfg-rw/app.conf', '/etc/cfg-rw/moved'],
+    ];
+    for (const cmd of attempts) {
+      const r = await inside(cmd);
+      assert.notEqual(r.exitCode, 0, `${cmd.join(' ')} must fail`);
+      assert.match(r.out, /Read-only file system/, `${cmd.join(' ')}: ${r.out}`);
+    }
+    assert.equal((await inside(['cat', '/etc/cfg/app.conf'])).out, 'v1');
+
+    // The volume on the host, as the runtime mounted it.
+    const status = await rt.runtime.containerStatus({ containerId });
+    const hostDir = status.status?.mounts.find((m) => m.containerPath === '/etc/cfg')?.hostPath;
+    assert.ok(hostDir, 'the configMap volume is mounted at /etc/cfg');
+    const before = (await readdir(hostDir)).sort();
+
+    // An update goes through the atomic writer: a new version directory and the ..data swap; links stay the writer's.
+    await configMaps.patch('default', cm, { data: { 'app.conf': 'v2' } });
+    await waitFor(async () => (await inside(['cat', '/etc/cfg/app.conf'])).out === 'v2', { timeoutMs: 30_000, intervalMs: 200, what: 'the update inside the container' });
+    assert.equal(await readFile(canary, 'utf8'), 'canary', 'the canary outside the volume is untouched');
+    const entries = (await readdir(hostDir)).sort();
+    assert.deepEqual(entries.filter((e) => !/^\.\.\d{4}_/.test(e)), ['..data', 'app.conf'], `only the writer's entries: ${entries.join(' ')}`);
+    assert.equal(entries.filter((e) => /^\.\.\d{4}_/.test(e)).length, 1, 'one version directory: the old one is gone');
+    assert.notDeepEqual(entries, before, 'a new version directory replaced the old');
+    assert.equal(await readlink(join(hostDir, 'app.conf')), '..data/app.conf');
+    assert.ok((await lstat(join(hostDir, '..data'))).isSymbolicLink());
+    assert.equal(await readFile(join(hostDir, 'app.conf'), 'utf8'), 'v2');
   });
 });
