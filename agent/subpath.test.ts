@@ -1,5 +1,6 @@
-// subPath mounts against a planted link: the link is refused, never followed; legitimate subPaths are bind-mounted
-// from the descriptor that was opened (needs root: mount).
+// subPath mounts against a planted link: a link out of the volume is refused, one inside (a configMap key's) resolved;
+// the walk itself never follows a link; legitimate subPaths are bind-mounted from the descriptor that was opened
+// (needs root: mount).
 import { strict as assert } from 'node:assert';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,16 @@ describe('subPath (O_NOFOLLOW walk, bind from /proc/self/fd)', () => {
     assert.equal(await readFile(join(vol, 'logs', 'pod-a', 'x'), 'utf8'), 'written through the mount');
   });
 
+  it("follows links that stay inside the volume, as a configMap key's (key -> ..data/key, ..data -> ..VERSION)", async () => {
+    await mkdir(join(vol, '..2026_12_05_08_00_00.1'));
+    await writeFile(join(vol, '..2026_12_05_08_00_00.1', 'app.conf'), 'from the configMap');
+    await symlink('..2026_12_05_08_00_00.1', join(vol, '..data'));
+    await symlink('..data/app.conf', join(vol, 'app.conf'));
+    const f = await bindSubPath(vol, 'app.conf', join(area, 'targets', 'v', 'c', '0'));
+    mounted.push(f);
+    assert.equal(await readFile(f, 'utf8'), 'from the configMap');
+  });
+
   for (const [where, plant] of [
     ['the last component', async (v: string) => symlink('/', join(v, 'data', 'evil'))],
     ['a middle component', async (v: string) => symlink('/', join(v, 'evil'))],
@@ -52,7 +63,7 @@ describe('subPath (O_NOFOLLOW walk, bind from /proc/self/fd)', () => {
       await plant(vol);
       const before = await listing(area, vol);
       const sub = where === 'the last component' ? 'data/evil' : 'evil/etc';
-      await assert.rejects(bindSubPath(vol, sub, join(area, 'targets', 'v', 'c', '0')), /subPath "[^"]+": "evil" is a symlink, which subPath does not follow/);
+      await assert.rejects(bindSubPath(vol, sub, join(area, 'targets', 'v', 'c', '0')), /subPath "[^"]+"(?: resolves to \S+, outside the volume|: "evil" is a symlink, which subPath does not follow)/);
       assert.deepEqual(await listing(area, vol), before);
       assert.equal((await readFile('/proc/self/mountinfo', 'utf8')).includes(area), false);
     });

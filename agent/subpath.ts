@@ -1,13 +1,15 @@
 // subPath and subPathExpr mounts, made safe the way kubelet made them after CVE-2017-1002101
-// (pkg/volume/util/subpath/subpath_linux.go): the path inside the volume is opened one component at a time with
-// O_NOFOLLOW|O_PATH, each under the descriptor of the one before (through /proc/self/fd/N/NAME, as Node has no
-// openat), a symlink anywhere is refused, and the result is bind-mounted from /proc/self/fd/3 by a `mount` child
-// that inherits the descriptor. What gets mounted is the directory or file that was opened, whatever a container
-// renames or links meanwhile; a missing subPath is made as directories, each under its parent's descriptor.
+// (pkg/volume/util/subpath/subpath_linux.go): links in the subPath are resolved first and the result must stay inside
+// the volume (a configMap key is a link into ..data, and `subPath: app.conf` is how people mount one file); the
+// resolved path is then opened one component at a time with O_NOFOLLOW|O_PATH, each under the descriptor of the one
+// before (through /proc/self/fd/N/NAME, as Node has no openat), so a link swapped in meanwhile is refused, not
+// followed; the result is bind-mounted from /proc/self/fd/3 by a `mount` child that inherits the descriptor. What
+// gets mounted is the directory or file that was opened, whatever a container renames or links meanwhile; a missing
+// subPath is made as directories, each under its parent's descriptor.
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { errnoOf } from '../lib/errno.js';
 import { ContainerConfigError } from './pod-config.js';
 
@@ -35,9 +37,11 @@ function components(subPath: string): string[] {
  * O_PATH descriptor of it. The caller closes it.
  */
 export function openSubPath(volume: string, subPath: string): number {
-  let fd = openSync(volume, OPEN | constants.O_DIRECTORY);
+  const base = realpathSync(volume);
+  const parts = resolveInside(base, subPath);
+  let fd = openSync(base, OPEN | constants.O_DIRECTORY);
   try {
-    for (const part of components(subPath)) {
+    for (const part of parts) {
       const at = `/proc/self/fd/${fd}/${part}`;
       let child: number;
       try {
@@ -54,13 +58,30 @@ export function openSubPath(volume: string, subPath: string): number {
     }
     // Belt and braces, as kubelet: what was opened is under the volume.
     const where = readlinkSync(`/proc/self/fd/${fd}`);
-    if (where !== volume && !where.startsWith(`${volume}/`)) throw new SubPathError(`subPath "${subPath}" resolves to ${where}, outside the volume`);
+    if (where !== base && !where.startsWith(`${base}/`)) throw new SubPathError(`subPath "${subPath}" resolves to ${where}, outside the volume`);
     return fd;
   } catch (err) {
     closeSync(fd);
     if (err instanceof SubPathError) throw err;
     throw new SubPathError(`subPath "${subPath}" of ${volume}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * The subPath with its links resolved (kubelet's EvalSymlinks and PathWithinBase), as components under `base` (the
+ * volume's real path); a subPath that does not exist yet is taken as written (it is made without following links).
+ */
+function resolveInside(base: string, subPath: string): string[] {
+  const parts = components(subPath);
+  let real: string;
+  try {
+    real = realpathSync(join(base, ...parts));
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return parts;
+    throw new SubPathError(`subPath "${subPath}" of ${base}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (real !== base && !real.startsWith(`${base}/`)) throw new SubPathError(`subPath "${subPath}" resolves to ${real}, outside the volume`);
+  return relative(base, real).split('/').filter(Boolean);
 }
 
 async function isMounted(path: string): Promise<boolean> {
