@@ -56,6 +56,22 @@ describe('cgroups (v1 here, v2 in a mounted cgroup2 and a fixture)', () => {
     });
   });
 
+  it("removes a pod's cgroup from every v1 hierarchy and from the hybrid layout's unified tree (fixture tree)", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ketch-cgroup-v1-'));
+    try {
+      const cg = new Cgroups(root, 'v1');
+      for (const c of ['memory', 'pids', 'unified']) await mkdir(join(root, c, 'ketch', 'sandbox1'), { recursive: true });
+      await mkdir(join(root, 'unified', 'ketch', 'sandbox2'));
+      await cg.remove('/ketch/sandbox1', '/ketch');
+      for (const c of ['memory', 'pids', 'unified']) assert.equal(existsSync(join(root, c, 'ketch', 'sandbox1')), false, `${c} removed`);
+      // Up to stopAt only, and a sibling is left alone.
+      assert.equal(existsSync(join(root, 'unified', 'ketch', 'sandbox2')), true);
+      assert.equal(existsSync(join(root, 'memory', 'ketch')), true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   describe('v2 memory files (fixture tree)', () => {
     let root: string;
     before(async () => {
