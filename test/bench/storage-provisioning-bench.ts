@@ -218,10 +218,10 @@ class Bench {
       say(`  ${N} ${kind} pods created in ${secs(performance.now() - t0)} s (load ${load()})`);
       let lastPrint = performance.now();
       await until(
-        () => {
+        async () => {
           if (performance.now() - lastPrint >= 10_000) {
             lastPrint = performance.now();
-            say(`  ${secs(lastPrint - t0).padStart(6)} s: Running ${w.running.size}/${N} (load ${load()})`);
+            say(`  ${secs(lastPrint - t0).padStart(6)} s: ${await this.progress(ns, kind)}Running ${w.running.size}/${N} (load ${load()})`);
           }
           return w.running.size >= N;
         },
@@ -246,6 +246,13 @@ class Bench {
     const cpu2 = await this.cpu();
     say(`  torn down in ${secs(teardownMs)} s (load ${load()})`);
     return { kind, running, complete, ms, teardownMs, upCpu: this.perPod(cpu0, cpu1, N), downCpu: this.perPod(cpu1, cpu2, N), loadStart, loadEnd };
+  }
+
+  /** Where the pipeline is: pods scheduled and (for claims) claims Bound, so that a slow stage shows. */
+  private async progress(ns: string, kind: Kind): Promise<string> {
+    const scheduled = (await this.pods.list(ns)).items.filter((p) => p.spec.nodeName).length;
+    const bound = kind === 'claim' ? (await this.claims.list(ns)).items.filter((c) => c.status?.phase === 'Bound').length : undefined;
+    return `scheduled ${scheduled}, ${bound === undefined ? '' : `claims Bound ${bound}, `}`;
   }
 
   /** Deletes the pods and claims, and waits until they, their PVs and volume directories are gone and nothing is left mounted. */
