@@ -1,8 +1,9 @@
 // `npm run bench:storage-provisioning [-- --pods N --concurrency C --runs emptyDir,claim,emptyDir]`: issue 19's
 // benchmark. One real node: `ketch up` from source (API server, controller manager and scheduler threads, agent, the
 // runtime over runc in a child process; busybox from a local mirror), with --max-pods and the node's pod CIDR raised
-// for N pods. Each run creates N pods at a fixed concurrency (default 16 creates in flight) in a namespace of its own
-// and times the first create to every pod Running (a watch on status.phase=Running):
+// for N pods, and without the node's DNS server and service proxy (host-wide names an e2e cluster may hold). Each run
+// creates N pods at a fixed concurrency (default 16 creates in flight) in a namespace of its own and times the first
+// create to every pod Running (a watch on status.phase=Running):
 //   emptyDir  each pod with an emptyDir volume (the baseline, same run);
 //   claim     each pod with a PersistentVolumeClaim of the default class `local-path` (WaitForFirstConsumer, Delete),
 //             the claim created just before its pod: the scheduler picks the node, the PV controller provisions and
@@ -335,7 +336,10 @@ async function main(): Promise<void> {
   // Before the cluster starts, so that the cgroup holds every process it starts.
   const meter = await cpuMeter();
   const bits = Math.max(8, Math.ceil(Math.log2(N + 16)));
-  const cluster = await UpCluster.create({ clusterCidr: CLUSTER_CIDR, args: ['--max-pods', String(N + 10), '--node-cidr-mask-size', String(32 - bits), '--shutdown-grace-period', '0s'] });
+  // No cluster DNS server and no service proxy: they take host-wide names (192.0.2.2:53, the ketch-proxy nftables
+  // table) that an e2e cluster may hold meanwhile (those run under another lock), and these pods use neither.
+  const upArgs = ['--max-pods', String(N + 10), '--node-cidr-mask-size', String(32 - bits), '--shutdown-grace-period', '0s', '--cluster-dns-port', '0', '--no-service-proxy'];
+  const cluster = await UpCluster.create({ clusterCidr: CLUSTER_CIDR, args: upArgs });
   const results: RunResult[] = [];
   let comps: Component[] = [];
   try {
