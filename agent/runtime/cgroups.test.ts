@@ -56,19 +56,20 @@ describe('cgroups (v1 here, v2 in a mounted cgroup2 and a fixture)', () => {
     });
   });
 
-  describe('v1 removal (fixture tree)', () => {
-    let root: string;
-    before(() => mkdtemp(join(tmpdir(), 'ketch-cgv1-')).then((r) => (root = r)));
-    after(() => rm(root, { recursive: true, force: true }));
-
-    it("removes a pod's cgroup from every hierarchy, the hybrid host's unified tree too, up to where it stops", async () => {
-      for (const c of ['pids', 'memory', 'unified']) await mkdir(join(root, c, 'ketch', 'abc'), { recursive: true });
-      await new Cgroups(root, 'v1').remove('/ketch/abc', '/ketch');
-      for (const c of ['pids', 'memory', 'unified']) {
-        assert.equal(existsSync(join(root, c, 'ketch', 'abc')), false, c);
-        assert.equal(existsSync(join(root, c, 'ketch')), true, `${c}: stops at /ketch`);
-      }
-    });
+  it("removes a pod's cgroup from every v1 hierarchy and from the hybrid layout's unified tree (fixture tree)", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ketch-cgroup-v1-'));
+    try {
+      const cg = new Cgroups(root, 'v1');
+      for (const c of ['memory', 'pids', 'unified']) await mkdir(join(root, c, 'ketch', 'sandbox1'), { recursive: true });
+      await mkdir(join(root, 'unified', 'ketch', 'sandbox2'));
+      await cg.remove('/ketch/sandbox1', '/ketch');
+      for (const c of ['memory', 'pids', 'unified']) assert.equal(existsSync(join(root, c, 'ketch', 'sandbox1')), false, `${c} removed`);
+      // Up to stopAt only, and a sibling is left alone.
+      assert.equal(existsSync(join(root, 'unified', 'ketch', 'sandbox2')), true);
+      assert.equal(existsSync(join(root, 'memory', 'ketch')), true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   describe('v2 memory files (fixture tree)', () => {

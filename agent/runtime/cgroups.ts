@@ -9,7 +9,11 @@ import { logger } from '../../lib/logger.js';
 
 const log = logger('runtime');
 
-/** The v1 hierarchies runc makes a container's cgroup in; `unified` is the cgroup2 tree of a hybrid host (systemd's). */
+/**
+ * The v1 hierarchies a pod's cgroup is made in. `unified` is the hybrid layout's v2 tree (systemd mounts it at
+ * /sys/fs/cgroup/unified beside the v1 controllers): runc makes every container's path there too, so it is removed
+ * there as well (left, one directory per sandbox stayed behind on these hosts).
+ */
 const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'devices', 'freezer', 'systemd', 'unified'];
 /** statfs f_type of cgroup2 (CGROUP2_SUPER_MAGIC). */
 const CGROUP2_MAGIC = 0x63677270;

@@ -25,6 +25,7 @@ import type { Deployment, Node, Pod } from '../../api/index.js';
 import { DEPLOYMENTS, loadClientConfig, NAMESPACES, NODES, PODS, refFor, RestClient, type ObjectLike } from '../../client/index.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 import { freePort } from '../support/util.js';
+import { commOf, componentsOf, cpuMs, processTree, rssBytes } from './proc.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCALES = (process.env.BENCH_SCALES ?? '1000x30000,5000x150000').split(',').filter(Boolean).map((s) => {
@@ -46,68 +47,6 @@ const TARGET = { nodes: 1000, pods: 30000, seconds: 60, rssMB: 512, mutatingP99s
 const say = (s: string): boolean => process.stderr.write(s + '\n');
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 const MB = 1e6;
-
-// ---- processes: RSS and CPU from /proc ----
-
-/** The pid and every descendant of it (children of children). */
-function processTree(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parent) if (ppid === out[i]) out.push(pid);
-  return out.filter((p) => parent.has(p));
-}
-
-function rssBytes(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** user+system CPU ms of a process, or of one of its threads (task). */
-function cpuMs(pid: number, tid?: number): number {
-  try {
-    const stat = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function commOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(2, 4).join(' ');
-  } catch {
-    return '?';
-  }
-}
-
-/**
- * The control plane's components as the server reports them (<data-dir>/components.json: name, pid, thread id) when
- * it runs them apart, else one "server" entry for the whole process tree.
- */
-interface Component {
-  name: string;
-  pid: number;
-  tid?: number;
-}
-function componentsOf(dataDir: string, serverPid: number): Component[] {
-  const file = join(dataDir, 'components.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Component[];
-  return [{ name: 'server', pid: serverPid }];
-}
 
 // ---- the server's latency histograms ----
 

@@ -256,6 +256,12 @@ export class UpCluster extends Clients {
     return this.seen.size;
   }
 
+  /** The ids of the sandboxes this cluster has had (their cgroups are /ketch/<id's first 12>). */
+  get sandboxIds(): string[] {
+    this.noteSandboxes();
+    return [...this.seen];
+  }
+
   /** Kills a cluster still running (a failed test), stops the mirror, removes the bridge and, if nothing is mounted, the dir. */
   async dispose(): Promise<void> {
     clearInterval(this.census);
