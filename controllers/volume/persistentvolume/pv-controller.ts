@@ -5,6 +5,9 @@
 // Bound, claim.spec.volumeName (+ the bind-completed annotation), the claim's phase Bound. Any step may fail or race
 // with users and other writers; every sync starts from what the objects say and finishes what is missing, so a crash
 // between steps is healed by the next sync. One worker: two concurrent syncs could bind two claims to one volume.
+// Provisioning and deleting volumes are slow driver calls and run beside the worker (kube's scheduleOperation and
+// external-provisioner's workers): one operation per claim or volume at a time, at most OPERATIONS at once; their
+// results come back as informer events, a failure as a rate-limited retry of the key.
 //
 // - A claim without a volume gets the best Available volume (class, access modes, smallest capacity that fits,
 //   selector; one pre-bound to it first), or is provisioned (provisioning.ts) when its class names a provisioner; a
@@ -17,6 +20,7 @@ import {
   type Node, type PersistentVolume, type PersistentVolumeClaim, type StorageClass,
 } from '../../../api/index.js';
 import { NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type Informer, type ResourceClient } from '../../../client/index.js';
+import { Limiter } from '../../../lib/limit.js';
 import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../../framework/controller.js';
 import { DriverRegistry } from '../csi/controller-service.js';
 import { LocalPathControllerService } from '../local-path/controller-service.js';
@@ -30,6 +34,8 @@ export const DEFAULT_RESYNC_MS = 15_000;
 const RESYNC = 'resync';
 const CLAIM = 'claim:';
 const VOLUME = 'volume:';
+/** Provision and delete operations run at once (external-provisioner's --worker-threads is 100; a node's disk is one). */
+const OPERATIONS = 16;
 
 export interface PersistentVolumeControllerOptions {
   /** The drivers run in this process (default: the built-in local-path driver). */
@@ -54,6 +60,9 @@ export class PersistentVolumeController extends Controller {
   private readonly resyncMs: number;
   /** Volumes this controller created that the informer has not brought back yet. */
   private readonly created = new Set<string>();
+  /** Provision/delete operations under way, by the key they report to. */
+  private readonly operations = new Set<string>();
+  private readonly operationSlots = new Limiter(OPERATIONS);
 
   constructor(ctx: ControllerContext, opts: PersistentVolumeControllerOptions = {}) {
     super({ name: 'persistentvolume-binder', clock: ctx.clock, workers: 1 });
@@ -209,7 +218,26 @@ export class PersistentVolumeController extends Controller {
     const annotated = await this.provisioner.annotate(claim, cls.provisioner);
     const driver = this.drivers.get(cls.provisioner);
     if (!driver) this.provisioner.external(annotated, cls.provisioner);
-    else await this.provisioner.provision(annotated, cls, driver);
+    else this.operation(CLAIM + claimKey(claim), () => this.provisioner.provision(annotated, cls, driver));
+  }
+
+  /**
+   * Runs a slow driver operation beside the worker, unless one for the same key is under way. Its result reaches the
+   * controller through the informers (a new or deleted volume); a failure retries the key with back-off.
+   */
+  private operation(key: string, op: () => Promise<void>): void {
+    if (this.operations.has(key)) return;
+    this.operations.add(key);
+    void this.operationSlots
+      .run(op)
+      .then(
+        () => this.queue.forget(key),
+        (err: unknown) => {
+          this.log.info('volume operation failed, retrying', { key, error: err instanceof Error ? err.message : String(err) });
+          this.queue.addRateLimited(key);
+        },
+      )
+      .finally(() => this.operations.delete(key));
   }
 
   private async syncBoundClaim(claim: PersistentVolumeClaim): Promise<void> {
@@ -295,7 +323,7 @@ export class PersistentVolumeController extends Controller {
       let pv = volume;
       // Keep a Failed phase: the user should see that reclaiming went wrong while it is retried.
       if (pv.status?.phase !== 'Released' && pv.status?.phase !== 'Failed') pv = await w.volumePhase(pv, 'Released');
-      await this.reclaimer.reclaim(pv);
+      this.operation(VOLUME + (pv.metadata.name ?? ''), () => this.reclaimer.reclaim(pv));
       return;
     }
     const name = claim.spec?.volumeName;
@@ -318,7 +346,7 @@ export class PersistentVolumeController extends Controller {
       // Provisioned for this claim, which got another volume meanwhile: not needed.
       let pv = volume;
       if (pv.status?.phase !== 'Released' && pv.status?.phase !== 'Failed') pv = await w.volumePhase(pv, 'Released');
-      await this.reclaimer.reclaim(pv);
+      this.operation(VOLUME + (pv.metadata.name ?? ''), () => this.reclaimer.reclaim(pv));
       return;
     }
     await this.unbind(volume);
