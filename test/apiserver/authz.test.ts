@@ -263,5 +263,63 @@ describe('authorization (Node, RBAC)', function () {
       // And deletes only pods bound to itself.
       assert.equal((await h.call('DELETE', '/api/v1/namespaces/team-a/pods/on-b', as(nodeA))).status, 403);
     });
+
+    it('only removes the local-path cleanup finalizer of a deleted PersistentVolume pinned to itself', async () => {
+      const FIN = 'local-path.ketch.io/cleanup';
+      const pv = (name: string, host: string): J => ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name, finalizers: [FIN] },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Delete',
+          storageClassName: 'local-path',
+          hostPath: { path: `/var/lib/ketch/storage/${name}`, type: 'DirectoryOrCreate' },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [host] }] }] } },
+        },
+      });
+      for (const [name, host] of [['pv-a', 'node-a'], ['pv-b', 'node-b']] as const) {
+        assert.equal((await h.call('POST', '/api/v1/persistentvolumes', { body: pv(name, host) })).status, 201);
+        // Deleted by the PV controller (here the admin): the finalizer keeps it until its node has removed the directory.
+        assert.equal((await h.call('DELETE', `/api/v1/persistentvolumes/${name}`)).status, 200);
+      }
+      // The agent's informer lists and watches them, and updates one; patch, create and delete are not granted.
+      const listed = await h.call('GET', '/api/v1/persistentvolumes', as(nodeA));
+      assert.equal(listed.status, 200, listed.text);
+      const byName = (name: string): J => structuredClone((listed.json.items as J[]).find((o) => (o.metadata as J).name === name)) as J;
+      const put = (o: J): Promise<{ status: number; json: J; text: string }> => h.call('PUT', `/api/v1/persistentvolumes/${String((o.metadata as J).name)}`, { body: o, ...as(nodeA) });
+      const dropped = (o: J): J => ({ ...o, metadata: { ...(o.metadata as J), finalizers: ((o.metadata as J).finalizers as string[]).filter((f) => f !== FIN) } });
+      const refusedWith = async (o: J, why: string): Promise<void> => {
+        const r = await put(o);
+        assert.equal(r.status, 403, r.text);
+        assert.equal(r.json.reason, 'Forbidden');
+        const name = String((o.metadata as J).name);
+        assert.equal(r.json.message, `persistentvolumes "${name}" is forbidden: node "node-a" is not allowed to modify persistentvolume "${name}": ${why}`);
+      };
+      const nothingElse = `nodes may only remove the ${FIN} finalizer, and change nothing else`;
+      const a = byName('pv-a');
+      await refusedWith(dropped(byName('pv-b')), 'the volume is not pinned to node "node-a" by its kubernetes.io/hostname node affinity');
+      // A volume's source (its path) is immutable for everyone (validation answers first, 422); the mutable rest of the
+      // spec is not a node's to change either.
+      const moved = await put({ ...dropped(a), spec: { ...(a.spec as J), hostPath: { path: '/etc', type: 'DirectoryOrCreate' } } });
+      assert.equal(moved.status, 422, moved.text);
+      await refusedWith({ ...dropped(a), spec: { ...(a.spec as J), persistentVolumeReclaimPolicy: 'Retain' } }, nothingElse);
+      await refusedWith({ ...dropped(a), metadata: { ...(dropped(a).metadata as J), labels: { owner: 'node-a' } } }, nothingElse);
+      await refusedWith({ ...a, metadata: { ...(a.metadata as J), finalizers: [FIN, 'example.com/keep'] } }, nothingElse);
+      const patched = await h.call('PATCH', '/api/v1/persistentvolumes/pv-a', { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json', ...as(nodeA) });
+      assert.equal(patched.status, 403, patched.text);
+      const created = await h.call('POST', '/api/v1/persistentvolumes', { body: pv('pv-new', 'node-a'), ...as(nodeA) });
+      assert.equal(created.status, 403, created.text);
+      assert.equal((await h.call('DELETE', '/api/v1/persistentvolumes/pv-a', as(nodeA))).status, 403);
+      // What the agent does: the finalizer goes (pv-protection's stays, for its controller); node B's volume keeps it.
+      const cleaned = await put(dropped(a));
+      assert.equal(cleaned.status, 200, cleaned.text);
+      const finalizersOf = async (name: string): Promise<unknown> => ((await h.call('GET', `/api/v1/persistentvolumes/${name}`)).json.metadata as J).finalizers;
+      assert.deepEqual(await finalizersOf('pv-a'), ['kubernetes.io/pv-protection']);
+      assert.deepEqual(await finalizersOf('pv-b'), [FIN, 'kubernetes.io/pv-protection']);
+      const b = (await h.call('GET', '/api/v1/persistentvolumes/pv-b')).json as { spec: { hostPath: { path: string } } };
+      assert.equal(b.spec.hostPath.path, '/var/lib/ketch/storage/pv-b');
+    });
   });
 });
