@@ -145,7 +145,7 @@ describe('NodeRestriction admission', () => {
     assert.equal(await refused(upd(live, drop(live))), msg(`nodes may only remove the ${FIN} finalizer of a volume being deleted`));
     const nothingElse = msg(`nodes may only remove the ${FIN} finalizer, and change nothing else`);
     const moved = drop(mine);
-    moved.spec = { ...mine.spec, hostPath: { path: '/etc' } };
+    moved.spec = { ...(mine.spec as object), hostPath: { path: '/etc' } };
     assert.equal(await refused(upd(mine, moved)), nothingElse);
     assert.equal(await refused(upd(mine, { ...drop(mine), metadata: { ...drop(mine).metadata, labels: { a: 'b' } } })), nothingElse);
     assert.equal(await refused(upd(mine, { ...mine, metadata: { ...mine.metadata, finalizers: [FIN] } })), nothingElse);
