@@ -5,9 +5,10 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startApiServer } from '../../apiserver/index.js';
 import { issueCert, kubeconfigYaml, type CertPair } from '../../apiserver/pki/pki.js';
 import { KUBECTL } from '../support/kubectl-scenarios.js';
 import { waitFor } from '../support/util.js';
@@ -320,6 +321,51 @@ describe('authorization (Node, RBAC)', function () {
       assert.deepEqual(await finalizersOf('pv-b'), [FIN, 'kubernetes.io/pv-protection']);
       const b = (await h.call('GET', '/api/v1/persistentvolumes/pv-b')).json as { spec: { hostPath: { path: string } } };
       assert.equal(b.spec.hostPath.path, '/var/lib/ketch/storage/pv-b');
+    });
+  });
+
+  describe('admin identities (kubeadm 1.29+)', () => {
+    it('admin.kubeconfig holds cluster-admin through the kubeadm:cluster-admins binding; super-admin.kubeconfig is system:masters', async () => {
+      const admin = h.api.adminKubeconfigPath;
+      const whoami = await kubectl(admin, ['auth', 'whoami']);
+      assert.match(whoami.stdout, /^Username\s+admin$[\s\S]*^Groups\s+\[kubeadm:cluster-admins system:authenticated\]$/m, whoami.stderr);
+      const list = await kubectl(admin, ['auth', 'can-i', '--list']);
+      assert.match(list.stdout, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m, list.stderr);
+      const ssar = await h.call('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'delete', resource: 'nodes' } } },
+      });
+      assert.deepEqual(ssar.json.status, { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"' });
+      const superAdmin = h.api.superAdminKubeconfigPath;
+      assert.equal(statSync(superAdmin).mode & 0o777, 0o600);
+      const su = await kubectl(superAdmin, ['auth', 'whoami']);
+      assert.match(su.stdout, /^Username\s+kubernetes-super-admin$[\s\S]*^Groups\s+\[system:masters system:authenticated\]$/m, su.stderr);
+    });
+
+    it('loses its rights with the binding (super-admin keeps them), and the next API server start restores it', async () => {
+      const CRB = `${RBAC}/clusterrolebindings/kubeadm:cluster-admins`;
+      const binding = (await h.call('GET', CRB)).json as { roleRef: J; subjects: J[]; metadata: { labels: Record<string, string> } };
+      assert.deepEqual(binding.roleRef, { apiGroup: G, kind: 'ClusterRole', name: 'cluster-admin' });
+      assert.deepEqual(binding.subjects, [{ kind: 'Group', apiGroup: G, name: 'kubeadm:cluster-admins' }]);
+      assert.equal(binding.metadata.labels['kubernetes.io/bootstrapping'], 'rbac-defaults');
+      assert.equal((await h.call('DELETE', CRB, { auth: 'super-admin' })).status, 200);
+      const denied = await waitFor(async () => {
+        const r = await h.call('GET', '/api/v1/namespaces/team-a/pods');
+        return r.status === 403 ? r : undefined;
+      }, { timeoutMs: 5000, what: 'the admin to lose cluster-admin' });
+      assert.equal(denied.json.message, 'pods is forbidden: User "admin" cannot list resource "pods" in API group "" in the namespace "team-a"');
+      assert.equal((await h.call('GET', '/api/v1/namespaces/team-a/pods', { auth: 'super-admin' })).status, 200);
+      // The next start (here a second API server on the same store, as in an HA control plane) reconciles the bootstrap
+      // policy and puts the binding back; this server's cache follows, and the admin is allowed again.
+      const dataDir = mkdtempSync(join(tmpdir(), 'ketch-authz-second-'));
+      cpSync(h.dataDir, dataDir, { recursive: true });
+      const second = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage: h.storage, kubernetesService: false });
+      try {
+        assert.equal((await h.call('GET', CRB, { auth: 'super-admin' })).status, 200);
+        await waitFor(async () => ((await h.call('GET', '/api/v1/namespaces/team-a/pods')).status === 200 ? true : undefined), { timeoutMs: 5000, what: 'the admin to hold cluster-admin again' });
+      } finally {
+        await second.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -2,7 +2,7 @@
 // namespace_policy.go): the roles and bindings kube-apiserver reconciles at every start, as data. Rules follow kube's
 // rendered testdata (cluster-roles.yaml, controller-roles.yaml, ...); resources ketch does not serve yet are kept, so
 // the roles grant what kube's do when those kinds arrive.
-import { KUBELET_CLIENT_USER } from '../../pki/pki.js';
+import { CLUSTER_ADMINS_GROUP, KUBELET_CLIENT_USER } from '../../pki/pki.js';
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/schemas/rbac.js';
 import { RBAC_GROUP } from '../../../api/schemas/rbac.js';
 
@@ -360,6 +360,9 @@ export const BOOTSTRAP_CLUSTER_ROLES: readonly ClusterRole[] = [
 
 export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('cluster-admin', 'cluster-admin', [subject.group('system:masters')]),
+  // The admin kubeconfig's group, as kubeadm 1.29+ binds it (kubeadm writes it; here the API server keeps it, so it
+  // exists before admin.kubeconfig is written and a deleted one is back at the next start).
+  clusterBinding(CLUSTER_ADMINS_GROUP, 'cluster-admin', [subject.group(CLUSTER_ADMINS_GROUP)]),
   clusterBinding('system:basic-user', 'system:basic-user', [subject.group('system:authenticated')]),
   clusterBinding('system:discovery', 'system:discovery', [subject.group('system:authenticated')]),
   clusterBinding('system:kube-controller-manager', 'system:kube-controller-manager', [subject.user('system:kube-controller-manager')]),
