@@ -29,7 +29,7 @@ import { upgradeHandler } from './handlers/upgrade.js';
 import { WatchLimiter } from './handlers/watch-limiter.js';
 import { fetchSummary, type MetricsDeps } from './nodeproxy/metrics-api.js';
 import type { NodeProxyDeps, ProxyNode, ProxyPod } from './nodeproxy/node-proxy.js';
-import { ensurePki, kubeconfigYaml, type ClusterPki } from './pki/pki.js';
+import { ensurePki, kubeconfigYaml, SUPER_ADMIN_USER, type ClusterPki } from './pki/pki.js';
 import { ensureTokenFile } from './pki/token-file.js';
 import type { Admission, Clock } from './registry/index.js';
 import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './registry/kinds/service.js';
@@ -118,8 +118,10 @@ export interface ApiServer {
   port: number;
   url: string;
   caCertPem: string;
-  /** Client certificate in system:masters. */
+  /** Client certificate of user admin in kubeadm:cluster-admins (cluster-admin through RBAC). */
   adminKubeconfigPath: string;
+  /** Client certificate in system:masters: the break-glass credential (kubeadm's super-admin.conf). */
+  superAdminKubeconfigPath: string;
   /** Client certificate of user system:kube-scheduler. */
   schedulerKubeconfigPath: string;
   /** Client certificate of user system:kube-controller-manager. */
@@ -238,6 +240,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url,
     caCertPem: pki.ca.certPem,
     adminKubeconfigPath: kubeconfigs.admin,
+    superAdminKubeconfigPath: kubeconfigs.superAdmin,
     schedulerKubeconfigPath: kubeconfigs.scheduler,
     controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
     addMetricsSource: (source) => metrics.addSource(source),
@@ -323,12 +326,24 @@ function nodeProxyDeps(opts: ApiServerOptions, stores: CoreStores, pki: ClusterP
   };
 }
 
-/** The kubeconfigs written beside the PKI: the admin's (system:masters), the scheduler's and the controller manager's. */
-async function writeKubeconfigs(dataDir: string, url: string, pki: ClusterPki): Promise<{ admin: string; scheduler: string; controllerManager: string }> {
-  const out = { admin: join(dataDir, 'admin.kubeconfig'), scheduler: join(dataDir, 'scheduler.kubeconfig'), controllerManager: join(dataDir, 'controller-manager.kubeconfig') };
-  await writeFile(out.admin, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'admin', client: pki.admin }), { mode: 0o600 });
-  await writeFile(out.scheduler, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'system:kube-scheduler', client: pki.scheduler }), { mode: 0o600 });
-  await writeFile(out.controllerManager, kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user: 'system:kube-controller-manager', client: pki.controllerManager }), { mode: 0o600 });
+/**
+ * The kubeconfigs written beside the PKI, once the bootstrap policy (the admin's binding) is in the authorizer: the
+ * admin's (kubeadm:cluster-admins), the break-glass super-admin's (system:masters), the scheduler's and the controller
+ * manager's.
+ */
+async function writeKubeconfigs(dataDir: string, url: string, pki: ClusterPki): Promise<{ admin: string; superAdmin: string; scheduler: string; controllerManager: string }> {
+  const users = {
+    admin: ['admin.kubeconfig', 'admin', pki.admin],
+    superAdmin: ['super-admin.kubeconfig', SUPER_ADMIN_USER, pki.superAdmin],
+    scheduler: ['scheduler.kubeconfig', 'system:kube-scheduler', pki.scheduler],
+    controllerManager: ['controller-manager.kubeconfig', 'system:kube-controller-manager', pki.controllerManager],
+  } as const;
+  const out = { admin: '', superAdmin: '', scheduler: '', controllerManager: '' };
+  for (const key of Object.keys(users) as (keyof typeof users)[]) {
+    const [file, user, client] = users[key];
+    out[key] = join(dataDir, file);
+    await writeFile(out[key], kubeconfigYaml({ server: url, caPem: pki.ca.certPem, user, client }), { mode: 0o600 });
+  }
   return out;
 }
 

@@ -41,8 +41,11 @@ describe('authorization feeds', () => {
       const getPods: Attributes = { user: alice, verb: 'get', namespace: 'ns', apiGroup: '', apiVersion: 'v1', resource: 'pods', subresource: '', name: '', path: '', resourceRequest: true };
       assert.equal(rbac.authorize(getPods).decision, 'noOpinion');
       const bindings = store(`${G}/v1`, 'RoleBinding');
-      await bindings.create('ns', { apiVersion: `${G}/v1`, kind: 'RoleBinding', metadata: { name: 'b', namespace: 'ns' }, roleRef: { apiGroup: G, kind: 'ClusterRole', name: 'reader' }, subjects: [{ kind: 'User', apiGroup: G, name: 'alice' }] } as Obj);
-      await waitFor(() => rbac.authorize(getPods).decision === 'allow', { what: 'the binding to reach the cache' });
+      const made = await bindings.create('ns', { apiVersion: `${G}/v1`, kind: 'RoleBinding', metadata: { name: 'b', namespace: 'ns' }, roleRef: { apiGroup: G, kind: 'ClusterRole', name: 'reader' }, subjects: [{ kind: 'User', apiGroup: G, name: 'alice' }] } as Obj);
+      // reached(rv): the cache holds the write once it resolves (how the server waits for its bootstrap policy).
+      await feeds[RBAC_KINDS.indexOf('RoleBinding')]!.reached(made.metadata.resourceVersion ?? '');
+      assert.equal(rbac.authorize(getPods).decision, 'allow');
+      await feeds[0]!.reached('1');
       assert.deepEqual(rulesReviewStatus(unionRules([new NodeAuthorizer(graph), rbac], alice, 'ns')), { resourceRules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }], nonResourceRules: [], incomplete: false });
       await bindings.delete('ns', 'b');
       await waitFor(() => rbac.authorize(getPods).decision === 'noOpinion', { what: 'the deletion to reach the cache' });

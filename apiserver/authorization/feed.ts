@@ -27,6 +27,8 @@ export interface Feed {
   /** Resolves once the first snapshot has been delivered (decisions are complete from then on). */
   readonly synced: Promise<void>;
   readonly isSynced: () => boolean;
+  /** Resolves once the consumer holds the type's state at resourceVersion rv or later (the server's own writes). */
+  reached(rv: string): Promise<void>;
   close(): void;
 }
 
@@ -45,6 +47,17 @@ export function feed(what: string, source: () => EventSource, sink: EventSink, l
   let markSynced: () => void = () => undefined;
   const syncedPromise = new Promise<void>((resolve) => (markSynced = resolve));
   const abort = new AbortController();
+  // The newest resourceVersion delivered (ketch's storages number revisions), and who waits for one.
+  let seen = 0;
+  let waiters: { rv: number; resolve: () => void }[] = [];
+  const saw = (rv: unknown): void => {
+    const n = Number(rv);
+    if (!Number.isFinite(n) || n <= seen) return;
+    seen = n;
+    const due = waiters.filter((w) => w.rv <= seen);
+    waiters = waiters.filter((w) => w.rv > seen);
+    for (const w of due) w.resolve();
+  };
 
   const once = async (): Promise<void> => {
     const w = (current = source());
@@ -60,6 +73,7 @@ export function feed(what: string, source: () => EventSource, sink: EventSink, l
           if (initial && obj.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') {
             sink.replace(initial);
             initial = undefined;
+            saw(obj.metadata?.resourceVersion);
             if (!synced) {
               synced = true;
               markSynced();
@@ -68,7 +82,10 @@ export function feed(what: string, source: () => EventSource, sink: EventSink, l
           continue;
         }
         if (initial) initial.push(obj);
-        else sink.onEvent(ev.type, obj);
+        else {
+          sink.onEvent(ev.type, obj);
+          saw(obj.metadata?.resourceVersion);
+        }
       }
     } finally {
       w.close();
@@ -94,6 +111,11 @@ export function feed(what: string, source: () => EventSource, sink: EventSink, l
   return {
     synced: syncedPromise,
     isSynced: () => synced,
+    reached(rv) {
+      const n = Number(rv);
+      if (!Number.isFinite(n) || n <= seen) return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push({ rv: n, resolve }));
+    },
     close() {
       closed = true;
       abort.abort(new Error('feed closed'));

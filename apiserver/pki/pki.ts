@@ -1,4 +1,4 @@
-// The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
+// The cluster's certificates: a CA, the serving certificate and the admin client certificates, kept under DIR/pki.
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
@@ -13,7 +13,10 @@ export { createCa } from '../../lib/x509.js';
 export interface ClusterPki {
   ca: CertPair;
   serving: CertPair;
+  /** The admin's client certificate: user admin in kubeadm:cluster-admins, cluster-admin through RBAC (kubeadm 1.29+). */
   admin: CertPair;
+  /** The break-glass credential: kubeadm's super-admin.conf, in system:masters (allowed before any authorizer). */
+  superAdmin: CertPair;
   /** The API server's client certificate towards node agents (logs, exec, attach, port-forward). */
   kubeletClient: CertPair;
   /** The scheduler's and the controller manager's own client certificates (CN system:kube-scheduler, system:kube-controller-manager). */
@@ -118,8 +121,10 @@ async function loadOrCreatePki(dir: string, extraNames: string[]): Promise<Clust
   return {
     ca,
     serving,
-    // kubeadm's admin.conf before 1.29: system:masters, which the authorizer chain allows before asking anyone.
-    admin: await client('admin', 'admin', ['system:masters']),
+    // kubeadm 1.29+: admin.conf's group is bound to cluster-admin (the bootstrap policy's kubeadm:cluster-admins), so
+    // removing that binding revokes it; only super-admin.conf is in system:masters, which no authorizer can refuse.
+    admin: await client('admin', 'admin', [CLUSTER_ADMINS_GROUP]),
+    superAdmin: await client('super-admin', SUPER_ADMIN_USER, ['system:masters']),
     // kubeadm's apiserver-kubelet-client, but in no group: the bootstrap policy binds it to system:kubelet-api-admin
     // (nodes/proxy, nodes/log, nodes/stats, ...), what the agents' SubjectAccessReview asks; a leaked copy is no admin.
     kubeletClient: await client('kubelet-client', KUBELET_CLIENT_USER),
@@ -127,6 +132,11 @@ async function loadOrCreatePki(dir: string, extraNames: string[]): Promise<Clust
     controllerManager: await client('controller-manager', 'system:kube-controller-manager'),
   };
 }
+
+/** The admin kubeconfig's group (kubeadm's kubeadm:cluster-admins), bound to cluster-admin by the bootstrap policy. */
+export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
+/** The break-glass user of super-admin.kubeconfig (kubeadm's CN), in system:masters. */
+export const SUPER_ADMIN_USER = 'kubernetes-super-admin';
 
 /** The user the API server is towards the agents (its kubelet-client certificate's CN). */
 export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';

@@ -12,7 +12,7 @@ import { NodeGraph } from '../authorization/node/graph.js';
 import { nodeRestriction } from '../authorization/node/restriction.js';
 import { RBAC_KINDS, RbacAuthorizer, type RbacKind } from '../authorization/rbac/authorizer.js';
 import { rbacEscalationCheck } from '../authorization/rbac/escalation.js';
-import { reconcileBootstrapPolicy } from '../authorization/rbac/reconcile.js';
+import { reconcileBootstrapPolicy, type RbacClient } from '../authorization/rbac/reconcile.js';
 import { storeRbacClient } from '../authorization/rbac/store-client.js';
 import type { AdmissionCheck, Authorizer, RuleResolver } from '../authorization/types.js';
 import { allowAll, alwaysDeny, UnionAuthorizer, type AuthorizationMode } from '../authorization/union.js';
@@ -49,12 +49,23 @@ function asAdmission(check: AdmissionCheck): Admission {
     });
 }
 
+/** The client, noting per kind the newest resourceVersion it wrote. */
+function recordingWrites(client: RbacClient, written: Map<RbacKind, string>): RbacClient {
+  const note = (kind: RbacKind, obj: KubeObject): KubeObject => {
+    const rv = obj.metadata.resourceVersion ?? '';
+    if (Number(rv) > Number(written.get(kind) ?? 0)) written.set(kind, rv);
+    return obj;
+  };
+  return { ...client, create: async (kind, obj) => note(kind, await client.create(kind, obj)), update: async (kind, obj) => note(kind, await client.update(kind, obj)) };
+}
+
 export function serverAuthorization(modes: readonly AuthorizationMode[], registry: Registry, stores: CoreStores, log: Logger): ServerAuthorization {
   const feeds: Feed[] = [];
   const authorizers: Authorizer[] = [];
   const resolvers: RuleResolver[] = [];
   const admission: Admission[] = [];
   let rbac: RbacAuthorizer | undefined;
+  const rbacFeeds = new Map<RbacKind, Feed>();
   for (const mode of modes) {
     switch (mode) {
       case 'AlwaysAllow':
@@ -80,7 +91,11 @@ export function serverAuthorization(modes: readonly AuthorizationMode[], registr
       }
       case 'RBAC': {
         const cache = (rbac = new RbacAuthorizer());
-        for (const k of RBAC_KINDS) feeds.push(feed(k, watchAll(rbacStore(registry, k)), cache.sink(k), log));
+        for (const k of RBAC_KINDS) {
+          const f = feed(k, watchAll(rbacStore(registry, k)), cache.sink(k), log);
+          rbacFeeds.set(k, f);
+          feeds.push(f);
+        }
         authorizers.push(cache);
         resolvers.push(cache);
         break;
@@ -102,8 +117,11 @@ export function serverAuthorization(modes: readonly AuthorizationMode[], registr
     admission,
     async start(hookLog) {
       // ensure-rbac: written as the server's own system:masters identity, after the system namespaces exist.
-      if (rbac) await reconcileBootstrapPolicy(storeRbacClient((k) => rbacStore(registry, k)), hookLog);
+      const written = new Map<RbacKind, string>();
+      if (rbac) await reconcileBootstrapPolicy(recordingWrites(storeRbacClient((k) => rbacStore(registry, k)), written), hookLog);
       await Promise.all(feeds.map((f) => f.synced));
+      // What it wrote is in the RBAC cache before the server is up: the admin kubeconfig works through its binding.
+      await Promise.all([...written].map(([kind, rv]) => rbacFeeds.get(kind)?.reached(rv)));
     },
     close() {
       for (const f of feeds) f.close();

@@ -67,7 +67,7 @@ describe('audit log', function () {
     assert.equal(ev.apiVersion, 'audit.k8s.io/v1');
     assert.equal(ev.level, 'Request');
     assert.match(ev.auditID, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(ev.user, { username: 'admin', groups: ['system:masters', 'system:authenticated'] });
+    assert.deepEqual(ev.user, { username: 'admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] });
     assert.deepEqual(ev.sourceIPs, ['127.0.0.1']);
     assert.deepEqual(ev.objectRef, { resource: 'configmaps', namespace: 'default', name: 'audited', apiVersion: 'v1' });
     assert.deepEqual(ev.responseStatus, { metadata: {}, code: 201 });

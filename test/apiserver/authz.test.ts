@@ -5,9 +5,10 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startApiServer } from '../../apiserver/index.js';
 import { issueCert, kubeconfigYaml, type CertPair } from '../../apiserver/pki/pki.js';
 import { KUBECTL } from '../support/kubectl-scenarios.js';
 import { waitFor } from '../support/util.js';
@@ -262,6 +263,109 @@ describe('authorization (Node, RBAC)', function () {
       assert.equal((await h.call('GET', '/api/v1/nodes/node-b', as(nodeA))).status, 403);
       // And deletes only pods bound to itself.
       assert.equal((await h.call('DELETE', '/api/v1/namespaces/team-a/pods/on-b', as(nodeA))).status, 403);
+    });
+
+    it('only removes the local-path cleanup finalizer of a deleted PersistentVolume pinned to itself', async () => {
+      const FIN = 'local-path.ketch.io/cleanup';
+      const pv = (name: string, host: string): J => ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name, finalizers: [FIN] },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Delete',
+          storageClassName: 'local-path',
+          hostPath: { path: `/var/lib/ketch/storage/${name}`, type: 'DirectoryOrCreate' },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [host] }] }] } },
+        },
+      });
+      for (const [name, host] of [['pv-a', 'node-a'], ['pv-b', 'node-b']] as const) {
+        assert.equal((await h.call('POST', '/api/v1/persistentvolumes', { body: pv(name, host) })).status, 201);
+        // Deleted by the PV controller (here the admin): the finalizer keeps it until its node has removed the directory.
+        assert.equal((await h.call('DELETE', `/api/v1/persistentvolumes/${name}`)).status, 200);
+      }
+      // The agent's informer lists and watches them, and updates one; patch, create and delete are not granted.
+      const listed = await h.call('GET', '/api/v1/persistentvolumes', as(nodeA));
+      assert.equal(listed.status, 200, listed.text);
+      const byName = (name: string): J => structuredClone((listed.json.items as J[]).find((o) => (o.metadata as J).name === name)) as J;
+      const put = (o: J): Promise<{ status: number; json: J; text: string }> => h.call('PUT', `/api/v1/persistentvolumes/${String((o.metadata as J).name)}`, { body: o, ...as(nodeA) });
+      const dropped = (o: J): J => ({ ...o, metadata: { ...(o.metadata as J), finalizers: ((o.metadata as J).finalizers as string[]).filter((f) => f !== FIN) } });
+      const refusedWith = async (o: J, why: string): Promise<void> => {
+        const r = await put(o);
+        assert.equal(r.status, 403, r.text);
+        assert.equal(r.json.reason, 'Forbidden');
+        const name = String((o.metadata as J).name);
+        assert.equal(r.json.message, `persistentvolumes "${name}" is forbidden: node "node-a" is not allowed to modify persistentvolume "${name}": ${why}`);
+      };
+      const nothingElse = `nodes may only remove the ${FIN} finalizer, and change nothing else`;
+      const a = byName('pv-a');
+      await refusedWith(dropped(byName('pv-b')), 'the volume is not pinned to node "node-a" by its kubernetes.io/hostname node affinity');
+      // A volume's source (its path) is immutable for everyone (validation answers first, 422); the mutable rest of the
+      // spec is not a node's to change either.
+      const moved = await put({ ...dropped(a), spec: { ...(a.spec as J), hostPath: { path: '/etc', type: 'DirectoryOrCreate' } } });
+      assert.equal(moved.status, 422, moved.text);
+      await refusedWith({ ...dropped(a), spec: { ...(a.spec as J), persistentVolumeReclaimPolicy: 'Retain' } }, nothingElse);
+      await refusedWith({ ...dropped(a), metadata: { ...(dropped(a).metadata as J), labels: { owner: 'node-a' } } }, nothingElse);
+      await refusedWith({ ...a, metadata: { ...(a.metadata as J), finalizers: [FIN, 'example.com/keep'] } }, nothingElse);
+      const patched = await h.call('PATCH', '/api/v1/persistentvolumes/pv-a', { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json', ...as(nodeA) });
+      assert.equal(patched.status, 403, patched.text);
+      const created = await h.call('POST', '/api/v1/persistentvolumes', { body: pv('pv-new', 'node-a'), ...as(nodeA) });
+      assert.equal(created.status, 403, created.text);
+      assert.equal((await h.call('DELETE', '/api/v1/persistentvolumes/pv-a', as(nodeA))).status, 403);
+      // What the agent does: the finalizer goes (pv-protection's stays, for its controller); node B's volume keeps it.
+      const cleaned = await put(dropped(a));
+      assert.equal(cleaned.status, 200, cleaned.text);
+      const finalizersOf = async (name: string): Promise<unknown> => ((await h.call('GET', `/api/v1/persistentvolumes/${name}`)).json.metadata as J).finalizers;
+      assert.deepEqual(await finalizersOf('pv-a'), ['kubernetes.io/pv-protection']);
+      assert.deepEqual(await finalizersOf('pv-b'), [FIN, 'kubernetes.io/pv-protection']);
+      const b = (await h.call('GET', '/api/v1/persistentvolumes/pv-b')).json as { spec: { hostPath: { path: string } } };
+      assert.equal(b.spec.hostPath.path, '/var/lib/ketch/storage/pv-b');
+    });
+  });
+
+  describe('admin identities (kubeadm 1.29+)', () => {
+    it('admin.kubeconfig holds cluster-admin through the kubeadm:cluster-admins binding; super-admin.kubeconfig is system:masters', async () => {
+      const admin = h.api.adminKubeconfigPath;
+      const whoami = await kubectl(admin, ['auth', 'whoami']);
+      assert.match(whoami.stdout, /^Username\s+admin$[\s\S]*^Groups\s+\[kubeadm:cluster-admins system:authenticated\]$/m, whoami.stderr);
+      const list = await kubectl(admin, ['auth', 'can-i', '--list']);
+      assert.match(list.stdout, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m, list.stderr);
+      const ssar = await h.call('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'delete', resource: 'nodes' } } },
+      });
+      assert.deepEqual(ssar.json.status, { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"' });
+      const superAdmin = h.api.superAdminKubeconfigPath;
+      assert.equal(statSync(superAdmin).mode & 0o777, 0o600);
+      const su = await kubectl(superAdmin, ['auth', 'whoami']);
+      assert.match(su.stdout, /^Username\s+kubernetes-super-admin$[\s\S]*^Groups\s+\[system:masters system:authenticated\]$/m, su.stderr);
+    });
+
+    it('loses its rights with the binding (super-admin keeps them), and the next API server start restores it', async () => {
+      const CRB = `${RBAC}/clusterrolebindings/kubeadm:cluster-admins`;
+      const binding = (await h.call('GET', CRB)).json as { roleRef: J; subjects: J[]; metadata: { labels: Record<string, string> } };
+      assert.deepEqual(binding.roleRef, { apiGroup: G, kind: 'ClusterRole', name: 'cluster-admin' });
+      assert.deepEqual(binding.subjects, [{ kind: 'Group', apiGroup: G, name: 'kubeadm:cluster-admins' }]);
+      assert.equal(binding.metadata.labels['kubernetes.io/bootstrapping'], 'rbac-defaults');
+      assert.equal((await h.call('DELETE', CRB, { auth: 'super-admin' })).status, 200);
+      const denied = await waitFor(async () => {
+        const r = await h.call('GET', '/api/v1/namespaces/team-a/pods');
+        return r.status === 403 ? r : undefined;
+      }, { timeoutMs: 5000, what: 'the admin to lose cluster-admin' });
+      assert.equal(denied.json.message, 'pods is forbidden: User "admin" cannot list resource "pods" in API group "" in the namespace "team-a"');
+      assert.equal((await h.call('GET', '/api/v1/namespaces/team-a/pods', { auth: 'super-admin' })).status, 200);
+      // The next start (here a second API server on the same store, as in an HA control plane) reconciles the bootstrap
+      // policy and puts the binding back; this server's cache follows, and the admin is allowed again.
+      const dataDir = mkdtempSync(join(tmpdir(), 'ketch-authz-second-'));
+      cpSync(h.dataDir, dataDir, { recursive: true });
+      const second = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage: h.storage, kubernetesService: false });
+      try {
+        assert.equal((await h.call('GET', CRB, { auth: 'super-admin' })).status, 200);
+        await waitFor(async () => ((await h.call('GET', '/api/v1/namespaces/team-a/pods')).status === 200 ? true : undefined), { timeoutMs: 5000, what: 'the admin to hold cluster-admin again' });
+      } finally {
+        await second.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 });

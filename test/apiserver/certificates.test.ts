@@ -39,7 +39,7 @@ describe('CertificateSigningRequest (API server, kubectl)', function () {
     assert.equal(r.status, 201, r.text);
     const spec = r.json.spec as Record<string, unknown>;
     assert.equal(spec.username, 'admin');
-    assert.deepEqual(spec.groups, ['system:masters', 'system:authenticated']);
+    assert.deepEqual(spec.groups, ['kubeadm:cluster-admins', 'system:authenticated']);
     assert.deepEqual(r.json.status, {});
     // A token user is recorded as the token's user.
     const t = await h.call('POST', PATH, { body: csr('by-token'), auth: { token: h.adminToken } });

@@ -22,8 +22,11 @@ export interface CallOptions {
   contentType?: string;
   accept?: string;
   headers?: Record<string, string>;
-  /** 'admin' (client cert, default), 'none', or a bearer token. */
-  auth?: 'admin' | 'none' | { token: string } | { cert: string; key: string };
+  /**
+   * 'admin' (client cert in kubeadm:cluster-admins, default), 'super-admin' (client cert in system:masters), 'none', a
+   * bearer token or a client certificate.
+   */
+  auth?: 'admin' | 'super-admin' | 'none' | { token: string } | { cert: string; key: string };
 }
 
 export interface WatchStream {
@@ -48,15 +51,15 @@ export async function startHarness(extra: Partial<ApiServerOptions> = {}): Promi
   const dataDir = mkdtempSync(join(tmpdir(), 'ketch-apiserver-test-'));
   const storage = new EmbeddedStorage({ path: ':memory:' });
   const api = await startApiServer({ dataDir, securePort: 0, bindAddress: '127.0.0.1', storage, ...extra });
-  const cert = readFileSync(join(dataDir, 'pki', 'admin.crt'), 'utf8');
-  const key = readFileSync(join(dataDir, 'pki', 'admin.key'), 'utf8');
+  const pair = (name: string): { cert: string; key: string } => ({ cert: readFileSync(join(dataDir, 'pki', `${name}.crt`), 'utf8'), key: readFileSync(join(dataDir, 'pki', `${name}.key`), 'utf8') });
+  const certs = { admin: pair('admin'), 'super-admin': pair('super-admin') };
   const adminToken = readFileSync(join(dataDir, 'token-file'), 'utf8').split(',')[0] ?? '';
 
   function options(method: string, path: string, o: CallOptions, body?: Buffer): RequestOptions {
     const headers: Record<string, string> = { Accept: o.accept ?? 'application/json', ...(o.headers ?? {}) };
     const auth = o.auth ?? 'admin';
     const tls: RequestOptions = { ca: api.caCertPem };
-    if (auth === 'admin') Object.assign(tls, { cert, key });
+    if (auth === 'admin' || auth === 'super-admin') Object.assign(tls, certs[auth]);
     else if (auth !== 'none' && 'token' in auth) headers.Authorization = `Bearer ${auth.token}`;
     else if (auth !== 'none') Object.assign(tls, { cert: auth.cert, key: auth.key });
     if (body) {

@@ -67,7 +67,7 @@ describe('reviews and typed-client protobuf bodies', function () {
       const r = await h.call('POST', `${AUTHN}/selfsubjectreviews`, pb(WHOAMI));
       assert.equal(r.status, 201, r.text);
       assert.equal(r.json.kind, 'SelfSubjectReview');
-      assert.deepEqual(status(r.json).userInfo, { username: 'admin', groups: ['system:masters', 'system:authenticated'] });
+      assert.deepEqual(status(r.json).userInfo, { username: 'admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] });
       const byToken = await h.call('POST', `${AUTHN}/selfsubjectreviews`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, auth: { token: h.adminToken } });
       assert.deepEqual(status(byToken.json).userInfo, { username: 'admin', uid: 'admin', groups: ['system:masters', 'system:authenticated'] });
     });
@@ -78,8 +78,10 @@ describe('reviews and typed-client protobuf bodies', function () {
       const r = await h.call('POST', `${AUTHZ}/selfsubjectaccessreviews`, pb(CAN_I));
       assert.equal(r.status, 201, r.text);
       assert.deepEqual((r.json.spec as J).resourceAttributes, { namespace: 'kube-system', verb: 'create', resource: 'pods', subresource: 'log', name: 'log' });
-      // The admin is in system:masters, which the chain allows before any authorizer (and so without a reason).
-      assert.deepEqual(status(r.json), { allowed: true });
+      // The admin holds cluster-admin through kubeadm's binding; the super-admin is in system:masters, which the chain
+      // allows before any authorizer (and so without a reason).
+      assert.deepEqual(status(r.json), { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"' });
+      assert.deepEqual(status((await h.call('POST', `${AUTHZ}/selfsubjectaccessreviews`, { ...pb(CAN_I), auth: 'super-admin' })).json), { allowed: true });
       const path = await h.call('POST', `${AUTHZ}/selfsubjectaccessreviews`, pb(CAN_I_PATH));
       assert.equal(path.status, 201, path.text);
       assert.deepEqual((path.json.spec as J).nonResourceAttributes, { path: '/logs', verb: 'get' });
@@ -90,7 +92,7 @@ describe('reviews and typed-client protobuf bodies', function () {
       const r = await h.call('POST', `${AUTHZ}/selfsubjectrulesreviews`, pb(CAN_I_LIST));
       assert.equal(r.status, 201, r.text);
       assert.deepEqual(r.json.spec, { namespace: 'foo' });
-      // The admin's rules: cluster-admin's (system:masters' binding) first, then those every authenticated user has.
+      // The admin's rules: cluster-admin's (kubeadm:cluster-admins' binding) first, then those every authenticated user has.
       const st = status(r.json) as { resourceRules: J[]; nonResourceRules: J[]; incomplete: boolean };
       assert.equal(st.incomplete, false);
       assert.deepEqual(st.resourceRules[0], { verbs: ['*'], apiGroups: ['*'], resources: ['*'] });

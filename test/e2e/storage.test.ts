@@ -319,9 +319,13 @@ spec:
     assert.equal(await c.kubectl('get', 'pvc', 'scratch-tmp', '-o', 'jsonpath={.status.phase} {.metadata.ownerReferences[0].name}'), 'Bound scratch');
     const volDir = await waitFor(() => readdirSync(storage).find((d) => d.endsWith('_default_scratch-tmp')), { timeoutMs: 10_000, what: 'the ephemeral volume directory' });
     await waitFor(() => existsSync(join(storage, volDir, 'f')), { timeoutMs: 20_000, what: 'the write in the ephemeral volume' });
+    const pv = await c.kubectl('get', 'pvc', 'scratch-tmp', '-o', 'jsonpath={.spec.volumeName}');
     await c.kubectl('delete', 'pod', 'scratch', '--grace-period=1', '--wait=true', '--timeout=60s');
-    // The claim goes with its pod (garbage collector). Removing the directory is the node cleaner's, which needs PV
-    // rights an agent joined with its node's credentials does not have (it runs in `ketch up`).
+    // The claim goes with its pod (garbage collector), then its volume (Delete reclaim): the agent of the volume's node,
+    // with its node credentials, removes the directory and then the cleanup finalizer (the one PV write NodeRestriction
+    // lets a node make).
     await waitFor(async () => (await c.kubectlResult(['get', 'pvc', 'scratch-tmp'])).code !== 0, { timeoutMs: 60_000, what: 'the ephemeral claim gone with its pod' });
+    await waitFor(async () => (await c.kubectlResult(['get', 'pv', pv])).code !== 0, { timeoutMs: 60_000, what: 'the ephemeral volume gone after its node cleaned it up' });
+    assert.ok(!existsSync(join(storage, volDir)), 'the node removed the volume directory');
   });
 });

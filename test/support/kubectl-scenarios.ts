@@ -269,7 +269,7 @@ spec:
   });
 
   it('kubectl auth whoami and can-i, create token, and that token as the credential', async () => {
-    assert.match(await ok(['auth', 'whoami']), /^Username\s+admin$[\s\S]*^Groups\s+\[system:masters system:authenticated\]$/m);
+    assert.match(await ok(['auth', 'whoami']), /^Username\s+admin$[\s\S]*^Groups\s+\[kubeadm:cluster-admins system:authenticated\]$/m);
     assert.equal((await ok(['auth', 'can-i', 'create', 'deployments', '-n', 'e2e'])).trim(), 'yes');
     assert.equal((await ok(['auth', 'can-i', 'get', '/healthz'])).trim(), 'yes');
     assert.match(await ok(['auth', 'can-i', '--list', '-n', 'e2e']), /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);

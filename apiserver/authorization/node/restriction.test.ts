@@ -119,4 +119,44 @@ describe('NodeRestriction admission', () => {
     assert.match(await refused(req({ ...pvc, status: { phase: 'Lost' } })), /is not allowed to update fields other than status.capacity and status.conditions$/);
     assert.match(await refused(req(pvc, '')), /may only update PVC status$/);
   });
+
+  it('lets a node only remove the local-path cleanup finalizer of a deleted volume pinned to it', async () => {
+    const FIN = 'local-path.ketch.io/cleanup';
+    const pinned = (...hosts: string[]) => ({ required: { nodeSelectorTerms: hosts.map((h) => ({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [h] }] })) } });
+    const pv = (hosts: string[], more: Partial<KubeObject['metadata']> = {}): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pv-1', resourceVersion: '7', deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['kubernetes.io/pv-protection', FIN], ...more },
+      spec: { hostPath: { path: '/var/lib/ketch/storage/pvc-1' }, nodeAffinity: pinned(...hosts) },
+    });
+    const upd = (old: KubeObject, next: KubeObject): AdmissionRequest => base({ resource: 'persistentvolumes', namespace: '', name: 'pv-1', old, obj: next });
+    const drop = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, resourceVersion: '', finalizers: ['kubernetes.io/pv-protection'] } });
+    const mine = pv(['node-a']);
+    await admit(upd(mine, drop(mine)));
+    // Other users are not limited here.
+    await admit({ ...upd(mine, { ...mine, spec: {} }), user: { name: 'alice', groups: [] } });
+    const msg = (why: string): string => `403 persistentvolumes "pv-1" is forbidden: node "node-a" is not allowed to modify persistentvolume "pv-1": ${why}`;
+    const notPinned = msg('the volume is not pinned to node "node-a" by its kubernetes.io/hostname node affinity');
+    assert.equal(await refused(upd(pv(['node-b']), drop(pv(['node-b'])))), notPinned);
+    assert.equal(await refused(upd(pv(['node-a', 'node-b']), drop(pv(['node-a', 'node-b'])))), notPinned);
+    assert.equal(await refused(upd(pv([]), drop(pv([])))), notPinned);
+    const live = pv(['node-a'], { deletionTimestamp: undefined });
+    delete live.metadata.deletionTimestamp;
+    assert.equal(await refused(upd(live, drop(live))), msg(`nodes may only remove the ${FIN} finalizer of a volume being deleted`));
+    const nothingElse = msg(`nodes may only remove the ${FIN} finalizer, and change nothing else`);
+    const moved = drop(mine);
+    moved.spec = { ...(mine.spec as object), hostPath: { path: '/etc' } };
+    assert.equal(await refused(upd(mine, moved)), nothingElse);
+    assert.equal(await refused(upd(mine, { ...drop(mine), metadata: { ...drop(mine).metadata, labels: { a: 'b' } } })), nothingElse);
+    assert.equal(await refused(upd(mine, { ...mine, metadata: { ...mine.metadata, finalizers: [FIN] } })), nothingElse);
+    assert.equal(await refused(upd(mine, { ...mine, metadata: { ...mine.metadata, finalizers: [...(mine.metadata.finalizers ?? []), 'x/y'] } })), nothingElse);
+    const without = pv(['node-a'], { finalizers: ['kubernetes.io/pv-protection'] });
+    assert.equal(await refused(upd(without, { ...without, metadata: { ...without.metadata, finalizers: [] } })), nothingElse);
+    assert.equal(
+      await refused(base({ operation: 'create', resource: 'persistentvolumes', namespace: '', name: '', obj: mine })),
+      `403 persistentvolumes "pv-1" is forbidden: node "node-a" is not allowed to create persistentvolume "pv-1": nodes may only remove the ${FIN} finalizer`,
+    );
+    assert.match(await refused(base({ operation: 'delete', resource: 'persistentvolumes', namespace: '', name: 'pv-1', old: mine })), /node "node-a" is not allowed to delete persistentvolume "pv-1"/);
+    assert.match(await refused(base({ resource: 'persistentvolumes', subresource: 'status', namespace: '', name: 'pv-1', old: mine, obj: mine })), /not allowed to modify persistentvolume "pv-1": nodes may only remove/);
+  });
 });

@@ -1,9 +1,11 @@
 // NodeRestriction admission (plugin/pkg/admission/noderestriction): what a node (system:node:<name>) may write of the
 // objects the Node authorizer lets it reach: only its own Node (not its taints, nor node-restriction or unknown
 // kubernetes.io labels, nor, in ketch, its pod CIDR), its own Lease, its pods' status, mirror pods bound to itself,
-// evictions of its pods, tokens bound to its pods, and only the status of its pods' claims.
+// evictions of its pods, tokens bound to its pods, and only the status of its pods' claims. ketch adds one write of
+// PersistentVolumes: the removal of the local-path cleanup finalizer from a volume pinned to the node.
 import { errors, type ApiError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/schemas/meta.js';
+import { LOCAL_PATH_CLEANUP_FINALIZER } from '../../../api/storage.js';
 import { deepEqual } from '../../../api/field.js';
 import { forbiddenBy } from '../../admission/namespace-lifecycle.js';
 import { isObject, type JsonObject } from '../../registry/object.js';
@@ -82,6 +84,8 @@ export function nodeRestriction(deps: NodeRestrictionDeps): AdmissionCheck {
       case 'persistentvolumeclaims':
         if (req.subresource !== 'status') throw refuse('may only update PVC status');
         return admitPvcStatus(node, req, refuse);
+      case 'persistentvolumes':
+        return admitPersistentVolume(node, req, refuse);
       case 'serviceaccounts':
         return admitServiceAccount(node, req, deps, refuse);
       case 'leases.coordination.k8s.io':
@@ -209,4 +213,45 @@ async function admitServiceAccount(node: string, req: AdmissionRequest, deps: No
     throw refuse(`the UID in the bound object reference (${str(ref.uid)}) does not match the UID in record. The object might have been deleted and then recreated`);
   }
   if (nodeNameOf(pod) !== node) throw refuse('node requested token bound to a pod scheduled on a different node');
+}
+
+const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+
+/** Every required node-affinity term restricts the volume to `node` by hostname, as the local-path provisioner writes it. */
+function pinnedTo(pv: KubeObject | undefined, node: string): boolean {
+  const terms = obj(obj(obj(pv?.spec).nodeAffinity).required).nodeSelectorTerms;
+  if (!Array.isArray(terms) || terms.length === 0) return false;
+  return terms.every((t) => {
+    const exprs = obj(t).matchExpressions;
+    return Array.isArray(exprs) && exprs.map(obj).some((e) => e.key === HOSTNAME_LABEL && e.operator === 'In' && deepEqual(e.values, [node]));
+  });
+}
+
+const finalizersOf = (o: KubeObject | undefined): string[] => o?.metadata.finalizers ?? [];
+
+/** The volume without what the finalizer removal may change (and what the server itself keeps: version, managed fields). */
+function withoutFinalizers(pv: KubeObject | undefined): unknown {
+  if (!pv) return undefined;
+  const { finalizers: _f, resourceVersion: _rv, managedFields: _mf, ...metadata } = pv.metadata;
+  return { ...pv, metadata };
+}
+
+/**
+ * ketch: the agent removes a deleted local-path volume's directory on its node, then the cleanup finalizer
+ * (agent/volumes/csi-local/cleanup.ts); that removal, on a volume being deleted and pinned to the node, is the only
+ * PersistentVolume write a node makes. Kubernetes gives nodes no PV write at all; here anything else (a path, a label,
+ * another node's volume, a create or delete) is refused, so a node cannot point a volume elsewhere.
+ */
+function admitPersistentVolume(node: string, req: AdmissionRequest, refuse: Refuse): void {
+  const name = req.name || (req.obj?.metadata.name ?? '');
+  const verb = req.operation === 'update' ? 'modify' : req.operation;
+  const deny = (why: string): ApiError => refuse(`node ${JSON.stringify(node)} is not allowed to ${verb} persistentvolume ${JSON.stringify(name)}: ${why}`);
+  const only = `nodes may only remove the ${LOCAL_PATH_CLEANUP_FINALIZER} finalizer`;
+  if (req.operation !== 'update' || req.subresource !== '') throw deny(only);
+  const { old, obj: next } = req;
+  if (!pinnedTo(old, node)) throw deny(`the volume is not pinned to node ${JSON.stringify(node)} by its ${HOSTNAME_LABEL} node affinity`);
+  if (!old?.metadata.deletionTimestamp) throw deny(`${only} of a volume being deleted`);
+  const before = finalizersOf(old);
+  const removed = before.includes(LOCAL_PATH_CLEANUP_FINALIZER) && deepEqual(finalizersOf(next), before.filter((f) => f !== LOCAL_PATH_CLEANUP_FINALIZER));
+  if (!removed || !deepEqual(withoutFinalizers(next), withoutFinalizers(old))) throw deny(`${only}, and change nothing else`);
 }

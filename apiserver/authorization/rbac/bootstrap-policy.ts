@@ -2,7 +2,7 @@
 // namespace_policy.go): the roles and bindings kube-apiserver reconciles at every start, as data. Rules follow kube's
 // rendered testdata (cluster-roles.yaml, controller-roles.yaml, ...); resources ketch does not serve yet are kept, so
 // the roles grant what kube's do when those kinds arrive.
-import { KUBELET_CLIENT_USER } from '../../pki/pki.js';
+import { CLUSTER_ADMINS_GROUP, KUBELET_CLIENT_USER } from '../../pki/pki.js';
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/schemas/rbac.js';
 import { RBAC_GROUP } from '../../../api/schemas/rbac.js';
 
@@ -195,7 +195,9 @@ export const METRICS_READER_ROLE = 'system:aggregated-metrics-reader';
 export const NODE_NETWORK_ROLE = 'system:ketch:node-network';
 /**
  * Local-path volumes are removed by the agent of their node (agent/volumes/csi-local/cleanup.ts: the directory, then
- * the cleanup finalizer), so nodes read PersistentVolumes and update them (rancher's provisioner holds the same rights).
+ * the cleanup finalizer): its informer lists and watches PersistentVolumes and it updates one to drop the finalizer.
+ * NodeRestriction admits that update only on a deleted volume pinned to the node and only as that finalizer's removal;
+ * a node's get of a volume comes from the Node authorizer (its pods' volumes).
  */
 export const LOCAL_PATH_CLEANER_ROLE = 'system:ketch:local-path-cleaner';
 /** The nodes keep the kube-dns Service and their own kube-dns EndpointSlice in kube-system (agent/dns/kube-dns.ts). */
@@ -204,7 +206,7 @@ export const NODE_DNS_PUBLISHER_ROLE = 'system:ketch:node-dns-publisher';
 export const SCHEDULER_DIAGNOSIS_ROLE = 'system:ketch:scheduler-diagnosis';
 const KETCH_ROLES: ClusterRole[] = [
   clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
-  clusterRole(LOCAL_PATH_CLEANER_ROLE, [rule('get,list,update,watch', '', 'persistentvolumes')]),
+  clusterRole(LOCAL_PATH_CLEANER_ROLE, [rule('list,update,watch', '', 'persistentvolumes')]),
   clusterRole(NODE_NETWORK_ROLE, [rule(READ, '', 'endpoints,services,namespaces'), rule(READ, 'discovery.k8s.io', 'endpointslices'), EVENTS]),
   clusterRole(SCHEDULER_DIAGNOSIS_ROLE, [rule('patch', '', 'pods')]),
   clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
@@ -358,6 +360,9 @@ export const BOOTSTRAP_CLUSTER_ROLES: readonly ClusterRole[] = [
 
 export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding('cluster-admin', 'cluster-admin', [subject.group('system:masters')]),
+  // The admin kubeconfig's group, as kubeadm 1.29+ binds it (kubeadm writes it; here the API server keeps it, so it
+  // exists before admin.kubeconfig is written and a deleted one is back at the next start).
+  clusterBinding(CLUSTER_ADMINS_GROUP, 'cluster-admin', [subject.group(CLUSTER_ADMINS_GROUP)]),
   clusterBinding('system:basic-user', 'system:basic-user', [subject.group('system:authenticated')]),
   clusterBinding('system:discovery', 'system:discovery', [subject.group('system:authenticated')]),
   clusterBinding('system:kube-controller-manager', 'system:kube-controller-manager', [subject.user('system:kube-controller-manager')]),
