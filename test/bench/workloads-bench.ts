@@ -15,7 +15,8 @@
 //   3. BENCH_CRONJOBS (1000) CronJobs due in the same minute (the server's real clock: the next whole minute that
 //      leaves time to create them): how late after it each Job is created and started (status.active), against raw
 //      POSTs of as many Jobs at the CronJob controller's 5 workers. Target: all started within 5 s.
-//   BENCH_PROFILE=DIR (CPU profile of the server process into DIR).
+//   BENCH_PHASES=job,daemonset,cronjob (default all): the phases to run, and only the baselines they are compared with.
+//   BENCH_PROFILE=DIR (CPU profiles of the server process's threads into DIR).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,8 @@ const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 500);
 const CRONJOB_COUNT = Number(process.env.BENCH_CRONJOBS ?? 1000);
 const DS_MAX_UNAVAILABLE = process.env.BENCH_DS_MAX_UNAVAILABLE ?? '10%';
 const PROFILE = process.env.BENCH_PROFILE;
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'job,daemonset,cronjob').split(',').map((x) => x.trim()));
+for (const p of PHASES) if (!['job', 'daemonset', 'cronjob'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p} (job, daemonset, cronjob)`);
 /** The CronJob controller's workers (kube's --concurrent-cron-job-syncs default). */
 const CRON_WORKERS = 5;
 const JOB_NS = 'jobs';
@@ -118,8 +121,11 @@ class Cluster {
     if ((ns !== JOB_NS && ns !== LIFE_NS) || p.status?.phase !== 'Running' || this.finishing.has(uid)) return;
     this.finishing.add(uid);
     void this.write(() => this.pods.updateStatus({ ...p, status: succeeded(p) })).catch((err: unknown) => {
-      this.finishing.delete(uid); // a conflict: the next update of the pod retries
+      this.finishing.delete(uid);
       if (!isConflict(err) && !isNotFound(err)) say(`  finishing ${name} failed: ${String(err)}`);
+      // A conflict: retry from the newest copy, whose update event may already have come while this write was out.
+      const fresh = this.informer.indexer.get(`${ns}/${name}`);
+      if (isConflict(err) && fresh?.metadata.uid === uid) this.handle(fresh);
     });
   }
 }
@@ -201,7 +207,7 @@ async function runDaemonSet(rest: RestClient): Promise<{ createMs: number; rollo
 }
 
 /** 3. The CronJobs: how late after their common schedule time each Job was created and started, in ms. */
-async function runCronJobs(rest: RestClient, jobInformer: Informer<Job>, rawJobRate: number): Promise<{ created: number[]; started: number[]; dueAt: number }> {
+async function runCronJobs(rest: RestClient, jobInformer: Informer<Job>, rawJobRate: number): Promise<CronResult & { dueAt: number }> {
   const created = new Map<string, number>();
   const started = new Map<string, number>();
   const seen = (j: Job): void => {
@@ -283,13 +289,16 @@ async function main(): Promise<void> {
     const rate = (x: { ms: number; n: number }): number => x.n / (x.ms / 1000);
     // Warm up (connections, JIT); then half of the baseline before the phases and half after.
     await pool(100, WRITE_CONCURRENCY, () => basePods.create(BASE_NS, podBody));
-    await raw(Math.floor(COMPLETIONS / 2), Math.floor(CRONJOB_COUNT / 2));
+    // The pod baselines serve the Job and the DaemonSet; the Job baseline serves the CronJobs.
+    const podsN = PHASES.has('job') || PHASES.has('daemonset') ? COMPLETIONS : 0;
+    const jobsN = PHASES.has('cronjob') ? CRONJOB_COUNT : 0;
+    await raw(Math.floor(podsN / 2), Math.floor(jobsN / 2));
 
-    const jobMs = await runJob(jobs, jobInformer);
-    const ds = await runDaemonSet(rest);
-    const cron = await runCronJobs(rest, jobInformer, rate(spent.jobs));
+    const jobMs = PHASES.has('job') ? await runJob(jobs, jobInformer) : undefined;
+    const ds = PHASES.has('daemonset') ? await runDaemonSet(rest) : undefined;
+    const cron = PHASES.has('cronjob') ? await runCronJobs(rest, jobInformer, rate(spent.jobs)) : undefined;
 
-    await raw(COMPLETIONS - Math.floor(COMPLETIONS / 2), CRONJOB_COUNT - Math.floor(CRONJOB_COUNT / 2));
+    await raw(podsN - Math.floor(podsN / 2), jobsN - Math.floor(jobsN / 2));
     report(jobMs, ds, cron, { pods: rate(spent.pods), jobs: rate(spent.jobs), life: rate(spent.life) });
   } finally {
     await jobInformer.stop();
@@ -300,23 +309,22 @@ async function main(): Promise<void> {
   }
 }
 
-function report(jobMs: number, ds: { createMs: number; rolloutMs: number }, cron: { created: number[]; started: number[] }, raw: { pods: number; jobs: number; life: number }): void {
+type CronResult = { created: number[]; started: number[] };
+
+/** The table (stderr) and one JSON line (stdout), with the rows and fields of the phases that ran. */
+function report(jobMs: number | undefined, ds: { createMs: number; rolloutMs: number } | undefined, cron: CronResult | undefined, raw: { pods: number; jobs: number; life: number }): void {
   const { pods: rawPods, jobs: rawJobs, life: rawLife } = raw;
-  const jobRate = COMPLETIONS / (jobMs / 1000);
   const pct = (xs: number[], q: number): number => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
   const rawJobsMs = (CRONJOB_COUNT / rawJobs) * 1000;
+  const json: Record<string, number | string> = { nodes: NODES };
   say('');
   say(`| workload (${NODES} hollow nodes) | ketch | raw (same run) | ratio / target |`);
   say('|---|---|---|---|');
-  say(`| Indexed Job ${COMPLETIONS} completions, parallelism ${PARALLELISM}: pods/s to Complete (${secs(jobMs)} s) | ${jobRate.toFixed(0)} | ${rawPods.toFixed(0)} pod POSTs/s (c=${WRITE_CONCURRENCY}) | ${(jobRate / rawPods).toFixed(2)} (>= 0.7) |`);
-  say(`| the same, against raw pods taken through a Job pod's life (create, bind, Running, Succeeded, finalizer removed; ${PARALLELISM} at once) | ${jobRate.toFixed(0)} | ${rawLife.toFixed(0)} pods/s | ${(jobRate / rawLife).toFixed(2)} |`);
-  say(`| DaemonSet created: all ${NODES} pods Ready, s | ${secs(ds.createMs)} | ${secs((NODES / rawPods) * 1000)} (${NODES} pod POSTs) | |`);
-  say(`| DaemonSet image change (maxUnavailable ${DS_MAX_UNAVAILABLE}): all updated and available, s | ${secs(ds.rolloutMs)} | | < 30 |`);
-  say(`| ${CRONJOB_COUNT} CronJobs due in one minute: last Job created, s after due | ${secs(pct(cron.created, 1))} (p50 ${secs(pct(cron.created, 0.5))}) | ${secs(rawJobsMs)} (${CRONJOB_COUNT} Job POSTs, c=${CRON_WORKERS}) | |`);
-  say(`| ${CRONJOB_COUNT} CronJobs due in one minute: last Job started (status.active), s after due | ${secs(pct(cron.started, 1))} (p50 ${secs(pct(cron.started, 0.5))}) | | < 5 |`);
-  process.stdout.write(
-    JSON.stringify({
-      nodes: NODES,
+  if (jobMs !== undefined) {
+    const jobRate = COMPLETIONS / (jobMs / 1000);
+    say(`| Indexed Job ${COMPLETIONS} completions, parallelism ${PARALLELISM}: pods/s to Complete (${secs(jobMs)} s) | ${jobRate.toFixed(0)} | ${rawPods.toFixed(0)} pod POSTs/s (c=${WRITE_CONCURRENCY}) | ${(jobRate / rawPods).toFixed(2)} (>= 0.7) |`);
+    say(`| the same, against raw pods taken through a Job pod's life (create, bind, Running, Succeeded, finalizer removed; ${PARALLELISM} at once) | ${jobRate.toFixed(0)} | ${rawLife.toFixed(0)} pods/s | ${(jobRate / rawLife).toFixed(2)} |`);
+    Object.assign(json, {
       completions: COMPLETIONS,
       parallelism: PARALLELISM,
       jobCompleteSec: +(jobMs / 1000).toFixed(2),
@@ -325,15 +333,24 @@ function report(jobMs: number, ds: { createMs: number; rolloutMs: number }, cron
       jobRatio: +(jobRate / rawPods).toFixed(2),
       rawLifecyclePodsPerSec: Math.round(rawLife),
       jobRatioToLifecycle: +(jobRate / rawLife).toFixed(2),
-      daemonSetReadySec: +(ds.createMs / 1000).toFixed(2),
-      daemonSetRolloutSec: +(ds.rolloutMs / 1000).toFixed(2),
-      dsMaxUnavailable: DS_MAX_UNAVAILABLE,
+    });
+  }
+  if (ds) {
+    say(`| DaemonSet created: all ${NODES} pods Ready, s | ${secs(ds.createMs)} | ${secs((NODES / rawPods) * 1000)} (${NODES} pod POSTs) | |`);
+    say(`| DaemonSet image change (maxUnavailable ${DS_MAX_UNAVAILABLE}): all updated and available, s | ${secs(ds.rolloutMs)} | | < 30 |`);
+    Object.assign(json, { daemonSetReadySec: +(ds.createMs / 1000).toFixed(2), daemonSetRolloutSec: +(ds.rolloutMs / 1000).toFixed(2), dsMaxUnavailable: DS_MAX_UNAVAILABLE });
+  }
+  if (cron) {
+    say(`| ${CRONJOB_COUNT} CronJobs due in one minute: last Job created, s after due | ${secs(pct(cron.created, 1))} (p50 ${secs(pct(cron.created, 0.5))}) | ${secs(rawJobsMs)} (${CRONJOB_COUNT} Job POSTs, c=${CRON_WORKERS}) | |`);
+    say(`| ${CRONJOB_COUNT} CronJobs due in one minute: last Job started (status.active), s after due | ${secs(pct(cron.started, 1))} (p50 ${secs(pct(cron.started, 0.5))}) | | < 5 |`);
+    Object.assign(json, {
       cronJobs: CRONJOB_COUNT,
       cronLastCreatedSec: +(pct(cron.created, 1) / 1000).toFixed(2),
       cronLastStartedSec: +(pct(cron.started, 1) / 1000).toFixed(2),
       rawJobCreatesPerSec: Math.round(rawJobs),
-    }) + '\n',
-  );
+    });
+  }
+  process.stdout.write(JSON.stringify(json) + '\n');
 }
 
 main().catch((err: unknown) => {
