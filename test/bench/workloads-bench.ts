@@ -154,7 +154,7 @@ async function rawLifecycle(cluster: Cluster, pods: ResourceClient<Pod>, body: P
   return performance.now() - t;
 }
 
-/** apiserver_request_total summed by verb, resource and subresource ("PUT jobs/status"), from the server's /metrics. */
+/** apiserver_request_total by verb, resource and subresource ("PUT jobs/status"; failures apart: "PUT jobs/status 409"). */
 async function requestCounts(rest: RestClient): Promise<Map<string, number>> {
   const text = await rest.request<string>('GET', '/metrics', { accept: 'text/plain' });
   const out = new Map<string, number>();
@@ -162,7 +162,8 @@ async function requestCounts(rest: RestClient): Promise<Map<string, number>> {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const label = (name: string): string => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? '';
     const sub = label('subresource');
-    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
+    const code = label('code');
+    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}${code.startsWith('2') ? '' : ` ${code}`}`;
     out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return out;
