@@ -31,6 +31,13 @@ const ORPHAN_PREFIX = 'pod:';
 const BY_CONTROLLER_UID = 'controllerUid';
 const ORPHANS_BY_NAMESPACE = 'orphanNamespace';
 
+/**
+ * Workers (--concurrent-job-syncs; kube's default is 5). A new Job's first sync is two sequential writes (its first
+ * pods, then status.active), and the 1,000 Jobs of CronJobs due at once must be started within 5 s (issue 18); one
+ * Job's sync is not sped up by more workers, and all syncs share the pod write limiter (WRITE_CONCURRENCY).
+ */
+export const DEFAULT_JOB_WORKERS = 20;
+
 export interface JobControllerOptions {
   workers?: number;
   /** Pod events of one Job within this are synced once (kube's syncJobBatchPeriod, 1 s). */
@@ -63,7 +70,7 @@ export class JobController extends Controller {
   protected readonly informers;
 
   constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
-    super({ name: 'job-controller', clock: ctx.clock, workers: opts.workers ?? 5 });
+    super({ name: 'job-controller', clock: ctx.clock, workers: opts.workers ?? DEFAULT_JOB_WORKERS });
     this.batchMs = opts.syncBatchPeriodMs ?? 1000;
     this.maxUncounted = opts.maxUncountedPods ?? MAX_UNCOUNTED_PODS;
     this.expectations = new UIDTrackingExpectations(ctx.clock);

@@ -14,7 +14,7 @@
 //      return. Target: rollout under 30 s.
 //   3. BENCH_CRONJOBS (1000) CronJobs due in the same minute (the server's real clock: the next whole minute that
 //      leaves time to create them): how late after it each Job is created and started (status.active), against raw
-//      POSTs of as many Jobs at the CronJob controller's 5 workers. Target: all started within 5 s.
+//      POSTs of as many Jobs at the CronJob controller's workers. Target: all started within 5 s.
 //   BENCH_PHASES=job,daemonset,cronjob (default all): the phases to run, and only the baselines they are compared with.
 //   BENCH_PROFILE=DIR (CPU profiles of the server process's threads into DIR).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { startHollowNodes } from '../../agent/hollow.js';
 import { isConflict, isNotFound, nowRFC3339 } from '../../api/index.js';
 import { Informer, loadClientConfig, RestClient, type ResourceClient } from '../../client/index.js';
 import { targetNodeName } from '../../controllers/daemonset/util.js';
+import { DEFAULT_CRONJOB_WORKERS } from '../../controllers/cronjob/cronjob-controller.js';
 import { podFromTemplate } from '../../controllers/framework/pods.js';
 import { DAEMONSETS, NAMESPACES, PODS, refFor, type DaemonSet, type Pod, type PodTemplateSpec } from '../../controllers/framework/types.js';
 import { WRITE_CONCURRENCY } from '../../controllers/job/job-pods.js';
@@ -40,8 +41,8 @@ const DS_MAX_UNAVAILABLE = process.env.BENCH_DS_MAX_UNAVAILABLE ?? '10%';
 const PROFILE = process.env.BENCH_PROFILE;
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'job,daemonset,cronjob').split(',').map((x) => x.trim()));
 for (const p of PHASES) if (!['job', 'daemonset', 'cronjob'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p} (job, daemonset, cronjob)`);
-/** The CronJob controller's workers (kube's --concurrent-cron-job-syncs default). */
-const CRON_WORKERS = 5;
+/** The raw Job POSTs' concurrency: the CronJob controller's workers (--concurrent-cron-job-syncs default). */
+const CRON_WORKERS = DEFAULT_CRONJOB_WORKERS;
 const JOB_NS = 'jobs';
 const DS_NS = 'daemons';
 const CRON_NS = 'crons';
