@@ -192,7 +192,19 @@ async function runJob(rest: RestClient, jobs: ResourceClient<Job>, informer: Inf
     metadata: { name: 'indexed' },
     spec: { completionMode: 'Indexed', completions: COMPLETIONS, parallelism: PARALLELISM, backoffLimit: 6, template: template({ app: 'indexed' }, 'busybox:1') },
   });
-  const done = await until(() => isComplete(informer.indexer.get(`${JOB_NS}/indexed`)), 'the Job to complete');
+  // Every 2 s, the Job's status as its controller last wrote it: waves, and stalls between them.
+  const timeline: string[] = [];
+  const sample = setInterval(() => {
+    const st = informer.indexer.get(`${JOB_NS}/indexed`)?.status;
+    timeline.push(`${secs(performance.now() - t0)}:${st?.succeeded ?? 0}/${st?.active ?? 0}`);
+  }, 2000);
+  let done: number;
+  try {
+    done = await until(() => isComplete(informer.indexer.get(`${JOB_NS}/indexed`)), 'the Job to complete');
+  } finally {
+    clearInterval(sample);
+  }
+  say(`  Indexed Job: status over time (s:succeeded/active): ${timeline.join(' ')}`);
   const j = informer.indexer.get(`${JOB_NS}/indexed`);
   say(`  Indexed Job: Complete after ${secs(done - t0)} s (succeeded ${j?.status?.succeeded ?? 0}, failed ${j?.status?.failed ?? 0})`);
   say(`  Indexed Job: API requests per completion (all clients; leases and watches left out): ${requestsPer(counts, await requestCounts(rest), COMPLETIONS)}`);
