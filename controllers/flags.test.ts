@@ -48,10 +48,11 @@ describe('controller manager flags', () => {
     assert.throws(() => parseControllerManagerFlags(['--concurrent-gc-syncs=-1']), /invalid argument "-1" for "--concurrent-gc-syncs"/);
   });
 
-  it('takes kube-controller-manager\'s batch flags, 5 workers each by default', () => {
+  it('takes kube-controller-manager\'s batch flags: 20 Job and CronJob workers by default (kube: 5), 5 ttl-after-finished', () => {
     const { options } = parseControllerManagerFlags(['--concurrent-job-syncs=7', '--concurrent-ttl-after-finished-syncs', '2']);
     assert.equal(options.concurrentJobSyncs, 7);
-    assert.equal(options.concurrentCronJobSyncs, 5);
+    assert.equal(options.concurrentCronJobSyncs, 20);
+    assert.equal(parseControllerManagerFlags([]).options.concurrentJobSyncs, 20);
     assert.equal(options.concurrentTtlAfterFinishedSyncs, 2);
   });
 

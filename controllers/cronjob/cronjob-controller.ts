@@ -2,7 +2,7 @@
 // time so that no time runs twice; concurrencyPolicy Allow/Forbid/Replace, startingDeadlineSeconds, suspend, history
 // limits, and status.active/lastScheduleTime/lastSuccessfulTime. Each CronJob is requeued for its next schedule time.
 import { isAlreadyExists, isNotFound } from '../../api/errors.js';
-import { formatInZone, isKnownTimeZone, parseSchedule, scheduleHasTimeZone, type Schedule } from '../../api/schedule.js';
+import { formatInZone, scheduleHasTimeZone, type Schedule } from '../../api/schedule.js';
 import type { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { objectReference } from '../../client/object-ref.js';
@@ -14,17 +14,33 @@ import { rfc3339 } from '../framework/pods.js';
 import type { OwnerReference } from '../framework/types.js';
 import { isNamespaceTerminating } from '../framework/pod-control.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../job/types.js';
-import { finishedCondition } from '../job/util.js';
-import { dueScheduleTime, jobNameFor, nextScheduleDelay, rfc1123z } from './schedule-times.js';
+import { finishedCondition, isNewerVersion } from '../job/util.js';
+import { cachedSchedule, dueScheduleTime, jobNameFor, knownTimeZone, nextScheduleDelay, rfc1123z } from './schedule-times.js';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 const BY_CONTROLLER_UID = 'controllerUid';
+/** How long a Job this controller created is taken as existing before the cache shows it (kube's expectations TTL). */
+const CREATED_UNSEEN_TTL_MS = 5 * 60_000;
+
+/**
+ * Workers (--concurrent-cron-job-syncs; kube's default is 5). A due minute is two sequential writes per CronJob (its
+ * Job, then its status), and 1,000 CronJobs due at once must have started their Jobs within 5 s (issue 18): 5 workers
+ * at ~13 ms per write here take 5.2 s for the writes alone.
+ */
+export const DEFAULT_CRONJOB_WORKERS = 20;
 
 export interface CronJobControllerOptions {
   workers?: number;
 }
 
 export class CronJobController extends Controller {
+  /**
+   * The status this controller last wrote, per CronJob key, until the cache shows it: a sync that starts before then
+   * (the Job's add event comes first) works from it instead of reading the CronJob from the API server.
+   */
+  private readonly written = new Map<string, CronJob>();
+  /** Jobs this controller created that the cache has not shown yet, by uid, with the time of creation. */
+  private readonly createdUnseen = new Map<string, number>();
   private readonly jobInformer: Informer<Job>;
   private readonly cronJobInformer: Informer<CronJob>;
   private readonly jobs: ResourceClient<Job>;
@@ -33,7 +49,7 @@ export class CronJobController extends Controller {
   protected readonly informers;
 
   constructor(ctx: ControllerContext, opts: CronJobControllerOptions = {}) {
-    super({ name: 'cronjob-controller', clock: ctx.clock, workers: opts.workers ?? 5 });
+    super({ name: 'cronjob-controller', clock: ctx.clock, workers: opts.workers ?? DEFAULT_CRONJOB_WORKERS });
     this.jobInformer = ctx.informers.for<Job>(JOBS);
     this.cronJobInformer = ctx.informers.for<CronJob>(CRONJOBS);
     this.informers = [this.jobInformer, this.cronJobInformer];
@@ -45,6 +61,7 @@ export class CronJobController extends Controller {
       return uid ? [uid] : [];
     });
     const onJob = (job: Job): void => {
+      this.createdUnseen.delete(job.metadata.uid ?? '');
       const cj = this.resolveControllerRef(job.metadata.namespace, controllerRefOf(job));
       if (cj) this.enqueue(cj);
     };
@@ -58,9 +75,38 @@ export class CronJobController extends Controller {
     });
     this.cronJobInformer.addEventHandler({
       onAdd: (cj) => this.enqueue(cj),
-      onUpdate: (old, cur) => this.updateCronJob(old, cur),
-      onDelete: (cj) => this.enqueue(cj),
+      onUpdate: (old, cur) => {
+        this.forgetWritten(cur);
+        this.updateCronJob(old, cur);
+      },
+      onDelete: (cj) => {
+        this.written.delete(keyOf(cj));
+        this.enqueue(cj);
+      },
     });
+  }
+
+  /** Remembers a created Job until the cache shows it; forgets, oldest first, those past the TTL (never seen: a relist missed them). */
+  private expectCreated(job: Job): void {
+    const now = this.clock.now();
+    for (const [uid, at] of this.createdUnseen) {
+      if (now - at < CREATED_UNSEEN_TTL_MS) break;
+      this.createdUnseen.delete(uid);
+    }
+    if (!this.jobInformer.indexer.get(keyOf(job))) this.createdUnseen.set(job.metadata.uid ?? '', now);
+  }
+
+  /** Drops the remembered status write once the cache holds it or something newer. */
+  private forgetWritten(cur: CronJob): void {
+    const key = keyOf(cur);
+    const w = this.written.get(key);
+    if (w && (w.metadata.uid !== cur.metadata.uid || !isNewerVersion(w, cur))) this.written.delete(key);
+  }
+
+  /** The CronJob as the cache has it, or as this controller last wrote it when the cache has not caught up. */
+  private latest(shared: CronJob): CronJob {
+    const w = this.written.get(keyOf(shared));
+    return w && w.metadata.uid === shared.metadata.uid && isNewerVersion(w, shared) ? w : shared;
   }
 
   private resolveControllerRef(namespace: string | undefined, ref: OwnerReference | undefined): CronJob | undefined {
@@ -74,7 +120,7 @@ export class CronJobController extends Controller {
     if (old.spec.schedule === cur.spec.schedule && old.spec.timeZone === cur.spec.timeZone) return this.enqueue(cur);
     let sched: Schedule;
     try {
-      sched = parseSchedule(cur.spec.schedule, cur.spec.timeZone);
+      sched = cachedSchedule(cur.spec.schedule, cur.spec.timeZone);
     } catch {
       void this.recorder.event(objectReference(cur, CRONJOBS), 'Warning', 'UnParseableCronJobSchedule', `unparseable schedule for cronjob: ${cur.spec.schedule}`);
       return;
@@ -85,12 +131,15 @@ export class CronJobController extends Controller {
 
   protected async sync(key: string, { log }: SyncContext): Promise<SyncResult | void> {
     const shared = this.cronJobInformer.indexer.get(key);
-    if (!shared) return;
-    const cj = structuredClone(shared);
+    if (!shared) {
+      this.written.delete(key);
+      return;
+    }
+    const cj = structuredClone(this.latest(shared));
     cj.status ??= {};
     const children = this.jobInformer.indexer.byIndex(BY_CONTROLLER_UID, cj.metadata.uid ?? '');
-    const cleaned = await this.cleanupFinishedJobs(cj, children, log);
-    let result: { requeueAfterMs?: number; changed: boolean };
+    // As kube's sync: the due Job first, then the history clean-up, then one status write for both.
+    let result: SyncOutcome;
     let syncErr: unknown;
     try {
       result = await this.syncCronJob(cj, children, log);
@@ -98,13 +147,18 @@ export class CronJobController extends Controller {
       syncErr = err;
       result = { changed: (err as { changed?: boolean }).changed === true };
     }
-    if (cleaned || result.changed) await this.cronJobs.updateStatus({ ...cj, apiVersion: CRONJOBS.apiVersion, kind: CRONJOBS.kind });
+    const cleaned = await this.cleanupFinishedJobs(cj, children, log);
+    if (cleaned || result.changed) {
+      const updated = await this.cronJobs.updateStatus({ ...cj, apiVersion: CRONJOBS.apiVersion, kind: CRONJOBS.kind });
+      this.written.set(key, updated);
+    }
     if (syncErr) throw syncErr instanceof StatusChangedError ? syncErr.cause : syncErr;
-    return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
+    // The delay counts from now, not from the sync's start: the writes above must not push the next run late.
+    return result.requeueAt !== undefined ? { requeueAfterMs: result.requeueAt - this.clock.now() } : undefined;
   }
 
   /** Reconciles status.active with the Jobs, then starts the due Job, if any. Mutates cj's status. */
-  private async syncCronJob(cj: CronJob, children: Job[], log: Logger): Promise<{ requeueAfterMs?: number; changed: boolean }> {
+  private async syncCronJob(cj: CronJob, children: Job[], log: Logger): Promise<SyncOutcome> {
     const state = { changed: await this.reconcileActive(cj, children) };
     const fail = (err: unknown): never => {
       throw new StatusChangedError(err, state.changed);
@@ -113,7 +167,7 @@ export class CronJobController extends Controller {
     if (cj.metadata.deletionTimestamp) return state;
     const c = objectReference(cj, CRONJOBS);
     const tz = cj.spec.timeZone;
-    if (tz !== undefined && !isKnownTimeZone(tz)) {
+    if (tz !== undefined && !knownTimeZone(tz)) {
       void this.recorder.event(c, 'Warning', 'UnknownTimeZone', `invalid timeZone: ${JSON.stringify(tz)}: unknown time zone ${tz}`);
       return state;
     }
@@ -123,14 +177,14 @@ export class CronJobController extends Controller {
     }
     let sched: Schedule;
     try {
-      sched = parseSchedule(cj.spec.schedule, tz);
+      sched = cachedSchedule(cj.spec.schedule, tz);
     } catch (err) {
       void this.recorder.event(c, 'Warning', 'UnparseableSchedule', `unparseable schedule: ${JSON.stringify(cj.spec.schedule)} : ${(err as Error).message}`);
       return state;
     }
-    const next = (): { requeueAfterMs?: number; changed: boolean } => {
+    const next = (): SyncOutcome => {
       const d = nextScheduleDelay(cj, now, sched);
-      return d === undefined ? state : { requeueAfterMs: d, changed: state.changed };
+      return d === undefined ? state : { requeueAt: now + d, changed: state.changed };
     };
     const due = dueScheduleTime(cj, now, sched);
     if (due.error) {
@@ -206,8 +260,13 @@ export class CronJobController extends Controller {
       }
     }
     const known = new Set(children.map((j) => j.metadata.uid));
+    const now = this.clock.now();
     for (const ref of [...(status.active ?? [])]) {
       if (known.has(ref.uid)) continue;
+      // Created here a moment ago: the cache has yet to show it, and asking the API server would only say it exists.
+      const createdAt = this.createdUnseen.get(ref.uid ?? '');
+      if (createdAt !== undefined && now - createdAt < CREATED_UNSEEN_TTL_MS) continue;
+      this.createdUnseen.delete(ref.uid ?? '');
       // The cache may lag: ask the API server before calling the Job missing.
       try {
         await this.jobs.get(ref.namespace, ref.name ?? '');
@@ -239,6 +298,7 @@ export class CronJobController extends Controller {
     };
     try {
       const created = await this.jobs.create(cj.metadata.namespace, job);
+      this.expectCreated(created);
       void this.recorder.event(c, 'Normal', 'SuccessfulCreate', `Created job ${created.metadata.name ?? ''}`);
       return created;
     } catch (err) {
@@ -287,6 +347,13 @@ export class CronJobController extends Controller {
     }
     return changed;
   }
+}
+
+interface SyncOutcome {
+  /** When to sync again (the next schedule time, on the controller's clock). */
+  requeueAt?: number;
+  /** Whether the status was changed and must be written. */
+  changed: boolean;
 }
 
 /** A sync error that carries whether status had already changed (the status is still written before retrying). */

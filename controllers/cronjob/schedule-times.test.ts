@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseSchedule } from '../../api/schedule.js';
 import type { CronJob } from '../job/types.js';
-import { dueScheduleTime, jobNameFor, mostRecentScheduleTime, nextScheduleDelay, rfc1123z } from './schedule-times.js';
+import { cachedSchedule, dueScheduleTime, jobNameFor, knownTimeZone, mostRecentScheduleTime, nextScheduleDelay, rfc1123z } from './schedule-times.js';
 
 const at = (s: string): number => Date.parse(s);
 const cj = (created: string, last?: string, startingDeadlineSeconds?: number): CronJob => ({
@@ -41,6 +41,16 @@ describe('cron missed-schedule computation', () => {
   it('requeues just after the next time', () => {
     assert.equal(nextScheduleDelay(cj('2024-01-01T00:00:30Z'), at('2024-01-01T00:00:40Z'), everyMinute), 20_100);
     assert.equal(nextScheduleDelay(cj('2024-01-01T00:00:00Z', '2024-01-01T05:00:00Z'), at('2024-01-01T05:10:00Z'), hourly), 50 * 60_000 + 100);
+  });
+  it('parses a schedule once per schedule and zone, with the same times as parseSchedule, and throws as it does', () => {
+    const a = cachedSchedule('30 9 * * 1-5', 'America/New_York');
+    assert.equal(cachedSchedule('30 9 * * 1-5', 'America/New_York'), a, 'the same schedule object');
+    assert.notEqual(cachedSchedule('30 9 * * 1-5', 'Europe/Paris'), a, 'another zone, another schedule');
+    const fresh = parseSchedule('30 9 * * 1-5', 'America/New_York');
+    for (const t of ['2024-03-08T20:00:00Z', '2024-03-10T06:59:59Z', '2024-11-01T13:30:00Z', '2024-11-01T13:30:00Z']) assert.equal(a.next(at(t)), fresh.next(at(t)), t);
+    assert.throws(() => cachedSchedule('61 * * * *', 'UTC'), /minute/);
+    assert.equal(knownTimeZone('Europe/Paris'), true);
+    assert.equal(knownTimeZone('Europe/Atlantis'), false);
   });
   it('names Jobs by the minute and prints times as RFC 1123Z', () => {
     assert.equal(jobNameFor(cj('2024-01-01T00:00:00Z'), at('2024-01-01T00:01:00Z')), `cj-${at('2024-01-01T00:01:00Z') / 60_000}`);

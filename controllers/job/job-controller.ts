@@ -22,7 +22,7 @@ import { matchPodFailurePolicy, matchSuccessPolicy } from './policies.js';
 import { JOBS, type Job, type JobCondition } from './types.js';
 import {
   completionIndex, completionsOf, ensureCondition, findCondition, hasBackoffLimitPerIndex, hasTrackingFinalizer, isIndexed, isJobFinished,
-  isPodFailed, isPodTerminating, isSuspended, JOB_CONTROLLER_NAME, newCondition, UNKNOWN_INDEX,
+  isNewerVersion, isPodFailed, isPodTerminating, isSuspended, JOB_CONTROLLER_NAME, newCondition, UNKNOWN_INDEX,
 } from './util.js';
 
 /** Pods tracked per sync before the status is written, keeping uncountedTerminatedPods under ~20 KB (kube's MaxUncountedPods). */
@@ -30,6 +30,13 @@ export const MAX_UNCOUNTED_PODS = 500;
 const ORPHAN_PREFIX = 'pod:';
 const BY_CONTROLLER_UID = 'controllerUid';
 const ORPHANS_BY_NAMESPACE = 'orphanNamespace';
+
+/**
+ * Workers (--concurrent-job-syncs; kube's default is 5). A new Job's first sync is two sequential writes (its first
+ * pods, then status.active), and the 1,000 Jobs of CronJobs due at once must be started within 5 s (issue 18); one
+ * Job's sync is not sped up by more workers, and all syncs share the pod write limiter (WRITE_CONCURRENCY).
+ */
+export const DEFAULT_JOB_WORKERS = 20;
 
 export interface JobControllerOptions {
   workers?: number;
@@ -46,6 +53,12 @@ export class JobController extends Controller {
   /** Pod uids whose finalizer removal was asked for and not yet seen, per Job key. */
   readonly finalizerExpectations = new Map<string, Set<string>>();
   private readonly backoffRecords = new Map<string, BackoffRecord>();
+  /**
+   * The Job as this controller's last status write returned it, per key, until the cache shows that write: a sync
+   * that starts before then (pod events come faster than the Job's own) works from it, instead of from a copy whose
+   * resourceVersion is sure to conflict and whose counters are behind.
+   */
+  private readonly written = new Map<string, Job>();
   readonly jobInformer: Informer<Job>;
   readonly podInformer: Informer<Pod>;
   private readonly jobs: ResourceClient<Job>;
@@ -57,7 +70,7 @@ export class JobController extends Controller {
   protected readonly informers;
 
   constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
-    super({ name: 'job-controller', clock: ctx.clock, workers: opts.workers ?? 5 });
+    super({ name: 'job-controller', clock: ctx.clock, workers: opts.workers ?? DEFAULT_JOB_WORKERS });
     this.batchMs = opts.syncBatchPeriodMs ?? 1000;
     this.maxUncounted = opts.maxUncountedPods ?? MAX_UNCOUNTED_PODS;
     this.expectations = new UIDTrackingExpectations(ctx.clock);
@@ -82,8 +95,13 @@ export class JobController extends Controller {
     ensureIndex(this.podInformer, ORPHANS_BY_NAMESPACE, (p) => (controllerRefOf(p) ? [] : [p.metadata.namespace ?? '']));
     this.jobInformer.addEventHandler({
       onAdd: (job) => this.enqueue(job),
-      onUpdate: (old, cur) => this.updateJob(old, cur),
+      onUpdate: (old, cur) => {
+        const w = this.written.get(keyOf(cur));
+        if (w && (w.metadata.uid !== cur.metadata.uid || !isNewerVersion(w, cur))) this.written.delete(keyOf(cur));
+        this.updateJob(old, cur);
+      },
       onDelete: (job) => {
+        this.written.delete(keyOf(job));
         this.enqueue(job);
         this.cleanupPodFinalizers(job);
       },
@@ -193,8 +211,11 @@ export class JobController extends Controller {
 
   protected async sync(key: string, ctx: SyncContext): Promise<SyncResult | void> {
     if (key.startsWith(ORPHAN_PREFIX)) return this.syncOrphanPod(key.slice(ORPHAN_PREFIX.length));
-    const shared = this.jobInformer.indexer.get(key);
+    const cached = this.jobInformer.indexer.get(key);
+    const w = this.written.get(key);
+    const shared = cached && w && w.metadata.uid === cached.metadata.uid && isNewerVersion(w, cached) ? w : cached;
     if (!shared) {
+      this.written.delete(key);
       this.expectations.delete(key);
       this.finalizerExpectations.delete(key);
       this.backoffRecords.delete(key);
@@ -427,7 +448,7 @@ export class JobController extends Controller {
     const job = s.job;
     const status = job.status!;
     const indexed = isIndexed(job);
-    const pods = indexed ? [...s.pods].sort((a, b) => completionIndex(a) - completionIndex(b)) : s.pods;
+    const pods = indexed ? byCompletionIndex(s.pods) : s.pods;
     const withFinalizer = new Set<string>();
     for (const p of pods) if (hasTrackingFinalizer(p) && !s.expectedRm.has(p.metadata.uid ?? '')) withFinalizer.add(p.metadata.uid ?? '');
     if (moveUncounted(status, withFinalizer)) needsFlush = true;
@@ -583,8 +604,18 @@ export class JobController extends Controller {
   private async updateStatus(job: Job): Promise<Job> {
     const updated = await this.jobs.updateStatus({ ...job, apiVersion: JOBS.apiVersion, kind: JOBS.kind });
     (updated.status ??= {}).uncountedTerminatedPods ??= {};
+    // A copy: the sync goes on changing `updated`, and the next one must start from what was written.
+    this.written.set(keyOf(updated), structuredClone(updated));
     return updated;
   }
+}
+
+/** Pods in completion index order (the index parsed once per pod, not once per comparison). */
+function byCompletionIndex(pods: Pod[]): Pod[] {
+  return pods
+    .map((p) => ({ p, ix: completionIndex(p) }))
+    .sort((a, b) => a.ix - b.ix)
+    .map((x) => x.p);
 }
 
 /** Moves uids whose finalizer is gone from uncountedTerminatedPods into the counters; returns whether any moved. */

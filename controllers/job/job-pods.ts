@@ -45,7 +45,7 @@ export interface PodChange {
 }
 
 export class JobPods {
-  /** Runs a pod write within the controller's cap on writes in flight. */
+  /** Runs a pod write within the controller's cap on writes in flight (all syncs' creates, deletes and finalizer removals). */
   readonly write = limiter(WRITE_CONCURRENCY);
 
   constructor(private readonly o: JobPodsOptions) {}
@@ -110,7 +110,7 @@ export class JobPods {
         const pod = podFromTemplate(template, job, JOBS);
         if (ix !== undefined) this.indexPod(pod, job, ix, s.delayedDeletion.get(ix));
         try {
-          const created = await this.o.pods.create(job.metadata.namespace, pod);
+          const created = await this.write(() => this.o.pods.create(job.metadata.namespace, pod));
           void this.o.recorder.event(objectReference(job, JOBS), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name ?? ''}`);
         } catch (err) {
           // The namespace is going away, and this Job with it: nothing to retry.

@@ -100,3 +100,13 @@ export function isPodTerminating(pod: Pod): boolean {
 
 /** Removes the tracking finalizer and nothing else (a strategic-merge directive: a merge patch would replace the list). */
 export const REMOVE_FINALIZER_PATCH = { metadata: { '$deleteFromPrimitiveList/finalizers': [JOB_TRACKING_FINALIZER] } };
+
+/**
+ * Whether a's resourceVersion is newer than b's. Both are etcd revisions here (decimal numbers); anything else is
+ * opaque, and then neither is newer.
+ */
+export function isNewerVersion(a: { metadata: { resourceVersion?: string } }, b: { metadata: { resourceVersion?: string } }): boolean {
+  const ra = a.metadata.resourceVersion ?? '';
+  const rb = b.metadata.resourceVersion ?? '';
+  return /^\d{1,30}$/.test(ra) && /^\d{1,30}$/.test(rb) && BigInt(ra) > BigInt(rb);
+}

@@ -1,7 +1,7 @@
 // The CronJob controller against a real API server with a fake clock: Jobs at schedule times, Forbid and Replace,
 // history, missed runs while the controller was down (one catch-up, the deadline, the too-many-missed event).
 import assert from 'node:assert/strict';
-import { EVENTS, type KubeEvent, type ResourceClient } from '../../client/index.js';
+import { EVENTS, loadClientConfig, RestClient, type KubeEvent, type ResourceClient } from '../../client/index.js';
 import { CronJobController } from '../../controllers/cronjob/cronjob-controller.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../../controllers/job/types.js';
@@ -160,6 +160,28 @@ describe('cronjob controller (fake clock)', function () {
       return x.length === 1 && x;
     });
     assert.equal(l[0]!.metadata.name, `many-${Math.floor(clock.now() / MINUTE)}`);
+  });
+
+  it('at a schedule time writes the Job and one status, and reads neither the CronJob nor the Job back', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await ctrl!.stop();
+    // The controller's own client, recording its requests (the informers' lists and watches are not single reads).
+    const rest = new RestClient(loadClientConfig({ kubeconfig: cluster.server.adminKubeconfigPath }));
+    const calls: string[] = [];
+    const request = rest.request.bind(rest);
+    rest.request = <T>(method: string, path: string, opts?: Parameters<RestClient['request']>[2]): Promise<T> => {
+      if (!path.includes('/events')) calls.push(`${method} ${path}`);
+      return request<T>(method, path, opts);
+    };
+    ctrl = await runControllers(rest, (ctx) => new CronJobController(ctx), clock);
+    await cronJobs.create(ns, cronJob('lean'));
+    const t = await toNextMinute();
+    await waitFor(async () => (await cronJobs.get(ns, 'lean')).status?.active?.length === 1, { what: 'the Job in status.active' });
+    // The syncs that the Job's add event and the status write's own event cause come and find nothing to do.
+    await waitFor(async () => ctrl!.controller.queue.length === 0 && ctrl!.informers.for<Job>(JOBS).indexer.get(`${ns}/lean-${t / MINUTE}`) !== undefined);
+    const cj = `/apis/batch/v1/namespaces/${ns}/cronjobs/lean`;
+    const mine = calls.filter((c) => c.includes(`/namespaces/${ns}/`));
+    assert.deepEqual(mine, [`POST /apis/batch/v1/namespaces/${ns}/jobs`, `PUT ${cj}/status`], mine.join('\n'));
   });
 
   it('starts nothing while suspended', async () => {
