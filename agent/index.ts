@@ -1,6 +1,6 @@
 // The node agent (`ketch agent`): registers the Node, keeps its lease and conditions, runs the pods bound to it
 // through a CRI runtime (our own shim, started here, unless an endpoint is given), and serves logs and streams.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type PersistentVolume, type Pod, type Secret } from '../api/index.js';
@@ -8,7 +8,7 @@ import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, typ
 import { every, realClock, type Clock } from '../lib/clock.js';
 import { criImageFsUsage, DEFAULT_IMAGE_GC, ImageGcManager, invalidImageGcPolicy, type ImageGcPolicy } from './image-gc.js';
 import { logger, type Logger } from '../lib/logger.js';
-import { startNodeCertificates } from './certificates/index.js';
+import { startNodeCertificates, type CertKey } from './certificates/index.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
 import { hostCapacity, primaryIPv4 } from './host.js';
 import { NodeStatusManager, type RuntimeHealth } from './node-status.js';
@@ -82,6 +82,25 @@ export interface Agent {
 }
 
 /**
+ * The cluster CA and this node's client certificate (the REST client's), as files for ketch's runtime: it trusts the
+ * CA for registries (the built-in one serves a certificate of it) and presents the certificate to a registry that
+ * asks, so nodes pull from the built-in registry with no flag. Rewritten when the client certificate is renewed.
+ */
+async function writeRegistryTls(dir: string, rest: RestClient, pair?: CertKey): Promise<{ caFile: string; certFile?: string; keyFile?: string } | undefined> {
+  const { ca } = rest.config;
+  const cert = pair?.cert ?? rest.config.cert;
+  const key = pair?.key ?? rest.config.key;
+  if (!ca) return undefined;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') };
+  await writeFile(files.caFile, ca, { mode: 0o644 });
+  if (!cert || !key) return { caFile: files.caFile };
+  await writeFile(files.certFile, cert, { mode: 0o644 });
+  await writeFile(files.keyFile, key, { mode: 0o600 });
+  return files;
+}
+
+/**
  * The CRI endpoint: the one given, or ketch's runtime started here (as a child process unless runtimeInProcess). The
  * runtime keeps real time whatever the agent's clock: it is another component, as containerd is to kubelet.
  */
@@ -89,12 +108,14 @@ async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() =
   if (o.runtimeEndpoint) return o.runtimeEndpoint;
   const endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
   const start = o.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+  const clusterTls = await writeRegistryTls(join(rootDir, 'registry-tls'), o.rest);
   const service: RuntimeServiceHandle = await start({
     root: join(rootDir, 'runtime'),
     listen: endpoint,
     mountsDir: rootDir,
     ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
     ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+    ...(clusterTls ? { clusterTls } : {}),
     ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
     // The agent collects images itself (image-gc.ts), over the CRI, as the kubelet does.
     imageGc: { disabled: true },
@@ -275,6 +296,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       rotateClient: o.rotateCertificates === true,
       rotateServing: o.rotateServerCertificates === true,
       setServing: (pair) => server.setServingCertificate(pair),
+      onClientRotate: async (pair) => void (await writeRegistryTls(join(rootDir, 'registry-tls'), o.rest, pair)),
       clock,
       log,
     });
