@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,10 +15,11 @@ import { ContentStore } from '../../agent/runtime/content-store.js';
 import { parseReference } from '../../agent/runtime/reference.js';
 import { pullImage } from '../../agent/runtime/registry-client.js';
 import { ensureNodeCredentials } from '../../apiserver/pki/pki.js';
-import { startClusterRegistry, type RunningRegistry } from '../../registry/server.js';
+import type { RunningRegistry } from '../../registry/server.js';
 import { startContainerd } from '../support/runtime/containerd.js';
-import { buildBusyboxImage, type BuiltImage } from '../support/runtime/oci-image.js';
-import { startTestApiServer, type TestApiServer } from '../support/cluster.js';
+import type { BuiltImage } from '../support/runtime/oci-image.js';
+import type { TestApiServer } from '../support/cluster.js';
+import { startClusterRegistryFixture, type ClusterRegistryFixture } from '../support/cluster-registry.js';
 
 const run = promisify(execFile);
 
@@ -31,27 +32,18 @@ describe('registry in a cluster: buildah, containerd 1.6 and a node runtime over
   let caFile: string;
   let adminToken: string;
   let image: BuiltImage;
+  let fixture: ClusterRegistryFixture | undefined;
   /** What skopeo pushed: team/busybox:1.36 at image.manifestDigest. */
   let pushedRef: string;
 
   before(async () => {
-    api = await startTestApiServer();
-    work = await mkdtemp(join(tmpdir(), 'ketch-regclients-'));
-    reg = await startClusterRegistry({ root: join(work, 'registry'), port: 0, host: '127.0.0.1', pkiDir: join(api.dataDir, 'pki'), rest: api.rest });
-    certDir = join(work, 'certs');
-    await mkdir(certDir);
-    caFile = join(certDir, 'ca.crt');
-    await writeFile(caFile, await readFile(join(api.dataDir, 'pki', 'ca.crt')));
-    adminToken = (await readFile(join(api.dataDir, 'token-file'), 'utf8')).split(',')[0] ?? '';
-    image = await buildBusyboxImage({ tag: 'v1' });
+    fixture = await startClusterRegistryFixture();
+    ({ api, work, reg, certDir, caFile, adminToken, image } = fixture);
     await run('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', '--dest-cert-dir', certDir, '--dest-creds', `x:${adminToken}`, `oci:${image.layout}:v1`, `docker://${reg.host}/team/busybox:1.36`], { timeout: 60_000 });
     pushedRef = `${reg.host}/team/busybox@${image.manifestDigest}`;
   });
   after(async () => {
-    await image?.dispose();
-    await reg?.close();
-    await api?.stop();
-    await rm(work, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   it('buildah pushes an image with a cluster token and pulls it back by digest', async () => {
