@@ -8,7 +8,7 @@ import { EVENTS, EventRecorder, Informer, PERSISTENTVOLUMES, type KubeEvent, typ
 import { every, realClock, type Clock } from '../lib/clock.js';
 import { criImageFsUsage, DEFAULT_IMAGE_GC, ImageGcManager, invalidImageGcPolicy, type ImageGcPolicy } from './image-gc.js';
 import { logger, type Logger } from '../lib/logger.js';
-import { startNodeCertificates, type CertKey } from './certificates/index.js';
+import { startNodeCertificates } from './certificates/index.js';
 import { Backoff, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './backoff.js';
 import { hostCapacity, primaryIPv4 } from './host.js';
 import { NodeStatusManager, type RuntimeHealth } from './node-status.js';
@@ -21,6 +21,9 @@ import { DEFAULT_CLUSTER_CIDR } from '../api/network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
+import type { RegistryOptions } from './runtime/registry-client.js';
+
+type RegistryTls = NonNullable<RegistryOptions['clusterTls']>;
 import { AgentAuth } from './auth.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
@@ -86,10 +89,7 @@ export interface Agent {
  * CA for registries (the built-in one serves a certificate of it) and presents the certificate to a registry that
  * asks, so nodes pull from the built-in registry with no flag. Rewritten when the client certificate is renewed.
  */
-async function writeRegistryTls(dir: string, rest: RestClient, pair?: CertKey): Promise<{ caFile: string; certFile?: string; keyFile?: string } | undefined> {
-  const { ca } = rest.config;
-  const cert = pair?.cert ?? rest.config.cert;
-  const key = pair?.key ?? rest.config.key;
+export async function writeRegistryTls(dir: string, { ca, cert, key }: { ca?: string; cert?: string; key?: string }): Promise<RegistryTls | undefined> {
   if (!ca) return undefined;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') };
@@ -108,7 +108,7 @@ async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() =
   if (o.runtimeEndpoint) return o.runtimeEndpoint;
   const endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
   const start = o.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
-  const clusterTls = await writeRegistryTls(join(rootDir, 'registry-tls'), o.rest);
+  const clusterTls = await writeRegistryTls(join(rootDir, 'registry-tls'), o.rest.config);
   const service: RuntimeServiceHandle = await start({
     root: join(rootDir, 'runtime'),
     listen: endpoint,
@@ -296,7 +296,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       rotateClient: o.rotateCertificates === true,
       rotateServing: o.rotateServerCertificates === true,
       setServing: (pair) => server.setServingCertificate(pair),
-      onClientRotate: async (pair) => void (await writeRegistryTls(join(rootDir, 'registry-tls'), o.rest, pair)),
+      onClientRotate: async (pair) => void (await writeRegistryTls(join(rootDir, 'registry-tls'), { ca: o.rest.config.ca, ...pair })),
       clock,
       log,
     });
