@@ -1,13 +1,17 @@
 // `npm run bench:compose` (issue 21's compose figure, beside bench:registry): seconds from running
-// `ketch compose -f FILE up --wait` of a five-service file to its exit (every service Ready, images present on the
-// node), on a real single-node `ketch up` cluster (runc). Same-run baseline: the same Kubernetes objects (what
-// `ketch compose config --objects` prints) with the real kubectl: `kubectl apply -f` then `kubectl wait` for every
-// Deployment Available. Each round brings the project up, times it, takes it down and waits for its namespace to go; the two
-// ways alternate. BENCH_ROUNDS (default 5) timed rounds after one warm-up each; target: median under 3 s.
+// `ketch compose -f FILE up --wait` of a five-service file to every service's pod Ready (images present on the node),
+// on a real single-node `ketch up` cluster (runc); `up --wait` itself returns once each service runs (Compose's
+// meaning), so Ready is polled (50 ms, through the API) after it, and its own exit time is shown too. Same-run
+// baseline: the same Kubernetes objects (what `ketch compose config --objects` prints) with the real kubectl
+// (`kubectl apply -f`), polled to Ready the same way. Each round brings the project up, times it, takes it down and
+// waits for its namespace to go; the two ways alternate. BENCH_ROUNDS (default 5) timed rounds after one warm-up
+// each; target: median under 3 s.
 // Both CLIs run as processes (ketch from dist/: `npm run bench:compose` builds first).
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadClientConfig } from '../../client/kubeconfig.js';
+import { RestClient } from '../../client/rest.js';
 import { BIN, UpCluster, kubectlEnv } from '../e2e/cluster.js';
 import { waitFor } from '../support/util.js';
 import { percentile, table } from './raw-runc.js';
@@ -74,36 +78,40 @@ async function main(): Promise<void> {
         up: async () => void (await ketch('compose', '-f', file, 'up', '--wait', '--wait-timeout', '120s')),
         down: async () => void (await ketch('compose', '-f', file, 'down')),
       },
-      'kubectl apply + kubectl wait (same objects)': {
-        up: async () => {
-          await kubectl('apply', '-f', objects);
-          // The Deployments exist once apply returns (pods may not yet: `wait pods -l` would find none).
-          await kubectl('wait', '-n', 'bench', '--for=condition=Available', 'deployments', '--all', '--timeout=120s');
-        },
+      'kubectl apply (same objects)': {
+        up: async () => void (await kubectl('apply', '-f', objects)),
         down: async () => void (await kubectl('delete', '-f', objects, '--wait=false')),
       },
     };
-    const times: Record<string, number[]> = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
+    const rest = new RestClient(loadClientConfig({ kubeconfig: cluster.kubeconfig }));
+    type PodList = { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    const readyPods = async (): Promise<number> =>
+      (await rest.request<PodList>('GET', '/api/v1/namespaces/bench/pods', { query: { labelSelector: 'com.docker.compose.project=bench' } })).items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const times: Record<string, { exit: number[]; ready: number[] }> = Object.fromEntries(Object.keys(ways).map((k) => [k, { exit: [], ready: [] }]));
     for (let r = -1; r < ROUNDS; r++) {
       for (const [name, way] of Object.entries(ways)) {
         const t0 = process.hrtime.bigint();
         await way.up();
-        const s = seconds(t0);
-        // Either way, the project must really be up before the time counts.
-        const ready = await kubectl('get', 'pods', '-n', 'bench', '-l', 'com.docker.compose.project=bench', '-o', 'jsonpath={range .items[*]}{.status.containerStatuses[0].ready}{"\\n"}{end}');
-        if (ready.trim().split('\n').filter((l) => l === 'true').length !== 5) throw new Error(`${name}: not 5 ready pods after up:\n${ready}`);
-        if (r >= 0) times[name]!.push(s);
+        const exit = seconds(t0);
+        await waitFor(async () => (await readyPods()) === 5, { timeoutMs: 120_000, intervalMs: 50, what: `${name}: 5 pods Ready` });
+        const ready = seconds(t0);
+        if (r >= 0) {
+          times[name]!.exit.push(exit);
+          times[name]!.ready.push(ready);
+        }
         await way.down();
         await gone();
       }
     }
-    const rows = [['way', 'median s', 'p90 s', 'min s', 'rounds']];
-    for (const [name, xs] of Object.entries(times)) rows.push([name, percentile(xs, 50).toFixed(2), percentile(xs, 90).toFixed(2), Math.min(...xs).toFixed(2), String(xs.length)]);
-    const ours = percentile(times['ketch compose up --wait']!, 50);
-    const base = percentile(times['kubectl apply + kubectl wait (same objects)']!, 50);
+    const rows = [['way', 'to all Ready, median s', 'p90 s', 'min s', 'command exit, median s', 'rounds']];
+    for (const [name, t] of Object.entries(times)) {
+      rows.push([name, percentile(t.ready, 50).toFixed(2), percentile(t.ready, 90).toFixed(2), Math.min(...t.ready).toFixed(2), percentile(t.exit, 50).toFixed(2), String(t.ready.length)]);
+    }
+    const ours = percentile(times['ketch compose up --wait']!.ready, 50);
+    const base = percentile(times['kubectl apply (same objects)']!.ready, 50);
     console.log(`compose benchmark: five services to every pod Ready (images present), ${ROUNDS} rounds after a warm-up, single-node ketch up`);
     console.log(table(rows));
-    console.log(`ketch compose up: median ${ours.toFixed(2)} s (target < ${TARGET_S} s: ${ours < TARGET_S ? 'met' : 'NOT met'}); ratio to the kubectl baseline ${(ours / base).toFixed(2)}`);
+    console.log(`ketch compose up to all Ready: median ${ours.toFixed(2)} s (target < ${TARGET_S} s: ${ours < TARGET_S ? 'met' : 'NOT met'}); ratio to the kubectl baseline ${(ours / base).toFixed(2)}`);
   } finally {
     try {
       await cluster.stop();
