@@ -1,6 +1,6 @@
 // The cluster's certificates: a CA, the serving certificate and the admin client certificate, kept under DIR/pki.
-import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createCa, DAY_MS, generateKeyPair, isIp, signCertificate, signedBy, subjectAltNames, validity, type CertPair } from '../../lib/x509.js';
@@ -59,19 +59,40 @@ async function loadPair(dir: string, name: string): Promise<CertPair | undefined
   const key = join(dir, `${name}.key`);
   if (!(await fileExists(crt)) || !(await fileExists(key))) return undefined;
   const pair = { certPem: await readFile(crt, 'utf8'), keyPem: await readFile(key, 'utf8') };
-  // Renew leaf certificates a week before they expire; the CA lasts ten years.
-  if (validity(pair.certPem).notAfter.getTime() - Date.now() < 7 * DAY_MS) return undefined;
+  // Renew leaf certificates a week before they expire; the CA lasts ten years. A pair whose key is not the
+  // certificate's (two writers renewing at once, each file replaced whole) is issued again.
+  if (validity(pair.certPem).notAfter.getTime() - Date.now() < 7 * DAY_MS || !keyMatches(pair)) return undefined;
   return pair;
 }
 
-async function savePair(dir: string, name: string, pair: CertPair): Promise<void> {
-  await writeFile(join(dir, `${name}.crt`), pair.certPem, { mode: 0o644 });
-  await writeFile(join(dir, `${name}.key`), pair.keyPem, { mode: 0o600 });
+function keyMatches(pair: CertPair): boolean {
+  const fromKey = createPublicKey(createPrivateKey(pair.keyPem)).export({ type: 'spki', format: 'der' });
+  const fromCert = new X509Certificate(pair.certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return fromKey.equals(fromCert);
 }
 
+/** Each file replaced whole (written aside, then renamed): a reader never sees half a PEM block. */
+async function savePair(dir: string, name: string, pair: CertPair): Promise<void> {
+  for (const [ext, pem, mode] of [['key', pair.keyPem, 0o600], ['crt', pair.certPem, 0o644]] as const) {
+    const file = join(dir, `${name}.${ext}`);
+    await writeFile(`${file}.${process.pid}.tmp`, pem, { mode });
+    await rename(`${file}.${process.pid}.tmp`, file);
+  }
+}
+
+/** ensurePki calls of this process, one at a time per directory (the serving-certificate reloader calls it too). */
+const pkiQueue = new Map<string, Promise<unknown>>();
+
 /** Loads DIR/pki or creates what is missing. A new CA invalidates every leaf signed by an older one. */
-export async function ensurePki(dataDir: string, extraNames: string[] = []): Promise<ClusterPki> {
+export function ensurePki(dataDir: string, extraNames: string[] = []): Promise<ClusterPki> {
   const dir = join(dataDir, 'pki');
+  const next = (pkiQueue.get(dir) ?? Promise.resolve()).catch(() => undefined).then(() => loadOrCreatePki(dir, extraNames));
+  pkiQueue.set(dir, next);
+  void next.finally(() => pkiQueue.get(dir) === next && pkiQueue.delete(dir)).catch(() => undefined);
+  return next;
+}
+
+async function loadOrCreatePki(dir: string, extraNames: string[]): Promise<ClusterPki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   let ca = await loadPair(dir, 'ca');
   const freshCa = !ca;

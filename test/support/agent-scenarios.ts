@@ -163,6 +163,37 @@ spec:
     assert.equal(await res.text(), 'written by duo/client\n');
   });
 
+  it("a hostPort answers on the node's address", async () => {
+    const hostPort = await freePort();
+    await apply(
+      'hostport',
+      `apiVersion: v1
+kind: Pod
+metadata: {name: hostport}
+spec:
+  containers:
+  - name: web
+    image: busybox:1.36
+    command: [sh, -c, 'mkdir -p /www && echo "hostport $HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www']
+    ports: [{containerPort: 8080, hostPort: ${hostPort}}]
+`,
+    );
+    await waitRunning('hostport');
+    const address = await c.kubectl('get', 'node', NODE, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}');
+    assert.match(address, /^\d+\.\d+\.\d+\.\d+$/);
+    const body = await waitFor(
+      async () => {
+        const res = await fetch(`http://${address}:${hostPort}/index.html`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+        return res?.status === 200 ? await res.text() : undefined;
+      },
+      { timeoutMs: 30_000, what: `the pod's page on ${address}:${hostPort}` },
+    );
+    assert.equal(body, 'hostport hostport\n');
+    await c.kubectl('delete', 'pod', 'hostport', '--grace-period=1', '--wait=true', '--timeout=60s');
+    // The mapping goes with the pod: nothing answers on the port any more.
+    await waitFor(async () => (await fetch(`http://${address}:${hostPort}/`, { signal: AbortSignal.timeout(2_000) }).then(() => false, () => true)), { timeoutMs: 20_000, what: 'the hostPort to close with its pod' });
+  });
+
   it('kubectl port-forward reaches a port of the pod from the host', async () => {
     const pf = c.spawnKubectl(['port-forward', 'pod/duo', ':8080']);
     try {

@@ -81,6 +81,8 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
           ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: join(dir, 'ipam') },
         },
         { type: 'loopback' },
+        // hostPort: containerd's CRI hands the sandbox's port mappings to the plugins that declare the capability.
+        { type: 'portmap', capabilities: { portMappings: true } },
       ],
     });
   const template = join(dir, 'cni-template.conflist');
@@ -169,7 +171,10 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       const mounts = (await run('findmnt', ['-rn', '-o', 'TARGET'], { allowFailure: true })).stdout.split('\n').filter((m) => m.startsWith(dir));
       for (const m of mounts.reverse()) await run('umount', ['-l', m], { allowFailure: true });
       await rm(dir, { recursive: true, force: true });
-      if (opts.podCidr || opts.podCidrFromRuntimeConfig) await run('ip', ['link', 'del', bridge], { allowFailure: true });
+      if (opts.podCidr || opts.podCidrFromRuntimeConfig) {
+        await run('ip', ['link', 'del', bridge], { allowFailure: true });
+        await removePortmapChains();
+      }
       // containerd 1.6 hard-codes these under /run (recipe §7); rmdir only removes them when empty.
       for (const d of ['/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) await rmdir(d).catch(() => undefined);
       // The CRI plugin's default cgroup parent.
@@ -184,3 +189,19 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     },
   };
 }
+
+/**
+ * The CNI portmap plugin removes a sandbox's rules on teardown but leaves its chains in iptables' nat table (and the
+ * jumps to them): removed with the test's containerd, which was their only user.
+ */
+async function removePortmapChains(): Promise<void> {
+  const rules = (await run('iptables', ['-t', 'nat', '-S'], { allowFailure: true })).stdout.split('\n');
+  for (const r of rules) {
+    // iptables -S quotes as a shell does (comments have spaces): the shell splits the rule back into arguments.
+    if (/^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-\S+/.test(r)) await run('sh', ['-c', `iptables -t nat ${r.replace(/^-A/, '-D')}`], { allowFailure: true });
+  }
+  const chains = rules.map((r) => /^-N (CNI-(?:HOSTPORT|DN)-\S+)$/.exec(r)?.[1]).filter((c): c is string => Boolean(c));
+  for (const c of chains) await run('iptables', ['-t', 'nat', '-F', c], { allowFailure: true });
+  for (const c of chains) await run('iptables', ['-t', 'nat', '-X', c], { allowFailure: true });
+}
+
