@@ -1,6 +1,6 @@
 // The node agent (`ketch agent`): registers the Node, keeps its lease and conditions, runs the pods bound to it
 // through a CRI runtime (our own shim, started here, unless an endpoint is given), and serves logs and streams.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LOCAL_PATH_ROOT, isForbidden, type ConfigMap, type Node, type PersistentVolume, type Pod, type Secret } from '../api/index.js';
@@ -21,6 +21,9 @@ import { DEFAULT_CLUSTER_CIDR } from '../api/network.js';
 import { NodeRoutes } from './routes.js';
 import { connectRuntime, type RuntimeClient } from './cri/index.js';
 import { spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from './runtime/index.js';
+import type { RegistryOptions } from './runtime/registry-client.js';
+
+type RegistryTls = NonNullable<RegistryOptions['clusterTls']>;
 import { AgentAuth } from './auth.js';
 import { AgentServer } from './server.js';
 import { StatsProvider } from './stats.js';
@@ -84,6 +87,22 @@ export interface Agent {
 }
 
 /**
+ * The cluster CA and this node's client certificate (the REST client's), as files for ketch's runtime: it trusts the
+ * CA for registries (the built-in one serves a certificate of it) and presents the certificate to a registry that
+ * asks, so nodes pull from the built-in registry with no flag. Rewritten when the client certificate is renewed.
+ */
+export async function writeRegistryTls(dir: string, { ca, cert, key }: { ca?: string; cert?: string; key?: string }): Promise<RegistryTls | undefined> {
+  if (!ca) return undefined;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') };
+  await writeFile(files.caFile, ca, { mode: 0o644 });
+  if (!cert || !key) return { caFile: files.caFile };
+  await writeFile(files.certFile, cert, { mode: 0o644 });
+  await writeFile(files.keyFile, key, { mode: 0o600 });
+  return files;
+}
+
+/**
  * The CRI endpoint: the one given, or ketch's runtime started here (as a child process unless runtimeInProcess). The
  * runtime keeps real time whatever the agent's clock: it is another component, as containerd is to kubelet.
  */
@@ -91,12 +110,14 @@ async function runtimeEndpoint(o: AgentOptions, rootDir: string, cleanups: (() =
   if (o.runtimeEndpoint) return o.runtimeEndpoint;
   const endpoint = `unix://${join(rootDir, 'runtime.sock')}`;
   const start = o.runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+  const clusterTls = await writeRegistryTls(join(rootDir, 'registry-tls'), o.rest.config);
   const service: RuntimeServiceHandle = await start({
     root: join(rootDir, 'runtime'),
     listen: endpoint,
     mountsDir: rootDir,
     ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
     ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+    ...(clusterTls ? { clusterTls } : {}),
     ...(o.runtimeBridge ? { bridge: o.runtimeBridge } : {}),
     // The agent collects images itself (image-gc.ts), over the CRI, as the kubelet does.
     imageGc: { disabled: true },
@@ -278,6 +299,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       rotateClient: o.rotateCertificates === true,
       rotateServing: o.rotateServerCertificates === true,
       setServing: (pair) => server.setServingCertificate(pair),
+      onClientRotate: async (pair) => void (await writeRegistryTls(join(rootDir, 'registry-tls'), { ca: o.rest.config.ca, ...pair })),
       clock,
       log,
     });

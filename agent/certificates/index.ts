@@ -98,6 +98,8 @@ export interface NodeCertificatesOptions {
   rotateServing: boolean;
   /** Hands a serving certificate to the agent's HTTPS server. */
   setServing(pair: CertKey): void;
+  /** Told each renewed client certificate after the REST client took it (the runtime's copy for registries). */
+  onClientRotate?(pair: CertKey): Promise<void>;
   clock?: Clock;
   log: Logger;
 }
@@ -114,7 +116,10 @@ export async function startNodeCertificates(o: NodeCertificatesOptions): Promise
     const client = new CertificateManager({
       store: new CertificateStore(certDir, 'kubelet-client'),
       request: (signal) => requestCertificate(o.rest, clientRequest(o.nodeName), signal),
-      onRotate: (pair) => o.rest.setClientCertificate(pair.cert, pair.key),
+      onRotate: (pair) => {
+        o.rest.setClientCertificate(pair.cert, pair.key);
+        o.onClientRotate?.(pair).catch((err: unknown) => o.log.warn('client certificate copy for registries not written', { error: String(err) }));
+      },
       ...common,
     });
     managers.push(client);

@@ -1,5 +1,9 @@
 // Pulls an image from an OCI distribution (v2) registry into the content store, verifying every digest.
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+// undici's own fetch (the one Node bundles is older): its dispatcher carries the cluster CA and the node's certificate.
+import { Agent, fetch, type RequestInit, type Response } from 'undici';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ContentStore, DigestMismatchError, sha256 } from './content-store.js';
 import { RuntimeError } from '../cri/errors.js';
@@ -23,6 +27,13 @@ export interface RegistryOptions {
   insecureRegistries: string[];
   /** Registry host -> mirror endpoint, e.g. {"docker.io": "http://127.0.0.1:5000"}; tried before the registry itself. */
   mirrors: Record<string, string>;
+  /**
+   * The cluster's TLS material (files, read at each pull: a rotated certificate is picked up): registries whose
+   * certificate the cluster CA signed (the built-in one) are trusted beside the system's CAs, and the node's client
+   * certificate is presented to a registry that asks for one (the built-in registry's token endpoint takes it as the
+   * node's identity). No flag names the built-in registry: its CA is the one the node already trusts.
+   */
+  clusterTls?: { caFile: string; certFile?: string; keyFile?: string };
 }
 
 export interface Credentials {
@@ -59,12 +70,24 @@ function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
-/** The base URL of a registry host: https unless loopback or configured insecure. */
-export function endpointFor(host: string, opts: RegistryOptions): string {
-  if (/^https?:\/\//.test(host)) return host.replace(/\/+$/, '');
-  if (host === 'docker.io') return 'https://registry-1.docker.io';
-  const plain = isLoopback(host) || opts.insecureRegistries.includes(host);
-  return `${plain ? 'http' : 'https'}://${host}`;
+/**
+ * The base URLs of a registry host, in the order tried: https, or plain http for one configured insecure; a loopback
+ * host is tried over https first and then http (as Docker treats localhost registries), so the built-in registry on
+ * 127.0.0.1 is reached over TLS and a plain test registry there still works.
+ */
+export function endpointsFor(host: string, opts: RegistryOptions): string[] {
+  if (/^https?:\/\//.test(host)) return [host.replace(/\/+$/, '')];
+  if (host === 'docker.io') return ['https://registry-1.docker.io'];
+  if (opts.insecureRegistries.includes(host)) return [`http://${host}`];
+  return isLoopback(host) ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
+}
+
+/** The connection pool of one pull: the system CAs plus the cluster CA, and the node's client certificate. */
+async function clusterDispatcher(opts: RegistryOptions): Promise<Agent | undefined> {
+  const t = opts.clusterTls;
+  if (!t) return undefined;
+  const [ca, cert, key] = await Promise.all([readFile(t.caFile, 'utf8'), t.certFile ? readFile(t.certFile, 'utf8') : undefined, t.keyFile ? readFile(t.keyFile, 'utf8') : undefined]);
+  return new Agent({ connect: { ca: [...rootCertificates, ca], ...(cert && key ? { cert, key } : {}) } });
 }
 
 /**
@@ -111,6 +134,7 @@ class RegistrySession {
     private readonly repository: string,
     private readonly creds: Credentials,
     private readonly opts: RegistryOptions,
+    private readonly dispatcher?: Agent,
   ) {
     if (creds.registryToken) this.authorization = `Bearer ${this.checked(base, creds.registryToken)}`;
   }
@@ -147,13 +171,18 @@ class RegistrySession {
       const headers: Record<string, string> = {};
       if (accept) headers.accept = accept.join(', ');
       if (this.authorization && target.origin === new URL(this.base).origin) headers.authorization = this.authorization;
-      const res = await fetch(target, { headers, redirect: 'manual' });
+      const res = await fetch(target, this.init({ headers, redirect: 'manual' }));
       const location = res.headers.get('location');
       if (res.status < 300 || res.status >= 400 || !location) return res;
       await res.body?.cancel();
       if (hops >= 5) throw new RuntimeError('Unavailable', `${url}: too many redirects`, false);
       target = new URL(location, target);
     }
+  }
+
+  /** A request's options with this pull's connection pool. */
+  private init(init: RequestInit): RequestInit {
+    return this.dispatcher ? { ...init, dispatcher: this.dispatcher } : init;
   }
 
   private async answer(header: string): Promise<string> {
@@ -170,10 +199,10 @@ class RegistrySession {
     let res: Response;
     if (this.creds.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.checked(params.realm, this.creds.identityToken), service: params.service ?? '', scope: realm.searchParams.get('scope') ?? '', client_id: 'ketch' });
-      res = await fetch(params.realm, { method: 'POST', body: form, redirect: 'error' });
+      res = await fetch(params.realm, this.init({ method: 'POST', body: form, redirect: 'error' }));
     } else {
       // Without credentials the token endpoint may still hand out an anonymous token.
-      res = await fetch(realm, { headers: basic ? { authorization: this.checked(realm.href, basic) } : {}, redirect: 'error' });
+      res = await fetch(realm, this.init({ headers: basic ? { authorization: this.checked(realm.href, basic) } : {}, redirect: 'error' }));
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -253,9 +282,9 @@ async function fetchBlob(s: RegistrySession, store: ContentStore, d: Descriptor,
   }
 }
 
-async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials, opts: RegistryOptions, progress: PullProgress): Promise<PulledImage> {
+async function pullFrom(base: string, ref: ImageReference, store: ContentStore, creds: Credentials, opts: RegistryOptions, dispatcher: Agent | undefined, progress: PullProgress): Promise<PulledImage> {
   const name = formatReference(ref);
-  const s = new RegistrySession(base, ref.repository, creds, opts);
+  const s = new RegistrySession(base, ref.repository, creds, opts, dispatcher);
   let got = await fetchManifest(s, ref.digest ?? ref.tag ?? 'latest', ref.digest, name);
   let doc = parseManifestOrIndex(got.body, got.contentType);
   await store.putBytes(got.body, got.digest, `manifest of ${name}`);
@@ -293,18 +322,23 @@ function isFallbackWorthy(err: unknown): boolean {
 export async function pullImage(ref: ImageReference, store: ContentStore, opts: RegistryOptions, creds: Credentials = {}, progress = new PullProgress()): Promise<PulledImage> {
   const endpoints: string[] = [];
   const mirror = opts.mirrors[ref.domain];
-  if (mirror) endpoints.push(endpointFor(mirror, opts));
-  endpoints.push(endpointFor(ref.domain, opts));
+  if (mirror) endpoints.push(...endpointsFor(mirror, opts));
+  endpoints.push(...endpointsFor(ref.domain, opts));
+  const dispatcher = await clusterDispatcher(opts);
   let firstError: unknown;
-  for (const [i, base] of endpoints.entries()) {
-    try {
-      return await pullFrom(base, ref, store, creds, opts, progress);
-    } catch (err) {
-      const last = i === endpoints.length - 1;
-      firstError ??= err;
-      if (last || !isFallbackWorthy(err)) throw normalize(firstError instanceof RuntimeError && firstError.code === 'NotFound' ? firstError : err, base);
-      log.info('image pull from mirror failed, trying next endpoint', { image: formatReference(ref), endpoint: base, error: String(err) });
+  try {
+    for (const [i, base] of endpoints.entries()) {
+      try {
+        return await pullFrom(base, ref, store, creds, opts, dispatcher, progress);
+      } catch (err) {
+        const last = i === endpoints.length - 1;
+        firstError ??= err;
+        if (last || !isFallbackWorthy(err)) throw normalize(firstError instanceof RuntimeError && firstError.code === 'NotFound' ? firstError : err, base);
+        log.info('image pull from an endpoint failed, trying the next', { image: formatReference(ref), endpoint: base, error: String(err) });
+      }
     }
+  } finally {
+    await dispatcher?.close();
   }
   throw new Error('unreachable');
 }

@@ -10,6 +10,7 @@ import { connectRuntime, type RuntimeClient } from '../cri/client.js';
 import { serveCri } from '../cri/server.js';
 import { saveImageArchive } from './image-archive.js';
 import { type ImageGcPolicy, ImageStore } from './image-store.js';
+import type { RegistryOptions } from './registry-client.js';
 import { imageService } from './image-service.js';
 import { NetworkManager } from './network.js';
 import { claimBridge, removeUnrecorded } from './host-claims.js';
@@ -30,6 +31,8 @@ export interface RuntimeServiceOptions {
   insecureRegistries?: string[];
   /** Registry host -> mirror URL, e.g. {"docker.io": "http://127.0.0.1:5000"}. */
   registryMirrors?: Record<string, string>;
+  /** The cluster CA (trusted for registries beside the system's) and the node's client certificate, as files. */
+  clusterTls?: RegistryOptions['clusterTls'];
   /** Linux bridge for pod networks (default: ketch + 6 hex of the root path, so two roots never share one). */
   bridge?: string;
   /** Address of the streaming server for exec/attach/port-forward (default 127.0.0.1, random port). */
@@ -85,7 +88,7 @@ export async function startRuntimeService(opts: RuntimeServiceOptions, clock: Cl
   let containers: ContainerStore | undefined;
   const images = new ImageStore(
     root,
-    { insecureRegistries: opts.insecureRegistries ?? [], mirrors: opts.registryMirrors ?? {} },
+    { insecureRegistries: opts.insecureRegistries ?? [], mirrors: opts.registryMirrors ?? {}, ...(opts.clusterTls ? { clusterTls: opts.clusterTls } : {}) },
     async () => (containers ? containers.imagesInUse() : { imageIds: new Set<string>(), chainIds: new Set<string>() }),
     clock,
   );

@@ -11,7 +11,7 @@ import { isNotFound } from '../../api/errors.js';
 import { NODES } from '../../client/resources.js';
 import type { ResourceClient } from '../../client/rest.js';
 import { defaultBridge, ensurePodCidrFree, HOST_BUSYBOX_TAGS, hasDefaultRoute, importHostBusybox, RuntimeError, spawnRuntimeService, startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
-import { startAgent } from '../../agent/index.js';
+import { startAgent, writeRegistryTls } from '../../agent/index.js';
 import { unmountUnder } from '../../agent/volumes.js';
 import { DEFAULT_POD_SECURITY, type PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { LATEST } from '../../apiserver/admission/pod-security/policy.js';
@@ -254,11 +254,16 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     progress.step(`starting the runtime service (runc)${runtimeInProcess ? ' in this process' : ' in a child process'}`);
     // Its own process by default: the API server, controllers, scheduler and agent already share this event loop.
     const start = runtimeInProcess ? startRuntimeService : spawnRuntimeService;
+    // The agent's own identity (system:node:NAME) and a serving certificate the API server verifies, both from the CA;
+    // the runtime pulls from the built-in registry as this node (the cluster CA and the node's client certificate).
+    const creds = await ensureNodeCredentials(join(dataDir, 'server'), nodeName);
+    const clusterTls = await writeRegistryTls(join(dataDir, 'agent', 'registry-tls'), { ca: server.rest.config.ca, cert: creds.client.certPem, key: creds.client.keyPem });
     const runtime: RuntimeServiceHandle = await start({
       root: join(dataDir, 'runtime'),
       listen: runtimeEndpoint,
       insecureRegistries: f.repeated('--insecure-registry'),
       registryMirrors: parseMirrors(f.repeated('--registry-mirror')),
+      ...(clusterTls ? { clusterTls } : {}),
       // The agent collects images over the CRI (agent/image-gc.ts).
       imageGc: { disabled: true },
       mountsDir: dataDir,
@@ -272,8 +277,6 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     progress.step(`runtime service up at ${runtimeEndpoint}`);
 
     progress.step(`starting the node agent for node "${nodeName}"`);
-    // The agent's own identity (system:node:NAME) and a serving certificate the API server verifies, both from the CA.
-    const creds = await ensureNodeCredentials(join(dataDir, 'server'), nodeName);
     const { cert: _c, key: _k, token: _t, ...cluster } = server.rest.config;
     const agent = await startAgent({
       rest: new RestClient({ ...cluster, cert: creds.client.certPem, key: creds.client.keyPem }, 'ketch-agent'),

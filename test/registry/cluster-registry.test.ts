@@ -3,18 +3,18 @@
 // (push, inspect, copy by digest, cross-repository copy) and our runtime's registry client (pull with the token flow).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { ContentStore } from '../../agent/runtime/content-store.js';
 import { parseReference } from '../../agent/runtime/reference.js';
 import { pullImage } from '../../agent/runtime/registry-client.js';
-import { buildBusyboxImage, type BuiltImage } from '../support/runtime/oci-image.js';
+import type { BuiltImage } from '../support/runtime/oci-image.js';
 import { apiServerAuth } from '../../registry/auth.js';
-import { startClusterRegistry, startRegistry, type RunningRegistry } from '../../registry/server.js';
-import { startTestApiServer, type TestApiServer } from '../support/cluster.js';
+import { startRegistry, type RunningRegistry } from '../../registry/server.js';
+import type { TestApiServer } from '../support/cluster.js';
+import { startClusterRegistryFixture, type ClusterRegistryFixture } from '../support/cluster-registry.js';
 
 const run = promisify(execFile);
 
@@ -30,22 +30,14 @@ describe('registry in a cluster: HTTPS, cluster tokens, real clients', function 
   let certDir: string;
   let adminToken: string;
   let image: BuiltImage;
+  let fixture: ClusterRegistryFixture | undefined;
 
   before(async () => {
-    api = await startTestApiServer();
-    work = await mkdtemp(join(tmpdir(), 'ketch-creg-'));
-    reg = await startClusterRegistry({ root: join(work, 'registry'), port: 0, host: '127.0.0.1', pkiDir: join(api.dataDir, 'pki'), rest: api.rest });
-    certDir = join(work, 'certs');
-    await mkdir(certDir);
-    await writeFile(join(certDir, 'ca.crt'), await readFile(join(api.dataDir, 'pki', 'ca.crt')));
-    adminToken = (await readFile(join(api.dataDir, 'token-file'), 'utf8')).split(',')[0] ?? '';
-    image = await buildBusyboxImage({ tag: 'v1' });
+    fixture = await startClusterRegistryFixture();
+    ({ api, work, reg, certDir, adminToken, image } = fixture);
   });
   after(async () => {
-    await image?.dispose();
-    await reg?.close();
-    await api?.stop();
-    await rm(work, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   it('serves HTTPS with a certificate the cluster CA signed, and challenges for a token', async () => {

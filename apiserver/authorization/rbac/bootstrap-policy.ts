@@ -204,11 +204,17 @@ export const LOCAL_PATH_CLEANER_ROLE = 'system:ketch:local-path-cleaner';
 export const NODE_DNS_PUBLISHER_ROLE = 'system:ketch:node-dns-publisher';
 /** The scheduler writes why a pod waits as an annotation on it (`ketch why` reads it): kube's role has no pod patch. */
 export const SCHEDULER_DIAGNOSIS_ROLE = 'system:ketch:scheduler-diagnosis';
+/**
+ * Nodes pull from the built-in registry as themselves (their client certificate at its token endpoint), as a kubelet
+ * pulls for any pod bound to it: get on every repository (registry/auth.ts maps pull to get).
+ */
+export const REGISTRY_PULLER_ROLE = 'system:ketch:registry-puller';
 const KETCH_ROLES: ClusterRole[] = [
   clusterRole(NODE_ROUTES_ROLE, [rule('list,watch', '', 'nodes')]),
   clusterRole(LOCAL_PATH_CLEANER_ROLE, [rule('list,update,watch', '', 'persistentvolumes')]),
   clusterRole(NODE_NETWORK_ROLE, [rule(READ, '', 'endpoints,services,namespaces'), rule(READ, 'discovery.k8s.io', 'endpointslices'), EVENTS]),
   clusterRole(SCHEDULER_DIAGNOSIS_ROLE, [rule('patch', '', 'pods')]),
+  clusterRole(REGISTRY_PULLER_ROLE, [rule('get', 'registry.ketch.dev', 'repositories')]),
   clusterRole(METRICS_READER_ROLE, [rule(READ, 'metrics.k8s.io', 'nodes,pods')], { ...aggregatesTo('view'), ...aggregatesTo('edit'), ...aggregatesTo('admin') }),
 ];
 
@@ -378,6 +384,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   clusterBinding(NODE_ROUTES_ROLE, NODE_ROUTES_ROLE, [subject.group('system:nodes')]),
   clusterBinding(NODE_NETWORK_ROLE, NODE_NETWORK_ROLE, [subject.group('system:nodes')]),
   clusterBinding(LOCAL_PATH_CLEANER_ROLE, LOCAL_PATH_CLEANER_ROLE, [subject.group('system:nodes')]),
+  clusterBinding(REGISTRY_PULLER_ROLE, REGISTRY_PULLER_ROLE, [subject.group('system:nodes')]),
   // The API server's client certificate towards the agents (logs, exec, port-forward), as kube-apiserver's docs bind it.
   clusterBinding('ketch:kube-apiserver-kubelet-client', 'system:kubelet-api-admin', [subject.user(KUBELET_CLIENT_USER)]),
   // Joining nodes, as kubeadm binds them (kubeadm:kubelet-bootstrap, kubeadm:node-autoapprove-*) to every bootstrap

@@ -25,6 +25,11 @@ export interface ContainerdOptions {
   podCidrFromRuntimeConfig?: boolean;
   /** Linux bridge name for the CNI bridge plugin (default ketchctrd0). */
   bridge?: string;
+  /**
+   * HTTPS registries (host:port) and what containerd is configured with for each: the CA file it trusts (hosts.toml
+   * `ca`) and the credentials of the CRI plugin's `registry.configs.HOST.auth` (what it answers a token challenge with).
+   */
+  secureRegistries?: Record<string, { caFile: string; username?: string; password?: string }>;
 }
 
 export interface ContainerdHandle {
@@ -37,8 +42,9 @@ export interface ContainerdHandle {
 
 const CGROUP_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'devices', 'freezer', 'systemd', 'net_cls', 'net_prio', 'perf_event', 'hugetlb'];
 
-function hostsToml(server: string): string {
-  return [`server = "${server}"`, '', `[host."${server}"]`, '  capabilities = ["pull", "resolve"]', '  skip_verify = true', ''].join('\n');
+function hostsToml(server: string, caFile?: string): string {
+  const trust = caFile ? `  ca = "${caFile}"` : '  skip_verify = true';
+  return [`server = "${server}"`, '', `[host."${server}"]`, '  capabilities = ["pull", "resolve"]', trust, ''].join('\n');
 }
 
 /** Starts containerd; fails with its stderr when it does not come up. containerd must be installed. */
@@ -52,6 +58,10 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   for (const host of opts.insecureRegistries) {
     await mkdir(join(certs, host), { recursive: true });
     await writeFile(join(certs, host, 'hosts.toml'), hostsToml(`http://${host}`));
+  }
+  for (const [host, secure] of Object.entries(opts.secureRegistries ?? {})) {
+    await mkdir(join(certs, host), { recursive: true });
+    await writeFile(join(certs, host, 'hosts.toml'), hostsToml(`https://${host}`, secure.caFile));
   }
   for (const [host, mirror] of Object.entries(opts.registryMirrors ?? {})) {
     await mkdir(join(certs, host), { recursive: true });
@@ -106,6 +116,9 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     '    max_conf_num = 1',
     '  [plugins."io.containerd.grpc.v1.cri".registry]',
     `    config_path = "${certs}"`,
+    ...Object.entries(opts.secureRegistries ?? {}).flatMap(([host, s]) =>
+      s.username || s.password ? [`    [plugins."io.containerd.grpc.v1.cri".registry.configs."${host}".auth]`, `      username = "${s.username ?? ''}"`, `      password = "${s.password ?? ''}"`] : [],
+    ),
     '  [plugins."io.containerd.grpc.v1.cri".containerd]',
     '    snapshotter = "overlayfs"',
     '    default_runtime_name = "runc"',
