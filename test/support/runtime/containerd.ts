@@ -195,13 +195,15 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
  * jumps to them): removed with the test's containerd, which was their only user.
  */
 async function removePortmapChains(): Promise<void> {
-  const rules = (await run('iptables', ['-t', 'nat', '-S'], { allowFailure: true })).stdout.split('\n');
-  for (const r of rules) {
-    // iptables -S quotes as a shell does (comments have spaces): the shell splits the rule back into arguments.
-    if (/^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-\S+/.test(r)) await run('sh', ['-c', `iptables -t nat ${r.replace(/^-A/, '-D')}`], { allowFailure: true });
+  for (const tool of ['iptables', 'ip6tables']) {
+    const rules = (await run(tool, ['-t', 'nat', '-S'], { allowFailure: true })).stdout.split('\n');
+    for (const r of rules) {
+      // iptables -S quotes as a shell does (comments have spaces): the shell splits the rule back into arguments.
+      if (/^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-\S+/.test(r)) await run('sh', ['-c', `${tool} -t nat ${r.replace(/^-A/, '-D')}`], { allowFailure: true });
+    }
+    const chains = rules.map((r) => /^-N (CNI-(?:HOSTPORT|DN)-\S+)$/.exec(r)?.[1]).filter((c): c is string => Boolean(c));
+    for (const c of chains) await run(tool, ['-t', 'nat', '-F', c], { allowFailure: true });
+    for (const c of chains) await run(tool, ['-t', 'nat', '-X', c], { allowFailure: true });
   }
-  const chains = rules.map((r) => /^-N (CNI-(?:HOSTPORT|DN)-\S+)$/.exec(r)?.[1]).filter((c): c is string => Boolean(c));
-  for (const c of chains) await run('iptables', ['-t', 'nat', '-F', c], { allowFailure: true });
-  for (const c of chains) await run('iptables', ['-t', 'nat', '-X', c], { allowFailure: true });
 }
 
