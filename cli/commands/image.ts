@@ -16,7 +16,7 @@ import { cliOf, type Cli } from '../context.js';
 import { CliError } from '../errors.js';
 import { formatColumns } from '../printers/table.js';
 
-interface NodeFlags {
+export interface NodeFlags {
   node?: string;
 }
 
@@ -47,6 +47,14 @@ async function eachNode<T>(cli: Cli, flags: NodeFlags, call: (node: string) => P
 }
 
 /** 45.2MB, as docker prints sizes (powers of 1000). */
+/** Pulls an image on every node (or flags.node) through its agent, printing what each resolved it to. */
+export async function pullOnNodes(cli: Cli, ref: string, flags: NodeFlags = {}, label = ''): Promise<void> {
+  await eachNode(cli, flags, async (node) => {
+    const r = await cli.rest.request<{ imageRef: string }>('POST', imagesPath(node, `/pull?image=${encodeURIComponent(ref)}`));
+    cli.io.stdout.write(`${label}${node}: pulled ${ref} (${r.imageRef})\n`);
+  });
+}
+
 export function humanSize(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = n;
@@ -120,11 +128,7 @@ function registerNodeVerbs(image: Command): void {
     .description('pull an image on every node (or one)')
     .option('--node <name>', 'only this node')
     .action(async (ref: string, flags: NodeFlags, cmd: Command) => {
-      const cli = cliOf(cmd);
-      await eachNode(cli, flags, async (node) => {
-        const r = await cli.rest.request<{ imageRef: string }>('POST', imagesPath(node, `/pull?image=${encodeURIComponent(ref)}`));
-        cli.io.stdout.write(`${node}: pulled ${ref} (${r.imageRef})\n`);
-      });
+      await pullOnNodes(cliOf(cmd), ref, flags);
     });
 
   image

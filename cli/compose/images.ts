@@ -1,6 +1,6 @@
 // Images of a compose project: `build` sections through ketch build (pushed to the registry the cluster pulls
-// from), and `pull` into this node's image store.
-import { ImageStore } from '../../agent/runtime/image-store.js';
+// from), and `pull` on every node.
+import { pullOnNodes } from '../commands/image.js';
 import type { Cli } from '../context.js';
 import { DEFAULT_BUILD_ROOT, buildImage } from '../build/buildah.js';
 import { clusterAccess } from '../build/access.js';
@@ -31,12 +31,10 @@ export async function buildServices(cli: Cli, services: ServicePlan[], registry:
   }
 }
 
-/** Pulls each service's image into this node's image store, printing the digest it resolved to. */
+/**
+ * Pulls each service's image on every node, through the agents as `ketch image pull` does: the nodes' runtimes pull
+ * (they trust the built-in registry's CA and present their node certificates), not this process.
+ */
 export async function resolveImages(cli: Cli, services: ServicePlan[]): Promise<void> {
-  const store = new ImageStore(process.env.KETCH_RUNTIME_ROOT ?? DEFAULT_RUNTIME_ROOT, { insecureRegistries: (process.env.KETCH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean), mirrors: {} });
-  await store.init();
-  for (const svc of services) {
-    const record = await store.pull(svc.image);
-    cli.out(`${svc.name}: ${svc.image} -> ${record.repoDigests[0] ?? record.manifestDigest}`);
-  }
+  for (const svc of services) await pullOnNodes(cli, svc.image, {}, `${svc.name}: `);
 }

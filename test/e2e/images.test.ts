@@ -1,8 +1,11 @@
 // End to end: `ketch image ls|pull|inspect|rm|prune` on a `ketch up` cluster act on the node's CRI image store through
 // the API server's node proxy and the agent's image endpoints: an image a pod uses is listed as in use, kept by prune
 // and refused by rm without --force; an unused one is pulled, listed, inspected, removed and pruned; a user without
-// nodes/proxy is refused.
+// nodes/proxy is refused; `ketch compose pull` pulls on the nodes too.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildTinyImage, pushImage } from '../support/runtime/oci-image.js';
 import { UpCluster } from './cluster.js';
 
@@ -72,6 +75,16 @@ describe('ketch image across nodes (e2e on ketch up)', function () {
     const denied = await cluster.kubectlResult(['delete', '--raw', `/api/v1/nodes/${node}/proxy/images?image=busybox:1.36`, '--as=system:serviceaccount:default:default']);
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, /Forbidden|forbidden/);
+
+    // `ketch compose pull` pulls each service's image on the nodes, as `ketch image pull` does.
+    const project = mkdtempSync(join(tmpdir(), 'ketch-compose-pull-'));
+    try {
+      writeFileSync(join(project, 'compose.yaml'), 'services:\n  app:\n    image: tiny:1\n    command: ["sleep", "3600"]\n');
+      assert.match(await cluster.ketch('compose', '-f', join(project, 'compose.yaml'), 'pull'), new RegExp(`^app: ${node}: pulled tiny:1 \\(sha256:[0-9a-f]{64}\\)`, 'm'));
+      assert.match(await cluster.ketch('image', 'ls', '--node', node), /\sdocker\.io\/library\/tiny\s+1\s/);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
     await cluster.kubectl('delete', 'pod', 'keep', '--wait=true', '--timeout=60s');
   });
 });
