@@ -82,4 +82,17 @@ describe('pod status writer (kubelet status manager: conditions it does not own 
     assert.deepEqual(cond(now, 'DisruptionTarget'), DISRUPTED);
     assert.equal(cond(now, 'example.com/lb')?.status, 'True');
   });
+
+  it('never moves a pod the API has as Failed back to Pending (a deleted pod met again with nothing observed)', async () => {
+    const created = await createPod({ restartPolicy: 'Never' });
+    const fresh = await pods.get('default', created.metadata.name ?? '');
+    const failed = await pods.updateStatus({ ...fresh, status: { phase: 'Failed', conditions: [DISRUPTED], containerStatuses: [{ name: 'main', image: 'busybox', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'Error' } } }] } });
+    const state = new PodState(failed, logger('status-writer-test'), () => undefined);
+    const status = await writePodStatus(ctx, state, { init: new Map(), app: new Map() });
+    assert.equal(status.phase, 'Failed');
+    const now = await pods.get('default', created.metadata.name ?? '');
+    assert.equal(now.status?.phase, 'Failed');
+    assert.equal(now.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 137);
+    assert.equal(now.metadata.resourceVersion, failed.metadata.resourceVersion, 'nothing written');
+  });
 });

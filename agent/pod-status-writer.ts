@@ -2,7 +2,7 @@
 // Initialized, ContainersReady, Ready) are computed, every other condition (DisruptionTarget from the eviction API,
 // the taint manager or pod GC; readiness gates) is kept as the API server has it. The update carries the
 // resourceVersion it was computed from, so a condition written meanwhile makes it conflict, and the retry is computed
-// again from the fresh pod: a status computed from an older copy never replaces a newer one.
+// again from the fresh pod: a status computed from an older copy never replaces a newer one. A terminal phase stays.
 import { isConflict, nowRFC3339, type Pod } from '../api/index.js';
 import type { Observed, PodState, PodWorkerContext } from './pod-state.js';
 import { computePodStatus, stableJson } from './pod-status.js';
@@ -24,8 +24,13 @@ function statusFor(ctx: StatusWriterContext, state: PodState, pod: Pod, obs: Obs
     now: new Date(ctx.clock.now()),
   });
   if (message && status.phase === 'Pending') status.message = message;
+  // As the kubelet's status manager: a pod the API has as Succeeded or Failed never goes back (an agent that forgot
+  // a deleted pod, kept by a finalizer, and met it again has nothing to say about its containers).
+  if (isTerminal(pod.status?.phase) && !isTerminal(status.phase)) return pod.status!;
   return status;
 }
+
+const isTerminal = (phase: string | undefined): boolean => phase === 'Succeeded' || phase === 'Failed';
 
 /** Computes the status and writes it when it differs from what the API has (retrying conflicts on a fresh read). */
 export async function writePodStatus(ctx: StatusWriterContext, state: PodState, obs: Observed, message?: string): Promise<NonNullable<Pod['status']>> {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 // undici's own fetch (the one Node bundles is older): its dispatcher carries the cluster CA and the node's certificate.
-import { Agent, fetch, type RequestInit, type Response } from 'undici';
+import { Agent, defaultDispatcher, fetch, type RequestInit, type Response } from '../../lib/undici.js';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ContentStore, DigestMismatchError, sha256 } from './content-store.js';
 import { RuntimeError } from '../cri/errors.js';
@@ -182,7 +182,7 @@ class RegistrySession {
 
   /** A request's options with this pull's connection pool. */
   private init(init: RequestInit): RequestInit {
-    return this.dispatcher ? { ...init, dispatcher: this.dispatcher } : init;
+    return { ...init, dispatcher: this.dispatcher ?? defaultDispatcher };
   }
 
   private async answer(header: string): Promise<string> {

@@ -79,7 +79,11 @@ describe('a Job pod evicted under the agent', function () {
         return conditionOf(j, 'Failed')?.status === 'True' && j;
       },
       { timeoutMs: 60_000, intervalMs: 200, what: 'the Job Failed' },
-    );
+    ).catch(async (err: unknown) => {
+      const j = await jobs.get('default', 'evicted');
+      const ps = (await pods.list('default', { labelSelector: 'batch.kubernetes.io/job-name=evicted' })).items;
+      throw new Error(`${String(err)}\njob status: ${JSON.stringify(j.status)}\npods: ${JSON.stringify(ps.map((p) => ({ name: p.metadata.name, deletion: p.metadata.deletionTimestamp, finalizers: p.metadata.finalizers, status: p.status })))}`);
+    });
     assert.equal(conditionOf(failed, 'Failed')?.reason, 'PodFailurePolicy');
     assert.match(conditionOf(failed, 'Failed')?.message ?? '', new RegExp(`Pod default/${name} has condition DisruptionTarget matching FailJob rule at index 0`));
     assert.equal(failed.status?.failed, 1);
