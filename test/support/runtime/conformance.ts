@@ -576,9 +576,9 @@ function isolationCases(get: () => SuiteState): void {
 
     it('RuntimeDefault seccomp refuses unshare of a user namespace with EPERM; Unconfined allows it', async () => {
       const { image } = get();
-      const runtimeDefault = await runIn('seccomp-default', image, 'unshare -U true; echo rc=$?', { linux: { securityContext: { seccomp: { profileType: 'RuntimeDefault' } } } });
+      const runtimeDefault = await runIn('seccomp-default', image, 'unshare -U true 2>&1; echo rc=$?', { linux: { securityContext: { seccomp: { profileType: 'RuntimeDefault' } } } });
       assert.match(runtimeDefault.out, /Operation not permitted[\s\S]*rc=1/);
-      const unconfined = await runIn('seccomp-none', image, 'unshare -U true; echo rc=$?', { linux: { securityContext: { seccomp: { profileType: 'Unconfined' } } } });
+      const unconfined = await runIn('seccomp-none', image, 'unshare -U true 2>&1; echo rc=$?', { linux: { securityContext: { seccomp: { profileType: 'Unconfined' } } } });
       assert.match(unconfined.out, /rc=0/);
     });
 
