@@ -260,10 +260,10 @@ export class PersistentVolumeController extends Controller {
       await this.writes.claimStatus(claim, 'Pending');
       return;
     }
-    const annotated = await this.provisioner.annotate(claim, cls.provisioner);
     const driver = this.drivers.get(cls.provisioner);
-    if (!driver) this.provisioner.external(annotated, cls.provisioner);
-    else this.operation(CLAIM + claimKey(claim), () => this.provisioner.provision(annotated, cls, driver));
+    if (!driver) this.provisioner.external(await this.provisioner.annotate(claim, cls.provisioner), cls.provisioner);
+    // The annotation is written beside the workers too: it is one more round trip of this claim's alone.
+    else this.operation(CLAIM + claimKey(claim), async () => this.provisioner.provision(await this.provisioner.annotate(claim, cls.provisioner), cls, driver));
   }
 
   /**
@@ -316,17 +316,20 @@ export class PersistentVolumeController extends Controller {
       (next.spec ??= {}).claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}) };
       pv = await w.updateVolume(next);
     }
-    pv = await w.volumePhase(pv, 'Bound');
-    let pvc = claim;
-    if (pvc.spec?.volumeName !== pv.metadata.name || !has(pvc, ANN_BIND_COMPLETED)) {
-      const next = structuredClone(pvc);
+    // The volume's phase and the claim's half go at once: both follow the volume's claimRef, and a sync that finds
+    // either missing (one write failed) writes it again.
+    const claimHalf = async (): Promise<PersistentVolumeClaim> => {
+      if (claim.spec?.volumeName === pv.metadata.name && has(claim, ANN_BIND_COMPLETED)) return claim;
+      const next = structuredClone(claim);
       const meta = (next.metadata ??= {});
       const ann: Record<string, string> = { ...(meta.annotations ?? {}), [ANN_BIND_COMPLETED]: 'yes' };
       if (next.spec?.volumeName !== pv.metadata.name) ann[ANN_BOUND_BY_CONTROLLER] = 'yes';
       meta.annotations = ann;
       (next.spec ??= {}).volumeName = pv.metadata.name ?? '';
-      pvc = await w.updateClaim(next);
-    }
+      return w.updateClaim(next);
+    };
+    const [bound, pvc] = await Promise.all([w.volumePhase(pv, 'Bound'), claimHalf()]);
+    pv = bound;
     const wasBound = claim.status?.phase === 'Bound';
     await w.claimStatus(pvc, 'Bound', pv);
     if (!wasBound) ctx?.log.info('claim bound', { claim: claimKey(claim), volume: pv.metadata.name });
