@@ -40,7 +40,7 @@ const VOLUME = 'volume:';
 /** Provision and delete operations run at once (external-provisioner's --worker-threads is 100; a node's disk is one). */
 const OPERATIONS = 16;
 /** Syncs at once (each is mostly API round trips). */
-export const DEFAULT_WORKERS = 8;
+export const DEFAULT_WORKERS = 16;
 /** Volumes by the claim their claimRef names (`namespace/name`). */
 const BY_CLAIM = 'pv-claimRef';
 
