@@ -37,8 +37,8 @@ export const DEFAULT_RESYNC_MS = 15_000;
 const RESYNC = 'resync';
 const CLAIM = 'claim:';
 const VOLUME = 'volume:';
-/** Provision and delete operations run at once (external-provisioner's --worker-threads is 100; a node's disk is one). */
-const OPERATIONS = 16;
+/** Provision and delete operations run at once (external-provisioner's --worker-threads is 100; the built-in driver only records the volume: the node makes the directory). */
+const OPERATIONS = 64;
 /** Syncs at once (each is mostly API round trips). */
 export const DEFAULT_WORKERS = 16;
 /** Volumes by the claim their claimRef names (`namespace/name`). */
