@@ -12,7 +12,7 @@ import { logger } from '../lib/logger.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
 import { TokenManager } from './token-manager.js';
 import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
-import { ClaimError, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
+import { ClaimError, ClaimReads, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
 import { mountsUnder } from './volumes/csi-local/mount.js';
 import { setVolumeOwnership } from './volumes/ownership.js';
 
@@ -64,6 +64,8 @@ export class VolumeManager {
   private readonly claimsMounted = new Map<string, string>();
   private readonly nodeName: string;
   private readonly localPathRoots: string[];
+  /** The Node and StorageClass reads of claim mounts, shared for a few seconds. */
+  private readonly claimReads = new ClaimReads();
 
   constructor(
     private readonly rootDir: string,
@@ -217,7 +219,7 @@ export class VolumeManager {
     const { pod } = ctx;
     let mount;
     try {
-      mount = await resolveClaim(ctx.rest, this.nodeName, pod, v);
+      mount = await resolveClaim(ctx.rest, this.nodeName, pod, v, this.claimReads);
     } catch (err) {
       if (!(err instanceof ClaimError)) throw err;
       // kubelet's wording: the volumes still to mount, and the one whose claim cannot be processed.
@@ -225,7 +227,7 @@ export class VolumeManager {
       throw new MountError(`Unable to attach or mount volumes: unmounted volumes=[${pending.join(' ')}], unattached volumes=[${pending.join(' ')}], failed to process volumes=[${v.name}]: ${err.message}`);
     }
     const readOnly = !!v.persistentVolumeClaim?.readOnly;
-    await mountClaim({ rest: ctx.rest, nodeName: this.nodeName, roots: this.localPathRoots, mount, target: dir, readOnly, checkHostPath: (p, t) => this.hostPath(p, t) });
+    await mountClaim({ rest: ctx.rest, nodeName: this.nodeName, roots: this.localPathRoots, mount, target: dir, readOnly, checkHostPath: (p, t) => this.hostPath(p, t), reads: this.claimReads });
     const sc = pod.spec.securityContext;
     if (sc?.fsGroup !== undefined && ownershipManaged(mount.backing)) {
       const changed = await setVolumeOwnership(dir, sc.fsGroup, sc.fsGroupChangePolicy ?? 'Always', readOnly).catch((err: unknown) => {

@@ -17,6 +17,7 @@ import {
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass, type Volume,
 } from '../../api/index.js';
 import { NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type RestClient } from '../../client/index.js';
+import { realClock } from '../../lib/clock.js';
 import { isNotExist } from '../../lib/errno.js';
 import { markFileSystemResized, needsNodeExpansion } from './csi-local/expansion.js';
 import { bindMount, isMountPoint } from './csi-local/mount.js';
@@ -97,8 +98,43 @@ export interface ClaimMount {
   backing: ClaimBacking;
 }
 
+/** How long the claim path reuses a Node or StorageClass it has read (kubelet reads both from informers). */
+export const CLAIM_READ_TTL_MS = 5_000;
+
+/**
+ * The Node and StorageClass reads of the claim path, shared by the pods that mount claims within CLAIM_READ_TTL_MS of
+ * each other: a burst of pods makes one request, not one each. The claim and its volume are always read afresh, as
+ * kubelet does. A failed read is not kept.
+ */
+export class ClaimReads {
+  private readonly entries = new Map<string, { at: number; value: Promise<unknown> }>();
+
+  constructor(private readonly now: () => number = () => realClock.now()) {}
+
+  private read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const e = this.entries.get(key);
+    if (e && this.now() - e.at < CLAIM_READ_TTL_MS) return e.value as Promise<T>;
+    const value = load();
+    this.entries.set(key, { at: this.now(), value });
+    // The caller sees the failure; the entry goes so that the next pod reads again.
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    return value;
+  }
+
+  node(rest: RestClient, name: string): Promise<Node> {
+    return this.read(`node/${name}`, () => rest.resource<Node>(NODES).get(undefined, name));
+  }
+
+  /** The roots a local-path volume of the PV's class may live in (localPathRoots). */
+  classRoots(rest: RestClient, pv: PersistentVolume, own: readonly string[]): Promise<string[]> {
+    return this.read(`class/${pv.spec?.storageClassName ?? ''}`, () => localPathRoots(rest, pv, own));
+  }
+}
+
 /** Reads and checks the claim, its volume and their fit to this node; throws ClaimError/MountError with the reason. */
-export async function resolveClaim(rest: RestClient, nodeName: string, pod: Pod, v: Volume): Promise<ClaimMount> {
+export async function resolveClaim(rest: RestClient, nodeName: string, pod: Pod, v: Volume, reads = new ClaimReads()): Promise<ClaimMount> {
   const ns = pod.metadata.namespace ?? '';
   const name = claimNameOf(pod, v) ?? '';
   let claim: PersistentVolumeClaim;
@@ -116,7 +152,7 @@ export async function resolveClaim(rest: RestClient, nodeName: string, pod: Pod,
     throw new ClaimError(`error processing PVC ${ns}/${name}: failed to fetch PV ${pvName} from API server: ${errText(err)}`);
   }
   checkVolume(volume, claim);
-  if (volume.spec?.nodeAffinity?.required) checkNodeAffinity(volume, await rest.resource<Node>(NODES).get(undefined, nodeName));
+  if (volume.spec?.nodeAffinity?.required) checkNodeAffinity(volume, await reads.node(rest, nodeName));
   return { claim, volume, backing: volumeBacking(volume) };
 }
 
@@ -161,6 +197,7 @@ export interface MountClaimArgs {
   readOnly: boolean;
   /** hostPath type checks (shared with the pod's own hostPath volumes); resolves to the path. */
   checkHostPath(path: string, type: string): Promise<string>;
+  reads?: ClaimReads;
 }
 
 /** Mounts the claim's volume on the target (idempotent: a target that is a mount point already is kept). */
@@ -168,7 +205,7 @@ export async function mountClaim(a: MountClaimArgs): Promise<void> {
   const { backing: b, volume } = a.mount;
   try {
     if (b.kind === 'local-path') {
-      const node = new LocalPathNodeService(a.nodeName, await localPathRoots(a.rest, volume, a.roots));
+      const node = new LocalPathNodeService(a.nodeName, await (a.reads ?? new ClaimReads()).classRoots(a.rest, volume, a.roots));
       await node.nodeStageVolume({ volumeId: b.volumeId, volumeContext: b.volumeContext });
       await node.nodePublishVolume({ volumeId: b.volumeId, volumeContext: b.volumeContext, targetPath: a.target, readonly: a.readOnly });
       // A claim grown while no pod used it: the node's step of the resize is done when the volume is next mounted.

@@ -159,8 +159,11 @@ export interface VolumeListers {
   volumesOfClass(storageClassName: string): readonly PersistentVolume[];
   storageClass(name: string): StorageClass | undefined;
   csiNode(name: string): CSINode | undefined;
-  /** Calls fn after each change to a claim or a volume, until the returned function is called. */
-  onChange(fn: () => void): () => void;
+  /**
+   * Calls fn after each change to one of the claims (`namespace/name`) or to a volume whose claimRef names one (before
+   * or after the change), until the returned function is called.
+   */
+  onClaimChange(claimKeys: readonly string[], fn: () => void): () => void;
 }
 
 /** What plugins get from the framework. */

@@ -1,5 +1,7 @@
 // The storage objects the volume plugins read, from shared informers (claims, volumes indexed by class, storage
-// classes, CSINodes), and the cluster events their changes are: a new volume or a bound claim may let a pod fit.
+// classes, CSINodes), and the cluster events their changes are: a new volume or a bound claim may let a pod fit. A pod
+// waiting in PreBind for its claims to be bound hears of changes to those claims and their volumes only, so that the
+// work per event does not grow with the number of pods waiting.
 import type { CSINode, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../api/index.js';
 import { volumeClass } from '../../api/storage.js';
 import { CSINODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type Informer, type InformerFactory } from '../../client/index.js';
@@ -12,7 +14,8 @@ export class InformerVolumeListers implements VolumeListers {
   private readonly pvs: Informer<PersistentVolume>;
   private readonly classes: Informer<StorageClass>;
   private readonly csiNodes: Informer<CSINode>;
-  private readonly listeners = new Set<() => void>();
+  /** Listeners by claim key. */
+  private readonly listeners = new Map<string, Set<() => void>>();
 
   constructor(informers: InformerFactory, onEvent: (e: ClusterEvent) => void) {
     this.claims = informers.for<PersistentVolumeClaim>(PERSISTENTVOLUMECLAIMS);
@@ -20,12 +23,17 @@ export class InformerVolumeListers implements VolumeListers {
     this.classes = informers.for<StorageClass>(STORAGECLASSES);
     this.csiNodes = informers.for<CSINode>(CSINODES);
     this.pvs.indexer.addIndexer(BY_CLASS, (pv) => [volumeClass(pv)]);
-    const changed = (e: ClusterEvent) => (): void => {
+    const claim = (e: ClusterEvent) => (c: PersistentVolumeClaim): void => {
       onEvent(e);
-      for (const fn of this.listeners) fn();
+      this.notify(`${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`);
     };
-    this.claims.addEventHandler({ onAdd: changed('PvcAdd'), onUpdate: changed('PvcUpdate'), onDelete: changed('PvcUpdate') });
-    this.pvs.addEventHandler({ onAdd: changed('PvAdd'), onUpdate: changed('PvUpdate'), onDelete: changed('PvUpdate') });
+    const volume = (e: ClusterEvent) => (...pvs: PersistentVolume[]): void => {
+      onEvent(e);
+      const keys = new Set(pvs.map((pv) => pv.spec?.claimRef?.name && `${pv.spec.claimRef.namespace ?? ''}/${pv.spec.claimRef.name}`).filter((k): k is string => !!k));
+      for (const k of keys) this.notify(k);
+    };
+    this.claims.addEventHandler({ onAdd: claim('PvcAdd'), onUpdate: (_o, c) => claim('PvcUpdate')(c), onDelete: claim('PvcUpdate') });
+    this.pvs.addEventHandler({ onAdd: volume('PvAdd'), onUpdate: volume('PvUpdate'), onDelete: volume('PvUpdate') });
     this.classes.addEventHandler({ onAdd: () => onEvent('StorageClassAdd') });
     this.csiNodes.addEventHandler({ onAdd: () => onEvent('CSINodeChange'), onUpdate: () => onEvent('CSINodeChange') });
   }
@@ -50,8 +58,23 @@ export class InformerVolumeListers implements VolumeListers {
     return this.csiNodes.indexer.get(name);
   }
 
-  onChange(fn: () => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  onClaimChange(claimKeys: readonly string[], fn: () => void): () => void {
+    for (const k of claimKeys) {
+      let set = this.listeners.get(k);
+      if (!set) this.listeners.set(k, (set = new Set()));
+      set.add(fn);
+    }
+    return () => {
+      for (const k of claimKeys) {
+        const set = this.listeners.get(k);
+        set?.delete(fn);
+        if (set?.size === 0) this.listeners.delete(k);
+      }
+    };
+  }
+
+  private notify(claimKey: string): void {
+    const set = this.listeners.get(claimKey);
+    if (set) for (const fn of [...set]) fn();
   }
 }

@@ -31,6 +31,7 @@ import { cpuMeter, type CpuMeter } from './cpu.js';
 import { componentsOf, cpuMs, type Component } from './proc.js';
 import { table } from './raw-runc.js';
 import { pool } from './server-process.js';
+import { StageTrace, type StageFigures } from './stage-trace.js';
 
 type Kind = 'emptyDir' | 'claim';
 
@@ -100,6 +101,8 @@ interface RunResult {
   downCpu: Record<string, number>;
   loadStart: string;
   loadEnd: string;
+  /** Where the pods' time went (stage-trace.ts). */
+  stages: StageFigures[];
 }
 
 class Bench {
@@ -206,6 +209,13 @@ class Bench {
     const names = Array.from({ length: N }, (_, i) => `p-${i}`);
     const rv = (await this.pods.list(ns)).metadata.resourceVersion ?? '0';
     const w = this.watchRunning(ns, rv);
+    const trace = new StageTrace((what, err) => say(`  the trace's watch of ${what} failed: ${String(err)}`));
+    trace.watch(
+      ns,
+      { client: this.pods, rv },
+      kind === 'claim' ? { client: this.claims, rv: (await this.claims.list(ns)).metadata.resourceVersion ?? '0' } : undefined,
+      kind === 'claim' ? { client: this.volumes, rv: (await this.volumes.list(undefined)).metadata.resourceVersion ?? '0' } : undefined,
+    );
     const loadStart = load();
     const cpu0 = await this.cpu();
     const t0 = performance.now();
@@ -213,8 +223,12 @@ class Bench {
     try {
       await pool(N, CONCURRENCY, async (i) => {
         interrupted.signal.throwIfAborted();
-        if (kind === 'claim') await this.claims.create(ns, this.claim(names[i]!));
+        if (kind === 'claim') {
+          await this.claims.create(ns, this.claim(names[i]!));
+          trace.mark(names[i]!, 'claim created');
+        }
         await this.pods.create(ns, this.pod(names[i]!, kind));
+        trace.mark(names[i]!, 'pod created');
       });
       say(`  ${N} ${kind} pods created in ${secs(performance.now() - t0)} s (load ${load()})`);
       let lastPrint = performance.now();
@@ -235,7 +249,10 @@ class Bench {
       say(`  ${(err as Error).message}: ${w.running.size}/${N} Running (reported as incomplete)`);
     } finally {
       w.stop();
+      trace.stop();
     }
+    const stages = trace.figures(t0);
+    for (const f of stages) say(`    ${f.stage.padEnd(14)} ${f.reached}/${N}, last at ${secs(f.lastMs)} s; wait from the stage before p50 ${secs(f.p50)} s, p90 ${secs(f.p90)} s, max ${secs(f.max)} s`);
     const ms = (complete ? Math.max(...w.running.values()) : performance.now()) - t0;
     const cpu1 = await this.cpu();
     const loadEnd = load();
@@ -246,7 +263,7 @@ class Bench {
     const teardownMs = performance.now() - t1;
     const cpu2 = await this.cpu();
     say(`  torn down in ${secs(teardownMs)} s (load ${load()})`);
-    return { kind, running, complete, ms, teardownMs, upCpu: this.perPod(cpu0, cpu1, N), downCpu: this.perPod(cpu1, cpu2, N), loadStart, loadEnd };
+    return { kind, running, complete, ms, teardownMs, upCpu: this.perPod(cpu0, cpu1, N), downCpu: this.perPod(cpu1, cpu2, N), loadStart, loadEnd, stages };
   }
 
   /** Where the pipeline is: pods scheduled and (for claims) claims Bound, so that a slow stage shows. */
@@ -316,6 +333,12 @@ function report(results: RunResult[], comps: Component[]): void {
     ]),
   ];
   process.stdout.write(`\nstorage provisioning: ${N} pods on one node, ${CONCURRENCY} creates in flight; CPU per pod while creating (up) and tearing down (down)\n\n${table(rows)}\n\n`);
+  const stageRows = [
+    ['run', 'stage', 'reached', 'last reached at, s', 'wait from the stage before p50 / p90 / max, s'],
+    ['---', '---', '---:', '---:', '---:'],
+    ...results.flatMap((r, i) => r.stages.map((s) => [String(i + 1), s.stage, `${s.reached}/${N}`, secs(s.lastMs), `${secs(s.p50)} / ${secs(s.p90)} / ${secs(s.max)}`])),
+  ];
+  process.stdout.write(`where the time went (first seen by the bench's watches, from the first create):\n\n${table(stageRows)}\n\n`);
   for (const r of results.filter((x) => x.kind === 'claim')) {
     const ratio = r.ms / baseMs;
     const verdict = !r.complete ? 'incomplete' : ratio <= TARGET_RATIO ? 'target met' : 'TARGET MISSED';
@@ -326,7 +349,7 @@ function report(results: RunResult[], comps: Component[]): void {
       `provisioner + binder (controller manager thread, claim run less emptyDir runs): ${f(cm(true), 2)} ms CPU per claim to provision and bind, ${f(cm(false), 2)} ms to delete; scheduler's VolumeBinding share: ${f(sched, 2)} ms per claim\n`,
     );
   }
-  for (const r of results) process.stdout.write(JSON.stringify({ pods: N, concurrency: CONCURRENCY, ...r, ms: Math.round(r.ms), teardownMs: Math.round(r.teardownMs) }) + '\n');
+  for (const { stages: _stages, ...r } of results) process.stdout.write(JSON.stringify({ pods: N, concurrency: CONCURRENCY, ...r, ms: Math.round(r.ms), teardownMs: Math.round(r.teardownMs) }) + '\n');
 }
 
 async function main(): Promise<void> {

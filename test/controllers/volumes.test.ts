@@ -173,6 +173,26 @@ describe('volume controllers (integration)', function () {
     assert.equal(await phaseOf('too-big'), 'Pending');
   });
 
+  it('gives each volume to one claim when more claims than volumes arrive at once (several workers, one matching at a time)', async () => {
+    const cls = uniq('scarce');
+    const vols = [uniq('scarce-a'), uniq('scarce-b')];
+    for (const v of vols) await pvs.create(undefined, pv(v, '1Gi', { storageClassName: cls }));
+    const names = Array.from({ length: 6 }, (_, i) => `want-${i}`);
+    await Promise.all(names.map((n) => pvcs.create(ns, pvc(n, { storageClassName: cls }))));
+    // Every claim has been looked at: the two bound, the others told that their class cannot provision.
+    const claims = await waitFor(async () => {
+      const all = await Promise.all(names.map(claim));
+      const events = (await cluster.rest.resource<KubeEvent>(EVENTS).list(ns)).items;
+      const failed = new Set(events.filter((e) => e.reason === 'ProvisioningFailed').map((e) => e.involvedObject.name));
+      const bound = all.filter((c) => c.status?.phase === 'Bound');
+      return bound.length === vols.length && all.every((c) => c.status?.phase === 'Bound' || failed.has(c.metadata?.name ?? '')) ? all : undefined;
+    }, { what: 'two claims Bound, the others refused' });
+    const bound = claims.filter((c) => c.status?.phase === 'Bound');
+    assert.deepEqual(bound.map((c) => c.spec?.volumeName).sort(), [...vols].sort(), 'each volume went to one claim');
+    assert.deepEqual(claims.filter((c) => c.status?.phase !== 'Bound').map((c) => [c.status?.phase, c.spec?.volumeName]), Array(4).fill(['Pending', undefined]));
+    for (const c of bound) assert.equal((await pvs.get(undefined, c.spec?.volumeName ?? '')).spec?.claimRef?.uid, c.metadata?.uid);
+  });
+
   it('leaves a claim Pending with the reason when nothing matches and nothing can provision', async () => {
     await pvcs.create(ns, pvc('lonely', { resources: { requests: { storage: '1Ti' } } }));
     const ev = await eventFor('lonely', 'FailedBinding');

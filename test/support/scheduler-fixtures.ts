@@ -53,7 +53,7 @@ export interface FakeApiCalls {
 /** Storage objects held in memory (a fake of the scheduler's informers); set() replaces an object and tells listeners. */
 export class StaticVolumeListers implements VolumeListers {
   private readonly objects = new Map<string, PersistentVolumeClaim | PersistentVolume | StorageClass | CSINode>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<{ keys: readonly string[]; fn: () => void }>();
 
   constructor(objs: Array<PersistentVolumeClaim | PersistentVolume | StorageClass | CSINode> = []) {
     for (const o of objs) this.set(o);
@@ -62,8 +62,15 @@ export class StaticVolumeListers implements VolumeListers {
     return `${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   }
   set(o: PersistentVolumeClaim | PersistentVolume | StorageClass | CSINode): void {
+    const before = this.objects.get(StaticVolumeListers.key(o));
     this.objects.set(StaticVolumeListers.key(o), o);
-    for (const fn of this.listeners) fn();
+    // The claims the change concerns: the claim itself, or the claims a volume's claimRef names before and after.
+    const claimKeys = [o, before].flatMap((x) => {
+      if (x?.kind === 'PersistentVolumeClaim') return [`${x.metadata?.namespace ?? ''}/${x.metadata?.name ?? ''}`];
+      const ref = x?.kind === 'PersistentVolume' ? (x as PersistentVolume).spec?.claimRef : undefined;
+      return ref?.name ? [`${ref.namespace ?? ''}/${ref.name}`] : [];
+    });
+    for (const l of [...this.listeners]) if (l.keys.some((k) => claimKeys.includes(k))) l.fn();
   }
   claim(namespace: string, name: string): PersistentVolumeClaim | undefined {
     return this.objects.get(`PersistentVolumeClaim/${namespace}/${name}`) as PersistentVolumeClaim | undefined;
@@ -80,9 +87,10 @@ export class StaticVolumeListers implements VolumeListers {
   csiNode(name: string): CSINode | undefined {
     return this.objects.get(`CSINode//${name}`) as CSINode | undefined;
   }
-  onChange(fn: () => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  onClaimChange(keys: readonly string[], fn: () => void): () => void {
+    const l = { keys, fn };
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 }
 

@@ -31,6 +31,11 @@ export class NewestCache<T extends ObjectLike> {
     return this.informer.indexer.list().map((o) => this.get(keyOf(o)) ?? o);
   }
 
+  /** The versions this controller wrote that the informer has not brought back yet. */
+  unseen(): T[] {
+    return [...this.written.values()];
+  }
+
   /** Records what a write returned. */
   wrote(obj: T): T {
     this.written.set(keyOf(obj), obj);

@@ -4,8 +4,11 @@
 // The binding is a pair of pointers, written in order: volume.spec.claimRef (with the claim's uid), the volume's phase
 // Bound, claim.spec.volumeName (+ the bind-completed annotation), the claim's phase Bound. Any step may fail or race
 // with users and other writers; every sync starts from what the objects say and finishes what is missing, so a crash
-// between steps is healed by the next sync. One worker: two concurrent syncs could bind two claims to one volume.
-// Provisioning and deleting volumes are slow driver calls and run beside the worker (kube's scheduleOperation and
+// between steps is healed by the next sync. Several workers (never two on one key): finishing a binding whose volume
+// already names the claim by uid (a provisioned volume, or one the scheduler chose) races with no other claim and runs
+// at once, while choosing a volume from the pool is one claim at a time (kube's single claim worker: two claims must
+// not pick one volume), so a busy API server's round trips do not queue every claim behind one worker.
+// Provisioning and deleting volumes are slow driver calls and run beside the workers (kube's scheduleOperation and
 // external-provisioner's workers): one operation per claim or volume at a time, at most OPERATIONS at once; their
 // results come back as informer events, a failure as a rate-limited retry of the key.
 //
@@ -21,7 +24,7 @@ import {
 } from '../../../api/index.js';
 import { NODES, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES, type Informer, type ResourceClient } from '../../../client/index.js';
 import { Limiter } from '../../../lib/limit.js';
-import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../../framework/controller.js';
+import { Controller, ensureIndex, type ControllerContext, type SyncContext, type SyncResult } from '../../framework/controller.js';
 import { DriverRegistry } from '../csi/controller-service.js';
 import { LocalPathControllerService } from '../local-path/controller-service.js';
 import { NewestCache } from './newest-cache.js';
@@ -34,13 +37,27 @@ export const DEFAULT_RESYNC_MS = 15_000;
 const RESYNC = 'resync';
 const CLAIM = 'claim:';
 const VOLUME = 'volume:';
-/** Provision and delete operations run at once (external-provisioner's --worker-threads is 100; a node's disk is one). */
-const OPERATIONS = 16;
+/** Provision and delete operations run at once (external-provisioner's --worker-threads is 100; the built-in driver only records the volume: the node makes the directory). */
+const OPERATIONS = 64;
+/** Syncs at once (each is mostly API round trips). */
+export const DEFAULT_WORKERS = 16;
+/** Volumes by the claim their claimRef names (`namespace/name`). */
+const BY_CLAIM = 'pv-claimRef';
 
 export interface PersistentVolumeControllerOptions {
   /** The drivers run in this process (default: the built-in local-path driver). */
   drivers?: DriverRegistry;
   resyncPeriodMs?: number;
+  workers?: number;
+}
+
+/**
+ * A volume no sync has looked at yet (phase Pending, no claimRef) is as good as Available to a claim searching the pool:
+ * its own sync, which may run beside the claim's, is about to say so (and a write racing with it gets a conflict).
+ */
+function asAvailableWhenNew(pv: PersistentVolume): PersistentVolume {
+  if (pv.spec?.claimRef || (pv.status?.phase ?? 'Pending') !== 'Pending') return pv;
+  return { ...pv, status: { ...pv.status, phase: 'Available' } };
 }
 
 const has = (o: { metadata?: { annotations?: Record<string, string> } }, ann: string): boolean => o.metadata?.annotations?.[ann] !== undefined;
@@ -63,10 +80,15 @@ export class PersistentVolumeController extends Controller {
   /** Provision/delete operations under way, by the key they report to. */
   private readonly operations = new Set<string>();
   private readonly operationSlots = new Limiter(OPERATIONS);
+  /** Held while a claim chooses a volume from the pool and binds it. */
+  private readonly matching = new Limiter(1);
+  private readonly pvInformer: Informer<PersistentVolume>;
 
   constructor(ctx: ControllerContext, opts: PersistentVolumeControllerOptions = {}) {
-    super({ name: 'persistentvolume-binder', clock: ctx.clock, workers: 1 });
+    super({ name: 'persistentvolume-binder', clock: ctx.clock, workers: opts.workers ?? DEFAULT_WORKERS });
     const pvInformer = ctx.informers.for<PersistentVolume>(PERSISTENTVOLUMES);
+    this.pvInformer = pvInformer;
+    ensureIndex(pvInformer, BY_CLAIM, (pv) => (pv.spec?.claimRef?.name ? [`${pv.spec.claimRef.namespace ?? ''}/${pv.spec.claimRef.name}`] : []));
     const pvcInformer = ctx.informers.for<PersistentVolumeClaim>(PERSISTENTVOLUMECLAIMS);
     this.classes = ctx.informers.for<StorageClass>(STORAGECLASSES);
     this.nodes = ctx.informers.for<Node>(NODES);
@@ -155,11 +177,7 @@ export class PersistentVolumeController extends Controller {
     if (!wanted) {
       if (await this.assignDefaultClass(claim)) return;
       const delay = isDelayBinding(claim, this.classOf);
-      const volume = findBestMatchForClaim(claim, this.volumes.list(), delay);
-      if (volume) {
-        await this.bind(volume, claim, ctx);
-        return;
-      }
+      if (await this.bindBestMatch(claim, delay, ctx)) return;
       if (delay && !selectedNode(claim)) {
         w.claimEvent(claim, 'Normal', 'WaitForFirstConsumer', 'waiting for first consumer to be created before binding');
       } else if (claimClass(claim)) {
@@ -194,6 +212,33 @@ export class PersistentVolumeController extends Controller {
     }
   }
 
+  /**
+   * Binds the claim to its best match (findBestMatchForClaim), if there is one. A volume whose claimRef names the
+   * claim is taken by no other claim, so it is bound at once; a WaitForFirstConsumer claim can have no other (the
+   * scheduler's choice or a provisioned volume names it). Any other claim searches the pool, and binds from it, under
+   * the matching lock.
+   */
+  private async bindBestMatch(claim: PersistentVolumeClaim, delay: boolean, ctx: SyncContext): Promise<boolean> {
+    const key = claimKey(claim);
+    const named = new Map<string, PersistentVolume>();
+    for (const v of [...this.pvInformer.indexer.byIndex(BY_CLAIM, key), ...this.volumes.unseen()]) {
+      const newest = this.volumes.get(v.metadata.name ?? '') ?? v;
+      if (isVolumeBoundToClaim(newest, claim)) named.set(newest.metadata.name ?? '', newest);
+    }
+    const mine = named.size ? findBestMatchForClaim(claim, [...named.values()], delay) : undefined;
+    if (mine) {
+      await this.bind(mine, claim, ctx);
+      return true;
+    }
+    if (delay) return false;
+    return this.matching.run(async () => {
+      const volume = findBestMatchForClaim(claim, this.volumes.list().map(asAvailableWhenNew), delay);
+      if (!volume) return false;
+      await this.bind(volume, claim, ctx);
+      return true;
+    });
+  }
+
   /** Retroactive default class: a pending claim that names no class gets the default once there is one. */
   private async assignDefaultClass(claim: PersistentVolumeClaim): Promise<boolean> {
     if (claim.spec?.storageClassName !== undefined || has(claim, ANN_BETA_STORAGE_CLASS)) return false;
@@ -215,10 +260,10 @@ export class PersistentVolumeController extends Controller {
       await this.writes.claimStatus(claim, 'Pending');
       return;
     }
-    const annotated = await this.provisioner.annotate(claim, cls.provisioner);
     const driver = this.drivers.get(cls.provisioner);
-    if (!driver) this.provisioner.external(annotated, cls.provisioner);
-    else this.operation(CLAIM + claimKey(claim), () => this.provisioner.provision(annotated, cls, driver));
+    if (!driver) this.provisioner.external(await this.provisioner.annotate(claim, cls.provisioner), cls.provisioner);
+    // The annotation is written beside the workers too: it is one more round trip of this claim's alone.
+    else this.operation(CLAIM + claimKey(claim), async () => this.provisioner.provision(await this.provisioner.annotate(claim, cls.provisioner), cls, driver));
   }
 
   /**
@@ -271,17 +316,20 @@ export class PersistentVolumeController extends Controller {
       (next.spec ??= {}).claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}) };
       pv = await w.updateVolume(next);
     }
-    pv = await w.volumePhase(pv, 'Bound');
-    let pvc = claim;
-    if (pvc.spec?.volumeName !== pv.metadata.name || !has(pvc, ANN_BIND_COMPLETED)) {
-      const next = structuredClone(pvc);
+    // The volume's phase and the claim's half go at once: both follow the volume's claimRef, and a sync that finds
+    // either missing (one write failed) writes it again.
+    const claimHalf = async (): Promise<PersistentVolumeClaim> => {
+      if (claim.spec?.volumeName === pv.metadata.name && has(claim, ANN_BIND_COMPLETED)) return claim;
+      const next = structuredClone(claim);
       const meta = (next.metadata ??= {});
       const ann: Record<string, string> = { ...(meta.annotations ?? {}), [ANN_BIND_COMPLETED]: 'yes' };
       if (next.spec?.volumeName !== pv.metadata.name) ann[ANN_BOUND_BY_CONTROLLER] = 'yes';
       meta.annotations = ann;
       (next.spec ??= {}).volumeName = pv.metadata.name ?? '';
-      pvc = await w.updateClaim(next);
-    }
+      return w.updateClaim(next);
+    };
+    const [bound, pvc] = await Promise.all([w.volumePhase(pv, 'Bound'), claimHalf()]);
+    pv = bound;
     const wasBound = claim.status?.phase === 'Bound';
     await w.claimStatus(pvc, 'Bound', pv);
     if (!wasBound) ctx?.log.info('claim bound', { claim: claimKey(claim), volume: pv.metadata.name });

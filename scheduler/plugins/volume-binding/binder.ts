@@ -88,7 +88,8 @@ export class VolumeBinder {
         }
       };
       const onAbort = (): void => finish(new Error('binding volumes: scheduler stopped'));
-      const unsubscribe = this.listers.onChange(check);
+      const keys = [...plan.staticBindings.map((b) => claimKeyOf(b.pvc)), ...plan.dynamicProvisions.map(claimKeyOf)];
+      const unsubscribe = this.listers.onClaimChange(keys, check);
       const timer = this.handle.clock.setTimer(this.timeoutMs, () => finish(new Error('binding volumes: timed out waiting for the condition')));
       signal.addEventListener('abort', onAbort, { once: true });
       check();

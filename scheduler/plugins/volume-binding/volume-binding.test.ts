@@ -131,6 +131,25 @@ describe('VolumeBinding', () => {
     assert.ok(st.isSuccess(), st.message);
   });
 
+  it('wakes a waiting PreBind on its claim\'s volume: the claim bound first, the volume\'s claimRef last', async () => {
+    const pvc = claim('dyn');
+    const { run, plugin, listers } = setup([pvc, claim('other', { uid: 'u-other' })]);
+    const p = podWith('dyn');
+    const r = run(p);
+    assert.ok(plugin.reserve(r.state, p, 'b').isSuccess());
+    let settled = false;
+    const bound = plugin.preBind(r.state, p, 'b', new AbortController().signal).finally(() => (settled = true));
+    await new Promise((res) => setImmediate(res));
+    listers.set(claim('dyn', { bound: true, volumeName: 'pvc-uid-dyn', selected: 'b', rv: 2000 }));
+    listers.set(volume('pvc-uid-dyn', { node: 'b' })); // the volume exists, its claimRef not written yet
+    listers.set(claim('other', { uid: 'u-other', bound: true, volumeName: 'elsewhere', rv: 2001 }));
+    await new Promise((res) => setImmediate(res));
+    assert.equal(settled, false, 'the volume does not name the claim yet');
+    listers.set(volume('pvc-uid-dyn', { node: 'b', claim: pvc }));
+    const st = await bound;
+    assert.ok(st.isSuccess(), st.message);
+  });
+
   it('fails PreBind when the provisioner gives the node back, and when waiting times out', async () => {
     const { run, plugin, listers, clock } = setup([claim('dyn'), claim('slow', { uid: 'u-slow' })]);
     const p = podWith('dyn');
