@@ -67,6 +67,39 @@ describe('cacher', () => {
     await db.close();
   });
 
+  it("gives a change's previous state, reusing the key's decoded previous change and decoding it otherwise", async () => {
+    let decodes = 0;
+    cache.close();
+    cache = new Cacher({
+      storage: st.storage,
+      prefix: P,
+      capacity: 4,
+      clock,
+      decode: (kv) => {
+        decodes++;
+        return JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string };
+      },
+    });
+    const from = await db.currentRevision();
+    // A watcher reading each change's object and the one before it, as a selecting watch does.
+    const seen: string[] = [];
+    const w = cache.watch<string>({ fromRevision: from, key: P, translate: (e) => `${e.prev()?.v ?? '-'}>${e.obj.v}` });
+    const a = await db.create(`${P}a`, enc('1'));
+    const a2 = await db.update(`${P}a`, enc('2'), a.modRevision);
+    await db.update(`${P}a`, enc('3'), a2.modRevision);
+    seen.push(...(await take(w, 3)));
+    assert.deepEqual(seen, ['->1', '1>2', '2>3']);
+    assert.equal(decodes, 3, 'each state decoded once');
+    // Past the buffer (capacity 4) the key's previous change is gone: its state is decoded from the event's prevKv.
+    const b = await db.create(`${P}b`, enc('x'));
+    for (let i = 0; i < 4; i++) await db.create(`${P}c${i}`, enc(`c${i}`));
+    await db.update(`${P}b`, enc('y'), b.modRevision);
+    const rest = await take(w, 6);
+    assert.equal(rest.at(-1), 'x>y');
+    assert.equal(decodes, 3 + 6 + 1, 'the evicted previous state decoded again');
+    w.close();
+  });
+
   it('serves any number of watchers from one storage watch, each with its own filter', async () => {
     const from = await db.currentRevision();
     const all = Array.from({ length: 50 }, () => watch(from));

@@ -65,6 +65,8 @@ export class Store {
   private cache: Cacher<Obj> | undefined;
   /** The revision of this store's newest write: cached reads must be at least as new (read-your-writes). */
   private lastWrite = 0;
+  /** Selectable field values by object (see fieldsOf). */
+  private readonly fieldValues = new WeakMap<Obj, Record<string, string>>();
   /** Defaulting, validation and pruning of this kind (the strategy's, else the built-in schemas'). */
   readonly schema: SchemaHooks;
 
@@ -238,7 +240,14 @@ export class Store {
     const fields = parseFieldSelector(fieldSelector);
     checkFieldsSupported(fields, this.supportedFields);
     if (!labels && fields.length === 0) return () => true;
-    return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, fieldsOf(this.strategy, o));
+    return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, this.fieldsOf(o));
+  }
+
+  /** An object's selectable fields, made once per object (the watch cache's objects are shared by every watcher). */
+  private fieldsOf(o: Obj): Record<string, string> {
+    let f = this.fieldValues.get(o);
+    if (!f) this.fieldValues.set(o, (f = fieldsOf(this.strategy, o)));
+    return f;
   }
 
   /**
