@@ -94,22 +94,8 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: 
   // Send the headers now: client-go waits for them before it reads any event (kubectl wait would hang).
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
-  // The events of one turn of the event loop (a storage commit delivers its batch at once) leave in one socket write:
-  // one TLS record and one syscall for all of them instead of one each.
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    res.uncork();
-  };
   await opened.run({
-    send: (json) => {
-      if (!corked) {
-        corked = true;
-        res.cork();
-        setImmediate(uncork);
-      }
-      return res.write(typeof json === 'string' ? json + '\n' : json);
-    },
+    send: (json) => res.write(typeof json === 'string' ? json + '\n' : json),
     buffered: () => res.writableLength,
     onClose: (listener) => res.on('close', listener),
     end: () => res.end(),
