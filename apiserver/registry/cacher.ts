@@ -229,6 +229,19 @@ export class Cacher<T> {
     return this.objects ? this.view(this.objects) : undefined;
   }
 
+  /**
+   * A key's current stored value and object when the cache has every change up to `atLeast`: its newest buffered
+   * change (decoded at most once, shared with the watchers), else the current objects when they are listed. Undefined
+   * when not known here (absent, or its last change left the buffer): read storage. Never mutate the object.
+   */
+  current(key: string, atLeast: number): { kv: KeyValue; obj: T } | undefined {
+    if (this.revision < atLeast) return undefined;
+    const last = this.latest.get(key);
+    if (last) return { kv: last.kv, obj: last.obj };
+    const st = this.objects && this.objectsRevision >= atLeast ? this.objects.get(key) : undefined;
+    return st && { kv: { key, value: st.value, createRevision: 0, modRevision: st.rev }, obj: this.decodeStored(key, st) };
+  }
+
   /** The current objects as readers see them (read synchronously: the next event changes them). */
   private view(items: Map<string, Stored>): CachedObjects<T> {
     const self = this;

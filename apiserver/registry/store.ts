@@ -505,9 +505,14 @@ export class Store {
   ): Promise<{ obj: Obj; created: boolean }> {
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < 100; attempt++) {
-      const kv = await this.storage.get(key).catch((e: unknown) => {
-        throw this.mapError(e, name);
-      });
+      // The first attempt starts from the watch cache's state when it has this server's writes (kube's cached
+      // GuaranteedUpdate); the write's expected revision catches a stale one, and any doubt reads storage again.
+      const cached = attempt === 0 && !opts.dryRun ? this.cacher().current(key, this.lastWrite) : undefined;
+      const kv =
+        cached?.kv ??
+        (await this.storage.get(key).catch((e: unknown) => {
+          throw this.mapError(e, name);
+        }));
       if (!kv) {
         if (!(opts.allowCreate ?? this.strategy.allowCreateOnUpdate) || opts.subresource) throw errors.notFound(this.ref(name));
         const desired = await transform(undefined);
@@ -523,7 +528,7 @@ export class Store {
           throw err;
         }
       }
-      const old = this.codec.decode(kv);
+      const old = cached?.obj ?? this.codec.decode(kv);
       let obj: Obj;
       let next: Obj | undefined;
       try {
@@ -534,6 +539,8 @@ export class Store {
         if (admitted) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
+        // A conflict or no change against the cache's state is confirmed against storage's.
+        if (cached && (err instanceof Unchanged || (err instanceof ApiError && err.code === 409))) continue;
         if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
         // Unchanged, but stored under an older encryption key: written again under the current one (kube's stale data).
         if (!this.codec.stale(kv)) return { obj: err.obj, created: false };
