@@ -17,7 +17,10 @@ export interface HollowNodesOptions {
   /** Capacity of each node (default cpu 4, memory 16Gi, pods 110). */
   capacity?: Record<string, string>;
   labels?: Record<string, string>;
-  /** How many API writes run at once (default 16). */
+  /**
+   * How many API writes run at once (default 64, the client's sockets): the nodes stand for as many kubelets, each with
+   * a connection of its own; at 16 the pod status writes of 1,000 nodes were capped near 700/s by the round trip.
+   */
   concurrency?: number;
 }
 
@@ -92,7 +95,7 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
   const nodesApi = o.rest.resource<Node>(NODES);
   const leasesApi = o.rest.resource<Lease>(LEASES);
   const podsApi = o.rest.resource<Pod>(PODS);
-  const limit = limiter(o.concurrency ?? 16);
+  const limit = limiter(o.concurrency ?? 64);
   const capacity = o.capacity ?? { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' };
   const names = Array.from({ length: o.count }, (_, i) => `${prefix}${i}`);
   const nameSet = new Set(names);

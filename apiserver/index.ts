@@ -284,6 +284,8 @@ async function serverAuthentication(opts: ApiServerOptions, stores: CoreStores, 
     issuer: new TokenIssuer(await ensureServiceAccountKey(opts.dataDir), clock),
     getServiceAccount: (ns, name) => stores.serviceAccounts.get(ns, name),
     getPod: (ns, name) => stores.pods.get(ns, name),
+    lookupServiceAccount: (ns, name) => stores.serviceAccounts.lookup(ns, name),
+    lookupPod: (ns, name) => stores.pods.lookup(ns, name),
     admit: (attrs) => stores.serviceAccounts.admit(attrs),
     clock,
   };

@@ -141,12 +141,23 @@ const EVENT_END = Buffer.from('}\n');
 
 /**
  * A change's line: from the object's shared JSON (its stored bytes) when the watch cache has it, ending in '\n' as
- * the chunked stream sends it; else its serialization, shared by every watcher of that object.
+ * the chunked stream sends it, made once per change and type and shared by every watcher it goes to; else its
+ * serialization, shared by every watcher of that object.
  */
 function changeJson(ev: WatchOut): Buffer | string {
-  if (ev.json) return Buffer.concat([EVENT_HEAD[ev.type]!, ev.json(), EVENT_END]);
+  if (ev.json) {
+    const json = ev.json();
+    const made = changeLines.get(json);
+    if (made?.type === ev.type) return made.line;
+    const line = Buffer.concat([EVENT_HEAD[ev.type]!, json, EVENT_END]);
+    changeLines.set(json, { type: ev.type, line });
+    return line;
+  }
   return `{"type":"${ev.type}","object":${objectJson(ev.object)}}`;
 }
+
+/** The line of each change sent, by the change's shared JSON (kept while the watch cache keeps the change). */
+const changeLines = new WeakMap<Buffer, { type: string; line: Buffer }>();
 
 /** The JSON of each object a watch sent, shared by every watcher it goes to (objects of the watch cache never change). */
 const watchedJson = new WeakMap<object, string>();

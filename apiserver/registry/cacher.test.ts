@@ -2,6 +2,9 @@
 // compaction, bookmarks for idle watchers, exact resumption (or relist) after the storage watch fails, and the current
 // objects it keeps for admission lookups and resourceVersion=0 reads.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
 import { findByResource } from '../../api/resources.js';
 import { EmbeddedStorage } from '../storage/embedded.js';
@@ -65,6 +68,39 @@ describe('cacher', () => {
   afterEach(async () => {
     cache.close();
     await db.close();
+  });
+
+  it("gives a change's previous state, reusing the key's decoded previous change and decoding it otherwise", async () => {
+    let decodes = 0;
+    cache.close();
+    cache = new Cacher({
+      storage: st.storage,
+      prefix: P,
+      capacity: 4,
+      clock,
+      decode: (kv) => {
+        decodes++;
+        return JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string };
+      },
+    });
+    const from = await db.currentRevision();
+    // A watcher reading each change's object and the one before it, as a selecting watch does.
+    const seen: string[] = [];
+    const w = cache.watch<string>({ fromRevision: from, key: P, translate: (e) => `${e.prev()?.v ?? '-'}>${e.obj.v}` });
+    const a = await db.create(`${P}a`, enc('1'));
+    const a2 = await db.update(`${P}a`, enc('2'), a.modRevision);
+    await db.update(`${P}a`, enc('3'), a2.modRevision);
+    seen.push(...(await take(w, 3)));
+    assert.deepEqual(seen, ['->1', '1>2', '2>3']);
+    assert.equal(decodes, 3, 'each state decoded once');
+    // Past the buffer (capacity 4) the key's previous change is gone: its state is decoded from the event's prevKv.
+    const b = await db.create(`${P}b`, enc('x'));
+    for (let i = 0; i < 4; i++) await db.create(`${P}c${i}`, enc(`c${i}`));
+    await db.update(`${P}b`, enc('y'), b.modRevision);
+    const rest = await take(w, 6);
+    assert.equal(rest.at(-1), 'x>y');
+    assert.equal(decodes, 3 + 6 + 1, 'the evicted previous state decoded again');
+    w.close();
   });
 
   it('serves any number of watchers from one storage watch, each with its own filter', async () => {
@@ -194,6 +230,106 @@ describe('registry watches share one storage watch per resource type', () => {
     }
   });
 });
+
+describe('updates start from the watch cache (kube\'s cached GuaranteedUpdate) and fall back to storage', () => {
+  const cm = (name: string, v: string): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { v } });
+  let db: EmbeddedStorage;
+  let st: InstrumentedStorage;
+  let registry: Registry;
+  let cms: Store;
+  beforeEach(() => {
+    db = new EmbeddedStorage({ path: ':memory:' });
+    st = new InstrumentedStorage(db);
+    registry = new Registry(st.storage, { clock: { now: () => new Date() }, admission: [] });
+    cms = registry.store(findByResource('', 'v1', 'configmaps')!);
+  });
+  afterEach(async () => {
+    registry.close();
+    await db.close();
+  });
+
+  /** Waits until the store's watch cache has dispatched revision rev. */
+  async function caughtUp(rev: number): Promise<void> {
+    for (let i = 0; (cms.cacheStats()?.revision ?? 0) < rev; i++) {
+      if (i > 1000) throw new Error(`the watch cache did not reach revision ${rev}`);
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** The store's watch cache running, and caught up with its last write. */
+  async function cacheRunning(): Promise<void> {
+    const w = cms.watch('default', { resourceVersion: String(await db.currentRevision()) });
+    await cms.create('default', cm('probe', '0'));
+    for await (const ev of w) if ((ev.object as Obj).metadata.name === 'probe') break;
+    w.close();
+  }
+
+  it('reads no storage for an update of a key the cache has its latest change of', async () => {
+    await cacheRunning();
+    const created = await cms.create('default', cm('a', '1'));
+    const b = await cms.update('default', 'a', (cur) => ({ ...cur!, data: { v: '1b' } }), { currentReadOnly: true });
+    await caughtUp(Number(b.obj.metadata.resourceVersion));
+    const reads = st.reads.get;
+    const out = await cms.update('default', 'a', (cur) => ({ ...cur!, metadata: { ...cur!.metadata, resourceVersion: cur!.metadata.resourceVersion }, data: { v: '2' } }), { currentReadOnly: true });
+    assert.equal(st.reads.get, reads, 'no storage read');
+    assert.ok(Number(out.obj.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+    assert.deepEqual(((await cms.get('default', 'a')) as Obj & { data: unknown }).data, { v: '2' });
+  });
+
+  it('retries from storage when the cache is behind: a precondition newer than it, no change against it', async () => {
+    // A store on disk whose WAL syncs can be held: a write held there is committed (reads see it) but not yet sent to
+    // the watch cache, as a write of another API server on the same etcd is until its event arrives.
+    const dir = mkdtempSync(join(tmpdir(), 'ketch-cacher-'));
+    let hold = false;
+    const held: Array<(err: null) => void> = [];
+    const disk = new EmbeddedStorage({ path: join(dir, 'db.sqlite'), syncWal: (_fd, done) => (hold ? held.push(done) : done(null)) });
+    const reg = new Registry(disk, { clock: { now: () => new Date() }, admission: [] });
+    const store = reg.store(findByResource('', 'v1', 'configmaps')!);
+    const key = store.key('default', 'b');
+    const data = async (): Promise<unknown> => ((await store.get('default', 'b')) as Obj & { data: unknown }).data;
+    try {
+      const w = store.watch('default', { resourceVersion: String(await disk.currentRevision()) });
+      await store.create('default', cm('b', '1'));
+      for await (const ev of w) if ((ev.object as Obj).metadata.name === 'b') break;
+      w.close();
+      const behindTheCache = async (v: string): Promise<number> => {
+        const cur = (await disk.get(key))!;
+        const obj = JSON.parse(Buffer.from(cur.value).toString('utf8')) as Obj;
+        hold = true;
+        void disk.update(key, Buffer.from(JSON.stringify({ ...obj, data: { v } })), cur.modRevision);
+        while (!held.length) await new Promise<void>((r) => setImmediate(r));
+        return disk.currentRevision();
+      };
+      const release = (): void => {
+        hold = false;
+        for (const done of held.splice(0)) done(null);
+      };
+      // The client's precondition is storage's revision: against the cache's older state it would be a conflict.
+      const rev = await behindTheCache('other');
+      // update() consults the cache before its first await: the held write is not in it yet.
+      const updated = store.update('default', 'b', (c) => ({ ...c!, metadata: { ...c!.metadata, resourceVersion: String(rev) }, data: { v: '3' } }), { currentReadOnly: true });
+      release();
+      assert.ok(Number((await updated).obj.metadata.resourceVersion) > rev);
+      assert.deepEqual(await data(), { v: '3' });
+      // Storage changed behind the cache, then the value the cache still has: a write, not "unchanged".
+      await behindTheCache('other2');
+      const same = store.update('default', 'b', (c) => ({ ...c!, data: { v: '3' } }), { currentReadOnly: true });
+      release();
+      await same;
+      assert.deepEqual(await data(), { v: '3' });
+    } finally {
+      release0(held);
+      reg.close();
+      await disk.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Lets every held sync finish (a test that failed half way). */
+function release0(held: Array<(err: null) => void>): void {
+  for (const done of held.splice(0)) done(null);
+}
 
 const ns = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 

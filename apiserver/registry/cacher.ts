@@ -120,7 +120,13 @@ class Change<T> implements CachedEvent<T> {
     readonly kv: KeyValue,
     private readonly prevKv: KeyValue | undefined,
     private readonly o: Pick<CacherOptions<T>, 'decode' | 'json'>,
-  ) {}
+    before?: Change<T>,
+  ) {
+    // The key's previous change, when it is the state before this one and was decoded: its object is prev().
+    if (prevKv && before?.decoded !== undefined && before.revision === prevKv.modRevision && before.type !== 'DELETED') {
+      this.prevDecoded = { obj: before.decoded };
+    }
+  }
 
   get obj(): T {
     return (this.decoded ??= this.o.decode(this.kv, this.revision));
@@ -155,6 +161,8 @@ export class Cacher<T> {
   private objectsRevision = 0;
   /** Recent decodes of current objects, valid while their stored value is the same. */
   private readonly decoded = new Map<string, { stored: Stored; obj: T }>();
+  /** The newest buffered change of each key (while it is in the buffer): the decoded previous state of the next one. */
+  private readonly latest = new Map<string, Change<T>>();
   /** The list under way that fills `objects`. */
   private loading: Promise<void> | undefined;
 
@@ -188,6 +196,7 @@ export class Cacher<T> {
     this.closed = true;
     this.objects = undefined;
     this.decoded.clear();
+    this.latest.clear();
     this.ticker?.cancel();
     this.storageWatch?.close();
     for (const w of [...this.watchers]) w.queue.close();
@@ -218,6 +227,19 @@ export class Cacher<T> {
       timer?.cancel();
     }
     return this.objects ? this.view(this.objects) : undefined;
+  }
+
+  /**
+   * A key's current stored value and object when the cache has every change up to `atLeast`: its newest buffered
+   * change (decoded at most once, shared with the watchers), else the current objects when they are listed. Undefined
+   * when not known here (absent, or its last change left the buffer): read storage. Never mutate the object.
+   */
+  current(key: string, atLeast: number): { kv: KeyValue; obj: T } | undefined {
+    if (this.revision < atLeast) return undefined;
+    const last = this.latest.get(key);
+    if (last) return { kv: last.kv, obj: last.obj };
+    const st = this.objects && this.objectsRevision >= atLeast ? this.objects.get(key) : undefined;
+    return st && { kv: { key, value: st.value, createRevision: 0, modRevision: st.rev }, obj: this.decodeStored(key, st) };
   }
 
   /** The current objects as readers see them (read synchronously: the next event changes them). */
@@ -381,6 +403,7 @@ export class Cacher<T> {
 
   private reset(revision: number): void {
     this.ring.fill(undefined);
+    this.latest.clear();
     this.first = this.size = 0;
     this.oldest = this.revision = revision;
     // The objects missed the compacted changes: the next read lists them again.
@@ -404,7 +427,10 @@ export class Cacher<T> {
   }
 
   private cached(ev: WatchEvent, kv: KeyValue): CachedEvent<T> {
-    return new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, ev.prevKv, this.o);
+    const e = new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, ev.prevKv, this.o, this.latest.get(kv.key));
+    if (e.type === 'DELETED') this.latest.delete(kv.key);
+    else this.latest.set(kv.key, e);
+    return e;
   }
 
   private offer<O>(w: Watcher<T, O>, e: CachedEvent<T>): void {
@@ -436,7 +462,9 @@ export class Cacher<T> {
   private append(e: CachedEvent<T>): void {
     const cap = this.ring.length;
     if (this.size === cap) {
-      this.oldest = this.at(0).revision;
+      const gone = this.at(0);
+      if (this.latest.get(gone.key) === gone) this.latest.delete(gone.key);
+      this.oldest = gone.revision;
       this.ring[this.first] = e;
       this.first = (this.first + 1) % cap;
     } else {

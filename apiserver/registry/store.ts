@@ -65,6 +65,8 @@ export class Store {
   private cache: Cacher<Obj> | undefined;
   /** The revision of this store's newest write: cached reads must be at least as new (read-your-writes). */
   private lastWrite = 0;
+  /** Selectable field values by object (see fieldsOf). */
+  private readonly fieldValues = new WeakMap<Obj, Record<string, string>>();
   /** Defaulting, validation and pruning of this kind (the strategy's, else the built-in schemas'). */
   readonly schema: SchemaHooks;
 
@@ -238,7 +240,14 @@ export class Store {
     const fields = parseFieldSelector(fieldSelector);
     checkFieldsSupported(fields, this.supportedFields);
     if (!labels && fields.length === 0) return () => true;
-    return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, fieldsOf(this.strategy, o));
+    return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, this.fieldsOf(o));
+  }
+
+  /** An object's selectable fields, made once per object (the watch cache's objects are shared by every watcher). */
+  private fieldsOf(o: Obj): Record<string, string> {
+    let f = this.fieldValues.get(o);
+    if (!f) this.fieldValues.set(o, (f = fieldsOf(this.strategy, o)));
+    return f;
   }
 
   /**
@@ -496,9 +505,14 @@ export class Store {
   ): Promise<{ obj: Obj; created: boolean }> {
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < 100; attempt++) {
-      const kv = await this.storage.get(key).catch((e: unknown) => {
-        throw this.mapError(e, name);
-      });
+      // The first attempt starts from the watch cache's state when it has this server's writes (kube's cached
+      // GuaranteedUpdate); the write's expected revision catches a stale one, and any doubt reads storage again.
+      const cached = attempt === 0 && !opts.dryRun ? this.cacher().current(key, this.lastWrite) : undefined;
+      const kv =
+        cached?.kv ??
+        (await this.storage.get(key).catch((e: unknown) => {
+          throw this.mapError(e, name);
+        }));
       if (!kv) {
         if (!(opts.allowCreate ?? this.strategy.allowCreateOnUpdate) || opts.subresource) throw errors.notFound(this.ref(name));
         const desired = await transform(undefined);
@@ -514,7 +528,7 @@ export class Store {
           throw err;
         }
       }
-      const old = this.codec.decode(kv);
+      const old = cached?.obj ?? this.codec.decode(kv);
       let obj: Obj;
       let next: Obj | undefined;
       try {
@@ -525,6 +539,8 @@ export class Store {
         if (admitted) this.revalidate(obj, 'update', old, sub);
         if (this.strategy.allocate && !opts.subresource) await this.strategy.allocate(obj, old, { listAll: () => this.listAll('') });
       } catch (err) {
+        // A conflict or no change against the cache's state is confirmed against storage's.
+        if (cached && (err instanceof Unchanged || (err instanceof ApiError && err.code === 409))) continue;
         if (!(err instanceof Unchanged)) throw next ? this.explain(err, next, 'update', old, opts.subresource) : err;
         // Unchanged, but stored under an older encryption key: written again under the current one (kube's stale data).
         if (!this.codec.stale(kv)) return { obj: err.obj, created: false };

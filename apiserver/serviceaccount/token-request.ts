@@ -2,7 +2,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { orMissing } from '../admission/namespace-lifecycle.js';
 import type { TokenAuthenticator, TokenUser } from '../filters/authentication.js';
 import { parseBody } from '../handlers/body.js';
 import { readBody } from '../http/requests.js';
@@ -21,6 +20,12 @@ export interface ServiceAccountTokenDeps {
   issuer: TokenIssuer;
   getServiceAccount(namespace: string, name: string): Promise<Obj>;
   getPod(namespace: string, name: string): Promise<Obj>;
+  /**
+   * The account and the pod a token names, as authentication checks them on every request: from the API server's
+   * cache when it has this server's writes (a miss reads storage), undefined when absent.
+   */
+  lookupServiceAccount(namespace: string, name: string): Promise<Obj | undefined>;
+  lookupPod(namespace: string, name: string): Promise<Obj | undefined>;
   /** The admission chain of serviceaccounts (a TokenRequest is admitted as a serviceaccounts/token create: NodeRestriction). */
   admit?(attrs: Omit<AdmissionAttributes, 'info'>): Promise<boolean | void>;
   clock: { now(): Date };
@@ -97,13 +102,13 @@ export function serviceAccountAuthenticator(deps: ServiceAccountTokenDeps, log: 
       return undefined;
     }
     const { namespace, serviceAccount } = claims;
-    const sa = await orMissing(deps.getServiceAccount(namespace, serviceAccount.name));
+    const sa = await deps.lookupServiceAccount(namespace, serviceAccount.name);
     if (!sa || sa.metadata.uid !== serviceAccount.uid) {
       log.debug('service account token refused', { reason: 'service account gone', namespace, name: serviceAccount.name });
       return undefined;
     }
     if (claims.pod) {
-      const pod = await orMissing(deps.getPod(namespace, claims.pod.name));
+      const pod = await deps.lookupPod(namespace, claims.pod.name);
       const deleted = pod?.metadata.deletionTimestamp && new Date(pod.metadata.deletionTimestamp).getTime() <= deps.clock.now().getTime();
       if (!pod || pod.metadata.uid !== claims.pod.uid || deleted) {
         log.debug('service account token refused', { reason: 'bound pod gone', namespace, pod: claims.pod.name });

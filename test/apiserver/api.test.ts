@@ -621,8 +621,14 @@ describe('apiserver', function () {
       assert.equal(first?.object.apiVersion, 'v1');
       await h.call('PATCH', `${NS}/configmaps/w-1`, { body: { data: { x: '1' } }, contentType: 'application/merge-patch+json' });
       assert.equal((await w.next())?.type, 'MODIFIED');
+      // A watcher of every config map gets the same change as MODIFIED (each watcher its own event type, one shared object JSON).
+      const all = await h.watch(`${NS}/configmaps?watch=true&resourceVersion=${String(meta(first?.object).resourceVersion)}`);
+      assert.equal((await all.next())?.type, 'MODIFIED');
       await h.call('PATCH', `${NS}/configmaps/w-1`, { body: { metadata: { labels: { w: 'b' } } }, contentType: 'application/merge-patch+json' });
       assert.equal((await w.next())?.type, 'DELETED', 'leaving the selection looks like a deletion');
+      const left = await all.next();
+      assert.deepEqual([left?.type, (meta(left?.object).labels as J | undefined)?.w], ['MODIFIED', 'b']);
+      all.close();
       w.close();
     });
 

@@ -11,7 +11,8 @@
 //   BENCH_STORES   "embedded", "etcd" or both (default "embedded,etcd")
 //   BENCH_DEPLOYMENTS  Deployments per run (default 10)
 //   BENCH_TIMEOUT  seconds to wait for every pod Running before printing how far it got (default 300)
-//   BENCH_SERVER_ARGS  extra `ketch server` flags, space-separated (e.g. "--single-process")
+//   BENCH_SERVER_ARGS  extra `ketch server` flags, space-separated (e.g. "--single-process"); --cluster-cidr is
+//                  10.128.0.0/9 unless given here (a /24 for each of up to 32,768 nodes)
 //   BENCH_PROFILE  a directory: CPU profiles of the server (node --cpu-prof)
 //   BENCH_BASELINE a built ketch checkout (e.g. main's): each size and store also runs with its `ketch server`
 //                  first (same hollow agent, same load), and the ratio of the two pods/s is printed
@@ -40,6 +41,8 @@ const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Bool
 const PROFILE = process.env.BENCH_PROFILE;
 const BASELINE = process.env.BENCH_BASELINE;
 const NS = 'density';
+/** 32,768 node /24s (the default 10.42.0.0/16 has 256), apart from the default service range 10.96.0.0/16. */
+const CLUSTER_CIDR = '10.128.0.0/9';
 const CONFIGMAPS = refFor('v1', 'ConfigMap');
 /** The targets, checked for this size on the embedded store. */
 const TARGET = { nodes: 1000, pods: 30000, seconds: 60, rssMB: 512, mutatingP99s: 1 };
@@ -223,7 +226,10 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
   try {
     if (store === 'etcd') etcd = await startEtcd();
     const port = await freePort();
-    const serverArgs = ['server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--snapshot-schedule', '0', ...(etcd ? ['--etcd-servers', etcd.endpoint] : []), ...SERVER_ARGS];
+    // A cluster CIDR with a /24 for every node, as a cluster of this size is set up (the default /16 has 256: the other
+    // nodes' CIDR allocation would fail and retry, with an event each time, all through the run).
+    const cidr = SERVER_ARGS.includes('--cluster-cidr') ? [] : ['--cluster-cidr', CLUSTER_CIDR];
+    const serverArgs = ['server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--snapshot-schedule', '0', ...cidr, ...(etcd ? ['--etcd-servers', etcd.endpoint] : []), ...SERVER_ARGS];
     const serverRepo = build === 'baseline' && BASELINE ? BASELINE : REPO;
     server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [], serverRepo);
     const kubeconfig = join(dataDir, 'admin.kubeconfig');

@@ -9,6 +9,15 @@ import { isStorageError } from '../../apiserver/storage/interface.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 import { storageContract } from './contract.js';
 
+/** Waits until `cond` holds, polling each turn of the event loop, for at most 5 s. */
+async function eventually(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 storageContract('embedded (:memory:)', { make: () => Promise.resolve(new EmbeddedStorage({ path: ':memory:' })), progressMs: 100 });
 
 describe('embedded on disk', () => {
@@ -19,6 +28,47 @@ describe('embedded on disk', () => {
   storageContract('embedded (file, WAL)', {
     make: () => Promise.resolve(new EmbeddedStorage({ path: join(dir, `db-${n++}.sqlite`) })),
     progressMs: 100,
+  });
+
+  it('acknowledges a write and sends its event only after the WAL is synced, one sync covering the commits before it', async () => {
+    const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    const store = new EmbeddedStorage({ path: join(dir, 'synced.sqlite'), syncWal: (_fd, done) => held.push(done) });
+    try {
+      const events: string[] = [];
+      const w = store.watch('/synced/', { prefix: true });
+      const reading = (async () => {
+        for await (const ev of w) if (ev.kv) events.push(ev.kv.key);
+      })();
+      const acked: string[] = [];
+      const a = store.create('/synced/a', Buffer.from('a')).then(() => acked.push('a'));
+      await eventually(() => held.length === 1);
+      // Committed (a read sees it) but not synced: neither acknowledged nor sent.
+      assert.equal((await store.get('/synced/a'))?.key, '/synced/a');
+      const b = store.create('/synced/b', Buffer.from('b')).then(() => acked.push('b'));
+      const c = store.create('/synced/c', Buffer.from('c')).then(() => acked.push('c'));
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual([acked, events, held.length], [[], [], 1], 'b and c wait for the sync after the one under way');
+      held.shift()!(null);
+      await a;
+      assert.deepEqual(acked, ['a']);
+      await eventually(() => held.length === 1);
+      held.shift()!(null);
+      await Promise.all([b, c]);
+      assert.deepEqual(acked, ['a', 'b', 'c']);
+      await eventually(() => events.length === 3);
+      assert.deepEqual(events, ['/synced/a', '/synced/b', '/synced/c']);
+      // A failed sync refuses the writes waiting for it and stops the store.
+      const d = store.create('/synced/d', Buffer.from('d'));
+      await eventually(() => held.length === 1);
+      held.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await assert.rejects(d, (err: unknown) => isStorageError(err, 'Unavailable'));
+      await assert.rejects(store.get('/synced/a'), (err: unknown) => isStorageError(err, 'Unavailable'));
+      await reading.catch(() => undefined);
+      assert.deepEqual(events, ['/synced/a', '/synced/b', '/synced/c']);
+    } finally {
+      await store.close();
+    }
   });
 
   it('belongs to one store at a time: a second one on the same file fails until the first is closed', async () => {
