@@ -1,15 +1,14 @@
 // The host side of pod volumes that hold files: private directories (0700 down to the volume), secrets and projected
 // volumes on tmpfs (never on the node's disk), their contents written by the atomic writer, and fsGroup ownership
 // (kubelet's SetVolumeOwnership, with fsGroupChangePolicy).
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Pod, Volume } from '../api/index.js';
 import { type VolumeFile, setVolumeOwnership, writeAtomic } from './atomic-writer.js';
 import { ContainerConfigError } from './pod-config.js';
-
-const exec = promisify(execFile);
+// Through the one small helper process: a spawn from the agent's own process (with the API server in it under
+// `ketch up`) forks all of it and blocks its event loop for each pod's tmpfs (command-runner.ts says more).
+import { run } from './runtime/command-runner.js';
 
 /** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
 export class MountError extends Error {
@@ -42,7 +41,7 @@ export function readOnlyVolumes(pod: Pod): Set<string> {
 
 async function ensureTmpfs(dir: string): Promise<void> {
   if (await isMountPoint(dir)) return;
-  await exec('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', dir]).catch((err: unknown) => {
+  await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', dir]).catch((err: unknown) => {
     throw new MountError(`mounting tmpfs on ${dir} failed: ${String(err)}`);
   });
 }

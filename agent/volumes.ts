@@ -1,10 +1,8 @@
 // Pod volumes on the host, under ROOT/pods/<uid>/volumes/<name>: emptyDir (tmpfs for medium Memory), hostPath,
 // configMap, secret, downwardAPI, projected (with service-account tokens from the TokenRequest API), and claims
 // (persistentVolumeClaim and ephemeral, bind-mounted from their PersistentVolume: volumes/claims.ts).
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { DEFAULT_LOCAL_PATH_ROOT, type KeyToPath, type Pod, type Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
 import { isNotExist } from '../lib/errno.js';
@@ -14,11 +12,10 @@ import { TokenManager } from './token-manager.js';
 import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
 import { ClaimError, ClaimReads, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
 import { mountsUnder } from './volumes/csi-local/mount.js';
+import { run } from './runtime/command-runner.js';
 import { setVolumeOwnership } from './volumes/ownership.js';
 
 export { MountError };
-
-const exec = promisify(execFile);
 
 export interface VolumeContext {
   pod: Pod;
@@ -101,7 +98,7 @@ export class VolumeManager {
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
         const size = v.emptyDir.sizeLimit ? [`-o`, `size=${String(v.emptyDir.sizeLimit).replace(/i$/, '')}`] : [];
-        await exec('mount', ['-t', 'tmpfs', ...size, 'tmpfs', dir]).catch((err: unknown) => {
+        await run('mount', ['-t', 'tmpfs', ...size, 'tmpfs', dir]).catch((err: unknown) => {
           throw new MountError(`emptyDir ${v.name}: mounting tmpfs failed: ${String(err)}`);
         });
       }
@@ -272,5 +269,5 @@ export async function unmountUnder(base: string): Promise<void> {
     .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
     .sort((a, b) => b.length - a.length);
   // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-  for (const mp of points) await exec('umount', [mp]).catch(() => exec('umount', ['-l', mp]));
+  for (const mp of points) await run('umount', [mp]).catch(() => run('umount', ['-l', mp]));
 }

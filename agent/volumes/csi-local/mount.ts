@@ -1,10 +1,8 @@
 // Bind mounts for the node side: mount a directory on a target (read-only when asked), unmount it, and tell whether a
 // path is a mount point (from /proc/self/mountinfo, whose paths escape space, tab, newline and backslash as \ooo).
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
+// Through the runtime's command helper, not a fork of the agent's own (large) process per mount.
+import { run } from '../../runtime/command-runner.js';
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -24,19 +22,19 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 
 /** `mount --bind source target`, then a read-only remount when readOnly (a bind mount takes no ro flag at once). */
 export async function bindMount(source: string, target: string, readOnly: boolean): Promise<void> {
-  await exec('mount', ['--bind', source, target]);
+  await run('mount', ['--bind', source, target]);
   if (readOnly) {
     try {
-      await exec('mount', ['-o', 'remount,bind,ro', target]);
+      await run('mount', ['-o', 'remount,bind,ro', target]);
     } catch (err) {
       // A mount that should be read-only and is not must not stay. The remount's error is the one to report; if the
       // umount fails as well, the target stays a mount point and the caller's unpublish (which unmounts) retries it.
-      await exec('umount', [target]).catch(() => undefined);
+      await run('umount', [target]).catch(() => undefined);
       throw err;
     }
   }
 }
 
 export async function unmount(target: string): Promise<void> {
-  await exec('umount', [target]);
+  await run('umount', [target]);
 }
