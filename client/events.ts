@@ -39,12 +39,19 @@ const REFILL_MS = 5 * 60_000;
 export const MAX_SIMILAR = 10;
 const SIMILAR_INTERVAL_MS = 10 * 60_000;
 export const COMBINED_PREFIX = '(combined from similar events): ';
-/** Events waiting to be written (distinct ones: repeats join their write); past this, Normal events are dropped. */
-const MAX_PENDING = 1000;
-/** Warnings are kept up to this many waiting (they tell what went wrong; a Normal event tells what went right). */
-const MAX_PENDING_WARNINGS = 4 * MAX_PENDING;
-/** Writes in flight at once (client-go writes one at a time; the API server here is slower per write). */
-const WRITERS = 4;
+/**
+ * Events waiting to be written (distinct ones: repeats join their write); past this, Normal events are dropped.
+ * client-go keeps 1,000; here a burst (1,000 CronJobs due in one minute: two Normal events each, on 2,000 objects)
+ * is written a little later rather than lost.
+ */
+const MAX_PENDING = 4000;
+/** Warnings are kept up to four times as many (they tell what went wrong; a Normal event tells what went right). */
+const WARNINGS_FACTOR = 4;
+/**
+ * Writes in flight at once: client-go writes one at a time; two here, so that events keep up with a slower API server
+ * while taking a small share of it from the writes they report on (a controller has 20-64 in flight).
+ */
+const WRITERS = 2;
 /** Aggregation keys, similar-event records and spam-filter buckets remembered (oldest forgotten first). */
 const MAX_REMEMBERED = 4096;
 
@@ -92,11 +99,16 @@ export class EventBroadcaster {
   private seq = Math.floor(Math.random() * 0x10000);
   private readonly log = logger('events');
 
+  private readonly maxPending: number;
+
   constructor(
     target: RestClient | ResourceClient<KubeEvent>,
     private readonly clock: Clock = realClock,
+    /** maxPending: distinct Normal events waiting before more are dropped (Warnings: four times as many). */
+    limits: { maxPending?: number } = {},
   ) {
     this.events = target instanceof RestClient ? target.resource<KubeEvent>(EVENTS) : target;
+    this.maxPending = limits.maxPending ?? MAX_PENDING;
   }
 
   /** The recorder of one source (one per component and host). */
@@ -122,7 +134,7 @@ export class EventBroadcaster {
       joined.message = text;
       return this.tail;
     }
-    if (this.queue.length >= (type === 'Warning' ? MAX_PENDING_WARNINGS : MAX_PENDING)) {
+    if (this.queue.length >= (type === 'Warning' ? WARNINGS_FACTOR * this.maxPending : this.maxPending)) {
       if (this.dropped++ === 0) this.log.warn('event backlog full, dropping Normal events', { pending: this.queue.length, source: source.component });
       return this.tail;
     }
