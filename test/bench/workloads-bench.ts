@@ -30,7 +30,7 @@ import { Informer, loadClientConfig, RestClient, type ResourceClient } from '../
 import { targetNodeName } from '../../controllers/daemonset/util.js';
 import { DEFAULT_CRONJOB_WORKERS } from '../../controllers/cronjob/cronjob-controller.js';
 import { podFromTemplate } from '../../controllers/framework/pods.js';
-import { DAEMONSETS, NAMESPACES, PODS, refFor, type DaemonSet, type Pod, type PodTemplateSpec } from '../../controllers/framework/types.js';
+import { DAEMONSETS, NAMESPACES, NODES as NODE_RESOURCE, PODS, refFor, type DaemonSet, type Node, type Pod, type PodTemplateSpec } from '../../controllers/framework/types.js';
 import { WRITE_CONCURRENCY } from '../../controllers/job/job-pods.js';
 import { JOB_TRACKING_FINALIZER, REMOVE_FINALIZER_PATCH } from '../../controllers/job/util.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../../controllers/job/types.js';
@@ -249,6 +249,7 @@ async function runDaemonSet(rest: RestClient): Promise<{ createMs: number; rollo
     return want === NODES && (st.updatedNumberScheduled ?? 0) >= want && (st.numberAvailable ?? 0) >= want && st.numberReady >= want;
   };
   try {
+    let counts = await requestCounts(rest);
     const t0 = performance.now();
     const tpl = template({ app: 'agent' }, 'agent:1');
     tpl.spec!.restartPolicy = 'Always';
@@ -260,10 +261,14 @@ async function runDaemonSet(rest: RestClient): Promise<{ createMs: number; rollo
     });
     const created = await until(() => rolledOut(made.metadata.generation ?? 1), 'the DaemonSet to be Ready');
     say(`  DaemonSet: ${NODES} pods Ready after ${secs(created - t0)} s`);
+    say(`  DaemonSet: API requests per node, create (all clients): ${requestsPer(counts, (counts = await requestCounts(rest)), NODES)}`);
     const t1 = performance.now();
     const patched = await dss.patch(DS_NS, 'agent', { spec: { template: { spec: { containers: [{ name: 'c', image: 'agent:2' }] } } } }, 'strategic');
     const rolled = await until(() => rolledOut(patched.metadata.generation ?? 2), 'the DaemonSet rollout');
     say(`  DaemonSet: image change rolled out after ${secs(rolled - t1)} s`);
+    say(`  DaemonSet: API requests per node, rollout (all clients): ${requestsPer(counts, await requestCounts(rest), NODES)}`);
+    const notReady = (await rest.resource<Node>(NODE_RESOURCE).list()).items.filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    say(`  DaemonSet: nodes not Ready at the end: ${notReady} of ${NODES}`);
     return { createMs: created - t0, rolloutMs: rolled - t1 };
   } finally {
     await informer.stop();
