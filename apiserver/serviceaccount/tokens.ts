@@ -52,7 +52,20 @@ const isNameUid = (v: unknown): v is { name: string; uid: string } => isRecord(v
 
 export const serviceAccountUsername = (namespace: string, name: string): string => `system:serviceaccount:${namespace}:${name}`;
 
+/**
+ * A token's verified claims are kept this long (never past its exp), as kube-apiserver caches token authentication
+ * (TokenSuccessCacheTTL, 10 s): a controller manager whose controllers each write as their service account would
+ * otherwise pay a signature check on every request. The account's and bound pod's existence are still checked every
+ * time by the authenticator, so a deleted account's token is refused at once.
+ */
+const VERIFIED_TTL_MS = 10_000;
+/** Tokens kept at once (oldest forgotten first). */
+const VERIFIED_MAX = 4096;
+
 export class TokenIssuer {
+  /** Verified tokens by audiences and token: the result, and the time range it may be reused in. */
+  private readonly verified = new Map<string, { result: ServiceAccountClaims & { audiences: string[] }; from: number; until: number }>();
+
   constructor(
     private readonly key: ServiceAccountKey,
     private readonly clock: { now(): Date },
@@ -85,6 +98,11 @@ export class TokenIssuer {
    * audiences among those it names; throws otherwise.
    */
   async verify(token: string, audiences: readonly string[] = this.apiAudiences): Promise<ServiceAccountClaims & { audiences: string[] }> {
+    const now = this.clock.now().getTime();
+    const key = `${audiences.join('\u0000')}\u0001${token}`;
+    const hit = this.verified.get(key);
+    if (hit && now >= hit.from && now < hit.until) return { ...hit.result };
+    this.verified.delete(key);
     const { payload } = await jwtVerify(token, this.key.publicKey, {
       issuer: this.issuer,
       audience: [...audiences],
@@ -93,7 +111,11 @@ export class TokenIssuer {
       requiredClaims: ['exp', 'sub'],
     });
     const aud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
-    return { ...claimsOf(payload), audiences: audiences.filter((a) => aud.includes(a)) };
+    const result = { ...claimsOf(payload), audiences: audiences.filter((a) => aud.includes(a)) };
+    // exp is a required claim; nbf, when given, was checked by jwtVerify against `now`.
+    this.verified.set(key, { result, from: (payload.nbf ?? 0) * 1000, until: Math.min(now + VERIFIED_TTL_MS, payload.exp! * 1000) });
+    if (this.verified.size > VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+    return result;
   }
 }
 
