@@ -55,6 +55,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   const certs = join(dir, 'certs.d');
   const bridge = opts.bridge ?? 'ketchctrd0';
   await mkdir(cniConf, { recursive: true });
+  const tablesBefore = await nftTables();
   for (const host of opts.insecureRegistries) {
     await mkdir(join(certs, host), { recursive: true });
     await writeFile(join(certs, host, 'hosts.toml'), hostsToml(`http://${host}`));
@@ -174,6 +175,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       if (opts.podCidr || opts.podCidrFromRuntimeConfig) {
         await run('ip', ['link', 'del', bridge], { allowFailure: true });
         await removePortmapChains();
+        await removeEmptyTables(tablesBefore);
       }
       // containerd 1.6 hard-codes these under /run (recipe §7); rmdir only removes them when empty.
       for (const d of ['/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) await rmdir(d).catch(() => undefined);
@@ -194,6 +196,27 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
  * The CNI portmap plugin removes a sandbox's rules on teardown but leaves its chains in iptables' nat table (and the
  * jumps to them): removed with the test's containerd, which was their only user.
  */
+async function nftTables(): Promise<Set<string>> {
+  const out = (await run('nft', ['list', 'tables'], { allowFailure: true })).stdout;
+  return new Set(out.split('\n').map((l) => l.replace(/^table\s+/, '').trim()).filter(Boolean));
+}
+
+/**
+ * iptables-nft makes the `nat` tables (ip6tables too, only by listing) when portmap first touches them: a table that
+ * was not there before the test's containerd and holds no rule now is removed with it.
+ */
+async function removeEmptyTables(before: Set<string>): Promise<void> {
+  for (const table of ['ip nat', 'ip6 nat']) {
+    if (before.has(table)) continue;
+    const [family, name] = table.split(' ') as [string, string];
+    const listed = await run('nft', ['-j', 'list', 'table', family, name], { allowFailure: true });
+    if (listed.code !== 0) continue;
+    const objects = (JSON.parse(listed.stdout) as { nftables: Record<string, unknown>[] }).nftables;
+    if (objects.some((o) => 'rule' in o)) continue;
+    await run('nft', ['delete', 'table', family, name], { allowFailure: true });
+  }
+}
+
 async function removePortmapChains(): Promise<void> {
   for (const tool of ['iptables', 'ip6tables']) {
     const rules = (await run(tool, ['-t', 'nat', '-S'], { allowFailure: true })).stdout.split('\n');
