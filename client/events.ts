@@ -161,6 +161,8 @@ export class EventBroadcaster {
     rec.lastMs = now;
     remember(this.similar, aggregateKey, rec);
     if (rec.messages.size < MAX_SIMILAR) return { key: `${aggregateKey}\u0000${message}`, text: message };
+    // As client-go: the set grows no larger (one message leaves it), and from now on every one is combined.
+    rec.messages.delete(rec.messages.values().next().value!);
     return { key: aggregateKey, text: COMBINED_PREFIX + message };
   }
 
