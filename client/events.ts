@@ -2,7 +2,7 @@
 // kube's EventCorrelator: similar events (same object, type and reason, other messages) past 10 in 10 minutes become
 // one "(combined from similar events)" event, repeats of an event raise its count and lastTimestamp, and a spam filter
 // limits each source's events per object. An occurrence whose event is still waiting to be written joins that write
-// (its count), so a burst of repeats costs one write; a few writes run at once, each event's in order.
+// (its count), so a burst of repeats costs one write; writes run one at a time, in order.
 import { logger } from '../lib/logger.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import type { ObjectReference } from '../api/index.js';
@@ -48,10 +48,10 @@ const MAX_PENDING = 4000;
 /** Warnings are kept up to four times as many (they tell what went wrong; a Normal event tells what went right). */
 const WARNINGS_FACTOR = 4;
 /**
- * Writes in flight at once: client-go writes one at a time; two here, so that events keep up with a slower API server
- * while taking a small share of it from the writes they report on (a controller has 20-64 in flight).
+ * Writes in flight at once: one, as client-go's sink, so that a burst of events takes the least share of the API
+ * server from the writes they report on (a controller has 20-64 in flight); the backlog above absorbs the burst.
  */
-const WRITERS = 2;
+const WRITERS = 1;
 /** Aggregation keys, similar-event records and spam-filter buckets remembered (oldest forgotten first). */
 const MAX_REMEMBERED = 4096;
 
