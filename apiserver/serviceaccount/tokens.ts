@@ -52,9 +52,19 @@ const isNameUid = (v: unknown): v is { name: string; uid: string } => isRecord(v
 
 export const serviceAccountUsername = (namespace: string, name: string): string => `system:serviceaccount:${namespace}:${name}`;
 
+/**
+ * A token's verified claims are kept this long (never past its exp), as kube-apiserver caches token authentication
+ * (TokenSuccessCacheTTL, 10 s): a controller manager whose controllers each write as their service account would
+ * otherwise pay a signature check on every request. The account's and bound pod's existence are still checked every
+ * time by the authenticator, so a deleted account's token is refused at once.
+ */
+const VERIFIED_TTL_MS = 10_000;
+/** Tokens kept at once (oldest forgotten first). */
+const VERIFIED_MAX = 4096;
+
 export class TokenIssuer {
-  /** Tokens whose signature and claims were checked, by audiences and token (insertion order: the oldest goes first). */
-  private readonly checked = new Map<string, JWTPayload>();
+  /** Verified tokens by audiences and token: the result, and the time range it may be reused in. */
+  private readonly verified = new Map<string, { result: ServiceAccountClaims & { audiences: string[] }; from: number; until: number }>();
 
   constructor(
     private readonly key: ServiceAccountKey,
@@ -88,46 +98,26 @@ export class TokenIssuer {
    * audiences among those it names; throws otherwise.
    */
   async verify(token: string, audiences: readonly string[] = this.apiAudiences): Promise<ServiceAccountClaims & { audiences: string[] }> {
-    const payload = await this.verified(token, audiences);
-    const aud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
-    return { ...claimsOf(payload), audiences: audiences.filter((a) => aud.includes(a)) };
-  }
-
-  /**
-   * The token's payload once its signature, issuer and audience have been checked for these audiences; its time
-   * claims are checked on every call. An ECDSA verification costs ~0.1 ms of the API server's thread and a component
-   * sends the same token with each request, so a checked token is remembered (kube-apiserver caches token
-   * authentication for 10 s; here only the signature check is kept, the account and pod lookups stay per request).
-   */
-  private async verified(token: string, audiences: readonly string[]): Promise<JWTPayload> {
-    const id = `${audiences.join('\u0000')}\u0001${token}`;
-    const now = this.clock.now();
-    const hit = this.checked.get(id);
-    if (hit) {
-      const s = Math.floor(now.getTime() / 1000);
-      // jose's rules: expired at exp, not valid before nbf.
-      if (typeof hit.exp === 'number' && hit.exp <= s) {
-        this.checked.delete(id);
-        throw new Error('"exp" claim timestamp check failed');
-      }
-      if (typeof hit.nbf !== 'number' || hit.nbf <= s) return hit;
-    }
+    const now = this.clock.now().getTime();
+    const key = `${audiences.join('\u0000')}\u0001${token}`;
+    const hit = this.verified.get(key);
+    if (hit && now >= hit.from && now < hit.until) return { ...hit.result };
+    this.verified.delete(key);
     const { payload } = await jwtVerify(token, this.key.publicKey, {
       issuer: this.issuer,
       audience: [...audiences],
       algorithms: [ALG],
-      currentDate: now,
+      currentDate: this.clock.now(),
       requiredClaims: ['exp', 'sub'],
     });
-    if (this.checked.size >= CHECKED_TOKENS_KEPT) this.checked.delete(this.checked.keys().next().value!);
-    this.checked.set(id, payload);
-    return payload;
+    const aud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+    const result = { ...claimsOf(payload), audiences: audiences.filter((a) => aud.includes(a)) };
+    // exp is a required claim; nbf, when given, was checked by jwtVerify against `now`.
+    this.verified.set(key, { result, from: (payload.nbf ?? 0) * 1000, until: Math.min(now + VERIFIED_TTL_MS, payload.exp! * 1000) });
+    if (this.verified.size > VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+    return result;
   }
-
 }
-
-/** Checked tokens remembered (one per component, controller or pod that talks to the API server with a token). */
-const CHECKED_TOKENS_KEPT = 4096;
 
 function claimsOf(payload: JWTPayload): ServiceAccountClaims {
   const k = payload['kubernetes.io'];

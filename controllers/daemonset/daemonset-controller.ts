@@ -20,6 +20,7 @@ import { isNamespaceTerminating, PodControl } from '../framework/pod-control.js'
 import { isPodReady, podFromTemplate } from '../framework/pods.js';
 import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS, type ControllerRevision, type DaemonSet, type DaemonSetStatus, type Node, type OwnerReference, type Pod } from '../framework/types.js';
 import { CONTROLLER_REVISION_HASH, RevisionHistory, maxRevision, templatePatch } from '../history/revisions.js';
+import { isNewerVersion } from '../job/util.js';
 import * as u from './util.js';
 
 /** kube-controller-manager's BurstReplicas for daemon sets: creations or deletions per sync. */
@@ -55,6 +56,12 @@ export class DaemonSetController extends Controller {
   private readonly burst: number;
   /** Per DaemonSet generation and node: a kubelet that keeps failing a pod must not make this delete it in a hot loop. */
   private readonly backoff: Backoff;
+  /**
+   * The DaemonSet as this controller's last status write returned it, per key, until the cache shows that write: a
+   * status write from a sync that starts before then (pod events come faster than the DaemonSet's own) is based on
+   * it, not on a cached copy whose resourceVersion is sure to conflict (a 409, a GET and a second PUT each time).
+   */
+  private readonly written = new Map<string, DaemonSet>();
   /** Each DaemonSet's placement, kept while its resourceVersion stays (node events test every DaemonSet). */
   private readonly placements = new Map<string, { rv: string; placement: u.DaemonPlacement }>();
   protected readonly informers;
@@ -81,10 +88,13 @@ export class DaemonSetController extends Controller {
       onUpdate: (old, ds) => {
         // Recreated under the same name: the old one's expectations must not hold up the new one.
         if (old.metadata.uid !== ds.metadata.uid) this.expectations.delete(keyOf(old));
+        const w = this.written.get(keyOf(ds));
+        if (w && (w.metadata.uid !== ds.metadata.uid || !isNewerVersion(w, ds))) this.written.delete(keyOf(ds));
         this.enqueue(ds);
       },
       onDelete: (ds) => {
         this.expectations.delete(keyOf(ds));
+        this.written.delete(keyOf(ds));
         this.placements.delete(ds.metadata.uid ?? '');
         this.backoff.forget(`${ds.metadata.uid ?? ''}/`);
         this.enqueue(ds);
@@ -399,11 +409,13 @@ export class DaemonSetController extends Controller {
     const generation = ds.metadata.generation ?? 0;
     const unchanged = (st: DaemonSetStatus | undefined): boolean =>
       !!st && (Object.keys(counts) as Array<keyof u.DaemonCounts>).every((k) => (st[k] ?? 0) === counts[k]) && (st.observedGeneration ?? 0) >= generation;
-    let current = ds;
+    const key = keyOf(ds);
+    const w = this.written.get(key);
+    let current = w && w.metadata.uid === ds.metadata.uid && isNewerVersion(w, ds) ? w : ds;
     for (let attempt = 0; !unchanged(current.status); attempt++) {
       const status: DaemonSetStatus = { ...emptyStatus(), ...current.status, ...counts, ...(observe ? { observedGeneration: generation } : {}) };
       try {
-        await this.daemonSets.updateStatus({ ...current, status });
+        this.written.set(key, await this.daemonSets.updateStatus({ ...current, status }));
         break;
       } catch (err) {
         if (attempt >= 1 || isNotFound(err)) throw err;

@@ -1,9 +1,10 @@
 // The client machinery against a real API server: REST verbs, watch iterator, informers, leader election, events.
 import assert from 'node:assert/strict';
 import { ApiError, isConflict, isGone, isNotFound } from '../../api/errors.js';
-import { EventBroadcaster, type KubeEvent } from '../../client/events.js';
+import type { ObjectReference } from '../../api/index.js';
+import { COMBINED_PREFIX, EventBroadcaster, MAX_SIMILAR, type KubeEvent } from '../../client/events.js';
 import { objectReference } from '../../client/object-ref.js';
-import { FakeClock } from '../../lib/clock.js';
+import { FakeClock, realClock } from '../../lib/clock.js';
 import { Informer, keyOf } from '../../client/informer.js';
 import { LeaderElector, type Lease } from '../../client/leader-election.js';
 import { EVENTS, LEASES } from '../../client/resources.js';
@@ -160,6 +161,30 @@ describe('client against a real API server', function () {
   });
 
   describe('event recorder', () => {
+    it('joins repeats recorded while their event waits into one write with their count', async () => {
+      const rec = new EventBroadcaster(srv.rest).recorder({ component: 'bursty' });
+      const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'burst-target', namespace: 'default', uid: 'u-burst' } };
+      const occurrences: Array<Promise<void>> = [];
+      for (let i = 0; i < 20; i++) occurrences.push(rec.event(obj, 'Warning', 'Flapping', 'it flaps'));
+      await Promise.all(occurrences);
+      const evs = (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name === 'burst-target');
+      assert.deepEqual(evs.map((e) => [e.reason, e.count]), [['Flapping', 20]]);
+    });
+
+    it('keeps every Warning of a burst larger than the backlog of Normal events, over many objects', async () => {
+      const rec = new EventBroadcaster(srv.rest, realClock, { maxPending: 100 }).recorder({ component: 'busy-controller' });
+      const n = 150;
+      const about = (kind: string, i: number): ObjectReference => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: `busy-${kind}-${i}`, uid: `u-busy-${kind}-${i}` });
+      for (let i = 0; i < n; i++) void rec.event(about('normal', i), 'Normal', 'SuccessfulCreate', 'created');
+      let last: Promise<void> = Promise.resolve();
+      for (let i = 0; i < n; i++) last = rec.event(about('warning', i), 'Warning', 'FailedCreate', 'quota exceeded');
+      await last;
+      const evs = (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name?.startsWith('busy-'));
+      assert.equal(new Set(evs.filter((e) => e.type === 'Warning').map((e) => e.involvedObject.name)).size, n);
+      const normal = evs.filter((e) => e.type === 'Normal').length;
+      assert.ok(normal >= 100 && normal < n, `Normal events past the backlog are dropped (written: ${normal})`);
+    });
+
     it('writes an Event and aggregates repeats into count and lastTimestamp', async () => {
       const rec = new EventBroadcaster(srv.rest).recorder({ component: 'test-controller' });
       const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ev-target', namespace: 'default', uid: 'u-1' } };
@@ -179,13 +204,19 @@ describe('client against a real API server', function () {
       const rec = new EventBroadcaster(srv.rest, clock).recorder({ component: 'spammy' });
       const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'spam-target', namespace: 'default', uid: 'u-spam' } };
       for (let i = 0; i < 30; i++) await rec.event(obj, 'Normal', 'Tick', `tick ${i}`);
-      const count = async (): Promise<number> =>
-        (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name === 'spam-target').length;
-      assert.equal(await count(), 25);
+      const list = async (): Promise<KubeEvent[]> => (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name === 'spam-target');
+      const occurrences = async (): Promise<number> => (await list()).reduce((n, e) => n + e.count, 0);
+      assert.equal(await occurrences(), 25);
       await clock.advance(5 * 60_000);
       await rec.event(obj, 'Normal', 'Tick', 'after the pause');
       await rec.event(obj, 'Normal', 'Tick', 'too soon');
-      assert.equal(await count(), 26);
+      assert.equal(await occurrences(), 26);
+      // Past 9 messages of one object and reason, the rest were combined into one event (client-go's aggregator).
+      const evs = await list();
+      assert.equal(evs.length, MAX_SIMILAR);
+      const combined = evs.find((e) => e.message.startsWith(COMBINED_PREFIX));
+      assert.equal(combined?.message, `${COMBINED_PREFIX}after the pause`);
+      assert.equal(combined?.count, 26 - (MAX_SIMILAR - 1));
     });
 
     it('gives one recorder per source from one broadcaster, each with its own aggregation and spam filter', async () => {
@@ -201,7 +232,7 @@ describe('client against a real API server', function () {
       await b.event(ref, 'Warning', 'Same', 'same words');
       await a.event(ref, 'Warning', 'Same', 'same words');
       const evs = (await srv.rest.resource<KubeEvent>(EVENTS).list('default')).items.filter((e) => e.involvedObject.name === 'shared-target');
-      assert.equal(evs.filter((e) => e.source.component === 'comp-a').length, 25, "b's events did not use a's tokens");
+      assert.equal(evs.filter((e) => e.source.component === 'comp-a').reduce((n, e) => n + e.count, 0), 25, "b's events did not use a's tokens");
       const same = evs.filter((e) => e.reason === 'Same');
       assert.deepEqual(same.map((e) => [e.source.component, e.source.host, e.count]), [['comp-b', 'node-1', 2]], "a's burst was spent: its repeat was filtered");
       assert.deepEqual(same[0]?.involvedObject, { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'shared-target', uid: 'u-shared', resourceVersion: '7' });

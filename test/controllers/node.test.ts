@@ -10,6 +10,8 @@ import { parseControllerManagerFlags } from '../../controllers/flags.js';
 import { startControllerManager } from '../../controllers/manager.js';
 import { NodeLifecycleController } from '../../controllers/nodelifecycle/nodelifecycle-controller.js';
 import { waitFor } from '../support/util.js';
+import { startHollowNodes } from '../../agent/hollow.js';
+import { LEASE_RENEW_MS } from '../../agent/node-status.js';
 import { createNamespace, setPodReady, startTestCluster, type TestCluster } from './harness.js';
 
 function node(name: string, at: number, podCIDR?: string): Node {
@@ -222,6 +224,37 @@ describe('node controllers', function () {
         assert.deepEqual(b.spec?.podCIDRs, [b.spec?.podCIDR]);
       } finally {
         await cm.stop();
+      }
+    });
+  });
+  describe('hollow nodes', () => {
+    it('renew their leases ahead of a backlog of pod-status writes (heartbeats have slots of their own)', async () => {
+      const clock = new FakeClock(Date.now());
+      const ns = await createNamespace(cluster.rest, 'hb');
+      const leases = cluster.rest.resource<Lease>(LEASES);
+      const pods = cluster.rest.resource<Pod>(PODS);
+      // One slot for pod writes: every status write of the pods below waits in one queue.
+      const hollow = await startHollowNodes({ rest: cluster.rest, count: 2, prefix: 'hb-', clock, concurrency: 1 });
+      try {
+        const first = await waitFor(() => leases.get('kube-node-lease', 'hb-0').catch(() => undefined), { what: 'the first lease' });
+        const n = 300;
+        const running = (): Promise<number> => pods.list(ns).then((l) => l.items.filter((p) => p.status?.phase === 'Running').length);
+        await Promise.all(
+          Array.from({ length: 16 }, async (_, w) => {
+            for (let i = w; i < n; i += 16) {
+              await pods.create(ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}` }, spec: { nodeName: 'hb-0', containers: [{ name: 'c', image: 'x:1' }] } });
+            }
+          }),
+        );
+        assert.ok((await running()) < n, 'the status writes are backlogged');
+        await clock.advance(LEASE_RENEW_MS);
+        await waitFor(async () => (await leases.get('kube-node-lease', 'hb-0')).spec?.renewTime !== first.spec?.renewTime, { what: 'the lease renewed' });
+        const done = await running();
+        assert.ok(done < n, `the lease was renewed before the backlog drained (${done} of ${n} pods Running)`);
+        await waitFor(async () => (await running()) === n, { what: 'every pod Running', timeoutMs: 20_000 });
+      } finally {
+        await hollow.stop();
+        for (const name of hollow.nodes) await cluster.rest.resource<Node>(NODES).delete(undefined, name);
       }
     });
   });
