@@ -2,7 +2,8 @@
 // history, missed runs while the controller was down (one catch-up, the deadline, the too-many-missed event).
 import assert from 'node:assert/strict';
 import { EVENTS, loadClientConfig, RestClient, type KubeEvent, type ResourceClient } from '../../client/index.js';
-import { CronJobController } from '../../controllers/cronjob/cronjob-controller.js';
+import { Registry } from 'prom-client';
+import { CREATION_SKEW_METRIC, CronJobController } from '../../controllers/cronjob/cronjob-controller.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../../controllers/job/types.js';
 import { FakeClock } from '../../lib/clock.js';
@@ -182,6 +183,31 @@ describe('cronjob controller (fake clock)', function () {
     const cj = `/apis/batch/v1/namespaces/${ns}/cronjobs/lean`;
     const mine = calls.filter((c) => c.includes(`/namespaces/${ns}/`));
     assert.deepEqual(mine, [`POST /apis/batch/v1/namespaces/${ns}/jobs`, `PUT ${cj}/status`], mine.join('\n'));
+  });
+
+  it('with CronJobs due at once, creates all their Jobs before any status write, and records the creation skew', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await ctrl!.stop();
+    const rest = new RestClient(loadClientConfig({ kubeconfig: cluster.server.adminKubeconfigPath }));
+    const calls: string[] = [];
+    const request = rest.request.bind(rest);
+    rest.request = <T>(method: string, path: string, opts?: Parameters<RestClient['request']>[2]): Promise<T> => {
+      if (path.includes(`/namespaces/${ns}/`) && !path.includes('/events')) calls.push(`${method} ${path.endsWith('/status') ? 'status' : path.split('/').pop()}`);
+      return request<T>(method, path, opts);
+    };
+    const registry = new Registry();
+    // One worker: the order of its writes is the order of the syncs.
+    ctrl = await runControllers(rest, (ctx) => new CronJobController({ ...ctx, metrics: registry }, { workers: 1 }), clock);
+    const names = ['due-a', 'due-b', 'due-c'];
+    for (const n of names) await cronJobs.create(ns, cronJob(n));
+    await waitFor(async () => names.every((n) => ctrl!.informers.for<CronJob>(CRONJOBS).indexer.get(`${ns}/${n}`)), { what: 'the CronJobs in the cache' });
+    await toNextMinute(1);
+    await waitFor(async () => (await cronJobs.list(ns)).items.every((c) => c.status?.active?.length === 1), { what: 'every Job in status.active' });
+    assert.deepEqual(calls.slice(0, 6), ['POST jobs', 'POST jobs', 'POST jobs', 'PUT status', 'PUT status', 'PUT status'], calls.join('\n'));
+    const skew = (await registry.getSingleMetricAsString(CREATION_SKEW_METRIC)).split('\n');
+    assert.ok(skew.includes(`${CREATION_SKEW_METRIC}_count 3`), skew.join('\n'));
+    // The clock stood 1 s past the schedule time while the Jobs were created.
+    assert.ok(skew.includes(`${CREATION_SKEW_METRIC}_bucket{le="1"} 3`), skew.join('\n'));
   });
 
   it('starts nothing while suspended', async () => {
