@@ -278,16 +278,19 @@ async function runJobCreates(cluster: Cluster, jobs: ResourceClient<Job>, basePo
     });
   };
   const before = await raw('raw-before');
+  const counts = await requestCounts(jobs.rest);
   const job = await createWindow(cluster, count, 'creates', async () => {
     const t = performance.now();
     await jobs.create(BASE_NS, indexedJob('creates', count));
     const t0 = performance.now();
     return { t0, postMs: t0 - t };
   });
+  const during = await requestCounts(jobs.rest);
   const after = await raw('raw-after');
   const show = (w: CreateWindow): string => `${count} pods in ${w.lastMs.toFixed(0)} ms (${windowRate(w).toFixed(0)}/s; first after ${w.firstMs.toFixed(0)} ms)`;
   say(`  Job controller creates: ${show(job)} from the Job's create response (its POST took ${job.postMs.toFixed(0)} ms)`);
   say(`  raw pod POSTs (c=${WRITE_CONCURRENCY}), before and after: ${show(before)}; ${show(after)}`);
+  say(`  Job controller creates: API requests per pod while they ran (all clients, failures by code): ${requestsPer(counts, during, count)}`);
   return { job, raw: [before, after] };
 }
 
