@@ -40,6 +40,7 @@ import { jobPodTemplate, newJobPod, WRITE_CONCURRENCY } from '../../controllers/
 import { JOB_TRACKING_FINALIZER, REMOVE_FINALIZER_PATCH } from '../../controllers/job/util.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../../controllers/job/types.js';
 import { limiter } from '../../lib/limit.js';
+import { componentsOf, cpuMs } from './proc.js';
 import { pool, startServer, until } from './server-process.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
@@ -108,6 +109,8 @@ class Cluster {
     private readonly rest: RestClient,
     private readonly pods: ResourceClient<Pod>,
     private readonly nodes: string[],
+    /** The server's data directory (components.json: its threads). */
+    readonly dataDir: string,
   ) {
     this.informer = new Informer<Pod>(pods, {});
     this.informer.addEventHandler({
@@ -220,6 +223,8 @@ interface CreateWindow {
   lastMs: number;
   /** The POST that started the work (the Job's create), ms; 0 for raw POSTs. */
   postMs: number;
+  /** CPU ms per pod over the window: each thread of the server (API server, controller manager) and this process. */
+  cpu: string;
 }
 const windowRate = (w: CreateWindow): number => w.n / (w.lastMs / 1000);
 
@@ -228,6 +233,9 @@ const windowRate = (w: CreateWindow): number => w.n / (w.lastMs / 1000);
  * made them due) and times its n pods' arrivals on the bench's pod watch, each at its event's local receive time.
  */
 async function createWindow(cluster: Cluster, n: number, app: string, work: () => Promise<{ t0: number; postMs: number }>): Promise<CreateWindow> {
+  const threads = componentsOf(cluster.dataDir, 0).filter((c) => c.pid > 0);
+  const cpu0 = threads.map((c) => cpuMs(c.pid, c.tid));
+  const self0 = process.cpuUsage();
   const seen: number[] = [];
   let all: () => void = () => undefined;
   const arrived = new Promise<void>((r) => (all = r));
@@ -239,7 +247,10 @@ async function createWindow(cluster: Cluster, n: number, app: string, work: () =
   try {
     const { t0, postMs } = await work();
     await Promise.race([arrived, until(() => seen.length >= n, `${n} pods to be created`)]);
-    return { n, firstMs: seen[0]! - t0, lastMs: seen[n - 1]! - t0, postMs };
+    const self = process.cpuUsage(self0);
+    const per = (ms: number): string => (ms / n).toFixed(2);
+    const cpu = [...threads.map((c, i) => `${c.name} ${per(cpuMs(c.pid, c.tid) - cpu0[i]!)}`), `bench ${per((self.user + self.system) / 1000)}`].join(', ');
+    return { n, firstMs: seen[0]! - t0, lastMs: seen[n - 1]! - t0, postMs, cpu };
   } finally {
     cluster.onPodAdded = () => undefined;
   }
@@ -287,7 +298,7 @@ async function runJobCreates(cluster: Cluster, jobs: ResourceClient<Job>, basePo
   });
   const during = await requestCounts(jobs.rest);
   const after = await raw('raw-after');
-  const show = (w: CreateWindow): string => `${count} pods in ${w.lastMs.toFixed(0)} ms (${windowRate(w).toFixed(0)}/s; first after ${w.firstMs.toFixed(0)} ms)`;
+  const show = (w: CreateWindow): string => `${count} pods in ${w.lastMs.toFixed(0)} ms (${windowRate(w).toFixed(0)}/s; first after ${w.firstMs.toFixed(0)} ms; CPU ms per pod: ${w.cpu})`;
   say(`  Job controller creates: ${show(job)} from the Job's create response (its POST took ${job.postMs.toFixed(0)} ms)`);
   say(`  raw pod POSTs (c=${WRITE_CONCURRENCY}), before and after: ${show(before)}; ${show(after)}`);
   say(`  Job controller creates: API requests per pod while they ran (all clients, failures by code): ${requestsPer(counts, during, count)}`);
@@ -422,7 +433,7 @@ async function main(): Promise<void> {
     const heartbeatRest = new RestClient(loadClientConfig({ kubeconfig: server.kubeconfig }), 'workloads-bench-heartbeats');
     hollow = await startHollowNodes({ rest, heartbeatRest, count: NODES, capacity, concurrency: 32 });
     say(`  ${NODES} hollow nodes registered in ${secs(performance.now() - th)} s`);
-    cluster = new Cluster(rest, pods, hollow.nodes);
+    cluster = new Cluster(rest, pods, hollow.nodes, dataDir);
     cluster.informer.start();
     jobInformer.start();
     await Promise.all([cluster.informer.waitForSync(), jobInformer.waitForSync()]);
