@@ -41,16 +41,16 @@ export function readOnlyVolumes(pod: Pod): Set<string> {
   return new Set((pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((v) => v.name));
 }
 
-async function ensureTmpfs(dir: string): Promise<void> {
+/** Mounts a tmpfs on a file volume's directory unless one is there. */
+export async function ensureTmpfs(dir: string): Promise<void> {
   if (await isMountPoint(dir)) return;
   await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', dir]).catch((err: unknown) => {
     throw new MountError(`mounting tmpfs on ${dir} failed: ${String(err)}`);
   });
 }
 
-/** Writes a file volume's content atomically (on tmpfs when `tmpfs`), owned by the pod's fsGroup when it has one. */
-export async function writeProjected(dir: string, files: VolumeFile[], pod: Pod, tmpfs: boolean): Promise<void> {
-  if (tmpfs) await ensureTmpfs(dir);
+/** Writes a file volume's content atomically (on its tmpfs, ensureTmpfs, when it has one), owned by the pod's fsGroup. */
+export async function writeProjected(dir: string, files: VolumeFile[], pod: Pod): Promise<void> {
   const fsGroup = pod.spec.securityContext?.fsGroup;
   try {
     await writeAtomic(dir, files, fsGroup === undefined ? {} : { setPerms: (ts) => setVolumeOwnership(ts, fsGroup, true) });
