@@ -197,6 +197,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
       informers,
       clock,
       recorder: (component) => events.recorder({ component }),
+      metrics,
     };
     const controllers = names.map((n) => {
       const c = CONTROLLERS[n]!(own ? { ...ctx, rest: own.get(n)! } : ctx, opts);

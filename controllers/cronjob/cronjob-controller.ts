@@ -1,6 +1,7 @@
 // The CronJob controller (pkg/controller/cronjob/cronjob_controllerv2.go): creates a Job per schedule time, named by that
 // time so that no time runs twice; concurrencyPolicy Allow/Forbid/Replace, startingDeadlineSeconds, suspend, history
 // limits, and status.active/lastScheduleTime/lastSuccessfulTime. Each CronJob is requeued for its next schedule time.
+import { Histogram, type Registry } from 'prom-client';
 import { isAlreadyExists, isNotFound } from '../../api/errors.js';
 import { formatInZone, scheduleHasTimeZone, type Schedule } from '../../api/schedule.js';
 import type { EventRecorder } from '../../client/events.js';
@@ -11,6 +12,7 @@ import type { Logger } from '../../lib/logger.js';
 import { Controller, ensureIndex, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
 import { controllerRefOf, newControllerRef } from '../framework/owners.js';
 import { rfc3339 } from '../framework/pods.js';
+import type { ObjectReference } from '../../api/index.js';
 import type { OwnerReference } from '../framework/types.js';
 import { isNamespaceTerminating } from '../framework/pod-control.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../job/types.js';
@@ -33,12 +35,41 @@ export interface CronJobControllerOptions {
   workers?: number;
 }
 
+/** kube's cronjob_controller_job_creation_skew_duration_seconds (STABLE): a Job's schedule time to its creation. */
+export const CREATION_SKEW_METRIC = 'cronjob_controller_job_creation_skew_duration_seconds';
+
+function creationSkewHistogram(registry: Registry | undefined): Histogram | undefined {
+  if (!registry) return undefined;
+  const known = registry.getSingleMetric(CREATION_SKEW_METRIC);
+  if (known) return known as Histogram;
+  return new Histogram({
+    name: CREATION_SKEW_METRIC,
+    help: 'Time between when a cronjob is scheduled to be run, and when the corresponding job is created',
+    buckets: Array.from({ length: 10 }, (_v, i) => 2 ** i),
+    registers: [registry],
+  });
+}
+
+/** What a sync that created a Job leaves for the key's next sync to write into status (see `unwritten`). */
+interface UnwrittenStatus {
+  uid: string;
+  job: ObjectReference;
+  lastScheduleTime: string;
+}
+
 export class CronJobController extends Controller {
   /**
    * The status this controller last wrote, per CronJob key, until the cache shows it: a sync that starts before then
    * (the Job's add event comes first) works from it instead of reading the CronJob from the API server.
    */
   private readonly written = new Map<string, CronJob>();
+  /**
+   * Status changes of a sync whose only change was the Job it created, per CronJob key, not yet written: the write is
+   * the key's next sync (queued behind the CronJobs already due), so that the Jobs of CronJobs due at once are all
+   * created before their status writes take API server time. The next sync applies them to the newest copy.
+   */
+  private readonly unwritten = new Map<string, UnwrittenStatus>();
+  private readonly creationSkew: Histogram | undefined;
   /** Jobs this controller created that the cache has not shown yet, by uid, with the time of creation. */
   private readonly createdUnseen = new Map<string, number>();
   private readonly jobInformer: Informer<Job>;
@@ -56,6 +87,7 @@ export class CronJobController extends Controller {
     this.jobs = ctx.rest.resource<Job>(JOBS);
     this.cronJobs = ctx.rest.resource<CronJob>(CRONJOBS);
     this.recorder = ctx.recorder(this.name);
+    this.creationSkew = creationSkewHistogram(ctx.metrics);
     ensureIndex(this.jobInformer, BY_CONTROLLER_UID, (j) => {
       const uid = controllerRefOf(j)?.uid;
       return uid ? [uid] : [];
@@ -133,10 +165,12 @@ export class CronJobController extends Controller {
     const shared = this.cronJobInformer.indexer.get(key);
     if (!shared) {
       this.written.delete(key);
+      this.unwritten.delete(key);
       return;
     }
     const cj = structuredClone(this.latest(shared));
     cj.status ??= {};
+    const owed = this.applyUnwritten(key, cj);
     const children = this.jobInformer.indexer.byIndex(BY_CONTROLLER_UID, cj.metadata.uid ?? '');
     // As kube's sync: the due Job first, then the history clean-up, then one status write for both.
     let result: SyncOutcome;
@@ -148,13 +182,32 @@ export class CronJobController extends Controller {
       result = { changed: (err as { changed?: boolean }).changed === true };
     }
     const cleaned = await this.cleanupFinishedJobs(cj, children, log);
-    if (cleaned || result.changed) {
+    if (result.created && !result.changedBefore && !cleaned && !owed) {
+      // Only the new Job to record: the write waits for this key's next sync (see `unwritten`).
+      this.unwritten.set(key, { uid: cj.metadata.uid ?? '', job: result.created, lastScheduleTime: cj.status.lastScheduleTime ?? '' });
+      this.queue.add(key);
+    } else if (cleaned || result.changed || owed) {
       const updated = await this.cronJobs.updateStatus({ ...cj, apiVersion: CRONJOBS.apiVersion, kind: CRONJOBS.kind });
       this.written.set(key, updated);
+      this.unwritten.delete(key);
     }
     if (syncErr) throw syncErr instanceof StatusChangedError ? syncErr.cause : syncErr;
     // The delay counts from now, not from the sync's start: the writes above must not push the next run late.
     return result.requeueAt !== undefined ? { requeueAfterMs: result.requeueAt - this.clock.now() } : undefined;
+  }
+
+  /** Puts a previous sync's unwritten status changes into cj (the newest copy); returns whether there were any. */
+  private applyUnwritten(key: string, cj: CronJob): boolean {
+    const u = this.unwritten.get(key);
+    if (!u) return false;
+    if (u.uid !== cj.metadata.uid) {
+      this.unwritten.delete(key);
+      return false;
+    }
+    const status = cj.status!;
+    if (!(status.active ?? []).some((a) => a.uid === u.job.uid)) status.active = [...(status.active ?? []), u.job];
+    if (!status.lastScheduleTime || Date.parse(status.lastScheduleTime) < Date.parse(u.lastScheduleTime)) status.lastScheduleTime = u.lastScheduleTime;
+    return true;
   }
 
   /** Reconciles status.active with the Jobs, then starts the due Job, if any. Mutates cj's status. */
@@ -224,10 +277,12 @@ export class CronJobController extends Controller {
     }
     const created = await this.createJob(cj, scheduled, name).catch(fail);
     if (!created) return state;
-    cj.status!.active = [...(cj.status!.active ?? []), objectReference(created, JOBS)];
+    const ref = objectReference(created, JOBS);
+    cj.status!.active = [...(cj.status!.active ?? []), ref];
     cj.status!.lastScheduleTime = rfc3339(scheduled);
+    const changedBefore = state.changed;
     state.changed = true;
-    return next();
+    return { ...next(), created: ref, changedBefore };
   }
 
   /** Drops finished and vanished Jobs from status.active and records the last success. Returns whether status changed. */
@@ -298,6 +353,8 @@ export class CronJobController extends Controller {
     };
     try {
       const created = await this.jobs.create(cj.metadata.namespace, job);
+      // kube observes the Job's creationTimestamp (whole seconds) here; the clock at the answer is finer.
+      this.creationSkew?.observe(Math.max(0, this.clock.now() - scheduled) / 1000);
       this.expectCreated(created);
       void this.recorder.event(c, 'Normal', 'SuccessfulCreate', `Created job ${created.metadata.name ?? ''}`);
       return created;
@@ -354,6 +411,10 @@ interface SyncOutcome {
   requeueAt?: number;
   /** Whether the status was changed and must be written. */
   changed: boolean;
+  /** The Job this sync created (already in status.active). */
+  created?: ObjectReference;
+  /** Whether status had changed before the Job was created (then it is written at once). */
+  changedBefore?: boolean;
 }
 
 /** A sync error that carries whether status had already changed (the status is still written before retrying). */

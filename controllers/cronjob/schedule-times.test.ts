@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseSchedule } from '../../api/schedule.js';
 import type { CronJob } from '../job/types.js';
-import { cachedSchedule, dueScheduleTime, jobNameFor, knownTimeZone, mostRecentScheduleTime, nextScheduleDelay, rfc1123z } from './schedule-times.js';
+import { cachedSchedule, dueScheduleTime, jobNameFor, knownTimeZone, mostRecentScheduleTime, NEXT_SCHEDULE_DELTA_MS, nextScheduleDelay, rfc1123z } from './schedule-times.js';
 
 const at = (s: string): number => Date.parse(s);
 const cj = (created: string, last?: string, startingDeadlineSeconds?: number): CronJob => ({
@@ -39,8 +39,8 @@ describe('cron missed-schedule computation', () => {
     assert.match(dueScheduleTime(cj('2024-01-01T00:00:00Z'), at('2024-06-01T00:00:00Z'), parseSchedule('0 0 30 2 *', 'UTC')).error ?? '', /less than 1 second/);
   });
   it('requeues just after the next time', () => {
-    assert.equal(nextScheduleDelay(cj('2024-01-01T00:00:30Z'), at('2024-01-01T00:00:40Z'), everyMinute), 20_100);
-    assert.equal(nextScheduleDelay(cj('2024-01-01T00:00:00Z', '2024-01-01T05:00:00Z'), at('2024-01-01T05:10:00Z'), hourly), 50 * 60_000 + 100);
+    assert.equal(nextScheduleDelay(cj('2024-01-01T00:00:30Z'), at('2024-01-01T00:00:40Z'), everyMinute), 20_000 + NEXT_SCHEDULE_DELTA_MS);
+    assert.equal(nextScheduleDelay(cj('2024-01-01T00:00:00Z', '2024-01-01T05:00:00Z'), at('2024-01-01T05:10:00Z'), hourly), 50 * 60_000 + NEXT_SCHEDULE_DELTA_MS);
   });
   it('parses a schedule once per schedule and zone, with the same times as parseSchedule, and throws as it does', () => {
     const a = cachedSchedule('30 9 * * 1-5', 'America/New_York');

@@ -1,6 +1,7 @@
 // The controller base: informer handlers enqueue keys, N workers pop them and run a level-based sync(key); a thrown
 // error means a rate-limited retry (a TerminalError means none), and a result may ask to be requeued after a delay.
 import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import { ApiError } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
 import { keyOf, type EventHandlers, type Informer, type InformerFactory } from '../../client/informer.js';
@@ -15,6 +16,8 @@ export interface ControllerContext {
   informers: InformerFactory;
   clock: Clock;
   recorder(component: string): EventRecorder;
+  /** The manager's Prometheus registry, for a controller's own metrics (kube's cronjob_controller_*, ...). */
+  metrics?: Registry;
 }
 
 export interface SyncResult {

@@ -97,18 +97,14 @@ export class JobPods {
     if (count <= 0) return { active };
     this.o.expectations.expectCreations(s.key, count);
     s.log.info('creating pods', { count, active });
-    const template = structuredClone(job.spec.template);
-    if (indexes) addCompletionIndexEnv(template);
-    const tm = (template.metadata ??= {});
-    if (!tm.finalizers?.includes(JOB_TRACKING_FINALIZER)) tm.finalizers = [...(tm.finalizers ?? []), JOB_TRACKING_FINALIZER];
+    const template = jobPodTemplate(job);
     let next = 0;
     const { successes, error } = await slowStartBatch(
       count,
       1,
       async () => {
         const ix = indexes?.[next++];
-        const pod = podFromTemplate(template, job, JOBS);
-        if (ix !== undefined) this.indexPod(pod, job, ix, s.delayedDeletion.get(ix));
+        const pod = newJobPod(template, job, ix, ix === undefined ? undefined : s.delayedDeletion.get(ix));
         try {
           const created = await this.write(() => this.o.pods.create(job.metadata.namespace, pod));
           void this.o.recorder.event(objectReference(job, JOBS), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name ?? ''}`);
@@ -124,20 +120,6 @@ export class JobPods {
     // Creations that failed or never ran will not be observed: stop expecting them.
     for (let i = successes; i < count; i++) this.o.expectations.creationObserved(s.key);
     return error ? { active: active + successes, error } : { active: active + successes };
-  }
-
-  /** Index `ix`'s pod: the index as annotation and label, hostname NAME-INDEX, the index's failure counts. */
-  private indexPod(pod: Pod, job: Job, ix: number, replaced: Pod | undefined): void {
-    const m = pod.metadata;
-    (m.annotations ??= {})[COMPLETION_INDEX_ANNOTATION] = String(ix);
-    (m.labels ??= {})[COMPLETION_INDEX_ANNOTATION] = String(ix);
-    m.generateName = indexedGenerateName(job.metadata.name ?? '', ix);
-    pod.spec.hostname = `${job.metadata.name ?? ''}-${ix}`;
-    if (hasBackoffLimitPerIndex(job)) {
-      const counts = replacementFailureCounts(job, replaced);
-      m.annotations[INDEX_FAILURE_COUNT_ANNOTATION] = String(counts.failed);
-      if (counts.ignored > 0) m.annotations[INDEX_IGNORED_FAILURE_COUNT_ANNOTATION] = String(counts.ignored);
-    }
   }
 
   /** Deletes pods the Job no longer wants (too many, suspended): finalizer first, so each is counted as it goes. */
@@ -219,6 +201,35 @@ export function podsForRemoval(job: Job, active: Pod[], rmAtLeast: number): Pod[
     remove = [...remove, ...sorted.slice(0, rmAtLeast - remove.length)];
   }
   return remove;
+}
+
+/** The template a Job's pods are made from: the Job's, with the tracking finalizer, and JOB_COMPLETION_INDEX if Indexed. */
+export function jobPodTemplate(job: Job): PodTemplateSpec {
+  const template = structuredClone(job.spec.template);
+  if (isIndexed(job)) addCompletionIndexEnv(template);
+  const tm = (template.metadata ??= {});
+  if (!tm.finalizers?.includes(JOB_TRACKING_FINALIZER)) tm.finalizers = [...(tm.finalizers ?? []), JOB_TRACKING_FINALIZER];
+  return template;
+}
+
+/**
+ * A pod of the Job from jobPodTemplate; for index `ix`, the index as annotation and label, hostname NAME-INDEX, and the
+ * index's failure counts from `replaced` (the failed pod it replaces).
+ */
+export function newJobPod(template: PodTemplateSpec, job: Job, ix: number | undefined, replaced?: Pod): Pod {
+  const pod = podFromTemplate(template, job, JOBS);
+  if (ix === undefined) return pod;
+  const m = pod.metadata;
+  (m.annotations ??= {})[COMPLETION_INDEX_ANNOTATION] = String(ix);
+  (m.labels ??= {})[COMPLETION_INDEX_ANNOTATION] = String(ix);
+  m.generateName = indexedGenerateName(job.metadata.name ?? '', ix);
+  pod.spec.hostname = `${job.metadata.name ?? ''}-${ix}`;
+  if (hasBackoffLimitPerIndex(job)) {
+    const counts = replacementFailureCounts(job, replaced);
+    m.annotations[INDEX_FAILURE_COUNT_ANNOTATION] = String(counts.failed);
+    if (counts.ignored > 0) m.annotations[INDEX_IGNORED_FAILURE_COUNT_ANNOTATION] = String(counts.ignored);
+  }
+  return pod;
 }
 
 /** JOB_COMPLETION_INDEX in every container, from the index label (kube's PodIndexLabel). */

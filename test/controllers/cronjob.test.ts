@@ -2,7 +2,8 @@
 // history, missed runs while the controller was down (one catch-up, the deadline, the too-many-missed event).
 import assert from 'node:assert/strict';
 import { EVENTS, loadClientConfig, RestClient, type KubeEvent, type ResourceClient } from '../../client/index.js';
-import { CronJobController } from '../../controllers/cronjob/cronjob-controller.js';
+import { Registry } from 'prom-client';
+import { CREATION_SKEW_METRIC, CronJobController } from '../../controllers/cronjob/cronjob-controller.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { CRONJOBS, JOBS, type CronJob, type Job } from '../../controllers/job/types.js';
 import { FakeClock } from '../../lib/clock.js';
@@ -162,10 +163,8 @@ describe('cronjob controller (fake clock)', function () {
     assert.equal(l[0]!.metadata.name, `many-${Math.floor(clock.now() / MINUTE)}`);
   });
 
-  it('at a schedule time writes the Job and one status, and reads neither the CronJob nor the Job back', async () => {
-    const ns = await createNamespace(cluster.rest);
-    await ctrl!.stop();
-    // The controller's own client, recording its requests (the informers' lists and watches are not single reads).
+  /** The controller's own client, recording its requests but events' (the informers' lists and watches are not single reads). */
+  const recordingClient = (): { rest: RestClient; calls: string[] } => {
     const rest = new RestClient(loadClientConfig({ kubeconfig: cluster.server.adminKubeconfigPath }));
     const calls: string[] = [];
     const request = rest.request.bind(rest);
@@ -173,6 +172,13 @@ describe('cronjob controller (fake clock)', function () {
       if (!path.includes('/events')) calls.push(`${method} ${path}`);
       return request<T>(method, path, opts);
     };
+    return { rest, calls };
+  };
+
+  it('at a schedule time writes the Job and one status, and reads neither the CronJob nor the Job back', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await ctrl!.stop();
+    const { rest, calls } = recordingClient();
     ctrl = await runControllers(rest, (ctx) => new CronJobController(ctx), clock);
     await cronJobs.create(ns, cronJob('lean'));
     const t = await toNextMinute();
@@ -182,6 +188,27 @@ describe('cronjob controller (fake clock)', function () {
     const cj = `/apis/batch/v1/namespaces/${ns}/cronjobs/lean`;
     const mine = calls.filter((c) => c.includes(`/namespaces/${ns}/`));
     assert.deepEqual(mine, [`POST /apis/batch/v1/namespaces/${ns}/jobs`, `PUT ${cj}/status`], mine.join('\n'));
+  });
+
+  it('with CronJobs due at once, creates all their Jobs before any status write, and records the creation skew', async () => {
+    const ns = await createNamespace(cluster.rest);
+    await ctrl!.stop();
+    const { rest, calls } = recordingClient();
+    const registry = new Registry();
+    // One worker: the order of its writes is the order of the syncs.
+    ctrl = await runControllers(rest, (ctx) => new CronJobController({ ...ctx, metrics: registry }, { workers: 1 }), clock);
+    const names = ['due-a', 'due-b', 'due-c'];
+    for (const n of names) await cronJobs.create(ns, cronJob(n));
+    await waitFor(async () => names.every((n) => ctrl!.informers.for<CronJob>(CRONJOBS).indexer.get(`${ns}/${n}`)), { what: 'the CronJobs in the cache' });
+    await toNextMinute(1);
+    await waitFor(async () => (await cronJobs.list(ns)).items.every((c) => c.status?.active?.length === 1), { what: 'every Job in status.active' });
+    // "POST jobs", "PUT status": the verb and the last path segment of this namespace's requests.
+    const writes = calls.filter((c) => c.includes(`/namespaces/${ns}/`)).map((c) => `${c.split(' ')[0]} ${c.split('/').pop()}`);
+    assert.deepEqual(writes.slice(0, 6), ['POST jobs', 'POST jobs', 'POST jobs', 'PUT status', 'PUT status', 'PUT status'], writes.join('\n'));
+    const skew = (await registry.getSingleMetricAsString(CREATION_SKEW_METRIC)).split('\n');
+    assert.ok(skew.includes(`${CREATION_SKEW_METRIC}_count 3`), skew.join('\n'));
+    // The clock stood 1 s past the schedule time while the Jobs were created.
+    assert.ok(skew.includes(`${CREATION_SKEW_METRIC}_bucket{le="1"} 3`), skew.join('\n'));
   });
 
   it('starts nothing while suspended', async () => {
