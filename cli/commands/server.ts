@@ -18,6 +18,7 @@ import { untilSignal } from '../signals.js';
 import { VERSION } from '../version.js';
 import { osThreadId } from './component-thread.js';
 import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
+import { threadMemory, threadMemoryText, writeHeapSnapshots } from './thread-memory.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
 export const API_SERVER_FLAGS: FlagTable = [
@@ -153,6 +154,16 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   });
   // kube-controller-manager and kube-scheduler serve /metrics on ports of their own; hosted here, theirs are appended to the API server's.
   for (const source of components.metrics) api.addMetricsSource(source);
+  const threadMemorySource = async (): Promise<string> =>
+    threadMemoryText([{ thread: 'apiserver', memory: threadMemory() }, ...(await Promise.all(components.threaded.map(async (t) => ({ thread: t.thread.name, memory: await t.memory() }))))]);
+  api.addMetricsSource({ name: 'threads', text: threadMemorySource });
+  const snapshots = (): void => {
+    writeHeapSnapshots(dataDir, components.threaded.map((t) => ({ thread: t.thread.name, snapshot: () => t.heapSnapshot() }))).then(
+      (paths) => log.info('heap snapshots written', { paths }),
+      (err: unknown) => log.error('heap snapshots failed', { error: String(err) }),
+    );
+  };
+  process.on('SIGUSR2', snapshots);
   // Which thread is which component (a diagnostic: per-component CPU from /proc/<pid>/task/<tid>).
   const threads = [{ name: 'apiserver', pid: process.pid, ...(osThreadId() !== undefined ? { tid: osThreadId() } : {}) }, ...components.threads];
   writeFileSync(join(dataDir, 'components.json'), JSON.stringify(threads) + '\n');
@@ -162,6 +173,7 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
     rest,
     failed: components.failed,
     stop: async () => {
+      process.off('SIGUSR2', snapshots);
       await components.stop();
       await api.close();
       await upkeep.stop();
