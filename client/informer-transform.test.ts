@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { hasFastProperties } from '../test/support/v8-shape.js';
-import { stripManagedFields, type ObjectLike } from './informer.js';
+import { stripManagedFields } from './informer.js';
+import type { ObjectLike } from './rest.js';
 
 describe('stripManagedFields (the controllers\' and the scheduler\'s informer transform)', () => {
   // As an object arrives: parsed, with managedFields amid the other metadata fields.

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { errors } from '../../api/errors.js';
+import { exactBuffer } from '../../lib/exact-buffer.js';
 import { parseListOptions } from '../../api/list-options.js';
 import { findByResource, type ResourceInfo } from '../../api/resources.js';
 import { tableVersion, type TableVersion } from '../http/requests.js';
@@ -149,7 +150,8 @@ function changeJson(ev: WatchOut): Buffer | string {
     const json = ev.json();
     const made = changeLines.get(json);
     if (made?.type === ev.type) return made.line;
-    const line = Buffer.concat([EVENT_HEAD[ev.type]!, json, EVENT_END]);
+    // Kept as long as the watch cache keeps the change: exactly its size, not a slice of the shared pool.
+    const line = exactBuffer([EVENT_HEAD[ev.type]!, json, EVENT_END]);
     changeLines.set(json, { type: ev.type, line });
     return line;
   }

@@ -11,6 +11,7 @@
 // JSON (the stored bytes with the resourceVersion spliced in) is made once and shared by every watcher.
 import { AsyncQueue } from '../../lib/async-queue.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { exactBuffer } from '../../lib/exact-buffer.js';
 import { isStorageError, StorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
 
 /** One change as every watcher of the type sees it: decoded at most once, shared by all. Never mutate obj or prev(). */
@@ -102,9 +103,7 @@ interface Stored {
 }
 
 function exactCopy(v: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafeSlow(v.byteLength);
-  out.set(v);
-  return out;
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : exactBuffer([v]);
 }
 
 /** A change, decoded and serialized on first use. */
