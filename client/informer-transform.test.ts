@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { hasFastProperties } from '../test/support/v8-shape.js';
-import { stripManagedFields } from './informer.js';
+import { cachedForm, stripManagedFields } from './informer.js';
 import type { ObjectLike } from './rest.js';
 
 describe('stripManagedFields (the controllers\' and the scheduler\'s informer transform)', () => {
@@ -15,5 +15,11 @@ describe('stripManagedFields (the controllers\' and the scheduler\'s informer tr
 
   it('leaves the metadata in V8 fast mode (a delete would turn it into a dictionary, per cached object)', () => {
     assert.ok(hasFastProperties(stripManagedFields(parsed()).metadata!));
+  });
+
+  it('cachedForm: the same object without field ownership, in fast mode', () => {
+    const o = cachedForm(parsed());
+    assert.deepEqual(o, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', uid: 'u', labels: { a: 'b' } } });
+    assert.ok(hasFastProperties(o.metadata!));
   });
 });

@@ -4,6 +4,7 @@ import { isGone } from '../api/errors.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import type { ObjectLike, ResourceClient, ResourceRef, RestClient } from './rest.js';
+import { cachedStrings } from './string-pool.js';
 
 export interface EventHandlers<T> {
   onAdd?(obj: T): void;
@@ -270,6 +271,14 @@ export function stripManagedFields<T extends ObjectLike>(obj: T): T {
   const { managedFields: _mf, ...metadata } = obj.metadata;
   obj.metadata = metadata;
   return obj;
+}
+
+/**
+ * The controllers' cache form: no field ownership, and the string values many objects repeat held once per thread
+ * (StringPool). Objects in an informer's cache are shared and never changed, so shared strings are safe.
+ */
+export function cachedForm<T extends ObjectLike>(obj: T): T {
+  return cachedStrings.share(stripManagedFields(obj));
 }
 
 /** One shared informer per resource type (and namespace/selector) per process. */
