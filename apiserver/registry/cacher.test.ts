@@ -70,6 +70,23 @@ describe('cacher', () => {
     await db.close();
   });
 
+  it('current() and the objects carry the stored createRevision, for listed objects and for changes after the list', async () => {
+    const a = await db.create(`${P}a`, enc('1'));
+    await db.update(`${P}a`, enc('2'), a.modRevision);
+    const listedAt = await db.currentRevision();
+    let snap = cache.snapshot(listedAt);
+    for (let i = 0; !snap && i < 100; i++) {
+      await new Promise<void>((r) => setImmediate(r));
+      snap = cache.snapshot(listedAt);
+    }
+    assert.ok(snap, 'listed');
+    assert.equal(snap.stored(`${P}a`)?.createRevision, a.createRevision);
+    assert.equal(cache.current(`${P}a`, listedAt)?.kv.createRevision, a.createRevision);
+    const b = await db.create(`${P}b`, enc('3'));
+    for (let i = 0; !cache.snapshot(b.modRevision) && i < 100; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.equal(cache.snapshot(b.modRevision)?.stored(`${P}b`)?.createRevision, b.createRevision);
+  });
+
   it("gives a change's previous state, reusing the key's decoded previous change and decoding it otherwise", async () => {
     let decodes = 0;
     cache.close();

@@ -96,11 +96,14 @@ const MAX_BACKOFF_MS = 5_000;
 /** Decoded current objects kept for repeated lookups (namespaces, service accounts, a pod its node writes). */
 const DECODED_KEPT = 512;
 
-/** A current object as kept: its bytes, copied to their exact size (never a slice of a larger buffer), and revision. */
+/** A current object as kept: its bytes, copied to their exact size (never a slice of a larger buffer), and revisions. */
 interface Stored {
   value: Uint8Array;
   rev: number;
+  created: number;
 }
+
+const storedKv = (key: string, st: Stored): KeyValue => ({ key, value: st.value, createRevision: st.created, modRevision: st.rev });
 
 function exactCopy(v: Uint8Array): Uint8Array {
   return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : exactBuffer([v]);
@@ -238,7 +241,7 @@ export class Cacher<T> {
     const last = this.latest.get(key);
     if (last) return { kv: last.kv, obj: last.obj };
     const st = this.objects && this.objectsRevision >= atLeast ? this.objects.get(key) : undefined;
-    return st && { kv: { key, value: st.value, createRevision: 0, modRevision: st.rev }, obj: this.decodeStored(key, st) };
+    return st && { kv: storedKv(key, st), obj: this.decodeStored(key, st) };
   }
 
   /** The current objects as readers see them (read synchronously: the next event changes them). */
@@ -254,7 +257,7 @@ export class Cacher<T> {
       },
       stored: (key) => {
         const st = items.get(key);
-        return st && { key, value: st.value, createRevision: 0, modRevision: st.rev };
+        return st && storedKv(key, st);
       },
     };
   }
@@ -262,7 +265,7 @@ export class Cacher<T> {
   private decodeStored(key: string, st: Stored): T {
     const hit = this.decoded.get(key);
     if (hit?.stored === st) return hit.obj;
-    const obj = this.o.decode({ key, value: st.value, createRevision: 0, modRevision: st.rev }, st.rev);
+    const obj = this.o.decode(storedKv(key, st), st.rev);
     this.decoded.delete(key);
     if (this.decoded.size >= DECODED_KEPT) this.decoded.delete(this.decoded.keys().next().value!);
     this.decoded.set(key, { stored: st, obj });
@@ -291,7 +294,7 @@ export class Cacher<T> {
         throw new StorageError('Unavailable', this.o.prefix, `the list (revision ${listed.revision}) is older than the watch (${this.oldest})`);
       }
       const items = new Map<string, Stored>();
-      for (const kv of listed.items) items.set(kv.key, { value: exactCopy(kv.value), rev: kv.modRevision });
+      for (const kv of listed.items) items.set(kv.key, { value: exactCopy(kv.value), rev: kv.modRevision, created: kv.createRevision });
       this.objectsRevision = listed.revision;
       this.objects = items;
       for (let i = this.firstAfter(listed.revision); i < this.size; i++) this.apply(this.at(i));
@@ -306,7 +309,7 @@ export class Cacher<T> {
     if (e.type === 'DELETED') {
       items.delete(e.key);
       this.decoded.delete(e.key);
-    } else items.set(e.key, { value: exactCopy(e.kv.value), rev: e.revision });
+    } else items.set(e.key, { value: exactCopy(e.kv.value), rev: e.revision, created: e.kv.createRevision });
     this.objectsRevision = e.revision;
   }
 
