@@ -18,6 +18,7 @@
 //   BENCH_PROFILE  a directory: CPU profiles of the server (node --cpu-prof)
 //   BENCH_HEAP_SNAPSHOTS  a directory: at the end of each run, a heap snapshot of every server thread (SIGUSR2) is
 //                  moved there, with a summary by constructor (test/bench/heap-summary.ts)
+//   BENCH_SETTLE   seconds of quiet after the run before the settled RSS and thread memory are read (default 15)
 //   BENCH_BASELINE a built ketch checkout (e.g. main's): each size and store also runs with its `ketch server`
 //                  first (same hollow agent, same load), and the ratio of the two pods/s is printed
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,6 +49,7 @@ const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').f
 const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const BASELINE = process.env.BENCH_BASELINE;
 const HEAP_SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
+const SETTLE_S = Number(process.env.BENCH_SETTLE ?? 15);
 const NS = 'density';
 /** 32,768 node /24s (the default 10.42.0.0/16 has 256), apart from the default service range 10.96.0.0/16. */
 const CLUSTER_CIDR = '10.128.0.0/9';
@@ -176,6 +178,8 @@ interface RunResult {
   podsPerSec: number;
   complete: boolean;
   rssEndMB: number;
+  /** SETTLE_S seconds later, the run over. */
+  rssSettledMB: number;
   rssPeakMB: number;
   rssIdleMB: number;
   bytesPerPod: number;
@@ -333,8 +337,16 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
     for (const pid of tree()) say(`    process ${pid} (${commOf(pid)}): RSS ${(rssBytes(pid) / MB).toFixed(0)} MB`);
     const memory = threadMemoryOf(await rest.request<string>('GET', '/metrics', { accept: 'text/plain' }));
     for (const [thread, kinds] of memory) say(`    thread ${thread}: ${[...kinds].map(([k, v]) => `${k} ${(v / MB).toFixed(0)} MB`).join(', ')}`);
+    // Settled: the same figures after SETTLE_S quiet seconds (what of the end's RSS was garbage not yet collected; V8's
+    // memory reducer collects and releases a heap some seconds after its thread goes quiet).
+    await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+    const rssSettled = rssNow();
+    const settledMemory = threadMemoryOf(await rest.request<string>('GET', '/metrics', { accept: 'text/plain' }));
+    say(`    after ${SETTLE_S} s quiet: RSS ${(rssSettled / MB).toFixed(0)} MB`);
+    for (const [thread, kinds] of settledMemory) say(`    thread ${thread}: ${[...kinds].map(([k, v]) => `${k} ${(v / MB).toFixed(0)} MB`).join(', ')}`);
     if (HEAP_SNAPSHOTS) await heapSnapshots(serverPid, dataDir, memory.size, `${build}-${store}-${nodes}x${pods}`);
     return {
+      rssSettledMB: Math.round(rssSettled / MB),
       build,
       store,
       nodes,
@@ -445,12 +457,12 @@ async function main(): Promise<void> {
     }
   }
   say('');
-  say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
-  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS settled MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const base = results.find((b) => b.build === 'baseline' && b.nodes === r.nodes && b.store === r.store);
     const ratio = r.build === 'this' && base ? (r.podsPerSec / Math.max(1, base.podsPerSec)).toFixed(1) : '';
-    say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
+    say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssSettledMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
   }
   for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
 }
