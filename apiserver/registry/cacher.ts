@@ -60,8 +60,8 @@ export interface CacherOptions<T> {
   /** The resource type's key prefix, ending in '/'. */
   prefix: string;
   decode(kv: KeyValue, revision: number): T;
-  /** The JSON of a stored value at a revision (default: decode, then serialize). */
-  json?(kv: KeyValue, revision: number): Buffer;
+  /** The JSON of a stored value at a revision, for a change of this type (default: decode, then serialize). */
+  json?(kv: KeyValue, revision: number, type: CachedEvent<T>['type']): Buffer;
   /** Events kept in memory for watches that resume from a resourceVersion (default 2048). */
   capacity?: number;
   /** Idle watchers that asked for bookmarks get one this often (default 10s). */
@@ -140,7 +140,7 @@ class Change<T> implements CachedEvent<T> {
   }
 
   json(): Buffer {
-    return (this.encoded ??= this.o.json ? this.o.json(this.kv, this.revision) : Buffer.from(JSON.stringify(this.obj)));
+    return (this.encoded ??= this.o.json ? this.o.json(this.kv, this.revision, this.type) : Buffer.from(JSON.stringify(this.obj)));
   }
 }
 
