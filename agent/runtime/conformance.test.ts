@@ -9,6 +9,7 @@ import { connectRuntime } from '../cri/client.js';
 import { startRuntimeService } from './index.js';
 import { startContainerd } from '../../test/support/runtime/containerd.js';
 import { runtimeConformance } from '../../test/support/runtime/conformance.js';
+import { removeTestBridge } from '../../test/support/runtime/bridge.js';
 
 runtimeConformance('ketch shim', async (env) => {
   const root = await mkdtemp(join(tmpdir(), 'ketch-conf-'));
@@ -29,7 +30,7 @@ runtimeConformance('ketch shim', async (env) => {
     async stop() {
       client.close();
       await service.close();
-      await run('ip', ['link', 'del', bridge], { allowFailure: true });
+      await removeTestBridge(bridge);
       await rm(root, { recursive: true, force: true });
     },
   };

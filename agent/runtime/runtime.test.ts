@@ -13,6 +13,7 @@ import { type RuntimeClient, connectRuntime, isNotFound } from '../cri/client.js
 import { type RuntimeServiceHandle, startRuntimeService } from './index.js';
 import { FILES } from './monitor.js';
 import { buildBusyboxImage, pushImage } from '../../test/support/runtime/oci-image.js';
+import { removeTestBridge } from '../../test/support/runtime/bridge.js';
 import { type TestRegistry, pollUntil, startRegistry } from '../../test/support/runtime/registry.js';
 
 const POD_CIDR = '10.251.7.0/24';
@@ -58,7 +59,7 @@ describe('runtime service (runc, registry, gRPC)', function () {
       for (const s of items) await client.runtime.removePodSandbox({ podSandboxId: s.id });
       await stop();
     }
-    await run('ip', ['link', 'del', 'ketchtest0'], { allowFailure: true });
+    await removeTestBridge('ketchtest0');
     await registry?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });

@@ -415,7 +415,12 @@ export class Cacher<T> {
   }
 
   private dispatch(ev: WatchEvent): void {
-    if (ev.revision <= this.revision) return;
+    if (ev.revision <= this.revision) {
+      // A change at or below a revision storage said was complete (its progress) breaks the watch contract: every
+      // watcher misses it. Said, so that it shows (it cost claims their deletion when the embedded store did it).
+      if (ev.kv) this.o.onError?.('storage sent a change older than its progress; watchers miss it', { prefix: this.o.prefix, revision: ev.revision, progress: this.revision, key: ev.kv.key });
+      return;
+    }
     this.revision = ev.revision;
     if (ev.type === 'PROGRESS' || !ev.kv) {
       // No change of the type up to here: the objects are as new as that.

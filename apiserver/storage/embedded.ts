@@ -405,7 +405,9 @@ export class EmbeddedStorage implements Storage, Maintenance {
         let idle = true;
         watcher.touch = () => (idle = false);
         timer = setInterval(() => {
-          if (idle) watcher.queue.push({ type: 'PROGRESS', revision: this.stmt.revision.get() as number });
+          // Every event up to the revision reported has been sent: the newest announced, not the newest committed
+          // (a commit waiting for its WAL sync is sent later, and a watch cache would drop it as already seen).
+          if (idle) watcher.queue.push({ type: 'PROGRESS', revision: this.announced });
           idle = true;
         }, opts.progressIntervalMs);
         timer.unref();

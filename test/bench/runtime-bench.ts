@@ -12,6 +12,7 @@ import { run } from '../../agent/runtime/exec.js';
 import { type RuntimeClient, connectRuntime } from '../../agent/cri/client.js';
 import { startRuntimeService } from '../../agent/runtime/index.js';
 import { startContainerd } from '../support/runtime/containerd.js';
+import { removeTestBridge } from '../support/runtime/bridge.js';
 import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
 import { rootLogger } from '../../lib/logger.js';
 import { startRegistry } from '../support/runtime/registry.js';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
       await removeAll(ours);
       ours.close();
       await shim.close();
-      await run('ip', ['link', 'del', 'ketchbench0'], { allowFailure: true });
+      await removeTestBridge('ketchbench0');
     });
     await ours.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: '10.253.0.0/16' } } });
 

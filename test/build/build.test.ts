@@ -11,6 +11,7 @@ import { connectRuntime, type RuntimeClient } from '../../agent/cri/index.js';
 import { startRuntimeService, type RuntimeServiceHandle } from '../../agent/runtime/index.js';
 import { ImageStore } from '../../agent/runtime/image-store.js';
 import { pollUntil } from '../support/runtime/registry.js';
+import { removeTestBridge } from '../support/runtime/bridge.js';
 import { run } from '../../cli/main.js';
 import { startRegistry, type RunningRegistry } from '../../registry/server.js';
 import { pushBusyboxBase } from '../support/registry/base-image.js';
@@ -84,7 +85,7 @@ describe('ketch build (buildah) and the image it makes', function () {
     }
     client?.close();
     await runtime?.close();
-    await exec('ip', ['link', 'del', 'ketchbld0'], { allowFailure: true });
+    await removeTestBridge('ketchbld0');
     await reg?.close();
     // buildah's overlay storage may hold mounts of its own: let it remove them first.
     await exec('buildah', ['--root', join(work, 'build', 'storage'), '--runroot', join(work, 'build', 'run'), 'rm', '--all'], { allowFailure: true });

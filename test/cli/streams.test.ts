@@ -2,7 +2,8 @@
 // verbs (cordon, drain with evictions), describe, events, explain, rollout and logs against a real API server.
 import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -12,6 +13,7 @@ import { Sink, startHarness, type Harness } from './harness.js';
 describe('ketch exec (channel protocol)', () => {
   let srv: Server;
   let port = 0;
+  const dirs: string[] = [];
   const frames: Buffer[] = [];
   let query = '';
   before(async () => {
@@ -45,10 +47,14 @@ describe('ketch exec (channel protocol)', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     port = (srv.address() as { port: number }).port;
   });
-  after(() => srv.close());
+  after(() => {
+    srv.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('streams stdin, stdout and stderr and exits with the remote exit code', async () => {
-    const dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'ketch-exec-'));
+    const dir = mkdtempSync(join(tmpdir(), 'ketch-exec-'));
+    dirs.push(dir);
     const kc = join(dir, 'kubeconfig');
     writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
     const stdin = new PassThrough();

@@ -81,6 +81,17 @@ describe('local-path provisioning with the node side (integration)', function ()
     return { pv, dir: vol.volumeContext.path ?? '' };
   }
 
+  async function volumeGone(pv: PersistentVolume): Promise<void> {
+    await waitFor(async () => {
+      try {
+        await pvs.get(undefined, pv.metadata.name ?? '');
+        return false;
+      } catch (err) {
+        return (err as { code?: number }).code === 404;
+      }
+    }, { what: `volume ${pv.metadata.name ?? ''} gone` });
+  }
+
   /** What the agent does for a pod using the volume: stage, publish, the pod writes, unpublish. */
   async function useOnNode(pv: PersistentVolume, text: string): Promise<void> {
     const vol = localPathVolume(pv)!;
@@ -98,18 +109,11 @@ describe('local-path provisioning with the node side (integration)', function ()
     await useOnNode(pv, 'temporary');
     assert.equal(readFileSync(join(dir, 'data.txt'), 'utf8'), 'temporary');
     await pvcs.delete(ns, 'scratch');
-    await waitFor(async () => {
-      try {
-        await pvs.get(undefined, pv.metadata.name ?? '');
-        return false;
-      } catch (err) {
-        return (err as { code?: number }).code === 404;
-      }
-    }, { what: 'the volume gone' });
+    await volumeGone(pv);
     assert.ok(!existsSync(dir), 'the directory was removed on the node');
   });
 
-  it('Retain keeps the directory and the Released volume', async () => {
+  it('Retain keeps the directory and the Released volume, also when the volume is deleted by hand', async () => {
     const cls = `${ns}-keep`;
     const keep = localPathStorageClass(root);
     keep.metadata = { name: cls };
@@ -125,5 +129,10 @@ describe('local-path provisioning with the node side (integration)', function ()
     assert.ok(!released.metadata.deletionTimestamp);
     assert.ok(released.metadata.finalizers?.includes(LOCAL_PATH_CLEANUP_FINALIZER));
     assert.equal(readFileSync(join(dir, 'data.txt'), 'utf8'), 'keep me');
+
+    // An administrator deletes the retained volume: the object goes, the data stays on the node.
+    await pvs.delete(undefined, pv.metadata.name ?? '');
+    await volumeGone(pv);
+    assert.equal(readFileSync(join(dir, 'data.txt'), 'utf8'), 'keep me', 'a retained volume deleted by hand keeps its directory');
   });
 });

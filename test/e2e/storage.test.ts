@@ -255,6 +255,90 @@ spec:
     await c.kubectl('delete', 'pod', 'placed', '--grace-period=1', '--wait=true', '--timeout=60s');
   });
 
+  it('a WaitForFirstConsumer claim binds once its pod is scheduled; it grows; in use it survives `kubectl delete pvc` until the pod is gone; Delete removes its directory, Retain keeps it', async () => {
+    const classes = (name: string, reclaim: string): string => `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: ${name}}
+provisioner: rancher.io/local-path
+parameters: {nodePath: "${storage}"}
+reclaimPolicy: ${reclaim}
+volumeBindingMode: WaitForFirstConsumer
+allowVolumeExpansion: true
+`;
+    await apply(
+      'lifecycle',
+      `${classes('grow-delete', 'Delete')}---
+${classes('grow-retain', 'Retain')}---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: gone}
+spec: {accessModes: [ReadWriteOnce], storageClassName: grow-delete, resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: kept}
+spec: {accessModes: [ReadWriteOnce], storageClassName: grow-retain, resources: {requests: {storage: 1Gi}}}
+`,
+    );
+    const claimField = (claim: string, path: string): Promise<string> => c.kubectl('get', 'pvc', claim, '-o', `jsonpath={${path}}`);
+    // No consumer yet: the binder says so and neither claim gets a volume.
+    for (const claim of ['gone', 'kept']) {
+      await waitFor(async () => /^WaitForFirstConsumer: waiting for first consumer to be created before binding$/m.test(
+        await c.kubectl('get', 'events', '--field-selector', `involvedObject.name=${claim},involvedObject.kind=PersistentVolumeClaim`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}'),
+      ), { timeoutMs: 30_000, what: `the WaitForFirstConsumer event of ${claim}` });
+      assert.equal(await claimField(claim, '.status.phase} {.spec.volumeName'), 'Pending ');
+    }
+    await apply(
+      'lifecycle-user',
+      `apiVersion: v1
+kind: Pod
+metadata: {name: user}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: a, persistentVolumeClaim: {claimName: gone}}, {name: b, persistentVolumeClaim: {claimName: kept}}]
+  containers:
+  - {name: c, image: "busybox:1.36", command: [sh, -c, 'echo a > /a/f && echo b > /b/f; exec sleep 3600'], volumeMounts: [{name: a, mountPath: /a}, {name: b, mountPath: /b}]}
+`,
+    );
+    await waitRunning('user');
+    const node = await podField('user', '.spec.nodeName');
+    const volumes = new Map<string, { pv: string; dir: string }>();
+    for (const claim of ['gone', 'kept']) {
+      assert.equal(await claimField(claim, '.status.phase'), 'Bound');
+      const pv = await claimField(claim, '.spec.volumeName');
+      assert.equal(await c.kubectl('get', 'pv', pv, '-o', 'jsonpath={.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}'), node, 'the volume carries the pod\'s node');
+      const volDir = await waitFor(() => readdirSync(storage).find((d) => d.endsWith(`_default_${claim}`)), { timeoutMs: 10_000, what: `the directory of ${claim}` });
+      await waitFor(() => existsSync(join(storage, volDir, 'f')), { timeoutMs: 20_000, what: `the pod's write in ${claim}` });
+      volumes.set(claim, { pv, dir: join(storage, volDir) });
+    }
+    // Expansion: the class allows it, the driver grows the volume, the claim's status shows the new size.
+    await c.kubectl('patch', 'pvc', 'gone', '-p', '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}');
+    await waitFor(async () => (await claimField('gone', '.status.capacity.storage')) === '2Gi', { timeoutMs: 30_000, what: 'the claim\'s status at 2Gi' });
+    assert.equal(await c.kubectl('get', 'pv', volumes.get('gone')!.pv, '-o', 'jsonpath={.spec.capacity.storage}'), '2Gi');
+    assert.equal(await claimField('gone', '.status.conditions'), '', 'no resize condition is left');
+    // Deleting claims in use: Terminating, held by the protection finalizer, while the pod runs.
+    await c.kubectl('delete', 'pvc', 'gone', 'kept', '--wait=false');
+    for (const claim of ['gone', 'kept']) {
+      assert.notEqual(await claimField(claim, '.metadata.deletionTimestamp'), '', `${claim} is Terminating`);
+      assert.equal(await claimField(claim, '.metadata.finalizers'), '["kubernetes.io/pvc-protection"]');
+    }
+    assert.equal(await podField('user', '.status.phase'), 'Running');
+    assert.ok(existsSync(join(volumes.get('gone')!.dir, 'f')), 'the data is there while the pod uses it');
+    await c.kubectl('delete', 'pod', 'user', '--grace-period=1', '--wait=true', '--timeout=60s');
+    for (const claim of ['gone', 'kept']) {
+      await waitFor(async () => (await c.kubectlResult(['get', 'pvc', claim])).code !== 0, { timeoutMs: 60_000, what: `${claim} gone once its pod is gone` });
+    }
+    // Delete: the volume and its directory go. Retain: the volume stays Released, its directory and data with it.
+    await waitFor(async () => (await c.kubectlResult(['get', 'pv', volumes.get('gone')!.pv])).code !== 0, { timeoutMs: 60_000, what: 'the Delete volume gone' });
+    await waitFor(() => !existsSync(volumes.get('gone')!.dir), { timeoutMs: 30_000, what: 'the Delete volume\'s directory removed' });
+    const kept = volumes.get('kept')!;
+    await waitFor(async () => (await c.kubectl('get', 'pv', kept.pv, '-o', 'jsonpath={.status.phase}')) === 'Released', { timeoutMs: 30_000, what: 'the Retain volume Released' });
+    assert.equal(readFileSync(join(kept.dir, 'f'), 'utf8'), 'b\n', 'Retain keeps the data');
+    // The administrator's part.
+    await c.kubectl('delete', 'pv', kept.pv, '--wait=true', '--timeout=60s');
+    rmSync(kept.dir, { recursive: true, force: true });
+  });
+
   it('a pod whose claim is unbound waits with FailedMount, and starts once the claim binds', async () => {
     await apply(
       'waiting',

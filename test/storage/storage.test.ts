@@ -86,6 +86,39 @@ describe('embedded on disk', () => {
     assert.equal(syncs, 1);
   });
 
+  it('never reports progress past a commit whose event waits for the WAL sync (a watch cache would drop that event)', async () => {
+    const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    let hold = false;
+    const store = new EmbeddedStorage({ path: join(dir, 'progress.sqlite'), syncWal: (_fd, done) => (hold ? held.push(done) : done(null)) });
+    try {
+      await store.create('/other/x', Buffer.from('x'));
+      const seen: Array<{ type: string; revision: number }> = [];
+      const w = store.watch('/idle/', { prefix: true, progressIntervalMs: 20 });
+      const reading = (async () => {
+        for await (const ev of w) seen.push({ type: ev.type, revision: ev.revision });
+      })();
+      hold = true;
+      const a = store.create('/idle/a', Buffer.from('a'));
+      await eventually(() => held.length === 1);
+      const committed = await store.currentRevision();
+      // The watch is idle while the commit waits: two ticks report progress, not past the unsent commit.
+      await eventually(() => seen.filter((e) => e.type === 'PROGRESS').length >= 2);
+      hold = false;
+      held.shift()!(null);
+      const written = await a;
+      assert.equal(written.modRevision, committed);
+      await eventually(() => seen.some((e) => e.type === 'ADDED'));
+      w.close();
+      await reading;
+      const added = seen.findIndex((e) => e.type === 'ADDED');
+      const early = seen.slice(0, added).filter((e) => e.type === 'PROGRESS');
+      assert.ok(early.length >= 2);
+      for (const p of early) assert.ok(p.revision < written.modRevision, `progress at ${p.revision} sent before the event at ${written.modRevision}`);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('belongs to one store at a time: a second one on the same file fails until the first is closed', async () => {
     const file = join(dir, 'owned.sqlite');
     const first = new EmbeddedStorage({ path: file });

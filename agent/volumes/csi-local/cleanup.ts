@@ -1,6 +1,7 @@
 // The node's half of Delete reclaim for local-path volumes. The PV controller deletes a released local-path PV; the PV
 // keeps the local-path cleanup finalizer, and this reconciler (one per node, run by the agent) removes the volume's
-// directory when the PV pinned to this node is being deleted, then the finalizer, and the PV is gone.
+// directory when the PV pinned to this node is being deleted, then the finalizer, and the PV is gone. A Retain volume
+// deleted by hand loses only its finalizer: its directory stays, as kube leaves a retained volume's storage alone.
 //
 // This is how far the node side gets from CSI: a CSI driver's controller plugin deletes the backing storage itself in
 // DeleteVolume (it can reach it: a cloud disk, a SAN LUN); a directory on one node can only be removed there, so the
@@ -72,7 +73,9 @@ export class LocalPathCleaner {
     const pv = this.informer.indexer.get(name);
     if (!pv || !this.mine(pv)) return;
     const vol = localPathVolume(pv);
-    if (vol) await this.node.deleteVolumeDirectory(vol.volumeContext);
+    // A Retain volume is only deleted by hand: as with kube's Retain, the data stays for the administrator to reclaim.
+    if (vol && pv.spec?.persistentVolumeReclaimPolicy === 'Retain') this.log.info('retained volume deleted; its directory is kept', { volume: name, path: vol.volumeContext.path });
+    else if (vol) await this.node.deleteVolumeDirectory(vol.volumeContext);
     else this.log.warn('cleanup finalizer on a volume that is not local-path; removing it only', { volume: name });
     const next = structuredClone(pv);
     next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== LOCAL_PATH_CLEANUP_FINALIZER);
