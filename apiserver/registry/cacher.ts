@@ -103,6 +103,12 @@ interface Stored {
   created: number;
 }
 
+/** The key-value with its bytes in a buffer of their own size (the same one when they already are). */
+function exactKv(kv: KeyValue): KeyValue {
+  const value = exactCopy(kv.value);
+  return value === kv.value ? kv : { ...kv, value };
+}
+
 const storedKv = (key: string, st: Stored): KeyValue => ({ key, value: st.value, createRevision: st.created, modRevision: st.rev });
 
 function exactCopy(v: Uint8Array): Uint8Array {
@@ -433,8 +439,11 @@ export class Cacher<T> {
     for (const w of this.watchers) this.offer(w, e);
   }
 
-  private cached(ev: WatchEvent, kv: KeyValue): CachedEvent<T> {
-    const e = new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, ev.prevKv, this.o, this.latest.get(kv.key));
+  private cached(ev: WatchEvent, storedKv: KeyValue): CachedEvent<T> {
+    // Kept while the change is buffered: bytes of their own (etcd's come as slices of a whole watch response).
+    const kv = exactKv(storedKv);
+    const prevKv = ev.prevKv && exactKv(ev.prevKv);
+    const e = new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, prevKv, this.o, this.latest.get(kv.key));
     if (e.type === 'DELETED') this.latest.delete(kv.key);
     else this.latest.set(kv.key, e);
     return e;
