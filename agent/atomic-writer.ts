@@ -3,8 +3,15 @@
 // the "..data" symlink is swapped to it by one rename, and the names a container sees are symlinks into "..data".
 // A reader never sees half an update, and nothing is ever written through a path that was there before: the new
 // directory is made here, files are created with O_EXCL|O_NOFOLLOW, and links are replaced, never followed.
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+// The version is written with synchronous calls: a volume holds a few small files on tmpfs or the node's disk (no
+// fsync), each call takes microseconds, while each asynchronous one waits for a thread of the pool that, under
+// `ketch up`, the API server's WAL syncs keep busy: the twenty or so calls of a token volume took 80 ms a pod in a
+// batch of ten pod starts, one pool round trip after another.
+import {
+  chmodSync, closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync,
+  writeSync,
+} from 'node:fs';
+import { chmod, lchown, lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { errnoOf, isNotExist } from '../lib/errno.js';
 
@@ -52,23 +59,23 @@ function currentDir(dir: string): string | undefined {
 }
 
 /** Whether the current version holds exactly these files with these modes (nothing to write then). */
-async function unchanged(dir: string, ts: string, files: VolumeFile[]): Promise<boolean> {
+function unchanged(dir: string, ts: string, files: VolumeFile[]): boolean {
   const base = join(dir, ts);
   const present: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await readdir(join(base, rel), { withFileTypes: true })) {
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(base, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(p);
+      if (e.isDirectory()) walk(p);
       else present.push(p);
     }
   };
-  await walk('');
+  walk('');
   if (present.length !== files.length) return false;
   for (const f of files) {
     const abs = join(base, f.path);
-    const st = await lstat(abs).catch(() => undefined);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!st?.isFile() || (st.mode & 0o7777) !== f.mode || st.size !== f.data.length) return false;
-    if (!(await readFile(abs)).equals(f.data)) return false;
+    if (!readFileSync(abs).equals(f.data)) return false;
   }
   return true;
 }
@@ -101,58 +108,60 @@ export async function writeAtomic(dir: string, files: VolumeFile[], opts: WriteO
     if (bad) throw new Error(`volume file path "${f.path}" ${bad}`);
   }
   const old = currentDir(dir);
-  if (old && (await unchanged(dir, old, files))) return false;
+  if (old && unchanged(dir, old, files)) return false;
 
-  const tsAbs = await mkdtemp(join(dir, `..${utcStamp(opts.now ?? new Date())}.`));
+  const tsAbs = mkdtempSync(join(dir, `..${utcStamp(opts.now ?? new Date())}.`));
   const ts = posix.basename(tsAbs);
   try {
     for (const f of files) {
       const parent = posix.dirname(f.path);
-      if (parent !== '.') await mkdir(join(tsAbs, parent), { recursive: true, mode: 0o755 });
+      if (parent !== '.') mkdirSync(join(tsAbs, parent), { recursive: true, mode: 0o755 });
       createFile(join(tsAbs, f.path), f.data, f.mode);
-      await chmod(join(tsAbs, f.path), f.mode);
+      chmodSync(join(tsAbs, f.path), f.mode);
     }
-    await chmod(tsAbs, 0o755);
+    chmodSync(tsAbs, 0o755);
     await opts.setPerms?.(tsAbs);
     // The swap: a new link under a temporary name, renamed over "..data" (rename replaces the link, never follows it).
-    await rm(join(dir, DATA_TMP), { force: true });
-    await symlink(ts, join(dir, DATA_TMP));
-    await rename(join(dir, DATA_TMP), join(dir, DATA));
+    rmSync(join(dir, DATA_TMP), { force: true });
+    symlinkSync(ts, join(dir, DATA_TMP));
+    renameSync(join(dir, DATA_TMP), join(dir, DATA));
   } catch (err) {
-    await rm(tsAbs, { recursive: true, force: true });
+    rmSync(tsAbs, { recursive: true, force: true });
     throw err;
   }
-  await publishNames(dir, files);
-  if (old) await rm(join(dir, old), { recursive: true, force: true });
-  await removeStaleVersions(dir, ts);
+  publishNames(dir, files);
+  if (old) rmSync(join(dir, old), { recursive: true, force: true });
+  removeStaleVersions(dir, ts);
   return true;
 }
 
 /** The top-level names as links into "..data"; names no longer in the payload removed (the link, not its target). */
-async function publishNames(dir: string, files: VolumeFile[]): Promise<void> {
+function publishNames(dir: string, files: VolumeFile[]): void {
   const wanted = new Set(files.map((f) => f.path.split('/')[0] ?? ''));
   for (const name of wanted) {
     const abs = join(dir, name);
     const want = posix.join(DATA, name);
-    const have = await readlink(abs).catch((err: unknown) => {
+    let have: string | undefined;
+    try {
+      have = readlinkSync(abs);
+    } catch (err) {
       // Not there (first write or a new key), or there but not a link: it is replaced below.
-      if (isNotExist(err) || errnoOf(err) === 'EINVAL') return undefined;
-      throw err;
-    });
+      if (!isNotExist(err) && errnoOf(err) !== 'EINVAL') throw err;
+    }
     if (have === want) continue;
-    await rm(abs, { recursive: true, force: true });
-    await symlink(want, abs);
+    rmSync(abs, { recursive: true, force: true });
+    symlinkSync(want, abs);
   }
-  for (const name of await readdir(dir)) {
+  for (const name of readdirSync(dir)) {
     if (name.startsWith('..') || wanted.has(name)) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
+    rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 
 /** Versions left by a write that died half way (kubelet leaves at most the current one). */
-async function removeStaleVersions(dir: string, keep: string): Promise<void> {
+function removeStaleVersions(dir: string, keep: string): void {
   for (const name of readdirSync(dir)) {
-    if (name !== keep && TS_DIR.test(name)) await rm(join(dir, name), { recursive: true, force: true });
+    if (name !== keep && TS_DIR.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 

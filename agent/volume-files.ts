@@ -1,7 +1,7 @@
 // The host side of pod volumes that hold files: private directories (0700 down to the volume), secrets and projected
 // volumes on tmpfs (never on the node's disk), their contents written by the atomic writer, and fsGroup ownership
 // (kubelet's SetVolumeOwnership, with fsGroupChangePolicy).
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod, Volume } from '../api/index.js';
 import { type VolumeFile, setVolumeOwnership, writeAtomic } from './atomic-writer.js';
@@ -15,18 +15,20 @@ export class MountError extends Error {
   override name = 'MountError';
 }
 
+// Synchronous, as the atomic writer (atomic-writer.ts says why): a procfs read and a few directory calls, each
+// microseconds, where each asynchronous call waits for a thread of a pool the API server's WAL syncs keep busy.
 export async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
   return info.split('\n').some((l) => l.split(' ')[4] === path);
 }
 
 /** The pod's directory and its volumes directory are the agent's alone (0700); the volume itself is made beneath. */
 export async function makeVolumeDir(podDir: string, dir: string): Promise<void> {
   for (const d of [podDir, join(podDir, 'volumes')]) {
-    await mkdir(d, { recursive: true, mode: 0o700 });
-    await chmod(d, 0o700);
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
   }
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
 }
 
 /** Volumes kubelet backs with memory: secrets and projected volumes (which carry service-account tokens). */
@@ -39,16 +41,16 @@ export function readOnlyVolumes(pod: Pod): Set<string> {
   return new Set((pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((v) => v.name));
 }
 
-async function ensureTmpfs(dir: string): Promise<void> {
+/** Mounts a tmpfs on a file volume's directory unless one is there. */
+export async function ensureTmpfs(dir: string): Promise<void> {
   if (await isMountPoint(dir)) return;
   await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', dir]).catch((err: unknown) => {
     throw new MountError(`mounting tmpfs on ${dir} failed: ${String(err)}`);
   });
 }
 
-/** Writes a file volume's content atomically (on tmpfs when `tmpfs`), owned by the pod's fsGroup when it has one. */
-export async function writeProjected(dir: string, files: VolumeFile[], pod: Pod, tmpfs: boolean): Promise<void> {
-  if (tmpfs) await ensureTmpfs(dir);
+/** Writes a file volume's content atomically (on its tmpfs, ensureTmpfs, when it has one), owned by the pod's fsGroup. */
+export async function writeProjected(dir: string, files: VolumeFile[], pod: Pod): Promise<void> {
   const fsGroup = pod.spec.securityContext?.fsGroup;
   try {
     await writeAtomic(dir, files, fsGroup === undefined ? {} : { setPerms: (ts) => setVolumeOwnership(ts, fsGroup, true) });

@@ -9,7 +9,7 @@ import { isNotExist } from '../lib/errno.js';
 import { logger } from '../lib/logger.js';
 import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-config.js';
 import { TokenManager } from './token-manager.js';
-import { MountError, applyFsGroup, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
+import { MountError, applyFsGroup, ensureTmpfs, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
 import { ClaimError, ClaimReads, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
 import { mountsUnder } from './volumes/csi-local/mount.js';
 import { run } from './runtime/command-runner.js';
@@ -108,41 +108,63 @@ export class VolumeManager {
     }
     // An ephemeral volume is a claim too: refused, not served as an empty directory that would silently lose data.
     if (v.persistentVolumeClaim || v.ephemeral) throw new MountError(`volume ${v.name}: ${v.ephemeral ? 'ephemeral' : 'persistentVolumeClaim'} volumes are not supported by this agent`);
-    const files: FileEntry[] = [];
+    // The tmpfs is mounted while the content is read from the API (a token request, configMaps), each taking a few
+    // ms; nothing is written before the mount is there.
+    // (Its outcome is held as a value, so that a failure while the reads go on is not an unhandled rejection.)
+    const mounting = tmpfsVolume(v) ? ensureTmpfs(dir).then(() => undefined, (err: unknown) => err) : undefined;
+    let files: FileEntry[];
+    try {
+      files = await this.volumeFiles(v, ctx);
+    } catch (err) {
+      // The read's error is the one to report; the mount settles first, so that a teardown coming next finds it.
+      const mountErr = await mounting;
+      if (mountErr) this.log.debug('tmpfs mount failed too', { pod: uid, volume: v.name, error: String(mountErr) });
+      throw err;
+    }
+    const mountErr = await mounting;
+    if (mountErr) throw mountErr;
+    await writeProjected(dir, files, ctx.pod);
+    return dir;
+  }
+
+  /** The files of a configMap, secret, downwardAPI or projected volume (a projected volume's sources read at once). */
+  private async volumeFiles(v: Volume, ctx: VolumeContext): Promise<FileEntry[]> {
     const ns = ctx.pod.metadata.namespace ?? '';
+    const field = (path: string, fieldPath: string, mode: number): FileEntry => ({ path, data: Buffer.from(fieldPathValue(ctx.pod, fieldPath, ctx.hostIP, ctx.podIP)), mode });
     if (v.configMap) {
       const data = await ctx.objects.configMapData(v.configMap.name ?? '', v.configMap.optional, `volume ${v.name}`);
-      if (data) files.push(...pickItems(data, v.configMap.items, v.configMap.defaultMode ?? 0o644, `ConfigMap ${ns}/${v.configMap.name}`, v.configMap.optional));
-    } else if (v.secret) {
+      return data ? pickItems(data, v.configMap.items, v.configMap.defaultMode ?? 0o644, `ConfigMap ${ns}/${v.configMap.name}`, v.configMap.optional) : [];
+    }
+    if (v.secret) {
       const data = await ctx.objects.secretData(v.secret.secretName ?? '', v.secret.optional, `volume ${v.name}`);
-      if (data) files.push(...pickItems(data, v.secret.items, v.secret.defaultMode ?? 0o644, `Secret ${ns}/${v.secret.secretName}`, v.secret.optional));
-    } else if (v.downwardAPI) {
-      for (const it of v.downwardAPI.items ?? []) {
-        if (!it.fieldRef) continue;
-        files.push({ path: it.path, data: Buffer.from(fieldPathValue(ctx.pod, it.fieldRef.fieldPath, ctx.hostIP, ctx.podIP)), mode: it.mode ?? v.downwardAPI.defaultMode ?? 0o644 });
-      }
-    } else if (v.projected) {
-      const mode = v.projected.defaultMode ?? 0o644;
-      for (const src of v.projected.sources ?? []) {
+      return data ? pickItems(data, v.secret.items, v.secret.defaultMode ?? 0o644, `Secret ${ns}/${v.secret.secretName}`, v.secret.optional) : [];
+    }
+    if (v.downwardAPI) {
+      const mode = v.downwardAPI.defaultMode ?? 0o644;
+      return (v.downwardAPI.items ?? []).flatMap((it) => (it.fieldRef ? [field(it.path, it.fieldRef.fieldPath, it.mode ?? mode)] : []));
+    }
+    if (!v.projected) return [];
+    const mode = v.projected.defaultMode ?? 0o644;
+    const sources = await Promise.all(
+      (v.projected.sources ?? []).map(async (src): Promise<FileEntry[]> => {
         if (src.configMap) {
           const data = await ctx.objects.configMapData(src.configMap.name ?? '', src.configMap.optional, `volume ${v.name}`);
-          if (data) files.push(...pickItems(data, src.configMap.items, mode, `ConfigMap ${ns}/${src.configMap.name}`, src.configMap.optional));
-        } else if (src.secret) {
+          return data ? pickItems(data, src.configMap.items, mode, `ConfigMap ${ns}/${src.configMap.name}`, src.configMap.optional) : [];
+        }
+        if (src.secret) {
           const data = await ctx.objects.secretData(src.secret.name ?? '', src.secret.optional, `volume ${v.name}`);
-          if (data) files.push(...pickItems(data, src.secret.items, mode, `Secret ${ns}/${src.secret.name}`, src.secret.optional));
-        } else if (src.downwardAPI) {
-          for (const it of src.downwardAPI.items ?? []) {
-            if (it.fieldRef) files.push({ path: it.path, data: Buffer.from(fieldPathValue(ctx.pod, it.fieldRef.fieldPath, ctx.hostIP, ctx.podIP)), mode: it.mode ?? mode });
-          }
-        } else if (src.serviceAccountToken) {
+          return data ? pickItems(data, src.secret.items, mode, `Secret ${ns}/${src.secret.name}`, src.secret.optional) : [];
+        }
+        if (src.downwardAPI) return (src.downwardAPI.items ?? []).flatMap((it) => (it.fieldRef ? [field(it.path, it.fieldRef.fieldPath, it.mode ?? mode)] : []));
+        if (src.serviceAccountToken) {
           const t = src.serviceAccountToken;
           const token = await this.serviceAccountToken(ctx, t.audience, Number(t.expirationSeconds ?? 3600));
-          files.push({ path: t.path, data: Buffer.from(token), mode: 0o600 });
+          return [{ path: t.path, data: Buffer.from(token), mode: 0o600 }];
         }
-      }
-    }
-    await writeProjected(dir, files, ctx.pod, tmpfsVolume(v));
-    return dir;
+        return [];
+      }),
+    );
+    return sources.flat();
   }
 
   private async serviceAccountToken(ctx: VolumeContext, audience: string | undefined, expirationSeconds: number): Promise<string> {
