@@ -4,9 +4,10 @@
 import { Registry } from 'prom-client';
 import { DEFAULT_SCHEDULER_NAME, isConflict, isNotFound, nowRFC3339, type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition } from '../api/index.js';
 import {
-  EventBroadcaster, InformerFactory, NODES, objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, stripManagedFields, type EventRecorder, type ObjectLike, type ResourceClient,
+  EventBroadcaster, InformerFactory, NODES, objectReference, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, PODS, cachedForm, type EventRecorder, type ObjectLike, type ResourceClient,
   type RestClient,
 } from '../client/index.js';
+import { cachedStrings } from '../client/string-pool.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { Limiter } from '../lib/limit.js';
 import { logger } from '../lib/logger.js';
@@ -130,8 +131,8 @@ export class Scheduler {
         await this.pods.patch(pod.metadata?.namespace, pod.metadata?.name ?? '', { status: { nominatedNodeName: node || null } }, 'merge', { sub: 'status' });
       },
     };
-    // The caches keep what scheduling reads: pods cut down (slimPod), nothing kept of field ownership.
-    this.informers = new InformerFactory(opts.rest, { clock: this.clock, transform: (ref) => (ref === PODS ? (o: ObjectLike) => slimPod(o as Pod) : stripManagedFields) });
+    // The caches keep what scheduling reads: pods cut down (slimPod), nothing kept of field ownership, repeated strings once.
+    this.informers = new InformerFactory(opts.rest, { clock: this.clock, transform: (ref) => (ref === PODS ? (o: ObjectLike) => cachedStrings.share(slimPod(o as Pod)) : cachedForm) });
     const volumes = new InformerVolumeListers(this.informers, (e) => this.queue.onEvent(e));
     const registry = { ...IN_TREE_PLUGINS, ...(opts.plugins ?? {}) };
     const deps = { snapshot: this.cache, volumes, clock: this.clock, random: opts.random ?? Math.random, api: this.api, nominator: this.nominator };

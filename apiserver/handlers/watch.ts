@@ -10,6 +10,7 @@ import { notFoundPath } from '../http/responses.js';
 import type { Obj } from '../registry/object.js';
 import type { WatchOut } from '../registry/rest.js';
 import type { Store } from '../registry/store.js';
+import { watchLine } from '../registry/watch-line.js';
 import type { HandlerContext } from './context.js';
 import { includeParam } from './params.js';
 import { toTable, type IncludeObject } from './tables.js';
@@ -136,21 +137,18 @@ export async function serveWatchUpgrade(req: IncomingMessage, ri: RequestInfo, c
   });
 }
 
-const EVENT_HEAD: Record<string, Buffer> = Object.fromEntries(['ADDED', 'MODIFIED', 'DELETED'].map((t) => [t, Buffer.from(`{"type":"${t}","object":`)]));
-const EVENT_END = Buffer.from('}\n');
-
 /**
  * A change's line: from the object's shared JSON (its stored bytes) when the watch cache has it, ending in '\n' as
- * the chunked stream sends it, made once per change and type and shared by every watcher it goes to; else its
- * serialization, shared by every watcher of that object.
+ * the chunked stream sends it, made once per change and type and shared by every watcher it goes to (for the
+ * change's own type, the line the cache keeps the JSON in); else its serialization, shared by every watcher of that object.
  */
 function changeJson(ev: WatchOut): Buffer | string {
   if (ev.json) {
     const json = ev.json();
     const made = changeLines.get(json);
     if (made?.type === ev.type) return made.line;
-    const line = Buffer.concat([EVENT_HEAD[ev.type]!, json, EVENT_END]);
-    changeLines.set(json, { type: ev.type, line });
+    const { line, made: fresh } = watchLine(ev.type, json);
+    if (fresh) changeLines.set(json, { type: ev.type, line });
     return line;
   }
   return `{"type":"${ev.type}","object":${objectJson(ev.object)}}`;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FakeClock, flushMicrotasks } from '../../lib/clock.js';
 import { findByResource } from '../../api/resources.js';
 import { EmbeddedStorage } from '../storage/embedded.js';
-import { isStorageError } from '../storage/interface.js';
+import { isStorageError, type KeyValue, type StorageWatch } from '../storage/interface.js';
 import { InstrumentedStorage } from '../../test/support/instrumented-storage.js';
 import { Registry } from './index.js';
 import type { Obj } from './object.js';
@@ -68,6 +68,55 @@ describe('cacher', () => {
   afterEach(async () => {
     cache.close();
     await db.close();
+  });
+
+  it('current() and the objects carry the stored createRevision, for listed objects and for changes after the list', async () => {
+    const a = await db.create(`${P}a`, enc('1'));
+    await db.update(`${P}a`, enc('2'), a.modRevision);
+    const listedAt = await db.currentRevision();
+    let snap = cache.snapshot(listedAt);
+    for (let i = 0; !snap && i < 100; i++) {
+      await new Promise<void>((r) => setImmediate(r));
+      snap = cache.snapshot(listedAt);
+    }
+    assert.ok(snap, 'listed');
+    assert.equal(snap.stored(`${P}a`)?.createRevision, a.createRevision);
+    assert.equal(cache.current(`${P}a`, listedAt)?.kv.createRevision, a.createRevision);
+    const b = await db.create(`${P}b`, enc('3'));
+    for (let i = 0; !cache.snapshot(b.modRevision) && i < 100; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.equal(cache.snapshot(b.modRevision)?.stored(`${P}b`)?.createRevision, b.createRevision);
+  });
+
+  it('keeps the bytes of buffered changes in buffers of their own (etcd sends them as slices of a whole response)', async () => {
+    // The storage's watch events as etcd's client gives them: values that are views into one larger buffer.
+    const slice = (kv: KeyValue | undefined): KeyValue | undefined => {
+      if (!kv) return kv;
+      const big = Buffer.alloc(kv.value.byteLength + 64 * 1024);
+      big.set(kv.value, 1000);
+      return { ...kv, value: big.subarray(1000, 1000 + kv.value.byteLength) };
+    };
+    const sliced = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== 'watch') return Reflect.get(target, prop, receiver) as unknown;
+        return (key: string, opts: Parameters<EmbeddedStorage['watch']>[1]): StorageWatch => {
+          const w = target.watch(key, opts);
+          return {
+            close: () => w.close(),
+            async *[Symbol.asyncIterator]() {
+              for await (const ev of w) yield { ...ev, ...(ev.kv ? { kv: slice(ev.kv) } : {}), ...(ev.prevKv ? { prevKv: slice(ev.prevKv) } : {}) };
+            },
+          };
+        };
+      },
+    });
+    const kept: KeyValue[] = [];
+    cache = new Cacher({ storage: sliced, prefix: P, decode: (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string } });
+    const w = cache.watch<string>({ fromRevision: 0, key: P, translate: (e) => (kept.push(e.kv), e.obj.v) });
+    const a = await db.create(`${P}a`, enc('1'));
+    await db.update(`${P}a`, enc('2'), a.modRevision);
+    assert.deepEqual(await take(w, 2), ['1', '2']);
+    for (const kv of kept) assert.equal(kv.value.byteLength, kv.value.buffer.byteLength);
+    assert.equal(JSON.parse(Buffer.from(kept[1]!.value).toString()).v, '2');
   });
 
   it("gives a change's previous state, reusing the key's decoded previous change and decoding it otherwise", async () => {

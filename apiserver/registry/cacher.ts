@@ -11,6 +11,7 @@
 // JSON (the stored bytes with the resourceVersion spliced in) is made once and shared by every watcher.
 import { AsyncQueue } from '../../lib/async-queue.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { exactBuffer } from '../../lib/exact-buffer.js';
 import { isStorageError, StorageError, type KeyValue, type Storage, type StorageWatch, type WatchEvent } from '../storage/interface.js';
 
 /** One change as every watcher of the type sees it: decoded at most once, shared by all. Never mutate obj or prev(). */
@@ -59,8 +60,8 @@ export interface CacherOptions<T> {
   /** The resource type's key prefix, ending in '/'. */
   prefix: string;
   decode(kv: KeyValue, revision: number): T;
-  /** The JSON of a stored value at a revision (default: decode, then serialize). */
-  json?(kv: KeyValue, revision: number): Buffer;
+  /** The JSON of a stored value at a revision, for a change of this type (default: decode, then serialize). */
+  json?(kv: KeyValue, revision: number, type: CachedEvent<T>['type']): Buffer;
   /** Events kept in memory for watches that resume from a resourceVersion (default 2048). */
   capacity?: number;
   /** Idle watchers that asked for bookmarks get one this often (default 10s). */
@@ -95,16 +96,23 @@ const MAX_BACKOFF_MS = 5_000;
 /** Decoded current objects kept for repeated lookups (namespaces, service accounts, a pod its node writes). */
 const DECODED_KEPT = 512;
 
-/** A current object as kept: its bytes, copied to their exact size (never a slice of a larger buffer), and revision. */
+/** A current object as kept: its bytes, copied to their exact size (never a slice of a larger buffer), and revisions. */
 interface Stored {
   value: Uint8Array;
   rev: number;
+  created: number;
 }
 
+/** The key-value with its bytes in a buffer of their own size (the same one when they already are). */
+function exactKv(kv: KeyValue): KeyValue {
+  const value = exactCopy(kv.value);
+  return value === kv.value ? kv : { ...kv, value };
+}
+
+const storedKv = (key: string, st: Stored): KeyValue => ({ key, value: st.value, createRevision: st.created, modRevision: st.rev });
+
 function exactCopy(v: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafeSlow(v.byteLength);
-  out.set(v);
-  return out;
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : exactBuffer([v]);
 }
 
 /** A change, decoded and serialized on first use. */
@@ -138,7 +146,7 @@ class Change<T> implements CachedEvent<T> {
   }
 
   json(): Buffer {
-    return (this.encoded ??= this.o.json ? this.o.json(this.kv, this.revision) : Buffer.from(JSON.stringify(this.obj)));
+    return (this.encoded ??= this.o.json ? this.o.json(this.kv, this.revision, this.type) : Buffer.from(JSON.stringify(this.obj)));
   }
 }
 
@@ -239,7 +247,7 @@ export class Cacher<T> {
     const last = this.latest.get(key);
     if (last) return { kv: last.kv, obj: last.obj };
     const st = this.objects && this.objectsRevision >= atLeast ? this.objects.get(key) : undefined;
-    return st && { kv: { key, value: st.value, createRevision: 0, modRevision: st.rev }, obj: this.decodeStored(key, st) };
+    return st && { kv: storedKv(key, st), obj: this.decodeStored(key, st) };
   }
 
   /** The current objects as readers see them (read synchronously: the next event changes them). */
@@ -255,7 +263,7 @@ export class Cacher<T> {
       },
       stored: (key) => {
         const st = items.get(key);
-        return st && { key, value: st.value, createRevision: 0, modRevision: st.rev };
+        return st && storedKv(key, st);
       },
     };
   }
@@ -263,7 +271,7 @@ export class Cacher<T> {
   private decodeStored(key: string, st: Stored): T {
     const hit = this.decoded.get(key);
     if (hit?.stored === st) return hit.obj;
-    const obj = this.o.decode({ key, value: st.value, createRevision: 0, modRevision: st.rev }, st.rev);
+    const obj = this.o.decode(storedKv(key, st), st.rev);
     this.decoded.delete(key);
     if (this.decoded.size >= DECODED_KEPT) this.decoded.delete(this.decoded.keys().next().value!);
     this.decoded.set(key, { stored: st, obj });
@@ -292,7 +300,7 @@ export class Cacher<T> {
         throw new StorageError('Unavailable', this.o.prefix, `the list (revision ${listed.revision}) is older than the watch (${this.oldest})`);
       }
       const items = new Map<string, Stored>();
-      for (const kv of listed.items) items.set(kv.key, { value: exactCopy(kv.value), rev: kv.modRevision });
+      for (const kv of listed.items) items.set(kv.key, { value: exactCopy(kv.value), rev: kv.modRevision, created: kv.createRevision });
       this.objectsRevision = listed.revision;
       this.objects = items;
       for (let i = this.firstAfter(listed.revision); i < this.size; i++) this.apply(this.at(i));
@@ -307,7 +315,7 @@ export class Cacher<T> {
     if (e.type === 'DELETED') {
       items.delete(e.key);
       this.decoded.delete(e.key);
-    } else items.set(e.key, { value: exactCopy(e.kv.value), rev: e.revision });
+    } else items.set(e.key, { value: exactCopy(e.kv.value), rev: e.revision, created: e.kv.createRevision });
     this.objectsRevision = e.revision;
   }
 
@@ -431,8 +439,11 @@ export class Cacher<T> {
     for (const w of this.watchers) this.offer(w, e);
   }
 
-  private cached(ev: WatchEvent, kv: KeyValue): CachedEvent<T> {
-    const e = new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, ev.prevKv, this.o, this.latest.get(kv.key));
+  private cached(ev: WatchEvent, storedKv: KeyValue): CachedEvent<T> {
+    // Kept while the change is buffered: bytes of their own (etcd's come as slices of a whole watch response).
+    const kv = exactKv(storedKv);
+    const prevKv = ev.prevKv && exactKv(ev.prevKv);
+    const e = new Change<T>(ev.type as CachedEvent<T>['type'], kv.key, ev.revision, kv, prevKv, this.o, this.latest.get(kv.key));
     if (e.type === 'DELETED') this.latest.delete(kv.key);
     else this.latest.set(kv.key, e);
     return e;

@@ -5,6 +5,7 @@
 // embedded backend hands their very bytes back in watch events) costs no parse either.
 import { errors } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { exactBuffer } from '../../lib/exact-buffer.js';
 import type { KeyValue } from '../storage/interface.js';
 import { convertStored } from './conversion.js';
 import type { Obj } from './object.js';
@@ -106,7 +107,8 @@ export class Codec {
     const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
     const body = JSON.stringify(rest);
     const text = this.head + JSON.stringify(metadata) + (body.length > 2 ? ',' + body.slice(1) : '}');
-    return { bytes: Buffer.from(text), meta: this.head.length + 1 };
+    // Kept by the store and the watch cache: exactly its size, not a slice of the shared pool.
+    return { bytes: exactBuffer(text), meta: this.head.length + 1 };
   }
 
   /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */

@@ -40,6 +40,23 @@ describe('Store encodes each object once (answers reuse the stored bytes)', () =
     assert.deepEqual(parse(pods.json(obj)), await pods.get('default', 'a'));
   });
 
+  it('kept bytes are buffers of their own size (a slice of the shared 8 KB pool would keep its whole slab alive)', async () => {
+    const first = await pods.create('default', pod('first'));
+    const w = pods.watch('default', { resourceVersion: first.metadata.resourceVersion! });
+    const created = await pods.create('default', pod('kept'));
+    const stored = await db.get(pods.key('default', 'kept'));
+    assert.equal(stored!.value.byteLength, stored!.value.buffer.byteLength, 'stored bytes');
+    for await (const ev of w) {
+      if (ev.type !== 'ADDED' || !ev.json) continue;
+      const json = ev.json();
+      // The change's JSON lies in its watch line, a buffer of exactly the line's size.
+      assert.equal(Buffer.from(json.buffer).toString(), `{"type":"ADDED","object":${json.toString()}}\n`, 'a change\'s JSON in the watch cache');
+      assert.deepEqual(parse(json), JSON.parse(JSON.stringify(created)));
+      break;
+    }
+    w.close();
+  });
+
   it('getJson splices the resourceVersion into the stored bytes and equals get()', async () => {
     await pods.create('default', pod('b'));
     const viaGet = await pods.get('default', 'b');

@@ -6,6 +6,7 @@ import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { isStorageError, type KeyValue, type Storage } from '../storage/interface.js';
 import { Cacher, type CacheWatch, type CachedEvent, type CachedObjects, type CacherOptions, type CacherStats } from './cacher.js';
 import { Codec, type ListItem, type ValueTransformer } from './codec.js';
+import { jsonInLine } from './watch-line.js';
 import { checkFieldsSupported, labelMatcher, matchFields, parseFieldSelector } from './selectors.js';
 import { deepEqual, rfc3339, type ManagerRef, type Obj } from './object.js';
 import { SERVER_SCOPE, type Admission, type AdmissionAttributes, type Clock, type DeleteParams, type ListOut, type ListParams, type ObjectWatch, type TrackFields, type UpdateOptions, type WatchOut, type WatchParams, type WriteOptions } from './rest.js';
@@ -651,10 +652,8 @@ export class Store {
       storage: this.storage,
       prefix: this.prefix(''),
       decode: (kv, revision) => this.codec.decode(kv, revision),
-      json: (kv, revision) => {
-        const parts = this.codec.jsonParts(kv, revision);
-        return typeof parts === 'string' ? Buffer.from(parts) : Buffer.concat(parts);
-      },
+      // Kept with the change in the watch cache, inside the change's watch line (of its exact size).
+      json: (kv, revision, type) => jsonInLine(type, this.codec.jsonParts(kv, revision)),
       ...this.deps.cacher,
     }));
   }

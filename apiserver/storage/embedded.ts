@@ -86,6 +86,8 @@ export class EmbeddedStorage implements Storage, Maintenance {
   private walFd: number | undefined;
   /** Committed batches waiting for the next WAL sync (their acknowledgement and events), in commit order. */
   private unsynced: Array<(err?: unknown) => void> = [];
+  /** What the sync under way settles (the commits made before it started). */
+  private syncWaiting: Array<(err?: unknown) => void> = [];
   private syncing = false;
   /** The newest revision whose event has been sent to the watchers (commits past it wait for their sync). */
   private announced = 0;
@@ -508,7 +510,7 @@ export class EmbeddedStorage implements Storage, Maintenance {
    */
   private startSync(): void {
     this.syncing = true;
-    const waiting = this.unsynced;
+    const waiting = (this.syncWaiting = this.unsynced);
     this.unsynced = [];
     this.syncWal(this.walFd!, (err) => {
       this.syncing = false;
@@ -524,8 +526,10 @@ export class EmbeddedStorage implements Storage, Maintenance {
 
   /** Resolves once every commit made so far is synced and acknowledged. */
   private synced(): Promise<void> {
-    if (!this.syncing && !this.unsynced.length) return Promise.resolve();
-    return new Promise((resolve) => this.afterSync(() => resolve()));
+    // Commits waiting for the next sync: with them. None: the sync under way covers every commit (no extra sync).
+    if (this.unsynced.length) return new Promise((resolve) => this.afterSync(() => resolve()));
+    if (this.syncing) return new Promise((resolve) => this.syncWaiting.push(() => resolve()));
+    return Promise.resolve();
   }
 
   private fanOut(ev: WatchEvent): void {

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { osThreadId, type ComponentThreadData, type ComponentThreadMessage, type ComponentThreadRequest } from './component-thread.js';
 import { startHostedComponent } from './control-plane.js';
+import { threadMemory } from './thread-memory.js';
 
 const data = workerData as ComponentThreadData;
 const port = parentPort;
@@ -10,6 +11,10 @@ if (!port) throw new Error('component-thread-main runs only as a worker thread')
 const running = await startHostedComponent(data.component, data.kubeconfig, data.input);
 const send = (m: ComponentThreadMessage): void => port.postMessage(m);
 port.on('message', (m: ComponentThreadRequest) => {
+  if (typeof m === 'object' && m.type === 'memory') {
+    send({ type: 'memory', id: m.id, memory: threadMemory() });
+    return;
+  }
   if (typeof m === 'object' && m.type === 'metrics') {
     running.metrics().then(
       (text) => send({ type: 'metrics', id: m.id, text }),

@@ -7,9 +7,11 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { FlagInput } from '../../lib/flags.js';
 import { logger } from '../../lib/logger.js';
+import type { ThreadMemory } from './thread-memory.js';
 
 export type HostedComponent = 'controller-manager' | 'scheduler';
 
@@ -27,14 +29,15 @@ export interface ComponentThreadData {
   input: FlagInput;
 }
 
-/** Messages from the thread: started (with its OS thread id), stopped, the metrics asked for by id. */
+/** Messages from the thread: started (with its OS thread id), stopped, the metrics or memory asked for by id. */
 export type ComponentThreadMessage =
   | { type: 'started'; tid?: number }
   | { type: 'stopped'; error?: string }
-  | { type: 'metrics'; id: number; text?: string; error?: string };
+  | { type: 'metrics'; id: number; text?: string; error?: string }
+  | { type: 'memory'; id: number; memory: ThreadMemory };
 
-/** Messages to the thread: stop, or send the metrics' text. */
-export type ComponentThreadRequest = 'stop' | { type: 'metrics'; id: number };
+/** Messages to the thread: stop, or send the metrics' text, or its isolate's memory. */
+export type ComponentThreadRequest = 'stop' | { type: 'metrics' | 'memory'; id: number };
 
 /** A scrape waits this long for a thread (one busy for longer is left out of that scrape). */
 const METRICS_TIMEOUT_MS = 10_000;
@@ -74,22 +77,25 @@ function newWorker(data: ComponentThreadData, name: string): Worker {
 }
 const STOP_TIMEOUT_MS = 30_000;
 
-/** The parent's side of the metrics requests: one id per request, answered or failed by the thread's reply. */
-class MetricsRequests {
+/** The parent's side of the metrics (or memory) requests: one id per request, answered or failed by the thread's reply. */
+class ThreadRequests<T> {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve(text: string): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
-  constructor(private readonly worker: Worker) {}
+  private readonly pending = new Map<number, { resolve(answer: T): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
+  constructor(
+    private readonly worker: Worker,
+    private readonly type: 'metrics' | 'memory',
+  ) {}
 
-  ask(): Promise<string> {
+  ask(): Promise<T> {
     const id = ++this.nextId;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, `no answer within ${METRICS_TIMEOUT_MS} ms`), METRICS_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject, timer });
-      this.worker.postMessage({ type: 'metrics', id } satisfies ComponentThreadRequest);
+      this.worker.postMessage({ type: this.type, id } satisfies ComponentThreadRequest);
     });
   }
 
-  settle(id: number, text: string | undefined, error?: string): void {
+  settle(id: number, text: T | undefined, error?: string): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
@@ -111,6 +117,10 @@ export interface ComponentThread {
   stop(): Promise<void>;
   /** The component's metrics in the Prometheus text format. */
   metrics(): Promise<string>;
+  /** The thread's isolate's memory. */
+  memory(): Promise<ThreadMemory>;
+  /** A heap snapshot of the thread's isolate (a diagnostic: pauses the thread). */
+  heapSnapshot(): Promise<Readable>;
 }
 
 /** Starts a component in a worker thread; resolves once it runs, rejects if it fails to start. */
@@ -121,8 +131,12 @@ export function startComponentThread(name: HostedComponent, kubeconfig: string, 
   let stopping = false;
   let onStopped: (() => void) | undefined;
   const exited = new Promise<number>((res) => worker.once('exit', res));
-  const metrics = new MetricsRequests(worker);
-  void exited.then(() => metrics.failAll());
+  const metrics = new ThreadRequests<string>(worker, 'metrics');
+  const memory = new ThreadRequests<ThreadMemory>(worker, 'memory');
+  void exited.then(() => {
+    metrics.failAll();
+    memory.failAll();
+  });
   const failed = new Promise<never>((_res, reject) => {
     worker.on('error', (err) => {
       if (!stopping) log.error('component thread failed', { error: String(err instanceof Error ? err.stack : err) });
@@ -153,10 +167,11 @@ export function startComponentThread(name: HostedComponent, kubeconfig: string, 
   return new Promise((resolve, reject) => {
     worker.on('message', (m: ComponentThreadMessage) => {
       if (m.type === 'metrics') metrics.settle(m.id, m.text, m.error);
+      else if (m.type === 'memory') memory.settle(m.id, m.memory);
       else if (m.type === 'stopped') {
         if (m.error) log.error('component failed to stop', { error: m.error });
         onStopped?.();
-      } else resolve({ thread: { name, pid: process.pid, ...(m.tid !== undefined ? { tid: m.tid } : {}) }, failed, stop, metrics: () => metrics.ask() });
+      } else resolve({ thread: { name, pid: process.pid, ...(m.tid !== undefined ? { tid: m.tid } : {}) }, failed, stop, metrics: () => metrics.ask(), memory: () => memory.ask(), heapSnapshot: () => worker.getHeapSnapshot() });
     });
     failed.catch(reject);
   });

@@ -9,7 +9,7 @@ import { startControllerManager, type ControllerManagerOptions } from '../../con
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler, type StartSchedulerOptions } from '../../scheduler/index.js';
 import { addFlags, givenFlags } from '../component-flags.js';
-import { startComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
+import { startComponentThread, type ComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
 import { untilSignal } from '../signals.js';
 import { serveComponentMetrics, servingFlags } from '../metrics-server.js';
 import { logger } from '../../lib/logger.js';
@@ -45,6 +45,8 @@ export interface ComponentSet {
   readonly failed: Promise<never>;
   /** Each component's metrics in the Prometheus text format (appended to the API server's /metrics). */
   readonly metrics: ReadonlyArray<{ name: HostedComponent; text(): Promise<string> }>;
+  /** The components on threads of their own (their isolates' memory and heap snapshots; none with --single-process). */
+  readonly threaded: readonly ComponentThread[];
   stop(): Promise<void>;
 }
 
@@ -89,9 +91,14 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
   const wanted = (['controller-manager', 'scheduler'] as const).filter((c) => !hosting.bool(`--disable-${c}`));
   const threaded = !hosting.bool('--single-process');
   const started: Array<HostedRunning & { thread: HostedThread; failed?: Promise<never> }> = [];
+  const threadedOnes: ComponentThread[] = [];
   try {
     for (const name of wanted) {
-      if (threaded) started.push(await startComponentThread(name, kubeconfigs[name], input));
+      if (threaded) {
+        const t = await startComponentThread(name, kubeconfigs[name], input);
+        started.push(t);
+        threadedOnes.push(t);
+      }
       else {
         const c = await startHostedComponent(name, kubeconfigs[name], input);
         started.push({ thread: { name, pid: process.pid }, stop: () => c.stop(), metrics: () => c.metrics() });
@@ -107,6 +114,7 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
     threads: started.map((s) => s.thread),
     failed,
     metrics: started.map((s) => ({ name: s.thread.name, text: () => s.metrics() })),
+    threaded: threadedOnes,
     stop: async () => void (await Promise.all(started.map((s) => s.stop()))),
   };
 }

@@ -20,21 +20,25 @@ function slimContainer(c: Container): Container {
  * condition, the nominated node and the start time (preemption's order). Changes the pod it is given (a fresh parse) and returns it.
  */
 export function slimPod(pod: Pod): Pod {
+  // New objects rather than `delete`: an object that loses a property leaves V8's fast mode for a dictionary of its
+  // properties (~0.5 KB more per pod's metadata and spec, 30,000 times over).
   const m = pod.metadata;
   if (m) {
-    delete m.managedFields;
-    const diag = m.annotations?.[DIAGNOSIS_ANNOTATION];
-    if (diag !== undefined) m.annotations = { [DIAGNOSIS_ANNOTATION]: diag };
-    else delete m.annotations;
+    const { managedFields: _mf, annotations, ...meta } = m;
+    const diag = annotations?.[DIAGNOSIS_ANNOTATION];
+    pod.metadata = diag !== undefined ? { ...meta, annotations: { [DIAGNOSIS_ANNOTATION]: diag } } : meta;
   }
   const spec = pod.spec;
   if (spec) {
     // VolumeBinding and VolumeRestrictions read the volumes that name a claim (persistentVolumeClaim, ephemeral).
-    const claimed = spec.volumes?.filter((v) => v.persistentVolumeClaim || v.ephemeral);
-    if (claimed?.length) spec.volumes = claimed;
-    else delete spec.volumes;
-    spec.containers = spec.containers.map(slimContainer);
-    if (spec.initContainers) spec.initContainers = spec.initContainers.map(slimContainer);
+    const { volumes, containers, initContainers, ...rest } = spec;
+    const claimed = volumes?.filter((v) => v.persistentVolumeClaim || v.ephemeral);
+    pod.spec = {
+      ...rest,
+      containers: containers.map(slimContainer),
+      ...(initContainers ? { initContainers: initContainers.map(slimContainer) } : {}),
+      ...(claimed?.length ? { volumes: claimed } : {}),
+    };
   }
   const st = pod.status;
   if (st) {

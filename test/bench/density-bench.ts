@@ -13,11 +13,16 @@
 //   BENCH_TIMEOUT  seconds to wait for every pod Running before printing how far it got (default 300)
 //   BENCH_SERVER_ARGS  extra `ketch server` flags, space-separated (e.g. "--single-process"); --cluster-cidr is
 //                  10.128.0.0/9 unless given here (a /24 for each of up to 32,768 nodes)
+//   BENCH_SERVER_NODE_ARGS  node flags for the server, space-separated (e.g. "--max-semi-space-size=4")
+//   BENCH_SERVER_ENV  extra environment of the server, space-separated NAME=VALUE (e.g. "MALLOC_ARENA_MAX=2")
 //   BENCH_PROFILE  a directory: CPU profiles of the server (node --cpu-prof)
+//   BENCH_HEAP_SNAPSHOTS  a directory: at the end of each run, a heap snapshot of every server thread (SIGUSR2) is
+//                  moved there, with a summary by constructor (test/bench/heap-summary.ts)
+//   BENCH_SETTLE   seconds of quiet after the run before the settled RSS and thread memory are read (default 15)
 //   BENCH_BASELINE a built ketch checkout (e.g. main's): each size and store also runs with its `ketch server`
 //                  first (same hollow agent, same load), and the ratio of the two pods/s is printed
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,6 +31,7 @@ import type { Deployment, Node, Pod } from '../../api/index.js';
 import { DEPLOYMENTS, loadClientConfig, NAMESPACES, NODES, PODS, refFor, RestClient, type ObjectLike } from '../../client/index.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 import { freePort } from '../support/util.js';
+import { summarizeHeapSnapshot } from './heap-summary.js';
 import { commOf, componentsOf, cpuMs, processTree, rssBytes } from './proc.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,7 +45,11 @@ const DEPLOYMENT_COUNT = Number(process.env.BENCH_DEPLOYMENTS ?? 10);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT ?? 300);
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const PROFILE = process.env.BENCH_PROFILE;
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const BASELINE = process.env.BENCH_BASELINE;
+const HEAP_SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
+const SETTLE_S = Number(process.env.BENCH_SETTLE ?? 15);
 const NS = 'density';
 /** 32,768 node /24s (the default 10.42.0.0/16 has 256), apart from the default service range 10.96.0.0/16. */
 const CLUSTER_CIDR = '10.128.0.0/9';
@@ -113,11 +123,11 @@ interface Proc {
 }
 
 /** A `ketch` command from the build, resolving once a line of its stderr matches `ready`. */
-function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = [], repo = REPO): Promise<Proc> {
+function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = [], repo = REPO, env: Record<string, string> = {}): Promise<Proc> {
   const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/ketch.js'), ...args], {
     cwd: REPO,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn', ...env },
   });
   let stopping = false;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -168,6 +178,8 @@ interface RunResult {
   podsPerSec: number;
   complete: boolean;
   rssEndMB: number;
+  /** SETTLE_S seconds later, the run over. */
+  rssSettledMB: number;
   rssPeakMB: number;
   rssIdleMB: number;
   bytesPerPod: number;
@@ -231,7 +243,7 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
     const cidr = SERVER_ARGS.includes('--cluster-cidr') ? [] : ['--cluster-cidr', CLUSTER_CIDR];
     const serverArgs = ['server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--snapshot-schedule', '0', ...cidr, ...(etcd ? ['--etcd-servers', etcd.endpoint] : []), ...SERVER_ARGS];
     const serverRepo = build === 'baseline' && BASELINE ? BASELINE : REPO;
-    server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [], serverRepo);
+    server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', [...SERVER_NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])], serverRepo, SERVER_ENV);
     const kubeconfig = join(dataDir, 'admin.kubeconfig');
     const rest = new RestClient(loadClientConfig({ kubeconfig }), 'density-bench');
     const serverPid = server.child.pid!;
@@ -323,7 +335,18 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
     const mut50 = histoPct(lat0.mutating, lat1.mutating, 50);
     const read99 = histoPct(lat0.read, lat1.read, 99);
     for (const pid of tree()) say(`    process ${pid} (${commOf(pid)}): RSS ${(rssBytes(pid) / MB).toFixed(0)} MB`);
+    const memory = threadMemoryOf(await rest.request<string>('GET', '/metrics', { accept: 'text/plain' }));
+    for (const [thread, kinds] of memory) say(`    thread ${thread}: ${[...kinds].map(([k, v]) => `${k} ${(v / MB).toFixed(0)} MB`).join(', ')}`);
+    // Settled: the same figures after SETTLE_S quiet seconds (what of the end's RSS was garbage not yet collected; V8's
+    // memory reducer collects and releases a heap some seconds after its thread goes quiet).
+    await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+    const rssSettled = rssNow();
+    const settledMemory = threadMemoryOf(await rest.request<string>('GET', '/metrics', { accept: 'text/plain' }));
+    say(`    after ${SETTLE_S} s quiet: RSS ${(rssSettled / MB).toFixed(0)} MB`);
+    for (const [thread, kinds] of settledMemory) say(`    thread ${thread}: ${[...kinds].map(([k, v]) => `${k} ${(v / MB).toFixed(0)} MB`).join(', ')}`);
+    if (HEAP_SNAPSHOTS) await heapSnapshots(serverPid, dataDir, memory.size, `${build}-${store}-${nodes}x${pods}`);
     return {
+      rssSettledMB: Math.round(rssSettled / MB),
       build,
       store,
       nodes,
@@ -352,6 +375,41 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
     await server?.stop();
     await etcd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** ketch_thread_memory_bytes by thread and kind, from /metrics. */
+function threadMemoryOf(text: string): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const m of text.matchAll(/^ketch_thread_memory_bytes\{thread="([^"]+)",kind="([^"]+)"\} (\S+)$/gm)) {
+    const kinds = out.get(m[1]!) ?? new Map<string, number>();
+    kinds.set(m[2]!, Number(m[3]));
+    out.set(m[1]!, kinds);
+  }
+  return out;
+}
+
+/** SIGUSR2 to the server, then its threads' heap snapshots moved to HEAP_SNAPSHOTS/<tag>-... and summarized. */
+async function heapSnapshots(serverPid: number, dataDir: string, threads: number, tag: string): Promise<void> {
+  process.kill(serverPid, 'SIGUSR2');
+  const deadline = performance.now() + 300_000;
+  const done = (): string[] => readdirSync(dataDir).filter((f) => f.endsWith('.heapsnapshot'));
+  // A snapshot is complete once the next one starts (or, for the last, once its size stops changing).
+  let last = -1;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const files = done();
+    const size = files.reduce((s, f) => s + statSync(join(dataDir, f)).size, 0);
+    if (files.length >= Math.max(1, threads) && size === last) break;
+    last = size;
+    if (performance.now() > deadline) throw new Error('heap snapshots not written within 300 s');
+  }
+  mkdirSync(HEAP_SNAPSHOTS!, { recursive: true });
+  for (const f of done()) {
+    const to = join(HEAP_SNAPSHOTS!, `${tag}-${f}`);
+    renameSync(join(dataDir, f), to);
+    say(`    ${to}:`);
+    for (const line of summarizeHeapSnapshot(to, 12)) say(`      ${line}`);
   }
 }
 
@@ -399,12 +457,12 @@ async function main(): Promise<void> {
     }
   }
   say('');
-  say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
-  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS settled MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const base = results.find((b) => b.build === 'baseline' && b.nodes === r.nodes && b.store === r.store);
     const ratio = r.build === 'this' && base ? (r.podsPerSec / Math.max(1, base.podsPerSec)).toFixed(1) : '';
-    say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
+    say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssSettledMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
   }
   for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
 }

@@ -71,6 +71,21 @@ describe('embedded on disk', () => {
     }
   });
 
+  it('closes after the sync under way when it covers every commit, with no sync more', async () => {
+    const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    let syncs = 0;
+    const store = new EmbeddedStorage({ path: join(dir, 'close-sync.sqlite'), syncWal: (_fd, done) => (syncs++, held.push(done)) });
+    const a = store.create('/close/a', Buffer.from('a'));
+    await eventually(() => held.length === 1);
+    let closed = false;
+    const closing = store.close().then(() => (closed = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(closed, false, 'close waits for the sync of the commit before it');
+    held.shift()!(null);
+    await Promise.all([a, closing]);
+    assert.equal(syncs, 1);
+  });
+
   it('never reports progress past a commit whose event waits for the WAL sync (a watch cache would drop that event)', async () => {
     const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
     let hold = false;

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { StringPool } from './string-pool.js';
+
+describe('StringPool (one copy of the strings cached objects repeat)', () => {
+  it('keeps the value of every string in nested objects and arrays, and nothing else changes', () => {
+    const pool = new StringPool();
+    const json = '{"a":"x","b":["y",{"c":"z","n":1,"t":true,"u":null}],"d":{"e":[["w"]]}}';
+    const o = pool.share(JSON.parse(json) as unknown);
+    assert.equal(JSON.stringify(o), json);
+    assert.equal(pool.share(5), 5);
+    assert.equal(pool.share(null), null);
+  });
+
+  it('holds one copy of a repeated value: 2,000 parsed objects take a fraction of the memory', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const json = JSON.stringify({ image: 'registry.example/some/long/image/name:v1.2.3-'.padEnd(100, 'x'), ts: '2026-12-05T13:22:20Z'.padEnd(60, '.') });
+    const heldBytes = (pool?: StringPool): number => {
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const kept = Array.from({ length: 2000 }, () => (pool ? pool.share(JSON.parse(json) as unknown) : (JSON.parse(json) as unknown)));
+      gc();
+      const bytes = process.memoryUsage().heapUsed - before;
+      assert.equal(kept.length, 2000);
+      return bytes;
+    };
+    const plain = heldBytes();
+    const shared = heldBytes(new StringPool());
+    assert.ok(shared < plain * 0.6, `${shared} bytes shared against ${plain} plain`);
+  });
+
+  it('leaves long strings out and starts over once full, still answering with an equal string', () => {
+    const pool = new StringPool();
+    const long = 'x'.repeat(200);
+    assert.equal(pool.get(long), long);
+    for (let i = 0; i < 100_001; i++) assert.equal(pool.get(`s${i}`), `s${i}`);
+  });
+});
