@@ -1,7 +1,7 @@
 // The host side of pod volumes that hold files: private directories (0700 down to the volume), secrets and projected
 // volumes on tmpfs (never on the node's disk), their contents written by the atomic writer, and fsGroup ownership
 // (kubelet's SetVolumeOwnership, with fsGroupChangePolicy).
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod, Volume } from '../api/index.js';
 import { type VolumeFile, setVolumeOwnership, writeAtomic } from './atomic-writer.js';
@@ -9,18 +9,17 @@ import { ContainerConfigError } from './pod-config.js';
 // Through the one small helper process: a spawn from the agent's own process (with the API server in it under
 // `ketch up`) forks all of it and blocks its event loop for each pod's tmpfs (command-runner.ts says more).
 import { run } from './runtime/command-runner.js';
+import { isMountPoint } from './volumes/csi-local/mount.js';
 
 /** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
 export class MountError extends Error {
   override name = 'MountError';
 }
 
-// Synchronous, as the atomic writer (atomic-writer.ts says why): a procfs read and a few directory calls, each
-// microseconds, where each asynchronous call waits for a thread of a pool the API server's WAL syncs keep busy.
-export async function isMountPoint(path: string): Promise<boolean> {
-  const info = readFileSync('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((l) => l.split(' ')[4] === path);
-}
+export { isMountPoint };
+
+// Synchronous, as the atomic writer (atomic-writer.ts says why): a few directory calls, each microseconds, where each
+// asynchronous call waits for a thread of a pool the API server's WAL syncs keep busy.
 
 /** The pod's directory and its volumes directory are the agent's alone (0700); the volume itself is made beneath. */
 export async function makeVolumeDir(podDir: string, dir: string): Promise<void> {

@@ -1,23 +1,25 @@
 // Bind mounts for the node side: mount a directory on a target (read-only when asked), unmount it, and tell whether a
 // path is a mount point (from /proc/self/mountinfo, whose paths escape space, tab, newline and backslash as \ooo).
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 // Through the runtime's command helper, not a fork of the agent's own (large) process per mount.
 import { run } from '../../runtime/command-runner.js';
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
-async function mountPoints(): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
+// Read synchronously: a procfs read of microseconds, where an asynchronous one waits for a thread of a pool the API
+// server's WAL syncs keep busy under `ketch up` (see agent/atomic-writer.ts).
+function mountPoints(): string[] {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
   return info.split('\n').map((l) => unescape(l.split(' ')[4] ?? ''));
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountPoints()).includes(path);
+  return mountPoints().includes(path);
 }
 
 /** Mount points strictly under dir, in mountinfo's order (a mount made on top of another comes after it). */
 export async function mountsUnder(dir: string): Promise<string[]> {
-  return (await mountPoints()).filter((mp) => mp.startsWith(`${dir}/`));
+  return mountPoints().filter((mp) => mp.startsWith(`${dir}/`));
 }
 
 /** `mount --bind source target`, then a read-only remount when readOnly (a bind mount takes no ro flag at once). */
