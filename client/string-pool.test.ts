@@ -13,21 +13,24 @@ describe('StringPool (one copy of the strings cached objects repeat)', () => {
     assert.equal(pool.share(null), null);
   });
 
-  it('holds one copy of a repeated value: 2,000 parsed objects take a fraction of the memory', () => {
+  it('holds one copy of a repeated value: 20,000 parsed objects take a fraction of the memory', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const json = JSON.stringify({ image: 'registry.example/some/long/image/name:v1.2.3-'.padEnd(100, 'x'), ts: '2026-12-05T13:22:20Z'.padEnd(60, '.') });
+    // The heap also holds whatever the rest of the suite is doing between the two gc() calls: enough objects that
+    // their share dwarfs it, and the least of three measurements of each.
     const heldBytes = (pool?: StringPool): number => {
       gc();
       const before = process.memoryUsage().heapUsed;
-      const kept = Array.from({ length: 2000 }, () => (pool ? pool.share(JSON.parse(json) as unknown) : (JSON.parse(json) as unknown)));
+      const kept = Array.from({ length: 20_000 }, () => (pool ? pool.share(JSON.parse(json) as unknown) : (JSON.parse(json) as unknown)));
       gc();
       const bytes = process.memoryUsage().heapUsed - before;
-      assert.equal(kept.length, 2000);
+      assert.equal(kept.length, 20_000);
       return bytes;
     };
-    const plain = heldBytes();
-    const shared = heldBytes(new StringPool());
+    const least = (measure: () => number): number => Math.min(measure(), measure(), measure());
+    const plain = least(() => heldBytes());
+    const shared = least(() => heldBytes(new StringPool()));
     assert.ok(shared < plain * 0.6, `${shared} bytes shared against ${plain} plain`);
   });
 
