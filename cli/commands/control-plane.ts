@@ -5,9 +5,10 @@ import type { Command } from 'commander';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { CONTROLLER_MANAGER_FLAGS, controllerManagerOptionsFromFlags } from '../../controllers/flags.js';
-import { startControllerManager, type ControllerManagerOptions } from '../../controllers/manager.js';
+import type { ControllerManagerOptions } from '../../controllers/manager.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
-import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler, type StartSchedulerOptions } from '../../scheduler/index.js';
+import { SCHEDULER_FLAGS, schedulerOptionsFromFlags } from '../../scheduler/flags.js';
+import type { StartSchedulerOptions } from '../../scheduler/index.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { startComponentThread, type ComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
 import { untilSignal } from '../signals.js';
@@ -69,12 +70,16 @@ export async function startHostedComponent(which: HostedComponent, kubeconfig: s
   return runScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true, ...(options.identity ? { identity: options.identity } : {}) });
 }
 
+// Each component's code is loaded when it starts: a component thread compiles only its own (the scheduler's thread
+// held the 40 controllers' modules, the controller manager's the scheduler's plugins).
 async function runControllerManager(opts: ControllerManagerOptions): Promise<HostedRunning> {
+  const { startControllerManager } = await import('../../controllers/manager.js');
   const c = await startControllerManager(opts);
   return { stop: () => c.stop(), metrics: () => c.metrics.metrics() };
 }
 
 async function runScheduler(opts: StartSchedulerOptions): Promise<HostedRunning> {
+  const { startScheduler } = await import('../../scheduler/index.js');
   const s = await startScheduler(opts);
   return { stop: () => s.stop(), metrics: () => s.scheduler.metrics.registry.metrics() };
 }
