@@ -60,15 +60,36 @@ export function slimPodSpec(spec: Pod['spec']): Pod['spec'] {
   return out;
 }
 
+type ContainerStatus = NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number];
+
+/** A container's status without what no controller reads: its container id (unique), last state and resources. */
+function slimContainerStatus(c: ContainerStatus): ContainerStatus {
+  const out: ContainerStatus = { name: c.name, ready: c.ready, restartCount: c.restartCount, image: c.image, imageID: c.imageID };
+  if (c.state !== undefined) out.state = c.state;
+  if (c.started !== undefined) out.started = c.started;
+  return out;
+}
+
+const CUT_STATUS = new Set(['hostIPs', 'containerStatuses', 'initContainerStatuses']);
+
+function controllerPodStatus(st: NonNullable<Pod['status']>): NonNullable<Pod['status']> {
+  const out = without(st, CUT_STATUS);
+  if (st.initContainerStatuses) out.initContainerStatuses = st.initContainerStatuses.map(slimContainerStatus);
+  if (st.containerStatuses) out.containerStatuses = st.containerStatuses.map(slimContainerStatus);
+  return out;
+}
+
 /**
  * The controller manager's pods: cachedForm with the spec cut as the scheduler cuts it (slimPodSpec) and the status
- * whole. What its controllers read of a pod's spec: the node, tolerations, the containers' ports (endpoints), requests
- * (autoscaling) and restart policy (sidecars), the volumes that name a claim (claim protection, ephemeral volumes,
- * StatefulSets). A controller that writes a whole pod back starts from the stored pod, never from the cache's.
+ * without what no controller reads (hostIPs, the containers' ids, last states and resources). What its controllers
+ * read of a pod's spec: the node, tolerations, the containers' ports (endpoints), requests (autoscaling) and restart
+ * policy (sidecars), the volumes that name a claim (claim protection, ephemeral volumes, StatefulSets). A controller
+ * that writes a whole pod or its whole status back starts from the stored pod, never from the cache's.
  */
 export function controllerPodForm<T extends ObjectLike>(obj: T): T {
   const pod = obj as unknown as Pod;
   if (pod.spec) pod.spec = slimPodSpec(pod.spec);
+  if (pod.status) pod.status = controllerPodStatus(pod.status);
   return cachedForm(obj);
 }
 
