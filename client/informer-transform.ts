@@ -6,7 +6,7 @@
 // 9,000 shapes, descriptor arrays and enum caches), and `delete` turns an object into a dictionary (more again).
 import type { Container, Pod } from '../api/index.js';
 import type { ObjectLike } from './rest.js';
-import { cachedStrings } from './string-pool.js';
+import { cachedStrings, cachedStructures } from './string-pool.js';
 
 /** A copy of obj without the keys dropped, built property by property (shapes shared; see above). */
 export function without<T extends object>(obj: T, dropped: ReadonlySet<string>): T {
@@ -90,10 +90,35 @@ export function controllerPodForm<T extends ObjectLike>(obj: T): T {
   const pod = obj as unknown as Pod;
   if (pod.spec) pod.spec = slimPodSpec(pod.spec);
   if (pod.status) pod.status = controllerPodStatus(pod.status);
-  return cachedForm(obj);
+  return sharePodParts(cachedForm(pod)) as unknown as T;
 }
 
 /** The controller manager's transform of a resource type's informer: controllerPodForm for pods, cachedForm otherwise. */
 export function controllerCacheForm(ref: { group: string; resource: string }): <T extends ObjectLike>(obj: T) => T {
   return ref.group === '' && ref.resource === 'pods' ? controllerPodForm : cachedForm;
+}
+
+/** Parts of a pod spec that a workload's pods repeat (pooled whole; containers and the like element by element). */
+const SPEC_PARTS = ['securityContext', 'tolerations', 'nodeSelector', 'affinity', 'topologySpreadConstraints', 'readinessGates', 'dnsConfig', 'overhead', 'schedulingGates'];
+const SPEC_LISTS = ['containers', 'initContainers', 'volumes'];
+const STATUS_LISTS = ['conditions', 'containerStatuses', 'initContainerStatuses'];
+
+/**
+ * The parts of a cached pod that its siblings repeat replaced by their pooled copies (StructurePool): labels, owner
+ * references, containers, tolerations, security context, conditions and container statuses of the same second. Runs
+ * after the strings are shared (the pooled parts are frozen). ~0.6 KB less per pod in each cache that holds pods.
+ */
+export function sharePodParts(pod: Pod): Pod {
+  const p = cachedStructures;
+  const m = pod.metadata;
+  if (m?.labels) m.labels = p.get(m.labels);
+  if (m?.ownerReferences) m.ownerReferences = p.elements(m.ownerReferences);
+  const spec = pod.spec as unknown as Record<string, unknown> | undefined;
+  if (spec) {
+    for (const k of SPEC_PARTS) if (spec[k] !== undefined) spec[k] = p.get(spec[k]);
+    for (const k of SPEC_LISTS) if (spec[k] !== undefined) spec[k] = p.elements(spec[k] as unknown[]);
+  }
+  const status = pod.status as Record<string, unknown> | undefined;
+  if (status) for (const k of STATUS_LISTS) if (status[k] !== undefined) status[k] = p.elements(status[k] as unknown[]);
+  return pod;
 }

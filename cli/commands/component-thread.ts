@@ -71,9 +71,11 @@ function tsxApiUrl(): string {
 function newWorker(data: ComponentThreadData, name: string): Worker {
   // A thread's stderr is a pipe to this one, never a terminal: it logs in the format this process chose.
   const env = { ...process.env, KETCH_LOG_FORMAT: process.env.KETCH_LOG_FORMAT ?? (process.stderr.isTTY ? 'text' : 'json') };
-  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name, env });
+  const young = Number(process.env.KETCH_THREAD_YOUNG_GENERATION_MB ?? 0);
+  const limits = young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {};
+  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name, env, ...limits });
   const boot = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: data, name, env });
+  return new Worker(boot, { eval: true, workerData: data, name, env, ...limits });
 }
 const STOP_TIMEOUT_MS = 30_000;
 
