@@ -152,6 +152,37 @@ describe('cacher', () => {
     w.close();
   });
 
+  it('keeps no parsed copy of a superseded change: a watcher resuming later decodes it again and sees the same history', async () => {
+    let decodes = 0;
+    cache.close();
+    cache = new Cacher({
+      storage: st.storage,
+      prefix: P,
+      capacity: 16,
+      clock,
+      decode: (kv) => {
+        decodes++;
+        return JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string };
+      },
+    });
+    const from = await db.currentRevision();
+    const line = (e: { type: string; obj: { v: string }; prev(): { v: string } | undefined }): string => `${e.type}:${e.prev()?.v ?? '-'}>${e.obj.v}`;
+    const first = cache.watch<string>({ fromRevision: from, key: P, translate: line });
+    const a = await db.create(`${P}a`, enc('1'));
+    const a2 = await db.update(`${P}a`, enc('2'), a.modRevision);
+    const a3 = await db.update(`${P}a`, enc('3'), a2.modRevision);
+    await db.delete(`${P}a`, a3.modRevision);
+    const live = await take(first, 4);
+    assert.deepEqual(live, ['ADDED:->1', 'MODIFIED:1>2', 'MODIFIED:2>3', 'DELETED:3>3']);
+    const liveDecodes = decodes;
+    const late = cache.watch<string>({ fromRevision: from, key: P, translate: line });
+    assert.deepEqual(await take(late, 4), live, 'the same history from the buffer');
+    // Superseded changes kept their bytes only: their objects and previous states are decoded again for the replay.
+    assert.ok(decodes > liveDecodes, `${decodes} decodes after the replay, ${liveDecodes} before`);
+    first.close();
+    late.close();
+  });
+
   it('serves any number of watchers from one storage watch, each with its own filter', async () => {
     const from = await db.currentRevision();
     const all = Array.from({ length: 50 }, () => watch(from));
