@@ -171,7 +171,7 @@ describe('cacher', () => {
     const a = await db.create(`${P}a`, enc('1'));
     const a2 = await db.update(`${P}a`, enc('2'), a.modRevision);
     const a3 = await db.update(`${P}a`, enc('3'), a2.modRevision);
-    await db.delete(`${P}a`, a3.modRevision);
+    await db.delete(`${P}a`, { expectedRevision: a3.modRevision });
     const live = await take(first, 4);
     assert.deepEqual(live, ['ADDED:->1', 'MODIFIED:1>2', 'MODIFIED:2>3', 'DELETED:3>3']);
     const liveDecodes = decodes;
