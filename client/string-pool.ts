@@ -64,25 +64,41 @@ function deepFreeze(v: object): void {
  */
 export class StructurePool {
   private readonly structures = new Map<string, object>();
+  /** A number for each pooled structure: an array of pooled elements is keyed by theirs (no second serialization). */
+  private readonly ids = new Map<object, number>();
+  private nextId = 0;
 
   /** The pool's copy of v (v itself, frozen, the first time); undefined and large structures as they are. */
   get<T>(v: T): T {
     if (typeof v !== 'object' || v === null) return v;
     const key = JSON.stringify(v);
-    if (key.length > MAX_STRUCTURE_JSON) return v;
-    const had = this.structures.get(key);
-    if (had !== undefined) return had as T;
-    if (this.structures.size >= MAX_STRUCTURES) this.structures.clear();
-    deepFreeze(v);
-    this.structures.set(key, v);
-    return v;
+    return key.length > MAX_STRUCTURE_JSON ? v : this.pooled(key, v);
   }
 
   /** Each element of an array by its pooled copy (in place), then the array itself. */
   elements<T>(arr: T[] | undefined): T[] | undefined {
     if (!arr) return arr;
-    for (let i = 0; i < arr.length; i++) arr[i] = this.get(arr[i]!);
-    return this.get(arr);
+    let key = '[';
+    for (let i = 0; i < arr.length; i++) {
+      const e = (arr[i] = this.get(arr[i]!));
+      const id = typeof e === 'object' && e !== null ? this.ids.get(e) : undefined;
+      if (id === undefined) return arr; // an element not pooled (large, or not an object): the array is this object's own
+      key += `${id},`;
+    }
+    return this.pooled(key, arr);
+  }
+
+  private pooled<T>(key: string, v: T & object): T {
+    const had = this.structures.get(key);
+    if (had !== undefined) return had as T;
+    if (this.structures.size >= MAX_STRUCTURES) {
+      this.structures.clear();
+      this.ids.clear();
+    }
+    deepFreeze(v);
+    this.structures.set(key, v);
+    this.ids.set(v, this.nextId++);
+    return v;
   }
 }
 
