@@ -33,13 +33,20 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
 }
 
 /** What a create or update sends: the object, its unknown fields handled as fieldValidation says, and the write's options. */
-async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query, info: ResourceInfo, store: Store): Promise<{ obj: Obj; dryRun: boolean; fieldManager: string }> {
+async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query, info: ResourceInfo, store: Store): Promise<{ obj: Obj; again: () => Obj; dryRun: boolean; fieldManager: string }> {
   const dryRun = dryRunParam(q);
   const mode = fieldValidationParam(q);
   const fieldManager = fieldManagerParam(q, req);
-  const obj = decodeBody(req, await readBody(req), info);
+  const body = await readBody(req);
+  const obj = decodeBody(req, body, info);
   checkUnknownFields(res, obj, info, mode, store.schema);
-  return { obj, dryRun, fieldManager };
+  // The same object decoded again (its unknown fields, already answered for, dropped): a create's retry starts from it.
+  const again = (): Obj => {
+    const o = decodeBody(req, body, info);
+    store.schema.prune(o);
+    return o;
+  };
+  return { obj, again, dryRun, fieldManager };
 }
 
 function listKind(info: ResourceInfo): string {
@@ -154,7 +161,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
       const w = await writeRequest(req, res, q, info, store);
-      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, scope: requestScope(req, res) });
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, again: w.again, scope: requestScope(req, res) });
       sendEncoded(res, 201, store.json(created));
       return;
     }

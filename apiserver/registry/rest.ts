@@ -64,6 +64,11 @@ export interface WriteOptions {
   managedFieldsSet?: boolean;
   /** The caller hands the object over (a decoded request body): the store changes it in place rather than a copy. */
   owned?: boolean;
+  /**
+   * With owned, for a create with a generated name: the object as it came, made again (the request body decoded
+   * anew). A name collision's retry starts from it, so the first try needs no copy of the input.
+   */
+  again?: () => Obj;
   /** Who writes (default: the server itself). */
   scope?: RequestScope;
 }

@@ -183,7 +183,7 @@ export class Store {
     this.checkKind(obj);
     if (!subresource) this.schema.applyDefaults(obj);
     const causes = [
-      ...this.schema.validate(obj, operation, old, subresource),
+      ...this.schema.validate(obj, operation, old, subresource, true),
       ...(subresource ? [] : operation === 'create' ? this.strategy.validate(obj) : old ? this.strategy.validateUpdate(obj, old) : []),
     ];
     if (causes.length) throw this.invalid(obj, causes);
@@ -400,7 +400,7 @@ export class Store {
     this.strategy.prepareForCreate(obj, opts.scope?.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
-    const causes = [...this.schema.validate(obj, 'create'), ...this.strategy.validate(obj)];
+    const causes = [...this.schema.validate(obj, 'create', undefined, undefined, true), ...this.strategy.validate(obj)];
     if (causes.length) throw this.invalid(obj, causes);
     if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager), this.strategy.listTypes);
     return obj;
@@ -408,10 +408,11 @@ export class Store {
 
   async create(namespace: string, input: Obj, opts: WriteOptions = {}): Promise<Obj> {
     const generated = !input.metadata.name && !!input.metadata.generateName;
-    // A generated name may need another try, from the object as it came.
-    const copy = !opts.owned || generated;
+    // A generated name may need another try, from the object as it came: a copy, or the caller's own again().
+    const copy = !opts.owned || (generated && !opts.again);
     for (let attempt = 0; ; attempt++) {
       let obj: Obj;
+      if (attempt > 0 && !copy && opts.again) input = opts.again();
       try {
         obj = this.prepareCreate(input, namespace, opts, copy);
         if (await this.admit({ operation: 'create', subresource: '', namespace, name: obj.metadata.name ?? '', obj, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun })) this.revalidate(obj, 'create');
@@ -459,7 +460,7 @@ export class Store {
       result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
       this.strategy.prepareForStatusUpdate?.(result, old);
-      const causes = this.schema.validate(result, 'update', old, 'status');
+      const causes = this.schema.validate(result, 'update', old, 'status', true);
       if (causes.length) throw this.invalid(result, causes);
     } else if (opts.subresource === 'finalize') {
       const spec = typeof old.spec === 'object' && old.spec !== null ? old.spec : {};
@@ -482,7 +483,7 @@ export class Store {
       delete m.selfLink;
       this.schema.applyDefaults(result);
       this.strategy.prepareForUpdate(result, old);
-      const causes = [...this.schema.validate(result, 'update', old), ...this.strategy.validateUpdate(result, old)];
+      const causes = [...this.schema.validate(result, 'update', old, undefined, true), ...this.strategy.validateUpdate(result, old)];
       if (causes.length) throw this.invalid(result, causes);
     }
     result.metadata.resourceVersion = old.metadata.resourceVersion;
