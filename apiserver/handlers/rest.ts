@@ -49,6 +49,12 @@ async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query,
   return { obj, again, dryRun, fieldManager };
 }
 
+/** The revision an update's object was read at, when it names one (see UpdateOptions.seenAt). */
+function seenAt(obj: Obj): Pick<UpdateOptions, 'seenAt'> {
+  const rv = obj.metadata.resourceVersion;
+  return typeof rv === 'string' && /^[0-9]{1,15}$/.test(rv) ? { seenAt: Number(rv) } : {};
+}
+
 function listKind(info: ResourceInfo): string {
   return `${info.kind}List`;
 }
@@ -167,7 +173,7 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
     }
     case 'update': {
       const w = await writeRequest(req, res, q, info, store);
-      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true, scope: requestScope(req, res) });
+      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true, ...seenAt(w.obj), scope: requestScope(req, res) });
       sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }
@@ -266,7 +272,7 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     const dryRun = dryRunParam(q);
     const manager = fieldManagerParam(q, req);
     const obj = decodeBody(req, await readBody(req), info);
-    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true, scope: requestScope(req, res) });
+    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true, ...seenAt(obj), scope: requestScope(req, res) });
     sendEncoded(res, 200, store.json(out.obj));
     return;
   }

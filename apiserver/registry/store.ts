@@ -509,7 +509,8 @@ export class Store {
     for (let attempt = 0; attempt < 100; attempt++) {
       // The first attempt starts from the watch cache's state when it has this server's writes (kube's cached
       // GuaranteedUpdate); the write's expected revision catches a stale one, and any doubt reads storage again.
-      const cached = attempt === 0 && !opts.dryRun ? this.cacher().current(key, this.lastWrite) : undefined;
+      const atLeast = opts.seenAt !== undefined && opts.seenAt < this.lastWrite ? opts.seenAt : this.lastWrite;
+      const cached = attempt === 0 && !opts.dryRun ? this.cacher().current(key, atLeast) : undefined;
       const kv =
         cached?.kv ??
         (await this.storage.get(key).catch((e: unknown) => {
