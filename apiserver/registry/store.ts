@@ -20,6 +20,9 @@ const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 /** How long a resourceVersion=0 read waits for the type's cache to sync before it reads storage instead. */
 const RECENT_SYNC_TIMEOUT_MS = 3000;
 
+/** What a status write reads of the object it is given: the rest is the stored object's. */
+const STATUS_READS = ['apiVersion', 'kind', 'metadata', 'status'];
+
 /** Thrown inside the write loop when the result equals what is stored: nothing is written. */
 class Unchanged {
   constructor(readonly obj: Obj) {}
@@ -435,14 +438,27 @@ export class Store {
     }
   }
 
+  /** Drops the nulls of some top-level fields of obj (and those fields when null). */
+  private dropNullsOf(obj: Obj, fields: readonly string[]): void {
+    const part: Record<string, unknown> = {};
+    for (const k of fields) if (k in obj) part[k] = obj[k];
+    this.schema.dropNulls(part as Obj);
+    for (const k of fields) {
+      if (k in part) obj[k] = part[k];
+      else delete obj[k];
+    }
+  }
+
   /** Applies the update rules to `next` given the stored `old`. */
   private prepareUpdate(next: Obj, old: Obj, opts: UpdateOptions): Obj {
     // Status and binding writes keep little of `next` and change only its metadata (copied here); every other
     // update changes it throughout, and a retry gives the same `next` again: a copy.
     const shallow = opts.subresource === 'status' || opts.subresource === 'binding';
     const obj = shallow ? { ...next, metadata: { ...next.metadata } } : structuredClone(next);
-    // A binding is server code's change to the stored object, which holds no nulls.
-    if (opts.subresource !== 'binding') this.schema.dropNulls(obj);
+    // A binding is server code's change to the stored object, which holds no nulls; a status write reads only some of
+    // the object it is given.
+    if (opts.subresource === 'status') this.dropNullsOf(obj, STATUS_READS);
+    else if (opts.subresource !== 'binding') this.schema.dropNulls(obj);
     this.checkKind(obj);
     const name = old.metadata.name ?? '';
     if (obj.metadata.name !== undefined && obj.metadata.name !== '' && obj.metadata.name !== name) {
