@@ -71,6 +71,8 @@ export class Store {
   private lastWrite = 0;
   /** Selectable field values by object (see fieldsOf). */
   private readonly fieldValues = new WeakMap<Obj, Record<string, string>>();
+  /** The last two objects fieldsOf was asked for, newest first. */
+  private recentFields: [{ obj: Obj; fields: Record<string, string> } | undefined, { obj: Obj; fields: Record<string, string> } | undefined] = [undefined, undefined];
   /** Defaulting, validation and pruning of this kind (the strategy's, else the built-in schemas'). */
   readonly schema: SchemaHooks;
 
@@ -247,10 +249,18 @@ export class Store {
     return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, this.fieldsOf(o));
   }
 
-  /** An object's selectable fields, made once per object (the watch cache's objects are shared by every watcher). */
+  /**
+   * An object's selectable fields, made once per object (the watch cache's objects are shared by every watcher). A
+   * change is matched by every selecting watcher in turn (a node's agent each), against its new and its previous
+   * state: those two are kept at hand, so that each watcher costs no hash lookup.
+   */
   private fieldsOf(o: Obj): Record<string, string> {
+    const [a, b] = this.recentFields;
+    if (a?.obj === o) return a.fields;
+    if (b?.obj === o) return b.fields;
     let f = this.fieldValues.get(o);
     if (!f) this.fieldValues.set(o, (f = fieldsOf(this.strategy, o)));
+    this.recentFields = [{ obj: o, fields: f }, a];
     return f;
   }
 
