@@ -4,7 +4,6 @@ import { isGone } from '../api/errors.js';
 import { logger, type Logger } from '../lib/logger.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import type { ObjectLike, ResourceClient, ResourceRef, RestClient } from './rest.js';
-import { cachedStrings } from './string-pool.js';
 
 export interface EventHandlers<T> {
   onAdd?(obj: T): void;
@@ -264,22 +263,7 @@ export class Informer<T extends ObjectLike> {
   }
 }
 
-/** A transform for caches of components that never read field ownership (kube's scheduler and controller manager strip it too). */
-export function stripManagedFields<T extends ObjectLike>(obj: T): T {
-  if (obj.metadata?.managedFields === undefined) return obj;
-  // A new metadata rather than `delete`: an object that loses a property leaves V8's fast mode for a dictionary.
-  const { managedFields: _mf, ...metadata } = obj.metadata;
-  obj.metadata = metadata;
-  return obj;
-}
-
-/**
- * The controllers' cache form: no field ownership, and the string values many objects repeat held once per thread
- * (StringPool). Objects in an informer's cache are shared and never changed, so shared strings are safe.
- */
-export function cachedForm<T extends ObjectLike>(obj: T): T {
-  return cachedStrings.share(stripManagedFields(obj));
-}
+export { cachedForm, stripManagedFields } from './informer-transform.js';
 
 /** One shared informer per resource type (and namespace/selector) per process. */
 export class InformerFactory {

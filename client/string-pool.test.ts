@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { StringPool } from './string-pool.js';
+import { StringPool, StructurePool } from './string-pool.js';
 
 describe('StringPool (one copy of the strings cached objects repeat)', () => {
   it('keeps the value of every string in nested objects and arrays, and nothing else changes', () => {
@@ -39,5 +39,33 @@ describe('StringPool (one copy of the strings cached objects repeat)', () => {
     const long = 'x'.repeat(200);
     assert.equal(pool.get(long), long);
     for (let i = 0; i < 100_001; i++) assert.equal(pool.get(`s${i}`), `s${i}`);
+  });
+});
+
+describe('StructurePool (one copy of the small structures cached pods repeat)', () => {
+  it('answers equal structures with one frozen object, and leaves large ones and non-objects as they are', () => {
+    const pool = new StructurePool();
+    const a = pool.get({ app: 'web', tier: 'x', nested: { k: ['v'] } });
+    const b = pool.get({ app: 'web', tier: 'x', nested: { k: ['v'] } });
+    assert.equal(a, b);
+    assert.ok(Object.isFrozen(a) && Object.isFrozen(a.nested) && Object.isFrozen(a.nested.k));
+    assert.throws(() => {
+      (a as { app: string }).app = 'changed';
+    }, TypeError);
+    assert.notEqual(pool.get({ app: 'web', tier: 'y', nested: { k: ['v'] } }), a);
+    const large = { s: 'x'.repeat(600) };
+    assert.equal(pool.get(large), large);
+    assert.ok(!Object.isFrozen(large));
+    assert.equal(pool.get(undefined), undefined);
+    assert.equal(pool.get('s'), 's');
+  });
+
+  it('pools the elements of an array, then the array', () => {
+    const pool = new StructurePool();
+    const one = pool.elements([{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }])!;
+    const two = pool.elements([{ type: 'Ready', status: 'True' }, { type: 'Initialized', status: 'True' }])!;
+    assert.notEqual(one, two);
+    assert.equal(one[0], two[0]);
+    assert.equal(pool.elements([{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }]), one);
   });
 });

@@ -45,3 +45,62 @@ export class StringPool {
 
 /** This thread's pool, shared by its informers. */
 export const cachedStrings = new StringPool();
+
+/** Structures whose JSON is longer than this are not pooled. */
+const MAX_STRUCTURE_JSON = 512;
+/** Past this many distinct structures the pool starts over. */
+const MAX_STRUCTURES = 5_000;
+
+function deepFreeze(v: object): void {
+  Object.freeze(v);
+  for (const x of Object.values(v)) if (typeof x === 'object' && x !== null && !Object.isFrozen(x)) deepFreeze(x);
+}
+
+/**
+ * One copy of each small JSON structure that many cached objects repeat (a pod's labels and owner references, its
+ * containers as a cache cuts them, tolerations, conditions of the same second): the pods of one ReplicaSet differ in
+ * little more than their names, uids, node and addresses. Keyed by the structure's JSON; a pooled structure is frozen
+ * (shared by many objects: a write to it would change them all, so it throws instead). Per thread, bounded.
+ */
+export class StructurePool {
+  private readonly structures = new Map<string, object>();
+  /** A number for each pooled structure: an array of pooled elements is keyed by theirs (no second serialization). */
+  private readonly ids = new Map<object, number>();
+  private nextId = 0;
+
+  /** The pool's copy of v (v itself, frozen, the first time); undefined and large structures as they are. */
+  get<T>(v: T): T {
+    if (typeof v !== 'object' || v === null) return v;
+    const key = JSON.stringify(v);
+    return key.length > MAX_STRUCTURE_JSON ? v : this.pooled(key, v);
+  }
+
+  /** Each element of an array by its pooled copy (in place), then the array itself. */
+  elements<T>(arr: T[] | undefined): T[] | undefined {
+    if (!arr) return arr;
+    let key = '[';
+    for (let i = 0; i < arr.length; i++) {
+      const e = (arr[i] = this.get(arr[i]!));
+      const id = typeof e === 'object' && e !== null ? this.ids.get(e) : undefined;
+      if (id === undefined) return arr; // an element not pooled (large, or not an object): the array is this object's own
+      key += `${id},`;
+    }
+    return this.pooled(key, arr);
+  }
+
+  private pooled<T>(key: string, v: T & object): T {
+    const had = this.structures.get(key);
+    if (had !== undefined) return had as T;
+    if (this.structures.size >= MAX_STRUCTURES) {
+      this.structures.clear();
+      this.ids.clear();
+    }
+    deepFreeze(v);
+    this.structures.set(key, v);
+    this.ids.set(v, this.nextId++);
+    return v;
+  }
+}
+
+/** This thread's structure pool, shared by its informers. */
+export const cachedStructures = new StructurePool();

@@ -4,7 +4,8 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { EventBroadcaster } from '../client/events.js';
-import { cachedForm, InformerFactory } from '../client/informer.js';
+import { InformerFactory } from '../client/informer.js';
+import { controllerCacheForm } from '../client/informer-transform.js';
 import { LeaderElector, type Lease } from '../client/leader-election.js';
 import { LEASES } from '../client/resources.js';
 import type { RestClient } from '../client/rest.js';
@@ -190,8 +191,8 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     }
     leading = true;
     // No controller reads field ownership: the caches do without it (a third of a pod's size), and hold each repeated
-    // string once (a third of what is left).
-    const informers = new InformerFactory(opts.rest, { clock, transform: () => cachedForm });
+    // string once (a third of what is left); pods keep of their spec what controllers read (controllerPodForm).
+    const informers = new InformerFactory(opts.rest, { clock, transform: controllerCacheForm });
     const events = new EventBroadcaster(opts.rest, clock);
     const ctx: ControllerContext = {
       rest: opts.rest,

@@ -8,6 +8,7 @@ import {
   type RestClient,
 } from '../client/index.js';
 import { cachedStrings } from '../client/string-pool.js';
+import { sharePodParts } from '../client/informer-transform.js';
 import { realClock, sleepUnlessAborted, type Clock } from '../lib/clock.js';
 import { Limiter } from '../lib/limit.js';
 import { logger } from '../lib/logger.js';
@@ -132,7 +133,7 @@ export class Scheduler {
       },
     };
     // The caches keep what scheduling reads: pods cut down (slimPod), nothing kept of field ownership, repeated strings once.
-    this.informers = new InformerFactory(opts.rest, { clock: this.clock, transform: (ref) => (ref === PODS ? (o: ObjectLike) => cachedStrings.share(slimPod(o as Pod)) : cachedForm) });
+    this.informers = new InformerFactory(opts.rest, { clock: this.clock, transform: (ref) => (ref === PODS ? (o: ObjectLike) => sharePodParts(cachedStrings.share(slimPod(o as Pod))) : cachedForm) });
     const volumes = new InformerVolumeListers(this.informers, (e) => this.queue.onEvent(e));
     const registry = { ...IN_TREE_PLUGINS, ...(opts.plugins ?? {}) };
     const deps = { snapshot: this.cache, volumes, clock: this.clock, random: opts.random ?? Math.random, api: this.api, nominator: this.nominator };

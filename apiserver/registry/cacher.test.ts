@@ -59,6 +59,23 @@ describe('cacher', () => {
       ...(bookmarks ? { bookmark: (rev: number) => ({ type: 'BOOKMARK', key: '', rev }) } : {}),
     });
 
+  /** The test's cache replaced by one of this capacity that counts its decodes. */
+  const counting = (capacity: number): { decodes: number } => {
+    const counted = { decodes: 0 };
+    cache.close();
+    cache = new Cacher({
+      storage: st.storage,
+      prefix: P,
+      capacity,
+      clock,
+      decode: (kv) => {
+        counted.decodes++;
+        return JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string };
+      },
+    });
+    return counted;
+  };
+
   beforeEach(() => {
     db = new EmbeddedStorage({ path: ':memory:' });
     st = new InstrumentedStorage(db);
@@ -120,18 +137,7 @@ describe('cacher', () => {
   });
 
   it("gives a change's previous state, reusing the key's decoded previous change and decoding it otherwise", async () => {
-    let decodes = 0;
-    cache.close();
-    cache = new Cacher({
-      storage: st.storage,
-      prefix: P,
-      capacity: 4,
-      clock,
-      decode: (kv) => {
-        decodes++;
-        return JSON.parse(Buffer.from(kv.value).toString('utf8')) as { v: string };
-      },
-    });
+    const counted = counting(4);
     const from = await db.currentRevision();
     // A watcher reading each change's object and the one before it, as a selecting watch does.
     const seen: string[] = [];
@@ -141,15 +147,35 @@ describe('cacher', () => {
     await db.update(`${P}a`, enc('3'), a2.modRevision);
     seen.push(...(await take(w, 3)));
     assert.deepEqual(seen, ['->1', '1>2', '2>3']);
-    assert.equal(decodes, 3, 'each state decoded once');
+    assert.equal(counted.decodes, 3, 'each state decoded once');
     // Past the buffer (capacity 4) the key's previous change is gone: its state is decoded from the event's prevKv.
     const b = await db.create(`${P}b`, enc('x'));
     for (let i = 0; i < 4; i++) await db.create(`${P}c${i}`, enc(`c${i}`));
     await db.update(`${P}b`, enc('y'), b.modRevision);
     const rest = await take(w, 6);
     assert.equal(rest.at(-1), 'x>y');
-    assert.equal(decodes, 3 + 6 + 1, 'the evicted previous state decoded again');
+    assert.equal(counted.decodes, 3 + 6 + 1, 'the evicted previous state decoded again');
     w.close();
+  });
+
+  it('keeps no parsed copy of a superseded change: a watcher resuming later decodes it again and sees the same history', async () => {
+    const counted = counting(16);
+    const from = await db.currentRevision();
+    const line = (e: { type: string; obj: { v: string }; prev(): { v: string } | undefined }): string => `${e.type}:${e.prev()?.v ?? '-'}>${e.obj.v}`;
+    const first = cache.watch<string>({ fromRevision: from, key: P, translate: line });
+    const a = await db.create(`${P}a`, enc('1'));
+    const a2 = await db.update(`${P}a`, enc('2'), a.modRevision);
+    const a3 = await db.update(`${P}a`, enc('3'), a2.modRevision);
+    await db.delete(`${P}a`, { expectedRevision: a3.modRevision });
+    const live = await take(first, 4);
+    assert.deepEqual(live, ['ADDED:->1', 'MODIFIED:1>2', 'MODIFIED:2>3', 'DELETED:3>3']);
+    const liveDecodes = counted.decodes;
+    const late = cache.watch<string>({ fromRevision: from, key: P, translate: line });
+    assert.deepEqual(await take(late, 4), live, 'the same history from the buffer');
+    // Superseded changes kept their bytes only: their objects and previous states are decoded again for the replay.
+    assert.ok(counted.decodes > liveDecodes, `${counted.decodes} decodes after the replay, ${liveDecodes} before`);
+    first.close();
+    late.close();
   });
 
   it('serves any number of watchers from one storage watch, each with its own filter', async () => {

@@ -2,13 +2,13 @@
 // server was given, reports its OS thread id, sends its metrics' text and stops it when the parent asks.
 import { parentPort, workerData } from 'node:worker_threads';
 import { osThreadId, type ComponentThreadData, type ComponentThreadMessage, type ComponentThreadRequest } from './component-thread.js';
-import { startHostedComponent } from './control-plane.js';
+import { LOADING_STARTERS, startHostedComponent } from './hosted-component.js';
 import { threadMemory } from './thread-memory.js';
 
 const data = workerData as ComponentThreadData;
 const port = parentPort;
 if (!port) throw new Error('component-thread-main runs only as a worker thread');
-const running = await startHostedComponent(data.component, data.kubeconfig, data.input);
+const running = await startHostedComponent(data.component, data.kubeconfig, data.input, LOADING_STARTERS);
 const send = (m: ComponentThreadMessage): void => port.postMessage(m);
 port.on('message', (m: ComponentThreadRequest) => {
   if (typeof m === 'object' && m.type === 'memory') {

@@ -9,7 +9,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import type { FlagInput } from '../../lib/flags.js';
+import { readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { logger } from '../../lib/logger.js';
 import type { ThreadMemory } from './thread-memory.js';
 
@@ -39,6 +39,17 @@ export type ComponentThreadMessage =
 /** Messages to the thread: stop, or send the metrics' text, or its isolate's memory. */
 export type ComponentThreadRequest = 'stop' | { type: 'metrics' | 'memory'; id: number };
 
+/** The component threads' own limits (`ketch server`, `ketch up`). */
+export const THREAD_FLAGS: FlagTable = [
+  {
+    name: '--thread-young-generation-mb',
+    kind: 'int',
+    arg: 'mb',
+    default: '16',
+    description:
+      "the young generation of each component thread's JavaScript heap (its semi-spaces and new large objects; 0: V8's own, up to 48 MB): the controller manager's and the scheduler's heaps at a third of that size cost 40 MB less at 9,000 pods for a few more minor collections",
+  },
+];
 /** A scrape waits this long for a thread (one busy for longer is left out of that scrape). */
 const METRICS_TIMEOUT_MS = 10_000;
 
@@ -71,9 +82,11 @@ function tsxApiUrl(): string {
 function newWorker(data: ComponentThreadData, name: string): Worker {
   // A thread's stderr is a pipe to this one, never a terminal: it logs in the format this process chose.
   const env = { ...process.env, KETCH_LOG_FORMAT: process.env.KETCH_LOG_FORMAT ?? (process.stderr.isTTY ? 'text' : 'json') };
-  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name, env });
+  const young = readFlags(THREAD_FLAGS, data.input).int('--thread-young-generation-mb');
+  const limits = young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {};
+  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, { workerData: data, name, env, ...limits });
   const boot = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: data, name, env });
+  return new Worker(boot, { eval: true, workerData: data, name, env, ...limits });
 }
 const STOP_TIMEOUT_MS = 30_000;
 

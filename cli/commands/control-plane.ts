@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { CONTROLLER_MANAGER_FLAGS, controllerManagerOptionsFromFlags } from '../../controllers/flags.js';
-import { startControllerManager, type ControllerManagerOptions } from '../../controllers/manager.js';
+import { startControllerManager } from '../../controllers/manager.js';
 import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
-import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler, type StartSchedulerOptions } from '../../scheduler/index.js';
+import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler } from '../../scheduler/index.js';
 import { addFlags, givenFlags } from '../component-flags.js';
-import { startComponentThread, type ComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
+import { startComponentThread, THREAD_FLAGS, type ComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
+import { hostedControllerManager, hostedScheduler, startHostedComponent, type HostedRunning, type HostedStarters } from './hosted-component.js';
 import { untilSignal } from '../signals.js';
 import { serveComponentMetrics, servingFlags } from '../metrics-server.js';
 import { logger } from '../../lib/logger.js';
@@ -26,6 +27,7 @@ export const HOSTING_FLAGS: FlagTable = [
     kind: 'bool',
     description: "run the controller manager and the scheduler on the API server's thread (one event loop) instead of a worker thread each",
   },
+  ...THREAD_FLAGS,
 ];
 
 /**
@@ -50,34 +52,11 @@ export interface ComponentSet {
   stop(): Promise<void>;
 }
 
-/** A hosted component running (on this thread or its own). */
-export interface HostedRunning {
-  stop(): Promise<void>;
-  /** Its metrics in the Prometheus text format. */
-  metrics(): Promise<string>;
-}
-
 /** The kubeconfig of each hosted component: its own credential. */
 export type ComponentKubeconfigs = Readonly<Record<HostedComponent, string>>;
 
-/** Starts one hosted component on the calling thread, from the flags given (HOSTED_COMPONENT_FLAGS). */
-export async function startHostedComponent(which: HostedComponent, kubeconfig: string, input: FlagInput): Promise<HostedRunning> {
-  const { options } = controllerManagerOptionsFromFlags(input);
-  const rest = new RestClient(loadClientConfig({ kubeconfig }), `ketch-${which}`);
-  if (which === 'controller-manager') return runControllerManager({ rest, ...options });
-  // The hosted scheduler campaigns under the server's --leader-elect-identity too (a Lease names which server leads).
-  return runScheduler({ rest, ...schedulerOptionsFromFlags(input), leaderElect: options.leaderElect ?? true, ...(options.identity ? { identity: options.identity } : {}) });
-}
-
-async function runControllerManager(opts: ControllerManagerOptions): Promise<HostedRunning> {
-  const c = await startControllerManager(opts);
-  return { stop: () => c.stop(), metrics: () => c.metrics.metrics() };
-}
-
-async function runScheduler(opts: StartSchedulerOptions): Promise<HostedRunning> {
-  const s = await startScheduler(opts);
-  return { stop: () => s.stop(), metrics: () => s.scheduler.metrics.registry.metrics() };
-}
+/** The components as this thread starts them (already loaded: the CLI's commands import them). */
+const STARTERS: HostedStarters = { controllerManager: startControllerManager, scheduler: startScheduler };
 
 /**
  * Starts the controller manager and the scheduler against an API server (hosting for server/up), from the flags given
@@ -100,7 +79,7 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
         threadedOnes.push(t);
       }
       else {
-        const c = await startHostedComponent(name, kubeconfigs[name], input);
+        const c = await startHostedComponent(name, kubeconfigs[name], input, STARTERS);
         started.push({ thread: { name, pid: process.pid }, stop: () => c.stop(), metrics: () => c.metrics() });
       }
     }
@@ -149,7 +128,7 @@ export function register(program: Command): void {
     const input = givenFlags(cmd);
     const { kubeconfig, options } = controllerManagerOptionsFromFlags(input);
     const rest = restFrom(kubeconfig, 'ketch-controller-manager');
-    await runApart('kube-controller-manager', rest, input, () => runControllerManager({ rest, ...options }));
+    await runApart('kube-controller-manager', rest, input, async () => hostedControllerManager(await startControllerManager({ rest, ...options })));
   });
 
   const sched = program.command('scheduler').description('run the scheduler against an API server');
@@ -157,6 +136,6 @@ export function register(program: Command): void {
     const input = givenFlags(cmd);
     const kubeconfig = readFlags(SCHEDULER_FLAGS, input).optional('--kubeconfig');
     const rest = restFrom(kubeconfig, 'ketch-scheduler');
-    await runApart('kube-scheduler', rest, input, () => runScheduler({ rest, ...schedulerOptionsFromFlags(input) }));
+    await runApart('kube-scheduler', rest, input, async () => hostedScheduler(await startScheduler({ rest, ...schedulerOptionsFromFlags(input) })));
   });
 }

@@ -103,9 +103,18 @@ export class DisruptionController extends Controller {
     const due = pod && this.staleAt(pod);
     if (!pod || due === undefined) return;
     if (due > this.clock.now()) return { requeueAfterMs: due - this.clock.now() };
-    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'DisruptionTarget' ? { type: 'DisruptionTarget', status: 'False' as const, lastTransitionTime: rfc3339(this.clock.now()) } : c));
-    // The pod's resourceVersion guards the write: a pod changed meanwhile is looked at again.
-    await this.pods.updateStatus({ ...pod, apiVersion: 'v1', kind: 'Pod', status: { ...pod.status, conditions } });
+    // The write replaces the whole status, and the cache keeps pods cut down (client/informer-transform.ts): it starts
+    // from the stored pod, whose resourceVersion guards it (a pod changed meanwhile is looked at again).
+    const stored = await this.pods.get(pod.metadata.namespace, pod.metadata.name ?? '').catch((err: unknown) => {
+      if (isNotFound(err)) return undefined; // deleted meanwhile: nothing to reset
+      throw err;
+    });
+    const storedDue = stored && this.staleAt(stored);
+    if (!stored) return;
+    if (storedDue === undefined) return;
+    if (storedDue > this.clock.now()) return { requeueAfterMs: storedDue - this.clock.now() };
+    const conditions = (stored.status?.conditions ?? []).map((c) => (c.type === 'DisruptionTarget' ? { type: 'DisruptionTarget', status: 'False' as const, lastTransitionTime: rfc3339(this.clock.now()) } : c));
+    await this.pods.updateStatus({ ...stored, apiVersion: 'v1', kind: 'Pod', status: { ...stored.status, conditions } });
     log.info('reset stale DisruptionTarget condition to False', { pod: key });
   }
 

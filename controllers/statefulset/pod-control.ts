@@ -106,7 +106,7 @@ export class StatefulPodControl {
       }
       if (!changed) return;
       try {
-        await this.pods.update({ ...current, apiVersion: 'v1', kind: 'Pod' });
+        await this.pods.update({ ...(await this.restored(set, pod)), apiVersion: 'v1', kind: 'Pod' });
         this.podEvent('update', set, current);
         return;
       } catch (err) {
@@ -119,6 +119,17 @@ export class StatefulPodControl {
         current = structuredClone(cached);
       }
     }
+  }
+
+  /**
+   * The stored pod with its identity and storage restored: the write replaces the whole pod, and the cache holds pods
+   * cut down to what controllers read (client/informer-transform.ts), so the write starts from the stored one.
+   */
+  private async restored(set: StatefulSet, pod: Pod): Promise<Pod> {
+    const stored = await this.pods.get(pod.metadata.namespace, pod.metadata.name ?? '');
+    if (!u.identityMatches(set, stored)) u.updateIdentity(set, stored);
+    if (!u.storageMatches(set, stored)) u.updateStorage(set, stored);
+    return stored;
   }
 
   /** ClaimsMatchRetentionPolicy: every existing claim of the pod has the owner references the policy wants. */
