@@ -434,6 +434,21 @@ describe('validateObject', () => {
       const causes = validateObject(applyDefaults(pod), { operation: 'update', old: applyDefaults(examples.pod()), subresource: 'status' });
       expectCauses(causes, 'status.podIP: Invalid value: "10.0.0.999": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
     });
+    it('checks a status update against the schema of metadata and status only (the spec is the stored one)', () => {
+      const pod = applyDefaults(examples.pod()) as KubeObject & { spec: Record<string, unknown>; status: Record<string, unknown> };
+      pod.spec.priority = 'high';
+      pod.status.phase = 'Sleeping';
+      pod.status.hostIP = 7;
+      const opts = { operation: 'update', old: applyDefaults(examples.pod()), subresource: 'status' } as const;
+      expectCauses(
+        validateObject(pod, opts),
+        'status.phase: Unsupported value: "Sleeping": supported values: "Pending", "Running", "Succeeded", "Failed", "Unknown"',
+        'status.hostIP: Invalid value: 7: must be of type string',
+      );
+      expectCauses(validateObject({ ...pod, status: { phase: 'Running' }, metadata: { ...pod.metadata, labels: 'x' } }, opts), 'metadata.labels: Invalid value: "x": must be of type object');
+      // A main-resource update still checks the spec's schema.
+      expectCause(validateObject({ ...pod, status: {} }, { operation: 'update', old: applyDefaults(examples.pod()) }), 'spec.priority: Invalid value: "high": must be of type integer');
+    });
   });
 
   describe('workloads', () => {

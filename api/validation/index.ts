@@ -67,8 +67,13 @@ export interface ValidateOptions {
   operation: 'create' | 'update';
   /** The stored object, for update. */
   old?: KubeObject;
-  /** 'status' for writes to the /status subresource: metadata and status rules only. */
+  /**
+   * 'status' for writes to the /status subresource: metadata and status rules only, and the schema of those alone
+   * (the rest of the object is the stored one's, checked when it was written).
+   */
   subresource?: string;
+  /** The caller has dropped every null from obj, and old is a stored object (which holds none): no walk for them. */
+  nullFree?: boolean;
 }
 
 /** Whether a null occurs anywhere in v. */
@@ -83,6 +88,25 @@ function hasNull(v: unknown): boolean {
   return false;
 }
 
+const statusViews = new WeakMap<TSchema, TSchema>();
+
+/**
+ * The part of a kind's schema a status write is checked against: apiVersion, kind, metadata and status (kube's status
+ * strategies keep the stored spec, so its schema is not run again on every status update). Built without the kind's
+ * definition name, so that it is compiled as a schema of its own.
+ */
+function statusView(schema: TSchema): TSchema {
+  let view = statusViews.get(schema);
+  if (!view) {
+    const s = schema as { type?: unknown; properties?: Record<string, TSchema>; required?: string[] };
+    const keep = ['apiVersion', 'kind', 'metadata', 'status'];
+    const properties = Object.fromEntries(Object.entries(s.properties ?? {}).filter(([k]) => keep.includes(k)));
+    view = { type: s.type ?? 'object', properties, required: (s.required ?? []).filter((k) => keep.includes(k)) } as unknown as TSchema;
+    statusViews.set(schema, view);
+  }
+  return view;
+}
+
 /**
  * Every problem with `obj` as {reason, message, field}, ready for errors.invalid(). Empty means valid.
  * Run it after defaulting (applyDefaults), as the API server does. Unknown fields are not errors here
@@ -91,7 +115,8 @@ function hasNull(v: unknown): boolean {
 export function validateObject(obj: unknown, opts: ValidateOptions): Cause[] {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return [invalid('', obj, 'must be a JSON object')];
   // Validation reads, never writes: a copy is needed only to drop nulls or to supply a missing metadata.
-  const o = (hasNull(obj) || (obj as { metadata?: unknown }).metadata === undefined ? dropNulls(structuredClone(obj)) : obj) as Record<string, unknown>;
+  const copy = (obj as { metadata?: unknown }).metadata === undefined || (!opts.nullFree && hasNull(obj));
+  const o = (copy ? dropNulls(structuredClone(obj)) : obj) as Record<string, unknown>;
   if (typeof o.apiVersion !== 'string' || o.apiVersion === '') return [required('apiVersion')];
   if (typeof o.kind !== 'string' || o.kind === '') return [required('kind')];
   const apiVersion = o.apiVersion;
@@ -103,14 +128,14 @@ export function validateObject(obj: unknown, opts: ValidateOptions): Cause[] {
   // A missing metadata is reported by the name rule ("name or generateName is required"), not as a type error.
   if (o.metadata === undefined && 'metadata' in ((schema as { properties?: object }).properties ?? {})) o.metadata = {};
 
-  const { causes, structural } = validateSchema(schema, o);
+  const { causes, structural } = validateSchema(opts.subresource === 'status' ? statusView(schema) : schema, o);
   if (structural) return causes;
   const rules = RULES[`${apiVersion}/${o.kind}`];
   const info = findByKind(o.apiVersion, o.kind);
   if (!rules || !info) return causes;
   const r = rules as KindRules<KubeObject>;
   const object = o as KubeObject;
-  const old = opts.old ? (hasNull(opts.old) ? (dropNulls(structuredClone(opts.old)) as KubeObject) : opts.old) : undefined;
+  const old = opts.old ? (!opts.nullFree && hasNull(opts.old) ? (dropNulls(structuredClone(opts.old)) as KubeObject) : opts.old) : undefined;
   const meta: ObjectMeta = object.metadata ?? {};
 
   causes.push(...validateObjectMeta(meta, info.namespaced, r.name));

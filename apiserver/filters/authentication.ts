@@ -1,6 +1,5 @@
 // Authentication: bearer tokens from a static token file or further token authenticators (service-account JWTs),
 // and x509 client certificates signed by the cluster CA.
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -80,8 +79,6 @@ export async function loadTokenFile(path: string): Promise<TokenEntry[]> {
   return parseTokenFile(await readFile(path, 'utf8'));
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
 /** A user and the audiences the token that names them was valid for. */
 export interface TokenUser {
   user: UserInfo;
@@ -95,7 +92,8 @@ export interface TokenUser {
 export type TokenAuthenticator = (token: string, audiences?: readonly string[]) => Promise<TokenUser | undefined>;
 
 export class Authenticator {
-  private readonly tokens: { hash: Buffer; user: UserInfo }[];
+  /** The static tokens' users, already in system:authenticated (never mutated: shared by their requests). */
+  private readonly tokens = new Map<string, UserInfo>();
 
   /**
    * `apiAudiences`: what static tokens, which name no audience, are valid for (kube-apiserver's --api-audiences).
@@ -108,13 +106,16 @@ export class Authenticator {
     private readonly apiAudiences: readonly string[] = [],
     private readonly anonymousPaths: readonly string[] = [],
   ) {
-    this.tokens = tokens.map((t) => ({ hash: digest(t.token), user: t.user }));
+    // The first line of a token wins, as the linear search this replaces found it.
+    for (const t of tokens) if (!this.tokens.has(t.token)) this.tokens.set(t.token, withAuthenticated(t.user));
   }
 
-  /** The static token file's user for a token. Digests are compared in constant time so a token cannot be guessed byte by byte. */
+  /**
+   * The static token file's user for a token: a map lookup, as kube's tokenfile authenticator does (the string is
+   * hashed whole, with the process's random hash seed, before any comparison: no byte-by-byte timing to guess from).
+   */
   private staticUser(token: string): UserInfo | undefined {
-    const h = digest(token);
-    return this.tokens.find((t) => timingSafeEqual(t.hash, h))?.user;
+    return this.tokens.get(token);
   }
 
   /**
@@ -127,7 +128,7 @@ export class Authenticator {
     if (user) {
       // Static tokens name no audience: they are good for the API server's only (kube's audience-agnostic wrapper).
       const valid = wanted.filter((a) => this.apiAudiences.includes(a));
-      return valid.length ? { user: withAuthenticated(user), audiences: valid } : undefined;
+      return valid.length ? { user, audiences: valid } : undefined;
     }
     for (const a of this.tokenAuthenticators) {
       const r = await a(token, wanted);
@@ -143,7 +144,7 @@ export class Authenticator {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!m?.[1]) throw errors.unauthorized();
       const hit = this.staticUser(m[1]);
-      if (hit) return withAuthenticated(hit);
+      if (hit) return hit;
       for (const a of this.tokenAuthenticators) {
         const r = await a(m[1]);
         if (r) return withAuthenticated(r.user);

@@ -14,10 +14,11 @@
 // Storage latency comes from a Storage wrapper (instrumentStorage) around the backend the registry writes through.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { findByResource, isRegistered, OTHER_VERSIONS, REVIEWS, RESOURCES } from '../../api/resources.js';
 import type { RequestInfo, Verb } from '../http/request-info.js';
 import type { Filter } from './chain.js';
+import { LabeledCounter, LabeledHistogram } from './series.js';
 import type { Logger } from '../../lib/logger.js';
 import type { DeleteOptions, KeyValue, ListOptions, ListResult, Storage, StorageWatch, UpdateFn, UpdateOptions, WatchOptions } from '../storage/interface.js';
 
@@ -100,9 +101,9 @@ const MAX_STORAGE_TYPES = 256;
 
 export class ApiServerMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<RequestLabel | 'code'>;
-  private readonly latency: Histogram<RequestLabel>;
-  private readonly storageLatency: Histogram<'operation' | 'type'>;
+  private readonly requests: LabeledCounter<RequestLabel | 'code'>;
+  private readonly latency: LabeledHistogram<RequestLabel>;
+  private readonly storageLatency: LabeledHistogram<'operation' | 'type'>;
   /** Storage key's `<group>/<resource>` → the type label ("pods", "deployments.apps"). */
   private readonly storageTypes = new Map<string, string>();
   private readonly sources: MetricsSource[] = [];
@@ -114,19 +115,19 @@ export class ApiServerMetrics {
   ) {
     const registers = [this.registry];
     const requestLabels: RequestLabel[] = ['verb', 'group', 'version', 'resource', 'subresource', 'scope', 'component'];
-    this.requests = new Counter({
-      name: 'apiserver_request_total',
-      help: 'Counter of apiserver requests broken out for each verb, API resource, scope, component and HTTP response code.',
-      labelNames: [...requestLabels, 'code'],
-      registers,
-    });
-    this.latency = new Histogram({
-      name: 'apiserver_request_duration_seconds',
-      help: 'Response latency distribution in seconds for each verb, group, version, resource, subresource, scope and component (watches and CONNECT excluded).',
-      labelNames: requestLabels,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.requests = new LabeledCounter(
+      'apiserver_request_total',
+      'Counter of apiserver requests broken out for each verb, API resource, scope, component and HTTP response code.',
+      [...requestLabels, 'code'],
+      this.registry,
+    );
+    this.latency = new LabeledHistogram(
+      'apiserver_request_duration_seconds',
+      'Response latency distribution in seconds for each verb, group, version, resource, subresource, scope and component (watches and CONNECT excluded).',
+      requestLabels,
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     new Gauge({
       name: 'apiserver_longrunning_requests',
       help: 'Gauge of all active long-running apiserver requests: the open watch streams.',
@@ -136,13 +137,7 @@ export class ApiServerMetrics {
         this.set({ verb: 'WATCH', component: COMPONENT }, openWatches());
       },
     });
-    this.storageLatency = new Histogram({
-      name: 'etcd_request_duration_seconds',
-      help: 'Storage request latency in seconds for each operation and object type.',
-      labelNames: ['operation', 'type'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.storageLatency = new LabeledHistogram('etcd_request_duration_seconds', 'Storage request latency in seconds for each operation and object type.', ['operation', 'type'], LATENCY_BUCKETS, this.registry);
   }
 
   /**

@@ -33,13 +33,26 @@ function decodeBody(req: IncomingMessage, body: Buffer, info: ResourceInfo): Obj
 }
 
 /** What a create or update sends: the object, its unknown fields handled as fieldValidation says, and the write's options. */
-async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query, info: ResourceInfo, store: Store): Promise<{ obj: Obj; dryRun: boolean; fieldManager: string }> {
+async function writeRequest(req: IncomingMessage, res: ServerResponse, q: Query, info: ResourceInfo, store: Store): Promise<{ obj: Obj; again: () => Obj; dryRun: boolean; fieldManager: string }> {
   const dryRun = dryRunParam(q);
   const mode = fieldValidationParam(q);
   const fieldManager = fieldManagerParam(q, req);
-  const obj = decodeBody(req, await readBody(req), info);
+  const body = await readBody(req);
+  const obj = decodeBody(req, body, info);
   checkUnknownFields(res, obj, info, mode, store.schema);
-  return { obj, dryRun, fieldManager };
+  // The same object decoded again (its unknown fields, already answered for, dropped): a create's retry starts from it.
+  const again = (): Obj => {
+    const o = decodeBody(req, body, info);
+    store.schema.prune(o);
+    return o;
+  };
+  return { obj, again, dryRun, fieldManager };
+}
+
+/** The revision an update's object was read at, when it names one (see UpdateOptions.seenAt). */
+function seenAt(obj: Obj): Pick<UpdateOptions, 'seenAt'> {
+  const rv = obj.metadata.resourceVersion;
+  return typeof rv === 'string' && /^[0-9]{1,15}$/.test(rv) ? { seenAt: Number(rv) } : {};
 }
 
 function listKind(info: ResourceInfo): string {
@@ -154,13 +167,13 @@ async function handleMain(req: IncomingMessage, res: ServerResponse, ri: Request
       return serveWatch(req, res, ri, info, store, ctx);
     case 'create': {
       const w = await writeRequest(req, res, q, info, store);
-      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, scope: requestScope(req, res) });
+      const created = await store.create(ri.namespace, w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, owned: true, again: w.again, scope: requestScope(req, res) });
       sendEncoded(res, 201, store.json(created));
       return;
     }
     case 'update': {
       const w = await writeRequest(req, res, q, info, store);
-      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true, scope: requestScope(req, res) });
+      const out = await store.update(ri.namespace, ri.name, () => w.obj, { dryRun: w.dryRun, fieldManager: w.fieldManager, currentReadOnly: true, ...seenAt(w.obj), scope: requestScope(req, res) });
       sendEncoded(res, out.created ? 201 : 200, store.json(out.obj));
       return;
     }
@@ -259,7 +272,7 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, ri: Reque
     const dryRun = dryRunParam(q);
     const manager = fieldManagerParam(q, req);
     const obj = decodeBody(req, await readBody(req), info);
-    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true, scope: requestScope(req, res) });
+    const out = await store.update(ri.namespace, ri.name, () => obj, { dryRun, fieldManager: manager, subresource, currentReadOnly: true, ...seenAt(obj), scope: requestScope(req, res) });
     sendEncoded(res, 200, store.json(out.obj));
     return;
   }

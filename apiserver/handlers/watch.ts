@@ -95,12 +95,33 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, ri: 
   // Send the headers now: client-go waits for them before it reads any event (kubectl wait would hang).
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
+  // The events of one turn of the event loop go out in one write (one TLS record, one syscall) rather than one each:
+  // the response stays corked from its first event of the turn until the turn's check phase.
+  let corked = false;
+  const uncork = (): void => {
+    if (!corked) return;
+    corked = false;
+    res.uncork();
+  };
   await opened.run({
-    send: (json) => res.write(typeof json === 'string' ? json + '\n' : json),
+    send: (json) => {
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
+      }
+      return res.write(typeof json === 'string' ? json + '\n' : json);
+    },
     buffered: () => res.writableLength,
     onClose: (listener) => res.on('close', listener),
-    end: () => res.end(),
-    abort: () => res.destroy(),
+    end: () => {
+      uncork();
+      res.end();
+    },
+    abort: () => {
+      uncork();
+      res.destroy();
+    },
   });
 }
 

@@ -215,10 +215,15 @@ export function toFieldsV1(set: Set<string>): JsonObject {
   const root: FieldTree = new Map();
   for (const s of set) {
     let node = root;
-    for (const el of split(s)) {
+    // The path's elements, read between separators without splitting it into an array.
+    for (let start = 0; ; ) {
+      const end = s.indexOf(SEP, start);
+      const el = end < 0 ? s.slice(start) : s.slice(start, end);
       let next = node.get(el);
       if (!next) node.set(el, (next = new Map()));
       node = next;
+      if (end < 0) break;
+      start = end + 1;
     }
   }
   return buildSorted(root);
@@ -228,7 +233,10 @@ type FieldTree = Map<string, FieldTree>;
 
 function buildSorted(t: FieldTree): JsonObject {
   const o: JsonObject = {};
-  for (const k of sortKeys([...t.keys()])) o[k] = buildSorted(t.get(k) ?? new Map());
+  for (const k of sortKeys([...t.keys()])) {
+    const child = t.get(k);
+    o[k] = child && child.size > 0 ? buildSorted(child) : {};
+  }
   return o;
 }
 

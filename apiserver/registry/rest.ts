@@ -64,6 +64,11 @@ export interface WriteOptions {
   managedFieldsSet?: boolean;
   /** The caller hands the object over (a decoded request body): the store changes it in place rather than a copy. */
   owned?: boolean;
+  /**
+   * With owned, for a create with a generated name: the object as it came, made again (the request body decoded
+   * anew). A name collision's retry starts from it, so the first try needs no copy of the input.
+   */
+  again?: () => Obj;
   /** Who writes (default: the server itself). */
   scope?: RequestScope;
 }
@@ -80,6 +85,13 @@ export interface UpdateOptions extends WriteOptions {
   currentReadOnly?: boolean;
   /** The subresource admission is told of when it is not `subresource` (a Scale written through its parent: "scale"). */
   admissionSubresource?: string;
+  /**
+   * The revision the writer read the object at (the resourceVersion its object carries; 0 for a write whose checks
+   * only a newer state can fail, as a binding's): the watch cache's state, once at least that new, is the first try
+   * even while the cache is behind this server's newest write of the type. The write names the revision it read, so a
+   * stale state is refused by storage and the next try reads storage.
+   */
+  seenAt?: number;
 }
 
 export interface DeleteParams {

@@ -8,7 +8,8 @@ const asKube = (o: Obj): KubeObject => o as unknown as KubeObject;
 export interface SchemaHooks {
   dropNulls(obj: Obj): void;
   applyDefaults(obj: Obj): void;
-  validate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string): StatusCause[];
+  /** nullFree: obj had its nulls dropped and old is a stored object (see ValidateOptions.nullFree). */
+  validate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string, nullFree?: boolean): StatusCause[];
   unknownFields(obj: Obj): string[];
   prune(obj: Obj): void;
 }
@@ -21,8 +22,8 @@ export const schemaHooks: SchemaHooks = {
   applyDefaults(obj: Obj): void {
     applyDefaults(asKube(obj));
   },
-  validate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string): StatusCause[] {
-    return validateObject(obj, { operation, ...(old ? { old: asKube(old) } : {}), ...(subresource ? { subresource } : {}) });
+  validate(obj: Obj, operation: 'create' | 'update', old?: Obj, subresource?: string, nullFree?: boolean): StatusCause[] {
+    return validateObject(obj, { operation, ...(old ? { old: asKube(old) } : {}), ...(subresource ? { subresource } : {}), ...(nullFree ? { nullFree } : {}) });
   },
   /** Paths of fields the kind's schema does not know (`spec.bogus`). */
   unknownFields(obj: Obj): string[] {

@@ -47,10 +47,13 @@ export function parseFieldSelector(sel: string | undefined | null): FieldRequire
 
 /** fields: the selectable field values of one object (strategy.fieldsOf). */
 export function matchFields(reqs: FieldRequirement[], fields: Record<string, string>): boolean {
-  return reqs.every((r) => {
+  // A loop, not every(): run for each selecting watcher on each change.
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i]!;
     const v = fields[r.field] ?? '';
-    return r.op === '=' ? v === r.value : v !== r.value;
-  });
+    if (r.op === '=' ? v !== r.value : v === r.value) return false;
+  }
+  return true;
 }
 
 /** Rejects selectors on fields the kind does not support, like kube-apiserver does (400). */

@@ -20,6 +20,9 @@ const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 /** How long a resourceVersion=0 read waits for the type's cache to sync before it reads storage instead. */
 const RECENT_SYNC_TIMEOUT_MS = 3000;
 
+/** What a status write reads of the object it is given: the rest is the stored object's. */
+const STATUS_READS = ['apiVersion', 'kind', 'metadata', 'status'];
+
 /** Thrown inside the write loop when the result equals what is stored: nothing is written. */
 class Unchanged {
   constructor(readonly obj: Obj) {}
@@ -68,6 +71,8 @@ export class Store {
   private lastWrite = 0;
   /** Selectable field values by object (see fieldsOf). */
   private readonly fieldValues = new WeakMap<Obj, Record<string, string>>();
+  /** The last two objects fieldsOf was asked for, newest first. */
+  private recentFields: [{ obj: Obj; fields: Record<string, string> } | undefined, { obj: Obj; fields: Record<string, string> } | undefined] = [undefined, undefined];
   /** Defaulting, validation and pruning of this kind (the strategy's, else the built-in schemas'). */
   readonly schema: SchemaHooks;
 
@@ -183,7 +188,7 @@ export class Store {
     this.checkKind(obj);
     if (!subresource) this.schema.applyDefaults(obj);
     const causes = [
-      ...this.schema.validate(obj, operation, old, subresource),
+      ...this.schema.validate(obj, operation, old, subresource, true),
       ...(subresource ? [] : operation === 'create' ? this.strategy.validate(obj) : old ? this.strategy.validateUpdate(obj, old) : []),
     ];
     if (causes.length) throw this.invalid(obj, causes);
@@ -244,10 +249,18 @@ export class Store {
     return (o) => (!labels || labels(o.metadata.labels)) && matchFields(fields, this.fieldsOf(o));
   }
 
-  /** An object's selectable fields, made once per object (the watch cache's objects are shared by every watcher). */
+  /**
+   * An object's selectable fields, made once per object (the watch cache's objects are shared by every watcher). A
+   * change is matched by every selecting watcher in turn (a node's agent each), against its new and its previous
+   * state: those two are kept at hand, so that each watcher costs no hash lookup.
+   */
   private fieldsOf(o: Obj): Record<string, string> {
+    const [a, b] = this.recentFields;
+    if (a?.obj === o) return a.fields;
+    if (b?.obj === o) return b.fields;
     let f = this.fieldValues.get(o);
     if (!f) this.fieldValues.set(o, (f = fieldsOf(this.strategy, o)));
+    this.recentFields = [{ obj: o, fields: f }, a];
     return f;
   }
 
@@ -400,7 +413,7 @@ export class Store {
     this.strategy.prepareForCreate(obj, opts.scope?.user);
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
-    const causes = [...this.schema.validate(obj, 'create'), ...this.strategy.validate(obj)];
+    const causes = [...this.schema.validate(obj, 'create', undefined, undefined, true), ...this.strategy.validate(obj)];
     if (causes.length) throw this.invalid(obj, causes);
     if (opts.fieldManager && !opts.managedFieldsSet) this.deps.trackFields?.(undefined, obj, this.managerRef(opts.fieldManager), this.strategy.listTypes);
     return obj;
@@ -408,10 +421,11 @@ export class Store {
 
   async create(namespace: string, input: Obj, opts: WriteOptions = {}): Promise<Obj> {
     const generated = !input.metadata.name && !!input.metadata.generateName;
-    // A generated name may need another try, from the object as it came.
-    const copy = !opts.owned || generated;
+    // A generated name may need another try, from the object as it came: a copy, or the caller's own again().
+    const copy = !opts.owned || (generated && !opts.again);
     for (let attempt = 0; ; attempt++) {
       let obj: Obj;
+      if (attempt > 0 && !copy && opts.again) input = opts.again();
       try {
         obj = this.prepareCreate(input, namespace, opts, copy);
         if (await this.admit({ operation: 'create', subresource: '', namespace, name: obj.metadata.name ?? '', obj, scope: opts.scope ?? SERVER_SCOPE, dryRun: !!opts.dryRun })) this.revalidate(obj, 'create');
@@ -434,14 +448,27 @@ export class Store {
     }
   }
 
+  /** Drops the nulls of some top-level fields of obj (and those fields when null). */
+  private dropNullsOf(obj: Obj, fields: readonly string[]): void {
+    const part: Record<string, unknown> = {};
+    for (const k of fields) if (k in obj) part[k] = obj[k];
+    this.schema.dropNulls(part as Obj);
+    for (const k of fields) {
+      if (k in part) obj[k] = part[k];
+      else delete obj[k];
+    }
+  }
+
   /** Applies the update rules to `next` given the stored `old`. */
   private prepareUpdate(next: Obj, old: Obj, opts: UpdateOptions): Obj {
     // Status and binding writes keep little of `next` and change only its metadata (copied here); every other
     // update changes it throughout, and a retry gives the same `next` again: a copy.
     const shallow = opts.subresource === 'status' || opts.subresource === 'binding';
     const obj = shallow ? { ...next, metadata: { ...next.metadata } } : structuredClone(next);
-    // A binding is server code's change to the stored object, which holds no nulls.
-    if (opts.subresource !== 'binding') this.schema.dropNulls(obj);
+    // A binding is server code's change to the stored object, which holds no nulls; a status write reads only some of
+    // the object it is given.
+    if (opts.subresource === 'status') this.dropNullsOf(obj, STATUS_READS);
+    else if (opts.subresource !== 'binding') this.schema.dropNulls(obj);
     this.checkKind(obj);
     const name = old.metadata.name ?? '';
     if (obj.metadata.name !== undefined && obj.metadata.name !== '' && obj.metadata.name !== name) {
@@ -459,7 +486,7 @@ export class Store {
       result = { ...old, metadata: { ...old.metadata }, status: obj.status };
       if (obj.status === undefined) delete result.status;
       this.strategy.prepareForStatusUpdate?.(result, old);
-      const causes = this.schema.validate(result, 'update', old, 'status');
+      const causes = this.schema.validate(result, 'update', old, 'status', true);
       if (causes.length) throw this.invalid(result, causes);
     } else if (opts.subresource === 'finalize') {
       const spec = typeof old.spec === 'object' && old.spec !== null ? old.spec : {};
@@ -482,7 +509,7 @@ export class Store {
       delete m.selfLink;
       this.schema.applyDefaults(result);
       this.strategy.prepareForUpdate(result, old);
-      const causes = [...this.schema.validate(result, 'update', old), ...this.strategy.validateUpdate(result, old)];
+      const causes = [...this.schema.validate(result, 'update', old, undefined, true), ...this.strategy.validateUpdate(result, old)];
       if (causes.length) throw this.invalid(result, causes);
     }
     result.metadata.resourceVersion = old.metadata.resourceVersion;
@@ -508,7 +535,8 @@ export class Store {
     for (let attempt = 0; attempt < 100; attempt++) {
       // The first attempt starts from the watch cache's state when it has this server's writes (kube's cached
       // GuaranteedUpdate); the write's expected revision catches a stale one, and any doubt reads storage again.
-      const cached = attempt === 0 && !opts.dryRun ? this.cacher().current(key, this.lastWrite) : undefined;
+      const atLeast = opts.seenAt !== undefined && opts.seenAt < this.lastWrite ? opts.seenAt : this.lastWrite;
+      const cached = attempt === 0 && !opts.dryRun ? this.cacher().current(key, atLeast) : undefined;
       const kv =
         cached?.kv ??
         (await this.storage.get(key).catch((e: unknown) => {

@@ -81,7 +81,7 @@ export function defaultStrategy(info: ResourceInfo, overrides: Partial<Strategy>
 /** The selectable field values of obj: metadata.name, metadata.namespace and the strategy's fields. */
 export function fieldsOf(strategy: Strategy, obj: Obj): Record<string, string> {
   const out: Record<string, string> = { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '' };
-  if (strategy.fields) return { ...out, ...strategy.fields(obj) };
+  if (strategy.fields) return Object.assign(out, strategy.fields(obj));
   for (const f of strategy.selectableFields) out[f] = str(getPath(obj, f));
   return out;
 }

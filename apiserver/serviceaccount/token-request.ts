@@ -87,13 +87,20 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
   });
 }
 
+/** Whether a token has the three dot-separated parts of a compact JWS (counted without splitting a kilobyte string). */
+function isJwsShaped(token: string): boolean {
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  return second > 0 && token.indexOf('.', second + 1) < 0;
+}
+
 /**
  * Accepts this server's service-account JWTs while the account (and the pod the token is bound to) still exists
  * with the uid the token names; anything else is not this authenticator's token (401 follows).
  */
 export function serviceAccountAuthenticator(deps: ServiceAccountTokenDeps, log: Logger): TokenAuthenticator {
   return async (token, audiences): Promise<TokenUser | undefined> => {
-    if (token.split('.').length !== 3) return undefined;
+    if (!isJwsShaped(token)) return undefined;
     let claims;
     try {
       claims = await deps.issuer.verify(token, audiences?.length ? audiences : undefined);

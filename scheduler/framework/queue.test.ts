@@ -27,18 +27,40 @@ describe('SchedulingQueue', () => {
     assert.equal(await waiting, undefined);
   });
 
-  it('keeps an unschedulable pod until an event its plugins registered for, never on a timer', async () => {
+  it('keeps an unschedulable pod until an event its plugins registered for', async () => {
     const clock = new FakeClock();
     const q = new SchedulingQueue({ clock, eventHelps: (qp, ev) => qp.unschedulablePlugins.has('NodeResourcesFit') && ev === 'NodeAdd' });
     q.add(pod('p'));
     const qp = (await q.pop())!;
     q.addUnschedulable(qp, ['NodeResourcesFit']);
     assert.equal(q.pending.unschedulable, 1);
-    await clock.advance(3_600_000);
-    assert.equal(q.pending.unschedulable, 1, 'still waiting after an hour');
+    await clock.advance(4 * 60_000);
+    assert.equal(q.pending.unschedulable, 1, 'still waiting after 4 minutes');
     assert.equal(q.onEvent('NodeTaintChange'), 0, 'an event that cannot help');
     assert.equal(q.onEvent('NodeAdd'), 1);
     assert.equal(q.pending.active + q.pending.backoff, 1);
+  });
+
+  it('tries a pod unschedulable for over 5 minutes again without an event (flushUnschedulablePodsLeftover, every 30 s)', async () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+    const q = new SchedulingQueue({ clock, eventHelps: () => false, onIncoming: (queue, event) => seen.push(`${queue}/${event}`) });
+    q.add(pod('early'));
+    q.addUnschedulable((await q.pop())!, ['NodeResourcesFit']);
+    await clock.advance(60_000);
+    q.add(pod('late'));
+    q.addUnschedulable((await q.pop())!, ['NodeResourcesFit']);
+    seen.length = 0;
+    await clock.advance(4 * 60_000);
+    assert.equal(q.pending.unschedulable, 2, 'both still waiting after 4 and 5 minutes');
+    await clock.advance(60_000);
+    assert.deepEqual(q.pending, { active: 1, backoff: 0, unschedulable: 1, gated: 0, inFlight: 0 }, 'the first, unschedulable for 6 minutes, went back');
+    assert.deepEqual(seen, ['active/UnschedulableTimeout']);
+    assert.equal((await q.pop())!.pi.pod.metadata?.name, 'early');
+    await clock.advance(60_000);
+    assert.equal(q.pending.unschedulable, 0, 'the second followed a minute later');
+    q.close();
+    assert.equal(clock.pending, 0, 'close stops the periodic flush');
   });
 
   it('looks only at the unschedulable pods an event may help: a binding costs nothing with 10,000 pods waiting for room', async () => {

@@ -1,11 +1,13 @@
 // The scheduling queue: an active heap (priority, then arrival), a backoff heap (1 s doubling to 10 s by default) and
-// an unschedulable set. Pods leave the unschedulable set only when a cluster event arrives that one of the plugins
-// that rejected them registered for (a node added, a pod deleted, ...), never on a timer. The unschedulable pods are
-// filed by the events that can help them when they fail, so that an event (one per binding) looks only at the pods
-// it may help, not at every unschedulable pod.
+// an unschedulable set. Pods leave the unschedulable set when a cluster event arrives that one of the plugins that
+// rejected them registered for (a node added, a pod deleted, ...), or when they have waited there longer than
+// podMaxInUnschedulableMs (kube's flushUnschedulablePodsLeftover: every 30 s, pods unschedulable for over 5 min get
+// another try, in case an event that would have helped them was missed). The unschedulable pods are filed by the
+// events that can help them when they fail, so that an event (one per binding) looks only at the pods it may help,
+// not at every unschedulable pod.
 import type { Pod } from '../../api/index.js';
 import { exponentialDelay } from '../../lib/backoff.js';
-import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { every, realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { KeyedHeap } from './heap.js';
 import { PodInfo, podKey } from './node-info.js';
 import { ALL_EVENTS, type ClusterEvent } from './types.js';
@@ -29,6 +31,8 @@ export interface QueueOptions {
   clock?: Clock;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long a pod may stay unschedulable before it is tried again without an event (kube: 5 min). */
+  podMaxInUnschedulableMs?: number;
   /** Whether a cluster event can help a pod that qp.unschedulablePlugins (never empty here) rejected. */
   eventHelps?(qp: QueuedPod, event: ClusterEvent): boolean;
   /** A pod entered a queue, and why (scheduler_queue_incoming_pods_total's labels). */
@@ -37,7 +41,12 @@ export interface QueueOptions {
 
 export type QueueName = 'active' | 'backoff' | 'unschedulable' | 'gated';
 /** kube-scheduler's event labels: the pod's own add or update, a failed attempt, a backoff over, or a cluster event. */
-export type IncomingEvent = 'PodAdd' | 'PodUpdate' | 'ScheduleAttemptFailure' | 'BackoffComplete' | ClusterEvent;
+export type IncomingEvent = 'PodAdd' | 'PodUpdate' | 'ScheduleAttemptFailure' | 'BackoffComplete' | 'UnschedulableTimeout' | ClusterEvent;
+
+/** kube-scheduler's DefaultPodMaxInUnschedulablePodsDuration. */
+export const DEFAULT_POD_MAX_IN_UNSCHEDULABLE_MS = 5 * 60_000;
+/** How often the unschedulable pods are looked at for ones that waited too long (kube: every 30 s). */
+export const UNSCHEDULABLE_FLUSH_PERIOD_MS = 30_000;
 
 interface InFlight {
   qp: QueuedPod;
@@ -60,6 +69,8 @@ export class SchedulingQueue {
   private readonly clock: Clock;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly podMaxInUnschedulableMs: number;
+  private readonly leftoverFlush: TimerHandle;
   private readonly eventHelps: (qp: QueuedPod, event: ClusterEvent) => boolean;
   private readonly incoming: (queue: QueueName, event: IncomingEvent) => void;
   private readonly active = new KeyedHeap<QueuedPod>(
@@ -86,8 +97,11 @@ export class SchedulingQueue {
     this.clock = opts.clock ?? realClock;
     this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.podMaxInUnschedulableMs = opts.podMaxInUnschedulableMs ?? DEFAULT_POD_MAX_IN_UNSCHEDULABLE_MS;
     this.eventHelps = opts.eventHelps ?? (() => true);
     this.incoming = opts.onIncoming ?? (() => undefined);
+    // flushUnschedulableLeftover cannot throw: there is nothing for the error handler to see.
+    this.leftoverFlush = every(this.clock, UNSCHEDULABLE_FLUSH_PERIOD_MS, () => this.flushUnschedulableLeftover(), () => undefined, { delayFirst: true });
   }
 
   get schedulingCycle(): number {
@@ -305,8 +319,28 @@ export class SchedulingQueue {
     this.armBackoffTimer();
   }
 
+  /**
+   * Pods unschedulable for longer than podMaxInUnschedulableMs go back to backoff or active (kube's
+   * flushUnschedulablePodsLeftover). The set keeps filing order, which is failure order, so the scan stops at the first
+   * pod that has not waited long enough.
+   */
+  flushUnschedulableLeftover(): number {
+    const now = this.clock.now();
+    const due: QueuedPod[] = [];
+    for (const qp of this.unschedulable.values()) {
+      if (now - qp.failedAt <= this.podMaxInUnschedulableMs) break;
+      due.push(qp);
+    }
+    for (const qp of due) {
+      this.unfile(qp);
+      this.requeue(qp, 'UnschedulableTimeout');
+    }
+    return due.length;
+  }
+
   close(): void {
     this.closed = true;
+    this.leftoverFlush.cancel();
     this.backoffTimer?.handle.cancel();
     for (const w of this.waiters.splice(0)) w(undefined);
   }

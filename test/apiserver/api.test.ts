@@ -204,6 +204,30 @@ describe('apiserver', function () {
       assert.match(String(meta(r.json).name), /^gen-[a-z0-9]{5}$/);
     });
 
+    it('retries a generated name that is taken from the body as sent: the second try is the same pod as the first would have been', async () => {
+      const taken = await h.call('POST', `${NS}/pods`, { body: podManifest('retry-bbbbb') });
+      assert.equal(taken.status, 201, taken.text);
+      // The server's first five draws pick 'b' each (the taken name); later ones are random again.
+      const random = Math.random;
+      let draws = 0;
+      Math.random = () => (++draws <= 5 ? 0 : random());
+      let r;
+      try {
+        r = await h.call('POST', `${NS}/pods`, { body: { ...podManifest(''), metadata: { generateName: 'retry-', labels: { app: 'retry' } } } });
+      } finally {
+        Math.random = random;
+      }
+      assert.equal(r.status, 201, r.text);
+      assert.ok(draws >= 10, `the name was drawn twice (${draws} draws)`);
+      assert.match(String(meta(r.json).name), /^retry-[a-z0-9]{5}$/);
+      assert.notEqual(meta(r.json).name, 'retry-bbbbb');
+      assert.deepEqual(meta(r.json).labels, { app: 'retry' });
+      // Defaults and admission ran once on the body as sent, not again on the first try's result.
+      const strip = (o: unknown): unknown => JSON.parse(JSON.stringify(spec(o)).replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-'));
+      assert.deepEqual(strip(r.json), strip(taken.json));
+      assert.equal((meta(r.json).managedFields as unknown[]).length, 1);
+    });
+
     it('answers 409 AlreadyExists for a duplicate create', async () => {
       await h.call('POST', `${NS}/configmaps`, { body: { metadata: { name: 'dup' } } });
       const r = await h.call('POST', `${NS}/configmaps`, { body: { metadata: { name: 'dup' } } });

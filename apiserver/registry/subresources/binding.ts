@@ -25,7 +25,8 @@ export const bindingStorage: SubresourceFactory = (parent, { clock }) => ({
         conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(clock.now()) });
         return { ...cur, spec: { ...spec, nodeName: node }, status: { ...status, conditions } };
       },
-      { dryRun: opts.dryRun, subresource: 'binding', currentReadOnly: true, scope: opts.scope },
+      // Not being deleted and not bound only ever become false: a stale state passes them no more than the current one.
+      { dryRun: opts.dryRun, subresource: 'binding', currentReadOnly: true, seenAt: 0, scope: opts.scope },
     );
   },
 });
