@@ -53,8 +53,9 @@ export interface ContainerFilterLike {
   labelSelector?: StringMap;
 }
 
-export function listContainers(containers: ContainerStore, f: ContainerFilterLike | null | undefined): Promise<ContainerRecord[]> {
-  return containers.list((c) => (!f?.id || c.id.startsWith(f.id)) && (!f?.podSandboxId || c.sandboxId.startsWith(f.podSandboxId)) && matchLabels(c.config.labels, f?.labelSelector));
+/** The matching records themselves, read-only (listings change nothing). */
+export function listContainers(containers: ContainerStore, f: ContainerFilterLike | null | undefined): Readonly<ContainerRecord>[] {
+  return containers.peek((c) => (!f?.id || c.id.startsWith(f.id)) && (!f?.podSandboxId || c.sandboxId.startsWith(f.podSandboxId)) && matchLabels(c.config.labels, f?.labelSelector));
 }
 
 export function containerMethods(d: RuntimeDeps): ContainerMethods {
@@ -98,7 +99,7 @@ export function containerMethods(d: RuntimeDeps): ContainerMethods {
 
     async ListContainers(req) {
       const f = req.filter;
-      const views = (await Promise.all((await listContainers(containers, f)).map((c) => containers.view(c)))).filter((v) => !f?.state || v.state === f.state.state);
+      const views = (await Promise.all(listContainers(containers, f).map((c) => containers.view(c)))).filter((v) => !f?.state || v.state === f.state.state);
       return {
         containers: views.map((v) => ({
           id: v.record.id,

@@ -42,7 +42,7 @@ export interface ContainerRecord {
 }
 
 export interface ContainerView {
-  record: ContainerRecord;
+  record: Readonly<ContainerRecord>;
   state: ContainerState;
   startedAt: string;
   finishedAt: string;
@@ -116,6 +116,11 @@ export class ContainerStore {
     return this.records.list(match);
   }
 
+  /** The records themselves (of those that match), read-only: for listings that change nothing. */
+  peek(match?: (rec: Readonly<ContainerRecord>) => boolean): Readonly<ContainerRecord>[] {
+    return this.records.peek(match);
+  }
+
   async get(id: string): Promise<ContainerRecord> {
     if (!id) throw invalid('container id is empty');
     const rec = this.records.get(id);
@@ -128,12 +133,12 @@ export class ContainerStore {
   }
 
   async imagesInUse(): Promise<ImagesInUse> {
-    const all = await this.list();
+    const all = this.peek();
     return { imageIds: new Set(all.map((c) => c.imageId)), chainIds: new Set(all.flatMap((c) => c.chainIds)) };
   }
 
   /** What state the container is in, from the files the monitor left and whether processes live. */
-  async view(rec: ContainerRecord): Promise<ContainerView> {
+  async view(rec: Readonly<ContainerRecord>): Promise<ContainerView> {
     const { exit, started } = this.monitorFiles(rec.id);
     const base = { record: rec, startedAt: started?.startedAt ?? '0', finishedAt: '0', exitCode: 0, reason: '', message: '' };
     if (exit) {
@@ -170,11 +175,8 @@ export class ContainerStore {
     if (sandbox.state !== 'SANDBOX_READY') throw new RuntimeError('FailedPrecondition', `pod sandbox ${sandbox.id} is not ready`);
     const md = config.metadata;
     if (!md?.name) throw invalid('container metadata.name is required');
-    for (const other of await this.list()) {
-      if (other.sandboxId === sandbox.id && other.config.metadata?.name === md.name && other.config.metadata.attempt === md.attempt) {
-        throw new RuntimeError('AlreadyExists', `container ${md.name} attempt ${md.attempt} already exists in sandbox ${sandbox.id} as ${other.id}`);
-      }
-    }
+    const [other] = this.peek((o) => o.sandboxId === sandbox.id && o.config.metadata?.name === md.name && o.config.metadata.attempt === md.attempt);
+    if (other) throw new RuntimeError('AlreadyExists', `container ${md.name} attempt ${md.attempt} already exists in sandbox ${sandbox.id} as ${other.id}`);
     const imageName = config.image?.image ?? '';
     if (!imageName) throw invalid('container image is required');
     const image = await this.images.find(imageName);

@@ -26,6 +26,22 @@ export class RecordFiles<T extends { id: string }> {
     }
   }
 
+  /**
+   * The records that match, not copies: for callers that only read them (a pod sync lists the containers, and a
+   * node's hundred records cloned per list were most of the runtime's CPU in a list). Changing one changes the cache.
+   */
+  peek(match?: (rec: Readonly<T>) => boolean): Readonly<T>[] {
+    const out: Readonly<T>[] = [];
+    for (const rec of this.cache.values()) if (!match || match(rec)) out.push(rec);
+    return out;
+  }
+
+  /** Whether a record matches (no copy made). */
+  some(match: (rec: Readonly<T>) => boolean): boolean {
+    for (const rec of this.cache.values()) if (match(rec)) return true;
+    return false;
+  }
+
   /** Copies of the records that match: callers may change them and save(). */
   list(match?: (rec: T) => boolean): T[] {
     const out: T[] = [];

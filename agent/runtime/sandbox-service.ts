@@ -81,7 +81,7 @@ export function sandboxMethods(d: RuntimeDeps): SandboxMethods {
 
     async ListPodSandbox(req) {
       const f = req.filter;
-      const items = await sandboxes.list(
+      const items = sandboxes.peek(
         (s) => (!f?.id || s.id.startsWith(f.id)) && (!f?.state || s.state === f.state.state) && matchLabels(s.config.labels, f?.labelSelector),
       );
       return {

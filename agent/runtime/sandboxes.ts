@@ -69,6 +69,11 @@ export class SandboxStore {
     return this.records.list(match);
   }
 
+  /** The records themselves (of those that match), read-only: for listings that change nothing. */
+  peek(match?: (rec: Readonly<SandboxRecord>) => boolean): Readonly<SandboxRecord>[] {
+    return this.records.peek(match);
+  }
+
   /** By full id or unique prefix. */
   async get(id: string): Promise<SandboxRecord> {
     if (!id) throw invalid('pod sandbox id is empty');
@@ -90,12 +95,9 @@ export class SandboxStore {
     const md = config.metadata;
     if (!md?.name) throw invalid('pod sandbox metadata.name is required');
     if (runtimeHandler && runtimeHandler !== 'runc') throw invalid(`unknown runtime handler "${runtimeHandler}"`);
-    for (const other of await this.list()) {
-      const o = other.config.metadata;
-      if (o && o.name === md.name && o.namespace === md.namespace && o.uid === md.uid && o.attempt === md.attempt) {
-        throw new RuntimeError('AlreadyExists', `pod sandbox ${md.namespace}/${md.name} attempt ${md.attempt} already exists as ${other.id}`);
-      }
-    }
+    const same = (o: SandboxRecord['config']['metadata']): boolean => !!o && o.name === md.name && o.namespace === md.namespace && o.uid === md.uid && o.attempt === md.attempt;
+    const [other] = this.records.peek((r) => same(r.config.metadata));
+    if (other) throw new RuntimeError('AlreadyExists', `pod sandbox ${md.namespace}/${md.name} attempt ${md.attempt} already exists as ${other.id}`);
     const ns = config.linux?.securityContext?.namespaceOptions;
     if (ns?.usernsOptions && ns.usernsOptions.mode !== 'NODE') {
       // runc 1.1 maps ids but cannot id-map mounts: the rootfs and volumes would need a chowned copy per pod.

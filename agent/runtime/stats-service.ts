@@ -41,7 +41,7 @@ export function statsMethods(d: RuntimeDeps): StatsMethods {
 
     async ListContainerStats(req) {
       const live: ContainerRecord[] = [];
-      for (const c of await listContainers(containers, req.filter)) if ((await containers.view(c)).state === 'CONTAINER_RUNNING') live.push(c);
+      for (const c of listContainers(containers, req.filter)) if ((await containers.view(c)).state === 'CONTAINER_RUNNING') live.push(c);
       return { stats: await Promise.all(live.map(stats)) };
     },
   };

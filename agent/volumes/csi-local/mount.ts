@@ -13,8 +13,19 @@ function mountPoints(): string[] {
   return info.split('\n').map((l) => unescape(l.split(' ')[4] ?? ''));
 }
 
+/** A path as mountinfo writes it (space, tab, newline and backslash as \ooo). */
+const escape = (s: string): string => s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+
+/** Compares mountinfo's mount points with the path escaped once, not every line unescaped (a node has hundreds). */
 export async function isMountPoint(path: string): Promise<boolean> {
-  return mountPoints().includes(path);
+  const field = ` ${escape(path)} `;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    // Fields: id, parent, major:minor, root, mount point: the fifth is the one after the fourth space.
+    let at = -1;
+    for (let i = 0; i < 4 && (at = line.indexOf(' ', at + 1)) >= 0; i++);
+    if (at >= 0 && line.startsWith(field, at)) return true;
+  }
+  return false;
 }
 
 /** Mount points strictly under dir, in mountinfo's order (a mount made on top of another comes after it). */

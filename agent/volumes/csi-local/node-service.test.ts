@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolume } from '../../../api/index.js';
-import { isMountPoint, unmount } from './mount.js';
+import { bindMount, isMountPoint, unmount } from './mount.js';
 import { LocalPathNodeService, localPathVolume, NodeVolumeError } from './node-service.js';
 
 describe('local-path node service', () => {
@@ -63,6 +63,19 @@ describe('local-path node service', () => {
     }
     await node.nodeUnpublishVolume({ volumeId: 'v', targetPath: rw }); // gone already: fine
     assert.equal(readFileSync(join(dir, 'written-in-pod'), 'utf8'), 'hello', 'the data outlives the pod');
+  });
+
+  it('tells a mount point whose path mountinfo escapes (space, tab, newline, backslash) from its neighbours', async () => {
+    const src = join(base, 'src');
+    mkdirSync(src);
+    const odd = target('a b\tc\nd\\e');
+    mkdirSync(odd, { recursive: true });
+    const plain = join(base, 'pods', 'a b\tc\nd\\e');
+    assert.ok(!(await isMountPoint(odd)));
+    await bindMount(src, odd, false);
+    assert.ok(await isMountPoint(odd));
+    assert.ok(!(await isMountPoint(plain)), 'its parent is not a mount point');
+    assert.ok(!(await isMountPoint(`${odd} `)), 'nor a path with the next field glued on');
   });
 
   it('refuses to publish a volume that was not staged', async () => {
