@@ -14,6 +14,14 @@ export interface RawRunc {
 
 const CGROUP_PARENT = 'ketch-bench-raw';
 
+/** Every cgroup v1 hierarchy runc makes a container's cgroup in on these hosts (named `systemd` and `unified` too). */
+const HIERARCHIES = ['memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'devices', 'freezer', 'cpuset', 'systemd', 'unified'];
+
+/** Removes a bench's (emptied) parent cgroup from every hierarchy, and from the root of a cgroup v2 host. */
+export async function removeBenchCgroups(parent: string): Promise<void> {
+  await run('rmdir', ['--ignore-fail-on-non-empty', ...[...HIERARCHIES, ''].map((c) => join('/sys/fs/cgroup', c, parent))], { allowFailure: true });
+}
+
 export async function rawRunc(work: string): Promise<RawRunc> {
   const bundle = join(work, 'raw-bundle');
   const rootfs = join(bundle, 'rootfs');
@@ -46,8 +54,7 @@ export async function rawRunc(work: string): Promise<RawRunc> {
     async cleanup() {
       for (const id of started) await run('runc', ['--root', runcRoot, 'delete', '--force', id], { allowFailure: true });
       started.length = 0;
-      const controllers = ['memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'devices', 'freezer', 'cpuset', 'unified', ''];
-      await run('rmdir', ['--ignore-fail-on-non-empty', ...controllers.map((c) => join('/sys/fs/cgroup', c, CGROUP_PARENT))], { allowFailure: true });
+      await removeBenchCgroups(CGROUP_PARENT);
     },
   };
 }

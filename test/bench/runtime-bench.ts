@@ -17,6 +17,7 @@ import { buildBusyboxImage, pushImage } from '../support/runtime/oci-image.js';
 import { rootLogger } from '../../lib/logger.js';
 import { startRegistry } from '../support/runtime/registry.js';
 import { type CpuMeter, cpuMeter } from './cpu.js';
+import { removeBenchCgroups } from './raw-runc.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 50);
 /** After each timed start, before the next: work that a start leaves running (a monitor booting) is charged to it. */
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
     const runcRoot = join(work, 'runc-raw');
     cleanups.unshift(async () => {
       for (let i = 0; i < PODS; i++) await run('runc', ['--root', runcRoot, 'delete', '--force', `raw-${i}`], { allowFailure: true });
-      await run('rmdir', ['-p', '--ignore-fail-on-non-empty', ...['memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'devices', 'freezer', 'cpuset'].map((c) => `/sys/fs/cgroup/${c}/ketch-bench`)], { allowFailure: true });
+      await removeBenchCgroups('ketch-bench');
     });
 
     const samples: { ours: Sample[]; containerd: Sample[]; runc: number[] } = { ours: [], containerd: [], runc: [] };
