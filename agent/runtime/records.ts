@@ -36,12 +36,6 @@ export class RecordFiles<T extends { id: string }> {
     return out;
   }
 
-  /** Whether a record matches (no copy made). */
-  some(match: (rec: Readonly<T>) => boolean): boolean {
-    for (const rec of this.cache.values()) if (match(rec)) return true;
-    return false;
-  }
-
   /** Copies of the records that match: callers may change them and save(). */
   list(match?: (rec: T) => boolean): T[] {
     const out: T[] = [];
