@@ -8,10 +8,11 @@
 // subPath is made as directories, each under its parent's descriptor.
 import { spawn } from 'node:child_process';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { errnoOf } from '../lib/errno.js';
 import { ContainerConfigError } from './pod-config.js';
+import { isMountPoint } from './volumes/csi-local/mount.js';
 
 /** Under the pod's volumes directory (a name no volume can have): the volume teardown unmounts what is there. */
 export const SUBPATHS_DIR = '.subpaths';
@@ -84,10 +85,6 @@ function resolveInside(base: string, subPath: string): string[] {
   return relative(base, real).split('/').filter(Boolean);
 }
 
-async function isMounted(path: string): Promise<boolean> {
-  return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === path);
-}
-
 function runMount(args: string[], fd?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('mount', args, { stdio: fd === undefined ? ['ignore', 'ignore', 'pipe'] : ['ignore', 'ignore', 'pipe', fd] });
@@ -106,7 +103,7 @@ export async function bindSubPath(volume: string, subPath: string, target: strin
   const fd = openSubPath(volume, subPath);
   try {
     const isDir = fstatSync(fd).isDirectory();
-    while (await isMounted(target)) await unmount(target);
+    while (await isMountPoint(target)) await unmount(target);
     await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
     // What an earlier attempt left is removed without recursion: a directory still holding something fails here.
     await rmdir(target).catch((err: unknown) => {

@@ -1,7 +1,7 @@
 // Pod volumes on the host, under ROOT/pods/<uid>/volumes/<name>: emptyDir (tmpfs for medium Memory), hostPath,
 // configMap, secret, downwardAPI, projected (with service-account tokens from the TokenRequest API), and claims
 // (persistentVolumeClaim and ephemeral, bind-mounted from their PersistentVolume: volumes/claims.ts).
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DEFAULT_LOCAL_PATH_ROOT, type KeyToPath, type Pod, type Volume } from '../api/index.js';
 import type { RestClient } from '../client/index.js';
@@ -11,7 +11,7 @@ import { ContainerConfigError, fieldPathValue, type ObjectCache } from './pod-co
 import { TokenManager } from './token-manager.js';
 import { MountError, applyFsGroup, ensureTmpfs, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
 import { ClaimError, ClaimReads, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
-import { mountsUnder } from './volumes/csi-local/mount.js';
+import { mountsToUnmount, mountsUnder } from './volumes/csi-local/mount.js';
 import { run } from './runtime/command-runner.js';
 import { setVolumeOwnership } from './volumes/ownership.js';
 
@@ -284,12 +284,7 @@ export class VolumeManager {
  * stop for the pods of a node it ran (their volumes outlive the removed sandboxes otherwise).
  */
 export async function unmountUnder(base: string): Promise<void> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = info
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((mp): mp is string => !!mp && mp.startsWith(`${base}/`))
-    .sort((a, b) => b.length - a.length);
+  const points = await mountsToUnmount(base);
   // Busy (a process of the pod still inside): detached now, freed when the last user goes.
   for (const mp of points) await run('umount', [mp]).catch(() => run('umount', ['-l', mp]));
 }

@@ -3,7 +3,7 @@
 // power loss) tells a dead run's leftovers (removed: containers, veths, network namespaces, mounts, cgroups, the bridge
 // and with it its pod-CIDR route) from a live cluster's network (then it refuses the pod CIDR with a clear message).
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../cri/errors.js';
 import { run } from './command-runner.js';
@@ -11,6 +11,7 @@ import { removeCgroup } from './cgroups.js';
 import { readJson, writeJson } from './files.js';
 import { procStartTime } from './monitor-pool.js';
 import { cidrWithin } from './cidr.js';
+import { mountsToUnmount } from '../volumes/csi-local/mount.js';
 import { isNotExist } from '../../lib/errno.js';
 import { logger } from '../../lib/logger.js';
 
@@ -83,18 +84,8 @@ async function bridgeMembers(bridge: string): Promise<string[]> {
     .filter((x): x is string => Boolean(x));
 }
 
-/** Mount points at or under dir, deepest first. */
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = info
-    .split('\n')
-    .map((l) => l.split(' ')[4]?.replace(/\\040/g, ' '))
-    .filter((p): p is string => Boolean(p) && (p === dir || p!.startsWith(`${dir}/`)));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
-}
-
 async function unmountAll(dir: string): Promise<number> {
-  const points = await mountsUnder(dir);
+  const points = await mountsToUnmount(dir, true);
   for (const p of points) {
     const r = await run('umount', [p], { allowFailure: true });
     if (r.code !== 0) await run('umount', ['-l', p], { allowFailure: true });

@@ -33,6 +33,12 @@ export async function mountsUnder(dir: string): Promise<string[]> {
   return mountPoints().filter((mp) => mp.startsWith(`${dir}/`));
 }
 
+/** Mount points under dir (and dir itself when withSelf), each once, deepest first: the order to unmount them in. */
+export async function mountsToUnmount(dir: string, withSelf = false): Promise<string[]> {
+  const points = mountPoints().filter((mp) => mp.startsWith(`${dir}/`) || (withSelf && mp === dir));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
 /** `mount --bind source target`, then a read-only remount when readOnly (a bind mount takes no ro flag at once). */
 export async function bindMount(source: string, target: string, readOnly: boolean): Promise<void> {
   await run('mount', ['--bind', source, target]);
