@@ -7,3 +7,4 @@ export * from './leader-election.js';
 export * from './events.js';
 export * from './object-ref.js';
 export * from './resources.js';
+export * from './created-meta.js';

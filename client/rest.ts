@@ -8,6 +8,7 @@ import { listOptionsQuery, type ListOptions } from '../api/list-options.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { failoverVerdict, NOT_SENT_CODE, ServerBalancer } from './balancer.js';
 import type { ClientConfig } from './kubeconfig.js';
+import { createdMeta, type CreatedMeta } from './created-meta.js';
 
 /** What a client needs to know about a resource to build its URLs. */
 export interface ResourceRef {
@@ -81,9 +82,13 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
 
 function queryString(q: Query | undefined): string {
   if (!q) return '';
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
-  const s = p.toString();
+  let p: URLSearchParams | undefined;
+  // Most requests have no query: no URLSearchParams for them.
+  for (const k in q) {
+    const v = q[k];
+    if (v !== undefined && v !== '') (p ??= new URLSearchParams()).set(k, String(v));
+  }
+  const s = p?.toString();
   return s ? `?${s}` : '';
 }
 
@@ -293,14 +298,18 @@ export class RestClient {
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.open(method, path, { timeoutMs: 60_000, ...opts });
-    const text = await readAll(res);
+    const text = await this.requestText(method, path, opts);
     if (!text) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
       return text as T;
     }
+  }
+
+  /** The body of a request's answer, undecoded. */
+  async requestText(method: string, path: string, opts: RequestOptions = {}): Promise<string> {
+    return readAll(await this.open(method, path, { timeoutMs: 60_000, ...opts }));
   }
 
   /** A client for one resource type. */
@@ -349,6 +358,14 @@ export class ResourceClient<T extends ObjectLike> {
 
   create(namespace: string | undefined, obj: T, query: Query = {}): Promise<T> {
     return this.rest.request<T>('POST', this.path(namespace), { body: obj, query });
+  }
+
+  /**
+   * A create from an encoded body that decodes only the created object's name, uid and resourceVersion (a writer that
+   * needs no more, such as a controller's pod creates, skips decoding the object it sent and its managed fields).
+   */
+  async createEncoded(namespace: string | undefined, body: string, query: Query = {}): Promise<CreatedMeta> {
+    return createdMeta(await this.rest.requestText('POST', this.path(namespace), { body, query }));
   }
 
   update(obj: T, query: Query = {}): Promise<T> {

@@ -97,21 +97,23 @@ export class JobPods {
     if (count <= 0) return { active };
     this.o.expectations.expectCreations(s.key, count);
     s.log.info('creating pods', { count, active });
-    const template = jobPodTemplate(job);
+    const body = jobPodEncoder(jobPodTemplate(job), job);
+    const ref = objectReference(job, JOBS);
     let next = 0;
     const { successes, error } = await slowStartBatch(
       count,
       1,
       async () => {
         const ix = indexes?.[next++];
-        const pod = newJobPod(template, job, ix, ix === undefined ? undefined : s.delayedDeletion.get(ix));
+        const encoded = body(ix, ix === undefined ? undefined : s.delayedDeletion.get(ix));
         try {
-          const created = await this.write(() => this.o.pods.create(job.metadata.namespace, pod));
-          void this.o.recorder.event(objectReference(job, JOBS), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name ?? ''}`);
+          // Only the name is read back (for the event): the informer's add event is what counts the pod.
+          const created = await this.write(() => this.o.pods.createEncoded(job.metadata.namespace, encoded));
+          void this.o.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${created.name}`);
         } catch (err) {
           // The namespace is going away, and this Job with it: nothing to retry.
           if (isNamespaceTerminating(err)) return this.o.expectations.creationObserved(s.key);
-          void this.o.recorder.event(objectReference(job, JOBS), 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
+          void this.o.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`);
           throw err;
         }
       },
@@ -219,17 +221,52 @@ export function jobPodTemplate(job: Job): PodTemplateSpec {
 export function newJobPod(template: PodTemplateSpec, job: Job, ix: number | undefined, replaced?: Pod): Pod {
   const pod = podFromTemplate(template, job, JOBS);
   if (ix === undefined) return pod;
-  const m = pod.metadata;
+  indexPodMeta(pod.metadata, job, ix, replaced);
+  pod.spec.hostname = indexedHostname(job, ix);
+  return pod;
+}
+
+const indexedHostname = (job: Job, ix: number): string => `${job.metadata.name ?? ''}-${ix}`;
+
+/** The index's annotation, label, generateName and failure counts on a new pod's metadata. */
+function indexPodMeta(m: Pod['metadata'], job: Job, ix: number, replaced: Pod | undefined): void {
   (m.annotations ??= {})[COMPLETION_INDEX_ANNOTATION] = String(ix);
   (m.labels ??= {})[COMPLETION_INDEX_ANNOTATION] = String(ix);
   m.generateName = indexedGenerateName(job.metadata.name ?? '', ix);
-  pod.spec.hostname = `${job.metadata.name ?? ''}-${ix}`;
   if (hasBackoffLimitPerIndex(job)) {
     const counts = replacementFailureCounts(job, replaced);
     m.annotations[INDEX_FAILURE_COUNT_ANNOTATION] = String(counts.failed);
     if (counts.ignored > 0) m.annotations[INDEX_IGNORED_FAILURE_COUNT_ANNOTATION] = String(counts.ignored);
   }
-  return pod;
+}
+
+/** Stands for the spec in a pod encoded without it (a NUL never survives validation as part of a name or label). */
+const SPEC_MARK = '\u0000spec';
+const SPEC_MARK_JSON = JSON.stringify(SPEC_MARK);
+
+/**
+ * The JSON bodies of a sync's new pods, each what JSON.stringify(newJobPod(template, job, ix, replaced)) decodes to:
+ * the template's spec is encoded once, not cloned and encoded per pod; only the metadata (and an Indexed pod's
+ * hostname) is per pod.
+ */
+export function jobPodEncoder(template: PodTemplateSpec, job: Job): (ix: number | undefined, replaced?: Pod) => string {
+  const { hostname: _h, ...rest } = template.spec;
+  const indexedSpec = JSON.stringify(rest);
+  const specOpen = indexedSpec.slice(0, -1) + (indexedSpec === '{}' ? '' : ',');
+  const plainSpec = JSON.stringify(template.spec);
+  const shell: PodTemplateSpec = { ...template, spec: SPEC_MARK as unknown as PodTemplateSpec['spec'] };
+  return (ix, replaced) => {
+    const pod = podFromTemplate(shell, job, JOBS);
+    let spec = plainSpec;
+    if (ix !== undefined) {
+      indexPodMeta(pod.metadata, job, ix, replaced);
+      spec = `${specOpen}"hostname":${JSON.stringify(indexedHostname(job, ix))}}`;
+    }
+    const json = JSON.stringify(pod);
+    // The spec is the pod's last member, after any label or annotation that might hold the mark's text.
+    const at = json.lastIndexOf(SPEC_MARK_JSON);
+    return json.slice(0, at) + spec + json.slice(at + SPEC_MARK_JSON.length);
+  };
 }
 
 /** JOB_COMPLETION_INDEX in every container, from the index label (kube's PodIndexLabel). */
