@@ -15,8 +15,11 @@ export interface Identity {
   namespace?: string;
 }
 
+const NO_DEPENDENTS: ReadonlySet<GraphNode> = new Set();
+
 export class GraphNode {
-  readonly dependents = new Set<GraphNode>();
+  /** Made on the first dependent: most objects (pods) never have one, and an empty Set costs ~100 bytes. */
+  private dependentSet: Set<GraphNode> | undefined;
   owners: OwnerReference[] = [];
   beingDeleted = false;
   deletingDependents = false;
@@ -25,6 +28,19 @@ export class GraphNode {
     public identity: Identity,
     public virtual: boolean,
   ) {}
+
+  get dependents(): ReadonlySet<GraphNode> {
+    return this.dependentSet ?? NO_DEPENDENTS;
+  }
+
+  addDependent(d: GraphNode): void {
+    (this.dependentSet ??= new Set()).add(d);
+  }
+
+  removeDependent(d: GraphNode): void {
+    this.dependentSet?.delete(d);
+    if (this.dependentSet?.size === 0) this.dependentSet = undefined;
+  }
 
   /** Dependents whose reference to this node blocks its foreground deletion. */
   blockingDependents(): GraphNode[] {
@@ -85,7 +101,7 @@ export class Graph {
       for (const r of unblocked) if (this.nodes.get(r.uid)?.deletingDependents) work.push({ kind: 'delete', uid: r.uid });
       n.owners = owners;
       this.link(n, added, work);
-      for (const r of removed) this.nodes.get(r.uid)?.dependents.delete(n);
+      for (const r of removed) this.nodes.get(r.uid)?.removeDependent(n);
     }
     n.beingDeleted = !!m.deletionTimestamp;
     if (isWaitingForOrphaning(obj) && !(old && isWaitingForOrphaning(old))) work.push({ kind: 'orphan', uid });
@@ -109,7 +125,7 @@ export class Graph {
         this.nodes.set(r.uid, owner);
         work.push({ kind: 'delete', uid: r.uid }); // does this owner exist at all?
       }
-      owner.dependents.add(n);
+      owner.addDependent(n);
       // A new dependent of an owner already deleting in the foreground must go too.
       if (owner.deletingDependents) work.push({ kind: 'delete', uid: n.uid });
     }
@@ -124,7 +140,7 @@ export class Graph {
     for (const r of n.owners) {
       const owner = this.nodes.get(r.uid);
       if (!owner) continue;
-      owner.dependents.delete(n);
+      owner.removeDependent(n);
       if (owner.deletingDependents) work.push({ kind: 'delete', uid: owner.uid });
       // A virtual owner nobody points at any more is forgotten.
       if (owner.virtual && owner.dependents.size === 0) this.nodes.delete(owner.uid);

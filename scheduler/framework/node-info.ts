@@ -1,5 +1,5 @@
 // PodInfo (a pod with what scheduling needs precomputed) and NodeInfo (a node with its pods and their sums).
-import { matchesLabelSelector, type LabelSelector, type LabelSelectorRequirement, type Node, type Pod, type PodAffinityTerm, type Taint } from '../../api/index.js';
+import { matchesLabelSelector, type Container, type LabelSelector, type LabelSelectorRequirement, type Node, type Pod, type PodAffinityTerm, type Taint } from '../../api/index.js';
 import { addResources, CPU, EPHEMERAL_STORAGE, MEMORY, nodeAllocatable, podNonZeroRequests, podRequests, PODS, type Resources } from './resources.js';
 
 const RESOURCE_ORDER = [CPU, MEMORY, EPHEMERAL_STORAGE];
@@ -61,46 +61,86 @@ export function termMatches(term: AffinityTerm, pod: Pod): boolean {
   return matchesLabelSelector(term.selector, pod.metadata?.labels);
 }
 
+/** What a pod asks of a node: its requests in the forms the plugins read, and its host ports. */
+interface PodDemand {
+  readonly requests: Resources;
+  readonly requestList: ReadonlyArray<readonly [string, number]>;
+  readonly nonZero: { readonly cpu: number; readonly memory: number };
+  readonly otherRequests: ReadonlyArray<readonly [string, number]>;
+  readonly hostPorts: readonly HostPort[];
+}
+
+const NO_TERMS: readonly AffinityTerm[] = Object.freeze([]);
+const NO_PORTS: readonly HostPort[] = Object.freeze([]);
+
+/**
+ * Demands by the pod's containers array, for pods whose containers are a shared frozen array (the informer's structure
+ * pool, client/string-pool.ts) and nothing else adds to their requests: the pods of one template share one demand
+ * instead of holding seven objects and arrays each.
+ */
+const demands = new WeakMap<readonly Container[], PodDemand>();
+
+function podDemand(pod: Pod): PodDemand {
+  const containers = pod.spec.containers;
+  const shared = containers !== undefined && Object.isFrozen(containers) && pod.spec.initContainers === undefined && pod.spec.overhead === undefined;
+  const known = shared ? demands.get(containers) : undefined;
+  if (known) return known;
+  const requests = podRequests(pod);
+  const list = requestList(requests);
+  const hostPorts: HostPort[] = [];
+  for (const c of containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (p.hostPort && p.hostPort > 0) hostPorts.push({ ip: p.hostIP || '0.0.0.0', protocol: p.protocol ?? 'TCP', port: p.hostPort });
+    }
+  }
+  // Frozen: one pod's plugins must never change what its siblings ask for.
+  const demand: PodDemand = {
+    requests: Object.freeze(requests),
+    requestList: list,
+    nonZero: Object.freeze(podNonZeroRequests(pod, requests)),
+    otherRequests: list.filter(([k]) => k !== CPU && k !== MEMORY),
+    hostPorts: hostPorts.length ? hostPorts : NO_PORTS,
+  };
+  if (shared) demands.set(containers, demand);
+  return demand;
+}
+
+const terms = <T>(list: readonly T[] | undefined, resolve: (t: T) => AffinityTerm): readonly AffinityTerm[] => (list?.length ? list.map(resolve) : NO_TERMS);
+
 export class PodInfo {
   readonly key: string;
   readonly priority: number;
   readonly requests: Resources;
   /** The non-zero requests, in the order a fit check reports them. */
   readonly requestList: ReadonlyArray<readonly [string, number]>;
-  readonly nonZero: { cpu: number; memory: number };
+  readonly nonZero: { readonly cpu: number; readonly memory: number };
   /** requests.cpu (millicores) and requests.memory, as fields: read for every node in a cycle. */
   readonly cpu: number;
   readonly memory: number;
   /** The non-zero non-cpu/memory requests, in requestList's order. */
   readonly otherRequests: ReadonlyArray<readonly [string, number]>;
-  readonly hostPorts: HostPort[];
-  readonly requiredAffinity: AffinityTerm[];
-  readonly requiredAntiAffinity: AffinityTerm[];
-  readonly preferredAffinity: AffinityTerm[];
-  readonly preferredAntiAffinity: AffinityTerm[];
+  readonly hostPorts: readonly HostPort[];
+  readonly requiredAffinity: readonly AffinityTerm[];
+  readonly requiredAntiAffinity: readonly AffinityTerm[];
+  readonly preferredAffinity: readonly AffinityTerm[];
+  readonly preferredAntiAffinity: readonly AffinityTerm[];
 
   constructor(readonly pod: Pod) {
     this.key = podKey(pod);
     this.priority = podPriority(pod);
-    this.requests = podRequests(pod);
-    this.requestList = requestList(this.requests);
-    this.nonZero = podNonZeroRequests(pod, this.requests);
-    this.cpu = this.requests[CPU] ?? 0;
-    this.memory = this.requests[MEMORY] ?? 0;
-    this.otherRequests = this.requestList.filter(([k]) => k !== CPU && k !== MEMORY);
-    this.hostPorts = [];
-    for (const c of pod.spec.containers ?? []) {
-      for (const p of c.ports ?? []) {
-        if (p.hostPort && p.hostPort > 0) this.hostPorts.push({ ip: p.hostIP || '0.0.0.0', protocol: p.protocol ?? 'TCP', port: p.hostPort });
-      }
-    }
+    const d = podDemand(pod);
+    this.requests = d.requests;
+    this.requestList = d.requestList;
+    this.nonZero = d.nonZero;
+    this.cpu = d.requests[CPU] ?? 0;
+    this.memory = d.requests[MEMORY] ?? 0;
+    this.otherRequests = d.otherRequests;
+    this.hostPorts = d.hostPorts;
     const a = pod.spec.affinity;
-    this.requiredAffinity = (a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => resolveTerm(pod, t, 1));
-    this.requiredAntiAffinity = (a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => resolveTerm(pod, t, 1));
-    this.preferredAffinity = (a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((w) => resolveTerm(pod, w.podAffinityTerm, w.weight));
-    this.preferredAntiAffinity = (a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((w) =>
-      resolveTerm(pod, w.podAffinityTerm, w.weight),
-    );
+    this.requiredAffinity = terms(a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution, (t) => resolveTerm(pod, t, 1));
+    this.requiredAntiAffinity = terms(a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, (t) => resolveTerm(pod, t, 1));
+    this.preferredAffinity = terms(a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution, (w) => resolveTerm(pod, w.podAffinityTerm, w.weight));
+    this.preferredAntiAffinity = terms(a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, (w) => resolveTerm(pod, w.podAffinityTerm, w.weight));
   }
 
   private imageList: readonly string[] | undefined;
