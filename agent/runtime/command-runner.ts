@@ -37,23 +37,19 @@ except Exception:
     libc = None
 NS_FLAGS = {"uts": 0x04000000, "ipc": 0x08000000}
 def hold_namespaces(hostname, holds):
-    # A child of the helper enters new namespaces, names its host and bind-mounts each namespace onto its file, which
-    # keeps the namespace after the child exits (as ip-netns(8) does): unshare(1) and hostname(1) without their execs.
-    pid = os.fork()
-    if pid == 0:
-        e = 0
-        try:
-            flags = 0
-            for kind, _ in holds:
-                flags |= NS_FLAGS[kind]
-            if libc.unshare(flags) != 0 or (hostname and libc.sethostname(hostname, len(hostname)) != 0):
-                e = ctypes.get_errno()
-            for kind, path in holds:
-                if e == 0 and libc.mount(("/proc/self/ns/" + kind).encode(), path.encode(), None, ctypes.c_ulong(4096), None) != 0:
-                    e = ctypes.get_errno()
-        finally:
-            os._exit(min(e, 255) if e else 0)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    # This request's own thread (it ends with the request) enters new namespaces, names its host and bind-mounts each
+    # namespace onto its file, which keeps the namespace when the thread is gone (as ip-netns(8) does): unshare(1) and
+    # hostname(1) without a fork or an exec. UTS and IPC namespaces are per thread; the mount lands in the helper's
+    # mount namespace, which the thread keeps.
+    flags = 0
+    for kind, _ in holds:
+        flags |= NS_FLAGS[kind]
+    if libc.unshare(flags) != 0 or (hostname and libc.sethostname(hostname, len(hostname)) != 0):
+        return ctypes.get_errno()
+    for kind, path in holds:
+        if libc.mount(("/proc/thread-self/ns/" + kind).encode(), path.encode(), None, ctypes.c_ulong(4096), None) != 0:
+            return ctypes.get_errno()
+    return 0
 def syscall(argv):
     # "\0mount" type source target data | "\0umount" flags target | "\0unshare" hostname kind=path...:
     # 0, or mount(8)'s 32 (unshare(1)'s 1) and the error.
@@ -189,8 +185,8 @@ export class CommandRunner {
 
   /**
    * `unshare --uts=FILE --ipc=FILE hostname NAME`: new namespaces (of the kinds given), each kept by a bind mount on
-   * its file (which must exist), with the host name set in the UTS one. Made by a fork of the helper that calls
-   * unshare(2), sethostname(2) and mount(2) (exit code 1 and the errno on failure).
+   * its file (which must exist), with the host name set in the UTS one. Made by the helper's thread for the request,
+   * which calls unshare(2), sethostname(2) and mount(2) and then ends (exit code 1 and the errno on failure).
    */
   holdNamespaces(holds: { kind: 'uts' | 'ipc'; path: string }[], hostname: string, opts: Omit<RunOptions, 'input' | 'cwd'> = {}): Promise<RunResult> {
     const flags = holds.map((h) => `${h.kind}=${h.path}`);
