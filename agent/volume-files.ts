@@ -8,7 +8,7 @@ import { type VolumeFile, setVolumeOwnership, writeAtomic } from './atomic-write
 import { ContainerConfigError } from './pod-config.js';
 // Through the one small helper process: a spawn from the agent's own process (with the API server in it under
 // `ketch up`) forks all of it and blocks its event loop for each pod's tmpfs (command-runner.ts says more).
-import { run } from './runtime/command-runner.js';
+import { mountFs } from './runtime/command-runner.js';
 import { isMountPoint } from './volumes/csi-local/mount.js';
 
 /** Thrown when a volume cannot be set up (the pod waits in ContainerCreating, as with kubelet's FailedMount). */
@@ -43,7 +43,7 @@ export function readOnlyVolumes(pod: Pod): Set<string> {
 /** Mounts a tmpfs on a file volume's directory unless one is there. */
 export async function ensureTmpfs(dir: string): Promise<void> {
   if (await isMountPoint(dir)) return;
-  await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', dir]).catch((err: unknown) => {
+  await mountFs('tmpfs', 'tmpfs', dir, 'mode=0755').catch((err: unknown) => {
     throw new MountError(`mounting tmpfs on ${dir} failed: ${String(err)}`);
   });
 }

@@ -12,7 +12,7 @@ import { TokenManager } from './token-manager.js';
 import { MountError, applyFsGroup, ensureTmpfs, isMountPoint, makeVolumeDir, tmpfsVolume, writeProjected } from './volume-files.js';
 import { ClaimError, ClaimReads, claimNameOf, inUseName, mountClaim, ownershipManaged, resolveClaim } from './volumes/claims.js';
 import { mountsToUnmount, mountsUnder } from './volumes/csi-local/mount.js';
-import { run } from './runtime/command-runner.js';
+import { mountFs, unmountFs } from './runtime/command-runner.js';
 import { setVolumeOwnership } from './volumes/ownership.js';
 
 export { MountError };
@@ -97,8 +97,8 @@ export class VolumeManager {
     await makeVolumeDir(this.podDir(uid), dir);
     if (v.emptyDir) {
       if (v.emptyDir.medium === 'Memory' && !(await isMountPoint(dir))) {
-        const size = v.emptyDir.sizeLimit ? [`-o`, `size=${String(v.emptyDir.sizeLimit).replace(/i$/, '')}`] : [];
-        await run('mount', ['-t', 'tmpfs', ...size, 'tmpfs', dir]).catch((err: unknown) => {
+        const size = v.emptyDir.sizeLimit ? `size=${String(v.emptyDir.sizeLimit).replace(/i$/, '')}` : '';
+        await mountFs('tmpfs', 'tmpfs', dir, size).catch((err: unknown) => {
           throw new MountError(`emptyDir ${v.name}: mounting tmpfs failed: ${String(err)}`);
         });
       }
@@ -286,5 +286,5 @@ export class VolumeManager {
 export async function unmountUnder(base: string): Promise<void> {
   const points = await mountsToUnmount(base);
   // Busy (a process of the pod still inside): detached now, freed when the last user goes.
-  for (const mp of points) await run('umount', [mp]).catch(() => run('umount', ['-l', mp]));
+  for (const mp of points) await unmountFs(mp).catch(() => unmountFs(mp, true));
 }

@@ -5,12 +5,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { cgroupDir } from './cgroups.js';
 import { consoleHelper } from './console.js';
 import type { ContainerConfig, ContainerState, LinuxContainerResources } from '../cri/types.js';
 import { RuntimeError, invalid, notFound } from '../cri/errors.js';
-import { run } from './command-runner.js';
+import { mountFs, run, unmountFs } from './command-runner.js';
 import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
 import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, nowNanos } from './monitor.js';
 import { MonitorPool, procStartTime } from './monitor-pool.js';
@@ -25,6 +25,8 @@ import { logger } from '../../lib/logger.js';
 const log = logger('runtime');
 
 const START_ERROR_EXIT_CODE = 128;
+/** mount(2) copies one page of options, NUL included. */
+const MOUNT_OPTIONS_MAX = 4096;
 
 export interface ContainerRecord {
   id: string;
@@ -229,21 +231,27 @@ export class ContainerStore {
 
   private async mountRootfs(rec: ContainerRecord, image: ImageRecord, rootfs: string): Promise<void> {
     const dir = this.containerDir(rec.id);
-    // Paths relative to root keep the option string short (the kernel caps it at one page).
-    const rel = (p: string): string => p.slice(this.root.length + 1);
-    let lowers = [...image.chainIds].reverse().map((c) => rel(this.images.snapshotFs(c)));
+    let lowers = [...image.chainIds].reverse().map((c) => this.images.snapshotFs(c));
     if (!lowers.length) {
       await mkdir(join(dir, 'empty'), { recursive: true });
-      lowers = [rel(join(dir, 'empty'))];
+      lowers = [join(dir, 'empty')];
     }
-    const opts = `lowerdir=${lowers.join(':')},upperdir=${rel(join(dir, 'upper'))},workdir=${rel(join(dir, 'work'))}`;
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, rel(rootfs)], { cwd: this.root });
+    const opts = (path: (p: string) => string): string => `lowerdir=${lowers.map(path).join(':')},upperdir=${path(join(dir, 'upper'))},workdir=${path(join(dir, 'work'))}`;
+    const absolute = opts((p) => p);
+    // Absolute paths, made by the helper's mount(2). The kernel takes one page of options: beyond it (many layers),
+    // paths relative to root through mount(8) run there, as the helper's working directory is not root.
+    if (Buffer.byteLength(absolute) < MOUNT_OPTIONS_MAX && isAbsolute(this.root) && !/[,:\\]/.test(this.root)) {
+      await mountFs('overlay', 'overlay', rootfs, absolute);
+      return;
+    }
+    const rel = (p: string): string => p.slice(this.root.length + 1);
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', opts(rel), rel(rootfs)], { cwd: this.root });
   }
 
   private async unmountRootfs(rootfs: string): Promise<void> {
     const mounts = await readFile('/proc/self/mountinfo', 'utf8');
     if (!mounts.split('\n').some((l) => l.split(' ')[4] === rootfs)) return;
-    await run('umount', [rootfs]);
+    await unmountFs(rootfs);
   }
 
   /** Starts the monitor, which runs the container; resolves once the process runs, rejects if it could not start. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../cri/errors.js';
-import { run } from './command-runner.js';
+import { run, unmountFs } from './command-runner.js';
 import { removeCgroup } from './cgroups.js';
 import { readJson, writeJson } from './files.js';
 import { procStartTime } from './monitor-pool.js';
@@ -87,8 +87,8 @@ async function bridgeMembers(bridge: string): Promise<string[]> {
 async function unmountAll(dir: string): Promise<number> {
   const points = await mountsToUnmount(dir, true);
   for (const p of points) {
-    const r = await run('umount', [p], { allowFailure: true });
-    if (r.code !== 0) await run('umount', ['-l', p], { allowFailure: true });
+    const r = await unmountFs(p, false, { allowFailure: true });
+    if (r.code !== 0) await unmountFs(p, true, { allowFailure: true });
   }
   return points.length;
 }

@@ -6,7 +6,7 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { POD_CIDR_ANNOTATION, type PodSandboxConfig, type PodSandboxState } from '../cri/types.js';
 import { RuntimeError, invalid, notFound } from '../cri/errors.js';
-import { run } from './command-runner.js';
+import { holdNamespaces, run, unmountFs } from './command-runner.js';
 import { isNotExist } from '../../lib/errno.js';
 import { CommandError } from './exec.js';
 import { nowNanos } from './monitor.js';
@@ -154,20 +154,21 @@ export class SandboxStore {
   /** Creates IPC/UTS namespaces and keeps them alive by bind-mounting them onto files. */
   private async holdNamespaces(ipc: string | undefined, uts: string | undefined, hostname: string): Promise<void> {
     if (!ipc && !uts) return;
-    const args: string[] = [];
-    for (const [flag, path] of [['--uts', uts], ['--ipc', ipc]] as const) {
+    const holds: { kind: 'uts' | 'ipc'; path: string }[] = [];
+    for (const [kind, path] of [['uts', uts], ['ipc', ipc]] as const) {
       if (!path) continue;
       await writeFile(path, '');
-      args.push(`${flag}=${path}`);
+      holds.push({ kind, path });
     }
+    const name = uts ? hostname : '';
     try {
-      await run('unshare', [...args, ...(uts ? ['hostname', hostname] : ['true'])]);
+      await holdNamespaces(holds, name);
     } catch (err) {
       // Bind-mounting a namespace needs a non-shared parent mount (systemd makes / shared): make one.
       if (!(err instanceof CommandError)) throw err;
       await run('mount', ['--bind', this.nsDir, this.nsDir]);
       await run('mount', ['--make-private', this.nsDir]);
-      await run('unshare', [...args, ...(uts ? ['hostname', hostname] : ['true'])]);
+      await holdNamespaces(holds, name);
     }
   }
 
@@ -193,7 +194,7 @@ export class SandboxStore {
     if (rec.network) await this.net.tearDown(rec.id, rec.network);
     for (const p of [rec.ipcPath, rec.utsPath]) {
       if (!p) continue;
-      await run('umount', [p], { allowFailure: true });
+      await unmountFs(p, false, { allowFailure: true });
       await rm(p, { force: true });
     }
     if (rec.state !== 'SANDBOX_NOTREADY') {
