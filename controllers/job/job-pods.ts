@@ -25,8 +25,12 @@ import {
 
 /** Pods created or deleted per sync (kube's MaxPodCreateDeletePerSync). */
 const MAX_PER_SYNC = 500;
-/** Pod writes in flight at once per controller (the manager's client has 64 connections, shared). */
-export const WRITE_CONCURRENCY = 32;
+/**
+ * Pod writes in flight at once (all of this controller's syncs): as many as its client has connections (64; with
+ * --use-service-account-credentials, the default, the Job controller's client is its own). At 32 the creates of a
+ * 500-pod Job ran at 0.64-0.68 of raw POSTs at the same concurrency, bound by round trips; at 64, 0.68-0.80.
+ */
+export const WRITE_CONCURRENCY = 64;
 
 export interface JobPodsOptions {
   pods: ResourceClient<Pod>;
