@@ -11,6 +11,7 @@ import { consoleHelper } from './console.js';
 import type { ContainerConfig, ContainerState, LinuxContainerResources } from '../cri/types.js';
 import { RuntimeError, invalid, notFound } from '../cri/errors.js';
 import { mountFs, run, unmountFs } from './command-runner.js';
+import { isMountPoint } from '../volumes/csi-local/mount.js';
 import type { ImageRecord, ImageStore, ImagesInUse } from './image-store.js';
 import { type ExitFile, FILES, type MonitorConfig, type StartedFile, lastRuncError, nowNanos } from './monitor.js';
 import { MonitorPool, procStartTime } from './monitor-pool.js';
@@ -249,8 +250,8 @@ export class ContainerStore {
   }
 
   private async unmountRootfs(rootfs: string): Promise<void> {
-    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-    if (!mounts.split('\n').some((l) => l.split(' ')[4] === rootfs)) return;
+    // mountinfo escapes a space or backslash in a path: the shared reader compares them escaped.
+    if (!(await isMountPoint(rootfs))) return;
     await unmountFs(rootfs);
   }
 
