@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal python3-kubernetes nghttp2-client dnsutils dnsperf nftables conntrack apache2-utils openssl perl)
+PACKAGES=(etcd-server etcd-client runc busybox-static docker-registry containerd containernetworking-plugins skopeo buildah fuse-overlayfs iproute2 iptables procps kmod util-linux ca-certificates python3-minimal python3-kubernetes nghttp2-client dnsutils dnsperf nftables conntrack apache2-utils openssl perl attr)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
