@@ -9,9 +9,9 @@ import { objectReference } from '../../client/object-ref.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import type { ResourceClient } from '../../client/rest.js';
 import type { Logger } from '../../lib/logger.js';
-import { Controller, ensureIndex, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
+import { Controller, type ControllerContext, type SyncContext, type SyncResult } from '../framework/controller.js';
 import { UIDTrackingExpectations } from '../framework/expectations.js';
-import { claimObjects, controllerRefOf } from '../framework/owners.js';
+import { claimObjects, controllerRefOf, indexByController, orphansIn, ownedBy } from '../framework/owners.js';
 import { isPodActive, isPodReady, rfc3339 } from '../framework/pods.js';
 import { PODS, type OwnerReference, type Pod } from '../framework/types.js';
 import { nextBackoffRecord, type BackoffRecord, type BackoffTimes } from './backoff.js';
@@ -28,8 +28,6 @@ import {
 /** Pods tracked per sync before the status is written, keeping uncountedTerminatedPods under ~20 KB (kube's MaxUncountedPods). */
 export const MAX_UNCOUNTED_PODS = 500;
 const ORPHAN_PREFIX = 'pod:';
-const BY_CONTROLLER_UID = 'controllerUid';
-const ORPHANS_BY_NAMESPACE = 'orphanNamespace';
 
 /**
  * Workers (--concurrent-job-syncs; kube's default is 5). A new Job's first sync is two sequential writes (its first
@@ -88,11 +86,9 @@ export class JobController extends Controller {
       backoff: opts.podFailureBackoff ?? { baseMs: 10_000, maxMs: 600_000 },
       requeueAfter: (key, ms) => this.queue.addAfter(key, Math.max(ms, this.batchMs)),
     });
-    ensureIndex(this.podInformer, BY_CONTROLLER_UID, (p) => {
-      const uid = controllerRefOf(p)?.uid;
-      return uid ? [uid] : [];
-    });
-    ensureIndex(this.podInformer, ORPHANS_BY_NAMESPACE, (p) => (controllerRefOf(p) ? [] : [p.metadata.namespace ?? '']));
+    // The indexes the ReplicaSet, Deployment, DaemonSet and StatefulSet controllers read too: one of each on the shared
+    // pod informer, not a second copy of each bucket for every pod.
+    indexByController(this.podInformer);
     this.jobInformer.addEventHandler({
       onAdd: (job) => this.enqueue(job),
       onUpdate: (old, cur) => {
@@ -206,7 +202,7 @@ export class JobController extends Controller {
 
   /** Queues the finalizer removal of a finished or deleted Job's pods (a backstop: syncs remove them as they count). */
   private cleanupPodFinalizers(job: Job): void {
-    for (const pod of this.podInformer.indexer.byIndex(BY_CONTROLLER_UID, job.metadata.uid ?? '')) if (hasTrackingFinalizer(pod)) this.enqueueOrphan(pod);
+    for (const pod of ownedBy(this.podInformer, job.metadata.uid ?? '')) if (hasTrackingFinalizer(pod)) this.enqueueOrphan(pod);
   }
 
   protected async sync(key: string, ctx: SyncContext): Promise<SyncResult | void> {
@@ -255,8 +251,8 @@ export class JobController extends Controller {
 
   /** The Job's pods: those it controls (by uid index) and matching orphans, adopted with the tracking finalizer. */
   private async podsForJob(job: Job, log: Logger): Promise<Pod[]> {
-    const owned = this.podInformer.indexer.byIndex(BY_CONTROLLER_UID, job.metadata.uid ?? '');
-    const orphans = this.podInformer.indexer.byIndex(ORPHANS_BY_NAMESPACE, job.metadata.namespace ?? '');
+    const owned = ownedBy(this.podInformer, job.metadata.uid ?? '');
+    const orphans = orphansIn(this.podInformer, job.metadata.namespace ?? '');
     const matches = (p: Pod): boolean => matchesLabelSelector(job.spec.selector, p.metadata.labels);
     // The common case costs one pass: nothing to adopt, nothing to release.
     if (!orphans.some(matches) && owned.every(matches)) return owned;
