@@ -1,4 +1,4 @@
-// Pod networking: one netns per sandbox (ip netns), and, given a pod CIDR, a bridge + veth with an IP from it, in
+// Pod networking: one netns per sandbox (made as ip netns does, by command-runner.ts's helper), and, given a pod CIDR, a bridge + veth with an IP from it, in
 // hairpin mode (a pod reaching itself through a Service); hostPorts (hostports.ts). The node provides what the service
 // proxy needs: IPv4 forwarding and br_netfilter (bridged traffic through conntrack), turned on at start.
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import type { PortMapping } from '../cri/index.js';
 import { isNotExist } from '../../lib/errno.js';
 import { HostPorts, hostPortMappings, type HostPortMapping } from './hostports.js';
 import { parseCidr } from './cidr.js';
-import { run } from './command-runner.js';
+import { addNetns, deleteNetns, run } from './command-runner.js';
 import { readJson, writeJson } from './files.js';
 import { ensurePodCidrFree, releaseBridge } from './host-claims.js';
 import { formatIPv4 } from '../../lib/ipv4.js';
@@ -116,8 +116,7 @@ export class NetworkManager {
     const net: PodNetwork = { netns, netnsPath: `/var/run/netns/${netns}` };
     try {
       if (!cidr) {
-        await run('ip', ['netns', 'add', netns]);
-        await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+        await addNetns(netns);
         return net;
       }
       const c = parseCidr(cidr);
@@ -126,13 +125,7 @@ export class NetworkManager {
       // Host-side names are derived from the sandbox id: `ip netns del` frees veths asynchronously.
       const hostVeth = `kv${sandboxId.slice(0, 12)}`;
       Object.assign(net, { ip, cidr, hostVeth });
-      // Two processes in all (recipe §3): `-n` is not accepted inside a batch, hence the second one.
-      await run('ip', ['-batch', '-'], {
-        input: `netns add ${netns}\nlink add ${hostVeth} type veth peer name eth0 netns ${netns}\nlink set ${hostVeth} master ${this.bridge} up\nlink set ${hostVeth} type bridge_slave hairpin on\n`,
-      });
-      await run('ip', ['-n', netns, '-batch', '-'], {
-        input: `link set lo up\naddr add ${ip}/${c.prefix} dev eth0\nlink set eth0 up\nroute add default via ${gateway}\n`,
-      });
+      await addNetns(netns, { hostVeth, bridge: this.bridge, address: `${ip}/${c.prefix}`, gateway });
       const hostPorts = hostPortMappings(portMappings);
       if (hostPorts.length) {
         net.hostPorts = hostPorts;
@@ -149,8 +142,7 @@ export class NetworkManager {
   /** Idempotent: removes veth, netns and the IP allocation. */
   async tearDown(sandboxId: string, net: PodNetwork): Promise<void> {
     if (net.hostPorts?.length) await this.serial(() => this.hostPorts.remove(sandboxId));
-    if (net.hostVeth) await run('ip', ['link', 'del', net.hostVeth], { allowFailure: true });
-    await run('ip', ['netns', 'del', net.netns], { allowFailure: true });
+    await deleteNetns(net.netns, net.hostVeth, { allowFailure: true });
     if (net.cidr) await this.release(net.cidr, sandboxId);
   }
 
