@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { getHeapSnapshot } from 'node:v8';
+import { getHeapSnapshot, getHeapSpaceStatistics } from 'node:v8';
 
 /** One isolate's memory (process.memoryUsage() read on its thread: heap figures and buffers are the isolate's own). */
 export interface ThreadMemory {
@@ -14,12 +14,29 @@ export interface ThreadMemory {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** The young generation's committed memory (its semi-spaces and new large objects): what heapTotal holds beyond the old generation. */
+  newSpace: number;
+  /** The old generation's committed memory and what of it is in use (the gap: freed space V8 keeps). */
+  oldSpace: number;
+  oldSpaceUsed: number;
 }
+
+const YOUNG = new Set(['new_space', 'new_large_object_space']);
 
 /** The calling thread's isolate. */
 export function threadMemory(): ThreadMemory {
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  let newSpace = 0;
+  let oldSpace = 0;
+  let oldSpaceUsed = 0;
+  for (const s of getHeapSpaceStatistics()) {
+    if (YOUNG.has(s.space_name)) newSpace += s.space_size;
+    else if (s.space_name === 'old_space') {
+      oldSpace += s.space_size;
+      oldSpaceUsed += s.space_used_size;
+    }
+  }
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, newSpace, oldSpace, oldSpaceUsed };
 }
 
 const KINDS: ReadonlyArray<[keyof ThreadMemory, string]> = [
@@ -27,11 +44,14 @@ const KINDS: ReadonlyArray<[keyof ThreadMemory, string]> = [
   ['heapTotal', 'heap_total'],
   ['external', 'external'],
   ['arrayBuffers', 'array_buffers'],
+  ['newSpace', 'new_space'],
+  ['oldSpace', 'old_space'],
+  ['oldSpaceUsed', 'old_space_used'],
 ];
 
 /** The Prometheus text of the threads' memory, one family. */
 export function threadMemoryText(rows: ReadonlyArray<{ thread: string; memory: ThreadMemory }>): string {
-  const lines = ['# HELP ketch_thread_memory_bytes Memory of each thread\'s V8 isolate by kind (heap_used, heap_total, external, array_buffers).', '# TYPE ketch_thread_memory_bytes gauge'];
+  const lines = ['# HELP ketch_thread_memory_bytes Memory of each thread\'s V8 isolate by kind (heap_used, heap_total, external, array_buffers, new_space, old_space, old_space_used).', '# TYPE ketch_thread_memory_bytes gauge'];
   for (const r of rows) for (const [key, kind] of KINDS) lines.push(`ketch_thread_memory_bytes{thread="${r.thread}",kind="${kind}"} ${r.memory[key]}`);
   return lines.join('\n') + '\n';
 }
