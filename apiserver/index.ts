@@ -17,6 +17,7 @@ import { Authenticator, loadTokenFile, withAuthentication } from './filters/auth
 import { rulesOf, withAuthorization, type Authorizer, type RuleResolver } from './filters/authorization.js';
 import { withImpersonation } from './filters/impersonation.js';
 import { buildHandlerChain, type Handler } from './filters/chain.js';
+import type { UserInfo } from './authorization/types.js';
 import { requestDeadlines, withDeadline } from './filters/deadlines.js';
 import { InFlightLimiter, withMaxInFlight } from './filters/inflight.js';
 import { withRequestLog } from './filters/logging.js';
@@ -35,7 +36,7 @@ import type { Admission, Clock } from './registry/index.js';
 import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './registry/kinds/service.js';
 import { serverAuthorization } from './server/authorization.js';
 import { bootstrapNamespaces, bootstrapPriorityClasses } from './server/bootstrap.js';
-import { clientAddress, closeServer, httpsServer, listen } from './server/https.js';
+import { clientAddress, closeServer, httpsServer, listen, listenLocal, localServer } from './server/https.js';
 import { KubernetesServiceReconciler } from './server/kubernetes-service.js';
 import { newRegistry, type CoreStores } from './server/registry.js';
 import { routes } from './server/routes.js';
@@ -106,6 +107,11 @@ export interface ApiServerOptions {
   admissionControlConfigFile?: string;
   /** PodSecurity's configuration given directly (overrides the file's). */
   podSecurity?: PodSecurityConfiguration;
+  /**
+   * Also serve the handler chain over plain HTTP on <dataDir>/local/apiserver.sock, for components in this process
+   * (ApiServer.local): `ketch server` and `ketch up` give its controller manager and scheduler threads a token each.
+   */
+  localSocket?: boolean;
   /** Agents may be reached on loopback whatever the bind address (`ketch up`: the only node is this host). */
   loopbackAgents?: boolean;
   /** --kubelet-certificate-authority: PEM of the CA agents' serving certificates are checked against (default: the cluster CA). */
@@ -126,6 +132,11 @@ export interface ApiServer {
   schedulerKubeconfigPath: string;
   /** Client certificate of user system:kube-controller-manager. */
   controllerManagerKubeconfigPath: string;
+  /**
+   * With localSocket: the Unix socket, and a token for a user of a component in this process, good on that socket only
+   * and only while this server runs. Undefined when the socket could not be made (then components use TLS).
+   */
+  local?: { socketPath: string; token(user: UserInfo): string };
   /**
    * Appends a hosted component's Prometheus text to this server's /metrics (`ketch server`: the controller manager's
    * and the scheduler's, which serve no port of their own there).
@@ -199,6 +210,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   serverAddress = clientAddress(opts.bindAddress, port);
   const url = `https://${serverAddress}`;
+  const local = opts.localSocket ? await startLocal(opts.dataDir, chain, log) : undefined;
 
   // Post-start hooks: the system namespaces with their service account and CA, the built-in priority classes, the
   // bootstrap RBAC policy, the kubernetes Service with this server's endpoint; then the authorizers' caches are synced
@@ -229,6 +241,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   } catch (err) {
     await stopHooks();
     server.close();
+    if (local) await closeServer(local.server);
     throw err;
   }
 
@@ -243,16 +256,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     superAdminKubeconfigPath: kubeconfigs.superAdmin,
     schedulerKubeconfigPath: kubeconfigs.scheduler,
     controllerManagerKubeconfigPath: kubeconfigs.controllerManager,
+    ...(local ? { local: { socketPath: local.socketPath, token: (user: UserInfo) => authn.localToken(user) } } : {}),
     addMetricsSource: (source) => metrics.addSource(source),
     async close() {
       await stopHooks();
       deadlines.close();
       watches.stopAll();
       registry.close();
-      await closeServer(server);
+      await Promise.all([closeServer(server), ...(local ? [closeServer(local.server)] : [])]);
       if (audit instanceof AuditLog) audit.close();
     },
   };
+}
+
+/**
+ * The local socket's server (localServer), or undefined when it cannot listen (a data dir path too long for a socket,
+ * another server on it): said, and the hosted components reach the API over loopback TLS as before.
+ */
+async function startLocal(dataDir: string, chain: Handler, log: Logger): Promise<{ server: ReturnType<typeof localServer>; socketPath: string } | undefined> {
+  const dir = join(dataDir, 'local');
+  const socketPath = join(dir, 'apiserver.sock');
+  const server = localServer(chain, log);
+  try {
+    await listenLocal(server, socketPath, dir);
+  } catch (err) {
+    log.warn('local socket not served; hosted components use loopback TLS', { path: socketPath, error: String(err instanceof Error ? err.message : err) });
+    return undefined;
+  }
+  return { server, socketPath };
 }
 
 /** The handler chain, built once and used by every request and upgrade (kube's DefaultBuildHandlerChain), outermost first. */
@@ -304,7 +335,7 @@ async function serverAuthentication(opts: ApiServerOptions, stores: CoreStores, 
  * The serving certificate, re-read while the server runs: ensurePki renews a leaf a week before it expires and reads
  * what is on disk, so a renewed or replaced certificate is served from the next check on.
  */
-function servingCertReloader(server: Parameters<typeof closeServer>[0], opts: ApiServerOptions, pki: ClusterPki, log: Logger): CertificateReloader {
+function servingCertReloader(server: ReturnType<typeof httpsServer>, opts: ApiServerOptions, pki: ClusterPki, log: Logger): CertificateReloader {
   return new CertificateReloader(server, {
     load: async () => {
       const { serving } = await ensurePki(opts.dataDir, [opts.bindAddress]);

@@ -20,6 +20,11 @@ export interface ClientConfig {
   /** A token that changes (a service account's, refreshed before it expires): read at each request, over `token`. */
   tokenSource?: () => string;
   insecureSkipTLSVerify?: boolean;
+  /**
+   * A Unix socket of the API server's to talk plain HTTP over instead of `server` (`ketch server`'s own components:
+   * <data-dir>/local/apiserver.sock, in a directory only its owner may enter). The token goes over it too.
+   */
+  socketPath?: string;
   /** The namespace of the context, or "default". */
   namespace: string;
   contextName?: string;

@@ -2,7 +2,7 @@
 // JSON bodies, Status errors as ApiError, and watches as async iterators. Given several servers, requests go through a
 // client-side balancer (balancer.ts) that fails over between them.
 import { Agent, request as httpsRequest } from 'node:https';
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { listOptionsQuery, type ListOptions } from '../api/list-options.js';
 import { realClock, type Clock } from '../lib/clock.js';
@@ -133,8 +133,10 @@ interface OpenRequest {
 const isIdempotent = (method: string): boolean => method === 'GET' || method === 'HEAD';
 
 export class RestClient {
-  private agent: Agent | undefined;
+  private agent: Agent | HttpAgent | undefined;
   private readonly https: boolean;
+  /** Credentials may go on the wire: over TLS, or over a local Unix socket (config.socketPath). */
+  private readonly credentialsSafe: boolean;
   private readonly targets: Map<string, Target>;
   private readonly single: Target | undefined;
   /** Set when the config names several servers. */
@@ -154,9 +156,12 @@ export class RestClient {
     this.targets = new Map(servers.map((s) => [s, targetOf(s)]));
     const protocols = new Set([...this.targets.values()].map((t) => t.protocol));
     if (protocols.size > 1) throw new Error(`the API servers ${servers.join(', ')} mix http and https`);
-    this.https = protocols.has('https:');
+    this.https = protocols.has('https:') && !config.socketPath;
+    this.credentialsSafe = this.https || !!config.socketPath;
     this.namespace = config.namespace;
-    this.agent = this.https
+    this.agent = config.socketPath
+      ? new HttpAgent({ keepAlive: true, maxSockets: 64 })
+      : this.https
       ? new Agent({
           keepAlive: true,
           maxSockets: 64,
@@ -185,10 +190,10 @@ export class RestClient {
    */
   setClientCertificate(cert: string, key: string): void {
     const old = this.agent;
-    if (!old) return;
+    if (!old || !this.https) return;
     this.config.cert = cert;
     this.config.key = key;
-    this.agent = new Agent({ ...old.options, cert, key });
+    this.agent = new Agent({ ...(old as Agent).options, cert, key });
     old.destroy();
   }
 
@@ -237,9 +242,9 @@ export class RestClient {
   private async openOn(target: Target, method: string, path: string, opts: RequestOptions, attempt?: Attempt): Promise<IncomingMessage> {
     const fullPath = path + queryString(opts.query);
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, Accept: opts.accept ?? 'application/json' };
-    // Credentials go only over TLS, as with client-go.
+    // Credentials go only over TLS, as with client-go, or over a local socket.
     const token = this.config.tokenSource?.() ?? this.config.token;
-    if (token && this.https) headers.Authorization = `Bearer ${token}`;
+    if (token && this.credentialsSafe) headers.Authorization = `Bearer ${token}`;
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
@@ -249,7 +254,14 @@ export class RestClient {
     const send = this.https ? httpsRequest : httpRequest;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(
-        { protocol: target.protocol, hostname: target.hostname, port: target.port, path: fullPath, method, headers, ...(this.agent ? { agent: this.agent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
+        {
+          ...(this.config.socketPath ? { socketPath: this.config.socketPath } : { protocol: target.protocol, hostname: target.hostname, port: target.port }),
+          path: fullPath,
+          method,
+          headers,
+          ...(this.agent ? { agent: this.agent } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
         resolve,
       );
       if (opts.timeoutMs) {

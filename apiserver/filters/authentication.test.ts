@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { IncomingMessage } from 'node:http';
-import { Authenticator, parseTokenFile } from './authentication.js';
+import { Authenticator, markLocalConnection, parseTokenFile } from './authentication.js';
 
 const req = (headers: Record<string, string>): IncomingMessage => ({ headers, socket: {} }) as unknown as IncomingMessage;
 
@@ -25,6 +25,24 @@ describe('authn', () => {
     for (const h of bad) {
       await assert.rejects(a.authenticate(req(h)), (e: { status?: { code: number } }) => e.status?.code === 401);
     }
+  });
+
+  it("takes a hosted component's local token on the local socket's connections only", async () => {
+    const a = new Authenticator([]);
+    const token = a.localToken({ name: 'system:kube-scheduler', groups: [] });
+    const other = a.localToken({ name: 'system:kube-controller-manager', groups: [] });
+    assert.notEqual(token, other);
+    assert.ok(Buffer.from(token, 'base64url').length === 32, '256 random bits');
+    const local = {};
+    markLocalConnection(local);
+    const on = (socket: object, t: string): IncomingMessage => ({ headers: { authorization: `Bearer ${t}` }, socket }) as unknown as IncomingMessage;
+    assert.deepEqual(await a.authenticate(on(local, token)), { name: 'system:kube-scheduler', groups: ['system:authenticated'] });
+    assert.equal((await a.authenticate(on(local, other))).name, 'system:kube-controller-manager');
+    // The same token on a TCP connection (not marked) stands for nobody.
+    await assert.rejects(a.authenticate(on({}, token)), (e: { status?: { code: number } }) => e.status?.code === 401);
+    await assert.rejects(a.authenticate(on(local, token + 'x')), (e: { status?: { code: number } }) => e.status?.code === 401);
+    // Not something a TokenReview vouches for either (it names no connection).
+    assert.equal(await a.reviewToken(token), undefined);
   });
 
   it('asks the further token authenticators about tokens not in the file', async () => {

@@ -1,5 +1,6 @@
 // Authentication: bearer tokens from a static token file or further token authenticators (service-account JWTs),
 // and x509 client certificates signed by the cluster CA.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -91,9 +92,22 @@ export interface TokenUser {
  */
 export type TokenAuthenticator = (token: string, audiences?: readonly string[]) => Promise<TokenUser | undefined>;
 
+/**
+ * The connections of the API server's local Unix socket (apiserver/server/https.ts localServer): the only ones on
+ * which the tokens handed to this process's own components (Authenticator.localToken) are taken.
+ */
+const localSockets = new WeakSet<object>();
+
+/** Marks a connection as made on the local socket. */
+export function markLocalConnection(socket: object): void {
+  localSockets.add(socket);
+}
+
 export class Authenticator {
   /** The static tokens' users, already in system:authenticated (never mutated: shared by their requests). */
   private readonly tokens = new Map<string, UserInfo>();
+  /** Tokens made at this start for components in this process, good only on the local socket (never stored). */
+  private readonly localTokens = new Map<string, UserInfo>();
 
   /**
    * `apiAudiences`: what static tokens, which name no audience, are valid for (kube-apiserver's --api-audiences).
@@ -108,6 +122,17 @@ export class Authenticator {
   ) {
     // The first line of a token wins, as the linear search this replaces found it.
     for (const t of tokens) if (!this.tokens.has(t.token)) this.tokens.set(t.token, withAuthenticated(t.user));
+  }
+
+  /**
+   * A new random token (256 bits) that stands for `user` on the local socket only, for as long as this process runs:
+   * the credential of a component this process hosts (kube-apiserver's loopback token, one per component here, so that
+   * each keeps its own identity and RBAC rules). It is in no file and never sent over TCP.
+   */
+  localToken(user: UserInfo): string {
+    const token = randomBytes(32).toString('base64url');
+    this.localTokens.set(token, withAuthenticated(user));
+    return token;
   }
 
   /**
@@ -143,7 +168,7 @@ export class Authenticator {
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!m?.[1]) throw errors.unauthorized();
-      const hit = this.staticUser(m[1]);
+      const hit = this.staticUser(m[1]) ?? (localSockets.has(req.socket) ? this.localTokens.get(m[1]) : undefined);
       if (hit) return hit;
       for (const a of this.tokenAuthenticators) {
         const r = await a(m[1]);

@@ -1,11 +1,14 @@
 // The HTTPS server: TLS (1.2 at least, kube's cipher suites) with optional client certificates, every request and every
 // upgrade into the one handler chain.
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errors } from '../../api/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { SERVER_TLS } from '../../lib/tls.js';
+import { markLocalConnection } from '../filters/authentication.js';
 import type { Handler } from '../filters/chain.js';
 import { responseOnSocket, sendError } from '../http/responses.js';
 import { rememberUpgrade } from '../http/upgrades.js';
@@ -16,6 +19,56 @@ export function httpsServer(pki: ClusterPki, chain: Handler, log: Logger): Serve
     { ...SERVER_TLS, key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false },
     (req, res) => void chain(req, res),
   );
+  return wire(server, chain, log);
+}
+
+/**
+ * The same handler chain over plain HTTP on a Unix socket, for the components this process hosts (its controller
+ * manager and scheduler threads): no TLS records to seal and open for every request and watch event between threads of
+ * one process. Only the socket's owner may reach it (its directory is 0700); every request still authenticates, with
+ * a token made for each component at this start (Authenticator.localToken), taken on this socket's connections only.
+ */
+export function localServer(chain: Handler, log: Logger): HttpServer {
+  const server = createHttpServer((req, res) => void chain(req, res));
+  server.on('connection', (socket) => markLocalConnection(socket));
+  return wire(server, chain, log);
+}
+
+/** Longest Unix socket path (sun_path is 108 bytes with its NUL on Linux). */
+export const MAX_SOCKET_PATH = 107;
+
+/**
+ * Listens on the Unix socket at `path`, in a directory made 0700. A socket file left by a server that is gone (a
+ * crash: nothing accepts on it) is removed first; one that answers belongs to a running server, and is an error.
+ */
+export async function listenLocal(server: HttpServer, path: string, dir: string): Promise<void> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new Error(`local socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  if (await answers(path)) throw new Error(`another API server listens on ${path}`);
+  await rm(path, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Whether something accepts connections on the Unix socket at path. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function wire<S extends Server | HttpServer>(server: S, chain: Handler, log: Logger): S {
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches are long; per-request deadlines are the chain's (filters/deadlines.ts)
   server.keepAliveTimeout = 65_000;
@@ -55,7 +108,7 @@ export function listen(server: Server, port: number, host: string): Promise<numb
 }
 
 /** Stops accepting, and ends every connection (idle ones at once, the others on the next turn). */
-export function closeServer(server: Server): Promise<void> {
+export function closeServer(server: Server | HttpServer): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();

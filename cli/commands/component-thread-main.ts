@@ -8,7 +8,7 @@ import { threadMemory } from './thread-memory.js';
 const data = workerData as ComponentThreadData;
 const port = parentPort;
 if (!port) throw new Error('component-thread-main runs only as a worker thread');
-const running = await startHostedComponent(data.component, data.kubeconfig, data.input, LOADING_STARTERS);
+const running = await startHostedComponent(data.component, data.client, data.input, LOADING_STARTERS);
 const send = (m: ComponentThreadMessage): void => port.postMessage(m);
 port.on('message', (m: ComponentThreadRequest) => {
   if (typeof m === 'object' && m.type === 'memory') {

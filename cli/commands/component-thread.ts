@@ -2,7 +2,8 @@
 // and a V8 heap of its own, so that the API server, the controllers and the scheduler each get a core. The thread
 // reaches the API server over loopback HTTPS as any client does; the parent only starts it, stops it, learns its
 // OS thread id (for per-component CPU in /proc/<pid>/task/<tid>), and asks it for its metrics' Prometheus text over
-// the worker's message port (the API server appends it to its /metrics).
+// the worker's message port (the API server appends it to its /metrics). With the API server's local socket (the
+// default), the thread talks plain HTTP over it with a token of its own instead (see hosted-component.ts).
 import { readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
@@ -11,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
 import { logger } from '../../lib/logger.js';
+import type { ComponentClient } from './hosted-component.js';
 import type { ThreadMemory } from './thread-memory.js';
 
 export type HostedComponent = 'controller-manager' | 'scheduler';
@@ -25,7 +27,8 @@ export interface HostedThread {
 /** What the parent hands the thread. */
 export interface ComponentThreadData {
   component: HostedComponent;
-  kubeconfig: string;
+  /** How it reaches the API server (a token for the local socket travels here, in memory, never in a file). */
+  client: ComponentClient;
   input: FlagInput;
 }
 
@@ -137,9 +140,9 @@ export interface ComponentThread {
 }
 
 /** Starts a component in a worker thread; resolves once it runs, rejects if it fails to start. */
-export function startComponentThread(name: HostedComponent, kubeconfig: string, input: FlagInput): Promise<ComponentThread> {
+export function startComponentThread(name: HostedComponent, client: ComponentClient, input: FlagInput): Promise<ComponentThread> {
   const log = logger('server').child({ thread: name });
-  const data: ComponentThreadData = { component: name, kubeconfig, input };
+  const data: ComponentThreadData = { component: name, client, input };
   const worker = newWorker(data, name);
   let stopping = false;
   let onStopped: (() => void) | undefined;

@@ -10,7 +10,7 @@ import { adjustFlags, readFlags, type FlagInput, type FlagTable } from '../../li
 import { SCHEDULER_FLAGS, schedulerOptionsFromFlags, startScheduler } from '../../scheduler/index.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { startComponentThread, THREAD_FLAGS, type ComponentThread, type HostedComponent, type HostedThread } from './component-thread.js';
-import { hostedControllerManager, hostedScheduler, startHostedComponent, type HostedRunning, type HostedStarters } from './hosted-component.js';
+import { hostedControllerManager, hostedScheduler, startHostedComponent, type ComponentClient, type HostedRunning, type HostedStarters } from './hosted-component.js';
 import { untilSignal } from '../signals.js';
 import { serveComponentMetrics, servingFlags } from '../metrics-server.js';
 import { logger } from '../../lib/logger.js';
@@ -22,6 +22,12 @@ const restFrom = (kubeconfig: string | undefined, agent: string): RestClient =>
 export const HOSTING_FLAGS: FlagTable = [
   { name: '--disable-controller-manager', kind: 'bool', description: 'do not run the controller manager in this process' },
   { name: '--disable-scheduler', kind: 'bool', description: 'do not run the scheduler in this process' },
+  {
+    name: '--hosted-components-over-tls',
+    kind: 'bool',
+    description:
+      "the controller manager and the scheduler reach the API server over loopback TLS with their client certificates, as other clients do, instead of plain HTTP on the server's local socket (<data-dir>/local/apiserver.sock, owner only) with a token each",
+  },
   {
     name: '--single-process',
     kind: 'bool',
@@ -52,20 +58,20 @@ export interface ComponentSet {
   stop(): Promise<void>;
 }
 
-/** The kubeconfig of each hosted component: its own credential. */
-export type ComponentKubeconfigs = Readonly<Record<HostedComponent, string>>;
+/** How each hosted component reaches the API server, with its own credential. */
+export type ComponentClients = Readonly<Record<HostedComponent, ComponentClient>>;
 
 /** The components as this thread starts them (already loaded: the CLI's commands import them). */
 const STARTERS: HostedStarters = { controllerManager: startControllerManager, scheduler: startScheduler };
 
 /**
  * Starts the controller manager and the scheduler against an API server (hosting for server/up), from the flags given
- * (HOSTED_COMPONENT_FLAGS). Each reaches the API server as any client does, over loopback HTTPS with its own kubeconfig's
- * credentials and a client of its own (the controllers' many watches never hold the sockets the scheduler binds with).
+ * (HOSTED_COMPONENT_FLAGS). Each reaches the API server with its own credentials and a client of its own: over the
+ * server's local socket with a token, or over loopback HTTPS with its kubeconfig (ComponentClient) (the controllers' many watches never hold the sockets the scheduler binds with).
  * By default each runs in a worker thread of its own (an event loop and a heap per component, so the three use every
  * core); --single-process keeps them on the calling thread.
  */
-export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconfigs, input: FlagInput): Promise<ComponentSet> {
+export async function startControlPlaneComponents(clients: ComponentClients, input: FlagInput): Promise<ComponentSet> {
   const hosting = readFlags(HOSTING_FLAGS, input);
   const wanted = (['controller-manager', 'scheduler'] as const).filter((c) => !hosting.bool(`--disable-${c}`));
   const threaded = !hosting.bool('--single-process');
@@ -74,12 +80,12 @@ export async function startControlPlaneComponents(kubeconfigs: ComponentKubeconf
   try {
     for (const name of wanted) {
       if (threaded) {
-        const t = await startComponentThread(name, kubeconfigs[name], input);
+        const t = await startComponentThread(name, clients[name], input);
         started.push(t);
         threadedOnes.push(t);
       }
       else {
-        const c = await startHostedComponent(name, kubeconfigs[name], input, STARTERS);
+        const c = await startHostedComponent(name, clients[name], input, STARTERS);
         started.push({ thread: { name, pid: process.pid }, stop: () => c.stop(), metrics: () => c.metrics() });
       }
     }

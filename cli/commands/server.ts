@@ -18,7 +18,7 @@ import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { VERSION } from '../version.js';
 import { osThreadId } from './component-thread.js';
-import { HOSTED_COMPONENT_FLAGS, startControlPlaneComponents } from './control-plane.js';
+import { HOSTED_COMPONENT_FLAGS, HOSTING_FLAGS, startControlPlaneComponents } from './control-plane.js';
 import { threadMemory, threadMemoryText, writeHeapSnapshots } from './thread-memory.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -130,6 +130,10 @@ export function setHeapGrowth(percent: number): void {
   if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
+/** The hosted components' users, as their client certificates name them (CN, no groups). */
+const CONTROLLER_MANAGER_USER = { name: 'system:kube-controller-manager', groups: [] };
+const SCHEDULER_USER = { name: 'system:kube-scheduler', groups: [] };
+
 /** Starts the API server and the hosted components from the flags given (SERVER_FLAGS, by name). */
 export async function runServer(input: FlagInput, defaults: ServerDefaults = {}): Promise<RunningServer> {
   const log = logger('server');
@@ -151,22 +155,28 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
     ketchVersion: VERSION,
     log,
   });
-  const api = await startApiServer({ dataDir, storage, ...(encryption ? { encryption } : {}), ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
+  const localSocket = !readFlags(HOSTING_FLAGS, input).bool('--hosted-components-over-tls');
+  const api = await startApiServer({ dataDir, storage, localSocket, ...(encryption ? { encryption } : {}), ...(await apiServerOptions(f, defaults)) }).catch(async (err: unknown) => {
     await upkeep.stop();
     await storage.close();
     throw err;
   });
   log.info('api server ready', { url: api.url, kubeconfig: api.adminKubeconfigPath, storage: etcdServers.length ? 'etcd' : 'embedded' });
-  // The hosted components reach the API server as any client would: over TLS, each with its own client certificate.
   const rest = new RestClient(loadClientConfig({ kubeconfig: api.adminKubeconfigPath }), 'ketch-server');
-  const kubeconfigs = { 'controller-manager': api.controllerManagerKubeconfigPath, scheduler: api.schedulerKubeconfigPath };
+  // The hosted components reach the API server with their own identities: over the local socket with a token each
+  // (plain HTTP between threads of this process), or over loopback TLS with their client certificates.
+  const local = api.local;
+  const clients = {
+    'controller-manager': { kubeconfig: api.controllerManagerKubeconfigPath, ...(local ? { local: { socketPath: local.socketPath, token: local.token(CONTROLLER_MANAGER_USER) } } : {}) },
+    scheduler: { kubeconfig: api.schedulerKubeconfigPath, ...(local ? { local: { socketPath: local.socketPath, token: local.token(SCHEDULER_USER) } } : {}) },
+  };
   // The hosted CSR signer signs with the cluster CA unless told otherwise (kube-controller-manager's defaults are kubeadm's paths).
   const hosted = {
     '--cluster-signing-cert-file': join(dataDir, 'pki', 'ca.crt'),
     '--cluster-signing-key-file': join(dataDir, 'pki', 'ca.key'),
     ...input,
   };
-  const components = await startControlPlaneComponents(kubeconfigs, hosted).catch(async (err: unknown) => {
+  const components = await startControlPlaneComponents(clients, hosted).catch(async (err: unknown) => {
     await api.close();
     await upkeep.stop();
     await storage.close();

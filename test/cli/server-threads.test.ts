@@ -1,8 +1,12 @@
 // `ketch server` hosts the controller manager and the scheduler each in a worker thread of its own (the default) or on
 // the API server's thread (--single-process); either way a Deployment becomes bound pods, the components' metrics
-// show on the API server's /metrics (kube's names and labels), and stop ends every thread.
+// show on the API server's /metrics (kube's names and labels), and stop ends every thread. They reach the API server
+// over its local socket (plain HTTP, a token each), or over loopback TLS when told to or when the socket is taken.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Deployment, Node, Pod } from '../../api/index.js';
@@ -147,6 +151,107 @@ describe('ketch server stop', () => {
       await waitFor(() => alive().length === 0, { what: `threads gone, still ${alive().join(', ')}` });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Connected sockets of the Unix socket at path, from /proc/net/unix (the server's accepted ends carry its path). */
+function connectionsOn(path: string): number {
+  return readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith(` ${path}`) && l.trim().split(/\s+/)[5] === '03').length;
+}
+
+/** A plain HTTP request over the Unix socket at path: its status and body. */
+function overSocket(path: string, url: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath: path, path: url, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += String(c)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The node and the Deployment: the controller manager makes 3 pods and the scheduler binds them to n1. */
+async function deployAndBind(server: RunningServer): Promise<void> {
+  await server.rest.resource<Node>(NODES).create(undefined, node);
+  await server.rest.resource<Deployment>(DEPLOYMENTS).create('default', deployment);
+  const pods = server.rest.resource<Pod>(PODS);
+  await waitFor(async () => (await pods.list('default', { labelSelector: 'app=web' })).items.filter((p) => p.spec.nodeName === 'n1').length === 3, {
+    timeoutMs: 30_000,
+    what: '3 pods bound to n1',
+  });
+}
+
+describe("ketch server's local socket for its hosted components", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'ketch-server-local-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const flags = (extra: Record<string, string> = {}) => ({ '--data-dir': dir, '--secure-port': '0', '--bind-address': '127.0.0.1', '--snapshot-schedule': '0', ...extra });
+
+  it('serves the components over <data-dir>/local/apiserver.sock (owner only), authenticating every request', async function () {
+    this.timeout(60_000);
+    const server = await runServer(flags());
+    try {
+      const sock = join(dir, 'local', 'apiserver.sock');
+      assert.ok(statSync(sock).isSocket());
+      assert.equal(statSync(join(dir, 'local')).mode & 0o777, 0o700, 'only the owner may enter the directory');
+      await deployAndBind(server);
+      // The controller manager's and the scheduler's clients are connected there (their watches stay open).
+      assert.ok(connectionsOn(sock) >= 2, `connections on the socket: ${connectionsOn(sock)}`);
+      // Without a token, or with one the server did not make, nothing is served: a 401 Status.
+      for (const token of [undefined, 'not-a-token']) {
+        const r = await overSocket(sock, '/api/v1/namespaces', token);
+        assert.equal(r.status, 401, r.body);
+        assert.equal((JSON.parse(r.body) as { kind: string; code: number }).code, 401);
+      }
+    } finally {
+      await server.stop();
+    }
+    assert.equal(existsSync(join(dir, 'local', 'apiserver.sock')), false, 'the socket is removed at stop');
+  });
+
+  it('replaces a socket left by a crash, and leaves one that another server answers on (its components use TLS then)', async function () {
+    this.timeout(90_000); // two server starts
+    const sock = join(dir, 'local', 'apiserver.sock');
+    mkdirSync(join(dir, 'local'), { recursive: true });
+    // A crash leaves the socket file with nothing listening (a process bound it and died without closing).
+    execFileSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(sock)})`]);
+    assert.ok(statSync(sock).isSocket());
+    let server = await runServer(flags());
+    try {
+      await waitFor(() => connectionsOn(sock) >= 2, { timeoutMs: 30_000, what: 'the components connected on the socket made anew' });
+    } finally {
+      await server.stop();
+    }
+    // Someone else answers on it: kept as it is, and this server's components go over loopback TLS.
+    const other = createNetServer((c) => c.end());
+    await new Promise<void>((r) => other.listen(sock, r));
+    try {
+      server = await runServer(flags());
+      try {
+        await deployAndBind(server);
+        assert.equal(connectionsOn(sock), 0, 'nothing of this server on the other socket');
+      } finally {
+        await server.stop();
+      }
+      assert.ok(existsSync(sock), "the other server's socket is left alone");
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
+
+  it('--hosted-components-over-tls: no socket, the components reach the API server over TLS', async function () {
+    this.timeout(60_000);
+    const server = await runServer(flags({ '--hosted-components-over-tls': 'true' }));
+    try {
+      assert.equal(existsSync(join(dir, 'local', 'apiserver.sock')), false);
+      await deployAndBind(server);
+    } finally {
+      await server.stop();
     }
   });
 });
