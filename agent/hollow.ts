@@ -73,12 +73,14 @@ function hollowNodeStatus(name: string, i: number, capacity: Record<string, stri
   };
 }
 
-/** The status a bound pod gets on a hollow node: Running and Ready at once, with a made-up pod IP. */
+/**
+ * The status a bound pod gets on a hollow node: Running and Ready at once, with a made-up pod IP. Sent as a merge patch
+ * of the status subresource, as a kubelet patches its pods' status (the rest of the status stays as the server has it).
+ */
 function hollowPodStatus(pod: Pod, hostIP: string, ip: string, now: string): NonNullable<Pod['status']> {
   const uid = pod.metadata.uid ?? '';
   const cond = (type: string) => ({ type, status: 'True' as const, lastTransitionTime: now });
   return {
-    ...(pod.status ?? {}),
     phase: 'Running',
     conditions: [cond('PodScheduled'), cond('Initialized'), cond('ContainersReady'), cond('Ready')],
     hostIP,
@@ -98,6 +100,20 @@ function hollowPodStatus(pod: Pod, hostIP: string, ip: string, now: string): Non
       containerID: `fake://${uid}-${c.name}`,
     })),
   };
+}
+
+/**
+ * What a hollow node keeps of a pod (its informer's transform): the name, uid and deletion, the node, the containers'
+ * names and images, the phase. A thousand hollow nodes hold every bound pod; kept whole, with field ownership, their
+ * process held 420-575 MB at 30,000 pods and spent its CPU collecting it, on the cores the control plane is measured on.
+ */
+export function hollowPodForm(pod: Pod): Pod {
+  const m = pod.metadata;
+  const metadata: Pod['metadata'] = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+  if (m.deletionTimestamp !== undefined) metadata.deletionTimestamp = m.deletionTimestamp;
+  const out: Pod = { apiVersion: 'v1', kind: 'Pod', metadata, spec: { nodeName: pod.spec.nodeName, containers: pod.spec.containers.map((c) => ({ name: c.name, image: c.image })) } };
+  if (pod.status?.phase !== undefined) out.status = { phase: pod.status.phase };
+  return out;
 }
 
 export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNodes> {
@@ -152,7 +168,7 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
 
   let ipSeq = 0;
   const podIPs = new Map<string, string>();
-  const informer = new Informer<Pod>(podsApi, { fieldSelector: 'spec.nodeName!=', clock, log });
+  const informer = new Informer<Pod>(podsApi, { fieldSelector: 'spec.nodeName!=', clock, log, transform: hollowPodForm });
   const handle = (pod: Pod): void => {
     if (stopped || !nameSet.has(pod.spec.nodeName ?? '')) return;
     const uid = pod.metadata.uid ?? '';
@@ -171,7 +187,9 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
       podIPs.set(uid, ip);
     }
     const hostIP = registered.get(pod.spec.nodeName ?? '')?.status?.addresses?.[0]?.address ?? '';
-    void limit(() => podsApi.updateStatus({ ...pod, status: hollowPodStatus(pod, hostIP, ip, now()) })).catch((err: unknown) => {
+    // The uid makes the patch a precondition: a pod deleted and made again under the name is not this one.
+    const patch = { metadata: { uid }, status: hollowPodStatus(pod, hostIP, ip, now()) };
+    void limit(() => podsApi.patch(pod.metadata.namespace, pod.metadata.name ?? '', patch, 'merge', { sub: 'status' })).catch((err: unknown) => {
       if (!isNotFound(err) && !isConflict(err)) log.warn('hollow pod status update failed', { error: String(err) });
     });
   };

@@ -690,6 +690,11 @@ describe('node agent (API server + runtime shim + registry)', function () {
         await createPod(pname, { containers: [{ name: 'c', image: 'whatever:1' }] }, 'hollow-t-1');
         const p = await waitPod(pname, (x) => x.status?.phase === 'Running' && cond(x, 'Ready') === 'True', 'Running on a hollow node');
         assert.ok(p.status?.podIP);
+        // A merge patch of the status, as a kubelet's: what it says is there, what the server set before stays.
+        const node1 = await nodes.get(undefined, 'hollow-t-1');
+        assert.equal(p.status?.hostIP, node1.status?.addresses?.find((a) => a.type === 'InternalIP')?.address);
+        assert.deepEqual(p.status?.containerStatuses?.map((c) => [c.name, c.ready, c.image, Object.keys(c.state ?? {})]), [['c', true, 'whatever:1', ['running']]]);
+        assert.equal(p.spec.containers[0]?.image, 'whatever:1', 'the spec as it was');
         await pods.delete('default', pname, { gracePeriodSeconds: 30 });
         await waitFor(async () => pods.get('default', pname).then(() => false, () => true), { what: 'hollow pod deleted' });
       } finally {
