@@ -34,6 +34,21 @@ describe('StringPool (one copy of the strings cached objects repeat)', () => {
     assert.ok(shared < plain * 0.6, `${shared} bytes shared against ${plain} plain`);
   });
 
+  it("does not pool an object's own values: uid, resourceVersion, its metadata's name, a pod's IP, container ids", () => {
+    const pool = new StringPool();
+    const pod = (i: number): unknown => ({
+      metadata: { name: `web-${i}`, namespace: 'default', uid: `uid-${i}`, resourceVersion: `${100 + i}`, ownerReferences: [{ kind: 'ReplicaSet', name: 'web-7d9f', uid: 'rs-uid' }] },
+      spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'nginx' }] },
+      status: { podIP: `10.0.0.${i}`, containerStatuses: [{ name: 'c', containerID: `fake://${i}` }] },
+    });
+    for (let i = 0; i < 50; i++) {
+      const p = pool.share(pod(i));
+      assert.deepEqual(p, pod(i), 'the values as they were');
+    }
+    // Pooled: default, ReplicaSet, web-7d9f (an owner's name: its object has no resourceVersion), node-1, c, nginx.
+    assert.equal(pool.size, 6);
+  });
+
   it('leaves long strings out and starts over once full, still answering with an equal string', () => {
     const pool = new StringPool();
     const long = 'x'.repeat(200);

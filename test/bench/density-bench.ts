@@ -21,6 +21,9 @@
 //   BENCH_SETTLE   seconds of quiet after the run before the settled RSS and thread memory are read (default 15)
 //   BENCH_BASELINE a built ketch checkout (e.g. main's): each size and store also runs with its `ketch server`
 //                  first (same hollow agent, same load), and the ratio of the two pods/s is printed
+//   BENCH_ROUNDS   with BENCH_BASELINE, rounds of the pair (default 1), alternating which goes first; prints each
+//                  round's ratios (pods/s, RSS at the end, control-plane CPU per pod) and their medians: this machine's
+//                  speed moves by up to 20% between runs minutes apart, so a single pair can mislead
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,6 +53,7 @@ const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split
 const BASELINE = process.env.BENCH_BASELINE;
 const HEAP_SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
 const SETTLE_S = Number(process.env.BENCH_SETTLE ?? 15);
+const ROUNDS = BASELINE ? Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1)) : 1;
 const NS = 'density';
 /** 32,768 node /24s (the default 10.42.0.0/16 has 256), apart from the default service range 10.96.0.0/16. */
 const CLUSTER_CIDR = '10.128.0.0/9';
@@ -170,6 +174,8 @@ const deployment = (name: string, replicas: number): Deployment => ({
 interface RunResult {
   /** 'this' build or 'baseline' (BENCH_BASELINE's server). */
   build: string;
+  /** Which round of the pair (BENCH_ROUNDS), from 1. */
+  round: number;
   store: string;
   nodes: number;
   pods: number;
@@ -228,7 +234,7 @@ function startUser(rest: RestClient): { stop(): Promise<{ mutating: number[]; re
   };
 }
 
-async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, build: 'this' | 'baseline'): Promise<RunResult> {
+async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, build: 'this' | 'baseline'): Promise<Omit<RunResult, 'round'>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ketch-density-'));
   let etcd: EtcdServer | undefined;
   let server: Proc | undefined;
@@ -444,14 +450,18 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const scale of SCALES) {
     for (const store of STORES) {
-      for (const build of BASELINE ? (['baseline', 'this'] as const) : (['this'] as const)) {
-        say(`run: ${build === 'baseline' ? `baseline (${BASELINE}) ` : ''}${scale.nodes} nodes, ${scale.pods} pods, ${store} (load ${load()})`);
-        try {
-          const r = await runOnce(store, scale.nodes, scale.pods, build);
-          results.push(r);
-          report(r);
-        } catch (err) {
-          say(`  run failed: ${String(err instanceof Error ? err.stack : err)}`);
+      for (let round = 1; round <= ROUNDS; round++) {
+        // Alternating which goes first, so that a machine slowing down or warming up does not favour one side.
+        const builds = BASELINE ? (round % 2 === 1 ? (['baseline', 'this'] as const) : (['this', 'baseline'] as const)) : (['this'] as const);
+        for (const build of builds) {
+          say(`run: ${ROUNDS > 1 ? `round ${round}, ` : ''}${build === 'baseline' ? `baseline (${BASELINE}) ` : ''}${scale.nodes} nodes, ${scale.pods} pods, ${store} (load ${load()})`);
+          try {
+            const r = { ...(await runOnce(store, scale.nodes, scale.pods, build)), round };
+            results.push(r);
+            report(r);
+          } catch (err) {
+            say(`  run failed: ${String(err instanceof Error ? err.stack : err)}`);
+          }
         }
       }
     }
@@ -460,11 +470,31 @@ async function main(): Promise<void> {
   say('| build | nodes | pods | store | Running | s | pods/s | x baseline | RSS end MB | RSS settled MB | RSS peak MB | bytes/pod | mutating p99 s | read p99 s | user mutating p99 ms | load |');
   say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    const base = results.find((b) => b.build === 'baseline' && b.nodes === r.nodes && b.store === r.store);
+    const base = results.find((b) => b.build === 'baseline' && b.nodes === r.nodes && b.store === r.store && b.round === r.round);
     const ratio = r.build === 'this' && base ? (r.podsPerSec / Math.max(1, base.podsPerSec)).toFixed(1) : '';
     say(`| ${r.build} | ${r.nodes} | ${r.pods} | ${r.store} | ${r.running} | ${r.seconds} | ${r.podsPerSec} | ${ratio} | ${r.rssEndMB} | ${r.rssSettledMB} | ${r.rssPeakMB} | ${r.bytesPerPod} | ${r.mutatingP99s} | ${r.readP99s} | ${r.userMutatingP99ms} | ${r.load} |`);
   }
+  if (ROUNDS > 1) roundRatios(results);
   for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+/** Each round's ratios of this build to the baseline, and their medians, per size and store. */
+function roundRatios(results: readonly RunResult[]): void {
+  const cpu = (r: RunResult): number => r.perComponent.find((c) => c.name === 'control plane (all)')?.cpuMsPerPod ?? NaN;
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  for (const r0 of results.filter((r) => r.build === 'this' && r.round === 1)) {
+    const pairs = results
+      .filter((t) => t.build === 'this' && t.nodes === r0.nodes && t.store === r0.store)
+      .flatMap((t) => results.filter((b) => b.build === 'baseline' && b.nodes === t.nodes && b.store === t.store && b.round === t.round).map((b) => ({ t, b })));
+    const rows = pairs.map(({ t, b }) => ({ round: t.round, speed: t.podsPerSec / b.podsPerSec, rss: t.rssEndMB / b.rssEndMB, cpu: cpu(t) / cpu(b) }));
+    say('');
+    say(`  ${r0.nodes} x ${r0.pods}, ${r0.store}: this build / baseline, by round (pods/s, RSS at the end, control-plane CPU per pod)`);
+    for (const x of rows) say(`    round ${x.round}: ${x.speed.toFixed(2)}, ${x.rss.toFixed(2)}, ${x.cpu.toFixed(2)}`);
+    say(`    median of ${rows.length}: ${median(rows.map((x) => x.speed)).toFixed(2)}, ${median(rows.map((x) => x.rss)).toFixed(2)}, ${median(rows.map((x) => x.cpu)).toFixed(2)}`);
+  }
 }
 
 main().catch((err: unknown) => {
