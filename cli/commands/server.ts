@@ -8,6 +8,7 @@ import { loadEncryptionConfig } from '../../apiserver/encryption/config.js';
 import { openStorage, type EtcdTls } from '../../apiserver/storage/index.js';
 import { startStorageUpkeep } from '../../apiserver/storage/upkeep.js';
 import { parseAuthorizationModes, startApiServer, type ApiServerOptions } from '../../apiserver/index.js';
+import type { UserInfo } from '../../apiserver/authorization/types.js';
 import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-security/config.js';
 import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
 import { logger } from '../../lib/logger.js';
@@ -19,6 +20,7 @@ import { untilSignal } from '../signals.js';
 import { VERSION } from '../version.js';
 import { osThreadId } from './component-thread.js';
 import { HOSTED_COMPONENT_FLAGS, HOSTING_FLAGS, startControlPlaneComponents } from './control-plane.js';
+import type { ComponentClient } from './hosted-component.js';
 import { threadMemory, threadMemoryText, writeHeapSnapshots } from './thread-memory.js';
 
 /** The API server's own flags, shared by `ketch server` and `ketch up` (which differ only in the data dir). */
@@ -131,8 +133,8 @@ export function setHeapGrowth(percent: number): void {
 }
 
 /** The hosted components' users, as their client certificates name them (CN, no groups). */
-const CONTROLLER_MANAGER_USER = { name: 'system:kube-controller-manager', groups: [] };
-const SCHEDULER_USER = { name: 'system:kube-scheduler', groups: [] };
+const CONTROLLER_MANAGER_USER: UserInfo = { name: 'system:kube-controller-manager', groups: [] };
+const SCHEDULER_USER: UserInfo = { name: 'system:kube-scheduler', groups: [] };
 
 /** Starts the API server and the hosted components from the flags given (SERVER_FLAGS, by name). */
 export async function runServer(input: FlagInput, defaults: ServerDefaults = {}): Promise<RunningServer> {
@@ -166,9 +168,10 @@ export async function runServer(input: FlagInput, defaults: ServerDefaults = {})
   // The hosted components reach the API server with their own identities: over the local socket with a token each
   // (plain HTTP between threads of this process), or over loopback TLS with their client certificates.
   const local = api.local;
+  const client = (kubeconfig: string, user: UserInfo): ComponentClient => ({ kubeconfig, ...(local ? { local: { socketPath: local.socketPath, token: local.token(user) } } : {}) });
   const clients = {
-    'controller-manager': { kubeconfig: api.controllerManagerKubeconfigPath, ...(local ? { local: { socketPath: local.socketPath, token: local.token(CONTROLLER_MANAGER_USER) } } : {}) },
-    scheduler: { kubeconfig: api.schedulerKubeconfigPath, ...(local ? { local: { socketPath: local.socketPath, token: local.token(SCHEDULER_USER) } } : {}) },
+    'controller-manager': client(api.controllerManagerKubeconfigPath, CONTROLLER_MANAGER_USER),
+    scheduler: client(api.schedulerKubeconfigPath, SCHEDULER_USER),
   };
   // The hosted CSR signer signs with the cluster CA unless told otherwise (kube-controller-manager's defaults are kubeadm's paths).
   const hosted = {
