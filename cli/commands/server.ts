@@ -59,7 +59,7 @@ export const API_SERVER_FLAGS: FlagTable = [
     name: '--heap-growth-percent',
     kind: 'int',
     arg: 'pct',
-    default: '50',
+    default: '25',
     description: "how far each thread's JavaScript heap may grow past its live objects before a full collection (Go's GOGC for kube's components; 0: V8's own, up to 300%)",
   },
 ];
