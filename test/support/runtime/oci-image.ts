@@ -81,7 +81,8 @@ export async function buildTinyImage(layers: Record<string, string>[], opts: Ima
       await mkdir(dirname(join(dir, p)), { recursive: true });
       await writeFile(join(dir, p), content);
     }
-    await tar.c({ cwd: dir, portable: true, file: `${dir}.tar` }, Object.keys(files));
+    // A fixed mtime makes equal layers byte-equal whenever they were written (shared layers share a digest).
+    await tar.c({ cwd: dir, portable: true, mtime: new Date('2000-01-01T00:00:00Z'), file: `${dir}.tar` }, Object.keys(files));
     tars.push(await readFile(`${dir}.tar`));
   }
   const image = await writeLayout(join(work, 'layout'), tars, opts);
