@@ -16,6 +16,7 @@
 //   BENCH_SERVER_NODE_ARGS  node flags for the server, space-separated (e.g. "--max-semi-space-size=4")
 //   BENCH_SERVER_ENV  extra environment of the server, space-separated NAME=VALUE (e.g. "MALLOC_ARENA_MAX=2")
 //   BENCH_PROFILE  a directory: CPU profiles of the server (node --cpu-prof)
+//   BENCH_SERVER_STDOUT  a file the server's stdout is appended to (for V8's --trace-gc and similar node flags)
 //   BENCH_HEAP_SNAPSHOTS  a directory: at the end of each run, a heap snapshot of every server thread (SIGUSR2) is
 //                  moved there, with a summary by constructor (test/bench/heap-summary.ts)
 //   BENCH_SETTLE   seconds of quiet after the run before the settled RSS and thread memory are read (default 15)
@@ -25,7 +26,7 @@
 //                  round's ratios (pods/s, RSS at the end, control-plane CPU per pod) and their medians: this machine's
 //                  speed moves by up to 20% between runs minutes apart, so a single pair can mislead
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,6 +49,7 @@ const DEPLOYMENT_COUNT = Number(process.env.BENCH_DEPLOYMENTS ?? 10);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT ?? 300);
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const PROFILE = process.env.BENCH_PROFILE;
+const SERVER_STDOUT = process.env.BENCH_SERVER_STDOUT;
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const BASELINE = process.env.BENCH_BASELINE;
@@ -127,12 +129,14 @@ interface Proc {
 }
 
 /** A `ketch` command from the build, resolving once a line of its stderr matches `ready`. */
-function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = [], repo = REPO, env: Record<string, string> = {}): Promise<Proc> {
+function startKetch(args: string[], ready: RegExp, tag: string, nodeArgs: string[] = [], repo = REPO, env: Record<string, string> = {}, stdoutFile?: string): Promise<Proc> {
+  const out = stdoutFile ? openSync(stdoutFile, 'a') : 'ignore';
   const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/ketch.js'), ...args], {
     cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', out, 'pipe'],
     env: { ...process.env, KETCH_LOG_LEVEL: process.env.KETCH_LOG_LEVEL ?? 'warn', ...env },
   });
+  if (typeof out === 'number') closeSync(out);
   let stopping = false;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
@@ -249,7 +253,7 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
     const cidr = SERVER_ARGS.includes('--cluster-cidr') ? [] : ['--cluster-cidr', CLUSTER_CIDR];
     const serverArgs = ['server', '--data-dir', dataDir, '--secure-port', String(port), '--bind-address', '127.0.0.1', '--snapshot-schedule', '0', ...cidr, ...(etcd ? ['--etcd-servers', etcd.endpoint] : []), ...SERVER_ARGS];
     const serverRepo = build === 'baseline' && BASELINE ? BASELINE : REPO;
-    server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', [...SERVER_NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])], serverRepo, SERVER_ENV);
+    server = await startKetch(build === 'baseline' ? serverArgs.filter((a) => a !== '--single-process') : serverArgs, /ketch server is up/, 'server', [...SERVER_NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])], serverRepo, SERVER_ENV, SERVER_STDOUT);
     const kubeconfig = join(dataDir, 'admin.kubeconfig');
     const rest = new RestClient(loadClientConfig({ kubeconfig }), 'density-bench');
     const serverPid = server.child.pid!;
