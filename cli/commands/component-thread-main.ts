@@ -1,7 +1,9 @@
 // The entry of a hosted component's worker thread (see component-thread.ts): starts the component from the flags the
 // server was given, reports its OS thread id, sends its metrics' text and stops it when the parent asks.
 import { parentPort, workerData } from 'node:worker_threads';
-import { osThreadId, type ComponentThreadData, type ComponentThreadMessage, type ComponentThreadRequest } from './component-thread.js';
+import { startThreadCompaction } from '../../lib/heap-compaction.js';
+import { readFlags } from '../../lib/flags.js';
+import { HEAP_COMPACT_FLAG, osThreadId, type ComponentThreadData, type ComponentThreadMessage, type ComponentThreadRequest } from './component-thread.js';
 import { LOADING_STARTERS, startHostedComponent } from './hosted-component.js';
 import { threadMemory } from './thread-memory.js';
 
@@ -10,6 +12,7 @@ const port = parentPort;
 if (!port) throw new Error('component-thread-main runs only as a worker thread');
 const running = await startHostedComponent(data.component, data.client, data.input, LOADING_STARTERS);
 const send = (m: ComponentThreadMessage): void => port.postMessage(m);
+const compaction = startThreadCompaction({ intervalMs: readFlags([HEAP_COMPACT_FLAG], data.input).durationMs('--heap-compact-interval') });
 port.on('message', (m: ComponentThreadRequest) => {
   if (typeof m === 'object' && m.type === 'memory') {
     send({ type: 'memory', id: m.id, memory: threadMemory() });
@@ -23,6 +26,7 @@ port.on('message', (m: ComponentThreadRequest) => {
     return;
   }
   if (m !== 'stop') return;
+  compaction.cancel();
   running.stop().then(
     () => send({ type: 'stopped' }),
     (err: unknown) => send({ type: 'stopped', error: String(err instanceof Error ? err.stack : err) }),

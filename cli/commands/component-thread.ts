@@ -53,6 +53,15 @@ export const THREAD_FLAGS: FlagTable = [
       "the young generation of each component thread's JavaScript heap (its semi-spaces and new large objects; 0: V8's own, up to 48 MB): smaller young generations cost more minor collections and less memory (8 MB with --heap-growth-percent 25: 40-50 MB less at 30,000 pods than 16 MB with 50, at the same speed)",
   },
 ];
+/** `ketch server`'s compaction interval, read by the component threads too (see lib/heap-compaction.ts). */
+export const HEAP_COMPACT_FLAG: FlagTable[number] = {
+  name: '--heap-compact-interval',
+  kind: 'duration',
+  default: '5s',
+  description:
+    "how often every thread's JavaScript heap is compacted whole: the API server's at its next full collection, in a window of 1 s, a component thread's at once when its old space holds over 25% more than it uses (V8 alone compacts only its most fragmented pages; 0 disables)",
+};
+
 /** A scrape waits this long for a thread (one busy for longer is left out of that scrape). */
 const METRICS_TIMEOUT_MS = 10_000;
 

@@ -19,7 +19,7 @@ import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
 import { startHeapCompaction } from '../../lib/heap-compaction.js';
 import { VERSION } from '../version.js';
-import { osThreadId } from './component-thread.js';
+import { HEAP_COMPACT_FLAG, osThreadId } from './component-thread.js';
 import { HOSTED_COMPONENT_FLAGS, HOSTING_FLAGS, startControlPlaneComponents } from './control-plane.js';
 import type { ComponentClient } from './hosted-component.js';
 import { threadMemory, threadMemoryText, writeHeapSnapshots } from './thread-memory.js';
@@ -63,12 +63,7 @@ export const API_SERVER_FLAGS: FlagTable = [
     default: '25',
     description: "how far each thread's JavaScript heap may grow past its live objects before a full collection (Go's GOGC for kube's components; 0: V8's own, up to 300%)",
   },
-  {
-    name: '--heap-compact-interval',
-    kind: 'duration',
-    default: '5s',
-    description: "how often every thread's JavaScript heap is compacted whole at its next full collection, in a window of 1 s (V8 alone compacts only its most fragmented pages; 0 disables)",
-  },
+  HEAP_COMPACT_FLAG,
 ];
 
 /** The etcd client's TLS files from --etcd-cafile, --etcd-certfile and --etcd-keyfile, read; undefined when none is given. */
