@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from './clock.js';
+import { once } from 'node:events';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { compactThreadHeapNow, startHeapCompaction, startThreadCompaction } from './heap-compaction.js';
+import { Worker } from 'node:worker_threads';
+import { FakeClock } from './clock.js';
+import { CompactionFlag, compactThreadHeapNow, startHeapCompaction, startThreadCompaction } from './heap-compaction.js';
 
 describe('heap compaction', () => {
   it('turns compaction on for a window once per interval, and off when cancelled mid-window', async () => {
     const clock = new FakeClock(0);
     const flags: [number, string][] = [];
-    const h = startHeapCompaction({ intervalMs: 5000, windowMs: 1000, clock, setFlags: (f) => flags.push([clock.now(), f]) });
+    const h = startHeapCompaction({ intervalMs: 5000, windowMs: 1000, clock, flag: new CompactionFlag(undefined, (f) => flags.push([clock.now(), f])) });
     await clock.advance(3999);
     assert.deepEqual(flags, []);
     await clock.advance(1);
@@ -33,12 +35,49 @@ describe('heap compaction', () => {
   it('does nothing at interval 0, and keeps a window within half the interval', async () => {
     const clock = new FakeClock(0);
     const flags: string[] = [];
-    startHeapCompaction({ intervalMs: 0, clock, setFlags: (f) => flags.push(f) }).cancel();
+    startHeapCompaction({ intervalMs: 0, clock, flag: new CompactionFlag(undefined, (f) => flags.push(f)) }).cancel();
     assert.equal(clock.pending, 0);
-    const h = startHeapCompaction({ intervalMs: 400, clock, setFlags: (f) => flags.push(`${clock.now()} ${f}`) });
+    const h = startHeapCompaction({ intervalMs: 400, clock, flag: new CompactionFlag(undefined, (f) => flags.push(`${clock.now()} ${f}`)) });
     await clock.advance(400);
     h.cancel();
     assert.deepEqual(flags, ['200 --compact-on-every-full-gc', '400 --no-compact-on-every-full-gc']);
+  });
+});
+
+describe('the compaction flag', () => {
+  it('stays on until its last holder lets go, across threads sharing the count', async () => {
+    const flags: string[] = [];
+    const window = new CompactionFlag(undefined, (f) => flags.push(`window ${f}`));
+    const thread = new CompactionFlag(window.holders, (f) => flags.push(`thread ${f}`));
+    window.hold();
+    thread.hold();
+    thread.release();
+    assert.deepEqual(flags, ['window --compact-on-every-full-gc', 'thread --compact-on-every-full-gc'], 'the window still holds it');
+    window.release();
+    assert.equal(flags.at(-1), 'window --no-compact-on-every-full-gc');
+    assert.equal(Atomics.load(window.holders, 0), 0);
+    // A worker holding the same counter (real shared memory): the main thread's release leaves it on.
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       Atomics.add(workerData, 0, 1);
+       parentPort.postMessage('held');
+       parentPort.once('message', () => { Atomics.sub(workerData, 0, 1); parentPort.postMessage('released'); });`,
+      { eval: true, workerData: window.holders },
+    );
+    try {
+      assert.equal(await once(worker, 'message').then(([m]) => m), 'held');
+      flags.length = 0;
+      window.hold();
+      window.release();
+      assert.deepEqual(flags, ['window --compact-on-every-full-gc'], 'not turned off while the worker holds it');
+      worker.postMessage('release');
+      assert.equal(await once(worker, 'message').then(([m]) => m), 'released');
+      window.hold();
+      window.release();
+      assert.equal(flags.at(-1), 'window --no-compact-on-every-full-gc');
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 
@@ -74,6 +113,28 @@ describe('thread heap compaction', () => {
     h.cancel();
     await clock.advance(60_000);
     assert.deepEqual(at, [10_000, 25_000], 'nothing after cancel');
+    assert.equal(clock.pending, 0);
+  });
+
+  it('reports a check that threw and checks again at the next interval', async () => {
+    const clock = new FakeClock(0);
+    const errors: string[] = [];
+    let checks = 0;
+    const h = startThreadCompaction({
+      intervalMs: 1000,
+      clock,
+      oldSpace: () => {
+        if (++checks === 1) throw new Error('no statistics');
+        return { size: 0, used: 0 };
+      },
+      compact: () => assert.fail('nothing to compact'),
+      onError: (err) => errors.push(String(err)),
+    });
+    await clock.advance(1000);
+    assert.deepEqual(errors, ['Error: no statistics']);
+    await clock.advance(1000);
+    assert.equal(checks, 2);
+    h.cancel();
     assert.equal(clock.pending, 0);
   });
 

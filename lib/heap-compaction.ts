@@ -1,7 +1,41 @@
 // Periodic compaction of the process's JavaScript heaps (the API server's and every component thread's).
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { realClock, type Clock, type TimerHandle } from './clock.js';
+import { every, realClock, type Clock, type TimerHandle } from './clock.js';
+
+/**
+ * V8's --compact-on-every-full-gc is one flag for the whole process, set by the API server's window and by each
+ * component thread around its forced collection. Holders are counted in shared memory (the main thread's counter is
+ * handed to every worker), so one thread letting go does not turn it off under another that holds it.
+ */
+export class CompactionFlag {
+  constructor(
+    readonly holders: Int32Array = new Int32Array(new SharedArrayBuffer(4)),
+    private readonly set: (flags: string) => void = setFlagsFromString,
+  ) {}
+
+  hold(): void {
+    Atomics.add(this.holders, 0, 1);
+    this.set('--compact-on-every-full-gc');
+  }
+
+  release(): void {
+    if (Atomics.sub(this.holders, 0, 1) !== 1) return;
+    this.set('--no-compact-on-every-full-gc');
+    // A thread that took it in between keeps it on (at worst one of its collections started without it).
+    if (Atomics.load(this.holders, 0) > 0) this.set('--compact-on-every-full-gc');
+  }
+}
+
+let processFlag = new CompactionFlag();
+/** This process's flag (in a worker: the one shareCompactionFlag was given). */
+export function compactionFlag(): CompactionFlag {
+  return processFlag;
+}
+/** A worker thread takes its parent's counter (from compactionFlag().holders, passed in workerData). */
+export function shareCompactionFlag(holders: Int32Array): void {
+  processFlag = new CompactionFlag(holders);
+}
 
 export interface HeapCompactionOptions {
   /** Time between two compaction windows (0: never). */
@@ -9,8 +43,8 @@ export interface HeapCompactionOptions {
   /** How long each window lasts (default 1 s, at most half the interval). */
   windowMs?: number;
   clock?: Clock;
-  /** V8's flag setter (tests pass their own). */
-  setFlags?: (flags: string) => void;
+  /** The flag (default: this process's). */
+  flag?: CompactionFlag;
 }
 
 /** The default window: the API server's heap collects fully about once a second under load, the scheduler's every 4-5 s. */
@@ -28,19 +62,19 @@ export const COMPACTION_WINDOW_MS = 1000;
 export function startHeapCompaction(o: HeapCompactionOptions): TimerHandle {
   if (o.intervalMs <= 0) return { cancel: () => undefined };
   const clock = o.clock ?? realClock;
-  const set = o.setFlags ?? setFlagsFromString;
+  const flag = o.flag ?? processFlag;
   const windowMs = Math.max(1, Math.min(o.windowMs ?? COMPACTION_WINDOW_MS, Math.floor(o.intervalMs / 2)));
   let timer: TimerHandle | undefined;
   let on = false;
   let cancelled = false;
   const open = (): void => {
     if (cancelled) return;
-    set('--compact-on-every-full-gc');
+    flag.hold();
     on = true;
     timer = clock.setTimer(windowMs, close);
   };
   const close = (): void => {
-    set('--no-compact-on-every-full-gc');
+    flag.release();
     on = false;
     if (!cancelled) timer = clock.setTimer(o.intervalMs - windowMs, open);
   };
@@ -62,6 +96,8 @@ export interface ThreadCompactionOptions {
   oldSpace?: () => { size: number; used: number };
   /** A full collection of this thread's heap that compacts it (default: V8's, forced). */
   compact?: () => void;
+  /** A check that threw (it is tried again at the next interval). */
+  onError?: (err: unknown) => void;
 }
 
 /** Compaction is run when the old space holds this much more than it uses (a share of the use, and at least 8 MB). */
@@ -76,16 +112,16 @@ function oldSpaceOf(): { size: number; used: number } {
 
 let forcedGc: (() => void) | undefined;
 /** A full, compacting collection of the calling thread's heap, now (it pauses the thread: ~1-2 ms per MB in use). */
-export function compactThreadHeapNow(): void {
+export function compactThreadHeapNow(flag: CompactionFlag = processFlag): void {
   if (!forcedGc) {
     setFlagsFromString('--expose-gc');
     forcedGc = runInNewContext('gc') as () => void;
   }
-  setFlagsFromString('--compact-on-every-full-gc');
+  flag.hold();
   try {
     forcedGc();
   } finally {
-    setFlagsFromString('--no-compact-on-every-full-gc');
+    flag.release();
   }
 }
 
@@ -96,22 +132,11 @@ export function compactThreadHeapNow(): void {
  */
 export function startThreadCompaction(o: ThreadCompactionOptions): TimerHandle {
   if (o.intervalMs <= 0) return { cancel: () => undefined };
-  const clock = o.clock ?? realClock;
   const stats = o.oldSpace ?? oldSpaceOf;
   const compact = o.compact ?? compactThreadHeapNow;
-  let cancelled = false;
-  let timer: TimerHandle | undefined;
   const check = (): void => {
-    if (cancelled) return;
     const { size, used } = stats();
     if (size - used > Math.max(SLACK_MIN_BYTES, used * SLACK_SHARE)) compact();
-    timer = clock.setTimer(o.intervalMs, check);
   };
-  timer = clock.setTimer(o.intervalMs, check);
-  return {
-    cancel() {
-      cancelled = true;
-      timer?.cancel();
-    },
-  };
+  return every(o.clock ?? realClock, o.intervalMs, check, o.onError ?? (() => undefined), { delayFirst: true });
 }

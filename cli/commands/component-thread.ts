@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { readFlags, type FlagInput, type FlagTable } from '../../lib/flags.js';
+import { compactionFlag } from '../../lib/heap-compaction.js';
 import { logger } from '../../lib/logger.js';
 import type { ComponentClient } from './hosted-component.js';
 import type { ThreadMemory } from './thread-memory.js';
@@ -30,6 +31,8 @@ export interface ComponentThreadData {
   /** How it reaches the API server (a token for the local socket travels here, in memory, never in a file). */
   client: ComponentClient;
   input: FlagInput;
+  /** The process's count of heap-compaction flag holders (lib/heap-compaction.ts), shared with the parent. */
+  compactionHolders?: Int32Array;
 }
 
 /** Messages from the thread: started (with its OS thread id), stopped, the metrics or memory asked for by id. */
@@ -91,7 +94,8 @@ function tsxApiUrl(): string {
  * A worker on the entry. Run from source under tsx (tests), the thread first registers tsx's loader: Node 20 does not
  * pass a loader registered with module.register() on to worker threads.
  */
-function newWorker(data: ComponentThreadData, name: string): Worker {
+function newWorker(given: ComponentThreadData, name: string): Worker {
+  const data: ComponentThreadData = { ...given, compactionHolders: compactionFlag().holders };
   // A thread's stderr is a pipe to this one, never a terminal: it logs in the format this process chose.
   const env = { ...process.env, KETCH_LOG_FORMAT: process.env.KETCH_LOG_FORMAT ?? (process.stderr.isTTY ? 'text' : 'json') };
   const young = readFlags(THREAD_FLAGS, data.input).int('--thread-young-generation-mb');

@@ -13,11 +13,11 @@ import type { PodSecurityConfiguration } from '../../apiserver/admission/pod-sec
 import { DEFAULT_SERVICE_RANGES } from '../../apiserver/registry/kinds/service.js';
 import { logger } from '../../lib/logger.js';
 import { FlagError, readFlags, type FlagInput, type Flags, type FlagTable } from '../../lib/flags.js';
+import { startHeapCompaction } from '../../lib/heap-compaction.js';
 import { loadClientConfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { addFlags, givenFlags } from '../component-flags.js';
 import { untilSignal } from '../signals.js';
-import { startHeapCompaction } from '../../lib/heap-compaction.js';
 import { VERSION } from '../version.js';
 import { HEAP_COMPACT_FLAG, osThreadId } from './component-thread.js';
 import { HOSTED_COMPONENT_FLAGS, HOSTING_FLAGS, startControlPlaneComponents } from './control-plane.js';
