@@ -25,6 +25,8 @@
 //   BENCH_ROUNDS   with BENCH_BASELINE, rounds of the pair (default 1), alternating which goes first; prints each
 //                  round's ratios (pods/s, RSS at the end, control-plane CPU per pod) and their medians: this machine's
 //                  speed moves by up to 20% between runs minutes apart, so a single pair can mislead
+// Before and after each run a speed probe (test/bench/speed-probe.ts: a fixed work on one core, timed) shows how fast
+// the machine was at that moment, apart from the build; the rounds' ratios carry its ratio too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -37,6 +39,7 @@ import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 import { freePort } from '../support/util.js';
 import { summarizeHeapSnapshot } from './heap-summary.js';
 import { commOf, componentsOf, cpuMs, processTree, rssBytes } from './proc.js';
+import { speedProbeMs } from './speed-probe.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCALES = (process.env.BENCH_SCALES ?? '1000x30000,5000x150000').split(',').filter(Boolean).map((s) => {
@@ -202,6 +205,8 @@ interface RunResult {
   userReadP99ms: number;
   etcdRssMB?: number;
   load: string;
+  /** The speed probe (test/bench/speed-probe.ts) just before the run and just after it: ms of a fixed work, higher is slower. */
+  probeMs: { before: number; after: number };
 }
 
 /** A user beside the load: one ConfigMap created, updated, read and deleted in turn, timed from outside. */
@@ -238,7 +243,7 @@ function startUser(rest: RestClient): { stop(): Promise<{ mutating: number[]; re
   };
 }
 
-async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, build: 'this' | 'baseline'): Promise<Omit<RunResult, 'round'>> {
+async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, build: 'this' | 'baseline'): Promise<Omit<RunResult, 'round' | 'probeMs'>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ketch-density-'));
   let etcd: EtcdServer | undefined;
   let server: Proc | undefined;
@@ -446,6 +451,7 @@ function report(r: RunResult): void {
   if (r.etcdRssMB !== undefined) say(`    etcd RSS (beside the control plane): ${r.etcdRssMB} MB`);
   say(`    API latency (server histogram, bucket bound): mutating p50 <= ${r.mutatingP50s} s, p99 <= ${r.mutatingP99s} s${mark(r.mutatingP99s <= TARGET.mutatingP99s)} (${r.requests.mutating} requests); read p99 <= ${r.readP99s} s (${r.requests.read})`);
   say(`    a user's own requests meanwhile: mutating p99 ${r.userMutatingP99ms} ms, read p99 ${r.userReadP99ms} ms`);
+  say(`    this machine's speed probe (a fixed work on one core, ms; higher is slower): ${r.probeMs.before} before the run, ${r.probeMs.after} after`);
   for (const c of r.perComponent) say(`    ${c.name.padEnd(34)} CPU ${String(c.cpuMsPerPod).padStart(6)} ms/pod${c.rssEndMB !== undefined ? `, RSS ${c.rssEndMB} MB` : ''}`);
 }
 
@@ -460,7 +466,9 @@ async function main(): Promise<void> {
         for (const build of builds) {
           say(`run: ${ROUNDS > 1 ? `round ${round}, ` : ''}${build === 'baseline' ? `baseline (${BASELINE}) ` : ''}${scale.nodes} nodes, ${scale.pods} pods, ${store} (load ${load()})`);
           try {
-            const r = { ...(await runOnce(store, scale.nodes, scale.pods, build)), round };
+            const before = speedProbeMs();
+            const run = await runOnce(store, scale.nodes, scale.pods, build);
+            const r = { ...run, round, probeMs: { before, after: speedProbeMs() } };
             results.push(r);
             report(r);
           } catch (err) {
@@ -493,11 +501,12 @@ function roundRatios(results: readonly RunResult[]): void {
     const pairs = results
       .filter((t) => t.build === 'this' && t.nodes === r0.nodes && t.store === r0.store)
       .flatMap((t) => results.filter((b) => b.build === 'baseline' && b.nodes === t.nodes && b.store === t.store && b.round === t.round).map((b) => ({ t, b })));
-    const rows = pairs.map(({ t, b }) => ({ round: t.round, speed: t.podsPerSec / b.podsPerSec, rss: t.rssEndMB / b.rssEndMB, cpu: cpu(t) / cpu(b) }));
+    const probe = (r: RunResult): number => (r.probeMs.before + r.probeMs.after) / 2;
+    const rows = pairs.map(({ t, b }) => ({ round: t.round, speed: t.podsPerSec / b.podsPerSec, rss: t.rssEndMB / b.rssEndMB, cpu: cpu(t) / cpu(b), machine: probe(t) / probe(b) }));
     say('');
-    say(`  ${r0.nodes} x ${r0.pods}, ${r0.store}: this build / baseline, by round (pods/s, RSS at the end, control-plane CPU per pod)`);
-    for (const x of rows) say(`    round ${x.round}: ${x.speed.toFixed(2)}, ${x.rss.toFixed(2)}, ${x.cpu.toFixed(2)}`);
-    say(`    median of ${rows.length}: ${median(rows.map((x) => x.speed)).toFixed(2)}, ${median(rows.map((x) => x.rss)).toFixed(2)}, ${median(rows.map((x) => x.cpu)).toFixed(2)}`);
+    say(`  ${r0.nodes} x ${r0.pods}, ${r0.store}: this build / baseline, by round (pods/s, RSS at the end, control-plane CPU per pod; the machine's speed probe, over 1 when this build's runs met a slower machine)`);
+    for (const x of rows) say(`    round ${x.round}: ${x.speed.toFixed(2)}, ${x.rss.toFixed(2)}, ${x.cpu.toFixed(2)}; probe ${x.machine.toFixed(2)}`);
+    say(`    median of ${rows.length}: ${median(rows.map((x) => x.speed)).toFixed(2)}, ${median(rows.map((x) => x.rss)).toFixed(2)}, ${median(rows.map((x) => x.cpu)).toFixed(2)}; probe ${median(rows.map((x) => x.machine)).toFixed(2)}`);
   }
 }
 
