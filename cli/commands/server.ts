@@ -138,7 +138,7 @@ export function setHeapGrowth(percent: number): void {
  * The heap growth when none is given: 25% on the embedded store (bench:density's memory target at 1,000 x 30,000); 50%
  * on etcd, where the API server's thread promotes about twice as much (the gRPC frames and protobuf messages of every
  * write and watch event) and a heap held to 25% collects fully ~1.6 times a second: 8.2 and 9.3 ms of control-plane CPU
- * per pod against 11.3-13.0 at that size, for 35-55 MB more (figures in the README).
+ * per pod against 11.3-13.0 at that size, for 20-60 MB more (594 and 609 MB against 549-574; figures in the README).
  */
 export function defaultHeapGrowth(etcd: boolean): number {
   return etcd ? 50 : 25;
