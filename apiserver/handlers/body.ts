@@ -130,13 +130,16 @@ export function fieldValidationParam(q: { get(name: string): string | null }): F
   return v;
 }
 
-/** fieldValidation: Strict rejects unknown fields, Warn reports them in Warning headers; they are dropped either way. */
-export function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation, hooks: SchemaHooks = schemaHooks): void {
+/**
+ * fieldValidation: Strict rejects unknown fields, Warn reports them in Warning headers; they are dropped either way.
+ * `unknown`: obj's unknown fields when the caller has them already (hooks.unknownFields(obj)).
+ */
+export function checkUnknownFields(res: ServerResponse, obj: Obj, info: ResourceInfo, mode: FieldValidation, hooks: SchemaHooks = schemaHooks, known?: string[]): void {
   if (mode === 'Ignore') {
-    hooks.prune(obj);
+    if (!known || known.length) hooks.prune(obj);
     return;
   }
-  const unknown = hooks.unknownFields(obj);
+  const unknown = known ?? hooks.unknownFields(obj);
   if (unknown.length && mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
     throw errors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);

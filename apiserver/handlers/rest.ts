@@ -253,11 +253,17 @@ async function handlePatch(
     ri.namespace,
     ri.name,
     (cur) => {
-      const next = applyPatch(type, cur ?? { metadata: {} }, patch);
-      checkUnknownFields(res, next, info, mode, store.schema);
+      // The patches leave the stored object alone (a JSON patch works on a copy; merge patches copy what they change
+      // and share the rest with it), so it is given read-only. Dropping unknown fields could reach into what is
+      // shared (a field its schema no longer has): an object with fields to drop is patched again from a copy.
+      const base = cur ?? { metadata: {} };
+      let next = applyPatch(type, base, patch);
+      const unknown = store.schema.unknownFields(next);
+      if (unknown.length) next = applyPatch(type, structuredClone(base), patch);
+      checkUnknownFields(res, next, info, mode, store.schema, unknown);
       return next;
     },
-    { ...extra, dryRun, fieldManager: manager, scope: requestScope(req, res) },
+    { ...extra, dryRun, fieldManager: manager, currentReadOnly: true, scope: requestScope(req, res) },
   );
   sendEncoded(res, 200, store.json(out.obj));
 }

@@ -177,6 +177,42 @@ describe('CustomResourceDefinitions', function () {
     w.close();
   });
 
+  it('a status patch leaves the rest as stored, a field the schema has since dropped included', async () => {
+    // Patches are applied to the stored object without a copy of it; pruning the patched object must not reach into
+    // what it shares with the stored one.
+    const group = 'pruned.ketch.dev';
+    const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${group}`;
+    const created = await h.call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: widgetCrd({ group }) });
+    assert.equal(created.status, 201, created.text);
+    await established(h, `widgets.${group}`);
+    const path = `/apis/${group}/v1/namespaces/default/widgets`;
+    const w = await h.call('POST', path, { body: { ...widget('kept', { color: 'red', code: 'abc' }), apiVersion: `${group}/v1` } });
+    assert.equal(w.status, 201, w.text);
+    // The schema drops spec.code; the stored object keeps it.
+    const crd = (await h.call('GET', crdPath)).json as { spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }[] } };
+    delete crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.code;
+    const put = await h.call('PUT', crdPath, { body: crd });
+    assert.equal(put.status, 200, put.text);
+    await waitFor(
+      async () => {
+        const probe = await h.call('POST', `${path}?dryRun=All`, { body: { ...widget('probe', { color: 'red', code: 'abc' }), apiVersion: `${group}/v1` } });
+        return probe.status === 201 && (probe.json.spec as Record<string, unknown>).code === undefined;
+      },
+      { timeoutMs: 5000, what: 'the schema without spec.code served' },
+    );
+    const before = (await h.call('GET', `${path}/kept`)).json.spec;
+    const st = await h.call('PATCH', `${path}/kept/status`, { body: { status: { replicas: 3 } }, contentType: 'application/merge-patch+json' });
+    assert.equal(st.status, 200, st.text);
+    assert.deepEqual((st.json.status as Record<string, unknown>).replicas, 3);
+    assert.deepEqual(st.json.spec, before);
+    for (const q of ['', '?resourceVersion=0']) assert.deepEqual((await h.call('GET', `${path}/kept${q}`)).json.spec, before, `GET${q}`);
+    const main = await h.call('PATCH', `${path}/kept`, { body: { spec: { replicas: 2 } }, contentType: 'application/merge-patch+json' });
+    assert.equal(main.status, 200, main.text);
+    assert.equal((main.json.spec as Record<string, unknown>).code, undefined, 'a write of the object drops the field');
+    assert.equal((main.json.spec as Record<string, unknown>).replicas, 2);
+    await h.call('DELETE', crdPath);
+  });
+
   it('refuses a CRD whose names another CRD holds', async () => {
     const crd = widgetCrd() as { metadata: { name: string }; spec: { names: { plural: string; kind: string } } };
     crd.metadata.name = 'gadgets.example.ketch.dev';
