@@ -35,15 +35,16 @@ export function extensionAdmission(registry: Registry, log: Logger): Admission[]
   const bindings = storeOf(registry, adm, 'validatingadmissionpolicybindings');
   const wlog = log.child({ component: 'admission-webhook' });
   return [
-    mutatingWebhooks({ configurations: () => mutating.lookupAll(), getNamespace, resolver, log: wlog }),
+    mutatingWebhooks({ configurations: () => mutating.lookupAll(), none: () => mutating.knownEmpty(), getNamespace, resolver, log: wlog }),
     validatingPolicies({
       policies: () => policies.lookupAll(),
       bindings: () => bindings.lookupAll(),
+      none: () => bindings.knownEmpty(),
       getNamespace,
       params: (apiVersion, kind, namespace, name) => registry.lookupByKind(apiVersion, kind, namespace, name),
       listParams: (apiVersion, kind, namespace) => registry.lookupAllByKind(apiVersion, kind, namespace),
       log: log.child({ component: 'admission-policy' }),
     }),
-    validatingWebhooks({ configurations: () => validating.lookupAll(), getNamespace, resolver, log: wlog }),
+    validatingWebhooks({ configurations: () => validating.lookupAll(), none: () => validating.knownEmpty(), getNamespace, resolver, log: wlog }),
   ];
 }

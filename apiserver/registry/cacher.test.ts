@@ -104,6 +104,29 @@ describe('cacher', () => {
     assert.equal(cache.snapshot(b.modRevision)?.stored(`${P}b`)?.createRevision, b.createRevision);
   });
 
+  it('lookup() and count() answer as the snapshot does, without one: unknown until listed and as new as asked', async () => {
+    const a = await db.create(`${P}a`, enc('1'));
+    // The first call starts the list and cannot answer yet.
+    assert.equal(cache.lookup(`${P}a`, a.modRevision), undefined);
+    assert.equal(cache.count(a.modRevision), undefined);
+    for (let i = 0; cache.count(a.modRevision) === undefined && i < 100; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.equal(cache.count(a.modRevision), 1);
+    assert.deepEqual(cache.lookup(`${P}a`, a.modRevision), { v: '1' });
+    assert.equal(cache.lookup(`${P}nothing`, a.modRevision), undefined);
+    // Asked for a revision the cache has not reached: no answer rather than an old one.
+    assert.equal(cache.lookup(`${P}a`, a.modRevision + 100), undefined);
+    assert.equal(cache.count(a.modRevision + 100), undefined);
+    const b = await db.update(`${P}a`, enc('2'), a.modRevision);
+    for (let i = 0; cache.lookup(`${P}a`, b.modRevision) === undefined && i < 100; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.deepEqual(cache.lookup(`${P}a`, b.modRevision), { v: '2' });
+    assert.deepEqual(cache.lookup(`${P}a`, b.modRevision), cache.snapshot(b.modRevision)?.get(`${P}a`));
+    await db.delete(`${P}a`);
+    const gone = await db.currentRevision();
+    for (let i = 0; cache.count(gone) !== 0 && i < 100; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.equal(cache.count(gone), 0);
+    assert.equal(cache.lookup(`${P}a`, gone), undefined);
+  });
+
   it('keeps the bytes of buffered changes in buffers of their own (etcd sends them as slices of a whole response)', async () => {
     // The storage's watch events as etcd's client gives them: values that are views into one larger buffer.
     const slice = (kv: KeyValue | undefined): KeyValue | undefined => {

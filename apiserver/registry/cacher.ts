@@ -282,6 +282,29 @@ export class Cacher<T> {
     return st && { kv: storedKv(key, st), obj: this.decodeStored(key, st) };
   }
 
+  /**
+   * snapshot(atLeast)?.get(key) without making a view (admission looks objects up several times per write): the
+   * current object, or undefined when absent or not known here yet (the first call starts the list).
+   */
+  lookup(key: string, atLeast: number): T | undefined {
+    const items = this.objects;
+    if (!items) {
+      this.load().catch((err: unknown) => this.listFailed(err));
+      return undefined;
+    }
+    const st = this.objectsRevision >= atLeast ? items.get(key) : undefined;
+    return st && this.decodeStored(key, st);
+  }
+
+  /** snapshot(atLeast)?.size without making a view; undefined when not known here yet. */
+  count(atLeast: number): number | undefined {
+    if (!this.objects) {
+      this.load().catch((err: unknown) => this.listFailed(err));
+      return undefined;
+    }
+    return this.objectsRevision >= atLeast ? this.objects.size : undefined;
+  }
+
   /** The current objects as readers see them (read synchronously: the next event changes them). */
   private view(items: Map<string, Stored>): CachedObjects<T> {
     const self = this;

@@ -205,7 +205,7 @@ export class Store {
    * every write this server made; a miss reads storage (it may be news the cache has not had yet). Never mutate it.
    */
   async lookup(namespace: string, name: string): Promise<Obj | undefined> {
-    const hit = this.cacher().snapshot(this.lastWrite)?.get(this.key(namespace, name));
+    const hit = this.cacher().lookup(this.key(namespace, name), this.lastWrite);
     if (hit) return hit;
     try {
       return await this.get(namespace, name);
@@ -213,6 +213,11 @@ export class Store {
       if (err instanceof ApiError && err.code === 404) return undefined;
       throw err;
     }
+  }
+
+  /** Whether the type has no object, as the cache knows it at once (false when it cannot tell yet: see lookupAll). */
+  knownEmpty(): boolean {
+    return this.cacher().count(this.lastWrite) === 0;
   }
 
   /** Every object of the type, from the cache as lookup() does (or a storage list). Never mutate them. */

@@ -14,6 +14,8 @@ import { matchesLabelSelector } from '../../../api/selectors.js';
 export interface PolicyDeps {
   policies(): Promise<Obj[]>;
   bindings(): Promise<Obj[]>;
+  /** True when there is no binding, known at once (every write asks: it then skips the plugin without a promise). */
+  none?(): boolean;
   getNamespace(name: string): Promise<Obj | undefined>;
   /** A param object by kind, or undefined. */
   params(apiVersion: string, kind: string, namespace: string, name: string): Promise<Obj | undefined>;
@@ -161,7 +163,7 @@ async function applyBinding(deps: PolicyDeps, policyObj: Obj, binding: Validatin
 
 /** The ValidatingAdmissionPolicy admission plugin. */
 export function validatingPolicies(deps: PolicyDeps): Admission {
-  return async (a) => {
+  const run: Admission = async (a) => {
     const bindings = await deps.bindings();
     if (bindings.length === 0 || a.info.group === 'admissionregistration.k8s.io') return;
     const policies = new Map((await deps.policies()).map((p) => [p.metadata.name ?? '', p]));
@@ -171,4 +173,8 @@ export function validatingPolicies(deps: PolicyDeps): Admission {
       if (policy) await applyBinding(deps, policy, binding, a);
     }
   };
+  return (a) => (deps.none?.() ? NOTHING_TO_DO : run(a));
 }
+
+/** What the plugin answers with no binding (shared: every write goes through it). */
+const NOTHING_TO_DO: Promise<void> = Promise.resolve();

@@ -18,6 +18,8 @@ type Webhook = MutatingWebhook | ValidatingWebhook;
 export interface WebhookDeps {
   /** The configurations of the kind (from the store's cache: never changed in place). */
   configurations(): Promise<Obj[]>;
+  /** True when there is no configuration, known at once (every write asks: it then skips the plugin without a promise). */
+  none?(): boolean;
   getNamespace(name: string): Promise<Obj | undefined>;
   resolver: ServiceResolver;
   log: Logger;
@@ -181,7 +183,7 @@ async function callMutating(deps: WebhookDeps, m: Matched, a: AdmissionAttribute
 
 /** The mutating webhooks' admission plugin. */
 export function mutatingWebhooks(deps: WebhookDeps): Admission {
-  return async (a) => {
+  const run: Admission = async (a) => {
     const hooks = await matching(deps, a);
     if (hooks.length === 0) return false;
     let changed = false;
@@ -199,14 +201,19 @@ export function mutatingWebhooks(deps: WebhookDeps): Admission {
     }
     return changed;
   };
+  return (a) => (deps.none?.() ? NOTHING_TO_DO : run(a));
 }
+
+/** What a plugin with nothing to call answers (shared: every write goes through the plugins). */
+const NOTHING_TO_DO: Promise<boolean> = Promise.resolve(false);
 
 /** The validating webhooks' admission plugin: every matching webhook at once; the first refusal stands. */
 export function validatingWebhooks(deps: WebhookDeps): Admission {
-  return async (a) => {
+  const run: Admission = async (a) => {
     const hooks = await matching(deps, a);
     if (hooks.length === 0) return;
     const results = await Promise.allSettled(hooks.map((m) => allowedReview(deps, m, a)));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   };
+  return (a) => (deps.none?.() ? NOTHING_TO_DO : run(a));
 }
