@@ -73,6 +73,22 @@ describe('prune', () => {
     assert.deepEqual(unknownFields(pod), []);
     assert.deepEqual(unknownFields({ apiVersion: 'x', kind: 'Y' }), []);
   });
+  it('names unknown fields deep in lists, and keys that are no identifiers in brackets', () => {
+    const pod = examples.pod();
+    const i = pod.spec.containers.length;
+    pod.spec.containers.push({ name: 'second', image: 'busybox', ports: [{ containerPort: 80 }, { containerPort: 81, bogus: true } as never] });
+    Object.assign(pod, { 'x-y': 1 });
+    Object.assign(pod.spec, { 'odd key': { deep: 1 } });
+    const expected = ['[x-y]', `spec.containers[${i}].ports[1].bogus`, 'spec[odd key]'];
+    assert.deepEqual(unknownFields(pod).sort(), expected);
+    assert.deepEqual(pruneUnknownFields(pod).sort(), expected);
+    assert.deepEqual(pod.spec.containers[i]!.ports, [{ containerPort: 80 }, { containerPort: 81 }]);
+    assert.deepEqual(unknownFields(pod), []);
+  });
+  it('drops nulls in lists of lists and keeps what is not null', () => {
+    const v = { a: [[null, { b: null, c: 0 }], []], d: '', e: false, f: { g: { h: null } } };
+    assert.deepEqual(dropNulls(v), { a: [[null, { c: 0 }], []], d: '', e: false, f: { g: {} } });
+  });
 });
 
 describe('podQOSClass', () => {

@@ -5,11 +5,13 @@ import { schemaFor } from './schemas/index.js';
 
 /** Removes `null` object members, recursively, in place (`creationTimestamp: null` as kubectl writes it). */
 export function dropNulls<T>(value: T): T {
+  // for...in rather than Object.keys: no array per object (every write drops the nulls of its whole object).
   if (Array.isArray(value)) {
-    for (const x of value) dropNulls(x);
+    for (let i = 0; i < value.length; i++) dropNulls(value[i]);
   } else if (typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
+    for (const k in o) {
+      if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
       if (o[k] === null) delete o[k];
       else dropNulls(o[k]);
     }
@@ -29,27 +31,47 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const memberPath = (path: string, k: string): string => (IDENT.test(k) ? (path ? `${path}.${k}` : k) : `${path}[${k}]`);
 const isContainer = (v: unknown): boolean => typeof v === 'object' && v !== null;
 
-// Paths are built only for values that can hold unknown fields (objects, arrays) or that are unknown: most are scalars.
-function walk(schema: TSchema, value: unknown, path: string, found: (path: string, parent: Record<string, unknown>, key: string) => void): void {
+/** A field's path from its members (names and list indexes): `spec.containers[0].imagePolicy`. */
+function pathOf(segs: readonly (string | number)[]): string {
+  let p = '';
+  for (const k of segs) p = typeof k === 'number' ? `${p}[${k}]` : memberPath(p, k);
+  return p;
+}
+
+// The path is a stack of members, made into a string only for a field found: every write walks its whole object, and
+// most objects have no unknown field.
+function walk(schema: TSchema, value: unknown, segs: (string | number)[], found: (path: string, parent: Record<string, unknown>, key: string) => void): void {
   const s = schema as Node;
   if (s['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
-    if (s.items) {
-      const items = s.items;
-      value.forEach((x, i) => {
-        if (isContainer(x)) walk(items, x, `${path}[${i}]`, found);
-      });
+    const items = s.items;
+    if (!items) return;
+    for (let i = 0; i < value.length; i++) {
+      const x: unknown = value[i];
+      if (!isContainer(x)) continue;
+      segs.push(i);
+      walk(items, x, segs, found);
+      segs.pop();
     }
     return;
   }
   if (!isContainer(value)) return;
   const o = value as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    const known = s.properties?.[k];
-    const sub = known || (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+  const extra = typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined;
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
+    const sub = s.properties?.[k] || extra;
     if (sub) {
-      if (isContainer(o[k])) walk(sub, o[k], memberPath(path, k), found);
-    } else if (s.properties) found(memberPath(path, k), o, k);
+      const x = o[k];
+      if (!isContainer(x)) continue;
+      segs.push(k);
+      walk(sub, x, segs, found);
+      segs.pop();
+    } else if (s.properties) {
+      segs.push(k);
+      found(pathOf(segs), o, k);
+      segs.pop();
+    }
   }
 }
 
@@ -58,7 +80,7 @@ export function unknownFields(obj: { apiVersion?: unknown; kind?: unknown }, sch
   const s = schema ?? schemaFor(String(obj.apiVersion), String(obj.kind));
   if (!s) return [];
   const paths: string[] = [];
-  walk(s, obj, '', (p) => paths.push(p));
+  walk(s, obj, [], (p) => paths.push(p));
   return paths;
 }
 
@@ -67,7 +89,7 @@ export function pruneUnknownFields(obj: { apiVersion?: unknown; kind?: unknown }
   const s = schema ?? schemaFor(String(obj.apiVersion), String(obj.kind));
   if (!s) return [];
   const pruned: { path: string; parent: Record<string, unknown>; key: string }[] = [];
-  walk(s, obj, '', (path, parent, key) => pruned.push({ path, parent, key }));
+  walk(s, obj, [], (path, parent, key) => pruned.push({ path, parent, key }));
   for (const { parent, key } of pruned) delete parent[key];
   return pruned.map((p) => p.path);
 }

@@ -49,11 +49,23 @@ export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' &
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  // Loops rather than keys arrays and closures: every update compares its whole object with the stored one.
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
   if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+    const own = Object.prototype.hasOwnProperty;
+    let na = 0;
+    for (const k in a) {
+      if (!own.call(a, k) || a[k] === undefined) continue;
+      na++;
+      if (!own.call(b, k) || !deepEqual(a[k], b[k])) return false;
+    }
+    let nb = 0;
+    for (const k in b) if (own.call(b, k) && b[k] !== undefined) nb++;
+    return na === nb;
   }
   return false;
 }
