@@ -12,6 +12,13 @@ describe('exactBuffer (kept bytes not on a slice of the shared pool)', () => {
     assert.equal(j.buffer.byteLength, 4);
   });
 
+  it('joins strings and bytes given as pieces, multi-byte characters included', () => {
+    const j = exactBuffer([Buffer.from('{"a":'), '"é€', '', Buffer.from('x'), '😀"}']);
+    assert.equal(j.toString(), '{"a":"é€x😀"}');
+    assert.equal(j.buffer.byteLength, Buffer.byteLength('{"a":"é€x😀"}'));
+    assert.equal(j.byteOffset, 0);
+  });
+
   it('is not a view of the pool, unlike Buffer.from of the same small string', () => {
     assert.ok(Buffer.from('small').buffer.byteLength > 5);
     assert.equal(exactBuffer('small').buffer.byteLength, 5);

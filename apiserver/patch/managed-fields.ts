@@ -447,13 +447,19 @@ function isCanonical(tree: unknown): boolean {
  */
 function hasPath(node: unknown, p: string, off: number): boolean {
   if (!isObject(node)) return false;
-  for (const k of Object.keys(node)) {
-    if (!p.startsWith(k, off)) continue;
+  // for...in, no key arrays: each write checks each path it changed against every other manager's tree.
+  for (const k in node) {
+    if (!Object.prototype.hasOwnProperty.call(node, k) || !p.startsWith(k, off)) continue;
     const end = off + k.length;
     const v = node[k];
-    const leaf = !isObject(v) || Object.keys(v).length === 0;
+    const leaf = !isObject(v) || !hasOwnField(v);
     if (end === p.length ? leaf : !leaf && p.charCodeAt(end) === 0 && hasPath(v, p, end + 1)) return true;
   }
+  return false;
+}
+
+function hasOwnField(o: JsonObject): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
   return false;
 }
 

@@ -106,9 +106,9 @@ export class Codec {
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
     const body = JSON.stringify(rest);
-    const text = this.head + JSON.stringify(metadata) + (body.length > 2 ? ',' + body.slice(1) : '}');
-    // Kept by the store and the watch cache: exactly its size, not a slice of the shared pool.
-    return { bytes: exactBuffer(text), meta: this.head.length + 1 };
+    // Kept by the store and the watch cache: exactly its size, not a slice of the shared pool; written piece by piece.
+    const bytes = exactBuffer(body.length > 2 ? [this.headBytes, JSON.stringify(metadata), ',', body.slice(1)] : [this.headBytes, JSON.stringify(metadata), '}']);
+    return { bytes, meta: this.headBytes.length + 1 };
   }
 
   /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */
