@@ -103,15 +103,32 @@ export function nonNegative(value: number | undefined, field: string): Cause[] {
   return value !== undefined && value < 0 ? [invalid(field, value, NON_NEGATIVE)] : [];
 }
 
-/** Deep equality for JSON values (immutability checks). */
+/** Deep equality for JSON values, fields set to undefined counting as absent (immutability checks, updates, caches). */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  // Loops rather than keys arrays and closures: every update compares its whole object with the stored one.
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const own = Object.prototype.hasOwnProperty;
+    let na = 0;
+    for (const k in a) {
+      if (!own.call(a, k) || a[k] === undefined) continue;
+      na++;
+      if (!own.call(b, k) || !deepEqual(a[k], b[k])) return false;
+    }
+    let nb = 0;
+    for (const k in b) if (own.call(b, k) && b[k] !== undefined) nb++;
+    return na === nb;
+  }
+  return false;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `field is immutable` when a set value changed. */

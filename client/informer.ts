@@ -13,6 +13,11 @@ export interface EventHandlers<T> {
 }
 
 export type IndexFunc<T> = (obj: T) => string[];
+/**
+ * Whether an index's values are certainly the same for two states of an object (a cheap check, such as the identity of
+ * the field the index reads): the update then leaves that index alone instead of computing both states' values.
+ */
+export type IndexUnchanged<T> = (old: T, cur: T) => boolean;
 
 /** The cache key of an object: "namespace/name", or "name" for cluster-scoped objects. */
 export function keyOf(obj: ObjectLike): string {
@@ -30,16 +35,20 @@ export class Indexer<T extends ObjectLike> {
   private readonly items = new Map<string, T>();
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   private readonly funcs = new Map<string, IndexFunc<T>>();
+  private readonly unchanged = new Map<string, IndexUnchanged<T>>();
   /** Objects handed out by list() and byIndex() so far: what tests of a controller's work per event count. */
   handedOut = 0;
 
   constructor(indexers: Record<string, IndexFunc<T>> = {}) {
-    this.addIndexer('namespace', (o) => (o.metadata?.namespace ? [o.metadata.namespace] : []));
+    // An object's key holds its namespace: an update never moves it.
+    this.addIndexer('namespace', (o) => (o.metadata?.namespace ? [o.metadata.namespace] : []), () => true);
     for (const [n, f] of Object.entries(indexers)) this.addIndexer(n, f);
   }
 
-  addIndexer(name: string, fn: IndexFunc<T>): void {
+  addIndexer(name: string, fn: IndexFunc<T>, unchanged?: IndexUnchanged<T>): void {
     this.funcs.set(name, fn);
+    if (unchanged) this.unchanged.set(name, unchanged);
+    else this.unchanged.delete(name);
     const idx = new Map<string, Set<string>>();
     this.indices.set(name, idx);
     for (const [k, o] of this.items) for (const v of fn(o)) getOrAdd(idx, v).add(k);
@@ -73,9 +82,15 @@ export class Indexer<T extends ObjectLike> {
   set(obj: T): T | undefined {
     const key = keyOf(obj);
     const old = this.items.get(key);
-    if (old) this.unindex(key, old);
     this.items.set(key, obj);
-    for (const [n, f] of this.funcs) for (const v of f(obj)) getOrAdd(this.indices.get(n)!, v).add(key);
+    for (const [n, f] of this.funcs) {
+      if (old) {
+        if (this.unchanged.get(n)?.(old, obj)) continue;
+        this.unindexOne(n, f, key, old);
+      }
+      const idx = this.indices.get(n)!;
+      for (const v of f(obj)) getOrAdd(idx, v).add(key);
+    }
     return old;
   }
 
@@ -93,14 +108,21 @@ export class Indexer<T extends ObjectLike> {
   }
 
   private unindex(key: string, obj: T): void {
-    for (const [n, f] of this.funcs) {
-      const idx = this.indices.get(n)!;
-      for (const v of f(obj)) {
-        const s = idx.get(v);
-        s?.delete(key);
-        if (s && !s.size) idx.delete(v);
-      }
+    for (const [n, f] of this.funcs) this.unindexOne(n, f, key, obj);
+  }
+
+  private unindexOne(name: string, f: IndexFunc<T>, key: string, obj: T): void {
+    const idx = this.indices.get(name)!;
+    for (const v of f(obj)) {
+      const s = idx.get(v);
+      s?.delete(key);
+      if (s && !s.size) idx.delete(v);
     }
+  }
+
+  /** How many objects an index value has (byIndex without the array). */
+  countByIndex(name: string, value: string): number {
+    return this.indices.get(name)?.get(value)?.size ?? 0;
   }
 }
 

@@ -47,28 +47,8 @@ export type JsonObject = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  // Loops rather than keys arrays and closures: every update compares its whole object with the stored one.
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (isObject(a) && isObject(b)) {
-    const own = Object.prototype.hasOwnProperty;
-    let na = 0;
-    for (const k in a) {
-      if (!own.call(a, k) || a[k] === undefined) continue;
-      na++;
-      if (!own.call(b, k) || !deepEqual(a[k], b[k])) return false;
-    }
-    let nb = 0;
-    for (const k in b) if (own.call(b, k) && b[k] !== undefined) nb++;
-    return na === nb;
-  }
-  return false;
-}
+/** Deep equality of JSON values (api/field.ts). */
+export { deepEqual } from '../../api/field.js';
 
 /** Reads a dotted path (`spec.nodeName`) from an object, or undefined. */
 export function getPath(obj: unknown, path: string): unknown {

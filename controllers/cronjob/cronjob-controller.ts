@@ -88,10 +88,15 @@ export class CronJobController extends Controller {
     this.cronJobs = ctx.rest.resource<CronJob>(CRONJOBS);
     this.recorder = ctx.recorder(this.name);
     this.creationSkew = creationSkewHistogram(ctx.metrics);
-    ensureIndex(this.jobInformer, BY_CONTROLLER_UID, (j) => {
-      const uid = controllerRefOf(j)?.uid;
-      return uid ? [uid] : [];
-    });
+    ensureIndex(
+      this.jobInformer,
+      BY_CONTROLLER_UID,
+      (j) => {
+        const uid = controllerRefOf(j)?.uid;
+        return uid ? [uid] : [];
+      },
+      (a, b) => a.metadata.ownerReferences === b.metadata.ownerReferences,
+    );
     const onJob = (job: Job): void => {
       this.createdUnseen.delete(job.metadata.uid ?? '');
       const cj = this.resolveControllerRef(job.metadata.namespace, controllerRefOf(job));

@@ -47,10 +47,15 @@ export class EndpointSliceController extends Controller {
     this.client = ctx.rest.resource<EndpointSlice>(ENDPOINTSLICES);
     this.recorder = ctx.recorder(this.name);
     indexServicesAndPods(this.services, this.pods);
-    ensureIndex(this.slices, SLICE_SERVICE_INDEX, (s) => {
-      const key = serviceKeyOf(s);
-      return key ? [key] : [];
-    });
+    ensureIndex(
+      this.slices,
+      SLICE_SERVICE_INDEX,
+      (s) => {
+        const key = serviceKeyOf(s);
+        return key ? [key] : [];
+      },
+      (a, b) => a.metadata.labels === b.metadata.labels,
+    );
 
     this.services.addEventHandler({
       onAdd: (s) => this.enqueue(s),

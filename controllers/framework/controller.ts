@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { ApiError } from '../../api/errors.js';
 import type { EventRecorder } from '../../client/events.js';
-import { keyOf, type EventHandlers, type Informer, type InformerFactory } from '../../client/informer.js';
+import { keyOf, type EventHandlers, type IndexUnchanged, type Informer, type InformerFactory } from '../../client/informer.js';
 import type { ObjectLike, RestClient } from '../../client/rest.js';
 import { ExponentialRateLimiter, WorkQueue, type RateLimiter } from '../../client/workqueue.js';
 import type { Clock } from '../../lib/clock.js';
@@ -148,12 +148,12 @@ export abstract class Controller {
 }
 
 /** Adds an index to a shared informer once, however many controllers ask for it. */
-export function ensureIndex<T extends ObjectLike>(informer: Informer<T>, name: string, fn: (obj: T) => string[]): void {
+export function ensureIndex<T extends ObjectLike>(informer: Informer<T>, name: string, fn: (obj: T) => string[], unchanged?: IndexUnchanged<T>): void {
   let names = indexed.get(informer);
   if (!names) indexed.set(informer, (names = new Set()));
   if (names.has(name)) return;
   names.add(name);
-  informer.indexer.addIndexer(name, fn);
+  informer.indexer.addIndexer(name, fn, unchanged);
 }
 const indexed = new WeakMap<object, Set<string>>();
 

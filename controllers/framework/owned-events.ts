@@ -1,6 +1,7 @@
 // Informer handlers for objects a controller owns (pods, ControllerRevisions), as the ReplicaSet, DaemonSet and
 // StatefulSet controllers share them: a change to an object syncs its controller; a change to an orphan syncs the
 // owners whose selector matches it, so that one of them may adopt it.
+import { deepEqual } from '../../api/field.js';
 import type { EventHandlers } from '../../client/informer.js';
 import type { ObjectLike } from '../../client/rest.js';
 import { controllerRefOf } from './owners.js';
@@ -20,8 +21,10 @@ export interface OwnedEventHooks<O, T extends ObjectLike> {
   updated?(owner: O, old: T, cur: T): void;
 }
 
-const sameLabels = (a: ObjectLike, b: ObjectLike): boolean => JSON.stringify(a.metadata?.labels ?? {}) === JSON.stringify(b.metadata?.labels ?? {});
-const sameRef = (a: OwnerReference | undefined, b: OwnerReference | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
+// Compared field by field, no serialization: every pod event of every owning controller asks (the caches share equal
+// labels and references, so most answers are the identity check).
+const sameLabels = (a: ObjectLike, b: ObjectLike): boolean => deepEqual(a.metadata?.labels ?? {}, b.metadata?.labels ?? {});
+const sameRef = (a: OwnerReference | undefined, b: OwnerReference | undefined): boolean => deepEqual(a, b);
 
 export function ownedEventHandlers<O, T extends ObjectLike>(h: OwnedEventHooks<O, T>): EventHandlers<T> {
   const deleted = (obj: T): void => {

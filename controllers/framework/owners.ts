@@ -89,16 +89,29 @@ const ORPHAN_LABELS = 'orphan-namespace-label';
  * of each label (for ownedAndOrphans and orphansMatching). An owned object costs the label index nothing.
  */
 export function indexByController<T extends ObjectLike>(informer: Informer<T>): void {
-  ensureIndex(informer, BY_CONTROLLER, (o) => {
-    const ref = controllerRefOf(o);
-    return ref ? [ref.uid] : [];
-  });
-  ensureIndex(informer, ORPHANS, (o) => (controllerRefOf(o) ? [] : [o.metadata?.namespace ?? '']));
-  ensureIndex(informer, ORPHAN_LABELS, (o) => {
-    if (controllerRefOf(o)) return [];
-    const ns = o.metadata?.namespace ?? '';
-    return Object.entries(o.metadata?.labels ?? {}).map(([k, v]) => `${ns}/${k}=${v}`);
-  });
+  // The caches share equal owner references and labels among objects (client/string-pool.ts): the same ones on both
+  // sides of an update leave these indexes as they are.
+  const sameRefs = (a: T, b: T): boolean => a.metadata?.ownerReferences === b.metadata?.ownerReferences;
+  ensureIndex(
+    informer,
+    BY_CONTROLLER,
+    (o) => {
+      const ref = controllerRefOf(o);
+      return ref ? [ref.uid] : [];
+    },
+    sameRefs,
+  );
+  ensureIndex(informer, ORPHANS, (o) => (controllerRefOf(o) ? [] : [o.metadata?.namespace ?? '']), sameRefs);
+  ensureIndex(
+    informer,
+    ORPHAN_LABELS,
+    (o) => {
+      if (controllerRefOf(o)) return [];
+      const ns = o.metadata?.namespace ?? '';
+      return Object.entries(o.metadata?.labels ?? {}).map(([k, v]) => `${ns}/${k}=${v}`);
+    },
+    (a, b) => sameRefs(a, b) && a.metadata?.labels === b.metadata?.labels,
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 // What the Endpoints and EndpointSlice controllers share: which pods a service selects and which services select a pod
 // (through label indexes, so that a pod change costs the services it belongs to, not a scan of every pod), a service
 // port's number on a pod (named ports resolved per pod), and kube's rules for which pods are endpoints.
+import { deepEqual } from '../../api/field.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { ensureIndex } from './controller.js';
 import { isPodReady, podReadyCondition } from './pods.js';
@@ -14,8 +15,9 @@ export const SERVICE_SELECTOR_INDEX = 'namespace-selector';
 const pairs = (ns: string, m: Record<string, string> | undefined): string[] => Object.entries(m ?? {}).map(([k, v]) => `${ns}/${k}=${v}`);
 
 export function indexServicesAndPods(services: Informer<Service>, pods: Informer<Pod>): void {
-  ensureIndex(pods, POD_LABEL_INDEX, (p) => pairs(p.metadata.namespace ?? '', p.metadata.labels));
-  ensureIndex(services, SERVICE_SELECTOR_INDEX, (s) => pairs(s.metadata.namespace ?? '', s.spec?.selector));
+  // Equal labels are one shared object in the cache (client/string-pool.ts): the same on both sides, no reindexing.
+  ensureIndex(pods, POD_LABEL_INDEX, (p) => pairs(p.metadata.namespace ?? '', p.metadata.labels), (a, b) => a.metadata.labels === b.metadata.labels);
+  ensureIndex(services, SERVICE_SELECTOR_INDEX, (s) => pairs(s.metadata.namespace ?? '', s.spec?.selector), (a, b) => a.spec?.selector === b.spec?.selector);
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
@@ -42,6 +44,8 @@ export function podsForService(pods: Informer<Pod>, svc: Service): Pod[] {
 /** The services whose selector matches a pod (getPodServiceMemberships). */
 export function servicesForPod(services: Informer<Service>, pod: Pod): Service[] {
   const ns = pod.metadata.namespace ?? '';
+  // Most pods' namespaces have no service: every pod event asks, twice (Endpoints and EndpointSlice controllers).
+  if (services.indexer.countByIndex('namespace', ns) === 0) return [];
   const candidates = new Map<string, Service>();
   for (const t of pairs(ns, pod.metadata.labels)) for (const s of services.indexer.byIndex(SERVICE_SELECTOR_INDEX, t)) candidates.set(keyOf(s), s);
   // Services with an empty selector select every pod of the namespace; they have no index entry.
@@ -61,7 +65,8 @@ function endpointDigest(p: Pod): string {
 /** GetServicesToUpdateOnPodChange: the services of old and new when labels changed, else of new if its endpoint did. */
 export function servicesToUpdateOnPodChange(services: Informer<Service>, old: Pod, cur: Pod): Service[] {
   if (old.metadata.resourceVersion === cur.metadata.resourceVersion) return [];
-  const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(cur.metadata.labels ?? {});
+  if (services.indexer.countByIndex('namespace', cur.metadata.namespace ?? '') === 0) return [];
+  const labelsChanged = !deepEqual(old.metadata.labels ?? {}, cur.metadata.labels ?? {});
   const endpointChanged = endpointDigest(old) !== endpointDigest(cur);
   if (!labelsChanged) return endpointChanged ? servicesForPod(services, cur) : [];
   const out = new Map<string, Service>();

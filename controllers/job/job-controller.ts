@@ -2,6 +2,7 @@
 // with backoff limits (global and per index), pod failure and success policies, deadlines, suspension, and pod tracking
 // through the batch.kubernetes.io/job-tracking finalizer so that no finished pod is lost before it is counted.
 import { isNotFound } from '../../api/errors.js';
+import { deepEqual } from '../../api/field.js';
 import { formatIndexes, hasIndex, totalIndexes, withIndexes, type Interval } from '../../api/indexes.js';
 import { matchesLabelSelector } from '../../api/selectors.js';
 import type { EventRecorder } from '../../client/events.js';
@@ -164,7 +165,7 @@ export class JobController extends Controller {
     const finalizerGone = !hasTrackingFinalizer(cur);
     const curRef = controllerRefOf(cur);
     const oldRef = controllerRefOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
+    const refChanged = !deepEqual(curRef, oldRef);
     if (refChanged && oldRef) {
       const job = this.resolveControllerRef(old.metadata.namespace, oldRef);
       if (job) {
@@ -180,7 +181,7 @@ export class JobController extends Controller {
       return;
     }
     if (hasTrackingFinalizer(cur)) this.enqueueOrphan(cur);
-    const labelsChanged = JSON.stringify(cur.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {});
+    const labelsChanged = !deepEqual(cur.metadata.labels ?? {}, old.metadata.labels ?? {});
     if (labelsChanged || refChanged) for (const job of this.jobsForPod(cur)) this.enqueueBatched(job);
   }
 

@@ -49,7 +49,7 @@ export class NodeLifecycleController extends Controller {
     this.nodeInformer = ctx.informers.for<Node>(NODES);
     this.leaseInformer = ctx.informers.for<Lease>(LEASES, { namespace: NODE_LEASE_NAMESPACE });
     this.podInformer = ctx.informers.for<Pod>(PODS);
-    ensureIndex(this.podInformer, 'nodeName', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    ensureIndex(this.podInformer, 'nodeName', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []), (a, b) => a.spec.nodeName === b.spec.nodeName);
     this.informers = [this.nodeInformer, this.leaseInformer, this.podInformer];
     this.nodes = ctx.rest.resource<Node>(NODES);
     this.pods = ctx.rest.resource<Pod>(PODS);

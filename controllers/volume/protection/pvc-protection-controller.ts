@@ -39,7 +39,8 @@ export class PvcProtectionController extends Controller {
     this.informers = [this.claims, this.pods];
     this.pvcClient = ctx.rest.resource<PersistentVolumeClaim>(PERSISTENTVOLUMECLAIMS);
     this.podClient = ctx.rest.resource<Pod>(PODS);
-    ensureIndex(this.pods, BY_CLAIM, (p) => podClaimNames(p).map((c) => `${p.metadata.namespace ?? ''}/${c}`));
+    // A pod's volumes never change (its spec is immutable there): the same list, or none, on both sides of an update.
+    ensureIndex(this.pods, BY_CLAIM, (p) => podClaimNames(p).map((c) => `${p.metadata.namespace ?? ''}/${c}`), (a, b) => a.spec.volumes === b.spec.volumes);
     const claim = (pvc: PersistentVolumeClaim): void => {
       const deleting = !!pvc.metadata?.deletionTimestamp;
       const hasIt = (pvc.metadata?.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER);
