@@ -6,6 +6,7 @@
 // events that can help them when they fail, so that an event (one per binding) looks only at the pods it may help,
 // not at every unschedulable pod.
 import type { Pod } from '../../api/index.js';
+import { deepEqual } from '../../api/field.js';
 import { exponentialDelay } from '../../lib/backoff.js';
 import { every, realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { KeyedHeap } from './heap.js';
@@ -57,10 +58,8 @@ interface InFlight {
 
 /** Whether an update can change the scheduling outcome: spec or labels (not status, annotations, resourceVersion). */
 export function podUpdateMatters(oldPod: Pod, newPod: Pod): boolean {
-  return (
-    JSON.stringify(oldPod.spec) !== JSON.stringify(newPod.spec) ||
-    JSON.stringify(oldPod.metadata?.labels ?? {}) !== JSON.stringify(newPod.metadata?.labels ?? {})
-  );
+  // Compared in place, not serialized: every pod update asks (most share their spec and labels with the old state).
+  return !deepEqual(oldPod.spec, newPod.spec) || !deepEqual(oldPod.metadata?.labels ?? {}, newPod.metadata?.labels ?? {});
 }
 
 const gated = (pod: Pod): boolean => (pod.spec.schedulingGates?.length ?? 0) > 0;

@@ -9,12 +9,12 @@ import { fakeApi, node, pod, StaticVolumeListers } from '../../test/support/sche
 import { CycleState, Status, type FilterPlugin, type PluginFactory, type ReservePlugin, type ScorePlugin } from './types.js';
 import type { Profile } from '../config.js';
 
-function setup(nodes = 3, profile: Profile = {}, extra: Record<string, PluginFactory> = {}) {
+function setup(nodes = 3, profile: Profile = {}, extra: Record<string, PluginFactory> = {}, random: () => number = () => 0.99) {
   const cache = new SchedulerCache();
   for (let i = 0; i < nodes; i++) cache.addNode(node(`n${i}`));
   const nominator = new Nominator();
   const api = fakeApi({ bound: [], evicted: [], nominated: [], volumes: [], claims: [] });
-  const fwk = new Framework(profile, {}, { ...IN_TREE_PLUGINS, ...extra }, { snapshot: cache, volumes: new StaticVolumeListers(), clock: new FakeClock(), random: () => 0.99, api, nominator });
+  const fwk = new Framework(profile, {}, { ...IN_TREE_PLUGINS, ...extra }, { snapshot: cache, volumes: new StaticVolumeListers(), clock: new FakeClock(), random, api, nominator });
   return { cache, fwk, nominator };
 }
 
@@ -39,6 +39,27 @@ describe('Framework', () => {
     // The second search started at node 100, so it picked among n100..n199.
     const idx = Number(r2.node.slice(1));
     assert.ok(idx >= 100 && idx < 200, r2.node);
+  });
+
+  it('breaks a tie among equal nodes with one draw, uniformly: near 1 the first, 0 the last', () => {
+    const draws: number[] = [];
+    let next = 0;
+    const { fwk } = setup(4, {}, {}, () => {
+      draws.push(next);
+      return next;
+    });
+    const pick = (r: number, name: string): string => {
+      next = r;
+      const got = fwk.schedule(new CycleState(), new PodInfo(pod(name)));
+      assert.ok('node' in got, JSON.stringify(got));
+      return got.node;
+    };
+    // Four empty nodes score alike: each quarter of the draw picks one of them.
+    assert.equal(pick(0.99, 'a'), 'n0');
+    assert.equal(pick(0.74, 'b'), 'n1');
+    assert.equal(pick(0.25, 'c'), 'n2');
+    assert.equal(pick(0, 'd'), 'n3');
+    assert.equal(draws.length, 4, 'one draw per pod');
   });
 
   it('picks the highest weighted score and collects per-node statuses when nothing fits', () => {

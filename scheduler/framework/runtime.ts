@@ -353,20 +353,23 @@ export class Framework {
     return { node: feasible[this.selectHost(scores)]!.name, evaluated: processed, feasible: feasible.length };
   }
 
-  /** The index of the highest score; ties broken uniformly at random (reservoir sampling). */
+  /**
+   * The index of the highest score; ties broken uniformly at random. One draw per pod rather than one per tie (as
+   * reservoir sampling does): on like nodes most of the hundreds scored tie. The draw counts from the last tie back,
+   * so that a draw near 1 picks the first, as reservoir sampling's would (and 0 the last).
+   */
   private selectHost(scores: Float64Array): number {
-    let best = 0;
+    let max = scores[0]!;
     let ties = 1;
     for (let i = 1; i < scores.length; i++) {
       const s = scores[i]!;
-      if (s > scores[best]!) {
-        best = i;
+      if (s > max) {
+        max = s;
         ties = 1;
-      } else if (s === scores[best]) {
-        ties++;
-        if (this.deps.random() * ties < 1) best = i;
-      }
+      } else if (s === max) ties++;
     }
-    return best;
+    let skip = ties === 1 ? 0 : ties - 1 - Math.min(ties - 1, Math.floor(this.deps.random() * ties));
+    for (let i = 0; i < scores.length; i++) if (scores[i] === max && skip-- === 0) return i;
+    return 0;
   }
 }
