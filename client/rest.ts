@@ -444,23 +444,38 @@ export class ResourceClient<T extends ObjectLike> {
   }
 }
 
-/** The events of a watch response: one JSON object a line (the ketch and Kubernetes watch stream). */
-export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGenerator<WatchEvent<T>> {
-  let buf = '';
-  for await (const chunk of res) {
-    buf += (chunk as Buffer).toString('utf8');
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (line) yield JSON.parse(line) as WatchEvent<T>;
-    }
+/** Whether bytes [start, end) hold anything but spaces, tabs and carriage returns. */
+function hasText(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return true;
   }
-  const last = buf.trim();
-  if (!last) return;
+  return false;
+}
+
+/**
+ * The events of a watch response: one JSON object a line (the ketch and Kubernetes watch stream). Lines are cut from
+ * the bytes and decoded one by one: no string of a whole chunk (a corked write carries dozens of events), and a
+ * character split between two chunks stays whole.
+ */
+export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGenerator<WatchEvent<T>> {
+  let rest: Buffer | undefined;
+  for await (const chunk of res) {
+    const piece = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    const data = rest ? Buffer.concat([rest, piece]) : piece;
+    rest = undefined;
+    let start = 0;
+    let nl: number;
+    while ((nl = data.indexOf(0x0a, start)) >= 0) {
+      if (hasText(data, start, nl)) yield JSON.parse(data.toString('utf8', start, nl)) as WatchEvent<T>;
+      start = nl + 1;
+    }
+    if (start < data.length) rest = data.subarray(start);
+  }
+  if (!rest || !hasText(rest, 0, rest.length)) return;
   let ev: WatchEvent<T>;
   try {
-    ev = JSON.parse(last) as WatchEvent<T>;
+    ev = JSON.parse(rest.toString('utf8')) as WatchEvent<T>;
   } catch {
     return; // an event cut off with the connection: a watch from the last revision seen sends it again
   }
