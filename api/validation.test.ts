@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { validateObject } from './validation/index.js';
+import { rememberFormat } from './validation/schema.js';
 import { applyDefaults } from './defaults.js';
 import { examples } from '../test/support/api-examples.js';
 import { errors, type StatusCause } from './errors.js';
@@ -721,5 +724,24 @@ describe('validateObject', () => {
       ns.spec = { finalizers: ['not valid!'] };
       assert.equal(create(ns)[0]?.field, 'spec.finalizers');
     });
+  });
+});
+
+// ajv-formats is CommonJS (see validation/schema.ts).
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (a: Ajv) => Ajv;
+
+describe('rememberFormat', () => {
+  it('answers as the format it wraps, for repeated strings too, past its size', () => {
+    const plain = new Ajv();
+    addFormats(plain);
+    const remembered = new Ajv();
+    addFormats(remembered);
+    rememberFormat(remembered, 'date-time', 4);
+    const v1 = plain.compile({ type: 'string', format: 'date-time' });
+    const v2 = remembered.compile({ type: 'string', format: 'date-time' });
+    const inputs = ['2026-12-06T14:21:30Z', '2026-12-06T14:21:30.123456Z', '2026-02-29T00:00:00Z', '2024-02-29T00:00:00Z', '2026-12-06 14:21:30Z', '2026-12-06T24:00:00Z', '2026-12-06T23:59:60Z', '2026-12-06T14:21:30', '2026-12-06T14:21:30+01:00', 'yesterday', ''];
+    for (let round = 0; round < 3; round++) for (const s of inputs) assert.equal(v2(s), v1(s), `${s} (round ${round})`);
+    assert.equal(v2('2026-13-01T00:00:00Z'), false);
+    assert.equal(v2('2026-12-06T14:21:30Z'), true);
   });
 });

@@ -12,7 +12,33 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 // Named definitions are compiled once and shared by every kind that embeds them (PodSpec in five kinds).
 const ajv = new Ajv({ allErrors: true, verbose: true, strictTypes: false, strictTuples: false, inlineRefs: false });
 addFormats(ajv);
+rememberFormat(ajv, 'date-time');
 ajv.addVocabulary([...K8S_KEYWORDS]);
+
+/**
+ * A format's answers for the strings it saw last: every write validates its whole object, and timestamps repeat (the
+ * pods made in one second share their creationTimestamp and conditions' times). ajv-formats' date-time splits and
+ * matches regular expressions each time; the answer for a string never changes.
+ */
+export function rememberFormat(a: Ajv, name: string, size = 256): void {
+  const f = a.formats[name];
+  if (!f || typeof f !== 'object' || !('validate' in f) || typeof f.validate !== 'function') return;
+  const check = f.validate as (s: string) => boolean;
+  const seen = new Map<string, boolean>();
+  a.addFormat(name, {
+    ...f,
+    type: 'string',
+    validate: (str: string) => {
+      let ok = seen.get(str);
+      if (ok === undefined) {
+        ok = check(str);
+        if (seen.size >= size) seen.clear();
+        seen.set(str, ok);
+      }
+      return ok;
+    },
+  } as never);
+}
 
 const DEFS = 'ketch:definitions';
 const definitions = new Map<string, JsonSchema>();

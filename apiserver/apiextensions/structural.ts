@@ -4,7 +4,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
-import { fieldPath } from '../../api/validation/schema.js';
+import { fieldPath, rememberFormat } from '../../api/validation/schema.js';
 import { duplicate, forbidden, formatValue, invalid, notSupported, required, tooMany, type Cause } from '../../api/field.js';
 import { K8S_KEYWORDS } from '../../api/schemas/kit.js';
 import { backtracks } from '../cel/cel.js';
@@ -63,6 +63,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 // One ajv for every custom resource schema; unknown formats are ignored, as kube ignores them.
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, logger: false });
 addFormats(ajv, ['date-time', 'date', 'uri', 'email', 'hostname', 'ipv4', 'ipv6', 'uuid', 'byte', 'int32', 'int64', 'float', 'double', 'password', 'binary']);
+rememberFormat(ajv, 'date-time');
 // kube's duration format is Go's (1h30m, 5s), not ISO 8601's.
 ajv.addFormat('duration', /^([-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^0$/);
 ajv.addVocabulary([...K8S_KEYWORDS, 'x-kubernetes-validations']);
