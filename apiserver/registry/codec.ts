@@ -114,7 +114,9 @@ export class Codec {
   /** Encodes an object about to be written and returned to the caller (see `written`); it no longer carries a resourceVersion. */
   encodeWritten(obj: Obj, key: string): Uint8Array {
     const enc = this.encoded(obj);
-    delete obj.metadata.resourceVersion;
+    // Cleared, not deleted: a delete amid other fields turns metadata into a slow dictionary object, and this object
+    // is kept (see `written`): the next update starts from it.
+    if (obj.metadata.resourceVersion !== undefined) obj.metadata.resourceVersion = undefined;
     const stored = this.transformer ? this.transformer.toStorage(enc.bytes, key) : enc.bytes;
     this.written.set(stored, obj);
     this.encodings.set(obj, enc);
