@@ -459,20 +459,34 @@ function hasText(b: Buffer, start: number, end: number): boolean {
  * character split between two chunks stays whole.
  */
 export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGenerator<WatchEvent<T>> {
-  let rest: Buffer | undefined;
+  // The start of a line that chunks have not finished yet, in pieces: joined once, when its end comes (a large object
+  // over many chunks is not copied again with each of them).
+  let pending: Buffer[] = [];
   for await (const chunk of res) {
     const piece = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    const data = rest ? Buffer.concat([rest, piece]) : piece;
-    rest = undefined;
+    let nl = piece.indexOf(0x0a);
+    if (nl < 0) {
+      if (piece.length) pending.push(piece);
+      continue;
+    }
+    const data = piece;
     let start = 0;
-    let nl: number;
-    while ((nl = data.indexOf(0x0a, start)) >= 0) {
+    if (pending.length) {
+      // The pending line's end is in this chunk: join it with that end only.
+      const line = Buffer.concat([...pending, piece.subarray(0, nl)]);
+      pending = [];
+      if (hasText(line, 0, line.length)) yield JSON.parse(line.toString('utf8')) as WatchEvent<T>;
+      start = nl + 1;
+      nl = data.indexOf(0x0a, start);
+    }
+    for (; nl >= 0; nl = data.indexOf(0x0a, start)) {
       if (hasText(data, start, nl)) yield JSON.parse(data.toString('utf8', start, nl)) as WatchEvent<T>;
       start = nl + 1;
     }
-    if (start < data.length) rest = data.subarray(start);
+    if (start < data.length) pending.push(data.subarray(start));
   }
-  if (!rest || !hasText(rest, 0, rest.length)) return;
+  const rest = Buffer.concat(pending);
+  if (!hasText(rest, 0, rest.length)) return;
   let ev: WatchEvent<T>;
   try {
     ev = JSON.parse(rest.toString('utf8')) as WatchEvent<T>;

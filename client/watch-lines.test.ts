@@ -21,6 +21,16 @@ describe('readWatchEvents', () => {
     assert.deepEqual(got, [JSON.parse(a), JSON.parse(b), JSON.parse(c)]);
   });
 
+  it('reads a large event that many chunks carry, with events before and after it in their first and last', async () => {
+    const big = JSON.stringify({ type: 'MODIFIED', object: { metadata: { name: 'big' }, data: { blob: 'x'.repeat(200_000) } } });
+    const text = `${ev('a')}\n${big}\n${ev('b')}\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; i += 4096) chunks.push(text.slice(i, i + 4096));
+    const got = await events(chunks);
+    assert.deepEqual(got.map((e) => (e as { object: { metadata: { name: string } } }).object.metadata.name), ['a', 'big', 'b']);
+    assert.equal(((got[1] as { object: { data: { blob: string } } }).object.data.blob).length, 200_000);
+  });
+
   it('keeps a character whose bytes two chunks split whole', async () => {
     const line = Buffer.from(`${ev('żółw-😀')}\n`);
     const at = line.indexOf(Buffer.from('😀')) + 2; // inside the 4-byte character
