@@ -469,7 +469,6 @@ export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGen
       if (piece.length) pending.push(piece);
       continue;
     }
-    const data = piece;
     let start = 0;
     if (pending.length) {
       // The pending line's end is in this chunk: join it with that end only.
@@ -477,13 +476,13 @@ export async function* readWatchEvents<T>(res: AsyncIterable<unknown>): AsyncGen
       pending = [];
       if (hasText(line, 0, line.length)) yield JSON.parse(line.toString('utf8')) as WatchEvent<T>;
       start = nl + 1;
-      nl = data.indexOf(0x0a, start);
+      nl = piece.indexOf(0x0a, start);
     }
-    for (; nl >= 0; nl = data.indexOf(0x0a, start)) {
-      if (hasText(data, start, nl)) yield JSON.parse(data.toString('utf8', start, nl)) as WatchEvent<T>;
+    for (; nl >= 0; nl = piece.indexOf(0x0a, start)) {
+      if (hasText(piece, start, nl)) yield JSON.parse(piece.toString('utf8', start, nl)) as WatchEvent<T>;
       start = nl + 1;
     }
-    if (start < data.length) pending.push(data.subarray(start));
+    if (start < piece.length) pending.push(piece.subarray(start));
   }
   const rest = Buffer.concat(pending);
   if (!hasText(rest, 0, rest.length)) return;
