@@ -431,7 +431,7 @@ export class EmbeddedStorage implements Storage, Maintenance {
 
   /** Commits and syncs what is queued, then closes (also after a failed sync stopped the store). */
   private async shut(): Promise<void> {
-    if (!this.closed) this.flush();
+    if (!this.closed) this.flush(true);
     await this.synced();
     this.closed = true;
     if (this.walFd !== undefined) closeSync(this.walFd);
@@ -445,7 +445,9 @@ export class EmbeddedStorage implements Storage, Maintenance {
     if (this.closed) return Promise.reject(new StorageError('Unavailable', '', 'storage closed'));
     return new Promise((resolve, reject) => {
       this.pending.push({ run, resolve, reject });
-      if (!this.flushScheduled) {
+      // While a WAL sync is under way, writes wait for it to end and then commit together (see startSync): acknowledged
+      // only after the next sync either way, they cost one transaction instead of one per turn of the loop.
+      if (!this.flushScheduled && !this.syncing) {
         this.flushScheduled = true;
         // After the loop's I/O phase: every request that arrived in this turn (each in its own I/O callback, so a
         // microtask would flush them one by one, an fsync each) has queued its write, and they commit together.
@@ -459,8 +461,10 @@ export class EmbeddedStorage implements Storage, Maintenance {
    * transaction (the single-threaded caller makes read-then-insert atomic), and a failing op has written nothing.
    * Several ops share one transaction: one fsync for all of them (group commit).
    */
-  private flush(): void {
+  private flush(force = false): void {
     this.flushScheduled = false;
+    // A sync began after this flush was scheduled: the writes commit when it ends.
+    if (this.syncing && !force) return;
     const batch = this.pending;
     this.pending = [];
     if (!batch.length) return;
@@ -511,7 +515,8 @@ export class EmbeddedStorage implements Storage, Maintenance {
   }
 
   /**
-   * One fdatasync at a time, covering every commit made before it started; commits made meanwhile wait for the next.
+   * One fdatasync at a time, covering every commit made before it started; writes that come meanwhile commit together
+   * when it ends, and wait for the next.
    * A failed sync leaves what reached the disk unknown: the store stops (every later call fails), as etcd stops on a
    * failed fsync, and the writes waiting for it are refused.
    */
@@ -527,8 +532,20 @@ export class EmbeddedStorage implements Storage, Maintenance {
         for (const w of [...this.watchers]) w.queue.fail(new StorageError('Unavailable', w.key, 'storage stopped: the write-ahead log could not be synced'));
       }
       for (const s of waiting) s(err ?? undefined);
-      if (this.unsynced.length) this.startSync();
+      // The writes that came during the sync commit now, in one transaction, and start the next sync.
+      if (this.pending.length) {
+        if (this.closed) this.refusePending();
+        else this.flush();
+      }
+      if (this.unsynced.length && !this.syncing) this.startSync();
     });
+  }
+
+  /** The store stopped (a failed sync) with writes queued and not committed: they are refused. */
+  private refusePending(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const op of batch) op.reject(new StorageError('Unavailable', '', 'storage stopped: the write-ahead log could not be synced'));
   }
 
   /** Resolves once every commit made so far is synced and acknowledged. */

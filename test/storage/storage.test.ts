@@ -30,7 +30,7 @@ describe('embedded on disk', () => {
     progressMs: 100,
   });
 
-  it('acknowledges a write and sends its event only after the WAL is synced, one sync covering the commits before it', async () => {
+  it('acknowledges a write and sends its event only after the WAL is synced; writes during a sync commit together after it', async () => {
     const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
     const store = new EmbeddedStorage({ path: join(dir, 'synced.sqlite'), syncWal: (_fd, done) => held.push(done) });
     try {
@@ -49,10 +49,14 @@ describe('embedded on disk', () => {
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
       assert.deepEqual([acked, events, held.length], [[], [], 1], 'b and c wait for the sync after the one under way');
+      // Writes that come during a sync are not even committed until it ends: then they commit together.
+      assert.equal(await store.get('/synced/b'), undefined);
+      const before = await store.currentRevision();
       held.shift()!(null);
       await a;
       assert.deepEqual(acked, ['a']);
       await eventually(() => held.length === 1);
+      assert.deepEqual([(await store.get('/synced/b'))?.modRevision, (await store.get('/synced/c'))?.modRevision], [before + 1, before + 2]);
       held.shift()!(null);
       await Promise.all([b, c]);
       assert.deepEqual(acked, ['a', 'b', 'c']);
