@@ -1,6 +1,6 @@
 // The ReplicaSet controller against a real API server: scaling, status, adoption and release, deletion order.
 import assert from 'node:assert/strict';
-import { EventBroadcaster, InformerFactory, type ResourceClient } from '../../client/index.js';
+import { EventBroadcaster, InformerFactory, type EventRecorder, type ResourceClient } from '../../client/index.js';
 import { realClock } from '../../lib/clock.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
 import { ReplicaSetController } from '../../controllers/replicaset/replicaset-controller.js';
@@ -172,6 +172,60 @@ describe('replicaset controller: work per pod change', function () {
         assert.equal(rsc.tally.visits - visits, 1);
         assert.ok(podIndex.handedOut - read < 10, `pods read from the cache: ${podIndex.handedOut - read}`);
       });
+    } finally {
+      stop.abort();
+      await running;
+      await informers.stop();
+    }
+  });
+});
+
+describe('replicaset controller: creations in flight', function () {
+  this.timeout(60_000);
+  let cluster: TestCluster;
+
+  before(async () => (cluster = await startTestCluster()));
+  after(async () => await cluster?.close());
+
+  it('keeps at most createConcurrency creations in flight across all its syncs', async () => {
+    const CAP = 3;
+    let inFlight = 0;
+    let peak = 0;
+    // The pods client the controller writes through, counting the creations under way.
+    const rest = new Proxy(cluster.rest, {
+      get(target, prop, receiver) {
+        if (prop !== 'resource') return Reflect.get(target, prop, receiver) as unknown;
+        return (ref: typeof PODS) => {
+          const client = target.resource<Pod>(ref);
+          if (ref !== PODS) return client;
+          return Object.assign(Object.create(client) as ResourceClient<Pod>, {
+            create: async (...args: Parameters<ResourceClient<Pod>['create']>) => {
+              peak = Math.max(peak, ++inFlight);
+              try {
+                return await client.create(...args);
+              } finally {
+                inFlight--;
+              }
+            },
+          });
+        };
+      },
+    });
+    const informers = new InformerFactory(rest);
+    // Events are not what this counts: none is written (none is left to fail once the cluster is closed).
+    const recorder = (): EventRecorder => ({ event: () => Promise.resolve() }) as unknown as EventRecorder;
+    const rsc = new ReplicaSetController({ rest, informers, clock: realClock, recorder }, { workers: 5, createConcurrency: CAP });
+    const stop = new AbortController();
+    informers.start();
+    const running = rsc.run(stop.signal);
+    const pods = cluster.rest.resource<Pod>(PODS);
+    const rss = cluster.rest.resource<ReplicaSet>(REPLICASETS);
+    try {
+      const ns = await createNamespace(cluster.rest);
+      // Four sets synced at once by five workers: each sync alone would keep CAP creations going.
+      await Promise.all(['a', 'b', 'c', 'd'].map((n) => rss.create(ns, replicaSet(n, 12))));
+      await waitFor(async () => (await pods.list(ns)).items.length === 48, { timeoutMs: 40_000, what: '48 pods' });
+      assert.ok(peak >= 2 && peak <= CAP, `creations in flight at most: ${peak}`);
     } finally {
       stop.abort();
       await running;
