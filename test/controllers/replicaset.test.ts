@@ -1,9 +1,9 @@
 // The ReplicaSet controller against a real API server: scaling, status, adoption and release, deletion order.
 import assert from 'node:assert/strict';
-import { EventBroadcaster, InformerFactory, type EventRecorder, type ResourceClient } from '../../client/index.js';
+import { EventBroadcaster, InformerFactory, type EventRecorder, type ResourceClient, type RestClient } from '../../client/index.js';
 import { realClock } from '../../lib/clock.js';
 import { startControllerManager, type ControllerManager } from '../../controllers/manager.js';
-import { ReplicaSetController } from '../../controllers/replicaset/replicaset-controller.js';
+import { ReplicaSetController, type ReplicaSetControllerOptions } from '../../controllers/replicaset/replicaset-controller.js';
 import { controllerRefOf } from '../../controllers/framework/owners.js';
 import { PODS, REPLICASETS, type Pod, type ReplicaSet } from '../../controllers/framework/types.js';
 import { waitFor } from '../support/util.js';
@@ -139,7 +139,28 @@ describe('replicaset controller', function () {
   });
 });
 
-describe('replicaset controller: work per pod change', function () {
+/** A ReplicaSet controller of its own on rest, with its informers, for as long as body runs. */
+async function withController(
+  rest: RestClient,
+  recorder: (component: string) => EventRecorder,
+  opts: ReplicaSetControllerOptions,
+  body: (rsc: ReplicaSetController, informers: InformerFactory) => Promise<void>,
+): Promise<void> {
+  const informers = new InformerFactory(rest);
+  const rsc = new ReplicaSetController({ rest, informers, clock: realClock, recorder }, opts);
+  const stop = new AbortController();
+  informers.start();
+  const running = rsc.run(stop.signal);
+  try {
+    await body(rsc, informers);
+  } finally {
+    stop.abort();
+    await running;
+    await informers.stop();
+  }
+}
+
+describe('replicaset controller: work per pod change and creations in flight', function () {
   this.timeout(60_000);
   let cluster: TestCluster;
 
@@ -148,16 +169,11 @@ describe('replicaset controller: work per pod change', function () {
 
   it('looks at O(1) pods for a pod status change, not at every pod of the set', async () => {
     const N = 400;
-    const informers = new InformerFactory(cluster.rest);
     const events = new EventBroadcaster(cluster.rest, realClock);
-    const rsc = new ReplicaSetController({ rest: cluster.rest, informers, clock: realClock, recorder: (component) => events.recorder({ component }) });
-    const podIndex = informers.for<Pod>(PODS).indexer;
-    const stop = new AbortController();
-    informers.start();
-    const running = rsc.run(stop.signal);
     const pods = cluster.rest.resource<Pod>(PODS);
     const rss = cluster.rest.resource<ReplicaSet>(REPLICASETS);
-    try {
+    await withController(cluster.rest, (component) => events.recorder({ component }), {}, async (rsc, informers) => {
+      const podIndex = informers.for<Pod>(PODS).indexer;
       await withKubelet(cluster.rest, {}, async (ns) => {
         await rss.create(ns, replicaSet('big', N));
         await waitFor(async () => (await rss.get(ns, 'big')).status?.readyReplicas === N, { timeoutMs: 40_000, what: `${N} ready` });
@@ -172,20 +188,8 @@ describe('replicaset controller: work per pod change', function () {
         assert.equal(rsc.tally.visits - visits, 1);
         assert.ok(podIndex.handedOut - read < 10, `pods read from the cache: ${podIndex.handedOut - read}`);
       });
-    } finally {
-      stop.abort();
-      await running;
-      await informers.stop();
-    }
+    });
   });
-});
-
-describe('replicaset controller: creations in flight', function () {
-  this.timeout(60_000);
-  let cluster: TestCluster;
-
-  before(async () => (cluster = await startTestCluster()));
-  after(async () => await cluster?.close());
 
   it('keeps at most createConcurrency creations in flight across all its syncs', async () => {
     const CAP = 3;
@@ -211,25 +215,16 @@ describe('replicaset controller: creations in flight', function () {
         };
       },
     });
-    const informers = new InformerFactory(rest);
     // Events are not what this counts: none is written (none is left to fail once the cluster is closed).
     const recorder = (): EventRecorder => ({ event: () => Promise.resolve() }) as unknown as EventRecorder;
-    const rsc = new ReplicaSetController({ rest, informers, clock: realClock, recorder }, { workers: 5, createConcurrency: CAP });
-    const stop = new AbortController();
-    informers.start();
-    const running = rsc.run(stop.signal);
     const pods = cluster.rest.resource<Pod>(PODS);
     const rss = cluster.rest.resource<ReplicaSet>(REPLICASETS);
-    try {
+    await withController(rest, recorder, { workers: 5, createConcurrency: CAP }, async () => {
       const ns = await createNamespace(cluster.rest);
       // Four sets synced at once by five workers: each sync alone would keep CAP creations going.
       await Promise.all(['a', 'b', 'c', 'd'].map((n) => rss.create(ns, replicaSet(n, 12))));
       await waitFor(async () => (await pods.list(ns)).items.length === 48, { timeoutMs: 40_000, what: '48 pods' });
       assert.ok(peak >= 2 && peak <= CAP, `creations in flight at most: ${peak}`);
-    } finally {
-      stop.abort();
-      await running;
-      await informers.stop();
-    }
+    });
   });
 });
