@@ -58,6 +58,8 @@ describe('managed fields', () => {
         const set = fieldSet(obj, undefined, scope);
         const got = fieldsV1Of(obj, undefined, scope);
         assert.equal(got === undefined ? undefined : JSON.stringify(got), set.size ? JSON.stringify(toFieldsV1(set)) : undefined, `${scope} of ${JSON.stringify(obj)}`);
+        // A built tree is never changed afterwards: its leaves are one frozen object, which says so by refusing.
+        for (const tree of [got, set.size ? toFieldsV1(set) : undefined]) for (const leaf of leaves(tree)) assert.ok(Object.isFrozen(leaf));
       }
     }
   });
@@ -108,3 +110,10 @@ describe('managed fields', () => {
     assert.equal(formatPath(p ?? ''), '.spec.containers[name="a"].image');
   });
 });
+
+/** The leaves ({}) of a FieldsV1 tree. */
+function leaves(tree: unknown): object[] {
+  if (typeof tree !== 'object' || tree === null) return [];
+  const kids = Object.values(tree);
+  return kids.length ? kids.flatMap(leaves) : [tree];
+}

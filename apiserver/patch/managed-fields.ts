@@ -146,20 +146,26 @@ export function fieldsV1Of(obj: Obj, resolve: ListTypeResolver = defaultListType
   return Object.keys(top).length ? top : undefined;
 }
 
+/**
+ * A FieldsV1 leaf ({}), one for every tree this module builds: a pod's entry has dozens, and the object they are part
+ * of is kept while its change is in the watch cache. Frozen: a tree is never changed once built (unions build anew).
+ */
+const LEAF: JsonObject = Object.freeze({}) as JsonObject;
+
 /** fieldsV1Of below one value (path: its field names, as for resolve); undefined when it adds no path. Keys come sorted. */
 function fieldsTree(v: unknown, path: string[], resolve: ListTypeResolver): JsonObject | undefined {
   if (isObject(v)) {
     const o: JsonObject = {};
     const any = addFields(o, v, path, resolve);
     // An object with no fields is a leaf; one whose fields add nothing (empty keyed lists) adds nothing itself.
-    return !any || Object.keys(o).length ? o : undefined;
+    return Object.keys(o).length ? o : !any ? LEAF : undefined;
   }
   if (Array.isArray(v)) {
     const lt = resolve(path);
     if (lt.type === 'map' && v.every((x) => isObject(x))) {
       const items = new Map<string, JsonObject>();
       for (const item of v as JsonObject[]) {
-        const node: JsonObject = { '.': {} };
+        const node: JsonObject = { '.': LEAF };
         addFields(node, item, path, resolve);
         const el = sortedKeyJson(item, lt.keys);
         const seen = items.get(el);
@@ -169,11 +175,11 @@ function fieldsTree(v: unknown, path: string[], resolve: ListTypeResolver): Json
     }
     if (lt.type === 'set') {
       const items = new Map<string, JsonObject>();
-      for (const x of v) items.set('v:' + JSON.stringify(x), {});
+      for (const x of v) items.set('v:' + JSON.stringify(x), LEAF);
       return items.size ? sortedObject(items) : undefined;
     }
   }
-  return {};
+  return LEAF;
 }
 
 /** Adds the trees of v's fields to node, in key order ('f:name'); false when v has no field that is set. */
@@ -199,6 +205,7 @@ function sortedObject(m: Map<string, JsonObject>): JsonObject {
 
 /** Two FieldsV1 trees as one (list items with equal keys). */
 function unionSorted(a: JsonObject, b: JsonObject): JsonObject {
+  if (a === LEAF && b === LEAF) return LEAF;
   const o: JsonObject = {};
   for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
     const x = a[k] as JsonObject | undefined;
@@ -235,7 +242,7 @@ function buildSorted(t: FieldTree): JsonObject {
   const o: JsonObject = {};
   for (const k of sortKeys([...t.keys()])) {
     const child = t.get(k);
-    o[k] = child && child.size > 0 ? buildSorted(child) : {};
+    o[k] = child && child.size > 0 ? buildSorted(child) : LEAF;
   }
   return o;
 }
