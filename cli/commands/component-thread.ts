@@ -51,9 +51,9 @@ export const THREAD_FLAGS: FlagTable = [
     name: '--thread-young-generation-mb',
     kind: 'int',
     arg: 'mb',
-    default: '8',
+    default: '16',
     description:
-      "the young generation of each component thread's JavaScript heap (its semi-spaces and new large objects; 0: V8's own, up to 48 MB): smaller young generations cost more minor collections and less memory (8 MB with --heap-growth-percent 25: 40-50 MB less at 30,000 pods than 16 MB with 50, at the same speed)",
+      "the young generation of each component thread's JavaScript heap (its semi-spaces and new large objects; 0: V8's own, up to 48 MB): smaller young generations cost more minor collections and less memory (at 1,000 nodes and 30,000 pods, 16 MB against 8: 424 and 397 minor collections in the controller manager and the scheduler against 900 and 821, ~18 MB more)",
   },
 ];
 /** `ketch server`'s compaction interval, read by the component threads too (see lib/heap-compaction.ts). */
