@@ -126,6 +126,8 @@ function rng(seed: number): () => number {
   };
 }
 
+type Generator = ReturnType<typeof generator>;
+
 function generator(seed: number) {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -223,7 +225,36 @@ function generator(seed: number) {
     if (chance(0.2)) mf.unshift({ manager: 'agent', operation: 'Update', subresource: 'status', fieldsType: 'FieldsV1', fieldsV1: { 'f:status': { 'f:phase': true } } });
     if (chance(0.2)) mf.unshift({ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata\u0000f:labels': { 'f:a': {} } } });
   };
-  return { obj, mutate, oddEntries, pick, chance };
+  /**
+   * Changes a few places as a patch does: the result shares every subtree it leaves alone with o (the same objects),
+   * and copies only the objects and lists on the way to a change.
+   */
+  const mutateShared = (o: Obj): Obj => {
+    const visit = (v: unknown): unknown => {
+      if (chance(0.4)) return v;
+      if (Array.isArray(v)) {
+        const a = v.map(visit);
+        if (chance(0.1) && a.length) a.push(structuredClone(pick(a)));
+        if (chance(0.1) && a.length > 1) a.reverse();
+        if (chance(0.1) && a.length) a.splice(Math.floor(r() * a.length), 1);
+        return a;
+      }
+      if (!isObject(v)) return chance(0.2) ? value(1) : v;
+      const out: JsonObject = { ...v };
+      for (const k of Object.keys(out)) {
+        if (k === 'managedFields') continue;
+        if (chance(0.08)) delete out[k];
+        else if (chance(0.08)) out[k] = chance(0.3) ? null : value(2);
+        else out[k] = visit(out[k]);
+      }
+      if (chance(0.08)) out[pick(names)] = value(2);
+      return out;
+    };
+    const out = { ...o, ...(visit(o) as Obj) };
+    out.metadata = isObject(out.metadata) ? { ...out.metadata } : {};
+    return out;
+  };
+  return { obj, mutate, mutateShared, oddEntries, pick, chance };
 }
 
 describe('managed fields: equivalence with the path-set algorithm', () => {
@@ -237,39 +268,70 @@ describe('managed fields: equivalence with the path-set algorithm', () => {
     }
   });
 
-  it('trackUpdate records the same managedFields over chains of updates by several managers', () => {
-    const managers: ManagerRef[] = [
-      { manager: 'kubectl', apiVersion: 'v1', time: 't1' },
-      { manager: 'agent', apiVersion: 'v1', time: 't2', subresource: 'status' },
-      { manager: 'ctrl', apiVersion: 'v2', time: 't3' },
-      { manager: 'kubectl', apiVersion: 'v1', time: 't4', subresource: 'status' },
-    ];
+  const MANAGERS: ManagerRef[] = [
+    { manager: 'kubectl', apiVersion: 'v1', time: 't1' },
+    { manager: 'agent', apiVersion: 'v1', time: 't2', subresource: 'status' },
+    { manager: 'ctrl', apiVersion: 'v2', time: 't3' },
+    { manager: 'kubectl', apiVersion: 'v1', time: 't4', subresource: 'status' },
+  ];
+
+  /**
+   * Chains of 8 updates by random managers from 1,500 generated objects: step gives the next stored object from the
+   * current one. Returns how many updates there were and how many changed the stored entries.
+   */
+  function chains(step: (g: Generator, cur: Obj, ref: ManagerRef, at: string) => Obj): { updates: number; changedEntries: number } {
     let updates = 0;
     let changedEntries = 0;
     for (let seed = 1; seed <= 1500; seed++) {
       const g = generator(seed);
       let cur = g.obj();
-      trackUpdate(undefined, cur, g.pick(managers));
+      trackUpdate(undefined, cur, g.pick(MANAGERS));
       g.oddEntries(cur);
-      for (let step = 0; step < 8; step++) {
-        const ref = g.pick(managers);
-        const next = g.chance(0.1) ? structuredClone(cur) : g.mutate(cur);
-        if (g.chance(0.3)) delete next.metadata.managedFields;
-        const a = structuredClone(next);
-        const b = structuredClone(next);
-        refTrackUpdate(cur, a, ref);
-        trackUpdate(cur, b, ref);
-        assert.equal(JSON.stringify(b.metadata.managedFields), JSON.stringify(a.metadata.managedFields), `seed ${seed} step ${step}`);
-        // Untouched entries are the stored ones themselves, as before.
-        const stored = cur.metadata.managedFields ?? [];
-        (a.metadata.managedFields ?? []).forEach((m, i) => assert.equal(b.metadata.managedFields?.[i], stored.includes(m) ? m : b.metadata.managedFields?.[i]));
-        (b.metadata.managedFields ?? []).forEach((m, i) => assert.equal(stored.includes(m), stored.includes(a.metadata.managedFields?.[i] as ManagedFields)));
+      for (let n = 0; n < 8; n++) {
+        const next = step(g, cur, g.pick(MANAGERS), `seed ${seed} step ${n}`);
         updates++;
-        if (a.metadata.managedFields !== cur.metadata.managedFields) changedEntries++;
-        cur = a;
+        if (next.metadata.managedFields !== cur.metadata.managedFields) changedEntries++;
+        cur = next;
       }
     }
+    return { updates, changedEntries };
+  }
+
+  it('trackUpdate records the same managedFields over chains of updates by several managers', () => {
+    const { updates, changedEntries } = chains((g, cur, ref, at) => {
+      const next = g.chance(0.1) ? structuredClone(cur) : g.mutate(cur);
+      if (g.chance(0.3)) delete next.metadata.managedFields;
+      const a = structuredClone(next);
+      const b = structuredClone(next);
+      refTrackUpdate(cur, a, ref);
+      trackUpdate(cur, b, ref);
+      assert.equal(JSON.stringify(b.metadata.managedFields), JSON.stringify(a.metadata.managedFields), at);
+      // Untouched entries are the stored ones themselves, as before.
+      const stored = cur.metadata.managedFields ?? [];
+      (a.metadata.managedFields ?? []).forEach((m, i) => assert.equal(b.metadata.managedFields?.[i], stored.includes(m) ? m : b.metadata.managedFields?.[i]));
+      (b.metadata.managedFields ?? []).forEach((m, i) => assert.equal(stored.includes(m), stored.includes(a.metadata.managedFields?.[i] as ManagedFields)));
+      return a;
+    });
     // The generator exercises real changes, not only no-op updates.
     assert.ok(changedEntries > updates / 3, `${changedEntries} of ${updates}`);
+  });
+
+  it('trackUpdate records the same managedFields when the new object shares what it left alone with the old one', () => {
+    let shared = 0;
+    const { updates, changedEntries } = chains((g, cur, ref, at) => {
+      const next = g.mutateShared(cur);
+      if (g.chance(0.3)) delete next.metadata.managedFields;
+      if (next.spec !== undefined && next.spec === cur.spec) shared++;
+      const a = structuredClone(next);
+      // Shared with cur as a patch leaves it: trackUpdate writes only next.metadata, its own.
+      const before = JSON.stringify(cur);
+      trackUpdate(cur, next, ref);
+      refTrackUpdate(cur, a, ref);
+      assert.equal(JSON.stringify(cur), before, `${at}: the stored object changed`);
+      assert.equal(JSON.stringify(next.metadata.managedFields), JSON.stringify(a.metadata.managedFields), at);
+      return next;
+    });
+    assert.ok(changedEntries > updates / 5, `${changedEntries} of ${updates}`);
+    assert.ok(shared > updates / 4, `spec shared in ${shared} of ${updates}`);
   });
 });

@@ -50,74 +50,150 @@ const plainKeys = (items: JsonObject[], keys: string[]): boolean =>
   items.every((item) => keys.every((k) => typeof item[k] === 'string' || typeof item[k] === 'boolean' || (typeof item[k] === 'number' && Number.isFinite(item[k]))));
 
 /**
+ * The leaf fields of v, at field path fp (joined with SEP; path: its field names, for list types), into out, each with
+ * its value as valueAt gives it (LAZY where the walk cannot tell; lazy: an enclosing place already cannot).
+ */
+function walkValues(out: Map<string, unknown>, v: unknown, path: string[], fp: string, lazy: boolean, resolve: ListTypeResolver): void {
+  const add = (p: string, value: unknown): void => {
+    if (!out.has(p)) out.set(p, value);
+  };
+  if (isObject(v)) {
+    let any = false;
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      const x = v[k];
+      if (x === undefined || x === null) continue;
+      any = true;
+      path.push(k);
+      walkValues(out, x, path, fp + SEP + 'f:' + k, lazy || k.includes(SEP), resolve);
+      path.pop();
+    }
+    if (!any && fp !== '') add(fp, lazy ? LAZY : v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    const lt = resolve(path);
+    if (lt.type === 'map' && v.every((x) => isObject(x))) {
+      const items = v as JsonObject[];
+      const plain = !lazy && plainKeys(items, lt.keys);
+      const seen = new Set<string>();
+      for (const item of items) {
+        const el = fp + SEP + sortedKeyJson(item, lt.keys);
+        // With plain keys, valueAt finds the first item with this element; a later one's fields are looked up there.
+        const itemLazy = !plain || seen.has(el);
+        seen.add(el);
+        add(el + SEP + '.', undefined);
+        for (const k of Object.keys(item)) {
+          const x = item[k];
+          if (x === undefined || x === null) continue;
+          path.push(k);
+          walkValues(out, x, path, el + SEP + 'f:' + k, itemLazy || k.includes(SEP), resolve);
+          path.pop();
+        }
+      }
+      return;
+    }
+    if (lt.type === 'set') {
+      for (const x of v) add(fp + SEP + 'v:' + JSON.stringify(x), SET_ITEM);
+      return;
+    }
+  }
+  add(fp, lazy ? LAZY : v);
+}
+
+/**
  * The leaf fields of obj, in fieldSet's order, each with its value as valueAt(obj, path) gives it (LAZY where the walk
  * cannot tell: under later items with a key equal to an earlier one's, or lists keyed by other than scalars, or field
  * names holding SEP), so that comparing two objects field by field needs no path lookups.
  */
 function fieldValues(obj: Obj, resolve: ListTypeResolver, scope: 'main' | 'status'): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  const add = (fp: string, value: unknown): void => {
-    if (!out.has(fp)) out.set(fp, value);
-  };
-  // fp is the FieldPath already joined with SEP ('' at the root): no array copies or joins per node.
-  const walk = (v: unknown, path: string[], fp: string, lazy: boolean): void => {
-    if (isObject(v)) {
-      let any = false;
-      for (const k in v) {
-        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-        const x = v[k];
-        if (x === undefined || x === null) continue;
-        any = true;
-        path.push(k);
-        walk(x, path, fp + SEP + 'f:' + k, lazy || k.includes(SEP));
-        path.pop();
-      }
-      if (!any && fp !== '') add(fp, lazy ? LAZY : v);
-      return;
-    }
-    if (Array.isArray(v)) {
-      const lt = resolve(path);
-      if (lt.type === 'map' && v.every((x) => isObject(x))) {
-        const items = v as JsonObject[];
-        const plain = !lazy && plainKeys(items, lt.keys);
-        const seen = new Set<string>();
-        for (const item of items) {
-          const el = fp + SEP + sortedKeyJson(item, lt.keys);
-          // With plain keys, valueAt finds the first item with this element; a later one's fields are looked up there.
-          const itemLazy = !plain || seen.has(el);
-          seen.add(el);
-          add(el + SEP + '.', undefined);
-          for (const k of Object.keys(item)) {
-            const x = item[k];
-            if (x === undefined || x === null) continue;
-            path.push(k);
-            walk(x, path, el + SEP + 'f:' + k, itemLazy || k.includes(SEP));
-            path.pop();
-          }
-        }
-        return;
-      }
-      if (lt.type === 'set') {
-        for (const x of v) add(fp + SEP + 'v:' + JSON.stringify(x), SET_ITEM);
-        return;
-      }
-    }
-    add(fp, lazy ? LAZY : v);
-  };
+  for (const [fp, { v, path }] of walkRoots(obj, scope)) walkValues(out, v, path, fp, rootLazy(path), resolve);
+  return out;
+}
+
+/** Where fieldValues starts its walks, by field path: each top field of obj in scope, and metadata's fields one by one. */
+function walkRoots(obj: Obj, scope: 'main' | 'status'): Map<string, { v: unknown; path: string[] }> {
+  const roots = new Map<string, { v: unknown; path: string[] }>();
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind' || v === undefined || v === null) continue;
     if (scope === 'main' && k === 'status') continue;
     if (scope === 'status' && k !== 'status') continue;
     if (k === 'metadata' && isObject(v)) {
       for (const [mk, mv] of Object.entries(v)) {
-        if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) walk(mv, ['metadata', mk], 'f:metadata' + SEP + 'f:' + mk, mk.includes(SEP));
+        if (!IGNORED_META.has(mk) && mv !== undefined && mv !== null) roots.set('f:metadata' + SEP + 'f:' + mk, { v: mv, path: ['metadata', mk] });
       }
       continue;
     }
-    walk(v, [k], 'f:' + k, k.includes(SEP));
+    roots.set('f:' + k, { v, path: [k] });
   }
-  return out;
+  return roots;
 }
+
+const isSet = (x: unknown): boolean => x !== undefined && x !== null;
+
+function hasSetField(o: JsonObject): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k) && isSet(o[k])) return true;
+  return false;
+}
+
+/**
+ * The fields an update changed (new, or set to another value) and removed: what comparing fieldValues(old) with
+ * fieldValues(obj) gives, without walking what the two share. A patch or a status write builds the new object from the
+ * stored one and shares what it leaves alone (a pod's spec under a status write), so an unchanged subtree is most
+ * often the very same object on both sides: the same fields with the same values. Objects are compared key by key;
+ * a list, a leaf, or any place under a key holding SEP (whose values valueAt looks up from the root) is compared whole.
+ */
+function diffFields(old: Obj, obj: Obj, resolve: ListTypeResolver, scope: 'main' | 'status'): { changed: string[]; removed: string[] } {
+  const changed: string[] = [];
+  const removed: string[] = [];
+  const whole = (a: unknown, b: unknown, path: string[], fp: string, lazy: boolean): void => {
+    const before = new Map<string, unknown>();
+    const after = new Map<string, unknown>();
+    if (a !== undefined) walkValues(before, a, path, fp, lazy, resolve);
+    if (b !== undefined) walkValues(after, b, path, fp, lazy, resolve);
+    for (const [p, v] of after) {
+      if (!before.has(p)) changed.push(p);
+      else {
+        const was = before.get(p);
+        if (v === LAZY || was === LAZY ? !deepEqual(valueAt(old, split(p)).value, valueAt(obj, split(p)).value) : !deepEqual(was, v)) changed.push(p);
+      }
+    }
+    for (const p of before.keys()) if (!after.has(p)) removed.push(p);
+  };
+  const diff = (a: unknown, b: unknown, path: string[], fp: string, lazy: boolean): void => {
+    if (lazy) return whole(a, b, path, fp, lazy);
+    if (a === b) return;
+    if (!isObject(a) || !isObject(b) || !hasSetField(a) || !hasSetField(b)) return whole(a, b, path, fp, lazy);
+    for (const k in b) {
+      if (!Object.prototype.hasOwnProperty.call(b, k)) continue;
+      const x = b[k];
+      const y = Object.prototype.hasOwnProperty.call(a, k) ? a[k] : undefined;
+      if (!isSet(x) && !isSet(y)) continue;
+      path.push(k);
+      diff(isSet(y) ? y : undefined, isSet(x) ? x : undefined, path, fp + SEP + 'f:' + k, k.includes(SEP));
+      path.pop();
+    }
+    for (const k in a) {
+      if (!Object.prototype.hasOwnProperty.call(a, k) || !isSet(a[k])) continue;
+      if (Object.prototype.hasOwnProperty.call(b, k) && isSet(b[k])) continue;
+      path.push(k);
+      diff(a[k], undefined, path, fp + SEP + 'f:' + k, k.includes(SEP));
+      path.pop();
+    }
+  };
+  const before = walkRoots(old, scope);
+  const after = walkRoots(obj, scope);
+  for (const [fp, b] of after) {
+    const a = before.get(fp);
+    diff(a?.v, b.v, b.path, fp, rootLazy(b.path));
+  }
+  for (const [fp, a] of before) if (!after.has(fp)) diff(a.v, undefined, a.path, fp, rootLazy(a.path));
+  return { changed, removed };
+}
+
+/** Whether a walk root's own key holds SEP (fieldValues' lazy at the start). */
+const rootLazy = (path: string[]): boolean => (path[path.length - 1] ?? '').includes(SEP);
 
 /**
  * The FieldsV1 of every field of obj, built in one walk: what toFieldsV1(fieldSet(obj)) gives (undefined for an empty
@@ -372,18 +448,7 @@ export function trackUpdate(old: Obj | undefined, obj: Obj, ref: ManagerRef, res
     }
     return;
   }
-  const before = fieldValues(old, resolve, scope);
-  const after = fieldValues(obj, resolve, scope);
-  const changed: string[] = [];
-  for (const [p, v] of after) {
-    if (!before.has(p)) changed.push(p);
-    else {
-      const was = before.get(p);
-      if (v === LAZY || was === LAZY ? !deepEqual(valueAt(old, split(p)).value, valueAt(obj, split(p)).value) : !deepEqual(was, v)) changed.push(p);
-    }
-  }
-  const removed: string[] = [];
-  for (const p of before.keys()) if (!after.has(p)) removed.push(p);
+  const { changed, removed } = diffFields(old, obj, resolve, scope);
   if (changed.length === 0 && removed.length === 0) {
     if (old.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
     else delete obj.metadata.managedFields;
