@@ -75,6 +75,8 @@ interface PendingWrite {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Why every call fails once a WAL sync has failed (the store stops, see startSync). */
+const SYNC_FAILED = 'storage stopped: the write-ahead log could not be synced';
 
 export class EmbeddedStorage implements Storage, Maintenance {
   readonly kind = 'embedded';
@@ -529,7 +531,7 @@ export class EmbeddedStorage implements Storage, Maintenance {
       if (err && !this.closed) {
         this.log.error('syncing the write-ahead log failed; the store stops', { path: this.path, error: String(err) });
         this.closed = true;
-        for (const w of [...this.watchers]) w.queue.fail(new StorageError('Unavailable', w.key, 'storage stopped: the write-ahead log could not be synced'));
+        for (const w of [...this.watchers]) w.queue.fail(new StorageError('Unavailable', w.key, SYNC_FAILED));
       }
       for (const s of waiting) s(err ?? undefined);
       // The writes that came during the sync commit now, in one transaction, and start the next sync.
@@ -545,7 +547,7 @@ export class EmbeddedStorage implements Storage, Maintenance {
   private refusePending(): void {
     const batch = this.pending;
     this.pending = [];
-    for (const op of batch) op.reject(new StorageError('Unavailable', '', 'storage stopped: the write-ahead log could not be synced'));
+    for (const op of batch) op.reject(new StorageError('Unavailable', '', SYNC_FAILED));
   }
 
   /** Resolves once every commit made so far is synced and acknowledged. */
