@@ -238,7 +238,7 @@ export async function runUp(input: FlagInput): Promise<RunningCluster> {
     // Pod Security: `ketch up` enforces baseline on namespaces without labels of their own (kube-system exempt), unless
     // --admission-control-config-file says otherwise; `ketch server` keeps kube's default (privileged).
     const encryption = f.optional('--encryption-provider-config') ?? (await defaultEncryption(join(dataDir, 'server')));
-    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption }, { podSecurity: UP_POD_SECURITY, loopbackAgents: true });
+    const server = await runServer({ ...input, '--data-dir': join(dataDir, 'server'), '--encryption-provider-config': encryption }, { podSecurity: UP_POD_SECURITY, loopbackAgents: true, keepThreadPriority: true });
     stops.push(() => server.stop());
     progress.step(`API server up at ${server.url}`);
     if (await ensureLocalPathStorageClass(server.rest, join(dataDir, 'storage'))) progress.step(`default StorageClass local-path created (volumes in ${dataDir}/storage)`);

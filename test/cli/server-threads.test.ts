@@ -59,6 +59,15 @@ async function scrape(server: RunningServer): Promise<string> {
   return text;
 }
 
+/** A thread's nice value, from /proc/self/task/<tid>/stat (field 19). */
+function niceOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[16]);
+}
+
+/** Whether this process may lower a nice value (CAP_SYS_NICE: root here; CI runs as root). */
+const mayRaise = process.getuid?.() === 0;
+
 /** The value of the sample `name{labels}` (labels exactly as written), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -69,8 +78,10 @@ for (const mode of ['threads', 'single-process'] as const) {
   describe(`ketch server hosting its components (${mode})`, () => {
     let dir: string;
     let server: RunningServer | undefined;
+    let niceBefore: number;
 
     before(async () => {
+      niceBefore = niceOf(process.pid);
       dir = mkdtempSync(join(tmpdir(), 'ketch-server-threads-'));
       server = await runServer({
         '--data-dir': dir,
@@ -96,6 +107,13 @@ for (const mode of ['threads', 'single-process'] as const) {
       } else {
         assert.ok(threads.slice(1).every((t) => t.tid === undefined));
       }
+    });
+
+    it(mode === 'threads' ? "runs the API server's thread 10 nice levels ahead of the component threads" : "leaves the API server's thread's priority as it was", () => {
+      const threads = JSON.parse(readFileSync(join(dir, 'components.json'), 'utf8')) as Array<{ name: string; tid?: number }>;
+      const raised = mode === 'threads' && mayRaise;
+      assert.equal(niceOf(process.pid), raised ? Math.max(-20, niceBefore - 10) : niceBefore, `the API server's thread (${mayRaise ? 'root' : 'not root'})`);
+      for (const t of threads.slice(1)) if (t.tid !== undefined) assert.equal(niceOf(t.tid), niceBefore, t.name);
     });
 
     it('turns a Deployment into pods bound to the node', async () => {
@@ -141,13 +159,17 @@ describe('ketch server stop', () => {
   it('ends the component threads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ketch-server-threads-'));
     try {
+      const niceBefore = niceOf(process.pid);
       const server = await runServer({ '--data-dir': dir, '--secure-port': '0', '--bind-address': '127.0.0.1', '--snapshot-schedule': '0' });
       const threads = JSON.parse(readFileSync(join(dir, 'components.json'), 'utf8')) as Array<{ name: string; tid: number }>;
       const alive = (): string[] => threads.slice(1).filter((t) => existsSync(`/proc/self/task/${t.tid}`)).map((t) => t.name);
       assert.deepEqual(alive(), ['controller-manager', 'scheduler']);
+      assert.equal(niceOf(process.pid), mayRaise ? Math.max(-20, niceBefore - 10) : niceBefore);
       const t0 = Date.now();
       await server.stop();
       assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+      // The calling thread's priority is back where it was.
+      assert.equal(niceOf(process.pid), niceBefore);
       await waitFor(() => alive().length === 0, { what: `threads gone, still ${alive().join(', ')}` });
     } finally {
       rmSync(dir, { recursive: true, force: true });
