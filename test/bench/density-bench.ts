@@ -10,7 +10,8 @@
 //   BENCH_SCALES   sizes, NODESxPODS, comma-separated (default "1000x30000,5000x150000")
 //   BENCH_STORES   "embedded", "etcd" or both (default "embedded,etcd")
 //   BENCH_DEPLOYMENTS  Deployments per run (default 10)
-//   BENCH_TIMEOUT  seconds to wait for every pod Running before printing how far it got (default 300)
+//   BENCH_TIMEOUT  seconds to wait for every pod Running before printing how far it got (default: 300, or a second per
+//                  150 pods when more: 1,000 s at 150,000, which the embedded store's 5,000-node run needs)
 //   BENCH_SERVER_ARGS  extra `ketch server` flags, space-separated (e.g. "--single-process"); --cluster-cidr is
 //                  10.128.0.0/9 unless given here (a /24 for each of up to 32,768 nodes)
 //   BENCH_SERVER_NODE_ARGS  node flags for the server, space-separated (e.g. "--max-semi-space-size=4")
@@ -49,7 +50,9 @@ const SCALES = (process.env.BENCH_SCALES ?? '1000x30000,5000x150000').split(',')
 });
 const STORES = (process.env.BENCH_STORES ?? 'embedded,etcd').split(',').filter(Boolean) as Array<'embedded' | 'etcd'>;
 const DEPLOYMENT_COUNT = Number(process.env.BENCH_DEPLOYMENTS ?? 10);
-const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT ?? 300);
+const TIMEOUT_S = process.env.BENCH_TIMEOUT ? Number(process.env.BENCH_TIMEOUT) : undefined;
+/** How long a run waits for every pod Running (BENCH_TIMEOUT, else 300 s or a second per 150 pods). */
+const timeoutS = (pods: number): number => TIMEOUT_S ?? Math.max(300, Math.ceil(pods / 150));
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const PROFILE = process.env.BENCH_PROFILE;
 const SERVER_STDOUT = process.env.BENCH_SERVER_STDOUT;
@@ -312,7 +315,7 @@ async function runOnce(store: 'embedded' | 'etcd', nodes: number, pods: number, 
     say(`  creating ${DEPLOYMENT_COUNT} Deployments (${sizes[0]} replicas each) at once`);
     const start = performance.now();
     await Promise.all(sizes.map((n, i) => rest.resource<Deployment>(DEPLOYMENTS).create(NS, deployment(`load-${i}`, n))));
-    const deadline = start + TIMEOUT_S * 1000;
+    const deadline = start + timeoutS(pods) * 1000;
     let lastPrint = start;
     let peak = 0;
     while (running.size < pods && performance.now() < deadline) {
