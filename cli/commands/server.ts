@@ -62,7 +62,7 @@ export const API_SERVER_FLAGS: FlagTable = [
     kind: 'int',
     arg: 'pct',
     description:
-      "how far each thread's JavaScript heap may grow past its live objects before a full collection (Go's GOGC for kube's components; 0: V8's own, up to 300%) (default: 40 on the embedded store, where at 1,000 x 30,000 the API server's thread collected fully 44-49 times in a run against 68-75 at 25, for RSS at the end of 465-482 MB against 439-466; 50 with --etcd-servers, whose client promotes about twice as much: 8.2 and 9.3 against 11.3-13.0 ms of control-plane CPU per pod at 1,000 x 30,000)",
+      "how far each thread's JavaScript heap may grow past its live objects before a full collection (Go's GOGC for kube's components; 0: V8's own, up to 300%) (default: 40 on the embedded store, where at 1,000 x 30,000 the API server's thread collected fully 44-49 times in a run against 68-75 at 25, for RSS at the end of 465-494 MB against 439-466; 50 with --etcd-servers, whose client promotes about twice as much: 8.2 and 9.3 against 11.3-13.0 ms of control-plane CPU per pod at 1,000 x 30,000)",
   },
   HEAP_COMPACT_FLAG,
 ];
@@ -77,7 +77,6 @@ export function etcdTlsFromFlags(f: { optional(name: string): string | undefined
   return { ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}), ...(cert && key ? { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } : {}) };
 }
 
-/** `ketch server`'s flags: the API server's and the hosted components'. */
 /** `ketch server`'s own: how far its API server's thread runs ahead of the rest (not `ketch up`, see ServerDefaults). */
 export const API_THREAD_FLAGS: FlagTable = [
   {
@@ -90,6 +89,7 @@ export const API_THREAD_FLAGS: FlagTable = [
   },
 ];
 
+/** `ketch server`'s flags: the API server's, the hosted components' and its thread's priority. */
 export const SERVER_FLAGS: FlagTable = [...API_SERVER_FLAGS, ...HOSTED_COMPONENT_FLAGS, ...API_THREAD_FLAGS];
 
 export interface RunningServer {
@@ -154,7 +154,7 @@ export function setHeapGrowth(percent: number): void {
 
 /**
  * The heap growth when none is given: 40% on the embedded store (bench:density's memory target at 1,000 x 30,000 holds
- * with ~30 MB to spare, and the API server's thread collects fully a third less often than at 25%); 50%
+ * with 18-47 MB to spare, and the API server's thread collects fully a third less often than at 25%); 50%
  * on etcd, where the API server's thread promotes about twice as much (the gRPC frames and protobuf messages of every
  * write and watch event) and a heap held to 25% collects fully ~1.6 times a second: 8.2 and 9.3 ms of control-plane CPU
  * per pod against 11.3-13.0 at that size, for 20-60 MB more (594 and 609 MB against 549-574; figures in the README).
